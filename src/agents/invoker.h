@@ -1,0 +1,98 @@
+// Agent invokers: one per agent CLI. An invoker knows how to find its CLI, build
+// a headless command line, and turn what the CLI printed into one AgentResult.
+//
+// Invokers are stateless and know nothing of workflows or the engine; the engine
+// runs the Command they build with exec::Process and hands the output back.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "exec/process.h"
+
+namespace baton::agents {
+
+/// Why an agent attempt failed; decides retry and fallback.
+enum class ErrorClass {
+  kNone,
+  kAuth,        ///< bad or missing credentials: never retried
+  kRateLimit,   ///< 429 / overloaded: retried with backoff
+  kTimeout,     ///< the CLI or baton timed out
+  kTransient,   ///< 5xx, dropped connection: retried
+  kPermanent,   ///< anything else (bad request, permission denied, tool refused)
+  kCancelled,   ///< terminated by baton on request
+};
+
+/// "", "auth", "rate_limit", "timeout", "transient", "permanent", "cancelled".
+const char* to_string(ErrorClass error_class);
+
+/// Token counts as the CLI reports them.
+struct Usage {
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cached_tokens = 0;
+};
+
+/// The one result of an agent attempt.
+struct AgentResult {
+  bool success = false;
+  std::string text;                  ///< the agent's final answer
+  std::string session_id;
+  Usage usage;
+  std::optional<double> cost_usd;    ///< USD, when the CLI reports it
+  int num_turns = 0;
+  ErrorClass error_class = ErrorClass::kNone;
+  std::string error;                 ///< short reason when !success
+};
+
+/// What to ask.
+struct Invocation {
+  std::string prompt;
+  std::string workdir;               ///< the agent's working directory
+  std::string model;                 ///< "" = the CLI's default
+  std::string resume_session_id;     ///< "" = new session
+  int max_turns = 0;                 ///< 0 = no limit
+};
+
+/// A command line ready for exec::ProcessSpec.
+struct Command {
+  std::vector<std::string> argv;
+  std::map<std::string, std::string> env;
+  std::optional<std::string> stdin_data;  ///< the prompt, when the CLI reads stdin
+};
+
+/// One agent CLI.
+class Invoker {
+ public:
+  virtual ~Invoker() = default;
+  /// baton's name for the agent: "claude", "codex", ...
+  virtual std::string name() const = 0;
+  /// The executable looked up in PATH: "claude", "codex", ...
+  virtual std::string executable() const = 0;
+  /// The headless command for one attempt.
+  virtual Command build_command(const Invocation& invocation) const = 0;
+  /// Turns the finished process's output into a result. Never throws; output that
+  /// cannot be parsed gives success=false, kPermanent, and says so in `error`.
+  virtual AgentResult parse(const exec::ProcessResult& process) const = 0;
+};
+
+/// The invoker named NAME, or nullptr. Known names: see known_agent_names().
+const Invoker* find_invoker(const std::string& name);
+
+/// Every agent name baton knows (for validation), sorted.
+const std::vector<std::string>& known_agent_names();
+
+/// Where a CLI is installed and which version it reports.
+struct Detection {
+  bool installed = false;
+  std::string path;                  ///< absolute path found in PATH
+  std::string version;               ///< first line of `EXE --version`, trimmed
+};
+
+/// Looks EXECUTABLE up in PATH and runs `EXECUTABLE --version` (5 s limit).
+Detection detect(const std::string& executable);
+
+}  // namespace baton::agents

@@ -1,0 +1,110 @@
+// Process supervision on a libuv loop: start a command in its own process group,
+// stream its output to a log file as it comes, enforce a timeout, reap it, and
+// report how it ended as a value.
+//
+// Contract (see STYLE.md, folly's Subprocess):
+// - argv is executed directly (PATH searched); a shell only when the caller puts
+//   "/bin/sh", "-c", ... in argv.
+// - The child gets its own process group (it is the group leader), stdin from
+//   /dev/null unless `stdin_data` is given (then written to a pipe and closed),
+//   stdout and stderr on pipes. Every fd baton holds is close-on-exec.
+// - Output is appended to `log_path` as it arrives (never buffered until the end);
+//   stdout is also kept in memory (bounded by max_capture_bytes), and the last
+//   64 KiB of stderr.
+// - Timeout: SIGTERM to the whole group, `kill_grace_s` later SIGKILL to the group.
+//   When the leader exits on its own while other group members remain (a
+//   background grandchild), they get the same TERM, grace, KILL treatment.
+// - The exit callback runs once, on the loop thread, only after the leader is
+//   reaped, both pipes reached EOF and the log file is flushed (fsync'd).
+// - Destroying a running Process terminates it (TERM, then KILL without grace)
+//   and reaps it synchronously; no process is orphaned.
+// Thread safety: a Process belongs to its loop's thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util/error.h"
+
+struct uv_loop_s;
+
+namespace baton::exec {
+
+/// How a process ended, as a value.
+struct ExitStatus {
+  enum class Kind {
+    kExited,         ///< exited normally; `code` holds the exit code
+    kSignaled,       ///< killed by signal `signal` (not by baton's timeout)
+    kTimedOut,       ///< baton terminated it after the timeout; `signal` is the last one sent
+    kCancelled,      ///< baton terminated it on request (terminate()); `signal` as above
+    kFailedToStart,  ///< spawn failed; `error` says why (e.g. "no such file: foo")
+  };
+  Kind kind = Kind::kExited;
+  int code = 0;
+  int signal = 0;
+  std::string error;
+
+  /// True only for kExited with code 0.
+  bool success() const { return kind == Kind::kExited && code == 0; }
+  /// "exited 0", "exited 3", "killed by signal 9", "timed out after 30s (SIGTERM)",
+  /// "cancelled (SIGKILL)", "failed to start: ...".
+  std::string to_string() const;
+};
+
+/// What to run and how.
+struct ProcessSpec {
+  std::vector<std::string> argv;                 ///< argv[0] is looked up in PATH
+  std::string cwd;                               ///< empty = baton's cwd
+  std::map<std::string, std::string> env;        ///< set on top of baton's environment
+  std::optional<std::string> stdin_data;         ///< piped to stdin, then closed
+  std::string log_path;                          ///< stdout+stderr appended here; empty = none
+  std::optional<double> timeout_s;               ///< seconds; none = no limit
+  double kill_grace_s = 10;                      ///< seconds from SIGTERM to SIGKILL
+  size_t max_capture_bytes = 64u << 20;          ///< bound on the in-memory stdout copy
+};
+
+/// The outcome of one process.
+struct ProcessResult {
+  ExitStatus status;
+  std::string stdout_text;          ///< stdout (first max_capture_bytes bytes)
+  bool stdout_truncated = false;    ///< true when stdout exceeded max_capture_bytes
+  std::string stderr_tail;          ///< last 64 KiB of stderr
+  int pid = 0;
+  double started_at = 0;            ///< Unix time, seconds
+  double ended_at = 0;              ///< Unix time, seconds
+};
+
+/// A running (or finished) child process on a libuv loop. Move-only via unique_ptr.
+class Process {
+ public:
+  using ExitCallback = std::function<void(const ProcessResult&)>;
+
+  /// Starts SPEC on LOOP. On spawn failure the callback is still called (on the next
+  /// loop iteration) with kind kFailedToStart; an Error is returned only when the
+  /// log file cannot be opened. REQUIRES: spec.argv non-empty.
+  static Result<std::unique_ptr<Process>> start(uv_loop_s* loop, ProcessSpec spec,
+                                                ExitCallback on_exit);
+
+  /// Terminates a running process: SIGTERM to its group, SIGKILL after the grace
+  /// period; the result's kind becomes kCancelled. No-op once it ended.
+  void terminate();
+
+  int pid() const;
+  bool running() const;
+
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit Process(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace baton::exec

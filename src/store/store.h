@@ -1,0 +1,119 @@
+// Store: durable state of runs, tasks, attempts and events.
+//
+// One interface, several back ends (SQLite now, PostgreSQL later). The schema is
+// versioned and documented in store/sqlite_store.cc and ARCHITECTURE.md. Every
+// apply() is one transaction: either all of a Batch is durable, or none of it.
+// Times are Unix seconds (double). Thread safety: a Store is used from one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "util/error.h"
+
+namespace baton::store {
+
+/// One execution of a workflow.
+struct RunRecord {
+  std::string id;                 ///< e.g. "20261124-014512-3fa9" (sortable by start)
+  std::string workflow_name;
+  std::string workflow_path;      ///< absolute path of the file
+  std::string workflow_sha256;
+  std::string status;             ///< running | success | failed | cancelled
+  nlohmann::json inputs = nlohmann::json::object();
+  std::string root_dir;           ///< directory tasks run in (the repository)
+  std::string run_dir;            ///< .baton/runs/<id>: logs live here
+  double created_at = 0;
+  double ended_at = 0;            ///< 0 while running
+  int orchestrator_pid = 0;
+};
+
+/// The current state of one task in a run.
+struct TaskRecord {
+  std::string run_id;
+  std::string task_id;
+  int position = 0;               ///< declaration order
+  std::string status;             ///< pending | ready | running | success | failed | skipped | cancelled
+  int attempts = 0;               ///< attempts started so far
+  std::string agent;              ///< agent of the last attempt ("" for command tasks)
+  std::string output;             ///< final output (stdout trimmed, or agent answer)
+  std::optional<int> exit_code;   ///< exit code of the last attempt, when it exited
+  std::string reason;             ///< why it failed / was skipped / cancelled
+  double started_at = 0;          ///< first attempt's start, 0 if never started
+  double ended_at = 0;
+};
+
+/// One attempt of a task.
+struct AttemptRecord {
+  std::string run_id;
+  std::string task_id;
+  int number = 0;                 ///< 1-based
+  std::string agent;              ///< "" for command tasks
+  std::string status;             ///< running | success | failed | cancelled
+  std::string exit_status;        ///< ExitStatus::to_string(), "" while running
+  std::optional<int> exit_code;
+  std::string error_class;        ///< "" | auth | rate_limit | timeout | transient | permanent | cancelled
+  std::string error;              ///< short reason text
+  std::string log_path;
+  std::string output;
+  std::string session_id;
+  int64_t input_tokens = 0;
+  int64_t output_tokens = 0;
+  int64_t cached_tokens = 0;
+  std::optional<double> cost_usd;
+  int pid = 0;
+  double started_at = 0;
+  double ended_at = 0;
+};
+
+/// One state change, appended to the run's event log.
+struct Event {
+  int64_t seq = 0;                ///< assigned by the store, 1-based per run
+  double time = 0;
+  std::string run_id;
+  std::string task_id;            ///< "" for run-level events
+  std::string kind;               ///< run.created, task.ready, attempt.started, task.success, ...
+  nlohmann::json data = nlohmann::json::object();
+};
+
+/// Changes that become durable together.
+struct Batch {
+  std::optional<RunRecord> run;           ///< upserted
+  std::vector<TaskRecord> tasks;          ///< upserted by (run_id, task_id)
+  std::vector<AttemptRecord> attempts;    ///< upserted by (run_id, task_id, number)
+  std::vector<Event> events;              ///< appended; seq assigned
+  bool empty() const { return !run && tasks.empty() && attempts.empty() && events.empty(); }
+};
+
+/// Durable state. Errors name the database file and the failed operation.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  /// Applies a batch in one transaction (all or nothing).
+  virtual Result<void> apply(const Batch& batch) = 0;
+
+  virtual Result<std::optional<RunRecord>> get_run(const std::string& run_id) = 0;
+  /// Runs, newest first, at most LIMIT.
+  virtual Result<std::vector<RunRecord>> list_runs(int limit) = 0;
+  /// A run's tasks in declaration order.
+  virtual Result<std::vector<TaskRecord>> list_tasks(const std::string& run_id) = 0;
+  /// A run's attempts ordered by task position then number; TASK_ID "" = all tasks.
+  virtual Result<std::vector<AttemptRecord>> list_attempts(const std::string& run_id,
+                                                           const std::string& task_id) = 0;
+  /// A run's events with seq > AFTER_SEQ, in order.
+  virtual Result<std::vector<Event>> list_events(const std::string& run_id, int64_t after_seq) = 0;
+};
+
+/// Opens (creating if needed, migrating if older) the SQLite store at PATH, in WAL
+/// mode with synchronous=FULL; waits up to 5 s for a lock held by another process.
+/// Errors: cannot create the directory or file, not a baton database, a schema
+/// newer than this binary.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
+
+}  // namespace baton::store
