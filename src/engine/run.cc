@@ -1,0 +1,499 @@
+#include "engine/run.h"
+
+#include <uv.h>
+
+#include <csignal>
+#include <ctime>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <random>
+
+#include "engine/attempt.h"
+#include "exec/process.h"
+
+namespace baton::engine {
+
+namespace fs = std::filesystem;
+
+std::string new_run_id(const Clock& clock) {
+  time_t t = static_cast<time_t>(clock.now());
+  tm utc{};
+  gmtime_r(&t, &utc);
+  char buf[32];
+  strftime(buf, sizeof buf, "%Y%m%d-%H%M%S", &utc);
+  std::random_device rd;
+  char suffix[8];
+  snprintf(suffix, sizeof suffix, "-%04x", static_cast<unsigned>(rd() & 0xffff));
+  return std::string(buf) + suffix;
+}
+
+namespace {
+
+/// One run on one loop. Owns every uv handle it opens and closes them all before
+/// run() returns.
+class Driver {
+ public:
+  Driver(const workflow::Workflow& wf, store::Store& store, const RunOptions& options,
+         RunObserver& observer, const Clock& clock)
+      : wf_(wf),
+        store_(store),
+        options_(options),
+        observer_(observer),
+        clock_(clock),
+        run_id_(options.run_id.empty() ? new_run_id(clock) : options.run_id),
+        sched_(wf, clock, RunContext{run_id_, wf.name, options.inputs, wf.variables},
+               options.jitter_seed),
+        resolver_(merged_roles(wf, options)) {}
+
+  Result<RunOutcome> run();
+
+ private:
+  // A running attempt of a task (index >= 0) or a hook (index < 0).
+  struct Live {
+    std::unique_ptr<exec::Process> process;
+    PreparedAttempt prepared;
+    store::AttemptRecord record;
+    int attempt = 0;
+  };
+  enum class Phase { kStartHooks, kTasks, kEndHooks, kDone };
+
+  static std::map<std::string, workflow::RoleSpec> merged_roles(const workflow::Workflow& wf,
+                                                                const RunOptions& options) {
+    auto roles = options.config_roles;
+    for (const auto& [name, role] : wf.agents) roles[name] = role;
+    return roles;
+  }
+
+  std::string log_path(const std::string& id, int attempt) const {
+    return (fs::path(run_dir_) / "logs" / (id + "." + std::to_string(attempt) + ".log")).string();
+  }
+
+  store::TaskRecord task_record(int task) const {
+    const TaskState& t = sched_.task(task);
+    store::TaskRecord r;
+    r.run_id = run_id_;
+    r.task_id = wf_.tasks[task].id;
+    r.position = task;
+    r.status = to_string(t.status);
+    r.attempts = t.attempts;
+    r.agent = t.agent;
+    r.output = t.output;
+    r.exit_code = t.exit_code;
+    r.reason = t.reason;
+    r.started_at = t.started_at;
+    r.ended_at = t.ended_at;
+    return r;
+  }
+
+  store::Event event(const std::string& task_id, const std::string& kind, nlohmann::json data) {
+    store::Event e;
+    e.time = clock_.now();
+    e.run_id = run_id_;
+    e.task_id = task_id;
+    e.kind = kind;
+    e.data = std::move(data);
+    return e;
+  }
+
+  bool apply(store::Batch& batch) {
+    if (fatal_) return false;
+    if (batch.empty()) return true;
+    auto result = store_.apply(batch);
+    batch = store::Batch{};
+    if (!result) {
+      if (!fatal_) fatal_ = result.error();
+      cancel_all("state store failed: " + result.error().message);
+      return false;
+    }
+    return true;
+  }
+
+  void pump();
+  void start_live(int key, Live live);
+  void on_exit(int key, const exec::ProcessResult& result);
+  void arm_retry_timer();
+  void maybe_finish();
+  void run_hooks(const std::vector<workflow::TaskSpec>* list, const std::string& group,
+                 std::function<void(bool)> done);
+  void start_hook(size_t index);
+  void finalize();
+  void cancel_all(const std::string& reason);
+  void defer_pump();
+  void close_handles();
+
+  const workflow::Workflow& wf_;
+  store::Store& store_;
+  const RunOptions& options_;
+  RunObserver& observer_;
+  const Clock& clock_;
+  std::string run_id_;
+  std::string run_dir_;
+  Scheduler sched_;
+  AgentResolver resolver_;
+  store::RunRecord run_;
+
+  uv_loop_t loop_{};
+  uv_timer_t retry_timer_{}, tick_timer_{}, pump_timer_{};
+  uv_signal_t sigint_{}, sigterm_{};
+  bool handles_open_ = false;
+
+  std::map<int, Live> live_;                 // key: task index, or -1 for the hook
+  std::vector<std::unique_ptr<exec::Process>> finished_;  // destroyed outside callbacks
+  store::Batch pending_;                     // joins the next transaction
+  Phase phase_ = Phase::kStartHooks;
+  bool start_hook_failed_ = false;
+  int interrupted_by_ = 0;
+  std::optional<Error> fatal_;
+  std::vector<std::string> hook_failures_;
+  int hook_count_ = 0;
+
+  // The hook list being run.
+  const std::vector<workflow::TaskSpec>* hooks_ = nullptr;
+  std::string hook_group_;
+  bool hooks_ok_ = true;
+  std::function<void(bool)> hooks_done_;
+};
+
+Result<RunOutcome> Driver::run() {
+  run_dir_ = (fs::path(options_.state_dir) / "runs" / run_id_).string();
+  std::error_code ec;
+  fs::create_directories(fs::path(run_dir_) / "logs", ec);
+  if (ec) return fail("cannot create " + run_dir_ + "/logs: " + ec.message());
+
+  run_.id = run_id_;
+  run_.workflow_name = wf_.name;
+  run_.workflow_path = wf_.path;
+  run_.workflow_sha256 = wf_.source_sha256;
+  run_.status = "running";
+  run_.inputs = options_.inputs;
+  run_.root_dir = options_.root_dir;
+  run_.run_dir = run_dir_;
+  run_.created_at = clock_.now();
+  run_.orchestrator_pid = static_cast<int>(getpid());
+  store::Batch batch;
+  batch.run = run_;
+  for (int i = 0; i < sched_.task_count(); ++i) batch.tasks.push_back(task_record(i));
+  batch.events.push_back(event("", "run.created",
+                               {{"workflow", wf_.path},
+                                {"sha256", wf_.source_sha256},
+                                {"inputs", options_.inputs},
+                                {"tasks", sched_.task_count()}}));
+  if (auto r = store_.apply(batch); !r) return tl::unexpected(r.error());
+
+  if (int rc = uv_loop_init(&loop_); rc != 0) return fail(std::string("uv_loop_init: ") + uv_strerror(rc));
+  uv_timer_init(&loop_, &retry_timer_);
+  uv_timer_init(&loop_, &tick_timer_);
+  uv_timer_init(&loop_, &pump_timer_);
+  uv_signal_init(&loop_, &sigint_);
+  uv_signal_init(&loop_, &sigterm_);
+  retry_timer_.data = tick_timer_.data = pump_timer_.data = this;
+  sigint_.data = sigterm_.data = this;
+  handles_open_ = true;
+  auto on_signal = [](uv_signal_t* h, int signo) {
+    auto* self = static_cast<Driver*>(h->data);
+    if (self->interrupted_by_ == 0) self->interrupted_by_ = signo;
+    self->cancel_all(std::string("interrupted by ") + (signo == SIGINT ? "SIGINT" : "SIGTERM"));
+  };
+  uv_signal_start(&sigint_, on_signal, SIGINT);
+  uv_signal_start(&sigterm_, on_signal, SIGTERM);
+  if (double tick = observer_.tick_interval_s(); tick > 0) {
+    auto ms = static_cast<uint64_t>(tick * 1000);
+    uv_timer_start(
+        &tick_timer_,
+        [](uv_timer_t* h) {
+          auto* self = static_cast<Driver*>(h->data);
+          self->observer_.on_tick(self->sched_);
+        },
+        ms, ms);
+  }
+  observer_.on_run_started(run_, sched_);
+
+  run_hooks(&wf_.hooks.on_start, "on_start", [this](bool ok) {
+    phase_ = Phase::kTasks;
+    if (!ok) {
+      start_hook_failed_ = true;
+      sched_.stop("an on_start hook failed");
+    }
+    pump();
+  });
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  finished_.clear();
+  uv_loop_close(&loop_);
+
+  if (fatal_) return tl::unexpected(*fatal_);
+  RunOutcome out;
+  out.run_id = run_id_;
+  out.status = sched_.run_status();
+  if (start_hook_failed_ && out.status == RunStatus::kSuccess) out.status = RunStatus::kFailed;
+  out.interrupted_by_signal = interrupted_by_;
+  out.hook_failures = hook_failures_;
+  return out;
+}
+
+void Driver::pump() {
+  if (fatal_) {
+    if (live_.empty()) close_handles();
+    return;
+  }
+  if (phase_ != Phase::kTasks) return;
+  for (;;) {
+    Step step = sched_.advance();
+    store::Batch& batch = pending_;
+    for (const Transition& t : step.transitions) {
+      batch.tasks.push_back(task_record(t.task));
+      nlohmann::json data{{"from", to_string(t.from)}};
+      if (t.attempt) data["attempt"] = t.attempt;
+      if (!t.reason.empty()) data["reason"] = t.reason;
+      batch.events.push_back(event(wf_.tasks[t.task].id, std::string("task.") + to_string(t.to),
+                                   std::move(data)));
+    }
+    std::vector<std::pair<int, Live>> to_start;
+    std::vector<std::pair<StartRequest, std::string>> unprepared;
+    for (const StartRequest& s : step.starts) {
+      const workflow::TaskSpec& spec = wf_.tasks[s.task];
+      AttemptPlace place{run_id_, spec.id, s.attempt, options_.root_dir,
+                         log_path(spec.id, s.attempt),
+                         spec.timeout_s.value_or(wf_.settings.timeout_s),
+                         wf_.settings.kill_grace_s};
+      Live live;
+      live.attempt = s.attempt;
+      store::AttemptRecord& rec = live.record;
+      rec.run_id = run_id_;
+      rec.task_id = spec.id;
+      rec.number = s.attempt;
+      rec.log_path = place.log_path;
+      rec.started_at = clock_.now();
+      auto prepared = prepare_attempt(spec, place, sched_.scope(), resolver_);
+      if (!prepared) {
+        rec.status = "failed";
+        rec.error = prepared.error().message;
+        rec.error_class = "permanent";
+        rec.ended_at = rec.started_at;
+        batch.attempts.push_back(rec);
+        batch.events.push_back(event(spec.id, "attempt.failed",
+                                     {{"attempt", s.attempt}, {"error", rec.error}}));
+        unprepared.emplace_back(s, rec.error);
+        continue;
+      }
+      live.prepared = std::move(*prepared);
+      rec.agent = live.prepared.agent;
+      rec.status = "running";
+      batch.attempts.push_back(rec);
+      nlohmann::json data{{"attempt", s.attempt}, {"log", rec.log_path}};
+      if (!rec.agent.empty()) data["agent"] = rec.agent;
+      batch.events.push_back(event(spec.id, "attempt.started", std::move(data)));
+      to_start.emplace_back(s.task, std::move(live));
+    }
+    if (!apply(batch)) return;
+    for (const Transition& t : step.transitions) observer_.on_transition(sched_, t);
+    for (auto& [task, live] : to_start) start_live(task, std::move(live));
+    if (unprepared.empty()) break;
+    for (auto& [s, error] : unprepared) {
+      AttemptOutcome out;
+      out.reason = error;
+      out.retryable = false;
+      sched_.attempt_finished(s.task, s.attempt, out);
+    }
+  }
+  arm_retry_timer();
+  maybe_finish();
+}
+
+void Driver::start_live(int key, Live live) {
+  auto process = exec::Process::start(&loop_, live.prepared.process,
+                                      [this, key](const exec::ProcessResult& r) { on_exit(key, r); });
+  if (!process) {
+    // The log file could not be opened: the attempt fails without a process.
+    exec::ProcessResult r;
+    r.status.kind = exec::ExitStatus::Kind::kFailedToStart;
+    r.status.error = process.error().message;
+    r.started_at = r.ended_at = clock_.now();
+    live_[key] = std::move(live);
+    on_exit(key, r);
+    return;
+  }
+  live.process = std::move(*process);
+  live_[key] = std::move(live);
+}
+
+void Driver::on_exit(int key, const exec::ProcessResult& result) {
+  auto it = live_.find(key);
+  if (it == live_.end()) return;
+  Live live = std::move(it->second);
+  live_.erase(it);
+  if (live.process) finished_.push_back(std::move(live.process));
+  AttemptOutcome outcome = judge_attempt(live.prepared, result, live.record);
+  pending_.attempts.push_back(live.record);
+  nlohmann::json data{{"attempt", live.attempt}, {"exit", live.record.exit_status}};
+  if (!outcome.success) data["reason"] = outcome.reason;
+  if (live.record.input_tokens || live.record.output_tokens) {
+    data["usage"] = {{"input_tokens", live.record.input_tokens},
+                     {"output_tokens", live.record.output_tokens},
+                     {"cached_tokens", live.record.cached_tokens}};
+  }
+  if (live.record.cost_usd) data["cost_usd"] = *live.record.cost_usd;
+  pending_.events.push_back(event(live.record.task_id, "attempt.finished", std::move(data)));
+  if (key >= 0) {
+    sched_.attempt_finished(key, live.attempt, outcome);
+    defer_pump();
+    return;
+  }
+  if (fatal_) {
+    if (live_.empty()) close_handles();
+    return;
+  }
+  // A hook attempt.
+  store::TaskRecord rec;
+  rec.run_id = run_id_;
+  rec.task_id = live.record.task_id;
+  rec.position = 1'000'000 + hook_count_++;
+  rec.status = outcome.success ? "success" : (outcome.cancelled ? "cancelled" : "failed");
+  rec.attempts = 1;
+  rec.agent = live.prepared.agent;
+  rec.output = outcome.output;
+  rec.exit_code = outcome.exit_code;
+  rec.reason = outcome.reason;
+  rec.started_at = live.record.started_at;
+  rec.ended_at = clock_.now();
+  pending_.tasks.push_back(rec);
+  pending_.events.push_back(event(rec.task_id, "hook." + rec.status, {{"reason", rec.reason}}));
+  apply(pending_);
+  observer_.on_hook_finished(rec.task_id, outcome.success, outcome.reason);
+  if (!outcome.success) {
+    hooks_ok_ = false;
+    hook_failures_.push_back(rec.task_id + ": " + outcome.reason);
+  }
+  size_t next = static_cast<size_t>(-key);  // key = -(index + 1)
+  start_hook(next);
+}
+
+void Driver::defer_pump() {
+  uv_timer_start(
+      &pump_timer_,
+      [](uv_timer_t* h) {
+        auto* self = static_cast<Driver*>(h->data);
+        self->finished_.clear();
+        self->pump();
+      },
+      0, 0);
+}
+
+void Driver::arm_retry_timer() {
+  auto wake = sched_.next_wakeup();
+  if (!wake) {
+    uv_timer_stop(&retry_timer_);
+    return;
+  }
+  double delay_ms = std::max(0.0, (*wake - clock_.now()) * 1000.0) + 1;
+  uv_timer_start(
+      &retry_timer_, [](uv_timer_t* h) { static_cast<Driver*>(h->data)->pump(); },
+      static_cast<uint64_t>(delay_ms), 0);
+}
+
+void Driver::maybe_finish() {
+  if (phase_ != Phase::kTasks || !sched_.finished() || !live_.empty()) return;
+  phase_ = Phase::kEndHooks;
+  if (!pending_.empty() && !apply(pending_)) return;
+  bool failed = sched_.run_status() != RunStatus::kSuccess || start_hook_failed_;
+  auto* first = failed ? &wf_.hooks.on_failure : &wf_.hooks.on_success;
+  run_hooks(first, failed ? "on_failure" : "on_success", [this](bool) {
+    run_hooks(&wf_.hooks.on_complete, "on_complete", [this](bool) { finalize(); });
+  });
+}
+
+void Driver::run_hooks(const std::vector<workflow::TaskSpec>* list, const std::string& group,
+                       std::function<void(bool)> done) {
+  hooks_ = list;
+  hook_group_ = group;
+  hooks_ok_ = true;
+  hooks_done_ = std::move(done);
+  start_hook(0);
+}
+
+void Driver::start_hook(size_t index) {
+  if (index >= hooks_->size() || interrupted_by_ || fatal_) {
+    // Move the continuation out first: it may install the next hook list.
+    auto done = std::move(hooks_done_);
+    done(hooks_ok_ && !interrupted_by_);
+    return;
+  }
+  const workflow::TaskSpec& spec = (*hooks_)[index];
+  std::string id = "hook:" + hook_group_ + ":" + spec.id;
+  AttemptPlace place{run_id_, id, 1, options_.root_dir,
+                     log_path("hook-" + hook_group_ + "-" + spec.id, 1),
+                     spec.timeout_s.value_or(wf_.settings.timeout_s), wf_.settings.kill_grace_s};
+  Live live;
+  live.attempt = 1;
+  live.record.run_id = run_id_;
+  live.record.task_id = id;
+  live.record.number = 1;
+  live.record.log_path = place.log_path;
+  live.record.started_at = clock_.now();
+  live.record.status = "running";
+  int key = -static_cast<int>(index + 1);
+  auto prepared = prepare_attempt(spec, place, sched_.scope(), resolver_);
+  if (!prepared) {
+    exec::ProcessResult r;
+    r.status.kind = exec::ExitStatus::Kind::kFailedToStart;
+    r.status.error = prepared.error().message;
+    live_[key] = std::move(live);
+    on_exit(key, r);
+    return;
+  }
+  live.prepared = std::move(*prepared);
+  live.record.agent = live.prepared.agent;
+  pending_.attempts.push_back(live.record);
+  pending_.events.push_back(event(id, "hook.started", {{"log", place.log_path}}));
+  if (!apply(pending_)) {
+    auto done = std::move(hooks_done_);
+    done(false);
+    return;
+  }
+  start_live(key, std::move(live));
+}
+
+void Driver::finalize() {
+  phase_ = Phase::kDone;
+  RunStatus status = sched_.run_status();
+  if (start_hook_failed_ && status == RunStatus::kSuccess) status = RunStatus::kFailed;
+  run_.status = to_string(status);
+  run_.ended_at = clock_.now();
+  pending_.run = run_;
+  nlohmann::json data{{"status", run_.status}};
+  if (!hook_failures_.empty()) data["hook_failures"] = hook_failures_;
+  pending_.events.push_back(event("", "run.finished", std::move(data)));
+  apply(pending_);
+  close_handles();
+}
+
+void Driver::cancel_all(const std::string& reason) {
+  std::vector<int> running = sched_.cancel(reason);
+  for (auto& [key, live] : live_) {
+    if (live.process) live.process->terminate();
+  }
+  if (phase_ == Phase::kTasks && !fatal_) defer_pump();
+  if (fatal_ && live_.empty()) close_handles();
+}
+
+void Driver::close_handles() {
+  if (!handles_open_) return;
+  handles_open_ = false;
+  for (uv_handle_t* h :
+       {reinterpret_cast<uv_handle_t*>(&retry_timer_), reinterpret_cast<uv_handle_t*>(&tick_timer_),
+        reinterpret_cast<uv_handle_t*>(&pump_timer_), reinterpret_cast<uv_handle_t*>(&sigint_),
+        reinterpret_cast<uv_handle_t*>(&sigterm_)}) {
+    uv_close(h, nullptr);
+  }
+}
+
+}  // namespace
+
+Result<RunOutcome> execute_run(const workflow::Workflow& workflow, store::Store& store,
+                               const RunOptions& options, RunObserver& observer,
+                               const Clock& clock) {
+  Driver driver(workflow, store, options, observer, clock);
+  return driver.run();
+}
+
+}  // namespace baton::engine

@@ -1,0 +1,76 @@
+// RunDriver: executes one run of a workflow on a libuv event loop.
+//
+// The loop is single-threaded and never blocks on a child: processes, pipes,
+// timers (retries, the live view's tick) and signals (SIGINT, SIGTERM) are all
+// loop events. The Scheduler decides; the driver persists and acts, in this order
+// (ARCHITECTURE.md, "What is durable before what"):
+//   1. scheduler.advance() decides transitions and attempts to start;
+//   2. one store transaction records them (task rows, attempt rows, events);
+//   3. only then are the attempts' processes started.
+// When a process ends, its log is already fsync'd (exec::Process); the attempt's
+// end, the task's transition and any newly started attempts are again one
+// transaction before the next processes start.
+//
+// Hooks (README "Hooks"): on_start runs before the first task; if it fails, no
+// task runs and the run fails. Then on_success or on_failure, then on_complete,
+// run after the tasks; their failures are reported (events, summary, exit status
+// unchanged), never hidden. Hook tasks run one at a time, in order.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/clock.h"
+#include "engine/scheduler.h"
+#include "store/store.h"
+#include "workflow/model.h"
+
+namespace baton::engine {
+
+/// Receives what happens during a run, for display. Called on the loop thread.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  /// The run row exists; tasks are about to be scheduled.
+  virtual void on_run_started(const store::RunRecord& run, const Scheduler& scheduler) {}
+  /// A task (or hook, with TASK_ID "hook:...") changed state.
+  virtual void on_transition(const Scheduler& scheduler, const Transition& transition) {}
+  /// A hook task ended. OK is false when it failed; REASON says why.
+  virtual void on_hook_finished(const std::string& hook_id, bool ok, const std::string& reason) {}
+  /// Called every tick_interval_s() while the run is live (0 = never).
+  virtual void on_tick(const Scheduler& scheduler) {}
+  virtual double tick_interval_s() const { return 0; }
+};
+
+/// What the caller decides about a run.
+struct RunOptions {
+  std::string run_id;                     ///< "" = generate (YYYYMMDD-HHMMSS-xxxx)
+  std::string root_dir;                   ///< where tasks run (absolute)
+  std::string state_dir;                  ///< .baton directory (absolute); logs under runs/<id>/
+  nlohmann::json inputs = nlohmann::json::object();  ///< merged input values
+  std::map<std::string, workflow::RoleSpec> config_roles;  ///< from .baton/config.yaml
+  uint64_t jitter_seed = 0;
+};
+
+/// How a run ended.
+struct RunOutcome {
+  std::string run_id;
+  RunStatus status = RunStatus::kRunning;
+  int interrupted_by_signal = 0;          ///< SIGINT/SIGTERM number when interrupted, else 0
+  std::vector<std::string> hook_failures; ///< "on_failure.1: exited 1"
+};
+
+/// Executes WORKFLOW to the end (or until interrupted) and returns how it ended.
+/// REQUIRES: WORKFLOW passed validation with the same inputs. Errors: the store
+/// refused a write (the run is then cancelled: running attempts are terminated
+/// and reaped before returning), the loop could not be set up.
+Result<RunOutcome> execute_run(const workflow::Workflow& workflow, store::Store& store,
+                               const RunOptions& options, RunObserver& observer,
+                               const Clock& clock);
+
+/// A new run id: UTC time plus 4 random hex digits, e.g. "20261124-014512-3fa9".
+std::string new_run_id(const Clock& clock);
+
+}  // namespace baton::engine

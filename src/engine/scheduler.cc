@@ -1,0 +1,287 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <unordered_map>
+
+namespace baton::engine {
+
+using workflow::Backoff;
+using workflow::RunFailurePolicy;
+using workflow::TaskFailureAction;
+
+/// Resolves names for templates and conditions: `TASK.FIELD`, `inputs`, `variables`,
+/// `run.*`, `env.NAME`, and bare input or variable names.
+class Scheduler::TaskScope : public expr::Scope {
+ public:
+  explicit TaskScope(const Scheduler& s) : s_(s) {
+    for (size_t i = 0; i < s.workflow_.tasks.size(); ++i) index_[s.workflow_.tasks[i].id] = i;
+  }
+
+  std::optional<expr::Value> lookup(const std::vector<std::string>& path) const override {
+    if (path.empty()) return std::nullopt;
+    const std::string& head = path[0];
+    if (auto it = index_.find(head); it != index_.end()) {
+      if (path.size() == 1) return task_object(it->second);
+      return task_field(it->second, path[1]);
+    }
+    if (head == "inputs") return s_.context_.inputs;
+    if (head == "variables") return s_.context_.variables;
+    if (head == "run") {
+      return nlohmann::json{{"id", s_.context_.run_id},
+                            {"name", s_.context_.run_name},
+                            {"status", to_string(s_.run_status())}};
+    }
+    if (head == "env") {
+      if (path.size() < 2) return std::nullopt;
+      const char* value = std::getenv(path[1].c_str());
+      if (!value) return std::nullopt;
+      return expr::Value(value);
+    }
+    if (auto it = s_.context_.inputs.find(head); it != s_.context_.inputs.end()) return *it;
+    if (auto it = s_.context_.variables.find(head); it != s_.context_.variables.end()) return *it;
+    return std::nullopt;
+  }
+
+ private:
+  std::optional<expr::Value> task_field(size_t i, const std::string& field) const {
+    const TaskState& t = s_.tasks_[i];
+    if (field == "output") return expr::Value(t.output);
+    if (field == "status") return expr::Value(to_string(t.status));
+    if (field == "exit_code") return t.exit_code ? expr::Value(*t.exit_code) : expr::Value();
+    if (field == "attempts") return expr::Value(t.attempts);
+    if (field == "agent") return expr::Value(t.agent);
+    if (field == "outputs") return t.outputs;
+    return std::nullopt;
+  }
+  expr::Value task_object(size_t i) const {
+    expr::Value v = expr::Value::object();
+    for (const char* f : {"output", "status", "exit_code", "attempts", "agent", "outputs"}) {
+      v[f] = *task_field(i, f);
+    }
+    return v;
+  }
+
+  const Scheduler& s_;
+  std::unordered_map<std::string, size_t> index_;
+};
+
+Scheduler::Scheduler(const workflow::Workflow& workflow, const Clock& clock, RunContext context,
+                     uint64_t jitter_seed)
+    : workflow_(workflow),
+      clock_(clock),
+      context_(std::move(context)),
+      tasks_(workflow.tasks.size()),
+      dependencies_(workflow.tasks.size()),
+      dependants_(workflow.tasks.size()),
+      unfinished_deps_(workflow.tasks.size(), 0),
+      conditions_(workflow.tasks.size()),
+      condition_errors_(workflow.tasks.size()),
+      rng_(jitter_seed) {
+  std::unordered_map<std::string, int> index;
+  index.reserve(workflow.tasks.size());
+  for (size_t i = 0; i < workflow.tasks.size(); ++i) index[workflow.tasks[i].id] = static_cast<int>(i);
+  for (size_t i = 0; i < workflow.tasks.size(); ++i) {
+    const workflow::TaskSpec& spec = workflow.tasks[i];
+    for (const std::string& dep : spec.dependencies) {
+      auto it = index.find(dep);
+      if (it == index.end()) continue;  // validation refused this already
+      dependencies_[i].push_back(it->second);
+      dependants_[it->second].push_back(static_cast<int>(i));
+    }
+    unfinished_deps_[i] = static_cast<int>(dependencies_[i].size());
+    if (unfinished_deps_[i] == 0) resolvable_.insert(static_cast<int>(i));
+    if (!spec.condition.empty()) {
+      auto parsed = expr::parse_condition(spec.condition);
+      if (parsed) {
+        conditions_[i] = std::move(*parsed);
+      } else {
+        condition_errors_[i] = "invalid condition: " + parsed.error().message;
+      }
+    }
+  }
+  scope_ = std::make_unique<TaskScope>(*this);
+}
+
+void Scheduler::set_status(int task, TaskStatus to, int attempt, std::string reason) {
+  TaskState& t = tasks_[task];
+  Transition tr{task, t.status, to, attempt, reason, clock_.now()};
+  if (t.status == TaskStatus::kRunning) --running_;
+  if (to == TaskStatus::kRunning) ++running_;
+  t.status = to;
+  t.reason = std::move(reason);
+  queued_.push_back(std::move(tr));
+  if (is_terminal(to)) {
+    t.ended_at = clock_.now();
+    on_terminal(task);
+  }
+}
+
+void Scheduler::on_terminal(int task) {
+  ++terminal_count_;
+  if (tasks_[task].status == TaskStatus::kFailed) any_failed_ = true;
+  for (int d : dependants_[task]) {
+    if (--unfinished_deps_[d] == 0 && tasks_[d].status == TaskStatus::kPending) {
+      resolvable_.insert(d);
+    }
+  }
+}
+
+void Scheduler::resolve(int task) {
+  if (stopping_) {
+    set_status(task, TaskStatus::kCancelled, 0, stop_reason_);
+    return;
+  }
+  for (int dep : dependencies_[task]) {
+    TaskStatus s = tasks_[dep].status;
+    if (s == TaskStatus::kFailed || s == TaskStatus::kCancelled) {
+      set_status(task, TaskStatus::kCancelled, 0,
+                 "dependency '" + workflow_.tasks[dep].id + "' " +
+                     (s == TaskStatus::kFailed ? "failed" : "was cancelled"));
+      return;
+    }
+  }
+  if (!condition_errors_[task].empty()) {
+    any_failed_ = true;
+    set_status(task, TaskStatus::kFailed, 0, condition_errors_[task]);
+    return;
+  }
+  if (conditions_[task]) {
+    auto value = expr::evaluate_condition(*conditions_[task], *scope_);
+    if (!value) {
+      set_status(task, TaskStatus::kFailed, 0, "condition error: " + value.error());
+      if (workflow_.settings.on_failure == RunFailurePolicy::kStop) {
+        stop("stopped after task '" + workflow_.tasks[task].id + "' failed");
+      }
+      return;
+    }
+    if (!*value) {
+      set_status(task, TaskStatus::kSkipped, 0,
+                 "condition is false: " + workflow_.tasks[task].condition);
+      return;
+    }
+  }
+  set_status(task, TaskStatus::kReady, 0, "");
+  ready_.insert(task);
+}
+
+Step Scheduler::advance() {
+  const double now = clock_.now();
+  // Retries whose delay has passed go back to ready.
+  while (!retries_.empty() && retries_.begin()->first <= now && !stopping_) {
+    int task = retries_.begin()->second;
+    retries_.erase(retries_.begin());
+    set_status(task, TaskStatus::kReady, tasks_[task].attempts, "");
+    ready_.insert(task);
+  }
+  // Resolving a task can make others resolvable (skips, cancellations): loop.
+  while (!resolvable_.empty()) {
+    int task = *resolvable_.begin();
+    resolvable_.erase(resolvable_.begin());
+    resolve(task);
+  }
+  Step step;
+  while (!stopping_ && !ready_.empty() && running_ < workflow_.settings.max_parallel) {
+    int task = *ready_.begin();
+    ready_.erase(ready_.begin());
+    TaskState& t = tasks_[task];
+    ++t.attempts;
+    if (t.attempts == 1) t.started_at = now;
+    set_status(task, TaskStatus::kRunning, t.attempts, "");
+    step.starts.push_back({task, t.attempts});
+  }
+  step.transitions = std::move(queued_);
+  queued_.clear();
+  return step;
+}
+
+double Scheduler::retry_delay(const workflow::RetryPolicy& policy, int retry) {
+  double delay = policy.delay_s;
+  if (policy.backoff == Backoff::kExponential) delay *= std::pow(2.0, std::max(0, retry - 1));
+  if (policy.max_delay_s) delay = std::min(delay, *policy.max_delay_s);
+  if (policy.jitter > 0 && delay > 0) {
+    std::uniform_real_distribution<double> dist(0.0, policy.jitter * delay);
+    delay += dist(rng_);
+  }
+  return delay;
+}
+
+void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& outcome) {
+  TaskState& t = tasks_[task];
+  if (t.status != TaskStatus::kRunning || t.attempts != attempt) return;
+  t.output = outcome.output;
+  t.outputs = outcome.outputs;
+  t.exit_code = outcome.exit_code;
+  if (!outcome.agent.empty()) t.agent = outcome.agent;
+  if (outcome.success) {
+    set_status(task, TaskStatus::kSuccess, attempt, "");
+    return;
+  }
+  if (outcome.cancelled || cancelled_) {
+    set_status(task, TaskStatus::kCancelled, attempt,
+               outcome.reason.empty() ? "cancelled" : outcome.reason);
+    return;
+  }
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  const workflow::RetryPolicy policy = spec.effective_retry();
+  if (outcome.retryable && attempt < policy.max_attempts && !stopping_) {
+    double delay = retry_delay(policy, attempt);
+    if (outcome.retry_after_s) delay = std::max(delay, *outcome.retry_after_s);
+    t.retry_at = clock_.now() + delay;
+    retries_.insert({t.retry_at, task});
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "; retry %d/%d in %.3gs", attempt + 1, policy.max_attempts,
+                  delay);
+    set_status(task, TaskStatus::kPending, attempt, "attempt " + std::to_string(attempt) +
+                                                        " failed: " + outcome.reason + buf);
+    return;
+  }
+  if (spec.failure_action() == TaskFailureAction::kSkip) {
+    set_status(task, TaskStatus::kSkipped, attempt,
+               "failed (" + outcome.reason + "); skipped by on_failure: skip");
+    return;
+  }
+  set_status(task, TaskStatus::kFailed, attempt, outcome.reason);
+  if (workflow_.settings.on_failure == RunFailurePolicy::kStop) {
+    stop("stopped after task '" + spec.id + "' failed");
+  }
+}
+
+void Scheduler::stop(const std::string& reason) {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_reason_ = reason;
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    TaskStatus s = tasks_[i].status;
+    if (s == TaskStatus::kPending || s == TaskStatus::kReady) {
+      set_status(static_cast<int>(i), TaskStatus::kCancelled, tasks_[i].attempts, reason);
+    }
+  }
+  ready_.clear();
+  retries_.clear();
+  resolvable_.clear();
+}
+
+std::vector<int> Scheduler::cancel(const std::string& reason) {
+  cancelled_ = true;
+  stop(reason);
+  std::vector<int> running;
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    if (tasks_[i].status == TaskStatus::kRunning) running.push_back(static_cast<int>(i));
+  }
+  return running;
+}
+
+std::optional<double> Scheduler::next_wakeup() const {
+  if (retries_.empty()) return std::nullopt;
+  return retries_.begin()->first;
+}
+
+RunStatus Scheduler::run_status() const {
+  if (cancelled_) return RunStatus::kCancelled;
+  if (!finished()) return RunStatus::kRunning;
+  return any_failed_ ? RunStatus::kFailed : RunStatus::kSuccess;
+}
+
+}  // namespace baton::engine

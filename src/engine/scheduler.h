@@ -1,0 +1,169 @@
+// Scheduler: the run's state machine, free of I/O.
+//
+// It knows the DAG, each task's state and attempts, and the limits; it decides
+// what becomes ready, skipped or cancelled, which ready tasks start (declaration
+// order as the tie-break, never more than settings.max_parallel at once), when a
+// failed attempt is retried (backoff, jitter), and what the run's status is. It
+// never starts a process and never reads the real time: the driver (run.h) does
+// I/O, and tests drive it with a fake clock and scripted outcomes.
+//
+// Dependency rules (README "Task states"):
+// - A task becomes resolvable when every dependency is terminal.
+// - If a dependency failed or was cancelled, the task is cancelled ("dependency
+//   'x' failed") and never runs. A skipped dependency does not block: dependants
+//   run and can read `${x.status}`.
+// - Otherwise its condition is evaluated: false -> skipped, true -> ready; an
+//   evaluation error fails the task.
+// Thread safety: none; one thread drives a Scheduler.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/clock.h"
+#include "engine/task_status.h"
+#include "expr/expr.h"
+#include "workflow/model.h"
+
+namespace baton::engine {
+
+/// The live state of one task.
+struct TaskState {
+  TaskStatus status = TaskStatus::kPending;
+  int attempts = 0;                    ///< attempts started
+  std::string agent;                   ///< agent of the latest attempt
+  std::string output;                  ///< final output of the latest attempt
+  nlohmann::json outputs = nlohmann::json::object();  ///< named outputs
+  std::optional<int> exit_code;
+  std::string reason;                  ///< why it failed, was skipped, cancelled or is waiting
+  double retry_at = 0;                 ///< when pending for a retry: earliest start, Unix s
+  double started_at = 0;               ///< first attempt's start
+  double ended_at = 0;
+};
+
+/// How an attempt ended, as the driver reports it.
+struct AttemptOutcome {
+  bool success = false;
+  std::string output;                  ///< stdout (trimmed) or the agent's answer
+  nlohmann::json outputs = nlohmann::json::object();
+  std::optional<int> exit_code;
+  std::string reason;                  ///< e.g. "exited 1", "timed out after 30s (SIGTERM)"
+  bool cancelled = false;              ///< terminated on request: never retried
+  bool retryable = true;               ///< false: no retry whatever the policy (auth errors)
+  std::optional<double> retry_after_s; ///< lower bound on the next delay, seconds
+  std::string agent;
+};
+
+/// A recorded state change.
+struct Transition {
+  int task = -1;
+  TaskStatus from = TaskStatus::kPending;
+  TaskStatus to = TaskStatus::kPending;
+  int attempt = 0;                     ///< the attempt it concerns (0 = none)
+  std::string reason;
+  double time = 0;                     ///< Unix seconds
+};
+
+/// An attempt the driver must start now.
+struct StartRequest {
+  int task = -1;
+  int attempt = 0;                     ///< 1-based
+};
+
+/// What advance() decided.
+struct Step {
+  std::vector<Transition> transitions; ///< in the order they happened
+  std::vector<StartRequest> starts;    ///< tasks already marked running
+};
+
+/// Values templates and conditions can read besides task results.
+struct RunContext {
+  std::string run_id;
+  std::string run_name;
+  nlohmann::json inputs = nlohmann::json::object();     ///< merged: defaults, -i values
+  nlohmann::json variables = nlohmann::json::object();  ///< context.variables
+};
+
+class Scheduler {
+ public:
+  /// REQUIRES: WORKFLOW passed validation (ids unique, dependencies exist, acyclic).
+  /// WORKFLOW and CLOCK must outlive the scheduler. JITTER_SEED makes jitter repeatable.
+  Scheduler(const workflow::Workflow& workflow, const Clock& clock, RunContext context,
+            uint64_t jitter_seed = 0);
+
+  /// Does everything that can happen at clock.now(): resolves tasks whose
+  /// dependencies ended, returns due retries to ready, and starts ready tasks
+  /// in declaration order up to max_parallel. Also returns the transitions that
+  /// attempt_finished(), stop() and cancel() queued since the last call.
+  Step advance();
+
+  /// Reports the end of attempt ATTEMPT of running task TASK. REQUIRES: it is running.
+  void attempt_finished(int task, int attempt, const AttemptOutcome& outcome);
+
+  /// settings.on_failure = stop: nothing new starts; pending and ready tasks are
+  /// cancelled with REASON; running tasks finish and are recorded as they end.
+  void stop(const std::string& reason);
+
+  /// Cancels the run (Ctrl-C, baton cancel): like stop(), and the run's status
+  /// becomes cancelled. Returns the running tasks, which the driver must terminate
+  /// and then report with outcome.cancelled = true.
+  std::vector<int> cancel(const std::string& reason);
+
+  /// True once every task is terminal.
+  bool finished() const { return terminal_count_ == tasks_.size(); }
+  /// The earliest time a pending retry becomes due, if any.
+  std::optional<double> next_wakeup() const;
+  /// The run's status: running until finished(), then success/failed/cancelled.
+  RunStatus run_status() const;
+
+  int task_count() const { return static_cast<int>(tasks_.size()); }
+  int running_count() const { return running_; }
+  const TaskState& task(int index) const { return tasks_[index]; }
+  const workflow::TaskSpec& spec(int index) const { return workflow_.tasks[index]; }
+  const workflow::Workflow& workflow() const { return workflow_; }
+
+  /// The scope templates are rendered in: task results so far, inputs, variables,
+  /// run.id/name/status, env.NAME. Valid as long as the scheduler.
+  const expr::Scope& scope() const { return *scope_; }
+
+  /// The delay before retry number RETRY (1 = the first retry) under POLICY, with
+  /// jitter drawn from the scheduler's seeded generator. Seconds.
+  double retry_delay(const workflow::RetryPolicy& policy, int retry);
+
+ private:
+  class TaskScope;
+
+  void set_status(int task, TaskStatus to, int attempt, std::string reason);
+  void on_terminal(int task);
+  void resolve(int task);
+
+  const workflow::Workflow& workflow_;
+  const Clock& clock_;
+  RunContext context_;
+  std::vector<TaskState> tasks_;
+  std::vector<std::vector<int>> dependencies_;  // task -> its dependencies
+  std::vector<std::vector<int>> dependants_;    // task -> tasks that depend on it
+  std::vector<int> unfinished_deps_;            // task -> dependencies not yet terminal
+  std::vector<std::optional<expr::Template>> conditions_;
+  std::vector<std::string> condition_errors_;
+  std::set<int> resolvable_;                    // pending, all dependencies terminal
+  std::set<int> ready_;                         // ready to start, by declaration order
+  std::set<std::pair<double, int>> retries_;    // (due time, task) pending retries
+  std::vector<Transition> queued_;
+  size_t terminal_count_ = 0;
+  int running_ = 0;
+  bool stopping_ = false;
+  std::string stop_reason_;
+  bool cancelled_ = false;
+  bool any_failed_ = false;
+  std::mt19937_64 rng_;
+  std::unique_ptr<expr::Scope> scope_;
+};
+
+}  // namespace baton::engine

@@ -1,0 +1,455 @@
+#include "engine/scheduler.h"
+
+#include <map>
+#include <queue>
+
+#include <gtest/gtest.h>
+
+namespace baton::engine {
+namespace {
+
+using workflow::TaskSpec;
+using workflow::Workflow;
+
+TaskSpec task(const std::string& id, std::vector<std::string> deps = {}) {
+  TaskSpec t;
+  t.id = id;
+  t.run_shell = "true";
+  t.dependencies = std::move(deps);
+  return t;
+}
+
+// A fake runner over a fake clock: every attempt takes `duration` seconds and
+// ends with the next scripted outcome for its task (success when none is left).
+class Simulation {
+ public:
+  explicit Simulation(Workflow wf, RunContext ctx = {}) : wf_(std::move(wf)) {
+    sched_ = std::make_unique<Scheduler>(wf_, clock_, std::move(ctx), 42);
+  }
+
+  void script(const std::string& id, std::vector<AttemptOutcome> outcomes) {
+    scripts_[id] = std::move(outcomes);
+  }
+  void duration(const std::string& id, double seconds) { durations_[id] = seconds; }
+
+  // Runs to the end; returns false if it did not finish within MAX_STEPS.
+  bool run(int max_steps = 100000) {
+    for (int i = 0; i < max_steps; ++i) {
+      Step step = sched_->advance();
+      for (auto& t : step.transitions) log_.push_back(t);
+      for (const StartRequest& s : step.starts) {
+        const std::string& id = wf_.tasks[s.task].id;
+        starts_.push_back({id, clock_.now()});
+        max_running_ = std::max(max_running_, sched_->running_count());
+        double d = durations_.count(id) ? durations_[id] : 1.0;
+        running_.push({clock_.now() + d, seq_++, s});
+      }
+      if (sched_->finished()) return true;
+      if (!running_.empty()) {
+        Pending p = running_.top();
+        running_.pop();
+        clock_.set(p.end);
+        const std::string& id = wf_.tasks[p.req.task].id;
+        AttemptOutcome out;
+        out.success = true;
+        auto& queue = scripts_[id];
+        if (!queue.empty()) {
+          out = queue.front();
+          queue.erase(queue.begin());
+        }
+        sched_->attempt_finished(p.req.task, p.req.attempt, out);
+      } else if (auto wake = sched_->next_wakeup()) {
+        clock_.set(*wake);
+      } else {
+        return false;  // stuck
+      }
+    }
+    return false;
+  }
+
+  TaskStatus status(const std::string& id) const { return sched_->task(wf_.task_index(id)).status; }
+  const TaskState& state(const std::string& id) const { return sched_->task(wf_.task_index(id)); }
+  std::vector<double> start_times(const std::string& id) const {
+    std::vector<double> out;
+    for (auto& [name, t] : starts_) {
+      if (name == id) out.push_back(t - kStart);
+    }
+    return out;
+  }
+  std::vector<std::string> start_order() const {
+    std::vector<std::string> out;
+    for (auto& s : starts_) out.push_back(s.first);
+    return out;
+  }
+  std::string history(const std::string& id) const {
+    std::string out;
+    int index = wf_.task_index(id);
+    for (auto& t : log_) {
+      if (t.task != index) continue;
+      if (out.empty()) out = to_string(t.from);
+      out += std::string(" -> ") + to_string(t.to);
+    }
+    return out;
+  }
+  Scheduler& scheduler() { return *sched_; }
+  FakeClock& clock() { return clock_; }
+  int max_running() const { return max_running_; }
+  const std::vector<Transition>& log() const { return log_; }
+
+  static constexpr double kStart = 1'000'000.0;
+
+ private:
+  struct Pending {
+    double end;
+    int seq;
+    StartRequest req;
+    bool operator<(const Pending& o) const {
+      return end != o.end ? end > o.end : seq > o.seq;  // min-heap by (end, seq)
+    }
+  };
+  Workflow wf_;
+  FakeClock clock_{kStart};
+  std::unique_ptr<Scheduler> sched_;
+  std::map<std::string, std::vector<AttemptOutcome>> scripts_;
+  std::map<std::string, double> durations_;
+  std::priority_queue<Pending> running_;
+  std::vector<std::pair<std::string, double>> starts_;
+  std::vector<Transition> log_;
+  int seq_ = 0;
+  int max_running_ = 0;
+};
+
+AttemptOutcome failure(std::string reason = "exited 1") {
+  AttemptOutcome o;
+  o.success = false;
+  o.exit_code = 1;
+  o.reason = std::move(reason);
+  return o;
+}
+
+AttemptOutcome success(std::string output) {
+  AttemptOutcome o;
+  o.success = true;
+  o.exit_code = 0;
+  o.output = std::move(output);
+  return o;
+}
+
+TEST(SchedulerTest, StartsInDeclarationOrderWithinMaxParallel) {
+  Workflow wf;
+  for (auto id : {"a", "b", "c", "d", "e"}) wf.tasks.push_back(task(id));
+  wf.settings.max_parallel = 2;
+  Simulation sim(wf);
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.start_order(), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(sim.max_running(), 2);
+  EXPECT_EQ(sim.start_times("c"), std::vector<double>{1});
+  EXPECT_EQ(sim.start_times("e"), std::vector<double>{2});
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
+}
+
+TEST(SchedulerTest, MaxParallelOneRunsSerially) {
+  Workflow wf;
+  for (auto id : {"a", "b", "c"}) wf.tasks.push_back(task(id));
+  wf.settings.max_parallel = 1;
+  Simulation sim(wf);
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.max_running(), 1);
+  EXPECT_EQ(sim.start_times("c"), std::vector<double>{2});
+}
+
+TEST(SchedulerTest, FanInWaitsForEveryDependency) {
+  Workflow wf;
+  wf.tasks = {task("design"), task("api", {"design"}), task("ui", {"design"}),
+              task("integrate", {"api", "ui"})};
+  Simulation sim(wf);
+  sim.duration("api", 5);
+  sim.duration("ui", 2);
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.start_times("api"), std::vector<double>{1});
+  EXPECT_EQ(sim.start_times("ui"), std::vector<double>{1});
+  EXPECT_EQ(sim.start_times("integrate"), std::vector<double>{6});
+}
+
+TEST(SchedulerTest, EveryTransitionIsRecorded) {
+  Workflow wf;
+  wf.tasks = {task("a")};
+  Simulation sim(wf);
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.history("a"), "pending -> ready -> running -> success");
+}
+
+TEST(SchedulerTest, FalseConditionSkipsAndDependantsSeeSkipped) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b", {"a"}), task("c", {"b"})};
+  wf.tasks[1].condition = "${a.output == 'yes'}";
+  wf.tasks[2].condition = "${b.status == 'skipped'}";
+  Simulation sim(wf);
+  sim.script("a", {success("no")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("b"), TaskStatus::kSkipped);
+  EXPECT_EQ(sim.state("b").reason, "condition is false: ${a.output == 'yes'}");
+  EXPECT_EQ(sim.status("c"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.history("b"), "pending -> skipped");
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
+}
+
+TEST(SchedulerTest, TrueConditionRuns) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b", {"a"})};
+  wf.tasks[1].condition = "${a.output == 'yes' && a.exit_code == 0}";
+  Simulation sim(wf);
+  sim.script("a", {success("yes")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("b"), TaskStatus::kSuccess);
+}
+
+TEST(SchedulerTest, ConditionReadsInputsAndVariables) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b")};
+  wf.tasks[0].condition = "${mode == 'full'}";
+  wf.tasks[1].condition = "${fn:length(level) > 2}";
+  RunContext ctx;
+  ctx.inputs = {{"mode", "quick"}};
+  ctx.variables = {{"level", "high"}};
+  Simulation sim(wf, ctx);
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kSkipped);
+  EXPECT_EQ(sim.status("b"), TaskStatus::kSuccess);
+}
+
+TEST(SchedulerTest, ConditionErrorFailsTheTask) {
+  Workflow wf;
+  wf.tasks = {task("a")};
+  wf.tasks[0].condition = "${nowhere.to.be.found}";
+  Simulation sim(wf);
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.state("a").reason.rfind("condition error: ", 0), 0u) << sim.state("a").reason;
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kFailed);
+}
+
+TEST(SchedulerTest, StopCancelsWhatHasNotStartedAndLetsRunningFinish) {
+  Workflow wf;
+  wf.tasks = {task("bad"), task("slow"), task("later"), task("after_bad", {"bad"})};
+  wf.settings.max_parallel = 2;
+  Simulation sim(wf);
+  sim.script("bad", {failure()});
+  sim.duration("slow", 10);
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("bad"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.status("slow"), TaskStatus::kSuccess);  // was running: finished
+  EXPECT_EQ(sim.status("later"), TaskStatus::kCancelled);
+  EXPECT_EQ(sim.state("later").reason, "stopped after task 'bad' failed");
+  EXPECT_EQ(sim.status("after_bad"), TaskStatus::kCancelled);
+  EXPECT_TRUE(sim.start_times("later").empty());
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kFailed);
+}
+
+TEST(SchedulerTest, ContinueRunsEverythingNotBlocked) {
+  Workflow wf;
+  wf.tasks = {task("bad"), task("other"), task("child", {"bad"}), task("grandchild", {"child"}),
+              task("sibling", {"other"})};
+  wf.settings.on_failure = workflow::RunFailurePolicy::kContinue;
+  Simulation sim(wf);
+  sim.script("bad", {failure()});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("child"), TaskStatus::kCancelled);
+  EXPECT_EQ(sim.state("child").reason, "dependency 'bad' failed");
+  EXPECT_EQ(sim.status("grandchild"), TaskStatus::kCancelled);
+  EXPECT_EQ(sim.state("grandchild").reason, "dependency 'child' was cancelled");
+  EXPECT_EQ(sim.status("sibling"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kFailed);
+}
+
+TEST(SchedulerTest, OnFailureSkipTurnsFailureIntoSkipped) {
+  Workflow wf;
+  wf.tasks = {task("lint"), task("build", {"lint"})};
+  wf.tasks[0].on_failure = workflow::TaskFailureAction::kSkip;
+  Simulation sim(wf);
+  sim.script("lint", {failure("exited 2")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("lint"), TaskStatus::kSkipped);
+  EXPECT_EQ(sim.state("lint").reason, "failed (exited 2); skipped by on_failure: skip");
+  EXPECT_EQ(sim.status("build"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
+}
+
+TEST(SchedulerTest, FixedRetryWaitsTheDelayBetweenAttempts) {
+  Workflow wf;
+  wf.tasks = {task("flaky")};
+  wf.tasks[0].retry = workflow::RetryPolicy{3, 5, workflow::Backoff::kFixed, std::nullopt, 0};
+  Simulation sim(wf);
+  sim.script("flaky", {failure(), failure()});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("flaky"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.state("flaky").attempts, 3);
+  // Each attempt takes 1 s, then 5 s of delay.
+  EXPECT_EQ(sim.start_times("flaky"), (std::vector<double>{0, 6, 12}));
+  EXPECT_EQ(sim.history("flaky"),
+            "pending -> ready -> running -> pending -> ready -> running -> pending -> ready -> "
+            "running -> success");
+}
+
+TEST(SchedulerTest, ExponentialBackoffDoublesUpToMaxDelay) {
+  Workflow wf;
+  wf.tasks = {task("flaky")};
+  wf.tasks[0].retry =
+      workflow::RetryPolicy{5, 10, workflow::Backoff::kExponential, 25.0, 0};
+  Simulation sim(wf);
+  sim.duration("flaky", 0);
+  sim.script("flaky", {failure(), failure(), failure(), failure(), failure()});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("flaky"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.state("flaky").attempts, 5);
+  // Delays 10, 20, 25 (capped), 25.
+  EXPECT_EQ(sim.start_times("flaky"), (std::vector<double>{0, 10, 30, 55, 80}));
+}
+
+TEST(SchedulerTest, RetryReasonSaysWhatHappensNext) {
+  Workflow wf;
+  wf.tasks = {task("flaky")};
+  wf.tasks[0].retry = workflow::RetryPolicy{2, 4, workflow::Backoff::kFixed, std::nullopt, 0};
+  Simulation sim(wf);
+  sim.script("flaky", {failure("exited 7")});
+  ASSERT_TRUE(sim.run());
+  bool found = false;
+  for (const Transition& t : sim.log()) {
+    if (t.to == TaskStatus::kPending && t.from == TaskStatus::kRunning) {
+      EXPECT_EQ(t.reason, "attempt 1 failed: exited 7; retry 2/2 in 4s");
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(SchedulerTest, OnFailureRetryWithoutRetryBlockMakesThreeAttempts) {
+  Workflow wf;
+  wf.tasks = {task("x")};
+  wf.tasks[0].on_failure = workflow::TaskFailureAction::kRetry;
+  Simulation sim(wf);
+  sim.duration("x", 0);
+  sim.script("x", {failure(), failure(), failure()});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.state("x").attempts, 3);
+  EXPECT_EQ(sim.start_times("x"), (std::vector<double>{0, 10, 30}));
+  EXPECT_EQ(sim.status("x"), TaskStatus::kFailed);
+}
+
+TEST(SchedulerTest, NonRetryableFailureIsNotRetried) {
+  Workflow wf;
+  wf.tasks = {task("x")};
+  wf.tasks[0].retry = workflow::RetryPolicy{3, 1, workflow::Backoff::kFixed, std::nullopt, 0};
+  Simulation sim(wf);
+  AttemptOutcome auth = failure("auth: invalid API key");
+  auth.retryable = false;
+  sim.script("x", {auth});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.state("x").attempts, 1);
+  EXPECT_EQ(sim.status("x"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.state("x").reason, "auth: invalid API key");
+}
+
+TEST(SchedulerTest, RetryAfterIsALowerBoundOnTheDelay) {
+  Workflow wf;
+  wf.tasks = {task("x")};
+  wf.tasks[0].retry = workflow::RetryPolicy{2, 1, workflow::Backoff::kFixed, std::nullopt, 0};
+  Simulation sim(wf);
+  sim.duration("x", 0);
+  AttemptOutcome limited = failure("rate limited");
+  limited.retry_after_s = 30;
+  sim.script("x", {limited});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.start_times("x"), (std::vector<double>{0, 30}));
+}
+
+TEST(SchedulerTest, JitterIsBoundedAndRepeatable) {
+  Workflow wf;
+  FakeClock clock;
+  workflow::RetryPolicy policy{5, 10, workflow::Backoff::kFixed, std::nullopt, 0.5};
+  Scheduler a(wf, clock, {}, 7), b(wf, clock, {}, 7);
+  bool varied = false;
+  double first = a.retry_delay(policy, 1);
+  EXPECT_EQ(first, b.retry_delay(policy, 1));
+  for (int i = 0; i < 50; ++i) {
+    double d = a.retry_delay(policy, 1);
+    EXPECT_EQ(d, b.retry_delay(policy, 1));
+    EXPECT_GE(d, 10.0);
+    EXPECT_LE(d, 15.0);
+    if (d != first) varied = true;
+  }
+  EXPECT_TRUE(varied);
+}
+
+TEST(SchedulerTest, CancelReturnsRunningTasksAndCancelsTheRest) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b"), task("c", {"a"})};
+  wf.settings.max_parallel = 1;
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  Step step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);
+  std::vector<int> running = s.cancel("interrupted");
+  EXPECT_EQ(running, std::vector<int>{0});
+  EXPECT_EQ(s.task(1).status, TaskStatus::kCancelled);
+  EXPECT_EQ(s.task(1).reason, "interrupted");
+  AttemptOutcome out = failure("cancelled (SIGTERM)");
+  out.cancelled = true;
+  s.attempt_finished(0, 1, out);
+  s.advance();
+  EXPECT_TRUE(s.finished());
+  EXPECT_EQ(s.task(0).status, TaskStatus::kCancelled);
+  EXPECT_EQ(s.task(2).status, TaskStatus::kCancelled);
+  EXPECT_EQ(s.run_status(), RunStatus::kCancelled);
+}
+
+TEST(SchedulerTest, SameWorkflowSchedulesTheSameWay) {
+  Workflow wf;
+  for (int i = 0; i < 30; ++i) {
+    std::vector<std::string> deps;
+    if (i >= 3) deps = {"t" + std::to_string(i - 3), "t" + std::to_string(i / 2)};
+    if (i >= 3 && deps[0] == deps[1]) deps.pop_back();
+    wf.tasks.push_back(task("t" + std::to_string(i), deps));
+  }
+  wf.settings.max_parallel = 3;
+  auto order = [&] {
+    Simulation sim(wf);
+    for (int i = 0; i < 30; i += 4) sim.duration("t" + std::to_string(i), 1 + i % 3);
+    EXPECT_TRUE(sim.run());
+    return sim.start_order();
+  };
+  EXPECT_EQ(order(), order());
+}
+
+TEST(SchedulerTest, ScopeExposesTaskFieldsAndRun) {
+  Workflow wf;
+  wf.name = "demo";
+  wf.tasks = {task("a")};
+  RunContext ctx;
+  ctx.run_id = "r1";
+  ctx.run_name = "demo";
+  Simulation sim(wf, ctx);
+  sim.script("a", {success("hello")});
+  ASSERT_TRUE(sim.run());
+  auto tmpl = expr::parse_template("${a.output}/${a.status}/${a.exit_code}/${a.attempts}/${run.id}");
+  ASSERT_TRUE(tmpl);
+  auto text = expr::render(*tmpl, sim.scheduler().scope());
+  ASSERT_TRUE(text) << text.error();
+  EXPECT_EQ(*text, "hello/success/0/1/r1");
+}
+
+TEST(SchedulerTest, WideGraphOfManyTasksCompletes) {
+  Workflow wf;
+  for (int i = 0; i < 20000; ++i) {
+    wf.tasks.push_back(task("t" + std::to_string(i), i ? std::vector<std::string>{"t0"}
+                                                      : std::vector<std::string>{}));
+  }
+  wf.settings.max_parallel = 8;
+  Simulation sim(wf);
+  ASSERT_TRUE(sim.run(1'000'000));
+  EXPECT_EQ(sim.max_running(), 8);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
+}
+
+}  // namespace
+}  // namespace baton::engine
