@@ -1,0 +1,32 @@
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+
+namespace baton::cli {
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"baton: runs teams of AI coding agents as durable workflows", "baton"};
+  app.set_version_flag("--version", std::string("baton ") + BATON_VERSION);
+  app.require_subcommand(1);
+  int exit_code = kExitSuccess;
+  add_init(app, &exit_code);
+  add_validate(app, &exit_code);
+  add_graph(app, &exit_code);
+  add_run(app, &exit_code);
+  add_status(app, &exit_code);
+  add_logs(app, &exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitSuccess : kExitUsage;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "baton: internal error: %s\n", e.what());
+    return kExitInternal;
+  }
+  return exit_code;
+}
+
+}  // namespace baton::cli

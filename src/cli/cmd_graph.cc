@@ -1,0 +1,32 @@
+// baton graph FLOW [--format mermaid|dot]: the DAG as text for a renderer.
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/load.h"
+#include "cli/paths.h"
+#include "workflow/graph.h"
+
+namespace baton::cli {
+
+void add_graph(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("graph", "Print the workflow's DAG as Mermaid or DOT");
+  auto file = std::make_shared<std::string>();
+  auto format = std::make_shared<std::string>("mermaid");
+  cmd->add_option("FLOW", *file, "workflow file")->required();
+  cmd->add_option("-f,--format", *format, "mermaid (default) or dot")
+      ->check(CLI::IsMember({"mermaid", "dot"}));
+  cmd->callback([=] {
+    auto loaded = load_for_command(*file, project_root(), {}, false);
+    if (!loaded) {
+      *exit_code = kExitUsage;
+      return;
+    }
+    std::string text = *format == "dot" ? workflow::to_dot(loaded->workflow)
+                                        : workflow::to_mermaid(loaded->workflow);
+    std::fputs(text.c_str(), stdout);
+    *exit_code = kExitSuccess;
+  });
+}
+
+}  // namespace baton::cli

@@ -1,0 +1,97 @@
+// baton init: .baton/config.yaml with the agent CLIs found here, and an example.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "agents/invoker.h"
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/paths.h"
+
+namespace baton::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// Roles from seed 001 and the order agents are preferred in when installed.
+constexpr const char* kRoles[][2] = {
+    {"planner", "You plan the work. You do not edit code."},
+    {"researcher", "You investigate and report findings. You do not edit code."},
+    {"coder", ""},
+    {"backend", "You work on the server side."},
+    {"frontend", "You work on the user interface."},
+    {"checker", "You review and test changes; you report problems precisely."},
+};
+constexpr const char* kPreference[] = {"claude", "codex", "gemini", "qwen", "copilot",
+                                       "opencode", "kilocode", "auggie", "cursor"};
+
+constexpr const char* kExample = R"(version: "1.0"
+name: hello
+description: A first workflow written by `baton init`. Run it with `baton run .baton/hello.yaml`.
+settings: {max_parallel: 2, timeout: 60s}
+tasks:
+  - id: greet
+    run: echo "hello from ${run.name}"
+  - id: count
+    run: ls | wc -l
+  - id: report
+    dependencies: [greet, count]
+    run: echo "${greet.output}; ${count.output} entries here"
+)";
+
+int init_command(bool force) {
+  std::string root = project_root();
+  fs::path dir = state_dir(root);
+  fs::path config = dir / "config.yaml";
+  if (fs::exists(config) && !force) {
+    std::fprintf(stderr, "baton: %s exists; use --force to overwrite it\n", config.c_str());
+    return kExitUsage;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "baton: cannot create %s: %s\n", dir.c_str(), ec.message().c_str());
+    return kExitInternal;
+  }
+  std::vector<std::string> installed, missing;
+  std::string detected;
+  for (const char* name : kPreference) {
+    const agents::Invoker* inv = agents::find_invoker(name);
+    agents::Detection d = agents::detect(inv ? inv->executable() : name);
+    (d.installed ? installed : missing).push_back(name);
+    detected += d.installed ? fmt::format("#   {:<9} {} ({})\n", name, d.path, d.version)
+                            : fmt::format("#   {:<9} not found\n", name);
+  }
+  std::vector<std::string> order = installed;
+  if (order.empty()) order = {"claude", "codex"};
+  std::string use;
+  for (const auto& a : order) use += (use.empty() ? "" : ", ") + a;
+  std::string text = "# baton configuration, written by `baton init`.\n# Agent CLIs found:\n" +
+                     detected + "# Roles map to agents in preference order.\nagents:\n";
+  for (const auto& role : kRoles) {
+    text += fmt::format("  {}:\n    use: [{}]\n", role[0], use);
+    if (*role[1]) text += fmt::format("    instructions: \"{}\"\n", role[1]);
+  }
+  std::ofstream(config) << text;
+  fs::path example = dir / "hello.yaml";
+  if (!fs::exists(example)) std::ofstream(example) << kExample;
+  std::printf("wrote %s (%zu agent CLIs found%s)\n", config.c_str(), installed.size(),
+              installed.empty() ? "; roles list claude and codex until one is installed" : "");
+  std::printf("wrote %s: try `baton run %s`\n", example.c_str(),
+              fs::relative(example, fs::current_path()).c_str());
+  return kExitSuccess;
+}
+
+}  // namespace
+
+void add_init(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("init", "Create .baton/config.yaml with the agents found here");
+  auto force = std::make_shared<bool>(false);
+  cmd->add_flag("--force", *force, "overwrite an existing config");
+  cmd->callback([=] { *exit_code = init_command(*force); });
+}
+
+}  // namespace baton::cli

@@ -1,0 +1,119 @@
+// baton logs RUN [TASK] [-f]: an attempt's output, optionally followed live.
+#include <signal.h>
+#include <time.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/paths.h"
+#include "store/store.h"
+
+namespace baton::cli {
+
+namespace {
+
+// Prints bytes of PATH from *OFFSET on, each line prefixed by PREFIX; advances *OFFSET
+// past what was printed (a trailing partial line waits for its end unless FLUSH).
+void print_new(const std::string& path, size_t* offset, const std::string& prefix, bool flush) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return;
+  in.seekg(static_cast<std::streamoff>(*offset));
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t end = flush ? data.size() : data.rfind('\n');
+  if (end == std::string::npos) return;
+  if (!flush) ++end;
+  std::string chunk = data.substr(0, end);
+  if (prefix.empty()) {
+    std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+  } else {
+    size_t pos = 0;
+    while (pos < chunk.size()) {
+      size_t nl = chunk.find('\n', pos);
+      size_t stop = nl == std::string::npos ? chunk.size() : nl + 1;
+      std::fputs(prefix.c_str(), stdout);
+      std::fwrite(chunk.data() + pos, 1, stop - pos, stdout);
+      if (nl == std::string::npos) std::fputc('\n', stdout);
+      pos = stop;
+    }
+  }
+  std::fflush(stdout);
+  *offset += chunk.size();
+}
+
+int logs_command(std::string run_id, const std::string& task, bool follow) {
+  auto db = find_state_db();
+  if (!db) {
+    std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
+    return kExitUsage;
+  }
+  auto opened = store::open_sqlite_store(*db);
+  if (!opened) {
+    std::fprintf(stderr, "baton: %s\n", opened.error().message.c_str());
+    return kExitInternal;
+  }
+  store::Store& store = **opened;
+  if (run_id == "last") {
+    auto runs = store.list_runs(1);
+    if (!runs || runs->empty()) {
+      std::fprintf(stderr, "baton: no runs yet\n");
+      return kExitUsage;
+    }
+    run_id = runs->front().id;
+  }
+  auto run = store.get_run(run_id);
+  if (!run || !*run) {
+    std::fprintf(stderr, "baton: no run '%s' in %s\n", run_id.c_str(), db->c_str());
+    return kExitUsage;
+  }
+  if (!task.empty()) {
+    auto t = store.get_task(run_id, task);
+    if (!t || !*t) {
+      std::fprintf(stderr, "baton: run %s has no task '%s'\n", run_id.c_str(), task.c_str());
+      return kExitUsage;
+    }
+  }
+  std::map<std::string, size_t> offsets;
+  const bool prefix = task.empty();
+  for (;;) {
+    auto attempts = store.list_attempts(run_id, task);
+    if (!attempts) {
+      std::fprintf(stderr, "baton: %s\n", attempts.error().message.c_str());
+      return kExitInternal;
+    }
+    auto now_run = store.get_run(run_id);
+    bool live = now_run && *now_run && (*now_run)->status == "running" &&
+                kill((*now_run)->orchestrator_pid, 0) == 0;
+    for (const auto& a : *attempts) {
+      bool first = !offsets.count(a.log_path);
+      size_t& off = offsets[a.log_path];
+      if (first && !prefix && attempts->size() > 1) {
+        std::printf("==> %s attempt %d%s <==\n", a.task_id.c_str(), a.number,
+                    a.exit_status.empty() ? "" : (" (" + a.exit_status + ")").c_str());
+      }
+      std::string p = prefix ? "[" + a.task_id + (a.number > 1 ? "#" + std::to_string(a.number) : "") + "] " : "";
+      print_new(a.log_path, &off, p, !follow || a.status != "running");
+    }
+    if (!follow || !live) break;
+    timespec pause{0, 200'000'000};  // the log files are polled five times a second
+    nanosleep(&pause, nullptr);
+  }
+  return kExitSuccess;
+}
+
+}  // namespace
+
+void add_logs(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("logs", "Print a run's output (all tasks, or one)");
+  auto run_id = std::make_shared<std::string>();
+  auto task = std::make_shared<std::string>();
+  auto follow = std::make_shared<bool>(false);
+  cmd->add_option("RUN", *run_id, "a run id, or 'last'")->required();
+  cmd->add_option("TASK", *task, "a task id (default: every task, lines prefixed)");
+  cmd->add_flag("-f,--follow", *follow, "keep printing while the run is live");
+  cmd->callback([=] { *exit_code = logs_command(*run_id, *task, *follow); });
+}
+
+}  // namespace baton::cli

@@ -1,0 +1,97 @@
+// baton run FLOW [-i KEY=VALUE]...: execute a workflow, show it live, summarise.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/live_view.h"
+#include "cli/load.h"
+#include "cli/paths.h"
+#include "cli/summary.h"
+#include "engine/run.h"
+#include "store/store.h"
+
+namespace baton::cli {
+
+namespace {
+
+struct RunArgs {
+  std::string file;
+  std::vector<std::string> vars;
+  bool plain = false;
+  bool json = false;
+};
+
+int run_command(const RunArgs& args) {
+  auto inputs = parse_inputs(args.vars);
+  if (!inputs) {
+    std::fprintf(stderr, "baton: %s\n", inputs.error().message.c_str());
+    return kExitUsage;
+  }
+  std::string root = project_root();
+  auto loaded = load_for_command(args.file, root, *inputs, true);
+  if (!loaded) return kExitUsage;
+
+  std::string state = state_dir(root);
+  auto store = store::open_sqlite_store(state + "/state.db");
+  if (!store) {
+    std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());
+    return kExitInternal;
+  }
+  engine::RunOptions options;
+  options.root_dir = root;
+  options.state_dir = state;
+  options.inputs = merged_inputs(*loaded);
+  options.config_roles = loaded->config_roles;
+  engine::SystemClock clock;
+  bool tty = !args.plain && !args.json && isatty(STDOUT_FILENO);
+  auto view = make_view(tty, args.json ? stderr : stdout);
+  auto outcome = engine::execute_run(loaded->workflow, **store, options, *view, clock);
+  view.reset();
+  if (!outcome) {
+    std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());
+    return kExitInternal;
+  }
+  auto run = (*store)->get_run(outcome->run_id);
+  auto tasks = (*store)->list_tasks(outcome->run_id);
+  auto attempts = (*store)->list_attempts(outcome->run_id, "");
+  if (!run || !*run || !tasks || !attempts) {
+    std::fprintf(stderr, "baton: cannot read back run %s from %s/state.db\n",
+                 outcome->run_id.c_str(), state.c_str());
+    return kExitInternal;
+  }
+  if (args.json) {
+    nlohmann::json out = to_json(**run);
+    out["tasks"] = nlohmann::json::array();
+    for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("\n%s", render_summary(**run, *tasks, *attempts).c_str());
+    for (const std::string& hook : outcome->hook_failures) {
+      std::printf("hook failed: %s\n", hook.c_str());
+    }
+  }
+  if (outcome->interrupted_by_signal == SIGINT) return kExitSigint;
+  if (outcome->interrupted_by_signal == SIGTERM) return kExitSigterm;
+  switch (outcome->status) {
+    case engine::RunStatus::kSuccess: return kExitSuccess;
+    case engine::RunStatus::kCancelled: return kExitCancelled;
+    default: return kExitRunFailed;
+  }
+}
+
+}  // namespace
+
+void add_run(CLI::App& app, int* exit_code) {
+  auto* cmd = app.add_subcommand("run", "Execute a workflow");
+  auto args = std::make_shared<RunArgs>();
+  cmd->add_option("FLOW", args->file, "workflow file (YAML or JSON)")->required();
+  cmd->add_option("-i,--var", args->vars, "an input or variable KEY=VALUE (repeatable)");
+  cmd->add_flag("--plain", args->plain, "one line per transition even on a terminal");
+  cmd->add_flag("--json", args->json, "print the final state as JSON on stdout");
+  cmd->callback([=] { *exit_code = run_command(*args); });
+}
+
+}  // namespace baton::cli

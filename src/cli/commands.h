@@ -1,0 +1,21 @@
+// The subcommands of `baton`, one file each (cmd_*.cc). Each add_* function
+// registers its subcommand on APP; when the subcommand runs, its result code
+// (cli/exit_codes.h) is written to *EXIT_CODE.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace baton::cli {
+
+void add_validate(CLI::App& app, int* exit_code);
+void add_graph(CLI::App& app, int* exit_code);
+void add_run(CLI::App& app, int* exit_code);
+void add_status(CLI::App& app, int* exit_code);
+void add_logs(CLI::App& app, int* exit_code);
+void add_init(CLI::App& app, int* exit_code);
+
+/// Runs baton with ARGV; returns the process exit code. Catches every exception
+/// (the one catch at the top, STYLE.md) and reports it as an internal error.
+int run_cli(int argc, char** argv);
+
+}  // namespace baton::cli

@@ -1,0 +1,57 @@
+#include "cli/load.h"
+
+#include <cstdio>
+#include <filesystem>
+
+#include "agents/invoker.h"
+#include "workflow/config.h"
+#include "workflow/loader.h"
+
+namespace baton::cli {
+
+Result<std::map<std::string, std::string>> parse_inputs(const std::vector<std::string>& items) {
+  std::map<std::string, std::string> out;
+  for (const std::string& item : items) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return fail("invalid input '" + item + "': expected KEY=VALUE");
+    }
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+std::optional<LoadedWorkflow> load_for_command(const std::string& path, const std::string& root,
+                                               const std::map<std::string, std::string>& inputs,
+                                               bool check_required) {
+  LoadedWorkflow loaded;
+  std::string config_path = (std::filesystem::path(root) / ".baton" / "config.yaml").string();
+  auto config = workflow::load_config(config_path);
+  if (!config) {
+    std::fprintf(stderr, "%s\n", config.error().message.c_str());
+    return std::nullopt;
+  }
+  loaded.config_roles = config->roles;
+  workflow::LoadOptions options;
+  options.config_roles = loaded.config_roles;
+  options.known_agents = agents::known_agent_names();
+  options.provided_inputs = inputs;
+  options.check_required_inputs = check_required;
+  workflow::LoadResult result = workflow::load_workflow_file(path, options);
+  for (const auto& d : result.diagnostics) std::fprintf(stderr, "%s\n", d.format().c_str());
+  if (!result.ok()) return std::nullopt;
+  loaded.workflow = std::move(*result.workflow);
+  loaded.inputs = inputs;
+  return loaded;
+}
+
+nlohmann::json merged_inputs(const LoadedWorkflow& loaded) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, spec] : loaded.workflow.inputs) {
+    if (spec.default_value) out[name] = *spec.default_value;
+  }
+  for (const auto& [name, value] : loaded.inputs) out[name] = value;
+  return out;
+}
+
+}  // namespace baton::cli

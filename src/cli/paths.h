@@ -1,0 +1,22 @@
+// Where baton keeps its state: the `.baton` directory of the project.
+#pragma once
+
+#include <string>
+
+#include "util/error.h"
+
+namespace baton::cli {
+
+/// The project root for a new run: the top of the git work tree containing the
+/// current directory, else the current directory. Absolute.
+std::string project_root();
+
+/// The `.baton` directory under ROOT.
+std::string state_dir(const std::string& root);
+
+/// The state database of an existing project: `.baton/state.db` in the current
+/// directory or the nearest parent that has one. Error when there is none
+/// ("no .baton/state.db here or in any parent directory; run `baton run` first").
+Result<std::string> find_state_db();
+
+}  // namespace baton::cli

@@ -1,0 +1,31 @@
+// Text and JSON renderings of a run, from what the store holds. `baton run` ends
+// with render_summary(); `baton status RUN` prints the same.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "store/store.h"
+
+namespace baton::cli {
+
+/// A duration for people: "0.35s", "12.4s", "3m07s", "1h02m".
+std::string format_duration(double seconds);
+
+/// The run's summary: a header (id, workflow, status, wall time), tasks by state,
+/// one row per task (status, attempts, agent, time, tokens, cost), token and cost
+/// totals where known, and for each failed task its reason and log path.
+std::string render_summary(const store::RunRecord& run, const std::vector<store::TaskRecord>& tasks,
+                           const std::vector<store::AttemptRecord>& attempts);
+
+/// One line per run: id, workflow, status, start time (UTC), wall time, tasks by state.
+std::string render_run_list(const std::vector<store::RunRecord>& runs);
+
+/// JSON forms (documented in README "baton status --json").
+nlohmann::json to_json(const store::RunRecord& run);
+nlohmann::json to_json(const store::TaskRecord& task);
+nlohmann::json to_json(const store::AttemptRecord& attempt);
+
+}  // namespace baton::cli
