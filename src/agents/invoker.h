@@ -18,12 +18,12 @@ namespace baton::agents {
 /// Why an agent attempt failed; decides retry and fallback.
 enum class ErrorClass {
   kNone,
-  kAuth,        ///< bad or missing credentials: never retried
-  kRateLimit,   ///< 429 / overloaded: retried with backoff
-  kTimeout,     ///< the CLI or baton timed out
-  kTransient,   ///< 5xx, dropped connection: retried
-  kPermanent,   ///< anything else (bad request, permission denied, tool refused)
-  kCancelled,   ///< terminated by baton on request
+  kAuth,       ///< bad or missing credentials: never retried
+  kRateLimit,  ///< 429 / overloaded: retried with backoff
+  kTimeout,    ///< the CLI or baton timed out
+  kTransient,  ///< 5xx, dropped connection: retried
+  kPermanent,  ///< anything else (bad request, permission denied, tool refused)
+  kCancelled,  ///< terminated by baton on request
 };
 
 /// "", "auth", "rate_limit", "timeout", "transient", "permanent", "cancelled".
@@ -39,22 +39,22 @@ struct Usage {
 /// The one result of an agent attempt.
 struct AgentResult {
   bool success = false;
-  std::string text;                  ///< the agent's final answer
+  std::string text;  ///< the agent's final answer
   std::string session_id;
   Usage usage;
-  std::optional<double> cost_usd;    ///< USD, when the CLI reports it
+  std::optional<double> cost_usd;  ///< USD, when the CLI reports it
   int num_turns = 0;
   ErrorClass error_class = ErrorClass::kNone;
-  std::string error;                 ///< short reason when !success
+  std::string error;  ///< short reason when !success
 };
 
 /// What to ask.
 struct Invocation {
   std::string prompt;
-  std::string workdir;               ///< the agent's working directory
-  std::string model;                 ///< "" = the CLI's default
-  std::string resume_session_id;     ///< "" = new session
-  int max_turns = 0;                 ///< 0 = no limit
+  std::string workdir;            ///< the agent's working directory
+  std::string model;              ///< "" = the CLI's default
+  std::string resume_session_id;  ///< "" = new session
+  int max_turns = 0;              ///< 0 = no limit
 };
 
 /// A command line ready for exec::ProcessSpec.
@@ -88,8 +88,8 @@ const std::vector<std::string>& known_agent_names();
 /// Where a CLI is installed and which version it reports.
 struct Detection {
   bool installed = false;
-  std::string path;                  ///< absolute path found in PATH
-  std::string version;               ///< first line of `EXE --version`, trimmed
+  std::string path;     ///< absolute path found in PATH
+  std::string version;  ///< first line of `EXE --version`, trimmed
 };
 
 /// Looks EXECUTABLE up in PATH and runs `EXECUTABLE --version` (5 s limit).

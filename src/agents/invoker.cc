@@ -1,0 +1,152 @@
+#include "agents/invoker.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "agents/builtin.h"
+#include "agents/output_parsing.h"
+
+extern char** environ;
+
+namespace baton::agents {
+
+const char* to_string(ErrorClass error_class) {
+  switch (error_class) {
+    case ErrorClass::kNone:
+      return "";
+    case ErrorClass::kAuth:
+      return "auth";
+    case ErrorClass::kRateLimit:
+      return "rate_limit";
+    case ErrorClass::kTimeout:
+      return "timeout";
+    case ErrorClass::kTransient:
+      return "transient";
+    case ErrorClass::kPermanent:
+      return "permanent";
+    case ErrorClass::kCancelled:
+      return "cancelled";
+  }
+  return "";
+}
+
+const Invoker* find_invoker(const std::string& name) {
+  if (name == "claude") return &claude_invoker();
+  if (name == "codex") return &codex_invoker();
+  return nullptr;
+}
+
+const std::vector<std::string>& known_agent_names() {
+  // Seed 004's list (WP02/WP03/WP07). Invokers for the ones find_invoker() does
+  // not return yet are tracked in issue 3.
+  static const std::vector<std::string> names = {
+      "auggie", "claude", "codex", "copilot", "cursor", "gemini", "kilocode", "opencode", "qwen"};
+  return names;
+}
+
+namespace {
+
+std::string find_in_path(const std::string& executable) {
+  auto is_exec = [](const std::string& p) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+  };
+  if (executable.find('/') != std::string::npos) return is_exec(executable) ? executable : "";
+  const char* path = std::getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t colon = dirs.find(':', start);
+    if (colon == std::string::npos) colon = dirs.size();
+    std::string dir = dirs.substr(start, colon - start);
+    start = colon + 1;
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + executable;
+    if (is_exec(candidate)) return candidate;
+  }
+  return "";
+}
+
+// Runs PATH --version with stdin from /dev/null, collecting stdout and stderr for
+// at most TIMEOUT_S seconds; the process is killed and reaped after that.
+std::string run_version(const std::string& path, double timeout_s) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return "";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attr, 0);
+  std::string arg0 = path;
+  std::string arg1 = "--version";
+  char* argv[] = {arg0.data(), arg1.data(), nullptr};
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, path.c_str(), &actions, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    return "";
+  }
+  std::string out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  bool timed_out = false;
+  while (out.size() < 65536) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      timed_out = true;
+      break;
+    }
+    pollfd p{fds[0], POLLIN, 0};
+    int n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      timed_out = n == 0;
+      break;
+    }
+    char buf[4096];
+    ssize_t got = ::read(fds[0], buf, sizeof buf);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    out.append(buf, static_cast<size_t>(got));
+  }
+  ::close(fds[0]);
+  if (timed_out) ::kill(-pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (timed_out) return "";
+  size_t b = out.find_first_not_of(" \t\r\n");
+  if (b == std::string::npos) return "";
+  size_t e = out.find('\n', b);
+  std::string line = out.substr(b, e == std::string::npos ? std::string::npos : e - b);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+}  // namespace
+
+Detection detect(const std::string& executable) {
+  Detection d;
+  d.path = find_in_path(executable);
+  if (d.path.empty()) return d;
+  d.installed = true;
+  d.version = run_version(d.path, 5.0);
+  return d;
+}
+
+}  // namespace baton::agents

@@ -1,0 +1,103 @@
+#include "agents/output_parsing.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace baton::agents {
+
+std::vector<nlohmann::json> parse_json_lines(std::string_view text) {
+  std::vector<nlohmann::json> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    std::string_view line = text.substr(start, nl - start);
+    start = nl + 1;
+    size_t b = line.find_first_not_of(" \t\r");
+    if (b == std::string_view::npos || line[b] != '{') continue;
+    auto value = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (value.is_object()) out.push_back(std::move(value));
+  }
+  return out;
+}
+
+namespace {
+
+bool contains_ci(std::string_view haystack, std::string_view needle) {
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                        [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) ==
+                                 std::tolower(static_cast<unsigned char>(b));
+                        });
+  return it != haystack.end();
+}
+
+}  // namespace
+
+ErrorClass classify_api_error(int http_status, std::string_view message) {
+  if (http_status == 401 || http_status == 403) return ErrorClass::kAuth;
+  if (http_status == 429) return ErrorClass::kRateLimit;
+  if (http_status >= 500 && http_status < 600) return ErrorClass::kTransient;
+  for (std::string_view s : {"unauthorized", "invalid api key", "api key", "authentication",
+                             "not logged in", "no auth", "(401)", "(403)", " 401 ", " 403 "}) {
+    if (contains_ci(message, s)) return ErrorClass::kAuth;
+  }
+  for (std::string_view s :
+       {"rate limit", "rate_limit", "too many requests", "(429)", " 429", "overloaded", "quota"}) {
+    if (contains_ci(message, s)) return ErrorClass::kRateLimit;
+  }
+  for (std::string_view s : {"timeout", "timed out"}) {
+    if (contains_ci(message, s)) return ErrorClass::kTimeout;
+  }
+  for (std::string_view s :
+       {"api error: 5", " 500", " 502", " 503", " 504", "connection", "disconnected", "temporar",
+        "high demand", "reconnecting", "econnreset", "socket hang up", "network"}) {
+    if (contains_ci(message, s)) return ErrorClass::kTransient;
+  }
+  return ErrorClass::kPermanent;
+}
+
+ErrorClass classify_exit(const exec::ExitStatus& status) {
+  using Kind = exec::ExitStatus::Kind;
+  switch (status.kind) {
+    case Kind::kExited:
+      return ErrorClass::kNone;
+    case Kind::kTimedOut:
+      return ErrorClass::kTimeout;
+    case Kind::kCancelled:
+      return ErrorClass::kCancelled;
+    case Kind::kSignaled:
+    case Kind::kFailedToStart:
+      return ErrorClass::kPermanent;
+  }
+  return ErrorClass::kPermanent;
+}
+
+std::string last_line(std::string_view text) {
+  size_t end = text.size();
+  while (end > 0) {
+    size_t e = text.find_last_not_of(" \t\r\n", end - 1);
+    if (e == std::string_view::npos) return "";
+    size_t b = text.rfind('\n', e);
+    b = b == std::string_view::npos ? 0 : b + 1;
+    std::string_view line = text.substr(b, e - b + 1);
+    size_t first = line.find_first_not_of(" \t");
+    if (first != std::string_view::npos) return std::string(line.substr(first, 300));
+    end = b;
+  }
+  return "";
+}
+
+AgentResult missing_result(const exec::ProcessResult& process, const std::string& what) {
+  AgentResult r;
+  r.error_class = classify_exit(process.status);
+  std::string detail = last_line(process.stderr_tail);
+  if (r.error_class == ErrorClass::kNone) {
+    r.error_class = detail.empty() ? ErrorClass::kPermanent : classify_api_error(0, detail);
+  }
+  r.error = process.status.to_string() + "; " + what;
+  if (!detail.empty()) r.error += ": " + detail;
+  return r;
+}
+
+}  // namespace baton::agents
