@@ -11,8 +11,20 @@
 //   primary  := NUMBER | STRING ('...' or "...", backslash escapes) | true | false | null
 //             | 'fn:' NAME '(' (expr (',' expr)*)? ')' | PATH | '(' expr ')'
 //   PATH     := IDENT ('.' IDENT)*          IDENT := [A-Za-z_][A-Za-z0-9_-]*
-// Functions: uppercase, lowercase, trim, length, contains, startsWith, endsWith,
-// join(list, sep), json(value).
+//   NUMBER   := [0-9]+ ('.' [0-9]+)? ([eE] [+-]? [0-9]+)?
+//   STRING escapes: \\ \' \" \n \t \r \$ \uXXXX (others are errors).
+//   A path component after a '.' may start with a digit: `list.0` indexes an array.
+//   There is no binary minus: `build-lib` is one name, `a - b` is an error.
+// Functions (fn:NAME, arity checked when parsing; argument types when evaluating):
+//   uppercase(s), lowercase(s), trim(s)   ASCII case mapping; trims ASCII whitespace
+//   length(x)              bytes of a string, elements of an array or object
+//   contains(hay, needle)  substring of a string, element of an array (== semantics),
+//                          key of an object
+//   startsWith(s, p), endsWith(s, p)
+//   join(list, sep = ",")  the elements' to_text() joined by sep
+//   json(value)            compact JSON text
+// Nesting (parentheses, calls, unary operators, ?: branches) deeper than 64 levels is
+// a parse error ("expression nested too deeply").
 //
 // Values are JSON values (nlohmann::json): null, bool, number, string, array, object.
 // Thread safety: parsed expressions are immutable and may be shared.
@@ -20,13 +32,12 @@
 
 #include <cstddef>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
-
-#include <nlohmann/json.hpp>
 #include <tl/expected.hpp>
+#include <vector>
 
 namespace baton::expr {
 
@@ -67,15 +78,16 @@ class Expression {
 
 /// Parses EXPR (without the surrounding `${` `}`). `base_offset` is added to every
 /// offset reported (errors and references), so a template can report offsets into
-/// its own text. Unknown `fn:` names are parse errors ("unknown function 'foo'").
+/// its own text. Unknown `fn:` names are parse errors at the `fn:` ("unknown function
+/// 'fn:foo'", plus "; did you mean 'fn:bar'?" when a function is within 2 edits).
 tl::expected<Expression, ParseError> parse_expression(std::string_view text,
                                                       size_t base_offset = 0);
 
 /// One piece of a template: literal text, or an expression.
 struct Segment {
-  std::string literal;                  ///< used when !expr
+  std::string literal;  ///< used when !expr
   std::optional<Expression> expr;
-  size_t offset = 0;                    ///< 0-based offset of the segment in the template
+  size_t offset = 0;  ///< 0-based offset of the segment in the template
 };
 
 /// A parsed template.
@@ -89,8 +101,10 @@ struct Template {
   std::vector<Reference> references() const;
 };
 
-/// Parses TEXT with `${...}` parts. Errors: an unterminated `${`, an empty `${}`,
-/// and any expression error (offset into TEXT).
+/// Parses TEXT with `${...}` parts. The closing `}` is found skipping quoted strings,
+/// so `${'}'}` is one expression. Errors: an unterminated `${` ("unterminated '${'",
+/// at the `${`), an empty `${}` ("empty expression"), and any expression error
+/// (offset into TEXT).
 tl::expected<Template, ParseError> parse_template(std::string_view text);
 
 /// What names mean at evaluation time.
@@ -104,8 +118,11 @@ class Scope {
 /// Evaluates an expression. Errors (as text): an undefined name ("undefined
 /// name 'x.y'"), a function given the wrong number or types of arguments.
 /// Comparisons: == and != compare JSON values, except that a number and a string
-/// holding that number compare equal; < <= > >= compare numbers, or strings
-/// lexicographically. && and || short-circuit and yield booleans.
+/// holding that number compare equal (surrounding whitespace in the string ignored);
+/// < <= > >= compare numbers (a numeric string counts as its number when the other side
+/// is a number), or strings lexicographically by bytes; other types are an error.
+/// && and || short-circuit and yield booleans. A name the scope does not define is
+/// looked up as its longest defined prefix, indexed into by the remaining parts.
 tl::expected<Value, std::string> evaluate(const Expression& expression, const Scope& scope);
 
 /// Renders a template: each expression's value as text (see to_text()).
@@ -123,10 +140,12 @@ bool truthy(const Value& value);
 /// Parses a task condition. Three forms are accepted: seed 001's single
 /// `${EXPR}`; a bare EXPR with no `${` (the whole text is the expression); or a
 /// template mixing text and `${...}`, whose rendered text is judged by truthy().
+/// A single `${EXPR}` with only whitespace around it is the single-expression form.
 tl::expected<Template, ParseError> parse_condition(std::string_view text);
 
 /// Evaluates a condition parsed by parse_condition(): the single expression's
-/// truthiness, or the rendered text's. Errors as for evaluate().
+/// truthiness, or the rendered text's with surrounding whitespace trimmed. Errors as
+/// for evaluate().
 tl::expected<bool, std::string> evaluate_condition(const Template& condition, const Scope& scope);
 
 /// The names of the built-in functions (without `fn:`), sorted.
