@@ -24,23 +24,30 @@ class Scheduler::TaskScope : public expr::Scope {
     const std::string& head = path[0];
     if (auto it = index_.find(head); it != index_.end()) {
       if (path.size() == 1) return task_object(it->second);
-      return task_field(it->second, path[1]);
+      auto field = task_field(it->second, path[1]);
+      if (!field) return std::nullopt;
+      return descend(*field, path, 2);
     }
-    if (head == "inputs") return s_.context_.inputs;
-    if (head == "variables") return s_.context_.variables;
+    if (head == "inputs") return descend(s_.context_.inputs, path, 1);
+    if (head == "variables") return descend(s_.context_.variables, path, 1);
     if (head == "run") {
-      return nlohmann::json{{"id", s_.context_.run_id},
-                            {"name", s_.context_.run_name},
-                            {"status", to_string(s_.run_status())}};
+      return descend(nlohmann::json{{"id", s_.context_.run_id},
+                                    {"name", s_.context_.run_name},
+                                    {"status", to_string(s_.run_status())}},
+                     path, 1);
     }
     if (head == "env") {
-      if (path.size() < 2) return std::nullopt;
+      if (path.size() != 2) return std::nullopt;
       const char* value = std::getenv(path[1].c_str());
       if (!value) return std::nullopt;
       return expr::Value(value);
     }
-    if (auto it = s_.context_.inputs.find(head); it != s_.context_.inputs.end()) return *it;
-    if (auto it = s_.context_.variables.find(head); it != s_.context_.variables.end()) return *it;
+    if (auto it = s_.context_.inputs.find(head); it != s_.context_.inputs.end()) {
+      return descend(*it, path, 1);
+    }
+    if (auto it = s_.context_.variables.find(head); it != s_.context_.variables.end()) {
+      return descend(*it, path, 1);
+    }
     return std::nullopt;
   }
 
@@ -53,11 +60,32 @@ class Scheduler::TaskScope : public expr::Scope {
     if (field == "attempts") return expr::Value(t.attempts);
     if (field == "agent") return expr::Value(t.agent);
     if (field == "outputs") return t.outputs;
+    if (field == "error") return expr::Value(t.reason);
     return std::nullopt;
+  }
+  // VALUE indexed by PATH[FROM..]: object members by name, array elements by
+  // number; nullopt when a member is missing.
+  static std::optional<expr::Value> descend(const expr::Value& value,
+                                            const std::vector<std::string>& path, size_t from) {
+    const expr::Value* v = &value;
+    for (size_t i = from; i < path.size(); ++i) {
+      if (v->is_object()) {
+        auto it = v->find(path[i]);
+        if (it == v->end()) return std::nullopt;
+        v = &*it;
+      } else if (v->is_array() && !path[i].empty() &&
+                 path[i].find_first_not_of("0123456789") == std::string::npos &&
+                 std::stoul(path[i]) < v->size()) {
+        v = &(*v)[std::stoul(path[i])];
+      } else {
+        return std::nullopt;
+      }
+    }
+    return *v;
   }
   expr::Value task_object(size_t i) const {
     expr::Value v = expr::Value::object();
-    for (const char* f : {"output", "status", "exit_code", "attempts", "agent", "outputs"}) {
+    for (const char* f : {"output", "status", "exit_code", "attempts", "agent", "outputs", "error"}) {
       v[f] = *task_field(i, f);
     }
     return v;
