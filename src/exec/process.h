@@ -13,11 +13,23 @@
 //   64 KiB of stderr.
 // - Timeout: SIGTERM to the whole group, `kill_grace_s` later SIGKILL to the group.
 //   When the leader exits on its own while other group members remain (a
-//   background grandchild), they get the same TERM, grace, KILL treatment.
+//   background grandchild), they get the same TERM, grace, KILL treatment. The
+//   result still reports the leader's own exit status. This clean-up may outlast the
+//   exit callback (which waits only for the leader and the pipes): a loop timer
+//   polls the group and keeps the loop alive until it is gone or has been KILLed.
 // - The exit callback runs once, on the loop thread, only after the leader is
 //   reaped, both pipes reached EOF and the log file is flushed (fsync'd).
 // - Destroying a running Process terminates it (TERM, then KILL without grace)
-//   and reaps it synchronously; no process is orphaned.
+//   and reaps it synchronously; no process is orphaned. The exit callback is then
+//   never called.
+// - The child is started with setsid(2) (libuv's UV_PROCESS_DETACHED): it leads its
+//   own session and process group, so its pgid equals its pid. Its signal
+//   dispositions are reset to the defaults and its signal mask is cleared.
+// - start() sets SIGPIPE to SIG_IGN in baton when it is at SIG_DFL, so that writing
+//   stdin_data to a child that exited does not kill baton (children still get the
+//   default disposition).
+// REQUIRES: the loop outlives every Process started on it, and is run until the
+// handles of destroyed Processes finish closing.
 // Thread safety: a Process belongs to its loop's thread.
 #pragma once
 
@@ -47,6 +59,7 @@ struct ExitStatus {
   int code = 0;
   int signal = 0;
   std::string error;
+  double timeout_s = 0;  ///< kTimedOut only: the limit that was exceeded, seconds
 
   /// True only for kExited with code 0.
   bool success() const { return kind == Kind::kExited && code == 0; }
@@ -57,25 +70,25 @@ struct ExitStatus {
 
 /// What to run and how.
 struct ProcessSpec {
-  std::vector<std::string> argv;                 ///< argv[0] is looked up in PATH
-  std::string cwd;                               ///< empty = baton's cwd
-  std::map<std::string, std::string> env;        ///< set on top of baton's environment
-  std::optional<std::string> stdin_data;         ///< piped to stdin, then closed
-  std::string log_path;                          ///< stdout+stderr appended here; empty = none
-  std::optional<double> timeout_s;               ///< seconds; none = no limit
-  double kill_grace_s = 10;                      ///< seconds from SIGTERM to SIGKILL
-  size_t max_capture_bytes = 64u << 20;          ///< bound on the in-memory stdout copy
+  std::vector<std::string> argv;           ///< argv[0] is looked up in PATH
+  std::string cwd;                         ///< empty = baton's cwd
+  std::map<std::string, std::string> env;  ///< set on top of baton's environment
+  std::optional<std::string> stdin_data;   ///< piped to stdin, then closed
+  std::string log_path;                    ///< stdout+stderr appended here; empty = none
+  std::optional<double> timeout_s;         ///< seconds; none = no limit
+  double kill_grace_s = 10;                ///< seconds from SIGTERM to SIGKILL
+  size_t max_capture_bytes = 64u << 20;    ///< bound on the in-memory stdout copy
 };
 
 /// The outcome of one process.
 struct ProcessResult {
   ExitStatus status;
-  std::string stdout_text;          ///< stdout (first max_capture_bytes bytes)
-  bool stdout_truncated = false;    ///< true when stdout exceeded max_capture_bytes
-  std::string stderr_tail;          ///< last 64 KiB of stderr
+  std::string stdout_text;        ///< stdout (first max_capture_bytes bytes)
+  bool stdout_truncated = false;  ///< true when stdout exceeded max_capture_bytes
+  std::string stderr_tail;        ///< last 64 KiB of stderr
   int pid = 0;
-  double started_at = 0;            ///< Unix time, seconds
-  double ended_at = 0;              ///< Unix time, seconds
+  double started_at = 0;  ///< Unix time, seconds
+  double ended_at = 0;    ///< Unix time, seconds
 };
 
 /// A running (or finished) child process on a libuv loop. Move-only via unique_ptr.
@@ -93,9 +106,14 @@ class Process {
   /// period; the result's kind becomes kCancelled. No-op once it ended.
   void terminate();
 
+  /// The child's pid, which is also its process group id; 0 when the spawn failed.
   int pid() const;
+  /// True from a successful spawn until the exit callback has run (or the spawn failed).
   bool running() const;
 
+  /// Terminates a running child (SIGTERM then SIGKILL to its group, no grace) and
+  /// reaps it before returning; the exit callback is not called. Also KILLs group
+  /// members left behind by a leader that already exited.
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
