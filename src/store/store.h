@@ -8,11 +8,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "util/error.h"
 
@@ -20,16 +19,16 @@ namespace baton::store {
 
 /// One execution of a workflow.
 struct RunRecord {
-  std::string id;                 ///< e.g. "20261124-014512-3fa9" (sortable by start)
+  std::string id;  ///< e.g. "20261124-014512-3fa9" (sortable by start)
   std::string workflow_name;
-  std::string workflow_path;      ///< absolute path of the file
+  std::string workflow_path;  ///< absolute path of the file
   std::string workflow_sha256;
-  std::string status;             ///< running | success | failed | cancelled
+  std::string status;  ///< running | success | failed | cancelled
   nlohmann::json inputs = nlohmann::json::object();
-  std::string root_dir;           ///< directory tasks run in (the repository)
-  std::string run_dir;            ///< .baton/runs/<id>: logs live here
+  std::string root_dir;  ///< directory tasks run in (the repository)
+  std::string run_dir;   ///< .baton/runs/<id>: logs live here
   double created_at = 0;
-  double ended_at = 0;            ///< 0 while running
+  double ended_at = 0;  ///< 0 while running
   int orchestrator_pid = 0;
 };
 
@@ -37,14 +36,14 @@ struct RunRecord {
 struct TaskRecord {
   std::string run_id;
   std::string task_id;
-  int position = 0;               ///< declaration order
-  std::string status;             ///< pending | ready | running | success | failed | skipped | cancelled
-  int attempts = 0;               ///< attempts started so far
-  std::string agent;              ///< agent of the last attempt ("" for command tasks)
-  std::string output;             ///< final output (stdout trimmed, or agent answer)
-  std::optional<int> exit_code;   ///< exit code of the last attempt, when it exited
-  std::string reason;             ///< why it failed / was skipped / cancelled
-  double started_at = 0;          ///< first attempt's start, 0 if never started
+  int position = 0;    ///< declaration order
+  std::string status;  ///< pending | ready | running | success | failed | skipped | cancelled
+  int attempts = 0;    ///< attempts started so far
+  std::string agent;   ///< agent of the last attempt ("" for command tasks)
+  std::string output;  ///< final output (stdout trimmed, or agent answer)
+  std::optional<int> exit_code;  ///< exit code of the last attempt, when it exited
+  std::string reason;            ///< why it failed / was skipped / cancelled
+  double started_at = 0;         ///< first attempt's start, 0 if never started
   double ended_at = 0;
 };
 
@@ -52,13 +51,14 @@ struct TaskRecord {
 struct AttemptRecord {
   std::string run_id;
   std::string task_id;
-  int number = 0;                 ///< 1-based
-  std::string agent;              ///< "" for command tasks
-  std::string status;             ///< running | success | failed | cancelled
-  std::string exit_status;        ///< ExitStatus::to_string(), "" while running
+  int number = 0;           ///< 1-based
+  std::string agent;        ///< "" for command tasks
+  std::string status;       ///< running | success | failed | cancelled
+  std::string exit_status;  ///< ExitStatus::to_string(), "" while running
   std::optional<int> exit_code;
-  std::string error_class;        ///< "" | auth | rate_limit | timeout | transient | permanent | cancelled
-  std::string error;              ///< short reason text
+  std::string
+      error_class;    ///< "" | auth | rate_limit | timeout | transient | permanent | cancelled
+  std::string error;  ///< short reason text
   std::string log_path;
   std::string output;
   std::string session_id;
@@ -73,20 +73,20 @@ struct AttemptRecord {
 
 /// One state change, appended to the run's event log.
 struct Event {
-  int64_t seq = 0;                ///< assigned by the store, 1-based per run
+  int64_t seq = 0;  ///< assigned by the store, 1-based per run
   double time = 0;
   std::string run_id;
-  std::string task_id;            ///< "" for run-level events
-  std::string kind;               ///< run.created, task.ready, attempt.started, task.success, ...
+  std::string task_id;  ///< "" for run-level events
+  std::string kind;     ///< run.created, task.ready, attempt.started, task.success, ...
   nlohmann::json data = nlohmann::json::object();
 };
 
 /// Changes that become durable together.
 struct Batch {
-  std::optional<RunRecord> run;           ///< upserted
-  std::vector<TaskRecord> tasks;          ///< upserted by (run_id, task_id)
-  std::vector<AttemptRecord> attempts;    ///< upserted by (run_id, task_id, number)
-  std::vector<Event> events;              ///< appended; seq assigned
+  std::optional<RunRecord> run;         ///< upserted
+  std::vector<TaskRecord> tasks;        ///< upserted by (run_id, task_id)
+  std::vector<AttemptRecord> attempts;  ///< upserted by (run_id, task_id, number)
+  std::vector<Event> events;            ///< appended; seq assigned
   bool empty() const { return !run && tasks.empty() && attempts.empty() && events.empty(); }
 };
 
@@ -108,6 +108,9 @@ class Store {
                                                            const std::string& task_id) = 0;
   /// A run's events with seq > AFTER_SEQ, in order.
   virtual Result<std::vector<Event>> list_events(const std::string& run_id, int64_t after_seq) = 0;
+  /// One task of a run; nullopt when the run has no task TASK_ID (or no such run).
+  virtual Result<std::optional<TaskRecord>> get_task(const std::string& run_id,
+                                                     const std::string& task_id) = 0;
 };
 
 /// Opens (creating if needed, migrating if older) the SQLite store at PATH, in WAL
@@ -115,5 +118,17 @@ class Store {
 /// Errors: cannot create the directory or file, not a baton database, a schema
 /// newer than this binary.
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path);
+
+/// Tuning for open_sqlite_store(PATH, OPTIONS); the defaults are what baton uses.
+struct StoreOptions {
+  /// How long a statement waits for a lock held by another connection before failing
+  /// with "database is locked" (milliseconds).
+  int busy_timeout_ms = 5000;
+};
+
+/// As open_sqlite_store(PATH), with OPTIONS (tests shorten the busy timeout).
+/// The schema and its migrations are documented in store/SCHEMA.md.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
+                                                 const StoreOptions& options);
 
 }  // namespace baton::store

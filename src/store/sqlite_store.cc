@@ -1,0 +1,603 @@
+// The SQLite implementation of Store. The schema, its migrations and the pragmas
+// are documented in store/SCHEMA.md; kMigrations below is the source of truth.
+#include <cstdint>
+#include <filesystem>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "store/sqlite.h"
+#include "store/store.h"
+
+namespace baton::store {
+
+namespace {
+
+// Migration N (1-based) takes the schema from user_version N-1 to N. Append only:
+// a released step is never edited; each runs in the same transaction as the
+// user_version bump, so a database is always at exactly one known version.
+constexpr const char* kMigrations[] = {
+    // 1: runs, tasks, attempts, events.
+    R"sql(
+CREATE TABLE runs (
+  id               TEXT    NOT NULL PRIMARY KEY,
+  workflow_name    TEXT    NOT NULL,
+  workflow_path    TEXT    NOT NULL,
+  workflow_sha256  TEXT    NOT NULL,
+  status           TEXT    NOT NULL,
+  inputs           TEXT    NOT NULL,
+  root_dir         TEXT    NOT NULL,
+  run_dir          TEXT    NOT NULL,
+  created_at       REAL    NOT NULL,
+  ended_at         REAL    NOT NULL,
+  orchestrator_pid INTEGER NOT NULL
+);
+CREATE INDEX runs_by_created ON runs (created_at DESC, id DESC);
+
+CREATE TABLE tasks (
+  run_id     TEXT    NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  task_id    TEXT    NOT NULL,
+  position   INTEGER NOT NULL,
+  status     TEXT    NOT NULL,
+  attempts   INTEGER NOT NULL,
+  agent      TEXT    NOT NULL,
+  output     TEXT    NOT NULL,
+  exit_code  INTEGER,
+  reason     TEXT    NOT NULL,
+  started_at REAL    NOT NULL,
+  ended_at   REAL    NOT NULL,
+  PRIMARY KEY (run_id, task_id)
+);
+CREATE INDEX tasks_by_position ON tasks (run_id, position);
+
+CREATE TABLE attempts (
+  run_id        TEXT    NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  task_id       TEXT    NOT NULL,
+  number        INTEGER NOT NULL,
+  agent         TEXT    NOT NULL,
+  status        TEXT    NOT NULL,
+  exit_status   TEXT    NOT NULL,
+  exit_code     INTEGER,
+  error_class   TEXT    NOT NULL,
+  error         TEXT    NOT NULL,
+  log_path      TEXT    NOT NULL,
+  output        TEXT    NOT NULL,
+  session_id    TEXT    NOT NULL,
+  input_tokens  INTEGER NOT NULL,
+  output_tokens INTEGER NOT NULL,
+  cached_tokens INTEGER NOT NULL,
+  cost_usd      REAL,
+  pid           INTEGER NOT NULL,
+  started_at    REAL    NOT NULL,
+  ended_at      REAL    NOT NULL,
+  PRIMARY KEY (run_id, task_id, number)
+);
+
+CREATE TABLE events (
+  run_id  TEXT    NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  seq     INTEGER NOT NULL,
+  time    REAL    NOT NULL,
+  task_id TEXT    NOT NULL,
+  kind    TEXT    NOT NULL,
+  data    TEXT    NOT NULL,
+  PRIMARY KEY (run_id, seq)
+);
+)sql",
+};
+
+constexpr int64_t kSchemaVersion = std::size(kMigrations);
+
+// ---- SQL ----
+
+constexpr const char* kUpsertRun = R"sql(
+INSERT INTO runs (id, workflow_name, workflow_path, workflow_sha256, status, inputs, root_dir,
+                  run_dir, created_at, ended_at, orchestrator_pid)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT (id) DO UPDATE SET
+  workflow_name = excluded.workflow_name, workflow_path = excluded.workflow_path,
+  workflow_sha256 = excluded.workflow_sha256, status = excluded.status,
+  inputs = excluded.inputs, root_dir = excluded.root_dir, run_dir = excluded.run_dir,
+  created_at = excluded.created_at, ended_at = excluded.ended_at,
+  orchestrator_pid = excluded.orchestrator_pid)sql";
+
+constexpr const char* kUpsertTask = R"sql(
+INSERT INTO tasks (run_id, task_id, position, status, attempts, agent, output, exit_code, reason,
+                   started_at, ended_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+ON CONFLICT (run_id, task_id) DO UPDATE SET
+  position = excluded.position, status = excluded.status, attempts = excluded.attempts,
+  agent = excluded.agent, output = excluded.output, exit_code = excluded.exit_code,
+  reason = excluded.reason, started_at = excluded.started_at, ended_at = excluded.ended_at)sql";
+
+constexpr const char* kUpsertAttempt = R"sql(
+INSERT INTO attempts (run_id, task_id, number, agent, status, exit_status, exit_code, error_class,
+                      error, log_path, output, session_id, input_tokens, output_tokens,
+                      cached_tokens, cost_usd, pid, started_at, ended_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+ON CONFLICT (run_id, task_id, number) DO UPDATE SET
+  agent = excluded.agent, status = excluded.status, exit_status = excluded.exit_status,
+  exit_code = excluded.exit_code, error_class = excluded.error_class, error = excluded.error,
+  log_path = excluded.log_path, output = excluded.output, session_id = excluded.session_id,
+  input_tokens = excluded.input_tokens, output_tokens = excluded.output_tokens,
+  cached_tokens = excluded.cached_tokens, cost_usd = excluded.cost_usd, pid = excluded.pid,
+  started_at = excluded.started_at, ended_at = excluded.ended_at)sql";
+
+constexpr const char* kInsertEvent = R"sql(
+INSERT INTO events (run_id, seq, time, task_id, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+
+constexpr const char* kMaxSeq = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?1";
+
+#define BATON_RUN_COLUMNS                                                                  \
+  "id, workflow_name, workflow_path, workflow_sha256, status, inputs, root_dir, run_dir, " \
+  "created_at, ended_at, orchestrator_pid"
+#define BATON_TASK_COLUMNS                                                          \
+  "run_id, task_id, position, status, attempts, agent, output, exit_code, reason, " \
+  "started_at, ended_at"
+#define BATON_ATTEMPT_COLUMNS                                                      \
+  "a.run_id, a.task_id, a.number, a.agent, a.status, a.exit_status, a.exit_code, " \
+  "a.error_class, a.error, a.log_path, a.output, a.session_id, a.input_tokens, "   \
+  "a.output_tokens, a.cached_tokens, a.cost_usd, a.pid, a.started_at, a.ended_at"
+
+constexpr const char* kGetRun = "SELECT " BATON_RUN_COLUMNS " FROM runs WHERE id = ?1";
+constexpr const char* kListRuns =
+    "SELECT " BATON_RUN_COLUMNS " FROM runs ORDER BY created_at DESC, id DESC LIMIT ?1";
+constexpr const char* kGetTask =
+    "SELECT " BATON_TASK_COLUMNS " FROM tasks WHERE run_id = ?1 AND task_id = ?2";
+constexpr const char* kListTasks =
+    "SELECT " BATON_TASK_COLUMNS " FROM tasks WHERE run_id = ?1 ORDER BY position, task_id";
+// Attempts whose task has no row sort after all others (position IS NULL is 1).
+constexpr const char* kListAttempts =
+    "SELECT " BATON_ATTEMPT_COLUMNS
+    " FROM attempts a LEFT JOIN tasks t ON t.run_id = a.run_id AND t.task_id = a.task_id"
+    " WHERE a.run_id = ?1 AND (?2 = '' OR a.task_id = ?2)"
+    " ORDER BY t.position IS NULL, t.position, a.task_id, a.number";
+constexpr const char* kListEvents =
+    "SELECT seq, time, run_id, task_id, kind, data FROM events"
+    " WHERE run_id = ?1 AND seq > ?2 ORDER BY seq";
+
+#undef BATON_RUN_COLUMNS
+#undef BATON_TASK_COLUMNS
+#undef BATON_ATTEMPT_COLUMNS
+
+// ---- JSON columns ----
+
+// Never throws: invalid UTF-8 in strings is replaced with U+FFFD instead of raising.
+std::string dump_json(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Result<nlohmann::json> parse_json(const std::string& text, const std::string& what) {
+  auto value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) return fail(what + " is not valid JSON");
+  return value;
+}
+
+// ---- Rows ----
+
+Result<RunRecord> read_run(const Statement& s) {
+  RunRecord r;
+  r.id = s.text_at(0);
+  r.workflow_name = s.text_at(1);
+  r.workflow_path = s.text_at(2);
+  r.workflow_sha256 = s.text_at(3);
+  r.status = s.text_at(4);
+  auto inputs = parse_json(s.text_at(5), "inputs of run " + r.id);
+  if (!inputs) return tl::unexpected(inputs.error());
+  r.inputs = std::move(*inputs);
+  r.root_dir = s.text_at(6);
+  r.run_dir = s.text_at(7);
+  r.created_at = s.double_at(8);
+  r.ended_at = s.double_at(9);
+  r.orchestrator_pid = s.int_at(10);
+  return r;
+}
+
+TaskRecord read_task(const Statement& s) {
+  TaskRecord t;
+  t.run_id = s.text_at(0);
+  t.task_id = s.text_at(1);
+  t.position = s.int_at(2);
+  t.status = s.text_at(3);
+  t.attempts = s.int_at(4);
+  t.agent = s.text_at(5);
+  t.output = s.text_at(6);
+  t.exit_code = s.optional_int_at(7);
+  t.reason = s.text_at(8);
+  t.started_at = s.double_at(9);
+  t.ended_at = s.double_at(10);
+  return t;
+}
+
+AttemptRecord read_attempt(const Statement& s) {
+  AttemptRecord a;
+  a.run_id = s.text_at(0);
+  a.task_id = s.text_at(1);
+  a.number = s.int_at(2);
+  a.agent = s.text_at(3);
+  a.status = s.text_at(4);
+  a.exit_status = s.text_at(5);
+  a.exit_code = s.optional_int_at(6);
+  a.error_class = s.text_at(7);
+  a.error = s.text_at(8);
+  a.log_path = s.text_at(9);
+  a.output = s.text_at(10);
+  a.session_id = s.text_at(11);
+  a.input_tokens = s.int64_at(12);
+  a.output_tokens = s.int64_at(13);
+  a.cached_tokens = s.int64_at(14);
+  a.cost_usd = s.optional_double_at(15);
+  a.pid = s.int_at(16);
+  a.started_at = s.double_at(17);
+  a.ended_at = s.double_at(18);
+  return a;
+}
+
+Result<Event> read_event(const Statement& s) {
+  Event e;
+  e.seq = s.int64_at(0);
+  e.time = s.double_at(1);
+  e.run_id = s.text_at(2);
+  e.task_id = s.text_at(3);
+  e.kind = s.text_at(4);
+  auto data = parse_json(s.text_at(5), "data of event " + std::to_string(e.seq));
+  if (!data) return tl::unexpected(data.error());
+  e.data = std::move(*data);
+  return e;
+}
+
+// ---- The store ----
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(std::string path, Db db) : path_(std::move(path)), db_(std::move(db)) {}
+
+  Result<void> apply(const Batch& batch) override;
+  Result<std::optional<RunRecord>> get_run(const std::string& run_id) override;
+  Result<std::vector<RunRecord>> list_runs(int limit) override;
+  Result<std::vector<TaskRecord>> list_tasks(const std::string& run_id) override;
+  Result<std::vector<AttemptRecord>> list_attempts(const std::string& run_id,
+                                                   const std::string& task_id) override;
+  Result<std::vector<Event>> list_events(const std::string& run_id, int64_t after_seq) override;
+  Result<std::optional<TaskRecord>> get_task(const std::string& run_id,
+                                             const std::string& task_id) override;
+
+ private:
+  // Writes every part of BATCH; called inside BEGIN IMMEDIATE. Seqs given to events
+  // go into LAST_SEQ (run id → last seq) and reach last_seq_ only after COMMIT.
+  Result<void> write_batch(const Batch& batch, std::map<std::string, int64_t>& last_seq);
+  // The last event seq of RUN_ID: from the cache, else from the database.
+  Result<int64_t> last_event_seq(const std::string& run_id);
+  // Drops last_seq_ when another connection committed since we last looked, as it may
+  // have appended events to our runs (PRAGMA data_version ignores our own commits).
+  Result<void> check_data_version();
+  // The prepared statement for SQL, prepared on first use and kept; reset, no bindings.
+  Result<Statement*> statement(const char* sql);
+  // "PATH: WHAT: MESSAGE".
+  Error error(const std::string& what, const Error& cause) const {
+    return Error(path_ + ": " + what + ": " + cause.message, cause.code);
+  }
+
+  std::string path_;
+  Db db_;
+  // Keyed by the SQL text's address: every statement is a constant above. Declared
+  // after db_ so statements are finalized before the connection closes.
+  std::unordered_map<const char*, Statement> statements_;
+  std::unordered_map<std::string, int64_t> last_seq_;
+  std::optional<int64_t> data_version_;
+};
+
+Result<Statement*> SqliteStore::statement(const char* sql) {
+  auto found = statements_.find(sql);
+  if (found != statements_.end()) {
+    found->second.reset();
+    return &found->second;
+  }
+  auto prepared = db_.prepare(sql);
+  if (!prepared) return tl::unexpected(prepared.error());
+  return &statements_.emplace(sql, std::move(*prepared)).first->second;
+}
+
+Result<void> SqliteStore::check_data_version() {
+  auto version = db_.query_int("PRAGMA data_version");
+  if (!version) return tl::unexpected(version.error());
+  if (data_version_ != *version) last_seq_.clear();
+  data_version_ = *version;
+  return ok();
+}
+
+Result<int64_t> SqliteStore::last_event_seq(const std::string& run_id) {
+  if (auto cached = last_seq_.find(run_id); cached != last_seq_.end()) return cached->second;
+  auto s = statement(kMaxSeq);
+  if (!s) return tl::unexpected(s.error());
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(r.error());
+  auto row = (*s)->step();
+  if (!row) return tl::unexpected(row.error());
+  return *row ? (*s)->int64_at(0) : 0;
+}
+
+// Appends " (ITEM)" to a failed step's message so the user knows which part failed.
+Error with_item(Error e, const std::string& item) {
+  e.message += " (" + item + ")";
+  return e;
+}
+
+Result<void> SqliteStore::write_batch(const Batch& batch,
+                                      std::map<std::string, int64_t>& last_seq) {
+  if (auto r = check_data_version(); !r) return r;
+  if (batch.run) {
+    const RunRecord& run = *batch.run;
+    auto s = statement(kUpsertRun);
+    if (!s) return tl::unexpected(s.error());
+    ResetOnExit done(**s);
+    auto r = (*s)->bind_all(run.id, run.workflow_name, run.workflow_path, run.workflow_sha256,
+                            run.status, dump_json(run.inputs), run.root_dir, run.run_dir,
+                            run.created_at, run.ended_at, run.orchestrator_pid);
+    if (r) r = (*s)->run();
+    if (!r) return tl::unexpected(with_item(r.error(), "run " + run.id));
+  }
+  for (const TaskRecord& t : batch.tasks) {
+    auto s = statement(kUpsertTask);
+    if (!s) return tl::unexpected(s.error());
+    ResetOnExit done(**s);
+    auto r = (*s)->bind_all(t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent,
+                            t.output, t.exit_code, t.reason, t.started_at, t.ended_at);
+    if (r) r = (*s)->run();
+    if (!r) return tl::unexpected(with_item(r.error(), "task " + t.run_id + "/" + t.task_id));
+  }
+  for (const AttemptRecord& a : batch.attempts) {
+    auto s = statement(kUpsertAttempt);
+    if (!s) return tl::unexpected(s.error());
+    ResetOnExit done(**s);
+    auto r = (*s)->bind_all(a.run_id, a.task_id, a.number, a.agent, a.status, a.exit_status,
+                            a.exit_code, a.error_class, a.error, a.log_path, a.output, a.session_id,
+                            a.input_tokens, a.output_tokens, a.cached_tokens, a.cost_usd, a.pid,
+                            a.started_at, a.ended_at);
+    if (r) r = (*s)->run();
+    if (!r) {
+      return tl::unexpected(with_item(
+          r.error(), "attempt " + a.run_id + "/" + a.task_id + "#" + std::to_string(a.number)));
+    }
+  }
+  for (const Event& e : batch.events) {
+    auto found = last_seq.find(e.run_id);
+    if (found == last_seq.end()) {
+      auto last = last_event_seq(e.run_id);
+      if (!last) return tl::unexpected(last.error());
+      found = last_seq.emplace(e.run_id, *last).first;
+    }
+    const int64_t seq = found->second + 1;
+    auto s = statement(kInsertEvent);
+    if (!s) return tl::unexpected(s.error());
+    ResetOnExit done(**s);
+    auto r = (*s)->bind_all(e.run_id, seq, e.time, e.task_id, e.kind, dump_json(e.data));
+    if (r) r = (*s)->run();
+    if (!r) return tl::unexpected(with_item(r.error(), "event " + e.kind + " of run " + e.run_id));
+    found->second = seq;
+  }
+  return ok();
+}
+
+Result<void> SqliteStore::apply(const Batch& batch) {
+  if (batch.empty()) return ok();
+  if (auto begun = db_.exec("BEGIN IMMEDIATE"); !begun) {
+    return tl::unexpected(error("cannot apply batch", begun.error()));
+  }
+  std::map<std::string, int64_t> last_seq;
+  auto result = write_batch(batch, last_seq);
+  if (result) result = db_.exec("COMMIT");
+  if (!result) {
+    Error failure = error("cannot apply batch", result.error());
+    // Some errors (SQLITE_FULL, IOERR, NOMEM) roll back on their own.
+    if (db_.in_transaction()) (void)db_.exec("ROLLBACK");
+    return tl::unexpected(std::move(failure));
+  }
+  for (auto& [run_id, seq] : last_seq) last_seq_[run_id] = seq;
+  return ok();
+}
+
+Result<std::optional<RunRecord>> SqliteStore::get_run(const std::string& run_id) {
+  const std::string what = "cannot read run " + run_id;
+  auto s = statement(kGetRun);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(error(what, r.error()));
+  auto row = (*s)->step();
+  if (!row) return tl::unexpected(error(what, row.error()));
+  if (!*row) return std::optional<RunRecord>();
+  auto run = read_run(**s);
+  if (!run) return tl::unexpected(error(what, run.error()));
+  return std::optional<RunRecord>(std::move(*run));
+}
+
+Result<std::vector<RunRecord>> SqliteStore::list_runs(int limit) {
+  const std::string what = "cannot list runs";
+  auto s = statement(kListRuns);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind(1, limit); !r) return tl::unexpected(error(what, r.error()));
+  std::vector<RunRecord> runs;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) break;
+    auto run = read_run(**s);
+    if (!run) return tl::unexpected(error(what, run.error()));
+    runs.push_back(std::move(*run));
+  }
+  return runs;
+}
+
+Result<std::vector<TaskRecord>> SqliteStore::list_tasks(const std::string& run_id) {
+  const std::string what = "cannot list tasks of run " + run_id;
+  auto s = statement(kListTasks);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(error(what, r.error()));
+  std::vector<TaskRecord> tasks;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) break;
+    tasks.push_back(read_task(**s));
+  }
+  return tasks;
+}
+
+Result<std::optional<TaskRecord>> SqliteStore::get_task(const std::string& run_id,
+                                                        const std::string& task_id) {
+  const std::string what = "cannot read task " + run_id + "/" + task_id;
+  auto s = statement(kGetTask);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind_all(run_id, task_id); !r) return tl::unexpected(error(what, r.error()));
+  auto row = (*s)->step();
+  if (!row) return tl::unexpected(error(what, row.error()));
+  if (!*row) return std::optional<TaskRecord>();
+  return std::optional<TaskRecord>(read_task(**s));
+}
+
+Result<std::vector<AttemptRecord>> SqliteStore::list_attempts(const std::string& run_id,
+                                                              const std::string& task_id) {
+  const std::string what = "cannot list attempts of run " + run_id;
+  auto s = statement(kListAttempts);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind_all(run_id, task_id); !r) return tl::unexpected(error(what, r.error()));
+  std::vector<AttemptRecord> attempts;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) break;
+    attempts.push_back(read_attempt(**s));
+  }
+  return attempts;
+}
+
+Result<std::vector<Event>> SqliteStore::list_events(const std::string& run_id, int64_t after_seq) {
+  const std::string what = "cannot list events of run " + run_id;
+  auto s = statement(kListEvents);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind_all(run_id, after_seq); !r) {
+    return tl::unexpected(error(what, r.error()));
+  }
+  std::vector<Event> events;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) break;
+    auto event = read_event(**s);
+    if (!event) return tl::unexpected(error(what, event.error()));
+    events.push_back(std::move(*event));
+  }
+  return events;
+}
+
+// ---- Opening and migrating ----
+
+// True when the database holds any table, index, view or trigger of its own.
+Result<bool> has_schema_objects(Db& db) {
+  auto count = db.query_int("SELECT COUNT(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'");
+  if (!count) return tl::unexpected(count.error());
+  return *count > 0;
+}
+
+// Checks VERSION against what this binary knows and that a version-0 file is empty.
+Result<void> check_version(Db& db, const std::string& path, int64_t version) {
+  if (version > kSchemaVersion) {
+    return fail(path + ": schema version " + std::to_string(version) +
+                " is newer than this baton supports (" + std::to_string(kSchemaVersion) + ")");
+  }
+  if (version == 0) {
+    // baton creates its tables and sets user_version in one transaction, so a
+    // version-0 file with tables belongs to someone else.
+    auto objects = has_schema_objects(db);
+    if (!objects) return fail(path + ": cannot read schema: " + objects.error().message);
+    if (*objects) return fail(path + ": not a baton state database");
+  }
+  return ok();
+}
+
+Result<void> migrate(Db& db, const std::string& path) {
+  auto failed = [&](const Error& e) {
+    Error out(path + ": cannot migrate schema to version " + std::to_string(kSchemaVersion) + ": " +
+              e.message);
+    if (db.in_transaction()) (void)db.exec("ROLLBACK");
+    return tl::unexpected(std::move(out));
+  };
+  if (auto r = db.exec("BEGIN IMMEDIATE"); !r) return failed(r.error());
+  // Another process may have migrated while we waited for the write lock.
+  auto version = db.query_int("PRAGMA user_version");
+  if (!version) return failed(version.error());
+  if (auto r = check_version(db, path, *version); !r) {
+    (void)db.exec("ROLLBACK");
+    return r;
+  }
+  for (int64_t v = *version; v < kSchemaVersion; ++v) {
+    if (auto r = db.exec(kMigrations[v]); !r) return failed(r.error());
+  }
+  // PRAGMA takes no bound parameters; the value is our own integer.
+  const std::string bump = "PRAGMA user_version = " + std::to_string(kSchemaVersion);
+  if (auto r = db.exec(bump.c_str()); !r) return failed(r.error());
+  if (auto r = db.exec("COMMIT"); !r) return failed(r.error());
+  return ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
+                                                 const StoreOptions& options) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return fail(path + ": cannot create directory " + parent.string() + ": " + ec.message(),
+                  ec.value());
+    }
+  }
+  auto db = Db::open(path);
+  if (!db) return fail(path + ": cannot open database: " + db.error().message);
+  // Before anything touches the file, so every later step waits for other writers.
+  const std::string timeout = "PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms);
+  if (auto r = db->exec(timeout.c_str()); !r) {
+    return fail(path + ": cannot open database: " + r.error().message);
+  }
+  // The first read of the file: garbage fails here with SQLITE_NOTADB.
+  auto version = db->query_int("PRAGMA user_version");
+  if (!version) {
+    if ((db->last_error_code() & 0xff) == SQLITE_NOTADB) {
+      return fail(path + ": not a baton state database");
+    }
+    return fail(path + ": cannot open database: " + version.error().message);
+  }
+  if (auto r = check_version(*db, path, *version); !r) return tl::unexpected(r.error());
+
+  auto mode = db->query_text("PRAGMA journal_mode = WAL");
+  if (!mode) return fail(path + ": cannot enable WAL journal mode: " + mode.error().message);
+  if (*mode != "wal") {
+    return fail(path + ": cannot enable WAL journal mode (the file system gave '" + *mode + "')");
+  }
+  if (auto r = db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"); !r) {
+    return fail(path + ": cannot open database: " + r.error().message);
+  }
+  if (*version < kSchemaVersion) {
+    if (auto r = migrate(*db, path); !r) return tl::unexpected(r.error());
+  }
+  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(path, std::move(*db)));
+}
+
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path) {
+  return open_sqlite_store(path, StoreOptions{});
+}
+
+}  // namespace baton::store
