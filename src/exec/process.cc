@@ -62,7 +62,7 @@ std::string describe_spawn_error(int rc, const ProcessSpec& spec) {
       return "cannot enter working directory " + spec.cwd + ": " + std::strerror(errno);
     }
     if (!S_ISDIR(st.st_mode)) {
-      return "cannot enter working directory " + spec.cwd + ": not a directory";
+      return "cannot enter working directory " + spec.cwd + ": Not a directory";
     }
   }
   return std::string(uv_strerror(rc)) + ": " + spec.argv[0];

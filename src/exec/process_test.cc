@@ -448,6 +448,9 @@ TEST_F(ProcessTest, MissingProgramFailsToStartThroughTheCallback) {
   EXPECT_EQ(result.status.to_string(),
             "failed to start: no such file or directory: baton-no-such-program-xyz");
   EXPECT_EQ(result.pid, 0);
+  // The child that failed to exec was reaped: this test binary has no child left.
+  EXPECT_EQ(::waitpid(-1, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
 }
 
 TEST_F(ProcessTest, NonExecutableFileFailsToStart) {
