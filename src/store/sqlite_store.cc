@@ -133,6 +133,8 @@ ON CONFLICT (run_id, task_id, number) DO UPDATE SET
 constexpr const char* kInsertEvent = R"sql(
 INSERT INTO events (run_id, seq, time, task_id, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
 
+constexpr const char* kDataVersion = "PRAGMA data_version";
+
 constexpr const char* kMaxSeq = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?1";
 
 #define BATON_RUN_COLUMNS                                                                  \
@@ -306,10 +308,14 @@ Result<Statement*> SqliteStore::statement(const char* sql) {
 }
 
 Result<void> SqliteStore::check_data_version() {
-  auto version = db_.query_int("PRAGMA data_version");
-  if (!version) return tl::unexpected(version.error());
-  if (data_version_ != *version) last_seq_.clear();
-  data_version_ = *version;
+  auto s = statement(kDataVersion);
+  if (!s) return tl::unexpected(s.error());
+  ResetOnExit done(**s);
+  auto row = (*s)->step();
+  if (!row) return tl::unexpected(row.error());
+  const int64_t version = *row ? (*s)->int64_at(0) : 0;
+  if (data_version_ != version) last_seq_.clear();
+  data_version_ = version;
   return ok();
 }
 
