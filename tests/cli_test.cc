@@ -1,10 +1,9 @@
 // Integration tests: `baton init`, the live view on a terminal, and the state
 // database after baton is killed with SIGKILL.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <cstdlib>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "harness_util.h"
@@ -41,15 +40,16 @@ TEST(InitTest, DetectsAnInstalledAgentAndPrefersIt) {
 
 TEST(LiveViewTest, RedrawsATableInPlaceOnATerminal) {
   ScratchDir dir;
-  dir.write("flow.yaml", "name: tty\ntasks:\n  - {id: first, run: 'true'}\n"
-                         "  - {id: second, run: 'true', dependencies: [first]}\n");
+  dir.write("flow.yaml",
+            "name: tty\ntasks:\n  - {id: first, run: 'true'}\n"
+            "  - {id: second, run: 'true', dependencies: [first]}\n");
   // util-linux `script` gives baton a pseudo-terminal as stdout.
   std::string cmd = "cd " + dir.path() + " && script -qec '" + BATON_BINARY +
                     " run flow.yaml' /dev/null > tty.out 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::string screen = dir.read("tty.out");
-  EXPECT_NE(screen.find("\x1b[2K"), std::string::npos);       // lines are cleared...
-  EXPECT_NE(screen.find("\x1b[4A"), std::string::npos);       // ...and redrawn in place
+  EXPECT_NE(screen.find("\x1b[2K"), std::string::npos);  // lines are cleared...
+  EXPECT_NE(screen.find("\x1b[4A"), std::string::npos);  // ...and redrawn in place
   EXPECT_NE(screen.find("TASK"), std::string::npos);
   EXPECT_NE(screen.find("2 tasks: 2 success"), std::string::npos) << screen;
 }
@@ -61,8 +61,9 @@ TEST(CrashTest, StateIsConsistentAfterSigkill) {
     yaml += "  - {id: t" + std::to_string(i) + ", run: 'echo " + std::to_string(i) + "'}\n";
   }
   // The marker starts only after all 40 ended: their success must be durable by then.
-  yaml += "  - id: marker\n    run: echo $$ > marker.pid; touch started; exec sleep 300\n"
-          "    dependencies: [";
+  yaml +=
+      "  - id: marker\n    run: echo $$ > marker.pid; touch started; exec sleep 300\n"
+      "    dependencies: [";
   for (int i = 0; i < 40; ++i) yaml += (i ? ", t" : "t") + std::to_string(i);
   yaml += "]\n";
   dir.write("flow.yaml", yaml);

@@ -1,7 +1,7 @@
 // Integration test: the README's example workflow on a fresh git repository.
-#include <cstdlib>
-
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 #include "harness_util.h"
 
@@ -36,9 +36,9 @@ TEST(ExampleTest, RunsEndToEndWithTheReleaseBranchSkipped) {
 TEST(ExampleTest, ReleaseModeRunsThePackageBranch) {
   ScratchDir dir;
   make_repo(dir);
-  Outcome o = run_baton(
-      {"run", source_dir() + "/examples/textstats/workflow.yaml", "-i", "mode=release"},
-      dir.path());
+  Outcome o =
+      run_baton({"run", source_dir() + "/examples/textstats/workflow.yaml", "-i", "mode=release"},
+                dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_TRUE(dir.exists("build/textstats.tar.gz"));
 }

@@ -12,9 +12,9 @@ namespace baton::testing {
 
 /// What a finished `baton` process left.
 struct Outcome {
-  int exit_code = -1;        ///< exit code, or 128+signal when killed
-  std::string out;           ///< stdout
-  std::string err;           ///< stderr
+  int exit_code = -1;  ///< exit code, or 128+signal when killed
+  std::string out;     ///< stdout
+  std::string err;     ///< stderr
 };
 
 /// A scratch directory (mkdtemp under $TMPDIR or /tmp), removed on destruction.

@@ -1,8 +1,8 @@
 // Integration tests: `baton run`, `status`, `logs` on real workflows with real
 // processes, driven through the built binary.
+#include <gtest/gtest.h>
 #include <signal.h>
 
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "harness_util.h"

@@ -8,7 +8,9 @@ namespace {
 
 TEST(ValidateTest, GoodFileIsOk) {
   ScratchDir dir;
-  dir.write("flow.yaml", "name: demo\ntasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true', dependencies: [a]}\n");
+  dir.write("flow.yaml",
+            "name: demo\ntasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true', dependencies: "
+            "[a]}\n");
   Outcome o = run_baton({"validate", "flow.yaml"}, dir.path());
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out, "flow.yaml: ok (2 tasks)\n");
@@ -99,7 +101,9 @@ TEST(ValidateTest, SeedTemplatesValidateGivenRoles) {
 
 TEST(ValidateTest, GraphPrintsMermaidAndDot) {
   ScratchDir dir;
-  dir.write("flow.yaml", "name: g\ntasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true', dependencies: [a]}\n");
+  dir.write(
+      "flow.yaml",
+      "name: g\ntasks:\n  - {id: a, run: 'true'}\n  - {id: b, run: 'true', dependencies: [a]}\n");
   Outcome o = run_baton({"graph", "flow.yaml"}, dir.path());
   EXPECT_EQ(o.exit_code, 0) << o.err;
   EXPECT_EQ(o.out.rfind("flowchart TD", 0), 0u) << o.out;

@@ -1,9 +1,9 @@
 // baton init: .baton/config.yaml with the agent CLIs found here, and an example.
+#include <fmt/format.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-
-#include <fmt/format.h>
 
 #include "agents/invoker.h"
 #include "cli/commands.h"
@@ -25,7 +25,7 @@ constexpr const char* kRoles[][2] = {
     {"frontend", "You work on the user interface."},
     {"checker", "You review and test changes; you report problems precisely."},
 };
-constexpr const char* kPreference[] = {"claude", "codex", "gemini", "qwen", "copilot",
+constexpr const char* kPreference[] = {"claude",   "codex",    "gemini", "qwen",  "copilot",
                                        "opencode", "kilocode", "auggie", "cursor"};
 
 constexpr const char* kExample = R"(version: "1.0"

@@ -93,7 +93,9 @@ int logs_command(std::string run_id, const std::string& task, bool follow) {
         std::printf("==> %s attempt %d%s <==\n", a.task_id.c_str(), a.number,
                     a.exit_status.empty() ? "" : (" (" + a.exit_status + ")").c_str());
       }
-      std::string p = prefix ? "[" + a.task_id + (a.number > 1 ? "#" + std::to_string(a.number) : "") + "] " : "";
+      std::string p =
+          prefix ? "[" + a.task_id + (a.number > 1 ? "#" + std::to_string(a.number) : "") + "] "
+                 : "";
       print_new(a.log_path, &off, p, !follow || a.status != "running");
     }
     if (!follow || !live) break;

@@ -76,9 +76,12 @@ int run_command(const RunArgs& args) {
   if (outcome->interrupted_by_signal == SIGINT) return kExitSigint;
   if (outcome->interrupted_by_signal == SIGTERM) return kExitSigterm;
   switch (outcome->status) {
-    case engine::RunStatus::kSuccess: return kExitSuccess;
-    case engine::RunStatus::kCancelled: return kExitCancelled;
-    default: return kExitRunFailed;
+    case engine::RunStatus::kSuccess:
+      return kExitSuccess;
+    case engine::RunStatus::kCancelled:
+      return kExitCancelled;
+    default:
+      return kExitRunFailed;
   }
 }
 

@@ -1,13 +1,12 @@
 #include "cli/live_view.h"
 
+#include <fmt/format.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <ctime>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include "cli/summary.h"
 
@@ -95,12 +94,17 @@ class TableView : public engine::RunObserver {
  private:
   static const char* color(TaskStatus st) {
     switch (st) {
-      case TaskStatus::kRunning: return "\x1b[36m";
-      case TaskStatus::kSuccess: return "\x1b[32m";
-      case TaskStatus::kFailed: return "\x1b[31m";
+      case TaskStatus::kRunning:
+        return "\x1b[36m";
+      case TaskStatus::kSuccess:
+        return "\x1b[32m";
+      case TaskStatus::kFailed:
+        return "\x1b[31m";
       case TaskStatus::kSkipped:
-      case TaskStatus::kCancelled: return "\x1b[33m";
-      default: return "\x1b[2m";
+      case TaskStatus::kCancelled:
+        return "\x1b[33m";
+      default:
+        return "\x1b[2m";
     }
   }
 
@@ -138,13 +142,16 @@ class TableView : public engine::RunObserver {
       const engine::TaskState& t = s.task(i);
       std::string elapsed = "";
       if (t.started_at > 0) {
-        elapsed = format_duration((engine::is_terminal(t.status) ? t.ended_at : now) - t.started_at);
+        elapsed =
+            format_duration((engine::is_terminal(t.status) ? t.ended_at : now) - t.started_at);
       }
       line(fmt::format("  {:<{}}  {}{:<9}\x1b[0m  {:<8}  {:>7}  {:>8}", s.spec(i).id, width,
                        color(t.status), to_string(t.status), t.agent.empty() ? "-" : t.agent,
                        t.attempts ? std::to_string(t.attempts) : "", elapsed));
     }
-    if (fold) line(fmt::format("  ... {} more tasks not shown", s.task_count() - static_cast<int>(shown.size())));
+    if (fold)
+      line(fmt::format("  ... {} more tasks not shown",
+                       s.task_count() - static_cast<int>(shown.size())));
     // Clear lines left over from a taller previous frame.
     for (int i = lines; i < lines_; ++i) frame += "\x1b[2K\n";
     if (lines_ > lines) frame += fmt::format("\x1b[{}A", lines_ - lines);

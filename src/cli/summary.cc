@@ -1,9 +1,9 @@
 #include "cli/summary.h"
 
+#include <fmt/format.h>
+
 #include <ctime>
 #include <map>
-
-#include <fmt/format.h>
 
 namespace baton::cli {
 

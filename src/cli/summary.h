@@ -2,10 +2,9 @@
 // with render_summary(); `baton status RUN` prints the same.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "store/store.h"
 

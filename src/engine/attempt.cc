@@ -105,7 +105,8 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
     if (!text) return tl::unexpected(text.error());
     task_text = *text;
   }
-  if (task_text.empty()) return fail("task '" + spec.id + "' has no parameters.task or description");
+  if (task_text.empty())
+    return fail("task '" + spec.id + "' has no parameters.task or description");
   return agents::build_prompt(instructions, task_text, context);
 }
 
@@ -121,7 +122,8 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
     auto dir = render_text(spec.workdir, "workdir", scope);
     if (!dir) return tl::unexpected(dir.error());
     std::filesystem::path path(*dir);
-    p.cwd = path.is_absolute() ? path.string() : (std::filesystem::path(place.root_dir) / path).string();
+    p.cwd = path.is_absolute() ? path.string()
+                               : (std::filesystem::path(place.root_dir) / path).string();
   }
   for (const auto& [name, value] : spec.env) {
     auto text = render_text(value, "env." + name, scope);

@@ -38,7 +38,7 @@ class AgentResolver {
 /// An attempt ready to start.
 struct PreparedAttempt {
   exec::ProcessSpec process;
-  std::string agent;                       ///< "" for command tasks
+  std::string agent;  ///< "" for command tasks
   const agents::Invoker* invoker = nullptr;
 };
 
@@ -47,8 +47,8 @@ struct AttemptPlace {
   std::string run_id;
   std::string task_id;
   int attempt = 1;
-  std::string root_dir;                    ///< tasks run here unless `workdir` says otherwise
-  std::string log_path;                    ///< where output goes
+  std::string root_dir;  ///< tasks run here unless `workdir` says otherwise
+  std::string log_path;  ///< where output goes
   double timeout_s = 3600;
   double kill_grace_s = 10;
 };

@@ -138,9 +138,9 @@ class Driver {
   uv_signal_t sigint_{}, sigterm_{};
   bool handles_open_ = false;
 
-  std::map<int, Live> live_;                 // key: task index, or -1 for the hook
+  std::map<int, Live> live_;                              // key: task index, or -1 for the hook
   std::vector<std::unique_ptr<exec::Process>> finished_;  // destroyed outside callbacks
-  store::Batch pending_;                     // joins the next transaction
+  store::Batch pending_;                                  // joins the next transaction
   Phase phase_ = Phase::kStartHooks;
   bool start_hook_failed_ = false;
   int interrupted_by_ = 0;
@@ -181,7 +181,8 @@ Result<RunOutcome> Driver::run() {
                                 {"tasks", sched_.task_count()}}));
   if (auto r = store_.apply(batch); !r) return tl::unexpected(r.error());
 
-  if (int rc = uv_loop_init(&loop_); rc != 0) return fail(std::string("uv_loop_init: ") + uv_strerror(rc));
+  if (int rc = uv_loop_init(&loop_); rc != 0)
+    return fail(std::string("uv_loop_init: ") + uv_strerror(rc));
   uv_timer_init(&loop_, &retry_timer_);
   uv_timer_init(&loop_, &tick_timer_);
   uv_timer_init(&loop_, &pump_timer_);
@@ -245,14 +246,17 @@ void Driver::pump() {
       nlohmann::json data{{"from", to_string(t.from)}};
       if (t.attempt) data["attempt"] = t.attempt;
       if (!t.reason.empty()) data["reason"] = t.reason;
-      batch.events.push_back(event(wf_.tasks[t.task].id, std::string("task.") + to_string(t.to),
-                                   std::move(data)));
+      batch.events.push_back(
+          event(wf_.tasks[t.task].id, std::string("task.") + to_string(t.to), std::move(data)));
     }
     std::vector<std::pair<int, Live>> to_start;
     std::vector<std::pair<StartRequest, std::string>> unprepared;
     for (const StartRequest& s : step.starts) {
       const workflow::TaskSpec& spec = wf_.tasks[s.task];
-      AttemptPlace place{run_id_, spec.id, s.attempt, options_.root_dir,
+      AttemptPlace place{run_id_,
+                         spec.id,
+                         s.attempt,
+                         options_.root_dir,
                          log_path(spec.id, s.attempt),
                          spec.timeout_s.value_or(wf_.settings.timeout_s),
                          wf_.settings.kill_grace_s};
@@ -271,8 +275,8 @@ void Driver::pump() {
         rec.error_class = "permanent";
         rec.ended_at = rec.started_at;
         batch.attempts.push_back(rec);
-        batch.events.push_back(event(spec.id, "attempt.failed",
-                                     {{"attempt", s.attempt}, {"error", rec.error}}));
+        batch.events.push_back(
+            event(spec.id, "attempt.failed", {{"attempt", s.attempt}, {"error", rec.error}}));
         unprepared.emplace_back(s, rec.error);
         continue;
       }
@@ -301,8 +305,9 @@ void Driver::pump() {
 }
 
 void Driver::start_live(int key, Live live) {
-  auto process = exec::Process::start(&loop_, live.prepared.process,
-                                      [this, key](const exec::ProcessResult& r) { on_exit(key, r); });
+  auto process =
+      exec::Process::start(&loop_, live.prepared.process,
+                           [this, key](const exec::ProcessResult& r) { on_exit(key, r); });
   if (!process) {
     // The log file could not be opened: the attempt fails without a process.
     exec::ProcessResult r;
@@ -420,9 +425,13 @@ void Driver::start_hook(size_t index) {
   }
   const workflow::TaskSpec& spec = (*hooks_)[index];
   std::string id = "hook:" + hook_group_ + ":" + spec.id;
-  AttemptPlace place{run_id_, id, 1, options_.root_dir,
+  AttemptPlace place{run_id_,
+                     id,
+                     1,
+                     options_.root_dir,
                      log_path("hook-" + hook_group_ + "-" + spec.id, 1),
-                     spec.timeout_s.value_or(wf_.settings.timeout_s), wf_.settings.kill_grace_s};
+                     spec.timeout_s.value_or(wf_.settings.timeout_s),
+                     wf_.settings.kill_grace_s};
   Live live;
   live.attempt = 1;
   live.record.run_id = run_id_;

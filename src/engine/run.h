@@ -46,10 +46,10 @@ class RunObserver {
 
 /// What the caller decides about a run.
 struct RunOptions {
-  std::string run_id;                     ///< "" = generate (YYYYMMDD-HHMMSS-xxxx)
-  std::string root_dir;                   ///< where tasks run (absolute)
-  std::string state_dir;                  ///< .baton directory (absolute); logs under runs/<id>/
-  nlohmann::json inputs = nlohmann::json::object();  ///< merged input values
+  std::string run_id;     ///< "" = generate (YYYYMMDD-HHMMSS-xxxx)
+  std::string root_dir;   ///< where tasks run (absolute)
+  std::string state_dir;  ///< .baton directory (absolute); logs under runs/<id>/
+  nlohmann::json inputs = nlohmann::json::object();        ///< merged input values
   std::map<std::string, workflow::RoleSpec> config_roles;  ///< from .baton/config.yaml
   uint64_t jitter_seed = 0;
 };
@@ -58,8 +58,8 @@ struct RunOptions {
 struct RunOutcome {
   std::string run_id;
   RunStatus status = RunStatus::kRunning;
-  int interrupted_by_signal = 0;          ///< SIGINT/SIGTERM number when interrupted, else 0
-  std::vector<std::string> hook_failures; ///< "on_failure.1: exited 1"
+  int interrupted_by_signal = 0;           ///< SIGINT/SIGTERM number when interrupted, else 0
+  std::vector<std::string> hook_failures;  ///< "on_failure.1: exited 1"
 };
 
 /// Executes WORKFLOW to the end (or until interrupted) and returns how it ended.

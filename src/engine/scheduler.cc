@@ -85,7 +85,8 @@ class Scheduler::TaskScope : public expr::Scope {
   }
   expr::Value task_object(size_t i) const {
     expr::Value v = expr::Value::object();
-    for (const char* f : {"output", "status", "exit_code", "attempts", "agent", "outputs", "error"}) {
+    for (const char* f :
+         {"output", "status", "exit_code", "attempts", "agent", "outputs", "error"}) {
       v[f] = *task_field(i, f);
     }
     return v;
@@ -109,7 +110,8 @@ Scheduler::Scheduler(const workflow::Workflow& workflow, const Clock& clock, Run
       rng_(jitter_seed) {
   std::unordered_map<std::string, int> index;
   index.reserve(workflow.tasks.size());
-  for (size_t i = 0; i < workflow.tasks.size(); ++i) index[workflow.tasks[i].id] = static_cast<int>(i);
+  for (size_t i = 0; i < workflow.tasks.size(); ++i)
+    index[workflow.tasks[i].id] = static_cast<int>(i);
   for (size_t i = 0; i < workflow.tasks.size(); ++i) {
     const workflow::TaskSpec& spec = workflow.tasks[i];
     for (const std::string& dep : spec.dependencies) {
@@ -261,8 +263,8 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
     char buf[64];
     std::snprintf(buf, sizeof buf, "; retry %d/%d in %.3gs", attempt + 1, policy.max_attempts,
                   delay);
-    set_status(task, TaskStatus::kPending, attempt, "attempt " + std::to_string(attempt) +
-                                                        " failed: " + outcome.reason + buf);
+    set_status(task, TaskStatus::kPending, attempt,
+               "attempt " + std::to_string(attempt) + " failed: " + outcome.reason + buf);
     return;
   }
   if (spec.failure_action() == TaskFailureAction::kSkip) {

@@ -18,13 +18,12 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "engine/clock.h"
 #include "engine/task_status.h"
@@ -36,27 +35,27 @@ namespace baton::engine {
 /// The live state of one task.
 struct TaskState {
   TaskStatus status = TaskStatus::kPending;
-  int attempts = 0;                    ///< attempts started
-  std::string agent;                   ///< agent of the latest attempt
-  std::string output;                  ///< final output of the latest attempt
+  int attempts = 0;                                   ///< attempts started
+  std::string agent;                                  ///< agent of the latest attempt
+  std::string output;                                 ///< final output of the latest attempt
   nlohmann::json outputs = nlohmann::json::object();  ///< named outputs
   std::optional<int> exit_code;
-  std::string reason;                  ///< why it failed, was skipped, cancelled or is waiting
-  double retry_at = 0;                 ///< when pending for a retry: earliest start, Unix s
-  double started_at = 0;               ///< first attempt's start
+  std::string reason;     ///< why it failed, was skipped, cancelled or is waiting
+  double retry_at = 0;    ///< when pending for a retry: earliest start, Unix s
+  double started_at = 0;  ///< first attempt's start
   double ended_at = 0;
 };
 
 /// How an attempt ended, as the driver reports it.
 struct AttemptOutcome {
   bool success = false;
-  std::string output;                  ///< stdout (trimmed) or the agent's answer
+  std::string output;  ///< stdout (trimmed) or the agent's answer
   nlohmann::json outputs = nlohmann::json::object();
   std::optional<int> exit_code;
-  std::string reason;                  ///< e.g. "exited 1", "timed out after 30s (SIGTERM)"
-  bool cancelled = false;              ///< terminated on request: never retried
-  bool retryable = true;               ///< false: no retry whatever the policy (auth errors)
-  std::optional<double> retry_after_s; ///< lower bound on the next delay, seconds
+  std::string reason;                   ///< e.g. "exited 1", "timed out after 30s (SIGTERM)"
+  bool cancelled = false;               ///< terminated on request: never retried
+  bool retryable = true;                ///< false: no retry whatever the policy (auth errors)
+  std::optional<double> retry_after_s;  ///< lower bound on the next delay, seconds
   std::string agent;
 };
 
@@ -65,21 +64,21 @@ struct Transition {
   int task = -1;
   TaskStatus from = TaskStatus::kPending;
   TaskStatus to = TaskStatus::kPending;
-  int attempt = 0;                     ///< the attempt it concerns (0 = none)
+  int attempt = 0;  ///< the attempt it concerns (0 = none)
   std::string reason;
-  double time = 0;                     ///< Unix seconds
+  double time = 0;  ///< Unix seconds
 };
 
 /// An attempt the driver must start now.
 struct StartRequest {
   int task = -1;
-  int attempt = 0;                     ///< 1-based
+  int attempt = 0;  ///< 1-based
 };
 
 /// What advance() decided.
 struct Step {
-  std::vector<Transition> transitions; ///< in the order they happened
-  std::vector<StartRequest> starts;    ///< tasks already marked running
+  std::vector<Transition> transitions;  ///< in the order they happened
+  std::vector<StartRequest> starts;     ///< tasks already marked running
 };
 
 /// Values templates and conditions can read besides task results.
@@ -152,9 +151,9 @@ class Scheduler {
   std::vector<int> unfinished_deps_;            // task -> dependencies not yet terminal
   std::vector<std::optional<expr::Template>> conditions_;
   std::vector<std::string> condition_errors_;
-  std::set<int> resolvable_;                    // pending, all dependencies terminal
-  std::set<int> ready_;                         // ready to start, by declaration order
-  std::set<std::pair<double, int>> retries_;    // (due time, task) pending retries
+  std::set<int> resolvable_;                  // pending, all dependencies terminal
+  std::set<int> ready_;                       // ready to start, by declaration order
+  std::set<std::pair<double, int>> retries_;  // (due time, task) pending retries
   std::vector<Transition> queued_;
   size_t terminal_count_ = 0;
   int running_ = 0;

@@ -1,9 +1,9 @@
 #include "engine/scheduler.h"
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <queue>
-
-#include <gtest/gtest.h>
 
 namespace baton::engine {
 namespace {
@@ -294,8 +294,7 @@ TEST(SchedulerTest, FixedRetryWaitsTheDelayBetweenAttempts) {
 TEST(SchedulerTest, ExponentialBackoffDoublesUpToMaxDelay) {
   Workflow wf;
   wf.tasks = {task("flaky")};
-  wf.tasks[0].retry =
-      workflow::RetryPolicy{5, 10, workflow::Backoff::kExponential, 25.0, 0};
+  wf.tasks[0].retry = workflow::RetryPolicy{5, 10, workflow::Backoff::kExponential, 25.0, 0};
   Simulation sim(wf);
   sim.duration("flaky", 0);
   sim.script("flaky", {failure(), failure(), failure(), failure(), failure()});
@@ -431,7 +430,8 @@ TEST(SchedulerTest, ScopeExposesTaskFieldsAndRun) {
   Simulation sim(wf, ctx);
   sim.script("a", {success("hello")});
   ASSERT_TRUE(sim.run());
-  auto tmpl = expr::parse_template("${a.output}/${a.status}/${a.exit_code}/${a.attempts}/${run.id}");
+  auto tmpl =
+      expr::parse_template("${a.output}/${a.status}/${a.exit_code}/${a.attempts}/${run.id}");
   ASSERT_TRUE(tmpl);
   auto text = expr::render(*tmpl, sim.scheduler().scope());
   ASSERT_TRUE(text) << text.error();
@@ -441,8 +441,8 @@ TEST(SchedulerTest, ScopeExposesTaskFieldsAndRun) {
 TEST(SchedulerTest, WideGraphOfManyTasksCompletes) {
   Workflow wf;
   for (int i = 0; i < 20000; ++i) {
-    wf.tasks.push_back(task("t" + std::to_string(i), i ? std::vector<std::string>{"t0"}
-                                                      : std::vector<std::string>{}));
+    wf.tasks.push_back(task("t" + std::to_string(i),
+                            i ? std::vector<std::string>{"t0"} : std::vector<std::string>{}));
   }
   wf.settings.max_parallel = 8;
   Simulation sim(wf);

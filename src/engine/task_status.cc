@@ -23,10 +23,14 @@ bool is_terminal(TaskStatus status) {
 
 const char* to_string(RunStatus status) {
   switch (status) {
-    case RunStatus::kRunning: return "running";
-    case RunStatus::kSuccess: return "success";
-    case RunStatus::kFailed: return "failed";
-    case RunStatus::kCancelled: return "cancelled";
+    case RunStatus::kRunning:
+      return "running";
+    case RunStatus::kSuccess:
+      return "success";
+    case RunStatus::kFailed:
+      return "failed";
+    case RunStatus::kCancelled:
+      return "cancelled";
   }
   return "?";
 }
