@@ -1,0 +1,193 @@
+#include "workflow/loader.h"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+
+#include "workflow/scalar_position.h"
+#include "workflow/source.h"
+#include "workflow/validate.h"
+#include "workflow/yaml_reader.h"
+
+namespace baton::workflow {
+namespace {
+
+// Deeper JSON than this is refused before it is turned into a YAML tree (yaml-cpp
+// itself refuses YAML nested deeper than 2000 levels).
+constexpr int kMaxJsonDepth = 1000;
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// The place of byte OFFSET of SOURCE.
+SourceLoc loc_at_byte(const SourceText& source, size_t offset) {
+  const std::string& text = source.text();
+  offset = std::min(offset, text.size());
+  int line = 1;
+  size_t line_start = 0;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      line_start = i + 1;
+    }
+  }
+  return {line, static_cast<int>(offset - line_start) + 1};
+}
+
+// nlohmann's "[json.exception.parse_error.101] parse error at line 1, column 5:
+// syntax error while parsing ..." without the part that names the place.
+std::string json_error_text(const std::string& what) {
+  size_t column = what.find("column ");
+  size_t colon = column == std::string::npos ? column : what.find(": ", column);
+  if (colon != std::string::npos) return what.substr(colon + 2);
+  size_t bracket = what.find("] ");
+  return bracket == std::string::npos ? what : what.substr(bracket + 2);
+}
+
+// A JSON value as a YAML tree (no places): the fallback for JSON that yaml-cpp
+// does not read. False when nesting passes kMaxJsonDepth.
+bool json_to_yaml(const nlohmann::json& value, int depth, YAML::Node* out) {
+  if (depth > kMaxJsonDepth) return false;
+  if (value.is_object()) {
+    *out = YAML::Node(YAML::NodeType::Map);
+    for (const auto& [key, item] : value.items()) {
+      YAML::Node child;
+      if (!json_to_yaml(item, depth + 1, &child)) return false;
+      (*out)[key] = child;
+    }
+  } else if (value.is_array()) {
+    *out = YAML::Node(YAML::NodeType::Sequence);
+    for (const auto& item : value) {
+      YAML::Node child;
+      if (!json_to_yaml(item, depth + 1, &child)) return false;
+      out->push_back(child);
+    }
+  } else if (value.is_null()) {
+    *out = YAML::Node(YAML::NodeType::Null);
+  } else if (value.is_string()) {
+    *out = YAML::Node(value.get<std::string>());
+    out->SetTag("!");  // a quoted scalar: always a string
+  } else {
+    *out = YAML::Node(value.dump());
+    out->SetTag("?");  // a plain scalar: resolved as a number or a boolean
+  }
+  return true;
+}
+
+// Parses SOURCE into ROOT; false (with a diagnostic) when it is not valid.
+bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YAML::Node* root) {
+  const std::string& text = source.text();
+  nlohmann::json json_value;
+  if (json) {
+    try {
+      json_value = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      sink.error(loc_at_byte(source, e.byte > 0 ? e.byte - 1 : 0),
+                 "invalid JSON: " + json_error_text(e.what()));
+      return false;
+    } catch (const std::exception& e) {
+      sink.error({}, std::string("invalid JSON: ") + e.what());
+      return false;
+    }
+  }
+  try {
+    *root = YAML::Load(text);
+    return true;
+  } catch (const YAML::DeepRecursion& e) {
+    sink.error(loc_of(e.mark), "invalid " + std::string(json ? "JSON" : "YAML") +
+                                   ": nesting is too deep (the limit is 2000 levels)");
+    return false;
+  } catch (const YAML::Exception& e) {
+    if (!json) {
+      sink.error(loc_of(e.mark), "invalid YAML: " + e.msg);
+      return false;
+    }
+  } catch (const std::exception& e) {
+    if (!json) {
+      sink.error({}, std::string("invalid YAML: ") + e.what());
+      return false;
+    }
+  }
+  // Valid JSON that yaml-cpp does not read as YAML: the same tree, without places.
+  try {
+    if (json_to_yaml(json_value, 0, root)) return true;
+    sink.error({}, "invalid JSON: nesting is too deep (the limit is " +
+                       std::to_string(kMaxJsonDepth) + " levels)");
+  } catch (const std::exception& e) {
+    sink.error({}, std::string("invalid JSON: ") + e.what());
+  }
+  return false;
+}
+
+LoadResult finish(DiagnosticSink& sink, ReadResult* read) {
+  LoadResult result;
+  result.diagnostics = std::move(sink.diagnostics());
+  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
+                   [](const Diagnostic& a, const Diagnostic& b) {
+                     if (a.loc.line != b.loc.line) return a.loc.line < b.loc.line;
+                     return a.loc.column < b.loc.column;
+                   });
+  if (read && !sink.has_errors()) result.workflow = std::move(read->workflow);
+  return result;
+}
+
+}  // namespace
+
+const std::vector<std::string>& task_keys() {
+  static const std::vector<std::string> keys = {
+      "id",    "agent",   "run",        "description", "parameters", "dependencies", "condition",
+      "retry", "timeout", "on_failure", "env",         "workdir",    "outputs",      "model"};
+  return keys;
+}
+
+const std::vector<std::string>& task_result_fields() {
+  static const std::vector<std::string> fields = {"output", "status",  "exit_code", "attempts",
+                                                  "agent",  "outputs", "error"};
+  return fields;
+}
+
+LoadResult load_workflow_file(const std::string& path, const LoadOptions& options) {
+  Result<std::string> text = read_source_file(path);
+  if (!text) {
+    DiagnosticSink sink(path, nullptr);
+    sink.error({}, text.error().message);
+    return finish(sink, nullptr);
+  }
+  return load_workflow_text(std::move(*text), path, options);
+}
+
+LoadResult load_workflow_text(std::string text, const std::string& file_name,
+                              const LoadOptions& options) {
+  try {
+    Result<void> checked = check_source_text(text);
+    if (!checked) {
+      DiagnosticSink sink(file_name, nullptr);
+      sink.error({}, checked.error().message);
+      return finish(sink, nullptr);
+    }
+    std::string sha = sha256_hex(text);
+    SourceText source(std::move(text));
+    DiagnosticSink sink(file_name, &source);
+    YAML::Node root;
+    if (!parse(source, ends_with(file_name, ".json"), sink, &root)) return finish(sink, nullptr);
+    ReadResult read;
+    read.workflow.path = file_name;
+    read.workflow.source_sha256 = sha;
+    read_workflow(root, sink, &read);
+    validate_workflow(read, options, source, sink);
+    return finish(sink, &read);
+  } catch (const std::exception& e) {
+    // Only allocation failures are expected here; a loader never throws.
+    LoadResult result;
+    Diagnostic d;
+    d.file = file_name;
+    d.message = std::string("cannot load: ") + e.what();
+    result.diagnostics.push_back(std::move(d));
+    return result;
+  }
+}
+
+}  // namespace baton::workflow

@@ -1,0 +1,277 @@
+#include "workflow/validate.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "expr/expr.h"
+#include "workflow/graph.h"
+#include "workflow/scalar_position.h"
+#include "workflow/suggest.h"
+
+namespace baton::workflow {
+namespace {
+
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+std::string join_path(const std::vector<std::string>& path) {
+  std::string out;
+  for (const std::string& part : path) out += (out.empty() ? "" : ".") + part;
+  return out;
+}
+
+class Validator {
+ public:
+  Validator(const ReadResult& read, const LoadOptions& options, const SourceText& source,
+            DiagnosticSink& sink)
+      : read_(read), wf_(read.workflow), options_(options), source_(source), sink_(sink) {}
+
+  void run();
+
+ private:
+  void check_ids();
+  void check_hook_ids(const std::string& group, const std::vector<TaskSpec>& hooks,
+                      const std::vector<TaskPlaces>& places);
+  void check_dependencies();
+  void check_cycles();
+  void check_roles();
+  void check_agent(const TaskSpec& task, const TaskPlaces& places, const std::string& label);
+  // TASK is the index of a workflow task, or -1 for a hook.
+  void check_templates(const TaskSpec& spec, const TaskPlaces& places, int task,
+                       const std::string& label);
+  void check_reference(const expr::Reference& ref, SourceLoc loc, int task,
+                       const std::string& label);
+  void check_required_inputs();
+
+  const ReadResult& read_;
+  const Workflow& wf_;
+  const LoadOptions& options_;
+  const SourceText& source_;
+  DiagnosticSink& sink_;
+  std::vector<std::string> ids_;  // task ids in declaration order
+  std::vector<std::vector<int>> deps_;
+  bool has_cycle_ = false;
+  std::vector<bool> upstream_;  // of the task whose templates are being checked
+};
+
+void Validator::run() {
+  for (const TaskSpec& t : wf_.tasks) ids_.push_back(t.id);
+  deps_ = dependency_indices(wf_);
+  check_ids();
+  check_dependencies();
+  check_cycles();
+  check_roles();
+  for (size_t i = 0; i < wf_.tasks.size(); ++i) {
+    const TaskSpec& t = wf_.tasks[i];
+    const std::string label = "task " + in_quotes(t.id);
+    if (t.id.empty()) continue;  // reported; its references cannot be placed in the DAG
+    check_agent(t, read_.tasks[i], label);
+    check_templates(t, read_.tasks[i], static_cast<int>(i), label);
+  }
+  for (const auto& [group, places] : read_.hooks) {
+    const std::vector<TaskSpec>& hooks = group == "on_start"     ? wf_.hooks.on_start
+                                         : group == "on_success" ? wf_.hooks.on_success
+                                         : group == "on_failure" ? wf_.hooks.on_failure
+                                                                 : wf_.hooks.on_complete;
+    check_hook_ids(group, hooks, places);
+    for (size_t i = 0; i < hooks.size(); ++i) {
+      const std::string label = "hook " + in_quotes(hooks[i].id);
+      check_agent(hooks[i], places[i], label);
+      check_templates(hooks[i], places[i], -1, label);
+    }
+  }
+  if (options_.check_required_inputs) check_required_inputs();
+}
+
+void Validator::check_ids() {
+  std::map<std::string, int> first_line;
+  for (size_t i = 0; i < wf_.tasks.size(); ++i) {
+    const TaskPlaces& places = read_.tasks[i];
+    if (!places.has_id) continue;
+    auto [it, inserted] = first_line.emplace(wf_.tasks[i].id, places.id.line);
+    if (!inserted) {
+      sink_.error(places.id, "duplicate task id " + in_quotes(wf_.tasks[i].id) +
+                                 " (first defined at line " + std::to_string(it->second) + ")");
+    }
+  }
+}
+
+void Validator::check_hook_ids(const std::string& group, const std::vector<TaskSpec>& hooks,
+                               const std::vector<TaskPlaces>& places) {
+  std::map<std::string, int> first_line;
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    auto [it, inserted] = first_line.emplace(hooks[i].id, places[i].id.line);
+    if (!inserted) {
+      sink_.error(places[i].id, "duplicate hook id " + in_quotes(hooks[i].id) + " in " + group +
+                                    " (first defined at line " + std::to_string(it->second) + ")");
+    }
+  }
+}
+
+void Validator::check_dependencies() {
+  for (size_t i = 0; i < wf_.tasks.size(); ++i) {
+    const TaskSpec& t = wf_.tasks[i];
+    const TaskPlaces& places = read_.tasks[i];
+    std::set<std::string> seen;
+    for (size_t d = 0; d < t.dependencies.size(); ++d) {
+      const std::string& dep = t.dependencies[d];
+      SourceLoc loc = d < places.dependency_items.size() ? places.dependency_items[d] : t.loc;
+      std::string in = t.id.empty() ? "" : " in task " + in_quotes(t.id);
+      if (!contains(ids_, dep)) {
+        sink_.error(loc, "unknown dependency " + in_quotes(dep) + in + did_you_mean(dep, ids_));
+      } else if (!seen.insert(dep).second) {
+        sink_.warning(loc, "dependency " + in_quotes(dep) + " is listed twice" + in);
+      }
+    }
+  }
+}
+
+void Validator::check_cycles() {
+  for (const std::vector<int>& cycle : find_cycles(wf_)) {
+    has_cycle_ = true;
+    const TaskSpec& first = wf_.tasks[cycle.front()];
+    const std::string& next = wf_.tasks[cycle.size() > 1 ? cycle[1] : cycle[0]].id;
+    SourceLoc loc = first.loc;
+    const TaskPlaces& places = read_.tasks[cycle.front()];
+    for (size_t d = 0; d < first.dependencies.size() && d < places.dependency_items.size(); ++d) {
+      if (first.dependencies[d] == next) {
+        loc = places.dependency_items[d];
+        break;
+      }
+    }
+    sink_.error(loc, "dependency cycle: " + cycle_text(wf_, cycle));
+  }
+}
+
+void Validator::check_roles() {
+  for (const auto& [name, role] : wf_.agents) {
+    auto places = read_.roles.find(name);
+    for (size_t i = 0; i < role.use.size(); ++i) {
+      if (contains(options_.known_agents, role.use[i])) continue;
+      SourceLoc loc = places != read_.roles.end() && i < places->second.use_items.size()
+                          ? places->second.use_items[i]
+                          : role.loc;
+      sink_.error(loc, "unknown agent " + in_quotes(role.use[i]) + " in role " + in_quotes(name) +
+                           did_you_mean(role.use[i], options_.known_agents));
+    }
+  }
+}
+
+void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
+                            const std::string& label) {
+  if (task.agent.empty()) return;
+  const std::string& agent = task.agent;
+  if (!wf_.agents.count(agent) && !options_.config_roles.count(agent) &&
+      !contains(options_.known_agents, agent)) {
+    std::vector<std::string> names;
+    for (const auto& [name, role] : wf_.agents) names.push_back(name);
+    for (const auto& [name, role] : options_.config_roles) names.push_back(name);
+    names.insert(names.end(), options_.known_agents.begin(), options_.known_agents.end());
+    sink_.error(places.agent, "unknown agent or role " + in_quotes(agent) + " in " + label +
+                                  did_you_mean(agent, names));
+  }
+  bool has_task = task.parameters.is_object() && task.parameters.contains("task");
+  if (!has_task && task.description.empty()) {
+    sink_.error(task.loc, label + " gives its agent no instruction: add 'parameters.task' or " +
+                              "'description'");
+  }
+}
+
+void Validator::check_templates(const TaskSpec& spec, const TaskPlaces& places, int task,
+                                const std::string& label) {
+  if (task >= 0 && !has_cycle_) upstream_ = upstream_of(deps_, task);
+  for (const TemplateSite& site : places.templates) {
+    if (site.condition && site.text.empty()) continue;
+    auto parsed =
+        site.condition ? expr::parse_condition(site.text) : expr::parse_template(site.text);
+    if (!parsed) {
+      sink_.error(scalar_offset_loc(source_, site.mark, site.text, parsed.error().offset),
+                  parsed.error().message);
+      continue;
+    }
+    for (const expr::Reference& ref : parsed->references()) {
+      if (ref.path.empty()) continue;
+      check_reference(ref, scalar_offset_loc(source_, site.mark, site.text, ref.offset), task,
+                      label);
+    }
+  }
+}
+
+void Validator::check_reference(const expr::Reference& ref, SourceLoc loc, int task,
+                                const std::string& label) {
+  const std::vector<std::string>& path = ref.path;
+  const std::string& head = path[0];
+  const std::string text = join_path(path);
+  int target = wf_.task_index(head);
+  if (target >= 0) {
+    if (task >= 0 && target == task) {
+      sink_.error(loc, label + " refers to its own result " + in_quotes(text));
+      return;
+    }
+    if (task >= 0 && !has_cycle_ && !upstream_[target]) {
+      sink_.error(loc, label + " refers to " + in_quotes(text) + " but " + in_quotes(head) +
+                           " is not upstream of it; add it to dependencies");
+    }
+    if (path.size() > 1 && !contains(task_result_fields(), path[1])) {
+      sink_.error(loc, "unknown field " + in_quotes(path[1]) + " of task " + in_quotes(head) +
+                           did_you_mean(path[1], task_result_fields()));
+    }
+    return;
+  }
+  auto declared_input = [&](const std::string& name) {
+    return wf_.inputs.count(name) > 0 || options_.provided_inputs.count(name) > 0;
+  };
+  auto is_variable = [&](const std::string& name) {
+    return wf_.variables.is_object() && wf_.variables.contains(name);
+  };
+  if (head == "inputs") {
+    if (path.size() > 1 && !declared_input(path[1])) {
+      sink_.warning(loc, "input " + in_quotes(path[1]) + " is not declared in 'inputs'");
+    }
+    return;
+  }
+  if (head == "variables") {
+    if (path.size() > 1 && !is_variable(path[1])) {
+      sink_.warning(loc, "variable " + in_quotes(path[1]) + " is not in 'context.variables'");
+    }
+    return;
+  }
+  if (head == "secrets") {
+    if (path.size() > 1 && !wf_.secrets.count(path[1])) {
+      sink_.warning(loc, "secret " + in_quotes(path[1]) + " is not in 'context.secrets'");
+    }
+    return;
+  }
+  if (head == "run" || head == "env") return;
+  if (declared_input(head) || is_variable(head)) return;
+  std::vector<std::string> names = ids_;
+  for (const auto& [name, spec] : wf_.inputs) names.push_back(name);
+  if (wf_.variables.is_object()) {
+    for (const auto& [name, value] : wf_.variables.items()) names.push_back(name);
+  }
+  sink_.warning(loc,
+                in_quotes(head) + " is not a task, input or variable" + did_you_mean(head, names));
+}
+
+void Validator::check_required_inputs() {
+  for (const auto& [name, spec] : wf_.inputs) {
+    if (!spec.required || spec.default_value || options_.provided_inputs.count(name)) continue;
+    auto place = read_.inputs.find(name);
+    sink_.error(
+        place == read_.inputs.end() ? SourceLoc{} : place->second,
+        "missing required input " + in_quotes(name) + ": give it with -i " + name + "=VALUE");
+  }
+}
+
+}  // namespace
+
+void validate_workflow(const ReadResult& read, const LoadOptions& options, const SourceText& source,
+                       DiagnosticSink& sink) {
+  Validator(read, options, source, sink).run();
+}
+
+}  // namespace baton::workflow

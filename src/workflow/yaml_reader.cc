@@ -1,0 +1,726 @@
+#include "workflow/yaml_reader.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <functional>
+
+#include "workflow/duration.h"
+#include "workflow/loader.h"
+#include "workflow/scalar_position.h"
+#include "workflow/suggest.h"
+
+namespace baton::workflow {
+namespace {
+
+constexpr int kMaxCount = 1000000;  // upper bound of max_parallel and max_attempts
+
+const std::vector<std::string> kTopKeys = {"version", "name",     "description", "metadata",
+                                           "inputs",  "settings", "agents",      "context",
+                                           "tasks",   "hooks"};
+const std::vector<std::string> kSettingsKeys = {"max_parallel", "timeout", "on_failure",
+                                                "kill_grace"};
+const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
+                                             "jitter"};
+const std::vector<std::string> kInputKeys = {"required", "default", "description"};
+const std::vector<std::string> kRoleKeys = {"use", "instructions"};
+const std::vector<std::string> kContextKeys = {"variables", "secrets"};
+const std::vector<std::string> kSecretKeys = {"env", "file"};
+const std::vector<std::string> kHookKeys = {"on_start", "on_success", "on_failure", "on_complete"};
+
+std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+// "a, b or c"
+std::string alternatives(const std::vector<std::string>& names) {
+  std::string out;
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? " or " : ", ";
+    out += names[i];
+  }
+  return out;
+}
+
+bool is_task_id(const std::string& id) {
+  if (id.empty() || id[0] == '-') return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+bool is_env_name(const std::string& name) {
+  if (name.empty() || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (char c : name) {
+    bool ok =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// A whole-text number: optional sign, digits, fraction, exponent. nullopt otherwise.
+std::optional<double> parse_number(const std::string& text) {
+  const char* begin = text.data();
+  const char* end = begin + text.size();
+  if (begin != end && *begin == '+') ++begin;
+  double value = 0;
+  auto [ptr, ec] = std::from_chars(begin, end, value, std::chars_format::general);
+  if (ec != std::errc() || ptr != end || !std::isfinite(value)) return std::nullopt;
+  return value;
+}
+
+bool all_of(std::string_view s, const std::function<bool(char)>& pred) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!pred(c)) return false;
+  }
+  return true;
+}
+
+// A plain scalar per the YAML 1.2 core schema (yaml.org/spec/1.2.2 10.3.2).
+nlohmann::json resolve_plain(const std::string& s) {
+  if (s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::string_view body = s;
+  bool negative = false;
+  if (!body.empty() && (body[0] == '-' || body[0] == '+')) {
+    negative = body[0] == '-';
+    body.remove_prefix(1);
+  }
+  if (all_of(body, digit)) {
+    int64_t value = 0;
+    auto [ptr, ec] = std::from_chars(body.data(), body.data() + body.size(), value);
+    if (ec == std::errc() && ptr == body.data() + body.size()) return negative ? -value : value;
+    return std::strtod(s.c_str(), nullptr);  // too large for 64 bits
+  }
+  if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'o')) {
+    int base = s[1] == 'x' ? 16 : 8;
+    uint64_t value = 0;
+    auto [ptr, ec] = std::from_chars(s.data() + 2, s.data() + s.size(), value, base);
+    if (ec == std::errc() && ptr == s.data() + s.size()) return value;
+    return s;
+  }
+  // Floats: [-+]? ( . digits | digits ( . digits* )? ) ( [eE] [-+]? digits )?
+  size_t i = 0;
+  size_t int_digits = 0, frac_digits = 0;
+  while (i < body.size() && digit(body[i])) ++i, ++int_digits;
+  if (i < body.size() && body[i] == '.') {
+    ++i;
+    while (i < body.size() && digit(body[i])) ++i, ++frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return s;
+  if (i < body.size() && (body[i] == 'e' || body[i] == 'E')) {
+    ++i;
+    if (i < body.size() && (body[i] == '-' || body[i] == '+')) ++i;
+    size_t exp_digits = 0;
+    while (i < body.size() && digit(body[i])) ++i, ++exp_digits;
+    if (exp_digits == 0) return s;
+  }
+  if (i != body.size()) return s;
+  double value = std::strtod(s.c_str(), nullptr);
+  if (!std::isfinite(value)) return s;
+  return value;
+}
+
+// Reads the parts of a workflow, one node at a time.
+class Reader {
+ public:
+  Reader(DiagnosticSink& sink, ReadResult* out) : sink_(sink), out_(out), wf_(out->workflow) {}
+
+  void read(const YAML::Node& root);
+
+ private:
+  void error(SourceLoc loc, std::string message) { sink_.error(loc, std::move(message)); }
+  void expected(const YamlEntry& e, const char* what, const std::string& where) {
+    error(e.value_loc(), std::string("expected ") + what + " for " + in_quotes(e.key) + where);
+  }
+
+  bool read_string(const YamlEntry& e, const std::string& where, std::string* out);
+  bool read_count(const YamlEntry& e, const std::string& where, int* out);
+  bool read_bool(const YamlEntry& e, const std::string& where, bool* out);
+  bool read_duration(const YamlEntry& e, const std::string& where, bool positive, double* out);
+  bool read_enum(const YamlEntry& e, const std::string& where,
+                 const std::vector<std::string>& values, size_t* index);
+  bool read_mapping_json(const YamlEntry& e, const std::string& where, nlohmann::json* out,
+                         std::vector<TemplateSite>* sites);
+  bool is_mapping(const YamlEntry& e, const std::string& where);
+
+  void read_settings(const YamlEntry& e);
+  void read_inputs(const YamlEntry& e);
+  void read_roles(const YamlEntry& e);
+  void read_context(const YamlEntry& e);
+  void read_tasks(const YamlEntry& e);
+  void read_hooks(const YamlEntry& e);
+  // Reads task NUMBER (1-based) of its list; HOOK_GROUP is "" for workflow tasks.
+  void read_task(const YAML::Node& node, int number, const std::string& hook_group, TaskSpec* task,
+                 TaskPlaces* places);
+  void read_retry(const YamlEntry& e, const std::string& label, RetryPolicy* retry);
+  void read_run(const YamlEntry& e, const std::string& where, TaskSpec* task, TaskPlaces* places);
+  void read_env(const YamlEntry& e, const std::string& label, TaskSpec* task, TaskPlaces* places);
+
+  DiagnosticSink& sink_;
+  ReadResult* out_;
+  Workflow& wf_;
+};
+
+bool Reader::read_string(const YamlEntry& e, const std::string& where, std::string* out) {
+  if (!e.value.IsScalar()) {
+    expected(e, "a string", where);
+    return false;
+  }
+  *out = e.value.Scalar();
+  return true;
+}
+
+bool Reader::read_count(const YamlEntry& e, const std::string& where, int* out) {
+  std::optional<double> n = e.value.IsScalar() ? parse_number(e.value.Scalar()) : std::nullopt;
+  if (!n) {
+    expected(e, "a number", where);
+    return false;
+  }
+  if (*n != std::floor(*n)) {
+    expected(e, "a whole number", where);
+    return false;
+  }
+  if (*n < 1) {
+    error(e.value_loc(), in_quotes(e.key) + where + " must be at least 1");
+    return false;
+  }
+  if (*n > kMaxCount) {
+    error(e.value_loc(),
+          in_quotes(e.key) + where + " must be at most " + std::to_string(kMaxCount));
+    return false;
+  }
+  *out = static_cast<int>(*n);
+  return true;
+}
+
+bool Reader::read_bool(const YamlEntry& e, const std::string& where, bool* out) {
+  nlohmann::json v = e.value.IsScalar() && e.value.Tag() == "?" ? resolve_plain(e.value.Scalar())
+                                                                : nlohmann::json();
+  if (!v.is_boolean()) {
+    expected(e, "true or false", where);
+    return false;
+  }
+  *out = v.get<bool>();
+  return true;
+}
+
+bool Reader::read_duration(const YamlEntry& e, const std::string& where, bool positive,
+                           double* out) {
+  if (!e.value.IsScalar()) {
+    expected(e, "a duration", where);
+    return false;
+  }
+  Result<double> d = parse_duration(e.value.Scalar());
+  if (!d) {
+    error(e.value_loc(), d.error().message);
+    return false;
+  }
+  if (positive && *d <= 0) {
+    error(e.value_loc(), in_quotes(e.key) + where + " must be greater than 0");
+    return false;
+  }
+  *out = *d;
+  return true;
+}
+
+bool Reader::read_enum(const YamlEntry& e, const std::string& where,
+                       const std::vector<std::string>& values, size_t* index) {
+  if (!e.value.IsScalar()) {
+    expected(e, "a string", where);
+    return false;
+  }
+  const std::string& v = e.value.Scalar();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] == v) {
+      *index = i;
+      return true;
+    }
+  }
+  error(e.value_loc(), "invalid value " + in_quotes(v) + " for " + in_quotes(e.key) + where +
+                           ": expected " + alternatives(values));
+  return false;
+}
+
+bool Reader::is_mapping(const YamlEntry& e, const std::string& where) {
+  if (e.value.IsMap()) return true;
+  expected(e, "a mapping", where);
+  return false;
+}
+
+bool Reader::read_mapping_json(const YamlEntry& e, const std::string& where, nlohmann::json* out,
+                               std::vector<TemplateSite>* sites) {
+  if (e.value.IsNull()) return true;  // an empty value: as if absent
+  if (!is_mapping(e, where)) return false;
+  *out = yaml_to_json(e.value, sites);
+  return true;
+}
+
+void Reader::read(const YAML::Node& root) {
+  if (!root.IsMap()) {
+    error(root.IsNull() ? SourceLoc{} : loc_of(root.Mark()), "expected a mapping at the top level");
+    return;
+  }
+  bool has_name = false, has_tasks = false;
+  for (const YamlEntry& e : map_entries(root, &kTopKeys, " at the top level", sink_)) {
+    const std::string& k = e.key;
+    if (k == "version") {
+      read_string(e, "", &wf_.version);
+    } else if (k == "name") {
+      has_name = true;
+      if (read_string(e, "", &wf_.name) && wf_.name.empty()) {
+        error(e.value_loc(), "'name' is empty");
+      }
+    } else if (k == "description") {
+      read_string(e, "", &wf_.description);
+    } else if (k == "metadata") {
+      read_mapping_json(e, "", &wf_.metadata, nullptr);
+    } else if (k == "inputs") {
+      read_inputs(e);
+    } else if (k == "settings") {
+      read_settings(e);
+    } else if (k == "agents") {
+      read_roles(e);
+    } else if (k == "context") {
+      read_context(e);
+    } else if (k == "tasks") {
+      has_tasks = true;
+      read_tasks(e);
+    } else if (k == "hooks") {
+      read_hooks(e);
+    }
+  }
+  SourceLoc top = loc_of(root.Mark());
+  if (!has_name) error(top, "missing 'name' at the top level");
+  if (!has_tasks) error(top, "missing 'tasks' at the top level");
+}
+
+void Reader::read_settings(const YamlEntry& s) {
+  if (s.value.IsNull()) return;
+  if (!is_mapping(s, "")) return;
+  const std::string where = " in settings";
+  Settings& settings = wf_.settings;
+  for (const YamlEntry& e : map_entries(s.value, &kSettingsKeys, where, sink_)) {
+    if (e.key == "max_parallel") {
+      read_count(e, where, &settings.max_parallel);
+    } else if (e.key == "timeout") {
+      read_duration(e, where, true, &settings.timeout_s);
+    } else if (e.key == "kill_grace") {
+      read_duration(e, where, false, &settings.kill_grace_s);
+    } else if (e.key == "on_failure") {
+      size_t i;
+      if (read_enum(e, where, {"stop", "continue"}, &i)) {
+        settings.on_failure = i == 0 ? RunFailurePolicy::kStop : RunFailurePolicy::kContinue;
+      }
+    }
+  }
+}
+
+void Reader::read_inputs(const YamlEntry& in) {
+  if (in.value.IsNull()) return;
+  if (!is_mapping(in, "")) return;
+  for (const YamlEntry& item : map_entries(in.value, nullptr, " in inputs", sink_)) {
+    InputSpec spec;
+    out_->inputs[item.key] = loc_of(item.key_node.Mark());
+    const std::string where = " in input " + in_quotes(item.key);
+    if (!item.value.IsNull() && !item.value.IsMap()) {
+      error(item.value_loc(), "expected a mapping for input " + in_quotes(item.key));
+    } else if (item.value.IsMap()) {
+      for (const YamlEntry& e : map_entries(item.value, &kInputKeys, where, sink_)) {
+        if (e.key == "required") {
+          read_bool(e, where, &spec.required);
+        } else if (e.key == "default") {
+          spec.default_value = yaml_to_json(e.value);
+        } else if (e.key == "description") {
+          read_string(e, where, &spec.description);
+        }
+      }
+    }
+    wf_.inputs[item.key] = std::move(spec);
+  }
+}
+
+void Reader::read_roles(const YamlEntry& roles) {
+  if (roles.value.IsNull()) return;
+  if (!is_mapping(roles, "")) return;
+  for (const YamlEntry& item : map_entries(roles.value, nullptr, " in agents", sink_)) {
+    RoleSpec role;
+    RolePlaces places;
+    read_role(item, sink_, &role, &places);
+    wf_.agents[item.key] = std::move(role);
+    out_->roles[item.key] = std::move(places);
+  }
+}
+
+void Reader::read_context(const YamlEntry& c) {
+  if (c.value.IsNull()) return;
+  if (!is_mapping(c, "")) return;
+  const std::string where = " in context";
+  for (const YamlEntry& e : map_entries(c.value, &kContextKeys, where, sink_)) {
+    if (e.key == "variables") {
+      read_mapping_json(e, where, &wf_.variables, nullptr);
+      continue;
+    }
+    // secrets
+    if (e.value.IsNull() || !is_mapping(e, where)) continue;
+    for (const YamlEntry& s : map_entries(e.value, nullptr, " in secrets", sink_)) {
+      SecretSpec secret;
+      secret.name = s.key;
+      const std::string swhere = " in secret " + in_quotes(s.key);
+      if (!s.value.IsMap()) {
+        error(s.value_loc(), "expected a mapping for secret " + in_quotes(s.key));
+        continue;
+      }
+      for (const YamlEntry& f : map_entries(s.value, &kSecretKeys, swhere, sink_)) {
+        read_string(f, swhere, f.key == "env" ? &secret.env : &secret.file);
+      }
+      bool has_env = s.value["env"].IsDefined(), has_file = s.value["file"].IsDefined();
+      if (has_env == has_file) {
+        error(loc_of(s.key_node.Mark()),
+              "secret " + in_quotes(s.key) +
+                  (has_env ? " has both 'env' and 'file'" : " needs 'env' or 'file'"));
+      }
+      wf_.secrets[s.key] = std::move(secret);
+    }
+  }
+}
+
+void Reader::read_tasks(const YamlEntry& e) {
+  if (!e.value.IsSequence()) {
+    expected(e, "a list", "");
+    return;
+  }
+  if (e.value.size() == 0) {
+    error(e.value_loc(), "'tasks' is empty; a workflow needs at least one task");
+    return;
+  }
+  int number = 0;
+  for (const YAML::Node& node : e.value) {
+    TaskSpec task;
+    TaskPlaces places;
+    read_task(node, ++number, "", &task, &places);
+    wf_.tasks.push_back(std::move(task));
+    out_->tasks.push_back(std::move(places));
+  }
+}
+
+void Reader::read_hooks(const YamlEntry& h) {
+  if (h.value.IsNull()) return;
+  if (!is_mapping(h, "")) return;
+  for (const YamlEntry& e : map_entries(h.value, &kHookKeys, " in hooks", sink_)) {
+    std::vector<TaskSpec>* list = e.key == "on_start"     ? &wf_.hooks.on_start
+                                  : e.key == "on_success" ? &wf_.hooks.on_success
+                                  : e.key == "on_failure" ? &wf_.hooks.on_failure
+                                                          : &wf_.hooks.on_complete;
+    std::vector<TaskPlaces>& places = out_->hooks[e.key];
+    if (e.value.IsNull()) continue;
+    if (!e.value.IsSequence()) {
+      expected(e, "a list", " in hooks");
+      continue;
+    }
+    int number = 0;
+    for (const YAML::Node& node : e.value) {
+      TaskSpec task;
+      TaskPlaces p;
+      read_task(node, ++number, e.key, &task, &p);
+      list->push_back(std::move(task));
+      places.push_back(std::move(p));
+    }
+  }
+}
+
+void Reader::read_task(const YAML::Node& node, int number, const std::string& hook_group,
+                       TaskSpec* task, TaskPlaces* places) {
+  bool hook = !hook_group.empty();
+  task->loc = loc_of(node.Mark());
+  places->id = task->loc;
+  if (hook) task->id = hook_group + "." + std::to_string(number);
+  std::string label = hook ? "hook " + in_quotes(task->id) : "task " + std::to_string(number);
+  if (!node.IsMap()) {
+    error(task->loc, "expected a mapping for " + label);
+    return;
+  }
+  // The id first: every other message names the task by it.
+  YAML::Node id = node["id"];
+  if (id.IsDefined()) {
+    if (id.IsScalar()) {
+      task->id = id.Scalar();
+      places->has_id = true;
+      places->id = loc_of(id.Mark());
+      label = (hook ? "hook " : "task ") + in_quotes(task->id);
+      if (!is_task_id(task->id)) {
+        error(places->id, "invalid task id " + in_quotes(task->id) +
+                              ": use letters, digits, '_' and '-', not starting with '-'");
+      }
+    } else {
+      error(places->id, "expected a string for 'id' in " + label);
+    }
+  } else if (!hook) {
+    error(task->loc, label + " has no 'id'");
+  }
+  const std::string where = " in " + label;
+  bool has_agent = false, has_run = false;
+  for (const YamlEntry& e : map_entries(node, &task_keys(), where, sink_)) {
+    const std::string& k = e.key;
+    if (k == "id") continue;
+    if (k == "agent") {
+      has_agent = true;
+      places->agent = e.value_loc();
+      if (read_string(e, where, &task->agent) && task->agent.empty()) {
+        error(e.value_loc(), "'agent' is empty" + where);
+      }
+    } else if (k == "run") {
+      has_run = true;
+      read_run(e, where, task, places);
+    } else if (k == "description") {
+      if (read_string(e, where, &task->description)) {
+        places->templates.push_back({task->description, false, e.value.Mark()});
+      }
+    } else if (k == "parameters") {
+      read_mapping_json(e, where, &task->parameters, &places->templates);
+    } else if (k == "dependencies") {
+      if (hook) {
+        error(loc_of(e.key_node.Mark()), "hooks have no 'dependencies'; they run in order");
+        continue;
+      }
+      if (e.value.IsNull()) continue;
+      if (!e.value.IsSequence()) {
+        expected(e, "a list", where);
+        continue;
+      }
+      for (const YAML::Node& item : e.value) {
+        if (!item.IsScalar()) {
+          error(loc_of(item.Mark()), "expected a task id in 'dependencies'" + where);
+          continue;
+        }
+        task->dependencies.push_back(item.Scalar());
+        places->dependency_items.push_back(loc_of(item.Mark()));
+      }
+    } else if (k == "condition") {
+      if (read_string(e, where, &task->condition)) {
+        places->templates.push_back({task->condition, true, e.value.Mark()});
+      }
+    } else if (k == "retry") {
+      if (e.value.IsNull()) continue;
+      if (!is_mapping(e, where)) continue;
+      RetryPolicy retry;
+      read_retry(e, label, &retry);
+      task->retry = retry;
+    } else if (k == "timeout") {
+      double t;
+      if (read_duration(e, where, true, &t)) task->timeout_s = t;
+    } else if (k == "on_failure") {
+      size_t i;
+      if (read_enum(e, where, {"fail", "skip", "retry"}, &i)) {
+        task->on_failure = i == 0   ? TaskFailureAction::kFail
+                           : i == 1 ? TaskFailureAction::kSkip
+                                    : TaskFailureAction::kRetry;
+      }
+    } else if (k == "env") {
+      read_env(e, label, task, places);
+    } else if (k == "workdir") {
+      if (read_string(e, where, &task->workdir)) {
+        places->templates.push_back({task->workdir, false, e.value.Mark()});
+      }
+    } else if (k == "outputs") {
+      read_mapping_json(e, where, &task->outputs, nullptr);
+    } else if (k == "model") {
+      read_string(e, where, &task->model);
+    }
+  }
+  if (!has_agent && !has_run) {
+    error(task->loc, label + " needs 'agent' or 'run'");
+  } else if (has_agent && has_run) {
+    error(task->loc, label + " has both 'agent' and 'run'");
+  }
+}
+
+void Reader::read_run(const YamlEntry& e, const std::string& where, TaskSpec* task,
+                      TaskPlaces* places) {
+  if (e.value.IsScalar()) {
+    task->run_shell = e.value.Scalar();
+    if (task->run_shell->empty()) error(e.value_loc(), "'run' is empty" + where);
+    places->templates.push_back({*task->run_shell, false, e.value.Mark()});
+    return;
+  }
+  if (!e.value.IsSequence()) {
+    expected(e, "a string or a list", where);
+    return;
+  }
+  std::vector<std::string> argv;
+  for (const YAML::Node& item : e.value) {
+    if (!item.IsScalar()) {
+      error(loc_of(item.Mark()), "expected a string in 'run'" + where);
+      continue;
+    }
+    argv.push_back(item.Scalar());
+    places->templates.push_back({item.Scalar(), false, item.Mark()});
+  }
+  if (e.value.size() == 0) error(e.value_loc(), "'run' is an empty list" + where);
+  task->run_argv = std::move(argv);
+}
+
+void Reader::read_env(const YamlEntry& env, const std::string& label, TaskSpec* task,
+                      TaskPlaces* places) {
+  if (env.value.IsNull()) return;
+  if (!is_mapping(env, " in " + label)) return;
+  const std::string where = " in env of " + label;
+  for (const YamlEntry& e : map_entries(env.value, nullptr, where, sink_)) {
+    if (!is_env_name(e.key)) {
+      error(loc_of(e.key_node.Mark()), "invalid environment variable name " + in_quotes(e.key) +
+                                           where + ": use letters, digits and '_'");
+      continue;
+    }
+    std::string value;
+    if (!read_string(e, where, &value)) continue;
+    task->env[e.key] = value;
+    places->templates.push_back({value, false, e.value.Mark()});
+  }
+}
+
+void Reader::read_retry(const YamlEntry& r, const std::string& label, RetryPolicy* retry) {
+  const std::string where = " in retry of " + label;
+  for (const YamlEntry& e : map_entries(r.value, &kRetryKeys, where, sink_)) {
+    if (e.key == "max_attempts") {
+      read_count(e, where, &retry->max_attempts);
+    } else if (e.key == "delay") {
+      read_duration(e, where, false, &retry->delay_s);
+    } else if (e.key == "max_delay") {
+      double d;
+      if (read_duration(e, where, false, &d)) retry->max_delay_s = d;
+    } else if (e.key == "backoff") {
+      size_t i;
+      if (read_enum(e, where, {"fixed", "exponential"}, &i)) {
+        retry->backoff = i == 0 ? Backoff::kFixed : Backoff::kExponential;
+      }
+    } else if (e.key == "jitter") {
+      std::optional<double> j = e.value.IsScalar() ? parse_number(e.value.Scalar()) : std::nullopt;
+      if (!j) {
+        expected(e, "a number", where);
+      } else if (*j < 0 || *j > 1) {
+        error(e.value_loc(), "'jitter'" + where + " must be between 0 and 1");
+      } else {
+        retry->jitter = *j;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+SourceLoc YamlEntry::value_loc() const {
+  if (value && !value.IsNull()) {
+    SourceLoc loc = loc_of(value.Mark());
+    if (loc.line > 0) return loc;
+  }
+  return loc_of(key_node.Mark());
+}
+
+std::vector<YamlEntry> map_entries(const YAML::Node& map, const std::vector<std::string>* allowed,
+                                   const std::string& where, DiagnosticSink& sink) {
+  std::vector<YamlEntry> entries;
+  std::map<std::string, int> first_line;
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    YamlEntry e{"", it->first, it->second};
+    SourceLoc key_loc = loc_of(e.key_node.Mark());
+    if (!e.key_node.IsScalar()) {
+      sink.error(key_loc, "expected a string key" + where);
+      continue;
+    }
+    e.key = e.key_node.Scalar();
+    auto [seen, inserted] = first_line.emplace(e.key, key_loc.line);
+    if (!inserted) {
+      sink.error(key_loc, "duplicate key " + in_quotes(e.key) + where + " (first at line " +
+                              std::to_string(seen->second) + ")");
+      continue;
+    }
+    if (allowed && std::find(allowed->begin(), allowed->end(), e.key) == allowed->end()) {
+      sink.error(key_loc,
+                 "unknown key " + in_quotes(e.key) + where + did_you_mean(e.key, *allowed));
+      continue;
+    }
+    entries.push_back(std::move(e));
+  }
+  return entries;
+}
+
+void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, RolePlaces* places) {
+  role->name = entry.key;
+  role->loc = loc_of(entry.key_node.Mark());
+  const std::string where = " in role " + in_quotes(entry.key);
+  if (!entry.value.IsMap()) {
+    sink.error(entry.value_loc(), "expected a mapping for role " + in_quotes(entry.key));
+    return;
+  }
+  bool has_use = false;
+  for (const YamlEntry& e : map_entries(entry.value, &kRoleKeys, where, sink)) {
+    if (e.key == "instructions") {
+      if (!e.value.IsScalar()) {
+        sink.error(e.value_loc(), "expected a string for 'instructions'" + where);
+      } else {
+        role->instructions = e.value.Scalar();
+      }
+      continue;
+    }
+    has_use = true;
+    if (e.value.IsScalar()) {
+      role->use.push_back(e.value.Scalar());
+      places->use_items.push_back(loc_of(e.value.Mark()));
+    } else if (e.value.IsSequence()) {
+      for (const YAML::Node& item : e.value) {
+        if (!item.IsScalar()) {
+          sink.error(loc_of(item.Mark()), "expected an agent name in 'use'" + where);
+          continue;
+        }
+        role->use.push_back(item.Scalar());
+        places->use_items.push_back(loc_of(item.Mark()));
+      }
+      if (e.value.size() == 0) sink.error(e.value_loc(), "'use' is empty" + where);
+    } else {
+      sink.error(e.value_loc(), "expected a list of agents for 'use'" + where);
+    }
+  }
+  if (!has_use) sink.error(role->loc, "missing 'use'" + where);
+}
+
+nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<TemplateSite>* sites) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      const std::string& s = node.Scalar();
+      if (node.Tag() == "?") {
+        nlohmann::json v = resolve_plain(s);
+        if (!v.is_string()) return v;
+      }
+      if (sites) sites->push_back({s, false, node.Mark()});
+      return s;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const YAML::Node& item : node) out.push_back(yaml_to_json(item, sites));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        // Non-string keys are not JSON; the first of two equal keys wins, as in map_entries.
+        if (!it->first.IsScalar() || out.contains(it->first.Scalar())) continue;
+        out[it->first.Scalar()] = yaml_to_json(it->second, sites);
+      }
+      return out;
+    }
+    default:
+      return nullptr;
+  }
+}
+
+void read_workflow(const YAML::Node& root, DiagnosticSink& sink, ReadResult* out) {
+  Reader(sink, out).read(root);
+}
+
+}  // namespace baton::workflow

@@ -1,0 +1,84 @@
+// The YAML tree of a workflow file to the model, with the places validation needs.
+//
+// Internal to the loader (loader.cc); not part of the workflow component's API.
+// read_workflow() checks what one node at a time can tell: keys, types, enums,
+// ranges and durations. Checks across nodes (ids, dependencies, cycles, templates,
+// references, agents) are validate.h's, over the places recorded here.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "workflow/diagnostic.h"
+#include "workflow/model.h"
+
+namespace baton::workflow {
+
+/// A string that is a template (or a condition), and where its scalar starts.
+struct TemplateSite {
+  std::string text;
+  bool condition = false;  ///< parse with parse_condition() instead of parse_template()
+  YAML::Mark mark;         ///< the scalar's mark; line -1 when unknown
+};
+
+/// The places of one task's parts.
+struct TaskPlaces {
+  bool has_id = false;                      ///< false: the task gave no (string) id
+  SourceLoc id;                             ///< the id's value, else the task's start
+  std::vector<SourceLoc> dependency_items;  ///< parallel to TaskSpec::dependencies
+  SourceLoc agent;                          ///< the agent's value
+  std::vector<TemplateSite> templates;      ///< every template of the task, in file order
+};
+
+/// The places of a role's parts.
+struct RolePlaces {
+  std::vector<SourceLoc> use_items;  ///< parallel to RoleSpec::use
+};
+
+/// The model as read, and the places of its parts.
+struct ReadResult {
+  Workflow workflow;
+  std::vector<TaskPlaces> tasks;  ///< parallel to workflow.tasks
+  /// Hook group ("on_start", ...) -> places parallel to that list in workflow.hooks.
+  std::map<std::string, std::vector<TaskPlaces>> hooks;
+  std::map<std::string, SourceLoc> inputs;  ///< input name -> its key
+  std::map<std::string, RolePlaces> roles;  ///< role name (file's agents:) -> places
+};
+
+/// One entry of a YAML mapping with a string key.
+struct YamlEntry {
+  std::string key;
+  YAML::Node key_node;
+  YAML::Node value;
+  /// Where to report a problem with the value: the value's place, or the key's when
+  /// the value is empty (yaml-cpp places an empty value on the next line).
+  SourceLoc value_loc() const;
+};
+
+/// The entries of MAP in file order. Reports to SINK a key that is not a string, a
+/// key given twice ("duplicate key 'x'WHERE (first at line N)"; the second is
+/// dropped) and, when ALLOWED is not null, a key not in it ("unknown key
+/// 'x'WHERE; did you mean 'y'?"); those entries are left out. WHERE is a suffix
+/// such as " in task 'a'" or " at the top level".
+std::vector<YamlEntry> map_entries(const YAML::Node& map, const std::vector<std::string>* allowed,
+                                   const std::string& where, DiagnosticSink& sink);
+
+/// Converts ROOT (the parsed file) into OUT, reporting every problem to SINK.
+/// Problems leave the affected field at its default; reading goes on.
+void read_workflow(const YAML::Node& root, DiagnosticSink& sink, ReadResult* out);
+
+/// A YAML node as JSON: mappings (string keys) to objects, sequences to arrays,
+/// plain scalars resolved per the YAML 1.2 core schema (null, true/false, integers,
+/// floats; anything else a string), quoted and block scalars to strings.
+/// Each string leaf's mark is appended to SITES when SITES is not null.
+nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<TemplateSite>* sites = nullptr);
+
+/// Reads the role ENTRY ({use: [agents] or one agent, instructions}) into ROLE
+/// (name, use, instructions, loc) and PLACES; problems go to SINK. Shared with
+/// config.cc.
+void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, RolePlaces* places);
+
+}  // namespace baton::workflow
