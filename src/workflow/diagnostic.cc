@@ -34,9 +34,9 @@ std::string Diagnostic::format() const {
     caret -= start;
     shown = shown.substr(start, end - start);
   }
-  out += "\n  " + prefix;
+  out += "\n" + prefix;
   out.append(shown);
-  out += suffix + "\n  ";
+  out += suffix + "\n";
   out.append(prefix.size(), ' ');
   for (size_t i = 0; i < caret; ++i) {
     if (shown[i] == '\t') {

@@ -1,7 +1,7 @@
 // Diagnostics: what the loader says about a workflow file, with the place.
 //
 // The text follows the style of ninja and clang ("FILE:LINE:COL: error: MESSAGE",
-// then the source line indented by two spaces and a caret under the column), so
+// then the source line as it is and a caret under the column), so
 // editors and terminals can jump to the place.
 #pragma once
 
@@ -22,13 +22,13 @@ enum class Severity {
 
 /// One message about a file, at a place (loc.line == 0: the whole file).
 struct Diagnostic {
-  std::string file;         ///< the file's name as the user gave it
-  SourceLoc loc;            ///< 1-based line and column (byte based); 0 = unknown
+  std::string file;  ///< the file's name as the user gave it
+  SourceLoc loc;     ///< 1-based line and column (byte based); 0 = unknown
   Severity severity = Severity::kError;
   std::string message;      ///< one line, no trailing period
   std::string source_line;  ///< the text of line loc.line without its newline, or ""
 
-  /// "FILE:LINE:COL: error: MESSAGE\n  SOURCE LINE\n  ^" (warning: "warning:"),
+  /// "FILE:LINE:COL: error: MESSAGE\nSOURCE LINE\n    ^" (warning: "warning:"),
   /// without a trailing newline. Without a line: "FILE: error: MESSAGE". Without
   /// a source line, only the first line. The caret line copies the tabs of the
   /// source line before the column and counts a multi-byte UTF-8 character as one

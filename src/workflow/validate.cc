@@ -46,6 +46,9 @@ class Validator {
   void check_reference(const expr::Reference& ref, SourceLoc loc, int task,
                        const std::string& label);
   void check_required_inputs();
+  void warn_once(SourceLoc loc, const std::string& message) {
+    if (warned_.insert(message).second) sink_.warning(loc, message);
+  }
 
   const ReadResult& read_;
   const Workflow& wf_;
@@ -55,7 +58,8 @@ class Validator {
   std::vector<std::string> ids_;  // task ids in declaration order
   std::vector<std::vector<int>> deps_;
   bool has_cycle_ = false;
-  std::vector<bool> upstream_;  // of the task whose templates are being checked
+  std::set<std::string> warned_;  // warnings given: each once per file, at its first place
+  std::vector<bool> upstream_;    // of the task whose templates are being checked
 };
 
 void Validator::run() {
@@ -230,19 +234,19 @@ void Validator::check_reference(const expr::Reference& ref, SourceLoc loc, int t
   };
   if (head == "inputs") {
     if (path.size() > 1 && !declared_input(path[1])) {
-      sink_.warning(loc, "input " + in_quotes(path[1]) + " is not declared in 'inputs'");
+      warn_once(loc, "input " + in_quotes(path[1]) + " is not declared in 'inputs'");
     }
     return;
   }
   if (head == "variables") {
     if (path.size() > 1 && !is_variable(path[1])) {
-      sink_.warning(loc, "variable " + in_quotes(path[1]) + " is not in 'context.variables'");
+      warn_once(loc, "variable " + in_quotes(path[1]) + " is not in 'context.variables'");
     }
     return;
   }
   if (head == "secrets") {
     if (path.size() > 1 && !wf_.secrets.count(path[1])) {
-      sink_.warning(loc, "secret " + in_quotes(path[1]) + " is not in 'context.secrets'");
+      warn_once(loc, "secret " + in_quotes(path[1]) + " is not in 'context.secrets'");
     }
     return;
   }
@@ -253,8 +257,7 @@ void Validator::check_reference(const expr::Reference& ref, SourceLoc loc, int t
   if (wf_.variables.is_object()) {
     for (const auto& [name, value] : wf_.variables.items()) names.push_back(name);
   }
-  sink_.warning(loc,
-                in_quotes(head) + " is not a task, input or variable" + did_you_mean(head, names));
+  warn_once(loc, in_quotes(head) + " is not a task, input or variable" + did_you_mean(head, names));
 }
 
 void Validator::check_required_inputs() {
