@@ -1,0 +1,116 @@
+// Tests of .baton/config.yaml loading, with real files in a scratch directory.
+#include "workflow/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace baton::workflow {
+namespace {
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/baton-config-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string write(const std::string& text) {
+    std::string path = dir_ + "/config.yaml";
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  std::string dir_;
+};
+
+TEST_F(ConfigTest, MissingFileIsAnEmptyConfig) {
+  Result<Config> c = load_config(dir_ + "/nope.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  EXPECT_TRUE(c->roles.empty());
+}
+
+TEST_F(ConfigTest, ReadsRoles) {
+  std::string path = write(R"(# baton configuration
+agents:
+  planner:
+    use: [claude, codex]
+    instructions: "You plan the work."
+  coder:
+    use: codex
+  empty_instructions: {use: [claude], instructions: ""}
+)");
+  Result<Config> c = load_config(path);
+  ASSERT_TRUE(c.has_value()) << c.error().message;
+  ASSERT_EQ(c->roles.size(), 3u);
+  const RoleSpec& planner = c->roles.at("planner");
+  EXPECT_EQ(planner.name, "planner");
+  EXPECT_EQ(planner.use, (std::vector<std::string>{"claude", "codex"}));
+  EXPECT_EQ(planner.instructions, "You plan the work.");
+  EXPECT_EQ(planner.loc.line, 3);
+  EXPECT_EQ(planner.loc.column, 3);
+  EXPECT_EQ(c->roles.at("coder").use, (std::vector<std::string>{"codex"}));
+  EXPECT_EQ(c->roles.at("empty_instructions").instructions, "");
+}
+
+TEST_F(ConfigTest, EmptyOrCommentOnlyFilesAreEmptyConfigs) {
+  for (const char* text : {"", "# nothing yet\n", "agents:\n"}) {
+    Result<Config> c = load_config(write(text));
+    ASSERT_TRUE(c.has_value()) << text << ": " << c.error().message;
+    EXPECT_TRUE(c->roles.empty());
+  }
+}
+
+TEST_F(ConfigTest, BadYamlIsAnErrorWithAPlace) {
+  std::string path = write("agents:\n  planner: {use: [claude\n");
+  Result<Config> c = load_config(path);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().message.rfind(path + ":3:1: invalid YAML: ", 0), 0u) << c.error().message;
+}
+
+TEST_F(ConfigTest, UnknownKeysAndWrongTypesAreErrors) {
+  std::string path = write(R"(agnets: {}
+agents:
+  planner: {use: [claude], instrutions: x}
+  coder: {}
+  checker: {use: {a: 1}}
+  list: [claude]
+)");
+  Result<Config> c = load_config(path);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().message,
+            path + ":1:1: unknown key 'agnets' at the top level; did you mean 'agents'?\n" + path +
+                ":3:28: unknown key 'instrutions' in role 'planner'; did you mean "
+                "'instructions'?\n" +
+                path + ":4:3: missing 'use' in role 'coder'\n" + path +
+                ":5:18: expected a list of agents for 'use' in role 'checker'\n" + path +
+                ":6:9: expected a mapping for role 'list'");
+}
+
+TEST_F(ConfigTest, TopLevelMustBeAMapping) {
+  std::string path = write("- a\n");
+  Result<Config> c = load_config(path);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().message, path + ":1:1: expected a mapping at the top level");
+}
+
+TEST_F(ConfigTest, BinaryAndUnreadableFilesAreErrors) {
+  std::string path = write(std::string("agents:\0", 8));
+  Result<Config> c = load_config(path);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().message, path + ": not a text file (NUL byte at offset 7)");
+  c = load_config(dir_);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().message, dir_ + ": cannot read: Is a directory");
+}
+
+TEST(ConfigTextTest, NamesTheFileGiven) {
+  Result<Config> c = load_config_text("agents: 3\n", "cfg.yaml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_EQ(c.error().message, "cfg.yaml:1:9: expected a mapping for 'agents'");
+}
+
+}  // namespace
+}  // namespace baton::workflow
