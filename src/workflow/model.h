@@ -8,11 +8,10 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace baton::workflow {
 
@@ -43,18 +42,18 @@ enum class Backoff {
 
 /// A task's retry block. Attempts happen while attempt < max_attempts.
 struct RetryPolicy {
-  int max_attempts = 1;                ///< total attempts, including the first (>= 1)
-  double delay_s = 0;                  ///< seconds before the first retry
-  Backoff backoff = Backoff::kFixed;   ///< growth of the delay
-  std::optional<double> max_delay_s;   ///< cap on any one delay, seconds
-  double jitter = 0;                   ///< 0..1: up to this fraction of the delay is added at random
+  int max_attempts = 1;               ///< total attempts, including the first (>= 1)
+  double delay_s = 0;                 ///< seconds before the first retry
+  Backoff backoff = Backoff::kFixed;  ///< growth of the delay
+  std::optional<double> max_delay_s;  ///< cap on any one delay, seconds
+  double jitter = 0;                  ///< 0..1: up to this fraction of the delay is added at random
 };
 
 /// One task: either an agent task (`agent` set) or a command task (`run` set).
 struct TaskSpec {
   std::string id;
-  SourceLoc loc;                       ///< where the task's mapping starts
-  std::string agent;                   ///< role or agent name; empty for command tasks
+  SourceLoc loc;      ///< where the task's mapping starts
+  std::string agent;  ///< role or agent name; empty for command tasks
   /// run: as a list: argv, each element a template (${...} interpolated).
   std::optional<std::vector<std::string>> run_argv;
   /// run: as a string: a template, run by `/bin/sh -c`.
@@ -62,14 +61,14 @@ struct TaskSpec {
   std::string description;
   nlohmann::json parameters = nlohmann::json::object();  ///< string leaves are templates
   std::vector<std::string> dependencies;                 ///< ids of tasks this one waits for
-  std::string condition;               ///< a condition (see expr/condition.h); empty = always
-  std::optional<RetryPolicy> retry;    ///< as written; see effective_retry()
-  std::optional<double> timeout_s;     ///< seconds; falls back to settings.timeout_s
+  std::string condition;             ///< a condition (see expr/condition.h); empty = always
+  std::optional<RetryPolicy> retry;  ///< as written; see effective_retry()
+  std::optional<double> timeout_s;   ///< seconds; falls back to settings.timeout_s
   std::optional<TaskFailureAction> on_failure;  ///< as written; default kFail
   std::map<std::string, std::string> env;       ///< extra environment; values are templates
-  std::string workdir;                 ///< working directory (template), relative to the run's root
+  std::string workdir;  ///< working directory (template), relative to the run's root
   nlohmann::json outputs = nlohmann::json::object();  ///< declared outputs (name -> description)
-  std::string model;                   ///< agent model override; empty = the agent's default
+  std::string model;  ///< agent model override; empty = the agent's default
 
   bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
   /// The retry policy in force: the retry block if given; else 3 attempts with a
@@ -81,10 +80,10 @@ struct TaskSpec {
 
 /// settings: run-wide limits.
 struct Settings {
-  int max_parallel = 3;                ///< tasks running at once (>= 1)
-  double timeout_s = 3600;             ///< default per-attempt timeout, seconds
+  int max_parallel = 3;     ///< tasks running at once (>= 1)
+  double timeout_s = 3600;  ///< default per-attempt timeout, seconds
   RunFailurePolicy on_failure = RunFailurePolicy::kStop;
-  double kill_grace_s = 10;            ///< seconds between SIGTERM and SIGKILL
+  double kill_grace_s = 10;  ///< seconds between SIGTERM and SIGKILL
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.
@@ -97,40 +96,40 @@ struct InputSpec {
 /// agents.ROLE (or a role in .baton/config.yaml): agents in preference order.
 struct RoleSpec {
   std::string name;
-  std::vector<std::string> use;        ///< agent names, first preferred
-  std::string instructions;            ///< prepended to every prompt of this role
+  std::vector<std::string> use;  ///< agent names, first preferred
+  std::string instructions;      ///< prepended to every prompt of this role
   SourceLoc loc;
 };
 
 /// context.secrets.NAME: where a secret's value comes from (env var or file).
 struct SecretSpec {
   std::string name;
-  std::string env;                     ///< environment variable to read, or empty
-  std::string file;                    ///< file to read, or empty
+  std::string env;   ///< environment variable to read, or empty
+  std::string file;  ///< file to read, or empty
 };
 
 /// hooks: tasks run at moments of the run's life; each list runs in order.
 struct Hooks {
-  std::vector<TaskSpec> on_start;      ///< before the first task
-  std::vector<TaskSpec> on_success;    ///< after the run succeeded
-  std::vector<TaskSpec> on_failure;    ///< after the run failed
-  std::vector<TaskSpec> on_complete;   ///< after every run, last
+  std::vector<TaskSpec> on_start;     ///< before the first task
+  std::vector<TaskSpec> on_success;   ///< after the run succeeded
+  std::vector<TaskSpec> on_failure;   ///< after the run failed
+  std::vector<TaskSpec> on_complete;  ///< after every run, last
 };
 
 /// A whole workflow file.
 struct Workflow {
-  std::string path;                    ///< the file it was loaded from ("<string>" if none)
-  std::string source_sha256;           ///< hex SHA-256 of the file's bytes
+  std::string path;           ///< the file it was loaded from ("<string>" if none)
+  std::string source_sha256;  ///< hex SHA-256 of the file's bytes
   std::string version;
   std::string name;
   std::string description;
   nlohmann::json metadata = nlohmann::json::object();
   Settings settings;
   std::map<std::string, InputSpec> inputs;
-  std::map<std::string, RoleSpec> agents;  ///< roles defined in the file
+  std::map<std::string, RoleSpec> agents;               ///< roles defined in the file
   nlohmann::json variables = nlohmann::json::object();  ///< context.variables
   std::map<std::string, SecretSpec> secrets;
-  std::vector<TaskSpec> tasks;         ///< in declaration order
+  std::vector<TaskSpec> tasks;  ///< in declaration order
   Hooks hooks;
 
   /// Index of the task with this id in `tasks`, or -1.

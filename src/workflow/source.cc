@@ -49,8 +49,10 @@ size_t utf8_sequence_length(std::string_view text, size_t i) {
 
 Result<std::string> read_source_file(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return fail("cannot read: " + std::string(std::strerror(errno)), errno);
-  if (S_ISDIR(st.st_mode)) return fail("cannot read: " + std::string(std::strerror(EISDIR)), EISDIR);
+  if (::stat(path.c_str(), &st) != 0)
+    return fail("cannot read: " + std::string(std::strerror(errno)), errno);
+  if (S_ISDIR(st.st_mode))
+    return fail("cannot read: " + std::string(std::strerror(EISDIR)), EISDIR);
   if (S_ISREG(st.st_mode) && static_cast<unsigned long long>(st.st_size) > kMaxSourceBytes) {
     return fail(too_big_message(st.st_size));
   }
@@ -61,7 +63,7 @@ Result<std::string> read_source_file(const std::string& path) {
   while (in.read(buffer, sizeof buffer) || in.gcount() > 0) {
     text.append(buffer, static_cast<size_t>(in.gcount()));
     // A pipe or a file that grew: stop reading once past the limit.
-    if (text.size() > kMaxSourceBytes) return fail(too_big_message(text.size()) );
+    if (text.size() > kMaxSourceBytes) return fail(too_big_message(text.size()));
   }
   if (in.bad()) return fail("cannot read: " + std::string(std::strerror(errno)), errno);
   return text;

@@ -21,7 +21,8 @@ size_t edit_distance(std::string_view a, std::string_view b, size_t limit = SIZE
 /// that a one-letter word does not match every short name), else a candidate that
 /// WORD is a prefix of (at least 2 characters), else nullopt. Ties go to the
 /// earlier candidate. A candidate equal to WORD is never suggested.
-std::optional<std::string> suggest(std::string_view word, const std::vector<std::string>& candidates);
+std::optional<std::string> suggest(std::string_view word,
+                                   const std::vector<std::string>& candidates);
 
 /// The suffix of a message naming a suggestion: "; did you mean 'X'?", or ""
 /// when suggest() has none.
