@@ -565,6 +565,28 @@ tasks:
       }));
 }
 
+TEST(LoaderTest, ReservedTaskIds) {
+  LoadResult r = load("name: d\ntasks:\n  - {id: run, run: x}\n  - {id: env, run: x}\n");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:3:10: error: task id 'run' is reserved: inputs, "
+                             "variables, run, env and secrets name other values in templates",
+                             "flow.yaml:4:10: error: task id 'env' is reserved: inputs, "
+                             "variables, run, env and secrets name other values in templates"}));
+}
+
+TEST(LoaderTest, ManyTasksValidateQuickly) {
+  // A chain of 5000 tasks, each reading its predecessor's output: the upstream
+  // check must not be quadratic in the number of references.
+  std::string text = "name: big\ntasks:\n  - {id: t0, run: 'true'}\n";
+  for (int i = 1; i < 5000; ++i) {
+    std::string prev = "t" + std::to_string(i - 1);
+    text += "  - {id: t" + std::to_string(i) + ", run: 'echo ${" + prev + ".output}', " +
+            "dependencies: [" + prev + "]}\n";
+  }
+  LoadResult r = load(text);
+  ASSERT_TRUE(r.ok()) << report(r);
+  EXPECT_EQ(r.workflow->tasks.size(), 5000u);
+}
+
 TEST(LoaderTest, AgentOrRun) {
   LoadResult r = load(R"(name: demo
 tasks:

@@ -41,11 +41,21 @@ class Validator {
   void check_roles();
   void check_agent(const TaskSpec& task, const TaskPlaces& places, const std::string& label);
   // TASK is the index of a workflow task, or -1 for a hook.
-  void check_templates(const TaskSpec& spec, const TaskPlaces& places, int task,
-                       const std::string& label);
+  void check_templates(const TaskPlaces& places, int task, const std::string& label);
   void check_reference(const expr::Reference& ref, SourceLoc loc, int task,
                        const std::string& label);
   void check_required_inputs();
+  // Whether TARGET is a (transitive) dependency of TASK. A direct dependency is
+  // found at once; else TASK's whole upstream set is computed, once per task.
+  bool is_upstream(int target, int task) {
+    const std::vector<int>& direct = deps_[task];
+    if (std::find(direct.begin(), direct.end(), target) != direct.end()) return true;
+    if (upstream_task_ != task) {
+      upstream_ = upstream_of(deps_, task);
+      upstream_task_ = task;
+    }
+    return upstream_[target];
+  }
   void warn_once(SourceLoc loc, const std::string& message) {
     if (warned_.insert(message).second) sink_.warning(loc, message);
   }
@@ -55,15 +65,20 @@ class Validator {
   const LoadOptions& options_;
   const SourceText& source_;
   DiagnosticSink& sink_;
-  std::vector<std::string> ids_;  // task ids in declaration order
+  std::vector<std::string> ids_;      // task ids in declaration order
+  std::map<std::string, int> index_;  // task id -> index of its first task
   std::vector<std::vector<int>> deps_;
   bool has_cycle_ = false;
   std::set<std::string> warned_;  // warnings given: each once per file, at its first place
-  std::vector<bool> upstream_;    // of the task whose templates are being checked
+  std::vector<bool> upstream_;    // of task upstream_task_, computed when first needed
+  int upstream_task_ = -1;
 };
 
 void Validator::run() {
-  for (const TaskSpec& t : wf_.tasks) ids_.push_back(t.id);
+  for (const TaskSpec& t : wf_.tasks) {
+    index_.emplace(t.id, static_cast<int>(ids_.size()));
+    ids_.push_back(t.id);
+  }
   deps_ = dependency_indices(wf_);
   check_ids();
   check_dependencies();
@@ -74,7 +89,7 @@ void Validator::run() {
     const std::string label = "task " + in_quotes(t.id);
     if (t.id.empty()) continue;  // reported; its references cannot be placed in the DAG
     check_agent(t, read_.tasks[i], label);
-    check_templates(t, read_.tasks[i], static_cast<int>(i), label);
+    check_templates(read_.tasks[i], static_cast<int>(i), label);
   }
   for (const auto& [group, places] : read_.hooks) {
     const std::vector<TaskSpec>& hooks = group == "on_start"     ? wf_.hooks.on_start
@@ -85,7 +100,7 @@ void Validator::run() {
     for (size_t i = 0; i < hooks.size(); ++i) {
       const std::string label = "hook " + in_quotes(hooks[i].id);
       check_agent(hooks[i], places[i], label);
-      check_templates(hooks[i], places[i], -1, label);
+      check_templates(places[i], -1, label);
     }
   }
   if (options_.check_required_inputs) check_required_inputs();
@@ -96,7 +111,13 @@ void Validator::check_ids() {
   for (size_t i = 0; i < wf_.tasks.size(); ++i) {
     const TaskPlaces& places = read_.tasks[i];
     if (!places.has_id) continue;
-    auto [it, inserted] = first_line.emplace(wf_.tasks[i].id, places.id.line);
+    const std::string& id = wf_.tasks[i].id;
+    if (id == "inputs" || id == "variables" || id == "run" || id == "env" || id == "secrets") {
+      sink_.error(places.id, "task id " + in_quotes(id) +
+                                 " is reserved: inputs, variables, run, env and secrets name "
+                                 "other values in templates");
+    }
+    auto [it, inserted] = first_line.emplace(id, places.id.line);
     if (!inserted) {
       sink_.error(places.id, "duplicate task id " + in_quotes(wf_.tasks[i].id) +
                                  " (first defined at line " + std::to_string(it->second) + ")");
@@ -125,7 +146,7 @@ void Validator::check_dependencies() {
       const std::string& dep = t.dependencies[d];
       SourceLoc loc = d < places.dependency_items.size() ? places.dependency_items[d] : t.loc;
       std::string in = t.id.empty() ? "" : " in task " + in_quotes(t.id);
-      if (!contains(ids_, dep)) {
+      if (!index_.count(dep)) {
         sink_.error(loc, "unknown dependency " + in_quotes(dep) + in + did_you_mean(dep, ids_));
       } else if (!seen.insert(dep).second) {
         sink_.warning(loc, "dependency " + in_quotes(dep) + " is listed twice" + in);
@@ -185,9 +206,7 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
   }
 }
 
-void Validator::check_templates(const TaskSpec& spec, const TaskPlaces& places, int task,
-                                const std::string& label) {
-  if (task >= 0 && !has_cycle_) upstream_ = upstream_of(deps_, task);
+void Validator::check_templates(const TaskPlaces& places, int task, const std::string& label) {
   for (const TemplateSite& site : places.templates) {
     if (site.condition && site.text.empty()) continue;
     auto parsed =
@@ -210,13 +229,14 @@ void Validator::check_reference(const expr::Reference& ref, SourceLoc loc, int t
   const std::vector<std::string>& path = ref.path;
   const std::string& head = path[0];
   const std::string text = join_path(path);
-  int target = wf_.task_index(head);
+  auto found = index_.find(head);
+  int target = found == index_.end() ? -1 : found->second;
   if (target >= 0) {
     if (task >= 0 && target == task) {
       sink_.error(loc, label + " refers to its own result " + in_quotes(text));
       return;
     }
-    if (task >= 0 && !has_cycle_ && !upstream_[target]) {
+    if (task >= 0 && !has_cycle_ && !is_upstream(target, task)) {
       sink_.error(loc, label + " refers to " + in_quotes(text) + " but " + in_quotes(head) +
                            " is not upstream of it; add it to dependencies");
     }
