@@ -13,10 +13,6 @@
 namespace baton::workflow {
 namespace {
 
-// Deeper JSON than this is refused before it is turned into a YAML tree (yaml-cpp
-// itself refuses YAML nested deeper than 2000 levels).
-constexpr int kMaxJsonDepth = 1000;
-
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
          s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;

@@ -1207,6 +1207,27 @@ TEST(LoaderTest, JsonWithTabsAndTemplateErrorsIsPlaced) {
   EXPECT_EQ(heads(r), (Lines{"flow.json:3:41: error: unknown function 'fn:nope'"}));
 }
 
+TEST(LoaderTest, JsonThatYamlCppDoesNotReadStillLoads) {
+  // yaml-cpp refuses surrogate pairs (\\ud83d\\ude00); nlohmann::json reads them. The
+  // loader falls back to the JSON tree: the same model, without places.
+  LoadResult r = load(R"({"name": "x", "description": "smile \ud83d\ude00",
+      "settings": {"max_parallel": 2, "timeout": 1e2},
+      "inputs": {"i": {"required": false, "default": [1, 2.5, null, true]}},
+      "tasks": [{"id": "a", "run": ["echo", "${i}"], "retry": {"jitter": 0.5}}]})",
+                      default_options(), "flow.json");
+  ASSERT_TRUE(r.ok()) << report(r);
+  EXPECT_EQ(r.workflow->description, "smile \xF0\x9F\x98\x80");
+  EXPECT_EQ(r.workflow->settings.max_parallel, 2);
+  EXPECT_EQ(r.workflow->settings.timeout_s, 100);
+  EXPECT_EQ(r.workflow->inputs.at("i").default_value,
+            nlohmann::json::parse("[1, 2.5, null, true]"));
+  EXPECT_EQ(r.workflow->tasks[0].run_argv, (std::vector<std::string>{"echo", "${i}"}));
+  EXPECT_EQ(r.workflow->tasks[0].retry->jitter, 0.5);
+  r = load(R"({"name": "\ud83d\ude00", "tasks": [{"id": "a", "run": "${fn:nope(1)}"}]})",
+           default_options(), "flow.json");
+  EXPECT_EQ(heads(r), (Lines{"flow.json: error: unknown function 'fn:nope'"}));
+}
+
 TEST(LoaderTest, DeepNestingDoesNotCrash) {
   std::string deep(100000, '[');
   LoadResult r = load(deep);
@@ -1233,6 +1254,27 @@ TEST(LoaderTest, DeepNestingDoesNotCrash) {
       default_options(), "flow.json");
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_NE(r.diagnostics[0].message.find("nesting is too deep"), std::string::npos) << report(r);
+}
+
+TEST(LoaderTest, RecursiveAndExplodingAliasesAreRefused) {
+  LoadResult r = load("name: d\ntasks:\n  - {id: a, run: x, parameters: &p {task: t, self: *p}}\n");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:3:33: error: the value of 'parameters' in task 'a' nests "
+                             "deeper than 1000 levels or the file's values number more than "
+                             "1000000 (a recursive alias?)"}));
+  // "Billion laughs": ten levels of ten aliases each.
+  std::string text = "name: d\nmetadata:\n  l0: &l0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 10; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    text += "  l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += (k ? ", " : "") + prev;
+    text += "]\n";
+  }
+  text += "tasks:\n  - {id: a, run: x}\n";
+  r = load(text);
+  ASSERT_EQ(r.diagnostics.size(), 1u) << report(r);
+  EXPECT_EQ(r.diagnostics[0].loc.line, 3);
+  EXPECT_NE(r.diagnostics[0].message.find("the value of 'metadata' nests deeper"),
+            std::string::npos);
 }
 
 TEST(LoaderTest, RefusedTexts) {

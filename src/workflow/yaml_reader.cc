@@ -149,6 +149,9 @@ class Reader {
   bool read_mapping_json(const YamlEntry& e, const std::string& where, nlohmann::json* out,
                          std::vector<TemplateSite>* sites);
   bool is_mapping(const YamlEntry& e, const std::string& where);
+  // ENTRY's value as JSON within the file's budget (see yaml_to_json()).
+  bool to_json(const YamlEntry& e, const std::string& where, nlohmann::json* out,
+               std::vector<TemplateSite>* sites);
 
   void read_settings(const YamlEntry& e);
   void read_inputs(const YamlEntry& e);
@@ -166,7 +169,22 @@ class Reader {
   DiagnosticSink& sink_;
   ReadResult* out_;
   Workflow& wf_;
+  size_t json_budget_ = kMaxJsonValues;
 };
+
+bool Reader::to_json(const YamlEntry& e, const std::string& where, nlohmann::json* out,
+                     std::vector<TemplateSite>* sites) {
+  std::optional<nlohmann::json> value = yaml_to_json(e.value, &json_budget_, sites);
+  if (!value) {
+    error(e.value_loc(), "the value of " + in_quotes(e.key) + where + " nests deeper than " +
+                             std::to_string(kMaxJsonDepth) + " levels or the file's values " +
+                             "number more than " + std::to_string(kMaxJsonValues) +
+                             " (a recursive alias?)");
+    return false;
+  }
+  *out = std::move(*value);
+  return true;
+}
 
 bool Reader::read_string(const YamlEntry& e, const std::string& where, std::string* out) {
   if (!e.value.IsScalar()) {
@@ -258,8 +276,7 @@ bool Reader::read_mapping_json(const YamlEntry& e, const std::string& where, nlo
                                std::vector<TemplateSite>* sites) {
   if (e.value.IsNull()) return true;  // an empty value: as if absent
   if (!is_mapping(e, where)) return false;
-  *out = yaml_to_json(e.value, sites);
-  return true;
+  return to_json(e, where, out, sites);
 }
 
 void Reader::read(const YAML::Node& root) {
@@ -336,7 +353,8 @@ void Reader::read_inputs(const YamlEntry& in) {
         if (e.key == "required") {
           read_bool(e, where, &spec.required);
         } else if (e.key == "default") {
-          spec.default_value = yaml_to_json(e.value);
+          nlohmann::json value;
+          if (to_json(e, where, &value, nullptr)) spec.default_value = std::move(value);
         } else if (e.key == "description") {
           read_string(e, where, &spec.description);
         }
@@ -689,34 +707,56 @@ void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, Rol
   if (!has_use) sink.error(role->loc, "missing 'use'" + where);
 }
 
-nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<TemplateSite>* sites) {
+namespace {
+
+bool convert(const YAML::Node& node, int depth, size_t* budget, std::vector<TemplateSite>* sites,
+             nlohmann::json* out) {
+  if (depth > kMaxJsonDepth || *budget == 0) return false;
+  --*budget;
   switch (node.Type()) {
     case YAML::NodeType::Scalar: {
       const std::string& s = node.Scalar();
       if (node.Tag() == "?") {
-        nlohmann::json v = resolve_plain(s);
-        if (!v.is_string()) return v;
+        *out = resolve_plain(s);
+        if (!out->is_string()) return true;
       }
       if (sites) sites->push_back({s, false, node.Mark()});
-      return s;
+      *out = s;
+      return true;
     }
     case YAML::NodeType::Sequence: {
-      nlohmann::json out = nlohmann::json::array();
-      for (const YAML::Node& item : node) out.push_back(yaml_to_json(item, sites));
-      return out;
+      *out = nlohmann::json::array();
+      for (const YAML::Node& item : node) {
+        nlohmann::json value;
+        if (!convert(item, depth + 1, budget, sites, &value)) return false;
+        out->push_back(std::move(value));
+      }
+      return true;
     }
     case YAML::NodeType::Map: {
-      nlohmann::json out = nlohmann::json::object();
+      *out = nlohmann::json::object();
       for (auto it = node.begin(); it != node.end(); ++it) {
         // Non-string keys are not JSON; the first of two equal keys wins, as in map_entries.
-        if (!it->first.IsScalar() || out.contains(it->first.Scalar())) continue;
-        out[it->first.Scalar()] = yaml_to_json(it->second, sites);
+        if (!it->first.IsScalar() || out->contains(it->first.Scalar())) continue;
+        nlohmann::json value;
+        if (!convert(it->second, depth + 1, budget, sites, &value)) return false;
+        (*out)[it->first.Scalar()] = std::move(value);
       }
-      return out;
+      return true;
     }
     default:
-      return nullptr;
+      *out = nullptr;
+      return true;
   }
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> yaml_to_json(const YAML::Node& node, size_t* budget,
+                                           std::vector<TemplateSite>* sites) {
+  nlohmann::json out;
+  if (!convert(node, 0, budget, sites, &out)) return std::nullopt;
+  return out;
 }
 
 void read_workflow(const YAML::Node& root, DiagnosticSink& sink, ReadResult* out) {

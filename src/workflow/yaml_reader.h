@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,11 +71,20 @@ std::vector<YamlEntry> map_entries(const YAML::Node& map, const std::vector<std:
 /// Problems leave the affected field at its default; reading goes on.
 void read_workflow(const YAML::Node& root, DiagnosticSink& sink, ReadResult* out);
 
+/// Values deeper than this are refused by yaml_to_json().
+inline constexpr int kMaxJsonDepth = 1000;
+/// The values yaml_to_json() converts for one file, at most: aliases can make a
+/// small file stand for a huge tree ("billion laughs"), or a cyclic one (&a [*a]).
+inline constexpr size_t kMaxJsonValues = 1000000;
+
 /// A YAML node as JSON: mappings (string keys) to objects, sequences to arrays,
 /// plain scalars resolved per the YAML 1.2 core schema (null, true/false, integers,
-/// floats; anything else a string), quoted and block scalars to strings.
-/// Each string leaf's mark is appended to SITES when SITES is not null.
-nlohmann::json yaml_to_json(const YAML::Node& node, std::vector<TemplateSite>* sites = nullptr);
+/// floats; anything else a string), quoted and block scalars to strings. Each
+/// string leaf's mark is appended to SITES when SITES is not null. *BUDGET is the
+/// number of values still allowed and is decreased by each value converted.
+/// nullopt when NODE nests deeper than kMaxJsonDepth or the budget runs out.
+std::optional<nlohmann::json> yaml_to_json(const YAML::Node& node, size_t* budget,
+                                           std::vector<TemplateSite>* sites = nullptr);
 
 /// Reads the role ENTRY ({use: [agents] or one agent, instructions}) into ROLE
 /// (name, use, instructions, loc) and PLACES; problems go to SINK. Shared with
