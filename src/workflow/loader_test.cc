@@ -815,6 +815,20 @@ tasks:
   EXPECT_EQ(r.workflow->tasks[3].condition, "true");
 }
 
+TEST(LoaderTest, ReferencesInBareConditionsArePlaced) {
+  LoadResult r = load(R"(name: d
+tasks:
+  - {id: a, run: x}
+  - {id: b, run: x}
+  - id: c
+    run: x
+    dependencies: [a]
+    condition: a.status == 'success' && b.output
+)");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:8:41: error: task 'c' refers to 'b.output' but 'b' is "
+                             "not upstream of it; add it to dependencies"}));
+}
+
 TEST(LoaderTest, DollarDollarIsALiteral) {
   LoadResult r = load("name: d\ntasks:\n  - {id: a, run: 'echo $${HOME} $HOME'}\n");
   ASSERT_TRUE(r.ok()) << report(r);
