@@ -74,7 +74,7 @@ TEST(RunTest, PlainOutputHasOneLinePerTransition) {
   dir.write("flow.yaml", "name: demo\ntasks:\n  - id: only\n    run: 'true'\n");
   Outcome o = run_baton({"run", "flow.yaml"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.err;
-  EXPECT_NE(o.out.find("only  running   attempt 1"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("only  running    attempt 1"), std::string::npos) << o.out;
   EXPECT_NE(o.out.find("only  success"), std::string::npos) << o.out;
 }
 
@@ -225,7 +225,7 @@ tasks:
     run: test -f started
 hooks:
   on_start: [{run: touch started}]
-  on_success: [{run: echo "ok ${run.status}" > success.txt}]
+  on_success: [{run: 'echo "ok ${run.status}" > success.txt'}]
   on_failure: [{run: touch failure.txt}]
   on_complete:
     - {id: notify, run: "exit 4"}

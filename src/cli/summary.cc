@@ -80,7 +80,8 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
   std::string out = fmt::format("run {} ({}): {}", run.id, run.workflow_name, run.status);
   if (end > 0) out += fmt::format(" in {}", format_duration(end - run.created_at));
   out += "\n";
-  out += fmt::format("  {} tasks: {}\n", main_tasks.size(), state_counts(main_tasks));
+  out += fmt::format("  {} {}: {}\n", main_tasks.size(), main_tasks.size() == 1 ? "task" : "tasks",
+                     state_counts(main_tasks));
   size_t width = 4;
   for (const auto& t : main_tasks) width = std::max(width, t.task_id.size());
   for (const auto& t : hooks) width = std::max(width, t.task_id.size());
@@ -94,8 +95,11 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
     std::string usage;
     if (tot.in || tot.out) usage = fmt::format("{} in / {} out", tot.in, tot.out);
     if (tot.has_cost) usage += fmt::format("{}${:.4f}", usage.empty() ? "" : ", ", tot.cost);
-    out += fmt::format("  {:<{}}  {:<9}  {:>8}  {:<8}  {:>7}  {}\n", t.task_id, width, t.status,
-                       t.attempts, t.agent.empty() ? "-" : t.agent, time, usage);
+    std::string line =
+        fmt::format("  {:<{}}  {:<9}  {:>8}  {:<8}  {:>7}  {}", t.task_id, width, t.status,
+                    t.attempts, t.agent.empty() ? "-" : t.agent, time, usage);
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
   };
   for (const auto& t : main_tasks) row(t);
   for (const auto& t : hooks) row(t);
