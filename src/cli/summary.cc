@@ -4,6 +4,7 @@
 
 #include <ctime>
 #include <map>
+#include <string_view>
 
 namespace baton::cli {
 
@@ -52,11 +53,15 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
     double cost = 0;
     bool has_cost = false;
     std::string last_log;
+    std::string agents;  // the agents that ran attempts, in order: "claude>codex"
   };
   std::map<std::string, Totals> per_task;
   Totals all;
   for (const auto& a : attempts) {
     Totals& t = per_task[a.task_id];
+    if (!a.agent.empty() && !std::string_view(t.agents).ends_with(a.agent)) {
+      t.agents += (t.agents.empty() ? "" : ">") + a.agent;
+    }
     t.in += a.input_tokens;
     t.out += a.output_tokens;
     t.cached += a.cached_tokens;
@@ -97,7 +102,7 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
     if (tot.has_cost) usage += fmt::format("{}${:.4f}", usage.empty() ? "" : ", ", tot.cost);
     std::string line =
         fmt::format("  {:<{}}  {:<9}  {:>8}  {:<8}  {:>7}  {}", t.task_id, width, t.status,
-                    t.attempts, t.agent.empty() ? "-" : t.agent, time, usage);
+                    t.attempts, tot.agents.empty() ? "-" : tot.agents, time, usage);
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   };

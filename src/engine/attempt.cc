@@ -65,8 +65,7 @@ bool AgentResolver::installed(const std::string& agent) {
   return ok;
 }
 
-Result<std::pair<std::string, std::string>> AgentResolver::resolve(
-    const std::string& agent_or_role) {
+Result<std::vector<std::string>> AgentResolver::candidates(const std::string& agent_or_role) {
   auto role = roles_.find(agent_or_role);
   if (role == roles_.end()) {
     if (!agents::find_invoker(agent_or_role)) {
@@ -75,14 +74,30 @@ Result<std::pair<std::string, std::string>> AgentResolver::resolve(
     if (!installed(agent_or_role)) {
       return fail("agent '" + agent_or_role + "' is not installed (not found in PATH)");
     }
-    return std::pair<std::string, std::string>{agent_or_role, ""};
+    return std::vector<std::string>{agent_or_role};
   }
+  std::vector<std::string> found;
   std::string tried;
   for (const std::string& agent : role->second.use) {
-    if (installed(agent)) return std::pair{agent, role->second.instructions};
+    if (installed(agent)) found.push_back(agent);
     tried += (tried.empty() ? "" : ", ") + agent;
   }
-  return fail("no agent for role '" + agent_or_role + "' is installed (tried: " + tried + ")");
+  if (found.empty()) {
+    return fail("no agent for role '" + agent_or_role + "' is installed (tried: " + tried + ")");
+  }
+  return found;
+}
+
+std::string AgentResolver::instructions(const std::string& agent_or_role) const {
+  auto role = roles_.find(agent_or_role);
+  return role == roles_.end() ? "" : role->second.instructions;
+}
+
+Result<std::pair<std::string, std::string>> AgentResolver::resolve(
+    const std::string& agent_or_role) {
+  auto found = candidates(agent_or_role);
+  if (!found) return tl::unexpected(found.error());
+  return std::pair<std::string, std::string>{found->front(), instructions(agent_or_role)};
 }
 
 Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::string& instructions,
@@ -148,16 +163,23 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
     }
     return out;
   }
-  auto chosen = agents.resolve(spec.agent);
-  if (!chosen) return tl::unexpected(chosen.error());
-  out.agent = chosen->first;
+  if (place.agent.empty()) {
+    auto chosen = agents.resolve(spec.agent);
+    if (!chosen) return tl::unexpected(chosen.error());
+    out.agent = chosen->first;
+  } else {
+    out.agent = place.agent;
+  }
   out.invoker = agents::find_invoker(out.agent);
-  auto prompt = render_prompt(spec, chosen->second, scope);
+  if (!out.invoker) return fail("agent '" + out.agent + "' is not supported yet by this baton");
+  auto prompt = render_prompt(spec, agents.instructions(spec.agent), scope);
   if (!prompt) return tl::unexpected(prompt.error());
   agents::Invocation inv;
   inv.prompt = *prompt;
   inv.workdir = p.cwd;
   inv.model = spec.model;
+  inv.max_turns = spec.max_turns;
+  inv.resume_session_id = place.resume_session_id;
   agents::Command cmd = out.invoker->build_command(inv);
   p.argv = cmd.argv;
   for (auto& [k, v] : cmd.env) p.env[k] = v;
@@ -190,6 +212,10 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
     out.success = r.success;
     out.output = r.text;
     out.retryable = r.error_class != agents::ErrorClass::kAuth;
+    out.error_class = agents::to_string(r.error_class);
+    out.session_id = r.session_id;
+    out.cost_usd = r.cost_usd;
+    out.cancelled = out.cancelled || r.error_class == agents::ErrorClass::kCancelled;
     record.session_id = r.session_id;
     record.input_tokens = r.usage.input_tokens;
     record.output_tokens = r.usage.output_tokens;

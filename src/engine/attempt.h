@@ -29,6 +29,13 @@ class AgentResolver {
   /// ("no agent for role 'planner' is installed (tried: claude, codex)").
   Result<std::pair<std::string, std::string>> resolve(const std::string& agent_or_role);
 
+  /// Every installed agent for AGENT_OR_ROLE in preference order (the role's `use`
+  /// list, or the agent itself). Errors as for resolve() when none is installed.
+  Result<std::vector<std::string>> candidates(const std::string& agent_or_role);
+
+  /// The role's instructions ("" for an agent name or a role without any).
+  std::string instructions(const std::string& agent_or_role) const;
+
  private:
   bool installed(const std::string& agent);
   std::map<std::string, workflow::RoleSpec> roles_;
@@ -51,6 +58,8 @@ struct AttemptPlace {
   std::string log_path;  ///< where output goes
   double timeout_s = 3600;
   double kill_grace_s = 10;
+  std::string agent;              ///< agent tasks: the agent chosen by the scheduler; "" = resolve
+  std::string resume_session_id;  ///< agent tasks: a session to resume; "" = a new one
 };
 
 /// Renders SPEC's templates in SCOPE and builds the process to run: a command task's

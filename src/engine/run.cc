@@ -181,6 +181,14 @@ Result<RunOutcome> Driver::run() {
                                 {"tasks", sched_.task_count()}}));
   if (auto r = store_.apply(batch); !r) return tl::unexpected(r.error());
 
+  // Agent tasks: the installed agents of their role, for the scheduler's fallback.
+  // A task with none keeps an empty list and fails at its start with the reason.
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    const workflow::TaskSpec& spec = wf_.tasks[i];
+    if (spec.is_command()) continue;
+    if (auto found = resolver_.candidates(spec.agent)) sched_.set_agents(i, std::move(*found));
+  }
+
   if (int rc = uv_loop_init(&loop_); rc != 0)
     return fail(std::string("uv_loop_init: ") + uv_strerror(rc));
   uv_timer_init(&loop_, &retry_timer_);
@@ -259,7 +267,9 @@ void Driver::pump() {
                          options_.root_dir,
                          log_path(spec.id, s.attempt),
                          spec.timeout_s.value_or(wf_.settings.timeout_s),
-                         wf_.settings.kill_grace_s};
+                         wf_.settings.kill_grace_s,
+                         s.agent,
+                         s.resume_session_id};
       Live live;
       live.attempt = s.attempt;
       store::AttemptRecord& rec = live.record;
@@ -269,6 +279,12 @@ void Driver::pump() {
       rec.log_path = place.log_path;
       rec.started_at = clock_.now();
       auto prepared = prepare_attempt(spec, place, sched_.scope(), resolver_);
+      if (prepared && prepared->invoker && options_.prepare_agent_process) {
+        if (auto r = options_.prepare_agent_process(prepared->agent, place, prepared->process);
+            !r) {
+          prepared = tl::unexpected(r.error());
+        }
+      }
       if (!prepared) {
         rec.status = "failed";
         rec.error = prepared.error().message;

@@ -17,11 +17,13 @@
 // unchanged), never hidden. Hook tasks run one at a time, in order.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "engine/attempt.h"
 #include "engine/clock.h"
 #include "engine/scheduler.h"
 #include "store/store.h"
@@ -52,6 +54,13 @@ struct RunOptions {
   nlohmann::json inputs = nlohmann::json::object();        ///< merged input values
   std::map<std::string, workflow::RoleSpec> config_roles;  ///< from .baton/config.yaml
   uint64_t jitter_seed = 0;
+  /// Agent attempts only, called after the command is built and before anything is
+  /// recorded or started: may change the process (environment, files it needs).
+  /// `baton run --rehearse` points the agent at the scripted model server here.
+  /// An error fails the attempt (not retried) with the error's message.
+  std::function<Result<void>(const std::string& agent, const AttemptPlace& place,
+                             exec::ProcessSpec& process)>
+      prepare_agent_process;
 };
 
 /// How a run ended.

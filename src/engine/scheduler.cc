@@ -217,9 +217,17 @@ Step Scheduler::advance() {
     ready_.erase(ready_.begin());
     TaskState& t = tasks_[task];
     ++t.attempts;
+    ++t.agent_attempts;
     if (t.attempts == 1) t.started_at = now;
     set_status(task, TaskStatus::kRunning, t.attempts, "");
-    step.starts.push_back({task, t.attempts});
+    StartRequest start{task, t.attempts, "", ""};
+    if (!t.candidates.empty()) {
+      start.agent = t.candidates[t.agent_index];
+      if (workflow_.tasks[task].resume_session && t.session_agent == start.agent) {
+        start.resume_session_id = t.session_id;
+      }
+    }
+    step.starts.push_back(std::move(start));
   }
   step.transitions = std::move(queued_);
   queued_.clear();
@@ -237,13 +245,43 @@ double Scheduler::retry_delay(const workflow::RetryPolicy& policy, int retry) {
   return delay;
 }
 
+void Scheduler::set_agents(int task, std::vector<std::string> agents) {
+  tasks_[task].candidates = std::move(agents);
+  tasks_[task].agent_index = 0;
+  tasks_[task].agent_attempts = 0;
+}
+
 void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& outcome) {
   TaskState& t = tasks_[task];
   if (t.status != TaskStatus::kRunning || t.attempts != attempt) return;
   t.output = outcome.output;
   t.outputs = outcome.outputs;
   t.exit_code = outcome.exit_code;
-  if (!outcome.agent.empty()) t.agent = outcome.agent;
+  if (!outcome.agent.empty()) {
+    t.agent = outcome.agent;
+    if (std::find(t.agents_tried.begin(), t.agents_tried.end(), outcome.agent) ==
+        t.agents_tried.end()) {
+      t.agents_tried.push_back(outcome.agent);
+    }
+  }
+  if (!outcome.session_id.empty()) {
+    t.session_id = outcome.session_id;
+    t.session_agent = outcome.agent;
+  }
+  if (outcome.cost_usd) {
+    t.cost_usd += *outcome.cost_usd;
+    cost_usd_ += *outcome.cost_usd;
+  }
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  const auto& run_budget = workflow_.settings.max_cost_usd;
+  if (run_budget && cost_usd_ >= *run_budget && !stopping_) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "run budget of $%.4g used up ($%.4g spent)", *run_budget,
+                  cost_usd_);
+    if (outcome.success) set_status(task, TaskStatus::kSuccess, attempt, "");
+    stop(buf);
+    if (outcome.success) return;
+  }
   if (outcome.success) {
     set_status(task, TaskStatus::kSuccess, attempt, "");
     return;
@@ -253,26 +291,60 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
                outcome.reason.empty() ? "cancelled" : outcome.reason);
     return;
   }
-  const workflow::TaskSpec& spec = workflow_.tasks[task];
-  const workflow::RetryPolicy policy = spec.effective_retry();
-  if (outcome.retryable && attempt < policy.max_attempts && !stopping_) {
-    double delay = retry_delay(policy, attempt);
-    if (outcome.retry_after_s) delay = std::max(delay, *outcome.retry_after_s);
-    t.retry_at = clock_.now() + delay;
-    retries_.insert({t.retry_at, task});
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "; retry %d/%d in %.3gs", attempt + 1, policy.max_attempts,
-                  delay);
-    set_status(task, TaskStatus::kPending, attempt,
-               "attempt " + std::to_string(attempt) + " failed: " + outcome.reason + buf);
+  std::string reason = outcome.reason;
+  if (spec.max_cost_usd && t.cost_usd >= *spec.max_cost_usd) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "; task budget of $%.4g used up", *spec.max_cost_usd);
+    fail_task(task, attempt, reason + buf);
     return;
   }
+  const workflow::RetryPolicy policy = spec.effective_retry();
+  const std::string& cls = outcome.error_class;
+  bool is_agent = !t.candidates.empty();
+  bool same_agent_ok = outcome.retryable && cls != "auth" && t.agent_attempts < policy.max_attempts;
+  if (is_agent && cls == "permanent" && spec.fallback != workflow::FallbackStrategy::kSameAgent) {
+    same_agent_ok = false;
+  }
+  if (same_agent_ok && !stopping_) {
+    double delay = retry_delay(policy, t.agent_attempts);
+    if (outcome.retry_after_s) delay = std::max(delay, *outcome.retry_after_s);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "; retry %d/%d in %.3gs", t.agent_attempts + 1,
+                  policy.max_attempts, delay);
+    std::string with = is_agent ? " (" + t.candidates[t.agent_index] + ")" : "";
+    schedule_retry(task, delay,
+                   "attempt " + std::to_string(attempt) + with + " failed: " + reason + buf);
+    return;
+  }
+  if (is_agent && spec.fallback == workflow::FallbackStrategy::kNextInList &&
+      t.agent_index + 1 < static_cast<int>(t.candidates.size()) && !stopping_ &&
+      (outcome.retryable || cls == "auth")) {
+    const std::string from = t.candidates[t.agent_index];
+    ++t.agent_index;
+    t.agent_attempts = 0;
+    schedule_retry(task, 0,
+                   "attempt " + std::to_string(attempt) + " (" + from + ") failed: " + reason +
+                       "; falling back to " + t.candidates[t.agent_index]);
+    return;
+  }
+  fail_task(task, attempt, reason);
+}
+
+void Scheduler::schedule_retry(int task, double delay, const std::string& reason) {
+  TaskState& t = tasks_[task];
+  t.retry_at = clock_.now() + delay;
+  retries_.insert({t.retry_at, task});
+  set_status(task, TaskStatus::kPending, t.attempts, reason);
+}
+
+void Scheduler::fail_task(int task, int attempt, const std::string& reason) {
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
   if (spec.failure_action() == TaskFailureAction::kSkip) {
     set_status(task, TaskStatus::kSkipped, attempt,
-               "failed (" + outcome.reason + "); skipped by on_failure: skip");
+               "failed (" + reason + "); skipped by on_failure: skip");
     return;
   }
-  set_status(task, TaskStatus::kFailed, attempt, outcome.reason);
+  set_status(task, TaskStatus::kFailed, attempt, reason);
   if (workflow_.settings.on_failure == RunFailurePolicy::kStop) {
     stop("stopped after task '" + spec.id + "' failed");
   }

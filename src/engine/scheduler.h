@@ -44,6 +44,14 @@ struct TaskState {
   double retry_at = 0;    ///< when pending for a retry: earliest start, Unix s
   double started_at = 0;  ///< first attempt's start
   double ended_at = 0;
+  // Agent tasks (set_agents()):
+  std::vector<std::string> candidates;    ///< installed agents in preference order
+  int agent_index = 0;                    ///< index in candidates of the current agent
+  int agent_attempts = 0;                 ///< attempts started with the current agent
+  std::vector<std::string> agents_tried;  ///< distinct agents that ran an attempt, in order
+  std::string session_id;                 ///< session id reported by the latest attempt
+  std::string session_agent;              ///< the agent that reported session_id
+  double cost_usd = 0;                    ///< cost of every attempt so far, USD
 };
 
 /// How an attempt ended, as the driver reports it.
@@ -57,6 +65,12 @@ struct AttemptOutcome {
   bool retryable = true;                ///< false: no retry whatever the policy (auth errors)
   std::optional<double> retry_after_s;  ///< lower bound on the next delay, seconds
   std::string agent;
+  /// Agent tasks: "" | auth | rate_limit | timeout | transient | permanent | cancelled.
+  /// auth never retries the same agent; auth and permanent move to the next agent
+  /// (fallback next_in_list) at once.
+  std::string error_class;
+  std::string session_id;          ///< the agent's session, for resume_session
+  std::optional<double> cost_usd;  ///< what the attempt cost, USD, when known
 };
 
 /// A recorded state change.
@@ -72,7 +86,9 @@ struct Transition {
 /// An attempt the driver must start now.
 struct StartRequest {
   int task = -1;
-  int attempt = 0;  ///< 1-based
+  int attempt = 0;                ///< 1-based
+  std::string agent;              ///< agent tasks with candidates: the agent to run; else ""
+  std::string resume_session_id;  ///< resume_session: the session to resume; else ""
 };
 
 /// What advance() decided.
@@ -101,6 +117,14 @@ class Scheduler {
   /// in declaration order up to max_parallel. Also returns the transitions that
   /// attempt_finished(), stop() and cancel() queued since the last call.
   Step advance();
+
+  /// Sets the agents an agent task may use, in preference order (installed ones
+  /// only; the driver resolves roles). Attempts go to AGENTS[0] first; the task's
+  /// `fallback` decides when the next one takes over. Call before the first advance().
+  void set_agents(int task, std::vector<std::string> agents);
+
+  /// Total cost of the run's attempts so far, USD.
+  double cost_usd() const { return cost_usd_; }
 
   /// Reports the end of attempt ATTEMPT of running task TASK. REQUIRES: it is running.
   void attempt_finished(int task, int attempt, const AttemptOutcome& outcome);
@@ -139,6 +163,8 @@ class Scheduler {
   class TaskScope;
 
   void set_status(int task, TaskStatus to, int attempt, std::string reason);
+  void fail_task(int task, int attempt, const std::string& reason);
+  void schedule_retry(int task, double delay, const std::string& reason);
   void on_terminal(int task);
   void resolve(int task);
 
@@ -161,6 +187,7 @@ class Scheduler {
   std::string stop_reason_;
   bool cancelled_ = false;
   bool any_failed_ = false;
+  double cost_usd_ = 0;
   std::mt19937_64 rng_;
   std::unique_ptr<expr::Scope> scope_;
 };

@@ -40,6 +40,8 @@ class Simulation {
       for (const StartRequest& s : step.starts) {
         const std::string& id = wf_.tasks[s.task].id;
         starts_.push_back({id, clock_.now()});
+        start_agents_.push_back(s.agent +
+                                (s.resume_session_id.empty() ? "" : "@" + s.resume_session_id));
         max_running_ = std::max(max_running_, sched_->running_count());
         double d = durations_.count(id) ? durations_[id] : 1.0;
         running_.push({clock_.now() + d, seq_++, s});
@@ -91,6 +93,8 @@ class Simulation {
     }
     return out;
   }
+  // The agent of every start, in order, as "agent" or "agent@resumed-session".
+  const std::vector<std::string>& start_agents() const { return start_agents_; }
   Scheduler& scheduler() { return *sched_; }
   FakeClock& clock() { return clock_; }
   int max_running() const { return max_running_; }
@@ -108,6 +112,7 @@ class Simulation {
     }
   };
   Workflow wf_;
+  std::vector<std::string> start_agents_;
   FakeClock clock_{kStart};
   std::unique_ptr<Scheduler> sched_;
   std::map<std::string, std::vector<AttemptOutcome>> scripts_;
@@ -450,6 +455,162 @@ TEST(SchedulerTest, WideGraphOfManyTasksCompletes) {
   EXPECT_EQ(sim.max_running(), 8);
   EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
 }
+
+namespace fallback {
+
+TaskSpec agent_task(const std::string& id, workflow::FallbackStrategy strategy, int attempts) {
+  TaskSpec t;
+  t.id = id;
+  t.agent = "coder";
+  t.fallback = strategy;
+  workflow::RetryPolicy retry;
+  retry.max_attempts = attempts;
+  retry.delay_s = 1;
+  t.retry = retry;
+  return t;
+}
+
+AttemptOutcome agent_failure(const std::string& agent, const std::string& cls,
+                             const std::string& session = "", double cost = 0) {
+  AttemptOutcome o;
+  o.agent = agent;
+  o.error_class = cls;
+  o.reason = cls + ": boom";
+  o.retryable = cls != "auth";
+  o.session_id = session;
+  if (cost > 0) o.cost_usd = cost;
+  return o;
+}
+
+AttemptOutcome agent_success(const std::string& agent, double cost = 0) {
+  AttemptOutcome o;
+  o.success = true;
+  o.agent = agent;
+  if (cost > 0) o.cost_usd = cost;
+  return o;
+}
+
+TEST(FallbackTest, NextInListAfterTheAgentsAttemptsAreUsedUp) {
+  Workflow wf;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kNextInList, 2)};
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude", "codex"});
+  sim.script("a", {agent_failure("claude", "transient"), agent_failure("claude", "transient"),
+                   agent_success("codex")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.start_agents(), (std::vector<std::string>{"claude", "claude", "codex"}));
+  EXPECT_EQ(sim.state("a").agents_tried, (std::vector<std::string>{"claude", "codex"}));
+  EXPECT_EQ(sim.state("a").attempts, 3);
+}
+
+TEST(FallbackTest, AuthAndPermanentErrorsFallBackAtOnce) {
+  Workflow wf;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kNextInList, 3)};
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude", "codex", "gemini"});
+  sim.script("a", {agent_failure("claude", "auth"), agent_failure("codex", "permanent"),
+                   agent_success("gemini")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.start_agents(), (std::vector<std::string>{"claude", "codex", "gemini"}));
+  EXPECT_EQ(sim.start_times("a"), (std::vector<double>{0, 1, 2}));  // no backoff wait
+}
+
+TEST(FallbackTest, LastAgentFailingFailsTheTask) {
+  Workflow wf;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kNextInList, 1)};
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude", "codex"});
+  sim.script("a", {agent_failure("claude", "transient"), agent_failure("codex", "rate_limit")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.state("a").reason, "rate_limit: boom");
+  EXPECT_NE(sim.history("a").find("pending -> ready -> running"), std::string::npos);
+}
+
+TEST(FallbackTest, SameAgentRetriesPermanentErrorsButNeverSwitches) {
+  Workflow wf;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kSameAgent, 3)};
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude", "codex"});
+  sim.script("a", {agent_failure("claude", "permanent"), agent_failure("claude", "permanent"),
+                   agent_failure("claude", "permanent")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.start_agents(), (std::vector<std::string>{"claude", "claude", "claude"}));
+}
+
+TEST(FallbackTest, FailStrategyStopsAtAPermanentError) {
+  Workflow wf;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kFail, 3)};
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude", "codex"});
+  sim.script("a", {agent_failure("claude", "permanent")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.start_agents(), (std::vector<std::string>{"claude"}));
+}
+
+TEST(FallbackTest, AuthIsNeverRetriedWithTheSameAgent) {
+  Workflow wf;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kSameAgent, 5)};
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude"});
+  sim.script("a", {agent_failure("claude", "auth")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.start_agents().size(), 1u);
+}
+
+TEST(FallbackTest, ResumeSessionOnlyWithTheAgentThatOwnsIt) {
+  Workflow wf;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kNextInList, 2)};
+  wf.tasks[0].resume_session = true;
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude", "codex"});
+  sim.script(
+      "a", {agent_failure("claude", "transient", "s1"), agent_failure("claude", "transient", "s2"),
+            agent_failure("codex", "transient", "t1"), agent_success("codex")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.start_agents(),
+            (std::vector<std::string>{"claude", "claude@s1", "codex", "codex@t1"}));
+}
+
+TEST(FallbackTest, TaskBudgetStopsRetries) {
+  Workflow wf;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kSameAgent, 10)};
+  wf.tasks[0].max_cost_usd = 0.5;
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude"});
+  sim.script("a", {agent_failure("claude", "transient", "", 0.3),
+                   agent_failure("claude", "transient", "", 0.3)});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.state("a").attempts, 2);
+  EXPECT_NE(sim.state("a").reason.find("task budget of $0.5 used up"), std::string::npos)
+      << sim.state("a").reason;
+}
+
+TEST(FallbackTest, RunBudgetStopsTheRun) {
+  Workflow wf;
+  wf.settings.max_parallel = 1;
+  wf.settings.max_cost_usd = 1.0;
+  wf.tasks = {agent_task("a", workflow::FallbackStrategy::kNextInList, 1),
+              agent_task("b", workflow::FallbackStrategy::kNextInList, 1)};
+  Simulation sim(wf);
+  sim.scheduler().set_agents(0, {"claude"});
+  sim.scheduler().set_agents(1, {"claude"});
+  sim.script("a", {agent_success("claude", 1.25)});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.status("b"), TaskStatus::kCancelled);
+  EXPECT_NE(sim.state("b").reason.find("run budget of $1 used up"), std::string::npos)
+      << sim.state("b").reason;
+  EXPECT_DOUBLE_EQ(sim.scheduler().cost_usd(), 1.25);
+}
+
+}  // namespace fallback
 
 }  // namespace
 }  // namespace baton::engine

@@ -49,6 +49,15 @@ struct RetryPolicy {
   double jitter = 0;                  ///< 0..1: up to this fraction of the delay is added at random
 };
 
+/// task.fallback: which agent the next attempt of a failed agent task uses (seed 004
+/// WP07). Attempts are counted per agent: each agent gets the task's retry policy.
+enum class FallbackStrategy {
+  kNextInList,  ///< after an agent's attempts are used up (or auth/permanent), the role's next
+                ///< agent
+  kSameAgent,   ///< only the first installed agent; permanent errors are retried too
+  kFail,        ///< only the first installed agent; no retry after auth/permanent errors
+};
+
 /// One task: either an agent task (`agent` set) or a command task (`run` set).
 struct TaskSpec {
   std::string id;
@@ -69,6 +78,10 @@ struct TaskSpec {
   std::string workdir;  ///< working directory (template), relative to the run's root
   nlohmann::json outputs = nlohmann::json::object();  ///< declared outputs (name -> description)
   std::string model;  ///< agent model override; empty = the agent's default
+  FallbackStrategy fallback = FallbackStrategy::kNextInList;  ///< agent tasks only
+  bool resume_session = false;         ///< on a retry with the same agent, resume its session
+  int max_turns = 0;                   ///< agent turns per attempt (0 = the CLI's default)
+  std::optional<double> max_cost_usd;  ///< budget of the task over all attempts, USD
 
   bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
   /// The retry policy in force: the retry block if given; else 3 attempts with a
@@ -83,7 +96,8 @@ struct Settings {
   int max_parallel = 3;     ///< tasks running at once (>= 1)
   double timeout_s = 3600;  ///< default per-attempt timeout, seconds
   RunFailurePolicy on_failure = RunFailurePolicy::kStop;
-  double kill_grace_s = 10;  ///< seconds between SIGTERM and SIGKILL
+  double kill_grace_s = 10;            ///< seconds between SIGTERM and SIGKILL
+  std::optional<double> max_cost_usd;  ///< budget of the whole run, USD: nothing starts past it
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.

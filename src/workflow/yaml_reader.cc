@@ -20,7 +20,7 @@ const std::vector<std::string> kTopKeys = {"version", "name",     "description",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
 const std::vector<std::string> kSettingsKeys = {"max_parallel", "timeout", "on_failure",
-                                                "kill_grace"};
+                                                "kill_grace", "max_cost_usd"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
                                              "jitter"};
 const std::vector<std::string> kInputKeys = {"required", "default", "description"};
@@ -143,6 +143,7 @@ class Reader {
   bool read_string(const YamlEntry& e, const std::string& where, std::string* out);
   bool read_count(const YamlEntry& e, const std::string& where, int* out);
   bool read_bool(const YamlEntry& e, const std::string& where, bool* out);
+  bool read_amount(const YamlEntry& e, const std::string& where, double* out);
   bool read_duration(const YamlEntry& e, const std::string& where, bool positive, double* out);
   bool read_enum(const YamlEntry& e, const std::string& where,
                  const std::vector<std::string>& values, size_t* index);
@@ -226,6 +227,21 @@ bool Reader::read_bool(const YamlEntry& e, const std::string& where, bool* out) 
     return false;
   }
   *out = v.get<bool>();
+  return true;
+}
+
+// A non-negative amount of money (USD), written as a number.
+bool Reader::read_amount(const YamlEntry& e, const std::string& where, double* out) {
+  std::optional<double> n = e.value.IsScalar() ? parse_number(e.value.Scalar()) : std::nullopt;
+  if (!n) {
+    expected(e, "a number (USD)", where);
+    return false;
+  }
+  if (*n < 0) {
+    error(e.value_loc(), in_quotes(e.key) + where + " must not be negative");
+    return false;
+  }
+  *out = *n;
   return true;
 }
 
@@ -330,6 +346,9 @@ void Reader::read_settings(const YamlEntry& s) {
       read_duration(e, where, true, &settings.timeout_s);
     } else if (e.key == "kill_grace") {
       read_duration(e, where, false, &settings.kill_grace_s);
+    } else if (e.key == "max_cost_usd") {
+      double usd;
+      if (read_amount(e, where, &usd)) settings.max_cost_usd = usd;
     } else if (e.key == "on_failure") {
       size_t i;
       if (read_enum(e, where, {"stop", "continue"}, &i)) {
@@ -550,6 +569,20 @@ void Reader::read_task(const YAML::Node& node, int number, const std::string& ho
       read_mapping_json(e, where, &task->outputs, nullptr);
     } else if (k == "model") {
       read_string(e, where, &task->model);
+    } else if (k == "fallback") {
+      size_t i;
+      if (read_enum(e, where, {"next_in_list", "same_agent", "fail"}, &i)) {
+        task->fallback = i == 0   ? FallbackStrategy::kNextInList
+                         : i == 1 ? FallbackStrategy::kSameAgent
+                                  : FallbackStrategy::kFail;
+      }
+    } else if (k == "resume_session") {
+      read_bool(e, where, &task->resume_session);
+    } else if (k == "max_turns") {
+      read_count(e, where, &task->max_turns);
+    } else if (k == "max_cost_usd") {
+      double usd;
+      if (read_amount(e, where, &usd)) task->max_cost_usd = usd;
     }
   }
   if (!has_agent && !has_run) {
