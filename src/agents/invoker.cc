@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
 #include "agents/builtin.h"
+#include "agents/custom.h"
 #include "agents/output_parsing.h"
 
 extern char** environ;
@@ -38,19 +40,49 @@ const char* to_string(ErrorClass error_class) {
   return "";
 }
 
-const Invoker* find_invoker(const std::string& name) {
-  if (name == "claude") return &claude_invoker();
-  if (name == "codex") return &codex_invoker();
-  return nullptr;
+const Invoker* builtin_invoker(const std::string& name) {
+  static const std::map<std::string, const Invoker*> invokers = {
+      {"auggie", &auggie_invoker()},     {"claude", &claude_invoker()},
+      {"codex", &codex_invoker()},       {"copilot", &copilot_invoker()},
+      {"cursor", &cursor_invoker()},     {"gemini", &gemini_invoker()},
+      {"kilocode", &kilocode_invoker()}, {"opencode", &opencode_invoker()},
+      {"qwen", &qwen_invoker()}};
+  auto it = invokers.find(name);
+  return it == invokers.end() ? nullptr : it->second;
 }
 
-const std::vector<std::string>& known_agent_names() {
-  // Seed 004's list (WP02/WP03/WP07). Invokers for the ones find_invoker() does
-  // not return yet are tracked in issue 3.
+const std::vector<std::string>& builtin_agent_names() {
+  // Seed 004's list (WP02/WP03/WP07).
   static const std::vector<std::string> names = {
       "auggie", "claude", "codex", "copilot", "cursor", "gemini", "kilocode", "opencode", "qwen"};
   return names;
 }
+
+const Invoker* find_invoker(const std::string& name) {
+  if (const Invoker* builtin = builtin_invoker(name)) return builtin;
+  return find_custom_invoker(name);
+}
+
+namespace {
+
+// Built-in and registered custom names, sorted; custom.cc refreshes it on
+// registration (under its registry's mutex).
+std::vector<std::string>& known_names() {
+  static std::vector<std::string>* names = new std::vector<std::string>(builtin_agent_names());
+  return *names;
+}
+
+}  // namespace
+
+void refresh_known_agent_names(const std::vector<std::string>& custom_names) {
+  std::vector<std::string> names = builtin_agent_names();
+  names.insert(names.end(), custom_names.begin(), custom_names.end());
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  known_names() = std::move(names);
+}
+
+const std::vector<std::string>& known_agent_names() { return known_names(); }
 
 namespace {
 

@@ -79,10 +79,13 @@ class Invoker {
   virtual AgentResult parse(const exec::ProcessResult& process) const = 0;
 };
 
-/// The invoker named NAME, or nullptr. Known names: see known_agent_names().
+/// The invoker named NAME, or nullptr. Known names: see known_agent_names(). A
+/// built-in invoker lives for the whole program, a custom one (agents/custom.h)
+/// from its registration on.
 const Invoker* find_invoker(const std::string& name);
 
-/// Every agent name baton knows (for validation), sorted.
+/// Every agent name baton knows (for validation), sorted: the built-in agents and
+/// the custom agents registered so far (agents/custom.h).
 const std::vector<std::string>& known_agent_names();
 
 /// Where a CLI is installed and which version it reports.

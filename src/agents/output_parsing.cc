@@ -100,4 +100,80 @@ AgentResult missing_result(const exec::ProcessResult& process, const std::string
   return r;
 }
 
+std::optional<nlohmann::json> parse_json_document(std::string_view text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t b = text.find_first_not_of(" \t\r", start);
+    if (b != std::string_view::npos && (text[b] == '{' || text[b] == '[')) {
+      auto value = nlohmann::json::parse(text.substr(b), nullptr, /*allow_exceptions=*/false);
+      if (!value.is_discarded()) return value;
+    }
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  return std::nullopt;
+}
+
+std::optional<nlohmann::json> trailing_json_object(std::string_view text) {
+  size_t end = text.size();
+  while (end > 0) {
+    size_t brace = text.rfind('{', end - 1);
+    if (brace == std::string_view::npos) return std::nullopt;
+    if (brace == 0 || text[brace - 1] == '\n') {
+      auto value = nlohmann::json::parse(text.substr(brace), nullptr, /*allow_exceptions=*/false);
+      if (value.is_object()) return value;
+    }
+    end = brace;
+  }
+  return std::nullopt;
+}
+
+int64_t int_field(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return 0;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number()) return 0;
+  return it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
+}
+
+std::string string_field(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+int http_status_in(std::string_view message) {
+  for (std::string_view marker : {"error:", "status"}) {
+    size_t from = 0;
+    while (true) {
+      auto it = std::search(
+          message.begin() + from, message.end(), marker.begin(), marker.end(),
+          [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+      if (it == message.end()) break;
+      size_t i = static_cast<size_t>(it - message.begin()) + marker.size();
+      from = i;
+      while (i < message.size() && (message[i] == ' ' || message[i] == ':' || message[i] == '=')) {
+        ++i;
+      }
+      if (i + 3 > message.size()) continue;
+      std::string_view digits = message.substr(i, 3);
+      if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        continue;
+      if (i + 3 < message.size() && message[i + 3] >= '0' && message[i + 3] <= '9') continue;
+      int status = std::stoi(std::string(digits));
+      if (status >= 400 && status < 600) return status;
+    }
+  }
+  return 0;
+}
+
+void fail_with_exit(const exec::ProcessResult& process, AgentResult* r) {
+  r->success = false;
+  r->error_class = classify_exit(process.status);
+  if (r->error_class == ErrorClass::kNone) r->error_class = ErrorClass::kPermanent;
+  r->error = process.status.to_string();
+  std::string detail = last_line(process.stderr_tail);
+  if (!detail.empty()) r->error += ": " + detail;
+}
+
 }  // namespace baton::agents

@@ -1,7 +1,9 @@
 // Helpers shared by the invokers' output parsers: JSON Lines and error classes.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,5 +34,31 @@ std::string last_line(std::string_view text);
 /// A failed AgentResult for a process whose output held no result: names the exit
 /// status and the last line of stderr.
 AgentResult missing_result(const exec::ProcessResult& process, const std::string& what);
+
+/// TEXT as one JSON document (an object or an array, possibly pretty-printed over
+/// many lines). Lines before the first line that starts with '{' or '[' are skipped
+/// (log noise); nullopt when what follows does not parse.
+std::optional<nlohmann::json> parse_json_document(std::string_view text);
+
+/// The JSON object that ends TEXT and starts at the beginning of a line, such as an
+/// error report printed after log lines and stack traces (Gemini CLI's stderr). The
+/// latest such start that parses to the end of TEXT wins; nullopt when none.
+std::optional<nlohmann::json> trailing_json_object(std::string_view text);
+
+/// J[KEY] when J is an object and J[KEY] a number (truncated to an integer), else 0.
+int64_t int_field(const nlohmann::json& j, const char* key);
+
+/// J[KEY] when J is an object and J[KEY] a string, else "".
+std::string string_field(const nlohmann::json& j, const char* key);
+
+/// The HTTP status in a message such as "[API Error: 500 mock injected 500]",
+/// "Last error: 429 Too Many Requests" or "status 503": the first three-digit number
+/// from 400 to 599 that follows "error:" or "status"; 0 when none.
+int http_status_in(std::string_view message);
+
+/// Marks R failed (success=false) for a process that did not exit 0 although its
+/// output held a result: the class is classify_exit()'s, kPermanent for a plain
+/// non-zero exit; the error names the exit status and the last line of stderr.
+void fail_with_exit(const exec::ProcessResult& process, AgentResult* r);
 
 }  // namespace baton::agents
