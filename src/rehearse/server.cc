@@ -398,6 +398,12 @@ Result<std::unique_ptr<ModelServer>> ModelServer::start(Script script,
   http.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
   http.set_keep_alive_timeout(kKeepAliveSeconds);
   http.set_tcp_nodelay(true);
+  // httplib's default adds SO_REUSEPORT, which lets a second server share the
+  // port and take some of its connections.
+  http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   auto handler = [p](const httplib::Request& req, httplib::Response& res) {
     try {
       p->handle(req, res);

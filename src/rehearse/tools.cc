@@ -61,10 +61,19 @@ bool in(const Names& names, std::string_view name) {
 
 const json& properties(const ToolSpec& tool) {
   static const json kEmpty = json::object();
+  // Anthropic's schema-less text editor tool (text_editor_2025..., named
+  // str_replace_based_edit_tool or str_replace_editor) has these.
+  static const json kTextEditor = {{"command", {{"type", "string"}}},
+                                   {"path", {{"type", "string"}}},
+                                   {"file_text", {{"type", "string"}}},
+                                   {"old_str", {{"type", "string"}}},
+                                   {"new_str", {{"type", "string"}}}};
   if (tool.parameters.is_object() && tool.parameters.contains("properties") &&
-      tool.parameters["properties"].is_object()) {
+      tool.parameters["properties"].is_object() && !tool.parameters["properties"].empty()) {
     return tool.parameters["properties"];
   }
+  std::string name = lower(tool.name);
+  if (name == "str_replace_based_edit_tool" || name == "str_replace_editor") return kTextEditor;
   return kEmpty;
 }
 
