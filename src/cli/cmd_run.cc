@@ -9,6 +9,7 @@
 #include "cli/live_view.h"
 #include "cli/load.h"
 #include "cli/paths.h"
+#include "cli/rehearsal.h"
 #include "cli/summary.h"
 #include "engine/run.h"
 #include "store/store.h"
@@ -22,6 +23,7 @@ struct RunArgs {
   std::vector<std::string> vars;
   bool plain = false;
   bool json = false;
+  std::string rehearse;  // a rehearsal script, or ""
 };
 
 int run_command(const RunArgs& args) {
@@ -46,6 +48,21 @@ int run_command(const RunArgs& args) {
   options.inputs = merged_inputs(*loaded);
   options.config_roles = loaded->config_roles;
   engine::SystemClock clock;
+  options.run_id = engine::new_run_id(clock);
+  std::unique_ptr<Rehearsal> rehearsal;
+  if (!args.rehearse.empty()) {
+    auto started = Rehearsal::start(args.rehearse, state + "/runs/" + options.run_id);
+    if (!started) {
+      std::fprintf(stderr, "baton: --rehearse: %s\n", started.error().message.c_str());
+      return kExitUsage;
+    }
+    rehearsal = std::move(*started);
+    options.prepare_agent_process = [r = rehearsal.get()](const std::string& agent,
+                                                          const engine::AttemptPlace& place,
+                                                          exec::ProcessSpec& process) {
+      return r->prepare(agent, place, process);
+    };
+  }
   bool tty = !args.plain && !args.json && isatty(STDOUT_FILENO);
   auto view = make_view(tty, args.json ? stderr : stdout);
   auto outcome = engine::execute_run(loaded->workflow, **store, options, *view, clock);
@@ -72,6 +89,10 @@ int run_command(const RunArgs& args) {
     for (const std::string& hook : outcome->hook_failures) {
       std::printf("hook failed: %s\n", hook.c_str());
     }
+    if (rehearsal) {
+      std::printf("rehearsal: %zu model requests served (log: %s)\n", rehearsal->request_count(),
+                  rehearsal->log_path().c_str());
+    }
   }
   if (outcome->interrupted_by_signal == SIGINT) return kExitSigint;
   if (outcome->interrupted_by_signal == SIGTERM) return kExitSigterm;
@@ -94,6 +115,8 @@ void add_run(CLI::App& app, int* exit_code) {
   cmd->add_option("-i,--var", args->vars, "an input or variable KEY=VALUE (repeatable)");
   cmd->add_flag("--plain", args->plain, "one line per transition even on a terminal");
   cmd->add_flag("--json", args->json, "print the final state as JSON on stdout");
+  cmd->add_option("--rehearse", args->rehearse,
+                  "run agent tasks against a scripted model server on 127.0.0.1 (SCRIPT.yaml)");
   cmd->callback([=] { *exit_code = run_command(*args); });
 }
 
