@@ -72,7 +72,7 @@ Result<ModelRequest> parse(const json& body) {
     }
   }
   if (!body["contents"].empty()) {
-    request.last_message = content_text(body["contents"].back().value("parts", json()));
+    request.last_message = last_part_text(body["contents"].back().value("parts", json()));
   }
   request.workdir = find_workdir(body);
   return request;

@@ -63,7 +63,7 @@ Result<ModelRequest> parse(const json& body) {
     }
   }
   if (!body["messages"].empty()) {
-    request.last_message = content_text(body["messages"].back().value("content", json()));
+    request.last_message = last_part_text(body["messages"].back().value("content", json()));
   }
   request.workdir = find_workdir(body);
   return request;

@@ -46,4 +46,9 @@ std::string content_text(const nlohmann::json& content, size_t limit) {
   return out;
 }
 
+std::string last_part_text(const nlohmann::json& content, size_t limit) {
+  if (content.is_array() && !content.empty()) return content_text(content.back(), limit);
+  return content_text(content, limit);
+}
+
 }  // namespace baton::rehearse

@@ -77,4 +77,8 @@ const WireProtocol& gemini_protocol();
 /// bytes.
 std::string content_text(const nlohmann::json& content, size_t limit = 400);
 
+/// content_text() of the last part of CONTENT when it is a list of parts (the
+/// prompt or tool result after any reminders the CLI put first), else of CONTENT.
+std::string last_part_text(const nlohmann::json& content, size_t limit = 400);
+
 }  // namespace baton::rehearse

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -82,6 +83,7 @@ struct Session {
 struct ModelServer::Impl {
   Script script;
   std::string log_path;
+  std::string dump_dir;
   std::string id_prefix;
   httplib::Server http;
   std::thread thread;
@@ -96,8 +98,10 @@ struct ModelServer::Impl {
   std::map<std::string, std::string> workdirs;  // guarded by mu
   std::vector<RequestRecord> records;           // guarded by mu
   uint64_t next_id = 0;                         // guarded by mu
+  uint64_t dumped = 0;                          // guarded by mu
 
   void handle(const httplib::Request& req, httplib::Response& res);
+  void dump_request(const httplib::Request& req);
   void handle_model(const WireProtocol& proto, ModelRequest request, const httplib::Request& req,
                     httplib::Response& res, RequestRecord& rec);
   void handle_fault(const Fault& fault, const WireProtocol& proto, ModelReply reply,
@@ -155,7 +159,22 @@ std::pair<const Step*, int> ModelServer::Impl::take_step(const std::string& api_
   return {&step, index};
 }
 
+void ModelServer::Impl::dump_request(const httplib::Request& req) {
+  uint64_t n;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    n = ++dumped;
+  }
+  char name[32];
+  std::snprintf(name, sizeof name, "/%04llu-", static_cast<unsigned long long>(n));
+  std::ofstream out(dump_dir + name + req.method + ".txt", std::ios::binary);
+  out << req.method << " " << req.target << "\n";
+  for (const auto& [key, value] : req.headers) out << key << ": " << value << "\n";
+  out << "\n" << req.body;
+}
+
 void ModelServer::Impl::handle(const httplib::Request& req, httplib::Response& res) {
+  if (!dump_dir.empty()) dump_request(req);
   RequestRecord rec;
   rec.time = now_seconds();
   rec.session = api_key_of(req);
@@ -191,6 +210,7 @@ void ModelServer::Impl::handle(const httplib::Request& req, httplib::Response& r
                                             {"owned_by", "baton"}}})}},
                     "models");
     }
+    if (path == "/") return answer(200, {{"ok", true}}, "root");  // connectivity checks
     return answer(404, not_found, "not_found");
   }
 
@@ -266,7 +286,10 @@ void ModelServer::Impl::handle_model(const WireProtocol& proto, ModelRequest req
       reply.text = step->text;
       rec.action = "text";
     } else {
+      // A stated directory that does not exist here was misread: leave paths relative.
       std::string workdir = request.workdir;
+      std::error_code ec;
+      if (!workdir.empty() && !std::filesystem::is_directory(workdir, ec)) workdir.clear();
       {
         std::lock_guard<std::mutex> lock(mu);
         auto it = workdirs.find(rec.session);
@@ -385,6 +408,7 @@ Result<std::unique_ptr<ModelServer>> ModelServer::start(Script script,
   auto impl = std::make_unique<Impl>();
   impl->script = std::move(script);
   impl->log_path = options.log_path;
+  impl->dump_dir = options.dump_dir;
   if (impl->log_path.empty()) {
     if (const char* env = std::getenv("BATON_REHEARSE_LOG")) impl->log_path = env;
   }

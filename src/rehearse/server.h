@@ -76,6 +76,9 @@ struct ServerOptions {
   int port = 0;          ///< 0 = a free port chosen by the OS
   std::string log_path;  ///< append every RequestRecord as JSON Lines here; "" = the
                          ///< BATON_REHEARSE_LOG environment variable, if set
+  std::string dump_dir;  ///< when set, every request is also written whole to
+                         ///< DIR/NNNN-METHOD.txt (headers, blank line, body), for
+                         ///< looking at what a new CLI version sends
 };
 
 /// The scripted model server. Binds 127.0.0.1 only and serves on its own

@@ -59,7 +59,7 @@ json anthropic_request(bool stream, json messages, bool tools = true) {
   json body{{"model", "claude-test"},
             {"max_tokens", 1000},
             {"stream", stream},
-            {"system", {{{"type", "text"}, {"text", "<env>\nWorking directory: /repo\n</env>"}}}},
+            {"system", {{{"type", "text"}, {"text", "<env>\nWorking directory: /tmp\n</env>"}}}},
             {"messages", messages}};
   if (tools) {
     body["tools"] = {{{"name", "Bash"}, {"input_schema", schema({"command"})}},
@@ -124,7 +124,7 @@ TEST(ServerTest, AnthropicToolCallThenText) {
   const json& use = first["content"][0];
   EXPECT_EQ(use["type"], "tool_use");
   EXPECT_EQ(use["name"], "Write");
-  EXPECT_EQ(use["input"], (json{{"file_path", "/repo/hello.txt"}, {"content", "hi from mock"}}));
+  EXPECT_EQ(use["input"], (json{{"file_path", "/tmp/hello.txt"}, {"content", "hi from mock"}}));
   EXPECT_EQ(first["usage"]["input_tokens"], 100);
   EXPECT_EQ(first["usage"]["output_tokens"], 20);
 
@@ -313,7 +313,7 @@ TEST(ServerTest, ChatCompletionsStreamToolCallThenText) {
   auto server = start_server(kWriteThenDone);
   ASSERT_TRUE(server);
   httplib::Headers headers{{"Authorization", "Bearer " + session_api_key("t", "qwen", 1)}};
-  json messages = {{{"role", "system"}, {"content", "Working directory: /q"}},
+  json messages = {{{"role", "system"}, {"content", "Working directory: /usr"}},
                    {{"role", "user"}, {"content", "create hello.txt"}}};
   auto res = post(*server, "/v1/chat/completions", chat_request(true, messages, true), headers);
   ASSERT_TRUE(res);
@@ -336,7 +336,7 @@ TEST(ServerTest, ChatCompletionsStreamToolCallThenText) {
   EXPECT_EQ(finish, "tool_calls");
   EXPECT_EQ(call["function"]["name"], "write_file");
   EXPECT_EQ(json::parse(call["function"]["arguments"].get<std::string>()),
-            (json{{"file_path", "/q/hello.txt"}, {"content", "hi from mock"}}));
+            (json{{"file_path", "/usr/hello.txt"}, {"content", "hi from mock"}}));
   EXPECT_EQ(usage["prompt_tokens"], 100);
   EXPECT_EQ(usage["completion_tokens"], 20);
 
@@ -351,7 +351,7 @@ TEST(ServerTest, ChatCompletionsStreamToolCallThenText) {
 }
 
 json gemini_request(bool tools) {
-  json part{{"text", "I'm currently working in the directory: /g\n"}};
+  json part{{"text", "I'm currently working in the directory: /var\n"}};
   json content{{"role", "user"}, {"parts", json::array({part})}};
   json body{{"contents", json::array({content})}};
   if (tools) {
@@ -379,7 +379,7 @@ TEST(ServerTest, GeminiStreamAndJson) {
   json part = chunk["candidates"][0]["content"]["parts"][0];
   EXPECT_EQ(part["functionCall"]["name"], "write_file");
   EXPECT_EQ(part["functionCall"]["args"],
-            (json{{"file_path", "/g/hello.txt"}, {"content", "hi from mock"}}));
+            (json{{"file_path", "/var/hello.txt"}, {"content", "hi from mock"}}));
   EXPECT_EQ(chunk["candidates"][0]["finishReason"], "STOP");
   EXPECT_EQ(chunk["usageMetadata"]["promptTokenCount"], 100);
   EXPECT_EQ(chunk["usageMetadata"]["candidatesTokenCount"], 20);
@@ -626,6 +626,16 @@ TEST(ServerTest, NoFittingToolEndsTheTurnWithTheReason) {
   EXPECT_EQ(body["stop_reason"], "end_turn");
   EXPECT_EQ(body["content"][0]["text"],
             "[baton rehearse] no offered tool can edit_file (offered: Bash, Write)");
+}
+
+TEST(ServerTest, StatedWorkdirThatDoesNotExistIsIgnored) {
+  auto server = start_server(kWriteThenDone);
+  ASSERT_TRUE(server);
+  json body = anthropic_request(false, {user_message("go")});
+  body["system"] = "Working directory: /no/such/dir/here";
+  auto res = post(*server, "/v1/messages", body, anthropic_headers("k"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body)["content"][0]["input"]["file_path"], "hello.txt");
 }
 
 TEST(ServerTest, SetWorkdirOverridesTheStatedOne) {

@@ -327,10 +327,14 @@ std::string workdir_in(const std::string& text) {
   for (std::string_view marker : kMarkers) {
     for (size_t at = l.find(marker); at != std::string::npos; at = l.find(marker, at + 1)) {
       if (at >= best) break;
+      // Only separators may come between the marker and the path ("Working
+      // directory: /x", "**Working Directory**: `/x`", "<cwd>/x"), not prose.
       size_t p = at + marker.size();
-      size_t limit = std::min(text.size(), p + 40);
-      while (p < limit && text[p] != '/') ++p;
-      if (p >= limit) continue;
+      while (p < text.size() &&
+             std::string_view(" \t:*`'\"=>").find(text[p]) != std::string_view::npos) {
+        ++p;
+      }
+      if (p >= text.size() || text[p] != '/') continue;
       size_t end = p;
       while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end])) &&
              std::string_view("<>\"'`),;*").find(text[end]) == std::string_view::npos) {

@@ -245,6 +245,13 @@ TEST(ToolsTest, FindsTheWorkdirEachCliStates) {
             "/home/u/p");
   EXPECT_EQ(find_workdir({{"messages", {{{"content", "Current working directory: `/a/b`."}}}}}),
             "/a/b");
+  // Prose about a working directory is not one (Qwen Code's memory instructions).
+  EXPECT_EQ(find_workdir({{"messages",
+                           {{{"content",
+                              "within this working directory.</description>\n"
+                              "I'm currently working in the directory: /q/repo\n"}}}}}),
+            "/q/repo");
+  EXPECT_EQ(find_workdir({{"system", "**Working Directory**: `/m/d`"}}), "/m/d");
   // Tool descriptions are not the agent's context.
   EXPECT_EQ(find_workdir({{"tools", {{{"description", "working directory: /not/this"}}}}}), "");
   EXPECT_EQ(find_workdir({{"messages", {{{"content", "no directory here"}}}}}), "");
