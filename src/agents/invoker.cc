@@ -172,12 +172,14 @@ std::string run_version(const std::string& path, double timeout_s) {
 
 }  // namespace
 
-Detection detect(const std::string& executable) {
+Detection detect(const std::string& executable) { return detect(executable, 5.0); }
+
+Detection detect(const std::string& executable, double timeout_s) {
   Detection d;
   d.path = find_in_path(executable);
   if (d.path.empty()) return d;
   d.installed = true;
-  d.version = run_version(d.path, 5.0);
+  d.version = run_version(d.path, timeout_s);
   return d;
 }
 

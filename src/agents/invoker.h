@@ -98,4 +98,9 @@ struct Detection {
 /// Looks EXECUTABLE up in PATH and runs `EXECUTABLE --version` (5 s limit).
 Detection detect(const std::string& executable);
 
+/// As detect(), with TIMEOUT_S seconds for `--version` (the process group is killed
+/// after that and the version left empty). Node-based CLIs take 0.2 to 4 s to start.
+/// Thread safety: may be called from several threads at once.
+Detection detect(const std::string& executable, double timeout_s);
+
 }  // namespace baton::agents

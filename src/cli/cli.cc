@@ -17,6 +17,7 @@ int run_cli(int argc, char** argv) {
   add_run(app, &exit_code);
   add_status(app, &exit_code);
   add_logs(app, &exit_code);
+  add_agents(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

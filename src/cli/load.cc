@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "agents/custom.h"
 #include "agents/invoker.h"
 #include "workflow/config.h"
 #include "workflow/loader.h"
@@ -21,16 +22,37 @@ Result<std::map<std::string, std::string>> parse_inputs(const std::vector<std::s
   return out;
 }
 
-std::optional<LoadedWorkflow> load_for_command(const std::string& path, const std::string& root,
-                                               const std::map<std::string, std::string>& inputs,
-                                               bool check_required) {
-  LoadedWorkflow loaded;
-  std::string config_path = (std::filesystem::path(root) / ".baton" / "config.yaml").string();
-  auto config = workflow::load_config(config_path);
+std::optional<workflow::Config> load_project_config(const std::string& root) {
+  std::string path = (std::filesystem::path(root) / ".baton" / "config.yaml").string();
+  auto config = workflow::load_config(path);
   if (!config) {
     std::fprintf(stderr, "%s\n", config.error().message.c_str());
     return std::nullopt;
   }
+  bool good = true;
+  for (const auto& [name, def] : config->custom_agents) {
+    agents::CustomAgentSpec spec;
+    spec.command = def.command;
+    spec.prompt = def.prompt == "arg" ? agents::PromptVia::kArg : agents::PromptVia::kStdin;
+    spec.answer_regex = def.answer_regex;
+    spec.answer_json_path = def.answer_json_path;
+    spec.env = def.env;
+    if (auto registered = agents::register_custom_agent(name, spec); !registered) {
+      std::fprintf(stderr, "%s:%d:%d: %s\n", path.c_str(), def.loc.line, def.loc.column,
+                   registered.error().message.c_str());
+      good = false;
+    }
+  }
+  if (!good) return std::nullopt;
+  return std::move(*config);
+}
+
+std::optional<LoadedWorkflow> load_for_command(const std::string& path, const std::string& root,
+                                               const std::map<std::string, std::string>& inputs,
+                                               bool check_required) {
+  LoadedWorkflow loaded;
+  auto config = load_project_config(root);
+  if (!config) return std::nullopt;
   loaded.config_roles = config->roles;
   workflow::LoadOptions options;
   options.config_roles = loaded.config_roles;

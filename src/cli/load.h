@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "util/error.h"
+#include "workflow/config.h"
 #include "workflow/model.h"
 
 namespace baton::cli {
@@ -20,6 +21,11 @@ struct LoadedWorkflow {
 
 /// Parses "key=value" items of -i/--var. Error text names the bad item.
 Result<std::map<std::string, std::string>> parse_inputs(const std::vector<std::string>& items);
+
+/// Reads ROOT/.baton/config.yaml (a missing file is an empty config) and registers
+/// its custom agents (agents::register_custom_agent()), so that workflows may name
+/// them. Problems go to stderr as "PATH:LINE:COL: MESSAGE"; nullopt when there were.
+std::optional<workflow::Config> load_project_config(const std::string& root);
 
 /// Loads PATH with the roles of ROOT/.baton/config.yaml and the known agents;
 /// prints every diagnostic (warnings too) to stderr. nullopt when there were

@@ -12,7 +12,66 @@
 namespace baton::workflow {
 namespace {
 
-const std::vector<std::string> kConfigKeys = {"agents"};
+const std::vector<std::string> kConfigKeys = {"agents", "custom_agents"};
+const std::vector<std::string> kCustomAgentKeys = {"command", "prompt", "answer", "env"};
+const std::vector<std::string> kAnswerKeys = {"regex", "json_path"};
+
+// One entry of custom_agents: {command: [argv], prompt, answer: {regex | json_path}, env}.
+void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgentDef* def) {
+  def->loc = loc_of(entry.key_node.Mark());
+  const std::string where = " in custom agent '" + entry.key + "'";
+  if (!entry.value.IsMap()) {
+    sink.error(entry.value_loc(), "expected a mapping for custom agent '" + entry.key + "'");
+    return;
+  }
+  auto scalar = [&](const YamlEntry& e, std::string* out) {
+    if (!e.value.IsScalar()) {
+      sink.error(e.value_loc(), "expected a string for '" + e.key + "'" + where);
+      return false;
+    }
+    *out = e.value.Scalar();
+    return true;
+  };
+  bool has_command = false;
+  for (const YamlEntry& e : map_entries(entry.value, &kCustomAgentKeys, where, sink)) {
+    if (e.key == "command") {
+      has_command = true;
+      bool good = e.value.IsSequence() && e.value.size() > 0;
+      for (size_t i = 0; good && i < e.value.size(); ++i) {
+        good = e.value[i].IsScalar() && !e.value[i].Scalar().empty();
+        if (good) def->command.push_back(e.value[i].Scalar());
+      }
+      if (!good) {
+        sink.error(e.value_loc(),
+                   "expected a list of non-empty strings (argv) for 'command'" + where);
+      }
+    } else if (e.key == "prompt") {
+      if (scalar(e, &def->prompt) && def->prompt != "stdin" && def->prompt != "arg") {
+        sink.error(e.value_loc(), "expected 'stdin' or 'arg' for 'prompt'" + where);
+      }
+    } else if (e.key == "answer") {
+      if (!e.value.IsMap() || e.value.size() != 1) {
+        sink.error(e.value_loc(), "expected {regex: ...} or {json_path: ...} for 'answer'" + where);
+        continue;
+      }
+      for (const YamlEntry& a : map_entries(e.value, &kAnswerKeys, where, sink)) {
+        scalar(a, a.key == "regex" ? &def->answer_regex : &def->answer_json_path);
+      }
+    } else if (e.key == "env") {
+      if (!e.value.IsMap()) {
+        sink.error(e.value_loc(), "expected a mapping for 'env'" + where);
+        continue;
+      }
+      for (const YamlEntry& v : map_entries(e.value, nullptr, where, sink)) {
+        std::string value;
+        if (scalar(v, &value)) def->env[v.key] = value;
+      }
+    }
+  }
+  if (!has_command) {
+    sink.error(entry.value_loc(), "missing 'command'" + where);
+  }
+}
 
 // "PATH:LINE:COL: MESSAGE" for each error, one a line.
 std::string error_lines(const std::vector<Diagnostic>& diagnostics) {
@@ -66,7 +125,13 @@ Result<Config> load_config_text(const std::string& text, const std::string& file
     for (const YamlEntry& e : map_entries(root, &kConfigKeys, " at the top level", sink)) {
       if (e.value.IsNull()) continue;
       if (!e.value.IsMap()) {
-        sink.error(e.value_loc(), "expected a mapping for 'agents'");
+        sink.error(e.value_loc(), "expected a mapping for '" + e.key + "'");
+        continue;
+      }
+      if (e.key == "custom_agents") {
+        for (const YamlEntry& item : map_entries(e.value, nullptr, " in custom_agents", sink)) {
+          read_custom_agent(item, sink, &config.custom_agents[item.key]);
+        }
         continue;
       }
       for (const YamlEntry& item : map_entries(e.value, nullptr, " in agents", sink)) {

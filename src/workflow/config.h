@@ -4,19 +4,38 @@
 //     planner:
 //       use: [claude, codex]          # agents in preference order (a single name is allowed)
 //       instructions: "You plan the work."
+//   custom_agents:                    # command lines run like agent CLIs (agents/custom.h)
+//     summarizer:
+//       command: [python3, summarize.py]  # argv, required
+//       prompt: stdin                 # stdin (default) or arg ("{prompt}" in an argument)
+//       answer: {regex: "ANSWER: (.*)"}   # or {json_path: result.text}; default: stdout
+//       env: {STYLE: short}
 #pragma once
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "util/error.h"
 #include "workflow/model.h"
 
 namespace baton::workflow {
 
+/// A custom agent as written in custom_agents: (checked further, and registered, by
+/// agents::register_custom_agent()).
+struct CustomAgentDef {
+  std::vector<std::string> command;  ///< argv, non-empty
+  std::string prompt = "stdin";      ///< "stdin" or "arg"
+  std::string answer_regex;          ///< answer: {regex: ...}, or ""
+  std::string answer_json_path;      ///< answer: {json_path: ...}, or ""
+  std::map<std::string, std::string> env;
+  SourceLoc loc;  ///< the agent's name in the file
+};
+
 /// The contents of .baton/config.yaml.
 struct Config {
   std::map<std::string, RoleSpec> roles;  ///< role name -> its agents and instructions
+  std::map<std::string, CustomAgentDef> custom_agents;  ///< agent name -> its definition
 };
 
 /// Reads the config file at PATH. A missing file gives an empty Config. Errors: a
