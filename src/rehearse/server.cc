@@ -191,7 +191,7 @@ void ModelServer::Impl::handle(const httplib::Request& req, httplib::Response& r
   };
   const json not_found{{"error", {{"message", "not found: " + path}, {"type", "not_found_error"}}}};
 
-  if (req.method == "GET") {
+  if (req.method == "GET" || req.method == "HEAD") {
     if (ends_with(path, "/models")) {
       if (path.find("v1beta") != std::string::npos) {
         return answer(
