@@ -141,9 +141,43 @@ Outcome BatonProcess::wait(double timeout_s) {
 }
 
 Outcome run_baton(const std::vector<std::string>& args, const std::string& cwd,
-                  const std::map<std::string, std::string>& env) {
+                  const std::map<std::string, std::string>& env, double timeout_s) {
   BatonProcess p(args, cwd, env);
-  return p.wait(60);
+  return p.wait(timeout_s);
+}
+
+Outcome run_command(const std::vector<std::string>& argv, const std::string& cwd) {
+  std::string out_path = cwd + "/.command.stdout";
+  std::string err_path = cwd + "/.command.stderr";
+  std::vector<std::string> args = argv;
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  pid_t pid = -1;
+  Outcome out;
+  int rc = posix_spawnp(&pid, cargv[0], &actions, nullptr, cargv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    out.err = std::string("posix_spawnp: ") + strerror(rc);
+    return out;
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  out.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  out.out = read_file(out_path);
+  out.err = read_file(err_path);
+  fs::remove(out_path);
+  fs::remove(err_path);
+  return out;
 }
 
 bool wait_for_file(const std::string& path, double timeout_s) {
@@ -161,6 +195,28 @@ bool process_alive(pid_t pid) {
   std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
   size_t close = stat.rfind(')');
   return close == std::string::npos || close + 2 >= stat.size() || stat[close + 2] != 'Z';
+}
+
+nlohmann::json status_json(const ScratchDir& dir, const std::string& run_id) {
+  std::vector<std::string> args{"status", "--json"};
+  if (!run_id.empty()) args.insert(args.begin() + 1, run_id);
+  Outcome o = run_baton(args, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  return nlohmann::json::parse(o.out, nullptr, false);
+}
+
+nlohmann::json last_run(const ScratchDir& dir) {
+  nlohmann::json runs = status_json(dir);
+  if (!runs.is_array() || runs.empty()) return nlohmann::json();
+  return status_json(dir, runs[0]["id"].get<std::string>());
+}
+
+nlohmann::json task_of(const nlohmann::json& run, const std::string& id) {
+  if (!run.contains("tasks")) return nlohmann::json::object();
+  for (const auto& t : run["tasks"]) {
+    if (t["id"] == id) return t;
+  }
+  return nlohmann::json::object();
 }
 
 }  // namespace baton::testing

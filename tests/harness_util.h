@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -54,9 +55,13 @@ class BatonProcess {
   bool reaped_ = false;
 };
 
-/// Runs baton to completion (60 s limit).
+/// Runs baton to completion (TIMEOUT_S limit; the test fails past it).
 Outcome run_baton(const std::vector<std::string>& args, const std::string& cwd,
-                  const std::map<std::string, std::string>& env = {});
+                  const std::map<std::string, std::string>& env = {}, double timeout_s = 60);
+
+/// Runs ARGV (argv[0] looked up in PATH) in CWD to completion; stdout and stderr
+/// are captured. For set-up steps such as `git init`.
+Outcome run_command(const std::vector<std::string>& argv, const std::string& cwd);
 
 /// Waits up to TIMEOUT_S for PATH to exist (checking every 10 ms). True if it does.
 bool wait_for_file(const std::string& path, double timeout_s = 30);
@@ -66,6 +71,15 @@ bool process_alive(pid_t pid);
 
 /// Reads a whole file; "" if missing.
 std::string read_file(const std::string& path);
+
+/// `baton status [RUN] --json` in DIR, parsed (the run list without RUN).
+nlohmann::json status_json(const ScratchDir& dir, const std::string& run_id = "");
+
+/// The newest run in DIR with its tasks and attempts (status RUN --json).
+nlohmann::json last_run(const ScratchDir& dir);
+
+/// The task ID of RUN (as last_run() gives it); an empty object when absent.
+nlohmann::json task_of(const nlohmann::json& run, const std::string& id);
 
 /// The repository's root (BATON_SOURCE_DIR).
 std::string source_dir();

@@ -12,27 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-json status_json(const ScratchDir& dir, const std::string& run_id = "") {
-  std::vector<std::string> args{"status", "--json"};
-  if (!run_id.empty()) args.insert(args.begin() + 1, run_id);
-  Outcome o = run_baton(args, dir.path());
-  EXPECT_EQ(o.exit_code, 0) << o.err;
-  return json::parse(o.out, nullptr, false);
-}
-
-json last_run(const ScratchDir& dir) {
-  json runs = status_json(dir);
-  if (!runs.is_array() || runs.empty()) return json();
-  return status_json(dir, runs[0]["id"].get<std::string>());
-}
-
-json task_of(const json& run, const std::string& id) {
-  for (const auto& t : run["tasks"]) {
-    if (t["id"] == id) return t;
-  }
-  return json();
-}
-
 TEST(RunTest, VersionPrintsTheVersion) {
   ScratchDir dir;
   Outcome o = run_baton({"--version"}, dir.path());
