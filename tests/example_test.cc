@@ -20,9 +20,13 @@ void make_repo(const ScratchDir& dir) {
 TEST(ExampleTest, RunsEndToEndWithTheReleaseBranchSkipped) {
   ScratchDir dir;
   make_repo(dir);
-  Outcome o = run_baton({"run", source_dir() + "/examples/textstats/workflow.yaml"}, dir.path());
+  Outcome o = run_baton({"run", source_dir() + "/examples/textstats/workflow.yaml", "--rehearse",
+                         source_dir() + "/examples/textstats/rehearsal.yaml"},
+                        dir.path(), agent_path(), 240);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
-  EXPECT_NE(o.out.find("10 tasks: 9 success, 1 skipped"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("12 tasks: 11 success, 1 skipped"), std::string::npos) << o.out;
+  EXPECT_NE(dir.read("docs/USAGE.md").find("./build/textstats FILE"), std::string::npos);
+  EXPECT_NE(dir.read("REVIEW.md").find("No blocking issues."), std::string::npos);
   Outcome logs = run_baton({"logs", "last", "report"}, dir.path());
   EXPECT_NE(logs.out.find("TEXTSTATS (quick build)"), std::string::npos) << logs.out;
   EXPECT_NE(logs.out.find("tests:   5 passed, 0 failed"), std::string::npos) << logs.out;
@@ -30,6 +34,12 @@ TEST(ExampleTest, RunsEndToEndWithTheReleaseBranchSkipped) {
             std::string::npos)
       << logs.out;
   EXPECT_NE(logs.out.find("package: skipped"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("docs:    Wrote docs/USAGE.md (build, run, output format). (claude)"),
+            std::string::npos)
+      << logs.out;
+  EXPECT_NE(logs.out.find("review:  No blocking issues; findings in REVIEW.md. (codex)"),
+            std::string::npos)
+      << logs.out;
   EXPECT_TRUE(dir.exists(".baton/state.db"));
 }
 
@@ -37,8 +47,9 @@ TEST(ExampleTest, ReleaseModeRunsThePackageBranch) {
   ScratchDir dir;
   make_repo(dir);
   Outcome o =
-      run_baton({"run", source_dir() + "/examples/textstats/workflow.yaml", "-i", "mode=release"},
-                dir.path());
+      run_baton({"run", source_dir() + "/examples/textstats/workflow.yaml", "-i", "mode=release",
+                 "--rehearse", source_dir() + "/examples/textstats/rehearsal.yaml"},
+                dir.path(), agent_path(), 240);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_TRUE(dir.exists("build/textstats.tar.gz"));
 }

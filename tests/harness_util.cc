@@ -60,6 +60,12 @@ std::string read_file(const std::string& path) {
 
 std::string source_dir() { return BATON_SOURCE_DIR; }
 
+std::map<std::string, std::string> agent_path() {
+  std::string bin = source_dir() + "/.agents/node_modules/.bin";
+  const char* path = std::getenv("PATH");
+  return {{"PATH", bin + ":" + (path ? path : "/usr/bin:/bin")}};
+}
+
 BatonProcess::BatonProcess(const std::vector<std::string>& args, const std::string& cwd,
                            const std::map<std::string, std::string>& env) {
   fs::create_directories(fs::path(cwd) / ".out");

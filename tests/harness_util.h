@@ -81,6 +81,10 @@ nlohmann::json last_run(const ScratchDir& dir);
 /// The task ID of RUN (as last_run() gives it); an empty object when absent.
 nlohmann::json task_of(const nlohmann::json& run, const std::string& id);
 
+/// An environment whose PATH starts with the pinned agent CLIs
+/// (.agents/node_modules/.bin, installed by scripts/setup-agents).
+std::map<std::string, std::string> agent_path();
+
 /// The repository's root (BATON_SOURCE_DIR).
 std::string source_dir();
 

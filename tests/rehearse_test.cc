@@ -15,12 +15,6 @@ namespace {
 using nlohmann::json;
 using nlohmann::literals::operator""_json_pointer;
 
-std::map<std::string, std::string> agent_path() {
-  std::string bin = source_dir() + "/.agents/node_modules/.bin";
-  const char* path = std::getenv("PATH");
-  return {{"PATH", bin + ":" + (path ? path : "/usr/bin:/bin")}};
-}
-
 // A git repository with FLOW and SCRIPT, as a user would have it.
 void make_repo(const ScratchDir& dir, const std::string& flow, const std::string& script) {
   dir.write("flow.yaml", flow);
