@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cstdlib>
@@ -27,12 +28,12 @@ int port_and_address(const sockaddr_storage& addr, std::string* text) {
   return -1;
 }
 
-}  // namespace
-
-bool shutdown_connection(int local_port, const std::string& remote_addr, int remote_port) {
+// The descriptor of the connection, or -1. It stays valid while the handler of a
+// request on it runs: the server's thread closes it only afterwards.
+int find_connection(int local_port, const std::string& remote_addr, int remote_port) {
   DIR* dir = opendir("/proc/self/fd");
-  if (!dir) return false;
-  bool found = false;
+  if (!dir) return -1;
+  int found = -1;
   while (dirent* entry = readdir(dir)) {
     char* end = nullptr;
     long fd = std::strtol(entry->d_name, &end, 10);
@@ -47,12 +48,28 @@ bool shutdown_connection(int local_port, const std::string& remote_addr, int rem
     std::string peer_addr;
     if (port_and_address(peer, &peer_addr) != remote_port) continue;
     if (!remote_addr.empty() && peer_addr != remote_addr) continue;
-    ::shutdown(static_cast<int>(fd), SHUT_RDWR);
-    found = true;
+    found = static_cast<int>(fd);
     break;
   }
   closedir(dir);
   return found;
+}
+
+}  // namespace
+
+bool shutdown_connection(int local_port, const std::string& remote_addr, int remote_port) {
+  int fd = find_connection(local_port, remote_addr, remote_port);
+  if (fd < 0) return false;
+  ::shutdown(fd, SHUT_RDWR);
+  return true;
+}
+
+bool connection_closed(int local_port, const std::string& remote_addr, int remote_port) {
+  int fd = find_connection(local_port, remote_addr, remote_port);
+  if (fd < 0) return true;
+  pollfd p{fd, POLLIN | POLLRDHUP, 0};
+  if (poll(&p, 1, 0) <= 0) return false;
+  return (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 }  // namespace baton::rehearse

@@ -14,4 +14,8 @@ namespace baton::rehearse {
 /// Thread-safe; the socket stays open (its owner closes it).
 bool shutdown_connection(int local_port, const std::string& remote_addr, int remote_port);
 
+/// Whether the client closed the connection named above (or it is gone), without
+/// waiting. A connection that still waits for its answer gives false.
+bool connection_closed(int local_port, const std::string& remote_addr, int remote_port);
+
 }  // namespace baton::rehearse

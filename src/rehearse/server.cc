@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -28,7 +29,8 @@ using nlohmann::json;
 // go, which bounds how long stop() takes. Node clients (undici) subtract one
 // second from the hint and so reuse a connection for at most one second.
 constexpr time_t kKeepAliveSeconds = 2;
-constexpr size_t kThreads = 64;  // hanging requests each hold one
+// How often a held (hanging, stalled) request checks whether its client left.
+constexpr std::chrono::milliseconds kClientCheckInterval{200};
 
 bool ends_with(const std::string& s, std::string_view suffix) {
   return s.size() >= suffix.size() &&
@@ -110,10 +112,17 @@ struct ModelServer::Impl {
   std::pair<const Step*, int> take_step(const std::string& api_key);
   std::string new_id();
   void record(RequestRecord rec);
-  // Blocks until stop(); true at once when already stopping.
-  void wait_for_stop() {
+  // Blocks until stop() or until the client of the connection LOCAL_PORT,
+  // REMOTE_ADDR:REMOTE_PORT has closed it (a CLI's own timeout), so requests held
+  // by hang and stall faults do not pile up and take every thread.
+  void hold(int local_port, const std::string& remote_addr, int remote_port) {
     std::unique_lock<std::mutex> lock(mu);
-    cv.wait(lock, [&] { return stopping; });
+    while (!cv.wait_for(lock, kClientCheckInterval, [&] { return stopping; })) {
+      lock.unlock();
+      bool gone = connection_closed(local_port, remote_addr, remote_port);
+      lock.lock();
+      if (gone) return;
+    }
   }
 };
 
@@ -360,7 +369,7 @@ void ModelServer::Impl::handle_fault(const Fault& fault, const WireProtocol& pro
     case FaultKind::kHang: {
       rec.status = 0;
       record(std::move(rec));
-      wait_for_stop();
+      hold(req.local_port, req.remote_addr, req.remote_port);
       shutdown_connection(req.local_port, req.remote_addr, req.remote_port);
       return;
     }
@@ -373,20 +382,23 @@ void ModelServer::Impl::handle_fault(const Fault& fault, const WireProtocol& pro
       if (request.stream) {
         std::string first = proto.stream(reply, request).front();
         res.set_header("Cache-Control", "no-cache");
-        res.set_chunked_content_provider("text/event-stream",
-                                         [this, first](size_t, httplib::DataSink& sink) {
-                                           sink.write(first.data(), first.size());
-                                           wait_for_stop();
-                                           return false;
-                                         });
+        res.set_chunked_content_provider(
+            "text/event-stream", [this, first, port = req.local_port, addr = req.remote_addr,
+                                  peer = req.remote_port](size_t, httplib::DataSink& sink) {
+              sink.write(first.data(), first.size());
+              hold(port, addr, peer);
+              return false;
+            });
       } else {
         std::string body = dump(proto.response(reply, request));
-        res.set_content_provider(body.size(), "application/json",
-                                 [this, body](size_t offset, size_t, httplib::DataSink& sink) {
-                                   if (offset == 0) sink.write(body.data(), body.size() / 2);
-                                   wait_for_stop();
-                                   return false;
-                                 });
+        res.set_content_provider(
+            body.size(), "application/json",
+            [this, body, port = req.local_port, addr = req.remote_addr, peer = req.remote_port](
+                size_t offset, size_t, httplib::DataSink& sink) {
+              if (offset == 0) sink.write(body.data(), body.size() / 2);
+              hold(port, addr, peer);
+              return false;
+            });
       }
       return;
     }
@@ -419,7 +431,8 @@ Result<std::unique_ptr<ModelServer>> ModelServer::start(Script script,
 
   Impl* p = impl.get();
   httplib::Server& http = impl->http;
-  http.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+  size_t threads = static_cast<size_t>(std::max(1, options.threads));
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http.set_keep_alive_timeout(kKeepAliveSeconds);
   http.set_tcp_nodelay(true);
   // httplib's default adds SO_REUSEPORT, which lets a second server share the

@@ -76,6 +76,7 @@ struct ServerOptions {
   int port = 0;          ///< 0 = a free port chosen by the OS
   std::string log_path;  ///< append every RequestRecord as JSON Lines here; "" = the
                          ///< BATON_REHEARSE_LOG environment variable, if set
+  int threads = 64;      ///< requests served at once (a hanging one holds a thread)
   std::string dump_dir;  ///< when set, every request is also written whole to
                          ///< DIR/NNNN-METHOD.txt (headers, blank line, body), for
                          ///< looking at what a new CLI version sends
@@ -111,7 +112,8 @@ class ModelServer {
 
   /// Stops serving: hanging and stalled requests are released (their connections
   /// closed without an answer), open connections closed, threads joined. Returns
-  /// within about two seconds (the keep-alive poll). Idempotent.
+  /// within about two seconds (the keep-alive poll). Idempotent. (A hanging or
+  /// stalled request is also let go as soon as its client closes the connection.)
   void stop();
   ~ModelServer();
 

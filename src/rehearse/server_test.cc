@@ -196,6 +196,9 @@ TEST(ServerTest, AnthropicCountTokensAndOtherEndpoints) {
   ASSERT_TRUE(models);
   EXPECT_EQ(models->status, 200);
   EXPECT_EQ(json::parse(models->body)["data"][0]["id"], "rehearse");
+  auto head = client.Head("/");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
   auto missing = client.Get("/v1/nothing");
   ASSERT_TRUE(missing);
   EXPECT_EQ(missing->status, 404);
@@ -673,6 +676,93 @@ TEST(ServerTest, WritesTheLogAsJsonLines) {
   EXPECT_EQ(lines[0]["body_excerpt"], "hi");
   EXPECT_EQ(lines[1]["status"], 200);
   EXPECT_GT(lines[1]["time"].get<double>(), 1.6e9);
+  std::remove(path.c_str());
+  rmdir(dir);
+}
+
+TEST(ServerTest, HeldRequestsAreLetGoWhenTheClientLeaves) {
+  ServerOptions options;
+  options.threads = 2;
+  auto server = start_server(R"(tasks:
+  t:
+    - fault: {kind: hang, times: forever}
+  s:
+    - fault: {kind: stall, times: forever}
+fallback:
+  - text: served
+)",
+                             options);
+  ASSERT_TRUE(server);
+  // Two clients that give up after a second, as a CLI's own timeout does: one
+  // on a hang, one on a stalled stream. Each held one of the two threads.
+  for (const char* task : {"t", "s"}) {
+    httplib::Client client(server->base_url());
+    client.set_read_timeout(1, 0);
+    auto res =
+        client.Post("/v1/messages", anthropic_headers(session_api_key(task, "claude", 1)),
+                    anthropic_request(true, {user_message("go")}).dump(), "application/json");
+    EXPECT_FALSE(res && res->status == 200 && res->body.find("message_stop") != std::string::npos);
+  }
+  // Both threads are free again: a third request is answered.
+  auto res = post(*server, "/v1/messages", anthropic_request(false, {user_message("go")}),
+                  anthropic_headers("other"));
+  ASSERT_TRUE(res);
+  EXPECT_EQ(json::parse(res->body)["content"][0]["text"], "served");
+}
+
+TEST(ServerTest, NonStreamingStallSendsHalfABody) {
+  auto server = start_server("fallback:\n  - fault: stall\n");
+  ASSERT_TRUE(server);
+  auto pending = std::async(std::launch::async, [&] {
+    return post(*server, "/v1/chat/completions", chat_request(false, {user_message("x")}, false),
+                {});
+  });
+  ASSERT_TRUE(server->wait_for_requests(1, seconds(30)));
+  EXPECT_EQ(pending.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+  server->stop();
+  ASSERT_EQ(pending.wait_for(seconds(30)), std::future_status::ready);
+  EXPECT_FALSE(pending.get());
+  EXPECT_EQ(server->requests()[0].action, "fault stall");
+}
+
+TEST(ServerTest, StepUsageAndChatUsageWithoutIncludeUsage) {
+  auto server = start_server(R"(fallback:
+  - {text: counted, usage: {input_tokens: 7, output_tokens: 3, cached_tokens: 2}}
+)");
+  ASSERT_TRUE(server);
+  auto res =
+      post(*server, "/v1/chat/completions", chat_request(true, {user_message("x")}, false), {});
+  ASSERT_TRUE(res);
+  std::vector<Event> events = parse_sse(res->body);
+  ASSERT_GE(events.size(), 3u);
+  json last = events[events.size() - 2].json_data();
+  EXPECT_EQ(last["choices"][0]["finish_reason"], "stop");
+  EXPECT_EQ(last["usage"]["prompt_tokens"], 7);
+  EXPECT_EQ(last["usage"]["completion_tokens"], 3);
+  EXPECT_EQ(last["usage"]["prompt_tokens_details"]["cached_tokens"], 2);
+  res = post(*server, "/v1/messages", anthropic_request(false, {user_message("go")}),
+             anthropic_headers("k"));
+  ASSERT_TRUE(res);
+  json usage = json::parse(res->body)["usage"];
+  EXPECT_EQ(usage["input_tokens"], 5);  // Anthropic counts the uncached part
+  EXPECT_EQ(usage["cache_read_input_tokens"], 2);
+}
+
+TEST(ServerTest, LogPathFromTheEnvironment) {
+  char dir[] = "/tmp/rehearse-envlog-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/log.jsonl";
+  setenv("BATON_REHEARSE_LOG", path.c_str(), 1);
+  auto server = start_server("");
+  unsetenv("BATON_REHEARSE_LOG");
+  ASSERT_TRUE(server);
+  httplib::Client client(server->base_url());
+  ASSERT_TRUE(client.Get("/v1/models"));
+  server->stop();
+  std::ifstream in(path);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_EQ(json::parse(line)["action"], "models");
   std::remove(path.c_str());
   rmdir(dir);
 }
