@@ -49,10 +49,16 @@ std::string toml_string(const std::string& s) {
   return out + "\"";
 }
 
-// Every CLI: HOME and the XDG directories under HOME_DIR, so nothing of the user's
-// own configuration, credentials or caches is read or written.
+// Every CLI: HOME, TMPDIR and the XDG directories under HOME_DIR, so nothing of the
+// user's own configuration, credentials or caches is read or written. TMPDIR matters
+// to Codex too: it refuses to create its sandbox helper (codex-linux-sandbox, an
+// alias of itself under CODEX_HOME) when CODEX_HOME is under the temporary
+// directory, and then every command fails in bubblewrap ("execvp
+// codex-linux-sandbox: No such file or directory") while the run still exits 0.
 void isolate_home(const std::string& home, RehearsalEnv* out) {
   out->env["HOME"] = home;
+  out->env["TMPDIR"] = home + "/.tmp";
+  out->dirs.push_back(home + "/.tmp");
   out->env["XDG_CONFIG_HOME"] = home + "/.config";
   out->env["XDG_DATA_HOME"] = home + "/.local/share";
   out->env["XDG_STATE_HOME"] = home + "/.local/state";
@@ -131,7 +137,8 @@ void qwen_env(const std::string& home, const std::string& base, const std::strin
 }
 
 // opencode and Kilo: an OpenAI-compatible provider in the config given inline
-// (../shared/agent-samples/opencode_config_content.json, kilo_config_content.json).
+// (../shared/agent-samples/opencode_config_content.json, kilo_config_content.json),
+// snapshots off.
 nlohmann::json opencode_config(const std::string& base, const std::string& key,
                                const std::string& model) {
   return {
@@ -145,6 +152,10 @@ nlohmann::json opencode_config(const std::string& base, const std::string& key,
       {"small_model", "rehearse/" + model},
       {"autoupdate", false},
       {"share", "disabled"},
+      // Snapshots (for undo) add the whole work tree to a git repository under
+      // HOME after every step: 20 s and more when HOME is inside the project, as
+      // baton's rehearsal homes are.
+      {"snapshot", false},
       {"permission",
        {{"edit", "allow"},
         {"bash", "allow"},
@@ -256,6 +267,12 @@ void apply_rehearsal(const RehearsalEnv& rehearsal, Command* command) {
 }
 
 Result<void> write_rehearsal_files(const RehearsalEnv& rehearsal) {
+  for (const std::string& dir : rehearsal.dirs) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail("cannot create " + dir + ": " + ec.message(), ec.value());
+    ::chmod(dir.c_str(), 0700);
+  }
   for (const auto& [path, content] : rehearsal.files) {
     std::error_code ec;
     std::filesystem::path parent = std::filesystem::path(path).parent_path();

@@ -3,7 +3,7 @@
 // a workflow runs with the real CLIs offline, free and deterministic.
 //
 // Never the user's own configuration: every file is written under HOME_DIR, and
-// HOME (plus CODEX_HOME, COPILOT_HOME, XDG_*) point there.
+// HOME (plus CODEX_HOME, COPILOT_HOME, XDG_*, TMPDIR) point there.
 #pragma once
 
 #include <map>
@@ -23,6 +23,9 @@ struct RehearsalEnv {
   /// Absolute path -> content: files to write before the attempt (parent
   /// directories created), all under HOME_DIR.
   std::vector<std::pair<std::string, std::string>> files;
+  /// Absolute paths of directories to create (mode 0700) before the attempt, all
+  /// under HOME_DIR.
+  std::vector<std::string> dirs;
   /// Appended to the attempt's argv (model and provider flags). The caller leaves
   /// Invocation::model empty, since the model is chosen here.
   std::vector<std::string> extra_args;
@@ -49,8 +52,8 @@ Result<RehearsalEnv> rehearsal_env(const std::string& agent, const std::string& 
 /// COMMAND's (rehearsal wins). Files are not written here (see write_rehearsal_files).
 void apply_rehearsal(const RehearsalEnv& rehearsal, Command* command);
 
-/// Writes REHEARSAL's files, creating parent directories (mode 0700) and each file
-/// with mode 0600. Errors name the path and the reason.
+/// Creates REHEARSAL's dirs and writes its files, creating parent directories (mode
+/// 0700) and each file with mode 0600. Errors name the path and the reason.
 Result<void> write_rehearsal_files(const RehearsalEnv& rehearsal);
 
 }  // namespace baton::agents

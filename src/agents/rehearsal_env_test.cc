@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -69,6 +70,8 @@ TEST(RehearsalEnvTest, EveryCliGetsAnIsolatedHome) {
     RehearsalEnv env = env_for(agent);
     EXPECT_EQ(env.env.at("HOME"), kHome) << agent;
     EXPECT_EQ(env.env.at("XDG_CONFIG_HOME"), kHome + "/.config") << agent;
+    EXPECT_EQ(env.env.at("TMPDIR"), kHome + "/.tmp") << agent;
+    EXPECT_NE(std::find(env.dirs.begin(), env.dirs.end(), kHome + "/.tmp"), env.dirs.end());
     for (const auto& [path, content] : env.files) {
       EXPECT_EQ(path.rfind(kHome + "/", 0), 0u) << agent << " writes outside HOME: " << path;
     }
@@ -136,6 +139,7 @@ TEST(RehearsalEnvTest, OpencodeAndKiloConfigContent) {
   EXPECT_EQ(provider["models"]["mock-model"]["tool_call"], true);
   EXPECT_EQ(config["model"], "rehearse/mock-model");
   EXPECT_EQ(config["permission"]["edit"], "allow");
+  EXPECT_EQ(config["snapshot"], false);
   EXPECT_EQ(oc.env.at("OPENCODE_DISABLE_MODELS_FETCH"), "1");
   EXPECT_EQ(oc.env.at("OPENCODE_DISABLE_AUTOUPDATE"), "1");
 
@@ -200,6 +204,7 @@ TEST(RehearsalEnvTest, ApplyAndWriteFiles) {
   EXPECT_EQ(cmd.env.at("HOME"), home);
   EXPECT_EQ(cmd.env.at("KEEP"), "1");
   ASSERT_TRUE(write_rehearsal_files(*env));
+  EXPECT_TRUE(std::filesystem::is_directory(home + "/.tmp"));
   std::string path = home + "/.gemini/settings.json";
   std::ifstream in(path);
   auto settings = nlohmann::json::parse(in, nullptr, false);
