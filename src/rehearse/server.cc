@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "rehearse/connection.h"
+#include "rehearse/player.h"
 #include "rehearse/protocol.h"
 #include "rehearse/schema.h"
 
@@ -73,17 +74,12 @@ std::string excerpt(const std::string& text, size_t limit = 400) {
   return content_text(json(text.substr(0, std::min(text.size(), limit + 8))), limit);
 }
 
-// The steps a session plays and where it is in them.
-struct Session {
-  const std::vector<Step>* steps = nullptr;
-  size_t cursor = 0;
-  int fault_uses = 0;  // requests the current fault step has answered
-};
-
 }  // namespace
 
 struct ModelServer::Impl {
-  Script script;
+  explicit Impl(Script s) : script(std::move(s)), player(script) {}
+
+  const Script script;
   std::string log_path;
   std::string dump_dir;
   std::string id_prefix;
@@ -96,7 +92,7 @@ struct ModelServer::Impl {
   mutable std::condition_variable cv;           // signalled on stop and on every new record
   bool stopping = false;                        // guarded by mu
   bool stopped = false;                         // guarded by mu
-  std::map<std::string, Session> sessions;      // guarded by mu
+  ScriptPlayer player;                          // guarded by mu
   std::map<std::string, std::string> workdirs;  // guarded by mu
   std::vector<RequestRecord> records;           // guarded by mu
   uint64_t next_id = 0;                         // guarded by mu
@@ -109,7 +105,6 @@ struct ModelServer::Impl {
   void handle_fault(const Fault& fault, const WireProtocol& proto, ModelReply reply,
                     const ModelRequest& request, const httplib::Request& req,
                     httplib::Response& res, RequestRecord& rec);
-  std::pair<const Step*, int> take_step(const std::string& api_key);
   std::string new_id();
   void record(RequestRecord rec);
   // Blocks until stop() or until the client of the connection LOCAL_PORT,
@@ -139,33 +134,6 @@ void ModelServer::Impl::record(RequestRecord rec) {
   }
   records.push_back(std::move(rec));
   cv.notify_all();
-}
-
-std::pair<const Step*, int> ModelServer::Impl::take_step(const std::string& api_key) {
-  static const Step kDone = text_step("done");
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = sessions.find(api_key);
-  if (it == sessions.end()) {
-    Session session;
-    std::optional<SessionKey> key = parse_session_key(api_key);
-    session.steps = key ? &script.steps_for(key->task, key->agent, key->attempt)
-                        : &script.steps_for("", "", "");
-    it = sessions.emplace(api_key, session).first;
-  }
-  Session& s = it->second;
-  const std::vector<Step>& steps = *s.steps;
-  if (s.cursor >= steps.size()) {
-    if (!steps.empty() && steps.back().is_text()) {
-      return {&steps.back(), static_cast<int>(steps.size()) - 1};
-    }
-    return {&kDone, -1};
-  }
-  const Step& step = steps[s.cursor];
-  int index = static_cast<int>(s.cursor);
-  if (step.fault && ++s.fault_uses < step.fault->times) return {&step, index};
-  s.fault_uses = 0;
-  ++s.cursor;
-  return {&step, index};
 }
 
 void ModelServer::Impl::dump_request(const httplib::Request& req) {
@@ -286,8 +254,13 @@ void ModelServer::Impl::handle_model(const WireProtocol& proto, ModelRequest req
       rec.action = "plain";
     }
   } else {
-    auto [step, index] = take_step(rec.session);
-    rec.step = index;
+    ScriptPlayer::Turn turn;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      turn = player.next(rec.session);
+    }
+    const Step* step = turn.step;
+    rec.step = turn.index;
     if (step->usage) reply.usage = *step->usage;
     if (step->fault)
       return handle_fault(*step->fault, proto, std::move(reply), request, req, res, rec);
@@ -417,8 +390,7 @@ Result<std::unique_ptr<ModelServer>> ModelServer::start(Script script, int port)
 
 Result<std::unique_ptr<ModelServer>> ModelServer::start(Script script,
                                                         const ServerOptions& options) {
-  auto impl = std::make_unique<Impl>();
-  impl->script = std::move(script);
+  auto impl = std::make_unique<Impl>(std::move(script));
   impl->log_path = options.log_path;
   impl->dump_dir = options.dump_dir;
   if (impl->log_path.empty()) {
