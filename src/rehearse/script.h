@@ -60,8 +60,9 @@ struct ToolUse {
 enum class FaultKind {
   kHttp,   ///< an HTTP error status with an error body in the protocol's shape
   kDrop,   ///< the connection is closed without any response
-  kHang,   ///< no response at all until the server stops
-  kStall,  ///< response headers and one stream event, then nothing until the server stops
+  kHang,   ///< no response at all until the server stops or the client gives up
+  kStall,  ///< response headers and one stream event (half the body when not
+           ///< streaming), then nothing until the server stops or the client gives up
 };
 
 /// An injected failure. `times` consecutive requests of the session get it
