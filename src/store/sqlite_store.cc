@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "store/audit.h"
+#include "store/process_identity.h"
 #include "store/sqlite.h"
 #include "store/store.h"
 
@@ -91,6 +93,14 @@ CREATE TABLE events (
   PRIMARY KEY (run_id, seq)
 );
 )sql",
+    // 2: the audit chain (store/audit.h) and the orchestrator's start time (the run
+    // lock). Events already stored are chained by backfill_event_hashes() in the
+    // same transaction.
+    R"sql(
+ALTER TABLE runs ADD COLUMN orchestrator_start_time INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN prev_hash TEXT;
+ALTER TABLE events ADD COLUMN hash TEXT;
+)sql",
 };
 
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
@@ -99,14 +109,15 @@ constexpr int64_t kSchemaVersion = std::size(kMigrations);
 
 constexpr const char* kUpsertRun = R"sql(
 INSERT INTO runs (id, workflow_name, workflow_path, workflow_sha256, status, inputs, root_dir,
-                  run_dir, created_at, ended_at, orchestrator_pid)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                  run_dir, created_at, ended_at, orchestrator_pid, orchestrator_start_time)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
 ON CONFLICT (id) DO UPDATE SET
   workflow_name = excluded.workflow_name, workflow_path = excluded.workflow_path,
   workflow_sha256 = excluded.workflow_sha256, status = excluded.status,
   inputs = excluded.inputs, root_dir = excluded.root_dir, run_dir = excluded.run_dir,
   created_at = excluded.created_at, ended_at = excluded.ended_at,
-  orchestrator_pid = excluded.orchestrator_pid)sql";
+  orchestrator_pid = excluded.orchestrator_pid,
+  orchestrator_start_time = excluded.orchestrator_start_time)sql";
 
 constexpr const char* kUpsertTask = R"sql(
 INSERT INTO tasks (run_id, task_id, position, status, attempts, agent, output, exit_code, reason,
@@ -131,15 +142,23 @@ ON CONFLICT (run_id, task_id, number) DO UPDATE SET
   started_at = excluded.started_at, ended_at = excluded.ended_at)sql";
 
 constexpr const char* kInsertEvent = R"sql(
-INSERT INTO events (run_id, seq, time, task_id, kind, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+INSERT INTO events (run_id, seq, time, task_id, kind, data, prev_hash, hash)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8))sql";
 
 constexpr const char* kDataVersion = "PRAGMA data_version";
 
-constexpr const char* kMaxSeq = "SELECT COALESCE(MAX(seq), 0) FROM events WHERE run_id = ?1";
+// The last event of a run: its seq and hash, the head the next event chains from.
+constexpr const char* kChainHead =
+    "SELECT seq, hash FROM events WHERE run_id = ?1 ORDER BY seq DESC LIMIT 1";
+
+constexpr const char* kGetOrchestrator =
+    "SELECT orchestrator_pid, orchestrator_start_time FROM runs WHERE id = ?1";
+constexpr const char* kSetOrchestrator =
+    "UPDATE runs SET orchestrator_pid = ?2, orchestrator_start_time = ?3 WHERE id = ?1";
 
 #define BATON_RUN_COLUMNS                                                                  \
   "id, workflow_name, workflow_path, workflow_sha256, status, inputs, root_dir, run_dir, " \
-  "created_at, ended_at, orchestrator_pid"
+  "created_at, ended_at, orchestrator_pid, orchestrator_start_time"
 #define BATON_TASK_COLUMNS                                                          \
   "run_id, task_id, position, status, attempts, agent, output, exit_code, reason, " \
   "started_at, ended_at"
@@ -162,7 +181,7 @@ constexpr const char* kListAttempts =
     " WHERE a.run_id = ?1 AND (?2 = '' OR a.task_id = ?2)"
     " ORDER BY t.position IS NULL, t.position, a.task_id, a.number";
 constexpr const char* kListEvents =
-    "SELECT seq, time, run_id, task_id, kind, data FROM events"
+    "SELECT seq, time, run_id, task_id, kind, data, prev_hash, hash FROM events"
     " WHERE run_id = ?1 AND seq > ?2 ORDER BY seq";
 
 #undef BATON_RUN_COLUMNS
@@ -199,6 +218,7 @@ Result<RunRecord> read_run(const Statement& s) {
   r.created_at = s.double_at(8);
   r.ended_at = s.double_at(9);
   r.orchestrator_pid = s.int_at(10);
+  r.orchestrator_start_time = s.int64_at(11);
   return r;
 }
 
@@ -242,20 +262,36 @@ AttemptRecord read_attempt(const Statement& s) {
   return a;
 }
 
-Result<Event> read_event(const Statement& s) {
-  Event e;
+// A row of kListEvents; data stays unparsed in the result's data_json.
+StoredEvent read_stored_event(const Statement& s) {
+  StoredEvent row;
+  Event& e = row.event;
   e.seq = s.int64_at(0);
   e.time = s.double_at(1);
   e.run_id = s.text_at(2);
   e.task_id = s.text_at(3);
   e.kind = s.text_at(4);
-  auto data = parse_json(s.text_at(5), "data of event " + std::to_string(e.seq));
+  row.data_json = s.text_at(5);
+  e.prev_hash = s.text_at(6);
+  e.hash = s.text_at(7);
+  return row;
+}
+
+Result<Event> read_event(const Statement& s) {
+  StoredEvent row = read_stored_event(s);
+  auto data = parse_json(row.data_json, "data of event " + std::to_string(row.event.seq));
   if (!data) return tl::unexpected(data.error());
-  e.data = std::move(*data);
-  return e;
+  row.event.data = std::move(*data);
+  return std::move(row.event);
 }
 
 // ---- The store ----
+
+// Where a run's audit chain ends: the next event gets seq + 1 and chains from hash.
+struct ChainHead {
+  int64_t seq = 0;
+  std::string hash = std::string(kGenesisHash);
+};
 
 class SqliteStore final : public Store {
  public:
@@ -270,14 +306,19 @@ class SqliteStore final : public Store {
   Result<std::vector<Event>> list_events(const std::string& run_id, int64_t after_seq) override;
   Result<std::optional<TaskRecord>> get_task(const std::string& run_id,
                                              const std::string& task_id) override;
+  Result<std::vector<StoredEvent>> list_stored_events(const std::string& run_id) override;
+  Result<RunLockResult> acquire_run_lock(const std::string& run_id, int pid,
+                                         int64_t start_time) override;
 
  private:
-  // Writes every part of BATCH; called inside BEGIN IMMEDIATE. Seqs given to events
-  // go into LAST_SEQ (run id → last seq) and reach last_seq_ only after COMMIT.
-  Result<void> write_batch(const Batch& batch, std::map<std::string, int64_t>& last_seq);
-  // The last event seq of RUN_ID: from the cache, else from the database.
-  Result<int64_t> last_event_seq(const std::string& run_id);
-  // Drops last_seq_ when another connection committed since we last looked, as it may
+  // Writes every part of BATCH; called inside BEGIN IMMEDIATE. Seqs and hashes given
+  // to events go into HEADS (run id → chain head) and reach heads_ only after COMMIT.
+  Result<void> write_batch(const Batch& batch, std::map<std::string, ChainHead>& heads);
+  // The chain head of RUN_ID: from the cache, else from the database.
+  Result<ChainHead> chain_head(const std::string& run_id);
+  // acquire_run_lock's work inside its BEGIN IMMEDIATE.
+  Result<RunLockResult> claim_run(const std::string& run_id, int pid, int64_t start_time);
+  // Drops heads_ when another connection committed since we last looked, as it may
   // have appended events to our runs (PRAGMA data_version ignores our own commits).
   Result<void> check_data_version();
   // The prepared statement for SQL, prepared on first use and kept; reset, no bindings.
@@ -292,7 +333,7 @@ class SqliteStore final : public Store {
   // Keyed by the SQL text's address: every statement is a constant above. Declared
   // after db_ so statements are finalized before the connection closes.
   std::unordered_map<const char*, Statement> statements_;
-  std::unordered_map<std::string, int64_t> last_seq_;
+  std::unordered_map<std::string, ChainHead> heads_;
   std::optional<int64_t> data_version_;
 };
 
@@ -314,20 +355,25 @@ Result<void> SqliteStore::check_data_version() {
   auto row = (*s)->step();
   if (!row) return tl::unexpected(row.error());
   const int64_t version = *row ? (*s)->int64_at(0) : 0;
-  if (data_version_ != version) last_seq_.clear();
+  if (data_version_ != version) heads_.clear();
   data_version_ = version;
   return ok();
 }
 
-Result<int64_t> SqliteStore::last_event_seq(const std::string& run_id) {
-  if (auto cached = last_seq_.find(run_id); cached != last_seq_.end()) return cached->second;
-  auto s = statement(kMaxSeq);
+Result<ChainHead> SqliteStore::chain_head(const std::string& run_id) {
+  if (auto cached = heads_.find(run_id); cached != heads_.end()) return cached->second;
+  auto s = statement(kChainHead);
   if (!s) return tl::unexpected(s.error());
   ResetOnExit done(**s);
   if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(r.error());
   auto row = (*s)->step();
   if (!row) return tl::unexpected(row.error());
-  return *row ? (*s)->int64_at(0) : 0;
+  ChainHead head;
+  if (*row) {
+    head.seq = (*s)->int64_at(0);
+    head.hash = (*s)->text_at(1);  // "" if NULL: the chain is already broken there
+  }
+  return head;
 }
 
 // Appends " (ITEM)" to a failed step's message so the user knows which part failed.
@@ -336,17 +382,17 @@ Error with_item(Error e, const std::string& item) {
   return e;
 }
 
-Result<void> SqliteStore::write_batch(const Batch& batch,
-                                      std::map<std::string, int64_t>& last_seq) {
+Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, ChainHead>& heads) {
   if (auto r = check_data_version(); !r) return r;
   if (batch.run) {
     const RunRecord& run = *batch.run;
     auto s = statement(kUpsertRun);
     if (!s) return tl::unexpected(s.error());
     ResetOnExit done(**s);
-    auto r = (*s)->bind_all(run.id, run.workflow_name, run.workflow_path, run.workflow_sha256,
-                            run.status, dump_json(run.inputs), run.root_dir, run.run_dir,
-                            run.created_at, run.ended_at, run.orchestrator_pid);
+    auto r =
+        (*s)->bind_all(run.id, run.workflow_name, run.workflow_path, run.workflow_sha256,
+                       run.status, dump_json(run.inputs), run.root_dir, run.run_dir, run.created_at,
+                       run.ended_at, run.orchestrator_pid, run.orchestrator_start_time);
     if (r) r = (*s)->run();
     if (!r) return tl::unexpected(with_item(r.error(), "run " + run.id));
   }
@@ -374,20 +420,24 @@ Result<void> SqliteStore::write_batch(const Batch& batch,
     }
   }
   for (const Event& e : batch.events) {
-    auto found = last_seq.find(e.run_id);
-    if (found == last_seq.end()) {
-      auto last = last_event_seq(e.run_id);
-      if (!last) return tl::unexpected(last.error());
-      found = last_seq.emplace(e.run_id, *last).first;
+    auto found = heads.find(e.run_id);
+    if (found == heads.end()) {
+      auto head = chain_head(e.run_id);
+      if (!head) return tl::unexpected(head.error());
+      found = heads.emplace(e.run_id, std::move(*head)).first;
     }
-    const int64_t seq = found->second + 1;
+    ChainHead& head = found->second;
+    const int64_t seq = head.seq + 1;
+    const std::string data = dump_json(e.data);
+    std::string hash = event_hash({e.run_id, seq, e.time, e.task_id, e.kind, data, head.hash});
     auto s = statement(kInsertEvent);
     if (!s) return tl::unexpected(s.error());
     ResetOnExit done(**s);
-    auto r = (*s)->bind_all(e.run_id, seq, e.time, e.task_id, e.kind, dump_json(e.data));
+    auto r = (*s)->bind_all(e.run_id, seq, e.time, e.task_id, e.kind, data, head.hash, hash);
     if (r) r = (*s)->run();
     if (!r) return tl::unexpected(with_item(r.error(), "event " + e.kind + " of run " + e.run_id));
-    found->second = seq;
+    head.seq = seq;
+    head.hash = std::move(hash);
   }
   return ok();
 }
@@ -397,8 +447,8 @@ Result<void> SqliteStore::apply(const Batch& batch) {
   if (auto begun = db_.exec("BEGIN IMMEDIATE"); !begun) {
     return tl::unexpected(error("cannot apply batch", begun.error()));
   }
-  std::map<std::string, int64_t> last_seq;
-  auto result = write_batch(batch, last_seq);
+  std::map<std::string, ChainHead> heads;
+  auto result = write_batch(batch, heads);
   if (result) result = db_.exec("COMMIT");
   if (!result) {
     Error failure = error("cannot apply batch", result.error());
@@ -406,7 +456,7 @@ Result<void> SqliteStore::apply(const Batch& batch) {
     if (db_.in_transaction()) (void)db_.exec("ROLLBACK");
     return tl::unexpected(std::move(failure));
   }
-  for (auto& [run_id, seq] : last_seq) last_seq_[run_id] = seq;
+  for (auto& [run_id, head] : heads) heads_[run_id] = std::move(head);
   return ok();
 }
 
@@ -508,7 +558,126 @@ Result<std::vector<Event>> SqliteStore::list_events(const std::string& run_id, i
   return events;
 }
 
+Result<std::vector<StoredEvent>> SqliteStore::list_stored_events(const std::string& run_id) {
+  const std::string what = "cannot list events of run " + run_id;
+  auto s = statement(kListEvents);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind_all(run_id, int64_t{0}); !r) {
+    return tl::unexpected(error(what, r.error()));
+  }
+  std::vector<StoredEvent> events;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) break;
+    StoredEvent event = read_stored_event(**s);
+    auto data = nlohmann::json::parse(event.data_json, nullptr, /*allow_exceptions=*/false);
+    if (!data.is_discarded())
+      event.event.data = std::move(data);
+    else
+      event.event.data = nullptr;
+    events.push_back(std::move(event));
+  }
+  return events;
+}
+
+Result<RunLockResult> SqliteStore::claim_run(const std::string& run_id, int pid,
+                                             int64_t start_time) {
+  RunLockResult result;
+  {
+    auto s = statement(kGetOrchestrator);
+    if (!s) return tl::unexpected(s.error());
+    ResetOnExit done(**s);
+    if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(r.error());
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(row.error());
+    if (!*row) {  // no row yet: the caller's first batch records its identity
+      result.acquired = true;
+      return result;
+    }
+    const int holder_pid = (*s)->int_at(0);
+    const int64_t holder_start = (*s)->int64_at(1);
+    const bool is_caller = holder_pid == pid && holder_start == start_time;
+    if (!is_caller && process_is_running(holder_pid, holder_start)) {
+      result.holder_pid = holder_pid;
+      result.holder_start_time = holder_start;
+      return result;
+    }
+  }
+  auto s = statement(kSetOrchestrator);
+  if (!s) return tl::unexpected(s.error());
+  ResetOnExit done(**s);
+  auto r = (*s)->bind_all(run_id, pid, start_time);
+  if (r) r = (*s)->run();
+  if (!r) return tl::unexpected(r.error());
+  result.acquired = true;
+  return result;
+}
+
+Result<RunLockResult> SqliteStore::acquire_run_lock(const std::string& run_id, int pid,
+                                                    int64_t start_time) {
+  const std::string what = "cannot lock run " + run_id;
+  // BEGIN IMMEDIATE: two orchestrators checking the holder at once are serialised.
+  if (auto begun = db_.exec("BEGIN IMMEDIATE"); !begun) {
+    return tl::unexpected(error(what, begun.error()));
+  }
+  auto result = claim_run(run_id, pid, start_time);
+  Result<void> ended = result ? db_.exec("COMMIT") : ok();
+  if (!result || !ended) {
+    Error failure = error(what, !result ? result.error() : ended.error());
+    if (db_.in_transaction()) (void)db_.exec("ROLLBACK");
+    return tl::unexpected(std::move(failure));
+  }
+  return result;
+}
+
 // ---- Opening and migrating ----
+
+// Migration 2: chains the events stored before the chain existed, run by run in seq
+// order, as apply() would have. This makes later tampering detectable; it cannot
+// vouch for what happened to those events before the upgrade.
+Result<void> backfill_event_hashes(Db& db) {
+  struct Row {
+    std::string run_id, task_id, kind, data;
+    int64_t seq = 0;
+    double time = 0;
+  };
+  // Read everything first: the rows are not updated under an open scan of them.
+  std::vector<Row> rows;
+  {
+    auto select = db.prepare(
+        "SELECT run_id, seq, time, task_id, kind, data FROM events ORDER BY run_id, seq");
+    if (!select) return tl::unexpected(select.error());
+    for (;;) {
+      auto row = select->step();
+      if (!row) return tl::unexpected(row.error());
+      if (!*row) break;
+      rows.push_back({select->text_at(0), select->text_at(3), select->text_at(4),
+                      select->text_at(5), select->int64_at(1), select->double_at(2)});
+    }
+  }
+  auto update =
+      db.prepare("UPDATE events SET prev_hash = ?3, hash = ?4 WHERE run_id = ?1 AND seq = ?2");
+  if (!update) return tl::unexpected(update.error());
+  std::string prev;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    if (i == 0 || rows[i - 1].run_id != r.run_id) prev = std::string(kGenesisHash);
+    std::string hash = event_hash({r.run_id, r.seq, r.time, r.task_id, r.kind, r.data, prev});
+    update->reset();
+    auto done = update->bind_all(r.run_id, r.seq, prev, hash);
+    if (done) done = update->run();
+    if (!done) return done;
+    prev = std::move(hash);
+  }
+  return ok();
+}
+
+// Work to do in C++ after migration N's SQL (index N-1), in the same transaction.
+using MigrationStep = Result<void> (*)(Db&);
+constexpr MigrationStep kAfterMigration[] = {nullptr, backfill_event_hashes};
+static_assert(std::size(kAfterMigration) == std::size(kMigrations));
 
 // True when the database holds any table, index, view or trigger of its own.
 Result<bool> has_schema_objects(Db& db) {
@@ -550,6 +719,9 @@ Result<void> migrate(Db& db, const std::string& path) {
   }
   for (int64_t v = *version; v < kSchemaVersion; ++v) {
     if (auto r = db.exec(kMigrations[v]); !r) return failed(r.error());
+    if (kAfterMigration[v]) {
+      if (auto r = kAfterMigration[v](db); !r) return failed(r.error());
+    }
   }
   // PRAGMA takes no bound parameters; the value is our own integer.
   const std::string bump = "PRAGMA user_version = " + std::to_string(kSchemaVersion);

@@ -1,7 +1,7 @@
 // Store: durable state of runs, tasks, attempts and events.
 //
 // One interface, several back ends (SQLite now, PostgreSQL later). The schema is
-// versioned and documented in store/sqlite_store.cc and ARCHITECTURE.md. Every
+// versioned and documented in store/SCHEMA.md and ARCHITECTURE.md. Every
 // apply() is one transaction: either all of a Batch is durable, or none of it.
 // Times are Unix seconds (double). Thread safety: a Store is used from one thread.
 #pragma once
@@ -30,6 +30,10 @@ struct RunRecord {
   double created_at = 0;
   double ended_at = 0;  ///< 0 while running
   int orchestrator_pid = 0;
+  /// The orchestrator's start time: field 22 of /proc/PID/stat (clock ticks since
+  /// boot). With orchestrator_pid it identifies the process even after its pid is
+  /// reused (store/process_identity.h). 0 = unknown (runs recorded by schema v1).
+  int64_t orchestrator_start_time = 0;
 };
 
 /// The current state of one task in a run.
@@ -79,6 +83,27 @@ struct Event {
   std::string task_id;  ///< "" for run-level events
   std::string kind;     ///< run.created, task.ready, attempt.started, task.success, ...
   nlohmann::json data = nlohmann::json::object();
+  /// The audit chain (store/audit.h), assigned by the store like seq and ignored in
+  /// a Batch: the hash of the run's previous event (64 zeros for the first), and
+  /// this event's hash, both lowercase hex SHA-256.
+  std::string prev_hash;
+  std::string hash;
+};
+
+/// An event exactly as stored, for verifying the audit chain: DATA_JSON is the
+/// `data` column's text, unparsed; event.data is its parsed value, or JSON null when
+/// the text is not valid JSON. prev_hash and hash are "" when the column is NULL.
+struct StoredEvent {
+  Event event;
+  std::string data_json;
+};
+
+/// What acquire_run_lock() found.
+struct RunLockResult {
+  bool acquired = false;  ///< true: the run now names the caller as its orchestrator
+  /// When not acquired: the live orchestrator that holds the run.
+  int holder_pid = 0;
+  int64_t holder_start_time = 0;
 };
 
 /// Changes that become durable together.
@@ -111,6 +136,22 @@ class Store {
   /// One task of a run; nullopt when the run has no task TASK_ID (or no such run).
   virtual Result<std::optional<TaskRecord>> get_task(const std::string& run_id,
                                                      const std::string& task_id) = 0;
+
+  /// A run's events in seq order exactly as stored (for store/audit.h). Rows whose
+  /// data is not valid JSON are returned, not refused. Errors: the read failed.
+  virtual Result<std::vector<StoredEvent>> list_stored_events(const std::string& run_id) = 0;
+
+  /// The run lock: one orchestrator per run. In one write transaction, claims RUN_ID
+  /// for the orchestrator (PID, START_TIME) (START_TIME as in
+  /// RunRecord::orchestrator_start_time) and records it on the run row, when the
+  /// orchestrator recorded there is the caller itself or is no longer running (pid
+  /// gone, a zombie, or its start time differs: the pid was reused), so a crashed
+  /// holder never keeps the lock. When that orchestrator is alive, nothing changes
+  /// and the result names it (acquired = false). A run with no row yet is acquired
+  /// without a write: the caller's first batch creates the row with its identity
+  /// (run ids are fresh, see engine::new_run_id). Errors: store failures only.
+  virtual Result<RunLockResult> acquire_run_lock(const std::string& run_id, int pid,
+                                                 int64_t start_time) = 0;
 };
 
 /// Opens (creating if needed, migrating if older) the SQLite store at PATH, in WAL

@@ -125,6 +125,7 @@ TEST(SqliteStoreTest, RoundTripsEveryFieldOfEveryRecord) {
   run.created_at = 1764000000.125;
   run.ended_at = 1764000100.75;
   run.orchestrator_pid = 31337;
+  run.orchestrator_start_time = 987654321;
 
   TaskRecord with_code;
   with_code.run_id = run.id;
@@ -195,6 +196,7 @@ TEST(SqliteStoreTest, RoundTripsEveryFieldOfEveryRecord) {
   EXPECT_EQ(r.created_at, run.created_at);
   EXPECT_EQ(r.ended_at, run.ended_at);
   EXPECT_EQ(r.orchestrator_pid, run.orchestrator_pid);
+  EXPECT_EQ(r.orchestrator_start_time, run.orchestrator_start_time);
 
   auto tasks = store->list_tasks(run.id);
   ASSERT_TRUE(tasks.has_value()) << tasks.error().message;
@@ -546,7 +548,7 @@ TEST(SqliteStoreTest, EmptyBatchIsANoOp) {
   EXPECT_TRUE(runs->empty());
 }
 
-TEST(SqliteStoreTest, ReopeningKeepsEverythingAndSchemaVersionIsOne) {
+TEST(SqliteStoreTest, ReopeningKeepsEverythingAndSchemaVersionIsTwo) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
@@ -571,7 +573,7 @@ TEST(SqliteStoreTest, ReopeningKeepsEverythingAndSchemaVersionIsOne) {
   Db db = raw_db(path);
   auto version = db.query_int("PRAGMA user_version");
   ASSERT_TRUE(version.has_value());
-  EXPECT_EQ(*version, 1);
+  EXPECT_EQ(*version, 2);
 }
 
 TEST(SqliteStoreTest, EmptyExistingFileBecomesAStore) {
@@ -624,7 +626,7 @@ TEST(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   auto store = open_sqlite_store(path);
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().message,
-            path + ": schema version 99 is newer than this baton supports (1)");
+            path + ": schema version 99 is newer than this baton supports (2)");
 }
 
 TEST(SqliteStoreTest, GarbageFileIsNotABatonDatabase) {

@@ -1,0 +1,176 @@
+#include "store/audit.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace baton::store {
+
+namespace {
+
+void append_netstring(std::string& out, std::string_view field) {
+  out += std::to_string(field.size());
+  out += ':';
+  out += field;
+  out += ',';
+}
+
+// "%.17g" round-trips every double and is what C, Python ('%.17g' % t) and most
+// other languages print alike, unlike shortest-representation formatters.
+std::string format_time(double time) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", time);
+  return buf;
+}
+
+// Never throws: invalid UTF-8 is replaced by U+FFFD.
+std::string dump(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json run_json(const RunRecord& run) {
+  return {{"id", run.id},
+          {"workflow_name", run.workflow_name},
+          {"workflow_path", run.workflow_path},
+          {"workflow_sha256", run.workflow_sha256},
+          {"status", run.status},
+          {"inputs", run.inputs},
+          {"root_dir", run.root_dir},
+          {"run_dir", run.run_dir},
+          {"created_at", run.created_at},
+          {"ended_at", run.ended_at},
+          {"orchestrator_pid", run.orchestrator_pid},
+          {"orchestrator_start_time", run.orchestrator_start_time}};
+}
+
+nlohmann::json event_json(const StoredEvent& row) {
+  const Event& e = row.event;
+  nlohmann::json out{{"type", "event"}, {"run_id", e.run_id},       {"seq", e.seq},
+                     {"time", e.time},  {"task_id", e.task_id},     {"kind", e.kind},
+                     {"data", e.data},  {"prev_hash", e.prev_hash}, {"hash", e.hash}};
+  // Only a row edited outside baton has data that is not JSON: keep its text.
+  if (e.data.is_null() && row.data_json != "null") out["data_text"] = row.data_json;
+  return out;
+}
+
+// The run and its stored events, or the error naming what could not be read.
+struct RunEvents {
+  RunRecord run;
+  std::vector<StoredEvent> events;
+};
+
+Result<RunEvents> read_run_events(Store& store, const std::string& run_id) {
+  auto run = store.get_run(run_id);
+  if (!run) return tl::unexpected(run.error());
+  if (!*run) return fail("no run '" + run_id + "'");
+  auto events = store.list_stored_events(run_id);
+  if (!events) return tl::unexpected(events.error());
+  return RunEvents{std::move(**run), std::move(*events)};
+}
+
+}  // namespace
+
+std::string canonical_event(const ChainFields& f) {
+  std::string out;
+  out.reserve(f.run_id.size() + f.task_id.size() + f.kind.size() + f.data_json.size() +
+              f.prev_hash.size() + 80);
+  append_netstring(out, f.run_id);
+  append_netstring(out, std::to_string(f.seq));
+  append_netstring(out, format_time(f.time));
+  append_netstring(out, f.task_id);
+  append_netstring(out, f.kind);
+  append_netstring(out, f.data_json);
+  append_netstring(out, f.prev_hash);
+  return out;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  // EVP_Digest fails only on allocation failure; an empty hash then never matches.
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+    return {};
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  hex.reserve(length * 2);
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 0xf];
+  }
+  return hex;
+}
+
+std::string event_hash(const ChainFields& fields) { return sha256_hex(canonical_event(fields)); }
+
+ChainReport verify_chain(const std::vector<StoredEvent>& events, const std::string& run_status) {
+  ChainReport report;
+  auto broken = [&](int64_t seq, std::string problem) {
+    report.broken_at = seq;
+    report.problem = std::move(problem);
+    return report;
+  };
+  std::string prev(kGenesisHash);
+  int64_t expected = 1;
+  for (const StoredEvent& row : events) {
+    const Event& e = row.event;
+    const std::string n = std::to_string(expected);
+    if (e.seq > expected) return broken(expected, "event " + n + " missing (deleted?)");
+    if (e.seq < expected) return broken(expected, "event " + n + ": out of order");
+    ++report.events;
+    const std::string hash =
+        event_hash({e.run_id, e.seq, e.time, e.task_id, e.kind, row.data_json, e.prev_hash});
+    if (e.hash != hash) return broken(e.seq, "event " + n + ": hash mismatch (edited?)");
+    if (e.prev_hash != prev) {
+      if (e.seq == 1) {
+        return broken(1, "event 1: prev_hash is not the genesis hash (64 zeros)");
+      }
+      return broken(
+          e.seq, "event " + n + ": prev_hash does not match event " + std::to_string(expected - 1));
+    }
+    prev = e.hash;
+    report.head_hash = e.hash;
+    ++expected;
+  }
+  // Every run starts with run.created; an ended run's last event is run.finished.
+  if (events.empty()) return broken(1, "event 1 missing (deleted?)");
+  const Event& last = events.back().event;
+  if (run_status != "running" && last.kind != "run.finished") {
+    return broken(expected, "event " + std::to_string(expected) +
+                                " missing (deleted?): the run ended (" + run_status +
+                                ") but its last event is " + last.kind + ", not run.finished");
+  }
+  return report;
+}
+
+Result<ChainReport> verify_run(Store& store, const std::string& run_id) {
+  auto read = read_run_events(store, run_id);
+  if (!read) return tl::unexpected(read.error());
+  return verify_chain(read->events, read->run.status);
+}
+
+Result<ChainReport> export_run(Store& store, const std::string& run_id, std::ostream& out,
+                               double exported_at) {
+  auto read = read_run_events(store, run_id);
+  if (!read) return tl::unexpected(read.error());
+  ChainReport report = verify_chain(read->events, read->run.status);
+  nlohmann::json chain{{"ok", report.ok()},
+                       {"events", report.events},
+                       {"head_hash", report.head_hash},
+                       {"broken_at", report.broken_at},
+                       {"problem", report.problem}};
+  nlohmann::json header{{"type", "run"},
+                        {"format", "baton-audit"},
+                        {"version", 1},
+                        {"exported_at", exported_at},
+                        {"run", run_json(read->run)},
+                        {"chain", std::move(chain)}};
+  out << dump(header) << '\n';
+  for (const StoredEvent& row : read->events) out << dump(event_json(row)) << '\n';
+  out.flush();
+  if (!out) return fail("cannot write the export of run " + run_id);
+  return report;
+}
+
+}  // namespace baton::store
