@@ -1,0 +1,66 @@
+// Sandboxes: a task's process wrapped in bubblewrap (bwrap), so that it sees a
+// minimal file system, can write only where it must, and has no network unless
+// allowed (README "Sandboxes").
+//
+// What a bwrap sandbox holds (wrap_in_bwrap):
+// - read-only: /usr, /etc, and /bin, /sbin, /lib, /lib32, /lib64, /libx32 (as the
+//   symlinks they are, or bound); SandboxSpec::readable (agent CLI installs);
+// - fresh: /proc (of its own PID namespace), /dev (minimal), /tmp (an empty tmpfs);
+// - read-write: SandboxSpec::writable (the task's worktree and the parts of the git
+//   directory it needs to commit) and HOME (a private directory);
+// - nothing else of the host: not the main checkout, not other worktrees, not the
+//   real home directory.
+// Namespaces: PID, IPC, UTS, cgroup (when possible) and, unless `network`, the
+// network (only a loopback interface of its own). --die-with-parent and
+// --new-session. As root, every capability is dropped (--cap-drop ALL): with
+// capabilities a process could remount a read-only bind read-write.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "exec/process.h"
+#include "isolation/worktree.h"
+#include "util/error.h"
+
+namespace baton::isolation {
+
+/// What one sandboxed process may see and do.
+struct SandboxSpec {
+  std::string workdir;                ///< working directory inside (usually the worktree)
+  std::vector<std::string> writable;  ///< bound read-write at the same path; must exist
+  std::vector<std::string> readable;  ///< bound read-only at the same path; missing ones skipped
+  std::string home;                   ///< HOME inside: created, bound read-write
+  /// Files bound read-only at HOME-relative paths (an agent's credentials):
+  /// (host path, path relative to HOME). Missing host files are skipped.
+  std::vector<std::pair<std::string, std::string>> home_files;
+  bool network = false;         ///< false: a network namespace with only loopback
+  std::string bwrap = "bwrap";  ///< the bwrap executable (PATH searched)
+};
+
+/// Rewrites PROCESS to run its argv inside a bwrap sandbox per SPEC: argv becomes
+/// `bwrap OPTIONS -- ARGV`, HOME becomes SPEC.home and TMPDIR /tmp. The process's
+/// own cwd is left as is (bwrap itself starts there; --chdir sets the inside one).
+/// Timeouts and cancellation still work: killing bwrap ends its PID namespace.
+/// Errors: SPEC.home cannot be created, a writable path does not exist, workdir empty.
+Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec);
+
+/// Adds what a task needs to work and commit in WT to SPEC: the worktree and, of
+/// the shared git directory, objects/, refs/, logs/ and the worktree's own entry
+/// read-write; config, packed-refs, info/ read-only (packed-refs is created empty
+/// when missing, so that git inside cannot replace it with a file of the
+/// sandbox's). The rest of the git directory (hooks, the main index) is absent.
+Result<void> add_worktree_mounts(const Worktree& wt, const Repository& repo, SandboxSpec* spec);
+
+/// Directories outside the system directories that PROGRAM needs read-only: each
+/// absolute PATH_ENV entry (a node_modules/.bin entry as its whole node_modules),
+/// and the directory where PROGRAM (found in PATH_ENV) really lives. Entries that
+/// contain a path of EXCLUDE_UNDER (so would expose the repository) are dropped.
+std::vector<std::string> program_dirs(const std::string& path_env, const std::string& program,
+                                      const std::vector<std::string>& exclude_under);
+
+/// Whether bwrap can run here: `BWRAP --ro-bind / / true` succeeds. Error: why not
+/// ("bwrap is not installed", "bwrap: No permissions to create new namespace").
+Result<void> check_bwrap(const std::string& bwrap = "bwrap");
+
+}  // namespace baton::isolation

@@ -1,0 +1,284 @@
+// The bwrap sandbox with the real bwrap: what a task can do (work and commit in
+// its worktree) and the escapes it must not manage (each test checks the host).
+#include "isolation/sandbox.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "exec/loop.h"
+#include "isolation/test_util.h"
+
+namespace baton::isolation {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::init_repo;
+using testing::read_file;
+using testing::Scratch;
+using testing::sh;
+using testing::write_file;
+
+std::string unique_token() {
+  std::random_device rd;
+  return std::to_string(rd() % 1000000 + 1000000);
+}
+
+// True once no process has an argument equal to ARG. Polls /proc for up to 5 s:
+// the end of a process that is not our child cannot be awaited as an event.
+bool no_process_with_arg(const std::string& arg) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool found = false;
+    for (const auto& entry : fs::directory_iterator("/proc")) {
+      std::string cmdline = read_file(entry.path().string() + "/cmdline");
+      std::string stat = read_file(entry.path().string() + "/stat");
+      size_t paren = stat.rfind(')');
+      bool zombie = paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+      if (!zombie && cmdline.find(std::string(1, '\0') + arg + '\0') != std::string::npos) {
+        found = true;
+      }
+    }
+    if (!found) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// A repository with two task worktrees (a, b), a host directory with a secret,
+// and the sandbox of task a.
+class SandboxTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(check_bwrap()) << "these tests need a working bwrap";
+    repo_dir_ = dir_ / "repo";
+    init_repo(repo_dir_);
+    auto repo = open_repository(repo_dir_);
+    ASSERT_TRUE(repo) << repo.error().message;
+    repo_ = *repo;
+    auto base = head_commit(repo_);
+    auto a = add_worktree(repo_, repo_dir_ + "/.baton/worktrees/r1/a", task_branch("r1", "a"),
+                          {*base}, GitAuthor{});
+    auto b = add_worktree(repo_, repo_dir_ + "/.baton/worktrees/r1/b", task_branch("r1", "b"),
+                          {*base}, GitAuthor{});
+    ASSERT_TRUE(a && b);
+    a_ = *a;
+    b_ = *b;
+    write_file(dir_ / "outside/secret.txt", "top-secret-value\n");
+    spec_.workdir = a_.path;
+    spec_.home = repo_dir_ + "/.baton/runs/r1/home/a";
+    ASSERT_TRUE(add_worktree_mounts(a_, repo_, &spec_));
+  }
+
+  // Runs SCRIPT with /bin/sh -c in the sandbox of task a.
+  exec::ProcessResult run(const std::string& script, const SandboxSpec& spec,
+                          double timeout_s = 30) {
+    exec::ProcessSpec p;
+    p.argv = {"/bin/sh", "-c", script};
+    p.cwd = dir_.path();
+    p.timeout_s = timeout_s;
+    p.kill_grace_s = 1;
+    auto wrapped = wrap_in_bwrap(p, spec);
+    EXPECT_TRUE(wrapped) << wrapped.error().message;
+    auto loop = exec::Loop::create();
+    exec::ProcessResult result;
+    auto proc =
+        exec::Process::start((*loop)->get(), p, [&](const exec::ProcessResult& r) { result = r; });
+    EXPECT_TRUE(proc);
+    (*loop)->run();
+    return result;
+  }
+  exec::ProcessResult run(const std::string& script) { return run(script, spec_); }
+
+  // Expects a write of TARGET from the sandbox to fail, and the host to have no TARGET.
+  void expect_write_fails(const std::string& target) {
+    ASSERT_FALSE(fs::exists(target)) << target;
+    auto r = run("echo escaped > '" + target + "'");
+    EXPECT_FALSE(r.status.success()) << target;
+    EXPECT_FALSE(fs::exists(target)) << target;
+  }
+
+  Scratch dir_;
+  std::string repo_dir_;
+  Repository repo_;
+  Worktree a_, b_;
+  SandboxSpec spec_;
+};
+
+TEST_F(SandboxTest, TaskWorksAndCommitsInItsWorktree) {
+  auto r =
+      run("echo made-inside > inside.txt && git add inside.txt && "
+          "git -c user.name=agent -c user.email=a@x commit -q -m in-sandbox && "
+          "echo \"$HOME\" && echo h > \"$HOME/note\" && echo tmp > /tmp/t && cat /tmp/t && pwd");
+  ASSERT_TRUE(r.status.success()) << r.status.to_string() << r.stderr_tail;
+  EXPECT_EQ(r.stdout_text, spec_.home + "\ntmp\n" + a_.path + "\n");
+  EXPECT_EQ(sh(repo_dir_, "git log -1 --format=%s baton/tasks/r1/a"), "in-sandbox\n");
+  EXPECT_EQ(sh(repo_dir_, "git show baton/tasks/r1/a:inside.txt"), "made-inside\n");
+  EXPECT_EQ(read_file(spec_.home + "/note"), "h\n");
+  EXPECT_FALSE(fs::exists(repo_dir_ + "/inside.txt"));
+}
+
+TEST_F(SandboxTest, CannotWriteTheRealHome) {
+  const char* home = getenv("HOME");
+  ASSERT_TRUE(home && *home);
+  expect_write_fails(std::string(home) + "/baton-escape-" + unique_token());
+}
+
+TEST_F(SandboxTest, CannotWriteEtc) { expect_write_fails("/etc/baton-escape-" + unique_token()); }
+
+TEST_F(SandboxTest, CannotWriteTheMainCheckout) {
+  expect_write_fails(repo_dir_ + "/escape.txt");
+  expect_write_fails(repo_dir_ + "/.baton/escape.txt");
+  expect_write_fails(repo_dir_ + "/.git/hooks/post-commit");
+  std::string config = read_file(repo_dir_ + "/.git/config");
+  auto r = run("echo '[core]' >> '" + repo_dir_ + "/.git/config'");
+  EXPECT_FALSE(r.status.success());
+  EXPECT_EQ(read_file(repo_dir_ + "/.git/config"), config);
+}
+
+TEST_F(SandboxTest, CannotWriteAnotherTasksWorktree) {
+  expect_write_fails(b_.path + "/escape.txt");
+  expect_write_fails(b_.admin_dir + "/escape");
+}
+
+TEST_F(SandboxTest, CannotRemountReadOnlyPathsReadWrite) {
+  std::string marker = "/usr/baton-escape-" + unique_token();
+  auto r = run("for p in /usr /etc '" + repo_dir_ +
+               "/.git/config'; do "
+               "  mount -o remount,rw \"$p\" 2>/dev/null && echo REMOUNTED $p; "
+               "  mount -o remount,bind,rw \"$p\" 2>/dev/null && echo REMOUNTED $p; "
+               "done; touch '" +
+               marker + "' 2>/dev/null && echo WROTE; true");
+  ASSERT_TRUE(r.status.success()) << r.stderr_tail;
+  EXPECT_EQ(r.stdout_text, "");
+  EXPECT_FALSE(fs::exists(marker));
+}
+
+TEST_F(SandboxTest, CannotReadAFileThatIsNotMounted) {
+  auto r = run("cat '" + (dir_ / "outside/secret.txt") + "'");
+  EXPECT_FALSE(r.status.success());
+  EXPECT_EQ(r.stdout_text.find("top-secret-value"), std::string::npos);
+  auto ls = run("ls '" + dir_.path() + "'");
+  EXPECT_EQ(ls.stdout_text.find("outside"), std::string::npos) << ls.stdout_text;
+}
+
+TEST_F(SandboxTest, NetworkIsOffUnlessAllowed) {
+  int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(listen(listener, 4), 0);
+  socklen_t len = sizeof addr;
+  getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len);
+  std::string port = std::to_string(ntohs(addr.sin_port));
+  std::string script = "exec bash -c 'echo hello > /dev/tcp/127.0.0.1/" + port + "'";
+  auto pending = [&] {
+    pollfd p{listener, POLLIN, 0};
+    return poll(&p, 1, 0) == 1;
+  };
+
+  auto off = run(script);
+  EXPECT_FALSE(off.status.success());
+  EXPECT_FALSE(pending()) << "a connection reached the host's listener";
+
+  SandboxSpec with_network = spec_;
+  with_network.network = true;
+  auto on = run(script, with_network);
+  EXPECT_TRUE(on.status.success()) << on.stderr_tail;
+  EXPECT_TRUE(pending());
+  close(listener);
+}
+
+TEST_F(SandboxTest, BackgroundProcessesEndWithTheTask) {
+  std::string secs = "4242." + unique_token();
+  auto r = run("sleep " + secs + " </dev/null >/dev/null 2>&1 & echo started");
+  ASSERT_TRUE(r.status.success()) << r.stderr_tail;
+  EXPECT_EQ(r.stdout_text, "started\n");
+  EXPECT_TRUE(no_process_with_arg(secs));
+}
+
+TEST_F(SandboxTest, TimeoutStopsEverythingInTheSandbox) {
+  std::string secs = "4343." + unique_token();
+  auto r = run("sleep " + secs + " & sleep " + secs, spec_, 0.5);
+  EXPECT_EQ(r.status.kind, exec::ExitStatus::Kind::kTimedOut) << r.status.to_string();
+  EXPECT_TRUE(no_process_with_arg(secs));
+}
+
+TEST_F(SandboxTest, CredentialsFileIsReadOnlyInHome) {
+  write_file(dir_ / "creds/auth.json", "{\"token\":\"t\"}\n");
+  SandboxSpec spec = spec_;
+  spec.home_files = {{dir_ / "creds/auth.json", ".codex/auth.json"},
+                     {dir_ / "creds/missing.json", ".claude/.credentials.json"}};
+  auto r =
+      run("cat \"$HOME/.codex/auth.json\"; echo x >> \"$HOME/.codex/auth.json\" || echo RO; "
+          "test -e \"$HOME/.claude/.credentials.json\" || echo ABSENT",
+          spec);
+  EXPECT_EQ(r.stdout_text, "{\"token\":\"t\"}\nRO\nABSENT\n");
+  EXPECT_EQ(read_file(dir_ / "creds/auth.json"), "{\"token\":\"t\"}\n");
+}
+
+TEST(SandboxSetupTest, MissingBwrapIsNamed) {
+  auto r = check_bwrap("baton-no-such-bwrap");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "baton-no-such-bwrap is not installed");
+}
+
+TEST(SandboxSetupTest, WrapBuildsTheCommand) {
+  Scratch dir;
+  exec::ProcessSpec p;
+  p.argv = {"claude", "-p", "hi"};
+  SandboxSpec spec;
+  spec.workdir = dir.path();
+  spec.writable = {dir.path()};
+  spec.home = dir / "home";
+  ASSERT_TRUE(wrap_in_bwrap(p, spec));
+  ASSERT_GE(p.argv.size(), 4u);
+  EXPECT_EQ(p.argv[0], "bwrap");
+  EXPECT_EQ(std::vector<std::string>(p.argv.end() - 4, p.argv.end()),
+            (std::vector<std::string>{"--", "claude", "-p", "hi"}));
+  auto has = [&](const std::string& a) {
+    return std::find(p.argv.begin(), p.argv.end(), a) != p.argv.end();
+  };
+  EXPECT_TRUE(has("--unshare-net"));
+  EXPECT_TRUE(has("--die-with-parent"));
+  EXPECT_TRUE(has("--new-session"));
+  EXPECT_TRUE(has("--unshare-pid"));
+  if (geteuid() == 0) EXPECT_TRUE(has("--cap-drop"));
+  EXPECT_EQ(p.env["HOME"], dir / "home");
+  EXPECT_EQ(p.env["TMPDIR"], "/tmp");
+  EXPECT_TRUE(fs::is_directory(dir / "home"));
+
+  spec.writable = {dir / "missing"};
+  exec::ProcessSpec q;
+  q.argv = {"true"};
+  auto bad = wrap_in_bwrap(q, spec);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "sandbox: " + (dir / "missing") + " does not exist");
+}
+
+TEST(SandboxSetupTest, ProgramDirs) {
+  Scratch dir;
+  write_file(dir / "tools/node_modules/pkg/cli.js", "");
+  fs::create_directories(dir / "tools/node_modules/.bin");
+  fs::create_symlink("../pkg/cli.js", dir / "tools/node_modules/.bin/agent");
+  fs::permissions(dir / "tools/node_modules/pkg/cli.js", fs::perms::owner_all);
+  fs::create_directories(dir / "bin");
+  fs::create_directories(dir / "repo");
+  std::string path = "/usr/bin:" + (dir / "tools/node_modules/.bin") + ":" + (dir / "bin") +
+                     ":relative:" + dir.path() + ":/";
+  auto dirs = program_dirs(path, "agent", {dir / "repo"});
+  EXPECT_EQ(dirs, (std::vector<std::string>{dir / "tools/node_modules", dir / "bin"}));
+}
+
+}  // namespace
+}  // namespace baton::isolation
