@@ -134,9 +134,10 @@ LoadResult finish(DiagnosticSink& sink, ReadResult* read) {
 
 const std::vector<std::string>& task_keys() {
   static const std::vector<std::string> keys = {
-      "id",        "agent", "run",      "description",    "parameters", "dependencies",
-      "condition", "retry", "timeout",  "on_failure",     "env",        "workdir",
-      "outputs",   "model", "fallback", "resume_session", "max_turns",  "max_cost_usd"};
+      "id",        "agent",   "run",      "description",    "parameters", "dependencies",
+      "condition", "retry",   "timeout",  "on_failure",     "env",        "workdir",
+      "outputs",   "model",   "fallback", "resume_session", "max_turns",  "max_cost_usd",
+      "isolation", "sandbox", "network"};
   return keys;
 }
 

@@ -58,6 +58,26 @@ enum class FallbackStrategy {
   kFail,        ///< only the first installed agent; no retry after auth/permanent errors
 };
 
+/// settings.isolation and task `isolation`: where a task works (README "Isolation").
+enum class Isolation {
+  kNone,      ///< in the project root, like any command
+  kWorktree,  ///< in its own git worktree on its own branch; committed when it succeeds
+};
+
+/// settings.integrate: how the branches of worktree tasks reach the run's branch.
+enum class Integration {
+  kMerge,   ///< one merge commit per task, in dependency order, at the end of the run
+  kSquash,  ///< one ordinary commit per task with its changes
+  kNone,    ///< no run branch; each task's branch is kept as it is
+};
+
+/// settings.sandbox and task `sandbox`: what confines a task's process (README "Sandboxes").
+enum class Sandbox {
+  kNone,   ///< no confinement
+  kBwrap,  ///< bubblewrap: a minimal file system, writable worktree, no network by default
+  kAuto,   ///< bwrap where it works here, else none (with a warning)
+};
+
 /// One task: either an agent task (`agent` set) or a command task (`run` set).
 struct TaskSpec {
   std::string id;
@@ -82,6 +102,9 @@ struct TaskSpec {
   bool resume_session = false;         ///< on a retry with the same agent, resume its session
   int max_turns = 0;                   ///< agent turns per attempt (0 = the CLI's default)
   std::optional<double> max_cost_usd;  ///< budget of the task over all attempts, USD
+  std::optional<Isolation> isolation;  ///< as written; falls back to settings.isolation
+  std::optional<Sandbox> sandbox;      ///< as written; falls back to settings.sandbox
+  std::optional<bool> network;         ///< sandboxed tasks: network access (default false)
 
   bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
   /// The retry policy in force: the retry block if given; else 3 attempts with a
@@ -96,8 +119,12 @@ struct Settings {
   int max_parallel = 3;     ///< tasks running at once (>= 1)
   double timeout_s = 3600;  ///< default per-attempt timeout, seconds
   RunFailurePolicy on_failure = RunFailurePolicy::kStop;
-  double kill_grace_s = 10;            ///< seconds between SIGTERM and SIGKILL
-  std::optional<double> max_cost_usd;  ///< budget of the whole run, USD: nothing starts past it
+  double kill_grace_s = 10;                ///< seconds between SIGTERM and SIGKILL
+  std::optional<double> max_cost_usd;      ///< budget of the whole run, USD: nothing starts past it
+  Isolation isolation = Isolation::kNone;  ///< default of every task (hooks: always none)
+  Integration integrate = Integration::kMerge;  ///< used when some task runs in a worktree
+  Sandbox sandbox = Sandbox::kNone;             ///< default of every task (hooks: always none)
+  std::string git_author = "baton <baton@localhost>";  ///< "Name <email>" of baton's commits
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.

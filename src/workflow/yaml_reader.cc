@@ -19,8 +19,11 @@ constexpr int kMaxCount = 1000000;  // upper bound of max_parallel and max_attem
 const std::vector<std::string> kTopKeys = {"version", "name",     "description", "metadata",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
-const std::vector<std::string> kSettingsKeys = {"max_parallel", "timeout", "on_failure",
-                                                "kill_grace", "max_cost_usd"};
+const std::vector<std::string> kSettingsKeys = {"max_parallel", "timeout",      "on_failure",
+                                                "kill_grace",   "max_cost_usd", "isolation",
+                                                "integrate",    "sandbox",      "git_author"};
+const std::vector<std::string> kIsolationValues = {"none", "worktree"};
+const std::vector<std::string> kSandboxValues = {"none", "bwrap", "auto"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
                                              "jitter"};
 const std::vector<std::string> kInputKeys = {"required", "default", "description"};
@@ -354,6 +357,26 @@ void Reader::read_settings(const YamlEntry& s) {
       if (read_enum(e, where, {"stop", "continue"}, &i)) {
         settings.on_failure = i == 0 ? RunFailurePolicy::kStop : RunFailurePolicy::kContinue;
       }
+    } else if (e.key == "isolation") {
+      size_t i;
+      if (read_enum(e, where, kIsolationValues, &i)) settings.isolation = static_cast<Isolation>(i);
+    } else if (e.key == "integrate") {
+      size_t i;
+      if (read_enum(e, where, {"merge", "squash", "none"}, &i))
+        settings.integrate = static_cast<Integration>(i);
+    } else if (e.key == "sandbox") {
+      size_t i;
+      if (read_enum(e, where, kSandboxValues, &i)) settings.sandbox = static_cast<Sandbox>(i);
+    } else if (e.key == "git_author") {
+      std::string author;
+      if (!read_string(e, where, &author)) continue;
+      size_t lt = author.find('<');
+      if (lt == std::string::npos || lt == 0 || author.size() < lt + 3 || author.back() != '>') {
+        error(e.value_loc(), "invalid value " + in_quotes(author) + " for 'git_author'" + where +
+                                 ": expected 'Name <email>'");
+      } else {
+        settings.git_author = author;
+      }
     }
   }
 }
@@ -583,6 +606,21 @@ void Reader::read_task(const YAML::Node& node, int number, const std::string& ho
     } else if (k == "max_cost_usd") {
       double usd;
       if (read_amount(e, where, &usd)) task->max_cost_usd = usd;
+    } else if (k == "isolation" || k == "sandbox" || k == "network") {
+      if (hook) {
+        error(loc_of(e.key_node.Mark()),
+              "hooks have no " + in_quotes(k) + "; they run in the project root, unsandboxed");
+        continue;
+      }
+      size_t i;
+      bool network;
+      if (k == "isolation" && read_enum(e, where, kIsolationValues, &i)) {
+        task->isolation = static_cast<Isolation>(i);
+      } else if (k == "sandbox" && read_enum(e, where, kSandboxValues, &i)) {
+        task->sandbox = static_cast<Sandbox>(i);
+      } else if (k == "network" && read_bool(e, where, &network)) {
+        task->network = network;
+      }
     }
   }
   if (!has_agent && !has_run) {
