@@ -113,7 +113,9 @@ void gemini_env(const std::string& home, const std::string& base, const std::str
   out->env["GEMINI_CLI_TRUST_WORKSPACE"] = "true";
   nlohmann::json settings = {
       {"security", {{"auth", {{"selectedType", "gemini-api-key"}}}}},
-      {"general", {{"enableAutoUpdate", false}, {"enableAutoUpdateNotification", false}}},
+      // maxAttempts: 3 requests per model call instead of 10 with backoff.
+      {"general",
+       {{"enableAutoUpdate", false}, {"enableAutoUpdateNotification", false}, {"maxAttempts", 3}}},
       {"privacy", {{"usageStatisticsEnabled", false}}},
       {"telemetry", {{"enabled", false}}},
   };
@@ -127,10 +129,13 @@ void qwen_env(const std::string& home, const std::string& base, const std::strin
   out->env["OPENAI_BASE_URL"] = base + "/v1";
   out->env["OPENAI_API_KEY"] = key;
   out->env["OPENAI_MODEL"] = model;
+  // model.generationConfig.maxRetries bounds its rate-limit retries (else 10, the
+  // first after 60 s); its 5xx retries are fixed at 7 attempts over about 100 s.
   nlohmann::json settings = {
       {"general", {{"enableAutoUpdate", false}}},
       {"privacy", {{"usageStatisticsEnabled", false}}},
       {"telemetry", {{"enabled", false}}},
+      {"model", {{"generationConfig", {{"maxRetries", 1}}}}},
   };
   out->files.emplace_back(home + "/.qwen/settings.json", settings.dump(2) + "\n");
   out->extra_args = {"--auth-type", "openai"};
@@ -181,7 +186,8 @@ void kilo_env(const std::string& base, const std::string& key, const std::string
   out->env["KILO_CONFIG_CONTENT"] = config.dump();
   for (const char* name :
        {"KILO_DISABLE_MODELS_FETCH", "KILO_DISABLE_AUTOUPDATE", "KILO_DISABLE_LSP_DOWNLOAD",
-        "KILO_DISABLE_SHARE", "KILO_DISABLE_DEFAULT_PLUGINS", "KILO_DISABLE_CLAUDE_CODE"}) {
+        "KILO_DISABLE_SHARE", "KILO_DISABLE_DEFAULT_PLUGINS", "KILO_DISABLE_CLAUDE_CODE",
+        "KILO_DISABLE_CODEBASE_INDEXING", "KILO_DISABLE_SESSION_INGEST", "KILO_DISABLE_PRESENCE"}) {
     out->env[name] = "1";
   }
   out->env["KILO_TELEMETRY_LEVEL"] = "off";
