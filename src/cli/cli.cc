@@ -18,6 +18,8 @@ int run_cli(int argc, char** argv) {
   add_status(app, &exit_code);
   add_logs(app, &exit_code);
   add_agents(app, &exit_code);
+  add_cancel(app, &exit_code);
+  add_audit(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -14,6 +14,8 @@ void add_status(CLI::App& app, int* exit_code);
 void add_logs(CLI::App& app, int* exit_code);
 void add_init(CLI::App& app, int* exit_code);
 void add_agents(CLI::App& app, int* exit_code);
+void add_cancel(CLI::App& app, int* exit_code);
+void add_audit(CLI::App& app, int* exit_code);
 
 /// Runs baton with ARGV; returns the process exit code. Catches every exception
 /// (the one catch at the top, STYLE.md) and reports it as an internal error.

@@ -11,6 +11,7 @@
 
 #include "engine/attempt.h"
 #include "exec/process.h"
+#include "store/process_identity.h"
 
 namespace baton::engine {
 
@@ -171,6 +172,14 @@ Result<RunOutcome> Driver::run() {
   run_.run_dir = run_dir_;
   run_.created_at = clock_.now();
   run_.orchestrator_pid = static_cast<int>(getpid());
+  run_.orchestrator_start_time = store::self_start_time();
+  // The run lock (store.h): one orchestrator per run; a crashed holder does not keep it.
+  auto lock = store_.acquire_run_lock(run_id_, run_.orchestrator_pid, run_.orchestrator_start_time);
+  if (!lock) return tl::unexpected(lock.error());
+  if (!lock->acquired) {
+    return fail("run " + run_id_ + " is already being run by baton (pid " +
+                std::to_string(lock->holder_pid) + ")");
+  }
   store::Batch batch;
   batch.run = run_;
   for (int i = 0; i < sched_.task_count(); ++i) batch.tasks.push_back(task_record(i));
