@@ -180,5 +180,11 @@ TEST(CustomAgentTest, RegistrationRefusesBuiltinAndBadNames) {
   EXPECT_EQ(find_invoker("claude")->executable(), "claude");
 }
 
+TEST(FindExecutableTest, LooksUpWithoutRunning) {
+  EXPECT_EQ(find_executable("sh").empty(), false);
+  EXPECT_EQ(find_executable("/bin/sh"), "/bin/sh");
+  EXPECT_EQ(find_executable("no-such-executable-anywhere"), "");
+}
+
 }  // namespace
 }  // namespace baton::agents

@@ -172,6 +172,8 @@ std::string run_version(const std::string& path, double timeout_s) {
 
 }  // namespace
 
+std::string find_executable(const std::string& executable) { return find_in_path(executable); }
+
 Detection detect(const std::string& executable) { return detect(executable, 5.0); }
 
 Detection detect(const std::string& executable, double timeout_s) {

@@ -95,6 +95,10 @@ struct Detection {
   std::string version;  ///< first line of `EXE --version`, trimmed
 };
 
+/// The absolute path of EXECUTABLE found in PATH (or EXECUTABLE itself when it holds
+/// a '/' and is executable), without running it; "" when not found.
+std::string find_executable(const std::string& executable);
+
 /// Looks EXECUTABLE up in PATH and runs `EXECUTABLE --version` (5 s limit).
 Detection detect(const std::string& executable);
 

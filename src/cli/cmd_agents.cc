@@ -106,7 +106,13 @@ int agents_command(bool json) {
   for (size_t w = 0; w < std::min(workers, rows.size()); ++w) {
     pool.emplace_back([&] {
       for (size_t i = next++; i < rows.size(); i = next++) {
-        rows[i].detection = agents::detect(rows[i].executable, kVersionTimeoutS);
+        if (rows[i].custom) {
+          // A custom agent's command is not asked for --version: it might do work.
+          rows[i].detection.path = agents::find_executable(rows[i].executable);
+          rows[i].detection.installed = !rows[i].detection.path.empty();
+        } else {
+          rows[i].detection = agents::detect(rows[i].executable, kVersionTimeoutS);
+        }
       }
     });
   }
