@@ -137,5 +137,69 @@ tasks:
   EXPECT_EQ(task_of(run, "echo")["output"], "got MAKE IT LOUD");
 }
 
+// The attempt NUMBER of TASK in RUN (as last_run() gives it).
+json attempt_of(const json& run, const std::string& task, int number) {
+  for (const auto& a : run["attempts"]) {
+    if (a["task"] == task && a["number"] == number) return a;
+  }
+  ADD_FAILURE() << "no attempt " << number << " of " << task << " in " << run.dump();
+  return json::object();
+}
+
+// opencode, Kilo and Copilot, the real CLIs (tests/rehearse_test.cc has Claude
+// Code, Codex, Gemini and Qwen), each writes its file through its own write tool
+// against the scripted model server. A missing CLI fails the test: CI installs them
+// with scripts/setup-agents.
+TEST(RehearsedAgentsTest, OpencodeKiloAndCopilotEachWriteTheirFile) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: three
+settings: {max_parallel: 1}
+tasks:
+  - {id: by-opencode, agent: opencode, parameters: {task: "Write opencode.txt"}, timeout: 3m}
+  - {id: by-kilocode, agent: kilocode, parameters: {task: "Write kilocode.txt"}, timeout: 3m}
+  - {id: by-copilot, agent: copilot, parameters: {task: "Write copilot.txt"}, timeout: 3m}
+)");
+  dir.write("script.yaml", R"(tasks:
+  by-opencode: [{write_file: {path: opencode.txt, content: "from opencode\n"}}, {text: "wrote it"}]
+  by-kilocode: [{write_file: {path: kilocode.txt, content: "from kilocode\n"}}, {text: "wrote it"}]
+  by-copilot: [{write_file: {path: copilot.txt, content: "from copilot\n"}}, {text: "wrote it"}]
+)");
+  ASSERT_EQ(run_command({"git", "init", "-q"}, dir.path()).exit_code, 0);
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 540);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  for (const char* agent : {"opencode", "kilocode", "copilot"}) {
+    SCOPED_TRACE(agent);
+    EXPECT_EQ(dir.read(std::string(agent) + ".txt"), std::string("from ") + agent + "\n");
+    std::string task = std::string("by-") + agent;
+    EXPECT_EQ(task_of(run, task)["status"], "success");
+    EXPECT_EQ(task_of(run, task)["output"], "wrote it");
+    json attempt = attempt_of(run, task, 1);
+    EXPECT_EQ(attempt["agent"], agent);
+    if (std::string(agent) != "copilot") {  // Copilot reports no token counts
+      EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
+      EXPECT_GT(attempt.value("/usage/output_tokens"_json_pointer, 0), 0) << attempt.dump();
+    }
+  }
+}
+
+TEST(RehearsedAgentsTest, KiloGivesUpOnAServerErrorAsTransient) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: down
+tasks:
+  - {id: t, agent: kilocode, parameters: {task: "Write a.txt"}, timeout: 3m}
+)");
+  dir.write("script.yaml", "tasks:\n  t: [{fault: {status: 500, times: 100}}]\n");
+  ASSERT_EQ(run_command({"git", "init", "-q"}, dir.path()).exit_code, 0);
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "t")["status"], "failed");
+  EXPECT_EQ(attempt_of(run, "t", 1)["error_class"], "transient") << run.dump();
+  EXPECT_FALSE(dir.exists("a.txt"));
+}
+
 }  // namespace
 }  // namespace baton::testing
