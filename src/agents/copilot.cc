@@ -1,7 +1,8 @@
 // GitHub Copilot CLI, headless. Facts measured with @github/copilot 1.0.102 against a
 // local server (../shared/agent-samples/copilot_*):
-// - `copilot -p PROMPT --allow-all-tools --no-ask-user --output-format json`: the
-//   prompt is an argument; --allow-all-tools is required for tools to run without a
+// - `copilot --prompt=PROMPT --allow-all-tools --no-ask-user --output-format json`:
+//   the prompt is an argument, joined to the option so that a prompt starting with
+//   '-' is not refused; --allow-all-tools is required for tools to run without a
 //   person: without it a tool call is denied (tool.execution_complete with
 //   success:false and error.code "denied"), nothing is written, and it still exits
 //   0: that is a failure here.
@@ -35,7 +36,8 @@ class CopilotInvoker final : public Invoker {
     if (!inv.resume_session_id.empty()) {
       cmd.argv.push_back("--resume=" + inv.resume_session_id);
     }
-    cmd.argv.insert(cmd.argv.end(), {"-p", inv.prompt});
+    // One argument: `-p -x` is refused ("a value is required for '--prompt <text>'").
+    cmd.argv.push_back("--prompt=" + inv.prompt);
     cmd.env = {{"COPILOT_AUTO_UPDATE", "false"}};
     return cmd;
   }
