@@ -15,7 +15,9 @@
 // - Its own fatal errors have fixed exit codes: 41 authentication, 42 input,
 //   44 sandbox, 52 config, 53 turn limit, 54 tool execution, 55 untrusted folder,
 //   130 cancelled.
-// - It retries 500/429 ten times with backoff before giving up.
+// - It retries 500/429 ten times with backoff before giving up (general.maxAttempts
+//   in settings.json lowers that).
+// - `--resume ID` takes a session UUID (as printed in session_id), "latest" or an index.
 #include <string>
 
 #include "agents/builtin.h"
