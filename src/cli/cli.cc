@@ -20,6 +20,8 @@ int run_cli(int argc, char** argv) {
   add_agents(app, &exit_code);
   add_cancel(app, &exit_code);
   add_audit(app, &exit_code);
+  add_diff(app, &exit_code);
+  add_clean(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

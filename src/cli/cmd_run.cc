@@ -12,6 +12,7 @@
 #include "cli/rehearsal.h"
 #include "cli/summary.h"
 #include "engine/run.h"
+#include "engine/workspaces.h"
 #include "store/store.h"
 
 namespace baton::cli {
@@ -35,6 +36,15 @@ int run_command(const RunArgs& args) {
   std::string root = project_root();
   auto loaded = load_for_command(args.file, root, *inputs, true);
   if (!loaded) return kExitUsage;
+
+  auto isolation = engine::check_isolation(loaded->workflow, root);
+  if (!isolation) {
+    std::fprintf(stderr, "baton: %s\n", isolation.error().message.c_str());
+    return kExitUsage;
+  }
+  for (const std::string& note : engine::isolation_notes(*isolation)) {
+    std::fprintf(stderr, "baton: note: %s\n", note.c_str());
+  }
 
   std::string state = state_dir(root);
   auto store = store::open_sqlite_store(state + "/state.db");
@@ -83,11 +93,16 @@ int run_command(const RunArgs& args) {
     nlohmann::json out = to_json(**run);
     out["tasks"] = nlohmann::json::array();
     for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
+    if (!outcome->run_branch.empty()) out["run_branch"] = outcome->run_branch;
+    if (!outcome->integration.empty()) out["integration"] = outcome->integration;
     std::printf("%s\n", out.dump(2).c_str());
   } else {
     std::printf("\n%s", render_summary(**run, *tasks, *attempts).c_str());
     for (const std::string& hook : outcome->hook_failures) {
       std::printf("hook failed: %s\n", hook.c_str());
+    }
+    if (!outcome->integration.empty()) {
+      std::printf("integration: %s\n", outcome->integration.c_str());
     }
     if (rehearsal) {
       std::printf("rehearsal: %zu model requests served (log: %s)\n", rehearsal->request_count(),

@@ -16,6 +16,8 @@ void add_init(CLI::App& app, int* exit_code);
 void add_agents(CLI::App& app, int* exit_code);
 void add_cancel(CLI::App& app, int* exit_code);
 void add_audit(CLI::App& app, int* exit_code);
+void add_diff(CLI::App& app, int* exit_code);
+void add_clean(CLI::App& app, int* exit_code);
 
 /// Runs baton with ARGV; returns the process exit code. Catches every exception
 /// (the one catch at the top, STYLE.md) and reports it as an internal error.

@@ -10,6 +10,7 @@
 #include <random>
 
 #include "engine/attempt.h"
+#include "engine/workspaces.h"
 #include "exec/process.h"
 #include "store/process_identity.h"
 
@@ -45,7 +46,8 @@ class Driver {
         run_id_(options.run_id.empty() ? new_run_id(clock) : options.run_id),
         sched_(wf, clock, RunContext{run_id_, wf.name, options.inputs, wf.variables},
                options.jitter_seed),
-        resolver_(merged_roles(wf, options)) {}
+        resolver_(merged_roles(wf, options)),
+        workspaces_(wf, run_id_, options.root_dir, options.state_dir) {}
 
   Result<RunOutcome> run();
 
@@ -114,6 +116,8 @@ class Driver {
   void start_live(int key, Live live);
   void on_exit(int key, const exec::ProcessResult& result);
   void arm_retry_timer();
+  void commit_workspace(int task, AttemptOutcome& outcome, store::AttemptRecord& record);
+  void integrate_workspaces();
   void maybe_finish();
   void run_hooks(const std::vector<workflow::TaskSpec>* list, const std::string& group,
                  std::function<void(bool)> done);
@@ -132,6 +136,7 @@ class Driver {
   std::string run_dir_;
   Scheduler sched_;
   AgentResolver resolver_;
+  Workspaces workspaces_;
   store::RunRecord run_;
 
   uv_loop_t loop_{};
@@ -144,6 +149,8 @@ class Driver {
   store::Batch pending_;                                  // joins the next transaction
   Phase phase_ = Phase::kStartHooks;
   bool start_hook_failed_ = false;
+  bool integration_failed_ = false;
+  std::string integration_text_;
   int interrupted_by_ = 0;
   std::optional<Error> fatal_;
   std::vector<std::string> hook_failures_;
@@ -162,6 +169,8 @@ Result<RunOutcome> Driver::run() {
   fs::create_directories(fs::path(run_dir_) / "logs", ec);
   if (ec) return fail("cannot create " + run_dir_ + "/logs: " + ec.message());
 
+  auto isolation = workspaces_.begin();  // before anything is recorded: it may refuse
+  if (!isolation) return tl::unexpected(isolation.error());
   run_.id = run_id_;
   run_.workflow_name = wf_.name;
   run_.workflow_path = wf_.path;
@@ -188,6 +197,7 @@ Result<RunOutcome> Driver::run() {
                                 {"sha256", wf_.source_sha256},
                                 {"inputs", options_.inputs},
                                 {"tasks", sched_.task_count()}}));
+  if (!isolation->is_null()) batch.events.push_back(event("", "run.isolation", *isolation));
   if (auto r = store_.apply(batch); !r) return tl::unexpected(r.error());
 
   // Agent tasks: the installed agents of their role, for the scheduler's fallback.
@@ -243,7 +253,11 @@ Result<RunOutcome> Driver::run() {
   RunOutcome out;
   out.run_id = run_id_;
   out.status = sched_.run_status();
-  if (start_hook_failed_ && out.status == RunStatus::kSuccess) out.status = RunStatus::kFailed;
+  if ((start_hook_failed_ || integration_failed_) && out.status == RunStatus::kSuccess) {
+    out.status = RunStatus::kFailed;
+  }
+  out.run_branch = workspaces_.run_branch();
+  out.integration = integration_text_;
   out.interrupted_by_signal = interrupted_by_;
   out.hook_failures = hook_failures_;
   return out;
@@ -287,13 +301,20 @@ void Driver::pump() {
       rec.number = s.attempt;
       rec.log_path = place.log_path;
       rec.started_at = clock_.now();
-      auto prepared = prepare_attempt(spec, place, sched_.scope(), resolver_);
+      auto workspace = workspaces_.prepare(s.task, s.attempt);
+      if (workspace) place.root_dir = *workspace;
+      Result<PreparedAttempt> prepared =
+          workspace ? prepare_attempt(spec, place, sched_.scope(), resolver_)
+                    : tl::unexpected(workspace.error());
       if (prepared && prepared->invoker && options_.prepare_agent_process) {
         if (auto r = options_.prepare_agent_process(prepared->agent, place, prepared->process);
             !r) {
           prepared = tl::unexpected(r.error());
         }
       }
+      Result<nlohmann::json> confined = nlohmann::json::object();
+      if (prepared) confined = workspaces_.confine(s.task, prepared->agent, prepared->process);
+      if (!confined) prepared = tl::unexpected(confined.error());
       if (!prepared) {
         rec.status = "failed";
         rec.error = prepared.error().message;
@@ -311,6 +332,7 @@ void Driver::pump() {
       batch.attempts.push_back(rec);
       nlohmann::json data{{"attempt", s.attempt}, {"log", rec.log_path}};
       if (!rec.agent.empty()) data["agent"] = rec.agent;
+      data.update(*confined);  // worktree, branch, sandbox, network
       batch.events.push_back(event(spec.id, "attempt.started", std::move(data)));
       to_start.emplace_back(s.task, std::move(live));
     }
@@ -354,6 +376,7 @@ void Driver::on_exit(int key, const exec::ProcessResult& result) {
   live_.erase(it);
   if (live.process) finished_.push_back(std::move(live.process));
   AttemptOutcome outcome = judge_attempt(live.prepared, result, live.record);
+  if (key >= 0 && outcome.success) commit_workspace(key, outcome, live.record);
   pending_.attempts.push_back(live.record);
   nlohmann::json data{{"attempt", live.attempt}, {"exit", live.record.exit_status}};
   if (!outcome.success) data["reason"] = outcome.reason;
@@ -398,6 +421,37 @@ void Driver::on_exit(int key, const exec::ProcessResult& result) {
   start_hook(next);
 }
 
+// A successful attempt in a worktree: its changes are committed on its branch before
+// the task counts as a success; a failed commit fails the attempt (not retried).
+void Driver::commit_workspace(int task, AttemptOutcome& outcome, store::AttemptRecord& record) {
+  auto committed = workspaces_.commit(task, outcome.agent);
+  if (!committed) {
+    outcome.success = false;
+    outcome.retryable = false;
+    outcome.reason = committed.error().message;
+    record.status = "failed";
+    record.error = outcome.reason;
+    record.error_class = "permanent";
+    return;
+  }
+  if (!committed->is_null()) {
+    pending_.events.push_back(event(record.task_id, "task.committed", std::move(*committed)));
+  }
+}
+
+// Every task has ended: the branches of the worktree tasks that succeeded go into the
+// run's branch. A conflict fails the run (its on_failure hooks run).
+void Driver::integrate_workspaces() {
+  std::vector<int> succeeded;
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    if (sched_.task(i).status == TaskStatus::kSuccess) succeeded.push_back(i);
+  }
+  IntegrationReport report = workspaces_.integrate(succeeded);
+  integration_text_ = report.text;
+  integration_failed_ = report.failed;
+  if (report.attempted) pending_.events.push_back(event("", report.event, std::move(report.data)));
+}
+
 void Driver::defer_pump() {
   uv_timer_start(
       &pump_timer_,
@@ -424,8 +478,10 @@ void Driver::arm_retry_timer() {
 void Driver::maybe_finish() {
   if (phase_ != Phase::kTasks || !sched_.finished() || !live_.empty()) return;
   phase_ = Phase::kEndHooks;
+  if (!interrupted_by_) integrate_workspaces();
   if (!pending_.empty() && !apply(pending_)) return;
-  bool failed = sched_.run_status() != RunStatus::kSuccess || start_hook_failed_;
+  bool failed =
+      sched_.run_status() != RunStatus::kSuccess || start_hook_failed_ || integration_failed_;
   auto* first = failed ? &wf_.hooks.on_failure : &wf_.hooks.on_success;
   run_hooks(first, failed ? "on_failure" : "on_success", [this](bool) {
     run_hooks(&wf_.hooks.on_complete, "on_complete", [this](bool) { finalize(); });
@@ -490,7 +546,9 @@ void Driver::start_hook(size_t index) {
 void Driver::finalize() {
   phase_ = Phase::kDone;
   RunStatus status = sched_.run_status();
-  if (start_hook_failed_ && status == RunStatus::kSuccess) status = RunStatus::kFailed;
+  if ((start_hook_failed_ || integration_failed_) && status == RunStatus::kSuccess) {
+    status = RunStatus::kFailed;
+  }
   run_.status = to_string(status);
   run_.ended_at = clock_.now();
   pending_.run = run_;

@@ -69,6 +69,8 @@ struct RunOutcome {
   RunStatus status = RunStatus::kRunning;
   int interrupted_by_signal = 0;           ///< SIGINT/SIGTERM number when interrupted, else 0
   std::vector<std::string> hook_failures;  ///< "on_failure.1: exited 1"
+  std::string run_branch;   ///< "baton/<run>" when worktree tasks were integrated, else ""
+  std::string integration;  ///< one line on the integration for the summary; "" = none
 };
 
 /// Executes WORKFLOW to the end (or until interrupted) and returns how it ended.

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,8 +69,10 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds.fd[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds.fd[3], 2);
+  if (!options.inherit_output) {
+    posix_spawn_file_actions_adddup2(&actions, fds.fd[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, fds.fd[3], 2);
+  }
   if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, options.cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
@@ -130,6 +133,27 @@ Result<CommandOutput> run_command(const std::vector<std::string>& argv,
       std::string& sink = i == 0 ? result.out : result.err;
       size_t room = options.max_output_bytes - std::min(options.max_output_bytes, sink.size());
       sink.append(buf, std::min(room, static_cast<size_t>(got)));
+    }
+  }
+  // The pipes are closed; the command may still run (it closed them, or they were
+  // never its output): wait for its end, still within the time limit.
+  if (!timed_out) {
+    int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+    if (pidfd >= 0) {
+      for (;;) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline - std::chrono::steady_clock::now())
+                        .count();
+        pollfd p{pidfd, POLLIN, 0};
+        int n = left > 0 ? poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 1000))) : 0;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 1) break;
+        if (std::chrono::steady_clock::now() >= deadline) {
+          timed_out = true;
+          break;
+        }
+      }
+      close(pidfd);
     }
   }
   if (timed_out) kill(-pid, SIGKILL);

@@ -19,6 +19,7 @@ struct CommandOptions {
   std::vector<std::string> unset_env;      ///< removed from the environment first
   double timeout_s = 120;                  ///< seconds; then SIGKILL to its process group
   size_t max_output_bytes = 16u << 20;     ///< per stream; the rest is dropped
+  bool inherit_output = false;             ///< stdout, stderr are baton's own (nothing captured)
 };
 
 /// What a finished command printed and how it ended.

@@ -65,6 +65,23 @@ TEST(CommandTest, TimeoutKillsTheWholeGroup) {
   EXPECT_EQ(out.error().message, "'/bin/sh -c' timed out after 0.3s");
 }
 
+TEST(CommandTest, TimeoutHoldsAfterTheOutputIsClosed) {
+  CommandOptions options;
+  options.timeout_s = 0.3;
+  auto out = run_command({"/bin/sh", "-c", "exec >&- 2>&-; sleep 30"}, options);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().message, "'/bin/sh -c' timed out after 0.3s");
+}
+
+TEST(CommandTest, InheritedOutputIsNotCaptured) {
+  CommandOptions options;
+  options.inherit_output = true;
+  auto out = run_command({"/bin/sh", "-c", "exit 5"}, options);
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->exit_code, 5);
+  EXPECT_EQ(out->out, "");
+}
+
 TEST(CommandTest, OutputBeyondTheLimitIsDropped) {
   CommandOptions options;
   options.max_output_bytes = 10;

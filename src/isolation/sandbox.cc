@@ -64,7 +64,15 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
       spec.bwrap,      "--die-with-parent", "--new-session",       "--unshare-pid",
       "--unshare-ipc", "--unshare-uts",     "--unshare-cgroup-try"};
   if (!spec.network) a.push_back("--unshare-net");
-  if (geteuid() == 0) a.insert(a.end(), {"--cap-drop", "ALL"});
+  if (geteuid() == 0) {
+    // As root, bwrap keeps capabilities, with which a process can remount a read-only
+    // bind read-write. A user namespace in which the task is kSandboxUid (mapped to
+    // root outside, so it owns what root owns) and no capability at all: it cannot
+    // remount, and can still start sandboxes of its own (Codex runs its commands
+    // under bwrap).
+    std::string uid = std::to_string(kSandboxUid);
+    a.insert(a.end(), {"--unshare-user", "--uid", uid, "--gid", uid, "--cap-drop", "ALL"});
+  }
   for (const char* dir : kSystemDirs) {
     fs::path p(dir);
     if (fs::is_symlink(p, ec)) {
@@ -77,22 +85,24 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
 
   // Binds in path order, so that a directory is mounted before anything inside it;
   // a path both readable and writable is writable.
-  std::map<std::string, bool> binds;  // path -> writable
+  enum class Mount { kReadOnly, kWritable, kHidden };
+  std::map<std::string, Mount> binds;
   for (const std::string& p : spec.readable) {
     std::string n = normal(p);
-    if (!is_system(n)) binds.emplace(n, false);
+    if (!is_system(n)) binds.emplace(n, Mount::kReadOnly);
   }
   for (const std::string& p : spec.writable) {
     std::string n = normal(p);
     if (!fs::exists(n, ec)) return fail("sandbox: " + n + " does not exist");
-    binds[n] = true;
+    binds[n] = Mount::kWritable;
   }
-  if (!spec.home.empty()) binds[normal(spec.home)] = true;
+  for (const std::string& p : spec.hidden) binds[normal(p)] = Mount::kHidden;
+  if (!spec.home.empty()) binds[normal(spec.home)] = Mount::kWritable;
   // Mount points under /tmp are created in the private tmpfs; make the directories
   // leading to them read-only, so that writing "into the repository" there fails
   // rather than succeeding in a copy that vanishes.
   std::set<std::string> leading;
-  for (const auto& [path, writable] : binds) {
+  for (const auto& [path, mount] : binds) {
     if (!is_under(path, "/tmp")) continue;
     for (fs::path d = fs::path(path).parent_path(); d.string() != "/tmp" && d != d.parent_path();
          d = d.parent_path()) {
@@ -102,8 +112,12 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
     }
   }
   for (const std::string& d : leading) a.insert(a.end(), {"--perms", "0555", "--dir", d});
-  for (const auto& [path, writable] : binds) {
-    a.insert(a.end(), {writable ? "--bind" : "--ro-bind-try", path, path});
+  for (const auto& [path, mount] : binds) {
+    if (mount == Mount::kHidden) {
+      a.insert(a.end(), {"--tmpfs", path});
+    } else {
+      a.insert(a.end(), {mount == Mount::kWritable ? "--bind" : "--ro-bind-try", path, path});
+    }
   }
   for (const auto& [host, relative] : spec.home_files) {
     if (spec.home.empty() || !fs::is_regular_file(host, ec)) continue;
@@ -115,7 +129,8 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
   a.insert(a.end(), process.argv.begin(), process.argv.end());
   process.argv = std::move(a);
   if (!spec.home.empty()) process.env["HOME"] = spec.home;
-  process.env["TMPDIR"] = "/tmp";
+  // baton's own TMPDIR may not be mounted; one the attempt's set-up chose stays.
+  if (!process.env.count("TMPDIR")) process.env["TMPDIR"] = "/tmp";
   return ok();
 }
 

@@ -12,8 +12,9 @@
 //   real home directory.
 // Namespaces: PID, IPC, UTS, cgroup (when possible) and, unless `network`, the
 // network (only a loopback interface of its own). --die-with-parent and
-// --new-session. As root, every capability is dropped (--cap-drop ALL): with
-// capabilities a process could remount a read-only bind read-write.
+// --new-session. As root, the task runs as kSandboxUid in a user namespace of its
+// own with every capability dropped (--unshare-user --uid --gid, --cap-drop ALL):
+// with capabilities a process could remount a read-only bind read-write.
 #pragma once
 
 #include <string>
@@ -25,11 +26,15 @@
 
 namespace baton::isolation {
 
+/// The user and group id a task has inside the sandbox when baton runs as root.
+constexpr int kSandboxUid = 1000;
+
 /// What one sandboxed process may see and do.
 struct SandboxSpec {
   std::string workdir;                ///< working directory inside (usually the worktree)
   std::vector<std::string> writable;  ///< bound read-write at the same path; must exist
   std::vector<std::string> readable;  ///< bound read-only at the same path; missing ones skipped
+  std::vector<std::string> hidden;    ///< covered by an empty tmpfs (inside a writable path)
   std::string home;                   ///< HOME inside: created, bound read-write
   /// Files bound read-only at HOME-relative paths (an agent's credentials):
   /// (host path, path relative to HOME). Missing host files are skipped.
@@ -39,7 +44,8 @@ struct SandboxSpec {
 };
 
 /// Rewrites PROCESS to run its argv inside a bwrap sandbox per SPEC: argv becomes
-/// `bwrap OPTIONS -- ARGV`, HOME becomes SPEC.home and TMPDIR /tmp. The process's
+/// `bwrap OPTIONS -- ARGV`, HOME becomes SPEC.home and TMPDIR /tmp unless PROCESS
+/// sets one (it must then be under a writable path or HOME). The process's
 /// own cwd is left as is (bwrap itself starts there; --chdir sets the inside one).
 /// Timeouts and cancellation still work: killing bwrap ends its PID namespace.
 /// Errors: SPEC.home cannot be created, a writable path does not exist, workdir empty.

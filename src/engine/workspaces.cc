@@ -1,0 +1,302 @@
+#include "engine/workspaces.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+
+#include "isolation/integrate.h"
+#include "isolation/sandbox.h"
+#include "workflow/graph.h"
+
+namespace baton::engine {
+
+namespace fs = std::filesystem;
+using workflow::Isolation;
+using workflow::Sandbox;
+
+namespace {
+
+Isolation isolation_of(const workflow::Workflow& wf, int task) {
+  return wf.tasks[task].isolation.value_or(wf.settings.isolation);
+}
+
+// `bwrap --ro-bind / / true`, once per process: the answer does not change while
+// baton runs, and both the CLI's check and the run's start ask.
+const Result<void>& bwrap_check() {
+  static const Result<void> result = isolation::check_bwrap();
+  return result;
+}
+
+// Credentials an agent CLI reads from HOME, bound read-only into a sandbox's
+// private HOME (the paths Rover mounts for Claude Code and Codex).
+std::vector<std::string> credential_files(const std::string& agent) {
+  if (agent == "claude") return {".claude/.credentials.json"};
+  if (agent == "codex") return {".codex/auth.json"};
+  return {};
+}
+
+}  // namespace
+
+Result<IsolationCheck> check_isolation(const workflow::Workflow& wf, const std::string& root_dir) {
+  IsolationCheck check;
+  bool wants_bwrap = false, wants_auto = false;
+  for (size_t i = 0; i < wf.tasks.size(); ++i) {
+    if (isolation_of(wf, static_cast<int>(i)) == Isolation::kWorktree) check.worktrees = true;
+    Sandbox s = wf.tasks[i].sandbox.value_or(wf.settings.sandbox);
+    wants_bwrap = wants_bwrap || s == Sandbox::kBwrap;
+    wants_auto = wants_auto || s == Sandbox::kAuto;
+  }
+  if (check.worktrees) {
+    auto repo = isolation::open_repository(root_dir);
+    if (!repo) return tl::unexpected(repo.error());
+    auto base = isolation::head_commit(*repo);
+    if (!base) return tl::unexpected(base.error());
+    auto changes = isolation::uncommitted_changes(*repo);
+    if (!changes) return tl::unexpected(changes.error());
+    check.repository = *repo;
+    check.base = *base;
+    check.uncommitted = *changes;
+  }
+  if (wants_bwrap || wants_auto) {
+    const Result<void>& works = bwrap_check();
+    if (works) {
+      check.bwrap = true;
+    } else if (wants_bwrap) {
+      return fail("sandbox: bwrap: " + works.error().message);
+    } else {
+      check.warning = "sandbox: auto: " + works.error().message + "; tasks run without a sandbox";
+    }
+  }
+  return check;
+}
+
+std::vector<std::string> isolation_notes(const IsolationCheck& check) {
+  std::vector<std::string> notes;
+  if (!check.uncommitted.empty()) {
+    std::string files;
+    for (size_t i = 0; i < check.uncommitted.size() && i < 5; ++i) {
+      files += (i ? ", " : "") + check.uncommitted[i];
+    }
+    if (check.uncommitted.size() > 5) {
+      files += " and " + std::to_string(check.uncommitted.size() - 5) + " more";
+    }
+    notes.push_back("the working tree has uncommitted changes (" + files +
+                    "); tasks in worktrees start from the last commit, " +
+                    check.base.substr(0, 12) + ", and do not see them");
+  }
+  if (!check.warning.empty()) notes.push_back(check.warning);
+  return notes;
+}
+
+Workspaces::Workspaces(const workflow::Workflow& wf, std::string run_id, std::string root_dir,
+                       std::string state_dir)
+    : wf_(wf),
+      run_id_(std::move(run_id)),
+      root_dir_(std::move(root_dir)),
+      state_dir_(std::move(state_dir)),
+      deps_(workflow::dependency_indices(wf)) {}
+
+Result<nlohmann::json> Workspaces::begin() {
+  auto check = check_isolation(wf_, root_dir_);
+  if (!check) return tl::unexpected(check.error());
+  auto author = isolation::parse_git_author(wf_.settings.git_author);
+  if (!author) return tl::unexpected(author.error());
+  author_ = *author;
+  repo_ = check->repository;
+  base_ = check->base;
+  bwrap_works_ = check->bwrap;
+  bool sandboxed = false;
+  for (size_t i = 0; i < wf_.tasks.size(); ++i) {
+    sandboxed = sandboxed || sandbox_of(static_cast<int>(i)) != Sandbox::kNone;
+  }
+  if (!check->worktrees && !sandboxed && check->warning.empty()) return nlohmann::json();
+  nlohmann::json data{{"sandbox", bwrap_works_ ? "bwrap" : "none"}};
+  if (check->worktrees) {
+    data["repository"] = repo_.top;
+    data["base"] = base_;
+    data["uncommitted"] = check->uncommitted.size();
+  }
+  if (!check->warning.empty()) data["warning"] = check->warning;
+  return data;
+}
+
+bool Workspaces::in_worktree(int task) const {
+  return isolation_of(wf_, task) == Isolation::kWorktree;
+}
+
+Sandbox Workspaces::sandbox_of(int task) const {
+  Sandbox s = wf_.tasks[task].sandbox.value_or(wf_.settings.sandbox);
+  if (s == Sandbox::kAuto) return bwrap_works_ ? Sandbox::kBwrap : Sandbox::kNone;
+  return s;
+}
+
+std::string Workspaces::worktree_path(int task) const {
+  return (fs::path(state_dir_) / "worktrees" / run_id_ / wf_.tasks[task].id).string();
+}
+
+Result<std::string> Workspaces::prepare(int task, int attempt) {
+  if (!in_worktree(task)) return root_dir_;
+  auto it = places_.find(task);
+  if (it != places_.end()) {
+    it->second.committed.reset();
+    if (auto r = isolation::reset_worktree(it->second.worktree); !r) {
+      return tl::unexpected(r.error());
+    }
+    return it->second.worktree.path;
+  }
+  // The dependencies whose committed changes this task must see; one that is
+  // upstream of another is already in that one's branch.
+  std::vector<int> changed;
+  for (int d : deps_[task]) {
+    auto p = places_.find(d);
+    if (p != places_.end() && p->second.committed && p->second.committed->changed) {
+      changed.push_back(d);
+    }
+  }
+  std::vector<std::string> starts;
+  for (int d : changed) {
+    bool covered = false;
+    for (int other : changed) {
+      if (other != d && workflow::upstream_of(wf_, other)[d]) covered = true;
+    }
+    if (!covered) starts.push_back(isolation::task_branch(run_id_, wf_.tasks[d].id));
+  }
+  if (starts.empty()) starts.push_back(base_);
+  auto wt =
+      isolation::add_worktree(repo_, worktree_path(task),
+                              isolation::task_branch(run_id_, wf_.tasks[task].id), starts, author_);
+  if (!wt) return tl::unexpected(wt.error());
+  places_[task].worktree = *wt;
+  return wt->path;
+}
+
+Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
+                                           exec::ProcessSpec& process) {
+  nlohmann::json info = nlohmann::json::object();
+  auto place = places_.find(task);
+  if (place != places_.end()) {
+    info["worktree"] = place->second.worktree.path;
+    info["branch"] = place->second.worktree.branch;
+  }
+  if (sandbox_of(task) != Sandbox::kBwrap) return info;
+  const workflow::TaskSpec& spec = wf_.tasks[task];
+  isolation::SandboxSpec sandbox;
+  sandbox.workdir = process.cwd.empty() ? root_dir_ : process.cwd;
+  sandbox.network = spec.network.value_or(false);
+  if (place != places_.end()) {
+    if (auto r = isolation::add_worktree_mounts(place->second.worktree, repo_, &sandbox); !r) {
+      return tl::unexpected(r.error());
+    }
+  } else {
+    // No worktree: the project root is the task's, except baton's own state.
+    sandbox.writable.push_back(root_dir_);
+    sandbox.hidden.push_back(state_dir_);
+  }
+  auto home = process.env.find("HOME");
+  if (home != process.env.end()) {
+    sandbox.home = home->second;  // set up for the attempt (a rehearsal's HOME)
+  } else {
+    sandbox.home = (fs::path(state_dir_) / "runs" / run_id_ / "home" / spec.id).string();
+    const char* host_home = getenv("HOME");
+    for (const std::string& file : credential_files(agent)) {
+      if (host_home && *host_home) {
+        sandbox.home_files.emplace_back((fs::path(host_home) / file).string(), file);
+      }
+    }
+  }
+  auto path = process.env.find("PATH");
+  const char* host_path = getenv("PATH");
+  std::string path_env = path != process.env.end() ? path->second : (host_path ? host_path : "");
+  sandbox.readable = isolation::program_dirs(path_env, process.argv.empty() ? "" : process.argv[0],
+                                             {root_dir_, state_dir_});
+  if (auto r = isolation::wrap_in_bwrap(process, sandbox); !r) return tl::unexpected(r.error());
+  info["sandbox"] = "bwrap";
+  info["network"] = sandbox.network;
+  return info;
+}
+
+Result<nlohmann::json> Workspaces::commit(int task, const std::string& agent) {
+  auto place = places_.find(task);
+  if (place == places_.end()) return nlohmann::json();
+  const std::string& id = wf_.tasks[task].id;
+  std::string message = "baton: task " + id + " of run " + run_id_ +
+                        (agent.empty() ? " (command)" : " (agent " + agent + ")") +
+                        "\n\nBaton-Run: " + run_id_ + "\nBaton-Task: " + id + "\n";
+  if (!agent.empty()) message += "Baton-Agent: " + agent + "\n";
+  auto info = isolation::commit_all(place->second.worktree, message, author_);
+  if (!info) return fail("committing the changes of task '" + id + "': " + info.error().message);
+  place->second.committed = *info;
+  return nlohmann::json{{"branch", place->second.worktree.branch},
+                        {"worktree", place->second.worktree.path},
+                        {"start", place->second.worktree.start},
+                        {"commit", info->commit},
+                        {"changed", info->changed},
+                        {"files_changed", info->files_changed},
+                        {"insertions", info->insertions},
+                        {"deletions", info->deletions},
+                        {"stat", info->stat}};
+}
+
+IntegrationReport Workspaces::integrate(const std::vector<int>& succeeded) {
+  IntegrationReport report;
+  if (wf_.settings.integrate == workflow::Integration::kNone) return report;
+  std::vector<int> order = workflow::topological_order(wf_).value_or(std::vector<int>{});
+  std::vector<isolation::IntegrationItem> items;
+  bool any_committed = false;
+  for (int t : order) {
+    if (std::find(succeeded.begin(), succeeded.end(), t) == succeeded.end()) continue;
+    auto place = places_.find(t);
+    if (place == places_.end() || !place->second.committed) continue;
+    any_committed = true;
+    if (place->second.committed->changed) {
+      items.push_back({wf_.tasks[t].id, place->second.worktree.branch});
+    }
+  }
+  if (items.empty()) {
+    if (any_committed) report.text = "no task changed a file: no run branch was made";
+    return report;
+  }
+  report.attempted = true;
+  std::string branch = isolation::run_branch(run_id_);
+  std::string scratch = (fs::path(state_dir_) / "worktrees" / run_id_ / ".integration").string();
+  bool squash = wf_.settings.integrate == workflow::Integration::kSquash;
+  auto result = isolation::integrate(
+      repo_, branch, base_, items,
+      squash ? isolation::IntegrateMode::kSquash : isolation::IntegrateMode::kMerge, scratch,
+      run_id_, author_);
+  report.data = {{"branch", branch}, {"base", base_}, {"mode", squash ? "squash" : "merge"}};
+  if (!result) {
+    report.failed = true;
+    report.event = "run.integration_failed";
+    report.data["error"] = result.error().message;
+    report.text = "integration into " + branch + " failed: " + result.error().message;
+    run_branch_ = branch;
+    return report;
+  }
+  run_branch_ = branch;
+  report.data["head"] = result->head;
+  report.data["tasks"] = result->integrated;
+  std::string done;
+  for (const std::string& t : result->integrated) done += (done.empty() ? "" : ", ") + t;
+  if (!result->conflict_task.empty()) {
+    report.failed = true;
+    report.event = "run.integration_failed";
+    report.data["task"] = result->conflict_task;
+    report.data["conflicts"] = result->conflicting_files;
+    std::string files;
+    for (const std::string& f : result->conflicting_files) files += (files.empty() ? "" : ", ") + f;
+    report.text = "integration into " + branch + " stopped at task " + result->conflict_task +
+                  ": conflict in " + files + " (its branch " +
+                  isolation::task_branch(run_id_, result->conflict_task) + " is kept; " + branch +
+                  " has " + (done.empty() ? "no task" : done) + ")";
+    return report;
+  }
+  report.event = "run.integrated";
+  size_t n = result->integrated.size();
+  report.text = std::to_string(n) + (n == 1 ? " task " : " tasks ") +
+                (squash ? "squashed" : "merged") + " into branch " + branch + " (" + done +
+                "); see `baton diff " + run_id_ + "`";
+  return report;
+}
+
+}  // namespace baton::engine

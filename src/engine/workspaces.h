@@ -1,0 +1,115 @@
+// Workspaces: where each task of a run works and what confines it. The driver
+// (run.cc) asks at four moments of a run:
+//   begin()     at the run's start: the repository and its base commit (HEAD), and
+//               whether bwrap works when a task wants it;
+//   prepare()   before each attempt: the task's worktree (created from the base or
+//               from the merge of its dependencies' branches; reset on a retry);
+//   confine()   once the attempt's process is built: the bwrap sandbox around it;
+//   commit()    after a successful attempt: its changes committed on its branch;
+//   integrate() when every task has ended: the branches merged into baton/<run>.
+// Tasks with isolation none and no sandbox are untouched by all of these. Every git
+// call is synchronous and bounded (isolation/command.h): a task's start and end
+// wait for them, the run's other processes keep running.
+// Thread safety: one Workspaces belongs to its run's loop thread.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "exec/process.h"
+#include "isolation/worktree.h"
+#include "util/error.h"
+#include "workflow/model.h"
+
+namespace baton::engine {
+
+/// What a run's isolation will use, checked before the run starts.
+struct IsolationCheck {
+  bool worktrees = false;                ///< some task runs in a worktree
+  isolation::Repository repository;      ///< when worktrees
+  std::string base;                      ///< the base commit (HEAD), when worktrees
+  std::vector<std::string> uncommitted;  ///< tracked files with changes tasks will not see
+  bool bwrap = false;                    ///< some task runs under bwrap
+  std::string warning;                   ///< sandbox auto without a working bwrap: why, else ""
+};
+
+/// Checks what WF's isolation needs in ROOT_DIR. Errors: worktrees in a directory
+/// that is not a git work tree or a repository without commits; `sandbox: bwrap`
+/// where bwrap does not work. `auto` without bwrap is a warning, not an error.
+Result<IsolationCheck> check_isolation(const workflow::Workflow& wf, const std::string& root_dir);
+
+/// Human notes about CHECK for the start of `baton run` (one line each, no prefix):
+/// the uncommitted files tasks will not see, the sandbox warning.
+std::vector<std::string> isolation_notes(const IsolationCheck& check);
+
+/// How integrate() went, for the run's event log and its summary.
+struct IntegrationReport {
+  bool attempted = false;  ///< false: no worktree task succeeded, or integrate: none
+  bool failed = false;     ///< a conflict or a git error: the run fails
+  std::string event;       ///< "run.integrated" or "run.integration_failed"
+  nlohmann::json data = nlohmann::json::object();
+  std::string text;  ///< one line for people: "2 tasks merged into baton/R" / the failure
+};
+
+/// The worktrees, sandboxes and commits of one run.
+class Workspaces {
+ public:
+  /// WF must outlive this. ROOT_DIR: the project root; STATE_DIR: its .baton.
+  Workspaces(const workflow::Workflow& wf, std::string run_id, std::string root_dir,
+             std::string state_dir);
+
+  /// At the run's start, before anything is recorded: as check_isolation(). Returns
+  /// the data of the run's "run.isolation" event, or null when no task is isolated
+  /// or sandboxed.
+  Result<nlohmann::json> begin();
+
+  /// True when task TASK (an index of wf.tasks) runs in a worktree.
+  bool in_worktree(int task) const;
+
+  /// Before attempt ATTEMPT of TASK: the directory the task runs in (its worktree,
+  /// else ROOT_DIR). Creates the worktree on the first attempt, resets it to its
+  /// start on later ones. Errors: git's, or conflicting dependency changes.
+  Result<std::string> prepare(int task, int attempt);
+
+  /// Wraps PROCESS (built for TASK, run by AGENT, "" for a command) in the task's
+  /// sandbox, if it has one. Returns what the attempt's event should say about
+  /// its workspace ({"worktree": ..., "branch": ..., "sandbox": "bwrap",
+  /// "network": false}), empty when nothing applies. Errors: wrap_in_bwrap()'s.
+  Result<nlohmann::json> confine(int task, const std::string& agent, exec::ProcessSpec& process);
+
+  /// After TASK succeeded with AGENT ("" for commands): commits its worktree.
+  /// Returns the "task.committed" event's data (branch, start, commit, changed,
+  /// files_changed, insertions, deletions, stat), or null when not in a worktree.
+  Result<nlohmann::json> commit(int task, const std::string& agent);
+
+  /// Merges the committed branches of SUCCEEDED (task indices) into baton/<run>
+  /// in dependency order (settings.integrate), unless integrate is none.
+  IntegrationReport integrate(const std::vector<int>& succeeded);
+
+  /// The run's branch ("baton/<run>"), or "" when nothing was integrated.
+  const std::string& run_branch() const { return run_branch_; }
+
+ private:
+  struct TaskPlace {
+    isolation::Worktree worktree;
+    bool created = false;
+    std::optional<isolation::CommitInfo> committed;
+  };
+  workflow::Sandbox sandbox_of(int task) const;
+  std::string worktree_path(int task) const;
+
+  const workflow::Workflow& wf_;
+  std::string run_id_, root_dir_, state_dir_;
+  isolation::Repository repo_;
+  isolation::GitAuthor author_;
+  std::string base_;
+  bool bwrap_works_ = false;
+  std::vector<std::vector<int>> deps_;  // dependency_indices(wf)
+  std::map<int, TaskPlace> places_;
+  std::string run_branch_;
+};
+
+}  // namespace baton::engine
