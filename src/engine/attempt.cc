@@ -60,7 +60,7 @@ bool AgentResolver::installed(const std::string& agent) {
   auto it = installed_.find(agent);
   if (it != installed_.end()) return it->second;
   const agents::Invoker* invoker = agents::find_invoker(agent);
-  bool ok = invoker && agents::detect(invoker->executable()).installed;
+  bool ok = invoker && !agents::find_executable(invoker->executable()).empty();
   installed_[agent] = ok;
   return ok;
 }
