@@ -226,6 +226,11 @@ Result<nlohmann::json> Workspaces::commit(int task, const std::string& agent) {
   auto info = isolation::commit_all(place->second.worktree, message, author_);
   if (!info) return fail("committing the changes of task '" + id + "': " + info.error().message);
   place->second.committed = *info;
+  // The per-file lines of a task that touched thousands of files would bloat every
+  // reader of the event log; the totals are exact either way.
+  constexpr size_t kMaxStat = 16384;
+  std::string stat = info->stat;
+  if (stat.size() > kMaxStat) stat = stat.substr(0, stat.rfind('\n', kMaxStat) + 1) + "...\n";
   return nlohmann::json{{"branch", place->second.worktree.branch},
                         {"worktree", place->second.worktree.path},
                         {"start", place->second.worktree.start},
@@ -234,7 +239,7 @@ Result<nlohmann::json> Workspaces::commit(int task, const std::string& agent) {
                         {"files_changed", info->files_changed},
                         {"insertions", info->insertions},
                         {"deletions", info->deletions},
-                        {"stat", info->stat}};
+                        {"stat", stat}};
 }
 
 IntegrationReport Workspaces::integrate(const std::vector<int>& succeeded) {

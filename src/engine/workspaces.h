@@ -82,7 +82,8 @@ class Workspaces {
 
   /// After TASK succeeded with AGENT ("" for commands): commits its worktree.
   /// Returns the "task.committed" event's data (branch, start, commit, changed,
-  /// files_changed, insertions, deletions, stat), or null when not in a worktree.
+  /// files_changed, insertions, deletions, stat: `git diff --stat`, cut after 16 KiB),
+  /// or null when not in a worktree.
   Result<nlohmann::json> commit(int task, const std::string& agent);
 
   /// Merges the committed branches of SUCCEEDED (task indices) into baton/<run>
