@@ -182,5 +182,35 @@ tasks:
   EXPECT_NE(o.out.find("claude>gemini"), std::string::npos) << o.out;
 }
 
+TEST(RehearseTest, RetryResumesTheSessionWithResumeSession) {
+  // Attempt 1 is denied a write outside the repository (a permanent failure with a
+  // session); fallback: same_agent retries it, and resume_session makes attempt 2
+  // `claude --resume SESSION`, which continues that session.
+  ScratchDir dir;
+  ScratchDir outside;
+  make_repo(dir, R"(name: resume
+tasks:
+  - id: t
+    agent: claude
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    retry: {max_attempts: 2, delay: 0}
+    fallback: same_agent
+    resume_session: true
+)",
+            "tasks:\n  \"t:claude:1\": [{write_file: {path: \"" + outside.path() +
+                "/x.txt\", content: x}}, {text: denied}]\n"
+                "  \"t:claude:2\": [{write_file: {path: a.txt, content: \"resumed\\n\"}}, "
+                "{text: done}]\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("a.txt"), "resumed\n");
+  json run = last_run(dir);
+  std::string first = attempt_of(run, "t", 1).value("session_id", "");
+  EXPECT_FALSE(first.empty()) << run.dump();
+  EXPECT_EQ(attempt_of(run, "t", 2).value("session_id", ""), first) << run.dump();
+}
+
 }  // namespace
 }  // namespace baton::testing

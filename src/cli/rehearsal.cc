@@ -30,8 +30,9 @@ Result<std::unique_ptr<Rehearsal>> Rehearsal::start(const std::string& script_pa
 Result<void> Rehearsal::prepare(const std::string& agent, const engine::AttemptPlace& place,
                                 exec::ProcessSpec& process) {
   std::string key = rehearse::session_api_key(place.task_id, agent, place.attempt);
-  fs::path home = fs::path(run_dir_) / "rehearse" /
-                  (place.task_id + "." + std::to_string(place.attempt)) / "home";
+  // One HOME per task and agent, kept across attempts, so that a retry with
+  // resume_session finds the session the CLI stored there.
+  fs::path home = fs::path(run_dir_) / "rehearse" / (place.task_id + "." + agent) / "home";
   std::error_code ec;
   fs::create_directories(home, ec);
   if (ec) return fail("cannot create " + home.string() + ": " + ec.message());

@@ -22,8 +22,9 @@ class Rehearsal {
   static Result<std::unique_ptr<Rehearsal>> start(const std::string& script_path,
                                                   const std::string& run_dir);
 
-  /// engine::RunOptions::prepare_agent_process: gives the attempt its own HOME
-  /// under RUN_DIR/rehearse/<task>.<attempt>/, the session key
+  /// engine::RunOptions::prepare_agent_process: gives the task's agent its own HOME
+  /// under RUN_DIR/rehearse/<task>.<agent>/ (kept across attempts, so a resumed
+  /// session is found), the session key
   /// "baton-rehearse:<task>:<agent>:<attempt>", and the agent's base URL variables,
   /// config files and flags (agents::rehearsal_env). Errors: an agent that cannot be
   /// rehearsed (auggie, cursor), a file that cannot be written.
