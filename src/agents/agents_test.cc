@@ -68,6 +68,8 @@ TEST(ClaudeTest, RateLimitAfterRetries) {
   AgentResult r = get("claude").parse(exited(1, sample("claude_stream_json_429_retries.jsonl")));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kRateLimit);
+  ASSERT_TRUE(r.retry_after_s.has_value());  // the last api_retry event's delay
+  EXPECT_NEAR(*r.retry_after_s, 34.945, 0.001);
 }
 
 TEST(ClaudeTest, ApiTimeoutIsClassified) {

@@ -50,8 +50,13 @@ class ClaudeInvoker final : public Invoker {
     const nlohmann::json* result = nullptr;
     std::vector<nlohmann::json> events = parse_json_lines(process.stdout_text);
     std::string session_id;
+    std::optional<double> retry_delay_s;
     for (const nlohmann::json& e : events) {
       if (e.value("type", "") == "result") result = &e;
+      if (e.value("subtype", "") == "api_retry" && e.contains("retry_delay_ms") &&
+          e["retry_delay_ms"].is_number()) {
+        retry_delay_s = e["retry_delay_ms"].get<double>() / 1000.0;
+      }
       if (session_id.empty() && e.contains("session_id") && e["session_id"].is_string()) {
         session_id = e["session_id"].get<std::string>();
       }
@@ -81,6 +86,7 @@ class ClaudeInvoker final : public Invoker {
                           : 0;
     if (is_error || j.value("subtype", "success") != "success") {
       r.error_class = classify_api_error(http_status, r.text);
+      if (r.error_class == ErrorClass::kRateLimit) r.retry_after_s = retry_delay_s;
       r.error = r.text.empty() ? "claude reported an error (" + j.value("subtype", "") + ")"
                                : last_line(r.text);
       return r;

@@ -44,6 +44,10 @@ struct AgentResult {
   Usage usage;
   std::optional<double> cost_usd;  ///< USD, when the CLI reports it
   int num_turns = 0;
+  /// Seconds the provider asked to wait before trying again, when the CLI reports
+  /// it (Claude Code's last `system/api_retry` event's retry_delay_ms); baton waits
+  /// at least this long before retrying a rate-limited attempt.
+  std::optional<double> retry_after_s;
   ErrorClass error_class = ErrorClass::kNone;
   std::string error;  ///< short reason when !success
 };

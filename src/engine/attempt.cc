@@ -215,6 +215,7 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
     out.error_class = agents::to_string(r.error_class);
     out.session_id = r.session_id;
     out.cost_usd = r.cost_usd;
+    out.retry_after_s = r.retry_after_s;
     out.cancelled = out.cancelled || r.error_class == agents::ErrorClass::kCancelled;
     record.session_id = r.session_id;
     record.input_tokens = r.usage.input_tokens;
