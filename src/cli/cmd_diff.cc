@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/open_run.h"
 #include "cli/paths.h"
 #include "isolation/command.h"
 #include "store/store.h"
@@ -36,36 +37,17 @@ int show_diff(const std::string& root, const std::string& from, const std::strin
 }
 
 int diff_command(std::string run_id, const std::string& task, bool stat) {
-  auto db = find_state_db();
-  if (!db) {
-    std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
-    return kExitUsage;
-  }
-  auto opened = store::open_sqlite_store(*db);
-  if (!opened) {
-    std::fprintf(stderr, "baton: %s\n", opened.error().message.c_str());
-    return kExitInternal;
-  }
-  store::Store& store = **opened;
-  if (run_id == "last") {
-    auto runs = store.list_runs(1);
-    if (!runs || runs->empty()) {
-      std::fprintf(stderr, "baton: no runs yet\n");
-      return kExitUsage;
-    }
-    run_id = runs->front().id;
-  }
-  auto run = store.get_run(run_id);
-  if (!run || !*run) {
-    std::fprintf(stderr, "baton: no run '%s' in %s\n", run_id.c_str(), db->c_str());
-    return kExitUsage;
-  }
+  auto opened = open_run(run_id);
+  if (!opened) return opened.error();
+  store::Store& store = *opened->store;
+  run_id = opened->run.id;
+  const store::RunRecord* run = &opened->run;
   auto events = store.list_events(run_id, 0);
   if (!events) {
     std::fprintf(stderr, "baton: %s\n", events.error().message.c_str());
     return kExitInternal;
   }
-  const std::string& root = (*run)->root_dir;
+  const std::string& root = run->root_dir;
   // The last commit of each task (a retried task commits once, on its success).
   std::vector<const store::Event*> commits;
   const store::Event* integrated = nullptr;

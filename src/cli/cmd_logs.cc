@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/open_run.h"
 #include "cli/paths.h"
 #include "store/store.h"
 
@@ -44,30 +45,10 @@ void print_new(const std::string& path, size_t* offset, const std::string& prefi
 }
 
 int logs_command(std::string run_id, const std::string& task, bool follow) {
-  auto db = find_state_db();
-  if (!db) {
-    std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
-    return kExitUsage;
-  }
-  auto opened = store::open_sqlite_store(*db);
-  if (!opened) {
-    std::fprintf(stderr, "baton: %s\n", opened.error().message.c_str());
-    return kExitInternal;
-  }
-  store::Store& store = **opened;
-  if (run_id == "last") {
-    auto runs = store.list_runs(1);
-    if (!runs || runs->empty()) {
-      std::fprintf(stderr, "baton: no runs yet\n");
-      return kExitUsage;
-    }
-    run_id = runs->front().id;
-  }
-  auto run = store.get_run(run_id);
-  if (!run || !*run) {
-    std::fprintf(stderr, "baton: no run '%s' in %s\n", run_id.c_str(), db->c_str());
-    return kExitUsage;
-  }
+  auto opened = open_run(run_id);
+  if (!opened) return opened.error();
+  store::Store& store = *opened->store;
+  run_id = opened->run.id;
   if (!task.empty()) {
     auto t = store.get_task(run_id, task);
     if (!t || !*t) {
