@@ -37,7 +37,7 @@ namespace {
 // table of every resident anonymous page, so a start costs time in proportion to
 // baton's resident memory. Loading a large workflow frees most of what it allocated,
 // but glibc keeps the freed pages mapped; hand them back before the first start
-// (bench/RESULTS.md: 10,000 tasks, 55 -> 19 MB resident, ~3x cheaper forks).
+// (bench/RESULTS.md: 10,000 tasks, 55 -> 19 MB anonymous, 17-38% less wall time).
 void release_free_memory() {
 #ifdef __GLIBC__
   malloc_trim(0);
