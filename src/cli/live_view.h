@@ -5,7 +5,8 @@
 //   "14:02:09  build      success   2.01s"
 //   "14:02:09  lint       failed    exited 1 (log: .baton/runs/.../lint.1.log)"
 // - TableView (a TTY): a table of tasks (task, state, agent, attempt, elapsed)
-//   redrawn in place on every transition and every 0.25 s. With more tasks than
+//   redrawn in place at most every 50 ms on transitions (always on the last one)
+//   and every 0.25 s. With more tasks than
 //   fit, finished tasks fold into a counts line and running ones stay visible.
 #pragma once
 
