@@ -9,26 +9,14 @@
 
 #include "agents/invoker.h"
 #include "agents/output_parsing.h"
+#include "agents/test_util.h"
 
 namespace baton::agents {
 namespace {
 
-std::string sample(const std::string& name) {
-  std::ifstream in(std::string(BATON_SHARED_DIR) + "/agent-samples/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-exec::ProcessResult exited(int code, std::string out, std::string err = "") {
-  exec::ProcessResult r;
-  r.status.kind = exec::ExitStatus::Kind::kExited;
-  r.status.code = code;
-  r.stdout_text = std::move(out);
-  r.stderr_tail = std::move(err);
-  return r;
-}
+using testing::exited;
+using testing::get;
+using testing::sample;
 
 exec::ProcessResult timed_out(std::string out) {
   exec::ProcessResult r = exited(0, std::move(out));
@@ -36,12 +24,6 @@ exec::ProcessResult timed_out(std::string out) {
   r.status.signal = 15;
   r.status.timeout_s = 30;
   return r;
-}
-
-const Invoker& get(const std::string& name) {
-  const Invoker* inv = find_invoker(name);
-  EXPECT_NE(inv, nullptr) << name;
-  return *inv;
 }
 
 bool has(const std::vector<std::string>& argv, const std::string& arg) {
