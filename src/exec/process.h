@@ -78,6 +78,9 @@ struct ProcessSpec {
   std::optional<double> timeout_s;         ///< seconds; none = no limit
   double kill_grace_s = 10;                ///< seconds from SIGTERM to SIGKILL
   size_t max_capture_bytes = 64u << 20;    ///< bound on the in-memory stdout copy
+  /// Secret values: every occurrence in the log and in the captured stdout/stderr is
+  /// replaced by "***" (exec::Supervised; empty strings are ignored).
+  std::vector<std::string> redact;
 };
 
 /// The outcome of one process.

@@ -1,0 +1,134 @@
+// Supervised: one attempt's child process run under its own small supervisor process
+// (`baton-supervise`, src/supervise_main.cc) that outlives the orchestrator and records
+// everything on disk, so that a `baton resume` after a crash of `baton run` can re-attach
+// to a running attempt, or read how it ended, instead of running it again.
+//
+// Contract: the same as exec::Process (process.h) for the child (own session and process
+// group, stdin from /dev/null or stdin_data, output streamed to the log as it arrives,
+// timeout = SIGTERM to the group, grace, SIGKILL; leftover group members cleaned up; the
+// exit callback runs once, on the loop thread, after the log is fsync'd), plus:
+// - The supervisor is started with posix_spawn (never a fork of the orchestrator) in a
+//   new session; the spec reaches it through a memfd (fd 4), never through argv or its
+//   environment.
+// - Files beside the log (BASE = log_path without its ".log" suffix):
+//     BASE.attempt  the control file (attempt_file.h): JSON Lines records "started" and
+//                   "exit"; locked (flock LOCK_EX) by the supervisor while it lives.
+//     BASE.stdout   the captured stdout (first max_capture_bytes bytes).
+// - Secrets in ProcessSpec::redact are replaced by "***" in the log and in the captured
+//   stdout and stderr, even when split across reads.
+// - An attempt is identified by the supervisor's pid plus its start time (field 22 of
+//   /proc/PID/stat), never by pid alone; signals go through a pidfd.
+// REQUIRES: the loop outlives every Supervised started or attached on it.
+// Thread safety: a Supervised belongs to its loop's thread; the free functions may be
+// called from any thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "exec/process.h"
+#include "util/error.h"
+
+struct uv_loop_s;
+
+namespace baton::exec {
+
+/// What an attempt's control file says, read without taking part in the attempt.
+struct AttemptState {
+  enum class Kind {
+    kNotStarted,  ///< no control file, or it was never handed to a supervisor (the
+                  ///< orchestrator died before spawning, or the supervisor before forking)
+    kRunning,     ///< a live supervisor holds it (checked by its lock, never by pid alone)
+    kFinished,    ///< the supervisor recorded the end; `result` holds the real exit status,
+                  ///< stdout, stderr tail, pid and times
+    kLost,        ///< a supervisor started it but died before recording the end
+                  ///< (e.g. SIGKILLed)
+  };
+  Kind kind = Kind::kNotStarted;
+  ProcessResult result;    ///< kFinished only
+  int supervisor_pid = 0;  ///< from the "started" record; 0 when none
+  int child_pid = 0;       ///< from the "started" record (== the child's pgid); 0 when none
+  std::string detail;      ///< why: e.g. "no control file", "supervisor died", parse errors
+};
+
+/// Reads the control file of an attempt (CONTROL_PATH = control_path_for(log_path)) and
+/// the stdout file beside it. Never blocks (the lock is only tested, LOCK_NB). An
+/// unreadable or malformed file is reported as kLost with `detail` naming the reason,
+/// unless a live supervisor holds it (kRunning).
+AttemptState inspect_attempt(const std::string& control_path);
+
+/// For a kLost attempt: SIGKILLs what is left of the child's process group, then appends
+/// a "cleaned" record, so a later inspect says kLost again (idempotent).
+/// Errors: the attempt is not lost (running, finished, not started), or the file cannot
+/// be written.
+Result<void> clean_up_lost_attempt(const std::string& control_path);
+
+/// "<log_path without .log>.attempt": where the control file of an attempt whose log is
+/// LOG_PATH lives (LOG_PATH + ".attempt" when it does not end in ".log").
+std::string control_path_for(const std::string& log_path);
+
+/// Asks a running attempt's supervisor (checked by pid + start time, signalled through a
+/// pidfd) to cancel it: SIGTERM to the child's group, grace, SIGKILL; the supervisor
+/// records kind kCancelled. For `baton cancel` of a run whose orchestrator is gone;
+/// returns without waiting for the end. Errors: the attempt is not running.
+Result<void> cancel_attempt(const std::string& control_path);
+
+/// One attempt under a supervisor, watched from a libuv loop. Move-only via unique_ptr.
+class Supervised {
+ public:
+  using ExitCallback = std::function<void(const ProcessResult&)>;
+
+  /// Starts SPEC under a new supervisor; same semantics as Process::start: a child that
+  /// cannot be started (no such program, bad cwd) is reported through the callback with
+  /// kFailedToStart. REQUIRES: spec.argv non-empty and spec.log_path non-empty (the
+  /// control file sits beside it). Errors: the log or control file cannot be created, or
+  /// the control file is held by a live supervisor, or the supervisor cannot be spawned.
+  /// The supervisor program: $BATON_SUPERVISOR when set, else `baton-supervise` beside
+  /// /proc/self/exe, else `/proc/self/exe __supervise`.
+  static Result<std::unique_ptr<Supervised>> start(uv_loop_s* loop, ProcessSpec spec,
+                                                   ExitCallback on_exit);
+
+  /// Re-attaches to an attempt whose supervisor is still running (inspect says kRunning,
+  /// identity checked by pid + start time): the callback runs when it ends, with the
+  /// result the supervisor recorded. If it ended meanwhile (kFinished), the callback runs
+  /// on the next loop iteration. Errors: not started, lost, or the file is unreadable.
+  static Result<std::unique_ptr<Supervised>> attach(uv_loop_s* loop,
+                                                    const std::string& control_path,
+                                                    ExitCallback on_exit);
+
+  /// Like Process::terminate: SIGTERM to the supervisor, which sends SIGTERM to the group,
+  /// waits kill_grace_s, then SIGKILL; the result's kind becomes kCancelled. No-op once
+  /// it ended or after detach().
+  void terminate();
+
+  /// Forgets the attempt without stopping it: the supervisor carries on and records the
+  /// end; the callback is never called. A detached supervisor that is our child stays a
+  /// zombie until attach() on it sees its end or this process exits.
+  void detach();
+
+  /// The child's pid (== its process group id); 0 before the supervisor reported it or
+  /// when the child failed to start.
+  int pid() const;
+  /// The supervisor's pid.
+  int supervisor_pid() const;
+  /// True until the exit callback has run (false after detach()).
+  bool running() const;
+  /// The control file's path.
+  const std::string& control_path() const;
+
+  /// Like ~Process: a running attempt is killed (SIGINT to the supervisor: SIGKILL to the
+  /// group, no grace) and the supervisor is waited for (and reaped when it is our child)
+  /// before returning; no orphan. The callback is not called. Not after detach().
+  ~Supervised();
+  Supervised(const Supervised&) = delete;
+  Supervised& operator=(const Supervised&) = delete;
+
+  struct Impl;
+
+ private:
+  explicit Supervised(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace baton::exec
