@@ -10,6 +10,7 @@
 #include "cli/exit_codes.h"
 #include "cli/open_run.h"
 #include "cli/paths.h"
+#include "store/process_identity.h"
 #include "store/store.h"
 
 namespace baton::cli {
@@ -65,8 +66,11 @@ int logs_command(std::string run_id, const std::string& task, bool follow) {
       return kExitInternal;
     }
     auto now_run = store.get_run(run_id);
+    // Live means the recorded orchestrator itself (pid plus start time), never a
+    // process that reused its pid after a crash.
     bool live = now_run && *now_run && (*now_run)->status == "running" &&
-                kill((*now_run)->orchestrator_pid, 0) == 0;
+                store::process_is_running((*now_run)->orchestrator_pid,
+                                          (*now_run)->orchestrator_start_time);
     for (const auto& a : *attempts) {
       bool first = !offsets.count(a.log_path);
       size_t& off = offsets[a.log_path];
