@@ -1,0 +1,95 @@
+// The two formats of an attempt under a supervisor (supervised.h):
+//
+// 1. The spec hand-off: what the orchestrator passes to `baton-supervise` in a memfd on
+//    fd 4, CBOR (RFC 8949) of one JSON-model object (nlohmann::json::to_cbor), so that
+//    argv, environment and stdin bytes need not be UTF-8:
+//      {"argv": [..], "cwd": "", "env": ["K=V", ..] (the complete environment),
+//       "stdin": bytes-as-string or absent, "timeout_s": number or absent,
+//       "kill_grace_s": number, "max_capture_bytes": n, "redact": [..],
+//       "log_path": "..", "stdout_path": ".."}
+//
+// 2. The control file (BASE.attempt beside BASE.log): JSON Lines, appended by the
+//    supervisor, each record one object with "record" naming it:
+//      {"record":"started","supervisor_pid":P,"supervisor_start":T,"child_pid":C,
+//       "child_start":T2,"started_at":UNIX_S}
+//        written after the child is forked and before it execs; P + T (field 22 of
+//        /proc/P/stat) identify the supervisor, C is the child's pid and process group.
+//      {"record":"exit","kind":"exited|signaled|timed_out|cancelled|failed_to_start",
+//       "code":N,"signal":S,"error":"..","timeout_s":X,"child_pid":C,"started_at":..,
+//       "ended_at":..,"stdout_truncated":bool,"stderr_tail":".."}
+//        the end, appended and fsync'd after the log and stdout files were fsync'd.
+//      {"record":"cleaned","at":UNIX_S}
+//        appended by clean_up_lost_attempt to a lost attempt.
+//    Strings that are not valid UTF-8 (stderr_tail, error) have the bad bytes replaced
+//    by U+FFFD. A last line without its newline is a torn write and is ignored.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "exec/process.h"
+#include "util/error.h"
+
+namespace baton::exec {
+
+/// Everything the supervisor needs to run one attempt (format 1 above).
+struct SupervisorSpec {
+  std::vector<std::string> argv;  ///< argv[0] searched in the PATH of `env`
+  std::string cwd;                ///< empty = the supervisor's cwd
+  std::vector<std::string> env;   ///< the child's complete environment, "K=V"
+  std::optional<std::string> stdin_data;
+  std::optional<double> timeout_s;  ///< seconds
+  double kill_grace_s = 10;         ///< seconds
+  size_t max_capture_bytes = 64u << 20;
+  std::vector<std::string> redact;
+  std::string log_path;
+  std::string stdout_path;
+};
+
+/// Encodes SPEC as CBOR (format 1).
+std::string encode_spec(const SupervisorSpec& spec);
+/// Decodes format 1. Errors: "bad supervisor spec: <reason>".
+Result<SupervisorSpec> decode_spec(std::string_view bytes);
+
+/// The "started" record.
+struct StartedRecord {
+  int supervisor_pid = 0;
+  int64_t supervisor_start = 0;  ///< clock ticks since boot (/proc/PID/stat field 22)
+  int child_pid = 0;
+  int64_t child_start = 0;  ///< the child's start ticks; 0 when unknown
+  double started_at = 0;    ///< Unix time, seconds
+};
+
+/// The "exit" record.
+struct ExitRecord {
+  ExitStatus status;
+  int child_pid = 0;
+  double started_at = 0;  ///< Unix time, seconds
+  double ended_at = 0;    ///< Unix time, seconds
+  bool stdout_truncated = false;
+  std::string stderr_tail;
+};
+
+/// What a control file holds.
+struct ControlRecords {
+  std::optional<StartedRecord> started;
+  std::optional<ExitRecord> exit;
+  bool cleaned = false;
+};
+
+/// One line (with its '\n') of each record.
+std::string format_started_record(const StartedRecord& record);
+std::string format_exit_record(const ExitRecord& record);
+std::string format_cleaned_record(double at);
+
+/// Parses a control file's text. Unknown records are skipped (later versions may add
+/// some); a torn last line is ignored. Errors: "line N: <reason>" for a malformed line.
+Result<ControlRecords> parse_control_records(std::string_view text);
+
+/// BASE.stdout for the control file BASE.attempt.
+std::string stdout_path_for_control(const std::string& control_path);
+
+}  // namespace baton::exec

@@ -1,0 +1,593 @@
+// Attempts under a supervisor (supervised.h) against real processes: the built
+// baton-supervise (BATON_SUPERVISE_BINARY), sh, sleep, cat, real files and locks.
+#include "exec/supervised.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "exec/attempt_file.h"
+#include "exec/loop.h"
+#include "exec/redactor.h"
+
+namespace baton::exec {
+namespace {
+
+using Kind = ExitStatus::Kind;
+using State = AttemptState::Kind;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Bounded polling for an event in another process (up to 10 s); true once PREDICATE held.
+bool eventually(const std::function<bool()>& predicate) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return predicate();
+}
+
+// True when PID no longer runs: gone, or a zombie (reparented to init, reaped late).
+bool gone_or_zombie(int pid) {
+  return eventually([pid] {
+    if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+    size_t paren = stat.rfind(')');
+    return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+  });
+}
+
+// The pid written by the child into PATH, once it is there.
+int pid_from_file(const std::string& path) {
+  int pid = 0;
+  eventually([&] {
+    std::string text = read_file(path);
+    if (text.empty() || text.back() != '\n') return false;
+    pid = std::atoi(text.c_str());
+    return true;
+  });
+  return pid;
+}
+
+// Calls ACTION once PREDICATE holds, checking every 5 ms on LOOP.
+void when(uv_loop_t* loop, std::function<bool()> predicate, std::function<void()> action) {
+  struct Watch {
+    uv_timer_t timer;
+    std::function<bool()> predicate;
+    std::function<void()> action;
+  };
+  auto* watch = new Watch{{}, std::move(predicate), std::move(action)};
+  uv_timer_init(loop, &watch->timer);
+  watch->timer.data = watch;
+  uv_timer_start(
+      &watch->timer,
+      [](uv_timer_t* timer) {
+        auto* w = static_cast<Watch*>(timer->data);
+        if (!w->predicate()) return;
+        uv_timer_stop(timer);
+        w->action();
+        uv_close(reinterpret_cast<uv_handle_t*>(timer),
+                 [](uv_handle_t* h) { delete static_cast<Watch*>(h->data); });
+      },
+      5, 5);
+}
+
+class SupervisedTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("BATON_SUPERVISOR", BATON_SUPERVISE_BINARY, 1);
+    auto loop = Loop::create();
+    ASSERT_TRUE(loop) << loop.error().message;
+    loop_ = std::move(*loop);
+    char tmpl[] = "/tmp/baton-supervised-test-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = std::filesystem::canonical(tmpl).string();
+  }
+
+  void TearDown() override {
+    loop_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  uv_loop_t* loop() { return loop_->get(); }
+  std::string path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string log_path() const { return path("task.1.log"); }
+  std::string control() const { return control_path_for(log_path()); }
+
+  ProcessSpec sh(const std::string& script) {
+    ProcessSpec spec;
+    spec.argv = {"sh", "-c", script};
+    spec.log_path = log_path();
+    return spec;
+  }
+
+  // Runs SPEC to completion on the loop; expects exactly one exit callback.
+  ProcessResult run(ProcessSpec spec) {
+    int calls = 0;
+    ProcessResult out;
+    auto started = Supervised::start(loop(), std::move(spec), [&](const ProcessResult& r) {
+      ++calls;
+      out = r;
+    });
+    EXPECT_TRUE(started.has_value()) << (started ? "" : started.error().message);
+    loop_->run();
+    EXPECT_EQ(calls, 1);
+    return out;
+  }
+
+  std::unique_ptr<Loop> loop_;
+  std::string dir_;
+};
+
+// --- Redactor ---------------------------------------------------------------------
+
+TEST(RedactorTest, ReplacesSecretsAcrossChunkBoundaries) {
+  Redactor r({"hunter2", "", "abc"});
+  std::string out = r.push("x hun");
+  EXPECT_EQ(out, "x ");  // "hun" may be the start of a secret: held back
+  out += r.push("ter2 y ab");
+  out += r.push("c z a");
+  out += r.finish();
+  EXPECT_EQ(out, "x *** y *** z a");
+}
+
+TEST(RedactorTest, LongerSecretWinsAndHeldTailIsRedactedAtTheEnd) {
+  Redactor r({"abc", "abcdef"});
+  std::string out = r.push("abcd");
+  EXPECT_EQ(out, "");  // "abcd" may become "abcdef"
+  out += r.finish();   // it did not: "abc" is still a secret
+  EXPECT_EQ(out, "***d");
+  Redactor r2({"abc", "abcdef"});
+  std::string out2 = r2.push("abcdefabc");
+  EXPECT_EQ(out2, "***");
+  EXPECT_EQ(out2 + r2.finish(), "******");
+}
+
+TEST(RedactorTest, NoSecretsPassesBytesThrough) {
+  Redactor r({});
+  EXPECT_TRUE(r.empty());
+  EXPECT_EQ(r.push(std::string("a\0b", 3)), std::string("a\0b", 3));
+}
+
+// --- Control file format ------------------------------------------------------------
+
+TEST(AttemptFileTest, PathsAndRecordsRoundTrip) {
+  EXPECT_EQ(control_path_for("/r/logs/t.2.log"), "/r/logs/t.2.attempt");
+  EXPECT_EQ(control_path_for("/r/out"), "/r/out.attempt");
+  EXPECT_EQ(stdout_path_for_control("/r/logs/t.2.attempt"), "/r/logs/t.2.stdout");
+
+  StartedRecord started{123, 456, 789, 1011, 1.5};
+  ExitRecord exit;
+  exit.status.kind = Kind::kTimedOut;
+  exit.status.signal = SIGKILL;
+  exit.status.timeout_s = 2.5;
+  exit.child_pid = 789;
+  exit.stderr_tail = "bad \xff byte";
+  std::string text = format_started_record(started) + format_exit_record(exit) + "{\"rec";
+  auto records = parse_control_records(text);
+  ASSERT_TRUE(records) << records.error().message;
+  ASSERT_TRUE(records->started);
+  EXPECT_EQ(records->started->supervisor_start, 456);
+  EXPECT_EQ(records->started->child_start, 1011);
+  ASSERT_TRUE(records->exit);
+  EXPECT_EQ(records->exit->status.to_string(), "timed out after 2.5s (SIGKILL)");
+  EXPECT_EQ(records->exit->stderr_tail, "bad \xef\xbf\xbd byte");  // U+FFFD
+
+  auto bad = parse_control_records("{\"record\":\"exit\",\"kind\":\"odd\"}\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message, "line 1: unknown exit kind");
+}
+
+TEST(AttemptFileTest, SpecRoundTripsBytesThatAreNotUtf8) {
+  SupervisorSpec spec;
+  spec.argv = {"prog", "arg\xff"};
+  spec.env = {"A=\x80"};
+  spec.stdin_data = std::string("in\0put", 6);
+  spec.timeout_s = 1.5;
+  spec.redact = {"s3cret"};
+  spec.log_path = "/l";
+  spec.stdout_path = "/o";
+  auto decoded = decode_spec(encode_spec(spec));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->argv, spec.argv);
+  EXPECT_EQ(decoded->env, spec.env);
+  EXPECT_EQ(decoded->stdin_data, spec.stdin_data);
+  EXPECT_EQ(decoded->timeout_s, 1.5);
+  EXPECT_EQ(decoded->redact, spec.redact);
+  EXPECT_FALSE(decode_spec("junk"));
+}
+
+// --- Supervised: the Process contract ------------------------------------------------
+
+TEST_F(SupervisedTest, ExitCodeStdoutStderrAndTimes) {
+  ProcessResult r = run(sh("printf out; printf err >&2; exit 3"));
+  EXPECT_EQ(r.status.kind, Kind::kExited);
+  EXPECT_EQ(r.status.code, 3);
+  EXPECT_EQ(r.stdout_text, "out");
+  EXPECT_EQ(r.stderr_tail, "err");
+  EXPECT_GT(r.pid, 0);
+  EXPECT_GT(r.started_at, 0);
+  EXPECT_GE(r.ended_at, r.started_at);
+  AttemptState state = inspect_attempt(control());
+  EXPECT_EQ(state.kind, State::kFinished) << state.detail;
+  EXPECT_EQ(state.result.status.code, 3);
+}
+
+TEST_F(SupervisedTest, LogGetsOutputInOrderAsItArrives) {
+  // The child writes, then waits until the test saw that write in the log.
+  std::string go = path("go");
+  ProcessSpec spec = sh("printf 'first\\000\\377\\n'; while [ ! -e " + go +
+                        " ]; do sleep 0.01; done; printf 'second\\n'; printf 'third\\n' >&2");
+  int calls = 0;
+  ProcessResult result;
+  auto started = Supervised::start(loop(), std::move(spec), [&](const ProcessResult& r) {
+    ++calls;
+    result = r;
+  });
+  ASSERT_TRUE(started) << started.error().message;
+  bool seen_while_running = false;
+  when(
+      loop(), [&] { return read_file(log_path()).size() == 8; },
+      [&] {
+        seen_while_running = (*started)->running();
+        std::ofstream(go) << "";
+      });
+  loop_->run();
+  EXPECT_TRUE(seen_while_running);
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(read_file(log_path()), std::string("first\0\xff\nsecond\nthird\n", 21));
+  EXPECT_EQ(result.stdout_text, std::string("first\0\xff\nsecond\n", 15));
+}
+
+TEST_F(SupervisedTest, StdoutCaptureIsBoundedAndTheLogKeepsAll) {
+  ProcessSpec spec = sh("printf 'hello world'");
+  spec.max_capture_bytes = 5;
+  ProcessResult r = run(std::move(spec));
+  EXPECT_EQ(r.stdout_text, "hello");
+  EXPECT_TRUE(r.stdout_truncated);
+  EXPECT_EQ(read_file(log_path()), "hello world");
+}
+
+TEST_F(SupervisedTest, StdinDataReachesTheChild) {
+  ProcessSpec spec;
+  spec.argv = {"cat"};
+  spec.log_path = log_path();
+  spec.stdin_data = std::string("in\0put", 6);
+  ProcessResult r = run(std::move(spec));
+  EXPECT_EQ(r.stdout_text, std::string("in\0put", 6));
+  ProcessResult none = run(sh("cat; echo end"));  // /dev/null by default
+  EXPECT_EQ(none.stdout_text, "end\n");
+}
+
+TEST_F(SupervisedTest, EnvironmentCwdAndOwnSession) {
+  ProcessSpec spec = sh("echo $BATON_SV_TEST; pwd; ps -o sid= -o pgid= -p $$");
+  spec.env = {{"BATON_SV_TEST", "set"}};
+  spec.cwd = dir_;
+  ProcessResult r = run(std::move(spec));
+  std::istringstream lines(r.stdout_text);
+  std::string env, cwd;
+  int sid = 0, pgid = 0;
+  lines >> env >> cwd >> sid >> pgid;
+  EXPECT_EQ(env, "set");
+  EXPECT_EQ(cwd, dir_);
+  EXPECT_EQ(sid, r.pid);
+  EXPECT_EQ(pgid, r.pid);
+}
+
+TEST_F(SupervisedTest, KilledBySignalIsSignaled) {
+  ProcessResult r = run(sh("kill -9 $$"));
+  EXPECT_EQ(r.status.kind, Kind::kSignaled);
+  EXPECT_EQ(r.status.signal, SIGKILL);
+}
+
+TEST_F(SupervisedTest, MissingProgramAndDirectoryFailToStart) {
+  ProcessSpec spec;
+  spec.argv = {"baton-no-such-program"};
+  spec.log_path = log_path();
+  ProcessResult r = run(std::move(spec));
+  EXPECT_EQ(r.status.kind, Kind::kFailedToStart);
+  EXPECT_EQ(r.status.error, "no such file or directory: baton-no-such-program");
+
+  ProcessSpec in_missing = sh("true");
+  in_missing.cwd = path("missing");
+  r = run(std::move(in_missing));
+  EXPECT_EQ(r.status.to_string(), "failed to start: cannot enter working directory " +
+                                      path("missing") + ": No such file or directory");
+}
+
+TEST_F(SupervisedTest, StartErrorsNameTheReason) {
+  ProcessSpec spec;
+  spec.argv = {"true"};
+  auto no_log = Supervised::start(loop(), spec, nullptr);
+  ASSERT_FALSE(no_log);
+  EXPECT_EQ(no_log.error().message, "a supervised attempt needs a log path");
+  spec.log_path = path("missing/x.log");
+  auto bad_log = Supervised::start(loop(), spec, nullptr);
+  ASSERT_FALSE(bad_log);
+  EXPECT_NE(bad_log.error().message.find(path("missing/x.log")), std::string::npos);
+}
+
+TEST_F(SupervisedTest, TimeoutKillsTheWholeGroupIncludingAGrandchild) {
+  std::string grandchild = path("grandchild");
+  ProcessSpec spec = sh("sleep 100 & echo $! > " + grandchild + "; sleep 100");
+  spec.timeout_s = 0.2;
+  spec.kill_grace_s = 5;
+  ProcessResult r = run(std::move(spec));
+  EXPECT_EQ(r.status.kind, Kind::kTimedOut);
+  EXPECT_EQ(r.status.signal, SIGTERM);
+  EXPECT_EQ(r.status.to_string(), "timed out after 0.2s (SIGTERM)");
+  int pid = pid_from_file(grandchild);
+  ASSERT_GT(pid, 0);
+  EXPECT_TRUE(gone_or_zombie(pid));
+}
+
+TEST_F(SupervisedTest, TimeoutEscalatesToSigkillWhenTermIsIgnored) {
+  ProcessSpec spec = sh("trap '' TERM; echo ready; while :; do sleep 0.05; done");
+  spec.timeout_s = 0.1;
+  spec.kill_grace_s = 0.2;
+  ProcessResult r = run(std::move(spec));
+  EXPECT_EQ(r.status.kind, Kind::kTimedOut);
+  EXPECT_EQ(r.status.signal, SIGKILL);
+}
+
+TEST_F(SupervisedTest, TerminateReportsCancelled) {
+  int calls = 0;
+  ProcessResult result;
+  auto started = Supervised::start(loop(), sh("echo up; sleep 100"), [&](const ProcessResult& r) {
+    ++calls;
+    result = r;
+  });
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_GT((*started)->pid(), 0);
+  when(
+      loop(), [&] { return read_file(log_path()) == "up\n"; }, [&] { (*started)->terminate(); });
+  loop_->run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(result.status.kind, Kind::kCancelled);
+  EXPECT_EQ(result.status.signal, SIGTERM);
+  EXPECT_FALSE((*started)->running());
+}
+
+TEST_F(SupervisedTest, CancelAttemptFromAnotherProcessesView) {
+  int calls = 0;
+  ProcessResult result;
+  auto started = Supervised::start(loop(), sh("echo up; sleep 100"), [&](const ProcessResult& r) {
+    ++calls;
+    result = r;
+  });
+  ASSERT_TRUE(started) << started.error().message;
+  Result<void> cancelled = fail("not called");
+  when(
+      loop(), [&] { return read_file(log_path()) == "up\n"; },
+      [&] { cancelled = cancel_attempt(control()); });
+  loop_->run();
+  EXPECT_TRUE(cancelled) << cancelled.error().message;
+  EXPECT_EQ(result.status.kind, Kind::kCancelled);
+  auto again = cancel_attempt(control());
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().message,
+            "cannot cancel attempt " + control() + ": not running (cancelled (SIGTERM))");
+}
+
+TEST_F(SupervisedTest, DestroyingARunningAttemptKillsAndReapsEverything) {
+  std::string grandchild = path("grandchild");
+  int calls = 0;
+  auto started =
+      Supervised::start(loop(), sh("sleep 100 & echo $! > " + grandchild + "; sleep 100"),
+                        [&](const ProcessResult&) { ++calls; });
+  ASSERT_TRUE(started) << started.error().message;
+  int child = (*started)->pid();
+  int supervisor = (*started)->supervisor_pid();
+  int grand = pid_from_file(grandchild);
+  ASSERT_GT(child, 0);
+  ASSERT_GT(grand, 0);
+  started->reset();
+  // The supervisor was our child and is reaped; its child was its own and is reaped.
+  EXPECT_EQ(::kill(supervisor, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+  EXPECT_EQ(::kill(child, 0), -1);
+  EXPECT_TRUE(gone_or_zombie(grand));
+  loop_->run();
+  EXPECT_EQ(calls, 0);
+  EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
+}
+
+TEST_F(SupervisedTest, SecretsAreRedactedEvenWhenSplitAcrossWrites) {
+  std::string go = path("go");
+  ProcessSpec spec = sh("printf 'before hun'; while [ ! -e " + go +
+                        " ]; do sleep 0.01; done; printf 'ter2 after\\n'; echo hunter2 >&2");
+  spec.redact = {"hunter2"};
+  int calls = 0;
+  ProcessResult result;
+  auto started = Supervised::start(loop(), std::move(spec), [&](const ProcessResult& r) {
+    ++calls;
+    result = r;
+  });
+  ASSERT_TRUE(started) << started.error().message;
+  // "hun" is held back until the next read shows whether the secret follows.
+  when(
+      loop(), [&] { return read_file(log_path()) == "before "; }, [&] { std::ofstream(go) << ""; });
+  loop_->run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(result.stdout_text, "before *** after\n");
+  EXPECT_EQ(result.stderr_tail, "***\n");
+  EXPECT_EQ(read_file(log_path()), "before *** after\n***\n");
+  EXPECT_EQ(read_file(control()).find("hunter2"), std::string::npos);
+}
+
+// --- Surviving the orchestrator ---------------------------------------------------
+
+TEST_F(SupervisedTest, DetachThenAttachFromAnotherLoopGetsTheRealResult) {
+  std::string go = path("go");
+  auto started = Supervised::start(
+      loop(), sh("while [ ! -e " + go + " ]; do sleep 0.01; done; echo out; exit 4"),
+      [](const ProcessResult&) { ADD_FAILURE() << "callback after detach"; });
+  ASSERT_TRUE(started) << started.error().message;
+  int supervisor = (*started)->supervisor_pid();
+  int child = (*started)->pid();
+  (*started)->detach();
+  EXPECT_FALSE((*started)->running());
+  started->reset();  // does not stop a detached attempt
+  loop_->run();
+
+  AttemptState state = inspect_attempt(control());
+  EXPECT_EQ(state.kind, State::kRunning) << state.detail;
+  EXPECT_EQ(state.supervisor_pid, supervisor);
+  EXPECT_EQ(state.child_pid, child);
+
+  auto other = Loop::create();
+  ASSERT_TRUE(other);
+  int calls = 0;
+  ProcessResult result;
+  auto attached = Supervised::attach((*other)->get(), control(), [&](const ProcessResult& r) {
+    ++calls;
+    result = r;
+  });
+  ASSERT_TRUE(attached) << attached.error().message;
+  EXPECT_EQ((*attached)->pid(), child);
+  EXPECT_TRUE((*attached)->running());
+  std::ofstream(go) << "";
+  (*other)->run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(result.status.kind, Kind::kExited);
+  EXPECT_EQ(result.status.code, 4);
+  EXPECT_EQ(result.stdout_text, "out\n");
+  EXPECT_EQ(result.pid, child);
+  // attach() reaped the supervisor, which was still our child.
+  EXPECT_EQ(::kill(supervisor, 0), -1);
+}
+
+TEST_F(SupervisedTest, AttemptThatEndedUnwatchedIsFinishedWithItsRealResult) {
+  auto started = Supervised::start(loop(), sh("echo hi; echo oops >&2; exit 5"), nullptr);
+  ASSERT_TRUE(started) << started.error().message;
+  int supervisor = (*started)->supervisor_pid();
+  (*started)->detach();
+  started->reset();
+  ASSERT_TRUE(eventually([&] { return inspect_attempt(control()).kind == State::kFinished; }));
+  AttemptState state = inspect_attempt(control());
+  EXPECT_EQ(state.result.status.code, 5);
+  EXPECT_EQ(state.result.stdout_text, "hi\n");
+  EXPECT_EQ(state.result.stderr_tail, "oops\n");
+
+  // attach() to a finished attempt calls back on the next loop iteration.
+  int calls = 0;
+  ProcessResult result;
+  auto attached = Supervised::attach(loop(), control(), [&](const ProcessResult& r) {
+    ++calls;
+    result = r;
+  });
+  ASSERT_TRUE(attached) << attached.error().message;
+  EXPECT_EQ(calls, 0);
+  loop_->run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(result.status.code, 5);
+  EXPECT_EQ(result.stdout_text, "hi\n");
+  int status = 0;
+  EXPECT_EQ(::waitpid(supervisor, &status, 0), supervisor);  // the zombie, reaped here
+}
+
+TEST_F(SupervisedTest, KilledSupervisorIsLostAndCleanUpKillsTheRest) {
+  std::string grandchild = path("grandchild");
+  auto started =
+      Supervised::start(loop(), sh("sleep 100 & echo $! > " + grandchild + "; wait"), nullptr);
+  ASSERT_TRUE(started) << started.error().message;
+  int supervisor = (*started)->supervisor_pid();
+  int child = (*started)->pid();
+  int grand = pid_from_file(grandchild);
+  ASSERT_GT(grand, 0);
+  (*started)->detach();
+  started->reset();
+
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(supervisor, &status, 0), supervisor);
+  EXPECT_TRUE(gone_or_zombie(child));  // PR_SET_PDEATHSIG
+  EXPECT_EQ(::kill(grand, 0), 0);      // a grandchild does not inherit it
+
+  AttemptState state = inspect_attempt(control());
+  EXPECT_EQ(state.kind, State::kLost) << state.detail;
+  EXPECT_EQ(state.child_pid, child);
+  EXPECT_EQ(state.detail, "supervisor died before recording the end");
+  auto attached = Supervised::attach(loop(), control(), nullptr);
+  EXPECT_FALSE(attached);
+
+  ASSERT_TRUE(clean_up_lost_attempt(control()));
+  EXPECT_TRUE(gone_or_zombie(grand));
+  state = inspect_attempt(control());
+  EXPECT_EQ(state.kind, State::kLost);
+  EXPECT_EQ(state.detail, "supervisor died before recording the end (cleaned up)");
+  EXPECT_TRUE(clean_up_lost_attempt(control()));  // idempotent
+}
+
+TEST_F(SupervisedTest, WatchedAttemptWhoseSupervisorDiesEndsAsLost) {
+  int calls = 0;
+  ProcessResult result;
+  std::string grandchild = path("grandchild");
+  auto started = Supervised::start(loop(), sh("sleep 100 & echo $! > " + grandchild + "; wait"),
+                                   [&](const ProcessResult& r) {
+                                     ++calls;
+                                     result = r;
+                                   });
+  ASSERT_TRUE(started) << started.error().message;
+  int supervisor = (*started)->supervisor_pid();
+  int grand = 0;
+  when(
+      loop(), [&] { return (grand = pid_from_file(grandchild)) > 0; },
+      [&] { ::kill(supervisor, SIGKILL); });
+  loop_->run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(result.status.kind, Kind::kFailedToStart);
+  EXPECT_EQ(result.status.error, "attempt lost: its supervisor (pid " + std::to_string(supervisor) +
+                                     ") died before recording the end");
+  EXPECT_EQ(::kill(supervisor, 0), -1);  // reaped
+  EXPECT_TRUE(gone_or_zombie(result.pid));
+  EXPECT_TRUE(gone_or_zombie(grand));  // killed with the rest of the group
+  EXPECT_EQ(inspect_attempt(control()).detail,
+            "supervisor died before recording the end (cleaned up)");
+}
+
+TEST_F(SupervisedTest, OrchestratorDyingBeforeTheSpawnLeavesItNotStarted) {
+  EXPECT_EQ(inspect_attempt(control()).kind, State::kNotStarted);
+  EXPECT_EQ(inspect_attempt(control()).detail, "no control file");
+  int fd = ::open(control().c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  EXPECT_EQ(inspect_attempt(control()).kind, State::kRunning);  // about to be spawned
+  ::close(fd);                                                  // the orchestrator died here
+  AttemptState state = inspect_attempt(control());
+  EXPECT_EQ(state.kind, State::kNotStarted);
+  EXPECT_EQ(state.detail, "never handed to a supervisor");
+  EXPECT_FALSE(clean_up_lost_attempt(control()));
+  EXPECT_FALSE(cancel_attempt(control()));
+}
+
+TEST_F(SupervisedTest, ASecondStartOnALiveAttemptIsRefused) {
+  auto first = Supervised::start(loop(), sh("sleep 100"), nullptr);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_GT((*first)->pid(), 0);
+  auto second = Supervised::start(loop(), sh("true"), nullptr);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().message,
+            "cannot start attempt " + control() + ": a live supervisor holds it");
+}
+
+}  // namespace
+}  // namespace baton::exec
