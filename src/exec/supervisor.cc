@@ -106,6 +106,7 @@ class Supervisor {
   Redactor stderr_redactor_;
   LogFile log_;
   bool log_failed_ = false;
+  size_t log_bytes_ = 0;
   Fd stdout_file_;
   size_t stdout_bytes_ = 0;
   bool stdout_truncated_ = false;
@@ -351,7 +352,13 @@ void Supervisor::record_output(bool is_stdout, std::string_view raw) {
     data = redacted;
   }
   if (data.empty()) return;
-  if (!log_failed_ && !log_.append(data)) log_failed_ = true;  // the child carries on
+  if (!log_failed_) {
+    if (log_.append(data)) {
+      log_bytes_ += data.size();
+    } else {
+      log_failed_ = true;  // the child carries on; its output is still captured
+    }
+  }
   if (is_stdout) {
     size_t room = spec_.max_capture_bytes - std::min(spec_.max_capture_bytes, stdout_bytes_);
     if (data.size() > room) stdout_truncated_ = true;
@@ -459,12 +466,12 @@ int Supervisor::record_end() {
     status.kind = ExitStatus::Kind::kExited;
     status.code = WEXITSTATUS(wait_status_);
   }
-  (void)log_.sync();
+  // Only what was written needs syncing: each fsync is a journal commit (milliseconds
+  // on a disk), and most attempts of a large DAG write little or nothing.
+  if (log_bytes_ > 0) (void)log_.sync();
   log_.close();
-  if (stdout_file_.valid()) {
-    ::fsync(stdout_file_.get());
-    stdout_file_.reset();
-  }
+  if (stdout_bytes_ > 0) ::fdatasync(stdout_file_.get());
+  stdout_file_.reset();
   if (stderr_tail_.size() > kStderrTailBytes) {
     stderr_tail_.erase(0, stderr_tail_.size() - kStderrTailBytes);
   }
