@@ -392,11 +392,13 @@ TEST(AuditMigrationTest, EventsOfASchemaOneDatabaseAreChainedOnUpgrade) {
   // Turn the file back into what schema version 1 wrote.
   exec_sql(path,
            "ALTER TABLE events DROP COLUMN hash; ALTER TABLE events DROP COLUMN prev_hash;"
-           " ALTER TABLE runs DROP COLUMN orchestrator_start_time; PRAGMA user_version = 1");
+           " ALTER TABLE runs DROP COLUMN orchestrator_start_time;"
+           " ALTER TABLE tasks DROP COLUMN spec_sha256; ALTER TABLE tasks DROP COLUMN gate;"
+           " PRAGMA user_version = 1");
   auto store = open_or_die(path);
   {
     Db db = raw_db(path);
-    EXPECT_EQ(db.query_int("PRAGMA user_version").value_or(-1), 2);
+    EXPECT_EQ(db.query_int("PRAGMA user_version").value_or(-1), 3);
   }
   for (const char* id : {"r1", "r2"}) {
     ChainReport report = verify_ok(*store, id);

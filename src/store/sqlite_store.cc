@@ -101,6 +101,12 @@ ALTER TABLE runs ADD COLUMN orchestrator_start_time INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE events ADD COLUMN prev_hash TEXT;
 ALTER TABLE events ADD COLUMN hash TEXT;
 )sql",
+    // 3: resume and gates: each task's spec hash (the input check of `baton resume`)
+    // and its gate state.
+    R"sql(
+ALTER TABLE tasks ADD COLUMN spec_sha256 TEXT NOT NULL DEFAULT '';
+ALTER TABLE tasks ADD COLUMN gate TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
@@ -121,12 +127,13 @@ ON CONFLICT (id) DO UPDATE SET
 
 constexpr const char* kUpsertTask = R"sql(
 INSERT INTO tasks (run_id, task_id, position, status, attempts, agent, output, exit_code, reason,
-                   started_at, ended_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                   started_at, ended_at, spec_sha256, gate)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
 ON CONFLICT (run_id, task_id) DO UPDATE SET
   position = excluded.position, status = excluded.status, attempts = excluded.attempts,
   agent = excluded.agent, output = excluded.output, exit_code = excluded.exit_code,
-  reason = excluded.reason, started_at = excluded.started_at, ended_at = excluded.ended_at)sql";
+  reason = excluded.reason, started_at = excluded.started_at, ended_at = excluded.ended_at,
+  spec_sha256 = excluded.spec_sha256, gate = excluded.gate)sql";
 
 constexpr const char* kUpsertAttempt = R"sql(
 INSERT INTO attempts (run_id, task_id, number, agent, status, exit_status, exit_code, error_class,
@@ -161,7 +168,7 @@ constexpr const char* kSetOrchestrator =
   "created_at, ended_at, orchestrator_pid, orchestrator_start_time"
 #define BATON_TASK_COLUMNS                                                          \
   "run_id, task_id, position, status, attempts, agent, output, exit_code, reason, " \
-  "started_at, ended_at"
+  "started_at, ended_at, spec_sha256, gate"
 #define BATON_ATTEMPT_COLUMNS                                                      \
   "a.run_id, a.task_id, a.number, a.agent, a.status, a.exit_status, a.exit_code, " \
   "a.error_class, a.error, a.log_path, a.output, a.session_id, a.input_tokens, "   \
@@ -235,6 +242,8 @@ TaskRecord read_task(const Statement& s) {
   t.reason = s.text_at(8);
   t.started_at = s.double_at(9);
   t.ended_at = s.double_at(10);
+  t.spec_sha256 = s.text_at(11);
+  t.gate = s.text_at(12);
   return t;
 }
 
@@ -400,8 +409,9 @@ Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, 
     auto s = statement(kUpsertTask);
     if (!s) return tl::unexpected(s.error());
     ResetOnExit done(**s);
-    auto r = (*s)->bind_all(t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent,
-                            t.output, t.exit_code, t.reason, t.started_at, t.ended_at);
+    auto r =
+        (*s)->bind_all(t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent, t.output,
+                       t.exit_code, t.reason, t.started_at, t.ended_at, t.spec_sha256, t.gate);
     if (r) r = (*s)->run();
     if (!r) return tl::unexpected(with_item(r.error(), "task " + t.run_id + "/" + t.task_id));
   }
@@ -676,7 +686,7 @@ Result<void> backfill_event_hashes(Db& db) {
 
 // Work to do in C++ after migration N's SQL (index N-1), in the same transaction.
 using MigrationStep = Result<void> (*)(Db&);
-constexpr MigrationStep kAfterMigration[] = {nullptr, backfill_event_hashes};
+constexpr MigrationStep kAfterMigration[] = {nullptr, backfill_event_hashes, nullptr};
 static_assert(std::size(kAfterMigration) == std::size(kMigrations));
 
 // True when the database holds any table, index, view or trigger of its own.

@@ -23,7 +23,9 @@ struct RunRecord {
   std::string workflow_name;
   std::string workflow_path;  ///< absolute path of the file
   std::string workflow_sha256;
-  std::string status;  ///< running | success | failed | cancelled
+  /// running | success | failed | cancelled; paused (`baton pause`) | waiting (only
+  /// tasks waiting for `baton approve` are left): both continue with `baton resume`
+  std::string status;
   nlohmann::json inputs = nlohmann::json::object();
   std::string root_dir;  ///< directory tasks run in (the repository)
   std::string run_dir;   ///< .baton/runs/<id>: logs live here
@@ -40,15 +42,22 @@ struct RunRecord {
 struct TaskRecord {
   std::string run_id;
   std::string task_id;
-  int position = 0;    ///< declaration order
-  std::string status;  ///< pending | ready | running | success | failed | skipped | cancelled
-  int attempts = 0;    ///< attempts started so far
-  std::string agent;   ///< agent of the last attempt ("" for command tasks)
-  std::string output;  ///< final output (stdout trimmed, or agent answer)
+  int position = 0;  ///< declaration order
+  /// pending | ready | running | success | failed | skipped | cancelled | waiting
+  std::string status;
+  int attempts = 0;              ///< attempts started so far
+  std::string agent;             ///< agent of the last attempt ("" for command tasks)
+  std::string output;            ///< final output (stdout trimmed, or agent answer)
   std::optional<int> exit_code;  ///< exit code of the last attempt, when it exited
   std::string reason;            ///< why it failed / was skipped / cancelled
   double started_at = 0;         ///< first attempt's start, 0 if never started
   double ended_at = 0;
+  /// Hex SHA-256 of the task's spec when the run started (workflow::TaskSpec::spec_sha256);
+  /// "" for hooks and runs recorded before schema v3.
+  std::string spec_sha256;
+  /// Gate state: "" | "approved" (its gate was approved: its work may run) |
+  /// "escalated" (waiting because it failed under on_failure: escalate).
+  std::string gate;
 };
 
 /// One attempt of a task.

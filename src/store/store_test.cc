@@ -139,6 +139,8 @@ TEST(SqliteStoreTest, RoundTripsEveryFieldOfEveryRecord) {
   with_code.reason = "exit 1";
   with_code.started_at = 1764000001.5;
   with_code.ended_at = 1764000002.25;
+  with_code.spec_sha256 = std::string(64, 'e');
+  with_code.gate = "escalated";
   TaskRecord without_code = make_task(run.id, "lint", 0);
 
   AttemptRecord full;
@@ -217,6 +219,8 @@ TEST(SqliteStoreTest, RoundTripsEveryFieldOfEveryRecord) {
   EXPECT_EQ(t.reason, with_code.reason);
   EXPECT_EQ(t.started_at, with_code.started_at);
   EXPECT_EQ(t.ended_at, with_code.ended_at);
+  EXPECT_EQ(t.spec_sha256, with_code.spec_sha256);
+  EXPECT_EQ(t.gate, with_code.gate);
 
   auto attempts = store->list_attempts(run.id, "");
   ASSERT_TRUE(attempts.has_value()) << attempts.error().message;
@@ -548,7 +552,7 @@ TEST(SqliteStoreTest, EmptyBatchIsANoOp) {
   EXPECT_TRUE(runs->empty());
 }
 
-TEST(SqliteStoreTest, ReopeningKeepsEverythingAndSchemaVersionIsTwo) {
+TEST(SqliteStoreTest, ReopeningKeepsEverythingAndSchemaVersionIsThree) {
   TempDir dir;
   const std::string path = dir.file("state.db");
   {
@@ -573,7 +577,42 @@ TEST(SqliteStoreTest, ReopeningKeepsEverythingAndSchemaVersionIsTwo) {
   Db db = raw_db(path);
   auto version = db.query_int("PRAGMA user_version");
   ASSERT_TRUE(version.has_value());
-  EXPECT_EQ(*version, 2);
+  EXPECT_EQ(*version, 3);
+}
+
+TEST(SqliteStoreTest, SchemaTwoDatabaseGainsTaskSpecHashAndGate) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  {
+    auto store = open_or_die(path);
+    Batch batch;
+    batch.run = make_run("r1", 1);
+    batch.tasks = {make_task("r1", "a", 0)};
+    apply_ok(*store, batch);
+  }
+  {  // what schema version 2 wrote
+    Db db = raw_db(path);
+    ASSERT_TRUE(db.exec("ALTER TABLE tasks DROP COLUMN spec_sha256;"
+                        " ALTER TABLE tasks DROP COLUMN gate; PRAGMA user_version = 2")
+                    .has_value());
+  }
+  auto store = open_or_die(path);
+  auto task = store->get_task("r1", "a");
+  ASSERT_TRUE(task.has_value() && task->has_value());
+  EXPECT_EQ((*task)->spec_sha256, "");
+  EXPECT_EQ((*task)->gate, "");
+  TaskRecord approved = **task;
+  approved.status = "waiting";
+  approved.spec_sha256 = std::string(64, 'a');
+  approved.gate = "approved";
+  Batch batch;
+  batch.tasks = {approved};
+  apply_ok(*store, batch);
+  auto again = store->get_task("r1", "a");
+  ASSERT_TRUE(again.has_value() && again->has_value());
+  EXPECT_EQ((*again)->status, "waiting");
+  EXPECT_EQ((*again)->spec_sha256, std::string(64, 'a'));
+  EXPECT_EQ((*again)->gate, "approved");
 }
 
 TEST(SqliteStoreTest, EmptyExistingFileBecomesAStore) {
@@ -626,7 +665,7 @@ TEST(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   auto store = open_sqlite_store(path);
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().message,
-            path + ": schema version 99 is newer than this baton supports (2)");
+            path + ": schema version 99 is newer than this baton supports (3)");
 }
 
 TEST(SqliteStoreTest, GarbageFileIsNotABatonDatabase) {
