@@ -19,6 +19,7 @@
 #include "exec/child_env.h"
 #include "exec/log_file.h"
 #include "exec/process_group.h"
+#include "exec/redactor.h"
 
 namespace baton::exec {
 namespace {
@@ -76,7 +77,12 @@ enum class StopReason { kNone, kTimeout, kCancel };
 class Supervisor {
  public:
   Supervisor(uv_loop_t* loop, ProcessSpec spec, Process::ExitCallback on_exit, LogFile log)
-      : loop_(loop), spec_(std::move(spec)), on_exit_(std::move(on_exit)), log_(std::move(log)) {
+      : loop_(loop),
+        spec_(std::move(spec)),
+        on_exit_(std::move(on_exit)),
+        log_(std::move(log)),
+        stdout_redactor_(spec_.redact),
+        stderr_redactor_(spec_.redact) {
     read_buffer_.resize(kReadBufferBytes);
   }
 
@@ -103,7 +109,9 @@ class Supervisor {
 
   void init_handles();
   void write_stdin();
-  void record_output(bool is_stdout, std::string_view data);
+  // Redacts DATA (ProcessSpec::redact) and records it; AT_EOF flushes the held tail.
+  void record_output(bool is_stdout, std::string_view data, bool at_eof = false);
+  void record_redacted(bool is_stdout, std::string_view data);
   // Sends SIGTERM to the group and starts the grace timer; STOP_SIGNALS says whether the
   // signals count as baton's stop of the task (timeout/cancel) for ExitStatus::signal.
   void kill_group_with_grace(bool stop_signals);
@@ -121,6 +129,8 @@ class Supervisor {
   Process::ExitCallback on_exit_;
   LogFile log_;
   bool log_failed_ = false;
+  Redactor stdout_redactor_;
+  Redactor stderr_redactor_;
 
   uv_process_t process_{};
   bool process_initialized_ = false;  // uv_spawn was called (it initialises the handle)
@@ -265,12 +275,24 @@ void Supervisor::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   if (nread == 0) return;  // EAGAIN
   // UV_EOF, or a read error that ends the stream just the same.
   uv_read_stop(stream);
+  self->record_output(is_stdout, {}, /*at_eof=*/true);
   (is_stdout ? self->stdout_eof_ : self->stderr_eof_) = true;
   self->close_handle(stream);
   self->maybe_finish();
 }
 
-void Supervisor::record_output(bool is_stdout, std::string_view data) {
+void Supervisor::record_output(bool is_stdout, std::string_view data, bool at_eof) {
+  Redactor& redactor = is_stdout ? stdout_redactor_ : stderr_redactor_;
+  if (redactor.empty()) {
+    if (!data.empty()) record_redacted(is_stdout, data);
+    return;
+  }
+  std::string redacted = redactor.push(data);
+  if (at_eof) redacted += redactor.finish();
+  if (!redacted.empty()) record_redacted(is_stdout, redacted);
+}
+
+void Supervisor::record_redacted(bool is_stdout, std::string_view data) {
   if (!log_failed_ && !log_.append(data)) {
     // The child keeps running; its output is still captured in memory.
     log_failed_ = true;

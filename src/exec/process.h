@@ -79,7 +79,8 @@ struct ProcessSpec {
   double kill_grace_s = 10;                ///< seconds from SIGTERM to SIGKILL
   size_t max_capture_bytes = 64u << 20;    ///< bound on the in-memory stdout copy
   /// Secret values: every occurrence in the log and in the captured stdout/stderr is
-  /// replaced by "***" (exec::Supervised; empty strings are ignored).
+  /// replaced by "***", even when split across reads (exec/redactor.h; empty strings
+  /// are ignored).
   std::vector<std::string> redact;
 };
 

@@ -433,6 +433,28 @@ TEST_F(SupervisedTest, SecretsAreRedactedEvenWhenSplitAcrossWrites) {
   EXPECT_EQ(read_file(control()).find("hunter2"), std::string::npos);
 }
 
+TEST_F(SupervisedTest, ProcessRedactsTheSameWay) {
+  // exec::Process shares the Redactor: same spec, same output.
+  std::string go = path("go");
+  ProcessSpec spec = sh("printf 'before hun'; while [ ! -e " + go +
+                        " ]; do sleep 0.01; done; printf 'ter2 after\\n'; echo hunter2 >&2");
+  spec.redact = {"hunter2"};
+  int calls = 0;
+  ProcessResult result;
+  auto started = Process::start(loop(), std::move(spec), [&](const ProcessResult& r) {
+    ++calls;
+    result = r;
+  });
+  ASSERT_TRUE(started) << started.error().message;
+  when(
+      loop(), [&] { return read_file(log_path()) == "before "; }, [&] { std::ofstream(go) << ""; });
+  loop_->run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(result.stdout_text, "before *** after\n");
+  EXPECT_EQ(result.stderr_tail, "***\n");
+  EXPECT_EQ(read_file(log_path()), "before *** after\n***\n");
+}
+
 // --- Surviving the orchestrator ---------------------------------------------------
 
 TEST_F(SupervisedTest, DetachThenAttachFromAnotherLoopGetsTheRealResult) {
