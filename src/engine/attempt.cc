@@ -148,6 +148,9 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   p.env["BATON_RUN_ID"] = place.run_id;
   p.env["BATON_TASK_ID"] = place.task_id;
   p.env["BATON_ATTEMPT"] = std::to_string(place.attempt);
+  if (place.secrets) {
+    if (auto r = place.secrets->apply(spec, p); !r) return tl::unexpected(r.error());
+  }
 
   if (spec.run_shell) {
     auto text = render_text(*spec.run_shell, "run", scope);

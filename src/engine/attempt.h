@@ -9,6 +9,7 @@
 
 #include "agents/invoker.h"
 #include "engine/scheduler.h"
+#include "engine/secrets.h"
 #include "exec/process.h"
 #include "store/store.h"
 #include "workflow/model.h"
@@ -60,13 +61,17 @@ struct AttemptPlace {
   double kill_grace_s = 10;
   std::string agent;              ///< agent tasks: the agent chosen by the scheduler; "" = resolve
   std::string resume_session_id;  ///< agent tasks: a session to resume; "" = a new one
+  /// The run's secrets: the task's own go into its environment, every value into the
+  /// log's redaction list (secrets.h). Null = none.
+  const RunSecrets* secrets = nullptr;
 };
 
 /// Renders SPEC's templates in SCOPE and builds the process to run: a command task's
 /// argv (or /bin/sh -c TEXT), or an agent's headless command with the prompt. The
-/// environment gets the task's `env` plus BATON_RUN_ID, BATON_TASK_ID, BATON_ATTEMPT.
+/// environment gets the task's `env` plus BATON_RUN_ID, BATON_TASK_ID, BATON_ATTEMPT,
+/// and the secrets it lists (RunSecrets::apply).
 /// Errors: a template that fails to render ("parameters.task: undefined name 'x'"),
-/// an agent that cannot be resolved.
+/// an agent that cannot be resolved, a listed secret that cannot be given.
 Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const AttemptPlace& place,
                                         const expr::Scope& scope, AgentResolver& agents);
 

@@ -899,7 +899,7 @@ tasks:
   - id: a
     run: echo ${mode} ${project} ${inputs.mode} ${variables.project} ${env.HOME} ${run.id}
   - id: b
-    run: echo ${mdoe} ${inputs.nope} ${variables.nope} ${secrets.nope}
+    run: echo ${mdoe} ${inputs.nope} ${variables.nope}
 )");
   ASSERT_TRUE(r.ok()) << report(r);
   EXPECT_EQ(
@@ -908,7 +908,6 @@ tasks:
           "flow.yaml:8:17: warning: 'mdoe' is not a task, input or variable; did you mean 'mode'?",
           "flow.yaml:8:25: warning: input 'nope' is not declared in 'inputs'",
           "flow.yaml:8:40: warning: variable 'nope' is not in 'context.variables'",
-          "flow.yaml:8:58: warning: secret 'nope' is not in 'context.secrets'",
       }));
 }
 

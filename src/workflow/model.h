@@ -71,6 +71,12 @@ enum class Integration {
   kNone,    ///< no run branch; each task's branch is kept as it is
 };
 
+/// settings.integrate_at: when a worktree task's branch enters the run's branch.
+enum class IntegrateAt {
+  kEnd,   ///< every branch once all tasks have ended, in dependency order
+  kTask,  ///< each branch right after its task succeeded and committed, in completion order
+};
+
 /// settings.sandbox and task `sandbox`: what confines a task's process (README "Sandboxes").
 enum class Sandbox {
   kNone,   ///< no confinement
@@ -105,6 +111,8 @@ struct TaskSpec {
   std::optional<Isolation> isolation;  ///< as written; falls back to settings.isolation
   std::optional<Sandbox> sandbox;      ///< as written; falls back to settings.sandbox
   std::optional<bool> network;         ///< sandboxed tasks: network access (default false)
+  /// secrets: names from context.secrets this task may use; no other task sees them.
+  std::vector<std::string> secrets;
 
   bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
   /// The retry policy in force: the retry block if given; else 3 attempts with a
@@ -122,8 +130,9 @@ struct Settings {
   double kill_grace_s = 10;                ///< seconds between SIGTERM and SIGKILL
   std::optional<double> max_cost_usd;      ///< budget of the whole run, USD: nothing starts past it
   Isolation isolation = Isolation::kNone;  ///< default of every task (hooks: always none)
-  Integration integrate = Integration::kMerge;  ///< used when some task runs in a worktree
-  Sandbox sandbox = Sandbox::kNone;             ///< default of every task (hooks: always none)
+  Integration integrate = Integration::kMerge;   ///< used when some task runs in a worktree
+  IntegrateAt integrate_at = IntegrateAt::kEnd;  ///< when branches are integrated
+  Sandbox sandbox = Sandbox::kNone;              ///< default of every task (hooks: always none)
   std::string git_author = "baton <baton@localhost>";  ///< "Name <email>" of baton's commits
 };
 

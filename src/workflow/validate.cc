@@ -40,6 +40,7 @@ class Validator {
   void check_cycles();
   void check_roles();
   void check_agent(const TaskSpec& task, const TaskPlaces& places, const std::string& label);
+  void check_secrets(const TaskSpec& task, const TaskPlaces& places, const std::string& label);
   // TASK is the index of a workflow task, or -1 for a hook.
   void check_templates(const TaskPlaces& places, int task, const std::string& label);
   void check_reference(const expr::Reference& ref, SourceLoc loc, int task,
@@ -89,6 +90,7 @@ void Validator::run() {
     const std::string label = "task " + in_quotes(t.id);
     if (t.id.empty()) continue;  // reported; its references cannot be placed in the DAG
     check_agent(t, read_.tasks[i], label);
+    check_secrets(t, read_.tasks[i], label);
     check_templates(read_.tasks[i], static_cast<int>(i), label);
   }
   for (const auto& [group, places] : read_.hooks) {
@@ -100,6 +102,7 @@ void Validator::run() {
     for (size_t i = 0; i < hooks.size(); ++i) {
       const std::string label = "hook " + in_quotes(hooks[i].id);
       check_agent(hooks[i], places[i], label);
+      check_secrets(hooks[i], places[i], label);
       check_templates(places[i], -1, label);
     }
   }
@@ -206,6 +209,23 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
   }
 }
 
+void Validator::check_secrets(const TaskSpec& task, const TaskPlaces& places,
+                              const std::string& label) {
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : wf_.secrets) names.push_back(name);
+  std::set<std::string> seen;
+  for (size_t i = 0; i < task.secrets.size(); ++i) {
+    const std::string& name = task.secrets[i];
+    SourceLoc loc = i < places.secret_items.size() ? places.secret_items[i] : task.loc;
+    if (!wf_.secrets.count(name)) {
+      sink_.error(loc, "unknown secret " + in_quotes(name) + " in " + label +
+                           " (not in 'context.secrets')" + did_you_mean(name, names));
+    } else if (!seen.insert(name).second) {
+      sink_.warning(loc, "secret " + in_quotes(name) + " is listed twice in " + label);
+    }
+  }
+}
+
 void Validator::check_templates(const TaskPlaces& places, int task, const std::string& label) {
   for (const TemplateSite& site : places.templates) {
     if (site.condition && site.text.empty()) continue;
@@ -265,9 +285,12 @@ void Validator::check_reference(const expr::Reference& ref, SourceLoc loc, int t
     return;
   }
   if (head == "secrets") {
-    if (path.size() > 1 && !wf_.secrets.count(path[1])) {
-      warn_once(loc, "secret " + in_quotes(path[1]) + " is not in 'context.secrets'");
-    }
+    // A secret's value never enters a template: rendered text reaches prompts, argv,
+    // the state database and events.
+    std::string name = path.size() > 1 ? path[1] : "NAME";
+    sink_.error(loc, "secrets cannot be used in templates: add " + in_quotes(name) +
+                         " to the 'secrets' of " + label + " and read $" + name +
+                         " (or the file named by $BATON_SECRET_FILE_" + name + ") in the task");
     return;
   }
   if (head == "run" || head == "env") return;

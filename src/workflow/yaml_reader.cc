@@ -19,9 +19,9 @@ constexpr int kMaxCount = 1000000;  // upper bound of max_parallel and max_attem
 const std::vector<std::string> kTopKeys = {"version", "name",     "description", "metadata",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
-const std::vector<std::string> kSettingsKeys = {"max_parallel", "timeout",      "on_failure",
-                                                "kill_grace",   "max_cost_usd", "isolation",
-                                                "integrate",    "sandbox",      "git_author"};
+const std::vector<std::string> kSettingsKeys = {
+    "max_parallel", "timeout",   "on_failure", "kill_grace", "max_cost_usd",
+    "isolation",    "integrate", "sandbox",    "git_author", "integrate_at"};
 const std::vector<std::string> kIsolationValues = {"none", "worktree"};
 const std::vector<std::string> kSandboxValues = {"none", "bwrap", "auto"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
@@ -169,6 +169,8 @@ class Reader {
   void read_retry(const YamlEntry& e, const std::string& label, RetryPolicy* retry);
   void read_run(const YamlEntry& e, const std::string& where, TaskSpec* task, TaskPlaces* places);
   void read_env(const YamlEntry& e, const std::string& label, TaskSpec* task, TaskPlaces* places);
+  void read_task_secrets(const YamlEntry& e, const std::string& where, TaskSpec* task,
+                         TaskPlaces* places);
 
   DiagnosticSink& sink_;
   ReadResult* out_;
@@ -364,6 +366,10 @@ void Reader::read_settings(const YamlEntry& s) {
       size_t i;
       if (read_enum(e, where, {"merge", "squash", "none"}, &i))
         settings.integrate = static_cast<Integration>(i);
+    } else if (e.key == "integrate_at") {
+      size_t i;
+      if (read_enum(e, where, {"end", "task"}, &i))
+        settings.integrate_at = static_cast<IntegrateAt>(i);
     } else if (e.key == "sandbox") {
       size_t i;
       if (read_enum(e, where, kSandboxValues, &i)) settings.sandbox = static_cast<Sandbox>(i);
@@ -432,6 +438,12 @@ void Reader::read_context(const YamlEntry& c) {
     for (const YamlEntry& s : map_entries(e.value, nullptr, " in secrets", sink_)) {
       SecretSpec secret;
       secret.name = s.key;
+      if (!is_env_name(s.key)) {
+        // Tasks get the secret as $NAME or $BATON_SECRET_FILE_NAME.
+        error(loc_of(s.key_node.Mark()), "invalid secret name " + in_quotes(s.key) +
+                                             ": use letters, digits and '_', not starting "
+                                             "with a digit (it names an environment variable)");
+      }
       const std::string swhere = " in secret " + in_quotes(s.key);
       if (!s.value.IsMap()) {
         error(s.value_loc(), "expected a mapping for secret " + in_quotes(s.key));
@@ -606,6 +618,8 @@ void Reader::read_task(const YAML::Node& node, int number, const std::string& ho
     } else if (k == "max_cost_usd") {
       double usd;
       if (read_amount(e, where, &usd)) task->max_cost_usd = usd;
+    } else if (k == "secrets") {
+      read_task_secrets(e, where, task, places);
     } else if (k == "isolation" || k == "sandbox" || k == "network") {
       if (hook) {
         error(loc_of(e.key_node.Mark()),
@@ -670,6 +684,24 @@ void Reader::read_env(const YamlEntry& env, const std::string& label, TaskSpec* 
     if (!read_string(e, where, &value)) continue;
     task->env[e.key] = value;
     places->templates.push_back({value, false, e.value.Mark()});
+  }
+}
+
+// task.secrets: a list of names (checked against context.secrets by validate.cc).
+void Reader::read_task_secrets(const YamlEntry& e, const std::string& where, TaskSpec* task,
+                               TaskPlaces* places) {
+  if (e.value.IsNull()) return;
+  if (!e.value.IsSequence()) {
+    expected(e, "a list of secret names", where);
+    return;
+  }
+  for (const YAML::Node& item : e.value) {
+    if (!item.IsScalar()) {
+      error(loc_of(item.Mark()), "expected a secret name in 'secrets'" + where);
+      continue;
+    }
+    task->secrets.push_back(item.Scalar());
+    places->secret_items.push_back(loc_of(item.Mark()));
   }
 }
 

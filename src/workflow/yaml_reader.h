@@ -32,6 +32,7 @@ struct TaskPlaces {
   std::vector<SourceLoc> dependency_items;  ///< parallel to TaskSpec::dependencies
   SourceLoc agent;                          ///< the agent's value
   std::vector<TemplateSite> templates;      ///< every template of the task, in file order
+  std::vector<SourceLoc> secret_items;      ///< parallel to TaskSpec::secrets
 };
 
 /// The places of a role's parts.
