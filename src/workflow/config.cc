@@ -107,9 +107,9 @@ Result<Config> load_config_text(const std::string& text, const std::string& file
   SourceText source(text);
   DiagnosticSink sink(file_name, &source);
   try {
-    YAML::Node root;
+    YamlTree tree;
     try {
-      root = YAML::Load(text);
+      tree = YamlTree::parse(text);
     } catch (const YAML::DeepRecursion& e) {
       sink.error(loc_of(e.mark), "invalid YAML: nesting is too deep (the limit is 2000 levels)");
       return fail(error_lines(sink.diagnostics()));
@@ -117,6 +117,7 @@ Result<Config> load_config_text(const std::string& text, const std::string& file
       sink.error(loc_of(e.mark), "invalid YAML: " + e.msg);
       return fail(error_lines(sink.diagnostics()));
     }
+    YamlNode root = tree.root();
     if (root.IsNull()) return config;  // only comments
     if (!root.IsMap()) {
       sink.error(loc_of(root.Mark()), "expected a mapping at the top level");

@@ -1,7 +1,7 @@
 #include "workflow/loader.h"
 
 #include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/exceptions.h>
 
 #include <algorithm>
 
@@ -43,38 +43,37 @@ std::string json_error_text(const std::string& what) {
   return bracket == std::string::npos ? what : what.substr(bracket + 2);
 }
 
-// A JSON value as a YAML tree (no places): the fallback for JSON that yaml-cpp
-// does not read. False when nesting passes kMaxJsonDepth.
-bool json_to_yaml(const nlohmann::json& value, int depth, YAML::Node* out) {
+// Emits the events of a JSON value as a YAML tree (no places) into OUT: the fallback
+// for JSON that yaml-cpp does not read. False when nesting passes kMaxJsonDepth.
+bool json_to_yaml(const nlohmann::json& value, int depth, YamlTree::Builder* out) {
   if (depth > kMaxJsonDepth) return false;
+  const YAML::Mark none = YAML::Mark::null_mark();
   if (value.is_object()) {
-    *out = YAML::Node(YAML::NodeType::Map);
+    out->OnMapStart(none, "?", YAML::NullAnchor, YAML::EmitterStyle::Default);
     for (const auto& [key, item] : value.items()) {
-      YAML::Node child;
-      if (!json_to_yaml(item, depth + 1, &child)) return false;
-      (*out)[key] = child;
+      out->OnScalar(none, "!", YAML::NullAnchor, key);
+      if (!json_to_yaml(item, depth + 1, out)) return false;
     }
+    out->OnMapEnd();
   } else if (value.is_array()) {
-    *out = YAML::Node(YAML::NodeType::Sequence);
+    out->OnSequenceStart(none, "?", YAML::NullAnchor, YAML::EmitterStyle::Default);
     for (const auto& item : value) {
-      YAML::Node child;
-      if (!json_to_yaml(item, depth + 1, &child)) return false;
-      out->push_back(child);
+      if (!json_to_yaml(item, depth + 1, out)) return false;
     }
+    out->OnSequenceEnd();
   } else if (value.is_null()) {
-    *out = YAML::Node(YAML::NodeType::Null);
+    out->OnNull(none, YAML::NullAnchor);
   } else if (value.is_string()) {
-    *out = YAML::Node(value.get<std::string>());
-    out->SetTag("!");  // a quoted scalar: always a string
+    out->OnScalar(none, "!", YAML::NullAnchor, value.get<std::string>());  // always a string
   } else {
-    *out = YAML::Node(value.dump());
-    out->SetTag("?");  // a plain scalar: resolved as a number or a boolean
+    // A plain scalar: resolved as a number or a boolean.
+    out->OnScalar(none, "?", YAML::NullAnchor, value.dump());
   }
   return true;
 }
 
 // Parses SOURCE into ROOT; false (with a diagnostic) when it is not valid.
-bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YAML::Node* root) {
+bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YamlTree* root) {
   const std::string& text = source.text();
   nlohmann::json json_value;
   if (json) {
@@ -90,7 +89,7 @@ bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YAML::Node
     }
   }
   try {
-    *root = YAML::Load(text);
+    *root = YamlTree::parse(text);
     return true;
   } catch (const YAML::DeepRecursion& e) {
     sink.error(loc_of(e.mark), "invalid " + std::string(json ? "JSON" : "YAML") +
@@ -109,7 +108,11 @@ bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YAML::Node
   }
   // Valid JSON that yaml-cpp does not read as YAML: the same tree, without places.
   try {
-    if (json_to_yaml(json_value, 0, root)) return true;
+    YamlTree::Builder builder;
+    if (json_to_yaml(json_value, 0, &builder)) {
+      *root = builder.take();
+      return true;
+    }
     sink.error({}, "invalid JSON: nesting is too deep (the limit is " +
                        std::to_string(kMaxJsonDepth) + " levels)");
   } catch (const std::exception& e) {
@@ -169,12 +172,14 @@ LoadResult load_workflow_text(std::string text, const std::string& file_name,
     std::string sha = sha256_hex(text);
     SourceText source(std::move(text));
     DiagnosticSink sink(file_name, &source);
-    YAML::Node root;
-    if (!parse(source, ends_with(file_name, ".json"), sink, &root)) return finish(sink, nullptr);
     ReadResult read;
-    read.workflow.path = file_name;
-    read.workflow.source_sha256 = sha;
-    read_workflow(root, sink, &read);
+    {
+      YamlTree tree;
+      if (!parse(source, ends_with(file_name, ".json"), sink, &tree)) return finish(sink, nullptr);
+      read.workflow.path = file_name;
+      read.workflow.source_sha256 = sha;
+      read_workflow(tree.root(), sink, &read);
+    }  // the tree is freed before validation allocates
     validate_workflow(read, options, source, sink);
     return finish(sink, &read);
   } catch (const std::exception& e) {

@@ -135,7 +135,7 @@ class Reader {
  public:
   Reader(DiagnosticSink& sink, ReadResult* out) : sink_(sink), out_(out), wf_(out->workflow) {}
 
-  void read(const YAML::Node& root);
+  void read(const YamlNode& root);
 
  private:
   void error(SourceLoc loc, std::string message) { sink_.error(loc, std::move(message)); }
@@ -164,7 +164,7 @@ class Reader {
   void read_tasks(const YamlEntry& e);
   void read_hooks(const YamlEntry& e);
   // Reads task NUMBER (1-based) of its list; HOOK_GROUP is "" for workflow tasks.
-  void read_task(const YAML::Node& node, int number, const std::string& hook_group, TaskSpec* task,
+  void read_task(const YamlNode& node, int number, const std::string& hook_group, TaskSpec* task,
                  TaskPlaces* places);
   void read_retry(const YamlEntry& e, const std::string& label, RetryPolicy* retry);
   void read_run(const YamlEntry& e, const std::string& where, TaskSpec* task, TaskPlaces* places);
@@ -300,7 +300,7 @@ bool Reader::read_mapping_json(const YamlEntry& e, const std::string& where, nlo
   return to_json(e, where, out, sites);
 }
 
-void Reader::read(const YAML::Node& root) {
+void Reader::read(const YamlNode& root) {
   if (!root.IsMap()) {
     error(root.IsNull() ? SourceLoc{} : loc_of(root.Mark()), "expected a mapping at the top level");
     return;
@@ -472,8 +472,11 @@ void Reader::read_tasks(const YamlEntry& e) {
     error(e.value_loc(), "'tasks' is empty; a workflow needs at least one task");
     return;
   }
+  // Sized once: growing by doubling would hold both copies at the peak.
+  wf_.tasks.reserve(e.value.size());
+  out_->tasks.reserve(e.value.size());
   int number = 0;
-  for (const YAML::Node& node : e.value) {
+  for (const YamlNode& node : e.value) {
     TaskSpec task;
     TaskPlaces places;
     read_task(node, ++number, "", &task, &places);
@@ -497,7 +500,7 @@ void Reader::read_hooks(const YamlEntry& h) {
       continue;
     }
     int number = 0;
-    for (const YAML::Node& node : e.value) {
+    for (const YamlNode& node : e.value) {
       TaskSpec task;
       TaskPlaces p;
       read_task(node, ++number, e.key, &task, &p);
@@ -507,7 +510,7 @@ void Reader::read_hooks(const YamlEntry& h) {
   }
 }
 
-void Reader::read_task(const YAML::Node& node, int number, const std::string& hook_group,
+void Reader::read_task(const YamlNode& node, int number, const std::string& hook_group,
                        TaskSpec* task, TaskPlaces* places) {
   bool hook = !hook_group.empty();
   task->loc = loc_of(node.Mark());
@@ -519,7 +522,7 @@ void Reader::read_task(const YAML::Node& node, int number, const std::string& ho
     return;
   }
   // The id first: every other message names the task by it.
-  YAML::Node id = node["id"];
+  YamlNode id = node["id"];
   if (id.IsDefined()) {
     if (id.IsScalar()) {
       task->id = id.Scalar();
@@ -566,7 +569,7 @@ void Reader::read_task(const YAML::Node& node, int number, const std::string& ho
         expected(e, "a list", where);
         continue;
       }
-      for (const YAML::Node& item : e.value) {
+      for (const YamlNode& item : e.value) {
         if (!item.IsScalar()) {
           error(loc_of(item.Mark()), "expected a task id in 'dependencies'" + where);
           continue;
@@ -657,7 +660,7 @@ void Reader::read_run(const YamlEntry& e, const std::string& where, TaskSpec* ta
     return;
   }
   std::vector<std::string> argv;
-  for (const YAML::Node& item : e.value) {
+  for (const YamlNode& item : e.value) {
     if (!item.IsScalar()) {
       error(loc_of(item.Mark()), "expected a string in 'run'" + where);
       continue;
@@ -695,7 +698,7 @@ void Reader::read_task_secrets(const YamlEntry& e, const std::string& where, Tas
     expected(e, "a list of secret names", where);
     return;
   }
-  for (const YAML::Node& item : e.value) {
+  for (const YamlNode& item : e.value) {
     if (!item.IsScalar()) {
       error(loc_of(item.Mark()), "expected a secret name in 'secrets'" + where);
       continue;
@@ -743,7 +746,7 @@ SourceLoc YamlEntry::value_loc() const {
   return loc_of(key_node.Mark());
 }
 
-std::vector<YamlEntry> map_entries(const YAML::Node& map, const std::vector<std::string>* allowed,
+std::vector<YamlEntry> map_entries(const YamlNode& map, const std::vector<std::string>* allowed,
                                    const std::string& where, DiagnosticSink& sink) {
   std::vector<YamlEntry> entries;
   std::map<std::string, int> first_line;
@@ -794,7 +797,7 @@ void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, Rol
       role->use.push_back(e.value.Scalar());
       places->use_items.push_back(loc_of(e.value.Mark()));
     } else if (e.value.IsSequence()) {
-      for (const YAML::Node& item : e.value) {
+      for (const YamlNode& item : e.value) {
         if (!item.IsScalar()) {
           sink.error(loc_of(item.Mark()), "expected an agent name in 'use'" + where);
           continue;
@@ -812,7 +815,7 @@ void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, Rol
 
 namespace {
 
-bool convert(const YAML::Node& node, int depth, size_t* budget, std::vector<TemplateSite>* sites,
+bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<TemplateSite>* sites,
              nlohmann::json* out) {
   if (depth > kMaxJsonDepth || *budget == 0) return false;
   --*budget;
@@ -829,7 +832,7 @@ bool convert(const YAML::Node& node, int depth, size_t* budget, std::vector<Temp
     }
     case YAML::NodeType::Sequence: {
       *out = nlohmann::json::array();
-      for (const YAML::Node& item : node) {
+      for (const YamlNode& item : node) {
         nlohmann::json value;
         if (!convert(item, depth + 1, budget, sites, &value)) return false;
         out->push_back(std::move(value));
@@ -855,14 +858,14 @@ bool convert(const YAML::Node& node, int depth, size_t* budget, std::vector<Temp
 
 }  // namespace
 
-std::optional<nlohmann::json> yaml_to_json(const YAML::Node& node, size_t* budget,
+std::optional<nlohmann::json> yaml_to_json(const YamlNode& node, size_t* budget,
                                            std::vector<TemplateSite>* sites) {
   nlohmann::json out;
   if (!convert(node, 0, budget, sites, &out)) return std::nullopt;
   return out;
 }
 
-void read_workflow(const YAML::Node& root, DiagnosticSink& sink, ReadResult* out) {
+void read_workflow(const YamlNode& root, DiagnosticSink& sink, ReadResult* out) {
   Reader(sink, out).read(root);
 }
 

@@ -6,8 +6,6 @@
 // references, agents) are validate.h's, over the places recorded here.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <map>
 #include <optional>
 #include <string>
@@ -15,6 +13,7 @@
 
 #include "workflow/diagnostic.h"
 #include "workflow/model.h"
+#include "workflow/yaml_tree.h"
 
 namespace baton::workflow {
 
@@ -53,8 +52,8 @@ struct ReadResult {
 /// One entry of a YAML mapping with a string key.
 struct YamlEntry {
   std::string key;
-  YAML::Node key_node;
-  YAML::Node value;
+  YamlNode key_node;
+  YamlNode value;
   /// Where to report a problem with the value: the value's place, or the key's when
   /// the value is empty (yaml-cpp places an empty value on the next line).
   SourceLoc value_loc() const;
@@ -65,12 +64,12 @@ struct YamlEntry {
 /// dropped) and, when ALLOWED is not null, a key not in it ("unknown key
 /// 'x'WHERE; did you mean 'y'?"); those entries are left out. WHERE is a suffix
 /// such as " in task 'a'" or " at the top level".
-std::vector<YamlEntry> map_entries(const YAML::Node& map, const std::vector<std::string>* allowed,
+std::vector<YamlEntry> map_entries(const YamlNode& map, const std::vector<std::string>* allowed,
                                    const std::string& where, DiagnosticSink& sink);
 
 /// Converts ROOT (the parsed file) into OUT, reporting every problem to SINK.
 /// Problems leave the affected field at its default; reading goes on.
-void read_workflow(const YAML::Node& root, DiagnosticSink& sink, ReadResult* out);
+void read_workflow(const YamlNode& root, DiagnosticSink& sink, ReadResult* out);
 
 /// Values deeper than this are refused by yaml_to_json().
 inline constexpr int kMaxJsonDepth = 1000;
@@ -84,7 +83,7 @@ inline constexpr size_t kMaxJsonValues = 1000000;
 /// string leaf's mark is appended to SITES when SITES is not null. *BUDGET is the
 /// number of values still allowed and is decreased by each value converted.
 /// nullopt when NODE nests deeper than kMaxJsonDepth or the budget runs out.
-std::optional<nlohmann::json> yaml_to_json(const YAML::Node& node, size_t* budget,
+std::optional<nlohmann::json> yaml_to_json(const YamlNode& node, size_t* budget,
                                            std::vector<TemplateSite>* sites = nullptr);
 
 /// Reads the role ENTRY ({use: [agents] or one agent, instructions}) into ROLE

@@ -1,0 +1,273 @@
+#include "workflow/yaml_tree.h"
+
+#include <yaml-cpp/parser.h>
+
+#include <sstream>
+
+namespace baton::workflow {
+namespace {
+
+const std::string kEmpty;
+
+// JSON string quoting (RFC 8259 section 7): quotes, backslashes and control bytes.
+void append_quoted(std::string* out, const std::string& s) {
+  static const char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out->push_back('\\');
+      out->push_back(c);
+    } else if (u < 0x20) {
+      out->append("\\u00");
+      out->push_back(kHex[u >> 4]);
+      out->push_back(kHex[u & 15]);
+    } else {
+      out->push_back(c);
+    }
+  }
+  out->push_back('"');
+}
+
+void append_canonical(const YamlNode& node, std::vector<YamlNode>* open, std::string* out) {
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar:
+      if (node.Tag() != "?") {
+        out->push_back('!');
+        if (node.Tag() != "!") out->append(node.Tag()).push_back(' ');
+      }
+      append_quoted(out, node.Scalar());
+      return;
+    case YAML::NodeType::Sequence:
+    case YAML::NodeType::Map: {
+      // A collection that contains itself through an alias.
+      for (const YamlNode& outer : *open) {
+        if (outer.is(node)) {
+          out->push_back('*');
+          return;
+        }
+      }
+      open->push_back(node);
+      bool map = node.IsMap();
+      if (node.Tag() != "?") out->append("!" + node.Tag() + " ");
+      out->push_back(map ? '{' : '[');
+      bool first = true;
+      for (auto it = node.begin(); it != node.end(); ++it) {
+        if (!first) out->append(", ");
+        first = false;
+        if (map) {
+          append_canonical(it->first, open, out);
+          out->append(": ");
+          append_canonical(it->second, open, out);
+        } else {
+          append_canonical(*it, open, out);
+        }
+      }
+      out->push_back(map ? '}' : ']');
+      open->pop_back();
+      return;
+    }
+    default:
+      out->push_back('~');
+  }
+}
+
+}  // namespace
+
+YAML::NodeType::value YamlNode::Type() const {
+  if (!tree_) return YAML::NodeType::Undefined;
+  return static_cast<YAML::NodeType::value>(tree_->nodes_[index_].type);
+}
+
+const std::string& YamlNode::Scalar() const {
+  if (!IsScalar()) return kEmpty;
+  return tree_->scalars_[tree_->nodes_[index_].value];
+}
+
+const std::string& YamlNode::Tag() const {
+  if (!tree_) return kEmpty;
+  return tree_->tags_[tree_->nodes_[index_].tag];
+}
+
+YAML::Mark YamlNode::Mark() const {
+  if (!tree_) return YAML::Mark::null_mark();
+  return tree_->nodes_[index_].mark;
+}
+
+size_t YamlNode::size() const {
+  if (IsSequence()) return tree_->nodes_[index_].count;
+  if (IsMap()) return tree_->nodes_[index_].count / 2;
+  return 0;
+}
+
+YamlNode YamlNode::operator[](std::string_view key) const {
+  if (!IsMap()) return {};
+  const YamlTree::Node& n = tree_->nodes_[index_];
+  for (uint32_t i = n.value; i < n.value + n.count; i += 2) {
+    YamlNode k(tree_, tree_->children_[i]);
+    if (k.IsScalar() && k.Scalar() == key) return YamlNode(tree_, tree_->children_[i + 1]);
+  }
+  return {};
+}
+
+YamlNode YamlNode::operator[](size_t index) const {
+  if (!IsSequence() || index >= size()) return {};
+  return YamlNode(tree_, tree_->children_[tree_->nodes_[index_].value + index]);
+}
+
+YamlNode::iterator YamlNode::begin() const {
+  if (!IsSequence() && !IsMap()) return iterator(tree_, 0, 1);
+  const YamlTree::Node& n = tree_->nodes_[index_];
+  return iterator(tree_, n.value, IsMap() ? 2 : 1);
+}
+
+YamlNode::iterator YamlNode::end() const {
+  if (!IsSequence() && !IsMap()) return iterator(tree_, 0, 1);
+  const YamlTree::Node& n = tree_->nodes_[index_];
+  return iterator(tree_, n.value + n.count, IsMap() ? 2 : 1);
+}
+
+YamlItem YamlNode::iterator::operator*() const {
+  YamlItem item;
+  if (step_ == 2) {
+    item.first = YamlNode(tree_, tree_->children_[pos_]);
+    item.second = YamlNode(tree_, tree_->children_[pos_ + 1]);
+  } else {
+    static_cast<YamlNode&>(item) = YamlNode(tree_, tree_->children_[pos_]);
+  }
+  return item;
+}
+
+YamlTree::YamlTree() {
+  tags_ = {"", "?", "!"};
+  nodes_.push_back(Node{YAML::Mark::null_mark()});  // the root of an empty document
+}
+
+YamlTree::YamlTree(YamlTree&&) noexcept = default;
+YamlTree& YamlTree::operator=(YamlTree&&) noexcept = default;
+YamlTree::~YamlTree() = default;
+
+uint16_t YamlTree::intern_tag(const std::string& tag) {
+  for (size_t i = 0; i < tags_.size(); ++i) {
+    if (tags_[i] == tag) return static_cast<uint16_t>(i);
+  }
+  // More distinct tags than a uint16_t counts: the extra ones share the last slot.
+  if (tags_.size() > UINT16_MAX) return UINT16_MAX;
+  tags_.push_back(tag);
+  return static_cast<uint16_t>(tags_.size() - 1);
+}
+
+YamlTree YamlTree::parse(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  Builder builder;
+  parser.HandleNextDocument(builder);
+  return builder.take();
+}
+
+YamlTree::Builder::Builder() : tree_(std::make_unique<YamlTree>()) {}
+YamlTree::Builder::~Builder() = default;
+
+uint32_t YamlTree::Builder::add(YAML::NodeType::value type, const YAML::Mark& mark,
+                                const std::string& tag, YAML::anchor_t anchor) {
+  if (!has_root_) {
+    // The first node replaces the placeholder root of an empty document.
+    tree_->nodes_.clear();
+    has_root_ = true;
+  }
+  Node node;
+  node.mark = mark;
+  node.type = static_cast<uint8_t>(type);
+  node.tag = tag.empty() ? 0 : tag == "?" ? 1 : tag == "!" ? 2 : tree_->intern_tag(tag);
+  auto index = static_cast<uint32_t>(tree_->nodes_.size());
+  tree_->nodes_.push_back(node);
+  if (anchor != YAML::NullAnchor) {
+    // yaml-cpp numbers anchors 1, 2, ... in the order they are defined.
+    if (anchors_.size() < anchor) anchors_.resize(anchor);
+    anchors_[anchor - 1] = index;
+  }
+  return index;
+}
+
+void YamlTree::Builder::attach(uint32_t index) {
+  if (!open_.empty()) pending_[open_.size() - 1].push_back(index);
+}
+
+void YamlTree::Builder::OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) {
+  attach(add(YAML::NodeType::Null, mark, "", anchor));
+}
+
+void YamlTree::Builder::OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) {
+  // The parser refuses an alias whose anchor is not defined before it.
+  if (anchor == YAML::NullAnchor || anchor > anchors_.size()) {
+    OnNull(mark, YAML::NullAnchor);
+    return;
+  }
+  attach(anchors_[anchor - 1]);
+}
+
+void YamlTree::Builder::OnScalar(const YAML::Mark& mark, const std::string& tag,
+                                 YAML::anchor_t anchor, const std::string& value) {
+  uint32_t index = add(YAML::NodeType::Scalar, mark, tag, anchor);
+  tree_->nodes_[index].value = static_cast<uint32_t>(tree_->scalars_.size());
+  tree_->scalars_.push_back(value);
+  attach(index);
+}
+
+void YamlTree::Builder::start_collection(YAML::NodeType::value type, const YAML::Mark& mark,
+                                         const std::string& tag, YAML::anchor_t anchor) {
+  uint32_t index = add(type, mark, tag, anchor);
+  attach(index);
+  open_.push_back(index);
+  // The child lists of collections closed at this depth are reused: no allocation
+  // per collection once the deepest level has been reached.
+  if (pending_.size() < open_.size()) pending_.emplace_back();
+  pending_[open_.size() - 1].clear();
+}
+
+void YamlTree::Builder::end_collection() {
+  if (open_.empty()) return;
+  Node& node = tree_->nodes_[open_.back()];
+  std::vector<uint32_t>& children = pending_[open_.size() - 1];
+  node.value = static_cast<uint32_t>(tree_->children_.size());
+  node.count = static_cast<uint32_t>(children.size());
+  tree_->children_.insert(tree_->children_.end(), children.begin(), children.end());
+  open_.pop_back();
+}
+
+void YamlTree::Builder::OnSequenceStart(const YAML::Mark& mark, const std::string& tag,
+                                        YAML::anchor_t anchor, YAML::EmitterStyle::value) {
+  start_collection(YAML::NodeType::Sequence, mark, tag, anchor);
+}
+
+void YamlTree::Builder::OnSequenceEnd() { end_collection(); }
+
+void YamlTree::Builder::OnMapStart(const YAML::Mark& mark, const std::string& tag,
+                                   YAML::anchor_t anchor, YAML::EmitterStyle::value) {
+  start_collection(YAML::NodeType::Map, mark, tag, anchor);
+}
+
+void YamlTree::Builder::OnMapEnd() { end_collection(); }
+
+YamlTree YamlTree::Builder::take() {
+  while (!open_.empty()) end_collection();
+  YamlTree tree = std::move(*tree_);
+  tree.root_ = 0;
+  tree.nodes_.shrink_to_fit();
+  tree.children_.shrink_to_fit();
+  tree.scalars_.shrink_to_fit();
+  tree_ = std::make_unique<YamlTree>();
+  anchors_.clear();
+  pending_.clear();
+  has_root_ = false;
+  return tree;
+}
+
+std::string canonical_text(const YamlNode& node) {
+  std::string out;
+  std::vector<YamlNode> open;
+  append_canonical(node, &open, &out);
+  return out;
+}
+
+}  // namespace baton::workflow

@@ -1,0 +1,207 @@
+// A parsed YAML document as one compact tree: yaml-cpp's parser events, not its nodes.
+//
+// yaml-cpp's YAML::Load builds a graph of reference-counted nodes (a node, its
+// reference, its data, a shared memory holder, a map as a vector of pairs plus a list
+// of undefined pairs) of about 250 bytes each, and tears it down node by node. For a
+// workflow of 100,000 tasks that graph peaked at 600 MB and its allocation and
+// destruction cost a quarter of the load (bench/RESULTS.md, "Validation").
+// YamlTree keeps the same document in a few flat arrays (32 bytes a node, plus each
+// scalar's string), filled by yaml-cpp's own parser (YAML::Parser and its
+// EventHandler interface), so the YAML accepted, the values, tags, marks and errors
+// are exactly yaml-cpp's.
+//
+// YamlNode is a handle into a tree with the part of YAML::Node's interface that the
+// loader reads (same names, same results), so the reader reads as it would with
+// yaml-cpp. Handles are valid while their tree lives; a tree is immutable once built.
+// Not thread-safe to build; safe to read from several threads once built.
+#pragma once
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/mark.h>
+#include <yaml-cpp/node/type.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace baton::workflow {
+
+class YamlTree;
+
+/// A node of a YamlTree, or an undefined node (a key that is not there). Cheap to copy.
+/// Like YAML::Node, except that an undefined node answers every question (false, empty,
+/// null mark) where yaml-cpp would throw InvalidNode.
+class YamlNode {
+ public:
+  class iterator;
+
+  /// An undefined node.
+  YamlNode() = default;
+
+  /// false for an undefined node (a missing key), true otherwise (also for null).
+  bool IsDefined() const { return tree_ != nullptr; }
+  explicit operator bool() const { return IsDefined(); }
+  /// kUndefined, Null, Scalar, Sequence or Map, as yaml-cpp.
+  YAML::NodeType::value Type() const;
+  bool IsNull() const { return Type() == YAML::NodeType::Null; }
+  bool IsScalar() const { return Type() == YAML::NodeType::Scalar; }
+  bool IsSequence() const { return Type() == YAML::NodeType::Sequence; }
+  bool IsMap() const { return Type() == YAML::NodeType::Map; }
+  /// A scalar's value as parsed (escapes resolved, lines folded); "" for any other node.
+  const std::string& Scalar() const;
+  /// The node's tag as yaml-cpp reports it: "?" for a plain scalar or a collection
+  /// without a tag, "!" for a quoted or block scalar, the resolved tag when one is
+  /// written ("tag:yaml.org,2002:str" for !!str), "" for null and undefined nodes.
+  const std::string& Tag() const;
+  /// Where the node starts (0-based line and column, byte position); for an alias,
+  /// the anchored node's place; YAML::Mark::null_mark() when unknown.
+  YAML::Mark Mark() const;
+  /// Whether both handles refer to the same node (an alias and its anchor do).
+  bool is(const YamlNode& other) const { return tree_ == other.tree_ && index_ == other.index_; }
+  /// Items of a sequence, entries of a map (duplicate keys included); 0 otherwise.
+  size_t size() const;
+  /// The value of the first entry of a map whose key is the scalar KEY; undefined when
+  /// there is none or this is not a map.
+  YamlNode operator[](std::string_view key) const;
+  YamlNode operator[](const char* key) const { return (*this)[std::string_view(key)]; }
+  YamlNode operator[](const std::string& key) const { return (*this)[std::string_view(key)]; }
+  /// Element INDEX of a sequence; undefined past the end or when this is not one.
+  YamlNode operator[](size_t index) const;
+  YamlNode operator[](int index) const {
+    return index < 0 ? YamlNode() : (*this)[static_cast<size_t>(index)];
+  }
+  /// Sequences: one item per element (the item is the element). Maps: one item per
+  /// entry, in file order, with `first` the key and `second` the value. Scalars and
+  /// null: empty.
+  iterator begin() const;
+  iterator end() const;
+
+ private:
+  friend class YamlTree;
+  YamlNode(const YamlTree* tree, uint32_t index) : tree_(tree), index_(index) {}
+
+  const YamlTree* tree_ = nullptr;
+  uint32_t index_ = 0;
+};
+
+/// One step of an iteration: the element (sequences) or the entry (maps, as
+/// first/second), as yaml-cpp's iterator_value.
+struct YamlItem : YamlNode {
+  YamlNode first;   ///< a map entry's key; undefined for a sequence's element
+  YamlNode second;  ///< a map entry's value; undefined for a sequence's element
+};
+
+/// Forward iterator over a node's children (see YamlNode::begin()).
+class YamlNode::iterator {
+ public:
+  /// So that `it->first` works on a value returned by operator*.
+  struct Arrow {
+    YamlItem item;
+    const YamlItem* operator->() const { return &item; }
+  };
+  YamlItem operator*() const;
+  Arrow operator->() const { return {**this}; }
+  iterator& operator++() {
+    pos_ += step_;
+    return *this;
+  }
+  bool operator==(const iterator& other) const { return pos_ == other.pos_; }
+  bool operator!=(const iterator& other) const { return pos_ != other.pos_; }
+
+ private:
+  friend class YamlNode;
+  iterator(const YamlTree* tree, uint32_t pos, uint32_t step)
+      : tree_(tree), pos_(pos), step_(step) {}
+  const YamlTree* tree_;
+  uint32_t pos_;   // index into the tree's child list
+  uint32_t step_;  // 1 for a sequence, 2 (key, value) for a map
+};
+
+/// A YAML document (the first of a stream), owned as a whole.
+class YamlTree {
+ public:
+  /// Parses the first document of TEXT with yaml-cpp's parser. An empty stream (or
+  /// only comments) gives a null root with an unknown mark, as YAML::Load.
+  /// Throws what YAML::Load throws for the same text: YAML::ParserException
+  /// (with its mark) for invalid YAML, YAML::DeepRecursion past 2000 levels of
+  /// nesting, std::bad_alloc.
+  static YamlTree parse(const std::string& text);
+
+  YamlTree();
+  YamlTree(YamlTree&&) noexcept;
+  YamlTree& operator=(YamlTree&&) noexcept;
+  ~YamlTree();
+
+  /// The document's root; a null node for an empty document.
+  YamlNode root() const { return YamlNode(this, root_); }
+
+  /// Builds a tree from events, as yaml-cpp's NodeBuilder does (anchors and aliases
+  /// included: an alias is the anchored node itself, so a tree may share or even
+  /// contain itself, as with yaml-cpp). Used by parse() and to build a tree from
+  /// another source (a JSON value); call the handler's methods in document order,
+  /// then take() the tree. Marks of built nodes are what the caller passes.
+  class Builder : public YAML::EventHandler {
+   public:
+    Builder();
+    ~Builder() override;
+    void OnDocumentStart(const YAML::Mark& mark) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override;
+    void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override;
+    void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                  const std::string& value) override;
+    void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                         YAML::EmitterStyle::value style) override;
+    void OnSequenceEnd() override;
+    void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                    YAML::EmitterStyle::value style) override;
+    void OnMapEnd() override;
+    /// The tree built so far (its root is the first node started). The builder is
+    /// empty afterwards.
+    YamlTree take();
+
+   private:
+    uint32_t add(YAML::NodeType::value type, const YAML::Mark& mark, const std::string& tag,
+                 YAML::anchor_t anchor);
+    void attach(uint32_t index);
+    void start_collection(YAML::NodeType::value type, const YAML::Mark& mark,
+                          const std::string& tag, YAML::anchor_t anchor);
+    void end_collection();
+
+    std::unique_ptr<YamlTree> tree_;
+    std::vector<uint32_t> open_;                  // collections being built, outermost first
+    std::vector<std::vector<uint32_t>> pending_;  // children of each open collection
+    std::vector<uint32_t> anchors_;               // anchor id - 1 -> node
+    bool has_root_ = false;
+  };
+
+ private:
+  friend class YamlNode;
+  friend class YamlNode::iterator;
+
+  struct Node {
+    YAML::Mark mark;
+    uint32_t value = 0;  // scalars: index in scalars_; collections: first child in children_
+    uint32_t count = 0;  // collections: number of children (2 per map entry)
+    uint16_t tag = 0;    // index in tags_
+    uint8_t type = YAML::NodeType::Null;
+  };
+
+  uint16_t intern_tag(const std::string& tag);
+
+  std::vector<Node> nodes_;
+  std::vector<uint32_t> children_;  // each collection's children, contiguous
+  std::vector<std::string> scalars_;
+  std::vector<std::string> tags_;  // 0: "", 1: "?", 2: "!", then others as they come
+  uint32_t root_ = 0;
+};
+
+/// A canonical text of NODE for hashing: the same for the same YAML content whatever
+/// its layout and comments (flow style, keys in file order, scalars JSON-quoted with
+/// their tag when it is not "?": `{"id": "a", "run": ["true", !"x"]}`). Aliases are
+/// written out in full; a node that contains itself is written once, then `*`.
+std::string canonical_text(const YamlNode& node);
+
+}  // namespace baton::workflow

@@ -1,0 +1,174 @@
+// Tests of YamlTree: the same document as YAML::Load, node for node (types, tags,
+// scalars, marks, order, duplicate keys, aliases), the same errors, and
+// canonical_text().
+#include "workflow/yaml_tree.h"
+
+#include <gtest/gtest.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+
+namespace baton::workflow {
+namespace {
+
+// Expects OURS to be the same node as THEIRS (YAML::Load's), recursively; DEPTH bounds
+// the walk through self-containing aliases.
+void expect_same(const YamlNode& ours, const YAML::Node& theirs, const std::string& path,
+                 int depth = 0) {
+  if (depth > 20) return;
+  ASSERT_EQ(ours.Type(), theirs.Type()) << path;
+  EXPECT_EQ(ours.Tag(), theirs.Tag()) << path;
+  EXPECT_EQ(ours.Mark().pos, theirs.Mark().pos) << path;
+  EXPECT_EQ(ours.Mark().line, theirs.Mark().line) << path;
+  EXPECT_EQ(ours.Mark().column, theirs.Mark().column) << path;
+  if (theirs.IsScalar()) EXPECT_EQ(ours.Scalar(), theirs.Scalar()) << path;
+  if (!theirs.IsSequence() && !theirs.IsMap()) return;
+  ASSERT_EQ(ours.size(), theirs.size()) << path;
+  auto it = ours.begin();
+  int i = 0;
+  for (auto their = theirs.begin(); their != theirs.end(); ++their, ++it, ++i) {
+    ASSERT_NE(it, ours.end()) << path;
+    std::string at = path + "/" + std::to_string(i);
+    if (theirs.IsMap()) {
+      expect_same(it->first, their->first, at + "(key)", depth + 1);
+      expect_same(it->second, their->second, at, depth + 1);
+    } else {
+      expect_same(*it, *their, at, depth + 1);
+    }
+  }
+  EXPECT_EQ(it, ours.end()) << path;
+}
+
+void expect_same_as_yaml_cpp(const std::string& text) {
+  SCOPED_TRACE(text);
+  YamlTree tree = YamlTree::parse(text);
+  expect_same(tree.root(), YAML::Load(text), "");
+}
+
+TEST(YamlTreeTest, SameTreeAsYamlCpp) {
+  expect_same_as_yaml_cpp(
+      "version: \"1.0\"\nname: demo\nsettings: {max_parallel: 8}\ntasks:\n"
+      "  - {id: t0, run: [true]}\n  - {id: t1, run: [true], dependencies: [t0]}\n");
+  expect_same_as_yaml_cpp(
+      "a: plain\nb: 'single'\nc: \"double\\tq\"\nd: |\n  literal\n  block\ne: >\n  folded\n"
+      "  text\nf: !!str 12\ng: !custom x\nh: ~\ni:\nj: [1, 2.5, -3, 0x1f, .inf]\n");
+  expect_same_as_yaml_cpp("- a\n- - b\n  - c\n- {x: {y: [z]}}\n- []\n- {}\n");
+  expect_same_as_yaml_cpp("{\"json\": [1, \"two\", null, true, {\"k\": \"v\"}]}");
+  expect_same_as_yaml_cpp("? complex\n: key\n[1, 2]: seq key\n");
+  expect_same_as_yaml_cpp("plain scalar root\n");
+  expect_same_as_yaml_cpp("# only a comment\n");
+  expect_same_as_yaml_cpp("");
+  expect_same_as_yaml_cpp("first: 1\n---\nsecond: 2\n");
+}
+
+TEST(YamlTreeTest, AliasesAreTheAnchoredNode) {
+  expect_same_as_yaml_cpp("base: &b {x: 1, y: [2]}\nuse: *b\nagain: *b\ns: &s text\nt: *s\n");
+  YamlTree tree = YamlTree::parse("base: &b {x: 1}\nuse: *b\n");
+  EXPECT_TRUE(tree.root()["base"].is(tree.root()["use"]));
+  EXPECT_FALSE(tree.root()["base"].is(tree.root()));
+}
+
+TEST(YamlTreeTest, SelfContainingAliasIsWrittenOnce) {
+  YamlTree tree = YamlTree::parse("&a [x, *a]\n");
+  YamlNode root = tree.root();
+  ASSERT_TRUE(root.IsSequence());
+  ASSERT_EQ(root.size(), 2u);
+  auto it = root.begin();
+  ++it;
+  EXPECT_TRUE((*it).is(root));
+  EXPECT_EQ(canonical_text(root), "[\"x\", *]");
+}
+
+TEST(YamlTreeTest, DuplicateKeysAreKeptAndLookupFindsTheFirst) {
+  expect_same_as_yaml_cpp("k: 1\nk: 2\n");
+  YamlTree tree = YamlTree::parse("k: 1\nk: 2\n");
+  EXPECT_EQ(tree.root().size(), 2u);
+  EXPECT_EQ(tree.root()["k"].Scalar(), "1");
+}
+
+TEST(YamlTreeTest, UndefinedNodeAnswersEverything) {
+  YamlTree tree = YamlTree::parse("a: [1]\n");
+  YamlNode missing = tree.root()["nope"];
+  EXPECT_FALSE(missing.IsDefined());
+  EXPECT_FALSE(missing);
+  EXPECT_EQ(missing.Type(), YAML::NodeType::Undefined);
+  EXPECT_FALSE(missing.IsNull() || missing.IsScalar() || missing.IsMap() || missing.IsSequence());
+  EXPECT_EQ(missing.Scalar(), "");
+  EXPECT_EQ(missing.Tag(), "");
+  EXPECT_EQ(missing.Mark().line, -1);
+  EXPECT_EQ(missing.size(), 0u);
+  EXPECT_EQ(missing.begin(), missing.end());
+  EXPECT_FALSE(missing["x"].IsDefined());
+  EXPECT_FALSE(tree.root()["a"]["x"].IsDefined());  // not a map
+  EXPECT_EQ(tree.root()["a"].Scalar(), "");         // not a scalar
+}
+
+TEST(YamlTreeTest, EmptyDocumentIsNullWithUnknownMark) {
+  YamlTree tree = YamlTree::parse("");
+  EXPECT_TRUE(tree.root().IsNull());
+  EXPECT_EQ(tree.root().Mark().line, -1);
+}
+
+// The same exception type, message and mark as YAML::Load.
+void expect_same_error(const std::string& text) {
+  SCOPED_TRACE(text);
+  std::string theirs, ours;
+  int their_line = -2, our_line = -3;
+  try {
+    YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    theirs = e.what();
+    their_line = e.mark.line;
+  }
+  try {
+    YamlTree::parse(text);
+  } catch (const YAML::Exception& e) {
+    ours = e.what();
+    our_line = e.mark.line;
+  }
+  EXPECT_FALSE(theirs.empty());
+  EXPECT_EQ(ours, theirs);
+  EXPECT_EQ(our_line, their_line);
+}
+
+TEST(YamlTreeTest, ErrorsAreYamlCppErrors) {
+  expect_same_error("a: [1, 2\n");
+  expect_same_error("a: b: c\n");
+  expect_same_error("x: *undefined\n");
+  expect_same_error("k: [a, b}\n");
+  expect_same_error("a:\n  - b\n c: d\n");
+  expect_same_error(std::string(3000, '[') + std::string(3000, ']'));
+  EXPECT_THROW(YamlTree::parse(std::string(3000, '[')), YAML::DeepRecursion);
+}
+
+TEST(YamlTreeTest, CanonicalTextIgnoresLayoutAndKeepsTags) {
+  YamlTree block = YamlTree::parse("# c\nid: a\nrun:\n  - 'x y'\n  - 1\nenv: {}\nn: ~\n");
+  YamlTree flow = YamlTree::parse("{id: a, run: [\"x y\", 1], env: {}, n: null}");
+  EXPECT_EQ(canonical_text(block.root()), canonical_text(flow.root()));
+  EXPECT_EQ(canonical_text(block.root()),
+            "{\"id\": \"a\", \"run\": [!\"x y\", \"1\"], \"env\": {}, \"n\": ~}");
+  // A quoted 1 is a string, a plain 1 a number: different texts.
+  EXPECT_NE(canonical_text(YamlTree::parse("a: '1'").root()),
+            canonical_text(YamlTree::parse("a: 1").root()));
+  EXPECT_EQ(canonical_text(YamlTree::parse("a: !!str \"q\\\"\\n\"").root()),
+            "{\"a\": !tag:yaml.org,2002:str \"q\\\"\\u000a\"}");
+}
+
+TEST(YamlTreeTest, BuilderMakesTreesFromEvents) {
+  YamlTree::Builder b;
+  YAML::Mark none = YAML::Mark::null_mark();
+  b.OnMapStart(none, "?", 0, YAML::EmitterStyle::Default);
+  b.OnScalar(none, "?", 0, "k");
+  b.OnSequenceStart(none, "?", 0, YAML::EmitterStyle::Default);
+  b.OnScalar(none, "!", 0, "v");
+  b.OnNull(none, 0);
+  b.OnSequenceEnd();
+  b.OnMapEnd();
+  YamlTree tree = b.take();
+  EXPECT_EQ(canonical_text(tree.root()), "{\"k\": [!\"v\", ~]}");
+  EXPECT_EQ(tree.root()["k"].size(), 2u);
+}
+
+}  // namespace
+}  // namespace baton::workflow
