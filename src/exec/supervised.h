@@ -107,8 +107,10 @@ class Supervised {
   /// zombie until attach() on it sees its end or this process exits.
   void detach();
 
-  /// The child's pid (== its process group id); 0 before the supervisor reported it or
-  /// when the child failed to start.
+  /// The child's pid (== its process group id). After start() the first call waits
+  /// until the supervisor has forked the child and reported its pid on a pipe (an
+  /// event, not polling; 0 if the supervisor died first). After attach(): the recorded
+  /// pid.
   int pid() const;
   /// The supervisor's pid.
   int supervisor_pid() const;

@@ -601,6 +601,24 @@ TEST_F(SupervisedTest, OrchestratorDyingBeforeTheSpawnLeavesItNotStarted) {
   EXPECT_FALSE(cancel_attempt(control()));
 }
 
+TEST_F(SupervisedTest, ManyAttemptsShareOneLoop) {
+  constexpr int kAttempts = 16;
+  std::vector<std::unique_ptr<Supervised>> attempts;
+  std::vector<int> codes(kAttempts, -1);
+  for (int i = 0; i < kAttempts; ++i) {
+    ProcessSpec spec = sh("echo " + std::to_string(i) + "; exit " + std::to_string(i));
+    spec.log_path = path("t." + std::to_string(i) + ".log");
+    auto started = Supervised::start(loop(), std::move(spec), [&codes, i](const ProcessResult& r) {
+      codes[i] = r.status.code;
+      EXPECT_EQ(r.stdout_text, std::to_string(i) + "\n");
+    });
+    ASSERT_TRUE(started) << started.error().message;
+    attempts.push_back(std::move(*started));
+  }
+  loop_->run();
+  for (int i = 0; i < kAttempts; ++i) EXPECT_EQ(codes[i], i);
+}
+
 TEST_F(SupervisedTest, ASecondStartOnALiveAttemptIsRefused) {
   auto first = Supervised::start(loop(), sh("sleep 100"), nullptr);
   ASSERT_TRUE(first) << first.error().message;
