@@ -139,6 +139,8 @@ void Scheduler::set_status(int task, TaskStatus to, int attempt, std::string rea
   Transition tr{task, t.status, to, attempt, reason, clock_.now()};
   if (t.status == TaskStatus::kRunning) --running_;
   if (to == TaskStatus::kRunning) ++running_;
+  if (t.status == TaskStatus::kWaiting) --waiting_;
+  if (to == TaskStatus::kWaiting) ++waiting_;
   t.status = to;
   t.reason = std::move(reason);
   queued_.push_back(std::move(tr));
@@ -192,8 +194,136 @@ void Scheduler::resolve(int task) {
       return;
     }
   }
+  if (workflow_.tasks[task].gate && !tasks_[task].gate_passed) {
+    wait_for_person(task, 0, gate_message(task));
+    return;
+  }
+  if (workflow_.tasks[task].is_gate_only()) {  // approved while no orchestrator ran
+    tasks_[task].started_at = clock_.now();
+    set_status(task, TaskStatus::kSuccess, 0, "");
+    return;
+  }
   set_status(task, TaskStatus::kReady, 0, "");
   ready_.insert(task);
+}
+
+std::string Scheduler::gate_message(int task) {
+  const std::string& text = workflow_.tasks[task].gate->message;
+  if (text.empty()) return "approval required";
+  auto parsed = expr::parse_template(text);
+  if (!parsed) return text;  // validation refused this already
+  auto rendered = expr::render(*parsed, *scope_);
+  if (!rendered) return text + " (cannot render: " + rendered.error() + ")";
+  return *rendered;
+}
+
+void Scheduler::wait_for_person(int task, int attempt, std::string message) {
+  set_status(task, TaskStatus::kWaiting, attempt, std::move(message));
+}
+
+Result<void> Scheduler::approve(int task, const std::string& comment) {
+  TaskState& t = tasks_[task];
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  if (t.status != TaskStatus::kWaiting) {
+    return fail("task '" + spec.id + "' is " + to_string(t.status) + ", not waiting for approval");
+  }
+  if (t.escalated || spec.is_gate_only()) {
+    t.output = comment;
+    if (t.attempts == 0) t.started_at = clock_.now();
+    set_status(task, TaskStatus::kSuccess, t.attempts, "");
+    return {};
+  }
+  t.gate_passed = true;
+  set_status(task, TaskStatus::kReady, t.attempts, "");
+  ready_.insert(task);
+  return {};
+}
+
+Result<void> Scheduler::reject(int task, const std::string& reason) {
+  TaskState& t = tasks_[task];
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  if (t.status != TaskStatus::kWaiting) {
+    return fail("task '" + spec.id + "' is " + to_string(t.status) + ", not waiting for approval");
+  }
+  set_status(task, TaskStatus::kFailed, t.attempts,
+             "rejected" + (reason.empty() ? std::string() : ": " + reason));
+  if (workflow_.settings.on_failure == RunFailurePolicy::kStop) {
+    stop("stopped after task '" + spec.id + "' was rejected");
+  }
+  return {};
+}
+
+void Scheduler::pause() { paused_ = true; }
+
+void Scheduler::restore(std::vector<TaskState> states) {
+  running_ = waiting_ = 0;
+  terminal_count_ = 0;
+  any_failed_ = false;
+  cost_usd_ = 0;
+  resolvable_.clear();
+  ready_.clear();
+  retries_.clear();
+  queued_.clear();
+  for (size_t i = 0; i < tasks_.size() && i < states.size(); ++i) {
+    TaskState s = std::move(states[i]);
+    s.candidates = std::move(tasks_[i].candidates);
+    s.agent_index = 0;
+    for (size_t a = 0; a < s.candidates.size(); ++a) {
+      if (s.candidates[a] == s.agent) s.agent_index = static_cast<int>(a);
+    }
+    if (s.status == TaskStatus::kReady || s.status == TaskStatus::kCancelled) {
+      s.status = TaskStatus::kPending;
+      s.reason.clear();
+    }
+    cost_usd_ += s.cost_usd;
+    if (s.status == TaskStatus::kRunning) ++running_;
+    if (s.status == TaskStatus::kWaiting) ++waiting_;
+    if (is_terminal(s.status)) ++terminal_count_;
+    if (s.status == TaskStatus::kFailed) any_failed_ = true;
+    tasks_[i] = std::move(s);
+  }
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    int open = 0;
+    for (int dep : dependencies_[i]) open += !is_terminal(tasks_[dep].status);
+    unfinished_deps_[i] = open;
+    if (open == 0 && tasks_[i].status == TaskStatus::kPending) {
+      resolvable_.insert(static_cast<int>(i));
+    }
+  }
+  if (any_failed_ && workflow_.settings.on_failure == RunFailurePolicy::kStop) {
+    for (size_t i = 0; i < tasks_.size(); ++i) {
+      if (tasks_[i].status == TaskStatus::kFailed) {
+        stop("stopped after task '" + workflow_.tasks[i].id + "' failed");
+        break;
+      }
+    }
+  }
+}
+
+void Scheduler::restart_attempt(int task, const std::string& reason) {
+  TaskState& t = tasks_[task];
+  if (t.status != TaskStatus::kRunning) return;
+  t.attempts = std::max(0, t.attempts - 1);
+  t.agent_attempts = std::max(0, t.agent_attempts - 1);
+  if (stopping_) {
+    set_status(task, TaskStatus::kCancelled, t.attempts, stop_reason_);
+    return;
+  }
+  set_status(task, TaskStatus::kReady, t.attempts + 1, reason);
+  ready_.insert(task);
+}
+
+bool Scheduler::blocked_on_gates() const {
+  return !finished() && waiting_ > 0 && running_ == 0 && ready_.empty() && resolvable_.empty() &&
+         retries_.empty();
+}
+
+std::vector<int> Scheduler::waiting_tasks() const {
+  std::vector<int> out;
+  for (size_t i = 0; i < tasks_.size(); ++i) {
+    if (tasks_[i].status == TaskStatus::kWaiting) out.push_back(static_cast<int>(i));
+  }
+  return out;
 }
 
 Step Scheduler::advance() {
@@ -212,7 +342,7 @@ Step Scheduler::advance() {
     resolve(task);
   }
   Step step;
-  while (!stopping_ && !ready_.empty() && running_ < workflow_.settings.max_parallel) {
+  while (!stopping_ && !paused_ && !ready_.empty() && running_ < workflow_.settings.max_parallel) {
     int task = *ready_.begin();
     ready_.erase(ready_.begin());
     TaskState& t = tasks_[task];
@@ -339,6 +469,11 @@ void Scheduler::schedule_retry(int task, double delay, const std::string& reason
 
 void Scheduler::fail_task(int task, int attempt, const std::string& reason) {
   const workflow::TaskSpec& spec = workflow_.tasks[task];
+  if (spec.failure_action() == TaskFailureAction::kEscalate && !stopping_) {
+    tasks_[task].escalated = true;
+    wait_for_person(task, attempt, "escalated: " + reason);
+    return;
+  }
   if (spec.failure_action() == TaskFailureAction::kSkip) {
     set_status(task, TaskStatus::kSkipped, attempt,
                "failed (" + reason + "); skipped by on_failure: skip");
@@ -356,7 +491,7 @@ void Scheduler::stop(const std::string& reason) {
   stop_reason_ = reason;
   for (size_t i = 0; i < tasks_.size(); ++i) {
     TaskStatus s = tasks_[i].status;
-    if (s == TaskStatus::kPending || s == TaskStatus::kReady) {
+    if (s == TaskStatus::kPending || s == TaskStatus::kReady || s == TaskStatus::kWaiting) {
       set_status(static_cast<int>(i), TaskStatus::kCancelled, tasks_[i].attempts, reason);
     }
   }
@@ -382,8 +517,10 @@ std::optional<double> Scheduler::next_wakeup() const {
 
 RunStatus Scheduler::run_status() const {
   if (cancelled_) return RunStatus::kCancelled;
-  if (!finished()) return RunStatus::kRunning;
-  return any_failed_ ? RunStatus::kFailed : RunStatus::kSuccess;
+  if (finished()) return any_failed_ ? RunStatus::kFailed : RunStatus::kSuccess;
+  if (paused_ && running_ == 0) return RunStatus::kPaused;
+  if (blocked_on_gates()) return RunStatus::kWaiting;
+  return RunStatus::kRunning;
 }
 
 }  // namespace baton::engine

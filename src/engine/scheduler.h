@@ -14,6 +14,15 @@
 //   run and can read `${x.status}`.
 // - Otherwise its condition is evaluated: false -> skipped, true -> ready; an
 //   evaluation error fails the task.
+//
+// Human control (README "Gates", "Pause and resume"):
+// - A task with a `gate` becomes waiting instead of ready; approve() makes it ready
+//   (its work then runs) or, for a gate with no work, succeeds it; reject() fails it.
+// - A task with `on_failure: escalate` whose attempts and fallback agents all
+//   failed becomes waiting too; approve() succeeds it, reject() fails it.
+// - pause(): nothing new starts; running attempts finish; run_status() becomes
+//   paused once none runs.
+// - restore(): a resumed run starts from the states the store recorded.
 // Thread safety: none; one thread drives a Scheduler.
 #pragma once
 
@@ -28,6 +37,7 @@
 #include "engine/clock.h"
 #include "engine/task_status.h"
 #include "expr/expr.h"
+#include "util/error.h"
 #include "workflow/model.h"
 
 namespace baton::engine {
@@ -52,6 +62,9 @@ struct TaskState {
   std::string session_id;                 ///< session id reported by the latest attempt
   std::string session_agent;              ///< the agent that reported session_id
   double cost_usd = 0;                    ///< cost of every attempt so far, USD
+  // Gates and escalation:
+  bool gate_passed = false;  ///< the task's gate was approved: its work may start
+  bool escalated = false;    ///< waiting because it failed under on_failure: escalate
 };
 
 /// How an attempt ended, as the driver reports it.
@@ -138,11 +151,47 @@ class Scheduler {
   /// and then report with outcome.cancelled = true.
   std::vector<int> cancel(const std::string& reason);
 
+  /// Approves waiting task TASK (`baton approve`): a gate with work becomes ready
+  /// (the work runs next); a gate without work or an escalated task succeeds with
+  /// output COMMENT. Errors: TASK is not waiting (the message names its state).
+  Result<void> approve(int task, const std::string& comment);
+
+  /// Rejects waiting task TASK: it fails with reason "rejected: REASON" (and the
+  /// run stops when settings.on_failure is stop). Errors: TASK is not waiting.
+  Result<void> reject(int task, const std::string& reason);
+
+  /// `baton pause`: from now on no attempt starts (due retries become ready and
+  /// stay); running attempts finish and are recorded. run_status() is paused once
+  /// nothing runs.
+  void pause();
+  bool paused() const { return paused_; }
+
+  /// Starts a resumed run from recorded STATES (one per task, in declaration
+  /// order). REQUIRES: before the first advance(), after set_agents(). Mapping:
+  /// success, skipped and failed stay (terminal); ready and cancelled become pending
+  /// (resolved again); pending, waiting and running stay. A running task keeps its
+  /// attempt: the driver must report it (attempt_finished) or call restart_attempt().
+  /// candidates are kept from set_agents(); agent_index is the position of
+  /// STATES[i].agent among them (0 if absent); agent_attempts as given.
+  void restore(std::vector<TaskState> states);
+
+  /// A restored running task whose attempt never started (its process was never
+  /// spawned): it goes back to ready without counting the attempt, so the next
+  /// start reuses the same attempt number. REQUIRES: TASK is running.
+  void restart_attempt(int task, const std::string& reason);
+
   /// True once every task is terminal.
   bool finished() const { return terminal_count_ == tasks_.size(); }
+  /// True when nothing can progress without a person: the run is not finished,
+  /// nothing runs, is ready, resolvable or due for a retry, and a task is waiting.
+  bool blocked_on_gates() const;
+  /// Tasks waiting for `baton approve`, in declaration order.
+  std::vector<int> waiting_tasks() const;
   /// The earliest time a pending retry becomes due, if any.
   std::optional<double> next_wakeup() const;
-  /// The run's status: running until finished(), then success/failed/cancelled.
+  /// The run's status: cancelled once cancel() was called; paused when paused and
+  /// nothing runs; waiting when blocked_on_gates(); running until finished(); then
+  /// success or failed.
   RunStatus run_status() const;
 
   int task_count() const { return static_cast<int>(tasks_.size()); }
@@ -167,6 +216,8 @@ class Scheduler {
   void schedule_retry(int task, double delay, const std::string& reason);
   void on_terminal(int task);
   void resolve(int task);
+  void wait_for_person(int task, int attempt, std::string message);
+  std::string gate_message(int task);
 
   const workflow::Workflow& workflow_;
   const Clock& clock_;
@@ -186,6 +237,8 @@ class Scheduler {
   bool stopping_ = false;
   std::string stop_reason_;
   bool cancelled_ = false;
+  bool paused_ = false;
+  int waiting_ = 0;  // tasks in state waiting
   bool any_failed_ = false;
   double cost_usd_ = 0;
   std::mt19937_64 rng_;

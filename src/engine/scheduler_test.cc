@@ -612,5 +612,228 @@ TEST(FallbackTest, RunBudgetStopsTheRun) {
 
 }  // namespace fallback
 
+// --- Gates, escalation, pause and restore (baton approve / pause / resume) ---
+
+TaskSpec gated(const std::string& id, std::vector<std::string> deps, std::string message,
+               bool with_work = true) {
+  TaskSpec t = task(id, std::move(deps));
+  if (!with_work) t.run_shell.reset();
+  t.gate = workflow::GateSpec{std::move(message), {}};
+  return t;
+}
+
+TEST(GateTest, WaitsAfterItsDependenciesThenApprovalRunsTheWork) {
+  Workflow wf;
+  wf.tasks = {task("a"), gated("g", {"a"}, "ship ${a.output}?"), task("c", {"g"})};
+  Simulation sim(wf);
+  sim.script("a", {success("v1")});
+  sim.script("g", {success("deployed")});
+  EXPECT_FALSE(sim.run());  // blocked on the gate
+  EXPECT_EQ(sim.status("g"), TaskStatus::kWaiting);
+  EXPECT_EQ(sim.state("g").reason, "ship v1?");
+  EXPECT_TRUE(sim.scheduler().blocked_on_gates());
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kWaiting);
+  EXPECT_EQ(sim.scheduler().waiting_tasks(), std::vector<int>{1});
+  ASSERT_TRUE(sim.scheduler().approve(1, "looks good"));
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.history("g"), "pending -> waiting -> ready -> running -> success");
+  EXPECT_EQ(sim.state("g").output, "deployed");  // the work's output
+  EXPECT_EQ(sim.status("c"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
+}
+
+TEST(GateTest, GateWithoutWorkSucceedsWithTheComment) {
+  Workflow wf;
+  wf.tasks = {gated("review", {}, "", false), task("after", {"review"})};
+  Simulation sim(wf);
+  EXPECT_FALSE(sim.run());
+  EXPECT_EQ(sim.state("review").reason, "approval required");
+  ASSERT_TRUE(sim.scheduler().approve(0, "LGTM"));
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.history("review"), "pending -> waiting -> success");
+  EXPECT_EQ(sim.state("review").output, "LGTM");
+  EXPECT_TRUE(sim.start_times("review").empty());
+  EXPECT_EQ(sim.status("after"), TaskStatus::kSuccess);
+}
+
+TEST(GateTest, OtherBranchesRunWhileAGateWaits) {
+  Workflow wf;
+  wf.tasks = {gated("g", {}, "go?"), task("free"), task("after_free", {"free"})};
+  Simulation sim(wf);
+  EXPECT_FALSE(sim.run());
+  EXPECT_EQ(sim.status("free"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.status("after_free"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.status("g"), TaskStatus::kWaiting);
+}
+
+TEST(GateTest, RejectFailsTheTaskAndCancelsItsDependants) {
+  Workflow wf;
+  wf.tasks = {gated("g", {}, "go?"), task("c", {"g"})};
+  Simulation sim(wf);
+  EXPECT_FALSE(sim.run());
+  ASSERT_TRUE(sim.scheduler().reject(0, "not today"));
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("g"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.state("g").reason, "rejected: not today");
+  EXPECT_EQ(sim.status("c"), TaskStatus::kCancelled);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kFailed);
+}
+
+TEST(GateTest, ApproveAndRejectRefuseATaskThatIsNotWaiting) {
+  Workflow wf;
+  wf.tasks = {task("a")};
+  Simulation sim(wf);
+  ASSERT_TRUE(sim.run());
+  auto approved = sim.scheduler().approve(0, "");
+  ASSERT_FALSE(approved);
+  EXPECT_EQ(approved.error().message, "task 'a' is success, not waiting for approval");
+  EXPECT_FALSE(sim.scheduler().reject(0, "x"));
+}
+
+TEST(GateTest, CancelCancelsAWaitingGate) {
+  Workflow wf;
+  wf.tasks = {gated("g", {}, "go?")};
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  s.advance();
+  EXPECT_EQ(s.task(0).status, TaskStatus::kWaiting);
+  s.cancel("cancelled by baton cancel");
+  s.advance();
+  EXPECT_EQ(s.task(0).status, TaskStatus::kCancelled);
+  EXPECT_EQ(s.run_status(), RunStatus::kCancelled);
+}
+
+TEST(EscalateTest, LastFailedAttemptWaitsForAPersonAndApprovalSucceeds) {
+  Workflow wf;
+  wf.tasks = {task("fix"), task("after", {"fix"})};
+  wf.tasks[0].on_failure = workflow::TaskFailureAction::kEscalate;
+  wf.tasks[0].retry = workflow::RetryPolicy{2, 1, workflow::Backoff::kFixed, {}, 0};
+  Simulation sim(wf);
+  sim.script("fix", {failure(), failure("exited 2")});
+  EXPECT_FALSE(sim.run());
+  EXPECT_EQ(sim.status("fix"), TaskStatus::kWaiting);
+  EXPECT_EQ(sim.state("fix").attempts, 2);
+  EXPECT_EQ(sim.state("fix").reason, "escalated: exited 2");
+  EXPECT_TRUE(sim.state("fix").escalated);
+  ASSERT_TRUE(sim.scheduler().approve(0, "fixed by hand"));
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("fix"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.state("fix").output, "fixed by hand");
+  EXPECT_EQ(sim.start_times("fix").size(), 2u);  // approval re-runs nothing
+  EXPECT_EQ(sim.status("after"), TaskStatus::kSuccess);
+}
+
+TEST(EscalateTest, RejectFailsAsUsual) {
+  Workflow wf;
+  wf.tasks = {task("fix")};
+  wf.tasks[0].on_failure = workflow::TaskFailureAction::kEscalate;
+  Simulation sim(wf);
+  sim.script("fix", {failure()});
+  EXPECT_FALSE(sim.run());
+  ASSERT_TRUE(sim.scheduler().reject(0, "give up"));
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("fix"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kFailed);
+}
+
+TEST(PauseTest, NothingNewStartsAndRunningAttemptsFinish) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b"), task("c")};
+  wf.settings.max_parallel = 2;
+  wf.settings.on_failure = workflow::RunFailurePolicy::kContinue;
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  Step step = s.advance();
+  ASSERT_EQ(step.starts.size(), 2u);
+  s.pause();
+  EXPECT_EQ(s.run_status(), RunStatus::kRunning);  // attempts still run
+  s.attempt_finished(0, 1, success("x"));
+  step = s.advance();
+  EXPECT_TRUE(step.starts.empty());
+  s.attempt_finished(1, 1, failure());
+  step = s.advance();
+  EXPECT_TRUE(step.starts.empty());
+  EXPECT_EQ(s.task(2).status, TaskStatus::kReady);
+  EXPECT_EQ(s.run_status(), RunStatus::kPaused);
+}
+
+TEST(RestoreTest, FinishedTasksStayDoneAndTheRestRuns) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b"), task("c", {"a", "b"}), task("d", {"c"})};
+  wf.settings.on_failure = workflow::RunFailurePolicy::kContinue;
+  Simulation sim(wf);
+  std::vector<TaskState> states(4);
+  states[0].status = TaskStatus::kSuccess;
+  states[0].attempts = 1;
+  states[0].output = "from a";
+  states[1].status = TaskStatus::kCancelled;
+  states[1].attempts = 2;
+  states[2].status = TaskStatus::kPending;
+  states[3].status = TaskStatus::kReady;
+  sim.scheduler().restore(std::move(states));
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.start_order(), (std::vector<std::string>{"b", "c", "d"}));
+  EXPECT_EQ(sim.state("b").attempts, 3);  // attempt numbers continue
+  EXPECT_EQ(sim.state("a").output, "from a");
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
+}
+
+TEST(RestoreTest, RunningTaskIsReportedOrRestartedWithTheSameAttemptNumber) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b"), task("c", {"a", "b"})};
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  std::vector<TaskState> states(3);
+  states[0].status = TaskStatus::kRunning;
+  states[0].attempts = 1;
+  states[1].status = TaskStatus::kRunning;
+  states[1].attempts = 2;
+  s.restore(std::move(states));
+  EXPECT_EQ(s.running_count(), 2);
+  s.attempt_finished(0, 1, success("done while baton was down"));
+  s.restart_attempt(1, "attempt 2 never started; starting it again");
+  Step step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);
+  EXPECT_EQ(step.starts[0].task, 1);
+  EXPECT_EQ(step.starts[0].attempt, 2);
+  s.attempt_finished(1, 2, success("b"));
+  step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);
+  EXPECT_EQ(step.starts[0].task, 2);
+  EXPECT_EQ(s.task(0).output, "done while baton was down");
+}
+
+TEST(RestoreTest, FailedTaskUnderStopCancelsWhatHasNotRun) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b")};
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  std::vector<TaskState> states(2);
+  states[0].status = TaskStatus::kFailed;
+  states[1].status = TaskStatus::kCancelled;
+  s.restore(std::move(states));
+  Step step = s.advance();
+  EXPECT_TRUE(step.starts.empty());
+  EXPECT_TRUE(s.finished());
+  EXPECT_EQ(s.task(1).reason, "stopped after task 'a' failed");
+  EXPECT_EQ(s.run_status(), RunStatus::kFailed);
+}
+
+TEST(RestoreTest, WaitingGateStaysWaitingUntilApproved) {
+  Workflow wf;
+  wf.tasks = {task("a"), gated("g", {"a"}, "go?")};
+  Simulation sim(wf);
+  std::vector<TaskState> states(2);
+  states[0].status = TaskStatus::kSuccess;
+  states[1].status = TaskStatus::kWaiting;
+  states[1].reason = "go?";
+  sim.scheduler().restore(std::move(states));
+  EXPECT_FALSE(sim.run());
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kWaiting);
+  ASSERT_TRUE(sim.scheduler().approve(1, ""));
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.start_order(), std::vector<std::string>{"g"});
+}
+
 }  // namespace
 }  // namespace baton::engine

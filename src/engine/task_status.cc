@@ -3,14 +3,14 @@
 namespace baton::engine {
 
 namespace {
-constexpr const char* kTaskNames[] = {"pending", "ready",   "running",  "success",
-                                      "failed",  "skipped", "cancelled"};
+constexpr const char* kTaskNames[] = {"pending", "ready",   "running",   "success",
+                                      "failed",  "skipped", "cancelled", "waiting"};
 }  // namespace
 
 const char* to_string(TaskStatus status) { return kTaskNames[static_cast<int>(status)]; }
 
 std::optional<TaskStatus> parse_task_status(std::string_view name) {
-  for (int i = 0; i < 7; ++i) {
+  for (int i = 0; i < 8; ++i) {
     if (name == kTaskNames[i]) return static_cast<TaskStatus>(i);
   }
   return std::nullopt;
@@ -31,6 +31,10 @@ const char* to_string(RunStatus status) {
       return "failed";
     case RunStatus::kCancelled:
       return "cancelled";
+    case RunStatus::kPaused:
+      return "paused";
+    case RunStatus::kWaiting:
+      return "waiting";
   }
   return "?";
 }

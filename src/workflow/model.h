@@ -32,6 +32,15 @@ enum class TaskFailureAction {
   kFail,   ///< the task is failed (default)
   kSkip,   ///< the task is recorded skipped; dependants see status 'skipped'
   kRetry,  ///< retry per `retry` (3 attempts when no retry block is given), then fail
+  /// after every attempt and fallback agent failed, the task waits for a person
+  /// (`baton approve`: succeeded; `--reject`: failed as usual)
+  kEscalate,
+};
+
+/// task.gate: a human approval the task waits for before its work (README "Gates").
+struct GateSpec {
+  std::string message;  ///< a template, rendered when the task starts waiting
+  SourceLoc loc;        ///< where the gate's mapping starts
 };
 
 /// retry.backoff: how the delay grows between attempts.
@@ -116,8 +125,16 @@ struct TaskSpec {
 
   bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
   /// The retry policy in force: the retry block if given; else 3 attempts with a
+  /// gate: the task waits for `baton approve` once it could start; its work (if any)
+  /// runs after the approval. A task with a gate may have neither `agent` nor `run`.
+  std::optional<GateSpec> gate;
+  /// Hex SHA-256 of the task's mapping as parsed (yaml-cpp's canonical emission, so
+  /// comments and layout do not count). `baton resume` compares it to the run's.
+  std::string spec_sha256;
   /// 10 s exponential backoff when on_failure is retry; else a single attempt.
   RetryPolicy effective_retry() const;
+  /// A gate with no work: approving it is the task's success.
+  bool is_gate_only() const { return gate.has_value() && !is_command() && agent.empty(); }
   /// on_failure with its default (kFail).
   TaskFailureAction failure_action() const { return on_failure.value_or(TaskFailureAction::kFail); }
 };
