@@ -301,6 +301,7 @@ void Supervised::Impl::finish(Impl* impl) {
     }
   }
   if (impl->child_pid == 0) impl->child_pid = result.pid;
+  impl->ready.reset();
   impl->stop_watching();
   impl->running = false;
   ExitCallback callback = std::move(impl->on_exit);

@@ -18,6 +18,11 @@
 //   stdout and stderr, even when split across reads.
 // - An attempt is identified by the supervisor's pid plus its start time (field 22 of
 //   /proc/PID/stat), never by pid alone; signals go through a pidfd.
+// - The exit callback runs when the supervisor has exited: after the "exit" record, and
+//   after group members left behind by the leader are gone or KILLed (unlike Process,
+//   whose callback may come before that clean-up when they closed the pipes); so it can
+//   come up to kill_grace_s after the leader's end.
+// - The orchestrator never fsyncs: the supervisor does, off the orchestrator's thread.
 // REQUIRES: the loop outlives every Supervised started or attached on it.
 // Thread safety: a Supervised belongs to its loop's thread; the free functions may be
 // called from any thread.
