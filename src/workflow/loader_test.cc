@@ -602,7 +602,7 @@ tasks:
     run: []
 )");
   EXPECT_EQ(heads(r), (Lines{
-                          "flow.yaml:3:5: error: task 'a' needs 'agent' or 'run'",
+                          "flow.yaml:3:5: error: task 'a' needs 'agent', 'run' or 'gate'",
                           "flow.yaml:5:5: error: task 'b' has both 'agent' and 'run'",
                           "flow.yaml:10:10: error: 'run' is empty in task 'c'",
                           "flow.yaml:12:10: error: 'run' is an empty list in task 'd'",

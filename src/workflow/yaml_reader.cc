@@ -9,6 +9,7 @@
 #include "workflow/duration.h"
 #include "workflow/loader.h"
 #include "workflow/scalar_position.h"
+#include "workflow/source.h"
 #include "workflow/suggest.h"
 
 namespace baton::workflow {
@@ -168,6 +169,7 @@ class Reader {
                  TaskPlaces* places);
   void read_retry(const YamlEntry& e, const std::string& label, RetryPolicy* retry);
   void read_run(const YamlEntry& e, const std::string& where, TaskSpec* task, TaskPlaces* places);
+  void read_gate(const YamlEntry& g, const std::string& where, TaskSpec* task, TaskPlaces* places);
   void read_env(const YamlEntry& e, const std::string& label, TaskSpec* task, TaskPlaces* places);
   void read_task_secrets(const YamlEntry& e, const std::string& where, TaskSpec* task,
                          TaskPlaces* places);
@@ -514,6 +516,7 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
                        TaskSpec* task, TaskPlaces* places) {
   bool hook = !hook_group.empty();
   task->loc = loc_of(node.Mark());
+  task->spec_sha256 = sha256_hex(canonical_text(node));
   places->id = task->loc;
   if (hook) task->id = hook_group + "." + std::to_string(number);
   std::string label = hook ? "hook " + in_quotes(task->id) : "task " + std::to_string(number);
@@ -592,10 +595,8 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       if (read_duration(e, where, true, &t)) task->timeout_s = t;
     } else if (k == "on_failure") {
       size_t i;
-      if (read_enum(e, where, {"fail", "skip", "retry"}, &i)) {
-        task->on_failure = i == 0   ? TaskFailureAction::kFail
-                           : i == 1 ? TaskFailureAction::kSkip
-                                    : TaskFailureAction::kRetry;
+      if (read_enum(e, where, {"fail", "skip", "retry", "escalate"}, &i)) {
+        task->on_failure = static_cast<TaskFailureAction>(i);
       }
     } else if (k == "env") {
       read_env(e, label, task, places);
@@ -623,6 +624,12 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       if (read_amount(e, where, &usd)) task->max_cost_usd = usd;
     } else if (k == "secrets") {
       read_task_secrets(e, where, task, places);
+    } else if (k == "gate") {
+      if (hook) {
+        error(loc_of(e.key_node.Mark()), "hooks have no 'gate'; they run unattended");
+        continue;
+      }
+      read_gate(e, where, task, places);
     } else if (k == "isolation" || k == "sandbox" || k == "network") {
       if (hook) {
         error(loc_of(e.key_node.Mark()),
@@ -640,11 +647,28 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       }
     }
   }
-  if (!has_agent && !has_run) {
-    error(task->loc, label + " needs 'agent' or 'run'");
+  if (!has_agent && !has_run && !task->gate) {
+    error(task->loc, label + " needs 'agent', 'run' or 'gate'");
   } else if (has_agent && has_run) {
     error(task->loc, label + " has both 'agent' and 'run'");
   }
+}
+
+void Reader::read_gate(const YamlEntry& g, const std::string& where, TaskSpec* task,
+                       TaskPlaces* places) {
+  GateSpec gate;
+  gate.loc = g.value_loc();
+  if (!g.value.IsNull()) {
+    if (!is_mapping(g, where)) return;
+    static const std::vector<std::string> kGateKeys = {"message"};
+    const std::string in_gate = " in gate" + where;
+    for (const YamlEntry& e : map_entries(g.value, &kGateKeys, in_gate, sink_)) {
+      if (read_string(e, in_gate, &gate.message)) {
+        places->templates.push_back({gate.message, false, e.value.Mark()});
+      }
+    }
+  }
+  task->gate = std::move(gate);
 }
 
 void Reader::read_run(const YamlEntry& e, const std::string& where, TaskSpec* task,
