@@ -134,9 +134,11 @@ ChainReport verify_chain(const std::vector<StoredEvent>& events, const std::stri
     ++expected;
   }
   // Every run starts with run.created; an ended run's last event is run.finished.
+  // A paused or waiting run has not ended: `baton approve` may append to it.
   if (events.empty()) return broken(1, "event 1 missing (deleted?)");
   const Event& last = events.back().event;
-  if (run_status != "running" && last.kind != "run.finished") {
+  const bool ended = run_status != "running" && run_status != "paused" && run_status != "waiting";
+  if (ended && last.kind != "run.finished") {
     return broken(expected, "event " + std::to_string(expected) +
                                 " missing (deleted?): the run ended (" + run_status +
                                 ") but its last event is " + last.kind + ", not run.finished");

@@ -5,7 +5,8 @@ namespace baton::store {
 namespace {
 
 bool is_unfinished(const std::string& task_status) {
-  return task_status == "pending" || task_status == "ready" || task_status == "running";
+  return task_status == "pending" || task_status == "ready" || task_status == "running" ||
+         task_status == "waiting";
 }
 
 Event make_event(const std::string& run_id, const std::string& task_id, std::string kind,

@@ -17,13 +17,13 @@ struct CancelledRun {
 };
 
 /// In one transaction: run RUN_ID becomes cancelled (ended_at NOW, Unix seconds);
-/// every task still pending, ready or running becomes cancelled with REASON; every
+/// every task still pending, ready, running or waiting becomes cancelled with REASON; every
 /// attempt still running becomes cancelled (error class "cancelled", error REASON,
 /// exit status "" as it was never seen). Events, in this order: attempt.finished per
 /// attempt, task.cancelled per task (data: from, reason), then run.finished (data:
-/// status "cancelled", reason). The attempts' processes are not touched: their
-/// identity is not recorded. REQUIRES: the caller holds the run lock
-/// (Store::acquire_run_lock). Errors: no such run ("no run 'ID'"), store failures.
+/// status "cancelled", reason). The attempts' processes are not touched here: the caller
+/// stops them first (exec::cancel_attempt on each one's control file). REQUIRES: the caller holds
+/// the run lock (Store::acquire_run_lock). Errors: no such run ("no run 'ID'"), store failures.
 Result<CancelledRun> cancel_abandoned_run(Store& store, const std::string& run_id,
                                           const std::string& reason, double now);
 
