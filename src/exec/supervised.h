@@ -13,7 +13,8 @@
 // - Files beside the log (BASE = log_path without its ".log" suffix):
 //     BASE.attempt  the control file (attempt_file.h): JSON Lines records "started" and
 //                   "exit"; locked (flock LOCK_EX) by the supervisor while it lives.
-//     BASE.stdout   the captured stdout (first max_capture_bytes bytes).
+//     BASE.stdout   the captured stdout (first max_capture_bytes bytes); created with
+//                   the first byte of stdout, absent when there was none.
 // - Secrets in ProcessSpec::redact are replaced by "***" in the log and in the captured
 //   stdout and stderr, even when split across reads.
 // - An attempt is identified by the supervisor's pid plus its start time (field 22 of

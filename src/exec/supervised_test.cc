@@ -275,6 +275,9 @@ TEST_F(SupervisedTest, StdinDataReachesTheChild) {
   EXPECT_EQ(r.stdout_text, std::string("in\0put", 6));
   ProcessResult none = run(sh("cat; echo end"));  // /dev/null by default
   EXPECT_EQ(none.stdout_text, "end\n");
+  ProcessResult silent = run(sh("true"));  // no stdout, no stdout file
+  EXPECT_EQ(silent.stdout_text, "");
+  EXPECT_FALSE(std::filesystem::exists(stdout_path_for_control(control())));
 }
 
 TEST_F(SupervisedTest, EnvironmentCwdAndOwnSession) {

@@ -109,6 +109,7 @@ class Supervisor {
   size_t log_bytes_ = 0;
   Fd stdout_file_;
   size_t stdout_bytes_ = 0;
+  bool stdout_failed_ = false;
   bool stdout_truncated_ = false;
   std::string stderr_tail_;
   Fd stdin_;
@@ -156,11 +157,11 @@ Result<void> Supervisor::prepare() {
   auto log = LogFile::open(spec_.log_path);
   if (!log) return tl::unexpected(log.error());
   log_ = std::move(*log);
-  int out_file = ::open(spec_.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (out_file < 0) {
-    return tl::unexpected(Error::from_errno("cannot open " + spec_.stdout_path, errno));
+  // The stdout file is created with the first byte of stdout (most tasks of a large DAG
+  // print nothing: an inode creation saved); a stale one from an earlier try goes now.
+  if (::unlink(spec_.stdout_path.c_str()) != 0 && errno != ENOENT) {
+    return tl::unexpected(Error::from_errno("cannot replace " + spec_.stdout_path, errno));
   }
-  stdout_file_ = Fd(out_file);
 
   if (spec_.stdin_data) {
     auto memfd = memfd_with("baton-stdin", *spec_.stdin_data);
@@ -363,7 +364,15 @@ void Supervisor::record_output(bool is_stdout, std::string_view raw) {
     size_t room = spec_.max_capture_bytes - std::min(spec_.max_capture_bytes, stdout_bytes_);
     if (data.size() > room) stdout_truncated_ = true;
     std::string_view kept = data.substr(0, room);
-    if (!kept.empty() && write_all(stdout_file_.get(), kept)) stdout_bytes_ += kept.size();
+    if (!kept.empty() && !stdout_file_.valid() && !stdout_failed_) {
+      int fd = ::open(spec_.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      stdout_file_ = Fd(fd);
+      stdout_failed_ = fd < 0;  // the log still gets everything; the capture is cut short
+      if (stdout_failed_) stdout_truncated_ = true;
+    }
+    if (!kept.empty() && stdout_file_.valid() && write_all(stdout_file_.get(), kept)) {
+      stdout_bytes_ += kept.size();
+    }
   } else {
     stderr_tail_.append(data);
     if (stderr_tail_.size() > 2 * kStderrTailBytes) {
@@ -470,7 +479,7 @@ int Supervisor::record_end() {
   // on a disk), and most attempts of a large DAG write little or nothing.
   if (log_bytes_ > 0) (void)log_.sync();
   log_.close();
-  if (stdout_bytes_ > 0) ::fdatasync(stdout_file_.get());
+  if (stdout_bytes_ > 0) ::fdatasync(stdout_file_.get());  // created with its first byte
   stdout_file_.reset();
   if (stderr_tail_.size() > kStderrTailBytes) {
     stderr_tail_.erase(0, stderr_tail_.size() - kStderrTailBytes);
