@@ -14,7 +14,8 @@
 // SIGKILL, default signal dispositions and an empty mask, stdin from a memfd holding
 // stdin_data or /dev/null, stdout and stderr on pipes), appends the "started" record,
 // lets the child exec, streams its output (redacted) to the log as it arrives and stdout
-// into the stdout file (up to max_capture_bytes), keeps the last 64 KiB of stderr, and
+// into the stdout file (up to max_capture_bytes; the file is created with the first
+// byte), keeps the last 64 KiB of stderr, and
 // enforces the timeout (SIGTERM to the group, kill_grace_s, SIGKILL). Signals to the
 // supervisor: SIGTERM = cancel (TERM, grace, KILL; kind kCancelled), SIGINT = cancel
 // at once (SIGKILL). When the leader has been reaped and both pipes reached EOF it
