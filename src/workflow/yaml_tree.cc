@@ -29,7 +29,31 @@ void append_quoted(std::string* out, const std::string& s) {
   out->push_back('"');
 }
 
-void append_canonical(const YamlNode& node, std::vector<YamlNode>* open, std::string* out) {
+// The state of one canonical_text(): the full form, or the compact one.
+struct Canonical {
+  std::vector<YamlNode> open;  // collections being written, outermost first
+  size_t budget = 0;           // full form: nodes left to write
+  // Compact form: node id -> its ordinal in the order first written, 0 when not yet.
+  std::vector<uint32_t>* written = nullptr;
+  uint32_t next_ordinal = 1;
+};
+
+// Appends NODE's canonical form. The full form fails (false) past kMaxCanonicalNodes
+// nodes or kMaxCanonicalBytes bytes: aliases of aliases grow exponentially ("billion
+// laughs"). The compact form writes a node reached again through an alias as `*N`.
+bool append_canonical(const YamlNode& node, Canonical* c, std::string* out) {
+  if (c->written && node.IsDefined()) {
+    std::vector<uint32_t>& written = *c->written;
+    if (written.size() <= node.id()) written.resize(node.id() + 1, 0);
+    if (written[node.id()] != 0) {
+      out->append("*" + std::to_string(written[node.id()]));
+      return true;
+    }
+    written[node.id()] = c->next_ordinal++;
+  } else if (!c->written) {
+    if (c->budget == 0 || out->size() > kMaxCanonicalBytes) return false;
+    --c->budget;
+  }
   switch (node.Type()) {
     case YAML::NodeType::Scalar:
       if (node.Tag() != "?") {
@@ -37,17 +61,17 @@ void append_canonical(const YamlNode& node, std::vector<YamlNode>* open, std::st
         if (node.Tag() != "!") out->append(node.Tag()).push_back(' ');
       }
       append_quoted(out, node.Scalar());
-      return;
+      return true;
     case YAML::NodeType::Sequence:
     case YAML::NodeType::Map: {
       // A collection that contains itself through an alias.
-      for (const YamlNode& outer : *open) {
+      for (const YamlNode& outer : c->open) {
         if (outer.is(node)) {
           out->push_back('*');
-          return;
+          return true;
         }
       }
-      open->push_back(node);
+      c->open.push_back(node);
       bool map = node.IsMap();
       if (node.Tag() != "?") out->append("!" + node.Tag() + " ");
       out->push_back(map ? '{' : '[');
@@ -55,20 +79,18 @@ void append_canonical(const YamlNode& node, std::vector<YamlNode>* open, std::st
       for (auto it = node.begin(); it != node.end(); ++it) {
         if (!first) out->append(", ");
         first = false;
-        if (map) {
-          append_canonical(it->first, open, out);
-          out->append(": ");
-          append_canonical(it->second, open, out);
-        } else {
-          append_canonical(*it, open, out);
-        }
+        bool ok = map ? append_canonical(it->first, c, out) && (out->append(": "), true) &&
+                            append_canonical(it->second, c, out)
+                      : append_canonical(*it, c, out);
+        if (!ok) return false;
       }
       out->push_back(map ? '}' : ']');
-      open->pop_back();
-      return;
+      c->open.pop_back();
+      return true;
     }
     default:
       out->push_back('~');
+      return true;
   }
 }
 
@@ -265,8 +287,14 @@ YamlTree YamlTree::Builder::take() {
 
 std::string canonical_text(const YamlNode& node) {
   std::string out;
-  std::vector<YamlNode> open;
-  append_canonical(node, &open, &out);
+  Canonical full;
+  full.budget = kMaxCanonicalNodes;
+  if (append_canonical(node, &full, &out)) return out;
+  out = "!compact ";
+  std::vector<uint32_t> written;
+  Canonical compact;
+  compact.written = &written;
+  append_canonical(node, &compact, &out);
   return out;
 }
 

@@ -60,6 +60,9 @@ class YamlNode {
   YAML::Mark Mark() const;
   /// Whether both handles refer to the same node (an alias and its anchor do).
   bool is(const YamlNode& other) const { return tree_ == other.tree_ && index_ == other.index_; }
+  /// A number that identifies the node within its tree (an alias and its anchor have the
+  /// same): below the tree's node count.
+  uint32_t id() const { return index_; }
   /// Items of a sequence, entries of a map (duplicate keys included); 0 otherwise.
   size_t size() const;
   /// The value of the first entry of a map whose key is the scalar KEY; undefined when
@@ -202,6 +205,16 @@ class YamlTree {
 /// its layout and comments (flow style, keys in file order, scalars JSON-quoted with
 /// their tag when it is not "?": `{"id": "a", "run": ["true", !"x"]}`). Aliases are
 /// written out in full; a node that contains itself is written once, then `*`.
+/// Written out in full, aliases of aliases grow exponentially ("billion laughs": ten
+/// levels of ten aliases are 10^10 nodes); past kMaxCanonicalNodes nodes or
+/// kMaxCanonicalBytes bytes the text is instead `!compact ` followed by a form where a
+/// node reached again through an alias is written as `*N` (N: the 1-based order in which
+/// nodes were first written), linear in the document's size. So the text is the same for
+/// the same content whatever its layout up to that size, and bounded beyond it.
 std::string canonical_text(const YamlNode& node);
+
+/// The most nodes and bytes canonical_text() writes out in full.
+inline constexpr size_t kMaxCanonicalNodes = 1000000;
+inline constexpr size_t kMaxCanonicalBytes = 64u << 20;
 
 }  // namespace baton::workflow

@@ -80,6 +80,47 @@ TEST(YamlTreeTest, SelfContainingAliasIsWrittenOnce) {
   EXPECT_EQ(canonical_text(root), "[\"x\", *]");
 }
 
+TEST(YamlTreeTest, AliasesAreWrittenOutInFullInTheCanonicalText) {
+  YamlTree aliased = YamlTree::parse("base: &b {x: 1}\nuse: *b\n");
+  YamlTree copied = YamlTree::parse("base: {x: 1}\nuse: {x: 1}\n");
+  EXPECT_EQ(canonical_text(aliased.root()), canonical_text(copied.root()));
+}
+
+// "Billion laughs" (found by fuzz/workflow_fuzzer): ten levels of ten aliases are 10^10
+// nodes written out in full; the canonical text took minutes and gigabytes. Past the
+// limit it is the compact form, linear in the document.
+std::string alias_bomb(const std::string& leaf, int levels) {
+  std::string text = "l0: &l0 [" + leaf + "]\n";
+  for (int i = 1; i <= levels; ++i) {
+    std::string prev = "*l" + std::to_string(i - 1);
+    text += "l" + std::to_string(i) + ": &l" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += (k ? ", " : "") + prev;
+    text += "]\n";
+  }
+  return text;
+}
+
+TEST(YamlTreeTest, AliasBombGivesACompactCanonicalText) {
+  YamlTree bomb = YamlTree::parse(alias_bomb("x", 9));
+  std::string text = canonical_text(bomb.root());
+  EXPECT_EQ(text.rfind("!compact ", 0), 0u) << text.substr(0, 80);
+  EXPECT_LT(text.size(), 2000u);
+  EXPECT_NE(text.find("\"l1\": [*3, *3"), std::string::npos) << text.substr(0, 200);
+  // Different content, different text.
+  EXPECT_NE(text, canonical_text(YamlTree::parse(alias_bomb("y", 9)).root()));
+}
+
+TEST(YamlTreeTest, ScalarAliasBombGivesACompactCanonicalText) {
+  // One 1 MiB scalar, referenced 100 times: 100 MiB written out in full.
+  std::string text = "s: &s " + std::string(1 << 20, 'a') + "\nl: [";
+  for (int k = 0; k < 100; ++k) text += (k ? ", " : "") + std::string("*s");
+  text += "]\n";
+  YamlTree tree = YamlTree::parse(text);
+  std::string canonical = canonical_text(tree.root());
+  EXPECT_EQ(canonical.rfind("!compact ", 0), 0u);
+  EXPECT_LT(canonical.size(), (1u << 20) + 1000u);
+}
+
 TEST(YamlTreeTest, DuplicateKeysAreKeptAndLookupFindsTheFirst) {
   expect_same_as_yaml_cpp("k: 1\nk: 2\n");
   YamlTree tree = YamlTree::parse("k: 1\nk: 2\n");
