@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 
+#include "isolation/docker_sandbox.h"
 #include "isolation/integrate.h"
 #include "isolation/sandbox.h"
 #include "workflow/graph.h"
@@ -35,16 +37,38 @@ std::vector<std::string> credential_files(const std::string& agent) {
   return {};
 }
 
+// The daemon behind a container sandbox.
+isolation::ContainerBackend backend_of(Sandbox s) {
+  return s == Sandbox::kPodman ? isolation::ContainerBackend::kPodman
+                               : isolation::ContainerBackend::kDocker;
+}
+
+// The image of TASK's container sandbox: the task's, the workflow's, or baton's default.
+std::string image_of(const workflow::Workflow& wf, int task) {
+  if (wf.tasks[task].image) return *wf.tasks[task].image;
+  return wf.settings.image.empty() ? isolation::kDefaultSandboxImage : wf.settings.image;
+}
+
 }  // namespace
 
 Result<IsolationCheck> check_isolation(const workflow::Workflow& wf, const std::string& root_dir) {
   IsolationCheck check;
   bool wants_bwrap = false, wants_auto = false;
+  std::set<std::pair<Sandbox, std::string>> containers;  // (backend, image) to check
   for (size_t i = 0; i < wf.tasks.size(); ++i) {
     if (isolation_of(wf, static_cast<int>(i)) == Isolation::kWorktree) check.worktrees = true;
     Sandbox s = wf.tasks[i].sandbox.value_or(wf.settings.sandbox);
     wants_bwrap = wants_bwrap || s == Sandbox::kBwrap;
     wants_auto = wants_auto || s == Sandbox::kAuto;
+    if (s == Sandbox::kDocker || s == Sandbox::kPodman) {
+      containers.emplace(s, image_of(wf, static_cast<int>(i)));
+    }
+  }
+  for (const auto& [s, image] : containers) {
+    auto backend = backend_of(s);
+    auto works = isolation::check_container_backend(
+        backend, isolation::default_engine_socket(backend), image);
+    if (!works) return fail("sandbox: " + works.error().message);
   }
   if (check.worktrees) {
     auto repo = isolation::open_repository(root_dir);
@@ -178,7 +202,8 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
     info["worktree"] = place->second.worktree.path;
     info["branch"] = place->second.worktree.branch;
   }
-  if (sandbox_of(task) != Sandbox::kBwrap) return info;
+  Sandbox kind = sandbox_of(task);
+  if (kind != Sandbox::kBwrap && kind != Sandbox::kDocker && kind != Sandbox::kPodman) return info;
   const workflow::TaskSpec& spec = wf_.tasks[task];
   isolation::SandboxSpec sandbox;
   sandbox.workdir = process.cwd.empty() ? root_dir_ : process.cwd;
@@ -209,8 +234,24 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
   std::string path_env = path != process.env.end() ? path->second : (host_path ? host_path : "");
   sandbox.readable = isolation::program_dirs(path_env, process.argv.empty() ? "" : process.argv[0],
                                              {root_dir_, state_dir_});
-  if (auto r = isolation::wrap_in_bwrap(process, sandbox); !r) return tl::unexpected(r.error());
-  info["sandbox"] = "bwrap";
+  if (kind == Sandbox::kBwrap) {
+    if (auto r = isolation::wrap_in_bwrap(process, sandbox); !r) return tl::unexpected(r.error());
+    info["sandbox"] = "bwrap";
+  } else {
+    isolation::ContainerOptions container;
+    container.backend = backend_of(kind);
+    container.socket = isolation::default_engine_socket(container.backend);
+    container.image = image_of(wf_, task);
+    std::error_code ec;
+    container.launcher = fs::read_symlink("/proc/self/exe", ec).string();
+    // Stopped before the driver's SIGKILL reaches the launcher (kill_grace after SIGTERM).
+    container.stop_grace_s = std::max(0, static_cast<int>(wf_.settings.kill_grace_s) - 1);
+    if (auto r = isolation::wrap_in_container(process, sandbox, container); !r) {
+      return tl::unexpected(r.error());
+    }
+    info["sandbox"] = isolation::backend_name(container.backend);
+    info["image"] = container.image;
+  }
   info["network"] = sandbox.network;
   return info;
 }

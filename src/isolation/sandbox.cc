@@ -81,7 +81,8 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
       a.insert(a.end(), {"--ro-bind", dir, dir});
     }
   }
-  a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"});
+  a.insert(a.end(), {"--proc", "/proc", "--dev", "/dev", "--size", std::to_string(spec.tmp_bytes),
+                     "--tmpfs", "/tmp"});
 
   // Binds in path order, so that a directory is mounted before anything inside it;
   // a path both readable and writable is writable.

@@ -5,7 +5,8 @@
 // What a bwrap sandbox holds (wrap_in_bwrap):
 // - read-only: /usr, /etc, and /bin, /sbin, /lib, /lib32, /lib64, /libx32 (as the
 //   symlinks they are, or bound); SandboxSpec::readable (agent CLI installs);
-// - fresh: /proc (of its own PID namespace), /dev (minimal), /tmp (an empty tmpfs);
+// - fresh: /proc (of its own PID namespace), /dev (minimal), /tmp (an empty tmpfs
+//   of at most SandboxSpec::tmp_bytes, so filling it cannot fill the host's memory);
 // - read-write: SandboxSpec::writable (the task's worktree and the parts of the git
 //   directory it needs to commit) and HOME (a private directory);
 // - nothing else of the host: not the main checkout, not other worktrees, not the
@@ -29,6 +30,9 @@ namespace baton::isolation {
 /// The user and group id a task has inside the sandbox when baton runs as root.
 constexpr int kSandboxUid = 1000;
 
+/// The size of a sandbox's private /tmp (a tmpfs, in memory), bytes: 512 MiB.
+constexpr long long kSandboxTmpBytes = 512LL << 20;
+
 /// What one sandboxed process may see and do.
 struct SandboxSpec {
   std::string workdir;                ///< working directory inside (usually the worktree)
@@ -39,8 +43,9 @@ struct SandboxSpec {
   /// Files bound read-only at HOME-relative paths (an agent's credentials):
   /// (host path, path relative to HOME). Missing host files are skipped.
   std::vector<std::pair<std::string, std::string>> home_files;
-  bool network = false;         ///< false: a network namespace with only loopback
-  std::string bwrap = "bwrap";  ///< the bwrap executable (PATH searched)
+  bool network = false;                    ///< false: a network namespace with only loopback
+  long long tmp_bytes = kSandboxTmpBytes;  ///< size of the private /tmp, bytes
+  std::string bwrap = "bwrap";             ///< the bwrap executable (PATH searched)
 };
 
 /// Rewrites PROCESS to run its argv inside a bwrap sandbox per SPEC: argv becomes

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -225,6 +226,22 @@ TEST_F(SandboxTest, CredentialsFileIsReadOnlyInHome) {
           spec);
   EXPECT_EQ(r.stdout_text, "{\"token\":\"t\"}\nRO\nABSENT\n");
   EXPECT_EQ(read_file(dir_ / "creds/auth.json"), "{\"token\":\"t\"}\n");
+}
+
+TEST_F(SandboxTest, FillingTmpStaysInsideTheSandbox) {
+  struct statvfs before {};
+  ASSERT_EQ(statvfs("/tmp", &before), 0);
+  // 4 GiB asked for; the sandbox's /tmp is a tmpfs of kSandboxTmpBytes (512 MiB).
+  auto r = run("dd if=/dev/zero of=/tmp/fill bs=1M count=4096 2>/dev/null; wc -c < /tmp/fill");
+  struct statvfs after {};
+  ASSERT_EQ(statvfs("/tmp", &after), 0);
+  long long before_free = static_cast<long long>(before.f_bavail) * before.f_frsize;
+  long long after_free = static_cast<long long>(after.f_bavail) * after.f_frsize;
+  // Other processes write to /tmp too; a filled host /tmp would be down 4 GiB.
+  EXPECT_LT(before_free - after_free, 1LL << 30);
+  long long filled = std::atoll(r.stdout_text.c_str());
+  EXPECT_LE(filled, kSandboxTmpBytes) << r.stdout_text << r.stderr_tail;
+  EXPECT_GT(filled, kSandboxTmpBytes / 2) << r.stdout_text << r.stderr_tail;
 }
 
 TEST(SandboxSetupTest, MissingBwrapIsNamed) {

@@ -62,12 +62,33 @@ tasks:
   EXPECT_EQ(r.workflow->tasks[1].sandbox, Sandbox::kNone);
 }
 
+TEST(IsolationKeysTest, ReadsContainerSandboxesAndTheirImages) {
+  LoadResult r = load(R"(name: demo
+settings:
+  sandbox: docker
+  image: "debian:bookworm"
+tasks:
+  - id: a
+    run: 'true'
+  - id: b
+    run: 'true'
+    sandbox: podman
+    image: baton-sandbox:busybox
+)");
+  ASSERT_TRUE(r.workflow) << (heads(r).empty() ? "" : heads(r)[0]);
+  EXPECT_EQ(r.workflow->settings.sandbox, Sandbox::kDocker);
+  EXPECT_EQ(r.workflow->settings.image, "debian:bookworm");
+  EXPECT_FALSE(r.workflow->tasks[0].image);
+  EXPECT_EQ(r.workflow->tasks[1].sandbox, Sandbox::kPodman);
+  EXPECT_EQ(r.workflow->tasks[1].image, "baton-sandbox:busybox");
+}
+
 TEST(IsolationKeysTest, BadValuesNameThePlaceAndTheChoices) {
   LoadResult r = load(R"(name: demo
 settings:
   isolation: container
   integrate: rebase
-  sandbox: docker
+  sandbox: lxc
   git_author: nobody
 tasks:
   - id: a
@@ -84,8 +105,8 @@ hooks:
                 "expected none or worktree",
                 "flow.yaml:4:14: error: invalid value 'rebase' for 'integrate' in settings: "
                 "expected merge, squash or none",
-                "flow.yaml:5:12: error: invalid value 'docker' for 'sandbox' in settings: "
-                "expected none, bwrap or auto",
+                "flow.yaml:5:12: error: invalid value 'lxc' for 'sandbox' in settings: "
+                "expected none, bwrap, auto, docker or podman",
                 "flow.yaml:6:15: error: invalid value 'nobody' for 'git_author' in settings: "
                 "expected 'Name <email>'",
                 "flow.yaml:10:14: error: expected true or false for 'network' in task 'a'",

@@ -88,9 +88,11 @@ enum class IntegrateAt {
 
 /// settings.sandbox and task `sandbox`: what confines a task's process (README "Sandboxes").
 enum class Sandbox {
-  kNone,   ///< no confinement
-  kBwrap,  ///< bubblewrap: a minimal file system, writable worktree, no network by default
-  kAuto,   ///< bwrap where it works here, else none (with a warning)
+  kNone,    ///< no confinement
+  kBwrap,   ///< bubblewrap: a minimal file system, writable worktree, no network by default
+  kAuto,    ///< bwrap where it works here, else none (with a warning)
+  kDocker,  ///< a container of `image` on dockerd, through the Docker Engine API
+  kPodman,  ///< a container of `image` on `podman system service`, same API
 };
 
 /// One task: either an agent task (`agent` set) or a command task (`run` set).
@@ -120,6 +122,7 @@ struct TaskSpec {
   std::optional<Isolation> isolation;  ///< as written; falls back to settings.isolation
   std::optional<Sandbox> sandbox;      ///< as written; falls back to settings.sandbox
   std::optional<bool> network;         ///< sandboxed tasks: network access (default false)
+  std::optional<std::string> image;    ///< docker/podman sandboxes: the image; else settings.image
   /// secrets: names from context.secrets this task may use; no other task sees them.
   std::vector<std::string> secrets;
 
@@ -150,6 +153,7 @@ struct Settings {
   Integration integrate = Integration::kMerge;   ///< used when some task runs in a worktree
   IntegrateAt integrate_at = IntegrateAt::kEnd;  ///< when branches are integrated
   Sandbox sandbox = Sandbox::kNone;              ///< default of every task (hooks: always none)
+  std::string image;  ///< image of docker/podman sandboxes; "" = baton-sandbox:latest
   std::string git_author = "baton <baton@localhost>";  ///< "Name <email>" of baton's commits
 };
 

@@ -21,10 +21,10 @@ const std::vector<std::string> kTopKeys = {"version", "name",     "description",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
 const std::vector<std::string> kSettingsKeys = {
-    "max_parallel", "timeout",   "on_failure", "kill_grace", "max_cost_usd",
-    "isolation",    "integrate", "sandbox",    "git_author", "integrate_at"};
+    "max_parallel", "timeout", "on_failure", "kill_grace", "max_cost_usd", "isolation",
+    "integrate",    "sandbox", "image",      "git_author", "integrate_at"};
 const std::vector<std::string> kIsolationValues = {"none", "worktree"};
-const std::vector<std::string> kSandboxValues = {"none", "bwrap", "auto"};
+const std::vector<std::string> kSandboxValues = {"none", "bwrap", "auto", "docker", "podman"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
                                              "jitter"};
 const std::vector<std::string> kInputKeys = {"required", "default", "description"};
@@ -375,6 +375,8 @@ void Reader::read_settings(const YamlEntry& s) {
     } else if (e.key == "sandbox") {
       size_t i;
       if (read_enum(e, where, kSandboxValues, &i)) settings.sandbox = static_cast<Sandbox>(i);
+    } else if (e.key == "image") {
+      read_string(e, where, &settings.image);
     } else if (e.key == "git_author") {
       std::string author;
       if (!read_string(e, where, &author)) continue;
@@ -630,7 +632,7 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
         continue;
       }
       read_gate(e, where, task, places);
-    } else if (k == "isolation" || k == "sandbox" || k == "network") {
+    } else if (k == "isolation" || k == "sandbox" || k == "network" || k == "image") {
       if (hook) {
         error(loc_of(e.key_node.Mark()),
               "hooks have no " + in_quotes(k) + "; they run in the project root, unsandboxed");
@@ -644,6 +646,9 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
         task->sandbox = static_cast<Sandbox>(i);
       } else if (k == "network" && read_bool(e, where, &network)) {
         task->network = network;
+      } else if (k == "image") {
+        std::string image;
+        if (read_string(e, where, &image)) task->image = image;
       }
     }
   }
