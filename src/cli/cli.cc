@@ -7,10 +7,6 @@
 namespace baton::cli {
 
 int run_cli(int argc, char** argv) {
-  // Hidden, and not parsed by CLI11: everything after `--` is the task's argv.
-  if (argc >= 2 && std::string(argv[1]) == "__container-run") {
-    return container_run(std::vector<std::string>(argv + 2, argv + argc));
-  }
   CLI::App app{"baton: runs teams of AI coding agents as durable workflows", "baton"};
   app.set_version_flag("--version", std::string("baton ") + BATON_VERSION);
   app.require_subcommand(1);
@@ -26,6 +22,10 @@ int run_cli(int argc, char** argv) {
   add_audit(app, &exit_code);
   add_diff(app, &exit_code);
   add_clean(app, &exit_code);
+  add_resume(app, &exit_code);
+  add_pause(app, &exit_code);
+  add_approve(app, &exit_code);
+  add_retry(app, &exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

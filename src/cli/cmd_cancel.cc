@@ -5,8 +5,10 @@
 // recorded and the orchestrator gets SIGTERM: it terminates its running attempts
 // (process group, grace period, SIGKILL), records them and their tasks cancelled
 // and exits 143. `baton cancel` waits for that exit. When the orchestrator is gone
-// (it crashed or was killed), `baton cancel` takes the run lock and records the run
-// and its unfinished tasks cancelled itself (store/cancel.h).
+// (it crashed or was killed, or the run is paused or waiting), `baton cancel` takes the
+// run lock, asks the supervisor of every attempt still running to cancel it
+// (exec::cancel_attempt: the attempts outlive a killed orchestrator) and records the
+// run and its unfinished tasks cancelled itself (store/cancel.h).
 //
 // Exit codes: 0 the run is cancelled (or already was); 1 the run had already ended
 // (success or failed) and is left as it was; 2 no state database or no such run;
@@ -28,7 +30,9 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/orchestrator.h"
 #include "cli/paths.h"
+#include "exec/supervised.h"
 #include "store/cancel.h"
 #include "store/process_identity.h"
 #include "store/store.h"
@@ -43,83 +47,6 @@ double now_s() {
   using namespace std::chrono;
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
-
-/// A pidfd (pidfd_open(2)): refers to one process for as long as it is open, so a
-/// signal sent through it cannot reach a later process that reuses the pid. Closed
-/// on destruction. Move-only.
-class PidFd {
- public:
-  PidFd() = default;
-  explicit PidFd(int fd) : fd_(fd) {}
-  ~PidFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  PidFd(PidFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  PidFd& operator=(PidFd&& other) noexcept {
-    std::swap(fd_, other.fd_);
-    return *this;
-  }
-  PidFd(const PidFd&) = delete;
-  PidFd& operator=(const PidFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_ = -1;
-};
-
-enum class Signalled { kSent, kGone, kFailed };
-
-/// The orchestrator (PID, START_TIME), signalled and awaited.
-class Orchestrator {
- public:
-  Orchestrator(int pid, int64_t start_time) : pid_(pid), start_time_(start_time) {}
-
-  /// Sends SIGTERM if the process is still the orchestrator. kGone: it is not
-  /// running any more. kFailed: the error is in error().
-  Signalled terminate() {
-    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
-    if (fd >= 0) pidfd_ = PidFd(fd);
-    if (fd < 0 && errno == ESRCH) return Signalled::kGone;
-    // Checked after the pidfd is open: the pidfd pins the process we checked.
-    if (!store::process_is_running(pid_, start_time_)) return Signalled::kGone;
-    int rc = fd >= 0 ? static_cast<int>(::syscall(SYS_pidfd_send_signal, fd, SIGTERM, nullptr, 0))
-                     : ::kill(pid_, SIGTERM);  // no pidfd (old kernel, seccomp)
-    if (rc == 0) return Signalled::kSent;
-    if (errno == ESRCH) return Signalled::kGone;
-    error_ = "cannot signal the orchestrator (pid " + std::to_string(pid_) +
-             "): " + std::strerror(errno);
-    return Signalled::kFailed;
-  }
-
-  /// Waits up to TIMEOUT_S seconds for the orchestrator to exit; true if it did.
-  bool wait_exit(double timeout_s) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-    for (;;) {
-      if (!store::process_is_running(pid_, start_time_)) return true;
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return false;
-      if (pidfd_.get() >= 0) {
-        // Readable once the process has exited.
-        pollfd p{pidfd_.get(), POLLIN, 0};
-        int rc = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (rc > 0) return true;
-        if (rc < 0 && errno != EINTR) pidfd_ = PidFd();  // fall back to polling /proc
-      } else {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-      }
-    }
-  }
-
-  const std::string& error() const { return error_; }
-
- private:
-  int pid_;
-  int64_t start_time_;
-  PidFd pidfd_;
-  std::string error_;
-};
 
 int count_cancelled(store::Store& store, const std::string& run_id) {
   auto tasks = store.list_tasks(run_id);
@@ -142,6 +69,14 @@ int cancel_abandoned(store::Store& store, const std::string& run_id) {
                  run_id.c_str(), lock->holder_pid);
     return kExitInternal;
   }
+  // Attempts outlive a killed orchestrator (each under its supervisor): stop them.
+  int stopped = 0;
+  if (auto attempts = store.list_attempts(run_id, "")) {
+    for (const auto& a : *attempts) {
+      if (a.status != "running" || a.log_path.empty()) continue;
+      if (exec::cancel_attempt(exec::control_path_for(a.log_path))) ++stopped;
+    }
+  }
   auto changed = store::cancel_abandoned_run(store, run_id, kAbandonedReason, now_s());
   if (!changed) {
     std::fprintf(stderr, "baton: %s\n", changed.error().message.c_str());
@@ -149,13 +84,9 @@ int cancel_abandoned(store::Store& store, const std::string& run_id) {
   }
   std::printf("run %s cancelled (its orchestrator was not running): %d %s cancelled\n",
               run_id.c_str(), changed->tasks, changed->tasks == 1 ? "task" : "tasks");
-  if (changed->attempts > 0) {
-    // Attempt rows get their pid only when the attempt ends, so these cannot be found.
-    std::printf(
-        "note: %d %s running when the orchestrator stopped; if still alive, %s not stopped "
-        "(baton does not record a running attempt's process)\n",
-        changed->attempts, changed->attempts == 1 ? "attempt was" : "attempts were",
-        changed->attempts == 1 ? "it was" : "they were");
+  if (stopped > 0) {
+    std::printf("%d running %s stopped through %s supervisor\n", stopped,
+                stopped == 1 ? "attempt" : "attempts", stopped == 1 ? "its" : "their");
   }
   return kExitSuccess;
 }
@@ -186,6 +117,9 @@ int cancel_command(const std::string& run_id, double timeout_s) {
     std::printf("run %s is already cancelled\n", run_id.c_str());
     return kExitSuccess;
   }
+  if (record.status == "paused" || record.status == "waiting") {
+    return cancel_abandoned(store, run_id);  // no orchestrator runs it
+  }
   if (record.status != "running") {
     std::printf("run %s already ended (%s); nothing to cancel\n", run_id.c_str(),
                 record.status.c_str());
@@ -209,7 +143,7 @@ int cancel_command(const std::string& run_id, double timeout_s) {
     std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
     return kExitInternal;
   }
-  switch (orchestrator.terminate()) {
+  switch (orchestrator.signal(SIGTERM)) {
     case Signalled::kGone:
       return cancel_abandoned(store, run_id);
     case Signalled::kFailed:

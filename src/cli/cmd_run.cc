@@ -10,7 +10,7 @@
 #include "cli/load.h"
 #include "cli/paths.h"
 #include "cli/rehearsal.h"
-#include "cli/summary.h"
+#include "cli/run_report.h"
 #include "engine/run.h"
 #include "engine/workspaces.h"
 #include "store/store.h"
@@ -25,6 +25,7 @@ struct RunArgs {
   bool plain = false;
   bool json = false;
   std::string rehearse;  // a rehearsal script, or ""
+  bool no_wait = false;  // exit 5 instead of waiting for `baton approve`
 };
 
 int run_command(const RunArgs& args) {
@@ -57,6 +58,7 @@ int run_command(const RunArgs& args) {
   options.state_dir = state;
   options.inputs = merged_inputs(*loaded);
   options.config_roles = loaded->config_roles;
+  options.no_wait = args.no_wait;
   engine::SystemClock clock;
   options.run_id = engine::new_run_id(clock);
   std::unique_ptr<Rehearsal> rehearsal;
@@ -81,44 +83,7 @@ int run_command(const RunArgs& args) {
     std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());
     return kExitInternal;
   }
-  auto run = (*store)->get_run(outcome->run_id);
-  auto tasks = (*store)->list_tasks(outcome->run_id);
-  auto attempts = (*store)->list_attempts(outcome->run_id, "");
-  if (!run || !*run || !tasks || !attempts) {
-    std::fprintf(stderr, "baton: cannot read back run %s from %s/state.db\n",
-                 outcome->run_id.c_str(), state.c_str());
-    return kExitInternal;
-  }
-  if (args.json) {
-    nlohmann::json out = to_json(**run);
-    out["tasks"] = nlohmann::json::array();
-    for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
-    if (!outcome->run_branch.empty()) out["run_branch"] = outcome->run_branch;
-    if (!outcome->integration.empty()) out["integration"] = outcome->integration;
-    std::printf("%s\n", out.dump(2).c_str());
-  } else {
-    std::printf("\n%s", render_summary(**run, *tasks, *attempts).c_str());
-    for (const std::string& hook : outcome->hook_failures) {
-      std::printf("hook failed: %s\n", hook.c_str());
-    }
-    if (!outcome->integration.empty()) {
-      std::printf("integration: %s\n", outcome->integration.c_str());
-    }
-    if (rehearsal) {
-      std::printf("rehearsal: %zu model requests served (log: %s)\n", rehearsal->request_count(),
-                  rehearsal->log_path().c_str());
-    }
-  }
-  if (outcome->interrupted_by_signal == SIGINT) return kExitSigint;
-  if (outcome->interrupted_by_signal == SIGTERM) return kExitSigterm;
-  switch (outcome->status) {
-    case engine::RunStatus::kSuccess:
-      return kExitSuccess;
-    case engine::RunStatus::kCancelled:
-      return kExitCancelled;
-    default:
-      return kExitRunFailed;
-  }
+  return report_run(**store, *outcome, state, args.json, rehearsal.get());
 }
 
 }  // namespace
@@ -132,6 +97,8 @@ void add_run(CLI::App& app, int* exit_code) {
   cmd->add_flag("--json", args->json, "print the final state as JSON on stdout");
   cmd->add_option("--rehearse", args->rehearse,
                   "run agent tasks against a scripted model server on 127.0.0.1 (SCRIPT.yaml)");
+  cmd->add_flag("--no-wait", args->no_wait,
+                "when only gates are left, record the run waiting and exit 5 (see baton approve)");
   cmd->callback([=] { *exit_code = run_command(*args); });
 }
 

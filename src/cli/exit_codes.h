@@ -6,8 +6,15 @@ namespace baton::cli {
 constexpr int kExitSuccess = 0;    ///< the run succeeded; the command did what was asked
 constexpr int kExitRunFailed = 1;  ///< the run ended with at least one failed task
 constexpr int kExitUsage = 2;      ///< bad command line, or the workflow is invalid
-constexpr int kExitCancelled = 3;  ///< the run was cancelled (baton cancel) or waits on a gate
+constexpr int kExitCancelled = 3;  ///< the run was cancelled (baton cancel)
 constexpr int kExitInternal = 4;   ///< baton itself failed (state store, I/O)
+/// --no-wait: only tasks waiting for `baton approve` are left; the run is recorded
+/// waiting and continues with `baton resume`
+constexpr int kExitWaiting = 5;
+/// `baton pause` stopped the run once its running attempts ended; `baton resume` continues
+constexpr int kExitPaused = 6;
+/// `baton resume`/`retry`/`pause`: another live baton runs the run (or none does, for pause)
+constexpr int kExitBusy = 7;
 constexpr int kExitSigint = 130;   ///< interrupted by SIGINT (Ctrl-C): running tasks cancelled
 constexpr int kExitSigterm = 143;  ///< interrupted by SIGTERM
 

@@ -42,6 +42,7 @@ class PlainView : public engine::RunObserver {
     fmt::print(out_, "{}  run {} of {} ({} tasks)\n", clock_time(), run.id, run.workflow_name,
                s.task_count());
     fflush(out_);
+    run_id_ = run.id;
   }
 
   void on_transition(const Scheduler& s, const engine::Transition& t) override {
@@ -56,6 +57,10 @@ class PlainView : public engine::RunObserver {
         break;
       case TaskStatus::kReady:
         return;  // too chatty: ready is followed by running or by waiting for a slot
+      case TaskStatus::kWaiting:
+        detail = fmt::format("{}  (baton approve {} {} [--reject --reason TEXT])", t.reason,
+                             run_id_, s.spec(t.task).id);
+        break;
       default:
         detail = t.reason;
     }
@@ -70,9 +75,16 @@ class PlainView : public engine::RunObserver {
     fflush(out_);
   }
 
+  void on_paused(const Scheduler& s) override {
+    fmt::print(out_, "{}  pause requested: {} running, nothing new starts\n", clock_time(),
+               s.running_count());
+    fflush(out_);
+  }
+
  private:
   FILE* out_;
   size_t width_ = 4;
+  std::string run_id_;
 };
 
 class TableView : public engine::RunObserver {
@@ -81,6 +93,7 @@ class TableView : public engine::RunObserver {
 
   void on_run_started(const store::RunRecord& run, const Scheduler& s) override {
     title_ = fmt::format("run {} of {}", run.id, run.workflow_name);
+    run_id_ = run.id;
     started_ = now_s();
     draw(s);
   }
@@ -108,6 +121,8 @@ class TableView : public engine::RunObserver {
       case TaskStatus::kSkipped:
       case TaskStatus::kCancelled:
         return "\x1b[33m";
+      case TaskStatus::kWaiting:
+        return "\x1b[35m";
       default:
         return "\x1b[2m";
     }
@@ -129,7 +144,10 @@ class TableView : public engine::RunObserver {
     bool fold = s.task_count() > room;
     for (int i = 0; i < s.task_count(); ++i) {
       TaskStatus st = s.task(i).status;
-      if (!fold || st == TaskStatus::kRunning || st == TaskStatus::kFailed) shown.push_back(i);
+      if (!fold || st == TaskStatus::kRunning || st == TaskStatus::kFailed ||
+          st == TaskStatus::kWaiting) {
+        shown.push_back(i);
+      }
       if (static_cast<int>(shown.size()) >= room) break;
     }
     size_t width = 4;
@@ -160,6 +178,14 @@ class TableView : public engine::RunObserver {
     if (fold)
       line(fmt::format("  ... {} more tasks not shown",
                        s.task_count() - static_cast<int>(shown.size())));
+    // A gate waits for a person: say what it asks and how to answer.
+    for (int i = 0; i < s.task_count(); ++i) {
+      if (s.task(i).status != TaskStatus::kWaiting) continue;
+      line(fmt::format("  \x1b[35mwaiting\x1b[0m {}: {}", s.spec(i).id, s.task(i).reason));
+      line(fmt::format("    baton approve {} {} [--comment TEXT | --reject --reason TEXT]", run_id_,
+                       s.spec(i).id));
+    }
+    if (s.paused()) line("  pause requested: nothing new starts");
     // Clear lines left over from a taller previous frame.
     for (int i = lines; i < lines_; ++i) frame += "\x1b[2K\n";
     if (lines_ > lines) frame += fmt::format("\x1b[{}A", lines_ - lines);
@@ -170,6 +196,7 @@ class TableView : public engine::RunObserver {
 
   FILE* out_;
   std::string title_;
+  std::string run_id_;
   double started_ = 0;
   double drawn_at_ = 0;  // when the last frame was drawn, Unix s
   int lines_ = 0;

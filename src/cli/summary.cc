@@ -29,8 +29,8 @@ std::string utc_time(double t) {
 }
 
 std::string state_counts(const std::vector<store::TaskRecord>& tasks) {
-  static const char* kOrder[] = {"success", "failed", "skipped", "cancelled",
-                                 "running", "ready",  "pending"};
+  static const char* kOrder[] = {"success", "failed",  "skipped", "cancelled",
+                                 "waiting", "running", "ready",   "pending"};
   std::map<std::string, int> counts;
   for (const auto& t : tasks) counts[t.status]++;
   std::string out;

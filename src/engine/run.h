@@ -41,6 +41,8 @@ class RunObserver {
   virtual void on_transition(const Scheduler& scheduler, const Transition& transition) {}
   /// A hook task ended. OK is false when it failed; REASON says why.
   virtual void on_hook_finished(const std::string& hook_id, bool ok, const std::string& reason) {}
+  /// `baton pause` reached the orchestrator: nothing new starts; running attempts finish.
+  virtual void on_paused(const Scheduler& scheduler) {}
   /// Called every tick_interval_s() while the run is live (0 = never).
   virtual void on_tick(const Scheduler& scheduler) {}
   virtual double tick_interval_s() const { return 0; }
@@ -61,11 +63,24 @@ struct RunOptions {
   std::function<Result<void>(const std::string& agent, const AttemptPlace& place,
                              exec::ProcessSpec& process)>
       prepare_agent_process;
+  /// When nothing can progress except tasks waiting for `baton approve`: false =
+  /// wait for the approval (SIGUSR1); true = record the run as waiting and return
+  /// (RunStatus::kWaiting) so that `baton resume` continues it later.
+  bool no_wait = false;
+};
+
+/// What `baton resume` (or `baton retry`) tells the driver besides RunOptions.
+struct ResumeOptions {
+  /// Tasks `baton retry` reset to pending: their retry budget starts afresh.
+  std::vector<std::string> retried;
+  bool forced = false;               ///< --force: the workflow changed since the run started
+  std::vector<std::string> changed;  ///< what changed (spec_changes()), for the event
 };
 
 /// How a run ended.
 struct RunOutcome {
   std::string run_id;
+  /// kPaused / kWaiting: the run stopped until `baton resume` (RunOptions::no_wait).
   RunStatus status = RunStatus::kRunning;
   int interrupted_by_signal = 0;           ///< SIGINT/SIGTERM number when interrupted, else 0
   std::vector<std::string> hook_failures;  ///< "on_failure.1: exited 1"
@@ -80,6 +95,22 @@ struct RunOutcome {
 Result<RunOutcome> execute_run(const workflow::Workflow& workflow, store::Store& store,
                                const RunOptions& options, RunObserver& observer,
                                const Clock& clock);
+
+/// Continues recorded run RUN (`baton resume`, README "Resume") with WORKFLOW, which
+/// the caller loaded from run.workflow_path and checked (spec_changes()). Takes the
+/// run lock (error when a live orchestrator holds it). Rebuilds the scheduler from
+/// the store: success, skipped and failed tasks stay; cancelled and ready ones become
+/// pending; waiting ones keep waiting; a task recorded running is handled by its
+/// attempt's control file (exec/supervised.h): re-attached if its supervisor still
+/// runs, judged from the recorded end if it finished, started again uncounted if it
+/// never started, or counted failed ("supervisor died") and retried if it was lost.
+/// on_start hooks do not run again. Inputs are the run's recorded inputs. Events:
+/// run.resumed, task.* for the tasks whose state changed, attempt.reattached,
+/// attempt.recovered, attempt.not_started, attempt.lost. Errors as execute_run().
+Result<RunOutcome> resume_run(const workflow::Workflow& workflow, store::Store& store,
+                              const store::RunRecord& run, const RunOptions& options,
+                              const ResumeOptions& resume, RunObserver& observer,
+                              const Clock& clock);
 
 /// A new run id: UTC time plus 4 random hex digits, e.g. "20261124-014512-3fa9".
 std::string new_run_id(const Clock& clock);

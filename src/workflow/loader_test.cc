@@ -56,6 +56,52 @@ std::string read_file(const std::string& path) {
 // ---------------------------------------------------------------------------
 // The model
 
+TEST(LoaderTest, GateAndEscalateAreRead) {
+  LoadResult r = load(R"(name: gates
+tasks:
+  - id: build
+    run: make
+    on_failure: escalate
+  - id: review
+    dependencies: [build]
+    gate: {message: "ship ${build.output}?"}
+  - id: deploy
+    dependencies: [review]
+    gate: {}
+    run: ./deploy
+)");
+  ASSERT_TRUE(r.ok()) << report(r);
+  const Workflow& wf = *r.workflow;
+  EXPECT_EQ(wf.tasks[0].on_failure, TaskFailureAction::kEscalate);
+  EXPECT_FALSE(wf.tasks[0].gate);
+  ASSERT_TRUE(wf.tasks[1].gate);
+  EXPECT_EQ(wf.tasks[1].gate->message, "ship ${build.output}?");
+  EXPECT_TRUE(wf.tasks[1].is_gate_only());
+  ASSERT_TRUE(wf.tasks[2].gate);
+  EXPECT_FALSE(wf.tasks[2].is_gate_only());
+}
+
+TEST(LoaderTest, GateMessageIsCheckedLikeAnyTemplate) {
+  LoadResult r = load(R"(name: gates
+tasks:
+  - id: review
+    gate: {message: "ship ${nope.output}?", colour: red}
+)");
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics.size(), 2u) << report(r);
+}
+
+TEST(LoaderTest, SpecHashIgnoresCommentsAndLayoutButNotValues) {
+  const std::string a = "name: h\ntasks:\n  - id: a\n    run: echo 1\n  - id: b\n    run: x\n";
+  const std::string b =
+      "name: h\ntasks:\n  # a comment\n  - {id: a, run: echo 1}\n  - id: b\n    run: y\n";
+  LoadResult ra = load(a), rb = load(b);
+  ASSERT_TRUE(ra.ok() && rb.ok()) << report(ra) << report(rb);
+  EXPECT_EQ(ra.workflow->tasks[0].spec_sha256.size(), 64u);
+  EXPECT_EQ(ra.workflow->tasks[0].spec_sha256, rb.workflow->tasks[0].spec_sha256);
+  EXPECT_NE(ra.workflow->tasks[1].spec_sha256, rb.workflow->tasks[1].spec_sha256);
+}
+
 TEST(LoaderTest, MinimalWorkflowHasDefaults) {
   LoadResult r = load("name: demo\ntasks:\n  - id: a\n    run: 'true'\n");
   ASSERT_TRUE(r.ok()) << report(r);

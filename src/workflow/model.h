@@ -131,7 +131,7 @@ struct TaskSpec {
   /// gate: the task waits for `baton approve` once it could start; its work (if any)
   /// runs after the approval. A task with a gate may have neither `agent` nor `run`.
   std::optional<GateSpec> gate;
-  /// Hex SHA-256 of the task's mapping as parsed (yaml-cpp's canonical emission, so
+  /// Hex SHA-256 of the task's mapping in canonical form (yaml_tree.h canonical_text:
   /// comments and layout do not count). `baton resume` compares it to the run's.
   std::string spec_sha256;
   /// 10 s exponential backoff when on_failure is retry; else a single attempt.

@@ -1,0 +1,67 @@
+#include "cli/run_report.h"
+
+#include <csignal>
+#include <cstdio>
+
+#include "cli/exit_codes.h"
+#include "cli/summary.h"
+
+namespace baton::cli {
+
+int report_run(store::Store& store, const engine::RunOutcome& outcome, const std::string& state_dir,
+               bool json, const Rehearsal* rehearsal) {
+  auto run = store.get_run(outcome.run_id);
+  auto tasks = store.list_tasks(outcome.run_id);
+  auto attempts = store.list_attempts(outcome.run_id, "");
+  if (!run || !*run || !tasks || !attempts) {
+    std::fprintf(stderr, "baton: cannot read back run %s from %s/state.db\n",
+                 outcome.run_id.c_str(), state_dir.c_str());
+    return kExitInternal;
+  }
+  if (json) {
+    nlohmann::json out = to_json(**run);
+    out["tasks"] = nlohmann::json::array();
+    for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
+    if (!outcome.run_branch.empty()) out["run_branch"] = outcome.run_branch;
+    if (!outcome.integration.empty()) out["integration"] = outcome.integration;
+    std::printf("%s\n", out.dump(2).c_str());
+  } else {
+    std::printf("\n%s", render_summary(**run, *tasks, *attempts).c_str());
+    for (const std::string& hook : outcome.hook_failures) {
+      std::printf("hook failed: %s\n", hook.c_str());
+    }
+    if (!outcome.integration.empty()) {
+      std::printf("integration: %s\n", outcome.integration.c_str());
+    }
+    if (rehearsal) {
+      std::printf("rehearsal: %zu model requests served (log: %s)\n", rehearsal->request_count(),
+                  rehearsal->log_path().c_str());
+    }
+    if (outcome.status == engine::RunStatus::kWaiting) {
+      for (const auto& t : *tasks) {
+        if (t.status != "waiting") continue;
+        std::printf("waiting: %s: %s\n  approve: baton approve %s %s [--comment TEXT]\n",
+                    t.task_id.c_str(), t.reason.c_str(), outcome.run_id.c_str(), t.task_id.c_str());
+      }
+      std::printf("then: baton resume %s\n", outcome.run_id.c_str());
+    } else if (outcome.status == engine::RunStatus::kPaused) {
+      std::printf("paused: continue with baton resume %s\n", outcome.run_id.c_str());
+    }
+  }
+  if (outcome.interrupted_by_signal == SIGINT) return kExitSigint;
+  if (outcome.interrupted_by_signal == SIGTERM) return kExitSigterm;
+  switch (outcome.status) {
+    case engine::RunStatus::kSuccess:
+      return kExitSuccess;
+    case engine::RunStatus::kCancelled:
+      return kExitCancelled;
+    case engine::RunStatus::kWaiting:
+      return kExitWaiting;
+    case engine::RunStatus::kPaused:
+      return kExitPaused;
+    default:
+      return kExitRunFailed;
+  }
+}
+
+}  // namespace baton::cli

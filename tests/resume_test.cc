@@ -1,0 +1,295 @@
+// Integration tests: `baton resume`, `pause`, `retry` and `cancel` of a killed run,
+// through the built binary with real processes, supervisors and SQLite files. The
+// attempts of a SIGKILLed `baton run` keep running under their supervisors.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "harness_util.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+
+// The events of RUN (baton audit export), in order.
+std::vector<json> events_of(const ScratchDir& dir, const std::string& run_id) {
+  Outcome o = run_baton({"audit", "export", run_id}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  std::vector<json> out;
+  std::istringstream lines(o.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) out.push_back(json::parse(line));
+  }
+  return out;
+}
+
+int count_kind(const std::vector<json>& events, const std::string& kind) {
+  int n = 0;
+  for (const json& e : events) n += e.value("kind", "") == kind;
+  return n;
+}
+
+// Polls FN every 20 ms until it is true or TIMEOUT_S passes (cross-process waits).
+template <class Fn>
+bool eventually(Fn fn, double timeout_s = 30) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fn()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fn();
+}
+
+constexpr const char* kSlowFlow = R"(name: slow
+tasks:
+  - id: slow
+    run: "echo started >> started; sleep 2; echo done >> ledger; echo slow-output"
+  - id: after
+    dependencies: [slow]
+    run: "echo ${slow.output} >> after"
+)";
+
+TEST(ResumeTest, KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
+  ScratchDir dir;
+  dir.write("flow.yaml", kSlowFlow);
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
+  run.signal(SIGKILL);
+  EXPECT_EQ(run.wait().exit_code, 128 + SIGKILL);
+  ASSERT_EQ(dir.read("ledger"), "");  // still running under its supervisor
+
+  Outcome o = run_baton({"resume", "last", "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ledger"), "done\n");  // not run twice
+  EXPECT_EQ(dir.read("started"), "started\n");
+  EXPECT_EQ(dir.read("after"), "slow-output\n");  // its output reached the dependant
+  json r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "slow")["attempts"], 1);
+  auto events = events_of(dir, r["id"]);
+  EXPECT_EQ(count_kind(events, "run.resumed"), 1);
+  EXPECT_EQ(count_kind(events, "attempt.reattached"), 1);
+  EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+}
+
+TEST(ResumeTest, AttemptThatFinishedWhileBatonWasDownIsRecordedNotRerun) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: quick
+tasks:
+  - id: quick
+    run: "echo started >> started; while [ ! -f go ]; do sleep 0.02; done; echo done >> ledger; echo quick-output"
+  - id: after
+    dependencies: [quick]
+    run: "echo ${quick.output} >> after"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
+  run.signal(SIGKILL);
+  run.wait();
+  json r = last_run(dir);
+  const std::string control = r["run_dir"].get<std::string>() + "/logs/quick.1.attempt";
+  dir.write("go", "");
+  // The supervisor records the end in the control file.
+  ASSERT_TRUE(eventually([&] { return read_file(control).find("\"exit\"") != std::string::npos; }));
+
+  Outcome o = run_baton({"resume", r["id"], "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ledger"), "done\n");
+  EXPECT_EQ(dir.read("after"), "quick-output\n");
+  r = last_run(dir);
+  EXPECT_EQ(task_of(r, "quick")["output"], "quick-output");
+  EXPECT_EQ(count_kind(events_of(dir, r["id"]), "attempt.recovered"), 1);
+}
+
+TEST(ResumeTest, KilledSupervisorRetriesExactlyThatAttempt) {
+  ScratchDir dir;
+  // The first attempt hangs; a later one succeeds at once.
+  dir.write("flow.yaml", R"(name: lost
+tasks:
+  - id: victim
+    retry: {max_attempts: 2}
+    run: "echo x >> ledger; if [ $(wc -l < ledger) -ge 2 ]; then exit 0; fi; sleep 60"
+  - id: bystander
+    run: "echo started >> bystander; while [ ! -f go ]; do sleep 0.02; done; echo done >> bystander"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/bystander"));
+  ASSERT_TRUE(wait_for_file(dir.path() + "/ledger"));
+  json r = last_run(dir);
+  const std::string control = r["run_dir"].get<std::string>() + "/logs/victim.1.attempt";
+  ASSERT_TRUE(
+      eventually([&] { return read_file(control).find("supervisor_pid") != std::string::npos; }));
+  run.signal(SIGKILL);
+  run.wait();
+  json started = json::parse(read_file(control).substr(0, read_file(control).find('\n')));
+  pid_t supervisor = started["supervisor_pid"];
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return !process_alive(supervisor); }));
+  dir.write("go", "");
+
+  Outcome o = run_baton({"resume", r["id"], "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  r = last_run(dir);
+  EXPECT_EQ(task_of(r, "victim")["attempts"], 2);
+  EXPECT_EQ(task_of(r, "bystander")["attempts"], 1);  // re-attached, not retried
+  EXPECT_EQ(dir.read("bystander"), "started\ndone\n");
+  EXPECT_EQ(dir.read("ledger"), "x\nx\n");
+  bool named = false;
+  for (const json& a : r["attempts"]) {
+    if (a["task"] == "victim" && a["number"] == 1) {
+      named = a.value("error", "").find("supervisor died") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(named) << r.dump(2);
+  auto events = events_of(dir, r["id"]);
+  EXPECT_EQ(count_kind(events, "attempt.lost"), 1);
+  // The bystander was re-attached or, if it ended first, recorded: never retried.
+  EXPECT_EQ(count_kind(events, "attempt.reattached") + count_kind(events, "attempt.recovered"), 1);
+}
+
+TEST(ResumeTest, ChangedWorkflowIsRefusedWithoutForceAndNamesTheTask) {
+  ScratchDir dir;
+  const std::string flow = R"(name: gated
+tasks:
+  - id: review
+    gate: {message: "ok?"}
+  - id: after
+    dependencies: [review]
+    run: "echo v1 >> ledger"
+)";
+  dir.write("flow.yaml", flow);
+  Outcome o = run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path());
+  ASSERT_EQ(o.exit_code, 5) << o.out << o.err;
+  std::string changed = flow;
+  changed.replace(changed.find("v1"), 2, "v2");
+  dir.write("flow.yaml", "# edited\n" + changed);
+  ASSERT_EQ(run_baton({"approve", "last", "review"}, dir.path()).exit_code, 0);
+
+  o = run_baton({"resume", "last", "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("tasks changed: after (changed)"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("--force"), std::string::npos) << o.err;
+  EXPECT_EQ(dir.read("ledger"), "");
+
+  o = run_baton({"resume", "last", "--plain", "--force"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ledger"), "v2\n");
+}
+
+TEST(ResumeTest, PauseLetsTheRunningTaskFinishThenResumeContinues) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: pausable
+settings: {max_parallel: 1}
+tasks:
+  - id: a
+    run: "echo started >> started; while [ ! -f go ]; do sleep 0.02; done; echo a >> ledger"
+  - id: b
+    run: "echo b >> ledger"
+  - id: c
+    dependencies: [b]
+    run: "echo c >> ledger"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
+  Outcome p = run_baton({"pause", "last"}, dir.path());
+  EXPECT_EQ(p.exit_code, 0) << p.err;
+  json r = last_run(dir);
+  ASSERT_TRUE(eventually([&] {
+    for (const json& e : events_of(dir, r["id"])) {
+      if (e["kind"] == "run.pausing") return true;
+    }
+    return false;
+  }));
+  dir.write("go", "");
+  Outcome o = run.wait();
+  EXPECT_EQ(o.exit_code, 6) << o.out << o.err;
+  EXPECT_EQ(dir.read("ledger"), "a\n");  // a finished; nothing new started
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "paused");
+
+  o = run_baton({"resume", "last", "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ledger"), "a\nb\nc\n");
+  EXPECT_EQ(last_run(dir)["status"], "success");
+}
+
+TEST(ResumeTest, SecondOrchestratorIsRefused) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: busy
+tasks:
+  - id: a
+    run: "echo started >> started; while [ ! -f go ]; do sleep 0.02; done"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
+  Outcome o = run_baton({"resume", "last"}, dir.path());
+  EXPECT_EQ(o.exit_code, 7);
+  EXPECT_NE(o.err.find("is being run by another baton (pid " + std::to_string(run.pid())),
+            std::string::npos)
+      << o.err;
+  dir.write("go", "");
+  EXPECT_EQ(run.wait().exit_code, 0);
+}
+
+TEST(ResumeTest, CancelOfAKilledRunStopsTheAttemptsItLeftRunning) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: orphan
+tasks:
+  - id: long
+    run: "echo $$ > pid; sleep 60"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(eventually([&] { return dir.read("pid").find('\n') != std::string::npos; }));
+  pid_t child = std::stoi(dir.read("pid"));
+  run.signal(SIGKILL);
+  run.wait();
+  ASSERT_TRUE(process_alive(child));  // its supervisor keeps it
+  Outcome o = run_baton({"cancel", last_run(dir)["id"]}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_TRUE(eventually([&] { return !process_alive(child); }));
+  EXPECT_EQ(last_run(dir)["status"], "cancelled");
+}
+
+TEST(ResumeTest, RetryRerunsTheFailedTaskAndItsDependantsOnly) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: retry
+settings: {on_failure: continue}
+tasks:
+  - id: a
+    run: "echo a >> ledger"
+  - id: b
+    dependencies: [a]
+    run: "echo b >> ledger; test -f fixed"
+  - id: c
+    dependencies: [b]
+    run: "echo c >> ledger"
+  - id: d
+    run: "echo d >> ledger"
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 1) << o.out << o.err;
+  json r = last_run(dir);
+  EXPECT_EQ(task_of(r, "c")["status"], "cancelled");
+  dir.write("fixed", "");
+  o = run_baton({"retry", r["id"], "b", "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("retrying 2 tasks of run"), std::string::npos) << o.out;
+  std::string ledger = dir.read("ledger");
+  EXPECT_EQ(std::count(ledger.begin(), ledger.end(), 'a'), 1) << ledger;
+  EXPECT_EQ(std::count(ledger.begin(), ledger.end(), 'b'), 2) << ledger;
+  EXPECT_EQ(std::count(ledger.begin(), ledger.end(), 'c'), 1) << ledger;
+  EXPECT_EQ(std::count(ledger.begin(), ledger.end(), 'd'), 1) << ledger;
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "b")["attempts"], 2);
+  EXPECT_EQ(count_kind(events_of(dir, r["id"]), "task.retried"), 1);
+}
+
+}  // namespace
+}  // namespace baton::testing
