@@ -7,6 +7,10 @@
 namespace baton::cli {
 
 int run_cli(int argc, char** argv) {
+  // Hidden, and not parsed by CLI11: everything after `--` is the task's argv.
+  if (argc >= 2 && std::string(argv[1]) == "__container-run") {
+    return container_run(std::vector<std::string>(argv + 2, argv + argc));
+  }
   CLI::App app{"baton: runs teams of AI coding agents as durable workflows", "baton"};
   app.set_version_flag("--version", std::string("baton ") + BATON_VERSION);
   app.require_subcommand(1);

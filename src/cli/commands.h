@@ -4,6 +4,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
 
 namespace baton::cli {
 
@@ -22,6 +24,10 @@ void add_resume(CLI::App& app, int* exit_code);
 void add_pause(CLI::App& app, int* exit_code);
 void add_approve(CLI::App& app, int* exit_code);
 void add_retry(CLI::App& app, int* exit_code);
+
+/// The hidden `baton __container-run ARGS`: runs a sandboxed task's command in a
+/// container (cmd_container_run.cc); returns the exit code.
+int container_run(const std::vector<std::string>& args);
 
 /// Runs baton with ARGV; returns the process exit code. Catches every exception
 /// (the one catch at the top, STYLE.md) and reports it as an internal error.
