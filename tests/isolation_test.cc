@@ -161,6 +161,69 @@ hooks:
   EXPECT_EQ(sh(dir.path(), "git worktree list | grep -c integration || true"), "0\n");
 }
 
+TEST(IsolationTest, IntegrateAtTaskMergesEachTaskAsItSucceeds) {
+  ScratchDir dir;
+  // One at a time: b starts after a was integrated, so it starts from the run branch
+  // and sees a.txt although it does not depend on a.
+  make_repo(dir, R"(name: iso
+settings: {isolation: worktree, integrate_at: task, max_parallel: 1}
+tasks:
+  - {id: a, run: echo a > a.txt}
+  - {id: b, run: 'test -f a.txt && echo saw-a && echo b > b.txt'}
+  - {id: c, dependencies: [b], run: 'cat a.txt b.txt > c.txt'}
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::string r = run_id(dir);
+  EXPECT_EQ(task_of(last_run(dir), "b")["output"], "saw-a");
+  EXPECT_TRUE(has(o.out, "integration: 3 tasks merged into branch baton/" + r +
+                             " (a, b, c) as each finished; see `baton diff " + r + "`"))
+      << o.out;
+  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":c.txt"), "a\nb\n");
+  EXPECT_EQ(sh(dir.path(), "git log --first-parent --format=%s baton/" + r),
+            "baton: integrate task c of run " + r + "\nbaton: integrate task b of run " + r +
+                "\nbaton: integrate task a of run " + r + "\ninit\n");
+  std::vector<json> integrated = events(dir, r, "task.integrated");
+  ASSERT_EQ(integrated.size(), 3u);
+  EXPECT_EQ(integrated[0]["task_id"], "a");
+  EXPECT_EQ(integrated[2]["data"]["head"],
+            sh(dir.path(), "git rev-parse baton/" + r).substr(0, 40));
+  ASSERT_EQ(events(dir, r, "run.integrated").size(), 1u);
+  EXPECT_FALSE(dir.exists("a.txt"));  // the main checkout is untouched
+}
+
+TEST(IsolationTest, IntegrateAtTaskConflictFailsTheTaskAndKeepsEarlierIntegrations) {
+  ScratchDir dir;
+  // a and b start together from the base; b writes only once a is in the run branch
+  // (polled with a deadline), so b is the one whose integration conflicts.
+  make_repo(dir, R"(name: iso
+settings: {isolation: worktree, integrate_at: task, max_parallel: 2, on_failure: continue}
+tasks:
+  - {id: a, run: echo from-a > README}
+  - id: b
+    run: |
+      i=0
+      until git rev-parse -q --verify refs/heads/baton/$BATON_RUN_ID >/dev/null; do
+        i=$((i+1)); [ $i -lt 600 ] || exit 9; sleep 0.05
+      done
+      echo from-b > README
+  - {id: after_b, dependencies: [b], run: 'true'}
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  std::string r = run_id(dir);
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "a")["status"], "success");
+  EXPECT_EQ(task_of(run, "b")["status"], "failed");
+  EXPECT_EQ(task_of(run, "b")["reason"], "integration conflict in README: branch baton/tasks/" + r +
+                                             "/b is kept; baton/" + r + " keeps a");
+  EXPECT_EQ(task_of(run, "after_b")["status"], "cancelled");
+  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":README"), "from-a\n");
+  EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + r + "/b:README"), "from-b\n");
+  EXPECT_TRUE(has(o.out, "integration: 1 task merged into branch baton/" + r + " (a)")) << o.out;
+  EXPECT_EQ(sh(dir.path(), "git worktree list | grep -c integration || true"), "0\n");
+}
+
 TEST(IsolationTest, RepositoryWithoutCommitsIsAClearError) {
   ScratchDir dir;
   dir.write("flow.yaml",
@@ -448,6 +511,62 @@ tasks:
     ASSERT_EQ(started.size(), 1u) << task;
     EXPECT_EQ(started[0]["data"]["sandbox"], "bwrap");
   }
+}
+
+// The escape workflow of SandboxedTasksCannotLeaveTheirWorktree, in containers of
+// baton's default (busybox) image: task a under docker, task b under podman, both
+// committed and merged; nothing reached the host.
+TEST(IsolationTest, ContainerSandboxedTasksCommitAndCannotLeaveTheirWorktree) {
+  ScratchDir dir;
+  ScratchDir outside;
+  outside.write("secret.txt", "top-secret\n");
+  Listener listener;
+  std::string root = dir.path();
+  std::string escapes = R"(
+      echo x > ')" + root +
+                        R"(/escape.txt' 2>/dev/null
+      echo x > /etc/baton-escape.txt 2>/dev/null && echo wrote-etc >> report.txt
+      cat ')" + outside.path() +
+                        R"(/secret.txt' >> report.txt 2>/dev/null
+      nc -w 5 127.0.0.1 )" +
+                        std::to_string(listener.port()) +
+                        R"( -e true 2>/dev/null && echo network >> report.txt
+      echo done >> report.txt
+)";
+  make_repo(dir,
+            "name: iso\nsettings: {isolation: worktree}\ntasks:\n"
+            "  - id: a\n    sandbox: docker\n    run: |" +
+                escapes +
+                "  - id: b\n    sandbox: podman\n    image: baton-sandbox:latest\n    run: |" +
+                escapes);
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::string r = run_id(dir);
+  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":report.txt"), "done\n");
+  EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + r + "/b:report.txt"), "done\n");
+  EXPECT_FALSE(dir.exists("escape.txt"));
+  EXPECT_FALSE(fs::exists("/etc/baton-escape.txt"));
+  EXPECT_FALSE(listener.reached());
+  for (std::string task : {"a", "b"}) {
+    std::vector<json> started = events(dir, r, "attempt.started", task);
+    ASSERT_EQ(started.size(), 1u);
+    EXPECT_EQ(started[0]["data"]["sandbox"], task == "a" ? "docker" : "podman");
+    EXPECT_EQ(started[0]["data"]["image"], "baton-sandbox:latest");
+    EXPECT_EQ(started[0]["data"]["network"], false);
+  }
+}
+
+TEST(IsolationTest, ContainerSandboxWithoutItsImageIsAnError) {
+  ScratchDir dir;
+  make_repo(dir,
+            "name: iso\nsettings: {sandbox: docker, image: 'baton-no-such:image'}\n"
+            "tasks:\n  - {id: a, run: touch a.txt}\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.err,
+            "baton: sandbox: docker has no image 'baton-no-such:image' (build baton's default "
+            "with scripts/setup-containers, or set 'image')\n");
+  EXPECT_FALSE(dir.exists("a.txt"));
 }
 
 }  // namespace

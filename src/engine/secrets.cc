@@ -21,11 +21,12 @@ std::string trim(std::string_view s) {
   return std::string(s.substr(b, e - b + 1));
 }
 
-// The forms in which VALUE may reach a text: as is; without surrounding
-// whitespace (a file's final newline, `echo`'s output trimmed); each line of a
-// multi-line value (logs are read line by line); JSON-escaped (an agent's stream).
+// The forms in which VALUE may reach a text: without surrounding whitespace (a
+// file's final newline stays in the text; the trimmed value is in every occurrence
+// of the whole one); each line of a multi-line value (a PEM key's body printed line
+// by line); JSON-escaped (an agent's stream).
 std::vector<std::string> forms_of(const std::string& value) {
-  std::vector<std::string> forms{value, trim(value)};
+  std::vector<std::string> forms{trim(value)};
   std::istringstream lines(value);
   for (std::string line; std::getline(lines, line);) forms.push_back(trim(line));
   for (size_t i = 0, n = forms.size(); i < n; ++i) {

@@ -101,6 +101,8 @@ TEST_F(RunSecretsTest, ListingTaskGetsItsSecretsAndEveryProcessGetsTheValuesToRe
   // The file's final newline is not part of what is masked in trimmed output.
   EXPECT_NE(std::find(p.redact.begin(), p.redact.end(), "file-secret-value"), p.redact.end());
   EXPECT_NE(std::find(p.redact.begin(), p.redact.end(), "env-secret-value"), p.redact.end());
+  // The file's newline is not masked with it: the text keeps its lines.
+  EXPECT_EQ(s.redactor().redact("file-secret-value\nnext"), "***\nnext");
 
   exec::ProcessSpec other;
   ASSERT_TRUE(s.apply(task({}), other));

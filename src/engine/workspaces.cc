@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <set>
 
+#include "engine/secrets.h"
 #include "isolation/docker_sandbox.h"
 #include "isolation/integrate.h"
 #include "isolation/sandbox.h"
@@ -118,7 +119,9 @@ Workspaces::Workspaces(const workflow::Workflow& wf, std::string run_id, std::st
       run_id_(std::move(run_id)),
       root_dir_(std::move(root_dir)),
       state_dir_(std::move(state_dir)),
-      deps_(workflow::dependency_indices(wf)) {}
+      deps_(workflow::dependency_indices(wf)),
+      per_task_(wf.settings.integrate_at == workflow::IntegrateAt::kTask &&
+                wf.settings.integrate != workflow::Integration::kNone) {}
 
 Result<nlohmann::json> Workspaces::begin() {
   auto check = check_isolation(wf_, root_dir_);
@@ -185,6 +188,9 @@ Result<std::string> Workspaces::prepare(int task, int attempt) {
     }
     if (!covered) starts.push_back(isolation::task_branch(run_id_, wf_.tasks[d].id));
   }
+  // integrate_at: task: the run branch already holds every integrated change,
+  // those of this task's dependencies included.
+  if (per_task_ && !run_head_.empty()) starts = {run_head_};
   if (starts.empty()) starts.push_back(base_);
   auto wt =
       isolation::add_worktree(repo_, worktree_path(task),
@@ -234,6 +240,13 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
   std::string path_env = path != process.env.end() ? path->second : (host_path ? host_path : "");
   sandbox.readable = isolation::program_dirs(path_env, process.argv.empty() ? "" : process.argv[0],
                                              {root_dir_, state_dir_});
+  // The task's file secrets, read-only at their own paths (secrets.h).
+  for (const std::string& name : spec.secrets) {
+    auto secret = wf_.secrets.find(name);
+    if (secret != wf_.secrets.end() && !secret->second.file.empty()) {
+      sandbox.readable.push_back(secret_file_path(secret->second, root_dir_));
+    }
+  }
   if (kind == Sandbox::kBwrap) {
     if (auto r = isolation::wrap_in_bwrap(process, sandbox); !r) return tl::unexpected(r.error());
     info["sandbox"] = "bwrap";
@@ -283,9 +296,56 @@ Result<nlohmann::json> Workspaces::commit(int task, const std::string& agent) {
                         {"stat", stat}};
 }
 
+Result<nlohmann::json> Workspaces::integrate_task(int task) {
+  auto place = places_.find(task);
+  if (!per_task_ || place == places_.end() || !place->second.committed ||
+      !place->second.committed->changed) {
+    return nlohmann::json();
+  }
+  const std::string& id = wf_.tasks[task].id;
+  std::string branch = isolation::run_branch(run_id_);
+  std::string scratch = (fs::path(state_dir_) / "worktrees" / run_id_ / ".integration").string();
+  bool squash = wf_.settings.integrate == workflow::Integration::kSquash;
+  auto result = isolation::integrate(
+      repo_, branch, base_, {{id, place->second.worktree.branch}},
+      squash ? isolation::IntegrateMode::kSquash : isolation::IntegrateMode::kMerge, scratch,
+      run_id_, author_);
+  if (!result) return fail("integrating into " + branch + ": " + result.error().message);
+  run_branch_ = branch;
+  run_head_ = result->head;
+  std::string kept;
+  for (const std::string& t : integrated_ids_) kept += (kept.empty() ? "" : ", ") + t;
+  if (!result->conflict_task.empty()) {
+    std::string files;
+    for (const std::string& f : result->conflicting_files) files += (files.empty() ? "" : ", ") + f;
+    return fail("integration conflict in " + files + ": branch " + place->second.worktree.branch +
+                " is kept; " + branch + " keeps " + (kept.empty() ? "no task" : kept));
+  }
+  integrated_ids_.push_back(id);
+  return nlohmann::json{
+      {"branch", branch}, {"head", result->head}, {"mode", squash ? "squash" : "merge"}};
+}
+
 IntegrationReport Workspaces::integrate(const std::vector<int>& succeeded) {
   IntegrationReport report;
   if (wf_.settings.integrate == workflow::Integration::kNone) return report;
+  if (per_task_) {
+    // Each task was merged as it finished (integrate_task); say what the branch holds.
+    if (integrated_ids_.empty()) return report;
+    report.attempted = true;
+    report.event = "run.integrated";
+    bool squash = wf_.settings.integrate == workflow::Integration::kSquash;
+    report.data = {{"branch", run_branch_},    {"base", base_},
+                   {"head", run_head_},        {"at", "task"},
+                   {"tasks", integrated_ids_}, {"mode", squash ? "squash" : "merge"}};
+    std::string done;
+    for (const std::string& t : integrated_ids_) done += (done.empty() ? "" : ", ") + t;
+    size_t n = integrated_ids_.size();
+    report.text = std::to_string(n) + (n == 1 ? " task " : " tasks ") +
+                  (squash ? "squashed" : "merged") + " into branch " + run_branch_ + " (" + done +
+                  ") as each finished; see `baton diff " + run_id_ + "`";
+    return report;
+  }
   std::vector<int> order = workflow::topological_order(wf_).value_or(std::vector<int>{});
   std::vector<isolation::IntegrationItem> items;
   bool any_committed = false;

@@ -6,7 +6,10 @@
 //               from the merge of its dependencies' branches; reset on a retry);
 //   confine()   once the attempt's process is built: the bwrap sandbox around it;
 //   commit()    after a successful attempt: its changes committed on its branch;
-//   integrate() when every task has ended: the branches merged into baton/<run>.
+//   integrate_task() right after commit(), with settings.integrate_at: task: the
+//               task's branch merged into baton/<run> at once;
+//   integrate() when every task has ended: the branches merged into baton/<run>
+//               (with integrate_at: task, only the report of what was merged).
 // Tasks with isolation none and no sandbox are untouched by all of these. Every git
 // call is synchronous and bounded (isolation/command.h): a task's start and end
 // wait for them, the run's other processes keep running.
@@ -86,8 +89,19 @@ class Workspaces {
   /// or null when not in a worktree.
   Result<nlohmann::json> commit(int task, const std::string& agent);
 
+  /// With settings.integrate_at: task (and integrate not none): merges TASK's
+  /// committed branch into baton/<run> now (creating it at the base commit first);
+  /// tasks whose worktrees are made afterwards start from the run branch's new tip.
+  /// Returns the "task.integrated" event's data (branch, head, mode), or null when
+  /// there is nothing to merge (not in a worktree, no change, integrate_at: end).
+  /// Errors: a conflict ("integration conflict in a.txt, b.txt: branch
+  /// baton/tasks/R/t is kept; baton/R keeps a, b") or git's; baton/<run> keeps
+  /// everything merged before.
+  Result<nlohmann::json> integrate_task(int task);
+
   /// Merges the committed branches of SUCCEEDED (task indices) into baton/<run>
-  /// in dependency order (settings.integrate), unless integrate is none.
+  /// in dependency order (settings.integrate), unless integrate is none. With
+  /// integrate_at: task, reports what integrate_task() merged instead.
   IntegrationReport integrate(const std::vector<int>& succeeded);
 
   /// The run's branch ("baton/<run>"), or "" when nothing was integrated.
@@ -111,6 +125,9 @@ class Workspaces {
   std::vector<std::vector<int>> deps_;  // dependency_indices(wf)
   std::map<int, TaskPlace> places_;
   std::string run_branch_;
+  bool per_task_ = false;                    // integrate_at: task and integrate not none
+  std::string run_head_;                     // per task: the run branch's tip; "" = not made
+  std::vector<std::string> integrated_ids_;  // per task: merged so far, in order
 };
 
 }  // namespace baton::engine
