@@ -600,13 +600,13 @@ void Driver::start_hook(size_t index) {
                      log_path("hook-" + hook_group_ + "-" + spec.id, 1),
                      spec.timeout_s.value_or(wf_.settings.timeout_s),
                      wf_.settings.kill_grace_s};
+  place.secrets = &secrets_;
   Live live;
   live.attempt = 1;
   live.record.run_id = run_id_;
   live.record.task_id = id;
   live.record.number = 1;
   live.record.log_path = place.log_path;
-  place.secrets = &secrets_;
   live.record.started_at = clock_.now();
   live.record.status = "running";
   int key = -static_cast<int>(index + 1);
@@ -667,272 +667,269 @@ void Driver::close_handles() {
   }
 }
 
+// Paused, or only gates are left and the caller does not wait: the run row says so,
+// nothing else ends (no hooks, no integration); `baton resume` continues.
+void Driver::stop_until_resumed(RunStatus status) {
+  phase_ = Phase::kDone;
+  run_.status = to_string(status);
+  pending_.run = run_;
+  nlohmann::json data{{"status", run_.status}};
+  nlohmann::json waiting = nlohmann::json::array();
+  for (int task : sched_.waiting_tasks()) {
+    waiting.push_back({{"task", wf_.tasks[task].id}, {"message", sched_.task(task).reason}});
+  }
+  if (!waiting.empty()) data["waiting"] = std::move(waiting);
+  pending_.events.push_back(
+      event("", status == RunStatus::kPaused ? "run.paused" : "run.waiting", std::move(data)));
+  apply(pending_);
+  close_handles();
+}
+
+// SIGUSR1: `baton pause` or `baton approve` appended a request event (run.pause_requested,
+// gate.decision) and signalled; act on every request since the last look.
+void Driver::check_requests() {
+  auto events = store_.list_events(run_id_, control_seq_);
+  if (!events) return;  // the next signal looks again
+  for (const store::Event& e : *events) {
+    control_seq_ = std::max(control_seq_, e.seq);
+    if (e.time < requests_after_) continue;
+    if (e.kind == "run.pause_requested" && !sched_.paused()) {
+      sched_.pause();
+      pending_.events.push_back(event("", "run.pausing", {{"running", sched_.running_count()}}));
+      observer_.on_paused(sched_);
+    } else if (e.kind == "gate.decision") {
+      int task = wf_.task_index(e.task_id);
+      if (task < 0 || !e.data.is_object()) continue;
+      bool approve = e.data.value("decision", "") == "approve";
+      auto decided = approve ? sched_.approve(task, e.data.value("comment", ""))
+                             : sched_.reject(task, e.data.value("reason", ""));
+      if (decided) {
+        pending_.events.push_back(
+            event(e.task_id, approve ? "task.approved" : "task.rejected", e.data));
+      }
+    }
+  }
+  if (phase_ == Phase::kTasks && !fatal_) defer_pump();
+}
+
+// The states the store recorded, for Scheduler::restore(). Named outputs come back from
+// a JSON object output (as judge_attempt() makes them); a task's retry budget counts its
+// attempts with its latest agent, afresh for the tasks `baton retry` reset.
+std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskRecord>& tasks,
+                                               const std::vector<store::AttemptRecord>& attempts,
+                                               const ResumeOptions& resume) const {
+  std::map<std::string, const store::TaskRecord*> by_id;
+  for (const auto& t : tasks) by_id[t.task_id] = &t;
+  std::map<std::string, std::vector<const store::AttemptRecord*>> tries;
+  for (const auto& a : attempts) tries[a.task_id].push_back(&a);
+  std::vector<TaskState> states(wf_.tasks.size());
+  for (size_t i = 0; i < wf_.tasks.size(); ++i) {
+    const std::string& id = wf_.tasks[i].id;
+    auto it = by_id.find(id);
+    if (it == by_id.end()) continue;  // a task added with --force: pending
+    const store::TaskRecord& r = *it->second;
+    TaskState& s = states[i];
+    s.status = parse_task_status(r.status).value_or(TaskStatus::kPending);
+    s.attempts = r.attempts;
+    s.agent = r.agent;
+    s.output = r.output;
+    if (!s.output.empty() && s.output.front() == '{') {
+      auto parsed = nlohmann::json::parse(s.output, nullptr, false);
+      if (parsed.is_object()) s.outputs = parsed;
+    }
+    s.exit_code = r.exit_code;
+    s.reason = r.reason;
+    s.started_at = r.started_at;
+    s.ended_at = r.ended_at;
+    s.gate_passed = r.gate == "approved";
+    s.escalated = r.gate == "escalated";
+    bool retried =
+        std::find(resume.retried.begin(), resume.retried.end(), id) != resume.retried.end();
+    for (const store::AttemptRecord* a : tries[id]) {
+      if (a->cost_usd) s.cost_usd += *a->cost_usd;
+      if (!a->session_id.empty()) {
+        s.session_id = a->session_id;
+        s.session_agent = a->agent;
+      }
+      if (!a->agent.empty() && std::find(s.agents_tried.begin(), s.agents_tried.end(), a->agent) ==
+                                   s.agents_tried.end()) {
+        s.agents_tried.push_back(a->agent);
+      }
+      if (!retried && a->agent == r.agent) ++s.agent_attempts;
+    }
+  }
+  return states;
+}
+
+// A task recorded running: its attempt's control file says what became of it
+// (exec/supervised.h). Running: re-attach and wait. Finished: judged as if it had just
+// ended (ENDED, after the loop starts). Never started: started again under the same
+// number, not counted. Lost (its supervisor died too): cleaned up and counted as a
+// failed attempt, retried per the task's policy.
+void Driver::recover_attempt(int task, const store::AttemptRecord* record, store::Batch& batch,
+                             std::vector<std::pair<int, exec::ProcessResult>>& ended) {
+  const workflow::TaskSpec& spec = wf_.tasks[task];
+  const int number = sched_.task(task).attempts;
+  exec::AttemptState state;
+  std::string control;
+  if (record) {
+    control = exec::control_path_for(record->log_path);
+    state = exec::inspect_attempt(control);
+  } else {
+    state.detail = "no attempt row";
+  }
+  using Kind = exec::AttemptState::Kind;
+  if (state.kind == Kind::kNotStarted) {
+    batch.events.push_back(
+        event(spec.id, "attempt.not_started", {{"attempt", number}, {"detail", state.detail}}));
+    sched_.restart_attempt(task, "attempt " + std::to_string(number) +
+                                     " never started; starting it again (not counted)");
+    return;
+  }
+  Live live;
+  live.attempt = number;
+  live.record = *record;
+  live.prepared.agent = record->agent;
+  if (!record->agent.empty()) live.prepared.invoker = agents::find_invoker(record->agent);
+  if (state.kind == Kind::kRunning) {
+    auto attached = exec::Supervised::attach(
+        &loop_, control, [this, task](const exec::ProcessResult& r) { on_exit(task, r); });
+    if (attached) {
+      batch.events.push_back(event(spec.id, "attempt.reattached",
+                                   {{"attempt", number},
+                                    {"supervisor_pid", state.supervisor_pid},
+                                    {"pid", state.child_pid}}));
+      live.process = std::move(*attached);
+      live_[task] = std::move(live);
+      return;
+    }
+    state.kind = Kind::kLost;  // it ended and vanished between inspect and attach
+    state.detail = attached.error().message;
+  }
+  if (state.kind == Kind::kFinished) {
+    batch.events.push_back(event(spec.id, "attempt.recovered",
+                                 {{"attempt", number}, {"exit", state.result.status.to_string()}}));
+    live_[task] = std::move(live);
+    ended.emplace_back(task, state.result);
+    return;
+  }
+  // Lost.
+  if (auto cleaned = exec::clean_up_lost_attempt(control); !cleaned) {
+    state.detail += "; clean-up: " + cleaned.error().message;
+  }
+  std::string reason = "supervisor died";
+  if (!state.detail.empty() && state.detail != reason) reason += " (" + state.detail + ")";
+  live.record.status = "failed";
+  live.record.exit_status = "lost";
+  live.record.error = reason;
+  live.record.error_class = "transient";
+  live.record.ended_at = clock_.now();
+  batch.attempts.push_back(live.record);
+  batch.events.push_back(
+      event(spec.id, "attempt.lost",
+            {{"attempt", number}, {"reason", reason}, {"supervisor_pid", state.supervisor_pid}}));
+  AttemptOutcome out;
+  out.reason = reason;
+  out.agent = record->agent;
+  sched_.attempt_finished(task, number, out);
+}
+
+Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const ResumeOptions& resume) {
+  run_ = recorded;
+  run_dir_ = recorded.run_dir;
+  std::error_code ec;
+  fs::create_directories(fs::path(run_dir_) / "logs", ec);
+  if (ec) return fail("cannot create " + run_dir_ + "/logs: " + ec.message());
+  auto isolation = workspaces_.begin();
+  if (!isolation) return tl::unexpected(isolation.error());
+  secrets_ = RunSecrets::load(wf_, options_.root_dir);
+  run_.orchestrator_pid = static_cast<int>(getpid());
+  run_.orchestrator_start_time = store::self_start_time();
+  if (auto r = open_loop(); !r) return tl::unexpected(r.error());
+  if (auto r = lock_run(); !r) {
+    shut_loop();
+    return tl::unexpected(r.error());
+  }
+  // Read after the lock: nobody else writes task rows now.
+  auto tasks = store_.list_tasks(run_id_);
+  auto attempts = tasks ? store_.list_attempts(run_id_, "")
+                        : Result<std::vector<store::AttemptRecord>>(tl::unexpected(tasks.error()));
+  if (!attempts) {
+    shut_loop();
+    return tl::unexpected(attempts.error());
+  }
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    const workflow::TaskSpec& spec = wf_.tasks[i];
+    if (spec.is_command() || spec.agent.empty()) continue;
+    if (auto found = resolver_.candidates(spec.agent)) sched_.set_agents(i, std::move(*found));
+  }
+  std::vector<TaskState> states = recorded_states(*tasks, *attempts, resume);
+  std::vector<TaskStatus> before;
+  for (const TaskState& t : states) before.push_back(t.status);
+  std::vector<bool> has_row(wf_.tasks.size(), false);
+  for (const auto& t : *tasks) {
+    if (int i = wf_.task_index(t.task_id); i >= 0) has_row[i] = true;
+  }
+  sched_.restore(std::move(states));
+  release_free_memory();
+
+  store::Batch batch;
+  run_.status = "running";
+  run_.ended_at = 0;
+  batch.run = run_;
+  nlohmann::json data{{"from", recorded.status}, {"sha256", wf_.source_sha256}};
+  if (resume.forced) data["forced"] = true;
+  if (!resume.changed.empty()) data["changed"] = resume.changed;
+  if (!resume.retried.empty()) data["retried"] = resume.retried;
+  batch.events.push_back(event("", "run.resumed", std::move(data)));
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    TaskStatus now = sched_.task(i).status;
+    if (now == before[i] && has_row[i]) continue;
+    batch.tasks.push_back(task_record(i));
+    batch.events.push_back(event(wf_.tasks[i].id, std::string("task.") + to_string(now),
+                                 {{"from", to_string(before[i])}, {"reason", "run resumed"}}));
+  }
+  // Attempts recorded running: re-attach, record, restart or retry each.
+  std::map<std::string, const store::AttemptRecord*> last_attempt;
+  for (const auto& a : *attempts) {
+    auto& slot = last_attempt[a.task_id];
+    if (!slot || a.number > slot->number) slot = &a;
+  }
+  std::vector<std::pair<int, exec::ProcessResult>> ended;
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    if (sched_.task(i).status != TaskStatus::kRunning) continue;
+    auto it = last_attempt.find(wf_.tasks[i].id);
+    const store::AttemptRecord* record =
+        it != last_attempt.end() && it->second->number == sched_.task(i).attempts ? it->second
+                                                                                  : nullptr;
+    recover_attempt(i, record, batch, ended);
+  }
+  secrets_.redact(batch);
+  if (auto r = store_.apply(batch); !r) {
+    // ~Supervised would kill a re-attached attempt: leave it to its supervisor.
+    for (auto& [task, live] : live_) {
+      if (live.process) live.process->detach();
+    }
+    live_.clear();
+    shut_loop();
+    return tl::unexpected(r.error());
+  }
+  observer_.on_run_started(run_, sched_);
+  phase_ = Phase::kTasks;
+  for (auto& [task, result] : ended) on_exit(task, result);
+  pump();
+  return loop_until_done();
+}
+
 }  // namespace
 
 Result<RunOutcome> execute_run(const workflow::Workflow& workflow, store::Store& store,
                                const RunOptions& options, RunObserver& observer,
                                const Clock& clock) {
   Driver driver(workflow, store, options, observer, clock);
-  // Paused, or only gates are left and the caller does not wait: the run row says so,
-  // nothing else ends (no hooks, no integration); `baton resume` continues.
-  void Driver::stop_until_resumed(RunStatus status) {
-    phase_ = Phase::kDone;
-    run_.status = to_string(status);
-    pending_.run = run_;
-    nlohmann::json data{{"status", run_.status}};
-    nlohmann::json waiting = nlohmann::json::array();
-    for (int task : sched_.waiting_tasks()) {
-      waiting.push_back({{"task", wf_.tasks[task].id}, {"message", sched_.task(task).reason}});
-    }
-    if (!waiting.empty()) data["waiting"] = std::move(waiting);
-    pending_.events.push_back(
-        event("", status == RunStatus::kPaused ? "run.paused" : "run.waiting", std::move(data)));
-    apply(pending_);
-    close_handles();
-  }
-
-  // SIGUSR1: `baton pause` or `baton approve` appended a request event (run.pause_requested,
-  // gate.decision) and signalled; act on every request since the last look.
-  void Driver::check_requests() {
-    auto events = store_.list_events(run_id_, control_seq_);
-    if (!events) return;  // the next signal looks again
-    for (const store::Event& e : *events) {
-      control_seq_ = std::max(control_seq_, e.seq);
-      if (e.time < requests_after_) continue;
-      if (e.kind == "run.pause_requested" && !sched_.paused()) {
-        sched_.pause();
-        pending_.events.push_back(event("", "run.pausing", {{"running", sched_.running_count()}}));
-        observer_.on_paused(sched_);
-      } else if (e.kind == "gate.decision") {
-        int task = wf_.task_index(e.task_id);
-        if (task < 0 || !e.data.is_object()) continue;
-        bool approve = e.data.value("decision", "") == "approve";
-        auto decided = approve ? sched_.approve(task, e.data.value("comment", ""))
-                               : sched_.reject(task, e.data.value("reason", ""));
-        if (decided) {
-          pending_.events.push_back(
-              event(e.task_id, approve ? "task.approved" : "task.rejected", e.data));
-        }
-      }
-    }
-    if (phase_ == Phase::kTasks && !fatal_) defer_pump();
-  }
-
-  // The states the store recorded, for Scheduler::restore(). Named outputs come back from
-  // a JSON object output (as judge_attempt() makes them); a task's retry budget counts its
-  // attempts with its latest agent, afresh for the tasks `baton retry` reset.
-  std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskRecord>& tasks,
-                                                 const std::vector<store::AttemptRecord>& attempts,
-                                                 const ResumeOptions& resume) const {
-    std::map<std::string, const store::TaskRecord*> by_id;
-    for (const auto& t : tasks) by_id[t.task_id] = &t;
-    std::map<std::string, std::vector<const store::AttemptRecord*>> tries;
-    for (const auto& a : attempts) tries[a.task_id].push_back(&a);
-    std::vector<TaskState> states(wf_.tasks.size());
-    for (size_t i = 0; i < wf_.tasks.size(); ++i) {
-      const std::string& id = wf_.tasks[i].id;
-      auto it = by_id.find(id);
-      if (it == by_id.end()) continue;  // a task added with --force: pending
-      const store::TaskRecord& r = *it->second;
-      TaskState& s = states[i];
-      s.status = parse_task_status(r.status).value_or(TaskStatus::kPending);
-      s.attempts = r.attempts;
-      s.agent = r.agent;
-      s.output = r.output;
-      if (!s.output.empty() && s.output.front() == '{') {
-        auto parsed = nlohmann::json::parse(s.output, nullptr, false);
-        if (parsed.is_object()) s.outputs = parsed;
-      }
-      s.exit_code = r.exit_code;
-      s.reason = r.reason;
-      s.started_at = r.started_at;
-      s.ended_at = r.ended_at;
-      s.gate_passed = r.gate == "approved";
-      s.escalated = r.gate == "escalated";
-      bool retried =
-          std::find(resume.retried.begin(), resume.retried.end(), id) != resume.retried.end();
-      for (const store::AttemptRecord* a : tries[id]) {
-        if (a->cost_usd) s.cost_usd += *a->cost_usd;
-        if (!a->session_id.empty()) {
-          s.session_id = a->session_id;
-          s.session_agent = a->agent;
-        }
-        if (!a->agent.empty() && std::find(s.agents_tried.begin(), s.agents_tried.end(),
-                                           a->agent) == s.agents_tried.end()) {
-          s.agents_tried.push_back(a->agent);
-        }
-        if (!retried && a->agent == r.agent) ++s.agent_attempts;
-      }
-    }
-    return states;
-  }
-
-  // A task recorded running: its attempt's control file says what became of it
-  // (exec/supervised.h). Running: re-attach and wait. Finished: judged as if it had just
-  // ended (ENDED, after the loop starts). Never started: started again under the same
-  // number, not counted. Lost (its supervisor died too): cleaned up and counted as a
-  // failed attempt, retried per the task's policy.
-  void Driver::recover_attempt(int task, const store::AttemptRecord* record, store::Batch& batch,
-                               std::vector<std::pair<int, exec::ProcessResult>>& ended) {
-    const workflow::TaskSpec& spec = wf_.tasks[task];
-    const int number = sched_.task(task).attempts;
-    exec::AttemptState state;
-    std::string control;
-    if (record) {
-      control = exec::control_path_for(record->log_path);
-      state = exec::inspect_attempt(control);
-    } else {
-      state.detail = "no attempt row";
-    }
-    using Kind = exec::AttemptState::Kind;
-    if (state.kind == Kind::kNotStarted) {
-      batch.events.push_back(
-          event(spec.id, "attempt.not_started", {{"attempt", number}, {"detail", state.detail}}));
-      sched_.restart_attempt(task, "attempt " + std::to_string(number) +
-                                       " never started; starting it again (not counted)");
-      return;
-    }
-    Live live;
-    live.attempt = number;
-    live.record = *record;
-    live.prepared.agent = record->agent;
-    if (!record->agent.empty()) live.prepared.invoker = agents::find_invoker(record->agent);
-    if (state.kind == Kind::kRunning) {
-      auto attached = exec::Supervised::attach(
-          &loop_, control, [this, task](const exec::ProcessResult& r) { on_exit(task, r); });
-      if (attached) {
-        batch.events.push_back(event(spec.id, "attempt.reattached",
-                                     {{"attempt", number},
-                                      {"supervisor_pid", state.supervisor_pid},
-                                      {"pid", state.child_pid}}));
-        live.process = std::move(*attached);
-        live_[task] = std::move(live);
-        return;
-      }
-      state.kind = Kind::kLost;  // it ended and vanished between inspect and attach
-      state.detail = attached.error().message;
-    }
-    if (state.kind == Kind::kFinished) {
-      batch.events.push_back(
-          event(spec.id, "attempt.recovered",
-                {{"attempt", number}, {"exit", state.result.status.to_string()}}));
-      live_[task] = std::move(live);
-      ended.emplace_back(task, state.result);
-      return;
-    }
-    // Lost.
-    if (auto cleaned = exec::clean_up_lost_attempt(control); !cleaned) {
-      state.detail += "; clean-up: " + cleaned.error().message;
-    }
-    std::string reason = "supervisor died";
-    if (!state.detail.empty() && state.detail != reason) reason += " (" + state.detail + ")";
-    live.record.status = "failed";
-    live.record.exit_status = "lost";
-    live.record.error = reason;
-    live.record.error_class = "transient";
-    live.record.ended_at = clock_.now();
-    batch.attempts.push_back(live.record);
-    batch.events.push_back(
-        event(spec.id, "attempt.lost",
-              {{"attempt", number}, {"reason", reason}, {"supervisor_pid", state.supervisor_pid}}));
-    AttemptOutcome out;
-    out.reason = reason;
-    out.agent = record->agent;
-    sched_.attempt_finished(task, number, out);
-  }
-
-  Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const ResumeOptions& resume) {
-    run_ = recorded;
-    run_dir_ = recorded.run_dir;
-    std::error_code ec;
-    fs::create_directories(fs::path(run_dir_) / "logs", ec);
-    if (ec) return fail("cannot create " + run_dir_ + "/logs: " + ec.message());
-    auto isolation = workspaces_.begin();
-    if (!isolation) return tl::unexpected(isolation.error());
-    secrets_ = RunSecrets::load(wf_, options_.root_dir);
-    run_.orchestrator_pid = static_cast<int>(getpid());
-    run_.orchestrator_start_time = store::self_start_time();
-    if (auto r = open_loop(); !r) return tl::unexpected(r.error());
-    if (auto r = lock_run(); !r) {
-      shut_loop();
-      return tl::unexpected(r.error());
-    }
-    // Read after the lock: nobody else writes task rows now.
-    auto tasks = store_.list_tasks(run_id_);
-    auto attempts = tasks
-                        ? store_.list_attempts(run_id_, "")
-                        : Result<std::vector<store::AttemptRecord>>(tl::unexpected(tasks.error()));
-    if (!attempts) {
-      shut_loop();
-      return tl::unexpected(attempts.error());
-    }
-    for (int i = 0; i < sched_.task_count(); ++i) {
-      const workflow::TaskSpec& spec = wf_.tasks[i];
-      if (spec.is_command() || spec.agent.empty()) continue;
-      if (auto found = resolver_.candidates(spec.agent)) sched_.set_agents(i, std::move(*found));
-    }
-    std::vector<TaskState> states = recorded_states(*tasks, *attempts, resume);
-    std::vector<TaskStatus> before;
-    for (const TaskState& t : states) before.push_back(t.status);
-    std::vector<bool> has_row(wf_.tasks.size(), false);
-    for (const auto& t : *tasks) {
-      if (int i = wf_.task_index(t.task_id); i >= 0) has_row[i] = true;
-    }
-    sched_.restore(std::move(states));
-    release_free_memory();
-
-    store::Batch batch;
-    run_.status = "running";
-    run_.ended_at = 0;
-    batch.run = run_;
-    nlohmann::json data{{"from", recorded.status}, {"sha256", wf_.source_sha256}};
-    if (resume.forced) data["forced"] = true;
-    if (!resume.changed.empty()) data["changed"] = resume.changed;
-    if (!resume.retried.empty()) data["retried"] = resume.retried;
-    batch.events.push_back(event("", "run.resumed", std::move(data)));
-    for (int i = 0; i < sched_.task_count(); ++i) {
-      TaskStatus now = sched_.task(i).status;
-      if (now == before[i] && has_row[i]) continue;
-      batch.tasks.push_back(task_record(i));
-      batch.events.push_back(event(wf_.tasks[i].id, std::string("task.") + to_string(now),
-                                   {{"from", to_string(before[i])}, {"reason", "run resumed"}}));
-    }
-    // Attempts recorded running: re-attach, record, restart or retry each.
-    std::map<std::string, const store::AttemptRecord*> last_attempt;
-    for (const auto& a : *attempts) {
-      auto& slot = last_attempt[a.task_id];
-      if (!slot || a.number > slot->number) slot = &a;
-    }
-    std::vector<std::pair<int, exec::ProcessResult>> ended;
-    for (int i = 0; i < sched_.task_count(); ++i) {
-      if (sched_.task(i).status != TaskStatus::kRunning) continue;
-      auto it = last_attempt.find(wf_.tasks[i].id);
-      const store::AttemptRecord* record =
-          it != last_attempt.end() && it->second->number == sched_.task(i).attempts ? it->second
-                                                                                    : nullptr;
-      recover_attempt(i, record, batch, ended);
-    }
-    secrets_.redact(batch);
-    if (auto r = store_.apply(batch); !r) {
-      // ~Supervised would kill a re-attached attempt: leave it to its supervisor.
-      for (auto& [task, live] : live_) {
-        if (live.process) live.process->detach();
-      }
-      live_.clear();
-      shut_loop();
-      return tl::unexpected(r.error());
-    }
-    observer_.on_run_started(run_, sched_);
-    phase_ = Phase::kTasks;
-    for (auto& [task, result] : ended) on_exit(task, result);
-    pump();
-    return loop_until_done();
-  }
-
   return driver.run();
 }
 
-}  // namespace baton::engine
 Result<RunOutcome> resume_run(const workflow::Workflow& workflow, store::Store& store,
                               const store::RunRecord& run, const RunOptions& options,
                               const ResumeOptions& resume, RunObserver& observer,
@@ -943,3 +940,5 @@ Result<RunOutcome> resume_run(const workflow::Workflow& workflow, store::Store& 
   Driver driver(workflow, store, with_id, observer, clock);
   return driver.resume(run, resume);
 }
+
+}  // namespace baton::engine
