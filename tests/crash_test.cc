@@ -282,7 +282,7 @@ std::map<std::string, std::vector<std::string>> read_ledger(const std::string& p
   return out;
 }
 
-TEST(CrashTest, SigkillAtRandomMomentsThenResumeLosesAndRepeatsNothing) {
+TEST(CrashHarnessTest, SigkillAtRandomMomentsThenResumeLosesAndRepeatsNothing) {
   const uint64_t seed = crash_seed();
   int min_kills = 24;
   if (const char* k = std::getenv("CRASH_KILLS"); k && *k) min_kills = std::atoi(k);
@@ -357,6 +357,12 @@ TEST(CrashTest, SigkillAtRandomMomentsThenResumeLosesAndRepeatsNothing) {
     int final_attempt = task.value("attempts", 0);
     attempts += final_attempt;
     if (final_attempt > 1) ++retried;
+    for (const auto& a : run["attempts"]) {
+      if (a["task"] == t.id && a["number"] != final_attempt) {
+        std::printf("retried: %s attempt %d: %s\n", t.id.c_str(), a.value("number", 0),
+                    a.value("error", "").c_str());
+      }
+    }
     std::string log;
     for (const auto& a : run["attempts"]) {
       if (a["task"] == t.id && a["number"] == final_attempt) log = a.value("log", "");
