@@ -4,12 +4,16 @@
 #include <map>
 #include <queue>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 namespace baton::workflow {
 namespace {
 
-std::map<std::string, int> index_by_id(const Workflow& wf) {
-  std::map<std::string, int> index;
+// Task id -> index of its first task. Views into WF's ids: valid while WF is unchanged.
+std::unordered_map<std::string_view, int> index_by_id(const Workflow& wf) {
+  std::unordered_map<std::string_view, int> index;
+  index.reserve(wf.tasks.size());
   for (size_t i = 0; i < wf.tasks.size(); ++i) index.emplace(wf.tasks[i].id, static_cast<int>(i));
   return index;
 }
@@ -48,7 +52,7 @@ std::string dot_quote(const std::string& text) {
 }  // namespace
 
 std::vector<std::vector<int>> dependency_indices(const Workflow& wf) {
-  std::map<std::string, int> index = index_by_id(wf);
+  std::unordered_map<std::string_view, int> index = index_by_id(wf);
   std::vector<std::vector<int>> deps(wf.tasks.size());
   for (size_t i = 0; i < wf.tasks.size(); ++i) {
     for (const std::string& dep : wf.tasks[i].dependencies) {

@@ -84,16 +84,25 @@ Result<void> check_source_text(std::string_view text) {
 }
 
 std::string sha256_hex(std::string_view bytes) {
+  // The digest is fetched once and a context is kept per thread: EVP_Digest() with
+  // EVP_sha256() fetches the algorithm and allocates a context on every call, which
+  // cost more than hashing a task's few hundred bytes (the loader hashes every task).
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           &EVP_MD_CTX_free);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   std::string out;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr) != 1) {
+  if (!kSha256 || !ctx || EVP_DigestInit_ex2(ctx.get(), kSha256, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), bytes.data(), bytes.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &length) != 1) {
     return out;  // only on allocation failure inside OpenSSL
   }
   static constexpr char kHex[] = "0123456789abcdef";
+  out.resize(2 * length);
   for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xF];
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xF];
   }
   return out;
 }
