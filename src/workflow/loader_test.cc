@@ -512,7 +512,7 @@ tasks:
           "flow.yaml:2:24: error: invalid value 'halt' for 'on_failure' in settings: expected stop "
           "or continue",
           "flow.yaml:6:17: error: invalid value 'sometimes' for 'on_failure' in task 'a': expected "
-          "fail, skip or retry",
+          "fail, skip, retry or escalate",
           "flow.yaml:7:22: error: invalid value 'linear' for 'backoff' in retry of task 'a': "
           "expected fixed or exponential",
       }));
