@@ -569,5 +569,26 @@ TEST(IsolationTest, ContainerSandboxWithoutItsImageIsAnError) {
   EXPECT_FALSE(dir.exists("a.txt"));
 }
 
+// SIGTERM to baton (what `baton cancel` sends) reaches into the container: the task
+// is recorded cancelled, and neither its process nor its container remains.
+TEST(IsolationTest, CancellingARunStopsTheWholeContainer) {
+  ScratchDir dir;
+  std::string secs = "778." + std::to_string(getpid());
+  make_repo(dir,
+            "name: iso\nsettings: {sandbox: docker, kill_grace: 5s}\ntasks:\n"
+            "  - {id: slow, run: 'touch started && sleep " +
+                secs + "'}\n");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
+  run.signal(SIGTERM);
+  EXPECT_EQ(run.wait().exit_code, 143);
+  EXPECT_EQ(sh(dir.path(), "pgrep -f '[s]leep " + secs + "' || true"), "");
+  EXPECT_EQ(sh(dir.path(),
+               "curl -s --unix-socket /var/run/docker.sock "
+               "'http://localhost/v1.41/containers/json?all=1' | grep -c '" +
+                   secs + "' || true"),
+            "0\n");
+}
+
 }  // namespace
 }  // namespace baton::testing
