@@ -99,8 +99,9 @@ Result<bool> EngineClient::has_image(const std::string& image) const {
 }
 
 Result<std::string> EngineClient::create(const ContainerSpec& spec) const {
-  auto r =
-      http_request(socket_, "POST", path("/containers/create"), container_create_body(spec).dump());
+  std::string target = "/containers/create";
+  if (!spec.name.empty()) target += "?name=" + url_encode(spec.name);
+  auto r = http_request(socket_, "POST", path(target), container_create_body(spec).dump());
   if (!r) return tl::unexpected(r.error());
   if (r->status != 201)
     return fail("creating a container of " + spec.image + ": " + message_of(*r));

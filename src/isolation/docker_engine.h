@@ -46,6 +46,7 @@ struct Bind {
 /// What one container is made of. Binds land on a read-only root file system; /tmp
 /// is a tmpfs of tmp_bytes; the network is "none" unless `network` ("host" then).
 struct ContainerSpec {
+  std::string name;  ///< the container's name ("" = the daemon picks one)
   std::string image;
   std::vector<std::string> argv;  ///< the command (Cmd); the image's Entrypoint is cleared
   std::string workdir;            ///< working directory inside

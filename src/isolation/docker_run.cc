@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <thread>
 
 namespace baton::isolation {
@@ -54,6 +56,7 @@ struct Shared {
     if (n <= 0) break;
     data.append(buf, static_cast<size_t>(n));
   }
+  // The first line is the container's name, sent before it was created.
   size_t eol = data.find('\n');
   if (eol != std::string::npos && data.find("removed\n") == std::string::npos) {
     EngineClient(socket).remove(data.substr(0, eol));
@@ -108,12 +111,20 @@ Result<int> run_container(const EngineClient& client, ContainerSpec spec,
   }).detach();
 
   spec.open_stdin = !options.stdin_data.empty();
+  if (spec.name.empty()) {
+    // Named before it exists, so the guard can remove it even if this process dies
+    // while the daemon is creating it.
+    std::random_device rd;
+    char name[32];
+    std::snprintf(name, sizeof name, "baton-%08x%08x", rd(), rd());
+    spec.name = name;
+  }
+  tell_guard(spec.name);
   auto id = client.create(spec);
   if (!id) {
-    close(to_guard);
+    close(to_guard);  // the guard's removal of a container never made is a 404
     return tl::unexpected(id.error());
   }
-  tell_guard(*id);
   auto finish = [&](Result<int> result) -> Result<int> {
     auto removed = client.remove(*id);
     if (removed) tell_guard("removed");

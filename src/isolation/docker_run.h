@@ -9,8 +9,9 @@
 // Signals: SIGTERM, SIGINT and SIGHUP stop the whole container (its init gets
 // SIGTERM, SIGKILL after the grace period); a second one kills it at once.
 // SIGKILL of the client cannot be caught, so a guard process (its own session,
-// holding only a pipe from the client) force-removes the container when the
-// client ends without saying it removed it.
+// holding only a pipe from the client, told the container's name before it is
+// created: "baton-" and 16 random hex digits unless ContainerSpec::name is set)
+// force-removes the container when the client ends without saying it removed it.
 #pragma once
 
 #include <string>

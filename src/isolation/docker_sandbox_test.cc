@@ -10,8 +10,10 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -406,6 +408,40 @@ TEST_P(ContainerSandboxTest, FillingTmpStaysInsideTheSandbox) {
   long long filled = std::atoll(r.stdout_text.c_str());
   EXPECT_LE(filled, kSandboxTmpBytes) << r.stdout_text << r.stderr_tail;
   EXPECT_GT(filled, kSandboxTmpBytes / 2) << r.stdout_text << r.stderr_tail;
+}
+
+TEST_P(ContainerSandboxTest, GuardRemovesTheContainerWhenTheLauncherIsKilled) {
+  std::string secs = "4444." + unique_token();
+  exec::ProcessSpec p;
+  p.argv = {"sleep", secs};
+  p.cwd = dir_.path();
+  ASSERT_TRUE(wrap_in_container(p, spec_, options_));
+  std::vector<char*> argv;
+  for (std::string& a : p.argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Bounded polling: the container is another process's, its start no event of ours.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (containers_with(options_.socket, secs) == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(containers_with(options_.socket, secs), 1);
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(no_process_with_arg(secs));
+  deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (containers_with(options_.socket, secs) != 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(containers_with(options_.socket, secs), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ContainerSandboxTest,
