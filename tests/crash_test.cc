@@ -110,7 +110,8 @@ void make_command(TaskPlan* task, std::mt19937_64& rng, const std::string& ledge
 /// Generates the workflow from RNG: a chain of 14 (mostly slow) tasks, a fan-out of 12
 /// from one root into one join, 4 agent tasks, 20 tasks of a random DAG over everything
 /// declared before them, and a final task after the chain, the join and the agents.
-Generated generate(std::mt19937_64& rng, const std::string& ledger) {
+/// Agent tasks get KILLS + 2 attempts: each kill can fail at most one attempt of each.
+Generated generate(std::mt19937_64& rng, const std::string& ledger, int kills) {
   Generated g;
   auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<uint64_t>(n)); };
   auto add = [&](std::string id, TaskKind kind, std::vector<std::string> deps) {
@@ -163,11 +164,12 @@ Generated generate(std::mt19937_64& rng, const std::string& ledger) {
     }
     if (t.kind == TaskKind::kAgent) {
       // The rehearsal model server lives in the `baton` that is killed, so an agent
-      // attempt running at a kill loses its model and fails; it is retried.
+      // attempt running at a kill loses its model and fails; it is retried (an attempt
+      // talks to the server of the `baton` that started it: one kill, one failure).
       flow << "    agent: " << t.agent << "\n"
            << "    parameters: {task: " << quoted("Write " + t.id + ".txt") << "}\n"
            << "    timeout: 90s\n"
-           << "    retry: {max_attempts: 10, delay: 0.2}\n";
+           << "    retry: {max_attempts: " << kills + 2 << ", delay: 0.2}\n";
       script << "  " << t.id << ":\n"
              << "    - write_file: {path: " << t.id
              << ".txt, content: " << quoted("from " + t.id + "\n") << "}\n"
@@ -292,7 +294,7 @@ TEST(CrashHarnessTest, SigkillAtRandomMomentsThenResumeLosesAndRepeatsNothing) {
 
   ScratchDir dir;
   const std::string ledger = dir.path() + "/ledger";
-  Generated g = generate(rng, ledger);
+  Generated g = generate(rng, ledger, min_kills);
   ASSERT_GE(g.tasks.size(), 50u);
   dir.write("flow.yaml", g.flow);
   dir.write("script.yaml", g.script);
