@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -289,6 +290,126 @@ tasks:
   EXPECT_EQ(r["status"], "success");
   EXPECT_EQ(task_of(r, "b")["attempts"], 2);
   EXPECT_EQ(count_kind(events_of(dir, r["id"]), "task.retried"), 1);
+}
+
+// `sh -c SCRIPT` in DIR with a git identity; the test fails unless it exits 0.
+std::string git_sh(const std::string& dir, const std::string& script) {
+  Outcome o = run_command({"/bin/sh", "-c",
+                           "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t "
+                           "GIT_COMMITTER_EMAIL=t@t; " +
+                               script},
+                          dir);
+  EXPECT_EQ(o.exit_code, 0) << script << "\n" << o.err;
+  return o.out;
+}
+
+// A repository holding FLOW as flow.yaml, committed; returns the commit.
+std::string make_repo(const ScratchDir& dir, const std::string& flow) {
+  dir.write("flow.yaml", flow);
+  git_sh(dir.path(), "git init -q -b main && git add flow.yaml && git commit -q -m init");
+  std::string head = git_sh(dir.path(), "git rev-parse HEAD");
+  return head.substr(0, head.find('\n'));
+}
+
+// The number of commits in git's RANGE ("a..b").
+int commits_in(const ScratchDir& dir, const std::string& range) {
+  return std::stoi(git_sh(dir.path(), "git rev-list --count " + range));
+}
+
+TEST(ResumeTest, WorktreeTasksOfAKilledRunAreCommittedOnceAndIntegrated) {
+  ScratchDir dir;
+  const std::string root = dir.path();
+  std::string base = make_repo(
+      dir, R"(name: wt
+settings: {isolation: worktree}
+tasks:
+  - id: a
+    run: "sh -c 'sleep 1; echo a > a.txt; echo a >> )" +
+               root + R"(/ledger'"
+  - id: b
+    dependencies: [a]
+    run: "sh -c 'echo b > )" +
+               root + R"(/started; cat a.txt > seen.txt; sleep 2; echo b > b.txt; echo b >> )" +
+               root + R"(/ledger'"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, root);
+  ASSERT_TRUE(wait_for_file(root + "/started"));  // a is committed; b runs in its worktree
+  run.signal(SIGKILL);
+  EXPECT_EQ(run.wait().exit_code, 128 + SIGKILL);
+
+  Outcome o = run_baton({"resume", "last", "--plain"}, root);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  json r = last_run(dir);
+  const std::string id = r["id"];
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(dir.read("ledger"), "a\nb\n");  // each ran exactly once
+  // The run's branch holds both results; b saw a's.
+  EXPECT_EQ(git_sh(root, "git show baton/" + id + ":a.txt"), "a\n");
+  EXPECT_EQ(git_sh(root, "git show baton/" + id + ":b.txt"), "b\n");
+  EXPECT_EQ(git_sh(root, "git show baton/" + id + ":seen.txt"), "a\n");
+  // Each task committed exactly once, on its own branch.
+  const std::string branch_a = "baton/tasks/" + id + "/a", branch_b = "baton/tasks/" + id + "/b";
+  EXPECT_EQ(commits_in(dir, base + ".." + branch_a), 1);
+  EXPECT_EQ(commits_in(dir, branch_a + ".." + branch_b), 1);
+  std::string log = git_sh(root, "git log --format=%B baton/" + id);
+  for (const char* task : {"a", "b"}) {
+    std::string trailer = std::string("Baton-Task: ") + task + "\n";
+    size_t n = 0;
+    for (size_t at = log.find(trailer); at != std::string::npos; at = log.find(trailer, at + 1)) {
+      ++n;
+    }
+    EXPECT_EQ(n, 1u) << task << "\n" << log;
+  }
+  auto events = events_of(dir, id);
+  EXPECT_EQ(count_kind(events, "task.committed"), 2);
+  EXPECT_EQ(count_kind(events, "run.integrated"), 1);
+  EXPECT_EQ(count_kind(events, "attempt.reattached") + count_kind(events, "attempt.recovered"), 1);
+}
+
+TEST(ResumeTest, LostWorktreeAttemptIsRetriedInItsWorktreeResetToItsStart) {
+  ScratchDir dir;
+  const std::string root = dir.path();
+  // The first attempt leaves junk in its worktree and hangs; the second succeeds.
+  std::string base = make_repo(
+      dir,
+      R"(name: wt-lost
+settings: {isolation: worktree}
+tasks:
+  - id: a
+    retry: {max_attempts: 2}
+    run: "sh -c 'echo x >> )" +
+          root + R"(/ledger; if [ $(wc -l < )" + root +
+          R"(/ledger) -ge 2 ]; then echo a > a.txt; exit 0; fi; echo junk > junk.txt; echo $$ > )" +
+          root + R"(/started; sleep 60'"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, root);
+  ASSERT_TRUE(wait_for_file(root + "/started"));
+  json r = last_run(dir);
+  const std::string id = r["id"];
+  const std::string control = r["run_dir"].get<std::string>() + "/logs/a.1.attempt";
+  ASSERT_TRUE(
+      eventually([&] { return read_file(control).find("supervisor_pid") != std::string::npos; }));
+  run.signal(SIGKILL);
+  run.wait();
+  json started = json::parse(read_file(control).substr(0, read_file(control).find('\n')));
+  pid_t supervisor = started["supervisor_pid"];
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  ASSERT_TRUE(eventually([&] { return !process_alive(supervisor); }));
+  const std::string worktree = root + "/.baton/worktrees/" + id + "/a";
+  ASSERT_EQ(read_file(worktree + "/junk.txt"), "junk\n");
+
+  Outcome o = run_baton({"resume", id, "--plain"}, root);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "a")["attempts"], 2);
+  // Same worktree and branch, the lost attempt's files gone; one commit.
+  EXPECT_EQ(read_file(worktree + "/a.txt"), "a\n");
+  EXPECT_FALSE(std::filesystem::exists(worktree + "/junk.txt"));
+  const std::string branch = "baton/tasks/" + id + "/a";
+  EXPECT_EQ(commits_in(dir, base + ".." + branch), 1);
+  EXPECT_EQ(git_sh(root, "git ls-tree --name-only " + branch), "a.txt\nflow.yaml\n");
+  EXPECT_EQ(git_sh(root, "git show baton/" + id + ":a.txt"), "a\n");
 }
 
 }  // namespace

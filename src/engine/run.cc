@@ -858,6 +858,19 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     shut_loop();
     return tl::unexpected(attempts.error());
   }
+  // Worktrees: what the tasks that started before made, from the event log and git
+  // (Workspaces::restore), before an attempt is re-attached, judged or started again.
+  if (!isolation->is_null()) {
+    auto events = store_.list_events(run_id_, 0);
+    std::vector<int> fresh;
+    for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
+    auto restored =
+        events ? workspaces_.restore(*events, fresh) : Result<void>(tl::unexpected(events.error()));
+    if (!restored) {
+      shut_loop();
+      return tl::unexpected(restored.error());
+    }
+  }
   for (int i = 0; i < sched_.task_count(); ++i) {
     const workflow::TaskSpec& spec = wf_.tasks[i];
     if (spec.is_command() || spec.agent.empty()) continue;

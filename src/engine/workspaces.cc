@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <set>
+#include <sstream>
 
 #include "engine/secrets.h"
 #include "isolation/docker_sandbox.h"
@@ -161,6 +162,117 @@ std::string Workspaces::worktree_path(int task) const {
   return (fs::path(state_dir_) / "worktrees" / run_id_ / wf_.tasks[task].id).string();
 }
 
+std::string Workspaces::scratch_path() const {
+  return (fs::path(state_dir_) / "worktrees" / run_id_ / ".integration").string();
+}
+
+// Removes TASK's worktree (if on disk) and its branch (if any), and forgets its place.
+Result<void> Workspaces::remove_place(int task) {
+  places_.erase(task);
+  std::string path = worktree_path(task);
+  std::error_code ec;
+  if (fs::exists(path, ec)) {
+    if (auto r = isolation::remove_worktree(repo_, path); !r) return r;
+  } else if (auto r = isolation::git(repo_.top, {"worktree", "prune"}); !r) {
+    return tl::unexpected(r.error());  // a vanished worktree still holds its branch
+  }
+  std::string branch = isolation::task_branch(run_id_, wf_.tasks[task].id);
+  if (isolation::git(repo_.top, {"rev-parse", "--verify", "-q", "refs/heads/" + branch})) {
+    if (auto r = isolation::git(repo_.top, {"branch", "-q", "-D", branch}); !r) {
+      return tl::unexpected(r.error());
+    }
+  }
+  return ok();
+}
+
+Result<void> Workspaces::restore(const std::vector<store::Event>& events,
+                                 const std::vector<int>& fresh) {
+  // The latest attempt.started of each worktree task and the task.committed after it.
+  struct Recorded {
+    nlohmann::json started, committed;
+  };
+  std::map<int, Recorded> recorded;
+  for (const store::Event& e : events) {
+    if (!e.data.is_object()) continue;
+    if (e.kind == "run.isolation") {
+      if (std::string base = e.data.value("base", ""); !base.empty()) base_ = base;
+      continue;
+    }
+    int task = wf_.task_index(e.task_id);
+    if (task < 0 || !in_worktree(task)) continue;
+    if (e.kind == "attempt.started" && e.data.contains("worktree")) {
+      recorded[task] = Recorded{e.data, nullptr};
+    } else if (e.kind == "task.committed") {
+      recorded[task].committed = e.data;
+    } else if (e.kind == "task.integrated" && per_task_) {
+      integrated_ids_.push_back(e.task_id);
+      run_head_ = e.data.value("head", "");
+      run_branch_ = e.data.value("branch", "");
+    }
+  }
+  std::error_code ec;
+  if (fs::exists(scratch_path(), ec)) {
+    if (auto r = isolation::remove_worktree(repo_, scratch_path()); !r) return r;
+  }
+  for (int task : fresh) recorded.erase(task);
+  for (auto& [task, r] : recorded) {
+    const nlohmann::json& from = r.started.is_object() ? r.started : r.committed;
+    TaskPlace place;
+    place.worktree.path = from.value("worktree", "");
+    place.worktree.branch = from.value("branch", "");
+    place.worktree.start =
+        r.started.is_object() ? r.started.value("start", "") : r.committed.value("start", "");
+    if (place.worktree.start.empty() && r.committed.is_object()) {
+      place.worktree.start = r.committed.value("start", "");
+    }
+    if (place.worktree.path.empty() || place.worktree.branch.empty()) continue;
+    if (r.committed.is_object()) {
+      isolation::CommitInfo info;
+      info.changed = r.committed.value("changed", false);
+      info.commit = r.committed.value("commit", "");
+      info.stat = r.committed.value("stat", "");
+      info.files_changed = r.committed.value("files_changed", 0);
+      info.insertions = r.committed.value("insertions", 0);
+      info.deletions = r.committed.value("deletions", 0);
+      place.committed = info;
+    }
+    // The worktree as it is on disk: still on its branch, its entry in the git directory.
+    auto head =
+        isolation::git(place.worktree.path, {"rev-parse", "--path-format=absolute", "--git-dir",
+                                             "HEAD", "--symbolic-full-name", "HEAD"});
+    std::vector<std::string> parts;
+    if (head) {
+      std::istringstream in(*head);
+      for (std::string line; std::getline(in, line);) parts.push_back(line);
+    }
+    bool on_disk = parts.size() == 3 && parts[2] == "refs/heads/" + place.worktree.branch;
+    if (on_disk) {
+      place.worktree.admin_dir = parts[0];
+      // Runs recorded before attempt.started named the start: the branch's tip then.
+      if (place.worktree.start.empty()) place.worktree.start = parts[1];
+      place.created = true;
+      places_[task] = std::move(place);
+    } else if (place.committed) {
+      places_[task] = std::move(place);  // its branch is all integration and dependants need
+    }
+  }
+  // Worktrees and branches no recorded place accounts for: made by a run killed before
+  // it recorded the attempt, or of a task `baton retry` starts afresh.
+  auto listed = isolation::git(repo_.top, {"for-each-ref", "--format=%(refname:short)",
+                                           "refs/heads/" + isolation::task_branch(run_id_, "")});
+  if (!listed) return tl::unexpected(listed.error());
+  for (size_t i = 0; i < wf_.tasks.size(); ++i) {
+    int task = static_cast<int>(i);
+    if (!in_worktree(task) || places_.count(task)) continue;
+    std::string branch = isolation::task_branch(run_id_, wf_.tasks[task].id);
+    bool stale = fs::exists(worktree_path(task), ec) ||
+                 ("\n" + *listed).find("\n" + branch + "\n") != std::string::npos;
+    if (!stale) continue;
+    if (auto r = remove_place(task); !r) return r;
+  }
+  return ok();
+}
+
 Result<std::string> Workspaces::prepare(int task, int attempt) {
   if (!in_worktree(task)) return root_dir_;
   auto it = places_.find(task);
@@ -207,6 +319,7 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
   if (place != places_.end()) {
     info["worktree"] = place->second.worktree.path;
     info["branch"] = place->second.worktree.branch;
+    info["start"] = place->second.worktree.start;
   }
   Sandbox kind = sandbox_of(task);
   if (kind != Sandbox::kBwrap && kind != Sandbox::kDocker && kind != Sandbox::kPodman) return info;
@@ -304,7 +417,7 @@ Result<nlohmann::json> Workspaces::integrate_task(int task) {
   }
   const std::string& id = wf_.tasks[task].id;
   std::string branch = isolation::run_branch(run_id_);
-  std::string scratch = (fs::path(state_dir_) / "worktrees" / run_id_ / ".integration").string();
+  std::string scratch = scratch_path();
   bool squash = wf_.settings.integrate == workflow::Integration::kSquash;
   auto result = isolation::integrate(
       repo_, branch, base_, {{id, place->second.worktree.branch}},
@@ -364,7 +477,7 @@ IntegrationReport Workspaces::integrate(const std::vector<int>& succeeded) {
   }
   report.attempted = true;
   std::string branch = isolation::run_branch(run_id_);
-  std::string scratch = (fs::path(state_dir_) / "worktrees" / run_id_ / ".integration").string();
+  std::string scratch = scratch_path();
   bool squash = wf_.settings.integrate == workflow::Integration::kSquash;
   auto result = isolation::integrate(
       repo_, branch, base_, items,

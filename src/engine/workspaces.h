@@ -10,6 +10,10 @@
 //               task's branch merged into baton/<run> at once;
 //   integrate() when every task has ended: the branches merged into baton/<run>
 //               (with integrate_at: task, only the report of what was merged).
+// A resumed run (`baton resume`) calls restore() after begin(): the places of the
+// tasks that started before baton died are rebuilt from the run's event log and the
+// worktrees and branches on disk, so that the moments above carry on as if the run
+// had never stopped.
 // Tasks with isolation none and no sandbox are untouched by all of these. Every git
 // call is synchronous and bounded (isolation/command.h): a task's start and end
 // wait for them, the run's other processes keep running.
@@ -24,6 +28,7 @@
 
 #include "exec/process.h"
 #include "isolation/worktree.h"
+#include "store/store.h"
 #include "util/error.h"
 #include "workflow/model.h"
 
@@ -69,17 +74,38 @@ class Workspaces {
   /// or sandboxed.
   Result<nlohmann::json> begin();
 
+  /// On `baton resume`, after begin(): rebuilds the run's workspaces from EVENTS, the
+  /// run's event log in seq order (store::Store::list_events), and from git:
+  ///  - the base commit is the one `run.isolation` recorded (not today's HEAD);
+  ///  - each task's place comes from its latest `attempt.started` (worktree, branch,
+  ///    start); a `task.committed` after it marks it committed (its branch is what
+  ///    integrate() and the task's dependants start from);
+  ///  - with integrate_at: task, the `task.integrated` events give what baton/<run>
+  ///    already holds and its tip;
+  ///  - FRESH (task indices: the tasks `baton retry` made pending again) lose their
+  ///    worktree and branch: they start again from their dependencies' new results.
+  /// A place whose worktree is gone is kept only when it was committed (its branch
+  /// suffices); otherwise prepare() makes it anew. A scratch worktree left by an
+  /// interrupted integration is removed. A task that was running keeps its worktree
+  /// as the attempt left it (a re-attached attempt goes on working in it; its success
+  /// is committed as usual); a new attempt of it resets it to its start (prepare()).
+  /// Errors: git's.
+  Result<void> restore(const std::vector<store::Event>& events, const std::vector<int>& fresh);
+
   /// True when task TASK (an index of wf.tasks) runs in a worktree.
   bool in_worktree(int task) const;
 
   /// Before attempt ATTEMPT of TASK: the directory the task runs in (its worktree,
   /// else ROOT_DIR). Creates the worktree on the first attempt, resets it to its
-  /// start on later ones. Errors: git's, or conflicting dependency changes.
+  /// start on later ones (after a resume too: `reset --hard` to the recorded start,
+  /// `clean -ffdx`). A worktree or branch of TASK left by a crash before its
+  /// attempt was recorded is removed and made anew. Errors: git's, or conflicting
+  /// dependency changes.
   Result<std::string> prepare(int task, int attempt);
 
   /// Wraps PROCESS (built for TASK, run by AGENT, "" for a command) in the task's
   /// sandbox, if it has one. Returns what the attempt's event should say about
-  /// its workspace ({"worktree": ..., "branch": ..., "sandbox": "bwrap",
+  /// its workspace ({"worktree": ..., "branch": ..., "start": ..., "sandbox": "bwrap",
   /// "network": false}), empty when nothing applies. Errors: wrap_in_bwrap()'s.
   Result<nlohmann::json> confine(int task, const std::string& agent, exec::ProcessSpec& process);
 
@@ -115,6 +141,8 @@ class Workspaces {
   };
   workflow::Sandbox sandbox_of(int task) const;
   std::string worktree_path(int task) const;
+  std::string scratch_path() const;
+  Result<void> remove_place(int task);
 
   const workflow::Workflow& wf_;
   std::string run_id_, root_dir_, state_dir_;
