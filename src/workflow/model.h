@@ -125,19 +125,19 @@ struct TaskSpec {
   std::optional<std::string> image;    ///< docker/podman sandboxes: the image; else settings.image
   /// secrets: names from context.secrets this task may use; no other task sees them.
   std::vector<std::string> secrets;
-
-  bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
-  /// The retry policy in force: the retry block if given; else 3 attempts with a
   /// gate: the task waits for `baton approve` once it could start; its work (if any)
   /// runs after the approval. A task with a gate may have neither `agent` nor `run`.
   std::optional<GateSpec> gate;
   /// Hex SHA-256 of the task's mapping in canonical form (yaml_tree.h canonical_text:
   /// comments and layout do not count). `baton resume` compares it to the run's.
   std::string spec_sha256;
-  /// 10 s exponential backoff when on_failure is retry; else a single attempt.
-  RetryPolicy effective_retry() const;
+
+  bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
   /// A gate with no work: approving it is the task's success.
   bool is_gate_only() const { return gate.has_value() && !is_command() && agent.empty(); }
+  /// The retry policy in force: the retry block if given; else 3 attempts with a
+  /// 10 s exponential backoff when on_failure is retry; else a single attempt.
+  RetryPolicy effective_retry() const;
   /// on_failure with its default (kFail).
   TaskFailureAction failure_action() const { return on_failure.value_or(TaskFailureAction::kFail); }
 };
