@@ -307,6 +307,7 @@ class SqliteStore final : public Store {
   SqliteStore(std::string path, Db db) : path_(std::move(path)), db_(std::move(db)) {}
 
   Result<void> apply(const Batch& batch) override;
+  Result<void> apply_parts(const Batch& first, const std::function<bool(Batch&)>& next) override;
   Result<std::optional<RunRecord>> get_run(const std::string& run_id) override;
   Result<std::vector<RunRecord>> list_runs(int limit) override;
   Result<std::vector<TaskRecord>> list_tasks(const std::string& run_id) override;
@@ -454,11 +455,17 @@ Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, 
 
 Result<void> SqliteStore::apply(const Batch& batch) {
   if (batch.empty()) return ok();
+  return apply_parts(batch, [](Batch&) { return false; });
+}
+
+Result<void> SqliteStore::apply_parts(const Batch& first, const std::function<bool(Batch&)>& next) {
   if (auto begun = db_.exec("BEGIN IMMEDIATE"); !begun) {
     return tl::unexpected(error("cannot apply batch", begun.error()));
   }
   std::map<std::string, ChainHead> heads;
-  auto result = write_batch(batch, heads);
+  auto result = write_batch(first, heads);
+  // One part at a time: each is written, then dropped before the next is made.
+  for (Batch part; result && next(part); part = Batch{}) result = write_batch(part, heads);
   if (result) result = db_.exec("COMMIT");
   if (!result) {
     Error failure = error("cannot apply batch", result.error());

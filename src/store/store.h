@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -131,6 +132,22 @@ class Store {
 
   /// Applies a batch in one transaction (all or nothing).
   virtual Result<void> apply(const Batch& batch) = 0;
+
+  /// Applies FIRST, then each part NEXT writes into an empty Batch until NEXT returns
+  /// false (a false call's batch is not applied), all in ONE transaction: all or
+  /// nothing, like apply(). For changes too large to hold at once (the first
+  /// transaction of a 100,000-task run): one part is in memory at a time. This default
+  /// gathers every part into one Batch and calls apply(); back ends override it.
+  virtual Result<void> apply_parts(const Batch& first, const std::function<bool(Batch&)>& next) {
+    Batch all = first;
+    for (Batch part; next(part); part = Batch{}) {
+      if (part.run) all.run = std::move(part.run);
+      for (auto& t : part.tasks) all.tasks.push_back(std::move(t));
+      for (auto& a : part.attempts) all.attempts.push_back(std::move(a));
+      for (auto& e : part.events) all.events.push_back(std::move(e));
+    }
+    return apply(all);
+  }
 
   virtual Result<std::optional<RunRecord>> get_run(const std::string& run_id) = 0;
   /// Runs, newest first, at most LIMIT.

@@ -533,6 +533,64 @@ TEST(SqliteStoreTest, FailedBatchLeavesNothingAndDoesNotConsumeSeqs) {
   EXPECT_EQ(seqs(*events), (std::vector<int64_t>{1, 2}));
 }
 
+TEST(SqliteStoreTest, ApplyPartsWritesEveryPartInOrderInOneTransaction) {
+  TempDir dir;
+  auto store = open_or_die(dir.file("state.db"));
+  Batch first;
+  first.run = make_run("r1", 1);
+  first.events = {make_event("r1", "run.created")};
+  int calls = 0;
+  auto r = store->apply_parts(first, [&](Batch& part) {
+    if (calls == 3) return false;
+    const std::string id = "t" + std::to_string(calls);
+    part.tasks = {make_task("r1", id, calls)};
+    part.events = {make_event("r1", "task.ready")};
+    part.events[0].task_id = id;
+    ++calls;
+    return true;
+  });
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(calls, 3);
+  auto tasks = store->list_tasks("r1");
+  ASSERT_TRUE(tasks.has_value());
+  ASSERT_EQ(tasks->size(), 3u);
+  EXPECT_EQ((*tasks)[2].task_id, "t2");
+  auto events = store->list_events("r1", 0);
+  ASSERT_TRUE(events.has_value());
+  ASSERT_EQ(seqs(*events), (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ((*events)[0].kind, "run.created");
+  EXPECT_EQ((*events)[3].task_id, "t2");
+  // The chain runs through the parts: store/audit.h accepts it.
+  EXPECT_EQ((*events)[1].prev_hash, (*events)[0].hash);
+  EXPECT_EQ((*events)[3].prev_hash, (*events)[2].hash);
+}
+
+TEST(SqliteStoreTest, ApplyPartsFailingInALaterPartLeavesNothing) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  auto store = open_or_die(path);
+  Batch first;
+  first.run = make_run("r1", 1);
+  first.events = {make_event("r1", "run.created")};
+  int calls = 0;
+  auto r = store->apply_parts(first, [&](Batch& part) {
+    ++calls;
+    // The second part names a run that does not exist: the whole transaction fails.
+    part.tasks = {make_task(calls == 1 ? "r1" : "ghost", "t" + std::to_string(calls), calls)};
+    return calls <= 2;
+  });
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().message, StartsWith(path + ": cannot apply batch: "));
+  EXPECT_THAT(r.error().message, HasSubstr("task ghost/t2"));
+  EXPECT_EQ(calls, 2);  // no part is asked for after the failure
+  auto run = store->get_run("r1");
+  ASSERT_TRUE(run.has_value());
+  EXPECT_FALSE(run->has_value());
+  auto events = store->list_events("r1", 0);
+  ASSERT_TRUE(events.has_value());
+  EXPECT_TRUE(events->empty());
+}
+
 TEST(SqliteStoreTest, TaskOfUnknownRunIsRejected) {
   TempDir dir;
   auto store = open_or_die(dir.file("state.db"));
