@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <csignal>
 #include <ctime>
 #include <filesystem>
@@ -34,6 +35,10 @@ std::string new_run_id(const Clock& clock) {
 }
 
 namespace {
+
+// Task rows (and their events) join a transaction in parts of this many, so the records
+// of a 100,000-task run are never all in memory at once (bench/RESULTS.md, memory).
+constexpr size_t kRecordsPerPart = 1024;
 
 // Every process start forks this process (libuv's uv_spawn), and fork copies the page
 // table of every resident anonymous page, so a start costs time in proportion to
@@ -131,6 +136,35 @@ class Driver {
     return true;
   }
 
+  // apply() of BATCH and then of every part NEXT fills, in one transaction
+  // (Store::apply_parts); each part is redacted once made and dropped once written.
+  bool apply(store::Batch& batch, const std::function<bool(store::Batch&)>& next) {
+    if (fatal_) return false;
+    secrets_.redact(batch);
+    auto result = store_.apply_parts(batch, [&](store::Batch& part) {
+      if (!next(part)) return false;
+      secrets_.redact(part);
+      return true;
+    });
+    batch = store::Batch{};
+    if (!result) {
+      if (!fatal_) fatal_ = result.error();
+      cancel_all("state store failed: " + result.error().message);
+      return false;
+    }
+    return true;
+  }
+
+  // The task row and the task.<status> event of transition T.
+  void append_transition(store::Batch& batch, const Transition& t) {
+    batch.tasks.push_back(task_record(t.task));
+    nlohmann::json data{{"from", to_string(t.from)}};
+    if (t.attempt) data["attempt"] = t.attempt;
+    if (!t.reason.empty()) data["reason"] = t.reason;
+    batch.events.push_back(
+        event(wf_.tasks[t.task].id, std::string("task.") + to_string(t.to), std::move(data)));
+  }
+
   Result<void> open_loop();
   void shut_loop();
   Result<RunOutcome> loop_until_done();
@@ -225,7 +259,6 @@ Result<RunOutcome> Driver::run() {
   }
   store::Batch batch;
   batch.run = run_;
-  for (int i = 0; i < sched_.task_count(); ++i) batch.tasks.push_back(task_record(i));
   batch.events.push_back(event("", "run.created",
                                {{"workflow", wf_.path},
                                 {"sha256", wf_.source_sha256},
@@ -233,7 +266,17 @@ Result<RunOutcome> Driver::run() {
                                 {"tasks", sched_.task_count()}}));
   if (!isolation->is_null()) batch.events.push_back(event("", "run.isolation", *isolation));
   secrets_.redact(batch);
-  if (auto r = store_.apply(batch); !r) {
+  // The task rows join the same transaction in parts (kRecordsPerPart).
+  int next_task = 0;
+  auto next_part = [&](store::Batch& part) {
+    if (next_task >= sched_.task_count()) return false;
+    const int end = std::min(sched_.task_count(), next_task + static_cast<int>(kRecordsPerPart));
+    part.tasks.reserve(end - next_task);
+    for (; next_task < end; ++next_task) part.tasks.push_back(task_record(next_task));
+    secrets_.redact(part);
+    return true;
+  };
+  if (auto r = store_.apply_parts(batch, next_part); !r) {
     shut_loop();
     return tl::unexpected(r.error());
   }
@@ -343,15 +386,9 @@ void Driver::pump() {
   if (phase_ != Phase::kTasks) return;
   for (;;) {
     Step step = sched_.advance();
-    store::Batch& batch = pending_;
-    for (const Transition& t : step.transitions) {
-      batch.tasks.push_back(task_record(t.task));
-      nlohmann::json data{{"from", to_string(t.from)}};
-      if (t.attempt) data["attempt"] = t.attempt;
-      if (!t.reason.empty()) data["reason"] = t.reason;
-      batch.events.push_back(
-          event(wf_.tasks[t.task].id, std::string("task.") + to_string(t.to), std::move(data)));
-    }
+    // One transaction: pending_, then the transitions in parts (a wide run makes every
+    // task ready in one step), then the attempts started (`starts`), in this order.
+    store::Batch starts;
     std::vector<std::pair<int, Live>> to_start;
     std::vector<std::pair<StartRequest, std::string>> unprepared;
     for (const StartRequest& s : step.starts) {
@@ -393,8 +430,8 @@ void Driver::pump() {
         rec.error = prepared.error().message;
         rec.error_class = "permanent";
         rec.ended_at = rec.started_at;
-        batch.attempts.push_back(rec);
-        batch.events.push_back(
+        starts.attempts.push_back(rec);
+        starts.events.push_back(
             event(spec.id, "attempt.failed", {{"attempt", s.attempt}, {"error", rec.error}}));
         unprepared.emplace_back(s, rec.error);
         continue;
@@ -402,14 +439,33 @@ void Driver::pump() {
       live.prepared = std::move(*prepared);
       rec.agent = live.prepared.agent;
       rec.status = "running";
-      batch.attempts.push_back(rec);
+      starts.attempts.push_back(rec);
       nlohmann::json data{{"attempt", s.attempt}, {"log", rec.log_path}};
       if (!rec.agent.empty()) data["agent"] = rec.agent;
       data.update(*confined);  // worktree, branch, sandbox, network
-      batch.events.push_back(event(spec.id, "attempt.started", std::move(data)));
+      starts.events.push_back(event(spec.id, "attempt.started", std::move(data)));
       to_start.emplace_back(s.task, std::move(live));
     }
-    if (!apply(batch)) return;
+    if (!step.transitions.empty() || !starts.empty()) {
+      size_t next_transition = 0;
+      bool starts_written = false;
+      auto next_part = [&](store::Batch& part) {
+        if (next_transition < step.transitions.size()) {
+          const size_t end = std::min(step.transitions.size(), next_transition + kRecordsPerPart);
+          for (; next_transition < end; ++next_transition) {
+            append_transition(part, step.transitions[next_transition]);
+          }
+          return true;
+        }
+        if (starts_written) return false;
+        starts_written = true;
+        part = std::move(starts);
+        return true;
+      };
+      if (!apply(pending_, next_part)) return;
+    } else if (!apply(pending_)) {
+      return;
+    }
     for (const Transition& t : step.transitions) observer_.on_transition(sched_, t);
     for (auto& [task, live] : to_start) start_live(task, std::move(live));
     if (unprepared.empty()) break;
