@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <ctime>
+#include <functional>
 #include <map>
 #include <string_view>
 
@@ -28,11 +29,11 @@ std::string utc_time(double t) {
   return buf;
 }
 
-std::string state_counts(const std::vector<store::TaskRecord>& tasks) {
+std::string state_counts(const std::vector<const store::TaskRecord*>& tasks) {
   static const char* kOrder[] = {"success", "failed",  "skipped", "cancelled",
                                  "waiting", "running", "ready",   "pending"};
   std::map<std::string, int> counts;
-  for (const auto& t : tasks) counts[t.status]++;
+  for (const auto* t : tasks) counts[t->status]++;
   std::string out;
   for (const char* state : kOrder) {
     if (!counts.count(state)) continue;
@@ -52,10 +53,12 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
     int64_t in = 0, out = 0, cached = 0;
     double cost = 0;
     bool has_cost = false;
-    std::string last_log;
+    const std::string* last_log = nullptr;  // in ATTEMPTS
     std::string agents;  // the agents that ran attempts, in order: "claude>codex"
   };
-  std::map<std::string, Totals> per_task;
+  // Keys and last_log point into TASKS and ATTEMPTS, which outlive the map: a run of
+  // 100,000 tasks copies no task id or log path (bench/RESULTS.md, memory).
+  std::map<std::string_view, Totals, std::less<>> per_task;
   Totals all;
   for (const auto& a : attempts) {
     Totals& t = per_task[a.task_id];
@@ -69,7 +72,7 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
       t.cost += *a.cost_usd;
       t.has_cost = true;
     }
-    t.last_log = a.log_path;
+    t.last_log = &a.log_path;
     all.in += a.input_tokens;
     all.out += a.output_tokens;
     all.cached += a.cached_tokens;
@@ -78,8 +81,8 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
       all.has_cost = true;
     }
   }
-  std::vector<store::TaskRecord> main_tasks, hooks;
-  for (const auto& t : tasks) (is_hook(t) ? hooks : main_tasks).push_back(t);
+  std::vector<const store::TaskRecord*> main_tasks, hooks;
+  for (const auto& t : tasks) (is_hook(t) ? hooks : main_tasks).push_back(&t);
 
   double end = run.ended_at > 0 ? run.ended_at : 0;
   std::string out = fmt::format("run {} ({}): {}", run.id, run.workflow_name, run.status);
@@ -88,8 +91,8 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
   out += fmt::format("  {} {}: {}\n", main_tasks.size(), main_tasks.size() == 1 ? "task" : "tasks",
                      state_counts(main_tasks));
   size_t width = 4;
-  for (const auto& t : main_tasks) width = std::max(width, t.task_id.size());
-  for (const auto& t : hooks) width = std::max(width, t.task_id.size());
+  for (const auto* t : main_tasks) width = std::max(width, t->task_id.size());
+  for (const auto* t : hooks) width = std::max(width, t->task_id.size());
   out += fmt::format("  {:<{}}  {:<9}  {:>8}  {:<8}  {:>7}  {}\n", "TASK", width, "STATUS",
                      "ATTEMPTS", "AGENT", "TIME", "TOKENS/COST");
   auto row = [&](const store::TaskRecord& t) {
@@ -106,8 +109,8 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   };
-  for (const auto& t : main_tasks) row(t);
-  for (const auto& t : hooks) row(t);
+  for (const auto* t : main_tasks) row(*t);
+  for (const auto* t : hooks) row(*t);
   if (all.in || all.out || all.has_cost) {
     out += fmt::format("  tokens: {} in, {} out, {} cached", all.in, all.out, all.cached);
     if (all.has_cost) out += fmt::format("; cost: ${:.4f}", all.cost);
@@ -119,8 +122,8 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
     if (!header) out += "failures:\n";
     header = true;
     out += fmt::format("  {}: {}\n", t.task_id, t.reason.empty() ? "failed" : t.reason);
-    const std::string& log = per_task[t.task_id].last_log;
-    if (!log.empty()) out += fmt::format("    log: {}\n", log);
+    const std::string* log = per_task[t.task_id].last_log;
+    if (log && !log->empty()) out += fmt::format("    log: {}\n", *log);
   }
   return out;
 }
