@@ -155,14 +155,16 @@ class Driver {
     return true;
   }
 
-  // The task row and the task.<status> event of transition T.
-  void append_transition(store::Batch& batch, const Transition& t) {
+  // The task row and the task.<status> event of transition T, the event stamped AT
+  // (Unix seconds).
+  void append_transition(store::Batch& batch, const Transition& t, double at) {
     batch.tasks.push_back(task_record(t.task));
     nlohmann::json data{{"from", to_string(t.from)}};
     if (t.attempt) data["attempt"] = t.attempt;
     if (!t.reason.empty()) data["reason"] = t.reason;
     batch.events.push_back(
         event(wf_.tasks[t.task].id, std::string("task.") + to_string(t.to), std::move(data)));
+    batch.events.back().time = at;
   }
 
   Result<void> open_loop();
@@ -389,6 +391,8 @@ void Driver::pump() {
     // One transaction: pending_, then the transitions in parts (a wide run makes every
     // task ready in one step), then the attempts started (`starts`), in this order.
     store::Batch starts;
+    // The transitions' events are made after the starts are prepared but happened before.
+    const double stepped_at = clock_.now();
     std::vector<std::pair<int, Live>> to_start;
     std::vector<std::pair<StartRequest, std::string>> unprepared;
     for (const StartRequest& s : step.starts) {
@@ -453,7 +457,7 @@ void Driver::pump() {
         if (next_transition < step.transitions.size()) {
           const size_t end = std::min(step.transitions.size(), next_transition + kRecordsPerPart);
           for (; next_transition < end; ++next_transition) {
-            append_transition(part, step.transitions[next_transition]);
+            append_transition(part, step.transitions[next_transition], stepped_at);
           }
           return true;
         }
