@@ -70,11 +70,7 @@ int run_command(const RunArgs& args) {
       return kExitUsage;
     }
     rehearsal = std::move(*started);
-    options.prepare_agent_process = [r = rehearsal.get()](const std::string& agent,
-                                                          const engine::AttemptPlace& place,
-                                                          exec::ProcessSpec& process) {
-      return r->prepare(agent, place, process);
-    };
+    rehearsal->attach_to(options);
   }
   bool tty = !args.plain && !args.json && isatty(STDOUT_FILENO);
   auto view = make_view(tty, args.json ? stderr : stdout);

@@ -27,6 +27,12 @@ Result<std::unique_ptr<Rehearsal>> Rehearsal::start(const std::string& script_pa
   return r;
 }
 
+void Rehearsal::attach_to(engine::RunOptions& options) {
+  options.prepare_agent_process =
+      [this](const std::string& agent, const engine::AttemptPlace& place,
+             exec::ProcessSpec& process) { return prepare(agent, place, process); };
+}
+
 Result<void> Rehearsal::prepare(const std::string& agent, const engine::AttemptPlace& place,
                                 exec::ProcessSpec& process) {
   std::string key = rehearse::session_api_key(place.task_id, agent, place.attempt);

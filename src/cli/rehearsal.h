@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/attempt.h"
+#include "engine/run.h"
 #include "exec/process.h"
 #include "rehearse/server.h"
 #include "util/error.h"
@@ -30,6 +31,10 @@ class Rehearsal {
   /// rehearsed (auggie, cursor), a file that cannot be written.
   Result<void> prepare(const std::string& agent, const engine::AttemptPlace& place,
                        exec::ProcessSpec& process);
+
+  /// Points OPTIONS.prepare_agent_process at prepare() of this rehearsal, which must
+  /// outlive the run that uses OPTIONS.
+  void attach_to(engine::RunOptions& options);
 
   /// Requests served so far.
   size_t request_count() const { return server_->requests().size(); }
