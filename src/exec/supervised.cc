@@ -23,6 +23,7 @@
 #include "exec/process_group.h"
 #include "exec/spawn.h"
 #include "exec/supervisor.h"
+#include "exec/zygote.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -176,6 +177,13 @@ SupervisorCommand supervisor_command(const std::string& control_path) {
   SupervisorCommand command = found;
   command.argv.push_back(control_path);  // for ps(1); the supervisor ignores it
   return command;
+}
+
+// Supervisors are forked by the zygote (zygote.h) unless $BATON_NO_ZYGOTE is set and not
+// "0" (then each is spawned from its program, as the fallback does).
+bool use_zygote() {
+  const char* off = std::getenv("BATON_NO_ZYGOTE");
+  return off == nullptr || *off == '\0' || std::strcmp(off, "0") == 0;
 }
 
 // Reaps the process behind PIDFD when it is our child (waitid P_PIDFD: exactly that
@@ -353,16 +361,28 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   Fd ready_w(ready_pipe[1]);
 
   SupervisorCommand command = supervisor_command(control_path);
-  auto pid = spawn_detached(command.path, command.argv,
-                            {{control.get(), kSupervisorControlFd},
-                             {spec_fd->get(), kSupervisorSpecFd},
-                             {ready_w.get(), kSupervisorReadyFd}},
-                            {SIGTERM, SIGINT});
+  const std::vector<FdMapping> fds = {{control.get(), kSupervisorControlFd},
+                                      {spec_fd->get(), kSupervisorSpecFd},
+                                      {ready_w.get(), kSupervisorReadyFd}};
+  Result<int> pid = fail("no supervisor started");
+  Fd zygote_pidfd;
+  if (use_zygote()) {
+    // The argv without the control path, plus the flag: one zygote serves every attempt.
+    std::vector<std::string> zygote_argv(command.argv.begin(), command.argv.end() - 1);
+    zygote_argv.push_back(kZygoteFlag);
+    auto forked = spawn_through_zygote(command.path, zygote_argv, fds);
+    if (forked) {
+      pid = forked->pid;
+      zygote_pidfd = std::move(forked->pidfd);
+    }
+  }
+  // Without a zygote (disabled, or it cannot be started): a supervisor of our own.
+  if (!pid) pid = spawn_detached(command.path, command.argv, fds, {SIGTERM, SIGINT});
   if (!pid) return tl::unexpected(pid.error());
   // The supervisor holds the lock now (same open file description); ours goes.
   control.reset();
   ready_w.reset();
-  auto pidfd = open_pidfd(*pid);
+  auto pidfd = zygote_pidfd.valid() ? Result<Fd>(std::move(zygote_pidfd)) : open_pidfd(*pid);
   if (!pidfd) {
     ::kill(*pid, SIGKILL);
     int status = 0;

@@ -403,9 +403,8 @@ TEST_F(SupervisedTest, DestroyingARunningAttemptKillsAndReapsEverything) {
   ASSERT_GT(child, 0);
   ASSERT_GT(grand, 0);
   started->reset();
-  // The supervisor was our child and is reaped; its child was its own and is reaped.
-  EXPECT_EQ(::kill(supervisor, 0), -1);
-  EXPECT_EQ(errno, ESRCH);
+  // The supervisor has exited (the zygote reaps it); its child was its own and is reaped.
+  EXPECT_TRUE(gone_or_zombie(supervisor));
   EXPECT_EQ(::kill(child, 0), -1);
   EXPECT_TRUE(gone_or_zombie(grand));
   loop_->run();
@@ -525,8 +524,7 @@ TEST_F(SupervisedTest, AttemptThatEndedUnwatchedIsFinishedWithItsRealResult) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(result.status.code, 5);
   EXPECT_EQ(result.stdout_text, "hi\n");
-  int status = 0;
-  EXPECT_EQ(::waitpid(supervisor, &status, 0), supervisor);  // the zombie, reaped here
+  EXPECT_TRUE(gone_or_zombie(supervisor));  // the zygote's child: reaped by the kernel
 }
 
 TEST_F(SupervisedTest, KilledSupervisorIsLostAndCleanUpKillsTheRest) {
@@ -542,8 +540,7 @@ TEST_F(SupervisedTest, KilledSupervisorIsLostAndCleanUpKillsTheRest) {
   started->reset();
 
   ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(supervisor, &status, 0), supervisor);
+  ASSERT_TRUE(gone_or_zombie(supervisor));
   EXPECT_TRUE(gone_or_zombie(child));  // PR_SET_PDEATHSIG
   EXPECT_EQ(::kill(grand, 0), 0);      // a grandchild does not inherit it
 
@@ -630,6 +627,124 @@ TEST_F(SupervisedTest, ASecondStartOnALiveAttemptIsRefused) {
   ASSERT_FALSE(second);
   EXPECT_EQ(second.error().message,
             "cannot start attempt " + control() + ": a live supervisor holds it");
+}
+
+// --- The zygote (zygote.h) ------------------------------------------------------------
+
+// Field 4 of /proc/PID/stat (the parent's pid), or 0.
+int parent_of(int pid) {
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(paren + 2));
+  std::string state;
+  int ppid = 0;
+  rest >> state >> ppid;
+  return ppid;
+}
+
+std::string cmdline_of(int pid) {
+  std::string text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
+  for (char& c : text) c = c == '\0' ? ' ' : c;
+  return text;
+}
+
+std::string cwd_of(int pid) {
+  std::error_code ec;
+  return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec).string();
+}
+
+TEST_F(SupervisedTest, SupervisorsAreForkedByOneZygoteOutsideTheCallersDirectory) {
+  std::string before = std::filesystem::current_path().string();
+  std::filesystem::current_path(dir_);
+  auto first = Supervised::start(loop(), sh("sleep 100"), nullptr);
+  ProcessSpec other = sh("sleep 100");
+  other.log_path = path("other.1.log");
+  auto second = Supervised::start(loop(), std::move(other), nullptr);
+  std::filesystem::current_path(before);
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_TRUE(second) << second.error().message;
+  int zygote = parent_of((*first)->supervisor_pid());
+  EXPECT_NE(zygote, ::getpid());
+  EXPECT_EQ(parent_of((*second)->supervisor_pid()), zygote);
+  EXPECT_NE(cmdline_of(zygote).find("--zygote"), std::string::npos) << cmdline_of(zygote);
+  EXPECT_EQ(cwd_of(zygote), "/");
+  // The supervisor and its child work in the directory the caller was in.
+  EXPECT_EQ(cwd_of((*first)->pid()), dir_);  // pid() waits until the child exists
+  EXPECT_EQ(cwd_of((*first)->supervisor_pid()), dir_);
+  // It runs the supervisor, not another zygote: cancelling works as always.
+  for (auto* attempt : {first->get(), second->get()}) attempt->terminate();
+  (*first)->detach();
+  (*second)->detach();
+  EXPECT_TRUE(eventually([&] {
+    return inspect_attempt(control()).kind == State::kFinished &&
+           inspect_attempt(control_path_for(path("other.1.log"))).kind == State::kFinished;
+  }));
+  EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
+}
+
+TEST_F(SupervisedTest, AZygoteThatDiedIsReplaced) {
+  auto started = Supervised::start(loop(), sh("sleep 100"), nullptr);
+  ASSERT_TRUE(started) << started.error().message;
+  int zygote = parent_of((*started)->supervisor_pid());
+  ASSERT_GT(zygote, 1);
+  started->reset();  // kills the attempt
+  ASSERT_EQ(::kill(zygote, SIGKILL), 0);
+  ASSERT_TRUE(gone_or_zombie(zygote));
+
+  ProcessResult result = run(sh("echo again; exit 3"));
+  EXPECT_EQ(result.status.kind, Kind::kExited);
+  EXPECT_EQ(result.status.code, 3);
+  EXPECT_EQ(result.stdout_text, "again\n");
+}
+
+TEST_F(SupervisedTest, WithoutTheZygoteTheSupervisorIsOurChild) {
+  ::setenv("BATON_NO_ZYGOTE", "1", 1);
+  auto started = Supervised::start(loop(), sh("exit 4"), nullptr);
+  ::unsetenv("BATON_NO_ZYGOTE");
+  ASSERT_TRUE(started) << started.error().message;
+  int supervisor = (*started)->supervisor_pid();
+  EXPECT_EQ(parent_of(supervisor), ::getpid());
+  (*started)->detach();
+  int status = 0;
+  EXPECT_EQ(::waitpid(supervisor, &status, 0), supervisor);
+  EXPECT_EQ(inspect_attempt(control()).result.status.code, 4);
+}
+
+TEST_F(SupervisedTest, TheZygoteExitsWithItsOrchestratorAndItsSupervisorsCarryOn) {
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  pid_t orchestrator = ::fork();
+  ASSERT_GE(orchestrator, 0);
+  if (orchestrator == 0) {
+    // A forked process starts a zygote of its own (the inherited one is the parent's).
+    ::close(pipe_fds[0]);
+    auto loop = Loop::create();
+    if (!loop) ::_exit(2);
+    auto started = Supervised::start((*loop)->get(), sh("sleep 100"), nullptr);
+    if (!started) ::_exit(3);
+    int pids[2] = {(*started)->supervisor_pid(), parent_of((*started)->supervisor_pid())};
+    if (::write(pipe_fds[1], pids, sizeof pids) != static_cast<ssize_t>(sizeof pids)) ::_exit(4);
+    (*started)->detach();
+    ::_exit(0);  // as if SIGKILLed: nothing cleaned up
+  }
+  ::close(pipe_fds[1]);
+  int pids[2] = {0, 0};
+  ASSERT_EQ(::read(pipe_fds[0], pids, sizeof pids), static_cast<ssize_t>(sizeof pids));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(orchestrator, &status, 0), orchestrator);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_NE(pids[1], orchestrator) << "the supervisor is the zygote's child";
+  EXPECT_TRUE(gone_or_zombie(pids[1])) << "the zygote outlived its orchestrator";
+  ASSERT_TRUE(eventually([&] {
+    AttemptState state = inspect_attempt(control());
+    return state.kind == State::kRunning && state.child_pid > 0;
+  })) << inspect_attempt(control()).detail;
+  auto cancelled = cancel_attempt(control());
+  ASSERT_TRUE(cancelled) << cancelled.error().message;
+  ASSERT_TRUE(eventually([&] { return inspect_attempt(control()).kind == State::kFinished; }));
+  EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include "exec/process_group.h"
 #include "exec/redactor.h"
 #include "exec/spawn.h"
+#include "exec/zygote.h"
 
 extern char** environ;
 
@@ -508,6 +509,9 @@ int Supervisor::record_failure(const std::string& error) {
 }  // namespace
 
 int supervisor_main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], kZygoteFlag) == 0) return zygote_main(argc, argv);
+  }
   // The control file and the ready pipe must not reach the child.
   ::fcntl(kSupervisorControlFd, F_SETFD, FD_CLOEXEC);
   ::fcntl(kSupervisorReadyFd, F_SETFD, FD_CLOEXEC);
