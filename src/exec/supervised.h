@@ -7,9 +7,10 @@
 // group, stdin from /dev/null or stdin_data, output streamed to the log as it arrives,
 // timeout = SIGTERM to the group, grace, SIGKILL; leftover group members cleaned up; the
 // exit callback runs once, on the loop thread, after the log is fsync'd), plus:
-// - The supervisor is started with posix_spawn (never a fork of the orchestrator) in a
-//   new session; the spec reaches it through a memfd (fd 4), never through argv or its
-//   environment.
+// - The supervisor is forked by this process's supervisor zygote (zygote.h), or, when
+//   there is none or BATON_NO_ZYGOTE=1, started with posix_spawn; never a fork of the
+//   orchestrator. It runs in a new session; the spec reaches it through a memfd (fd 4),
+//   never through argv or its environment.
 // - Files beside the log (BASE = log_path without its ".log" suffix):
 //     BASE.attempt  the control file (attempt_file.h): JSON Lines records "started" and
 //                   "exit"; locked (flock LOCK_EX) by the supervisor while it lives.
@@ -109,8 +110,8 @@ class Supervised {
   void terminate();
 
   /// Forgets the attempt without stopping it: the supervisor carries on and records the
-  /// end; the callback is never called. A detached supervisor that is our child stays a
-  /// zombie until attach() on it sees its end or this process exits.
+  /// end; the callback is never called. A detached supervisor that is our own child
+  /// (started without the zygote) stays a zombie until this process reaps it or exits.
   void detach();
 
   /// The child's pid (== its process group id). After start() the first call waits

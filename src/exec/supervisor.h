@@ -1,7 +1,9 @@
 // The attempt supervisor: the program `baton-supervise` (src/supervise_main.cc), also
-// reachable as `baton __supervise`. It is started by exec::Supervised (supervised.h)
-// with posix_spawn in its own session, runs one child and records how it ended in the
-// attempt's control file (attempt_file.h), whether or not the orchestrator still lives.
+// reachable as `baton __supervise`. exec::Supervised (supervised.h) has it forked by
+// the supervisor zygote (zygote.h: the same program with --zygote) or starts it with
+// posix_spawn, in its own session either way; it runs one child and records how it
+// ended in the attempt's control file (attempt_file.h), whether or not the orchestrator
+// still lives.
 //
 // Descriptors it is started with:
 //   fd 3  the control file, opened and locked (flock LOCK_EX) by the orchestrator; the
@@ -31,8 +33,9 @@ inline constexpr int kSupervisorControlFd = 3;
 inline constexpr int kSupervisorSpecFd = 4;
 inline constexpr int kSupervisorReadyFd = 5;
 
-/// Runs the supervisor (ARGV is informational only). Returns the process exit status:
-/// 0 when an "exit" record was written, 1 when even that failed.
+/// Runs the supervisor (ARGV is informational only), or the zygote when an argument is
+/// kZygoteFlag (zygote.h). Returns the process exit status: 0 when an "exit" record was
+/// written, 1 when even that failed.
 int supervisor_main(int argc, char** argv);
 
 }  // namespace baton::exec
