@@ -21,8 +21,9 @@
 // enforces the timeout (SIGTERM to the group, kill_grace_s, SIGKILL). Signals to the
 // supervisor: SIGTERM = cancel (TERM, grace, KILL; kind kCancelled), SIGINT = cancel
 // at once (SIGKILL). When the leader has been reaped and both pipes reached EOF it
-// fsyncs the log and stdout files, appends the "exit" record and fsyncs the control
-// file; then it TERMs, waits up to the grace and KILLs any group member left behind, and
+// fsyncs the log and stdout files (those it wrote to), appends the "exit" record and,
+// when its parent (the zygote or the orchestrator) is gone, fsyncs the control file
+// (while the orchestrator lives, it records the end durably itself); then it TERMs, waits up to the grace and KILLs any group member left behind, and
 // exits. It links only libc, libstdc++ and header-only nlohmann-json.
 #pragma once
 
