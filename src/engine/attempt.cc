@@ -104,8 +104,8 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
                                   const expr::Scope& scope) {
   std::string task_text;
   std::vector<std::pair<std::string, std::string>> context;
-  if (spec.parameters.is_object()) {
-    for (auto it = spec.parameters.begin(); it != spec.parameters.end(); ++it) {
+  if (spec.parameters().is_object()) {
+    for (auto it = spec.parameters().begin(); it != spec.parameters().end(); ++it) {
       auto text = render_value(it.value(), "parameters." + it.key(), scope);
       if (!text) return tl::unexpected(text.error());
       if (it.key() == "task") {
@@ -116,7 +116,7 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
     }
   }
   if (task_text.empty()) {
-    auto text = render_text(spec.description, "description", scope);
+    auto text = render_text(spec.description(), "description", scope);
     if (!text) return tl::unexpected(text.error());
     task_text = *text;
   }
@@ -133,14 +133,14 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   p.timeout_s = place.timeout_s;
   p.kill_grace_s = place.kill_grace_s;
   p.cwd = place.root_dir;
-  if (!spec.workdir.empty()) {
-    auto dir = render_text(spec.workdir, "workdir", scope);
+  if (!spec.workdir().empty()) {
+    auto dir = render_text(spec.workdir(), "workdir", scope);
     if (!dir) return tl::unexpected(dir.error());
     std::filesystem::path path(*dir);
     p.cwd = path.is_absolute() ? path.string()
                                : (std::filesystem::path(place.root_dir) / path).string();
   }
-  for (const auto& [name, value] : spec.env) {
+  for (const auto& [name, value] : spec.env()) {
     auto text = render_text(value, "env." + name, scope);
     if (!text) return tl::unexpected(text.error());
     p.env[name] = *text;
@@ -180,7 +180,7 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   agents::Invocation inv;
   inv.prompt = *prompt;
   inv.workdir = p.cwd;
-  inv.model = spec.model;
+  inv.model = spec.model();
   inv.max_turns = spec.max_turns;
   inv.resume_session_id = place.resume_session_id;
   agents::Command cmd = out.invoker->build_command(inv);

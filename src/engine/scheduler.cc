@@ -59,7 +59,7 @@ class Scheduler::TaskScope : public expr::Scope {
     if (field == "exit_code") return t.exit_code ? expr::Value(*t.exit_code) : expr::Value();
     if (field == "attempts") return expr::Value(t.attempts);
     if (field == "agent") return expr::Value(t.agent);
-    if (field == "outputs") return t.outputs;
+    if (field == "outputs") return t.outputs.is_null() ? expr::Value::object() : t.outputs;
     if (field == "error") return expr::Value(t.reason);
     return std::nullopt;
   }
@@ -194,7 +194,7 @@ void Scheduler::resolve(int task) {
       return;
     }
   }
-  if (workflow_.tasks[task].gate && !tasks_[task].gate_passed) {
+  if (workflow_.tasks[task].gate() && !tasks_[task].gate_passed) {
     wait_for_person(task, 0, gate_message(task));
     return;
   }
@@ -208,7 +208,7 @@ void Scheduler::resolve(int task) {
 }
 
 std::string Scheduler::gate_message(int task) {
-  const std::string& text = workflow_.tasks[task].gate->message;
+  const std::string& text = workflow_.tasks[task].gate()->message;
   if (text.empty()) return "approval required";
   auto parsed = expr::parse_template(text);
   if (!parsed) return text;  // validation refused this already
@@ -422,9 +422,9 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
     return;
   }
   std::string reason = outcome.reason;
-  if (spec.max_cost_usd && t.cost_usd >= *spec.max_cost_usd) {
+  if (spec.max_cost_usd() && t.cost_usd >= *spec.max_cost_usd()) {
     char buf[96];
-    std::snprintf(buf, sizeof buf, "; task budget of $%.4g used up", *spec.max_cost_usd);
+    std::snprintf(buf, sizeof buf, "; task budget of $%.4g used up", *spec.max_cost_usd());
     fail_task(task, attempt, reason + buf);
     return;
   }

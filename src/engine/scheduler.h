@@ -45,10 +45,12 @@ namespace baton::engine {
 /// The live state of one task.
 struct TaskState {
   TaskStatus status = TaskStatus::kPending;
-  int attempts = 0;                                   ///< attempts started
-  std::string agent;                                  ///< agent of the latest attempt
-  std::string output;                                 ///< final output of the latest attempt
-  nlohmann::json outputs = nlohmann::json::object();  ///< named outputs
+  int attempts = 0;    ///< attempts started
+  std::string agent;   ///< agent of the latest attempt
+  std::string output;  ///< final output of the latest attempt
+  /// named outputs: a JSON object, or null when the task has none (templates read null
+  /// as {}); null by default so that a task without outputs allocates no empty map
+  nlohmann::json outputs;
   std::optional<int> exit_code;
   std::string reason;     ///< why it failed, was skipped, cancelled or is waiting
   double retry_at = 0;    ///< when pending for a retry: earliest start, Unix s
@@ -70,8 +72,8 @@ struct TaskState {
 /// How an attempt ended, as the driver reports it.
 struct AttemptOutcome {
   bool success = false;
-  std::string output;  ///< stdout (trimmed) or the agent's answer
-  nlohmann::json outputs = nlohmann::json::object();
+  std::string output;      ///< stdout (trimmed) or the agent's answer
+  nlohmann::json outputs;  ///< named outputs: a JSON object, or null when there are none
   std::optional<int> exit_code;
   std::string reason;                   ///< e.g. "exited 1", "timed out after 30s (SIGTERM)"
   bool cancelled = false;               ///< terminated on request: never retried

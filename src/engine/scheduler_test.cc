@@ -209,6 +209,19 @@ TEST(SchedulerTest, TrueConditionRuns) {
   EXPECT_EQ(sim.status("b"), TaskStatus::kSuccess);
 }
 
+// A task's outputs stay null until an attempt reports some (no empty map per task), and
+// templates still read them as an empty object.
+TEST(SchedulerTest, OutputsOfATaskWithoutThemReadAsAnEmptyObject) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b", {"a"})};
+  wf.tasks[1].condition = "${fn:length(a.outputs) == 0}";
+  Simulation sim(wf);
+  sim.script("a", {success("plain text")});
+  ASSERT_TRUE(sim.run());
+  EXPECT_TRUE(sim.state("a").outputs.is_null());
+  EXPECT_EQ(sim.status("b"), TaskStatus::kSuccess) << sim.state("b").reason;
+}
+
 TEST(SchedulerTest, ConditionReadsInputsAndVariables) {
   Workflow wf;
   wf.tasks = {task("a"), task("b")};
@@ -283,7 +296,8 @@ TEST(SchedulerTest, OnFailureSkipTurnsFailureIntoSkipped) {
 TEST(SchedulerTest, FixedRetryWaitsTheDelayBetweenAttempts) {
   Workflow wf;
   wf.tasks = {task("flaky")};
-  wf.tasks[0].retry = workflow::RetryPolicy{3, 5, workflow::Backoff::kFixed, std::nullopt, 0};
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{3, 5, workflow::Backoff::kFixed, std::nullopt, 0};
   Simulation sim(wf);
   sim.script("flaky", {failure(), failure()});
   ASSERT_TRUE(sim.run());
@@ -299,7 +313,8 @@ TEST(SchedulerTest, FixedRetryWaitsTheDelayBetweenAttempts) {
 TEST(SchedulerTest, ExponentialBackoffDoublesUpToMaxDelay) {
   Workflow wf;
   wf.tasks = {task("flaky")};
-  wf.tasks[0].retry = workflow::RetryPolicy{5, 10, workflow::Backoff::kExponential, 25.0, 0};
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{5, 10, workflow::Backoff::kExponential, 25.0, 0};
   Simulation sim(wf);
   sim.duration("flaky", 0);
   sim.script("flaky", {failure(), failure(), failure(), failure(), failure()});
@@ -313,7 +328,8 @@ TEST(SchedulerTest, ExponentialBackoffDoublesUpToMaxDelay) {
 TEST(SchedulerTest, RetryReasonSaysWhatHappensNext) {
   Workflow wf;
   wf.tasks = {task("flaky")};
-  wf.tasks[0].retry = workflow::RetryPolicy{2, 4, workflow::Backoff::kFixed, std::nullopt, 0};
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{2, 4, workflow::Backoff::kFixed, std::nullopt, 0};
   Simulation sim(wf);
   sim.script("flaky", {failure("exited 7")});
   ASSERT_TRUE(sim.run());
@@ -343,7 +359,8 @@ TEST(SchedulerTest, OnFailureRetryWithoutRetryBlockMakesThreeAttempts) {
 TEST(SchedulerTest, NonRetryableFailureIsNotRetried) {
   Workflow wf;
   wf.tasks = {task("x")};
-  wf.tasks[0].retry = workflow::RetryPolicy{3, 1, workflow::Backoff::kFixed, std::nullopt, 0};
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{3, 1, workflow::Backoff::kFixed, std::nullopt, 0};
   Simulation sim(wf);
   AttemptOutcome auth = failure("auth: invalid API key");
   auth.retryable = false;
@@ -357,7 +374,8 @@ TEST(SchedulerTest, NonRetryableFailureIsNotRetried) {
 TEST(SchedulerTest, RetryAfterIsALowerBoundOnTheDelay) {
   Workflow wf;
   wf.tasks = {task("x")};
-  wf.tasks[0].retry = workflow::RetryPolicy{2, 1, workflow::Backoff::kFixed, std::nullopt, 0};
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{2, 1, workflow::Backoff::kFixed, std::nullopt, 0};
   Simulation sim(wf);
   sim.duration("x", 0);
   AttemptOutcome limited = failure("rate limited");
@@ -466,7 +484,7 @@ TaskSpec agent_task(const std::string& id, workflow::FallbackStrategy strategy, 
   workflow::RetryPolicy retry;
   retry.max_attempts = attempts;
   retry.delay_s = 1;
-  t.retry = retry;
+  t.mutable_extras().retry = retry;
   return t;
 }
 
@@ -580,7 +598,7 @@ TEST(FallbackTest, ResumeSessionOnlyWithTheAgentThatOwnsIt) {
 TEST(FallbackTest, TaskBudgetStopsRetries) {
   Workflow wf;
   wf.tasks = {agent_task("a", workflow::FallbackStrategy::kSameAgent, 10)};
-  wf.tasks[0].max_cost_usd = 0.5;
+  wf.tasks[0].mutable_extras().max_cost_usd = 0.5;
   Simulation sim(wf);
   sim.scheduler().set_agents(0, {"claude"});
   sim.script("a", {agent_failure("claude", "transient", "", 0.3),
@@ -618,7 +636,7 @@ TaskSpec gated(const std::string& id, std::vector<std::string> deps, std::string
                bool with_work = true) {
   TaskSpec t = task(id, std::move(deps));
   if (!with_work) t.run_shell.reset();
-  t.gate = workflow::GateSpec{std::move(message), {}};
+  t.mutable_extras().gate = workflow::GateSpec{std::move(message), {}};
   return t;
 }
 
@@ -707,7 +725,8 @@ TEST(EscalateTest, LastFailedAttemptWaitsForAPersonAndApprovalSucceeds) {
   Workflow wf;
   wf.tasks = {task("fix"), task("after", {"fix"})};
   wf.tasks[0].on_failure = workflow::TaskFailureAction::kEscalate;
-  wf.tasks[0].retry = workflow::RetryPolicy{2, 1, workflow::Backoff::kFixed, {}, 0};
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{2, 1, workflow::Backoff::kFixed, {}, 0};
   Simulation sim(wf);
   sim.script("fix", {failure(), failure("exited 2")});
   EXPECT_FALSE(sim.run());

@@ -157,7 +157,7 @@ RunSecrets RunSecrets::load(const workflow::Workflow& wf, const std::string& roo
 }
 
 Result<void> RunSecrets::apply(const workflow::TaskSpec& spec, exec::ProcessSpec& process) const {
-  for (const std::string& name : spec.secrets) {
+  for (const std::string& name : spec.secrets()) {
     auto it = loaded_.find(name);
     if (it == loaded_.end()) return fail("secret '" + name + "' is not in 'context.secrets'");
     const Loaded& s = it->second;

@@ -83,7 +83,7 @@ class RunSecretsTest : public ::testing::Test {
   workflow::TaskSpec task(std::vector<std::string> secrets) {
     workflow::TaskSpec t;
     t.id = "t";
-    t.secrets = std::move(secrets);
+    t.mutable_extras().secrets = std::move(secrets);
     return t;
   }
 

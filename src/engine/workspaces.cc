@@ -47,7 +47,7 @@ isolation::ContainerBackend backend_of(Sandbox s) {
 
 // The image of TASK's container sandbox: the task's, the workflow's, or baton's default.
 std::string image_of(const workflow::Workflow& wf, int task) {
-  if (wf.tasks[task].image) return *wf.tasks[task].image;
+  if (wf.tasks[task].image()) return *wf.tasks[task].image();
   return wf.settings.image.empty() ? isolation::kDefaultSandboxImage : wf.settings.image;
 }
 
@@ -326,7 +326,7 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
   const workflow::TaskSpec& spec = wf_.tasks[task];
   isolation::SandboxSpec sandbox;
   sandbox.workdir = process.cwd.empty() ? root_dir_ : process.cwd;
-  sandbox.network = spec.network.value_or(false);
+  sandbox.network = spec.network().value_or(false);
   if (place != places_.end()) {
     if (auto r = isolation::add_worktree_mounts(place->second.worktree, repo_, &sandbox); !r) {
       return tl::unexpected(r.error());
@@ -354,7 +354,7 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
   sandbox.readable = isolation::program_dirs(path_env, process.argv.empty() ? "" : process.argv[0],
                                              {root_dir_, state_dir_});
   // The task's file secrets, read-only at their own paths (secrets.h).
-  for (const std::string& name : spec.secrets) {
+  for (const std::string& name : spec.secrets()) {
     auto secret = wf_.secrets.find(name);
     if (secret != wf_.secrets.end() && !secret->second.file.empty()) {
       sandbox.readable.push_back(secret_file_path(secret->second, root_dir_));

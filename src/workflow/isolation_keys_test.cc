@@ -29,7 +29,7 @@ TEST(IsolationKeysTest, DefaultsAreNoIsolationMergeAndNoSandbox) {
   const TaskSpec& t = r.workflow->tasks[0];
   EXPECT_FALSE(t.isolation);
   EXPECT_FALSE(t.sandbox);
-  EXPECT_FALSE(t.network);
+  EXPECT_FALSE(t.network());
 }
 
 TEST(IsolationKeysTest, ReadsSettingsAndTaskKeys) {
@@ -58,7 +58,7 @@ tasks:
   const TaskSpec& a = r.workflow->tasks[0];
   EXPECT_EQ(a.isolation, Isolation::kNone);
   EXPECT_EQ(a.sandbox, Sandbox::kBwrap);
-  EXPECT_EQ(a.network, true);
+  EXPECT_EQ(a.network(), true);
   EXPECT_EQ(r.workflow->tasks[1].sandbox, Sandbox::kNone);
 }
 
@@ -78,9 +78,9 @@ tasks:
   ASSERT_TRUE(r.workflow) << (heads(r).empty() ? "" : heads(r)[0]);
   EXPECT_EQ(r.workflow->settings.sandbox, Sandbox::kDocker);
   EXPECT_EQ(r.workflow->settings.image, "debian:bookworm");
-  EXPECT_FALSE(r.workflow->tasks[0].image);
+  EXPECT_FALSE(r.workflow->tasks[0].image());
   EXPECT_EQ(r.workflow->tasks[1].sandbox, Sandbox::kPodman);
-  EXPECT_EQ(r.workflow->tasks[1].image, "baton-sandbox:busybox");
+  EXPECT_EQ(r.workflow->tasks[1].image(), "baton-sandbox:busybox");
 }
 
 TEST(IsolationKeysTest, BadValuesNameThePlaceAndTheChoices) {

@@ -73,11 +73,11 @@ tasks:
   ASSERT_TRUE(r.ok()) << report(r);
   const Workflow& wf = *r.workflow;
   EXPECT_EQ(wf.tasks[0].on_failure, TaskFailureAction::kEscalate);
-  EXPECT_FALSE(wf.tasks[0].gate);
-  ASSERT_TRUE(wf.tasks[1].gate);
-  EXPECT_EQ(wf.tasks[1].gate->message, "ship ${build.output}?");
+  EXPECT_FALSE(wf.tasks[0].gate());
+  ASSERT_TRUE(wf.tasks[1].gate());
+  EXPECT_EQ(wf.tasks[1].gate()->message, "ship ${build.output}?");
   EXPECT_TRUE(wf.tasks[1].is_gate_only());
-  ASSERT_TRUE(wf.tasks[2].gate);
+  ASSERT_TRUE(wf.tasks[2].gate());
   EXPECT_FALSE(wf.tasks[2].is_gate_only());
 }
 
@@ -122,11 +122,47 @@ TEST(LoaderTest, MinimalWorkflowHasDefaults) {
   EXPECT_EQ(a.run_shell, "true");
   EXPECT_FALSE(a.run_argv.has_value());
   EXPECT_TRUE(a.is_command());
-  EXPECT_FALSE(a.retry.has_value());
+  EXPECT_FALSE(a.retry().has_value());
   EXPECT_FALSE(a.timeout_s.has_value());
   EXPECT_FALSE(a.on_failure.has_value());
-  EXPECT_EQ(a.parameters, nlohmann::json::object());
-  EXPECT_EQ(a.outputs, nlohmann::json::object());
+  // No parameters or outputs written: the accessors answer an empty mapping, and a
+  // task that sets none of the rarely used fields holds no TaskExtras at all.
+  EXPECT_EQ(a.parameters(), nlohmann::json::object());
+  EXPECT_EQ(a.outputs(), nlohmann::json::object());
+  EXPECT_EQ(a.extras.get(), nullptr);
+}
+
+TEST(LoaderTest, ExtrasAreAllocatedOnlyByTheFieldsThatNeedThem) {
+  LoadResult r = load(
+      "name: demo\n"
+      "tasks:\n"
+      "  - {id: a, run: [true], timeout: 5s, dependencies: [], condition: 'true'}\n"
+      "  - {id: b, run: [true], env: {X: '1'}}\n"
+      "  - {id: c, run: [true], parameters: {}}\n");
+  ASSERT_TRUE(r.ok()) << report(r);
+  const Workflow& wf = *r.workflow;
+  EXPECT_EQ(wf.tasks[0].extras.get(), nullptr);
+  ASSERT_NE(wf.tasks[1].extras.get(), nullptr);
+  EXPECT_EQ(wf.tasks[1].env(), (std::map<std::string, std::string>{{"X", "1"}}));
+  // env alone: the mappings that were not written still read as {}.
+  EXPECT_EQ(wf.tasks[1].parameters(), nlohmann::json::object());
+  EXPECT_EQ(wf.tasks[1].outputs(), nlohmann::json::object());
+  EXPECT_EQ(wf.tasks[2].parameters(), nlohmann::json::object());
+}
+
+TEST(LoaderTest, CopyingATaskCopiesItsExtras) {
+  LoadResult r = load("name: demo\ntasks:\n  - {id: a, run: [true], model: m, env: {X: '1'}}\n");
+  ASSERT_TRUE(r.ok()) << report(r);
+  TaskSpec copy = r.workflow->tasks[0];
+  copy.mutable_extras().env["X"] = "2";
+  copy.mutable_extras().model = "other";
+  EXPECT_EQ(r.workflow->tasks[0].env().at("X"), "1");
+  EXPECT_EQ(r.workflow->tasks[0].model(), "m");
+  EXPECT_EQ(copy.env().at("X"), "2");
+  TaskSpec moved = std::move(copy);
+  EXPECT_EQ(moved.model(), "other");
+  copy = r.workflow->tasks[0];
+  EXPECT_EQ(copy.model(), "m");
 }
 
 TEST(LoaderTest, HashIsOfTheBytes) {
@@ -220,24 +256,24 @@ TEST(LoaderTest, FullExampleFillsEveryField) {
   ASSERT_EQ(wf.tasks.size(), 3u);
   const TaskSpec& design = wf.tasks[0];
   EXPECT_EQ(design.agent, "planner");
-  EXPECT_EQ(design.model, "opus");
-  EXPECT_EQ(design.description, "Design it");
+  EXPECT_EQ(design.model(), "opus");
+  EXPECT_EQ(design.description(), "Design it");
   EXPECT_FALSE(design.is_command());
   EXPECT_EQ(
-      design.parameters,
+      design.parameters(),
       nlohmann::json::parse(R"({"task":"Design ${feature_name}","hints":["a","${mode}"],"n":1})"));
-  EXPECT_EQ(design.outputs, nlohmann::json::parse(R"({"plan":"the plan"})"));
+  EXPECT_EQ(design.outputs(), nlohmann::json::parse(R"({"plan":"the plan"})"));
   EXPECT_TRUE(design.dependencies.empty());
 
   const TaskSpec& build = wf.tasks[1];
   EXPECT_EQ(build.run_shell, "make -j2");
   EXPECT_EQ(build.dependencies, (std::vector<std::string>{"design"}));
-  ASSERT_TRUE(build.retry.has_value());
-  EXPECT_EQ(build.retry->max_attempts, 3);
-  EXPECT_EQ(build.retry->delay_s, 10);
-  EXPECT_EQ(build.retry->backoff, Backoff::kExponential);
-  EXPECT_EQ(build.retry->max_delay_s, 60);
-  EXPECT_DOUBLE_EQ(build.retry->jitter, 0.2);
+  ASSERT_TRUE(build.retry().has_value());
+  EXPECT_EQ(build.retry()->max_attempts, 3);
+  EXPECT_EQ(build.retry()->delay_s, 10);
+  EXPECT_EQ(build.retry()->backoff, Backoff::kExponential);
+  EXPECT_EQ(build.retry()->max_delay_s, 60);
+  EXPECT_DOUBLE_EQ(build.retry()->jitter, 0.2);
   EXPECT_EQ(build.timeout_s, 1800);
   EXPECT_EQ(build.failure_action(), TaskFailureAction::kRetry);
 
@@ -245,9 +281,9 @@ TEST(LoaderTest, FullExampleFillsEveryField) {
   EXPECT_EQ(test.run_argv, (std::vector<std::string>{"ctest", "--output-on-failure"}));
   EXPECT_FALSE(test.run_shell.has_value());
   EXPECT_EQ(test.condition, "${build.status == 'success'}");
-  EXPECT_EQ(test.env, (std::map<std::string, std::string>{{"CTEST_PARALLEL_LEVEL", "2"},
-                                                          {"WHO", "${design.agent}"}}));
-  EXPECT_EQ(test.workdir, "build");
+  EXPECT_EQ(test.env(), (std::map<std::string, std::string>{{"CTEST_PARALLEL_LEVEL", "2"},
+                                                            {"WHO", "${design.agent}"}}));
+  EXPECT_EQ(test.workdir(), "build");
   EXPECT_EQ(test.failure_action(), TaskFailureAction::kSkip);
 
   ASSERT_EQ(wf.hooks.on_start.size(), 1u);
@@ -319,7 +355,7 @@ tasks:
 )");
   ASSERT_TRUE(r.ok()) << report(r);
   EXPECT_EQ(r.workflow->inputs.count("x"), 1u);
-  EXPECT_FALSE(r.workflow->tasks[0].retry.has_value());
+  EXPECT_FALSE(r.workflow->tasks[0].retry().has_value());
 }
 
 TEST(LoaderTest, DurationsInEveryPlace) {
@@ -335,8 +371,8 @@ tasks:
   EXPECT_EQ(r.workflow->settings.timeout_s, 90);
   EXPECT_DOUBLE_EQ(r.workflow->settings.kill_grace_s, 0.5);
   EXPECT_EQ(r.workflow->tasks[0].timeout_s, 5400);
-  EXPECT_DOUBLE_EQ(r.workflow->tasks[0].retry->delay_s, 1.5);
-  EXPECT_EQ(r.workflow->tasks[0].retry->max_delay_s, 150);
+  EXPECT_DOUBLE_EQ(r.workflow->tasks[0].retry()->delay_s, 1.5);
+  EXPECT_EQ(r.workflow->tasks[0].retry()->max_delay_s, 150);
 }
 
 // ---------------------------------------------------------------------------
@@ -1191,21 +1227,22 @@ nlohmann::json model_json(const Workflow& wf) {
   auto task_json = [](const TaskSpec& t) {
     nlohmann::json j = {{"id", t.id},
                         {"agent", t.agent},
-                        {"description", t.description},
-                        {"parameters", t.parameters},
+                        {"description", t.description()},
+                        {"parameters", t.parameters()},
                         {"dependencies", t.dependencies},
                         {"condition", t.condition},
-                        {"env", t.env},
-                        {"workdir", t.workdir},
-                        {"outputs", t.outputs},
-                        {"model", t.model}};
+                        {"env", t.env()},
+                        {"workdir", t.workdir()},
+                        {"outputs", t.outputs()},
+                        {"model", t.model()}};
     if (t.run_argv) j["run_argv"] = *t.run_argv;
     if (t.run_shell) j["run_shell"] = *t.run_shell;
     if (t.timeout_s) j["timeout"] = *t.timeout_s;
     if (t.on_failure) j["on_failure"] = static_cast<int>(*t.on_failure);
-    if (t.retry) {
-      j["retry"] = {t.retry->max_attempts, t.retry->delay_s, static_cast<int>(t.retry->backoff),
-                    t.retry->max_delay_s.value_or(-1), t.retry->jitter};
+    if (t.retry()) {
+      j["retry"] = {t.retry()->max_attempts, t.retry()->delay_s,
+                    static_cast<int>(t.retry()->backoff), t.retry()->max_delay_s.value_or(-1),
+                    t.retry()->jitter};
     }
     return j;
   };
@@ -1281,7 +1318,7 @@ TEST(LoaderTest, JsonThatYamlCppDoesNotReadStillLoads) {
   EXPECT_EQ(r.workflow->inputs.at("i").default_value,
             nlohmann::json::parse("[1, 2.5, null, true]"));
   EXPECT_EQ(r.workflow->tasks[0].run_argv, (std::vector<std::string>{"echo", "${i}"}));
-  EXPECT_EQ(r.workflow->tasks[0].retry->jitter, 0.5);
+  EXPECT_EQ(r.workflow->tasks[0].retry()->jitter, 0.5);
   r = load(R"({"name": "\ud83d\ude00", "tasks": [{"id": "a", "run": "${fn:nope(1)}"}]})",
            default_options(), "flow.json");
   EXPECT_EQ(heads(r), (Lines{"flow.json: error: unknown function 'fn:nope'"}));

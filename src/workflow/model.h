@@ -8,6 +8,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -95,7 +96,62 @@ enum class Sandbox {
   kPodman,  ///< a container of `image` on `podman system service`, same API
 };
 
+/// The fields of a task that most tasks leave unset. A TaskSpec holds them behind one
+/// pointer (TaskExtrasPtr), allocated when the first of them is written, so a plain
+/// command task does not pay for them (sizeof(TaskSpec) 656 -> 296 bytes: 36 MB at
+/// 100,000 tasks). Read them through TaskSpec's accessors, which answer the defaults
+/// below when the task has none; write them through TaskSpec::mutable_extras().
+struct TaskExtras {
+  std::string description;
+  /// string leaves are templates; null when the task has none (read as {} through
+  /// TaskSpec::parameters(), so an empty map is not allocated per task)
+  nlohmann::json parameters;
+  std::optional<RetryPolicy> retry;        ///< as written; see effective_retry()
+  std::map<std::string, std::string> env;  ///< extra environment; values are templates
+  std::string workdir;  ///< working directory (template), relative to the run's root
+  /// declared outputs (name -> description); null when none (read as {})
+  nlohmann::json outputs;
+  std::string model;                   ///< agent model override; empty = the agent's default
+  std::optional<double> max_cost_usd;  ///< budget of the task over all attempts, USD
+  std::optional<bool> network;         ///< sandboxed tasks: network access (default false)
+  std::optional<std::string> image;    ///< docker/podman sandboxes: the image; else settings.image
+  /// secrets: names from context.secrets this task may use; no other task sees them.
+  std::vector<std::string> secrets;
+  /// gate: the task waits for `baton approve` once it could start; its work (if any)
+  /// runs after the approval. A task with a gate may have neither `agent` nor `run`.
+  std::optional<GateSpec> gate;
+};
+
+/// Owns a TaskExtras or nothing. A value like the fields it holds: copying copies the
+/// TaskExtras, moving moves the pointer. get() is null until get_or_create().
+class TaskExtrasPtr {
+ public:
+  TaskExtrasPtr() = default;
+  TaskExtrasPtr(const TaskExtrasPtr& other)
+      : p_(other.p_ ? std::make_unique<TaskExtras>(*other.p_) : nullptr) {}
+  TaskExtrasPtr& operator=(const TaskExtrasPtr& other) {
+    if (this != &other) p_ = other.p_ ? std::make_unique<TaskExtras>(*other.p_) : nullptr;
+    return *this;
+  }
+  TaskExtrasPtr(TaskExtrasPtr&&) noexcept = default;
+  TaskExtrasPtr& operator=(TaskExtrasPtr&&) noexcept = default;
+
+  /// The extras, or null when none was ever written.
+  const TaskExtras* get() const { return p_.get(); }
+  /// The extras, allocated (all fields at their defaults) on the first call.
+  TaskExtras& get_or_create() {
+    if (!p_) p_ = std::make_unique<TaskExtras>();
+    return *p_;
+  }
+
+ private:
+  std::unique_ptr<TaskExtras> p_;
+};
+
 /// One task: either an agent task (`agent` set) or a command task (`run` set).
+/// The fields every task may use are members; the rarely set ones (TaskExtras) are
+/// read through the accessors below (a default when unset: "", {}, nullopt) and
+/// written through mutable_extras().
 struct TaskSpec {
   std::string id;
   SourceLoc loc;      ///< where the task's mapping starts
@@ -104,42 +160,53 @@ struct TaskSpec {
   std::optional<std::vector<std::string>> run_argv;
   /// run: as a string: a template, run by `/bin/sh -c`.
   std::optional<std::string> run_shell;
-  std::string description;
-  nlohmann::json parameters = nlohmann::json::object();  ///< string leaves are templates
-  std::vector<std::string> dependencies;                 ///< ids of tasks this one waits for
-  std::string condition;             ///< a condition (see expr/condition.h); empty = always
-  std::optional<RetryPolicy> retry;  ///< as written; see effective_retry()
-  std::optional<double> timeout_s;   ///< seconds; falls back to settings.timeout_s
-  std::optional<TaskFailureAction> on_failure;  ///< as written; default kFail
-  std::map<std::string, std::string> env;       ///< extra environment; values are templates
-  std::string workdir;  ///< working directory (template), relative to the run's root
-  nlohmann::json outputs = nlohmann::json::object();  ///< declared outputs (name -> description)
-  std::string model;  ///< agent model override; empty = the agent's default
+  std::vector<std::string> dependencies;  ///< ids of tasks this one waits for
+  std::string condition;                  ///< a condition (see expr/condition.h); empty = always
+  std::optional<double> timeout_s;        ///< seconds; falls back to settings.timeout_s
+  std::optional<TaskFailureAction> on_failure;                ///< as written; default kFail
   FallbackStrategy fallback = FallbackStrategy::kNextInList;  ///< agent tasks only
   bool resume_session = false;         ///< on a retry with the same agent, resume its session
   int max_turns = 0;                   ///< agent turns per attempt (0 = the CLI's default)
-  std::optional<double> max_cost_usd;  ///< budget of the task over all attempts, USD
   std::optional<Isolation> isolation;  ///< as written; falls back to settings.isolation
   std::optional<Sandbox> sandbox;      ///< as written; falls back to settings.sandbox
-  std::optional<bool> network;         ///< sandboxed tasks: network access (default false)
-  std::optional<std::string> image;    ///< docker/podman sandboxes: the image; else settings.image
-  /// secrets: names from context.secrets this task may use; no other task sees them.
-  std::vector<std::string> secrets;
-  /// gate: the task waits for `baton approve` once it could start; its work (if any)
-  /// runs after the approval. A task with a gate may have neither `agent` nor `run`.
-  std::optional<GateSpec> gate;
   /// Hex SHA-256 of the task's mapping in canonical form (yaml_tree.h canonical_text:
   /// comments and layout do not count). `baton resume` compares it to the run's.
   std::string spec_sha256;
+  /// The rarely set fields; null until mutable_extras() is first called.
+  TaskExtrasPtr extras;
+
+  /// The rarely set fields for writing: allocates them (at their defaults) on first use.
+  TaskExtras& mutable_extras() { return extras.get_or_create(); }
+
+  // Read access to TaskExtras' fields; each answers the field's default when the task
+  // has no extras. References stay valid until the task is changed or destroyed.
+  const std::string& description() const { return read_extras().description; }
+  /// The parameters mapping; {} when the task has none.
+  const nlohmann::json& parameters() const;
+  const std::optional<RetryPolicy>& retry() const { return read_extras().retry; }
+  const std::map<std::string, std::string>& env() const { return read_extras().env; }
+  const std::string& workdir() const { return read_extras().workdir; }
+  /// The declared outputs mapping; {} when the task declares none.
+  const nlohmann::json& outputs() const;
+  const std::string& model() const { return read_extras().model; }
+  const std::optional<double>& max_cost_usd() const { return read_extras().max_cost_usd; }
+  const std::optional<bool>& network() const { return read_extras().network; }
+  const std::optional<std::string>& image() const { return read_extras().image; }
+  const std::vector<std::string>& secrets() const { return read_extras().secrets; }
+  const std::optional<GateSpec>& gate() const { return read_extras().gate; }
 
   bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
   /// A gate with no work: approving it is the task's success.
-  bool is_gate_only() const { return gate.has_value() && !is_command() && agent.empty(); }
+  bool is_gate_only() const { return gate().has_value() && !is_command() && agent.empty(); }
   /// The retry policy in force: the retry block if given; else 3 attempts with a
   /// 10 s exponential backoff when on_failure is retry; else a single attempt.
   RetryPolicy effective_retry() const;
   /// on_failure with its default (kFail).
   TaskFailureAction failure_action() const { return on_failure.value_or(TaskFailureAction::kFail); }
+
+ private:
+  /// The extras, or a shared TaskExtras at its defaults when there are none.
+  const TaskExtras& read_extras() const;
 };
 
 /// settings: run-wide limits.

@@ -31,9 +31,9 @@ hooks:
   on_complete: [{run: 'true', secrets: [KEY]}]
 )");
   ASSERT_TRUE(r.workflow) << (heads(r).empty() ? "" : heads(r)[0]);
-  EXPECT_EQ(r.workflow->tasks[0].secrets, (Lines{"API_TOKEN", "KEY"}));
-  EXPECT_TRUE(r.workflow->tasks[1].secrets.empty());
-  EXPECT_EQ(r.workflow->hooks.on_complete[0].secrets, (Lines{"KEY"}));
+  EXPECT_EQ(r.workflow->tasks[0].secrets(), (Lines{"API_TOKEN", "KEY"}));
+  EXPECT_TRUE(r.workflow->tasks[1].secrets().empty());
+  EXPECT_EQ(r.workflow->hooks.on_complete[0].secrets(), (Lines{"KEY"}));
 }
 
 TEST(SecretKeysTest, UnknownSecretIsAnErrorWithASuggestion) {

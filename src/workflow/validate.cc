@@ -202,8 +202,8 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
     sink_.error(places.agent, "unknown agent or role " + in_quotes(agent) + " in " + label +
                                   did_you_mean(agent, names));
   }
-  bool has_task = task.parameters.is_object() && task.parameters.contains("task");
-  if (!has_task && task.description.empty()) {
+  bool has_task = task.parameters().is_object() && task.parameters().contains("task");
+  if (!has_task && task.description().empty()) {
     sink_.error(task.loc, label + " gives its agent no instruction: add 'parameters.task' or " +
                               "'description'");
   }
@@ -214,8 +214,8 @@ void Validator::check_secrets(const TaskSpec& task, const TaskPlaces& places,
   std::vector<std::string> names;
   for (const auto& [name, spec] : wf_.secrets) names.push_back(name);
   std::set<std::string> seen;
-  for (size_t i = 0; i < task.secrets.size(); ++i) {
-    const std::string& name = task.secrets[i];
+  for (size_t i = 0; i < task.secrets().size(); ++i) {
+    const std::string& name = task.secrets()[i];
     SourceLoc loc = i < places.secret_items.size() ? places.secret_items[i] : task.loc;
     if (!wf_.secrets.count(name)) {
       sink_.error(loc, "unknown secret " + in_quotes(name) + " in " + label +

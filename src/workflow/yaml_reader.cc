@@ -559,11 +559,11 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       has_run = true;
       read_run(e, where, task, places);
     } else if (k == "description") {
-      if (read_string(e, where, &task->description)) {
-        places->templates.push_back({task->description, false, e.value.Mark()});
+      if (read_string(e, where, &task->mutable_extras().description)) {
+        places->templates.push_back({task->description(), false, e.value.Mark()});
       }
     } else if (k == "parameters") {
-      read_mapping_json(e, where, &task->parameters, &places->templates);
+      read_mapping_json(e, where, &task->mutable_extras().parameters, &places->templates);
     } else if (k == "dependencies") {
       if (hook) {
         error(loc_of(e.key_node.Mark()), "hooks have no 'dependencies'; they run in order");
@@ -591,7 +591,7 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       if (!is_mapping(e, where)) continue;
       RetryPolicy retry;
       read_retry(e, label, &retry);
-      task->retry = retry;
+      task->mutable_extras().retry = retry;
     } else if (k == "timeout") {
       double t;
       if (read_duration(e, where, true, &t)) task->timeout_s = t;
@@ -603,13 +603,13 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
     } else if (k == "env") {
       read_env(e, label, task, places);
     } else if (k == "workdir") {
-      if (read_string(e, where, &task->workdir)) {
-        places->templates.push_back({task->workdir, false, e.value.Mark()});
+      if (read_string(e, where, &task->mutable_extras().workdir)) {
+        places->templates.push_back({task->workdir(), false, e.value.Mark()});
       }
     } else if (k == "outputs") {
-      read_mapping_json(e, where, &task->outputs, nullptr);
+      read_mapping_json(e, where, &task->mutable_extras().outputs, nullptr);
     } else if (k == "model") {
-      read_string(e, where, &task->model);
+      read_string(e, where, &task->mutable_extras().model);
     } else if (k == "fallback") {
       size_t i;
       if (read_enum(e, where, {"next_in_list", "same_agent", "fail"}, &i)) {
@@ -623,7 +623,7 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       read_count(e, where, &task->max_turns);
     } else if (k == "max_cost_usd") {
       double usd;
-      if (read_amount(e, where, &usd)) task->max_cost_usd = usd;
+      if (read_amount(e, where, &usd)) task->mutable_extras().max_cost_usd = usd;
     } else if (k == "secrets") {
       read_task_secrets(e, where, task, places);
     } else if (k == "gate") {
@@ -645,14 +645,14 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       } else if (k == "sandbox" && read_enum(e, where, kSandboxValues, &i)) {
         task->sandbox = static_cast<Sandbox>(i);
       } else if (k == "network" && read_bool(e, where, &network)) {
-        task->network = network;
+        task->mutable_extras().network = network;
       } else if (k == "image") {
         std::string image;
-        if (read_string(e, where, &image)) task->image = image;
+        if (read_string(e, where, &image)) task->mutable_extras().image = image;
       }
     }
   }
-  if (!has_agent && !has_run && !task->gate) {
+  if (!has_agent && !has_run && !task->gate()) {
     error(task->loc, label + " needs 'agent', 'run' or 'gate'");
   } else if (has_agent && has_run) {
     error(task->loc, label + " has both 'agent' and 'run'");
@@ -673,7 +673,7 @@ void Reader::read_gate(const YamlEntry& g, const std::string& where, TaskSpec* t
       }
     }
   }
-  task->gate = std::move(gate);
+  task->mutable_extras().gate = std::move(gate);
 }
 
 void Reader::read_run(const YamlEntry& e, const std::string& where, TaskSpec* task,
@@ -714,7 +714,7 @@ void Reader::read_env(const YamlEntry& env, const std::string& label, TaskSpec* 
     }
     std::string value;
     if (!read_string(e, where, &value)) continue;
-    task->env[e.key] = value;
+    task->mutable_extras().env[e.key] = value;
     places->templates.push_back({value, false, e.value.Mark()});
   }
 }
@@ -732,7 +732,7 @@ void Reader::read_task_secrets(const YamlEntry& e, const std::string& where, Tas
       error(loc_of(item.Mark()), "expected a secret name in 'secrets'" + where);
       continue;
     }
-    task->secrets.push_back(item.Scalar());
+    task->mutable_extras().secrets.push_back(item.Scalar());
     places->secret_items.push_back(loc_of(item.Mark()));
   }
 }
