@@ -95,8 +95,8 @@ void on_sigchld(int) {}  // only interrupts ppoll(2)
                                     char** argv) {
   ::setsid();
   ::signal(SIGCHLD, SIG_DFL);
-  // As spawn_detached leaves it: only SIGTERM and SIGINT blocked, until the supervisor
-  // takes them (a cancel sent the instant it exists stays pending, not lost).
+  // As spawn_detached leaves it: only SIGTERM and SIGINT blocked (since before the
+  // fork), until the supervisor takes them.
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
@@ -137,9 +137,17 @@ bool serve_one(int argc, char** argv) {
   if (n != static_cast<ssize_t>(sizeof(int32_t)) * count) {
     reply = -EINVAL;
   } else {
+    // SIGTERM and SIGINT are blocked across the fork: a cancel sent the instant the
+    // supervisor exists stays pending until it takes them from its signalfd.
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    ::sigprocmask(SIG_BLOCK, &block, &old);
     pid_t pid = ::fork();
     if (pid == 0) become_supervisor(fds, targets, count, argc, argv);
     reply = pid > 0 ? static_cast<int32_t>(pid) : -errno;
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (pid > 0) {
       // Opened before this process can reap it (only this process reaps it): the pidfd
       // names that supervisor even if it has already ended.
