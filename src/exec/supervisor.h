@@ -23,9 +23,9 @@
 // at once (SIGKILL). When the leader has been reaped and both pipes reached EOF it
 // fsyncs the log and stdout files (those it wrote to), appends the "exit" record and,
 // when its parent (the zygote or the orchestrator) is gone, fsyncs the control file
-// (while the orchestrator lives, it records the end durably itself); then it TERMs, waits up to the
-// grace and KILLs any group member left behind, and exits. It links only libc, libstdc++ and
-// header-only nlohmann-json.
+// (while the orchestrator lives, it records the end durably itself); then it TERMs,
+// waits up to the grace and KILLs any group member left behind, and exits. It links
+// only libc, libstdc++ and header-only nlohmann-json.
 #pragma once
 
 namespace baton::exec {
