@@ -494,7 +494,7 @@ int Supervisor::record_end() {
   // While it lives it records the end in its own store, durably, right after our exit;
   // until then the record has only to survive that process's crash, which the page cache
   // does. An OS crash in those milliseconds leaves the attempt lost, and resume retries
-  // it. Saves one journal commit per attempt (bench/RESULTS.md (7)).
+  // it. Saves one journal commit per attempt (bench/RESULTS.md (9)).
   const bool orchestrator_gone = ::getppid() != parent_;
   recorded_ = write_all(kSupervisorControlFd, format_exit_record(record)) &&
               (!orchestrator_gone || ::fsync(kSupervisorControlFd) == 0);

@@ -90,18 +90,26 @@ ssize_t receive_with_fds(int socket, void* data, size_t bytes, int* fds, int& co
 
 void on_sigchld(int) {}  // only interrupts ppoll(2)
 
+// The signals that cancel an attempt: blocked in a new supervisor until it takes them.
+sigset_t cancel_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
 // In the forked child: becomes the supervisor FDS/TARGETS describe, never returns.
 [[noreturn]] void become_supervisor(const int* fds, const int32_t* targets, int count, int argc,
                                     char** argv) {
   ::setsid();
   ::signal(SIGCHLD, SIG_DFL);
-  // As spawn_detached leaves it: only SIGTERM and SIGINT blocked (since before the
-  // fork), until the supervisor takes them.
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGINT);
-  ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+  // As spawn_detached leaves it: only the cancel signals blocked (since before the
+  // fork), until the supervisor takes them; SIGCHLD was blocked for the zygote's ppoll.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  ::sigprocmask(SIG_UNBLOCK, &chld, nullptr);
   int parked[kMaxFds];
   int highest = 2;
   for (int i = 0; i < count; ++i) {
@@ -131,18 +139,17 @@ bool serve_one(int argc, char** argv) {
   int fds[kMaxFds];
   int count = 0;
   ssize_t n = receive_with_fds(kZygoteSocketFd, targets, sizeof targets, fds, count);
-  if (n <= 0) return n < 0 && errno == EMSGSIZE;  // a malformed request is answered below
+  const bool malformed = n < 0 && errno == EMSGSIZE;  // answered, as a wrong count is
+  if (n == 0 || (n < 0 && !malformed)) return false;
   int32_t reply;
   int pidfd = -1;
-  if (n != static_cast<ssize_t>(sizeof(int32_t)) * count) {
+  if (malformed || n != static_cast<ssize_t>(sizeof(int32_t)) * count) {
     reply = -EINVAL;
   } else {
-    // SIGTERM and SIGINT are blocked across the fork: a cancel sent the instant the
+    // The cancel signals are blocked across the fork: a cancel sent the instant the
     // supervisor exists stays pending until it takes them from its signalfd.
-    sigset_t block, old;
-    sigemptyset(&block);
-    sigaddset(&block, SIGTERM);
-    sigaddset(&block, SIGINT);
+    sigset_t block = cancel_signals();
+    sigset_t old;
     ::sigprocmask(SIG_BLOCK, &block, &old);
     pid_t pid = ::fork();
     if (pid == 0) become_supervisor(fds, targets, count, argc, argv);

@@ -337,9 +337,11 @@ class SqliteStore final : public Store {
   Result<void> check_data_version();
   // The prepared statement for SQL, prepared on first use and kept; reset, no bindings.
   Result<Statement*> statement(const char* sql);
-  // The number a count query answers: kCountTasks (RUN_ID) or kCountAttempts (RUN_ID,
-  // TASK_ID; "" = every task). Errors: SQLite's, without the path.
-  Result<size_t> count_rows(const char* sql, const std::string& run_id, const std::string& task_id);
+  // The number a count query answers, SQL's parameters bound to ARGS in order:
+  // kCountTasks (run id) or kCountAttempts (run id, task id; "" = every task).
+  // Errors: SQLite's, without the path.
+  template <typename... Args>
+  Result<size_t> count_rows(const char* sql, const Args&... args);
   // "PATH: WHAT: MESSAGE".
   Error error(const std::string& what, const Error& cause) const {
     return Error(path_ + ": " + what + ": " + cause.message, cause.code);
@@ -365,13 +367,12 @@ Result<Statement*> SqliteStore::statement(const char* sql) {
   return &statements_.emplace(sql, std::move(*prepared)).first->second;
 }
 
-Result<size_t> SqliteStore::count_rows(const char* sql, const std::string& run_id,
-                                       const std::string& task_id) {
+template <typename... Args>
+Result<size_t> SqliteStore::count_rows(const char* sql, const Args&... args) {
   auto s = statement(sql);
   if (!s) return tl::unexpected(s.error());
   ResetOnExit done(**s);
-  // kCountTasks has one parameter, kCountAttempts two.
-  auto bound = sql == kCountTasks ? (*s)->bind(1, run_id) : (*s)->bind_all(run_id, task_id);
+  auto bound = (*s)->bind_all(args...);
   if (!bound) return tl::unexpected(bound.error());
   auto row = (*s)->step();
   if (!row) return tl::unexpected(row.error());
@@ -539,7 +540,7 @@ Result<std::vector<TaskRecord>> SqliteStore::list_tasks(const std::string& run_i
   // Reserved (a hint: rows written in between only cost a reallocation). Grown by
   // doubling, the 100,000 attempts of a run took 52 MB of capacity while the 26 MB
   // before them were copied, against 40 MB reserved (bench/RESULTS.md, (7)).
-  auto count = count_rows(kCountTasks, run_id, "");
+  auto count = count_rows(kCountTasks, run_id);
   if (!count) return tl::unexpected(error(what, count.error()));
   tasks.reserve(*count);
   for (;;) {
