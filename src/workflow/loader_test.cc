@@ -843,9 +843,10 @@ tasks:
       echo one
       echo ${fn:nope(1)}
 )");
-  EXPECT_EQ(heads(r), (Lines{"flow.yaml:7:14: error: unknown function 'fn:nope'",
-                             "flow.yaml:11:20: error: unknown function 'fn:bad'",
-                             "flow.yaml:16:14: error: unknown function 'fn:nope'"}));
+  EXPECT_EQ(heads(r),
+            (Lines{"flow.yaml:7:14: error: unknown function 'fn:nope'",
+                   "flow.yaml:11:20: error: unknown function 'fn:bad'; did you mean 'fn:raw'?",
+                   "flow.yaml:16:14: error: unknown function 'fn:nope'"}));
 }
 
 TEST(LoaderTest, TemplateErrorInAMultiLinePlainScalar) {
