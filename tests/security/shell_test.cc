@@ -152,10 +152,9 @@ TEST(ShellInjection, HostileValuesRoundTripInEveryContext) {
       {"single-glued", "printf '%s' '<V>'", "<", ">"},
       {"assignment", "x=V; printf '%s' \"$x\"", "", ""},
       {"substitution", "x=$(printf '%s' V; echo .); printf '%s' \"$${x%.}\"", "", ""},
-      {"double-in-substitution", "x=\"$(printf '%s' \"V\"; echo .)\"; printf '%s' \"$${x%.}\"",
-       "", ""},
-      {"single-in-substitution", "x=$(printf '%s' 'V'; echo .); printf '%s' \"$${x%.}\"", "",
+      {"double-in-substitution", "x=\"$(printf '%s' \"V\"; echo .)\"; printf '%s' \"$${x%.}\"", "",
        ""},
+      {"single-in-substitution", "x=$(printf '%s' 'V'; echo .); printf '%s' \"$${x%.}\"", "", ""},
   };
   ScratchDir dir;
   fs::create_directories(dir.path() + "/out");
@@ -182,8 +181,8 @@ TEST(ShellInjection, HostileValuesRoundTripInEveryContext) {
     for (size_t v = 0; v < values.size(); ++v) {
       std::string id = "c" + std::to_string(c) + "-v" + std::to_string(v);
       EXPECT_EQ(dir.read("out/" + id), contexts[c].prefix + values[v] + contexts[c].suffix)
-          << "context " << contexts[c].name << ", value " << json(values[v]).dump(-1, ' ', false,
-                                                                              json::error_handler_t::replace);
+          << "context " << contexts[c].name << ", value "
+          << json(values[v]).dump(-1, ' ', false, json::error_handler_t::replace);
     }
   }
 }
@@ -337,8 +336,8 @@ tasks:
     EXPECT_EQ(o.exit_code, 1) << where << "\n" << o.out << o.err;
     json a = task_of(last_run(dir), "a");
     EXPECT_EQ(a["status"], "failed") << where;
-    EXPECT_NE(last_run(dir).dump().find("outside"), std::string::npos)
-        << where << "\n" << last_run(dir).dump(2);
+    EXPECT_NE(last_run(dir).dump().find("outside"), std::string::npos) << where << "\n"
+                                                                       << last_run(dir).dump(2);
   }
 }
 
@@ -366,15 +365,15 @@ TEST(Workdir, WorktreeTaskCannotLeaveItsWorktree) {
   ScratchDir dir;
   ASSERT_EQ(run_command({"git", "init", "-q", "-b", "main"}, dir.path()).exit_code, 0);
   dir.write("README", "x\n");
-  ASSERT_EQ(run_command({"git", "-c", "user.name=t", "-c", "user.email=t@t", "add", "."},
-                        dir.path())
-                .exit_code,
-            0);
-  ASSERT_EQ(run_command({"git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm",
-                         "init"},
-                        dir.path())
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      run_command({"git", "-c", "user.name=t", "-c", "user.email=t@t", "add", "."}, dir.path())
+          .exit_code,
+      0);
+  ASSERT_EQ(
+      run_command({"git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init"},
+                  dir.path())
+          .exit_code,
+      0);
   dir.write("flow.yaml", R"(name: t
 tasks:
   - id: a
