@@ -209,6 +209,35 @@ tasks:
   EXPECT_NE(run.dump().find("NUL"), std::string::npos) << run.dump(2);
 }
 
+// The argv form and env: pass values verbatim, but a NUL byte would cut an argument
+// short (`${x}/build` with x = "/\0" would become "/"): the task fails instead.
+TEST(ShellInjection, NulInAnArgvOrEnvValueFailsTheTask) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: t
+tasks:
+  - id: a
+    run: printf '/\000x'
+  - id: argv
+    dependencies: [a]
+    run: [sh, -c, 'printf "%s" "$0" > argv.txt', "${a.output}/build"]
+  - id: by-env
+    dependencies: [a]
+    run: [sh, -c, 'printf "%s" "$X" > env.txt']
+    env: {X: "${a.output}/build"}
+)");
+  Outcome o = run_baton({"run", "flow.yaml"}, dir.path());
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_FALSE(dir.exists("argv.txt")) << dir.read("argv.txt");
+  EXPECT_FALSE(dir.exists("env.txt")) << dir.read("env.txt");
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "argv")["status"], "failed") << run.dump(2);
+  EXPECT_EQ(task_of(run, "by-env")["status"], "failed") << run.dump(2);
+  EXPECT_NE(run.dump().find("run[3]: the value contains a NUL byte"), std::string::npos)
+      << run.dump(2);
+  EXPECT_NE(run.dump().find("env.X: the value contains a NUL byte"), std::string::npos)
+      << run.dump(2);
+}
+
 // The explicit raw form: the value is shell text on purpose; validate warns where.
 TEST(ShellInjection, RawFormIsVerbatimAndValidateWarns) {
   ScratchDir dir;
