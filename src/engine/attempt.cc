@@ -28,6 +28,16 @@ Result<std::string> render_shell_text(const std::string& text, const expr::Scope
   return *out;
 }
 
+// A value bound for a command line, the environment or a path: a C string there, so a
+// NUL byte would silently cut it short ("${x}/build" with x = "/\0" would become "/").
+Result<std::string> without_nul(Result<std::string> text, const std::string& where) {
+  if (text && text->find('\0') != std::string::npos) {
+    return fail(where + ": the value contains a NUL byte, which a command line, the " +
+                "environment or a path cannot hold");
+  }
+  return text;
+}
+
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
@@ -164,14 +174,14 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   p.kill_grace_s = place.kill_grace_s;
   p.cwd = place.root_dir;
   if (!spec.workdir().empty()) {
-    auto dir = render_text(spec.workdir(), "workdir", scope);
+    auto dir = without_nul(render_text(spec.workdir(), "workdir", scope), "workdir");
     if (!dir) return tl::unexpected(dir.error());
     auto cwd = resolve_workdir(place.root_dir, *dir);
     if (!cwd) return tl::unexpected(cwd.error());
     p.cwd = *cwd;
   }
   for (const auto& [name, value] : spec.env()) {
-    auto text = render_text(value, "env." + name, scope);
+    auto text = without_nul(render_text(value, "env." + name, scope), "env." + name);
     if (!text) return tl::unexpected(text.error());
     p.env[name] = *text;
   }
@@ -190,7 +200,8 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   }
   if (spec.run_argv) {
     for (size_t i = 0; i < spec.run_argv->size(); ++i) {
-      auto text = render_text((*spec.run_argv)[i], "run[" + std::to_string(i) + "]", scope);
+      const std::string where = "run[" + std::to_string(i) + "]";
+      auto text = without_nul(render_text((*spec.run_argv)[i], where, scope), where);
       if (!text) return tl::unexpected(text.error());
       p.argv.push_back(*text);
     }

@@ -80,10 +80,11 @@ Result<std::string> resolve_workdir(const std::string& root, const std::string& 
 /// see expr/shell.h), or an agent's headless command with the prompt. The
 /// environment gets the task's `env` plus BATON_RUN_ID, BATON_TASK_ID, BATON_ATTEMPT,
 /// and the secrets it lists (RunSecrets::apply).
-/// Errors: a template that fails to render ("parameters.task: undefined name 'x'"; a
-/// `run:` value with a NUL byte), a `workdir` outside the task's directory
-/// (resolve_workdir()),
-/// an agent that cannot be resolved, a listed secret that cannot be given.
+/// Errors: a template that fails to render ("parameters.task: undefined name 'x'"), a
+/// NUL byte in a rendered `run:` string, argv element, `env:` value or `workdir` (exec
+/// and setenv take C strings: "run[3]: the value contains a NUL byte, ..."), a
+/// `workdir` outside the task's directory (resolve_workdir()), an agent that cannot be
+/// resolved, a listed secret that cannot be given.
 Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const AttemptPlace& place,
                                         const expr::Scope& scope, AgentResolver& agents);
 
