@@ -37,6 +37,9 @@ tasks:
     run: echo "hello from ${run.name}"
   - id: count
     run: ls | wc -l
+  # ${...} values are data, never shell code: baton quotes each one for the place it
+  # lands in ("${x}", '${x}' or bare ${x}), so an output holding ; $( ) or quotes is
+  # printed as it is. Values for a second shell (sh -c, eval) go through env: instead.
   - id: report
     dependencies: [greet, count]
     run: echo "${greet.output}; ${count.output} entries here"

@@ -1,8 +1,10 @@
 #include "engine/attempt.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "agents/prompt.h"
+#include "expr/shell.h"
 
 namespace baton::engine {
 
@@ -15,6 +17,25 @@ Result<std::string> render_text(const std::string& text, const std::string& wher
   auto out = expr::render(*tmpl, scope);
   if (!out) return fail(where + ": " + out.error());
   return *out;
+}
+
+// A `run:` string: values quoted for the shell context they land in (expr/shell.h).
+Result<std::string> render_shell_text(const std::string& text, const expr::Scope& scope) {
+  auto tmpl = expr::parse_template(text);
+  if (!tmpl) return fail("run: " + tmpl.error().message);
+  auto out = expr::render_shell(*tmpl, scope);
+  if (!out) return fail("run: " + out.error());
+  return *out;
+}
+
+// A value bound for a command line, the environment or a path: a C string there, so a
+// NUL byte would silently cut it short ("${x}/build" with x = "/\0" would become "/").
+Result<std::string> without_nul(Result<std::string> text, const std::string& where) {
+  if (text && text->find('\0') != std::string::npos) {
+    return fail(where + ": the value contains a NUL byte, which a command line, the " +
+                "environment or a path cannot hold");
+  }
+  return text;
 }
 
 std::string trim(const std::string& s) {
@@ -125,6 +146,25 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
   return agents::build_prompt(instructions, task_text, context);
 }
 
+Result<std::string> resolve_workdir(const std::string& root, const std::string& workdir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path base = fs::canonical(root, ec);
+  if (ec) return fail("workdir: cannot resolve the task's directory " + root + ": " + ec.message());
+  fs::path wanted(workdir);
+  // weakly_canonical follows every symlink of the part that exists (one planted by an
+  // earlier task included) and normalizes the rest lexically.
+  fs::path resolved = fs::weakly_canonical(wanted.is_absolute() ? wanted : base / wanted, ec);
+  if (ec) return fail("workdir '" + workdir + "': " + ec.message());
+  auto [b, r] = std::mismatch(base.begin(), base.end(), resolved.begin(), resolved.end());
+  if (b != base.end()) {
+    return fail("workdir '" + workdir + "' resolves to " + resolved.string() +
+                ", outside the task's directory " + base.string());
+  }
+  fs::path rest = resolved.lexically_relative(base);
+  return rest.empty() || rest == "." ? root : (fs::path(root) / rest).string();
+}
+
 Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const AttemptPlace& place,
                                         const expr::Scope& scope, AgentResolver& agents) {
   PreparedAttempt out;
@@ -134,14 +174,14 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   p.kill_grace_s = place.kill_grace_s;
   p.cwd = place.root_dir;
   if (!spec.workdir().empty()) {
-    auto dir = render_text(spec.workdir(), "workdir", scope);
+    auto dir = without_nul(render_text(spec.workdir(), "workdir", scope), "workdir");
     if (!dir) return tl::unexpected(dir.error());
-    std::filesystem::path path(*dir);
-    p.cwd = path.is_absolute() ? path.string()
-                               : (std::filesystem::path(place.root_dir) / path).string();
+    auto cwd = resolve_workdir(place.root_dir, *dir);
+    if (!cwd) return tl::unexpected(cwd.error());
+    p.cwd = *cwd;
   }
   for (const auto& [name, value] : spec.env()) {
-    auto text = render_text(value, "env." + name, scope);
+    auto text = without_nul(render_text(value, "env." + name, scope), "env." + name);
     if (!text) return tl::unexpected(text.error());
     p.env[name] = *text;
   }
@@ -153,14 +193,15 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   }
 
   if (spec.run_shell) {
-    auto text = render_text(*spec.run_shell, "run", scope);
+    auto text = render_shell_text(*spec.run_shell, scope);
     if (!text) return tl::unexpected(text.error());
     p.argv = {"/bin/sh", "-c", *text};
     return out;
   }
   if (spec.run_argv) {
     for (size_t i = 0; i < spec.run_argv->size(); ++i) {
-      auto text = render_text((*spec.run_argv)[i], "run[" + std::to_string(i) + "]", scope);
+      const std::string where = "run[" + std::to_string(i) + "]";
+      auto text = without_nul(render_text((*spec.run_argv)[i], where, scope), where);
       if (!text) return tl::unexpected(text.error());
       p.argv.push_back(*text);
     }

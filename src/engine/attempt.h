@@ -66,12 +66,25 @@ struct AttemptPlace {
   const RunSecrets* secrets = nullptr;
 };
 
+/// The directory a task runs in for its rendered `workdir` WORKDIR: ROOT (the project
+/// root, or the task's worktree) joined with WORKDIR (an absolute WORKDIR as it is),
+/// after every symlink of it that exists is resolved, must be ROOT or below it. Returns
+/// ROOT/REST, REST the resolved path relative to ROOT with its symlinks resolved ("" or
+/// "." gives ROOT). Errors: ROOT cannot be resolved; the path resolves outside ROOT
+/// ("workdir '../..' resolves to /x, outside the task's directory /x/p/q"). Symlinks
+/// created after the check (by a task running at the same time) are not seen.
+Result<std::string> resolve_workdir(const std::string& root, const std::string& workdir);
+
 /// Renders SPEC's templates in SCOPE and builds the process to run: a command task's
-/// argv (or /bin/sh -c TEXT), or an agent's headless command with the prompt. The
+/// argv (or /bin/sh -c TEXT, each value quoted for the shell by expr::render_shell(),
+/// see expr/shell.h), or an agent's headless command with the prompt. The
 /// environment gets the task's `env` plus BATON_RUN_ID, BATON_TASK_ID, BATON_ATTEMPT,
 /// and the secrets it lists (RunSecrets::apply).
-/// Errors: a template that fails to render ("parameters.task: undefined name 'x'"),
-/// an agent that cannot be resolved, a listed secret that cannot be given.
+/// Errors: a template that fails to render ("parameters.task: undefined name 'x'"), a
+/// NUL byte in a rendered `run:` string, argv element, `env:` value or `workdir` (exec
+/// and setenv take C strings: "run[3]: the value contains a NUL byte, ..."), a
+/// `workdir` outside the task's directory (resolve_workdir()), an agent that cannot be
+/// resolved, a listed secret that cannot be given.
 Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const AttemptPlace& place,
                                         const expr::Scope& scope, AgentResolver& agents);
 

@@ -23,6 +23,8 @@
 //   startsWith(s, p), endsWith(s, p)
 //   join(list, sep = ",")  the elements' to_text() joined by sep
 //   json(value)            compact JSON text
+//   raw(value)             the value itself; as a whole `${fn:raw(x)}` in a shell `run:`
+//                          string it is inserted unquoted, as shell code (expr/shell.h)
 // Nesting (parentheses, calls, unary operators, ?: branches) deeper than 64 levels is
 // a parse error ("expression nested too deeply").
 //
@@ -71,6 +73,7 @@ class Expression {
  private:
   friend tl::expected<Expression, ParseError> parse_expression(std::string_view, size_t);
   friend tl::expected<Value, std::string> evaluate(const Expression&, const class Scope&);
+  friend bool is_raw(const Expression&);
   std::shared_ptr<const Node> root_;
   std::string source_;
   std::vector<Reference> references_;

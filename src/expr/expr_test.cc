@@ -270,8 +270,9 @@ TEST(Expr, PrefixLookupFallsBackIntoJsonObjects) {
 
 TEST(Functions, Names) {
   const auto& names = function_names();
-  EXPECT_EQ(names, (std::vector<std::string>{"contains", "endsWith", "join", "json", "length",
-                                             "lowercase", "startsWith", "trim", "uppercase"}));
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"contains", "endsWith", "join", "json", "length", "lowercase",
+                                      "raw", "startsWith", "trim", "uppercase"}));
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
 }
 

@@ -87,16 +87,20 @@ Out fn_join(const Args& a) {
   return out;
 }
 
+// Identity: what makes it raw is expr/shell.h's is_raw(), when it is a whole `${...}`.
+Out fn_raw(const Args& a) { return a[0]; }
+
 Out fn_json(const Args& a) { return a[0].dump(-1, ' ', false, Value::error_handler_t::replace); }
 
 // Sorted by name: function_names() relies on it.
-const std::array<Function, 9> kFunctions = {{
+const std::array<Function, 10> kFunctions = {{
     {"contains", 2, 2, fn_contains},
     {"endsWith", 2, 2, fn_ends_with},
     {"join", 1, 2, fn_join},
     {"json", 1, 1, fn_json},
     {"length", 1, 1, fn_length},
     {"lowercase", 1, 1, fn_lowercase},
+    {"raw", 1, 1, fn_raw},
     {"startsWith", 2, 2, fn_starts_with},
     {"trim", 1, 1, fn_trim},
     {"uppercase", 1, 1, fn_uppercase},

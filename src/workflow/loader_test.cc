@@ -843,9 +843,10 @@ tasks:
       echo one
       echo ${fn:nope(1)}
 )");
-  EXPECT_EQ(heads(r), (Lines{"flow.yaml:7:14: error: unknown function 'fn:nope'",
-                             "flow.yaml:11:20: error: unknown function 'fn:bad'",
-                             "flow.yaml:16:14: error: unknown function 'fn:nope'"}));
+  EXPECT_EQ(heads(r),
+            (Lines{"flow.yaml:7:14: error: unknown function 'fn:nope'",
+                   "flow.yaml:11:20: error: unknown function 'fn:bad'; did you mean 'fn:raw'?",
+                   "flow.yaml:16:14: error: unknown function 'fn:nope'"}));
 }
 
 TEST(LoaderTest, TemplateErrorInAMultiLinePlainScalar) {
@@ -1407,6 +1408,50 @@ TEST(LoaderTest, ExampleWorkflowOfTheRepositoryLoads) {
       std::string(BATON_SOURCE_DIR) + "/examples/textstats/workflow.yaml", default_options());
   ASSERT_TRUE(r.ok()) << report(r);
   EXPECT_FALSE(has_errors(r.diagnostics)) << report(r);
+}
+
+// --- values in shell run strings and workdir (issue 12) ---------------------------
+
+TEST(LoaderTest, ShellRunRefusesUnplaceableValuesAndWarnsAtRaw) {
+  LoadResult r = load(R"(name: d
+inputs: {v: {}}
+tasks:
+  - id: a
+    run: echo `echo ${v}` ${fn:raw(v)}
+hooks:
+  on_failure: [{run: "cat <<EOF\n${v}\nEOF"}]
+)");
+  const std::string why =
+      " in a shell command; pass it as an environment variable (env:) or use the list form of "
+      "'run'";
+  EXPECT_EQ(heads(r),
+            (Lines{"flow.yaml:5:21: error: a value cannot be placed safely inside backquotes "
+                   "(use $(...) instead)" +
+                       why,
+                   "flow.yaml:7:34: error: a value cannot be placed safely inside a "
+                   "here-document" +
+                       why}));
+  LoadResult raw = load("name: d\ninputs: {v: {}}\ntasks:\n  - id: a\n    run: cc ${fn:raw(v)}\n");
+  EXPECT_EQ(heads(raw),
+            (Lines{"flow.yaml:5:13: warning: fn:raw inserts its value into the shell "
+                   "command unquoted: whoever controls the value controls the command"}));
+  EXPECT_TRUE(raw.ok());
+}
+
+TEST(LoaderTest, LiteralWorkdirOutsideTheProjectIsAnError) {
+  LoadResult r = load(R"(name: d
+tasks:
+  - {id: a, run: x, workdir: /etc}
+  - {id: b, run: x, workdir: sub/../..}
+  - {id: c, run: x, workdir: sub/..}
+  - {id: d, run: x, workdir: "${where}"}
+)");
+  const std::string why =
+      " is outside the task's directory: give a path inside the project (relative to its "
+      "root, without leaving it through '..')";
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:3:30: error: workdir '/etc' of task 'a'" + why,
+                             "flow.yaml:4:30: error: workdir 'sub/../..' of task 'b'" + why,
+                             "flow.yaml:6:33: warning: 'where' is not a task, input or variable"}));
 }
 
 }  // namespace

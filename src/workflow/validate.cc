@@ -1,10 +1,12 @@
 #include "workflow/validate.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include "expr/expr.h"
+#include "expr/shell.h"
 #include "workflow/graph.h"
 #include "workflow/scalar_position.h"
 #include "workflow/suggest.h"
@@ -45,6 +47,11 @@ class Validator {
   void check_templates(const TaskPlaces& places, int task, const std::string& label);
   void check_reference(const expr::Reference& ref, SourceLoc loc, int task,
                        const std::string& label);
+  // A `run:` string: every value placeable (expr::shell_contexts), fn:raw warned.
+  void check_shell(const TemplateSite& site, const expr::Template& tmpl);
+  // A literal `workdir`: not absolute, not above the root (symlinks: at run time).
+  void check_workdir(const TemplateSite& site, const expr::Template& tmpl,
+                     const std::string& label);
   void check_required_inputs();
   // Whether TARGET is a (transitive) dependency of TASK. A direct dependency is
   // found at once; else TASK's whole upstream set is computed, once per task.
@@ -241,7 +248,40 @@ void Validator::check_templates(const TaskPlaces& places, int task, const std::s
       check_reference(ref, scalar_offset_loc(source_, site.mark, site.text, ref.offset), task,
                       label);
     }
+    if (site.shell) check_shell(site, *parsed);
+    if (site.workdir) check_workdir(site, *parsed, label);
   }
+}
+
+void Validator::check_shell(const TemplateSite& site, const expr::Template& tmpl) {
+  auto contexts = expr::shell_contexts(tmpl);
+  if (!contexts) {
+    sink_.error(scalar_offset_loc(source_, site.mark, site.text, contexts.error().offset),
+                contexts.error().message);
+    return;
+  }
+  size_t n = 0;
+  for (const expr::Segment& s : tmpl.segments) {
+    if (!s.expr) continue;
+    if ((*contexts)[n++] != expr::ShellContext::kRaw) continue;
+    sink_.warning(scalar_offset_loc(source_, site.mark, site.text, s.offset),
+                  "fn:raw inserts its value into the shell command unquoted: whoever controls "
+                  "the value controls the command");
+  }
+}
+
+void Validator::check_workdir(const TemplateSite& site, const expr::Template& tmpl,
+                              const std::string& label) {
+  if (!tmpl.is_literal()) return;  // checked when rendered (engine::resolve_workdir)
+  std::string text;
+  for (const expr::Segment& s : tmpl.segments) text += s.literal;
+  std::filesystem::path path = std::filesystem::path(text).lexically_normal();
+  const bool up = !path.empty() && *path.begin() == "..";
+  if (!path.is_absolute() && !up) return;
+  sink_.error(scalar_offset_loc(source_, site.mark, site.text, 0),
+              "workdir " + in_quotes(text) + " of " + label +
+                  " is outside the task's directory: give a path inside the project "
+                  "(relative to its root, without leaving it through '..')");
 }
 
 void Validator::check_reference(const expr::Reference& ref, SourceLoc loc, int task,

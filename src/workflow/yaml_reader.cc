@@ -605,6 +605,7 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
     } else if (k == "workdir") {
       if (read_string(e, where, &task->mutable_extras().workdir)) {
         places->templates.push_back({task->workdir(), false, e.value.Mark()});
+        places->templates.back().workdir = true;
       }
     } else if (k == "outputs") {
       read_mapping_json(e, where, &task->mutable_extras().outputs, nullptr);
@@ -682,6 +683,7 @@ void Reader::read_run(const YamlEntry& e, const std::string& where, TaskSpec* ta
     task->run_shell = e.value.Scalar();
     if (task->run_shell->empty()) error(e.value_loc(), "'run' is empty" + where);
     places->templates.push_back({*task->run_shell, false, e.value.Mark()});
+    places->templates.back().shell = true;
     return;
   }
   if (!e.value.IsSequence()) {

@@ -22,6 +22,8 @@ struct TemplateSite {
   std::string text;
   bool condition = false;  ///< parse with parse_condition() instead of parse_template()
   YAML::Mark mark;         ///< the scalar's mark; line -1 when unknown
+  bool shell = false;      ///< a `run:` string: rendered for /bin/sh (expr/shell.h)
+  bool workdir = false;    ///< the task's `workdir`: must stay inside the task's root
 };
 
 /// The places of one task's parts.
