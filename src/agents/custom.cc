@@ -3,6 +3,7 @@
 #include <cctype>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <regex>
 
 #include "agents/builtin.h"
@@ -153,6 +154,33 @@ bool valid_name(const std::string& name) {
   return true;
 }
 
+// The index of the first argument of COMMAND that holds "{prompt}" inside code an
+// interpreter runs: the argument after `-c` (or a flag cluster ending in c, `-lc`)
+// of a shell, after `-c` of python, after `-e`/`--eval`/`-p` of node, perl or ruby.
+// There the prompt would be parsed as code, and no quoting baton could add is right
+// for every interpreter; as an argument of its own it is data ("$1", sys.argv[1]).
+std::optional<size_t> prompt_in_code(const std::vector<std::string>& command) {
+  static const char* const kShells[] = {"sh",  "bash", "dash", "zsh",    "ksh",
+                                        "ash", "mksh", "fish", "busybox"};
+  static const char* const kEvals[] = {"-e", "-E", "--eval", "-p", "--print", "-r", "-x"};
+  std::string program = command.front();
+  program = program.substr(
+      program.find_last_of('/') == std::string::npos ? 0 : program.find_last_of('/') + 1);
+  bool shell = false;
+  for (const char* s : kShells) shell = shell || program == s;
+  for (size_t i = 2; i < command.size(); ++i) {
+    if (command[i].find(kPromptMarker) == std::string::npos) continue;
+    const std::string& flag = command[i - 1];
+    bool code = flag == "-c";
+    if (shell && flag.size() >= 2 && flag[0] == '-' && flag[1] != '-' && flag.back() == 'c') {
+      code = true;  // -c, -lc, -ec, -xc: the next argument is the script
+    }
+    for (const char* e : kEvals) code = code || (!shell && flag == e);
+    if (code) return i;
+  }
+  return std::nullopt;
+}
+
 struct Registry {
   std::mutex mu;
   std::map<std::string, const Invoker*> by_name;
@@ -170,6 +198,17 @@ Result<std::unique_ptr<Invoker>> make_custom_invoker(const std::string& name,
                                                      const CustomAgentSpec& spec) {
   if (spec.command.empty() || spec.command.front().empty()) {
     return fail("custom agent '" + name + "': command is empty");
+  }
+  if (spec.prompt == PromptVia::kArg) {
+    if (auto at = prompt_in_code(spec.command)) {
+      const std::string& program = spec.command.front();
+      return fail("custom agent '" + name + "': command[" + std::to_string(*at) +
+                  "] puts {prompt} inside the code that '" + program + " " + spec.command[*at - 1] +
+                  "' runs, so a prompt (upstream outputs, a model's text) would run as code; "
+                  "pass it as an argument of its own instead ([" +
+                  program + ", " + spec.command[*at - 1] + ", 'tool \"$1\"', " + program +
+                  ", '{prompt}'] for a shell) or use prompt: stdin");
+    }
   }
   if (!spec.answer_regex.empty() && !spec.answer_json_path.empty()) {
     return fail("custom agent '" + name + "': give answer.regex or answer.json_path, not both");

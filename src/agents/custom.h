@@ -49,7 +49,11 @@ struct CustomAgentSpec {
 
 /// An invoker for SPEC under NAME; name() is NAME, executable() is command[0].
 /// Errors: an empty command or argv[0], both answer_regex and answer_json_path set,
-/// a regex that does not compile, an empty step in the JSON path.
+/// a regex that does not compile, an empty step in the JSON path, and, with
+/// PromptVia::kArg, "{prompt}" inside the code an interpreter runs (the argument after
+/// a shell's `-c`, python's `-c`, node's, perl's or ruby's `-e`): the prompt carries
+/// upstream outputs and model text, which must stay data ("custom agent 'x':
+/// command[2] puts {prompt} inside the code that 'sh -c' runs, ...").
 Result<std::unique_ptr<Invoker>> make_custom_invoker(const std::string& name,
                                                      const CustomAgentSpec& spec);
 

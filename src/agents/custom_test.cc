@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "exec/loop.h"
 #include "exec/process.h"
@@ -144,6 +145,41 @@ TEST(CustomAgentTest, BadSpecsAreRefused) {
   spec.answer_regex.clear();
   spec.answer_json_path = "a..b";
   EXPECT_FALSE(make_custom_invoker("x", spec));
+}
+
+TEST(CustomAgentTest, PromptInsideInterpretedCodeIsRefused) {
+  CustomAgentSpec spec;
+  spec.prompt = PromptVia::kArg;
+  for (auto command :
+       std::vector<std::vector<std::string>>{{"sh", "-c", "echo {prompt}"},
+                                             {"/bin/bash", "-lc", "tool '{prompt}'"},
+                                             {"python3", "-c", "print('''{prompt}''')"},
+                                             {"node", "-e", "console.log(`{prompt}`)"},
+                                             {"perl", "-e", "print q({prompt})"}}) {
+    spec.command = command;
+    auto made = make_custom_invoker("x", spec);
+    ASSERT_FALSE(made) << command[0];
+    EXPECT_NE(made.error().message.find("custom agent 'x': command[2] puts {prompt} inside the "
+                                        "code that '" +
+                                        command[0] + " " + command[1] + "' runs"),
+              std::string::npos)
+        << made.error().message;
+  }
+  // On stdin the same command is fine: the prompt is never part of the script.
+  spec.prompt = PromptVia::kStdin;
+  spec.command = {"sh", "-c", "echo {prompt}"};
+  EXPECT_TRUE(make_custom_invoker("x", spec));
+}
+
+TEST(CustomAgentTest, PromptAsAnArgumentOfAShellScriptStaysData) {
+  CustomAgentSpec spec;
+  spec.prompt = PromptVia::kArg;
+  spec.command = {"sh", "-c", "printf 'ANSWER: %s' \"$1\"", "sh", "{prompt}"};
+  spec.answer_regex = "ANSWER: ([\\s\\S]*)";
+  const std::string hostile = "x'; touch /tmp/baton-pwned-custom; echo '$(id)`id`";
+  AgentResult r = run_for_real(*make("quoted", spec), hostile);
+  EXPECT_EQ(r.text, hostile);
+  EXPECT_FALSE(std::filesystem::exists("/tmp/baton-pwned-custom"));
 }
 
 TEST(CustomAgentTest, RegistrationMakesTheNameKnown) {

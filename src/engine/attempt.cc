@@ -225,6 +225,14 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   inv.max_turns = spec.max_turns;
   inv.resume_session_id = place.resume_session_id;
   agents::Command cmd = out.invoker->build_command(inv);
+  // A prompt passed as an argument (opencode, copilot, a custom agent with
+  // `prompt: arg`) is a C string there: a NUL would cut it short without a word.
+  for (const std::string& arg : cmd.argv) {
+    if (arg.find('\0') != std::string::npos) {
+      return fail("prompt: the prompt contains a NUL byte, which " + out.agent +
+                  "'s command line cannot hold (it takes the prompt as an argument)");
+    }
+  }
   p.argv = cmd.argv;
   for (auto& [k, v] : cmd.env) p.env[k] = v;
   p.stdin_data = cmd.stdin_data;
