@@ -127,18 +127,27 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
 
 std::string_view utf8_prefix(std::string_view text, size_t max_bytes) {
   if (text.size() <= max_bytes) return text;
-  size_t end = max_bytes;
-  // Back up over continuation bytes (10xxxxxx) to the start of the cut character.
-  size_t back = 0;
-  while (end > 0 && back < 4 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-    ++back;
+  return without_partial_character(text.substr(0, max_bytes));
+}
+
+std::string_view without_partial_character(std::string_view text) {
+  // Back over up to three continuation bytes (10xxxxxx) to the last lead byte.
+  size_t i = text.size();
+  int continuation = 0;
+  while (i > 0 && continuation < 3 && (static_cast<unsigned char>(text[i - 1]) & 0xC0) == 0x80) {
+    --i;
+    ++continuation;
   }
-  return text.substr(0, end);
+  if (i == 0) return text;
+  const auto lead = static_cast<unsigned char>(text[i - 1]);
+  const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (length > 1 && i - 1 + length > text.size()) return text.substr(0, i - 1);
+  return text;
 }
 
 std::string cut_output(std::string_view output, size_t max_bytes, const std::string& log_path) {
-  std::string_view kept = utf8_prefix(output, max_bytes);
+  // The capture may have cut a character too: its head goes with it.
+  std::string_view kept = without_partial_character(output.substr(0, max_bytes));
   std::string out(kept);
   out += "\n";
   out += kOutputCutMarker;

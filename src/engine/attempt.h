@@ -38,6 +38,10 @@ bool output_was_cut(std::string_view output);
 /// UTF-8 sequence (TEXT itself when it is short enough).
 std::string_view utf8_prefix(std::string_view text, size_t max_bytes);
 
+/// TEXT without a UTF-8 sequence that its end cuts short (a lead byte followed by fewer
+/// continuation bytes than it announces); TEXT itself otherwise.
+std::string_view without_partial_character(std::string_view text);
+
 /// Resolves `agent:` values to agent CLIs: a role (workflow `agents:`, then
 /// .baton/config.yaml roles) gives its `use` list; an agent name is itself. The
 /// first agent of the list whose CLI is installed is chosen. Detection results are
