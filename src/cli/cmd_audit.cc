@@ -62,7 +62,9 @@ int verify_command(const std::string& run_id) {
     return kExitInternal;
   }
   if (!report->ok()) {
-    std::printf("run %s: chain broken: %s\n", run_id.c_str(), report->problem.c_str());
+    std::printf("run %s: %s: %s\n", run_id.c_str(),
+                report->row_mismatch ? "rows do not match the chain" : "chain broken",
+                report->problem.c_str());
     return kExitRunFailed;
   }
   std::printf("run %s: %lld events, chain intact; head hash %s\n", run_id.c_str(),
@@ -117,7 +119,8 @@ int export_command(const std::string& run_id, const std::string& output) {
     return kExitInternal;
   }
   if (!report.ok()) {
-    std::fprintf(stderr, "baton: run %s: chain broken: %s\n", run_id.c_str(),
+    std::fprintf(stderr, "baton: run %s: %s: %s\n", run_id.c_str(),
+                 report.row_mismatch ? "rows do not match the chain" : "chain broken",
                  report.problem.c_str());
     return kExitRunFailed;
   }

@@ -1,10 +1,16 @@
 // baton logs RUN [TASK] [-f]: an attempt's output, optionally followed live.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
 #include <map>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -17,32 +23,76 @@ namespace baton::cli {
 
 namespace {
 
+// Bytes copied per read: the memory `baton logs` needs whatever the log's size.
+constexpr size_t kChunkBytes = 64 * 1024;
+
 // Prints bytes of PATH from *OFFSET on, each line prefixed by PREFIX; advances *OFFSET
 // past what was printed (a trailing partial line waits for its end unless FLUSH).
+// Copies in kChunkBytes chunks, so a log of any size costs a constant amount of memory.
 void print_new(const std::string& path, size_t* offset, const std::string& prefix, bool flush) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return;
-  in.seekg(static_cast<std::streamoff>(*offset));
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  size_t end = flush ? data.size() : data.rfind('\n');
-  if (end == std::string::npos) return;
-  if (!flush) ++end;
-  std::string chunk = data.substr(0, end);
-  if (prefix.empty()) {
-    std::fwrite(chunk.data(), 1, chunk.size(), stdout);
-  } else {
-    size_t pos = 0;
-    while (pos < chunk.size()) {
-      size_t nl = chunk.find('\n', pos);
-      size_t stop = nl == std::string::npos ? chunk.size() : nl + 1;
-      std::fputs(prefix.c_str(), stdout);
-      std::fwrite(chunk.data() + pos, 1, stop - pos, stdout);
-      if (nl == std::string::npos) std::fputc('\n', stdout);
-      pos = stop;
-    }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) <= *offset) {
+    ::close(fd);
+    return;
   }
+  std::vector<char> buf(kChunkBytes);
+  // Reads up to N bytes at AT into buf; the count read (0 at the end or on an error).
+  auto read_at = [&](size_t at, size_t n) -> size_t {
+    for (;;) {
+      ssize_t got = ::pread(fd, buf.data(), std::min(n, buf.size()), static_cast<off_t>(at));
+      if (got < 0 && errno == EINTR) continue;
+      return got < 0 ? 0 : static_cast<size_t>(got);
+    }
+  };
+  size_t end = static_cast<size_t>(st.st_size);
+  if (!flush) {
+    // Up to the last newline: searched backwards, a chunk at a time.
+    size_t scan = end;
+    size_t last_newline = std::string::npos;
+    while (scan > *offset && last_newline == std::string::npos) {
+      const size_t from = scan - std::min(kChunkBytes, scan - *offset);
+      const size_t got = read_at(from, scan - from);
+      if (got != scan - from) break;
+      for (size_t i = got; i-- > 0;) {
+        if (buf[i] == '\n') {
+          last_newline = from + i;
+          break;
+        }
+      }
+      scan = from;
+    }
+    if (last_newline == std::string::npos) {
+      ::close(fd);
+      return;
+    }
+    end = last_newline + 1;
+  }
+  bool at_line_start = true;  // *offset is always at the start of a line
+  size_t pos = *offset;
+  while (pos < end) {
+    const size_t got = read_at(pos, end - pos);
+    if (got == 0) break;
+    std::string_view chunk(buf.data(), got);
+    if (prefix.empty()) {
+      std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+    } else {
+      while (!chunk.empty()) {
+        if (at_line_start) std::fputs(prefix.c_str(), stdout);
+        size_t nl = chunk.find('\n');
+        size_t stop = nl == std::string_view::npos ? chunk.size() : nl + 1;
+        std::fwrite(chunk.data(), 1, stop, stdout);
+        at_line_start = nl != std::string_view::npos;
+        chunk.remove_prefix(stop);
+      }
+    }
+    pos += got;
+  }
+  ::close(fd);
+  if (!prefix.empty() && !at_line_start) std::fputc('\n', stdout);
   std::fflush(stdout);
-  *offset += chunk.size();
+  *offset = pos;
 }
 
 int logs_command(std::string run_id, const std::string& task, bool follow) {

@@ -7,6 +7,8 @@
 #include <map>
 #include <string_view>
 
+#include "engine/attempt.h"
+
 namespace baton::cli {
 
 std::string format_duration(double s) {
@@ -160,7 +162,10 @@ nlohmann::json to_json(const store::TaskRecord& t) {
           {"status", t.status},
           {"attempts", t.attempts},
           {"agent", t.agent},
-          {"output", t.output},
+          {"output", engine::utf8_prefix(t.output, kOutputPreviewBytes)},
+          {"output_bytes", t.output.size()},
+          {"output_truncated",
+           t.output.size() > kOutputPreviewBytes || engine::output_was_cut(t.output)},
           {"exit_code", t.exit_code ? nlohmann::json(*t.exit_code) : nlohmann::json()},
           {"reason", t.reason},
           {"started_at", t.started_at > 0 ? nlohmann::json(t.started_at) : nlohmann::json()},

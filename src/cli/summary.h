@@ -22,7 +22,16 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
 /// One line per run: id, workflow, status, start time (UTC), wall time, tasks by state.
 std::string render_run_list(const std::vector<store::RunRecord>& runs);
 
-/// JSON forms (documented in README "baton status --json").
+/// The most bytes of a task's output that `status --json` and `run --json` print
+/// (`output`); `output_bytes` gives the stored size and `output_truncated` says whether
+/// `output` is less than the whole output.
+inline constexpr size_t kOutputPreviewBytes = 4096;
+
+/// JSON forms (documented in README "baton status --json"). A task's `output` is a
+/// preview of at most kOutputPreviewBytes (cut at a UTF-8 character boundary),
+/// `output_bytes` the size of the stored output, `output_truncated` true when the
+/// preview is shorter than it or the stored output was itself cut at
+/// engine::kMaxTaskOutputBytes.
 nlohmann::json to_json(const store::RunRecord& run);
 nlohmann::json to_json(const store::TaskRecord& task);
 nlohmann::json to_json(const store::AttemptRecord& attempt);

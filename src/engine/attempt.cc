@@ -165,6 +165,43 @@ Result<std::string> resolve_workdir(const std::string& root, const std::string& 
   return rest.empty() || rest == "." ? root : (fs::path(root) / rest).string();
 }
 
+std::string_view utf8_prefix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text;
+  return without_partial_character(text.substr(0, max_bytes));
+}
+
+std::string_view without_partial_character(std::string_view text) {
+  // Back over up to three continuation bytes (10xxxxxx) to the last lead byte.
+  size_t i = text.size();
+  int continuation = 0;
+  while (i > 0 && continuation < 3 && (static_cast<unsigned char>(text[i - 1]) & 0xC0) == 0x80) {
+    --i;
+    ++continuation;
+  }
+  if (i == 0) return text;
+  const auto lead = static_cast<unsigned char>(text[i - 1]);
+  const size_t length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+  if (length > 1 && i - 1 + length > text.size()) return text.substr(0, i - 1);
+  return text;
+}
+
+std::string cut_output(std::string_view output, size_t max_bytes, const std::string& log_path) {
+  // The capture may have cut a character too: its head goes with it.
+  std::string_view kept = without_partial_character(output.substr(0, max_bytes));
+  std::string out(kept);
+  out += "\n";
+  out += kOutputCutMarker;
+  out += std::to_string(kept.size()) + " bytes; full log: " + log_path + "]";
+  return out;
+}
+
+bool output_was_cut(std::string_view output) {
+  if (output.empty() || output.back() != ']') return false;
+  size_t at = output.rfind(kOutputCutMarker);
+  // The marker is the last line: nothing after it but its own text.
+  return at != std::string_view::npos && output.find('\n', at) == std::string_view::npos;
+}
+
 Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const AttemptPlace& place,
                                         const expr::Scope& scope, AgentResolver& agents) {
   PreparedAttempt out;
@@ -192,6 +229,8 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
     if (auto r = place.secrets->apply(spec, p); !r) return tl::unexpected(r.error());
   }
 
+  // A command's output is its stdout: no more than the output keeps is captured.
+  p.max_capture_bytes = kMaxTaskOutputBytes;
   if (spec.run_shell) {
     auto text = render_shell_text(*spec.run_shell, scope);
     if (!text) return tl::unexpected(text.error());
@@ -233,6 +272,9 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
                   "'s command line cannot hold (it takes the prompt as an argument)");
     }
   }
+  // The agent's answer is parsed from its whole stdout (JSON events): that is captured up
+  // to exec's default, and the answer is cut to kMaxTaskOutputBytes afterwards.
+  p.max_capture_bytes = exec::ProcessSpec{}.max_capture_bytes;
   p.argv = cmd.argv;
   for (auto& [k, v] : cmd.env) p.env[k] = v;
   p.stdin_data = cmd.stdin_data;
@@ -250,8 +292,17 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
   record.exit_code = out.exit_code;
   if (!attempt.invoker) {
     out.success = status.success();
-    out.output = trim(result.stdout_text);
-    if (!out.output.empty() && out.output.front() == '{') {
+    if (result.stdout_truncated) {
+      // Only the head was captured: its trailing whitespace is not the output's end.
+      std::string_view head = result.stdout_text;
+      size_t start = head.find_first_not_of(" \t\r\n");
+      head.remove_prefix(start == std::string_view::npos ? head.size() : start);
+      out.output = cut_output(head, kMaxTaskOutputBytes, attempt.process.log_path);
+      out.output_truncated = true;
+    } else {
+      out.output = trim(result.stdout_text);
+    }
+    if (!out.output_truncated && !out.output.empty() && out.output.front() == '{') {
       auto parsed = nlohmann::json::parse(out.output, nullptr, false);
       if (parsed.is_object()) out.outputs = parsed;
     }
@@ -262,7 +313,12 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
   } else {
     agents::AgentResult r = attempt.invoker->parse(result);
     out.success = r.success;
-    out.output = r.text;
+    if (r.text.size() > kMaxTaskOutputBytes) {
+      out.output = cut_output(r.text, kMaxTaskOutputBytes, attempt.process.log_path);
+      out.output_truncated = true;
+    } else {
+      out.output = std::move(r.text);
+    }
     out.retryable = r.error_class != agents::ErrorClass::kAuth;
     out.error_class = agents::to_string(r.error_class);
     out.session_id = r.session_id;
@@ -286,7 +342,6 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
     out.reason += out.reason.empty() ? "" : "; ";
     out.reason += "stdout exceeded the in-memory limit (complete in the log)";
   }
-  record.output = out.output;
   record.error = out.reason;
   record.status = out.success ? "success" : (out.cancelled ? "cancelled" : "failed");
   record.pid = result.pid;

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "agents/invoker.h"
@@ -15,6 +16,31 @@
 #include "workflow/model.h"
 
 namespace baton::engine {
+
+/// The most bytes of a task's output kept as its `output` (`${task.output}`, the task row,
+/// `baton status`): 1 MiB. A command task's stdout is captured up to this many bytes
+/// (exec::ProcessSpec::max_capture_bytes), so baton never holds more of it in memory;
+/// the log keeps everything.
+inline constexpr size_t kMaxTaskOutputBytes = 1u << 20;
+
+/// How a cut output ends: `\n…[output cut at N bytes; full log: PATH]`, N the bytes kept
+/// before the marker.
+inline constexpr std::string_view kOutputCutMarker = "…[output cut at ";
+
+/// OUTPUT cut to at most MAX_BYTES bytes at a UTF-8 character boundary, followed by
+/// "\n…[output cut at N bytes; full log: LOG_PATH]" (N: the bytes kept).
+std::string cut_output(std::string_view output, size_t max_bytes, const std::string& log_path);
+
+/// Whether OUTPUT ends with the marker cut_output() appends.
+bool output_was_cut(std::string_view output);
+
+/// The longest prefix of TEXT of at most MAX_BYTES bytes that does not end inside a
+/// UTF-8 sequence (TEXT itself when it is short enough).
+std::string_view utf8_prefix(std::string_view text, size_t max_bytes);
+
+/// TEXT without a UTF-8 sequence that its end cuts short (a lead byte followed by fewer
+/// continuation bytes than it announces); TEXT itself otherwise.
+std::string_view without_partial_character(std::string_view text);
 
 /// Resolves `agent:` values to agent CLIs: a role (workflow `agents:`, then
 /// .baton/config.yaml roles) gives its `use` list; an agent name is itself. The
@@ -97,7 +123,11 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
 /// Judges a finished process. Command tasks: success is exit 0; output is stdout
 /// with surrounding whitespace trimmed; when that output is a JSON object it is
 /// also the task's `outputs`. Agent tasks: the invoker's parse decides, and
-/// auth errors are not retryable. Fills the usage fields of RECORD (an attempt row).
+/// auth errors are not retryable. An output longer than kMaxTaskOutputBytes (for a
+/// command, a stdout the capture cut) is cut there and marked (cut_output(), the
+/// log named is the attempt's), and output_truncated is set. Fills the usage fields
+/// of RECORD (an attempt row); its `output` stays empty: the task row keeps the
+/// output, the log every attempt's.
 AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::ProcessResult& result,
                              store::AttemptRecord& record);
 

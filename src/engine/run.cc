@@ -521,6 +521,13 @@ void Driver::on_exit(int key, const exec::ProcessResult& result) {
   }
   if (live.record.cost_usd) data["cost_usd"] = *live.record.cost_usd;
   pending_.events.push_back(event(live.record.task_id, "attempt.finished", std::move(data)));
+  if (outcome.output_truncated) {
+    // The output kept for templates and the store is the head only (attempt.h).
+    pending_.events.push_back(event(live.record.task_id, "task.output_truncated",
+                                    {{"attempt", live.attempt},
+                                     {"limit_bytes", kMaxTaskOutputBytes},
+                                     {"log", live.record.log_path}}));
+  }
   if (key >= 0) {
     sched_.attempt_finished(key, live.attempt, outcome);
     defer_pump();

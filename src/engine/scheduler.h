@@ -86,6 +86,8 @@ struct AttemptOutcome {
   std::string error_class;
   std::string session_id;          ///< the agent's session, for resume_session
   std::optional<double> cost_usd;  ///< what the attempt cost, USD, when known
+  /// `output` was cut at kMaxTaskOutputBytes (attempt.h) and ends with the marker.
+  bool output_truncated = false;
 };
 
 /// A recorded state change.

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <cstdio>
+#include <map>
 #include <nlohmann/json.hpp>
 
 namespace baton::store {
@@ -104,6 +105,82 @@ std::string sha256_hex(std::string_view bytes) {
 
 std::string event_hash(const ChainFields& fields) { return sha256_hex(canonical_event(fields)); }
 
+std::string_view status_of_event(std::string_view kind) {
+  static constexpr std::string_view kTaskStatuses[] = {
+      "pending", "ready", "running", "success", "failed", "skipped", "cancelled", "waiting"};
+  static constexpr std::string_view kHookStatuses[] = {"success", "failed", "cancelled"};
+  if (kind == "task.retried") return "pending";
+  if (kind.starts_with("task.")) {
+    for (std::string_view s : kTaskStatuses) {
+      if (kind.substr(5) == s) return s;
+    }
+  } else if (kind.starts_with("hook.")) {
+    for (std::string_view s : kHookStatuses) {
+      if (kind.substr(5) == s) return s;
+    }
+  }
+  return {};
+}
+
+void verify_rows(const std::vector<StoredEvent>& events, const RunRecord& run,
+                 const std::vector<TaskRecord>& tasks, ChainReport* report) {
+  auto mismatch = [&](const std::string& row, const char* field, const std::string& value,
+                      const Event* event, const std::string& implied) {
+    report->broken_at = event ? event->seq : 1;
+    report->row_mismatch = true;
+    report->problem = row + ", field " + field + ": " + value + ", but " +
+                      (event ? "event " + std::to_string(event->seq) + " (" + event->kind + ")"
+                             : std::string("no event")) +
+                      " says " + implied;
+  };
+  auto quoted = [](std::string_view s) { return "'" + std::string(s) + "'"; };
+
+  // The last event that sets the run's status, and each task's last status event.
+  const Event* run_event = nullptr;
+  std::map<std::string, const Event*> last;
+  for (const StoredEvent& row : events) {
+    const Event& e = row.event;
+    if (e.task_id.empty()) {
+      if (e.kind == "run.created" || e.kind == "run.resumed" || e.kind == "run.paused" ||
+          e.kind == "run.waiting" || e.kind == "run.finished") {
+        run_event = &e;
+      }
+    } else if (!status_of_event(e.kind).empty()) {
+      last[e.task_id] = &e;
+    }
+  }
+  std::string run_status = "running";
+  if (run_event && run_event->kind == "run.paused") run_status = "paused";
+  if (run_event && run_event->kind == "run.waiting") run_status = "waiting";
+  if (run_event && run_event->kind == "run.finished") {
+    const nlohmann::json* status = run_event->data.is_object() && run_event->data.contains("status")
+                                       ? &run_event->data["status"]
+                                       : nullptr;
+    run_status = status && status->is_string() ? status->get<std::string>() : "";
+  }
+  if (run.status != run_status) {
+    return mismatch("runs row " + quoted(run.id), "status", quoted(run.status), run_event,
+                    quoted(run_status));
+  }
+  for (const TaskRecord& t : tasks) {
+    auto found = last.find(t.task_id);
+    const Event* e = found == last.end() ? nullptr : found->second;
+    const std::string row = "tasks row " + quoted(t.task_id);
+    const std::string status(e ? status_of_event(e->kind) : "pending");
+    if (t.status != status) return mismatch(row, "status", quoted(t.status), e, quoted(status));
+    std::string digest;
+    if (e && e->data.is_object()) {
+      auto d = e->data.find(std::string(kOutputDigestKey));
+      if (d != e->data.end() && d->is_string()) digest = d->get<std::string>();
+    }
+    if (t.output.empty() ? !digest.empty() : sha256_hex(t.output) != digest) {
+      return mismatch(row, "output",
+                      "SHA-256 " + (t.output.empty() ? "of ''" : sha256_hex(t.output)), e,
+                      digest.empty() ? "'' (empty)" : "SHA-256 " + digest);
+    }
+  }
+}
+
 ChainReport verify_chain(const std::vector<StoredEvent>& events, const std::string& run_status) {
   ChainReport report;
   auto broken = [&](int64_t seq, std::string problem) {
@@ -149,7 +226,12 @@ ChainReport verify_chain(const std::vector<StoredEvent>& events, const std::stri
 Result<ChainReport> verify_run(Store& store, const std::string& run_id) {
   auto read = read_run_events(store, run_id);
   if (!read) return tl::unexpected(read.error());
-  return verify_chain(read->events, read->run.status);
+  ChainReport report = verify_chain(read->events, read->run.status);
+  if (!report.ok()) return report;
+  auto tasks = store.list_tasks(run_id);
+  if (!tasks) return tl::unexpected(tasks.error());
+  verify_rows(read->events, read->run, *tasks, &report);
+  return report;
 }
 
 Result<ChainReport> export_run(Store& store, const std::string& run_id, std::ostream& out,
@@ -157,6 +239,11 @@ Result<ChainReport> export_run(Store& store, const std::string& run_id, std::ost
   auto read = read_run_events(store, run_id);
   if (!read) return tl::unexpected(read.error());
   ChainReport report = verify_chain(read->events, read->run.status);
+  if (report.ok()) {
+    auto tasks = store.list_tasks(run_id);
+    if (!tasks) return tl::unexpected(tasks.error());
+    verify_rows(read->events, read->run, *tasks, &report);
+  }
   nlohmann::json chain{{"ok", report.ok()},
                        {"events", report.events},
                        {"head_hash", report.head_hash},

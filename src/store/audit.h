@@ -49,6 +49,18 @@ std::string event_hash(const ChainFields& fields);
 /// Lowercase hex SHA-256 of BYTES.
 std::string sha256_hex(std::string_view bytes);
 
+/// The key of an event's data under which Store::apply records the SHA-256 (lowercase
+/// hex) of the task row's `output` written in the same batch, when that output is not
+/// empty. Only status events (status_of_event() not empty) carry it.
+inline constexpr std::string_view kOutputDigestKey = "output_sha256";
+
+/// The task status an event of kind KIND records, "" when it records none:
+/// `task.<status>` for the task statuses (pending, ready, running, success, failed,
+/// skipped, cancelled, waiting), `task.retried` (pending, `baton retry`), and
+/// `hook.<status>` for a hook's end (success, failed, cancelled). Other kinds
+/// (task.committed, task.approved, hook.started, ...) record no status.
+std::string_view status_of_event(std::string_view kind);
+
 /// What verifying one run's chain found.
 struct ChainReport {
   int64_t events = 0;  ///< events read
@@ -58,6 +70,9 @@ struct ChainReport {
   /// The first problem, e.g. "event 12: hash mismatch (edited?)", "event 13 missing
   /// (deleted?)", "event 14: prev_hash does not match event 13"; "" when intact.
   std::string problem;
+  /// The chain is intact but a row of `runs` or `tasks` says something its events do
+  /// not (problem names the row and the field).
+  bool row_mismatch = false;
   bool ok() const { return problem.empty(); }
 };
 
@@ -69,8 +84,22 @@ struct ChainReport {
 /// tail of an ended run is detected too. Reports the first problem only.
 ChainReport verify_chain(const std::vector<StoredEvent>& events, const std::string& run_status);
 
-/// verify_chain() over run RUN_ID of STORE. Errors: no such run ("no run 'ID'"),
-/// the store could not be read.
+/// Checks that the rows of RUN and its TASKS are what EVENTS (the run's chain, in seq
+/// order) imply, fields:
+/// - runs.status: the last of run.created and run.resumed (running), run.paused
+///   (paused), run.waiting (waiting), run.finished (its data's `status`);
+/// - tasks.status: the status of the task's last status event (status_of_event());
+///   pending when it has none (the rows written at the run's start);
+/// - tasks.output: its SHA-256 equals kOutputDigestKey of that event; the output is
+///   empty when the event has no digest (or there is no event).
+/// Reports the first mismatch in REPORT (problem such as "tasks row 'b', field status:
+/// 'success', but event 9 (task.failed) says 'failed'", broken_at the event's seq or 1,
+/// row_mismatch true); leaves REPORT as it is when every row matches.
+void verify_rows(const std::vector<StoredEvent>& events, const RunRecord& run,
+                 const std::vector<TaskRecord>& tasks, ChainReport* report);
+
+/// verify_chain() over run RUN_ID of STORE, then verify_rows() when the chain is intact. Errors: no
+/// such run ("no run 'ID'"), the store could not be read.
 Result<ChainReport> verify_run(Store& store, const std::string& run_id);
 
 /// Writes run RUN_ID of STORE to OUT as JSON Lines (schema: docs/audit.md): a header

@@ -414,5 +414,74 @@ TEST(AuditMigrationTest, EventsOfASchemaOneDatabaseAreChainedOnUpgrade) {
   EXPECT_EQ((*run)->orchestrator_start_time, 0);
 }
 
+TEST(StatusOfEventTest, OnlyStatusEventsRecordAStatus) {
+  EXPECT_EQ(status_of_event("task.success"), "success");
+  EXPECT_EQ(status_of_event("task.waiting"), "waiting");
+  EXPECT_EQ(status_of_event("task.retried"), "pending");
+  EXPECT_EQ(status_of_event("hook.failed"), "failed");
+  EXPECT_EQ(status_of_event("hook.started"), "");
+  EXPECT_EQ(status_of_event("task.committed"), "");
+  EXPECT_EQ(status_of_event("task.output_truncated"), "");
+  EXPECT_EQ(status_of_event("run.finished"), "");
+}
+
+TaskRecord task_row(const std::string& id, const std::string& status, const std::string& output) {
+  TaskRecord t;
+  t.run_id = "r1";
+  t.task_id = id;
+  t.status = status;
+  t.output = output;
+  return t;
+}
+
+// Rows written the way each writer writes them (a row with its status event) match
+// the chain; a row edited afterwards is named with its field.
+TEST(VerifyRowsTest, RowsWrittenWithTheirEventsMatchAndForgedOnesAreNamed) {
+  TempDir dir;
+  const std::string path = dir.file("state.db");
+  auto store = open_or_die(path);
+  Batch start;
+  start.run = make_run("r1");
+  start.tasks = {task_row("a", "pending", ""), task_row("b", "pending", "")};
+  start.events = {make_event("r1", "run.created")};
+  apply_ok(*store, start);
+  Batch ended;
+  ended.tasks = {task_row("a", "failed", "first try"),
+                 task_row("hook:on_failure:n", "success", "h")};
+  ended.events = {make_event("r1", "task.failed", 101, {{"from", "running"}}, "a"),
+                  make_event("r1", "hook.started", 101, {}, "hook:on_failure:n"),
+                  make_event("r1", "hook.success", 101, {}, "hook:on_failure:n")};
+  apply_ok(*store, ended);
+  Batch retried;  // baton retry: pending again, the output kept
+  retried.tasks = {task_row("a", "pending", "first try")};
+  retried.events = {make_event("r1", "task.retried", 102, {{"from", "failed"}}, "a")};
+  apply_ok(*store, retried);
+  Batch paused;
+  RunRecord run = make_run("r1");
+  run.status = "paused";
+  paused.run = run;
+  paused.events = {make_event("r1", "run.paused", 103)};
+  apply_ok(*store, paused);
+  ChainReport ok = verify_ok(*store, "r1");
+  EXPECT_TRUE(ok.ok()) << ok.problem;
+  auto events = *store->list_events("r1", 0);
+  EXPECT_EQ(events[4].data.value("output_sha256", ""), sha256_hex("first try"));
+  EXPECT_FALSE(events[0].data.contains("output_sha256"));
+
+  exec_sql(path, "UPDATE tasks SET output = 'x' WHERE task_id = 'hook:on_failure:n'");
+  ChainReport hook = verify_ok(*store, "r1");
+  EXPECT_TRUE(hook.row_mismatch);
+  EXPECT_EQ(hook.broken_at, 4);
+  EXPECT_THAT(hook.problem, HasSubstr("tasks row 'hook:on_failure:n', field output: SHA-256 "));
+  exec_sql(path, "UPDATE tasks SET output = 'h' WHERE task_id = 'hook:on_failure:n'");
+  exec_sql(path, "UPDATE tasks SET status = 'success' WHERE task_id = 'b'");
+  EXPECT_EQ(verify_ok(*store, "r1").problem,
+            "tasks row 'b', field status: 'success', but no event says 'pending'");
+  exec_sql(path, "UPDATE tasks SET status = 'pending' WHERE task_id = 'b'");
+  exec_sql(path, "UPDATE runs SET status = 'running'");
+  EXPECT_EQ(verify_ok(*store, "r1").problem,
+            "runs row 'r1', field status: 'running', but event 6 (run.paused) says 'paused'");
+}
+
 }  // namespace
 }  // namespace baton::store

@@ -451,7 +451,20 @@ Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, 
           r.error(), "attempt " + a.run_id + "/" + a.task_id + "#" + std::to_string(a.number)));
     }
   }
+  // A status event carries the digest of its task's row written in the same batch, so
+  // that the chain vouches for the row (audit.h, verify_rows()). The last row of a task
+  // in the batch is the one the table keeps.
+  std::map<std::pair<std::string_view, std::string_view>, const TaskRecord*> rows;
+  for (const TaskRecord& t : batch.tasks) rows[{t.run_id, t.task_id}] = &t;
   for (const Event& e : batch.events) {
+    std::string data = dump_json(e.data);
+    if (auto row = rows.find({e.run_id, e.task_id});
+        row != rows.end() && !row->second->output.empty() && !status_of_event(e.kind).empty() &&
+        (e.data.is_object() || e.data.is_null())) {
+      nlohmann::json with_digest = e.data.is_null() ? nlohmann::json::object() : e.data;
+      with_digest[std::string(kOutputDigestKey)] = sha256_hex(row->second->output);
+      data = dump_json(with_digest);
+    }
     auto found = heads.find(e.run_id);
     if (found == heads.end()) {
       auto head = chain_head(e.run_id);
@@ -460,7 +473,6 @@ Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, 
     }
     ChainHead& head = found->second;
     const int64_t seq = head.seq + 1;
-    const std::string data = dump_json(e.data);
     std::string hash = event_hash({e.run_id, seq, e.time, e.task_id, e.kind, data, head.hash});
     auto s = statement(kInsertEvent);
     if (!s) return tl::unexpected(s.error());

@@ -110,6 +110,9 @@ Result<Config> load_config_text(const std::string& text, const std::string& file
     YamlTree tree;
     try {
       tree = YamlTree::parse(text);
+    } catch (const AliasLimitError& e) {
+      sink.error(loc_of(e.mark), e.msg);
+      return fail(error_lines(sink.diagnostics()));
     } catch (const YAML::DeepRecursion& e) {
       sink.error(loc_of(e.mark), "invalid YAML: nesting is too deep (the limit is 2000 levels)");
       return fail(error_lines(sink.diagnostics()));

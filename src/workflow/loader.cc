@@ -91,6 +91,9 @@ bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YamlTree* 
   try {
     *root = YamlTree::parse(text);
     return true;
+  } catch (const AliasLimitError& e) {
+    sink.error(loc_of(e.mark), e.msg);
+    return false;
   } catch (const YAML::DeepRecursion& e) {
     sink.error(loc_of(e.mark), "invalid " + std::string(json ? "JSON" : "YAML") +
                                    ": nesting is too deep (the limit is 2000 levels)");

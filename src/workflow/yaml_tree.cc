@@ -9,6 +9,21 @@ namespace {
 
 const std::string kEmpty;
 
+uint64_t saturated_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+// `*NAME` of the alias at MARK in SOURCE (yaml-cpp's events carry anchor numbers only).
+std::string alias_name(std::string_view source, const YAML::Mark& mark) {
+  if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= source.size() || source[mark.pos] != '*') {
+    return "*?";
+  }
+  size_t end = static_cast<size_t>(mark.pos) + 1;
+  while (end < source.size() && end - mark.pos <= 128 &&
+         std::string_view(" \t\r\n,[]{}").find(source[end]) == std::string_view::npos) {
+    ++end;
+  }
+  return std::string(source.substr(mark.pos, end - mark.pos));
+}
+
 // JSON string quoting (RFC 8259 section 7): quotes, backslashes and control bytes.
 void append_quoted(std::string* out, const std::string& s) {
   static const char kHex[] = "0123456789abcdef";
@@ -179,15 +194,19 @@ uint16_t YamlTree::intern_tag(const std::string& tag) {
   return static_cast<uint16_t>(tags_.size() - 1);
 }
 
-YamlTree YamlTree::parse(const std::string& text) {
+YamlTree YamlTree::parse(const std::string& text, uint64_t max_alias_bytes) {
   std::istringstream in(text);
   YAML::Parser parser(in);
-  Builder builder;
+  Builder builder(text, max_alias_bytes);
   parser.HandleNextDocument(builder);
   return builder.take();
 }
 
 YamlTree::Builder::Builder() : tree_(std::make_unique<YamlTree>()) {}
+YamlTree::Builder::Builder(std::string_view source, uint64_t max_alias_bytes) : Builder() {
+  source_ = source;
+  max_alias_bytes_ = max_alias_bytes;
+}
 YamlTree::Builder::~Builder() = default;
 
 uint32_t YamlTree::Builder::add(YAML::NodeType::value type, const YAML::Mark& mark,
@@ -195,6 +214,7 @@ uint32_t YamlTree::Builder::add(YAML::NodeType::value type, const YAML::Mark& ma
   if (!has_root_) {
     // The first node replaces the placeholder root of an empty document.
     tree_->nodes_.clear();
+    expanded_.clear();
     has_root_ = true;
   }
   Node node;
@@ -203,6 +223,7 @@ uint32_t YamlTree::Builder::add(YAML::NodeType::value type, const YAML::Mark& ma
   node.tag = tag.empty() ? 0 : tag == "?" ? 1 : tag == "!" ? 2 : tree_->intern_tag(tag);
   auto index = static_cast<uint32_t>(tree_->nodes_.size());
   tree_->nodes_.push_back(node);
+  expanded_.push_back(1);
   if (anchor != YAML::NullAnchor) {
     // yaml-cpp numbers anchors 1, 2, ... in the order they are defined.
     if (anchors_.size() < anchor) anchors_.resize(anchor);
@@ -225,7 +246,17 @@ void YamlTree::Builder::OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) {
     OnNull(mark, YAML::NullAnchor);
     return;
   }
-  attach(anchors_[anchor - 1]);
+  const uint32_t anchored = anchors_[anchor - 1];
+  // A collection still open (an alias of itself) counts one so far.
+  aliased_bytes_ = saturated_add(aliased_bytes_, expanded_[anchored]);
+  if (aliased_bytes_ > max_alias_bytes_) {
+    throw AliasLimitError(mark, "alias " + alias_name(source_, mark) + " stands for " +
+                                    std::to_string(expanded_[anchored]) +
+                                    " bytes; with the aliases before it the file would " +
+                                    "materialize more than " + std::to_string(max_alias_bytes_) +
+                                    " bytes through aliases (the limit)");
+  }
+  attach(anchored);
 }
 
 void YamlTree::Builder::OnScalar(const YAML::Mark& mark, const std::string& tag,
@@ -233,6 +264,7 @@ void YamlTree::Builder::OnScalar(const YAML::Mark& mark, const std::string& tag,
   uint32_t index = add(YAML::NodeType::Scalar, mark, tag, anchor);
   tree_->nodes_[index].value = static_cast<uint32_t>(tree_->scalars_.size());
   tree_->scalars_.push_back(value);
+  expanded_[index] = saturated_add(value.size(), 1);
   attach(index);
 }
 
@@ -253,6 +285,9 @@ void YamlTree::Builder::end_collection() {
   std::vector<uint32_t>& children = pending_[open_.size() - 1];
   node.value = static_cast<uint32_t>(tree_->children_.size());
   node.count = static_cast<uint32_t>(children.size());
+  uint64_t expanded = 1;
+  for (uint32_t child : children) expanded = saturated_add(expanded, expanded_[child]);
+  expanded_[open_.back()] = expanded;
   tree_->children_.insert(tree_->children_.end(), children.begin(), children.end());
   open_.pop_back();
 }
@@ -281,6 +316,8 @@ YamlTree YamlTree::Builder::take() {
   tree_ = std::make_unique<YamlTree>();
   anchors_.clear();
   pending_.clear();
+  expanded_.clear();
+  aliased_bytes_ = 0;
   has_root_ = false;
   return tree;
 }

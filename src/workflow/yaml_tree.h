@@ -17,6 +17,7 @@
 #pragma once
 
 #include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
 #include <yaml-cpp/mark.h>
 #include <yaml-cpp/node/type.h>
 
@@ -122,6 +123,20 @@ class YamlNode::iterator {
   uint32_t step_;  // 1 for a sequence, 2 (key, value) for a map
 };
 
+/// The most bytes a document may materialize through aliases (YamlTree::Builder): 16 MiB,
+/// whatever the file's size. A workflow that aliases a long prompt a few times stays far
+/// below; 200 aliases of a 2 MB scalar (400 MB once read) are refused at the 9th alias.
+inline constexpr uint64_t kMaxAliasBytes = 16u << 20;
+
+/// Thrown by YamlTree::Builder at the alias that takes the bytes materialized through
+/// aliases past kMaxAliasBytes; `mark` is the alias's place, `msg` the whole message
+/// ("alias *big stands for 2000007 bytes; ...").
+class AliasLimitError : public YAML::ParserException {
+ public:
+  AliasLimitError(const YAML::Mark& mark, const std::string& message)
+      : YAML::ParserException(mark, message) {}
+};
+
 /// A YAML document (the first of a stream), owned as a whole.
 class YamlTree {
  public:
@@ -129,8 +144,9 @@ class YamlTree {
   /// only comments) gives a null root with an unknown mark, as YAML::Load.
   /// Throws what YAML::Load throws for the same text: YAML::ParserException
   /// (with its mark) for invalid YAML, YAML::DeepRecursion past 2000 levels of
-  /// nesting, std::bad_alloc.
-  static YamlTree parse(const std::string& text);
+  /// nesting, std::bad_alloc; and AliasLimitError at the alias that takes the bytes
+  /// materialized through aliases past MAX_ALIAS_BYTES (see Builder).
+  static YamlTree parse(const std::string& text, uint64_t max_alias_bytes = kMaxAliasBytes);
 
   YamlTree();
   YamlTree(YamlTree&&) noexcept;
@@ -145,9 +161,18 @@ class YamlTree {
   /// contain itself, as with yaml-cpp). Used by parse() and to build a tree from
   /// another source (a JSON value); call the handler's methods in document order,
   /// then take() the tree. Marks of built nodes are what the caller passes.
+  ///
+  /// Aliases are counted: each alias adds its anchored node's expanded size (the bytes
+  /// of every scalar in it, aliases within written out, plus one per node) to the
+  /// bytes the document materializes through aliases; past the limit, OnAlias
+  /// throws AliasLimitError at the alias. A small file can otherwise stand for
+  /// gigabytes of values once each alias is read as its own copy.
   class Builder : public YAML::EventHandler {
    public:
     Builder();
+    /// SOURCE (the text being parsed, outliving the builder) names the aliases in
+    /// AliasLimitError; without it they are called `*?`.
+    explicit Builder(std::string_view source, uint64_t max_alias_bytes = kMaxAliasBytes);
     ~Builder() override;
     void OnDocumentStart(const YAML::Mark& mark) override {}
     void OnDocumentEnd() override {}
@@ -178,6 +203,10 @@ class YamlTree {
     std::vector<std::vector<uint32_t>> pending_;  // children of each open collection
     std::vector<uint32_t> anchors_;               // anchor id - 1 -> node
     bool has_root_ = false;
+    std::string_view source_;
+    std::vector<uint64_t> expanded_;  // node -> bytes it stands for (see above), saturated
+    uint64_t aliased_bytes_ = 0;      // bytes materialized through aliases so far
+    uint64_t max_alias_bytes_ = kMaxAliasBytes;
   };
 
  private:

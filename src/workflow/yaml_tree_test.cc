@@ -101,13 +101,15 @@ std::string alias_bomb(const std::string& leaf, int levels) {
 }
 
 TEST(YamlTreeTest, AliasBombGivesACompactCanonicalText) {
-  YamlTree bomb = YamlTree::parse(alias_bomb("x", 9));
+  // Past kMaxAliasBytes the loader refuses such a file (LoaderTest); canonical_text()
+  // stays linear for any tree, so it is tested here without that bound.
+  YamlTree bomb = YamlTree::parse(alias_bomb("x", 9), UINT64_MAX);
   std::string text = canonical_text(bomb.root());
   EXPECT_EQ(text.rfind("!compact ", 0), 0u) << text.substr(0, 80);
   EXPECT_LT(text.size(), 2000u);
   EXPECT_NE(text.find("\"l1\": [*3, *3"), std::string::npos) << text.substr(0, 200);
   // Different content, different text.
-  EXPECT_NE(text, canonical_text(YamlTree::parse(alias_bomb("y", 9)).root()));
+  EXPECT_NE(text, canonical_text(YamlTree::parse(alias_bomb("y", 9), UINT64_MAX).root()));
 }
 
 TEST(YamlTreeTest, ScalarAliasBombGivesACompactCanonicalText) {
@@ -115,10 +117,27 @@ TEST(YamlTreeTest, ScalarAliasBombGivesACompactCanonicalText) {
   std::string text = "s: &s " + std::string(1 << 20, 'a') + "\nl: [";
   for (int k = 0; k < 100; ++k) text += (k ? ", " : "") + std::string("*s");
   text += "]\n";
-  YamlTree tree = YamlTree::parse(text);
+  YamlTree tree = YamlTree::parse(text, UINT64_MAX);
   std::string canonical = canonical_text(tree.root());
   EXPECT_EQ(canonical.rfind("!compact ", 0), 0u);
   EXPECT_LT(canonical.size(), (1u << 20) + 1000u);
+}
+
+TEST(YamlTreeTest, BytesMaterializedThroughAliasesAreBounded) {
+  // Each alias counts its anchor's bytes (scalars plus one per node), aliases within
+  // written out: 3 + 1 per alias of "abc", 1 + 2 * 4 per alias of the list.
+  std::string text = "a: &a abc\nl: &l [*a, *a]\nm: [*l, *l]\n";
+  EXPECT_NO_THROW(YamlTree::parse(text, 2 * 4 + 2 * 9));
+  try {
+    YamlTree::parse(text, 2 * 4 + 2 * 9 - 1);
+    FAIL() << "no AliasLimitError";
+  } catch (const AliasLimitError& e) {
+    EXPECT_EQ(e.mark.line, 2);
+    EXPECT_EQ(e.mark.column, 8);
+    EXPECT_EQ(e.msg.rfind("alias *l stands for 9 bytes; ", 0), 0u) << e.msg;
+  }
+  // An alias of a collection that contains it counts what is known so far.
+  EXPECT_NO_THROW(YamlTree::parse("&a [x, *a]\n", 1));
 }
 
 TEST(YamlTreeTest, DuplicateKeysAreKeptAndLookupFindsTheFirst) {

@@ -1,0 +1,36 @@
+// Tests of the bound on a task's output (attempt.h): where it is cut, the marker, and
+// that a cut never splits a UTF-8 character.
+#include "engine/attempt.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace baton::engine {
+namespace {
+
+TEST(OutputBoundTest, CutKeepsTheHeadAndNamesTheLog) {
+  std::string out = cut_output("abcdef", 4, "/r/logs/t.1.log");
+  EXPECT_EQ(out, "abcd\n…[output cut at 4 bytes; full log: /r/logs/t.1.log]");
+  EXPECT_TRUE(output_was_cut(out));
+  EXPECT_FALSE(output_was_cut("abcd"));
+  EXPECT_FALSE(output_was_cut(out + "\nmore"));
+}
+
+TEST(OutputBoundTest, CutsNeverSplitACharacter) {
+  const std::string text = "ab\xC3\xA9\xE2\x82\xAC";  // "abé€": 2 + 2 + 3 bytes
+  EXPECT_EQ(utf8_prefix(text, 3), "ab");
+  EXPECT_EQ(utf8_prefix(text, 4), "ab\xC3\xA9");
+  EXPECT_EQ(utf8_prefix(text, 6), "ab\xC3\xA9");
+  EXPECT_EQ(utf8_prefix(text, 7), text);
+  EXPECT_EQ(utf8_prefix(text, 100), text);
+  // A capture that ended inside "€": the cut drops its head.
+  EXPECT_EQ(without_partial_character(text.substr(0, 6)), "ab\xC3\xA9");
+  EXPECT_EQ(without_partial_character(text.substr(0, 5)), "ab\xC3\xA9");
+  EXPECT_EQ(without_partial_character(text), text);
+  EXPECT_EQ(cut_output(text.substr(0, 6), 6, "L"),
+            "ab\xC3\xA9\n…[output cut at 4 bytes; full log: L]");
+}
+
+}  // namespace
+}  // namespace baton::engine
