@@ -48,7 +48,7 @@ Result<std::string> render_value(const nlohmann::json& value, const std::string&
       }
     }
   }
-  return copy.dump();
+  return copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -233,7 +233,13 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
       }
     }
   }
-  if (result.stdout_truncated) {
+  if (!result.output_error.empty()) {
+    // Output that never reached the disk (a full disk, an I/O error): the log or the
+    // captured stdout is incomplete, so the attempt cannot count as a success.
+    out.success = false;
+    out.reason += out.reason.empty() ? "" : "; ";
+    out.reason += "output incomplete: " + result.output_error;
+  } else if (result.stdout_truncated) {
     out.reason += out.reason.empty() ? "" : "; ";
     out.reason += "stdout exceeded the in-memory limit (complete in the log)";
   }

@@ -84,7 +84,10 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
 /// Judges a finished process. Command tasks: success is exit 0; output is stdout
 /// with surrounding whitespace trimmed; when that output is a JSON object it is
 /// also the task's `outputs`. Agent tasks: the invoker's parse decides, and
-/// auth errors are not retryable. Fills the usage fields of RECORD (an attempt row).
+/// auth errors are not retryable. An attempt whose log or captured stdout could not be
+/// written in full (result.output_error) fails, whatever its exit status, with the
+/// error in its reason; retried by policy. Fills the usage fields of RECORD (an attempt
+/// row).
 AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::ProcessResult& result,
                              store::AttemptRecord& record);
 
