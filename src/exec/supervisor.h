@@ -25,10 +25,11 @@
 // same way (TERM, grace, KILL) but records it as killed by that signal (kind kSignaled,
 // `error` naming the sender): never a cancellation baton did not ask for. A failed
 // write or sync of the log or the stdout file is recorded in the exit record
-// (output_error; stdout_truncated when the capture was cut). When the leader has been reaped and both pipes reached EOF it
-// fsyncs the log and stdout files (those it wrote to), appends the "exit" record and,
-// when its parent (the zygote or the orchestrator) is gone, fsyncs the control file
-// (while the orchestrator lives, it records the end durably itself); then it TERMs,
+// (output_error; stdout_truncated when the capture was cut). When the leader has been
+// reaped and both pipes reached EOF it fsyncs the log and stdout files (those it wrote
+// to), appends the "exit" record and, when its parent (the zygote or the orchestrator)
+// is gone, fsyncs the control file (while the orchestrator lives, it records the end
+// durably itself); then it TERMs,
 // waits up to the grace and KILLs any group member left behind, and exits. It links
 // only libc, libstdc++ and header-only nlohmann-json.
 #pragma once
