@@ -76,6 +76,9 @@ Result<void> request_pidfd(int pidfd, int signo) {
   info.si_uid = ::getuid();
   info.si_value.sival_int = kBatonRequestCookie;
   if (::syscall(SYS_pidfd_send_signal, pidfd, signo, &info, 0) != 0) {
+    // A kernel that refuses the siginfo still gets the signal through: the attempt then
+    // ends as killed by it rather than cancelled, but it ends.
+    if (errno == EINVAL || errno == EPERM) return signal_pidfd(pidfd, signo);
     return tl::unexpected(Error::from_errno("pidfd_send_signal", errno));
   }
   return ok();
