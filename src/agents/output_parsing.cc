@@ -66,6 +66,8 @@ ErrorClass classify_exit(const exec::ExitStatus& status) {
       return ErrorClass::kTimeout;
     case Kind::kCancelled:
       return ErrorClass::kCancelled;
+    case Kind::kLost:
+      return ErrorClass::kTransient;  // its supervisor died: nothing says the task is at fault
     case Kind::kSignaled:
     case Kind::kFailedToStart:
       return ErrorClass::kPermanent;

@@ -1,4 +1,7 @@
 // baton logs RUN [TASK] [-f]: an attempt's output, optionally followed live.
+// Exit codes: 0 printed (with -f: the run ended, was paused or is waiting); 2 no such
+// run or task; 4 the store failed; 8 with -f: the run's orchestrator is gone while the
+// run is recorded running (it crashed or was killed; `baton resume` continues it).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -133,7 +136,20 @@ int logs_command(std::string run_id, const std::string& task, bool follow) {
                  : "";
       print_new(a.log_path, &off, p, !follow || a.status != "running");
     }
-    if (!follow || !live) break;
+    if (!follow) break;
+    if (!live) {
+      // Not live: ended (the orchestrator records the final status before it exits),
+      // or its orchestrator is gone. Read again so an end recorded just now counts.
+      auto again = store.get_run(run_id);
+      if (again && *again && (*again)->status == "running") {
+        std::fprintf(stderr,
+                     "baton: the orchestrator of run %s (pid %d) is gone: the run did not end "
+                     "and nothing more will be logged; continue it with: baton resume %s\n",
+                     run_id.c_str(), (*again)->orchestrator_pid, run_id.c_str());
+        return kExitOrchestratorGone;
+      }
+      break;
+    }
     timespec pause{0, 200'000'000};  // the log files are polled five times a second
     nanosleep(&pause, nullptr);
   }

@@ -31,7 +31,7 @@ int status_command(const std::string& run_id, bool json, int limit) {
     if (json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& r : *runs) out.push_back(to_json(r));
-      std::printf("%s\n", out.dump(2).c_str());
+      std::printf("%s\n", dump_json(out).c_str());
     } else {
       std::fputs(render_run_list(*runs).c_str(), stdout);
     }
@@ -59,7 +59,7 @@ int status_command(const std::string& run_id, bool json, int limit) {
     for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
     out["attempts"] = nlohmann::json::array();
     for (const auto& a : *attempts) out["attempts"].push_back(to_json(a));
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", dump_json(out).c_str());
   } else {
     std::fputs(render_summary(**run, *tasks, *attempts).c_str(), stdout);
   }

@@ -15,6 +15,9 @@ constexpr int kExitWaiting = 5;
 constexpr int kExitPaused = 6;
 /// `baton resume`/`retry`/`pause`: another live baton runs the run (or none does, for pause)
 constexpr int kExitBusy = 7;
+/// `baton logs -f`: the run's orchestrator died (crashed, killed) before the run ended;
+/// nothing more will be logged until `baton resume` continues it
+constexpr int kExitOrchestratorGone = 8;
 constexpr int kExitSigint = 130;   ///< interrupted by SIGINT (Ctrl-C): running tasks cancelled
 constexpr int kExitSigterm = 143;  ///< interrupted by SIGTERM
 

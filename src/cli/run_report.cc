@@ -24,7 +24,7 @@ int report_run(store::Store& store, const engine::RunOutcome& outcome, const std
     for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
     if (!outcome.run_branch.empty()) out["run_branch"] = outcome.run_branch;
     if (!outcome.integration.empty()) out["integration"] = outcome.integration;
-    std::printf("%s\n", out.dump(2).c_str());
+    std::printf("%s\n", dump_json(out).c_str());
   } else {
     std::printf("\n%s", render_summary(**run, *tasks, *attempts).c_str());
     for (const std::string& hook : outcome.hook_failures) {

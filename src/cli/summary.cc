@@ -192,4 +192,8 @@ nlohmann::json to_json(const store::AttemptRecord& a) {
           {"ended_at", a.ended_at > 0 ? nlohmann::json(a.ended_at) : nlohmann::json()}};
 }
 
+std::string dump_json(const nlohmann::json& value) {
+  return value.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 }  // namespace baton::cli

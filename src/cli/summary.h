@@ -36,4 +36,10 @@ nlohmann::json to_json(const store::RunRecord& run);
 nlohmann::json to_json(const store::TaskRecord& task);
 nlohmann::json to_json(const store::AttemptRecord& attempt);
 
+/// VALUE as the text `--json` prints (indent 2). Strings that are not valid UTF-8 (a
+/// task's raw output) have each invalid byte replaced by U+FFFD, so the document is
+/// always valid JSON and printing never fails; the bytes stay as they were in the
+/// store and the log (`baton logs`).
+std::string dump_json(const nlohmann::json& value);
+
 }  // namespace baton::cli

@@ -69,7 +69,7 @@ Result<std::string> render_value(const nlohmann::json& value, const std::string&
       }
     }
   }
-  return copy.dump();
+  return copy.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -338,7 +338,15 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
       }
     }
   }
-  if (result.stdout_truncated) {
+  if (!result.output_error.empty()) {
+    // Output that never reached the disk (a full disk, an I/O error): the log or the
+    // captured stdout is incomplete, so the attempt cannot count as a success.
+    out.success = false;
+    out.reason += out.reason.empty() ? "" : "; ";
+    out.reason += "output incomplete: " + result.output_error;
+  } else if (result.stdout_truncated && attempt.invoker) {
+    // An agent's answer is parsed from its stdout, of which only the head was kept. (A
+    // command's cut output is marked in the output itself and by task.output_truncated.)
     out.reason += out.reason.empty() ? "" : "; ";
     out.reason += "stdout exceeded the in-memory limit (complete in the log)";
   }

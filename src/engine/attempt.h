@@ -123,8 +123,10 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
 /// Judges a finished process. Command tasks: success is exit 0; output is stdout
 /// with surrounding whitespace trimmed; when that output is a JSON object it is
 /// also the task's `outputs`. Agent tasks: the invoker's parse decides, and
-/// auth errors are not retryable. An output longer than kMaxTaskOutputBytes (for a
-/// command, a stdout the capture cut) is cut there and marked (cut_output(), the
+/// auth errors are not retryable. An attempt whose log or captured stdout could not be
+/// written in full (result.output_error) fails, whatever its exit status, with the
+/// error in its reason; retried by policy. An output longer than kMaxTaskOutputBytes
+/// (for a command, a stdout the capture cut) is cut there and marked (cut_output(), the
 /// log named is the attempt's), and output_truncated is set. Fills the usage fields
 /// of RECORD (an attempt row); its `output` stays empty: the task row keeps the
 /// output, the log every attempt's.

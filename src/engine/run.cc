@@ -79,6 +79,7 @@ class Driver {
     PreparedAttempt prepared;
     store::AttemptRecord record;
     int attempt = 0;
+    bool inherited = false;  // started by an earlier orchestrator (resume): attached or recovered
   };
   enum class Phase { kStartHooks, kTasks, kEndHooks, kDone };
 
@@ -179,8 +180,9 @@ class Driver {
   void check_requests();
   void stop_until_resumed(RunStatus status);
   void pump();
-  void start_live(int key, Live live);
+  bool start_live(int key, Live live);
   void on_exit(int key, const exec::ProcessResult& result);
+  void requeue_inherited(int task, Live live, const exec::ProcessResult& result);
   void arm_retry_timer();
   void commit_workspace(int task, AttemptOutcome& outcome, store::AttemptRecord& record);
   void integrate_workspaces();
@@ -471,8 +473,11 @@ void Driver::pump() {
       return;
     }
     for (const Transition& t : step.transitions) observer_.on_transition(sched_, t);
-    for (auto& [task, live] : to_start) start_live(task, std::move(live));
-    if (unprepared.empty()) break;
+    // An attempt that cannot start (its log or control file cannot be created) has been
+    // reported failed already; the next advance() collects the task's transitions.
+    bool start_failed = false;
+    for (auto& [task, live] : to_start) start_failed |= !start_live(task, std::move(live));
+    if (unprepared.empty() && !start_failed) break;
     for (auto& [s, error] : unprepared) {
       AttemptOutcome out;
       out.reason = error;
@@ -484,7 +489,9 @@ void Driver::pump() {
   maybe_finish();
 }
 
-void Driver::start_live(int key, Live live) {
+// Starts LIVE under its supervisor. False when it could not start: then the attempt has
+// been reported to on_exit() as failed to start, with the reason.
+bool Driver::start_live(int key, Live live) {
   auto process =
       exec::Supervised::start(&loop_, live.prepared.process,
                               [this, key](const exec::ProcessResult& r) { on_exit(key, r); });
@@ -496,10 +503,11 @@ void Driver::start_live(int key, Live live) {
     r.started_at = r.ended_at = clock_.now();
     live_[key] = std::move(live);
     on_exit(key, r);
-    return;
+    return false;
   }
   live.process = std::move(*process);
   live_[key] = std::move(live);
+  return true;
 }
 
 void Driver::on_exit(int key, const exec::ProcessResult& result) {
@@ -508,6 +516,11 @@ void Driver::on_exit(int key, const exec::ProcessResult& result) {
   Live live = std::move(it->second);
   live_.erase(it);
   if (live.process) finished_.push_back(std::move(live.process));
+  if (key >= 0 && live.inherited && result.status.kind == exec::ExitStatus::Kind::kCancelled &&
+      sched_.run_status() != RunStatus::kCancelled) {
+    requeue_inherited(key, std::move(live), result);
+    return;
+  }
   AttemptOutcome outcome = judge_attempt(live.prepared, result, live.record);
   secrets_.redact(outcome);
   if (key >= 0 && outcome.success) commit_workspace(key, outcome, live.record);
@@ -560,6 +573,28 @@ void Driver::on_exit(int key, const exec::ProcessResult& result) {
   }
   size_t next = static_cast<size_t>(-key);  // key = -(index + 1)
   start_hook(next);
+}
+
+// An attempt an earlier orchestrator of this run cancelled (it was interrupted, or its
+// store failed, and it died before recording the end): the resumed run runs the task
+// again, as it does a task recorded cancelled (Scheduler::restore), under the next
+// attempt number and without using a retry.
+void Driver::requeue_inherited(int task, Live live, const exec::ProcessResult& result) {
+  const std::string reason = "attempt " + std::to_string(live.attempt) +
+                             " was cancelled by an earlier orchestrator of this run (" +
+                             result.status.to_string() + "); running the task again";
+  live.record.status = "cancelled";
+  live.record.exit_status = result.status.to_string();
+  live.record.error = reason;
+  live.record.error_class = "cancelled";
+  live.record.pid = result.pid;
+  live.record.ended_at = result.ended_at;
+  pending_.attempts.push_back(live.record);
+  pending_.events.push_back(
+      event(live.record.task_id, "attempt.finished",
+            {{"attempt", live.attempt}, {"exit", live.record.exit_status}, {"reason", reason}}));
+  sched_.requeue_attempt(task, reason);
+  defer_pump();
 }
 
 // A successful attempt in a worktree: its changes are committed on its branch before
@@ -855,6 +890,7 @@ void Driver::recover_attempt(int task, const store::AttemptRecord* record, store
   }
   Live live;
   live.attempt = number;
+  live.inherited = true;
   live.record = *record;
   live.prepared.agent = record->agent;
   if (!record->agent.empty()) live.prepared.invoker = agents::find_invoker(record->agent);

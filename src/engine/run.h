@@ -102,8 +102,10 @@ Result<RunOutcome> execute_run(const workflow::Workflow& workflow, store::Store&
 /// the store: success, skipped and failed tasks stay; cancelled and ready ones become
 /// pending; waiting ones keep waiting; a task recorded running is handled by its
 /// attempt's control file (exec/supervised.h): re-attached if its supervisor still
-/// runs, judged from the recorded end if it finished, started again uncounted if it
-/// never started, or counted failed ("supervisor died") and retried if it was lost.
+/// runs, judged from the recorded end if it finished (an attempt the earlier
+/// orchestrator cancelled but could not record runs again under the next number,
+/// without using a retry), started again uncounted if it never started, or counted
+/// failed ("supervisor died") and retried if it was lost.
 /// on_start hooks do not run again. Inputs are the run's recorded inputs. Events:
 /// run.resumed, task.* for the tasks whose state changed, attempt.reattached,
 /// attempt.recovered, attempt.not_started, attempt.lost. Errors as execute_run().

@@ -152,7 +152,11 @@ void Scheduler::set_status(int task, TaskStatus to, int attempt, std::string rea
 
 void Scheduler::on_terminal(int task) {
   ++terminal_count_;
-  if (tasks_[task].status == TaskStatus::kFailed) any_failed_ = true;
+  // A run succeeds only when every task succeeded or was skipped: a cancelled task
+  // (its dependency failed, the run stopped) fails the run as surely as a failed one.
+  if (tasks_[task].status == TaskStatus::kFailed || tasks_[task].status == TaskStatus::kCancelled) {
+    any_failed_ = true;
+  }
   for (int d : dependants_[task]) {
     if (--unfinished_deps_[d] == 0 && tasks_[d].status == TaskStatus::kPending) {
       resolvable_.insert(d);
@@ -313,6 +317,18 @@ void Scheduler::restart_attempt(int task, const std::string& reason) {
   ready_.insert(task);
 }
 
+void Scheduler::requeue_attempt(int task, const std::string& reason) {
+  TaskState& t = tasks_[task];
+  if (t.status != TaskStatus::kRunning) return;
+  t.agent_attempts = std::max(0, t.agent_attempts - 1);
+  if (stopping_) {
+    set_status(task, TaskStatus::kCancelled, t.attempts, stop_reason_);
+    return;
+  }
+  set_status(task, TaskStatus::kReady, t.attempts, reason);
+  ready_.insert(task);
+}
+
 bool Scheduler::blocked_on_gates() const {
   return !finished() && waiting_ > 0 && running_ == 0 && ready_.empty() && resolvable_.empty() &&
          retries_.empty();
@@ -416,12 +432,16 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
     set_status(task, TaskStatus::kSuccess, attempt, "");
     return;
   }
-  if (outcome.cancelled || cancelled_) {
+  // Cancelled only when the run is being cancelled or stopped (cancel(), stop()). An
+  // attempt that ended "cancelled" otherwise was stopped by something else (another
+  // process signalled it, an agent reported an interruption): a failed attempt, retried
+  // by policy, never a cancellation the run did not ask for.
+  if (cancelled_ || (outcome.cancelled && stopping_)) {
     set_status(task, TaskStatus::kCancelled, attempt,
                outcome.reason.empty() ? "cancelled" : outcome.reason);
     return;
   }
-  std::string reason = outcome.reason;
+  std::string reason = outcome.reason.empty() ? "cancelled" : outcome.reason;
   if (spec.max_cost_usd() && t.cost_usd >= *spec.max_cost_usd()) {
     char buf[96];
     std::snprintf(buf, sizeof buf, "; task budget of $%.4g used up", *spec.max_cost_usd());

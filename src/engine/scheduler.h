@@ -144,6 +144,9 @@ class Scheduler {
   double cost_usd() const { return cost_usd_; }
 
   /// Reports the end of attempt ATTEMPT of running task TASK. REQUIRES: it is running.
+  /// OUTCOME.cancelled makes the task cancelled only while the run is cancelled or
+  /// stopping (cancel(), stop()); otherwise the attempt was stopped by someone else and
+  /// counts as a failed attempt, retried by the task's policy.
   void attempt_finished(int task, int attempt, const AttemptOutcome& outcome);
 
   /// settings.on_failure = stop: nothing new starts; pending and ready tasks are
@@ -184,6 +187,14 @@ class Scheduler {
   /// start reuses the same attempt number. REQUIRES: TASK is running.
   void restart_attempt(int task, const std::string& reason);
 
+  /// A running task whose attempt an earlier orchestrator of this run cancelled (a
+  /// resumed run found it ended "cancelled": that orchestrator died or its store failed
+  /// before recording it): the task goes back to ready, as restore() does for a cancelled
+  /// task. The attempt keeps its number (the next start takes the next one) but does not
+  /// count toward the retry budget. While the run stops, the task is cancelled instead.
+  /// REQUIRES: TASK is running.
+  void requeue_attempt(int task, const std::string& reason);
+
   /// True once every task is terminal.
   bool finished() const { return terminal_count_ == tasks_.size(); }
   /// True when nothing can progress without a person: the run is not finished,
@@ -195,7 +206,9 @@ class Scheduler {
   std::optional<double> next_wakeup() const;
   /// The run's status: cancelled once cancel() was called; paused when paused and
   /// nothing runs; waiting when blocked_on_gates(); running until finished(); then
-  /// success or failed.
+  /// success when every task succeeded or was skipped (its condition was false, or
+  /// on_failure: skip), else failed (a task failed or was cancelled: a failed
+  /// dependency, stop() after a failure or a used-up budget).
   RunStatus run_status() const;
 
   int task_count() const { return static_cast<int>(tasks_.size()); }
@@ -242,8 +255,8 @@ class Scheduler {
   std::string stop_reason_;
   bool cancelled_ = false;
   bool paused_ = false;
-  int waiting_ = 0;  // tasks in state waiting
-  bool any_failed_ = false;
+  int waiting_ = 0;          // tasks in state waiting
+  bool any_failed_ = false;  // a task ended failed or cancelled: the run cannot succeed
   double cost_usd_ = 0;
   std::mt19937_64 rng_;
   std::unique_ptr<expr::Scope> scope_;

@@ -854,5 +854,90 @@ TEST(RestoreTest, WaitingGateStaysWaitingUntilApproved) {
   EXPECT_EQ(sim.start_order(), std::vector<std::string>{"g"});
 }
 
+// Issue 12: a run succeeds only when every task succeeded or was skipped.
+
+AttemptOutcome cancelled_outcome() {
+  AttemptOutcome o = failure("cancelled (SIGTERM)");
+  o.exit_code.reset();
+  o.cancelled = true;
+  return o;
+}
+
+TEST(HonestStatusTest, CancelledAttemptTheRunDidNotAskForFailsTheTaskAndTheRun) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b", {"a"})};
+  Simulation sim(wf);
+  sim.script("a", {cancelled_outcome()});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kFailed);
+  EXPECT_EQ(sim.state("a").reason, "cancelled (SIGTERM)");
+  EXPECT_EQ(sim.status("b"), TaskStatus::kCancelled);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kFailed);
+}
+
+TEST(HonestStatusTest, CancelledAttemptTheRunDidNotAskForIsRetriedByPolicy) {
+  Workflow wf;
+  wf.tasks = {task("a")};
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{2, 1, workflow::Backoff::kFixed, std::nullopt, 0};
+  Simulation sim(wf);
+  sim.script("a", {cancelled_outcome()});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.state("a").attempts, 2);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
+}
+
+TEST(HonestStatusTest, StopAfterAUsedUpBudgetIsNotASuccess) {
+  Workflow wf;
+  wf.settings.max_parallel = 1;
+  wf.settings.max_cost_usd = 1.0;
+  wf.tasks = {task("a"), task("b")};
+  Simulation sim(wf);
+  AttemptOutcome costly = success("a");
+  costly.cost_usd = 2.0;
+  sim.script("a", {costly});
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.status("a"), TaskStatus::kSuccess);
+  EXPECT_EQ(sim.status("b"), TaskStatus::kCancelled);
+  EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kFailed);
+}
+
+TEST(HonestStatusTest, CancelledAttemptWhileStoppingCancelsTheTask) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b")};
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  ASSERT_EQ(s.advance().starts.size(), 2u);
+  s.attempt_finished(1, 1, failure());  // on_failure: stop (the default)
+  s.attempt_finished(0, 1, cancelled_outcome());
+  s.advance();
+  EXPECT_EQ(s.task(0).status, TaskStatus::kCancelled);
+  EXPECT_EQ(s.run_status(), RunStatus::kFailed);
+}
+
+TEST(HonestStatusTest, RequeuedAttemptRunsAgainUnderTheNextNumberWithoutUsingARetry) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b", {"a"})};  // one attempt each (no retry)
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  std::vector<TaskState> states(2);
+  states[0].status = TaskStatus::kRunning;
+  states[0].attempts = 1;
+  states[0].agent_attempts = 1;
+  s.restore(std::move(states));
+  s.requeue_attempt(0, "attempt 1 was cancelled by an earlier orchestrator");
+  Step step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);
+  EXPECT_EQ(step.starts[0].task, 0);
+  EXPECT_EQ(step.starts[0].attempt, 2);
+  s.attempt_finished(0, 2, success("a"));
+  step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);
+  s.attempt_finished(1, 1, success("b"));
+  s.advance();
+  EXPECT_EQ(s.run_status(), RunStatus::kSuccess);
+}
+
 }  // namespace
 }  // namespace baton::engine

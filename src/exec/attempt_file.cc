@@ -27,6 +27,8 @@ const char* kind_name(ExitStatus::Kind kind) {
       return "cancelled";
     case ExitStatus::Kind::kFailedToStart:
       return "failed_to_start";
+    case ExitStatus::Kind::kLost:
+      return "lost";
   }
   return "exited";
 }
@@ -37,6 +39,7 @@ std::optional<ExitStatus::Kind> kind_from_name(const std::string& name) {
   if (name == "timed_out") return ExitStatus::Kind::kTimedOut;
   if (name == "cancelled") return ExitStatus::Kind::kCancelled;
   if (name == "failed_to_start") return ExitStatus::Kind::kFailedToStart;
+  if (name == "lost") return ExitStatus::Kind::kLost;
   return std::nullopt;
 }
 
@@ -98,6 +101,7 @@ std::string format_exit_record(const ExitRecord& r) {
                     {"started_at", r.started_at},
                     {"ended_at", r.ended_at},
                     {"stdout_truncated", r.stdout_truncated},
+                    {"output_error", r.output_error},
                     {"stderr_tail", r.stderr_tail}});
 }
 
@@ -140,6 +144,7 @@ Result<ControlRecords> parse_control_records(std::string_view text) {
         r.started_at = j.at("started_at").get<double>();
         r.ended_at = j.at("ended_at").get<double>();
         r.stdout_truncated = j.at("stdout_truncated").get<bool>();
+        r.output_error = j.value("output_error", "");
         r.stderr_tail = j.at("stderr_tail").get<std::string>();
         records.exit = std::move(r);
       } else if (record == "cleaned") {

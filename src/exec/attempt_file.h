@@ -16,7 +16,8 @@
 //        /proc/P/stat) identify the supervisor, C is the child's pid and process group.
 //      {"record":"exit","kind":"exited|signaled|timed_out|cancelled|failed_to_start",
 //       "code":N,"signal":S,"error":"..","timeout_s":X,"child_pid":C,"started_at":..,
-//       "ended_at":..,"stdout_truncated":bool,"stderr_tail":".."}
+//       "ended_at":..,"stdout_truncated":bool,"output_error":"..","stderr_tail":".."}
+//        ("output_error" is absent in records of earlier versions: read as "")
 //        the end, appended and fsync'd after the log and stdout files were fsync'd.
 //      {"record":"cleaned","at":UNIX_S}
 //        appended by clean_up_lost_attempt to a lost attempt.
@@ -70,6 +71,9 @@ struct ExitRecord {
   double started_at = 0;  ///< Unix time, seconds
   double ended_at = 0;    ///< Unix time, seconds
   bool stdout_truncated = false;
+  /// The first failed write or sync of the log or the stdout file ("" = none): the
+  /// output on disk is incomplete and the attempt cannot count as a success.
+  std::string output_error;
   std::string stderr_tail;
 };
 

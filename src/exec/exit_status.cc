@@ -28,13 +28,16 @@ std::string ExitStatus::to_string() const {
     case Kind::kExited:
       return "exited " + std::to_string(code);
     case Kind::kSignaled:
-      return "killed by signal " + std::to_string(signal);
+      return "killed by signal " + std::to_string(signal) +
+             (error.empty() ? "" : " (" + error + ")");
     case Kind::kTimedOut:
       return "timed out after " + compact_seconds(timeout_s) + " (" + signal_name(signal) + ")";
     case Kind::kCancelled:
       return "cancelled (" + signal_name(signal) + ")";
     case Kind::kFailedToStart:
       return "failed to start: " + error;
+    case Kind::kLost:
+      return "supervisor died" + (error.empty() ? "" : " (" + error + ")");
   }
   return "unknown exit status";
 }

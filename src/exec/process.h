@@ -54,6 +54,8 @@ struct ExitStatus {
     kTimedOut,       ///< baton terminated it after the timeout; `signal` is the last one sent
     kCancelled,      ///< baton terminated it on request (terminate()); `signal` as above
     kFailedToStart,  ///< spawn failed; `error` says why (e.g. "no such file: foo")
+    kLost,           ///< supervised only: its supervisor died before recording the end; `error`
+                     ///< may say more. What the child did is unknown: a failed attempt, retryable
   };
   Kind kind = Kind::kExited;
   int code = 0;
@@ -64,7 +66,9 @@ struct ExitStatus {
   /// True only for kExited with code 0.
   bool success() const { return kind == Kind::kExited && code == 0; }
   /// "exited 0", "exited 3", "killed by signal 9", "timed out after 30s (SIGTERM)",
-  /// "cancelled (SIGKILL)", "failed to start: ...".
+  /// "cancelled (SIGKILL)", "failed to start: ...", "supervisor died"; kSignaled and
+  /// kLost add a non-empty `error` in parentheses ("killed by signal 15 (SIGTERM sent to
+  /// its supervisor by pid 42)").
   std::string to_string() const;
 };
 
@@ -89,7 +93,10 @@ struct ProcessResult {
   ExitStatus status;
   std::string stdout_text;        ///< stdout (first max_capture_bytes bytes)
   bool stdout_truncated = false;  ///< true when stdout exceeded max_capture_bytes
-  std::string stderr_tail;        ///< last 64 KiB of stderr
+  /// Supervised attempts: the first failed write or sync of the log or the stdout file
+  /// (e.g. "cannot write log file PATH: No space left on device"); "" = none.
+  std::string output_error;
+  std::string stderr_tail;  ///< last 64 KiB of stderr
   int pid = 0;
   double started_at = 0;  ///< Unix time, seconds
   double ended_at = 0;    ///< Unix time, seconds

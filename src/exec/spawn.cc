@@ -68,6 +68,22 @@ Result<void> signal_pidfd(int pidfd, int signo) {
   return ok();
 }
 
+Result<void> request_pidfd(int pidfd, int signo) {
+  siginfo_t info{};
+  info.si_signo = signo;
+  info.si_code = SI_QUEUE;  // negative: allowed for another process, unlike SI_USER
+  info.si_pid = ::getpid();
+  info.si_uid = ::getuid();
+  info.si_value.sival_int = kBatonRequestCookie;
+  if (::syscall(SYS_pidfd_send_signal, pidfd, signo, &info, 0) != 0) {
+    // A kernel that refuses the siginfo still gets the signal through: the attempt then
+    // ends as killed by it rather than cancelled, but it ends.
+    if (errno == EINVAL || errno == EPERM) return signal_pidfd(pidfd, signo);
+    return tl::unexpected(Error::from_errno("pidfd_send_signal", errno));
+  }
+  return ok();
+}
+
 Result<Fd> memfd_with(const char* name, std::string_view data) {
   int raw = ::memfd_create(name, MFD_CLOEXEC);
   if (raw < 0) return tl::unexpected(Error::from_errno("memfd_create", errno));

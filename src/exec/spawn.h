@@ -64,6 +64,14 @@ Result<Fd> open_pidfd(int pid);
 /// pidfd_send_signal(2). Errors: ESRCH once the process has exited.
 Result<void> signal_pidfd(int pidfd, int signo);
 
+/// The si_value an orchestrator's own requests to a supervisor carry ("bato").
+inline constexpr int kBatonRequestCookie = 0x6261746f;
+
+/// pidfd_send_signal(2) of SIGNO with a siginfo that marks it as baton's own request
+/// (si_code SI_QUEUE, si_value kBatonRequestCookie), which a supervisor tells apart
+/// from a plain kill(2) by anyone else (supervisor.h). Errors as signal_pidfd().
+Result<void> request_pidfd(int pidfd, int signo);
+
 /// A sealed-size-free memfd (memfd_create(2), close-on-exec) named NAME holding DATA,
 /// its offset back at 0. Errors: "memfd_create: <strerror>" or a write error.
 Result<Fd> memfd_with(const char* name, std::string_view data);

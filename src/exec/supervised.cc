@@ -104,6 +104,7 @@ ProcessResult result_from(const ExitRecord& exit, const std::string& control_pat
     result.stdout_text = read_file(stdout_path_for_control(control_path));
   }
   result.stdout_truncated = exit.stdout_truncated;
+  result.output_error = exit.output_error;
   result.stderr_tail = exit.stderr_tail;
   result.pid = exit.child_pid;
   result.started_at = exit.started_at;
@@ -301,13 +302,17 @@ void Supervised::Impl::finish(Impl* impl) {
       result = std::move(state.result);
     } else {
       // The supervisor died without recording the end (SIGKILLed, OOM): its child died
-      // with it (PR_SET_PDEATHSIG); what ran is unknown. Grandchildren are killed here
-      // so that nothing is orphaned.
-      if (state.kind == AttemptState::Kind::kLost) (void)clean_up_lost_attempt(impl->control_path);
-      result.status.kind = ExitStatus::Kind::kFailedToStart;
-      result.status.error = "attempt lost: its supervisor (pid " +
-                            std::to_string(impl->supervisor_pid) +
-                            ") died before recording the end";
+      // with it (PR_SET_PDEATHSIG); what ran is unknown. The rest of the child's group is
+      // killed here, at once, so that nothing runs on unsupervised.
+      std::string detail =
+          "pid " + std::to_string(impl->supervisor_pid) + ", before recording the end";
+      if (state.kind == AttemptState::Kind::kLost) {
+        if (auto cleaned = clean_up_lost_attempt(impl->control_path); !cleaned) {
+          detail += "; clean-up: " + cleaned.error().message;
+        }
+      }
+      result.status.kind = ExitStatus::Kind::kLost;
+      result.status.error = detail;
       result.pid = state.child_pid;
       result.ended_at = unix_now();
     }
@@ -465,7 +470,7 @@ Supervised::~Supervised() {
   Watch* w = impl_->watch;
   if (impl_->running && w != nullptr && w->polling) {
     int pidfd = w->pidfd.get();
-    (void)signal_pidfd(pidfd, SIGINT);  // the supervisor KILLs the group, records, exits
+    (void)request_pidfd(pidfd, SIGINT);  // the supervisor KILLs the group, records, exits
     pollfd p{pidfd, POLLIN, 0};
     int rc;
     while ((rc = ::poll(&p, 1, kDestroyWaitMs)) < 0 && errno == EINTR) {
@@ -487,7 +492,7 @@ void Supervised::terminate() {
   if (!impl_->running || impl_->detached || impl_->watch == nullptr || !impl_->watch->polling) {
     return;
   }
-  (void)signal_pidfd(impl_->watch->pidfd.get(), SIGTERM);
+  (void)request_pidfd(impl_->watch->pidfd.get(), SIGTERM);
 }
 
 void Supervised::detach() {
@@ -566,7 +571,7 @@ Result<void> cancel_attempt(const std::string& control_path) {
   }
   auto pidfd = open_supervisor(*snap.records->started);
   if (!pidfd) return fail("cannot cancel attempt " + control_path + ": " + pidfd.error().message);
-  auto sent = signal_pidfd(pidfd->get(), SIGTERM);
+  auto sent = request_pidfd(pidfd->get(), SIGTERM);
   if (!sent) return fail("cannot cancel attempt " + control_path + ": " + sent.error().message);
   return ok();
 }

@@ -369,6 +369,29 @@ TEST_F(SupervisedTest, TerminateReportsCancelled) {
   EXPECT_FALSE((*started)->running());
 }
 
+// Only baton's own requests (request_pidfd) cancel: a plain kill(2) of the supervisor by
+// anyone else ends the attempt as killed by that signal, naming the sender.
+TEST_F(SupervisedTest, SigtermFromAnotherProcessIsNotACancellation) {
+  int calls = 0;
+  ProcessResult result;
+  auto started = Supervised::start(loop(), sh("echo up; sleep 100"), [&](const ProcessResult& r) {
+    ++calls;
+    result = r;
+  });
+  ASSERT_TRUE(started) << started.error().message;
+  when(
+      loop(), [&] { return read_file(log_path()) == "up\n"; },
+      [&] { ::kill((*started)->supervisor_pid(), SIGTERM); });
+  loop_->run();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(result.status.kind, Kind::kSignaled);
+  EXPECT_EQ(result.status.signal, SIGTERM);
+  EXPECT_EQ(result.status.to_string(),
+            "killed by signal 15 (SIGTERM sent to its supervisor by pid " +
+                std::to_string(::getpid()) + ")");
+  EXPECT_TRUE(gone_or_zombie(result.pid));
+}
+
 TEST_F(SupervisedTest, CancelAttemptFromAnotherProcessesView) {
   int calls = 0;
   ProcessResult result;
@@ -575,9 +598,9 @@ TEST_F(SupervisedTest, WatchedAttemptWhoseSupervisorDiesEndsAsLost) {
       [&] { ::kill(supervisor, SIGKILL); });
   loop_->run();
   EXPECT_EQ(calls, 1);
-  EXPECT_EQ(result.status.kind, Kind::kFailedToStart);
-  EXPECT_EQ(result.status.error, "attempt lost: its supervisor (pid " + std::to_string(supervisor) +
-                                     ") died before recording the end");
+  EXPECT_EQ(result.status.kind, Kind::kLost);
+  EXPECT_EQ(result.status.to_string(),
+            "supervisor died (pid " + std::to_string(supervisor) + ", before recording the end)");
   EXPECT_TRUE(gone_or_zombie(supervisor));  // the zygote reaps it
   EXPECT_TRUE(gone_or_zombie(result.pid));
   EXPECT_TRUE(gone_or_zombie(grand));  // killed with the rest of the group

@@ -74,7 +74,15 @@ std::string lower_strerror(int error) {
   return text;
 }
 
-enum class StopReason { kNone, kTimeout, kCancel };
+// "SIGTERM" for 15; "signal 99" for numbers glibc has no name for.
+std::string signal_label(int signo) {
+  const char* abbrev = sigabbrev_np(signo);
+  return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(signo);
+}
+
+// kCancel: the orchestrator asked (request_pidfd); kExternal: anyone else signalled the
+// supervisor (a plain kill(2)), which ends the attempt as killed by that signal.
+enum class StopReason { kNone, kTimeout, kCancel, kExternal };
 
 class Supervisor {
  public:
@@ -98,6 +106,8 @@ class Supervisor {
   void kill_group_with_grace(bool stop_signals);
   void send_to_group(int signo, bool stop_signal);
   void cancel(bool at_once);
+  void killed_from_outside(int signo, int sender);
+  void note_output_error(const std::string& error);
   bool finished_io() const { return reaped_ && out_.get() < 0 && err_.get() < 0; }
   int record_end();
   int record_failure(const std::string& error);
@@ -112,6 +122,7 @@ class Supervisor {
   size_t stdout_bytes_ = 0;
   bool stdout_failed_ = false;
   bool stdout_truncated_ = false;
+  std::string output_error_;  // the first failed write or sync of the log or stdout file
   std::string stderr_tail_;
   Fd stdin_;
   Fd out_;
@@ -124,6 +135,8 @@ class Supervisor {
   int wait_status_ = 0;
   StopReason stop_reason_ = StopReason::kNone;
   int last_stop_signal_ = 0;
+  int external_signal_ = 0;  // kExternal: the signal and who sent it
+  int external_sender_ = 0;
   std::optional<double> timeout_deadline_;
   bool killing_ = false;
   double kill_deadline_ = 0;
@@ -322,10 +335,13 @@ void Supervisor::on_signal() {
   while (::read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     if (info.ssi_signo == SIGCHLD) {
       reap();
-    } else if (info.ssi_signo == SIGTERM) {
-      cancel(/*at_once=*/false);
-    } else if (info.ssi_signo == SIGINT) {
-      cancel(/*at_once=*/true);
+    } else if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+      const bool from_baton = info.ssi_code == SI_QUEUE && info.ssi_int == kBatonRequestCookie;
+      if (from_baton) {
+        cancel(/*at_once=*/info.ssi_signo == SIGINT);
+      } else {
+        killed_from_outside(static_cast<int>(info.ssi_signo), static_cast<int>(info.ssi_pid));
+      }
     }
   }
 }
@@ -356,10 +372,13 @@ void Supervisor::record_output(bool is_stdout, std::string_view raw) {
   }
   if (data.empty()) return;
   if (!log_failed_) {
-    if (log_.append(data)) {
+    if (auto appended = log_.append(data)) {
       log_bytes_ += data.size();
     } else {
-      log_failed_ = true;  // the child carries on; its output is still captured
+      // The child carries on (its output is still captured), but the attempt cannot
+      // succeed with a log that lost output: the exit record names the error.
+      log_failed_ = true;
+      note_output_error(appended.error().message);
     }
   }
   if (is_stdout) {
@@ -370,10 +389,20 @@ void Supervisor::record_output(bool is_stdout, std::string_view raw) {
       int fd = ::open(spec_.stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
       stdout_file_ = Fd(fd);
       stdout_failed_ = fd < 0;  // the log still gets everything; the capture is cut short
-      if (stdout_failed_) stdout_truncated_ = true;
+      if (stdout_failed_) {
+        stdout_truncated_ = true;
+        note_output_error("cannot create " + spec_.stdout_path + ": " + std::strerror(errno));
+      }
     }
-    if (!kept.empty() && stdout_file_.valid() && write_all(stdout_file_.get(), kept)) {
-      stdout_bytes_ += kept.size();
+    if (!kept.empty() && stdout_file_.valid() && !stdout_failed_) {
+      if (write_all(stdout_file_.get(), kept)) {
+        stdout_bytes_ += kept.size();
+      } else {
+        // A short capture must say so: never a cut output recorded as complete.
+        stdout_failed_ = true;
+        stdout_truncated_ = true;
+        note_output_error("cannot write " + spec_.stdout_path + ": " + std::strerror(errno));
+      }
     }
   } else {
     stderr_tail_.append(data);
@@ -458,6 +487,19 @@ void Supervisor::cancel(bool at_once) {
   }
 }
 
+void Supervisor::killed_from_outside(int signo, int sender) {
+  if (recorded_ && !killing_) return;
+  if (reaped_ || stop_reason_ != StopReason::kNone) return;  // its end is already decided
+  stop_reason_ = StopReason::kExternal;
+  external_signal_ = signo;
+  external_sender_ = sender;
+  kill_group_with_grace(/*stop_signals=*/true);
+}
+
+void Supervisor::note_output_error(const std::string& error) {
+  if (output_error_.empty()) output_error_ = error;
+}
+
 int Supervisor::record_end() {
   ExitRecord record;
   record.child_pid = pid_;
@@ -470,6 +512,12 @@ int Supervisor::record_end() {
   } else if (stop_reason_ == StopReason::kCancel) {
     status.kind = ExitStatus::Kind::kCancelled;
     status.signal = last_stop_signal_;
+  } else if (stop_reason_ == StopReason::kExternal) {
+    // Killed from outside: a failed attempt, whatever the child made of the signal.
+    status.kind = ExitStatus::Kind::kSignaled;
+    status.signal = external_signal_;
+    status.error = signal_label(external_signal_) + " sent to its supervisor by pid " +
+                   std::to_string(external_sender_);
   } else if (WIFSIGNALED(wait_status_)) {
     status.kind = ExitStatus::Kind::kSignaled;
     status.signal = WTERMSIG(wait_status_);
@@ -479,14 +527,19 @@ int Supervisor::record_end() {
   }
   // Only what was written needs syncing: each fsync is a journal commit (milliseconds
   // on a disk), and most attempts of a large DAG write little or nothing.
-  if (log_bytes_ > 0) (void)log_.sync();
+  if (log_bytes_ > 0) {
+    if (auto synced = log_.sync(); !synced) note_output_error(synced.error().message);
+  }
   log_.close();
-  if (stdout_bytes_ > 0) ::fdatasync(stdout_file_.get());  // created with its first byte
+  if (stdout_bytes_ > 0 && ::fdatasync(stdout_file_.get()) != 0) {  // created with its first byte
+    note_output_error("cannot sync " + spec_.stdout_path + ": " + std::strerror(errno));
+  }
   stdout_file_.reset();
   if (stderr_tail_.size() > kStderrTailBytes) {
     stderr_tail_.erase(0, stderr_tail_.size() - kStderrTailBytes);
   }
   record.stdout_truncated = stdout_truncated_;
+  record.output_error = output_error_;
   record.stderr_tail = std::move(stderr_tail_);
   record.ended_at = unix_now();
   // The exit record is fsync'd only when the orchestrator that started the attempt is

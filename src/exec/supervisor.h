@@ -19,11 +19,17 @@
 // into the stdout file (up to max_capture_bytes; the file is created with the first
 // byte), keeps the last 64 KiB of stderr, and
 // enforces the timeout (SIGTERM to the group, kill_grace_s, SIGKILL). Signals to the
-// supervisor: SIGTERM = cancel (TERM, grace, KILL; kind kCancelled), SIGINT = cancel
-// at once (SIGKILL). When the leader has been reaped and both pipes reached EOF it
-// fsyncs the log and stdout files (those it wrote to), appends the "exit" record and,
-// when its parent (the zygote or the orchestrator) is gone, fsyncs the control file
-// (while the orchestrator lives, it records the end durably itself); then it TERMs,
+// supervisor from baton (request_pidfd, spawn.h: SI_QUEUE with kBatonRequestCookie):
+// SIGTERM = cancel (TERM, grace, KILL; kind kCancelled), SIGINT = cancel at once
+// (SIGKILL). SIGTERM or SIGINT from anyone else (a plain kill(2)) ends the attempt the
+// same way (TERM, grace, KILL) but records it as killed by that signal (kind kSignaled,
+// `error` naming the sender): never a cancellation baton did not ask for. A failed
+// write or sync of the log or the stdout file is recorded in the exit record
+// (output_error; stdout_truncated when the capture was cut). When the leader has been
+// reaped and both pipes reached EOF it fsyncs the log and stdout files (those it wrote
+// to), appends the "exit" record and, when its parent (the zygote or the orchestrator)
+// is gone, fsyncs the control file (while the orchestrator lives, it records the end
+// durably itself); then it TERMs,
 // waits up to the grace and KILLs any group member left behind, and exits. It links
 // only libc, libstdc++ and header-only nlohmann-json.
 #pragma once

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "workflow/source.h"
+#include "workflow/yaml_reader.h"
 
 namespace baton::workflow {
 namespace {
@@ -645,6 +646,23 @@ tasks:
           "flow.yaml:12:5: error: expected a mapping for task 6",
           "flow.yaml:13:5: error: expected a string for 'id' in task 7",
       }));
+}
+
+// An id names its attempts' files (255 bytes at most on Linux) and branches: ids and
+// hook ids longer than kMaxTaskIdLength are refused before anything runs (issue 12).
+TEST(LoaderTest, TaskIdsLongerThanTheLimitAreRefused) {
+  const std::string longest(kMaxTaskIdLength, 'a');
+  const std::string too_long(kMaxTaskIdLength + 1, 'b');
+  const std::string way_too_long(300, 'c');
+  LoadResult r =
+      load("name: demo\ntasks:\n  - id: " + longest + "\n    run: x\n  - id: " + too_long +
+           "\n    run: x\nhooks:\n  on_start: [{id: " + way_too_long + ", run: x}]\n");
+  EXPECT_EQ(heads(r), (Lines{
+                          "flow.yaml:5:9: error: task id '" + std::string(32, 'b') +
+                              "...' is too long (129 characters; at most 128)",
+                          "flow.yaml:8:19: error: hook id '" + std::string(32, 'c') +
+                              "...' is too long (300 characters; at most 128)",
+                      }));
 }
 
 TEST(LoaderTest, ReservedTaskIds) {

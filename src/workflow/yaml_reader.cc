@@ -534,7 +534,12 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       places->has_id = true;
       places->id = loc_of(id.Mark());
       label = (hook ? "hook " : "task ") + in_quotes(task->id);
-      if (!is_task_id(task->id)) {
+      if (task->id.size() > kMaxTaskIdLength) {
+        error(places->id, std::string(hook ? "hook" : "task") + " id " +
+                              in_quotes(task->id.substr(0, 32) + "...") + " is too long (" +
+                              std::to_string(task->id.size()) + " characters; at most " +
+                              std::to_string(kMaxTaskIdLength) + ")");
+      } else if (!is_task_id(task->id)) {
         error(places->id, "invalid task id " + in_quotes(task->id) +
                               ": use letters, digits, '_' and '-', not starting with '-'");
       }

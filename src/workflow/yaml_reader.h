@@ -73,6 +73,11 @@ std::vector<YamlEntry> map_entries(const YamlNode& map, const std::vector<std::s
 /// Problems leave the affected field at its default; reading goes on.
 void read_workflow(const YamlNode& root, DiagnosticSink& sink, ReadResult* out);
 
+/// The longest task or hook id, in bytes: an id names files (its attempts' logs, control
+/// and stdout files, at most 255 bytes each on Linux) and git branches, so a longer one
+/// is refused when the workflow is validated rather than when an attempt starts.
+inline constexpr size_t kMaxTaskIdLength = 128;
+
 /// Values deeper than this are refused by yaml_to_json().
 inline constexpr int kMaxJsonDepth = 1000;
 /// The values yaml_to_json() converts for one file, at most: aliases can make a
