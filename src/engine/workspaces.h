@@ -142,6 +142,9 @@ class Workspaces {
   workflow::Sandbox sandbox_of(int task) const;
   std::string worktree_path(int task) const;
   std::string scratch_path() const;
+  // baton's private index of TASK's worktree: .baton/runs/<run>/git/<task>.index,
+  // outside every sandbox (isolation/worktree.h).
+  std::string index_path(int task) const;
   Result<void> remove_place(int task);
 
   const workflow::Workflow& wf_;

@@ -144,14 +144,17 @@ Result<void> add_worktree_mounts(const Worktree& wt, const Repository& repo, San
     if (!touch) return fail("sandbox: cannot create " + (common / "packed-refs").string());
   }
   spec->writable.push_back(wt.path);
-  spec->writable.push_back((common / "objects").string());
-  spec->writable.push_back((common / "refs").string());
-  spec->writable.push_back((common / "logs").string());
-  spec->writable.push_back(wt.admin_dir);
-  spec->readable.push_back((common / "config").string());
-  spec->readable.push_back((common / "packed-refs").string());
-  spec->readable.push_back((common / "info").string());
+  for (const char* part : {"objects", "refs", "logs", "packed-refs", "config", "info", "shallow"}) {
+    spec->readable.push_back((common / part).string());
+  }
+  spec->readable.push_back(wt.admin_dir);
   return ok();
+}
+
+void add_git_dir_mounts(const Repository& repo, SandboxSpec* spec) {
+  spec->readable.push_back((fs::path(repo.top) / ".git").string());
+  if (!repo.git_dir.empty()) spec->readable.push_back(repo.git_dir);
+  spec->readable.push_back(repo.common_dir);
 }
 
 std::vector<std::string> program_dirs(const std::string& path_env, const std::string& program,
