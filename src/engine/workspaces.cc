@@ -341,9 +341,12 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
     sandbox.writable.push_back(root_dir_);
     sandbox.hidden.push_back(state_dir_);
     sandbox.readable.push_back((fs::path(root_dir_) / ".git").string());
-    auto repo = repo_.top.empty() ? isolation::open_repository(root_dir_)
-                                  : Result<isolation::Repository>(repo_);
-    if (repo) isolation::add_git_dir_mounts(*repo, &sandbox);
+    if (repo_.top.empty() && !root_repo_) {
+      auto repo = isolation::open_repository(root_dir_);
+      root_repo_ = repo ? *repo : isolation::Repository{};  // not a repository: only .git
+    }
+    const isolation::Repository& repo = repo_.top.empty() ? *root_repo_ : repo_;
+    if (!repo.top.empty()) isolation::add_git_dir_mounts(repo, &sandbox);
   }
   auto home = process.env.find("HOME");
   if (home != process.env.end()) {

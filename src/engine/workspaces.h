@@ -150,6 +150,9 @@ class Workspaces {
   const workflow::Workflow& wf_;
   std::string run_id_, root_dir_, state_dir_;
   isolation::Repository repo_;
+  // The project root's repository, for sandboxed tasks without a worktree when no
+  // task has one (repo_ is then empty); top empty when the root is not in one.
+  std::optional<isolation::Repository> root_repo_;
   isolation::GitAuthor author_;
   std::string base_;
   bool bwrap_works_ = false;

@@ -138,12 +138,20 @@ std::string gitfile_for(const std::string& admin) {
   return "gitdir: " + (ec ? admin : real.string()) + "\n";
 }
 
-// Copies FROM to TO (through a rename); nothing when FROM is missing.
+// Copies FROM to TO through a temporary file and a rename (a link at TO is
+// replaced, not followed); nothing when FROM is missing.
 Result<void> copy_index(const std::string& from, const std::string& to) {
   std::error_code ec;
   if (!fs::is_regular_file(from, ec)) return ok();
   fs::create_directories(fs::path(to).parent_path(), ec);
-  return replace_file(to, read_text(from));
+  std::string tmp = to + ".baton-tmp";
+  fs::remove(tmp, ec);
+  fs::copy_file(from, tmp, ec);
+  if (ec) return fail("cannot copy " + from + " to " + tmp + ": " + ec.message());
+  if (std::rename(tmp.c_str(), to.c_str()) != 0) {
+    return tl::unexpected(Error::from_errno("rename " + tmp, errno));
+  }
+  return ok();
 }
 
 // WT.index exists: when missing, it is made from the branch's tip (stat data
@@ -400,9 +408,12 @@ Result<void> check_worktree(const Worktree& wt) {
   }
   std::string file = wt.path + "/.git";
   std::string expected = gitfile_for(wt.admin_dir);
-  bool intact =
-      lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-      (read_text(file) == expected || read_text(file) == "gitdir: " + wt.admin_dir + "\n");
+  // Read only when it is a small regular file: a task could make it huge.
+  bool intact = lstat(file.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size < 8192;
+  if (intact) {
+    std::string text = read_text(file);
+    intact = text == expected || text == "gitdir: " + wt.admin_dir + "\n";
+  }
   if (intact) return ok();
   std::error_code ec;
   fs::remove_all(file, ec);  // a link or a directory the task put there
