@@ -341,12 +341,18 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
     sandbox.writable.push_back(root_dir_);
     sandbox.hidden.push_back(state_dir_);
     sandbox.readable.push_back((fs::path(root_dir_) / ".git").string());
-    if (repo_.top.empty() && !root_repo_) {
-      auto repo = isolation::open_repository(root_dir_);
-      root_repo_ = repo ? *repo : isolation::Repository{};  // not a repository: only .git
+    if (!root_git_paths_) {
+      auto repo = repo_.top.empty() ? isolation::open_repository(root_dir_)
+                                    : Result<isolation::Repository>(repo_);
+      if (repo) {  // else not a repository: only .git, should one appear
+        auto paths = isolation::git_metadata_paths(*repo);
+        if (!paths) return tl::unexpected(paths.error());
+        root_git_paths_ = std::move(*paths);
+      } else {
+        root_git_paths_.emplace();
+      }
     }
-    const isolation::Repository& repo = repo_.top.empty() ? *root_repo_ : repo_;
-    if (!repo.top.empty()) isolation::add_git_dir_mounts(repo, &sandbox);
+    for (const std::string& p : *root_git_paths_) sandbox.readable.push_back(p);
   }
   auto home = process.env.find("HOME");
   if (home != process.env.end()) {

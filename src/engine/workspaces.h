@@ -150,9 +150,9 @@ class Workspaces {
   const workflow::Workflow& wf_;
   std::string run_id_, root_dir_, state_dir_;
   isolation::Repository repo_;
-  // The project root's repository, for sandboxed tasks without a worktree when no
-  // task has one (repo_ is then empty); top empty when the root is not in one.
-  std::optional<isolation::Repository> root_repo_;
+  // Read-only inside a sandboxed task without a worktree: the project root's git
+  // metadata (isolation::git_metadata_paths), found at the first such task.
+  std::optional<std::vector<std::string>> root_git_paths_;
   isolation::GitAuthor author_;
   std::string base_;
   bool bwrap_works_ = false;

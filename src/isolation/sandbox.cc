@@ -151,10 +151,32 @@ Result<void> add_worktree_mounts(const Worktree& wt, const Repository& repo, San
   return ok();
 }
 
-void add_git_dir_mounts(const Repository& repo, SandboxSpec* spec) {
-  spec->readable.push_back((fs::path(repo.top) / ".git").string());
-  if (!repo.git_dir.empty()) spec->readable.push_back(repo.git_dir);
-  spec->readable.push_back(repo.common_dir);
+Result<std::vector<std::string>> git_metadata_paths(const Repository& repo) {
+  std::vector<std::string> paths = {(fs::path(repo.top) / ".git").string(), repo.common_dir};
+  if (!repo.git_dir.empty()) paths.push_back(repo.git_dir);
+  // Submodules: `git status` in the checkout runs git inside each populated one,
+  // reading its .git. Populated: that .git read-only; not populated: the whole
+  // (empty) directory, so that no .git can be made there.
+  auto listed = git(repo, checkout_scope(repo), {"ls-files", "-s", "-z"});
+  if (!listed) return tl::unexpected(listed.error());
+  const std::string& text = *listed;
+  size_t pos = 0;
+  std::error_code ec;
+  while (pos < text.size()) {
+    size_t end = text.find('\0', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string entry = text.substr(pos, end - pos);
+    pos = end + 1;
+    size_t tab = entry.find('\t');
+    if (tab == std::string::npos || entry.rfind("160000 ", 0) != 0) continue;
+    fs::path dir = fs::path(repo.top) / entry.substr(tab + 1);
+    if (fs::exists(dir / ".git", ec)) {
+      paths.push_back((dir / ".git").string());
+    } else if (fs::is_directory(dir, ec) && !fs::is_symlink(dir, ec)) {
+      paths.push_back(dir.string());
+    }
+  }
+  return paths;
 }
 
 std::vector<std::string> program_dirs(const std::string& path_env, const std::string& program,

@@ -69,11 +69,13 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec);
 /// created.
 Result<void> add_worktree_mounts(const Worktree& wt, const Repository& repo, SandboxSpec* spec);
 
-/// For a task that works in REPO's checkout itself (isolation: none): REPO.top/.git,
-/// its git directory and the common directory, read-only inside the writable
-/// checkout, so that the task cannot leave config, hooks or refs for the git the
-/// user runs next.
-void add_git_dir_mounts(const Repository& repo, SandboxSpec* spec);
+/// What a task that works in REPO's checkout itself (isolation: none) gets
+/// read-only inside the writable checkout, so that it cannot leave config, hooks,
+/// refs or a `.git` redirect for the git the user runs next: REPO.top/.git, the
+/// git and common directories, and for each submodule its `.git` (populated) or
+/// its empty directory (not populated). Absolute paths; some may not exist (bind
+/// them with SandboxSpec::readable, which skips those). Errors: git's.
+Result<std::vector<std::string>> git_metadata_paths(const Repository& repo);
 
 /// Directories outside the system directories that PROGRAM needs read-only: each
 /// absolute PATH_ENV entry (a node_modules/.bin entry as its whole node_modules),

@@ -323,6 +323,38 @@ tasks:
   EXPECT_EQ(markers(out), std::vector<std::string>{});
 }
 
+// With isolation none, the checkout's submodules are the other way into the git the
+// user runs next: `git status` runs git inside each populated submodule, through its
+// `.git` file. A task cannot rewrite that file, nor make one in a submodule's empty
+// directory.
+TEST(GitSecurityTest, SandboxedTaskWithoutWorktreeCannotRedirectASubmodule) {
+  ScratchDir dir, out, lib;
+  sh(lib.path(), "git init -q -b main && echo s > s.txt && git add s.txt && git commit -q -m s");
+  make_repo(dir, "");
+  sh(dir.path(), "git -c protocol.file.allow=always submodule add -q " + lib.path() +
+                     " lib && mkdir empty && "
+                     "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),empty && "
+                     "git commit -q -m submodules");
+  dir.write("flow.yaml", R"(name: sec
+settings: {isolation: none, sandbox: bwrap}
+tasks:
+  - id: evil
+    run: |
+      git init -q --bare evilgit && git config -f evilgit/config core.bare false
+      git config -f evilgit/config core.fsmonitor ")" +
+                             plant(out, "submodule") + R"("
+      echo 'gitdir: ../evilgit' > lib/.git && echo wrote-lib >> report
+      echo 'gitdir: ../evilgit' > empty/.git && echo wrote-empty >> report
+      echo done >> report
+)");
+  sh(dir.path(), "git add flow.yaml && git commit -q -m flow");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("report"), "done\n");
+  git(dir.path(), {"status"});  // what the user does next
+  EXPECT_EQ(markers(out), std::vector<std::string>{});
+}
+
 // A repository with a submodule: the task's worktree has the (empty) submodule
 // directory, and the task makes it a repository of its own whose config names a
 // program, plus a new nested repository. baton's commit must not run git inside
