@@ -424,7 +424,11 @@ Result<void> check_worktree(const Worktree& wt) {
 }
 
 Result<void> reset_worktree(const Repository& repo, const Worktree& wt) {
-  (void)check_worktree(wt);  // a changed .git is put back; the attempt failed anyway
+  // A changed .git is put back (the attempt failed anyway); a worktree that is no
+  // longer a directory is not touched.
+  if (!check_worktree(wt)) {
+    if (auto r = check_worktree(wt); !r) return r;
+  }
   if (auto r = git(repo, {"update-ref", "refs/heads/" + wt.branch, wt.start}); !r) {
     return tl::unexpected(r.error());
   }
