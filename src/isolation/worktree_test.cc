@@ -386,6 +386,32 @@ TEST_F(HostGitTest, ProgramsOfTheRepositoryConfigDoNotRun) {
   EXPECT_EQ(markers(), std::vector<std::string>{});
 }
 
+TEST_F(HostGitTest, ABranchMovedOffItsStartIsRefused) {
+  // An unsandboxed task can move its own branch; a commit that does not descend
+  // from the task's start is not the task's work on it.
+  std::string orphan = sh(dir_.path(), "git commit-tree -m orphan $(git mktree </dev/null)");
+  sh(dir_ / "wt", "git reset -q --hard " + orphan);
+  auto info = commit_all(repo_, wt_, "m", GitAuthor{});
+  ASSERT_FALSE(info);
+  EXPECT_EQ(info.error().message,
+            "the branch b no longer descends from its start " + base_.substr(0, 12));
+  sh(dir_ / "wt", "git reset -q --hard " + base_ + " && echo x > x.txt");  // back on its start
+  EXPECT_TRUE(commit_all(repo_, wt_, "m", GitAuthor{}));
+}
+
+TEST_F(HostGitTest, ResetPutsBackAChangedGitFile) {
+  std::string gitfile = read_file(dir_ / "wt/.git");
+  write_file(dir_ / "wt/.git", "gitdir: /nowhere\n");
+  ASSERT_TRUE(reset_worktree(repo_, wt_));
+  EXPECT_EQ(read_file(dir_ / "wt/.git"), gitfile);
+  std::filesystem::remove_all(dir_ / "wt");
+  std::filesystem::create_directory_symlink(dir_.path(), dir_ / "wt");
+  auto r = reset_worktree(repo_, wt_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message, "the worktree " + wt_.path + " is no longer a directory");
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "README"));
+}
+
 TEST_F(HostGitTest, ResetPutsTheBranchBackAndKeepsMain) {
   write_file(dir_ / "wt/README", "edited\n");
   sh(dir_ / "wt", "git commit -q -am 'by the task' && echo y > untracked.txt");
