@@ -429,6 +429,13 @@ Result<nlohmann::json> Workspaces::commit(int task, const std::string& agent) {
                         {"stat", stat}};
 }
 
+void Workspaces::settle(int task) {
+  auto place = places_.find(task);
+  if (place != places_.end() && !place->second.worktree.admin_dir.empty()) {
+    (void)isolation::check_worktree(place->second.worktree);
+  }
+}
+
 Result<nlohmann::json> Workspaces::integrate_task(int task) {
   auto place = places_.find(task);
   if (!per_task_ || place == places_.end() || !place->second.committed ||

@@ -115,6 +115,12 @@ class Workspaces {
   /// or null when not in a worktree.
   Result<nlohmann::json> commit(int task, const std::string& agent);
 
+  /// After an attempt of TASK that did not succeed (failed, timed out, cancelled):
+  /// its worktree's `.git` file is put back when the task changed it, so that git
+  /// the user runs there later reads the repository (isolation::check_worktree).
+  /// Nothing to report: the attempt has failed already.
+  void settle(int task);
+
   /// With settings.integrate_at: task (and integrate not none): merges TASK's
   /// committed branch into baton/<run> now (creating it at the base commit first);
   /// tasks whose worktrees are made afterwards start from the run branch's new tip.

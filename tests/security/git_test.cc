@@ -110,6 +110,11 @@ tasks:
       chmod +x evilgit/hooks/pre-commit
       echo "gitdir: evilgit" > .git
       echo changed > README
+  - id: evil-fails
+    run: |
+      git init -q --bare ../evilgit2
+      echo "gitdir: ../evilgit2" > .git
+      exit 3
 )");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
@@ -124,6 +129,10 @@ tasks:
   EXPECT_EQ(git(dir.path(), {"rev-parse", "baton/tasks/" + r + "/evil"}),
             git(dir.path(), {"rev-parse", "main"}));
   std::string gitfile = dir.read(".baton/worktrees/" + r + "/evil/.git");
+  EXPECT_EQ(gitfile.rfind("gitdir: " + dir.path() + "/.git/worktrees/", 0), 0u) << gitfile;
+  // A task that fails has its .git put back too.
+  EXPECT_EQ(task_of(last_run(dir), "evil-fails")["status"], "failed");
+  gitfile = dir.read(".baton/worktrees/" + r + "/evil-fails/.git");
   EXPECT_EQ(gitfile.rfind("gitdir: " + dir.path() + "/.git/worktrees/", 0), 0u) << gitfile;
 }
 
