@@ -12,15 +12,20 @@
 //   once the task has run. A task's changes are committed from the repository's
 //   common directory with a baton-private index (Worktree::index, outside every
 //   sandbox) and plumbing: read-tree, add -A, write-tree, commit-tree, update-ref
-//   of the task's branch;
+//   of the task's branch. Porcelain that needs a worktree's HEAD (`git merge`)
+//   runs only in a worktree no task has run in yet: a task's new worktree while
+//   its dependencies are merged in, and integrate()'s scratch worktree. The one
+//   discovery is open_repository() in the user's project root;
 // - with no system or global config (GIT_CONFIG_NOSYSTEM, GIT_CONFIG_GLOBAL=/dev/null)
 //   and no GIT_* variable of baton's environment; baton supplies the author;
 // - with every setting that makes git run a program overridden on the command line
 //   (core.fsmonitor, hooks, pager, editor, ssh, askpass, credential helpers, gpg,
 //   protocols) and every filter, diff and merge driver the repository's config
-//   defines (Repository::overrides) made inert: filters empty, textconv `cat`,
-//   external diff `false`, merge drivers git's own text merge (`git merge-file`),
-//   since a task's .gitattributes can name any of them;
+//   defines (Repository::overrides, as GIT_CONFIG_KEY_n/VALUE_n) made inert:
+//   filters empty, textconv `cat`, external diff `false`, merge drivers git's own
+//   text merge (`git merge-file`), since a task's .gitattributes can name any of
+//   them (so git-lfs files are committed as the worktree has them); diffs also get
+//   --no-ext-diff --no-textconv;
 // - never looking into nested repositories of a worktree (a submodule's directory
 //   is the task's): gitlinks are left out of `add -A`, submodules not recursed.
 // Errors carry git's own message: "git worktree add: fatal: '...' already exists".
