@@ -157,19 +157,11 @@ Result<std::vector<std::string>> git_metadata_paths(const Repository& repo) {
   // Submodules: `git status` in the checkout runs git inside each populated one,
   // reading its .git. Populated: that .git read-only; not populated: the whole
   // (empty) directory, so that no .git can be made there.
-  auto listed = git(repo, checkout_scope(repo), {"ls-files", "-s", "-z"});
-  if (!listed) return tl::unexpected(listed.error());
-  const std::string& text = *listed;
-  size_t pos = 0;
+  auto links = list_gitlinks(repo, checkout_scope(repo));
+  if (!links) return tl::unexpected(links.error());
   std::error_code ec;
-  while (pos < text.size()) {
-    size_t end = text.find('\0', pos);
-    if (end == std::string::npos) end = text.size();
-    std::string entry = text.substr(pos, end - pos);
-    pos = end + 1;
-    size_t tab = entry.find('\t');
-    if (tab == std::string::npos || entry.rfind("160000 ", 0) != 0) continue;
-    fs::path dir = fs::path(repo.top) / entry.substr(tab + 1);
+  for (const std::string& link : *links) {
+    fs::path dir = fs::path(repo.top) / link;
     if (fs::exists(dir / ".git", ec)) {
       paths.push_back((dir / ".git").string());
     } else if (fs::is_directory(dir, ec) && !fs::is_symlink(dir, ec)) {

@@ -169,15 +169,10 @@ Result<void> ensure_index(const Repository& repo, const Worktree& wt, const std:
 // The gitlinks (submodules, nested repositories) of WT.index, as exclude pathspecs:
 // git would otherwise run `git status` inside each to see whether it changed.
 Result<std::vector<std::string>> gitlink_excludes(const Repository& repo, const Worktree& wt) {
-  auto out = git(repo, task_scope(repo, wt), {"ls-files", "-s", "-z"});
-  if (!out) return tl::unexpected(out.error());
+  auto links = list_gitlinks(repo, task_scope(repo, wt));
+  if (!links) return tl::unexpected(links.error());
   std::vector<std::string> excludes;
-  for (const std::string& entry : split_nul(*out)) {
-    // "MODE SHA STAGE\tPATH"
-    size_t tab = entry.find('\t');
-    if (tab == std::string::npos || entry.rfind("160000 ", 0) != 0) continue;
-    excludes.push_back(":(top,exclude,literal)" + entry.substr(tab + 1));
-  }
+  for (const std::string& path : *links) excludes.push_back(":(top,exclude,literal)" + path);
   return excludes;
 }
 
@@ -289,6 +284,23 @@ Result<std::string> git(const Repository& repo, const GitScope& scope,
 Result<std::string> git(const Repository& repo, const std::vector<std::string>& args,
                         const GitAuthor* author) {
   return git(repo, repository_scope(repo), args, author);
+}
+
+Result<std::vector<std::string>> list_gitlinks(const Repository& repo, const GitScope& scope) {
+  GitCommand c = host_git_command(repo, scope, {"ls-files", "-s", "-z"});
+  c.options.max_output_bytes = size_t{1} << 30;  // every entry of a large index, not a prefix
+  auto out = run_command(c.argv, c.options);
+  if (!out) return tl::unexpected(out.error());
+  if (out->exit_code != 0) return tl::unexpected(git_error({"ls-files"}, *out));
+  std::vector<std::string> links;
+  for (const std::string& entry : split_nul(out->out)) {
+    // "MODE SHA STAGE\tPATH"
+    size_t tab = entry.find('\t');
+    if (tab != std::string::npos && entry.rfind("160000 ", 0) == 0) {
+      links.push_back(entry.substr(tab + 1));
+    }
+  }
+  return links;
 }
 
 Result<Repository> open_repository(const std::string& dir) {

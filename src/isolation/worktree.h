@@ -108,6 +108,10 @@ Result<std::string> git(const Repository& repo, const std::vector<std::string>& 
 Result<std::string> git(const Repository& repo, const GitScope& scope,
                         const std::vector<std::string>& args, const GitAuthor* author = nullptr);
 
+/// The paths (relative to the work tree) of the gitlinks (submodules, nested
+/// repositories) in SCOPE's index, read from the index only. Errors: git's.
+Result<std::vector<std::string>> list_gitlinks(const Repository& repo, const GitScope& scope);
+
 /// The repository whose work tree contains DIR, found by git's own discovery with
 /// the user's system and global config (their safe.directory applies: a repository
 /// git refuses is refused), and the driver overrides of its config. Nothing it
