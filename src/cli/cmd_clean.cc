@@ -29,7 +29,9 @@ namespace fs = std::filesystem;
 // Run ids with a branch under refs/heads/baton/ ("baton/tasks/R/T" and "baton/R").
 std::set<std::string> runs_with_branches(const std::string& root) {
   std::set<std::string> runs;
-  auto out = isolation::git(root, {"for-each-ref", "--format=%(refname)", "refs/heads/baton/"});
+  auto repo = isolation::open_repository(root);
+  if (!repo) return runs;
+  auto out = isolation::git(*repo, {"for-each-ref", "--format=%(refname)", "refs/heads/baton/"});
   if (!out) return runs;
   std::istringstream in(*out);
   for (std::string ref; std::getline(in, ref);) {
@@ -54,9 +56,12 @@ Result<Cleaned> clean_run(const std::string& root, const std::string& state,
   Cleaned done;
   fs::path dir = fs::path(state) / "worktrees" / run_id;
   std::error_code ec;
-  if (fs::is_directory(dir, ec)) {
-    auto repo = isolation::open_repository(root);
-    if (!repo) return tl::unexpected(repo.error());
+  bool has_worktrees = fs::is_directory(dir, ec);
+  if (!has_worktrees && !branches) return done;
+  auto repo = isolation::open_repository(root);
+  if (!repo) return tl::unexpected(repo.error());
+  if (has_worktrees) {
+    // By path: nothing a task left in its worktree is read (worktree.h).
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       if (auto r = isolation::remove_worktree(*repo, entry.path().string()); !r) {
         return tl::unexpected(r.error());
@@ -65,15 +70,16 @@ Result<Cleaned> clean_run(const std::string& root, const std::string& state,
     }
     fs::remove_all(dir, ec);
     if (ec) return fail("cannot remove " + dir.string() + ": " + ec.message());
+    fs::remove_all(fs::path(state) / "runs" / run_id / "git", ec);  // their private indexes
   }
   if (branches) {
-    auto refs = isolation::git(root, {"for-each-ref", "--format=%(refname:short)",
-                                      "refs/heads/" + isolation::run_branch(run_id),
-                                      "refs/heads/baton/tasks/" + run_id + "/"});
+    auto refs = isolation::git(*repo, {"for-each-ref", "--format=%(refname:short)",
+                                       "refs/heads/" + isolation::run_branch(run_id),
+                                       "refs/heads/baton/tasks/" + run_id + "/"});
     if (!refs) return tl::unexpected(refs.error());
     std::istringstream in(*refs);
     for (std::string branch; std::getline(in, branch);) {
-      if (auto r = isolation::git(root, {"branch", "-q", "-D", branch}); !r) {
+      if (auto r = isolation::git(*repo, {"branch", "-q", "-D", branch}); !r) {
         return tl::unexpected(r.error());
       }
       ++done.branches;

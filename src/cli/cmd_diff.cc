@@ -13,22 +13,28 @@
 #include "cli/exit_codes.h"
 #include "cli/open_run.h"
 #include "cli/paths.h"
-#include "isolation/command.h"
+#include "isolation/worktree.h"
 #include "store/store.h"
 
 namespace baton::cli {
 
 namespace {
 
+// Between two commits, as host git (isolation/worktree.h): on the repository's git
+// directory, no work tree, no pager, no external diff or textconv program (a task's
+// .gitattributes may name any diff driver of the repository's config).
 int show_diff(const std::string& root, const std::string& from, const std::string& to, bool stat) {
   std::fflush(stdout);
-  std::vector<std::string> argv = {"git", "-C", root, "--no-pager", "diff"};
-  if (stat) argv.push_back("--stat");
-  argv.insert(argv.end(), {from, to, "--"});
-  isolation::CommandOptions options;
-  options.inherit_output = true;
-  options.timeout_s = 600;
-  auto out = isolation::run_command(argv, options);
+  auto repo = isolation::open_repository(root);
+  if (!repo) {
+    std::fprintf(stderr, "baton: %s\n", repo.error().message.c_str());
+    return kExitInternal;
+  }
+  std::vector<std::string> args = {"diff", "--no-ext-diff", "--no-textconv"};
+  if (stat) args.push_back("--stat");
+  args.insert(args.end(), {from, to, "--"});
+  auto out = isolation::run_git(*repo, isolation::repository_scope(*repo), args, nullptr, 600,
+                                /*inherit_output=*/true);
   if (!out) {
     std::fprintf(stderr, "baton: %s\n", out.error().message.c_str());
     return kExitInternal;

@@ -524,6 +524,7 @@ void Driver::on_exit(int key, const exec::ProcessResult& result) {
   AttemptOutcome outcome = judge_attempt(live.prepared, result, live.record);
   secrets_.redact(outcome);
   if (key >= 0 && outcome.success) commit_workspace(key, outcome, live.record);
+  if (key >= 0 && !outcome.success) workspaces_.settle(key);
   pending_.attempts.push_back(live.record);
   nlohmann::json data{{"attempt", live.attempt}, {"exit", live.record.exit_status}};
   if (!outcome.success) data["reason"] = outcome.reason;

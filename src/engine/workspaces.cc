@@ -162,6 +162,11 @@ std::string Workspaces::worktree_path(int task) const {
   return (fs::path(state_dir_) / "worktrees" / run_id_ / wf_.tasks[task].id).string();
 }
 
+std::string Workspaces::index_path(int task) const {
+  return (fs::path(state_dir_) / "runs" / run_id_ / "git" / (wf_.tasks[task].id + ".index"))
+      .string();
+}
+
 std::string Workspaces::scratch_path() const {
   return (fs::path(state_dir_) / "worktrees" / run_id_ / ".integration").string();
 }
@@ -171,14 +176,12 @@ Result<void> Workspaces::remove_place(int task) {
   places_.erase(task);
   std::string path = worktree_path(task);
   std::error_code ec;
-  if (fs::exists(path, ec)) {
-    if (auto r = isolation::remove_worktree(repo_, path); !r) return r;
-  } else if (auto r = isolation::git(repo_.top, {"worktree", "prune"}); !r) {
-    return tl::unexpected(r.error());  // a vanished worktree still holds its branch
-  }
+  // A vanished worktree still holds its branch: remove_worktree prunes its entry.
+  if (auto r = isolation::remove_worktree(repo_, path); !r) return r;
+  fs::remove(index_path(task), ec);
   std::string branch = isolation::task_branch(run_id_, wf_.tasks[task].id);
-  if (isolation::git(repo_.top, {"rev-parse", "--verify", "-q", "refs/heads/" + branch})) {
-    if (auto r = isolation::git(repo_.top, {"branch", "-q", "-D", branch}); !r) {
+  if (isolation::git(repo_, {"rev-parse", "--verify", "-q", "refs/heads/" + branch})) {
+    if (auto r = isolation::git(repo_, {"branch", "-q", "-D", branch}); !r) {
       return tl::unexpected(r.error());
     }
   }
@@ -236,20 +239,21 @@ Result<void> Workspaces::restore(const std::vector<store::Event>& events,
       info.deletions = r.committed.value("deletions", 0);
       place.committed = info;
     }
-    // The worktree as it is on disk: still on its branch, its entry in the git directory.
-    auto head =
-        isolation::git(place.worktree.path, {"rev-parse", "--path-format=absolute", "--git-dir",
-                                             "HEAD", "--symbolic-full-name", "HEAD"});
-    std::vector<std::string> parts;
-    if (head) {
-      std::istringstream in(*head);
-      for (std::string line; std::getline(in, line);) parts.push_back(line);
-    }
-    bool on_disk = parts.size() == 3 && parts[2] == "refs/heads/" + place.worktree.branch;
-    if (on_disk) {
-      place.worktree.admin_dir = parts[0];
+    // The worktree as it is on disk: its entry in the git directory still names it
+    // and is on its branch (read from the git directory, never from the worktree).
+    place.worktree.index = index_path(task);
+    place.worktree.admin_dir =
+        fs::is_directory(place.worktree.path, ec)
+            ? isolation::find_admin_dir(repo_, place.worktree.path, place.worktree.branch)
+            : "";
+    if (!place.worktree.admin_dir.empty()) {
       // Runs recorded before attempt.started named the start: the branch's tip then.
-      if (place.worktree.start.empty()) place.worktree.start = parts[1];
+      if (place.worktree.start.empty()) {
+        auto tip = isolation::git(repo_, {"rev-parse", "--verify", "-q",
+                                          "refs/heads/" + place.worktree.branch + "^{commit}"});
+        if (!tip) return tl::unexpected(tip.error());
+        place.worktree.start = tip->substr(0, tip->find('\n'));
+      }
       place.created = true;
       places_[task] = std::move(place);
     } else if (place.committed) {
@@ -258,8 +262,8 @@ Result<void> Workspaces::restore(const std::vector<store::Event>& events,
   }
   // Worktrees and branches no recorded place accounts for: made by a run killed before
   // it recorded the attempt, or of a task `baton retry` starts afresh.
-  auto listed = isolation::git(repo_.top, {"for-each-ref", "--format=%(refname:short)",
-                                           "refs/heads/" + isolation::task_branch(run_id_, "")});
+  auto listed = isolation::git(repo_, {"for-each-ref", "--format=%(refname:short)",
+                                       "refs/heads/" + isolation::task_branch(run_id_, "")});
   if (!listed) return tl::unexpected(listed.error());
   for (size_t i = 0; i < wf_.tasks.size(); ++i) {
     int task = static_cast<int>(i);
@@ -278,7 +282,7 @@ Result<std::string> Workspaces::prepare(int task, int attempt) {
   auto it = places_.find(task);
   if (it != places_.end()) {
     it->second.committed.reset();
-    if (auto r = isolation::reset_worktree(it->second.worktree); !r) {
+    if (auto r = isolation::reset_worktree(repo_, it->second.worktree); !r) {
       return tl::unexpected(r.error());
     }
     return it->second.worktree.path;
@@ -304,9 +308,9 @@ Result<std::string> Workspaces::prepare(int task, int attempt) {
   // those of this task's dependencies included.
   if (per_task_ && !run_head_.empty()) starts = {run_head_};
   if (starts.empty()) starts.push_back(base_);
-  auto wt =
-      isolation::add_worktree(repo_, worktree_path(task),
-                              isolation::task_branch(run_id_, wf_.tasks[task].id), starts, author_);
+  auto wt = isolation::add_worktree(repo_, worktree_path(task),
+                                    isolation::task_branch(run_id_, wf_.tasks[task].id), starts,
+                                    author_, index_path(task));
   if (!wt) return tl::unexpected(wt.error());
   places_[task].worktree = *wt;
   return wt->path;
@@ -332,9 +336,23 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
       return tl::unexpected(r.error());
     }
   } else {
-    // No worktree: the project root is the task's, except baton's own state.
+    // No worktree: the project root is the task's, except baton's own state and the
+    // git directory (read-only: nothing left for the git the user runs next).
     sandbox.writable.push_back(root_dir_);
     sandbox.hidden.push_back(state_dir_);
+    sandbox.readable.push_back((fs::path(root_dir_) / ".git").string());
+    if (!root_git_paths_) {
+      auto repo = repo_.top.empty() ? isolation::open_repository(root_dir_)
+                                    : Result<isolation::Repository>(repo_);
+      if (repo) {  // else not a repository: only .git, should one appear
+        auto paths = isolation::git_metadata_paths(*repo);
+        if (!paths) return tl::unexpected(paths.error());
+        root_git_paths_ = std::move(*paths);
+      } else {
+        root_git_paths_.emplace();
+      }
+    }
+    for (const std::string& p : *root_git_paths_) sandbox.readable.push_back(p);
   }
   auto home = process.env.find("HOME");
   if (home != process.env.end()) {
@@ -351,8 +369,10 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
   auto path = process.env.find("PATH");
   const char* host_path = getenv("PATH");
   std::string path_env = path != process.env.end() ? path->second : (host_path ? host_path : "");
-  sandbox.readable = isolation::program_dirs(path_env, process.argv.empty() ? "" : process.argv[0],
-                                             {root_dir_, state_dir_});
+  for (std::string& dir : isolation::program_dirs(
+           path_env, process.argv.empty() ? "" : process.argv[0], {root_dir_, state_dir_})) {
+    sandbox.readable.push_back(std::move(dir));
+  }
   // The task's file secrets, read-only at their own paths (secrets.h).
   for (const std::string& name : spec.secrets()) {
     auto secret = wf_.secrets.find(name);
@@ -390,7 +410,7 @@ Result<nlohmann::json> Workspaces::commit(int task, const std::string& agent) {
                         (agent.empty() ? " (command)" : " (agent " + agent + ")") +
                         "\n\nBaton-Run: " + run_id_ + "\nBaton-Task: " + id + "\n";
   if (!agent.empty()) message += "Baton-Agent: " + agent + "\n";
-  auto info = isolation::commit_all(place->second.worktree, message, author_);
+  auto info = isolation::commit_all(repo_, place->second.worktree, message, author_);
   if (!info) return fail("committing the changes of task '" + id + "': " + info.error().message);
   place->second.committed = *info;
   // The per-file lines of a task that touched thousands of files would bloat every
@@ -407,6 +427,13 @@ Result<nlohmann::json> Workspaces::commit(int task, const std::string& agent) {
                         {"insertions", info->insertions},
                         {"deletions", info->deletions},
                         {"stat", stat}};
+}
+
+void Workspaces::settle(int task) {
+  auto place = places_.find(task);
+  if (place != places_.end() && !place->second.worktree.admin_dir.empty()) {
+    (void)isolation::check_worktree(place->second.worktree);
+  }
 }
 
 Result<nlohmann::json> Workspaces::integrate_task(int task) {

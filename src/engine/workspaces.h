@@ -115,6 +115,12 @@ class Workspaces {
   /// or null when not in a worktree.
   Result<nlohmann::json> commit(int task, const std::string& agent);
 
+  /// After an attempt of TASK that did not succeed (failed, timed out, cancelled):
+  /// its worktree's `.git` file is put back when the task changed it, so that git
+  /// the user runs there later reads the repository (isolation::check_worktree).
+  /// Nothing to report: the attempt has failed already.
+  void settle(int task);
+
   /// With settings.integrate_at: task (and integrate not none): merges TASK's
   /// committed branch into baton/<run> now (creating it at the base commit first);
   /// tasks whose worktrees are made afterwards start from the run branch's new tip.
@@ -142,11 +148,17 @@ class Workspaces {
   workflow::Sandbox sandbox_of(int task) const;
   std::string worktree_path(int task) const;
   std::string scratch_path() const;
+  // baton's private index of TASK's worktree: .baton/runs/<run>/git/<task>.index,
+  // outside every sandbox (isolation/worktree.h).
+  std::string index_path(int task) const;
   Result<void> remove_place(int task);
 
   const workflow::Workflow& wf_;
   std::string run_id_, root_dir_, state_dir_;
   isolation::Repository repo_;
+  // Read-only inside a sandboxed task without a worktree: the project root's git
+  // metadata (isolation::git_metadata_paths), found at the first such task.
+  std::optional<std::vector<std::string>> root_git_paths_;
   isolation::GitAuthor author_;
   std::string base_;
   bool bwrap_works_ = false;

@@ -45,6 +45,11 @@ std::vector<std::string> child_env(const CommandOptions& options) {
         options.unset_env.end()) {
       continue;
     }
+    bool dropped = false;
+    for (const std::string& prefix : options.unset_env_prefixes) {
+      dropped = dropped || name.compare(0, prefix.size(), prefix) == 0;
+    }
+    if (dropped) continue;
     out.push_back(std::move(entry));
   }
   for (const auto& [name, value] : options.env) out.push_back(name + "=" + value);

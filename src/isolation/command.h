@@ -17,9 +17,12 @@ struct CommandOptions {
   std::string cwd;                         ///< empty = baton's working directory
   std::map<std::string, std::string> env;  ///< set on top of baton's environment
   std::vector<std::string> unset_env;      ///< removed from the environment first
-  double timeout_s = 120;                  ///< seconds; then SIGKILL to its process group
-  size_t max_output_bytes = 16u << 20;     ///< per stream; the rest is dropped
-  bool inherit_output = false;             ///< stdout, stderr are baton's own (nothing captured)
+  /// Every variable whose name starts with one of these is removed first too
+  /// ("GIT_": nothing of the caller's git environment reaches the command).
+  std::vector<std::string> unset_env_prefixes;
+  double timeout_s = 120;               ///< seconds; then SIGKILL to its process group
+  size_t max_output_bytes = 16u << 20;  ///< per stream; the rest is dropped
+  bool inherit_output = false;          ///< stdout, stderr are baton's own (nothing captured)
 };
 
 /// What a finished command printed and how it ended.

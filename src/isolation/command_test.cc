@@ -34,6 +34,20 @@ TEST(CommandTest, RunsInCwdWithEnvironmentChanges) {
   EXPECT_EQ(out->out, dir.path() + "\nyes\nunset\n");
 }
 
+TEST(CommandTest, DropsVariablesByPrefixButKeepsThoseItSets) {
+  setenv("BATON_TEST_PREFIX_A", "1", 1);
+  setenv("BATON_TEST_PREFIX_B", "1", 1);
+  CommandOptions options;
+  options.env = {{"BATON_TEST_PREFIX_B", "set"}};
+  options.unset_env_prefixes = {"BATON_TEST_PREFIX_"};
+  auto out = run_command(
+      {"/bin/sh", "-c", "echo \"${BATON_TEST_PREFIX_A-unset}\" \"$BATON_TEST_PREFIX_B\""}, options);
+  unsetenv("BATON_TEST_PREFIX_A");
+  unsetenv("BATON_TEST_PREFIX_B");
+  ASSERT_TRUE(out) << out.error().message;
+  EXPECT_EQ(out->out, "unset set\n");
+}
+
 TEST(CommandTest, StdinIsEmpty) {
   auto out = run_command({"cat"});
   ASSERT_TRUE(out) << out.error().message;

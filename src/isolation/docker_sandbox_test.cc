@@ -227,9 +227,9 @@ class ContainerSandboxTest : public ::testing::TestWithParam<ContainerBackend> {
     repo_ = *repo;
     auto base = head_commit(repo_);
     auto a = add_worktree(repo_, repo_dir_ + "/.baton/worktrees/r1/a", task_branch("r1", "a"),
-                          {*base}, GitAuthor{});
+                          {*base}, GitAuthor{}, repo_dir_ + "/.baton/runs/r1/git/a.index");
     auto b = add_worktree(repo_, repo_dir_ + "/.baton/worktrees/r1/b", task_branch("r1", "b"),
-                          {*base}, GitAuthor{});
+                          {*base}, GitAuthor{}, repo_dir_ + "/.baton/runs/r1/git/b.index");
     ASSERT_TRUE(a && b);
     a_ = *a;
     b_ = *b;

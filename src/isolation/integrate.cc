@@ -1,5 +1,7 @@
 #include "isolation/integrate.h"
 
+#include <fstream>
+
 namespace baton::isolation {
 
 namespace {
@@ -20,20 +22,32 @@ Result<IntegrationResult> integrate(const Repository& repo, const std::string& b
                                     const GitAuthor& author) {
   IntegrationResult result;
   result.branch = branch;
-  bool exists = git(repo.top, {"rev-parse", "--verify", "-q", "refs/heads/" + branch}).has_value();
+  bool exists = git(repo, {"rev-parse", "--verify", "-q", "refs/heads/" + branch}).has_value();
   std::vector<std::string> add = {"worktree", "add", "-q"};
   if (!exists) {
     add.insert(add.end(), {"-b", branch, scratch_path, base});
   } else {
     add.insert(add.end(), {scratch_path, branch});
   }
-  if (auto r = git(repo.top, add); !r) return tl::unexpected(r.error());
+  if (auto r = git(repo, add); !r) return tl::unexpected(r.error());
+  // The scratch worktree is baton's alone (no task runs in it): its own admin
+  // directory, named by the `.git` file git just wrote, gives the merges a HEAD.
+  std::string gitfile;
+  {
+    std::ifstream in(scratch_path + "/.git");
+    std::getline(in, gitfile);
+  }
+  if (gitfile.rfind("gitdir: ", 0) != 0) {
+    remove_worktree(repo, scratch_path);
+    return fail("git worktree add: no .git file in " + scratch_path);
+  }
+  GitScope scope{gitfile.substr(8), scratch_path, "", true};
 
   auto merge_all = [&]() -> Result<void> {
     for (const IntegrationItem& item : items) {
       std::string message = "baton: integrate task " + item.task_id + " of run " + run_id;
       auto merged =
-          merge_commit(scratch_path, item.branch, message, mode == IntegrateMode::kSquash, author);
+          merge_commit(repo, scope, item.branch, message, mode == IntegrateMode::kSquash, author);
       if (!merged) return tl::unexpected(merged.error());
       if (merged->conflict) {
         result.conflict_task = item.task_id;
@@ -45,7 +59,7 @@ Result<IntegrationResult> integrate(const Repository& repo, const std::string& b
     return ok();
   };
   Result<void> merged = merge_all();
-  auto head = git(scratch_path, {"rev-parse", "HEAD"});
+  auto head = git(repo, {"rev-parse", "refs/heads/" + branch});
   auto removed = remove_worktree(repo, scratch_path);
   if (!merged) return tl::unexpected(merged.error());
   if (!head) return tl::unexpected(head.error());

@@ -33,7 +33,9 @@ struct IntegrationResult {
 
 /// Merges ITEMS, in the order given, into BRANCH (created at BASE when it does not
 /// exist; else continued from its tip), working in a temporary worktree at
-/// SCRATCH_PATH that is removed before returning. Commit messages name the task
+/// SCRATCH_PATH that is removed before returning (no task ever runs there; the
+/// merges read the task branches' .gitattributes, whose merge drivers are inert:
+/// Repository::overrides). Commit messages name the task
 /// and RUN_ID; AUTHOR makes the commits. A conflict stops the integration there:
 /// that merge is undone, what was merged before it stays on BRANCH, and the
 /// result names the task and the conflicting files (not an Error). Errors: git

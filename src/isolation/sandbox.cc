@@ -144,14 +144,31 @@ Result<void> add_worktree_mounts(const Worktree& wt, const Repository& repo, San
     if (!touch) return fail("sandbox: cannot create " + (common / "packed-refs").string());
   }
   spec->writable.push_back(wt.path);
-  spec->writable.push_back((common / "objects").string());
-  spec->writable.push_back((common / "refs").string());
-  spec->writable.push_back((common / "logs").string());
-  spec->writable.push_back(wt.admin_dir);
-  spec->readable.push_back((common / "config").string());
-  spec->readable.push_back((common / "packed-refs").string());
-  spec->readable.push_back((common / "info").string());
+  for (const char* part : {"objects", "refs", "logs", "packed-refs", "config", "info", "shallow"}) {
+    spec->readable.push_back((common / part).string());
+  }
+  spec->readable.push_back(wt.admin_dir);
   return ok();
+}
+
+Result<std::vector<std::string>> git_metadata_paths(const Repository& repo) {
+  std::vector<std::string> paths = {(fs::path(repo.top) / ".git").string(), repo.common_dir};
+  if (!repo.git_dir.empty()) paths.push_back(repo.git_dir);
+  // Submodules: `git status` in the checkout runs git inside each populated one,
+  // reading its .git. Populated: that .git read-only; not populated: the whole
+  // (empty) directory, so that no .git can be made there.
+  auto links = list_gitlinks(repo, checkout_scope(repo));
+  if (!links) return tl::unexpected(links.error());
+  std::error_code ec;
+  for (const std::string& link : *links) {
+    fs::path dir = fs::path(repo.top) / link;
+    if (fs::exists(dir / ".git", ec)) {
+      paths.push_back((dir / ".git").string());
+    } else if (fs::is_directory(dir, ec) && !fs::is_symlink(dir, ec)) {
+      paths.push_back(dir.string());
+    }
+  }
+  return paths;
 }
 
 std::vector<std::string> program_dirs(const std::string& path_env, const std::string& program,

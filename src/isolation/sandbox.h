@@ -7,8 +7,12 @@
 //   symlinks they are, or bound); SandboxSpec::readable (agent CLI installs);
 // - fresh: /proc (of its own PID namespace), /dev (minimal), /tmp (an empty tmpfs
 //   of at most SandboxSpec::tmp_bytes, so filling it cannot fill the host's memory);
-// - read-write: SandboxSpec::writable (the task's worktree and the parts of the git
-//   directory it needs to commit) and HOME (a private directory);
+// - read-write: SandboxSpec::writable (the task's worktree, or the project root for
+//   a task without one) and HOME (a private directory);
+// - read-only: the repository's git directory, always: a task reads history and
+//   runs `git status`/`git diff`, but cannot move a ref, write config or hooks, or
+//   touch objects; its changes are committed by baton from outside after the
+//   attempt (worktree.h);
 // - nothing else of the host: not the main checkout, not other worktrees, not the
 //   real home directory.
 // Namespaces: PID, IPC, UTS, cgroup (when possible) and, unless `network`, the
@@ -56,12 +60,22 @@ struct SandboxSpec {
 /// Errors: SPEC.home cannot be created, a writable path does not exist, workdir empty.
 Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec);
 
-/// Adds what a task needs to work and commit in WT to SPEC: the worktree and, of
-/// the shared git directory, objects/, refs/, logs/ and the worktree's own entry
-/// read-write; config, packed-refs, info/ read-only (packed-refs is created empty
-/// when missing, so that git inside cannot replace it with a file of the
-/// sandbox's). The rest of the git directory (hooks, the main index) is absent.
+/// Adds what a task needs to work in WT to SPEC: the worktree read-write; of the
+/// shared git directory objects/, refs/, logs/, packed-refs, config, info/,
+/// shallow and the worktree's own entry (.git/worktrees/NAME) read-only, so that
+/// git inside can read but never write (packed-refs and logs/ are created when
+/// missing, so that they are mounted). The rest of the git directory (hooks, the
+/// main index, other worktrees' entries) is absent. Errors: packed-refs cannot be
+/// created.
 Result<void> add_worktree_mounts(const Worktree& wt, const Repository& repo, SandboxSpec* spec);
+
+/// What a task that works in REPO's checkout itself (isolation: none) gets
+/// read-only inside the writable checkout, so that it cannot leave config, hooks,
+/// refs or a `.git` redirect for the git the user runs next: REPO.top/.git, the
+/// git and common directories, and for each submodule its `.git` (populated) or
+/// its empty directory (not populated). Absolute paths; some may not exist (bind
+/// them with SandboxSpec::readable, which skips those). Errors: git's.
+Result<std::vector<std::string>> git_metadata_paths(const Repository& repo);
 
 /// Directories outside the system directories that PROGRAM needs read-only: each
 /// absolute PATH_ENV entry (a node_modules/.bin entry as its whole node_modules),

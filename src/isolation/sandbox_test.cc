@@ -67,9 +67,9 @@ class SandboxTest : public ::testing::Test {
     repo_ = *repo;
     auto base = head_commit(repo_);
     auto a = add_worktree(repo_, repo_dir_ + "/.baton/worktrees/r1/a", task_branch("r1", "a"),
-                          {*base}, GitAuthor{});
+                          {*base}, GitAuthor{}, repo_dir_ + "/.baton/runs/r1/git/a.index");
     auto b = add_worktree(repo_, repo_dir_ + "/.baton/worktrees/r1/b", task_branch("r1", "b"),
-                          {*base}, GitAuthor{});
+                          {*base}, GitAuthor{}, repo_dir_ + "/.baton/runs/r1/git/b.index");
     ASSERT_TRUE(a && b);
     a_ = *a;
     b_ = *b;
@@ -114,17 +114,42 @@ class SandboxTest : public ::testing::Test {
   SandboxSpec spec_;
 };
 
-TEST_F(SandboxTest, TaskWorksAndCommitsInItsWorktree) {
+// The task works in its worktree and reads git there (status, diff, log); the git
+// directory is read-only, so committing is baton's job after the attempt
+// (worktree.h): a commit, a ref update, config, hooks and objects all fail inside.
+TEST_F(SandboxTest, TaskWorksInItsWorktreeAndOnlyReadsGit) {
+  std::string common = repo_dir_ + "/.git";
+  std::string head = sh(repo_dir_, "git rev-parse HEAD");
   auto r =
-      run("echo made-inside > inside.txt && git add inside.txt && "
-          "git -c user.name=agent -c user.email=a@x commit -q -m in-sandbox && "
+      run("echo made-inside > inside.txt && echo changed > README && "
+          "git status --porcelain && git diff --stat | tail -1 && git log --format=%s && "
+          "git rev-parse --abbrev-ref HEAD && "
+          "{ git add inside.txt 2>/dev/null && echo ADDED; "
+          "  git -c user.name=agent -c user.email=a@x commit -q -am in-sandbox 2>/dev/null && "
+          "echo COMMITTED; "
+          "  git update-ref refs/heads/main HEAD~0 2>/dev/null && echo MOVED; "
+          "  git config core.fsmonitor x 2>/dev/null && echo CONFIG; "
+          "  echo x > '" +
+          common +
+          "/hooks/post-commit' 2>/dev/null && echo HOOK; "
+          "  echo x > '" +
+          common +
+          "/objects/x' 2>/dev/null && echo OBJECT; true; } && "
           "echo \"$HOME\" && echo h > \"$HOME/note\" && echo tmp > /tmp/t && cat /tmp/t && pwd");
   ASSERT_TRUE(r.status.success()) << r.status.to_string() << r.stderr_tail;
-  EXPECT_EQ(r.stdout_text, spec_.home + "\ntmp\n" + a_.path + "\n");
-  EXPECT_EQ(sh(repo_dir_, "git log -1 --format=%s baton/tasks/r1/a"), "in-sandbox\n");
-  EXPECT_EQ(sh(repo_dir_, "git show baton/tasks/r1/a:inside.txt"), "made-inside\n");
+  EXPECT_EQ(r.stdout_text,
+            " M README\n?? inside.txt\n 1 file changed, 1 insertion(+), 1 deletion(-)\n"
+            "init\nbaton/tasks/r1/a\n" +
+                spec_.home + "\ntmp\n" + a_.path + "\n");
+  EXPECT_EQ(sh(repo_dir_, "git rev-parse baton/tasks/r1/a main"), head + head);
   EXPECT_EQ(read_file(spec_.home + "/note"), "h\n");
   EXPECT_FALSE(fs::exists(repo_dir_ + "/inside.txt"));
+  EXPECT_FALSE(fs::exists(common + "/hooks/post-commit"));
+  EXPECT_FALSE(fs::exists(common + "/objects/x"));
+  // baton commits it from outside.
+  auto info = commit_all(repo_, a_, "baton: task a", GitAuthor{});
+  ASSERT_TRUE(info) << info.error().message;
+  EXPECT_EQ(sh(repo_dir_, "git show baton/tasks/r1/a:inside.txt"), "made-inside\n");
 }
 
 TEST_F(SandboxTest, CannotWriteTheRealHome) {
@@ -148,6 +173,7 @@ TEST_F(SandboxTest, CannotWriteTheMainCheckout) {
 TEST_F(SandboxTest, CannotWriteAnotherTasksWorktree) {
   expect_write_fails(b_.path + "/escape.txt");
   expect_write_fails(b_.admin_dir + "/escape");
+  expect_write_fails(a_.admin_dir + "/escape");
 }
 
 TEST_F(SandboxTest, CannotRemountReadOnlyPathsReadWrite) {
