@@ -65,6 +65,18 @@ nlohmann::json container_create_body(const ContainerSpec& spec) {
       {"PidsLimit", spec.pids_limit},
       {"Init", true},
   };
+  if (spec.memory_bytes > 0) {
+    host["Memory"] = spec.memory_bytes;
+    host["MemorySwap"] = spec.memory_bytes;
+  }
+  nlohmann::json ulimits = nlohmann::json::array();
+  if (spec.open_files > 0) {
+    ulimits.push_back({{"Name", "nofile"}, {"Soft", spec.open_files}, {"Hard", spec.open_files}});
+  }
+  if (spec.cpu_seconds > 0) {
+    ulimits.push_back({{"Name", "cpu"}, {"Soft", spec.cpu_seconds}, {"Hard", spec.cpu_seconds}});
+  }
+  if (!ulimits.empty()) host["Ulimits"] = std::move(ulimits);
   nlohmann::json body = {
       {"Image", spec.image},
       {"Cmd", spec.argv},

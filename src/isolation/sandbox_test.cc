@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "exec/loop.h"
+#include "exec/supervised.h"
 #include "isolation/test_util.h"
 
 namespace baton::isolation {
@@ -76,6 +77,8 @@ class SandboxTest : public ::testing::Test {
     write_file(dir_ / "outside/secret.txt", "top-secret-value\n");
     spec_.workdir = a_.path;
     spec_.home = repo_dir_ + "/.baton/runs/r1/home/a";
+    // As root, the task runs as a sandbox user of its own, as the engine has it.
+    if (geteuid() == 0) spec_.user = sandbox_user_for(SandboxIdRange{}, "r1", 0);
     ASSERT_TRUE(add_worktree_mounts(a_, repo_, &spec_));
   }
 
@@ -87,13 +90,16 @@ class SandboxTest : public ::testing::Test {
     p.cwd = dir_.path();
     p.timeout_s = timeout_s;
     p.kill_grace_s = 1;
+    // Under a supervisor, as the engine runs attempts (it applies the rlimits).
+    p.log_path = dir_ / ("logs/" + std::to_string(++runs_) + ".log");
+    fs::create_directories(dir_ / "logs");
     auto wrapped = wrap_in_bwrap(p, spec);
     EXPECT_TRUE(wrapped) << wrapped.error().message;
     auto loop = exec::Loop::create();
     exec::ProcessResult result;
-    auto proc =
-        exec::Process::start((*loop)->get(), p, [&](const exec::ProcessResult& r) { result = r; });
-    EXPECT_TRUE(proc);
+    auto proc = exec::Supervised::start((*loop)->get(), p,
+                                        [&](const exec::ProcessResult& r) { result = r; });
+    EXPECT_TRUE(proc) << proc.error().message;
     (*loop)->run();
     return result;
   }
@@ -108,6 +114,7 @@ class SandboxTest : public ::testing::Test {
   }
 
   Scratch dir_;
+  int runs_ = 0;
   std::string repo_dir_;
   Repository repo_;
   Worktree a_, b_;
@@ -125,6 +132,44 @@ TEST_F(SandboxTest, TaskWorksAndCommitsInItsWorktree) {
   EXPECT_EQ(sh(repo_dir_, "git show baton/tasks/r1/a:inside.txt"), "made-inside\n");
   EXPECT_EQ(read_file(spec_.home + "/note"), "h\n");
   EXPECT_FALSE(fs::exists(repo_dir_ + "/inside.txt"));
+}
+
+TEST_F(SandboxTest, RunsAsTheSandboxUserWithoutCapabilities) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox user is chosen only as root";
+  auto r = run(
+      "id -u; id -g; id -G; id -un; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; "
+      "cat /etc/shadow >/dev/null 2>&1 || echo no-shadow; umask; bash -c 'ulimit -u'; ulimit -n");
+  ASSERT_TRUE(r.status.success()) << r.status.to_string() << r.stderr_tail;
+  std::string uid = std::to_string(spec_.user->uid), gid = std::to_string(spec_.user->gid);
+  EXPECT_EQ(r.stdout_text, uid + "\n" + gid + "\n" + gid +
+                               "\nbaton\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n"
+                               "NoNewPrivs:\t1\nno-shadow\n0002\n1024\n8192\n");
+}
+
+TEST_F(SandboxTest, TwoTaskUsersBothCommitIntoTheSharedGitDirectory) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox user is chosen only as root";
+  auto commit = [&](const Worktree& wt, const SandboxSpec& spec, const std::string& file) {
+    return run("cd '" + wt.path + "' && mkdir -p d && echo " + file + " > d/" + file +
+                   " && git add d && git -c user.name=agent -c user.email=a@x commit -q -m " + file,
+               spec);
+  };
+  auto a = commit(a_, spec_, "a.txt");
+  ASSERT_TRUE(a.status.success()) << a.stderr_tail;
+  SandboxSpec b;
+  b.workdir = b_.path;
+  b.home = repo_dir_ + "/.baton/runs/r1/home/b";
+  b.user = sandbox_user_for(SandboxIdRange{}, "r1", 1);
+  ASSERT_NE(b.user->uid, spec_.user->uid);
+  ASSERT_TRUE(add_worktree_mounts(b_, repo_, &b));
+  auto second = commit(b_, b, "b.txt");
+  ASSERT_TRUE(second.status.success()) << second.stderr_tail;
+  EXPECT_EQ(sh(repo_dir_, "git show baton/tasks/r1/a:d/a.txt"), "a.txt\n");
+  EXPECT_EQ(sh(repo_dir_, "git show baton/tasks/r1/b:d/b.txt"), "b.txt\n");
+  // Host git (root) still commits in the worktree the task wrote.
+  EXPECT_EQ(sh(a_.path,
+               "echo more > d/more && git add -A && git -c user.name=h -c "
+               "user.email=h@x commit -q -m host && git log -1 --format=%s"),
+            "host\n");
 }
 
 TEST_F(SandboxTest, CannotWriteTheRealHome) {
@@ -224,7 +269,7 @@ TEST_F(SandboxTest, CredentialsFileIsReadOnlyInHome) {
       run("cat \"$HOME/.codex/auth.json\"; echo x >> \"$HOME/.codex/auth.json\" || echo RO; "
           "test -e \"$HOME/.claude/.credentials.json\" || echo ABSENT",
           spec);
-  EXPECT_EQ(r.stdout_text, "{\"token\":\"t\"}\nRO\nABSENT\n");
+  EXPECT_EQ(r.stdout_text, "{\"token\":\"t\"}\nRO\nABSENT\n") << r.stderr_tail;
   EXPECT_EQ(read_file(dir_ / "creds/auth.json"), "{\"token\":\"t\"}\n");
 }
 

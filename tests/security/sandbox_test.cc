@@ -179,6 +179,7 @@ TEST(SandboxSecurityTest, WorkflowLimitsAreInForceInside) {
   make_repo(dir, R"(name: limits
 settings:
   isolation: worktree
+  integrate: none
   sandbox: bwrap
   limits: {pids: 300, open_files: 256, cpu_seconds: 2m, memory: 1GiB}
 tasks:
