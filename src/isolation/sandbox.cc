@@ -317,14 +317,19 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
   }
   for (const std::string& p : spec.hidden) binds[normal(p)] = Mount::kHidden;
   if (!spec.home.empty()) binds[normal(spec.home)] = Mount::kWritable;
-  // Mount points under /tmp are created in the private tmpfs; make the directories
-  // leading to them read-only, so that writing "into the repository" there fails
-  // rather than succeeding in a copy that vanishes.
+  // The directories leading to mount points are made by bwrap in its own root (or,
+  // under /tmp, in the private tmpfs). Made here first, mode 0555: searchable by the
+  // sandbox user (bwrap would make them 0700, root's), and read-only, so that writing
+  // "into the repository" under /tmp fails rather than succeeding in a copy that
+  // vanishes.
+  std::vector<std::string> targets;
+  for (const auto& [path, mount] : binds) targets.push_back(path);
+  for (const auto& [copy, inside] : granted.copied) targets.push_back(normal(inside));
   std::set<std::string> leading;
-  for (const auto& [path, mount] : binds) {
-    if (!is_under(path, "/tmp")) continue;
+  for (const std::string& path : targets) {
     for (fs::path d = fs::path(path).parent_path(); d.string() != "/tmp" && d != d.parent_path();
          d = d.parent_path()) {
+      if (is_system(d.string())) break;
       bool inside_bind = false;
       for (const auto& [other, w] : binds) inside_bind = inside_bind || is_under(d.string(), other);
       if (!inside_bind) leading.insert(d.string());

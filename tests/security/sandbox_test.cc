@@ -235,5 +235,34 @@ tasks:
       << o.err;
 }
 
+// The agent CLIs (installed by npm, run from the repository's .agents/) still work as
+// the unprivileged sandbox user: each writes its file through its own tool against the
+// scripted model server, under bwrap, in its worktree.
+TEST(SandboxSecurityTest, EveryPinnedAgentWorksAsTheSandboxUser) {
+  ScratchDir dir;
+  const std::vector<std::string> agents = {"claude",   "codex",    "gemini", "qwen",
+                                           "opencode", "kilocode", "copilot"};
+  std::string flow =
+      "name: agents\nsettings: {max_parallel: 2, isolation: worktree, sandbox: bwrap, "
+      "integrate: none}\ntasks:\n";
+  std::string script = "tasks:\n";
+  for (const std::string& a : agents) {
+    flow += "  - {id: by-" + a + ", agent: " + a +
+            ", network: true, timeout: 3m, parameters: " + "{task: \"Write " + a + ".txt\"}}\n";
+    script += "  by-" + a + ": [{write_file: {path: " + a + ".txt, content: \"from " + a +
+              "\\n\"}}, {text: \"wrote it\"}]\n";
+  }
+  make_repo(dir, flow);
+  dir.write("script.yaml", script);
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 540);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::string run = last_run(dir).value("id", "");
+  for (const std::string& a : agents) {
+    EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + run + "/by-" + a + ":" + a + ".txt"),
+              "from " + a + "\n");
+  }
+}
+
 }  // namespace
 }  // namespace baton::testing
