@@ -18,6 +18,8 @@
 
 #include "isolation/command.h"
 
+extern char** environ;
+
 namespace baton::isolation {
 
 namespace fs = std::filesystem;
@@ -124,6 +126,36 @@ std::string with_entry(const char* file, const std::string& line) {
   std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (!text.empty() && text.back() != '\n') text += '\n';
   return text + line + "\n";
+}
+
+// NAME's absolute path in /usr/bin or /bin (both read-only in every sandbox); NAME
+// itself when in neither (bwrap then reports it missing).
+std::string system_program(const std::string& name) {
+  for (const char* dir : {"/usr/bin/", "/bin/"}) {
+    std::string path = dir + name;
+    if (::access(path.c_str(), X_OK) == 0) return path;
+  }
+  return name;
+}
+
+// "NAME=VALUE" of every LD_* variable the child would get: ENV's value, else baton's.
+std::vector<std::string> loader_variables(const std::map<std::string, std::string>& env) {
+  std::map<std::string, std::string> found;
+  for (char** e = environ; e && *e; ++e) {
+    std::string entry(*e);
+    size_t eq = entry.find('=');
+    if (eq != std::string::npos && entry.rfind("LD_", 0) == 0) {
+      found[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+  }
+  for (const auto& [name, value] : env) {
+    if (name.rfind("LD_", 0) == 0) found[name] = value;
+  }
+  std::vector<std::string> out;
+  for (const auto& [name, value] : found) {
+    if (!value.empty()) out.push_back(name + "=" + value);
+  }
+  return out;
 }
 
 }  // namespace
@@ -273,7 +305,9 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
     // own (Codex runs its commands under bwrap) through a user namespace of its own.
     a.insert(a.end(), {"--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
                        "--cap-add", "CAP_SETPCAP"});
-    prefix = {"setpriv",
+    // By absolute path, from the host's read-only /usr: a `setpriv` found through
+    // PATH could be one the task planted, and would run as root with CAP_SETUID.
+    prefix = {system_program("setpriv"),
               "--reuid",
               std::to_string(spec.user->uid),
               "--regid",
@@ -282,6 +316,16 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
               "--inh-caps=-all",
               "--bounding-set=-all",
               "--"};
+    // Nor may the dynamic loader's variables reach bwrap (root on the host) or setpriv
+    // (root inside): they are emptied for both and given back to the task by `env`
+    // once it is the sandbox user.
+    std::vector<std::string> loader = loader_variables(process.env);
+    if (!loader.empty()) {
+      for (const std::string& entry : loader) process.env[entry.substr(0, entry.find('='))] = "";
+      prefix.push_back(system_program("env"));
+      prefix.push_back("--");
+      prefix.insert(prefix.end(), loader.begin(), loader.end());
+    }
   } else if (geteuid() == 0) {
     // Root without a sandbox user (a caller that did not pick one): the former
     // confinement, a user namespace mapping uid 1000 to root, without capabilities.
@@ -289,7 +333,7 @@ Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec) 
   } else {
     // Without root RLIMIT_NPROC would count every process of the invoking user; inside
     // bwrap's user namespace it counts the sandbox's own.
-    prefix = {"prlimit", "--nproc=" + std::to_string(spec.limits.pids), "--"};
+    prefix = {system_program("prlimit"), "--nproc=" + std::to_string(spec.limits.pids), "--"};
   }
   for (const char* dir : kSystemDirs) {
     fs::path p(dir);

@@ -172,6 +172,30 @@ TEST_F(SandboxTest, TwoTaskUsersBothCommitIntoTheSharedGitDirectory) {
             "host\n");
 }
 
+// A `setpriv` or a library the task planted in its worktree, reachable through PATH
+// or LD_PRELOAD, never runs before the switch to the sandbox user (it would be root).
+TEST_F(SandboxTest, PlantedSetprivAndLoaderVariablesDoNotRunAsRoot) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox user is chosen only as root";
+  write_file(a_.path + "/bin/setpriv", "#!/bin/sh\necho planted-setpriv-ran-as-$(id -u)\n");
+  fs::permissions(a_.path + "/bin/setpriv", fs::perms::owner_all | fs::perms::group_all);
+  SandboxSpec spec = spec_;
+  exec::ProcessSpec p;
+  p.argv = {"/bin/sh", "-c", "id -u; echo \"$LD_BIND_NOW\""};
+  p.env["PATH"] = a_.path + "/bin:/usr/bin:/bin";
+  p.env["LD_BIND_NOW"] = "1";
+  p.log_path = dir_ / "logs/planted.log";
+  fs::create_directories(dir_ / "logs");
+  ASSERT_TRUE(wrap_in_bwrap(p, spec));
+  EXPECT_EQ(p.env["LD_BIND_NOW"], "");  // not for bwrap, which runs as root
+  auto loop = exec::Loop::create();
+  exec::ProcessResult r;
+  auto proc = exec::Supervised::start((*loop)->get(), p,
+                                      [&](const exec::ProcessResult& result) { r = result; });
+  ASSERT_TRUE(proc) << proc.error().message;
+  (*loop)->run();
+  EXPECT_EQ(r.stdout_text, std::to_string(spec.user->uid) + "\n1\n") << r.stderr_tail;
+}
+
 TEST_F(SandboxTest, CannotWriteTheRealHome) {
   const char* home = getenv("HOME");
   ASSERT_TRUE(home && *home);
