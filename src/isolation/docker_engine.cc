@@ -70,6 +70,11 @@ nlohmann::json container_create_body(const ContainerSpec& spec) {
     host["MemorySwap"] = spec.memory_bytes;
   }
   nlohmann::json ulimits = nlohmann::json::array();
+  // podman, given any ulimit, also sets nproc, to a value runc may not set (EPERM):
+  // always say it. Counted per uid, like RLIMIT_NPROC under bwrap.
+  if (spec.pids_limit > 0 && (spec.open_files > 0 || spec.cpu_seconds > 0)) {
+    ulimits.push_back({{"Name", "nproc"}, {"Soft", spec.pids_limit}, {"Hard", spec.pids_limit}});
+  }
   if (spec.open_files > 0) {
     ulimits.push_back({{"Name", "nofile"}, {"Soft", spec.open_files}, {"Hard", spec.open_files}});
   }

@@ -67,7 +67,7 @@ struct ContainerSpec {
 /// The JSON body of `POST /containers/create` for SPEC: every capability dropped,
 /// no-new-privileges, an init process (so a stop's SIGTERM reaches the command), the
 /// limits as HostConfig PidsLimit, Memory and MemorySwap (equal: no swap beyond it),
-/// Ulimits nofile and cpu (soft = hard).
+/// Ulimits nofile and cpu (soft = hard) and, with either, nproc = pids_limit.
 nlohmann::json container_create_body(const ContainerSpec& spec);
 
 /// Splits the multiplexed stream of an attach (or logs) into stdout and stderr.

@@ -107,7 +107,8 @@ TEST(DockerEngineTest, CreateBodyCarriesTheLimits) {
   EXPECT_EQ(host["PidsLimit"], 64);
   EXPECT_EQ(host["Memory"], 1LL << 30);
   EXPECT_EQ(host["MemorySwap"], 1LL << 30);
-  EXPECT_EQ(host["Ulimits"], nlohmann::json::parse(R"([{"Name":"nofile","Soft":256,"Hard":256},
+  EXPECT_EQ(host["Ulimits"], nlohmann::json::parse(R"([{"Name":"nproc","Soft":64,"Hard":64},
+                                                       {"Name":"nofile","Soft":256,"Hard":256},
                                                        {"Name":"cpu","Soft":120,"Hard":120}])"));
 }
 
