@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -261,6 +262,41 @@ TEST(SandboxSecurityTest, EveryPinnedAgentWorksAsTheSandboxUser) {
   for (const std::string& a : agents) {
     EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + run + "/by-" + a + ":" + a + ".txt"),
               "from " + a + "\n");
+  }
+}
+
+// Container tasks get the same user and limits through the daemon: a non-root uid,
+// ulimits, and the container's pids and memory cgroup (v1 or v2 file, whichever the
+// host has). Needs scripts/setup-containers.
+TEST(SandboxSecurityTest, ContainerTasksRunUnprivilegedWithTheirLimits) {
+  ScratchDir dir;
+  const std::string probe =
+      "id -u; ulimit -n; ulimit -u; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max "
+      "2>/dev/null; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max "
+      "2>/dev/null; true";
+  make_repo(dir, R"(name: ctr
+settings: {isolation: worktree, integrate: none, limits: {pids: 100, open_files: 256, memory: 256MiB}}
+tasks:
+  - {id: d, sandbox: docker, run: ")" +
+                     probe +
+                     R"("}
+  - {id: p, sandbox: podman, run: ")" +
+                     probe +
+                     R"("}
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  nlohmann::json run = last_run(dir);
+  for (const char* task : {"d", "p"}) {
+    SCOPED_TRACE(task);
+    std::string out = task_of(run, task).value("output", "");
+    std::istringstream lines(out);
+    std::string uid;
+    std::getline(lines, uid);
+    EXPECT_NE(uid, "0");
+    EXPECT_FALSE(uid.empty());
+    std::string rest((std::istreambuf_iterator<char>(lines)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(rest, "256\n100\n100\n268435456") << out;
   }
 }
 
