@@ -147,5 +147,14 @@ TEST(IsolationKeysTest, HooksHaveNoLimits) {
                                                "they run in the project root, unsandboxed"});
 }
 
+TEST(IsolationKeysTest, LimitsWithoutASandboxAreAnError) {
+  LoadResult r = load(
+      "name: demo\ntasks:\n  - {id: a, run: 'true', limits: {pids: 5}}\n"
+      "  - {id: b, run: 'true', sandbox: auto, limits: {pids: 5}}\n");
+  EXPECT_EQ(heads(r), std::vector<std::string>{
+                          "flow.yaml:3:26: error: task 'a' has 'limits' but no sandbox: limits "
+                          "apply to sandboxed tasks (set 'sandbox' on the task or in settings)"});
+}
+
 }  // namespace
 }  // namespace baton::workflow

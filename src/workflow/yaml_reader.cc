@@ -650,6 +650,7 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
               "hooks have no 'limits'; they run in the project root, unsandboxed");
         continue;
       }
+      places->limits = loc_of(e.key_node.Mark());
       if (!e.value.IsNull() && is_mapping(e, where)) {
         read_limits(e, " in limits of " + label, &task->mutable_extras().limits);
       }
