@@ -67,16 +67,23 @@ bool user_can_read(const struct stat& st, const SandboxUser& user) {
 }
 
 // PATH, not following a final symlink: group GID, group bits = owner bits (read and
-// write, search where the owner may), setgid on directories.
-Result<void> share_with_group(const std::string& path, const struct stat& st, uint32_t gid) {
+// write, search where the owner may), setgid on directories. ADD_ONLY: files keep
+// their mode (not group-writable) and directories are sticky, so the group may add
+// entries but not replace or remove those of others.
+Result<void> share_with_group(const std::string& path, const struct stat& st, uint32_t gid,
+                              bool add_only) {
   if (S_ISLNK(st.st_mode)) return ok();
   if (st.st_gid != gid && ::lchown(path.c_str(), static_cast<uid_t>(-1), gid) != 0) {
     return fail("sandbox: cannot give " + path + " to group " + std::to_string(gid) + ": " +
                 std::strerror(errno));
   }
   mode_t mode = st.st_mode & 07777;
-  mode_t want = mode | S_IRGRP | S_IWGRP | ((mode & S_IXUSR) ? S_IXGRP : 0);
-  if (S_ISDIR(st.st_mode)) want |= S_ISGID;
+  mode_t want = mode | S_IRGRP | ((mode & S_IXUSR) ? S_IXGRP : 0);
+  if (S_ISDIR(st.st_mode)) {
+    want |= S_IWGRP | S_ISGID | (add_only ? S_ISVTX : 0);
+  } else if (!add_only) {
+    want |= S_IWGRP;
+  }
   // chown cleared setgid of a file; the mode is set again either way.
   if ((want != mode || st.st_gid != gid) && ::chmod(path.c_str(), want) != 0) {
     return fail("sandbox: cannot open " + path + " to its group: " + std::strerror(errno));
@@ -239,8 +246,10 @@ Result<void> grant_sandbox_access(SandboxSpec& spec) {
     ::chmod(spec.home.c_str(), 0700);
   }
   for (const std::string& path : spec.writable) {
+    bool add_only =
+        std::find(spec.add_only.begin(), spec.add_only.end(), path) != spec.add_only.end();
     auto share = [&](const std::string& p, const struct stat& st) {
-      return share_with_group(p, st, user.gid);
+      return share_with_group(p, st, user.gid, add_only);
     };
     if (auto r = walk(normal(path), spec.hidden, share); !r) return r;
   }
@@ -441,6 +450,7 @@ Result<void> add_worktree_mounts(const Worktree& wt, const Repository& repo, San
   }
   spec->writable.push_back(wt.path);
   spec->writable.push_back((common / "objects").string());
+  spec->add_only.push_back((common / "objects").string());
   spec->writable.push_back((common / "refs").string());
   spec->writable.push_back((common / "logs").string());
   spec->writable.push_back(wt.admin_dir);

@@ -29,14 +29,14 @@
 // 2000000000 + 65536), so the process limit is per task; all share the group G, through
 // which they write what baton made for them (grant_sandbox_access): the worktree and
 // the git directory's objects/, refs/, logs/ become group G, group-writable, with
-// setgid directories, and the task runs with umask 002 so that what one task adds to
-// the shared git directory stays writable for the next; HOME is chowned to U. Host git
-// (root) reads and commits all of it; files the task created are owned by U.
-// /etc/passwd and /etc/group inside gain an entry for U and G (name "baton"), so that
-// tools asking for the user's name work.
-// Without root (a developer's machine), bwrap makes a user namespace of its own in
-// which the task has the invoking user's uid (mapped, unprivileged already); user is
-// unset and nothing is chowned.
+// setgid directories (objects/: its files stay read-only and its directories are
+// sticky, so a task adds objects but cannot replace one), and the task runs with umask 002 so that
+// what one task adds to the shared git directory stays writable for the next; HOME is chowned to U.
+// Host git (root) reads and commits all of it; files the task created are owned by U. /etc/passwd
+// and /etc/group inside gain an entry for U and G (name "baton"), so that tools asking for the
+// user's name work. Without root (a developer's machine), bwrap makes a user namespace of its own
+// in which the task has the invoking user's uid (mapped, unprivileged already); user is unset and
+// nothing is chowned.
 //
 // Limits (ResourceLimits; the workflow's `limits:` over these defaults) are rlimits
 // set by the attempt's supervisor in the forked child before it execs (soft = hard, so
@@ -110,7 +110,11 @@ struct SandboxSpec {
   std::vector<std::string> writable;  ///< bound read-write at the same path; must exist
   std::vector<std::string> readable;  ///< bound read-only at the same path; missing ones skipped
   std::vector<std::string> hidden;    ///< covered by an empty tmpfs (inside a writable path)
-  std::string home;                   ///< HOME inside: created, bound read-write
+  /// Writable paths (also listed in `writable`) where, as a sandbox user, the task may
+  /// add files but not change or remove those already there or another task's: git's
+  /// objects/ (directories sticky, files not group-writable).
+  std::vector<std::string> add_only;
+  std::string home;  ///< HOME inside: created, bound read-write
   /// Files bound read-only at HOME-relative paths (an agent's credentials):
   /// (host path, path relative to HOME). Missing host files are skipped.
   std::vector<std::pair<std::string, std::string>> home_files;
@@ -128,7 +132,8 @@ struct SandboxSpec {
 
 /// Gives SPEC.user what it needs, as root: HOME (created) chowned to it, recursively;
 /// every writable path recursively group SPEC.user.gid, group-writable (and searchable
-/// where the owner may search), directories setgid; the parents of HOME searchable
+/// where the owner may search), directories setgid (in `add_only` paths: files not
+/// group-writable, directories sticky); the parents of HOME searchable
 /// by it. Readable regular files the user could not read (a 0600 secret) are copied,
 /// owned by the user, mode 0400, into HOME + ".files/" and bound in their place
 /// (SPEC.copied). Symbolic links are never followed; `hidden` paths are skipped.
@@ -148,10 +153,10 @@ Result<void> grant_sandbox_access(SandboxSpec& spec);
 Result<void> wrap_in_bwrap(exec::ProcessSpec& process, const SandboxSpec& spec);
 
 /// Adds what a task needs to work and commit in WT to SPEC: the worktree and, of
-/// the shared git directory, objects/, refs/, logs/ and the worktree's own entry
-/// read-write; config, packed-refs, info/ read-only (packed-refs is created empty
-/// when missing, so that git inside cannot replace it with a file of the
-/// sandbox's). The rest of the git directory (hooks, the main index) is absent.
+/// the shared git directory, objects/ (also `add_only`), refs/, logs/ and the
+/// worktree's own entry read-write; config, packed-refs, info/ read-only (packed-refs is created
+/// empty when missing, so that git inside cannot replace it with a file of the sandbox's). The rest
+/// of the git directory (hooks, the main index) is absent.
 Result<void> add_worktree_mounts(const Worktree& wt, const Repository& repo, SandboxSpec* spec);
 
 /// Directories outside the system directories that PROGRAM needs read-only: each

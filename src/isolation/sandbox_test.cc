@@ -196,6 +196,22 @@ TEST_F(SandboxTest, PlantedSetprivAndLoaderVariablesDoNotRunAsRoot) {
   EXPECT_EQ(r.stdout_text, std::to_string(spec.user->uid) + "\n1\n") << r.stderr_tail;
 }
 
+// As a sandbox user, a task adds objects to the shared git directory but cannot
+// change or remove one that is there (another task's, or the base commit's).
+TEST_F(SandboxTest, ExistingGitObjectsCannotBeReplaced) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox user is chosen only as root";
+  std::string blob = sh(repo_dir_, "echo base-content | git hash-object -w --stdin");
+  blob.pop_back();
+  std::string object = repo_dir_ + "/.git/objects/" + blob.substr(0, 2) + "/" + blob.substr(2);
+  ASSERT_TRUE(fs::exists(object));
+  std::string before = read_file(object);
+  auto r = run("echo x > '" + object + "' 2>/dev/null && echo overwrote; rm -f '" + object +
+               "' 2>/dev/null; test -e '" + object + "' || echo removed; mv '" + object +
+               "' /tmp/o 2>/dev/null && echo moved; echo done");
+  EXPECT_EQ(r.stdout_text, "done\n") << r.stderr_tail;
+  EXPECT_EQ(read_file(object), before);
+}
+
 TEST_F(SandboxTest, CannotWriteTheRealHome) {
   const char* home = getenv("HOME");
   ASSERT_TRUE(home && *home);
