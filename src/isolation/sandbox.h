@@ -17,26 +17,28 @@
 // network (only a loopback interface of its own). --die-with-parent and
 // --new-session.
 //
-// Who the task is. As root (baton in CI), SandboxSpec::user is set (the engine picks
-// it, sandbox_user_for): bwrap itself runs as root, without a user namespace, builds
-// the mounts (so it reaches paths only root can), keeps only CAP_SETUID, CAP_SETGID
-// and CAP_SETPCAP, and execs `setpriv --reuid U --regid G --clear-groups
-// --inh-caps=-all --bounding-set=-all -- ARGV`: the task's processes have the host
-// uid U (id -u inside says U too), no supplementary groups, no capability, and
-// no_new_privs. So the kernel counts them against RLIMIT_NPROC (root is exempt), and
-// root's 0600/0640 files (/etc/shadow) are closed to them. Each task of a run has its
-// own uid from a dedicated range (sandbox_id_range: BATON_SANDBOX_IDS, default
-// 2000000000 + 65536), so the process limit is per task; all share the group G, through
-// which they write what baton made for them (grant_sandbox_access): the worktree and
-// the git directory's objects/, refs/, logs/ become group G, group-writable, with
-// setgid directories (objects/: its files stay read-only and its directories are
-// sticky, so a task adds objects but cannot replace one), and the task runs with umask 002 so that
-// what one task adds to the shared git directory stays writable for the next; HOME is chowned to U.
-// Host git (root) reads and commits all of it; files the task created are owned by U. /etc/passwd
-// and /etc/group inside gain an entry for U and G (name "baton"), so that tools asking for the
-// user's name work. Without root (a developer's machine), bwrap makes a user namespace of its own
-// in which the task has the invoking user's uid (mapped, unprivileged already); user is unset and
-// nothing is chowned.
+// Who the task is. As root (baton in CI), SandboxSpec::user is set (the engine picks it,
+// sandbox_user_for): bwrap itself runs as root, without a user namespace, builds the
+// mounts (so it reaches paths only root can), keeps only CAP_SETUID, CAP_SETGID and
+// CAP_SETPCAP, and execs `setpriv --reuid U --regid G --clear-groups --inh-caps=-all
+// --bounding-set=-all -- ARGV` (by absolute path from the read-only /usr, never through
+// PATH; LD_* variables are emptied for bwrap and setpriv, which run as root, and given
+// back to ARGV by `/usr/bin/env`): the task's processes have the host uid U (id -u
+// inside says U too), no supplementary groups, no capability, and no_new_privs. So the
+// kernel counts them against RLIMIT_NPROC (root is exempt), and root's 0600/0640 files
+// (/etc/shadow) are closed to them. Each task of a run has its own uid from a dedicated
+// range (sandbox_id_range: BATON_SANDBOX_IDS, default 2000000000 + 65536), so the
+// process limit is per task; all share the group G, through which they write what baton
+// made for them (grant_sandbox_access): the worktree and the git directory's objects/,
+// refs/, logs/ become group G, group-writable, with setgid directories (objects/: its
+// files stay read-only and its directories are sticky, so a task adds objects but cannot
+// replace one), and the task runs with umask 002 so that what one task adds to the
+// shared git directory stays writable for the next; HOME is chowned to U. Host git
+// (root) reads and commits all of it; files the task created are owned by U. /etc/passwd
+// and /etc/group inside gain an entry for U and G (name "baton"), so that tools asking
+// for the user's name work. Without root (a developer's machine), bwrap makes a user
+// namespace of its own in which the task has the invoking user's uid (mapped,
+// unprivileged already); user is unset and nothing is chowned.
 //
 // Limits (ResourceLimits; the workflow's `limits:` over these defaults) are rlimits
 // set by the attempt's supervisor in the forked child before it execs (soft = hard, so
