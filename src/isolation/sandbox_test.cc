@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "exec/loop.h"
@@ -366,6 +367,38 @@ TEST(SandboxSetupTest, WrapBuildsTheCommand) {
   auto bad = wrap_in_bwrap(q, spec);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "sandbox: " + (dir / "missing") + " does not exist");
+}
+
+TEST(SandboxSetupTest, SandboxIdRangeAndUsers) {
+  auto d = sandbox_id_range(nullptr);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->first, 2000000000u);
+  EXPECT_EQ(d->count, 65536u);
+  EXPECT_EQ(d->gid, 2000000000u);
+  auto r = sandbox_id_range("300000:100");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, 300000u);
+  EXPECT_EQ(r->count, 100u);
+  EXPECT_EQ(r->gid, 300000u);
+  EXPECT_EQ(sandbox_id_range("300000:100:4242")->gid, 4242u);
+  for (const char* bad : {"x", "1", "0:10", "5:0", "1:2:0", "2147483000:1000", "1:2:3:4", "1:2x"}) {
+    auto b = sandbox_id_range(bad);
+    ASSERT_FALSE(b) << bad;
+    EXPECT_EQ(b.error().message, std::string("BATON_SANDBOX_IDS: '") + bad +
+                                     "': expected FIRST:COUNT or FIRST:COUNT:GID (ids above 0, "
+                                     "below 2^31)");
+  }
+  // Each task of a run its own uid, in the range; the same again for the same run.
+  std::set<uint32_t> uids;
+  for (int task = 0; task < 100; ++task) {
+    SandboxUser u = sandbox_user_for(*r, "20261205-120000-abcd", task);
+    EXPECT_GE(u.uid, 300000u);
+    EXPECT_LT(u.uid, 300100u);
+    EXPECT_EQ(u.gid, 300000u);
+    uids.insert(u.uid);
+  }
+  EXPECT_EQ(uids.size(), 100u);
+  EXPECT_EQ(sandbox_user_for(*r, "run", 3).uid, sandbox_user_for(*r, "run", 3).uid);
 }
 
 TEST(SandboxSetupTest, ProgramDirs) {
