@@ -150,14 +150,15 @@ Result<nlohmann::json> Workspaces::begin() {
   repo_ = check->repository;
   base_ = check->base;
   bwrap_works_ = check->bwrap;
-  if (geteuid() == 0) {
-    auto ids = isolation::sandbox_id_range(getenv("BATON_SANDBOX_IDS"));
-    if (!ids) return tl::unexpected(ids.error());
-    sandbox_ids_ = *ids;
-  }
   bool sandboxed = false;
   for (size_t i = 0; i < wf_.tasks.size(); ++i) {
     sandboxed = sandboxed || sandbox_of(static_cast<int>(i)) != Sandbox::kNone;
+  }
+  if (sandboxed && geteuid() == 0) {
+    // As root, sandboxed tasks run as users of this range (isolation/sandbox.h).
+    auto ids = isolation::sandbox_id_range(getenv("BATON_SANDBOX_IDS"));
+    if (!ids) return tl::unexpected(ids.error());
+    sandbox_ids_ = *ids;
   }
   if (!check->worktrees && !sandboxed && check->warning.empty()) return nlohmann::json();
   nlohmann::json data{{"sandbox", bwrap_works_ ? "bwrap" : "none"}};
