@@ -1,6 +1,9 @@
 #include "engine/workspaces.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -37,6 +40,20 @@ std::vector<std::string> credential_files(const std::string& agent) {
   if (agent == "claude") return {".claude/.credentials.json"};
   if (agent == "codex") return {".codex/auth.json"};
   return {};
+}
+
+// TASK's limits: each field the task's, else the settings', else the sandbox default.
+isolation::ResourceLimits limits_of(const workflow::Workflow& wf, int task) {
+  const workflow::Limits& t = wf.tasks[task].limits();
+  const workflow::Limits& s = wf.settings.limits;
+  isolation::ResourceLimits out;
+  if (auto v = t.pids ? t.pids : s.pids) out.pids = *v;
+  if (auto v = t.memory ? t.memory : s.memory) out.memory_bytes = *v;
+  if (auto v = t.cpu_seconds ? t.cpu_seconds : s.cpu_seconds) {
+    out.cpu_seconds = static_cast<int64_t>(std::ceil(*v));
+  }
+  if (auto v = t.open_files ? t.open_files : s.open_files) out.open_files = *v;
+  return out;
 }
 
 // The daemon behind a container sandbox.
@@ -136,6 +153,12 @@ Result<nlohmann::json> Workspaces::begin() {
   bool sandboxed = false;
   for (size_t i = 0; i < wf_.tasks.size(); ++i) {
     sandboxed = sandboxed || sandbox_of(static_cast<int>(i)) != Sandbox::kNone;
+  }
+  if (sandboxed && geteuid() == 0) {
+    // As root, sandboxed tasks run as users of this range (isolation/sandbox.h).
+    auto ids = isolation::sandbox_id_range(getenv("BATON_SANDBOX_IDS"));
+    if (!ids) return tl::unexpected(ids.error());
+    sandbox_ids_ = *ids;
   }
   if (!check->worktrees && !sandboxed && check->warning.empty()) return nlohmann::json();
   nlohmann::json data{{"sandbox", bwrap_works_ ? "bwrap" : "none"}};
@@ -331,6 +354,8 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
   isolation::SandboxSpec sandbox;
   sandbox.workdir = process.cwd.empty() ? root_dir_ : process.cwd;
   sandbox.network = spec.network().value_or(false);
+  sandbox.limits = limits_of(wf_, task);
+  if (sandbox_ids_) sandbox.user = isolation::sandbox_user_for(*sandbox_ids_, run_id_, task);
   if (place != places_.end()) {
     if (auto r = isolation::add_worktree_mounts(place->second.worktree, repo_, &sandbox); !r) {
       return tl::unexpected(r.error());
@@ -399,6 +424,11 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
     info["image"] = container.image;
   }
   info["network"] = sandbox.network;
+  if (sandbox.user) info["uid"] = sandbox.user->uid;
+  info["limits"] = {{"pids", sandbox.limits.pids},
+                    {"memory", sandbox.limits.memory_bytes},
+                    {"open_files", sandbox.limits.open_files}};
+  if (sandbox.limits.cpu_seconds > 0) info["limits"]["cpu_seconds"] = sandbox.limits.cpu_seconds;
   return info;
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "exec/process.h"
+#include "isolation/sandbox.h"
 #include "isolation/worktree.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -162,6 +163,8 @@ class Workspaces {
   isolation::GitAuthor author_;
   std::string base_;
   bool bwrap_works_ = false;
+  /// As root: the host ids sandboxed tasks run as (BATON_SANDBOX_IDS, read by begin()).
+  std::optional<isolation::SandboxIdRange> sandbox_ids_;
   std::vector<std::vector<int>> deps_;  // dependency_indices(wf)
   std::map<int, TaskPlace> places_;
   std::string run_branch_;

@@ -56,6 +56,12 @@ std::string encode_spec(const SupervisorSpec& spec) {
             {"stdout_path", spec.stdout_path}};
   if (spec.stdin_data) j["stdin"] = *spec.stdin_data;
   if (spec.timeout_s) j["timeout_s"] = *spec.timeout_s;
+  if (!spec.rlimits.empty()) {
+    json limits = json::array();
+    for (const ResourceLimit& l : spec.rlimits) limits.push_back({l.resource, l.value});
+    j["rlimits"] = std::move(limits);
+  }
+  if (spec.umask >= 0) j["umask"] = spec.umask;
   std::vector<uint8_t> bytes = json::to_cbor(j);
   return std::string(bytes.begin(), bytes.end());
 }
@@ -74,6 +80,12 @@ Result<SupervisorSpec> decode_spec(std::string_view bytes) {
     spec.stdout_path = j.at("stdout_path").get<std::string>();
     if (j.contains("stdin")) spec.stdin_data = j["stdin"].get<std::string>();
     if (j.contains("timeout_s")) spec.timeout_s = j["timeout_s"].get<double>();
+    if (j.contains("umask")) spec.umask = j["umask"].get<int>();
+    if (j.contains("rlimits")) {
+      for (const json& l : j["rlimits"]) {
+        spec.rlimits.push_back({l.at(0).get<int>(), l.at(1).get<uint64_t>()});
+      }
+    }
     if (spec.argv.empty()) return fail("bad supervisor spec: empty argv");
     return spec;
   } catch (const std::exception& e) {

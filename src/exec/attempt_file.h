@@ -6,7 +6,8 @@
 //      {"argv": [..], "cwd": "", "env": ["K=V", ..] (the complete environment),
 //       "stdin": bytes-as-string or absent, "timeout_s": number or absent,
 //       "kill_grace_s": number, "max_capture_bytes": n, "redact": [..],
-//       "log_path": "..", "stdout_path": ".."}
+//       "log_path": "..", "stdout_path": "..",
+//       "rlimits": [[RESOURCE, VALUE], ..] or absent, "umask": N or absent}
 //
 // 2. The control file (BASE.attempt beside BASE.log): JSON Lines, appended by the
 //    supervisor, each record one object with "record" naming it:
@@ -48,6 +49,8 @@ struct SupervisorSpec {
   std::vector<std::string> redact;
   std::string log_path;
   std::string stdout_path;
+  std::vector<ResourceLimit> rlimits;  ///< set in the child before exec (process.h)
+  int umask = -1;                      ///< the child's umask; -1 = the supervisor's
 };
 
 /// Encodes SPEC as CBOR (format 1).

@@ -490,6 +490,9 @@ struct Process::Impl {
 
 Result<std::unique_ptr<Process>> Process::start(uv_loop_s* loop, ProcessSpec spec,
                                                 ExitCallback on_exit) {
+  if (!spec.rlimits.empty() || spec.umask >= 0) {
+    return fail("resource limits and a umask need a supervised process");
+  }
   LogFile log;
   if (!spec.log_path.empty()) {
     auto opened = LogFile::open(spec.log_path);

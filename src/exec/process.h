@@ -33,6 +33,7 @@
 // Thread safety: a Process belongs to its loop's thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,6 +73,13 @@ struct ExitStatus {
   std::string to_string() const;
 };
 
+/// One resource limit of a child: setrlimit(2) RESOURCE (RLIMIT_NPROC, ...) with soft
+/// and hard limit both VALUE (in the resource's unit: processes, bytes, seconds, fds).
+struct ResourceLimit {
+  int resource = 0;
+  uint64_t value = 0;
+};
+
 /// What to run and how.
 struct ProcessSpec {
   std::vector<std::string> argv;           ///< argv[0] is looked up in PATH
@@ -86,6 +94,12 @@ struct ProcessSpec {
   /// replaced by "***", even when split across reads (exec/redactor.h; empty strings
   /// are ignored).
   std::vector<std::string> redact;
+  /// Limits set in the child after fork, before exec (both soft and hard, so the child
+  /// cannot raise them). Only exec::Supervised applies them; Process::start refuses a
+  /// spec that has any.
+  std::vector<ResourceLimit> rlimits;
+  /// The child's umask (set with the rlimits, Supervised only); -1 = inherited.
+  int umask = -1;
 };
 
 /// The outcome of one process.
@@ -109,7 +123,8 @@ class Process {
 
   /// Starts SPEC on LOOP. On spawn failure the callback is still called (on the next
   /// loop iteration) with kind kFailedToStart; an Error is returned only when the
-  /// log file cannot be opened. REQUIRES: spec.argv non-empty.
+  /// log file cannot be opened or the spec has rlimits (only Supervised applies
+  /// them). REQUIRES: spec.argv non-empty.
   static Result<std::unique_ptr<Process>> start(uv_loop_s* loop, ProcessSpec spec,
                                                 ExitCallback on_exit);
 

@@ -359,6 +359,8 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   handoff.max_capture_bytes = spec.max_capture_bytes;
   handoff.redact = std::move(spec.redact);
   handoff.log_path = spec.log_path;
+  handoff.rlimits = std::move(spec.rlimits);
+  handoff.umask = spec.umask;
   handoff.stdout_path = stdout_path_for_control(control_path);
   auto spec_fd = memfd_with("baton-attempt-spec", encode_spec(handoff));
   if (!spec_fd) return tl::unexpected(spec_fd.error());

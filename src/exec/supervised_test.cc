@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -212,7 +213,23 @@ TEST(AttemptFileTest, SpecRoundTripsBytesThatAreNotUtf8) {
   EXPECT_EQ(decoded->stdin_data, spec.stdin_data);
   EXPECT_EQ(decoded->timeout_s, 1.5);
   EXPECT_EQ(decoded->redact, spec.redact);
+  EXPECT_TRUE(decoded->rlimits.empty());
   EXPECT_FALSE(decode_spec("junk"));
+}
+
+TEST(AttemptFileTest, SpecRoundTripsResourceLimits) {
+  SupervisorSpec spec;
+  spec.argv = {"prog"};
+  spec.rlimits = {{RLIMIT_NPROC, 64}, {RLIMIT_DATA, 1ULL << 40}};
+  spec.umask = 002;
+  auto decoded = decode_spec(encode_spec(spec));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  ASSERT_EQ(decoded->rlimits.size(), 2u);
+  EXPECT_EQ(decoded->rlimits[0].resource, RLIMIT_NPROC);
+  EXPECT_EQ(decoded->rlimits[0].value, 64u);
+  EXPECT_EQ(decoded->rlimits[1].resource, RLIMIT_DATA);
+  EXPECT_EQ(decoded->rlimits[1].value, 1ULL << 40);
+  EXPECT_EQ(decoded->umask, 002);
 }
 
 // --- Supervised: the Process contract ------------------------------------------------
@@ -229,6 +246,24 @@ TEST_F(SupervisedTest, ExitCodeStdoutStderrAndTimes) {
   AttemptState state = inspect_attempt(control());
   EXPECT_EQ(state.kind, State::kFinished) << state.detail;
   EXPECT_EQ(state.result.status.code, 3);
+}
+
+TEST_F(SupervisedTest, ResourceLimitsApplyToTheChildSoftAndHard) {
+  ProcessSpec spec = sh("echo $(ulimit -n) $(ulimit -Hn) $(ulimit -t) $(umask)");
+  spec.rlimits = {{RLIMIT_NOFILE, 77}, {RLIMIT_CPU, 9}};
+  spec.umask = 002;
+  ProcessResult r = run(spec);
+  EXPECT_EQ(r.status.kind, Kind::kExited) << r.status.to_string();
+  EXPECT_EQ(r.stdout_text, "77 77 9 0002\n");
+}
+
+TEST_F(SupervisedTest, ALimitThatCannotBeSetFailsTheStart) {
+  ProcessSpec spec = sh("echo ran");
+  spec.rlimits = {{9999, 1}};  // no such resource
+  ProcessResult r = run(spec);
+  EXPECT_EQ(r.status.kind, Kind::kFailedToStart);
+  EXPECT_EQ(r.status.error, "cannot set the resource limits: Invalid argument");
+  EXPECT_EQ(r.stdout_text, "");
 }
 
 TEST_F(SupervisedTest, LogGetsOutputInOrderAsItArrives) {

@@ -6,7 +6,9 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -41,7 +43,7 @@ constexpr double kMaxGroupPoll = 0.32;
 
 // Why the child failed before or at exec: sent over a close-on-exec pipe.
 struct ExecFailure {
-  int stage;  // 1 = chdir, 2 = exec
+  int stage;  // 1 = chdir, 2 = exec, 3 = setrlimit
   int error;
 };
 
@@ -234,7 +236,16 @@ Result<void> Supervisor::fork_child() {
     while (::read(go_r.get(), &go, 1) < 0 && errno == EINTR) {
     }
     ExecFailure failure{};
-    if (!spec_.cwd.empty() && ::chdir(spec_.cwd.c_str()) != 0) {
+    // The attempt's limits (async-signal-safe: one syscall each). The supervisor itself
+    // keeps its own, so it can always record the end.
+    for (const ResourceLimit& limit : spec_.rlimits) {
+      rlimit value{static_cast<rlim_t>(limit.value), static_cast<rlim_t>(limit.value)};
+      if (failure.stage == 0 && ::setrlimit(limit.resource, &value) != 0) failure = {3, errno};
+    }
+    if (spec_.umask >= 0) ::umask(static_cast<mode_t>(spec_.umask));
+    if (failure.stage != 0) {
+      // reported below
+    } else if (!spec_.cwd.empty() && ::chdir(spec_.cwd.c_str()) != 0) {
       failure = {1, errno};
     } else {
       environ = envp.data();  // execvp searches the PATH of the child's environment
@@ -274,9 +285,12 @@ Result<void> Supervisor::fork_child() {
     while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
     }
     pid_ = 0;
-    std::string error = failure.stage == 1 ? "cannot enter working directory " + spec_.cwd + ": " +
-                                                 std::strerror(failure.error)
-                                           : lower_strerror(failure.error) + ": " + spec_.argv[0];
+    std::string error =
+        failure.stage == 1
+            ? "cannot enter working directory " + spec_.cwd + ": " + std::strerror(failure.error)
+        : failure.stage == 3
+            ? std::string("cannot set the resource limits: ") + std::strerror(failure.error)
+            : lower_strerror(failure.error) + ": " + spec_.argv[0];
     record_failure(error);
     return ok();
   }

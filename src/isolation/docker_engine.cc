@@ -65,6 +65,23 @@ nlohmann::json container_create_body(const ContainerSpec& spec) {
       {"PidsLimit", spec.pids_limit},
       {"Init", true},
   };
+  if (spec.memory_bytes > 0) {
+    host["Memory"] = spec.memory_bytes;
+    host["MemorySwap"] = spec.memory_bytes;
+  }
+  nlohmann::json ulimits = nlohmann::json::array();
+  // podman, given any ulimit, also sets nproc, to a value runc may not set (EPERM):
+  // always say it. Counted per uid, like RLIMIT_NPROC under bwrap.
+  if (spec.pids_limit > 0 && (spec.open_files > 0 || spec.cpu_seconds > 0)) {
+    ulimits.push_back({{"Name", "nproc"}, {"Soft", spec.pids_limit}, {"Hard", spec.pids_limit}});
+  }
+  if (spec.open_files > 0) {
+    ulimits.push_back({{"Name", "nofile"}, {"Soft", spec.open_files}, {"Hard", spec.open_files}});
+  }
+  if (spec.cpu_seconds > 0) {
+    ulimits.push_back({{"Name", "cpu"}, {"Soft", spec.cpu_seconds}, {"Hard", spec.cpu_seconds}});
+  }
+  if (!ulimits.empty()) host["Ulimits"] = std::move(ulimits);
   nlohmann::json body = {
       {"Image", spec.image},
       {"Cmd", spec.argv},

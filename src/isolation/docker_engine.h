@@ -10,6 +10,7 @@
 // Thread safety: every function opens its own connection; none keeps state.
 #pragma once
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -55,13 +56,18 @@ struct ContainerSpec {
   std::vector<std::string> hidden;  ///< paths covered by an empty tmpfs
   long long tmp_bytes = 0;          ///< size of /tmp's tmpfs, bytes (0: the daemon's default)
   bool network = false;
-  std::string user;         ///< "UID:GID" the command runs as
-  int pids_limit = 4096;    ///< processes at once inside
-  bool open_stdin = false;  ///< stdin attached (then closed after the data is written)
+  std::string user;           ///< "UID:GID" the command runs as
+  int64_t pids_limit = 1024;  ///< processes at once inside (HostConfig.PidsLimit)
+  int64_t memory_bytes = 0;   ///< memory of the whole container, bytes; 0 = none
+  int64_t cpu_seconds = 0;    ///< CPU seconds per process (ulimit cpu); 0 = none
+  int64_t open_files = 0;     ///< open files per process (ulimit nofile); 0 = the daemon's
+  bool open_stdin = false;    ///< stdin attached (then closed after the data is written)
 };
 
 /// The JSON body of `POST /containers/create` for SPEC: every capability dropped,
-/// no-new-privileges, an init process (so a stop's SIGTERM reaches the command).
+/// no-new-privileges, an init process (so a stop's SIGTERM reaches the command), the
+/// limits as HostConfig PidsLimit, Memory and MemorySwap (equal: no swap beyond it),
+/// Ulimits nofile and cpu (soft = hard) and, with either, nproc = pids_limit.
 nlohmann::json container_create_body(const ContainerSpec& spec);
 
 /// Splits the multiplexed stream of an attach (or logs) into stdout and stderr.

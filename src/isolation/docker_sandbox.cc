@@ -30,15 +30,25 @@ Result<void> wrap_in_container(exec::ProcessSpec& process, const SandboxSpec& sp
     fs::create_directories(spec.home, ec);
     if (ec) return fail("sandbox: cannot create " + spec.home + ": " + ec.message());
   }
-  std::vector<std::string> a = {
-      options.launcher, "__container-run",
-      "--backend",      backend_name(options.backend),
-      "--socket",       options.socket,
-      "--image",        options.image,
-      "--workdir",      spec.workdir,
-      "--user",         std::to_string(getuid()) + ":" + std::to_string(getgid()),
-      "--tmp-size",     std::to_string(spec.tmp_bytes),
-      "--stop-timeout", std::to_string(options.stop_grace_s)};
+  SandboxSpec granted = spec;
+  if (auto r = grant_sandbox_access(granted); !r) return r;
+  std::string user = spec.user
+                         ? std::to_string(spec.user->uid) + ":" + std::to_string(spec.user->gid)
+                         : std::to_string(getuid()) + ":" + std::to_string(getgid());
+  std::vector<std::string> a = {options.launcher, "__container-run",
+                                "--backend",      backend_name(options.backend),
+                                "--socket",       options.socket,
+                                "--image",        options.image,
+                                "--workdir",      spec.workdir,
+                                "--user",         user,
+                                "--tmp-size",     std::to_string(spec.tmp_bytes),
+                                "--stop-timeout", std::to_string(options.stop_grace_s),
+                                "--pids",         std::to_string(spec.limits.pids),
+                                "--memory",       std::to_string(spec.limits.memory_bytes),
+                                "--open-files",   std::to_string(spec.limits.open_files)};
+  if (spec.limits.cpu_seconds > 0) {
+    a.insert(a.end(), {"--cpu-seconds", std::to_string(spec.limits.cpu_seconds)});
+  }
   if (spec.network) a.push_back("--network");
   std::set<std::string> writable;
   for (const std::string& p : spec.writable) {
@@ -48,14 +58,20 @@ Result<void> wrap_in_container(exec::ProcessSpec& process, const SandboxSpec& sp
   }
   if (!spec.home.empty()) writable.insert(normal(spec.home));
   for (const std::string& p : writable) a.insert(a.end(), {"--mount", p + ":" + p});
-  for (const std::string& p : spec.readable) {
+  // A path listed twice (a checkout's .git is also its git and common directory) is
+  // one mount: the Engine API refuses a duplicate mount point.
+  std::set<std::string> readable;
+  for (const std::string& p : granted.readable) {
     std::string n = normal(p);
-    if (writable.count(n) || !fs::exists(n, ec)) continue;
+    if (writable.count(n) || !fs::exists(n, ec) || !readable.insert(n).second) continue;
     a.insert(a.end(), {"--mount", n + ":" + n + ":ro"});
   }
-  for (const auto& [host, relative] : spec.home_files) {
+  for (const auto& [host, relative] : granted.home_files) {
     if (spec.home.empty() || !fs::is_regular_file(host, ec)) continue;
     a.insert(a.end(), {"--mount", host + ":" + (fs::path(spec.home) / relative).string() + ":ro"});
+  }
+  for (const auto& [copy, inside] : granted.copied) {
+    a.insert(a.end(), {"--mount", copy + ":" + inside + ":ro"});
   }
   for (const std::string& p : spec.hidden) a.insert(a.end(), {"--hide", normal(p)});
   if (!spec.home.empty()) process.env["HOME"] = spec.home;
@@ -109,6 +125,14 @@ Result<ContainerRunArgs> parse_container_run_args(const std::vector<std::string>
       out.spec.tmp_bytes = std::atoll(v->c_str());
     } else if (a == "--stop-timeout") {
       out.stop_grace_s = std::atoi(v->c_str());
+    } else if (a == "--pids") {
+      out.spec.pids_limit = std::atoll(v->c_str());
+    } else if (a == "--memory") {
+      out.spec.memory_bytes = std::atoll(v->c_str());
+    } else if (a == "--cpu-seconds") {
+      out.spec.cpu_seconds = std::atoll(v->c_str());
+    } else if (a == "--open-files") {
+      out.spec.open_files = std::atoll(v->c_str());
     } else if (a == "--mount") {
       size_t colon = v->find(':');
       if (colon == std::string::npos || colon == 0) {

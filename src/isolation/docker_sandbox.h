@@ -7,8 +7,11 @@
 // (ReadonlyRootfs); SandboxSpec::writable and HOME bound read-write at the same
 // paths; SandboxSpec::readable and the credentials files read-only; /tmp a tmpfs of
 // SandboxSpec::tmp_bytes; `hidden` paths covered by an empty tmpfs; no network
-// unless SandboxSpec::network (then the host's). It runs as baton's own uid and gid
-// with every capability dropped, no-new-privileges and at most 4096 processes.
+// unless SandboxSpec::network (then the host's). It runs as SandboxSpec::user (as
+// root: the task's own unprivileged uid, grant_sandbox_access done as for bwrap),
+// else baton's own uid and gid, with every capability dropped, no-new-privileges, and
+// SandboxSpec::limits through the daemon: pids and memory for the whole container
+// (its cgroup), open files and CPU seconds per process (ulimits).
 #pragma once
 
 #include <string>
@@ -32,11 +35,11 @@ struct ContainerOptions {
 
 /// Rewrites PROCESS to run its argv in a container per SPEC and OPTIONS: argv becomes
 /// `LAUNCHER __container-run --backend B --socket S --image I --workdir W --user U:G
-/// --tmp-size N [--network] [--mount SRC:DST[:ro]]... [--hide P]... [--env NAME]...
-/// -- ARGV`. Variables PROCESS sets are passed by name (their values are read from
-/// the launcher's environment, so no secret is on a command line); HOME becomes
-/// SPEC.home and TMPDIR /tmp. Errors: as wrap_in_bwrap (SPEC.home cannot be made, a
-/// writable path missing, no workdir), no launcher.
+/// --tmp-size N --pids N --memory BYTES --open-files N [--cpu-seconds N] [--network]
+/// [--mount SRC:DST[:ro]]... [--hide P]... [--env NAME]... -- ARGV`. Variables PROCESS sets are
+/// passed by name (their values are read from the launcher's environment, so no secret is on a
+/// command line); HOME becomes SPEC.home and TMPDIR /tmp. Errors: as wrap_in_bwrap (SPEC.home
+/// cannot be made, a writable path missing, no workdir), no launcher.
 Result<void> wrap_in_container(exec::ProcessSpec& process, const SandboxSpec& spec,
                                const ContainerOptions& options);
 

@@ -90,8 +90,51 @@ TEST(DockerEngineTest, CreateBodyConfinesTheContainer) {
   EXPECT_EQ(body["User"], "1:2");
   EXPECT_EQ(body["Cmd"], nlohmann::json({"sh", "-c", "true"}));
   EXPECT_EQ(body["OpenStdin"], false);
+  EXPECT_EQ(host["PidsLimit"], 1024);
+  EXPECT_FALSE(host.contains("Memory"));
+  EXPECT_FALSE(host.contains("Ulimits"));
   spec.network = true;
   EXPECT_EQ(container_create_body(spec)["HostConfig"]["NetworkMode"], "host");
+}
+
+TEST(DockerEngineTest, CreateBodyCarriesTheLimits) {
+  ContainerSpec spec;
+  spec.pids_limit = 64;
+  spec.memory_bytes = 1LL << 30;
+  spec.cpu_seconds = 120;
+  spec.open_files = 256;
+  const nlohmann::json host = container_create_body(spec)["HostConfig"];
+  EXPECT_EQ(host["PidsLimit"], 64);
+  EXPECT_EQ(host["Memory"], 1LL << 30);
+  EXPECT_EQ(host["MemorySwap"], 1LL << 30);
+  EXPECT_EQ(host["Ulimits"], nlohmann::json::parse(R"([{"Name":"nproc","Soft":64,"Hard":64},
+                                                       {"Name":"nofile","Soft":256,"Hard":256},
+                                                       {"Name":"cpu","Soft":120,"Hard":120}])"));
+}
+
+TEST(DockerSandboxTest, LimitsAndUserReachTheContainerSpec) {
+  Scratch dir;
+  fs::create_directories(dir / "wt");
+  exec::ProcessSpec p;
+  p.argv = {"true"};
+  SandboxSpec spec;
+  spec.workdir = dir / "wt";
+  spec.writable = {dir / "wt"};
+  spec.limits.pids = 77;
+  spec.limits.memory_bytes = 3LL << 30;
+  spec.limits.cpu_seconds = 9;
+  spec.limits.open_files = 99;
+  ContainerOptions options;
+  options.launcher = "/bin/baton";
+  ASSERT_TRUE(wrap_in_container(p, spec, options));
+  auto parsed =
+      parse_container_run_args(std::vector<std::string>(p.argv.begin() + 2, p.argv.end()));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->spec.pids_limit, 77);
+  EXPECT_EQ(parsed->spec.memory_bytes, 3LL << 30);
+  EXPECT_EQ(parsed->spec.cpu_seconds, 9);
+  EXPECT_EQ(parsed->spec.open_files, 99);
+  EXPECT_EQ(parsed->spec.user, std::to_string(getuid()) + ":" + std::to_string(getgid()));
 }
 
 TEST(DockerSandboxTest, WrapAndParseRoundTrip) {

@@ -13,9 +13,11 @@
 #include <chrono>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "exec/loop.h"
+#include "exec/supervised.h"
 #include "isolation/test_util.h"
 
 namespace baton::isolation {
@@ -76,6 +78,8 @@ class SandboxTest : public ::testing::Test {
     write_file(dir_ / "outside/secret.txt", "top-secret-value\n");
     spec_.workdir = a_.path;
     spec_.home = repo_dir_ + "/.baton/runs/r1/home/a";
+    // As root, the task runs as a sandbox user of its own, as the engine has it.
+    if (geteuid() == 0) spec_.user = sandbox_user_for(SandboxIdRange{}, "r1", 0);
     ASSERT_TRUE(add_worktree_mounts(a_, repo_, &spec_));
   }
 
@@ -87,13 +91,16 @@ class SandboxTest : public ::testing::Test {
     p.cwd = dir_.path();
     p.timeout_s = timeout_s;
     p.kill_grace_s = 1;
+    // Under a supervisor, as the engine runs attempts (it applies the rlimits).
+    p.log_path = dir_ / ("logs/" + std::to_string(++runs_) + ".log");
+    fs::create_directories(dir_ / "logs");
     auto wrapped = wrap_in_bwrap(p, spec);
     EXPECT_TRUE(wrapped) << wrapped.error().message;
     auto loop = exec::Loop::create();
     exec::ProcessResult result;
-    auto proc =
-        exec::Process::start((*loop)->get(), p, [&](const exec::ProcessResult& r) { result = r; });
-    EXPECT_TRUE(proc);
+    auto proc = exec::Supervised::start((*loop)->get(), p,
+                                        [&](const exec::ProcessResult& r) { result = r; });
+    EXPECT_TRUE(proc) << proc.error().message;
     (*loop)->run();
     return result;
   }
@@ -108,6 +115,7 @@ class SandboxTest : public ::testing::Test {
   }
 
   Scratch dir_;
+  int runs_ = 0;
   std::string repo_dir_;
   Repository repo_;
   Worktree a_, b_;
@@ -150,6 +158,89 @@ TEST_F(SandboxTest, TaskWorksInItsWorktreeAndOnlyReadsGit) {
   auto info = commit_all(repo_, a_, "baton: task a", GitAuthor{});
   ASSERT_TRUE(info) << info.error().message;
   EXPECT_EQ(sh(repo_dir_, "git show baton/tasks/r1/a:inside.txt"), "made-inside\n");
+}
+
+TEST_F(SandboxTest, RunsAsTheSandboxUserWithoutCapabilities) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox user is chosen only as root";
+  auto r = run(
+      "id -u; id -g; id -G; id -un; grep -E '^(CapEff|CapBnd|NoNewPrivs)' /proc/self/status; "
+      "cat /etc/shadow >/dev/null 2>&1 || echo no-shadow; umask; bash -c 'ulimit -u'; ulimit -n");
+  ASSERT_TRUE(r.status.success()) << r.status.to_string() << r.stderr_tail;
+  std::string uid = std::to_string(spec_.user->uid), gid = std::to_string(spec_.user->gid);
+  EXPECT_EQ(r.stdout_text, uid + "\n" + gid + "\n" + gid +
+                               "\nbaton\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n"
+                               "NoNewPrivs:\t1\nno-shadow\n0002\n1024\n8192\n");
+}
+
+// Two tasks run as two users: each writes its own worktree, neither can write the
+// shared git directory (baton commits for them from outside), and what they wrote is
+// still read by host git as root.
+TEST_F(SandboxTest, TwoTaskUsersWriteTheirWorktreesButNotTheSharedGitDirectory) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox user is chosen only as root";
+  auto work = [&](const Worktree& wt, const SandboxSpec& spec, const std::string& file) {
+    return run("cd '" + wt.path + "' && mkdir -p d && echo " + file + " > d/" + file +
+                   " && { git add d 2>/dev/null && echo git-add-worked; true; }",
+               spec);
+  };
+  auto a = work(a_, spec_, "a.txt");
+  ASSERT_TRUE(a.status.success()) << a.stderr_tail;
+  SandboxSpec b;
+  b.workdir = b_.path;
+  b.home = repo_dir_ + "/.baton/runs/r1/home/b";
+  b.user = sandbox_user_for(SandboxIdRange{}, "r1", 1);
+  ASSERT_NE(b.user->uid, spec_.user->uid);
+  ASSERT_TRUE(add_worktree_mounts(b_, repo_, &b));
+  auto second = work(b_, b, "b.txt");
+  ASSERT_TRUE(second.status.success()) << second.stderr_tail;
+  EXPECT_EQ(read_file(a_.path + "/d/a.txt"), "a.txt\n");
+  EXPECT_EQ(read_file(b_.path + "/d/b.txt"), "b.txt\n");
+  EXPECT_EQ(a.stdout_text.find("git-add-worked"), std::string::npos) << a.stdout_text;
+  EXPECT_EQ(second.stdout_text.find("git-add-worked"), std::string::npos) << second.stdout_text;
+  // The files are the tasks' users'; host git (root) reads them all the same.
+  struct stat st {};
+  ASSERT_EQ(::stat((a_.path + "/d/a.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, spec_.user->uid);
+  EXPECT_EQ(sh(a_.path, "git status --porcelain --untracked-files=all d"), "?? d/a.txt\n");
+}
+
+// A `setpriv` or a library the task planted in its worktree, reachable through PATH
+// or LD_PRELOAD, never runs before the switch to the sandbox user (it would be root).
+TEST_F(SandboxTest, PlantedSetprivAndLoaderVariablesDoNotRunAsRoot) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox user is chosen only as root";
+  write_file(a_.path + "/bin/setpriv", "#!/bin/sh\necho planted-setpriv-ran-as-$(id -u)\n");
+  fs::permissions(a_.path + "/bin/setpriv", fs::perms::owner_all | fs::perms::group_all);
+  SandboxSpec spec = spec_;
+  exec::ProcessSpec p;
+  p.argv = {"/bin/sh", "-c", "id -u; echo \"$LD_BIND_NOW\""};
+  p.env["PATH"] = a_.path + "/bin:/usr/bin:/bin";
+  p.env["LD_BIND_NOW"] = "1";
+  p.log_path = dir_ / "logs/planted.log";
+  fs::create_directories(dir_ / "logs");
+  ASSERT_TRUE(wrap_in_bwrap(p, spec));
+  EXPECT_EQ(p.env["LD_BIND_NOW"], "");  // not for bwrap, which runs as root
+  auto loop = exec::Loop::create();
+  exec::ProcessResult r;
+  auto proc = exec::Supervised::start((*loop)->get(), p,
+                                      [&](const exec::ProcessResult& result) { r = result; });
+  ASSERT_TRUE(proc) << proc.error().message;
+  (*loop)->run();
+  EXPECT_EQ(r.stdout_text, std::to_string(spec.user->uid) + "\n1\n") << r.stderr_tail;
+}
+
+// As a sandbox user, a task adds objects to the shared git directory but cannot
+// change or remove one that is there (another task's, or the base commit's).
+TEST_F(SandboxTest, ExistingGitObjectsCannotBeReplaced) {
+  if (geteuid() != 0) GTEST_SKIP() << "the sandbox user is chosen only as root";
+  std::string blob = sh(repo_dir_, "echo base-content | git hash-object -w --stdin");
+  blob.pop_back();
+  std::string object = repo_dir_ + "/.git/objects/" + blob.substr(0, 2) + "/" + blob.substr(2);
+  ASSERT_TRUE(fs::exists(object));
+  std::string before = read_file(object);
+  auto r = run("echo x > '" + object + "' 2>/dev/null && echo overwrote; rm -f '" + object +
+               "' 2>/dev/null; test -e '" + object + "' || echo removed; mv '" + object +
+               "' /tmp/o 2>/dev/null && echo moved; echo done");
+  EXPECT_EQ(r.stdout_text, "done\n") << r.stderr_tail;
+  EXPECT_EQ(read_file(object), before);
 }
 
 TEST_F(SandboxTest, CannotWriteTheRealHome) {
@@ -250,7 +341,7 @@ TEST_F(SandboxTest, CredentialsFileIsReadOnlyInHome) {
       run("cat \"$HOME/.codex/auth.json\"; echo x >> \"$HOME/.codex/auth.json\" || echo RO; "
           "test -e \"$HOME/.claude/.credentials.json\" || echo ABSENT",
           spec);
-  EXPECT_EQ(r.stdout_text, "{\"token\":\"t\"}\nRO\nABSENT\n");
+  EXPECT_EQ(r.stdout_text, "{\"token\":\"t\"}\nRO\nABSENT\n") << r.stderr_tail;
   EXPECT_EQ(read_file(dir_ / "creds/auth.json"), "{\"token\":\"t\"}\n");
 }
 
@@ -307,6 +398,38 @@ TEST(SandboxSetupTest, WrapBuildsTheCommand) {
   auto bad = wrap_in_bwrap(q, spec);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().message, "sandbox: " + (dir / "missing") + " does not exist");
+}
+
+TEST(SandboxSetupTest, SandboxIdRangeAndUsers) {
+  auto d = sandbox_id_range(nullptr);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->first, 2000000000u);
+  EXPECT_EQ(d->count, 65536u);
+  EXPECT_EQ(d->gid, 2000000000u);
+  auto r = sandbox_id_range("300000:100");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->first, 300000u);
+  EXPECT_EQ(r->count, 100u);
+  EXPECT_EQ(r->gid, 300000u);
+  EXPECT_EQ(sandbox_id_range("300000:100:4242")->gid, 4242u);
+  for (const char* bad : {"x", "1", "0:10", "5:0", "1:2:0", "2147483000:1000", "1:2:3:4", "1:2x"}) {
+    auto b = sandbox_id_range(bad);
+    ASSERT_FALSE(b) << bad;
+    EXPECT_EQ(b.error().message, std::string("BATON_SANDBOX_IDS: '") + bad +
+                                     "': expected FIRST:COUNT or FIRST:COUNT:GID (ids above 0, "
+                                     "below 2^31)");
+  }
+  // Each task of a run its own uid, in the range; the same again for the same run.
+  std::set<uint32_t> uids;
+  for (int task = 0; task < 100; ++task) {
+    SandboxUser u = sandbox_user_for(*r, "20261205-120000-abcd", task);
+    EXPECT_GE(u.uid, 300000u);
+    EXPECT_LT(u.uid, 300100u);
+    EXPECT_EQ(u.gid, 300000u);
+    uids.insert(u.uid);
+  }
+  EXPECT_EQ(uids.size(), 100u);
+  EXPECT_EQ(sandbox_user_for(*r, "run", 3).uid, sandbox_user_for(*r, "run", 3).uid);
 }
 
 TEST(SandboxSetupTest, ProgramDirs) {

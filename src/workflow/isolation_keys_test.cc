@@ -115,5 +115,46 @@ hooks:
             }));
 }
 
+TEST(IsolationKeysTest, ReadsLimitsOfSettingsAndTasks) {
+  LoadResult r = load(R"(name: demo
+settings:
+  sandbox: bwrap
+  limits: {pids: 300, memory: 2GiB, cpu_seconds: 10m, open_files: 512}
+tasks:
+  - id: a
+    run: 'true'
+    limits: {memory: 512MiB}
+  - id: b
+    run: 'true'
+)");
+  ASSERT_TRUE(r.workflow) << (heads(r).empty() ? "" : heads(r)[0]);
+  const Limits& s = r.workflow->settings.limits;
+  EXPECT_EQ(s.pids, 300);
+  EXPECT_EQ(s.memory, 2LL << 30);
+  EXPECT_EQ(s.cpu_seconds, 600);
+  EXPECT_EQ(s.open_files, 512);
+  const Limits& a = r.workflow->tasks[0].limits();
+  EXPECT_EQ(a.memory, 512LL << 20);
+  EXPECT_FALSE(a.pids);
+  EXPECT_FALSE(r.workflow->tasks[1].limits().memory);
+}
+
+TEST(IsolationKeysTest, HooksHaveNoLimits) {
+  LoadResult r = load(
+      "name: demo\ntasks:\n  - {id: a, run: 'true'}\nhooks:\n  on_start:\n"
+      "    - {run: 'true', limits: {pids: 5}}\n");
+  EXPECT_EQ(heads(r), std::vector<std::string>{"flow.yaml:6:21: error: hooks have no 'limits'; "
+                                               "they run in the project root, unsandboxed"});
+}
+
+TEST(IsolationKeysTest, LimitsWithoutASandboxAreAnError) {
+  LoadResult r = load(
+      "name: demo\ntasks:\n  - {id: a, run: 'true', limits: {pids: 5}}\n"
+      "  - {id: b, run: 'true', sandbox: auto, limits: {pids: 5}}\n");
+  EXPECT_EQ(heads(r), std::vector<std::string>{
+                          "flow.yaml:3:26: error: task 'a' has 'limits' but no sandbox: limits "
+                          "apply to sandboxed tasks (set 'sandbox' on the task or in settings)"});
+}
+
 }  // namespace
 }  // namespace baton::workflow

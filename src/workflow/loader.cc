@@ -143,7 +143,8 @@ const std::vector<std::string>& task_keys() {
       "id",        "agent",   "run",      "description",    "parameters", "dependencies",
       "condition", "retry",   "timeout",  "on_failure",     "env",        "workdir",
       "outputs",   "model",   "fallback", "resume_session", "max_turns",  "max_cost_usd",
-      "isolation", "sandbox", "network",  "image",          "gate",       "secrets"};
+      "isolation", "sandbox", "network",  "image",          "gate",       "secrets",
+      "limits"};
   return keys;
 }
 

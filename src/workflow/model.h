@@ -7,6 +7,7 @@
 // upstream tasks, inputs or variables. Durations are stored in seconds.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -96,6 +97,17 @@ enum class Sandbox {
   kPodman,  ///< a container of `image` on `podman system service`, same API
 };
 
+/// `limits:` of settings (the default of every sandboxed task) or of one task (on top
+/// of settings'): what a sandboxed task's processes may use. Unset fields fall back
+/// to settings', then to the sandbox's defaults (isolation::ResourceLimits). They apply
+/// to sandboxed tasks only (bwrap, docker, podman); README "Sandboxes" says how.
+struct Limits {
+  std::optional<int64_t> pids;        ///< processes and threads at once (>= 1)
+  std::optional<int64_t> memory;      ///< bytes (`512MiB`, `2GiB`; >= 1 MiB)
+  std::optional<double> cpu_seconds;  ///< CPU time per process, seconds (> 0)
+  std::optional<int64_t> open_files;  ///< open file descriptors per process (>= 1)
+};
+
 /// The fields of a task that most tasks leave unset. A TaskSpec holds them behind one
 /// pointer (TaskExtrasPtr), allocated when the first of them is written, so a plain
 /// command task does not pay for them (sizeof(TaskSpec) 656 -> 296 bytes: 36 MB at
@@ -115,6 +127,7 @@ struct TaskExtras {
   std::optional<double> max_cost_usd;  ///< budget of the task over all attempts, USD
   std::optional<bool> network;         ///< sandboxed tasks: network access (default false)
   std::optional<std::string> image;    ///< docker/podman sandboxes: the image; else settings.image
+  Limits limits;                       ///< sandboxed tasks: resource limits over settings'
   /// secrets: names from context.secrets this task may use; no other task sees them.
   std::vector<std::string> secrets;
   /// gate: the task waits for `baton approve` once it could start; its work (if any)
@@ -192,6 +205,7 @@ struct TaskSpec {
   const std::optional<double>& max_cost_usd() const { return read_extras().max_cost_usd; }
   const std::optional<bool>& network() const { return read_extras().network; }
   const std::optional<std::string>& image() const { return read_extras().image; }
+  const Limits& limits() const { return read_extras().limits; }
   const std::vector<std::string>& secrets() const { return read_extras().secrets; }
   const std::optional<GateSpec>& gate() const { return read_extras().gate; }
 
@@ -222,6 +236,7 @@ struct Settings {
   Sandbox sandbox = Sandbox::kNone;              ///< default of every task (hooks: always none)
   std::string image;  ///< image of docker/podman sandboxes; "" = baton-sandbox:latest
   std::string git_author = "baton <baton@localhost>";  ///< "Name <email>" of baton's commits
+  Limits limits;  ///< resource limits of every sandboxed task (each field: task's, then this)
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.

@@ -99,6 +99,13 @@ void Validator::run() {
     check_agent(t, read_.tasks[i], label);
     check_secrets(t, read_.tasks[i], label);
     check_templates(read_.tasks[i], static_cast<int>(i), label);
+    // Limits bind sandboxed tasks only: on another they would promise what is not kept.
+    if (read_.tasks[i].limits && t.sandbox.value_or(wf_.settings.sandbox) == Sandbox::kNone) {
+      sink_.error(*read_.tasks[i].limits,
+                  label +
+                      " has 'limits' but no sandbox: limits apply to sandboxed tasks "
+                      "(set 'sandbox' on the task or in settings)");
+    }
   }
   for (const auto& [group, places] : read_.hooks) {
     const std::vector<TaskSpec>& hooks = group == "on_start"     ? wf_.hooks.on_start

@@ -9,6 +9,7 @@
 #include "workflow/duration.h"
 #include "workflow/loader.h"
 #include "workflow/scalar_position.h"
+#include "workflow/size.h"
 #include "workflow/source.h"
 #include "workflow/suggest.h"
 
@@ -22,7 +23,11 @@ const std::vector<std::string> kTopKeys = {"version", "name",     "description",
                                            "tasks",   "hooks"};
 const std::vector<std::string> kSettingsKeys = {
     "max_parallel", "timeout", "on_failure", "kill_grace", "max_cost_usd", "isolation",
-    "integrate",    "sandbox", "image",      "git_author", "integrate_at"};
+    "integrate",    "sandbox", "image",      "git_author", "integrate_at", "limits"};
+const std::vector<std::string> kLimitKeys = {"pids", "memory", "cpu_seconds", "open_files"};
+// Upper bounds of limits.pids and limits.open_files (the kernel's own are lower).
+constexpr double kMaxLimitCount = 1LL << 30;
+constexpr int64_t kMinMemoryBytes = 1 << 20;
 const std::vector<std::string> kIsolationValues = {"none", "worktree"};
 const std::vector<std::string> kSandboxValues = {"none", "bwrap", "auto", "docker", "podman"};
 const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
@@ -168,6 +173,9 @@ class Reader {
   void read_task(const YamlNode& node, int number, const std::string& hook_group, TaskSpec* task,
                  TaskPlaces* places);
   void read_retry(const YamlEntry& e, const std::string& label, RetryPolicy* retry);
+  // Reads a `limits:` mapping; WHERE names it (" in settings.limits", " in limits of
+  // task 'a'"). Fields with errors are left unset.
+  void read_limits(const YamlEntry& e, const std::string& where, Limits* limits);
   void read_run(const YamlEntry& e, const std::string& where, TaskSpec* task, TaskPlaces* places);
   void read_gate(const YamlEntry& g, const std::string& where, TaskSpec* task, TaskPlaces* places);
   void read_env(const YamlEntry& e, const std::string& label, TaskSpec* task, TaskPlaces* places);
@@ -377,6 +385,10 @@ void Reader::read_settings(const YamlEntry& s) {
       if (read_enum(e, where, kSandboxValues, &i)) settings.sandbox = static_cast<Sandbox>(i);
     } else if (e.key == "image") {
       read_string(e, where, &settings.image);
+    } else if (e.key == "limits") {
+      if (!e.value.IsNull() && is_mapping(e, where)) {
+        read_limits(e, " in settings.limits", &settings.limits);
+      }
     } else if (e.key == "git_author") {
       std::string author;
       if (!read_string(e, where, &author)) continue;
@@ -638,6 +650,16 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
         continue;
       }
       read_gate(e, where, task, places);
+    } else if (k == "limits") {
+      if (hook) {
+        error(loc_of(e.key_node.Mark()),
+              "hooks have no 'limits'; they run in the project root, unsandboxed");
+        continue;
+      }
+      places->limits = loc_of(e.key_node.Mark());
+      if (!e.value.IsNull() && is_mapping(e, where)) {
+        read_limits(e, " in limits of " + label, &task->mutable_extras().limits);
+      }
     } else if (k == "isolation" || k == "sandbox" || k == "network" || k == "image") {
       if (hook) {
         error(loc_of(e.key_node.Mark()),
@@ -767,6 +789,49 @@ void Reader::read_retry(const YamlEntry& r, const std::string& label, RetryPolic
         error(e.value_loc(), "'jitter'" + where + " must be between 0 and 1");
       } else {
         retry->jitter = *j;
+      }
+    }
+  }
+}
+
+void Reader::read_limits(const YamlEntry& l, const std::string& where, Limits* limits) {
+  // A whole number from 1 to kMaxLimitCount.
+  auto count = [&](const YamlEntry& e, std::optional<int64_t>* out) {
+    std::optional<double> n = e.value.IsScalar() ? parse_number(e.value.Scalar()) : std::nullopt;
+    if (!n || *n != std::floor(*n)) {
+      expected(e, "a whole number", where);
+    } else if (*n < 1) {
+      error(e.value_loc(), in_quotes(e.key) + where + " must be at least 1");
+    } else if (*n > kMaxLimitCount) {
+      error(e.value_loc(), in_quotes(e.key) + where + " must be at most " +
+                               std::to_string(static_cast<int64_t>(kMaxLimitCount)));
+    } else {
+      *out = static_cast<int64_t>(*n);
+    }
+  };
+  for (const YamlEntry& e : map_entries(l.value, &kLimitKeys, where, sink_)) {
+    if (e.key == "pids") {
+      count(e, &limits->pids);
+    } else if (e.key == "open_files") {
+      count(e, &limits->open_files);
+    } else if (e.key == "cpu_seconds") {
+      double seconds;
+      if (read_duration(e, where, true, &seconds)) limits->cpu_seconds = seconds;
+    } else if (e.key == "memory") {
+      if (!e.value.IsScalar()) {
+        expected(e, "a size", where);
+        continue;
+      }
+      Result<int64_t> bytes = parse_size(e.value.Scalar());
+      if (!bytes) {
+        error(e.value_loc(), "invalid size " + in_quotes(e.value.Scalar()) + " for 'memory'" +
+                                 where +
+                                 ": expected a number of bytes or a value like 512MiB, "
+                                 "2GiB");
+      } else if (*bytes < kMinMemoryBytes) {
+        error(e.value_loc(), "'memory'" + where + " must be at least 1MiB");
+      } else {
+        limits->memory = *bytes;
       }
     }
   }

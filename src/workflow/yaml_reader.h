@@ -34,6 +34,7 @@ struct TaskPlaces {
   SourceLoc agent;                          ///< the agent's value
   std::vector<TemplateSite> templates;      ///< every template of the task, in file order
   std::vector<SourceLoc> secret_items;      ///< parallel to TaskSpec::secrets
+  std::optional<SourceLoc> limits;          ///< the `limits` key, when the task has one
 };
 
 /// The places of a role's parts.
