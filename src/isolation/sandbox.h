@@ -33,12 +33,12 @@
 // (/etc/shadow) are closed to them. Each task of a run has its own uid from a dedicated
 // range (sandbox_id_range: BATON_SANDBOX_IDS, default 2000000000 + 65536), so the
 // process limit is per task; all share the group G, through which they write what baton
-// made for them (grant_sandbox_access): the worktree and the git directory's objects/,
-// refs/, logs/ become group G, group-writable, with setgid directories (objects/: its
-// files stay read-only and its directories are sticky, so a task adds objects but cannot
-// replace one), and the task runs with umask 002 so that what one task adds to the
-// shared git directory stays writable for the next; HOME is chowned to U. Host git
-// (root) reads and commits all of it; files the task created are owned by U. /etc/passwd
+// made for them (grant_sandbox_access): the worktree (or the checkout, but for its git
+// metadata and the paths hidden) becomes group G, group-writable, with setgid
+// directories, and the task runs with umask 002 so that what one task adds stays
+// writable for the next; HOME is chowned to U. The repository's git directory is
+// never given to G: it is read-only inside, and host git (root) commits the task's
+// changes afterwards (worktree.h); files the task created are owned by U. /etc/passwd
 // and /etc/group inside gain an entry for U and G (name "baton"), so that tools asking
 // for the user's name work. Without root (a developer's machine), bwrap makes a user
 // namespace of its own in which the task has the invoking user's uid (mapped,
