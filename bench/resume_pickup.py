@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Time for `baton resume` to pick up a large run killed partway (README "Resume").
+"""Time for `baton resume` to pick up a large run killed partway (docs/gates-and-resume.md).
 
 Usage: resume_pickup.py BATON [N]   (N tasks, default 1000)
 

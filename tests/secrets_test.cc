@@ -1,4 +1,4 @@
-// Integration tests: secrets (README "Secrets") through the built binary. Only the
+// Integration tests: secrets (docs/secrets.md) through the built binary. Only the
 // tasks that list a secret get it; its value is redacted from logs, outputs, events,
 // the summary and `baton status`, and never reaches the state database or run files.
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // baton resume RUN [--force] [--plain|--json] [--no-wait] [--rehearse SCRIPT]: continue a
 // run after baton was killed, interrupted, cancelled, paused, or left it waiting on a
-// gate (README "Resume"). What is re-run and what is not: engine/run.h resume_run().
+// gate (docs/gates-and-resume.md). What is re-run and what is not: engine/run.h resume_run().
 #include <unistd.h>
 
 #include <cstdio>

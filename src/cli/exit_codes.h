@@ -1,4 +1,4 @@
-// baton's exit codes: documented in README.md ("Exit codes") and stable.
+// baton's exit codes: documented in docs/commands.md ("Exit codes") and stable.
 #pragma once
 
 namespace baton::cli {

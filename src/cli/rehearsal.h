@@ -1,5 +1,5 @@
 // `baton run --rehearse SCRIPT`: the scripted model server for one run, and the
-// per-attempt set-up that points each agent CLI at it (README "Rehearsal").
+// per-attempt set-up that points each agent CLI at it (docs/rehearsal.md).
 #pragma once
 
 #include <memory>

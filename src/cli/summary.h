@@ -27,7 +27,7 @@ std::string render_run_list(const std::vector<store::RunRecord>& runs);
 /// `output` is less than the whole output.
 inline constexpr size_t kOutputPreviewBytes = 4096;
 
-/// JSON forms (documented in README "baton status --json"). A task's `output` is a
+/// JSON forms (documented in docs/state-and-logs.md). A task's `output` is a
 /// preview of at most kOutputPreviewBytes (cut at a UTF-8 character boundary),
 /// `output_bytes` the size of the stored output, `output_truncated` true when the
 /// preview is shorter than it or the stored output was itself cut at

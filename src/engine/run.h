@@ -11,7 +11,7 @@
 // end, the task's transition and any newly started attempts are again one
 // transaction before the next processes start.
 //
-// Hooks (README "Hooks"): on_start runs before the first task; if it fails, no
+// Hooks (docs/gates-and-resume.md, "Hooks"): on_start runs before the first task; if it fails, no
 // task runs and the run fails. Then on_success or on_failure, then on_complete,
 // run after the tasks; their failures are reported (events, summary, exit status
 // unchanged), never hidden. Hook tasks run one at a time, in order.
@@ -96,7 +96,7 @@ Result<RunOutcome> execute_run(const workflow::Workflow& workflow, store::Store&
                                const RunOptions& options, RunObserver& observer,
                                const Clock& clock);
 
-/// Continues recorded run RUN (`baton resume`, README "Resume") with WORKFLOW, which
+/// Continues recorded run RUN (`baton resume`, docs/gates-and-resume.md) with WORKFLOW, which
 /// the caller loaded from run.workflow_path and checked (spec_changes()). Takes the
 /// run lock (error when a live orchestrator holds it). Rebuilds the scheduler from
 /// the store: success, skipped and failed tasks stay; cancelled and ready ones become

@@ -7,7 +7,7 @@
 // never starts a process and never reads the real time: the driver (run.h) does
 // I/O, and tests drive it with a fake clock and scripted outcomes.
 //
-// Dependency rules (README "Task states"):
+// Dependency rules (docs/failures.md):
 // - A task becomes resolvable when every dependency is terminal.
 // - If a dependency failed or was cancelled, the task is cancelled ("dependency
 //   'x' failed") and never runs. A skipped dependency does not block: dependants
@@ -15,7 +15,7 @@
 // - Otherwise its condition is evaluated: false -> skipped, true -> ready; an
 //   evaluation error fails the task.
 //
-// Human control (README "Gates", "Pause and resume"):
+// Human control (docs/gates-and-resume.md):
 // - A task with a `gate` becomes waiting instead of ready; approve() makes it ready
 //   (its work then runs) or, for a gate with no work, succeeds it; reject() fails it.
 // - A task with `on_failure: escalate` whose attempts and fallback agents all

@@ -1,4 +1,4 @@
-// Secrets of a run (README "Secrets"): their values, read once at the run's start;
+// Secrets of a run (docs/secrets.md): their values, read once at the run's start;
 // what each task's process gets; and the redaction of the values ("***") from
 // everything baton writes or shows.
 //

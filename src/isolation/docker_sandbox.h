@@ -3,7 +3,7 @@
 // Docker Engine API (docker_run.h). The task stays a process of baton's: its
 // timeout, cancellation and log work as for any task.
 //
-// What the container holds (README "Sandboxes"): the image's file system read-only
+// What the container holds (docs/sandboxes.md): the image's file system read-only
 // (ReadonlyRootfs); SandboxSpec::writable and HOME bound read-write at the same
 // paths; SandboxSpec::readable and the credentials files read-only; /tmp a tmpfs of
 // SandboxSpec::tmp_bytes; `hidden` paths covered by an empty tmpfs; no network

@@ -1,5 +1,5 @@
 // Integration: the branches of a run's tasks merged, in dependency order, into
-// the run's branch (README "Isolation: worktrees and integration").
+// the run's branch (docs/isolation.md).
 #pragma once
 
 #include <string>

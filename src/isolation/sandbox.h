@@ -1,7 +1,6 @@
 // Sandboxes: a task's process wrapped in bubblewrap (bwrap), so that it sees a
 // minimal file system, can write only where it must, has no network unless
-// allowed, runs as an unprivileged user and within resource limits (README
-// "Sandboxes").
+// allowed, runs as an unprivileged user and within resource limits (docs/sandboxes.md).
 //
 // What a bwrap sandbox holds (wrap_in_bwrap):
 // - read-only: /usr, /etc, and /bin, /sbin, /lib, /lib32, /lib64, /libx32 (as the
@@ -68,8 +67,8 @@
 
 namespace baton::isolation {
 
-/// The resource limits of a sandboxed task (the defaults of `limits:`, README
-/// "Sandboxes"). Values are at least 1 (0 for cpu_seconds: none).
+/// The resource limits of a sandboxed task (the defaults of `limits:`,
+/// docs/sandboxes.md). Values are at least 1 (0 for cpu_seconds: none).
 struct ResourceLimits {
   int64_t pids = 1024;  ///< processes and threads at once, of the task's uid
   /// bytes: per process under bwrap (RLIMIT_DATA), the whole container's otherwise

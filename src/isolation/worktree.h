@@ -3,7 +3,7 @@
 //
 // Everything here runs the `git` executable synchronously (isolation/command.h)
 // with a bounded time. A task's worktree and everything in it is untrusted (the
-// README's threat model): git on the host must not run a program, read a config or
+// threat model, docs/security.md): git on the host must not run a program, read a config or
 // follow a path that a task could have written. So every host git command
 // (host_git_command) is run
 // - on an explicit git directory and work tree (`--git-dir`, `--work-tree`), never

@@ -46,7 +46,7 @@ LoadResult load_workflow_file(const std::string& path, const LoadOptions& option
 LoadResult load_workflow_text(std::string text, const std::string& file_name,
                               const LoadOptions& options);
 
-/// The keys a task may have, in the order of the README's table.
+/// The keys a task may have, in the order of the table in docs/workflow.md.
 const std::vector<std::string>& task_keys();
 
 /// The fields of a task's result that templates may read (`${task.FIELD}`):

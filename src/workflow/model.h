@@ -1,7 +1,7 @@
 // The workflow as written: the in-memory form of a workflow file (YAML or JSON).
 //
 // The schema is seed 001's (../shared/seeds/001_0ad356ec54de143c.txt) plus the
-// additions in README.md ("Workflow file reference"). A Workflow produced by
+// additions in docs/workflow.md. A Workflow produced by
 // load_workflow() (loader.h) has passed validation: ids are unique, every
 // dependency exists, the graph is acyclic, every ${...} parses and refers only to
 // upstream tasks, inputs or variables. Durations are stored in seconds.
@@ -39,7 +39,7 @@ enum class TaskFailureAction {
   kEscalate,
 };
 
-/// task.gate: a human approval the task waits for before its work (README "Gates").
+/// task.gate: a human approval the task waits for before its work (docs/gates-and-resume.md).
 struct GateSpec {
   std::string message;  ///< a template, rendered when the task starts waiting
   SourceLoc loc;        ///< where the gate's mapping starts
@@ -69,7 +69,7 @@ enum class FallbackStrategy {
   kFail,        ///< only the first installed agent; no retry after auth/permanent errors
 };
 
-/// settings.isolation and task `isolation`: where a task works (README "Isolation").
+/// settings.isolation and task `isolation`: where a task works (docs/isolation.md).
 enum class Isolation {
   kNone,      ///< in the project root, like any command
   kWorktree,  ///< in its own git worktree on its own branch; committed when it succeeds
@@ -88,7 +88,7 @@ enum class IntegrateAt {
   kTask,  ///< each branch right after its task succeeded and committed, in completion order
 };
 
-/// settings.sandbox and task `sandbox`: what confines a task's process (README "Sandboxes").
+/// settings.sandbox and task `sandbox`: what confines a task's process (docs/sandboxes.md).
 enum class Sandbox {
   kNone,    ///< no confinement
   kBwrap,   ///< bubblewrap: a minimal file system, writable worktree, no network by default
@@ -100,7 +100,7 @@ enum class Sandbox {
 /// `limits:` of settings (the default of every sandboxed task) or of one task (on top
 /// of settings'): what a sandboxed task's processes may use. Unset fields fall back
 /// to settings', then to the sandbox's defaults (isolation::ResourceLimits). They apply
-/// to sandboxed tasks only (bwrap, docker, podman); README "Sandboxes" says how.
+/// to sandboxed tasks only (bwrap, docker, podman); docs/sandboxes.md says how.
 struct Limits {
   std::optional<int64_t> pids;        ///< processes and threads at once (>= 1)
   std::optional<int64_t> memory;      ///< bytes (`512MiB`, `2GiB`; >= 1 MiB)

@@ -1,6 +1,6 @@
 // Security suite, issue 12: a run must not report success it did not earn. Each case
 // drives the built `baton` with real processes, supervisors, SQLite and (as root) a
-// small tmpfs that fills up; see README "What a run's status guarantees".
+// small tmpfs that fills up; see docs/security.md ("Make the run lie").
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
