@@ -51,8 +51,11 @@ std::vector<const CLI::Option*> visible_options(const CLI::App& app) {
   return app.get_options([](const CLI::Option* opt) { return !opt->get_group().empty(); });
 }
 
-// A flag takes no value (--json); an option does (--limit N).
-bool is_flag(const CLI::Option& opt) { return opt.get_type_size_max() == 0; }
+// A flag takes no value (--json); an option does (--limit N). CLI11's own flags (--help,
+// --version) have no type name rather than no size.
+bool is_flag(const CLI::Option& opt) {
+  return opt.get_type_size_max() == 0 || opt.get_type_name().empty();
+}
 
 // The spellings of a named option: -n, --limit.
 std::vector<std::string> option_spellings(const CLI::Option& opt) {
