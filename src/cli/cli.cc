@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/reference.h"
 
 namespace baton::cli {
 
@@ -30,6 +31,8 @@ int run_cli(int argc, char** argv) {
   add_pause(app, &exit_code);
   add_approve(app, &exit_code);
   add_retry(app, &exit_code);
+  // Hidden: `baton __man`, `baton __completions bash|zsh`, rendered from APP (reference.h).
+  if (std::optional<int> rc = run_reference_command(app, argc, argv)) return *rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
