@@ -4,7 +4,8 @@
 // by pid plus start time, never pid alone) is alive, a run.cancel_requested event is
 // recorded and the orchestrator gets SIGTERM: it terminates its running attempts
 // (process group, grace period, SIGKILL), records them and their tasks cancelled
-// and exits 143. `baton cancel` waits for that exit. When the orchestrator is gone
+// and exits 3 (the event tells it from an outside SIGTERM, which exits 143).
+// `baton cancel` waits for that exit. When the orchestrator is gone
 // (it crashed or was killed, or the run is paused or waiting), `baton cancel` takes the
 // run lock, asks the supervisor of every attempt still running to cancel it
 // (exec::cancel_attempt: the attempts outlive a killed orchestrator) and records the

@@ -221,6 +221,7 @@ class Driver {
   bool integration_failed_ = false;
   std::string integration_text_;
   int interrupted_by_ = 0;
+  bool cancel_requested_ = false;  // `baton cancel` recorded run.cancel_requested
   std::optional<Error> fatal_;
   std::vector<std::string> hook_failures_;
   int hook_count_ = 0;
@@ -323,8 +324,14 @@ Result<void> Driver::open_loop() {
   handles_open_ = true;
   auto on_signal = [](uv_signal_t* h, int signo) {
     auto* self = static_cast<Driver*>(h->data);
+    // `baton cancel` records run.cancel_requested, then sends SIGTERM: reading the
+    // requests tells its cancel from a SIGTERM sent by anything else.
+    if (signo == SIGTERM && self->interrupted_by_ == 0) self->check_requests();
     if (self->interrupted_by_ == 0) self->interrupted_by_ = signo;
-    self->cancel_all(std::string("interrupted by ") + (signo == SIGINT ? "SIGINT" : "SIGTERM"));
+    self->cancel_all(signo == SIGTERM && self->cancel_requested_
+                         ? std::string("cancelled by baton cancel")
+                         : std::string("interrupted by ") +
+                               (signo == SIGINT ? "SIGINT" : "SIGTERM"));
   };
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
@@ -378,6 +385,7 @@ Result<RunOutcome> Driver::loop_until_done() {
   out.run_branch = workspaces_.run_branch();
   out.integration = integration_text_;
   out.interrupted_by_signal = interrupted_by_;
+  out.cancel_requested = interrupted_by_ == SIGTERM && cancel_requested_;
   out.hook_failures = hook_failures_;
   return out;
 }
@@ -796,7 +804,9 @@ void Driver::check_requests() {
   for (const store::Event& e : *events) {
     control_seq_ = std::max(control_seq_, e.seq);
     if (e.time < requests_after_) continue;
-    if (e.kind == "run.pause_requested" && !sched_.paused()) {
+    if (e.kind == "run.cancel_requested") {
+      cancel_requested_ = true;  // its SIGTERM follows (cli/cmd_cancel.cc)
+    } else if (e.kind == "run.pause_requested" && !sched_.paused()) {
       sched_.pause();
       pending_.events.push_back(event("", "run.pausing", {{"running", sched_.running_count()}}));
       observer_.on_paused(sched_);

@@ -82,7 +82,9 @@ struct RunOutcome {
   std::string run_id;
   /// kPaused / kWaiting: the run stopped until `baton resume` (RunOptions::no_wait).
   RunStatus status = RunStatus::kRunning;
-  int interrupted_by_signal = 0;           ///< SIGINT/SIGTERM number when interrupted, else 0
+  int interrupted_by_signal = 0;  ///< SIGINT/SIGTERM number when interrupted, else 0
+  /// The SIGTERM came from `baton cancel` (it records run.cancel_requested first).
+  bool cancel_requested = false;
   std::vector<std::string> hook_failures;  ///< "on_failure.1: exited 1"
   std::string run_branch;   ///< "baton/<run>" when worktree tasks were integrated, else ""
   std::string integration;  ///< one line on the integration for the summary; "" = none
