@@ -22,6 +22,15 @@ namespace baton::engine {
 
 namespace fs = std::filesystem;
 
+std::string stored_workflow_path(const std::string& path, const std::string& root) {
+  std::error_code ec;
+  fs::path file = fs::absolute(path, ec).lexically_normal();
+  if (ec || root.empty()) return path;
+  fs::path rel = file.lexically_relative(fs::path(root).lexically_normal());
+  if (rel.empty() || *rel.begin() == "..") return file.string();
+  return rel.string();
+}
+
 std::string new_run_id(const Clock& clock) {
   time_t t = static_cast<time_t>(clock.now());
   tm utc{};
@@ -246,7 +255,7 @@ Result<RunOutcome> Driver::run() {
   secrets_ = RunSecrets::load(wf_, options_.root_dir);
   run_.id = run_id_;
   run_.workflow_name = wf_.name;
-  run_.workflow_path = wf_.path;
+  run_.workflow_path = stored_workflow_path(wf_.path, options_.root_dir);
   run_.workflow_sha256 = wf_.source_sha256;
   run_.status = "running";
   run_.inputs = options_.inputs;

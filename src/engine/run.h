@@ -119,4 +119,10 @@ Result<RunOutcome> resume_run(const workflow::Workflow& workflow, store::Store& 
 /// A new run id: UTC time plus 4 random hex digits, e.g. "20261124-014512-3fa9".
 std::string new_run_id(const Clock& clock);
 
+/// How a run records its workflow file PATH (as given, relative to the current
+/// directory): relative to the project ROOT when the file is inside it, so `baton
+/// resume` finds it from any directory of the project (and after the project moves),
+/// else absolute. "flow.yaml" run from ROOT/sub gives "sub/flow.yaml".
+std::string stored_workflow_path(const std::string& path, const std::string& root);
+
 }  // namespace baton::engine
