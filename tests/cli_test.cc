@@ -143,6 +143,53 @@ tasks:
   EXPECT_EQ(dir.read("ledger"), "shipped\n");
 }
 
+TEST(CommandLineTest, AnUnknownCommandSuggestsTheNearestOne) {
+  ScratchDir dir;
+  Outcome o = run_baton({"rn", "flow.yaml"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.out, "");
+  EXPECT_EQ(o.err,
+            "baton: unknown command 'rn'; did you mean 'run'?\n"
+            "Run with --help for the list of commands.\n");
+  o = run_baton({"audit", "verfy", "last"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  o = run_baton({"help", "audit", "verfy"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.err,
+            "baton: unknown command 'audit verfy'; did you mean 'verify'?\n"
+            "Run with --help for the list of commands.\n");
+}
+
+TEST(CommandLineTest, HelpCommandPrintsWhatDashDashHelpPrints) {
+  ScratchDir dir;
+  for (const std::vector<std::string>& words :
+       std::vector<std::vector<std::string>>{{}, {"run"}, {"audit"}, {"audit", "export"}}) {
+    std::vector<std::string> help{"help"}, dashed = words;
+    help.insert(help.end(), words.begin(), words.end());
+    dashed.push_back("--help");
+    Outcome a = run_baton(help, dir.path());
+    Outcome b = run_baton(dashed, dir.path());
+    EXPECT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_EQ(a.out, b.out);
+    EXPECT_FALSE(a.out.empty());
+  }
+  EXPECT_NE(run_baton({"help"}, dir.path()).out.find("help"), std::string::npos);
+}
+
+TEST(CommandLineTest, AnUndeclaredInputIsAnErrorWithASuggestion) {
+  ScratchDir dir;
+  dir.write("flow.yaml",
+            "name: hi\ninputs: {name: {default: you}}\ntasks:\n  - {id: a, run: 'echo ${name}'}\n");
+  Outcome o = run_baton({"run", "flow.yaml", "-i", "nmae=me"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.err,
+            "flow.yaml: error: -i nmae: the workflow declares no input 'nmae'; did you mean "
+            "'name'? (declare it under 'inputs', or set 'settings.allow_extra_inputs: true' to "
+            "accept any)\n");
+  EXPECT_FALSE(dir.exists(".baton/state.db"));  // nothing ran
+  EXPECT_EQ(run_baton({"run", "flow.yaml", "-i", "name=me"}, dir.path()).exit_code, 0);
+}
+
 TEST(LiveViewTest, RedrawsATableInPlaceOnATerminal) {
   ScratchDir dir;
   dir.write("flow.yaml",
