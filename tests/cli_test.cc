@@ -190,6 +190,37 @@ TEST(CommandLineTest, AnUndeclaredInputIsAnErrorWithASuggestion) {
   EXPECT_EQ(run_baton({"run", "flow.yaml", "-i", "name=me"}, dir.path()).exit_code, 0);
 }
 
+TEST(InitTest, StateLogsAndWorktreesAreNeverCommitted) {
+  ScratchDir dir;
+  dir.write("flow.yaml",
+            "name: quiet\nsettings: {isolation: worktree}\ntasks:\n"
+            "  - {id: a, run: 'echo hi > a.txt'}\n");
+  Outcome git = run_command({"sh", "-c",
+                             "git init -q && git add flow.yaml && git -c user.name=t -c "
+                             "user.email=t@t commit -qm init"},
+                            dir.path());
+  ASSERT_EQ(git.exit_code, 0) << git.err;
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  ASSERT_TRUE(dir.exists(".baton/state.db"));
+  ASSERT_TRUE(dir.exists(".baton/runs"));
+  const std::vector<std::string> status{
+      "git", "status", "--porcelain", "--untracked-files=all", "--ignored=no", "--", ".baton"};
+  EXPECT_EQ(run_command(status, dir.path()).out, "");  // nothing under .baton/
+  // baton init: config.yaml and the example may be committed; the state still not.
+  ASSERT_EQ(run_baton({"init"}, dir.path(), {{"PATH", "/usr/bin:/bin"}}).exit_code, 0);
+  EXPECT_EQ(run_command(status, dir.path()).out, "?? .baton/config.yaml\n?? .baton/hello.yaml\n");
+}
+
+TEST(InitTest, WritesTheGitignoreOfItsStateDirectory) {
+  ScratchDir dir;
+  ASSERT_EQ(run_baton({"init"}, dir.path(), {{"PATH", "/usr/bin:/bin"}}).exit_code, 0);
+  EXPECT_EQ(dir.read(".baton/.gitignore"),
+            "# Written by baton: its state database, logs, worktrees and rehearsal homes are\n"
+            "# never committed. config.yaml and workflows kept here may be.\n"
+            "*\n!*.yaml\n!*.yml\n");
+}
+
 TEST(LiveViewTest, RedrawsATableInPlaceOnATerminal) {
   ScratchDir dir;
   dir.write("flow.yaml",
