@@ -124,6 +124,22 @@ TEST(RunIdTest, AnUnknownRunIsAUsageErrorEverywhere) {
   }
 }
 
+TEST(RunIdTest, LastWithNoRunsIsAUsageError) {
+  ScratchDir dir;
+  dir.write(".baton/.keep", "");
+  // An empty database: baton creates its tables on open, and there is no run.
+  ASSERT_EQ(
+      run_command({"sqlite3", ".baton/state.db", "CREATE TABLE t(x); DROP TABLE t;"}, dir.path())
+          .exit_code,
+      0);
+  const std::string db = dir.path() + "/.baton/state.db";
+  for (const char* cmd : {"clean", "status", "logs", "cancel", "resume"}) {
+    Outcome o = run_baton({cmd, "last"}, dir.path());
+    EXPECT_EQ(o.exit_code, 2) << cmd;
+    EXPECT_EQ(o.err, "baton: no runs yet in " + db + "\n") << cmd;
+  }
+}
+
 TEST(ResumeTest, WorksFromAnyDirectoryOfTheProject) {
   ScratchDir dir;
   dir.write("wf/flow.yaml", R"(name: gated
