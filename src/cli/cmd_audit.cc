@@ -121,13 +121,13 @@ void add_audit(CLI::App& app, int* exit_code) {
 
   auto* verify = cmd->add_subcommand("verify", "Recompute a run's event hash chain");
   auto verify_run = std::make_shared<std::string>();
-  verify->add_option("RUN", *verify_run, "a run id, a unique prefix of one, or 'last'")->required();
+  verify->add_option("RUN", *verify_run, kRunHelp)->required();
   verify->callback([=] { *exit_code = verify_command(*verify_run); });
 
   auto* exp = cmd->add_subcommand("export", "Write a run's events as JSON Lines");
   auto export_run = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
-  exp->add_option("RUN", *export_run, "a run id, a unique prefix of one, or 'last'")->required();
+  exp->add_option("RUN", *export_run, kRunHelp)->required();
   exp->add_option("-o,--output", *output, "write to FILE instead of standard output");
   exp->callback([=] { *exit_code = export_command(*export_run, *output); });
 }

@@ -178,7 +178,7 @@ void add_cancel(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("cancel", "Stop a running run: terminate its attempts, record it");
   auto run_id = std::make_shared<std::string>();
   auto timeout = std::make_shared<double>(60);
-  cmd->add_option("RUN", *run_id, "a run id, a unique prefix of one, or 'last'")->required();
+  cmd->add_option("RUN", *run_id, kRunHelp)->required();
   cmd->add_option("--timeout", *timeout, "seconds to wait for the orchestrator to stop")
       ->check(CLI::PositiveNumber);
   cmd->callback([=] { *exit_code = cancel_command(*run_id, *timeout); });

@@ -112,7 +112,7 @@ void add_resume(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "resume", "Continue a run that was killed, interrupted, cancelled, paused or waiting");
   auto args = std::make_shared<ResumeArgs>();
-  cmd->add_option("RUN", args->run_id, "a run id, or 'last'")->required();
+  cmd->add_option("RUN", args->run_id, kRunHelp)->required();
   add_resume_flags(cmd, *args);
   cmd->callback([=] { *exit_code = resume_command(*args, {}); });
 }

@@ -130,7 +130,7 @@ void add_retry(CLI::App& app, int* exit_code) {
       "retry", "Run a failed task again with its dependants, then continue the run");
   auto args = std::make_shared<ResumeArgs>();
   auto task = std::make_shared<std::string>();
-  cmd->add_option("RUN", args->run_id, "a run id, or 'last'")->required();
+  cmd->add_option("RUN", args->run_id, kRunHelp)->required();
   cmd->add_option("TASK", *task, "the failed or cancelled task")->required();
   add_resume_flags(cmd, *args);
   cmd->callback([=] { *exit_code = retry_command(*args, *task); });

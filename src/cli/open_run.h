@@ -10,6 +10,9 @@
 
 namespace baton::cli {
 
+/// The help text of a RUN argument (resolve_run() takes all three forms).
+constexpr const char* kRunHelp = "a run id, a unique prefix of one, or 'last'";
+
 /// A run read back from the project's state database.
 struct OpenedRun {
   std::unique_ptr<store::Store> store;  ///< the open database
