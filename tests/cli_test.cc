@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "harness_util.h"
 
@@ -36,6 +38,203 @@ TEST(InitTest, DetectsAnInstalledAgentAndPrefersIt) {
   std::string config = dir.read(".baton/config.yaml");
   EXPECT_NE(config.find("codex-cli 0.169.0"), std::string::npos) << config;
   EXPECT_NE(config.find("  coder:\n    use: [codex]"), std::string::npos) << config;
+}
+
+// Two finished runs of a one-task workflow in DIR; their ids, newest first.
+std::vector<std::string> two_runs(const ScratchDir& dir) {
+  dir.write("flow.yaml", "name: two\ntasks:\n  - {id: only, run: 'echo hi'}\n");
+  for (int i = 0; i < 2; ++i) {
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+  }
+  std::vector<std::string> ids;
+  for (const auto& r : status_json(dir)) ids.push_back(r["id"]);
+  return ids;
+}
+
+// The shortest prefix of A that B does not share.
+std::string distinct_prefix(const std::string& a, const std::string& b) {
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  return a.substr(0, i + 1);
+}
+
+TEST(RunIdTest, EveryCommandTakesLastAndAUniquePrefix) {
+  ScratchDir dir;
+  std::vector<std::string> ids = two_runs(dir);
+  ASSERT_EQ(ids.size(), 2u);
+  const std::string older = distinct_prefix(ids[1], ids[0]);
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"status", older},
+                                             {"logs", older, "only"},
+                                             {"audit", "verify", older},
+                                             {"audit", "export", older, "-o", "out.jsonl"},
+                                             {"clean", older},
+                                             {"status", "last"},
+                                             {"audit", "verify", "last"},
+                                             {"clean", "last"}}) {
+    Outcome o = run_baton(args, dir.path());
+    EXPECT_EQ(o.exit_code, 0) << args[0] << " " << args[1] << ": " << o.err;
+  }
+  Outcome status = run_baton({"status", older}, dir.path());
+  EXPECT_NE(status.out.find(ids[1]), std::string::npos) << status.out;
+  Outcome verify = run_baton({"audit", "verify", older}, dir.path());
+  EXPECT_EQ(verify.out.rfind("run " + ids[1] + ": ", 0), 0u) << verify.out;
+  // A finished run cannot be cancelled, but the prefix finds it.
+  Outcome cancel = run_baton({"cancel", older}, dir.path());
+  EXPECT_EQ(cancel.exit_code, 1) << cancel.err;
+  EXPECT_EQ(cancel.out, "run " + ids[1] + " already ended (success); nothing to cancel\n");
+}
+
+TEST(RunIdTest, AnAmbiguousPrefixListsTheCandidates) {
+  ScratchDir dir;
+  std::vector<std::string> ids = two_runs(dir);
+  ASSERT_EQ(ids.size(), 2u);
+  const std::string common = ids[0].substr(0, distinct_prefix(ids[0], ids[1]).size() - 1);
+  ASSERT_FALSE(common.empty());
+  for (const char* cmd : {"status", "logs", "cancel", "pause", "resume", "diff", "clean"}) {
+    Outcome o = run_baton({cmd, common}, dir.path());
+    EXPECT_EQ(o.exit_code, 2) << cmd;
+    EXPECT_EQ(o.err, "baton: run id prefix '" + common + "' is ambiguous; it matches 2 runs:\n  " +
+                         ids[0] + "  two  success\n  " + ids[1] + "  two  success\n")
+        << cmd;
+  }
+}
+
+TEST(RunIdTest, AnUnknownRunIsAUsageErrorEverywhere) {
+  ScratchDir dir;
+  two_runs(dir);
+  const std::string db = dir.path() + "/.baton/state.db";
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"status", "nosuchrun"},
+                                             {"logs", "nosuchrun"},
+                                             {"cancel", "nosuchrun"},
+                                             {"pause", "nosuchrun"},
+                                             {"resume", "nosuchrun"},
+                                             {"retry", "nosuchrun", "only"},
+                                             {"approve", "nosuchrun", "only"},
+                                             {"audit", "verify", "nosuchrun"},
+                                             {"audit", "export", "nosuchrun"},
+                                             {"diff", "nosuchrun"},
+                                             {"clean", "nosuchrun"},
+                                             {"clean", "nosuchrun", "--branches"}}) {
+    Outcome o = run_baton(args, dir.path());
+    EXPECT_EQ(o.exit_code, 2) << args[0];
+    EXPECT_EQ(o.err, "baton: no run 'nosuchrun' in " + db + "\n") << args[0];
+  }
+}
+
+TEST(RunIdTest, LastWithNoRunsIsAUsageError) {
+  ScratchDir dir;
+  dir.write(".baton/.keep", "");
+  // An empty database: baton creates its tables on open, and there is no run.
+  ASSERT_EQ(
+      run_command({"sqlite3", ".baton/state.db", "CREATE TABLE t(x); DROP TABLE t;"}, dir.path())
+          .exit_code,
+      0);
+  const std::string db = dir.path() + "/.baton/state.db";
+  for (const char* cmd : {"clean", "status", "logs", "cancel", "resume"}) {
+    Outcome o = run_baton({cmd, "last"}, dir.path());
+    EXPECT_EQ(o.exit_code, 2) << cmd;
+    EXPECT_EQ(o.err, "baton: no runs yet in " + db + "\n") << cmd;
+  }
+}
+
+TEST(ResumeTest, WorksFromAnyDirectoryOfTheProject) {
+  ScratchDir dir;
+  dir.write("wf/flow.yaml", R"(name: gated
+tasks:
+  - id: ship
+    gate: {message: "ship?"}
+    run: echo shipped >> ledger
+)");
+  dir.write("deep/er/.keep", "");
+  Outcome o = run_baton({"run", "wf/flow.yaml", "--plain", "--no-wait"}, dir.path());
+  ASSERT_EQ(o.exit_code, 5) << o.out << o.err;
+  EXPECT_EQ(last_run(dir)["workflow_path"], "wf/flow.yaml");  // relative to the project root
+  const std::string sub = dir.path() + "/deep/er";
+  ASSERT_EQ(run_baton({"approve", "last", "ship"}, sub).exit_code, 0);
+  o = run_baton({"resume", "last", "--plain"}, sub);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ledger"), "shipped\n");
+}
+
+TEST(CommandLineTest, AnUnknownCommandSuggestsTheNearestOne) {
+  ScratchDir dir;
+  Outcome o = run_baton({"rn", "flow.yaml"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.out, "");
+  EXPECT_EQ(o.err,
+            "baton: unknown command 'rn'; did you mean 'run'?\n"
+            "Run with --help for the list of commands.\n");
+  o = run_baton({"audit", "verfy", "last"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  o = run_baton({"help", "audit", "verfy"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.err,
+            "baton: unknown command 'audit verfy'; did you mean 'verify'?\n"
+            "Run with --help for the list of commands.\n");
+}
+
+TEST(CommandLineTest, HelpCommandPrintsWhatDashDashHelpPrints) {
+  ScratchDir dir;
+  for (const std::vector<std::string>& words :
+       std::vector<std::vector<std::string>>{{}, {"run"}, {"audit"}, {"audit", "export"}}) {
+    std::vector<std::string> help{"help"}, dashed = words;
+    help.insert(help.end(), words.begin(), words.end());
+    dashed.push_back("--help");
+    Outcome a = run_baton(help, dir.path());
+    Outcome b = run_baton(dashed, dir.path());
+    EXPECT_EQ(a.exit_code, 0) << a.err;
+    EXPECT_EQ(a.out, b.out);
+    EXPECT_FALSE(a.out.empty());
+  }
+  EXPECT_NE(run_baton({"help"}, dir.path()).out.find("help"), std::string::npos);
+}
+
+TEST(CommandLineTest, AnUndeclaredInputIsAnErrorWithASuggestion) {
+  ScratchDir dir;
+  dir.write("flow.yaml",
+            "name: hi\ninputs: {name: {default: you}}\ntasks:\n  - {id: a, run: 'echo ${name}'}\n");
+  Outcome o = run_baton({"run", "flow.yaml", "-i", "nmae=me"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_EQ(o.err,
+            "flow.yaml: error: -i nmae: the workflow declares no input 'nmae'; did you mean "
+            "'name'? (declare it under 'inputs', or set 'settings.allow_extra_inputs: true' to "
+            "accept any)\n");
+  EXPECT_FALSE(dir.exists(".baton/state.db"));  // nothing ran
+  EXPECT_EQ(run_baton({"run", "flow.yaml", "-i", "name=me"}, dir.path()).exit_code, 0);
+}
+
+TEST(InitTest, StateLogsAndWorktreesAreNeverCommitted) {
+  ScratchDir dir;
+  dir.write("flow.yaml",
+            "name: quiet\nsettings: {isolation: worktree}\ntasks:\n"
+            "  - {id: a, run: 'echo hi > a.txt'}\n");
+  Outcome git = run_command({"sh", "-c",
+                             "git init -q && git add flow.yaml && git -c user.name=t -c "
+                             "user.email=t@t commit -qm init"},
+                            dir.path());
+  ASSERT_EQ(git.exit_code, 0) << git.err;
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  ASSERT_TRUE(dir.exists(".baton/state.db"));
+  ASSERT_TRUE(dir.exists(".baton/runs"));
+  const std::vector<std::string> status{
+      "git", "status", "--porcelain", "--untracked-files=all", "--ignored=no", "--", ".baton"};
+  EXPECT_EQ(run_command(status, dir.path()).out, "");  // nothing under .baton/
+  // baton init: config.yaml and the example may be committed; the state still not.
+  ASSERT_EQ(run_baton({"init"}, dir.path(), {{"PATH", "/usr/bin:/bin"}}).exit_code, 0);
+  EXPECT_EQ(run_command(status, dir.path()).out, "?? .baton/config.yaml\n?? .baton/hello.yaml\n");
+}
+
+TEST(InitTest, WritesTheGitignoreOfItsStateDirectory) {
+  ScratchDir dir;
+  ASSERT_EQ(run_baton({"init"}, dir.path(), {{"PATH", "/usr/bin:/bin"}}).exit_code, 0);
+  EXPECT_EQ(dir.read(".baton/.gitignore"),
+            "# Written by baton: its state database, logs, worktrees and rehearsal homes are\n"
+            "# never committed. config.yaml and workflows kept here may be.\n"
+            "*\n!*.yaml\n!*.yml\n");
 }
 
 TEST(LiveViewTest, RedrawsATableInPlaceOnATerminal) {

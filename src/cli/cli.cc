@@ -1,11 +1,51 @@
+#include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/reference.h"
+#include "workflow/suggest.h"
 
 namespace baton::cli {
+
+namespace {
+
+// The subcommand of PARENT called NAME, listed or hidden; nullptr if none.
+CLI::App* find_subcommand(CLI::App& parent, const std::string& name) {
+  for (CLI::App* sub : parent.get_subcommands({})) {
+    if (sub->get_name() == name) return sub;
+  }
+  return nullptr;
+}
+
+// Checks that WORDS name a command (and subcommands) of APP, as `baton WORDS...`
+// would. Prints "baton: unknown command 'W'; did you mean 'X'?" and returns false
+// when one does not; the suggestion is from the listed (not hidden) commands.
+bool known_commands(CLI::App& app, const std::vector<std::string>& words) {
+  CLI::App* at = &app;
+  std::string path;
+  for (const std::string& word : words) {
+    if (CLI::App* sub = find_subcommand(*at, word)) {
+      at = sub;
+      path += word + " ";
+      continue;
+    }
+    std::vector<std::string> names;
+    for (CLI::App* sub : at->get_subcommands({})) {
+      if (!sub->get_group().empty()) names.push_back(sub->get_name());
+    }
+    std::fprintf(stderr, "baton: unknown command '%s%s'%s\n", path.c_str(), word.c_str(),
+                 workflow::did_you_mean(word, names).c_str());
+    std::fprintf(stderr, "Run with --help for the list of commands.\n");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
   // Hidden, and not parsed by CLI11: everything after `--` is the task's argv.
@@ -31,10 +71,26 @@ int run_cli(int argc, char** argv) {
   add_pause(app, &exit_code);
   add_approve(app, &exit_code);
   add_retry(app, &exit_code);
+  // Handled below, before CLI11 parses: listed here for `baton --help`.
+  app.add_subcommand("help", "Show the help of baton, or of COMMAND (as COMMAND --help)")
+      ->allow_extras();
+
   // Hidden: `baton __man`, `baton __completions bash|zsh`, rendered from APP (reference.h).
   if (std::optional<int> rc = run_reference_command(app, argc, argv)) return *rc;
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "help") {
+    // `baton help [COMMAND...]` is `baton [COMMAND...] --help`.
+    args.erase(args.begin());
+    if (!known_commands(app, args)) return kExitUsage;
+    args.push_back("--help");
+  } else if (!args.empty() && !args[0].empty() && args[0][0] != '-' &&
+             !known_commands(app, {args[0]})) {
+    return kExitUsage;
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector of arguments
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     int rc = app.exit(e);
     return rc == 0 ? kExitSuccess : kExitUsage;

@@ -181,7 +181,7 @@ void add_approve(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "approve", "Approve (or --reject) a task waiting at a gate or after an escalation");
   auto args = std::make_shared<ApproveArgs>();
-  cmd->add_option("RUN", args->run_id, "a run id, or 'last'")->required();
+  cmd->add_option("RUN", args->run_id, kRunHelp)->required();
   cmd->add_option("TASK", args->task_id, "the waiting task")->required();
   cmd->add_option("--comment", args->comment, "the approver's note: the task's output");
   auto* reject = cmd->add_flag("--reject", args->reject, "fail the task instead");

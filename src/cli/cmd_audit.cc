@@ -15,7 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "cli/paths.h"
+#include "cli/open_run.h"
 #include "store/audit.h"
 #include "store/store.h"
 
@@ -23,38 +23,23 @@ namespace baton::cli {
 
 namespace {
 
-// Opens the project's store and checks that RUN_ID exists; prints why not and sets
-// *EXIT_CODE when it cannot.
-std::unique_ptr<store::Store> open_run(const std::string& run_id, int* exit_code) {
-  auto db = find_state_db();
-  if (!db) {
-    std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
-    *exit_code = kExitUsage;
+// Opens the project's store and resolves RUN_ARG ("last", an id or a unique prefix)
+// into *RUN_ID; prints why not and sets *EXIT_CODE when it cannot.
+std::unique_ptr<store::Store> open_audited_run(const std::string& run_arg, std::string* run_id,
+                                               int* exit_code) {
+  auto opened = open_run(run_arg);
+  if (!opened) {
+    *exit_code = opened.error();
     return nullptr;
   }
-  auto store = store::open_sqlite_store(*db);
-  if (!store) {
-    std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());
-    *exit_code = kExitInternal;
-    return nullptr;
-  }
-  auto run = (*store)->get_run(run_id);
-  if (!run) {
-    std::fprintf(stderr, "baton: %s\n", run.error().message.c_str());
-    *exit_code = kExitInternal;
-    return nullptr;
-  }
-  if (!*run) {
-    std::fprintf(stderr, "baton: no run '%s' in %s\n", run_id.c_str(), db->c_str());
-    *exit_code = kExitUsage;
-    return nullptr;
-  }
-  return std::move(*store);
+  *run_id = opened->run.id;
+  return std::move(opened->store);
 }
 
-int verify_command(const std::string& run_id) {
+int verify_command(const std::string& run_arg) {
   int exit_code = kExitSuccess;
-  auto store = open_run(run_id, &exit_code);
+  std::string run_id;
+  auto store = open_audited_run(run_arg, &run_id, &exit_code);
   if (!store) return exit_code;
   auto report = store::verify_run(*store, run_id);
   if (!report) {
@@ -102,9 +87,10 @@ bool export_to_file(store::Store& store, const std::string& run_id, const std::s
   return true;
 }
 
-int export_command(const std::string& run_id, const std::string& output) {
+int export_command(const std::string& run_arg, const std::string& output) {
   int exit_code = kExitSuccess;
-  auto store = open_run(run_id, &exit_code);
+  std::string run_id;
+  auto store = open_audited_run(run_arg, &run_id, &exit_code);
   if (!store) return exit_code;
   store::ChainReport report;
   if (output.empty() || output == "-") {
@@ -135,13 +121,13 @@ void add_audit(CLI::App& app, int* exit_code) {
 
   auto* verify = cmd->add_subcommand("verify", "Recompute a run's event hash chain");
   auto verify_run = std::make_shared<std::string>();
-  verify->add_option("RUN", *verify_run, "a run id")->required();
+  verify->add_option("RUN", *verify_run, kRunHelp)->required();
   verify->callback([=] { *exit_code = verify_command(*verify_run); });
 
   auto* exp = cmd->add_subcommand("export", "Write a run's events as JSON Lines");
   auto export_run = std::make_shared<std::string>();
   auto output = std::make_shared<std::string>();
-  exp->add_option("RUN", *export_run, "a run id")->required();
+  exp->add_option("RUN", *export_run, kRunHelp)->required();
   exp->add_option("-o,--output", *output, "write to FILE instead of standard output");
   exp->callback([=] { *exit_code = export_command(*export_run, *output); });
 }

@@ -4,7 +4,8 @@
 // by pid plus start time, never pid alone) is alive, a run.cancel_requested event is
 // recorded and the orchestrator gets SIGTERM: it terminates its running attempts
 // (process group, grace period, SIGKILL), records them and their tasks cancelled
-// and exits 143. `baton cancel` waits for that exit. When the orchestrator is gone
+// and exits 3 (the event tells it from an outside SIGTERM, which exits 143).
+// `baton cancel` waits for that exit. When the orchestrator is gone
 // (it crashed or was killed, or the run is paused or waiting), `baton cancel` takes the
 // run lock, asks the supervisor of every attempt still running to cancel it
 // (exec::cancel_attempt: the attempts outlive a killed orchestrator) and records the
@@ -30,6 +31,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/open_run.h"
 #include "cli/orchestrator.h"
 #include "cli/paths.h"
 #include "exec/supervised.h"
@@ -91,7 +93,7 @@ int cancel_abandoned(store::Store& store, const std::string& run_id) {
   return kExitSuccess;
 }
 
-int cancel_command(const std::string& run_id, double timeout_s) {
+int cancel_command(const std::string& run_arg, double timeout_s) {
   auto db = find_state_db();
   if (!db) {
     std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
@@ -103,16 +105,10 @@ int cancel_command(const std::string& run_id, double timeout_s) {
     return kExitInternal;
   }
   store::Store& store = **opened;
-  auto run = store.get_run(run_id);
-  if (!run) {
-    std::fprintf(stderr, "baton: %s\n", run.error().message.c_str());
-    return kExitInternal;
-  }
-  if (!*run) {
-    std::fprintf(stderr, "baton: no run '%s' in %s\n", run_id.c_str(), db->c_str());
-    return kExitUsage;
-  }
-  const store::RunRecord& record = **run;
+  auto run = resolve_run(store, run_arg, *db);
+  if (!run) return run.error();
+  const std::string run_id = run->id;
+  const store::RunRecord& record = *run;
   if (record.status == "cancelled") {
     std::printf("run %s is already cancelled\n", run_id.c_str());
     return kExitSuccess;
@@ -182,7 +178,7 @@ void add_cancel(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("cancel", "Stop a running run: terminate its attempts, record it");
   auto run_id = std::make_shared<std::string>();
   auto timeout = std::make_shared<double>(60);
-  cmd->add_option("RUN", *run_id, "a run id")->required();
+  cmd->add_option("RUN", *run_id, kRunHelp)->required();
   cmd->add_option("--timeout", *timeout, "seconds to wait for the orchestrator to stop")
       ->check(CLI::PositiveNumber);
   cmd->callback([=] { *exit_code = cancel_command(*run_id, *timeout); });

@@ -5,8 +5,9 @@
 // start time) is never touched. Branches (baton/tasks/<run>/<task> and the run's
 // baton/<run>) are kept unless --branches. Without RUN: every run with worktrees
 // (and, with --branches, every run with branches).
-// Exit codes: 0 done (runs still running are skipped with a note); 2 no state, or
-// the RUN named is still running; 4 git or the file system failed.
+// Exit codes: 0 done (runs still running are skipped with a note); 2 no state, no
+// such RUN (an id, a unique prefix, or 'last'), or the RUN named is still running; 4 git or the
+// file system failed.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -15,6 +16,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/open_run.h"
 #include "cli/paths.h"
 #include "isolation/worktree.h"
 #include "store/process_identity.h"
@@ -103,7 +105,9 @@ int clean_command(const std::string& run_id, bool branches) {
   }
   std::set<std::string> runs;
   if (!run_id.empty()) {
-    runs.insert(run_id);
+    auto run = resolve_run(**opened, run_id, *db);  // an unknown run is an error, not a no-op
+    if (!run) return run.error();
+    runs.insert(run->id);
   } else {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(fs::path(state) / "worktrees", ec)) {
@@ -145,7 +149,9 @@ void add_clean(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("clean", "Remove the worktrees of finished runs");
   auto run_id = std::make_shared<std::string>();
   auto branches = std::make_shared<bool>(false);
-  cmd->add_option("RUN", *run_id, "one run (default: every finished run)");
+  cmd->add_option(
+      "RUN", *run_id,
+      "one run: an id, a unique prefix of one, or 'last' (default: every finished run)");
   cmd->add_flag("--branches", *branches, "also delete the runs' branches (baton/...)");
   cmd->callback([=] { *exit_code = clean_command(*run_id, *branches); });
 }

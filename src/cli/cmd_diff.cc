@@ -98,7 +98,7 @@ void add_diff(CLI::App& app, int* exit_code) {
   auto run_id = std::make_shared<std::string>();
   auto task = std::make_shared<std::string>();
   auto stat = std::make_shared<bool>(false);
-  cmd->add_option("RUN", *run_id, "a run id, or 'last'")->required();
+  cmd->add_option("RUN", *run_id, kRunHelp)->required();
   cmd->add_option("TASK", *task, "one task (default: the whole run)");
   cmd->add_flag("--stat", *stat, "files and line counts only");
   cmd->callback([=] { *exit_code = diff_command(*run_id, *task, *stat); });

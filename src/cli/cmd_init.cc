@@ -59,6 +59,10 @@ int init_command(bool force) {
     std::fprintf(stderr, "baton: cannot create %s: %s\n", dir.c_str(), ec.message().c_str());
     return kExitInternal;
   }
+  if (auto r = write_state_gitignore(dir.string()); !r) {
+    std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
+    return kExitInternal;
+  }
   std::vector<std::string> installed, missing;
   std::string detected;
   for (const char* name : kPreference) {

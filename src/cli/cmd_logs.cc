@@ -163,7 +163,7 @@ void add_logs(CLI::App& app, int* exit_code) {
   auto run_id = std::make_shared<std::string>();
   auto task = std::make_shared<std::string>();
   auto follow = std::make_shared<bool>(false);
-  cmd->add_option("RUN", *run_id, "a run id, or 'last'")->required();
+  cmd->add_option("RUN", *run_id, kRunHelp)->required();
   cmd->add_option("TASK", *task, "a task id (default: every task, lines prefixed)");
   cmd->add_flag("-f,--follow", *follow, "keep printing while the run is live");
   cmd->callback([=] { *exit_code = logs_command(*run_id, *task, *follow); });

@@ -81,7 +81,7 @@ void add_pause(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "pause", "Start nothing new in a running run; it stops once its attempts end");
   auto run_id = std::make_shared<std::string>();
-  cmd->add_option("RUN", *run_id, "a run id, or 'last'")->required();
+  cmd->add_option("RUN", *run_id, kRunHelp)->required();
   cmd->callback([=] { *exit_code = pause_command(*run_id); });
 }
 

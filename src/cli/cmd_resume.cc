@@ -46,10 +46,11 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
                  run.id.c_str(), run.orchestrator_pid);
     return kExitBusy;
   }
-  auto loaded = load_for_command(run.workflow_path, run.root_dir, {}, false);
+  const std::string file = workflow_file(run, opened->db_path);
+  auto loaded = load_for_command(file, run.root_dir, {}, false);
   if (!loaded) {
-    std::fprintf(stderr, "baton: cannot load %s, the workflow of run %s\n",
-                 run.workflow_path.c_str(), run.id.c_str());
+    std::fprintf(stderr, "baton: cannot load %s, the workflow of run %s\n", file.c_str(),
+                 run.id.c_str());
     return kExitUsage;
   }
   engine::ResumeOptions resume;
@@ -68,12 +69,12 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
       std::fprintf(stderr,
                    "baton: %s changed since run %s started (sha256 %.12s -> %.12s); tasks "
                    "changed: %s. Resume with --force to run what is left with the new file\n",
-                   run.workflow_path.c_str(), run.id.c_str(), run.workflow_sha256.c_str(),
+                   file.c_str(), run.id.c_str(), run.workflow_sha256.c_str(),
                    loaded->workflow.source_sha256.c_str(), list.c_str());
       return kExitUsage;
     }
     std::fprintf(stderr, "baton: note: %s changed since the run started (tasks changed: %s)\n",
-                 run.workflow_path.c_str(), list.c_str());
+                 file.c_str(), list.c_str());
     resume.forced = true;
   }
 
@@ -111,7 +112,7 @@ void add_resume(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "resume", "Continue a run that was killed, interrupted, cancelled, paused or waiting");
   auto args = std::make_shared<ResumeArgs>();
-  cmd->add_option("RUN", args->run_id, "a run id, or 'last'")->required();
+  cmd->add_option("RUN", args->run_id, kRunHelp)->required();
   add_resume_flags(cmd, *args);
   cmd->callback([=] { *exit_code = resume_command(*args, {}); });
 }

@@ -44,10 +44,11 @@ int retry_command(const ResumeArgs& args, const std::string& task_id) {
                  run.id.c_str(), run.orchestrator_pid);
     return kExitBusy;
   }
-  auto loaded = load_for_command(run.workflow_path, run.root_dir, {}, false);
+  const std::string file = workflow_file(run, opened->db_path);
+  auto loaded = load_for_command(file, run.root_dir, {}, false);
   if (!loaded) {
-    std::fprintf(stderr, "baton: cannot load %s, the workflow of run %s\n",
-                 run.workflow_path.c_str(), run.id.c_str());
+    std::fprintf(stderr, "baton: cannot load %s, the workflow of run %s\n", file.c_str(),
+                 run.id.c_str());
     return kExitUsage;
   }
   const workflow::Workflow& wf = loaded->workflow;
@@ -116,8 +117,10 @@ int retry_command(const ResumeArgs& args, const std::string& task_id) {
   }
   std::printf("\n");
   std::fflush(stdout);
+  ResumeArgs resolved = args;  // "last" or a prefix names this run, whatever starts next
+  resolved.run_id = run.id;
   opened->store.reset();
-  return resume_command(args, retried);
+  return resume_command(resolved, retried);
 }
 
 }  // namespace
@@ -127,7 +130,7 @@ void add_retry(CLI::App& app, int* exit_code) {
       "retry", "Run a failed task again with its dependants, then continue the run");
   auto args = std::make_shared<ResumeArgs>();
   auto task = std::make_shared<std::string>();
-  cmd->add_option("RUN", args->run_id, "a run id, or 'last'")->required();
+  cmd->add_option("RUN", args->run_id, kRunHelp)->required();
   cmd->add_option("TASK", *task, "the failed or cancelled task")->required();
   add_resume_flags(cmd, *args);
   cmd->callback([=] { *exit_code = retry_command(*args, *task); });

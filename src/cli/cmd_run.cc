@@ -49,6 +49,10 @@ int run_command(const RunArgs& args) {
   }
 
   std::string state = state_dir(root);
+  if (auto r = write_state_gitignore(state); !r) {
+    std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
+    return kExitInternal;
+  }
   auto store = store::open_sqlite_store(state + "/state.db");
   if (!store) {
     std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/open_run.h"
 #include "cli/paths.h"
 #include "cli/summary.h"
 #include "store/store.h"
@@ -11,7 +12,7 @@ namespace baton::cli {
 
 namespace {
 
-int status_command(const std::string& run_id, bool json, int limit) {
+int status_command(const std::string& run_id_arg, bool json, int limit) {
   auto db = find_state_db();
   if (!db) {
     std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
@@ -22,7 +23,7 @@ int status_command(const std::string& run_id, bool json, int limit) {
     std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());
     return kExitInternal;
   }
-  if (run_id.empty()) {
+  if (run_id_arg.empty()) {
     auto runs = (*store)->list_runs(limit);
     if (!runs) {
       std::fprintf(stderr, "baton: %s\n", runs.error().message.c_str());
@@ -37,15 +38,9 @@ int status_command(const std::string& run_id, bool json, int limit) {
     }
     return kExitSuccess;
   }
-  auto run = (*store)->get_run(run_id);
-  if (!run) {
-    std::fprintf(stderr, "baton: %s\n", run.error().message.c_str());
-    return kExitInternal;
-  }
-  if (!*run) {
-    std::fprintf(stderr, "baton: no run '%s' in %s\n", run_id.c_str(), db->c_str());
-    return kExitUsage;
-  }
+  auto run = resolve_run(**store, run_id_arg, *db);
+  if (!run) return run.error();
+  const std::string& run_id = run->id;
   auto tasks = (*store)->list_tasks(run_id);
   auto attempts = (*store)->list_attempts(run_id, "");
   if (!tasks || !attempts) {
@@ -54,14 +49,14 @@ int status_command(const std::string& run_id, bool json, int limit) {
     return kExitInternal;
   }
   if (json) {
-    nlohmann::json out = to_json(**run);
+    nlohmann::json out = to_json(*run);
     out["tasks"] = nlohmann::json::array();
     for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
     out["attempts"] = nlohmann::json::array();
     for (const auto& a : *attempts) out["attempts"].push_back(to_json(a));
     std::printf("%s\n", dump_json(out).c_str());
   } else {
-    std::fputs(render_summary(**run, *tasks, *attempts).c_str(), stdout);
+    std::fputs(render_summary(*run, *tasks, *attempts).c_str(), stdout);
   }
   return kExitSuccess;
 }
@@ -73,7 +68,8 @@ void add_status(CLI::App& app, int* exit_code) {
   auto run_id = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto limit = std::make_shared<int>(20);
-  cmd->add_option("RUN", *run_id, "a run id (default: list recent runs)");
+  cmd->add_option("RUN", *run_id,
+                  "a run id, a unique prefix of one, or 'last' (default: list recent runs)");
   cmd->add_flag("--json", *json, "machine-readable output");
   cmd->add_option("-n,--limit", *limit, "how many runs to list")->check(CLI::PositiveNumber);
   cmd->callback([=] { *exit_code = status_command(*run_id, *json, *limit); });

@@ -6,8 +6,10 @@ namespace baton::cli {
 constexpr int kExitSuccess = 0;    ///< the run succeeded; the command did what was asked
 constexpr int kExitRunFailed = 1;  ///< the run ended with at least one failed task
 constexpr int kExitUsage = 2;      ///< bad command line, or the workflow is invalid
-constexpr int kExitCancelled = 3;  ///< the run was cancelled (baton cancel)
-constexpr int kExitInternal = 4;   ///< baton itself failed (state store, I/O)
+/// the run was cancelled by `baton cancel` (also the exit code of the `baton run` or
+/// `baton resume` process that ran it; a SIGTERM from elsewhere is kExitSigterm)
+constexpr int kExitCancelled = 3;
+constexpr int kExitInternal = 4;  ///< baton itself failed (state store, I/O)
 /// --no-wait: only tasks waiting for `baton approve` are left; the run is recorded
 /// waiting and continues with `baton resume`
 constexpr int kExitWaiting = 5;
@@ -19,6 +21,6 @@ constexpr int kExitBusy = 7;
 /// nothing more will be logged until `baton resume` continues it
 constexpr int kExitOrchestratorGone = 8;
 constexpr int kExitSigint = 130;   ///< interrupted by SIGINT (Ctrl-C): running tasks cancelled
-constexpr int kExitSigterm = 143;  ///< interrupted by SIGTERM
+constexpr int kExitSigterm = 143;  ///< interrupted by a SIGTERM that `baton cancel` did not send
 
 }  // namespace baton::cli

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 namespace baton::cli {
 
@@ -17,6 +18,24 @@ std::string project_root() {
 }
 
 std::string state_dir(const std::string& root) { return (fs::path(root) / ".baton").string(); }
+
+Result<void> write_state_gitignore(const std::string& state) {
+  constexpr const char* kIgnore =
+      "# Written by baton: its state database, logs, worktrees and rehearsal homes are\n"
+      "# never committed. config.yaml and workflows kept here may be.\n"
+      "*\n"
+      "!*.yaml\n"
+      "!*.yml\n";
+  fs::path path = fs::path(state) / ".gitignore";
+  std::error_code ec;
+  if (fs::exists(path, ec)) return {};
+  fs::create_directories(state, ec);
+  std::ofstream out(path);
+  out << kIgnore;
+  out.close();
+  if (!out) return fail("cannot write " + path.string());
+  return {};
+}
 
 Result<std::string> find_state_db() {
   for (fs::path p = fs::current_path();; p = p.parent_path()) {

@@ -14,6 +14,12 @@ std::string project_root();
 /// The `.baton` directory under ROOT.
 std::string state_dir(const std::string& root);
 
+/// Writes STATE/.gitignore unless it exists (a user's own is never replaced), so that
+/// git never sees baton's state database, logs, worktrees and rehearsal homes: it
+/// ignores everything in STATE but the YAML files at its top (config.yaml and
+/// workflows kept there). Creates STATE if needed. Error: the file cannot be written.
+Result<void> write_state_gitignore(const std::string& state);
+
 /// The state database of an existing project: `.baton/state.db` in the current
 /// directory or the nearest parent that has one. Error when there is none
 /// ("no .baton/state.db here or in any parent directory; run `baton run` first").

@@ -49,6 +49,7 @@ int report_run(store::Store& store, const engine::RunOutcome& outcome, const std
     }
   }
   if (outcome.interrupted_by_signal == SIGINT) return kExitSigint;
+  if (outcome.cancel_requested) return kExitCancelled;  // baton cancel, not an outside SIGTERM
   if (outcome.interrupted_by_signal == SIGTERM) return kExitSigterm;
   switch (outcome.status) {
     case engine::RunStatus::kSuccess:

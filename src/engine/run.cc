@@ -22,6 +22,15 @@ namespace baton::engine {
 
 namespace fs = std::filesystem;
 
+std::string stored_workflow_path(const std::string& path, const std::string& root) {
+  std::error_code ec;
+  fs::path file = fs::absolute(path, ec).lexically_normal();
+  if (ec || root.empty()) return path;
+  fs::path rel = file.lexically_relative(fs::path(root).lexically_normal());
+  if (rel.empty() || *rel.begin() == "..") return file.string();
+  return rel.string();
+}
+
 std::string new_run_id(const Clock& clock) {
   time_t t = static_cast<time_t>(clock.now());
   tm utc{};
@@ -221,6 +230,7 @@ class Driver {
   bool integration_failed_ = false;
   std::string integration_text_;
   int interrupted_by_ = 0;
+  bool cancel_requested_ = false;  // `baton cancel` recorded run.cancel_requested
   std::optional<Error> fatal_;
   std::vector<std::string> hook_failures_;
   int hook_count_ = 0;
@@ -245,7 +255,7 @@ Result<RunOutcome> Driver::run() {
   secrets_ = RunSecrets::load(wf_, options_.root_dir);
   run_.id = run_id_;
   run_.workflow_name = wf_.name;
-  run_.workflow_path = wf_.path;
+  run_.workflow_path = stored_workflow_path(wf_.path, options_.root_dir);
   run_.workflow_sha256 = wf_.source_sha256;
   run_.status = "running";
   run_.inputs = options_.inputs;
@@ -323,8 +333,14 @@ Result<void> Driver::open_loop() {
   handles_open_ = true;
   auto on_signal = [](uv_signal_t* h, int signo) {
     auto* self = static_cast<Driver*>(h->data);
+    // `baton cancel` records run.cancel_requested, then sends SIGTERM: reading the
+    // requests tells its cancel from a SIGTERM sent by anything else.
+    if (signo == SIGTERM && self->interrupted_by_ == 0) self->check_requests();
     if (self->interrupted_by_ == 0) self->interrupted_by_ = signo;
-    self->cancel_all(std::string("interrupted by ") + (signo == SIGINT ? "SIGINT" : "SIGTERM"));
+    self->cancel_all(signo == SIGTERM && self->cancel_requested_
+                         ? std::string("cancelled by baton cancel")
+                         : std::string("interrupted by ") +
+                               (signo == SIGINT ? "SIGINT" : "SIGTERM"));
   };
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
@@ -378,6 +394,7 @@ Result<RunOutcome> Driver::loop_until_done() {
   out.run_branch = workspaces_.run_branch();
   out.integration = integration_text_;
   out.interrupted_by_signal = interrupted_by_;
+  out.cancel_requested = interrupted_by_ == SIGTERM && cancel_requested_;
   out.hook_failures = hook_failures_;
   return out;
 }
@@ -796,7 +813,9 @@ void Driver::check_requests() {
   for (const store::Event& e : *events) {
     control_seq_ = std::max(control_seq_, e.seq);
     if (e.time < requests_after_) continue;
-    if (e.kind == "run.pause_requested" && !sched_.paused()) {
+    if (e.kind == "run.cancel_requested") {
+      cancel_requested_ = true;  // its SIGTERM follows (cli/cmd_cancel.cc)
+    } else if (e.kind == "run.pause_requested" && !sched_.paused()) {
       sched_.pause();
       pending_.events.push_back(event("", "run.pausing", {{"running", sched_.running_count()}}));
       observer_.on_paused(sched_);

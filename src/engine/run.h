@@ -82,7 +82,9 @@ struct RunOutcome {
   std::string run_id;
   /// kPaused / kWaiting: the run stopped until `baton resume` (RunOptions::no_wait).
   RunStatus status = RunStatus::kRunning;
-  int interrupted_by_signal = 0;           ///< SIGINT/SIGTERM number when interrupted, else 0
+  int interrupted_by_signal = 0;  ///< SIGINT/SIGTERM number when interrupted, else 0
+  /// The SIGTERM came from `baton cancel` (it records run.cancel_requested first).
+  bool cancel_requested = false;
   std::vector<std::string> hook_failures;  ///< "on_failure.1: exited 1"
   std::string run_branch;   ///< "baton/<run>" when worktree tasks were integrated, else ""
   std::string integration;  ///< one line on the integration for the summary; "" = none
@@ -116,5 +118,11 @@ Result<RunOutcome> resume_run(const workflow::Workflow& workflow, store::Store& 
 
 /// A new run id: UTC time plus 4 random hex digits, e.g. "20261124-014512-3fa9".
 std::string new_run_id(const Clock& clock);
+
+/// How a run records its workflow file PATH (as given, relative to the current
+/// directory): relative to the project ROOT when the file is inside it, so `baton
+/// resume` finds it from any directory of the project (and after the project moves),
+/// else absolute. "flow.yaml" run from ROOT/sub gives "sub/flow.yaml".
+std::string stored_workflow_path(const std::string& path, const std::string& root);
 
 }  // namespace baton::engine

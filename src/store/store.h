@@ -22,7 +22,9 @@ namespace baton::store {
 struct RunRecord {
   std::string id;  ///< e.g. "20261124-014512-3fa9" (sortable by start)
   std::string workflow_name;
-  std::string workflow_path;  ///< absolute path of the file
+  /// the workflow file: relative to the project root (root_dir) when inside it, else
+  /// absolute (engine::stored_workflow_path); runs before issue 18 recorded it as given
+  std::string workflow_path;
   std::string workflow_sha256;
   /// running | success | failed | cancelled; paused (`baton pause`) | waiting (only
   /// tasks waiting for `baton approve` are left): both continue with `baton resume`

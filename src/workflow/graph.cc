@@ -1,6 +1,7 @@
 #include "workflow/graph.h"
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <queue>
 #include <set>
@@ -18,18 +19,99 @@ std::unordered_map<std::string_view, int> index_by_id(const Workflow& wf) {
   return index;
 }
 
-std::string node_label(const TaskSpec& task) {
-  return task.agent.empty() ? task.id : task.id + " (" + task.agent + ")";
+// The lines of a task's label: its id, then "agent: A", "if: CONDITION" and
+// "gate: MESSAGE" when the task has them.
+std::vector<std::string> label_lines(const TaskSpec& task) {
+  std::vector<std::string> lines{task.id};
+  if (!task.agent.empty()) lines.push_back("agent: " + task.agent);
+  if (!task.condition.empty()) lines.push_back("if: " + task.condition);
+  if (task.gate()) {
+    lines.push_back(task.gate()->message.empty() ? "gate" : "gate: " + task.gate()->message);
+  }
+  return lines;
 }
 
-// Mermaid labels are in double quotes; a quote inside is written as an entity.
-std::string mermaid_escape(const std::string& text) {
+// Words Mermaid's flowchart grammar reserves (mermaid.js.org/syntax/flowchart.html:
+// a node called "end" breaks the chart), compared without case.
+bool is_mermaid_keyword(const std::string& id) {
+  static const char* const kKeywords[] = {
+      "end",     "graph",       "flowchart", "subgraph", "class", "classdef",
+      "style",   "linkstyle",   "click",     "call",     "href",  "direction",
+      "default", "interpolate", "callback",  "td",       "tb",    "bt",
+      "lr",      "rl",          "accdescr",  "acctitle"};
+  std::string lower;
+  for (char c : id) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (const char* k : kKeywords) {
+    if (lower == k) return true;
+  }
+  return false;
+}
+
+// Mermaid node ids, one per task: the task id when it is a plain word (letters,
+// digits, '_', starting with a letter) that is not a keyword; else the id with
+// every other byte as '_', behind "t_" when it would still be a keyword or start
+// with a digit, made unique with further '_'.
+std::vector<std::string> mermaid_ids(const Workflow& wf) {
+  auto plain = [](const std::string& id) {
+    if (id.empty() || !std::isalpha(static_cast<unsigned char>(id[0]))) return false;
+    for (char c : id) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+    }
+    return !is_mermaid_keyword(id);
+  };
+  std::set<std::string> taken;
+  for (const TaskSpec& t : wf.tasks) {
+    if (plain(t.id)) taken.insert(t.id);
+  }
+  std::vector<std::string> ids;
+  ids.reserve(wf.tasks.size());
+  for (const TaskSpec& t : wf.tasks) {
+    if (plain(t.id)) {
+      ids.push_back(t.id);
+      continue;
+    }
+    std::string id;
+    for (char c : t.id) id += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+    if (!plain(id)) id = "t_" + id;
+    while (!taken.insert(id).second) id += '_';
+    ids.push_back(id);
+  }
+  return ids;
+}
+
+// Text inside a double-quoted Mermaid label: '"', '#', '<', '>', '&' and '`' as
+// entity codes (mermaid.js.org/syntax/flowchart.html, "Entity codes to escape
+// characters"), lines joined with <br/>.
+std::string mermaid_label(const std::vector<std::string>& lines) {
   std::string out;
-  for (char c : text) {
-    if (c == '"') {
-      out += "#quot;";
-    } else {
-      out += c;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i > 0) out += "<br/>";
+    for (char c : lines[i]) {
+      switch (c) {
+        case '"':
+          out += "#quot;";
+          break;
+        case '#':
+          out += "#35;";
+          break;
+        case '<':
+          out += "#lt;";
+          break;
+        case '>':
+          out += "#gt;";
+          break;
+        case '&':
+          out += "#amp;";
+          break;
+        case '`':
+          out += "#96;";
+          break;
+        case '\n':
+          out += ' ';
+          break;
+        default:
+          out += c;
+      }
     }
   }
   return out;
@@ -163,12 +245,16 @@ std::vector<bool> upstream_of(const std::vector<std::vector<int>>& deps, int tas
 
 std::string to_mermaid(const Workflow& wf) {
   std::string out = "flowchart TD\n";
-  for (const TaskSpec& task : wf.tasks) {
-    out += "  " + task.id + "[\"" + mermaid_escape(node_label(task)) + "\"]\n";
+  std::vector<std::string> ids = mermaid_ids(wf);
+  for (size_t i = 0; i < wf.tasks.size(); ++i) {
+    const TaskSpec& task = wf.tasks[i];
+    const std::string label = "\"" + mermaid_label(label_lines(task)) + "\"";
+    // A gate is a hexagon.
+    out += "  " + ids[i] + (task.gate() ? "{{" + label + "}}" : "[" + label + "]") + "\n";
   }
   std::vector<std::vector<int>> deps = dependency_indices(wf);
   for (size_t i = 0; i < wf.tasks.size(); ++i) {
-    for (int d : deps[i]) out += "  " + wf.tasks[d].id + " --> " + wf.tasks[i].id + "\n";
+    for (int d : deps[i]) out += "  " + ids[d] + " --> " + ids[i] + "\n";
   }
   return out;
 }
@@ -176,7 +262,12 @@ std::string to_mermaid(const Workflow& wf) {
 std::string to_dot(const Workflow& wf) {
   std::string out = "digraph " + dot_quote(wf.name) + " {\n";
   for (const TaskSpec& task : wf.tasks) {
-    out += "  " + dot_quote(task.id) + " [label=" + dot_quote(node_label(task)) + "];\n";
+    std::string label;
+    for (const std::string& line : label_lines(task)) label += (label.empty() ? "" : "\n") + line;
+    out += "  " + dot_quote(task.id) + " [label=" + dot_quote(label);
+    if (task.gate()) out += ", shape=hexagon";
+    if (!task.condition.empty()) out += ", style=dashed";
+    out += "];\n";
   }
   std::vector<std::vector<int>> deps = dependency_indices(wf);
   for (size_t i = 0; i < wf.tasks.size(); ++i) {

@@ -41,14 +41,21 @@ std::vector<bool> upstream_of(const Workflow& wf, int task);
 std::vector<bool> upstream_of(const std::vector<std::vector<int>>& deps, int task);
 
 /// The DAG as a Mermaid flowchart: "flowchart TD\n", one node line per task in
-/// declaration order ("  ID[\"ID\"]\n"; agent tasks show their agent:
-/// "  ID[\"ID (AGENT)\"]\n"), then one edge line per dependency ("  DEP --> ID\n"),
+/// declaration order, then one edge line per dependency ("  DEP --> ID\n"),
 /// dependants in declaration order, each one's dependencies as written.
+/// A node is "  ID[\"LABEL\"]\n", a gate "  ID{{\"LABEL\"}}\n" (a hexagon). ID is the
+/// task id when it is a plain word Mermaid does not reserve, else a safe id made from
+/// it ("end" -> "t_end", "c-d" -> "c_d", "9" -> "t_9"), unique. LABEL is the task id, then
+/// "agent: A", "if: CONDITION" and "gate: MESSAGE" lines as the task has them,
+/// joined by "<br/>", with " # < > & ` as Mermaid entity codes.
 std::string to_mermaid(const Workflow& wf);
 
-/// The DAG in Graphviz DOT: "digraph \"NAME\" {\n", one node line per task ("  \"ID\"
-/// [label=\"ID\"];\n", agent tasks "ID (AGENT)"), then edges "  \"DEP\" -> \"ID\";\n" in the order
-/// of to_mermaid(), then "}\n". Quotes and backslashes in names are escaped.
+/// The DAG in Graphviz DOT: "digraph \"NAME\" {\n", one node line per task
+/// ("  \"ID\" [label=\"LABEL\"];\n", LABEL's lines as in to_mermaid() joined by \n;
+/// ", shape=hexagon" for a gate, ", style=dashed" for a task with a condition), then
+/// edges "  \"DEP\" -> \"ID\";\n" in the order of to_mermaid(), then "}\n". Every id is
+/// a quoted string (DOT keywords such as node or graph included); quotes and
+/// backslashes are escaped.
 std::string to_dot(const Workflow& wf);
 
 }  // namespace baton::workflow

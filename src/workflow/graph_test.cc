@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+#include <sstream>
+
 namespace baton::workflow {
 namespace {
 
@@ -84,7 +88,7 @@ TEST(GraphTest, Mermaid) {
   wf.tasks[0].agent = "planner";
   EXPECT_EQ(to_mermaid(wf),
             "flowchart TD\n"
-            "  design[\"design (planner)\"]\n"
+            "  design[\"design<br/>agent: planner\"]\n"
             "  api[\"api\"]\n"
             "  ui[\"ui\"]\n"
             "  integrate[\"integrate\"]\n"
@@ -97,7 +101,7 @@ TEST(GraphTest, Mermaid) {
 TEST(GraphTest, MermaidEscapesQuotesInLabels) {
   Workflow wf = make({{"a"}});
   wf.tasks[0].agent = "say \"hi\"";
-  EXPECT_EQ(to_mermaid(wf), "flowchart TD\n  a[\"a (say #quot;hi#quot;)\"]\n");
+  EXPECT_EQ(to_mermaid(wf), "flowchart TD\n  a[\"a<br/>agent: say #quot;hi#quot;\"]\n");
 }
 
 TEST(GraphTest, Dot) {
@@ -106,11 +110,101 @@ TEST(GraphTest, Dot) {
   EXPECT_EQ(to_dot(wf),
             "digraph \"my \\\"flow\\\"\" {\n"
             "  \"a\" [label=\"a\"];\n"
-            "  \"b\" [label=\"b (coder)\"];\n"
+            "  \"b\" [label=\"b\\nagent: coder\"];\n"
             "  \"c-d\" [label=\"c-d\"];\n"
             "  \"a\" -> \"b\";\n"
             "  \"a\" -> \"c-d\";\n"
             "  \"b\" -> \"c-d\";\n"
+            "}\n");
+}
+
+// Checks TEXT is a flowchart Mermaid can parse, as far as baton writes them: a header,
+// node lines with a safe id and one quoted label, edge lines between declared nodes.
+void expect_valid_mermaid(const std::string& text, size_t nodes, size_t edges) {
+  static const std::regex node(R"re(  ([A-Za-z][A-Za-z0-9_]*)(\["[^"]*"\]|\{\{"[^"]*"\}\}))re");
+  static const std::regex edge(R"re(  ([A-Za-z][A-Za-z0-9_]*) --> ([A-Za-z][A-Za-z0-9_]*))re");
+  static const std::set<std::string> keywords = {"end",   "graph", "subgraph",  "class",
+                                                 "style", "click", "flowchart", "classDef"};
+  std::istringstream in(text);
+  std::string line;
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_EQ(line, "flowchart TD");
+  std::set<std::string> declared;
+  size_t edge_count = 0;
+  std::smatch m;
+  while (std::getline(in, line)) {
+    if (std::regex_match(line, m, node)) {
+      EXPECT_EQ(edge_count, 0u) << "node after edges: " << line;
+      EXPECT_FALSE(keywords.count(m[1].str())) << line;
+      EXPECT_TRUE(declared.insert(m[1].str()).second) << "declared twice: " << line;
+    } else if (std::regex_match(line, m, edge)) {
+      EXPECT_TRUE(declared.count(m[1].str())) << "undeclared: " << line;
+      EXPECT_TRUE(declared.count(m[2].str())) << "undeclared: " << line;
+      ++edge_count;
+    } else {
+      ADD_FAILURE() << "not a node or an edge: " << line;
+    }
+  }
+  EXPECT_EQ(declared.size(), nodes);
+  EXPECT_EQ(edge_count, edges);
+}
+
+TEST(GraphTest, MermaidGivesKeywordsAndOddIdsSafeNodeIds) {
+  Workflow wf = make({{"end"},
+                      {"graph", "end"},
+                      {"subgraph", "graph"},
+                      {"class", "end"},
+                      {"style"},
+                      {"click", "style"},
+                      {"c-d", "click"},
+                      {"c_d", "c-d"},
+                      {"9lives", "c_d"},
+                      {"End", "9lives"}});
+  std::string text = to_mermaid(wf);
+  expect_valid_mermaid(text, 10, 8);
+  EXPECT_NE(text.find("  t_end[\"end\"]\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  c_d_[\"c-d\"]\n"), std::string::npos) << text;  // c_d is taken
+  EXPECT_NE(text.find("  c_d[\"c_d\"]\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  t_9lives[\"9lives\"]\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  t_end --> t_graph\n"), std::string::npos) << text;
+}
+
+TEST(GraphTest, MermaidShowsAgentsConditionsAndGates) {
+  Workflow wf = make({{"plan"}, {"ship", "plan"}, {"release", "ship"}});
+  wf.tasks[0].run_shell.reset();
+  wf.tasks[0].agent = "planner";
+  wf.tasks[1].mutable_extras().gate = GateSpec{"ship <it> & \"go\"? #1", {}};
+  wf.tasks[2].condition = "${mode == 'release'}";
+  std::string text = to_mermaid(wf);
+  EXPECT_EQ(text,
+            "flowchart TD\n"
+            "  plan[\"plan<br/>agent: planner\"]\n"
+            "  ship{{\"ship<br/>gate: ship #lt;it#gt; #amp; #quot;go#quot;? #35;1\"}}\n"
+            "  release[\"release<br/>if: ${mode == 'release'}\"]\n"
+            "  plan --> ship\n"
+            "  ship --> release\n");
+  expect_valid_mermaid(text, 3, 2);
+  EXPECT_EQ(to_dot(wf),
+            "digraph \"g\" {\n"
+            "  \"plan\" [label=\"plan\\nagent: planner\"];\n"
+            "  \"ship\" [label=\"ship\\ngate: ship <it> & \\\"go\\\"? #1\", shape=hexagon];\n"
+            "  \"release\" [label=\"release\\nif: ${mode == 'release'}\", style=dashed];\n"
+            "  \"plan\" -> \"ship\";\n"
+            "  \"ship\" -> \"release\";\n"
+            "}\n");
+}
+
+TEST(GraphTest, DotQuotesEveryIdIncludingKeywords) {
+  Workflow wf = make({{"node"}, {"edge", "node"}, {"graph", "edge"}, {"end", "graph"}}, "digraph");
+  EXPECT_EQ(to_dot(wf),
+            "digraph \"digraph\" {\n"
+            "  \"node\" [label=\"node\"];\n"
+            "  \"edge\" [label=\"edge\"];\n"
+            "  \"graph\" [label=\"graph\"];\n"
+            "  \"end\" [label=\"end\"];\n"
+            "  \"node\" -> \"edge\";\n"
+            "  \"edge\" -> \"graph\";\n"
+            "  \"graph\" -> \"end\";\n"
             "}\n");
 }
 

@@ -4,6 +4,7 @@
 #include <yaml-cpp/exceptions.h>
 
 #include <algorithm>
+#include <string>
 
 #include "workflow/scalar_position.h"
 #include "workflow/source.h"
@@ -72,6 +73,44 @@ bool json_to_yaml(const nlohmann::json& value, int depth, YamlTree::Builder* out
   return true;
 }
 
+// The usual trap behind yaml-cpp's error MESSAGE at MARK, as text to append to it,
+// or "": a tab in the indentation of the line, or (illegal map value) an unquoted
+// ": " inside a plain value, `run: echo a: b`, for which the quoted line is given.
+std::string yaml_trap_hint(const SourceText& source, const YAML::Mark& mark,
+                           const std::string& message) {
+  if (mark.line < 0) return "";
+  const std::string line(source.line(mark.line + 1));
+  const size_t indent = std::min(line.find_first_not_of(" \t"), line.size());
+  if (line.substr(0, indent).find('\t') != std::string::npos) {
+    return "; line " + std::to_string(mark.line + 1) +
+           " is indented with a tab: YAML indentation must be spaces";
+  }
+  if (message != "illegal map value") return "";
+  size_t start = indent;
+  if (line.compare(start, 2, "- ") == 0) start += 2;
+  const size_t colon = line.find(": ", start);
+  if (colon == std::string::npos || static_cast<size_t>(mark.column) <= colon) return "";
+  const std::string key = line.substr(start, colon - start);
+  if (key.empty() || key.find_first_of(" \t'\"{}[],#") != std::string::npos) return "";
+  std::string value = line.substr(colon + 2);
+  value.erase(0, value.find_first_not_of(' '));
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\r')) value.pop_back();
+  if (value.empty() || value[0] == '"' || value[0] == '\'' ||
+      value.find(" #") != std::string::npos) {
+    return "";
+  }
+  std::string quoted;
+  if (value.find_first_of("\"\\") == std::string::npos) {
+    quoted = "\"" + value + "\"";
+  } else {  // single quotes: no escapes, a quote is doubled
+    quoted = "'";
+    for (char c : value) quoted += c == '\'' ? std::string("''") : std::string(1, c);
+    quoted += "'";
+  }
+  return " (an unquoted ': ' inside a value starts a mapping); quote the whole value: " + key +
+         ": " + quoted;
+}
+
 // Parses SOURCE into ROOT; false (with a diagnostic) when it is not valid.
 bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YamlTree* root) {
   const std::string& text = source.text();
@@ -100,7 +139,7 @@ bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YamlTree* 
     return false;
   } catch (const YAML::Exception& e) {
     if (!json) {
-      sink.error(loc_of(e.mark), "invalid YAML: " + e.msg);
+      sink.error(loc_of(e.mark), "invalid YAML: " + e.msg + yaml_trap_hint(source, e.mark, e.msg));
       return false;
     }
   } catch (const std::exception& e) {

@@ -555,6 +555,29 @@ tasks:
       }));
 }
 
+TEST(LoaderTest, AMisspeltEnumValueGetsASuggestion) {
+  LoadResult r = load("name: demo\ntasks:\n  - id: a\n    run: x\n    on_failure: retyr\n");
+  EXPECT_EQ(only(r),
+            "flow.yaml:5:17: error: invalid value 'retyr' for 'on_failure' in task 'a': expected "
+            "fail, skip, retry or escalate; did you mean 'retry'?\n"
+            "    on_failure: retyr\n"
+            "                ^");
+  r = load("name: demo\nsettings: {isolation: worktre}\ntasks:\n  - {id: a, run: x}\n");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:2:23: error: invalid value 'worktre' for 'isolation' in "
+                             "settings: expected none or worktree; did you mean 'worktree'?"}));
+}
+
+TEST(LoaderTest, ContinueOnATaskSaysItIsARunLevelSetting) {
+  LoadResult r = load("name: demo\ntasks:\n  - id: a\n    run: x\n    on_failure: continue\n");
+  EXPECT_EQ(only(r),
+            "flow.yaml:5:17: error: invalid value 'continue' for 'on_failure' in task 'a': "
+            "expected fail, skip, retry or escalate; 'continue' is a run-level setting "
+            "(settings.on_failure: continue runs the other tasks after one fails); on a task, "
+            "'skip' lets its dependants run\n"
+            "    on_failure: continue\n"
+            "                ^");
+}
+
 TEST(LoaderTest, RangeErrors) {
   LoadResult r = load(R"(name: demo
 settings: {max_parallel: 0, timeout: 0}
@@ -1197,6 +1220,72 @@ TEST(LoaderTest, InvalidYamlHasAPlaceAndACaret) {
   r = load("name: demo\n  bad: indent\n");
   EXPECT_EQ(only(r),
             "flow.yaml:2:6: error: invalid YAML: illegal map value\n  bad: indent\n     ^");
+}
+
+TEST(LoaderTest, AnUnquotedColonInAValueSaysHowToQuoteIt) {
+  LoadResult r = load("name: demo\ntasks:\n  - id: a\n    run: echo a: b\n");
+  EXPECT_EQ(only(r),
+            "flow.yaml:4:16: error: invalid YAML: illegal map value (an unquoted ': ' inside a "
+            "value starts a mapping); quote the whole value: run: \"echo a: b\"\n"
+            "    run: echo a: b\n"
+            "               ^");
+  // A value holding double quotes or backslashes is quoted with single quotes.
+  r = load("name: demo\ntasks:\n  - id: a\n    run: echo \"it's\": \\n\n");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:4:21: error: invalid YAML: illegal map value (an unquoted "
+                             "': ' inside a value starts a mapping); quote the whole value: run: "
+                             "'echo \"it''s\": \\n'"}));
+  r = load("name: demo\ntasks:\n  - run: echo a: b\n    id: a\n");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:3:16: error: invalid YAML: illegal map value (an unquoted "
+                             "': ' inside a value starts a mapping); quote the whole value: run: "
+                             "\"echo a: b\""}));
+}
+
+TEST(LoaderTest, ATabInTheIndentationIsNamed) {
+  LoadResult r = load("name: demo\ntasks:\n\t- id: a\n\t  run: echo\n");
+  EXPECT_EQ(only(r),
+            "flow.yaml:3:2: error: invalid YAML: illegal block entry; line 3 is indented with a "
+            "tab: YAML indentation must be spaces\n"
+            "\t- id: a\n"
+            "\t^");
+  r = load("name: demo\ntasks:\n  - id: a\n\trun: echo\n");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:4:1: error: invalid YAML: illegal tab when looking for "
+                             "indentation; line 4 is indented with a tab: YAML indentation must be "
+                             "spaces"}));
+}
+
+// ---------------------------------------------------------------------------
+// -i KEY=VALUE
+
+TEST(LoaderTest, AnUndeclaredProvidedInputIsAnErrorWithASuggestion) {
+  const std::string text =
+      "name: d\ninputs: {name: {default: you}}\ncontext: {variables: {project: p}}\n"
+      "tasks:\n  - {id: a, run: 'echo ${name} ${project} ${inputs.who}'}\n";
+  LoadOptions options = default_options();
+  options.provided_inputs["nmae"] = "me";
+  LoadResult r = load(text, options);
+  EXPECT_EQ(heads(r),
+            (Lines{"flow.yaml: error: -i nmae: the workflow declares no input 'nmae'; did you mean "
+                   "'name'? (declare it under 'inputs', or set 'settings.allow_extra_inputs: "
+                   "true' to accept any)",
+                   "flow.yaml:5:45: warning: input 'who' is not declared in 'inputs'"}));
+  // Declared inputs, context.variables (which -i overrides) and names a template reads.
+  options.provided_inputs = {{"name", "me"}, {"project", "q"}, {"who", "w"}};
+  r = load(text, options);
+  EXPECT_TRUE(r.ok()) << report(r);
+  EXPECT_TRUE(r.diagnostics.empty()) << report(r);
+}
+
+TEST(LoaderTest, AllowExtraInputsAcceptsAnyProvidedInput) {
+  LoadOptions options = default_options();
+  options.provided_inputs["ticket"] = "T-1";
+  LoadResult r = load(
+      "name: d\nsettings: {allow_extra_inputs: true}\ntasks:\n  - {id: a, run: 'true'}\n", options);
+  EXPECT_TRUE(r.ok()) << report(r);
+  EXPECT_TRUE(r.workflow->settings.allow_extra_inputs);
+  r = load("name: d\ntasks:\n  - {id: a, run: 'true'}\n", options);
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml: error: -i ticket: the workflow declares no input "
+                             "'ticket' (declare it under 'inputs', or set "
+                             "'settings.allow_extra_inputs: true' to accept any)"}));
 }
 
 const char* kJson = R"({

@@ -237,6 +237,9 @@ struct Settings {
   std::string image;  ///< image of docker/podman sandboxes; "" = baton-sandbox:latest
   std::string git_author = "baton <baton@localhost>";  ///< "Name <email>" of baton's commits
   Limits limits;  ///< resource limits of every sandboxed task (each field: task's, then this)
+  /// `-i KEY=VALUE` may name a KEY that neither inputs nor context.variables declare
+  /// (by default that is an error: a misspelt input would silently be ignored)
+  bool allow_extra_inputs = false;
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.

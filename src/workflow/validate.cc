@@ -53,6 +53,7 @@ class Validator {
   void check_workdir(const TemplateSite& site, const expr::Template& tmpl,
                      const std::string& label);
   void check_required_inputs();
+  void check_provided_inputs();
   // Whether TARGET is a (transitive) dependency of TASK. A direct dependency is
   // found at once; else TASK's whole upstream set is computed, once per task.
   bool is_upstream(int target, int task) {
@@ -64,6 +65,8 @@ class Validator {
     }
     return upstream_[target];
   }
+  // Names templates and conditions read: the head of each reference, NAME of inputs.NAME.
+  std::set<std::string> referenced_;
   void warn_once(SourceLoc loc, const std::string& message) {
     if (warned_.insert(message).second) sink_.warning(loc, message);
   }
@@ -121,6 +124,7 @@ void Validator::run() {
     }
   }
   if (options_.check_required_inputs) check_required_inputs();
+  check_provided_inputs();
 }
 
 void Validator::check_ids() {
@@ -296,6 +300,7 @@ void Validator::check_reference(const expr::Reference& ref, SourceLoc loc, int t
   const std::vector<std::string>& path = ref.path;
   const std::string& head = path[0];
   const std::string text = join_path(path);
+  referenced_.insert(head == "inputs" && path.size() > 1 ? path[1] : head);
   auto found = index_.find(head);
   int target = found == index_.end() ? -1 : found->second;
   if (target >= 0) {
@@ -357,6 +362,28 @@ void Validator::check_required_inputs() {
     sink_.error(
         place == read_.inputs.end() ? SourceLoc{} : place->second,
         "missing required input " + in_quotes(name) + ": give it with -i " + name + "=VALUE");
+  }
+}
+
+// Every -i KEY must be declared (inputs, or context.variables, which it overrides in
+// bare ${KEY} references) or read by a template or condition, unless
+// settings.allow_extra_inputs: a misspelt KEY would otherwise be ignored without a word.
+void Validator::check_provided_inputs() {
+  if (wf_.settings.allow_extra_inputs) return;
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : wf_.inputs) names.push_back(name);
+  if (wf_.variables.is_object()) {
+    for (const auto& [name, value] : wf_.variables.items()) names.push_back(name);
+  }
+  for (const std::string& name : referenced_) {
+    if (name != "inputs" && name != "variables" && !contains(ids_, name)) names.push_back(name);
+  }
+  for (const auto& [name, value] : options_.provided_inputs) {
+    if (contains(names, name)) continue;
+    sink_.error(SourceLoc{}, "-i " + name + ": the workflow declares no input " + in_quotes(name) +
+                                 did_you_mean(name, names) +
+                                 " (declare it under 'inputs', or set "
+                                 "'settings.allow_extra_inputs: true' to accept any)");
   }
 }
 

@@ -22,8 +22,9 @@ const std::vector<std::string> kTopKeys = {"version", "name",     "description",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
 const std::vector<std::string> kSettingsKeys = {
-    "max_parallel", "timeout", "on_failure", "kill_grace", "max_cost_usd", "isolation",
-    "integrate",    "sandbox", "image",      "git_author", "integrate_at", "limits"};
+    "max_parallel", "timeout",   "on_failure",        "kill_grace", "max_cost_usd",
+    "isolation",    "integrate", "sandbox",           "image",      "git_author",
+    "integrate_at", "limits",    "allow_extra_inputs"};
 const std::vector<std::string> kLimitKeys = {"pids", "memory", "cpu_seconds", "open_files"};
 // Upper bounds of limits.pids and limits.open_files (the kernel's own are lower).
 constexpr double kMaxLimitCount = 1LL << 30;
@@ -293,7 +294,7 @@ bool Reader::read_enum(const YamlEntry& e, const std::string& where,
     }
   }
   error(e.value_loc(), "invalid value " + in_quotes(v) + " for " + in_quotes(e.key) + where +
-                           ": expected " + alternatives(values));
+                           ": expected " + alternatives(values) + did_you_mean(v, values));
   return false;
 }
 
@@ -385,6 +386,8 @@ void Reader::read_settings(const YamlEntry& s) {
       if (read_enum(e, where, kSandboxValues, &i)) settings.sandbox = static_cast<Sandbox>(i);
     } else if (e.key == "image") {
       read_string(e, where, &settings.image);
+    } else if (e.key == "allow_extra_inputs") {
+      read_bool(e, where, &settings.allow_extra_inputs);
     } else if (e.key == "limits") {
       if (!e.value.IsNull() && is_mapping(e, where)) {
         read_limits(e, " in settings.limits", &settings.limits);
@@ -614,7 +617,14 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       if (read_duration(e, where, true, &t)) task->timeout_s = t;
     } else if (k == "on_failure") {
       size_t i;
-      if (read_enum(e, where, {"fail", "skip", "retry", "escalate"}, &i)) {
+      if (e.value.IsScalar() && e.value.Scalar() == "continue") {
+        // The run-level word in a task: say where it belongs.
+        error(e.value_loc(), "invalid value 'continue' for 'on_failure'" + where +
+                                 ": expected fail, skip, retry or escalate; 'continue' is a "
+                                 "run-level setting (settings.on_failure: continue runs the "
+                                 "other tasks after one fails); on a task, 'skip' lets its "
+                                 "dependants run");
+      } else if (read_enum(e, where, {"fail", "skip", "retry", "escalate"}, &i)) {
         task->on_failure = static_cast<TaskFailureAction>(i);
       }
     } else if (k == "env") {
