@@ -1,0 +1,268 @@
+// Integration tests: `baton run` in a terminal (issue 18). The live table in a real
+// terminal (tmux at 80x24 and 160x45, a resize), and what Ctrl-C does: the message, a
+// second Ctrl-C that kills at once, the resume hint, and a gate that stays waiting.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "harness_util.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// Polls PREDICATE every 20 ms until it holds or TIMEOUT_S passes (a cross-process
+// wait: another process's terminal or files). True if it held.
+bool eventually(const std::function<bool()>& predicate, double timeout_s = 30) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
+  for (;;) {
+    if (predicate()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+int count_containing(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (const std::string& line : split_lines(text)) n += line.find(needle) != std::string::npos;
+  return n;
+}
+
+// Columns of LINE as capture-pane prints it (UTF-8, no escapes).
+size_t columns(const std::string& line) {
+  size_t n = 0;
+  for (unsigned char c : line) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+// The stderr of the one BatonProcess started in DIR so far (harness_util.cc writes it to
+// DIR/.out/N.stderr); "" until it exists.
+std::string stderr_of_only_process(const ScratchDir& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path() + "/.out", ec)) {
+    if (entry.path().extension() == ".stderr") return read_file(entry.path().string());
+  }
+  return "";
+}
+
+// A tmux server of its own (a socket in the scratch directory) running one session;
+// the server is killed on destruction, whatever the test did.
+class Tmux {
+ public:
+  Tmux(const ScratchDir& dir, int cols, int rows, const std::string& command)
+      : dir_(dir), socket_(dir.path() + "/tmux.sock") {
+    Outcome o = tmux({"new-session", "-d", "-s", "t", "-x", std::to_string(cols), "-y",
+                      std::to_string(rows), "-c", dir.path(), command});
+    started_ = o.exit_code == 0;
+    EXPECT_TRUE(started_) << o.err;
+    if (started_) tmux({"set-option", "-t", "t", "remain-on-exit", "on"});
+  }
+  ~Tmux() { tmux({"kill-server"}); }
+
+  bool started() const { return started_; }
+  /// The visible screen (HISTORY: and the scrollback above it).
+  std::string capture(bool history = false) {
+    std::vector<std::string> args{"capture-pane", "-p", "-t", "t"};
+    if (history) args.insert(args.end(), {"-S", "-"});
+    return tmux(args).out;
+  }
+  /// Polls the screen until it contains NEEDLE; the last capture in *SCREEN.
+  bool wait_for(const std::string& needle, std::string* screen, double timeout_s = 30) {
+    return eventually(
+        [&] {
+          *screen = capture();
+          return screen->find(needle) != std::string::npos;
+        },
+        timeout_s);
+  }
+  Outcome tmux(std::vector<std::string> args) {
+    args.insert(args.begin(), {"tmux", "-S", socket_, "-f", "/dev/null"});
+    return run_command(args, dir_.path());
+  }
+
+ private:
+  const ScratchDir& dir_;
+  std::string socket_;
+  bool started_ = false;
+};
+
+// 40 tasks with ids too long for 80 columns, and a gate with a long message.
+std::string forty_and_a_gate() {
+  std::string flow = "name: forty\nsettings: {max_parallel: 4}\ntasks:\n";
+  for (int i = 0; i < 40; ++i) {
+    char id[96];
+    std::snprintf(id, sizeof id, "t%02d-a-task-id-long-enough-to-be-cut-at-eighty-columns-xxxxx",
+                  i);
+    flow += std::string("  - id: ") + id + "\n    run: \"true\"\n";
+  }
+  flow += "  - id: ship\n    gate: {message: \"ship it? " + std::string(120, 'm') +
+          " END\"}\n    run: \"echo shipped >> ledger\"\n";
+  return flow;
+}
+
+void expect_fits(const std::string& screen, size_t cols) {
+  for (const std::string& line : split_lines(screen)) {
+    EXPECT_LE(columns(line), cols) << line;
+  }
+}
+
+bool tmux_installed() { return run_command({"tmux", "-V"}, "/").exit_code == 0; }
+
+TEST(TerminalTest, LiveTableFitsTheTerminalRedrawsOnResizeAndCtrlCKeepsTheGate) {
+  if (!tmux_installed()) GTEST_SKIP() << "tmux is not installed (scripts/setup)";
+  ScratchDir dir;
+  dir.write("flow.yaml", forty_and_a_gate());
+  Tmux term(dir, 80, 24, std::string("'") + BATON_BINARY + "' run flow.yaml");
+  ASSERT_TRUE(term.started());
+
+  // 80x24: all 40 tasks done, the gate waiting. The hint and the fold are on the screen.
+  std::string screen;
+  ASSERT_TRUE(term.wait_for("40/41 done", &screen)) << screen;
+  ASSERT_TRUE(term.wait_for("baton approve", &screen)) << screen;
+  expect_fits(screen, 80);
+  EXPECT_LE(split_lines(screen).size(), 24u);
+  EXPECT_EQ(count_containing(screen, "of forty"), 1) << screen;
+  EXPECT_EQ(count_containing(screen, "TASK"), 1) << screen;
+  EXPECT_EQ(count_containing(screen, "waiting ship: ship it?"), 1) << screen;
+  EXPECT_EQ(count_containing(screen, " more ("), 1) << screen;
+  // Redrawn every 0.25 s for a while: still no copy of the header, also in the scrollback.
+  std::string with_history = term.capture(/*history=*/true);
+  EXPECT_EQ(count_containing(with_history, "of forty"), 1) << with_history;
+  EXPECT_EQ(count_containing(with_history, "TASK"), 1) << with_history;
+
+  // 160x45: redrawn at the new width, so a whole task id is visible again.
+  ASSERT_EQ(term.tmux({"resize-window", "-t", "t", "-x", "160", "-y", "45"}).exit_code, 0);
+  ASSERT_TRUE(term.wait_for("t39-a-task-id-long-enough-to-be-cut-at-eighty-columns-xxxxx", &screen))
+      << screen;
+  expect_fits(screen, 160);
+  EXPECT_EQ(count_containing(screen, "of forty"), 1) << screen;
+  EXPECT_EQ(count_containing(screen, "TASK"), 1) << screen;
+  EXPECT_EQ(count_containing(screen, "baton approve"), 1) << screen;
+
+  // Back to 80x24: cut again.
+  ASSERT_EQ(term.tmux({"resize-window", "-t", "t", "-x", "80", "-y", "24"}).exit_code, 0);
+  ASSERT_TRUE(eventually([&] {
+    screen = term.capture();
+    return screen.find("t39-a-task-id-long-enough-to-be-cut-at-eighty-columns-xxxxx") ==
+               std::string::npos &&
+           screen.find("baton approve") != std::string::npos;
+  })) << screen;
+  expect_fits(screen, 80);
+  EXPECT_EQ(count_containing(screen, "TASK"), 1) << screen;
+
+  // Ctrl-C at the gate: said at the bottom of the table; the run ends with the resume hint.
+  ASSERT_EQ(term.tmux({"send-keys", "-t", "t", "C-c"}).exit_code, 0);
+  ASSERT_TRUE(term.wait_for("baton resume", &screen)) << screen;
+  // The summary (41 tasks) pushed the last frame up into the scrollback.
+  with_history = term.capture(/*history=*/true);
+  EXPECT_EQ(count_containing(with_history, "interrupted (Ctrl-C): nothing running"), 1)
+      << with_history;
+  EXPECT_EQ(count_containing(with_history, "1 task stays waiting for approval"), 1) << with_history;
+  json run = last_run(dir);
+  EXPECT_EQ(run["status"], "cancelled");
+  EXPECT_EQ(task_of(run, "ship")["status"], "waiting");
+  const std::string id = run["id"];
+  Outcome o = run_baton({"approve", id, "ship"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  o = run_baton({"resume", id, "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ledger"), "shipped\n");
+}
+
+TEST(TerminalTest, CtrlCSaysWhatHappensAndASecondOneKillsAtOnce) {
+  ScratchDir dir;
+  // The task ignores SIGTERM, and the grace is long: only a SIGKILL ends it soon.
+  dir.write("flow.yaml", R"(name: stubborn
+settings: {kill_grace: 120s}
+tasks:
+  - id: stubborn
+    run: "trap '' TERM; echo $$ > pid; exec sleep 300"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/pid"));
+  ASSERT_TRUE(eventually([&] { return !dir.read("pid").empty(); }));
+  const pid_t task = std::stoi(dir.read("pid"));
+  run.signal(SIGINT);
+  const std::string first =
+      "baton: interrupted (Ctrl-C): stopping 1 task: SIGTERM sent, SIGKILL in 120 s; Ctrl-C "
+      "again to kill now\n";
+  ASSERT_TRUE(eventually([&] {
+    return stderr_of_only_process(dir).find(first) != std::string::npos;
+  })) << stderr_of_only_process(dir);
+  EXPECT_TRUE(process_alive(task));  // it ignores SIGTERM
+  run.signal(SIGINT);
+  // Well within the 120 s grace: the second Ctrl-C did not wait for it.
+  Outcome o = run.wait(60);
+  EXPECT_EQ(o.exit_code, 130) << o.out << o.err;
+  EXPECT_NE(o.err.find("baton: killing 1 task now (SIGKILL)\n"), std::string::npos) << o.err;
+  EXPECT_TRUE(eventually([&] { return !process_alive(task); }, 10));
+  json r = last_run(dir);
+  const std::string id = r["id"];
+  EXPECT_NE(o.err.find("baton: run " + id + " interrupted; continue it with: baton resume " + id),
+            std::string::npos)
+      << o.err;
+  EXPECT_EQ(task_of(r, "stubborn")["status"], "cancelled");
+  json attempts = r["attempts"];
+  ASSERT_TRUE(attempts.is_array()) << r;
+  ASSERT_EQ(attempts.size(), 1u);
+  EXPECT_EQ(attempts[0]["exit_status"], "cancelled (SIGKILL)") << attempts[0];
+}
+
+TEST(TerminalTest, CtrlCAtAGateLeavesItWaitingForApproveAndResume) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: gated
+tasks:
+  - id: build
+    run: echo v1
+  - id: ship
+    dependencies: [build]
+    gate: {message: "ship ${build.output}?"}
+    run: "echo shipped >> ledger"
+  - id: other
+    run: "sleep 300"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/.baton/state.db"));
+  ASSERT_TRUE(eventually([&] { return task_of(last_run(dir), "ship")["status"] == "waiting"; }));
+  run.signal(SIGINT);
+  Outcome o = run.wait(60);
+  EXPECT_EQ(o.exit_code, 130) << o.out << o.err;
+  EXPECT_NE(o.err.find("baton: interrupted (Ctrl-C): stopping 1 task: SIGTERM sent, SIGKILL in "
+                       "10 s; Ctrl-C again to kill now; 1 task stays waiting for approval\n"),
+            std::string::npos)
+      << o.err;
+  json r = last_run(dir);
+  const std::string id = r["id"];
+  EXPECT_NE(o.out.find("approve: baton approve " + id + " ship"), std::string::npos) << o.out;
+  EXPECT_EQ(task_of(r, "ship")["status"], "waiting");
+  EXPECT_EQ(task_of(r, "ship")["reason"], "ship v1?");
+  EXPECT_EQ(task_of(r, "other")["status"], "cancelled");
+  EXPECT_EQ(run_baton({"approve", id, "ship"}, dir.path()).exit_code, 0);
+  BatonProcess resumed({"resume", id, "--plain"}, dir.path());
+  ASSERT_TRUE(eventually([&] { return task_of(last_run(dir), "ship")["status"] == "success"; }));
+  EXPECT_EQ(dir.read("ledger"), "shipped\n");
+  // `other` runs again (it was cancelled); the run goes on until it is interrupted again.
+  resumed.signal(SIGINT);
+  o = resumed.wait(60);
+  EXPECT_EQ(o.exit_code, 130) << o.out << o.err;
+  EXPECT_EQ(task_of(last_run(dir), "ship")["status"], "success");
+}
+
+}  // namespace
+}  // namespace baton::testing
