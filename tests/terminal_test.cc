@@ -185,6 +185,41 @@ TEST(TerminalTest, LiveTableFitsTheTerminalRedrawsOnResizeAndCtrlCKeepsTheGate) 
   EXPECT_EQ(dir.read("ledger"), "shipped\n");
 }
 
+// A terminal that reflows (tmux does) rewraps the old frame's wide lines when it
+// narrows: the next frame must start above all of them, leaving no stale row on the
+// screen above the frame.
+TEST(TerminalTest, NarrowingTheTerminalLeavesNoPieceOfTheOldFrame) {
+  if (!tmux_installed()) GTEST_SKIP() << "tmux is not installed (scripts/setup)";
+  ScratchDir dir;
+  std::string flow = "name: small\ntasks:\n";
+  for (int i = 0; i < 3; ++i) {
+    flow += "  - id: t" + std::to_string(i) + "-" + std::string(100, 'x') + "\n    run: \"true\"\n";
+  }
+  flow += "  - id: ship\n    gate: {message: \"ship it?\"}\n    run: \"true\"\n";
+  dir.write("flow.yaml", flow);
+  Tmux term(dir, 160, 45,
+            std::string("echo BEFORE-THE-RUN; exec '") + BATON_BINARY + "' run flow.yaml");
+  ASSERT_TRUE(term.started());
+  const std::string whole_id = "t2-" + std::string(100, 'x');
+  std::string screen;
+  ASSERT_TRUE(term.wait_for("baton approve", &screen)) << screen;
+  ASSERT_NE(screen.find(whole_id), std::string::npos) << screen;
+  ASSERT_EQ(term.tmux({"resize-window", "-t", "t", "-x", "80", "-y", "24"}).exit_code, 0);
+  // Redrawn: the ids are cut (the terminal's rewrapped copy of the old frame shows them
+  // whole, over two rows).
+  ASSERT_TRUE(term.wait_for("x\xe2\x80\xa6  success", &screen)) << screen;
+  expect_fits(screen, 80);
+  // Above the frame: only what was there before the run (tmux may have scrolled part of
+  // its rewrapped screen into the history: the cursor cannot go there).
+  std::vector<std::string> lines = split_lines(screen);
+  size_t title = 0;
+  while (title < lines.size() && lines[title].find(" of small") == std::string::npos) ++title;
+  ASSERT_LT(title, lines.size()) << screen;
+  for (size_t i = 0; i < title; ++i) EXPECT_EQ(lines[i], "BEFORE-THE-RUN") << screen;
+  EXPECT_EQ(count_containing(screen, "of small"), 1) << screen;
+  EXPECT_EQ(count_containing(screen, "xxxxxxxxxx"), 3) << screen;  // the three task rows
+}
+
 TEST(TerminalTest, CtrlCSaysWhatHappensAndASecondOneKillsAtOnce) {
   ScratchDir dir;
   // The task ignores SIGTERM, and the grace is long: only a SIGKILL ends it soon.

@@ -150,15 +150,14 @@ class TableView : public engine::RunObserver {
     for (std::string& part : interrupt_text(interrupt)) input_.notices.push_back(std::move(part));
     draw(s);
   }
-  // The terminal may have rewrapped the old frame to the new width: clear the screen and
-  // draw from its top, so no piece of the old frame stays.
+  // Terminals that reflow (tmux, VTE, kitty, iTerm2) rewrap each line of the old frame
+  // wider than the new width onto several rows: the next frame starts as many rows up as
+  // the old one now takes, so no piece of it stays on the screen.
   void on_resize(const Scheduler& s) override {
-    clear_screen_ = true;
+    resized_ = true;
     draw(s);
   }
-  ~TableView() override {
-    if (lines_ > 0) fflush(out_);
-  }
+  ~TableView() override { fflush(out_); }
 
  private:
   static constexpr double kRedrawS = 0.05;
@@ -178,20 +177,31 @@ class TableView : public engine::RunObserver {
     drawn_at_ = now;
     input_.now = now;
     input_.elapsed_s = active_before_s_ + (now - started_);
-    std::vector<std::string> lines = render_table(s, input_, size());
-    std::string frame;
-    if (clear_screen_) {
-      frame += "\x1b[H\x1b[2J";
-      lines_ = 0;
-      clear_screen_ = false;
+    const TermSize term = size();
+    std::vector<std::string> lines = render_table(s, input_, term);
+    // Rows the frame on the screen takes: one per line, unless a resize rewrapped them.
+    int up = static_cast<int>(widths_.size());
+    if (resized_ || term.cols != cols_) {  // also a resize whose SIGWINCH is yet to come
+      up = 0;
+      for (size_t w : widths_) {
+        up += std::max<int>(1, (static_cast<int>(w) + term.cols - 1) / term.cols);
+      }
+      resized_ = false;
+      cols_ = term.cols;
     }
-    if (lines_ > 0) frame += fmt::format("\r\x1b[{}A", lines_);
-    for (const std::string& line : lines) frame += "\x1b[2K" + line + "\n";
-    // Clear what is left of a taller previous frame.
-    if (static_cast<int>(lines.size()) < lines_) frame += "\x1b[J";
+    std::string frame;
+    if (up > 0) frame += fmt::format("\r\x1b[{}A", up);
+    widths_.clear();
+    for (const std::string& line : lines) {
+      frame += "\x1b[2K" + line + "\n";
+      widths_.push_back(display_width(line));
+    }
+    // What is left of the old frame (a taller one, a rewrapped one). Never at the top
+    // left corner: there tmux takes "erase below" for a clear screen and scrolls the
+    // screen into its history.
+    frame += "\x1b[J";
     fputs(frame.c_str(), out_);
     fflush(out_);
-    lines_ = static_cast<int>(lines.size());
   }
 
   FILE* out_;
@@ -199,8 +209,9 @@ class TableView : public engine::RunObserver {
   double started_ = 0;          // when this orchestrator started showing the run, Unix s
   double active_before_s_ = 0;  // how long earlier orchestrators ran it, s
   double drawn_at_ = 0;         // when the last frame was drawn, Unix s
-  int lines_ = 0;               // lines of the frame on the screen
-  bool clear_screen_ = false;   // the terminal was resized
+  std::vector<size_t> widths_;  // columns of each line of the frame on the screen
+  bool resized_ = false;        // SIGWINCH since the last frame
+  int cols_ = 0;                // the terminal's width at the last frame
 };
 
 }  // namespace
