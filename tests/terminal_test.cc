@@ -220,6 +220,71 @@ TEST(TerminalTest, NarrowingTheTerminalLeavesNoPieceOfTheOldFrame) {
   EXPECT_EQ(count_containing(screen, "xxxxxxxxxx"), 3) << screen;  // the three task rows
 }
 
+// Seconds in the live table's title line ("run ID of NAME  1/3 done  3.52s", "1m02s");
+// -1 when there is none.
+double title_elapsed(const std::string& screen, const std::string& name) {
+  for (const std::string& line : split_lines(screen)) {
+    if (line.find(" of " + name + "  ") == std::string::npos) continue;
+    std::string last = line.substr(line.find_last_of(' ') + 1);
+    double minutes = 0, seconds = 0;
+    if (std::sscanf(last.c_str(), "%lfm%lfs", &minutes, &seconds) == 2) {
+      return minutes * 60 + seconds;
+    }
+    if (std::sscanf(last.c_str(), "%lfs", &seconds) == 1) return seconds;
+  }
+  return -1;
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A resumed run's elapsed time is the time orchestrators ran it: the first one's (at
+// least the 2 s its first task took) plus the resumed one's, without the time between
+// the kill and the resume.
+TEST(TerminalTest, ElapsedTimeLeavesOutTheTimeBatonWasDown) {
+  if (!tmux_installed()) GTEST_SKIP() << "tmux is not installed (scripts/setup)";
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: downtime
+tasks:
+  - id: first
+    run: "sleep 2"
+  - id: long
+    dependencies: [first]
+    run: "echo $$ > pid; exec sleep 300"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/pid"));
+  ASSERT_TRUE(eventually([&] { return !dir.read("pid").empty(); }));
+  // The attempt outlives a killed baton: whatever happens below, it does not outlive us.
+  struct KillGroup {
+    pid_t group;
+    ~KillGroup() { ::kill(-group, SIGKILL); }
+  } task_group{static_cast<pid_t>(std::stoi(dir.read("pid")))};
+  run.signal(SIGKILL);
+  run.wait();
+  const double killed_at = unix_now();
+  json r = last_run(dir);
+  const std::string id = r["id"];
+  const double created_at = r["created_at"];
+  // Baton is down for 2 s: the time to leave out (a deliberate gap, not a wait for an event).
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const double resumed_at = unix_now();
+  Tmux term(dir, 80, 24, std::string("'") + BATON_BINARY + "' resume " + id);
+  ASSERT_TRUE(term.started());
+  std::string screen;
+  ASSERT_TRUE(term.wait_for("1/2 done", &screen)) << screen;
+  const double captured_at = unix_now();
+  const double elapsed = title_elapsed(screen, "downtime");
+  ASSERT_GE(elapsed, 0) << screen;
+  // At least the first orchestrator's 2 s (its task "first" slept 2 s before "long" ran).
+  EXPECT_GE(elapsed, 2.0) << screen;
+  // At most the wall time since the run was created, less the time baton was down.
+  EXPECT_LE(elapsed, (captured_at - created_at) - (resumed_at - killed_at) + 0.01) << screen;
+  ASSERT_EQ(term.tmux({"send-keys", "-t", "t", "C-c"}).exit_code, 0);
+  EXPECT_TRUE(term.wait_for("baton resume " + id, &screen)) << screen;
+}
+
 TEST(TerminalTest, CtrlCSaysWhatHappensAndASecondOneKillsAtOnce) {
   ScratchDir dir;
   // The task ignores SIGTERM, and the grace is long: only a SIGKILL ends it soon.
@@ -249,7 +314,7 @@ tasks:
   EXPECT_TRUE(eventually([&] { return !process_alive(task); }, 10));
   json r = last_run(dir);
   const std::string id = r["id"];
-  EXPECT_NE(o.err.find("baton: run " + id + " interrupted; continue it with: baton resume " + id),
+  EXPECT_NE(o.err.find("baton: interrupted; continue with: baton resume " + id + "\n"),
             std::string::npos)
       << o.err;
   EXPECT_EQ(task_of(r, "stubborn")["status"], "cancelled");

@@ -52,8 +52,8 @@ int report_run(store::Store& store, const engine::RunOutcome& outcome, const std
   if (outcome.interrupted_by_signal) {
     // On stderr, also after --json: how to go on is the one thing left to say.
     std::fflush(stdout);
-    std::fprintf(stderr, "baton: run %s interrupted; continue it with: baton resume %s\n",
-                 outcome.run_id.c_str(), outcome.run_id.c_str());
+    std::fprintf(stderr, "baton: interrupted; continue with: baton resume %s\n",
+                 outcome.run_id.c_str());
   }
   if (outcome.interrupted_by_signal == SIGINT) return kExitSigint;
   if (outcome.interrupted_by_signal == SIGTERM) return kExitSigterm;
