@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -283,6 +284,33 @@ tasks:
   EXPECT_LE(elapsed, (captured_at - created_at) - (resumed_at - killed_at) + 0.01) << screen;
   ASSERT_EQ(term.tmux({"send-keys", "-t", "t", "C-c"}).exit_code, 0);
   EXPECT_TRUE(term.wait_for("baton resume " + id, &screen)) << screen;
+}
+
+// A task that timed out says so, and while it waits for its retry the table counts down.
+TEST(TerminalTest, TimedOutTaskWaitingForItsRetrySaysBoth) {
+  if (!tmux_installed()) GTEST_SKIP() << "tmux is not installed (scripts/setup)";
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: slow
+tasks:
+  - id: slow
+    timeout: 0.5s
+    retry: {max_attempts: 2, delay: 30s}
+    run: "exec sleep 30"
+)");
+  Tmux term(dir, 80, 24, std::string("'") + BATON_BINARY + "' run flow.yaml");
+  ASSERT_TRUE(term.started());
+  std::string screen;
+  ASSERT_TRUE(term.wait_for("retry in ", &screen)) << screen;
+  std::string row;
+  for (const std::string& line : split_lines(screen)) {
+    if (line.rfind("  slow ", 0) == 0) row = line;
+  }
+  EXPECT_NE(row.find("timed out"), std::string::npos) << screen;
+  // Seconds left of the 30 s delay, counting down.
+  EXPECT_TRUE(std::regex_search(row, std::regex("retry in [0-9]+s: attempt 1 failed"))) << screen;
+  expect_fits(screen, 80);
+  ASSERT_EQ(term.tmux({"send-keys", "-t", "t", "C-c"}).exit_code, 0);
+  EXPECT_TRUE(term.wait_for("baton resume", &screen)) << screen;
 }
 
 TEST(TerminalTest, CtrlCSaysWhatHappensAndASecondOneKillsAtOnce) {
