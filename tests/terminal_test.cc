@@ -320,6 +320,7 @@ TEST(TerminalTest, CtrlCSaysWhatHappensAndASecondOneKillsAtOnce) {
 settings: {kill_grace: 120s}
 tasks:
   - id: stubborn
+    timeout: 60s  # bounded even if a failed test leaves it to its supervisor
     run: "trap '' TERM; echo $$ > pid; exec sleep 300"
 )");
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
@@ -363,6 +364,7 @@ tasks:
     gate: {message: "ship ${build.output}?"}
     run: "echo shipped >> ledger"
   - id: other
+    timeout: 60s  # bounded even if a failed test leaves it to its supervisor
     run: "sleep 300"
 )");
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
