@@ -1,13 +1,16 @@
 #include "cli/live_view.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <ctime>
 #include <string>
 #include <vector>
 
+#include "cli/live_table.h"
 #include "cli/summary.h"
 
 namespace baton::cli {
@@ -32,11 +35,38 @@ double now_s() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+// What a Ctrl-C (or SIGTERM) does, in words, one clause each: "interrupted (Ctrl-C):
+// stopping 3 tasks: SIGTERM sent, SIGKILL in 10 s", "Ctrl-C again to kill now", "1 task
+// stays waiting for approval". The plain view joins them with "; ", the table shows a
+// line each (so that none is cut at 80 columns).
+std::vector<std::string> interrupt_text(const engine::Interrupt& in) {
+  const bool ctrl_c = in.signo == SIGINT;
+  const std::string tasks = fmt::format("{} {}", in.stopping, in.stopping == 1 ? "task" : "tasks");
+  if (in.kill_now) {
+    return {in.stopping == 0 ? "nothing left to kill"
+                             : fmt::format("killing {} now (SIGKILL)", tasks)};
+  }
+  std::vector<std::string> parts;
+  const std::string what = ctrl_c ? "interrupted (Ctrl-C): " : "terminated (SIGTERM): ";
+  if (in.stopping == 0) {
+    parts.push_back(what + "nothing running");
+  } else {
+    parts.push_back(what +
+                    fmt::format("stopping {}: SIGTERM sent, SIGKILL in {:g} s", tasks, in.grace_s));
+    parts.push_back(fmt::format("{} again to kill now", ctrl_c ? "Ctrl-C" : "SIGTERM"));
+  }
+  if (in.waiting > 0) {
+    parts.push_back(fmt::format("{} {} waiting for approval", in.waiting,
+                                in.waiting == 1 ? "task stays" : "tasks stay"));
+  }
+  return parts;
+}
+
 class PlainView : public engine::RunObserver {
  public:
   explicit PlainView(FILE* out) : out_(out) {}
 
-  void on_run_started(const store::RunRecord& run, const Scheduler& s) override {
+  void on_run_started(const store::RunRecord& run, const Scheduler& s, double) override {
     width_ = 4;
     for (int i = 0; i < s.task_count(); ++i) width_ = std::max(width_, s.spec(i).id.size());
     fmt::print(out_, "{}  run {} of {} ({} tasks)\n", clock_time(), run.id, run.workflow_name,
@@ -51,6 +81,7 @@ class PlainView : public engine::RunObserver {
     switch (t.to) {
       case TaskStatus::kRunning:
         detail = fmt::format("attempt {}", t.attempt);
+        if (!st.agent.empty()) detail += " (" + st.agent + ")";
         break;
       case TaskStatus::kSuccess:
         detail = format_duration(st.ended_at - st.started_at);
@@ -81,6 +112,13 @@ class PlainView : public engine::RunObserver {
     fflush(out_);
   }
 
+  // On stderr: it is about baton, not a task, and stays out of a --json stdout.
+  void on_interrupt(const Scheduler&, const engine::Interrupt& interrupt) override {
+    fflush(out_);
+    fmt::print(stderr, "baton: {}\n", fmt::join(interrupt_text(interrupt), "; "));
+    fflush(stderr);
+  }
+
  private:
   FILE* out_;
   size_t width_ = 4;
@@ -91,115 +129,89 @@ class TableView : public engine::RunObserver {
  public:
   explicit TableView(FILE* out) : out_(out) {}
 
-  void on_run_started(const store::RunRecord& run, const Scheduler& s) override {
-    title_ = fmt::format("run {} of {}", run.id, run.workflow_name);
-    run_id_ = run.id;
+  void on_run_started(const store::RunRecord& run, const Scheduler& s,
+                      double active_before_s) override {
+    input_.title = fmt::format("run {} of {}", run.id, run.workflow_name);
+    input_.run_id = run.id;
     started_ = now_s();
+    active_before_s_ = active_before_s;
     draw(s);
   }
   // A frame costs O(tasks) and a terminal write, so drawing on every transition is
   // quadratic over a large run (bench/RESULTS.md): redraw at most every kRedrawS; the
   // tick draws what was skipped, and the run's last transition is always drawn.
   void on_transition(const Scheduler& s, const engine::Transition&) override {
-    if (s.finished() || now_s() - drawn_at_ >= kRedrawS) draw(s);
+    if (s.settled() || now_s() - drawn_at_ >= kRedrawS) draw(s);
   }
   void on_tick(const Scheduler& s) override { draw(s); }
   double tick_interval_s() const override { return 0.25; }
-  ~TableView() override {
-    if (lines_ > 0) fflush(out_);
+  void on_paused(const Scheduler& s) override { draw(s); }
+  void on_interrupt(const Scheduler& s, const engine::Interrupt& interrupt) override {
+    for (std::string& part : interrupt_text(interrupt)) input_.notices.push_back(std::move(part));
+    draw(s);
   }
+  // Terminals that reflow (tmux, VTE, kitty, iTerm2) rewrap each line of the old frame
+  // wider than the new width onto several rows: the next frame starts as many rows up as
+  // the old one now takes, so no piece of it stays on the screen.
+  void on_resize(const Scheduler& s) override {
+    resized_ = true;
+    draw(s);
+  }
+  ~TableView() override { fflush(out_); }
 
  private:
-  static const char* color(TaskStatus st) {
-    switch (st) {
-      case TaskStatus::kRunning:
-        return "\x1b[36m";
-      case TaskStatus::kSuccess:
-        return "\x1b[32m";
-      case TaskStatus::kFailed:
-        return "\x1b[31m";
-      case TaskStatus::kSkipped:
-      case TaskStatus::kCancelled:
-        return "\x1b[33m";
-      case TaskStatus::kWaiting:
-        return "\x1b[35m";
-      default:
-        return "\x1b[2m";
-    }
-  }
-
   static constexpr double kRedrawS = 0.05;
 
-  void draw(const Scheduler& s) {
-    drawn_at_ = now_s();
+  TermSize size() const {
+    TermSize size;
     winsize ws{};
-    int rows = 24;
-    if (ioctl(fileno(out_), TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) rows = ws.ws_row;
-    std::vector<int> shown;
-    int finished = 0;
-    for (int i = 0; i < s.task_count(); ++i) {
-      if (engine::is_terminal(s.task(i).status)) ++finished;
+    if (ioctl(fileno(out_), TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0) {
+      size.rows = ws.ws_row;
+      size.cols = ws.ws_col;
     }
-    const int room = std::max(4, rows - 4);
-    bool fold = s.task_count() > room;
-    for (int i = 0; i < s.task_count(); ++i) {
-      TaskStatus st = s.task(i).status;
-      if (!fold || st == TaskStatus::kRunning || st == TaskStatus::kFailed ||
-          st == TaskStatus::kWaiting) {
-        shown.push_back(i);
+    return size;
+  }
+
+  void draw(const Scheduler& s) {
+    const double now = now_s();
+    drawn_at_ = now;
+    input_.now = now;
+    input_.elapsed_s = active_before_s_ + (now - started_);
+    const TermSize term = size();
+    std::vector<std::string> lines = render_table(s, input_, term);
+    // Rows the frame on the screen takes: one per line, unless a resize rewrapped them.
+    int up = static_cast<int>(widths_.size());
+    if (resized_ || term.cols != cols_) {  // also a resize whose SIGWINCH is yet to come
+      up = 0;
+      for (size_t w : widths_) {
+        up += std::max<int>(1, (static_cast<int>(w) + term.cols - 1) / term.cols);
       }
-      if (static_cast<int>(shown.size()) >= room) break;
+      resized_ = false;
+      cols_ = term.cols;
     }
-    size_t width = 4;
-    for (int i : shown) width = std::max(width, s.spec(i).id.size());
     std::string frame;
-    if (lines_ > 0) frame += fmt::format("\x1b[{}A", lines_);
-    int lines = 0;
-    auto line = [&](const std::string& text) {
-      frame += "\x1b[2K" + text + "\n";
-      ++lines;
-    };
-    double now = now_s();
-    line(fmt::format("\x1b[1m{}\x1b[0m  {}/{} done  {}", title_, finished, s.task_count(),
-                     format_duration(now - started_)));
-    line(fmt::format("  {:<{}}  {:<9}  {:<8}  {:>7}  {:>8}", "TASK", width, "STATE", "AGENT",
-                     "ATTEMPT", "ELAPSED"));
-    for (int i : shown) {
-      const engine::TaskState& t = s.task(i);
-      std::string elapsed = "";
-      if (t.started_at > 0) {
-        elapsed =
-            format_duration((engine::is_terminal(t.status) ? t.ended_at : now) - t.started_at);
-      }
-      line(fmt::format("  {:<{}}  {}{:<9}\x1b[0m  {:<8}  {:>7}  {:>8}", s.spec(i).id, width,
-                       color(t.status), to_string(t.status), t.agent.empty() ? "-" : t.agent,
-                       t.attempts ? std::to_string(t.attempts) : "", elapsed));
+    if (up > 0) frame += fmt::format("\r\x1b[{}A", up);
+    widths_.clear();
+    for (const std::string& line : lines) {
+      frame += "\x1b[2K" + line + "\n";
+      widths_.push_back(display_width(line));
     }
-    if (fold)
-      line(fmt::format("  ... {} more tasks not shown",
-                       s.task_count() - static_cast<int>(shown.size())));
-    // A gate waits for a person: say what it asks and how to answer.
-    for (int i = 0; i < s.task_count(); ++i) {
-      if (s.task(i).status != TaskStatus::kWaiting) continue;
-      line(fmt::format("  \x1b[35mwaiting\x1b[0m {}: {}", s.spec(i).id, s.task(i).reason));
-      line(fmt::format("    baton approve {} {} [--comment TEXT | --reject --reason TEXT]", run_id_,
-                       s.spec(i).id));
-    }
-    if (s.paused()) line("  pause requested: nothing new starts");
-    // Clear lines left over from a taller previous frame.
-    for (int i = lines; i < lines_; ++i) frame += "\x1b[2K\n";
-    if (lines_ > lines) frame += fmt::format("\x1b[{}A", lines_ - lines);
+    // What is left of the old frame (a taller one, a rewrapped one). Never at the top
+    // left corner: there tmux takes "erase below" for a clear screen and scrolls the
+    // screen into its history.
+    frame += "\x1b[J";
     fputs(frame.c_str(), out_);
     fflush(out_);
-    lines_ = lines;
   }
 
   FILE* out_;
-  std::string title_;
-  std::string run_id_;
-  double started_ = 0;
-  double drawn_at_ = 0;  // when the last frame was drawn, Unix s
-  int lines_ = 0;
+  TableInput input_;
+  double started_ = 0;          // when this orchestrator started showing the run, Unix s
+  double active_before_s_ = 0;  // how long earlier orchestrators ran it, s
+  double drawn_at_ = 0;         // when the last frame was drawn, Unix s
+  std::vector<size_t> widths_;  // columns of each line of the frame on the screen
+  bool resized_ = false;        // SIGWINCH since the last frame
+  int cols_ = 0;                // the terminal's width at the last frame
 };
 
 }  // namespace

@@ -37,16 +37,23 @@ int report_run(store::Store& store, const engine::RunOutcome& outcome, const std
       std::printf("rehearsal: %zu model requests served (log: %s)\n", rehearsal->request_count(),
                   rehearsal->log_path().c_str());
     }
-    if (outcome.status == engine::RunStatus::kWaiting) {
+    if (outcome.status == engine::RunStatus::kWaiting || outcome.interrupted_by_signal) {
       for (const auto& t : *tasks) {
         if (t.status != "waiting") continue;
         std::printf("waiting: %s: %s\n  approve: baton approve %s %s [--comment TEXT]\n",
                     t.task_id.c_str(), t.reason.c_str(), outcome.run_id.c_str(), t.task_id.c_str());
       }
-      std::printf("then: baton resume %s\n", outcome.run_id.c_str());
+      if (!outcome.interrupted_by_signal)
+        std::printf("then: baton resume %s\n", outcome.run_id.c_str());
     } else if (outcome.status == engine::RunStatus::kPaused) {
       std::printf("paused: continue with baton resume %s\n", outcome.run_id.c_str());
     }
+  }
+  if (outcome.interrupted_by_signal) {
+    // On stderr, also after --json: how to go on is the one thing left to say.
+    std::fflush(stdout);
+    std::fprintf(stderr, "baton: interrupted; continue with: baton resume %s\n",
+                 outcome.run_id.c_str());
   }
   if (outcome.interrupted_by_signal == SIGINT) return kExitSigint;
   if (outcome.cancel_requested) return kExitCancelled;  // baton cancel, not an outside SIGTERM

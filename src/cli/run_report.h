@@ -12,8 +12,9 @@ namespace baton::cli {
 
 /// Reads OUTCOME's run back from STORE and prints it: with JSON, the run and its tasks
 /// as JSON on stdout; else the summary, hook failures, the integration line, the
-/// rehearsal line (REHEARSAL may be null) and, for a paused or waiting run, the
-/// commands that continue it (`baton approve RUN TASK`, `baton resume RUN`).
+/// rehearsal line (REHEARSAL may be null) and, for a paused, waiting or interrupted run,
+/// the commands that continue it (`baton approve RUN TASK`, `baton resume RUN`; for an
+/// interrupted run the resume line is on stderr, also with JSON).
 /// Returns the exit code: 0 success, 1 failed, 3 cancelled, 5 waiting, 6 paused,
 /// 130/143 interrupted, 4 when the run cannot be read back (STATE_DIR names the
 /// database in the message).

@@ -288,6 +288,7 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
   const exec::ExitStatus& status = result.status;
   if (status.kind == exec::ExitStatus::Kind::kExited) out.exit_code = status.code;
   out.cancelled = status.kind == exec::ExitStatus::Kind::kCancelled;
+  out.timed_out = status.kind == exec::ExitStatus::Kind::kTimedOut;
   record.exit_status = status.to_string();
   record.exit_code = out.exit_code;
   if (!attempt.invoker) {

@@ -43,6 +43,27 @@ std::string new_run_id(const Clock& clock) {
   return std::string(buf) + suffix;
 }
 
+double active_seconds(const std::vector<store::Event>& events) {
+  double total = 0;
+  std::optional<double> start;  // the current orchestrator's start
+  double last = 0;              // its latest event
+  for (const store::Event& e : events) {
+    if (e.kind == "run.created" || e.kind == "run.resumed") {
+      if (start) total += std::max(0.0, last - *start);  // killed: its last event
+      start = last = e.time;
+      continue;
+    }
+    if (!start) continue;
+    last = std::max(last, e.time);
+    if (e.kind == "run.finished" || e.kind == "run.paused" || e.kind == "run.waiting") {
+      total += std::max(0.0, e.time - *start);
+      start.reset();
+    }
+  }
+  if (start) total += std::max(0.0, last - *start);
+  return total;
+}
+
 namespace {
 
 // Task rows (and their events) join a transaction in parts of this many, so the records
@@ -200,7 +221,8 @@ class Driver {
                  std::function<void(bool)> done);
   void start_hook(size_t index);
   void finalize();
-  void cancel_all(const std::string& reason);
+  void cancel_all(const std::string& reason, bool keep_waiting = false);
+  void on_interrupt_signal(int signo);
   void defer_pump();
   void close_handles();
 
@@ -219,7 +241,7 @@ class Driver {
 
   uv_loop_t loop_{};
   uv_timer_t retry_timer_{}, tick_timer_{}, pump_timer_{};
-  uv_signal_t sigint_{}, sigterm_{}, sigusr1_{};
+  uv_signal_t sigint_{}, sigterm_{}, sigusr1_{}, sigwinch_{};
   bool handles_open_ = false;
 
   std::map<int, Live> live_;                                 // key: task index, or -1 for the hook
@@ -305,7 +327,7 @@ Result<RunOutcome> Driver::run() {
     if (auto found = resolver_.candidates(spec.agent)) sched_.set_agents(i, std::move(*found));
   }
 
-  observer_.on_run_started(run_, sched_);
+  observer_.on_run_started(run_, sched_, 0);
 
   run_hooks(&wf_.hooks.on_start, "on_start", [this](bool ok) {
     phase_ = Phase::kTasks;
@@ -328,22 +350,23 @@ Result<void> Driver::open_loop() {
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigusr1_);
+  uv_signal_init(&loop_, &sigwinch_);
   retry_timer_.data = tick_timer_.data = pump_timer_.data = this;
-  sigint_.data = sigterm_.data = sigusr1_.data = this;
+  sigint_.data = sigterm_.data = sigusr1_.data = sigwinch_.data = this;
   handles_open_ = true;
   auto on_signal = [](uv_signal_t* h, int signo) {
-    auto* self = static_cast<Driver*>(h->data);
-    // `baton cancel` records run.cancel_requested, then sends SIGTERM: reading the
-    // requests tells its cancel from a SIGTERM sent by anything else.
-    if (signo == SIGTERM && self->interrupted_by_ == 0) self->check_requests();
-    if (self->interrupted_by_ == 0) self->interrupted_by_ = signo;
-    self->cancel_all(signo == SIGTERM && self->cancel_requested_
-                         ? std::string("cancelled by baton cancel")
-                         : std::string("interrupted by ") +
-                               (signo == SIGINT ? "SIGINT" : "SIGTERM"));
+    static_cast<Driver*>(h->data)->on_interrupt_signal(signo);
   };
   uv_signal_start(&sigint_, on_signal, SIGINT);
   uv_signal_start(&sigterm_, on_signal, SIGTERM);
+  // The live view fits the terminal: a resize redraws it at the new size.
+  uv_signal_start(
+      &sigwinch_,
+      [](uv_signal_t* h, int) {
+        auto* self = static_cast<Driver*>(h->data);
+        self->observer_.on_resize(self->sched_);
+      },
+      SIGWINCH);
   // `baton pause` and `baton approve` record their request as an event, then send
   // SIGUSR1 (cli/orchestrator.h).
   uv_signal_start(
@@ -677,7 +700,7 @@ void Driver::arm_retry_timer() {
 
 void Driver::maybe_finish() {
   if (phase_ != Phase::kTasks || !live_.empty()) return;
-  if (!sched_.finished()) {
+  if (!sched_.settled()) {
     RunStatus status = sched_.run_status();
     if (status == RunStatus::kPaused || (status == RunStatus::kWaiting && options_.no_wait)) {
       stop_until_resumed(status);
@@ -767,8 +790,37 @@ void Driver::finalize() {
   close_handles();
 }
 
-void Driver::cancel_all(const std::string& reason) {
-  std::vector<int> running = sched_.cancel(reason);
+// SIGINT (Ctrl-C) or SIGTERM. The first stops the run: what has not started is
+// cancelled (with SIGINT, gates keep waiting for `baton approve`: the run is resumable
+// from them), running attempts get SIGTERM and, after the grace, SIGKILL. A second one
+// kills every running attempt's group at once.
+void Driver::on_interrupt_signal(int signo) {
+  Interrupt info;
+  info.signo = signo;
+  info.grace_s = wf_.settings.kill_grace_s;
+  for (const auto& [key, live] : live_) info.stopping += live.process && live.process->running();
+  if (interrupted_by_ != 0) {
+    info.kill_now = true;
+    for (auto& [key, live] : live_) {
+      if (live.process) live.process->kill_now();
+    }
+    observer_.on_interrupt(sched_, info);
+    return;
+  }
+  // `baton cancel` records run.cancel_requested, then sends SIGTERM: reading the
+  // requests tells its cancel from a SIGTERM sent by anything else.
+  if (signo == SIGTERM) check_requests();
+  interrupted_by_ = signo;
+  cancel_all(signo == SIGTERM && cancel_requested_
+                 ? std::string("cancelled by baton cancel")
+                 : std::string("interrupted by ") + (signo == SIGINT ? "SIGINT" : "SIGTERM"),
+             /*keep_waiting=*/signo == SIGINT);
+  info.waiting = static_cast<int>(sched_.waiting_tasks().size());
+  observer_.on_interrupt(sched_, info);
+}
+
+void Driver::cancel_all(const std::string& reason, bool keep_waiting) {
+  std::vector<int> running = sched_.cancel(reason, keep_waiting);
   for (auto& [key, live] : live_) {
     if (live.process) live.process->terminate();
   }
@@ -782,7 +834,8 @@ void Driver::close_handles() {
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&retry_timer_), reinterpret_cast<uv_handle_t*>(&tick_timer_),
         reinterpret_cast<uv_handle_t*>(&pump_timer_), reinterpret_cast<uv_handle_t*>(&sigint_),
-        reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigusr1_)}) {
+        reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigusr1_),
+        reinterpret_cast<uv_handle_t*>(&sigwinch_)}) {
     uv_close(h, nullptr);
   }
 }
@@ -983,15 +1036,23 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   }
   // Worktrees: what the tasks that started before made, from the event log and git
   // (Workspaces::restore), before an attempt is re-attached, judged or started again.
-  if (!isolation->is_null()) {
+  // The same events say how long earlier orchestrators ran the run (the live view's
+  // elapsed time leaves out the time baton was down).
+  double active_before_s = 0;
+  {
     auto events = store_.list_events(run_id_, 0);
-    std::vector<int> fresh;
-    for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
-    auto restored =
-        events ? workspaces_.restore(*events, fresh) : Result<void>(tl::unexpected(events.error()));
-    if (!restored) {
+    if (!events) {
       shut_loop();
-      return tl::unexpected(restored.error());
+      return tl::unexpected(events.error());
+    }
+    active_before_s = active_seconds(*events);
+    if (!isolation->is_null()) {
+      std::vector<int> fresh;
+      for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
+      if (auto restored = workspaces_.restore(*events, fresh); !restored) {
+        shut_loop();
+        return tl::unexpected(restored.error());
+      }
     }
   }
   for (int i = 0; i < sched_.task_count(); ++i) {
@@ -1050,7 +1111,7 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     shut_loop();
     return tl::unexpected(r.error());
   }
-  observer_.on_run_started(run_, sched_);
+  observer_.on_run_started(run_, sched_, active_before_s);
   phase_ = Phase::kTasks;
   for (auto& [task, result] : ended) on_exit(task, result);
   pump();

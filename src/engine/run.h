@@ -31,12 +31,29 @@
 
 namespace baton::engine {
 
+/// What a SIGINT (Ctrl-C) or SIGTERM did to a run, for RunObserver::on_interrupt().
+struct Interrupt {
+  int signo = 0;  ///< SIGINT or SIGTERM
+  /// Attempts (tasks and hooks) being stopped: SIGTERM to each group, SIGKILL after
+  /// grace_s; with kill_now, SIGKILL to each group at once.
+  int stopping = 0;
+  double grace_s = 0;     ///< settings.kill_grace_s, seconds
+  bool kill_now = false;  ///< a second signal: the attempts are killed without grace
+  int waiting = 0;        ///< SIGINT: tasks left waiting for `baton approve` (not cancelled)
+};
+
 /// Receives what happens during a run, for display. Called on the loop thread.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
-  /// The run row exists; tasks are about to be scheduled.
-  virtual void on_run_started(const store::RunRecord& run, const Scheduler& scheduler) {}
+  /// The run row exists; tasks are about to be scheduled. ACTIVE_BEFORE_S: the seconds
+  /// earlier orchestrators of this run ran it (0 for a new run; active_seconds()).
+  virtual void on_run_started(const store::RunRecord& run, const Scheduler& scheduler,
+                              double active_before_s) {}
+  /// SIGINT or SIGTERM reached the orchestrator (once per signal).
+  virtual void on_interrupt(const Scheduler& scheduler, const Interrupt& interrupt) {}
+  /// The terminal was resized (SIGWINCH).
+  virtual void on_resize(const Scheduler& scheduler) {}
   /// A task (or hook, with TASK_ID "hook:...") changed state.
   virtual void on_transition(const Scheduler& scheduler, const Transition& transition) {}
   /// A hook task ended. OK is false when it failed; REASON says why.
@@ -115,6 +132,13 @@ Result<RunOutcome> resume_run(const workflow::Workflow& workflow, store::Store& 
                               const store::RunRecord& run, const RunOptions& options,
                               const ResumeOptions& resume, RunObserver& observer,
                               const Clock& clock);
+
+/// How long orchestrators ran the run whose events (in seq order) are EVENTS, in
+/// seconds: the sum over its orchestrators of the time from its start (run.created or
+/// run.resumed) to its end (run.finished, run.paused or run.waiting), or, for one that
+/// was killed, to its last event (the last moment it is known to have run). The time
+/// baton was down is not counted. Events before the first start are ignored.
+double active_seconds(const std::vector<store::Event>& events);
 
 /// A new run id: UTC time plus 4 random hex digits, e.g. "20261124-014512-3fa9".
 std::string new_run_id(const Clock& clock);

@@ -365,6 +365,8 @@ Step Scheduler::advance() {
     ++t.attempts;
     ++t.agent_attempts;
     if (t.attempts == 1) t.started_at = now;
+    t.timed_out = false;
+    if (!t.candidates.empty()) t.agent = t.candidates[t.agent_index];  // shown while it runs
     set_status(task, TaskStatus::kRunning, t.attempts, "");
     StartRequest start{task, t.attempts, "", ""};
     if (!t.candidates.empty()) {
@@ -403,6 +405,7 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
   t.output = outcome.output;
   t.outputs = outcome.outputs;
   t.exit_code = outcome.exit_code;
+  t.timed_out = outcome.timed_out;
   if (!outcome.agent.empty()) {
     t.agent = outcome.agent;
     if (std::find(t.agents_tried.begin(), t.agents_tried.end(), outcome.agent) ==
@@ -511,6 +514,7 @@ void Scheduler::stop(const std::string& reason) {
   stop_reason_ = reason;
   for (size_t i = 0; i < tasks_.size(); ++i) {
     TaskStatus s = tasks_[i].status;
+    if (s == TaskStatus::kWaiting && keep_waiting_) continue;
     if (s == TaskStatus::kPending || s == TaskStatus::kReady || s == TaskStatus::kWaiting) {
       set_status(static_cast<int>(i), TaskStatus::kCancelled, tasks_[i].attempts, reason);
     }
@@ -520,8 +524,9 @@ void Scheduler::stop(const std::string& reason) {
   resolvable_.clear();
 }
 
-std::vector<int> Scheduler::cancel(const std::string& reason) {
+std::vector<int> Scheduler::cancel(const std::string& reason, bool keep_waiting) {
   cancelled_ = true;
+  keep_waiting_ = keep_waiting;
   stop(reason);
   std::vector<int> running;
   for (size_t i = 0; i < tasks_.size(); ++i) {

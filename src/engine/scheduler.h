@@ -46,15 +46,16 @@ namespace baton::engine {
 struct TaskState {
   TaskStatus status = TaskStatus::kPending;
   int attempts = 0;    ///< attempts started
-  std::string agent;   ///< agent of the latest attempt
+  std::string agent;   ///< agent of the latest attempt (set when it starts)
   std::string output;  ///< final output of the latest attempt
   /// named outputs: a JSON object, or null when the task has none (templates read null
   /// as {}); null by default so that a task without outputs allocates no empty map
   nlohmann::json outputs;
   std::optional<int> exit_code;
-  std::string reason;     ///< why it failed, was skipped, cancelled or is waiting
-  double retry_at = 0;    ///< when pending for a retry: earliest start, Unix s
-  double started_at = 0;  ///< first attempt's start
+  bool timed_out = false;  ///< the latest attempt was stopped by its timeout
+  std::string reason;      ///< why it failed, was skipped, cancelled or is waiting
+  double retry_at = 0;     ///< when pending for a retry: earliest start, Unix s
+  double started_at = 0;   ///< first attempt's start
   double ended_at = 0;
   // Agent tasks (set_agents()):
   std::vector<std::string> candidates;    ///< installed agents in preference order
@@ -77,6 +78,7 @@ struct AttemptOutcome {
   std::optional<int> exit_code;
   std::string reason;                   ///< e.g. "exited 1", "timed out after 30s (SIGTERM)"
   bool cancelled = false;               ///< terminated on request: never retried
+  bool timed_out = false;               ///< stopped by its timeout (TERM, grace, KILL)
   bool retryable = true;                ///< false: no retry whatever the policy (auth errors)
   std::optional<double> retry_after_s;  ///< lower bound on the next delay, seconds
   std::string agent;
@@ -155,8 +157,11 @@ class Scheduler {
 
   /// Cancels the run (Ctrl-C, baton cancel): like stop(), and the run's status
   /// becomes cancelled. Returns the running tasks, which the driver must terminate
-  /// and then report with outcome.cancelled = true.
-  std::vector<int> cancel(const std::string& reason);
+  /// and then report with outcome.cancelled = true. With KEEP_WAITING (Ctrl-C), tasks
+  /// waiting for `baton approve` stay waiting instead of being cancelled, so that the
+  /// decision can still be given and `baton resume` continues from it; the run then
+  /// ends (settled()) once nothing runs.
+  std::vector<int> cancel(const std::string& reason, bool keep_waiting = false);
 
   /// Approves waiting task TASK (`baton approve`): a gate with work becomes ready
   /// (the work runs next); a gate without work or an escalated task succeeds with
@@ -197,6 +202,9 @@ class Scheduler {
 
   /// True once every task is terminal.
   bool finished() const { return terminal_count_ == tasks_.size(); }
+  /// True when nothing more will happen in this run: finished(), or cancelled with
+  /// nothing running (tasks kept waiting by cancel(..., true) stay waiting).
+  bool settled() const { return finished() || (cancelled_ && running_ == 0); }
   /// True when nothing can progress without a person: the run is not finished,
   /// nothing runs, is ready, resolvable or due for a retry, and a task is waiting.
   bool blocked_on_gates() const;
@@ -252,6 +260,7 @@ class Scheduler {
   size_t terminal_count_ = 0;
   int running_ = 0;
   bool stopping_ = false;
+  bool keep_waiting_ = false;  // cancel(..., true): stop() leaves waiting tasks waiting
   std::string stop_reason_;
   bool cancelled_ = false;
   bool paused_ = false;

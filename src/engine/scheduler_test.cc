@@ -640,6 +640,58 @@ TaskSpec gated(const std::string& id, std::vector<std::string> deps, std::string
   return t;
 }
 
+// Ctrl-C: the run is cancelled, but a gate keeps waiting so that `baton approve` and
+// `baton resume` still work; the run settles once nothing runs.
+TEST(GateTest, CancelKeepingWaitingLeavesTheGateWaiting) {
+  Workflow wf;
+  wf.tasks = {gated("g", {}, "go?"), task("slow"), task("after", {"g"})};
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  Step step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);  // slow
+  ASSERT_EQ(s.task(0).status, TaskStatus::kWaiting);
+  EXPECT_EQ(s.cancel("interrupted by SIGINT", /*keep_waiting=*/true), std::vector<int>{1});
+  EXPECT_FALSE(s.settled());  // slow still runs
+  AttemptOutcome out = failure("cancelled (SIGTERM)");
+  out.cancelled = true;
+  s.attempt_finished(1, 1, out);
+  s.advance();
+  EXPECT_TRUE(s.settled());
+  EXPECT_FALSE(s.finished());
+  EXPECT_EQ(s.task(0).status, TaskStatus::kWaiting);
+  EXPECT_EQ(s.task(2).status, TaskStatus::kCancelled);
+  EXPECT_EQ(s.run_status(), RunStatus::kCancelled);
+
+  Scheduler plain(wf, clock, {});
+  plain.advance();
+  plain.cancel("cancelled");  // baton cancel, SIGTERM: the gate is cancelled too
+  EXPECT_EQ(plain.task(0).status, TaskStatus::kCancelled);
+}
+
+// The live view shows an agent task's agent while it runs, and whether it timed out.
+TEST(SchedulerTest, AgentIsKnownWhileRunningAndTimeoutIsRemembered) {
+  Workflow wf;
+  TaskSpec a = task("a");
+  a.run_shell.reset();
+  a.agent = "coder";
+  wf.tasks = {a};
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  s.set_agents(0, {"claude", "codex"});
+  Step step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);
+  EXPECT_EQ(s.task(0).agent, "claude");
+  AttemptOutcome out = failure("timed out after 1s (SIGTERM)");
+  out.timed_out = true;
+  out.agent = "claude";
+  s.attempt_finished(0, 1, out);
+  EXPECT_TRUE(s.task(0).timed_out);
+  step = s.advance();  // falls back to codex
+  ASSERT_EQ(step.starts.size(), 1u);
+  EXPECT_EQ(s.task(0).agent, "codex");
+  EXPECT_FALSE(s.task(0).timed_out);
+}
+
 TEST(GateTest, WaitsAfterItsDependenciesThenApprovalRunsTheWork) {
   Workflow wf;
   wf.tasks = {task("a"), gated("g", {"a"}, "ship ${a.output}?"), task("c", {"g"})};

@@ -497,6 +497,13 @@ void Supervised::terminate() {
   (void)request_pidfd(impl_->watch->pidfd.get(), SIGTERM);
 }
 
+void Supervised::kill_now() {
+  if (!impl_->running || impl_->detached || impl_->watch == nullptr || !impl_->watch->polling) {
+    return;
+  }
+  (void)request_pidfd(impl_->watch->pidfd.get(), SIGINT);
+}
+
 void Supervised::detach() {
   impl_->detached = true;
   impl_->running = false;

@@ -109,6 +109,12 @@ class Supervised {
   /// it ended or after detach().
   void terminate();
 
+  /// Kills the attempt now: SIGINT to the supervisor, which SIGKILLs the group at once
+  /// (also ending a grace period terminate() started); the result's kind is kCancelled.
+  /// Returns without waiting: the callback reports the end. No-op once it ended or after
+  /// detach().
+  void kill_now();
+
   /// Forgets the attempt without stopping it: the supervisor carries on and records the
   /// end; the callback is never called. A detached supervisor that is our own child
   /// (started without the zygote) stays a zombie until this process reaps it or exits.

@@ -1,0 +1,35 @@
+// Unit tests of run.h's pure parts; the driver itself is tested through the binary
+// (tests/run_test.cc, tests/resume_test.cc, tests/terminal_test.cc).
+#include "engine/run.h"
+
+#include <gtest/gtest.h>
+
+namespace baton::engine {
+namespace {
+
+store::Event at(double time, const std::string& kind) {
+  store::Event e;
+  e.time = time;
+  e.kind = kind;
+  return e;
+}
+
+TEST(ActiveSecondsTest, SumsTheOrchestratorsAndLeavesOutTheTimeBatonWasDown) {
+  // Run 100..130 then killed (its last event at 130); down until 1000; resumed, ended
+  // at 1012.
+  std::vector<store::Event> events = {at(100, "run.created"),   at(101, "task.running"),
+                                      at(130, "task.success"),  at(1000, "run.resumed"),
+                                      at(1005, "task.running"), at(1012, "run.finished")};
+  EXPECT_DOUBLE_EQ(active_seconds(events), 30 + 12);
+}
+
+TEST(ActiveSecondsTest, PausedAndWaitingEndAnOrchestratorAndARunningOneCountsSoFar) {
+  std::vector<store::Event> events = {at(0, "run.created"), at(5, "run.waiting"),
+                                      at(50, "task.approved"),  // baton approve, no orchestrator
+                                      at(100, "run.resumed"), at(103, "task.running")};
+  EXPECT_DOUBLE_EQ(active_seconds(events), 5 + 3);
+  EXPECT_DOUBLE_EQ(active_seconds({}), 0);
+}
+
+}  // namespace
+}  // namespace baton::engine
