@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exec/process.h"
@@ -81,6 +82,13 @@ class Invoker {
   /// Turns the finished process's output into a result. Never throws; output that
   /// cannot be parsed gives success=false, kPermanent, and says so in `error`.
   virtual AgentResult parse(const exec::ProcessResult& process) const = 0;
+  /// A readable transcript of an attempt's log LOG (the CLI's stdout with its stderr
+  /// interleaved, as recorded): the agent's messages, its tool calls with their key
+  /// argument, their results in brief, the final answer and the usage; the format is
+  /// in agents/transcript.h. Lines that are not the CLI's events are kept, marked.
+  /// This default, for CLIs whose output is not a stream of events, is LOG as it is.
+  /// Never throws on any input.
+  virtual std::string transcript(std::string_view log) const { return std::string(log); }
 };
 
 /// The invoker named NAME, or nullptr. Known names: see known_agent_names(). A
