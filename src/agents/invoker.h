@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -103,8 +104,9 @@ const std::vector<std::string>& known_agent_names();
 /// Where a CLI is installed and which version it reports.
 struct Detection {
   bool installed = false;
-  std::string path;     ///< absolute path found in PATH
-  std::string version;  ///< first line of `EXE --version`, trimmed
+  std::string path;        ///< absolute path found in PATH
+  std::string version;     ///< first line of `EXE --version`, trimmed
+  bool timed_out = false;  ///< `--version` did not end within its time limit (killed)
 };
 
 /// The absolute path of EXECUTABLE found in PATH (or EXECUTABLE itself when it holds
@@ -115,8 +117,32 @@ std::string find_executable(const std::string& executable);
 Detection detect(const std::string& executable);
 
 /// As detect(), with TIMEOUT_S seconds for `--version` (the process group is killed
-/// after that and the version left empty). Node-based CLIs take 0.2 to 4 s to start.
-/// Thread safety: may be called from several threads at once.
+/// after that, the version left empty and `timed_out` set). Node-based CLIs take 0.2
+/// to 4 s to start. Thread safety: may be called from several threads at once.
 Detection detect(const std::string& executable, double timeout_s);
+
+/// Where detect_all() is: called after each probe ends.
+struct ProbeProgress {
+  size_t done = 0;   ///< probes ended so far
+  size_t total = 0;  ///< probes in all
+  /// The executables being probed now, in the order they were given.
+  std::vector<std::string> running;
+};
+
+/// How detect_all() probes.
+struct ProbeOptions {
+  double timeout_s = 10;    ///< per `--version`, seconds
+  size_t max_parallel = 8;  ///< probes at a time (at least 1)
+  /// Called after each probe ends, one call at a time (under a lock), from a probing
+  /// thread; may be empty.
+  std::function<void(const ProbeProgress&)> on_progress;
+};
+
+/// detect() of every executable of EXECUTABLES, at most OPTIONS.max_parallel at a
+/// time, each `--version` bounded by OPTIONS.timeout_s: the whole takes at most about
+/// ceil(n / max_parallel) timeouts however the CLIs behave. The result has one
+/// Detection per executable, in the order given, whatever order the probes end in.
+std::vector<Detection> detect_all(const std::vector<std::string>& executables,
+                                  const ProbeOptions& options);
 
 }  // namespace baton::agents
