@@ -210,6 +210,23 @@ TEST(DetectTest, AHangingVersionIsCutOff) {
   EXPECT_LT(took, std::chrono::seconds(30));  // bounded, not a timing target
 }
 
+TEST(DetectTest, AnNpmPackagesVersionIsReadWithoutRunningIt) {
+  auto dir = std::filesystem::temp_directory_path() / ("baton-npm-" + std::to_string(getpid()));
+  auto package = dir / "node_modules" / "@acme" / "tool";
+  std::filesystem::create_directories(package / "bin");
+  std::filesystem::create_directories(dir / "node_modules" / ".bin");
+  std::ofstream(package / "package.json") << R"({"name": "@acme/tool", "version": "3.4.5"})";
+  // It would hang if it were run.
+  std::ofstream(package / "bin" / "tool.js") << "#!/bin/sh\nexec sleep 60\n";
+  ::chmod((package / "bin" / "tool.js").c_str(), 0755);
+  std::filesystem::create_symlink("../@acme/tool/bin/tool.js", dir / "node_modules/.bin/tool");
+  Detection d = detect((dir / "node_modules/.bin/tool").string(), 30);
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(d.installed);
+  EXPECT_EQ(d.version, "3.4.5 (npm @acme/tool)");
+  EXPECT_FALSE(d.timed_out);
+}
+
 TEST(DetectTest, DetectAllKeepsTheOrderGivenAndReportsProgress) {
   auto dir = std::filesystem::temp_directory_path() / ("baton-all-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);

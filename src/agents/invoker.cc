@@ -12,6 +12,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <thread>
 
@@ -175,6 +177,35 @@ std::string run_version(const std::string& path, double timeout_s, bool* timed_o
   return line;
 }
 
+// The version of the npm package PATH belongs to, as "VERSION (npm NAME)", when PATH's
+// real path lies in node_modules/NAME/ (NAME may be @scope/name) and that package's
+// package.json gives a name and a version; "" otherwise. Reading one small file costs
+// nothing next to starting node for `--version` (0.2 to 4 s of CPU each).
+std::string npm_package_version(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return "";
+  std::string resolved = real;
+  ::free(real);
+  const std::string marker = "/node_modules/";
+  size_t at = resolved.rfind(marker);
+  if (at == std::string::npos) return "";
+  size_t start = at + marker.size();
+  size_t slash = resolved.find('/', start);
+  if (slash == std::string::npos) return "";
+  if (resolved[start] == '@') {  // a scoped package: @scope/name
+    slash = resolved.find('/', slash + 1);
+    if (slash == std::string::npos) return "";
+  }
+  std::ifstream in(resolved.substr(0, slash) + "/package.json");
+  if (!in) return "";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto package = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::string name = string_field(package, "name");
+  std::string version = string_field(package, "version");
+  if (name.empty() || version.empty()) return "";
+  return version + " (npm " + name + ")";
+}
+
 }  // namespace
 
 std::string find_executable(const std::string& executable) { return find_in_path(executable); }
@@ -186,7 +217,8 @@ Detection detect(const std::string& executable, double timeout_s) {
   d.path = find_in_path(executable);
   if (d.path.empty()) return d;
   d.installed = true;
-  d.version = run_version(d.path, timeout_s, &d.timed_out);
+  d.version = npm_package_version(d.path);
+  if (d.version.empty()) d.version = run_version(d.path, timeout_s, &d.timed_out);
   return d;
 }
 

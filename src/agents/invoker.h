@@ -104,8 +104,11 @@ const std::vector<std::string>& known_agent_names();
 /// Where a CLI is installed and which version it reports.
 struct Detection {
   bool installed = false;
-  std::string path;        ///< absolute path found in PATH
-  std::string version;     ///< first line of `EXE --version`, trimmed
+  std::string path;  ///< absolute path found in PATH
+  /// "VERSION (npm NAME)" from the package.json of the npm package the executable's
+  /// real path lies in (no process started); else the first line of `EXE --version`,
+  /// trimmed; "" when unknown.
+  std::string version;
   bool timed_out = false;  ///< `--version` did not end within its time limit (killed)
 };
 
@@ -113,7 +116,8 @@ struct Detection {
 /// a '/' and is executable), without running it; "" when not found.
 std::string find_executable(const std::string& executable);
 
-/// Looks EXECUTABLE up in PATH and runs `EXECUTABLE --version` (5 s limit).
+/// Looks EXECUTABLE up in PATH and finds its version: from the package.json of the npm
+/// package it belongs to, else by running `EXECUTABLE --version` (5 s limit).
 Detection detect(const std::string& executable);
 
 /// As detect(), with TIMEOUT_S seconds for `--version` (the process group is killed
