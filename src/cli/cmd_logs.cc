@@ -36,6 +36,10 @@ namespace {
 // Bytes copied per read: the memory `baton logs` needs whatever the log's size.
 constexpr size_t kChunkBytes = 64 * 1024;
 
+// The largest log rendered as a transcript (held in memory whole, with its events
+// parsed); a larger one is printed as recorded, in chunks.
+constexpr size_t kMaxTranscriptLogBytes = 64 * 1024 * 1024;
+
 // Prints bytes of PATH from *OFFSET on, each line prefixed by PREFIX; advances *OFFSET
 // past what was printed (a trailing partial line waits for its end unless FLUSH).
 // Copies in kChunkBytes chunks, so a log of any size costs a constant amount of memory.
@@ -105,10 +109,15 @@ void print_new(const std::string& path, size_t* offset, const std::string& prefi
   *offset = pos;
 }
 
-// The whole of PATH; nullopt when it cannot be read.
-std::optional<std::string> read_whole(const std::string& path) {
+// The whole of PATH; nullopt when it cannot be read or is larger than MAX_BYTES.
+std::optional<std::string> read_whole(const std::string& path, size_t max_bytes) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    return std::nullopt;
+  }
   std::string text;
   std::vector<char> buf(kChunkBytes);
   for (;;) {
@@ -126,7 +135,9 @@ void print_prefixed(std::string_view text, const std::string& prefix) {
   while (!text.empty()) {
     size_t nl = text.find('\n');
     std::string_view line = text.substr(0, nl);
-    std::printf("%s%.*s\n", prefix.c_str(), static_cast<int>(line.size()), line.data());
+    std::fputs(prefix.c_str(), stdout);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
     if (nl == std::string_view::npos) break;
     text.remove_prefix(nl + 1);
   }
@@ -134,12 +145,13 @@ void print_prefixed(std::string_view text, const std::string& prefix) {
 
 // Prints the transcript of agent attempt A (its invoker's rendering of the log) and,
 // when it failed, the recorded reason. False when A is no agent attempt whose invoker
-// is known, or its log cannot be read: the caller prints the log as it is.
+// is known, or its log cannot be read or is larger than kMaxTranscriptLogBytes: the
+// caller prints the log as it is.
 bool print_transcript(const store::AttemptRecord& a, const std::string& prefix) {
   if (a.agent.empty() || a.status == "running") return false;
   const agents::Invoker* invoker = agents::find_invoker(a.agent);
   if (!invoker) return false;
-  std::optional<std::string> log = read_whole(a.log_path);
+  std::optional<std::string> log = read_whole(a.log_path, kMaxTranscriptLogBytes);
   if (!log) return false;
   std::string text = invoker->transcript(*log);
   if (a.status != "success" && !a.error.empty()) {
