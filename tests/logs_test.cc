@@ -107,6 +107,11 @@ tasks:
   Outcome cancelled = run_baton({"logs", run_id, "after"}, dir.path());
   EXPECT_EQ(cancelled.exit_code, 0);
   EXPECT_EQ(cancelled.err, "baton: task 'after' never ran: cancelled: dependency 'bad' failed\n");
+  // Every task: the output, then a line for each task that never ran.
+  Outcome all = run_baton({"logs", run_id}, dir.path());
+  EXPECT_TRUE(has(all.out, "[bad] broke\n")) << all.out;
+  EXPECT_TRUE(has(all.out, "[maybe] never ran: skipped: condition is false: ")) << all.out;
+  EXPECT_TRUE(has(all.out, "[after] never ran: cancelled: dependency 'bad' failed\n")) << all.out;
   // A command task prints its output as recorded, as before.
   Outcome bad = run_baton({"logs", run_id, "bad"}, dir.path());
   EXPECT_EQ(bad.exit_code, 0);

@@ -1,6 +1,7 @@
 // baton logs RUN [TASK] [-f] [--raw]: an attempt's output, optionally followed live.
 // A finished agent attempt is printed as a readable transcript rendered from the CLI's
 // JSON events (agents::Invoker::transcript); --raw and -f print the log as recorded.
+// Without TASK, each task that has no attempt gets a line saying why, after the output.
 // Exit codes: 0 printed (also for a task that never ran: a line on stderr says why;
 // with -f: the run ended, was paused or is waiting); 2 no such run or task; 4 the
 // store failed; 8 with -f: the run's orchestrator is gone while the run is recorded
@@ -17,6 +18,7 @@
 #include <iterator>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -216,6 +218,18 @@ int logs_command(std::string run_id, const std::string& task, bool follow, bool 
                  : "";
       if (!follow && !raw && print_transcript(a, p)) continue;
       print_new(a.log_path, &off, p, !follow || a.status != "running");
+    }
+    if (!follow && prefix) {
+      // Every task: those without an attempt say why, after the output.
+      auto tasks = store.list_tasks(run_id);
+      if (tasks) {
+        std::set<std::string_view> ran;
+        for (const auto& a : *attempts) ran.insert(a.task_id);
+        for (const auto& t : *tasks) {
+          if (ran.count(t.task_id)) continue;
+          std::printf("[%s] %s\n", t.task_id.c_str(), no_attempt_reason(t).c_str());
+        }
+      }
     }
     if (!follow) break;
     if (!live) {
