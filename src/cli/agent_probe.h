@@ -13,8 +13,9 @@ namespace baton::cli {
 /// Seconds each `--version` may take by default; `--probe-timeout` changes it.
 inline constexpr double kDefaultProbeTimeoutS = 10;
 
-/// Probes allowed at a time: node-based CLIs spend most of their start-up waiting on
-/// the disk and the loader, so more than the cores overlap well; past 8 they starve.
+/// Probes at a time. An npm-installed CLI costs no process (agents::detect reads its
+/// package.json); the others' `--version` mostly burns CPU starting node (0.2 to 2 s
+/// each), so the bound keeps a few from starving each other past their time limit.
 inline constexpr size_t kMaxParallelProbes = 8;
 
 /// agents::detect_all() of EXECUTABLES with TIMEOUT_S seconds per `--version`, at most
