@@ -206,7 +206,55 @@ TEST(DetectTest, AHangingVersionIsCutOff) {
   std::filesystem::remove_all(dir);
   EXPECT_TRUE(d.installed);
   EXPECT_EQ(d.version, "");
+  EXPECT_TRUE(d.timed_out);
   EXPECT_LT(took, std::chrono::seconds(30));  // bounded, not a timing target
+}
+
+TEST(DetectTest, AnNpmPackagesVersionIsReadWithoutRunningIt) {
+  auto dir = std::filesystem::temp_directory_path() / ("baton-npm-" + std::to_string(getpid()));
+  auto package = dir / "node_modules" / "@acme" / "tool";
+  std::filesystem::create_directories(package / "bin");
+  std::filesystem::create_directories(dir / "node_modules" / ".bin");
+  std::ofstream(package / "package.json") << R"({"name": "@acme/tool", "version": "3.4.5"})";
+  // It would hang if it were run.
+  std::ofstream(package / "bin" / "tool.js") << "#!/bin/sh\nexec sleep 60\n";
+  ::chmod((package / "bin" / "tool.js").c_str(), 0755);
+  std::filesystem::create_symlink("../@acme/tool/bin/tool.js", dir / "node_modules/.bin/tool");
+  Detection d = detect((dir / "node_modules/.bin/tool").string(), 30);
+  std::filesystem::remove_all(dir);
+  EXPECT_TRUE(d.installed);
+  EXPECT_EQ(d.version, "3.4.5 (npm @acme/tool)");
+  EXPECT_FALSE(d.timed_out);
+}
+
+TEST(DetectTest, DetectAllKeepsTheOrderGivenAndReportsProgress) {
+  auto dir = std::filesystem::temp_directory_path() / ("baton-all-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  // The first answers last.
+  std::ofstream(dir / "slow") << "#!/bin/sh\nsleep 0.5\necho slow 1\n";
+  std::ofstream(dir / "fast") << "#!/bin/sh\necho fast 2\n";
+  std::ofstream(dir / "hang") << "#!/bin/sh\nexec sleep 60\n";
+  for (const char* f : {"slow", "fast", "hang"}) ::chmod((dir / f).c_str(), 0755);
+  ProbeOptions options;
+  options.timeout_s = 1;
+  options.max_parallel = 3;
+  std::vector<size_t> done;
+  options.on_progress = [&](const ProbeProgress& p) {
+    EXPECT_EQ(p.total, 4u);
+    done.push_back(p.done);
+  };
+  std::vector<Detection> found = detect_all({(dir / "slow").string(), (dir / "fast").string(),
+                                             (dir / "hang").string(), "no-such-agent-here"},
+                                            options);
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(found.size(), 4u);
+  EXPECT_EQ(found[0].version, "slow 1");
+  EXPECT_EQ(found[1].version, "fast 2");
+  EXPECT_TRUE(found[2].installed);
+  EXPECT_TRUE(found[2].timed_out);
+  EXPECT_FALSE(found[3].installed);
+  EXPECT_FALSE(found[3].timed_out);
+  EXPECT_EQ(done, (std::vector<size_t>{1, 2, 3, 4}));
 }
 
 }  // namespace

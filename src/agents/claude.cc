@@ -16,6 +16,7 @@
 
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
+#include "agents/transcript.h"
 
 namespace baton::agents {
 
@@ -110,6 +111,10 @@ class ClaudeInvoker final : public Invoker {
     }
     r.success = true;
     return r;
+  }
+
+  std::string transcript(std::string_view log) const override {
+    return claude_style_transcript(log, parse(log_as_process(log)));
   }
 };
 

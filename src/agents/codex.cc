@@ -13,6 +13,7 @@
 
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
+#include "agents/transcript.h"
 
 namespace baton::agents {
 
@@ -94,6 +95,59 @@ class CodexInvoker final : public Invoker {
     }
     r.success = true;
     return r;
+  }
+
+  // item.completed items: agent_message, command_execution{command,
+  // aggregated_output, exit_code}, file_change{changes[{path, kind}]},
+  // mcp_tool_call{server, tool, arguments}, web_search{query}, error{message};
+  // turn.failed and top-level error events.
+  std::string transcript(std::string_view log) const override {
+    TranscriptBuilder t;
+    for_each_log_event(
+        log,
+        [&](const nlohmann::json& e) {
+          std::string type = string_field(e, "type");
+          if (type == "turn.failed" && e.contains("error")) {
+            t.note("turn failed: " + string_field(e["error"], "message"));
+          } else if (type == "error") {
+            t.note("error: " + string_field(e, "message"));
+          }
+          if (type != "item.completed" || !e.contains("item") || !e["item"].is_object()) return;
+          const nlohmann::json& item = e["item"];
+          std::string kind = string_field(item, "type");
+          if (kind == "agent_message") {
+            t.message(string_field(item, "text"));
+          } else if (kind == "command_execution") {
+            t.tool_call_text("shell", string_field(item, "command"));
+            int64_t code = int_field(item, "exit_code");
+            std::string output = string_field(item, "aggregated_output");
+            if (code != 0) {
+              t.tool_result("exit " + std::to_string(code) + (output.empty() ? "" : ": " + output),
+                            true);
+            } else {
+              t.tool_result(output, false);
+            }
+          } else if (kind == "file_change") {
+            std::string changes;
+            if (item.contains("changes") && item["changes"].is_array()) {
+              for (const nlohmann::json& c : item["changes"]) {
+                if (!changes.empty()) changes += ", ";
+                changes += string_field(c, "kind") + " " + string_field(c, "path");
+              }
+            }
+            t.tool_call_text("patch", changes);
+            if (string_field(item, "status") == "failed") t.tool_result("failed", true);
+          } else if (kind == "mcp_tool_call") {
+            t.tool_call(string_field(item, "server") + "." + string_field(item, "tool"),
+                        item.contains("arguments") ? item["arguments"] : nlohmann::json());
+          } else if (kind == "web_search") {
+            t.tool_call_text("web_search", string_field(item, "query"));
+          } else if (kind == "error") {
+            t.note("error: " + string_field(item, "message"));
+          }
+        },
+        [&](std::string_view line) { t.other(line); });
+    return t.finish(parse(log_as_process(log)));
   }
 };
 

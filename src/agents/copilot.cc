@@ -19,6 +19,7 @@
 
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
+#include "agents/transcript.h"
 
 namespace baton::agents {
 
@@ -106,6 +107,40 @@ class CopilotInvoker final : public Invoker {
     }
     r.success = true;
     return r;
+  }
+
+  // assistant.message{content}, tool.execution_start{toolName, arguments},
+  // tool.execution_complete{success, result{content}, error{message}},
+  // session.error{message}; the ephemeral deltas are skipped.
+  std::string transcript(std::string_view log) const override {
+    TranscriptBuilder t;
+    for_each_log_event(
+        log,
+        [&](const nlohmann::json& e) {
+          std::string type = string_field(e, "type");
+          const nlohmann::json empty = nlohmann::json::object();
+          const nlohmann::json& data =
+              e.contains("data") && e["data"].is_object() ? e["data"] : empty;
+          if (type == "assistant.message") {
+            t.message(string_field(data, "content"));
+          } else if (type == "tool.execution_start") {
+            t.tool_call(string_field(data, "toolName"),
+                        data.contains("arguments") ? data["arguments"] : nlohmann::json());
+          } else if (type == "tool.execution_complete") {
+            bool ok = data.contains("success") && data["success"] == true;
+            if (ok) {
+              t.tool_result(data.contains("result") ? string_field(data["result"], "content") : "",
+                            false);
+            } else {
+              t.tool_result(data.contains("error") ? string_field(data["error"], "message") : "",
+                            true);
+            }
+          } else if (type == "session.error") {
+            t.note("error: " + string_field(data, "message"));
+          }
+        },
+        [&](std::string_view line) { t.other(line); });
+    return t.finish(parse(log_as_process(log)));
   }
 };
 

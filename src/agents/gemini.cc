@@ -22,6 +22,7 @@
 
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
+#include "agents/transcript.h"
 
 namespace baton::agents {
 
@@ -241,6 +242,45 @@ class GeminiInvoker final : public Invoker {
       }
     }
     return r;
+  }
+
+  // json: one object {session_id, response, stats} (the answer and usage only);
+  // stream-json: message{role, content, delta}, tool_use{tool_name, parameters},
+  // tool_result{status, output, error{message}}, error, result.
+  std::string transcript(std::string_view log) const override {
+    TranscriptBuilder t;
+    std::string reply;  // the assistant's deltas, joined until a tool call
+    auto flush = [&] {
+      t.message(reply);
+      reply.clear();
+    };
+    for_each_log_event(
+        log,
+        [&](const nlohmann::json& e) {
+          std::string type = string_field(e, "type");
+          if (type == "message" && string_field(e, "role") == "assistant") {
+            if (!(e.contains("delta") && e["delta"] == true)) flush();
+            reply += string_field(e, "content");
+          } else if (type == "tool_use") {
+            flush();
+            t.tool_call(string_field(e, "tool_name"),
+                        e.contains("parameters") ? e["parameters"] : nlohmann::json());
+          } else if (type == "tool_result") {
+            bool failed = string_field(e, "status") != "success";
+            std::string text = string_field(e, "output");
+            if (failed && e.contains("error")) text = string_field(e["error"], "message");
+            t.tool_result(text, failed);
+          } else if (type == "error") {
+            flush();
+            t.note("error: " + string_field(e, "message"));
+          } else if (e.contains("error") && e["error"].is_object()) {
+            flush();
+            t.note("error: " + string_field(e["error"], "message"));
+          }
+        },
+        [&](std::string_view line) { t.other(line); });
+    flush();
+    return t.finish(parse(log_as_process(log)));
   }
 };
 

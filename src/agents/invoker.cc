@@ -9,8 +9,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <mutex>
+#include <thread>
 
 #include "agents/builtin.h"
 #include "agents/custom.h"
@@ -108,8 +113,9 @@ std::string find_in_path(const std::string& executable) {
 }
 
 // Runs PATH --version with stdin from /dev/null, collecting stdout and stderr for
-// at most TIMEOUT_S seconds; the process is killed and reaped after that.
-std::string run_version(const std::string& path, double timeout_s) {
+// at most TIMEOUT_S seconds; the process group is killed and reaped after that, and
+// *TIMED_OUT set.
+std::string run_version(const std::string& path, double timeout_s, bool* timed_out_out) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return "";
   posix_spawn_file_actions_t actions;
@@ -161,6 +167,7 @@ std::string run_version(const std::string& path, double timeout_s) {
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  *timed_out_out = timed_out;
   if (timed_out) return "";
   size_t b = out.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) return "";
@@ -168,6 +175,35 @@ std::string run_version(const std::string& path, double timeout_s) {
   std::string line = out.substr(b, e == std::string::npos ? std::string::npos : e - b);
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   return line;
+}
+
+// The version of the npm package PATH belongs to, as "VERSION (npm NAME)", when PATH's
+// real path lies in node_modules/NAME/ (NAME may be @scope/name) and that package's
+// package.json gives a name and a version; "" otherwise. Reading one small file costs
+// nothing next to starting node for `--version` (0.2 to 4 s of CPU each).
+std::string npm_package_version(const std::string& path) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return "";
+  std::string resolved = real;
+  ::free(real);
+  const std::string marker = "/node_modules/";
+  size_t at = resolved.rfind(marker);
+  if (at == std::string::npos) return "";
+  size_t start = at + marker.size();
+  size_t slash = resolved.find('/', start);
+  if (slash == std::string::npos) return "";
+  if (resolved[start] == '@') {  // a scoped package: @scope/name
+    slash = resolved.find('/', slash + 1);
+    if (slash == std::string::npos) return "";
+  }
+  std::ifstream in(resolved.substr(0, slash) + "/package.json");
+  if (!in) return "";
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto package = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  std::string name = string_field(package, "name");
+  std::string version = string_field(package, "version");
+  if (name.empty() || version.empty()) return "";
+  return version + " (npm " + name + ")";
 }
 
 }  // namespace
@@ -181,8 +217,48 @@ Detection detect(const std::string& executable, double timeout_s) {
   d.path = find_in_path(executable);
   if (d.path.empty()) return d;
   d.installed = true;
-  d.version = run_version(d.path, timeout_s);
+  d.version = npm_package_version(d.path);
+  if (d.version.empty()) d.version = run_version(d.path, timeout_s, &d.timed_out);
   return d;
+}
+
+std::vector<Detection> detect_all(const std::vector<std::string>& executables,
+                                  const ProbeOptions& options) {
+  std::vector<Detection> out(executables.size());
+  std::mutex mu;  // guards running, done and the on_progress calls
+  std::vector<bool> running(executables.size(), false);
+  size_t done = 0;
+  auto report = [&] {
+    if (!options.on_progress) return;
+    ProbeProgress p;
+    p.done = done;
+    p.total = executables.size();
+    for (size_t i = 0; i < executables.size(); ++i) {
+      if (running[i]) p.running.push_back(executables[i]);
+    }
+    options.on_progress(p);
+  };
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < executables.size(); i = next++) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        running[i] = true;
+      }
+      Detection d = detect(executables[i], options.timeout_s);
+      std::lock_guard<std::mutex> lock(mu);
+      out[i] = std::move(d);
+      running[i] = false;
+      ++done;
+      report();
+    }
+  };
+  size_t workers = std::min(std::max<size_t>(options.max_parallel, 1), executables.size());
+  std::vector<std::thread> pool;
+  pool.reserve(workers);
+  for (size_t w = 0; w < workers; ++w) pool.emplace_back(work);
+  for (std::thread& t : pool) t.join();
+  return out;
 }
 
 }  // namespace baton::agents

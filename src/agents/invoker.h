@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "exec/process.h"
@@ -81,6 +83,13 @@ class Invoker {
   /// Turns the finished process's output into a result. Never throws; output that
   /// cannot be parsed gives success=false, kPermanent, and says so in `error`.
   virtual AgentResult parse(const exec::ProcessResult& process) const = 0;
+  /// A readable transcript of an attempt's log LOG (the CLI's stdout with its stderr
+  /// interleaved, as recorded): the agent's messages, its tool calls with their key
+  /// argument, their results in brief, the final answer and the usage; the format is
+  /// in agents/transcript.h. Lines that are not the CLI's events are kept, marked.
+  /// This default, for CLIs whose output is not a stream of events, is LOG as it is.
+  /// Never throws on any input.
+  virtual std::string transcript(std::string_view log) const { return std::string(log); }
 };
 
 /// The invoker named NAME, or nullptr. Known names: see known_agent_names(). A
@@ -95,20 +104,49 @@ const std::vector<std::string>& known_agent_names();
 /// Where a CLI is installed and which version it reports.
 struct Detection {
   bool installed = false;
-  std::string path;     ///< absolute path found in PATH
-  std::string version;  ///< first line of `EXE --version`, trimmed
+  std::string path;  ///< absolute path found in PATH
+  /// "VERSION (npm NAME)" from the package.json of the npm package the executable's
+  /// real path lies in (no process started); else the first line of `EXE --version`,
+  /// trimmed; "" when unknown.
+  std::string version;
+  bool timed_out = false;  ///< `--version` did not end within its time limit (killed)
 };
 
 /// The absolute path of EXECUTABLE found in PATH (or EXECUTABLE itself when it holds
 /// a '/' and is executable), without running it; "" when not found.
 std::string find_executable(const std::string& executable);
 
-/// Looks EXECUTABLE up in PATH and runs `EXECUTABLE --version` (5 s limit).
+/// Looks EXECUTABLE up in PATH and finds its version: from the package.json of the npm
+/// package it belongs to, else by running `EXECUTABLE --version` (5 s limit).
 Detection detect(const std::string& executable);
 
 /// As detect(), with TIMEOUT_S seconds for `--version` (the process group is killed
-/// after that and the version left empty). Node-based CLIs take 0.2 to 4 s to start.
-/// Thread safety: may be called from several threads at once.
+/// after that, the version left empty and `timed_out` set). Node-based CLIs take 0.2
+/// to 4 s to start. Thread safety: may be called from several threads at once.
 Detection detect(const std::string& executable, double timeout_s);
+
+/// Where detect_all() is: called after each probe ends.
+struct ProbeProgress {
+  size_t done = 0;   ///< probes ended so far
+  size_t total = 0;  ///< probes in all
+  /// The executables being probed now, in the order they were given.
+  std::vector<std::string> running;
+};
+
+/// How detect_all() probes.
+struct ProbeOptions {
+  double timeout_s = 10;    ///< per `--version`, seconds
+  size_t max_parallel = 8;  ///< probes at a time (at least 1)
+  /// Called after each probe ends, one call at a time (under a lock), from a probing
+  /// thread; may be empty.
+  std::function<void(const ProbeProgress&)> on_progress;
+};
+
+/// detect() of every executable of EXECUTABLES, at most OPTIONS.max_parallel at a
+/// time, each `--version` bounded by OPTIONS.timeout_s: the whole takes at most about
+/// ceil(n / max_parallel) timeouts however the CLIs behave. The result has one
+/// Detection per executable, in the order given, whatever order the probes end in.
+std::vector<Detection> detect_all(const std::vector<std::string>& executables,
+                                  const ProbeOptions& options);
 
 }  // namespace baton::agents

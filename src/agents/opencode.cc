@@ -18,6 +18,7 @@
 
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
+#include "agents/transcript.h"
 
 namespace baton::agents {
 
@@ -121,6 +122,44 @@ class OpencodeInvoker final : public Invoker {
     }
     r.success = true;
     return r;
+  }
+
+  // text{part{text}}, tool_use{part{tool, state{status, input, output | error}}},
+  // error{error}; step_start and step_finish carry no text.
+  std::string transcript(std::string_view log) const override {
+    TranscriptBuilder t;
+    for_each_log_event(
+        log,
+        [&](const nlohmann::json& e) {
+          std::string type = string_field(e, "type");
+          const nlohmann::json empty = nlohmann::json::object();
+          const nlohmann::json& part =
+              e.contains("part") && e["part"].is_object() ? e["part"] : empty;
+          if (type == "text") {
+            t.message(string_field(part, "text"));
+          } else if (type == "tool_use") {
+            const nlohmann::json& state =
+                part.contains("state") && part["state"].is_object() ? part["state"] : empty;
+            t.tool_call(string_field(part, "tool"),
+                        state.contains("input") ? state["input"] : nlohmann::json());
+            if (string_field(state, "status") == "error") {
+              t.tool_result(string_field(state, "error"), true);
+            } else {
+              t.tool_result(string_field(state, "output"), false);
+            }
+          } else if (type == "error" && e.contains("error")) {
+            const nlohmann::json& err = e["error"];
+            std::string message = err.is_string() ? err.get<std::string>() : "";
+            if (message.empty() && err.is_object()) {
+              message = err.contains("data") ? string_field(err["data"], "message") : "";
+              if (message.empty()) message = string_field(err, "message");
+              if (message.empty()) message = string_field(err, "name");
+            }
+            t.note("error: " + message);
+          }
+        },
+        [&](std::string_view line) { t.other(line); });
+    return t.finish(parse(log_as_process(log)));
   }
 
  private:

@@ -14,6 +14,7 @@
 
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
+#include "agents/transcript.h"
 
 namespace baton::agents {
 
@@ -95,6 +96,10 @@ class QwenInvoker final : public Invoker {
     }
     r.success = true;
     return r;
+  }
+
+  std::string transcript(std::string_view log) const override {
+    return claude_style_transcript(log, parse(log_as_process(log)));
   }
 };
 

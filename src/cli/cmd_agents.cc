@@ -1,16 +1,16 @@
 // baton agents [--json]: every agent baton knows (built-in and the custom agents of
 // .baton/config.yaml), whether its CLI is installed (found in PATH), its version,
-// its path, and the roles of .baton/config.yaml that use it.
+// its path, and the roles of .baton/config.yaml that use it. The built-in CLIs are
+// asked `--version` all at once (cli/agent_probe.h), with a progress line on a terminal.
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "agents/custom.h"
 #include "agents/invoker.h"
+#include "cli/agent_probe.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/load.h"
@@ -19,8 +19,6 @@
 namespace baton::cli {
 
 namespace {
-
-constexpr double kVersionTimeoutS = 20;  // per `--version`; a hung CLI costs this much
 
 struct AgentRow {
   std::string name;
@@ -36,16 +34,15 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-std::string render_table(const std::vector<AgentRow>& rows) {
+std::string render_table(const std::vector<AgentRow>& rows, double timeout_s) {
   std::vector<std::vector<std::string>> cells = {
       {"AGENT", "INSTALLED", "VERSION", "PATH", "ROLES"}};
   for (const AgentRow& r : rows) {
     std::string name = r.name + (r.custom ? " (custom)" : "");
     if (r.executable != r.name && !r.custom) name += " [" + r.executable + "]";
-    cells.push_back({name, r.detection.installed ? "yes" : "no",
-                     r.detection.version.empty() ? "-" : r.detection.version,
-                     r.detection.path.empty() ? "-" : r.detection.path,
-                     r.roles.empty() ? "-" : join(r.roles)});
+    cells.push_back(
+        {name, r.detection.installed ? "yes" : "no", version_text(r.detection, timeout_s),
+         r.detection.path.empty() ? "-" : r.detection.path, r.roles.empty() ? "-" : join(r.roles)});
   }
   std::vector<size_t> width(cells[0].size(), 0);
   for (const auto& line : cells) {
@@ -74,13 +71,14 @@ nlohmann::json to_json(const std::vector<AgentRow>& rows) {
                    {"executable", r.executable},
                    {"installed", r.detection.installed},
                    {"version", r.detection.version},
+                   {"version_timed_out", r.detection.timed_out},
                    {"path", r.detection.path},
                    {"roles", r.roles}});
   }
   return out;
 }
 
-int agents_command(bool json) {
+int agents_command(bool json, double timeout_s) {
   std::optional<workflow::Config> config = load_project_config(project_root());
   if (!config) return kExitUsage;
   std::vector<AgentRow> rows;
@@ -98,29 +96,24 @@ int agents_command(bool json) {
     }
     rows.push_back(std::move(row));
   }
-  // Each `--version` takes 0.2 to 4 s (node start-up): ask a few at a time, as many
-  // as there are cores, so that they do not starve each other past the time limit.
-  size_t workers = std::max(2u, std::thread::hardware_concurrency());
-  std::atomic<size_t> next{0};
-  std::vector<std::thread> pool;
-  for (size_t w = 0; w < std::min(workers, rows.size()); ++w) {
-    pool.emplace_back([&] {
-      for (size_t i = next++; i < rows.size(); i = next++) {
-        if (rows[i].custom) {
-          // A custom agent's command is not asked for --version: it might do work.
-          rows[i].detection.path = agents::find_executable(rows[i].executable);
-          rows[i].detection.installed = !rows[i].detection.path.empty();
-        } else {
-          rows[i].detection = agents::detect(rows[i].executable, kVersionTimeoutS);
-        }
-      }
-    });
+  // A custom agent's command is not asked for --version: it might do work.
+  std::vector<std::string> executables;
+  for (AgentRow& row : rows) {
+    if (!row.custom) {
+      executables.push_back(row.executable);
+      continue;
+    }
+    row.detection.path = agents::find_executable(row.executable);
+    row.detection.installed = !row.detection.path.empty();
   }
-  for (std::thread& t : pool) t.join();
+  std::vector<agents::Detection> found = probe_agent_clis(executables, timeout_s);
+  for (size_t i = 0, j = 0; i < rows.size(); ++i) {
+    if (!rows[i].custom) rows[i].detection = std::move(found[j++]);
+  }
   if (json) {
     std::printf("%s\n", to_json(rows).dump(2).c_str());
   } else {
-    std::fputs(render_table(rows).c_str(), stdout);
+    std::fputs(render_table(rows, timeout_s).c_str(), stdout);
   }
   return kExitSuccess;
 }
@@ -131,8 +124,12 @@ void add_agents(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand(
       "agents", "List the agent CLIs baton knows: installed or not, version, path, roles");
   auto json = std::make_shared<bool>(false);
+  auto timeout = std::make_shared<double>(kDefaultProbeTimeoutS);
   cmd->add_flag("--json", *json, "machine-readable output");
-  cmd->callback([=] { *exit_code = agents_command(*json); });
+  cmd->add_option("--probe-timeout", *timeout, "seconds each CLI's --version may take")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->callback([=] { *exit_code = agents_command(*json, *timeout); });
 }
 
 }  // namespace baton::cli

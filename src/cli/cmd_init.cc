@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "agents/invoker.h"
+#include "cli/agent_probe.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/paths.h"
@@ -45,7 +46,7 @@ tasks:
     run: echo "${greet.output}; ${count.output} entries here"
 )";
 
-int init_command(bool force) {
+int init_command(bool force, double probe_timeout_s) {
   std::string root = project_root();
   fs::path dir = state_dir(root);
   fs::path config = dir / "config.yaml";
@@ -65,11 +66,19 @@ int init_command(bool force) {
   }
   std::vector<std::string> installed, missing;
   std::string detected;
+  std::vector<std::string> executables;
   for (const char* name : kPreference) {
     const agents::Invoker* inv = agents::find_invoker(name);
-    agents::Detection d = agents::detect(inv ? inv->executable() : name);
+    executables.push_back(inv ? inv->executable() : name);
+  }
+  // All at once, each bounded, with a progress line on a terminal (cli/agent_probe.h).
+  std::vector<agents::Detection> found = probe_agent_clis(executables, probe_timeout_s);
+  for (size_t i = 0; i < found.size(); ++i) {
+    const char* name = kPreference[i];
+    const agents::Detection& d = found[i];
     (d.installed ? installed : missing).push_back(name);
-    detected += d.installed ? fmt::format("#   {:<9} {} ({})\n", name, d.path, d.version)
+    detected += d.installed ? fmt::format("#   {:<9} {} ({})\n", name, d.path,
+                                          version_text(d, probe_timeout_s))
                             : fmt::format("#   {:<9} not found\n", name);
   }
   std::vector<std::string> order = installed;
@@ -97,8 +106,12 @@ int init_command(bool force) {
 void add_init(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("init", "Create .baton/config.yaml with the agents found here");
   auto force = std::make_shared<bool>(false);
+  auto probe_timeout = std::make_shared<double>(kDefaultProbeTimeoutS);
   cmd->add_flag("--force", *force, "overwrite an existing config");
-  cmd->callback([=] { *exit_code = init_command(*force); });
+  cmd->add_option("--probe-timeout", *probe_timeout, "seconds each CLI's --version may take")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->callback([=] { *exit_code = init_command(*force, *probe_timeout); });
 }
 
 }  // namespace baton::cli

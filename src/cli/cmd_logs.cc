@@ -1,7 +1,11 @@
-// baton logs RUN [TASK] [-f]: an attempt's output, optionally followed live.
-// Exit codes: 0 printed (with -f: the run ended, was paused or is waiting); 2 no such
-// run or task; 4 the store failed; 8 with -f: the run's orchestrator is gone while the
-// run is recorded running (it crashed or was killed; `baton resume` continues it).
+// baton logs RUN [TASK] [-f] [--raw]: an attempt's output, optionally followed live.
+// A finished agent attempt is printed as a readable transcript rendered from the CLI's
+// JSON events (agents::Invoker::transcript); --raw and -f print the log as recorded.
+// Without TASK, each task that has no attempt gets a line saying why, after the output.
+// Exit codes: 0 printed (also for a task that never ran: a line on stderr says why;
+// with -f: the run ended, was paused or is waiting); 2 no such run or task; 4 the
+// store failed; 8 with -f: the run's orchestrator is gone while the run is recorded
+// running (it crashed or was killed; `baton resume` continues it).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,10 +15,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <iterator>
 #include <map>
+#include <optional>
+#include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "agents/invoker.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/open_run.h"
@@ -28,6 +37,10 @@ namespace {
 
 // Bytes copied per read: the memory `baton logs` needs whatever the log's size.
 constexpr size_t kChunkBytes = 64 * 1024;
+
+// The largest log rendered as a transcript (held in memory whole, with its events
+// parsed); a larger one is printed as recorded, in chunks.
+constexpr size_t kMaxTranscriptLogBytes = 64 * 1024 * 1024;
 
 // Prints bytes of PATH from *OFFSET on, each line prefixed by PREFIX; advances *OFFSET
 // past what was printed (a trailing partial line waits for its end unless FLUSH).
@@ -98,17 +111,81 @@ void print_new(const std::string& path, size_t* offset, const std::string& prefi
   *offset = pos;
 }
 
-int logs_command(std::string run_id, const std::string& task, bool follow) {
+// The whole of PATH; nullopt when it cannot be read or is larger than MAX_BYTES.
+std::optional<std::string> read_whole(const std::string& path, size_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || static_cast<size_t>(st.st_size) > max_bytes) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::string text;
+  std::vector<char> buf(kChunkBytes);
+  for (;;) {
+    ssize_t got = ::read(fd, buf.data(), buf.size());
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    text.append(buf.data(), static_cast<size_t>(got));
+  }
+  ::close(fd);
+  return text;
+}
+
+// Prints TEXT with each line prefixed by PREFIX.
+void print_prefixed(std::string_view text, const std::string& prefix) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    std::fputs(prefix.c_str(), stdout);
+    std::fwrite(line.data(), 1, line.size(), stdout);
+    std::fputc('\n', stdout);
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+}
+
+// Prints the transcript of agent attempt A (its invoker's rendering of the log) and,
+// when it failed, the recorded reason. False when A is no agent attempt whose invoker
+// is known, or its log cannot be read or is larger than kMaxTranscriptLogBytes: the
+// caller prints the log as it is.
+bool print_transcript(const store::AttemptRecord& a, const std::string& prefix) {
+  if (a.agent.empty() || a.status == "running") return false;
+  const agents::Invoker* invoker = agents::find_invoker(a.agent);
+  if (!invoker) return false;
+  std::optional<std::string> log = read_whole(a.log_path, kMaxTranscriptLogBytes);
+  if (!log) return false;
+  std::string text = invoker->transcript(*log);
+  if (a.status != "success" && !a.error.empty()) {
+    text += a.status + ": " + a.error + "\n";
+  }
+  print_prefixed(text, prefix);
+  std::fflush(stdout);
+  return true;
+}
+
+// Why TASK has no attempt: "never ran: skipped: condition is false: ..." for a task
+// that ended without one, "has not run yet (pending)" for one that may still run.
+std::string no_attempt_reason(const store::TaskRecord& task) {
+  static const char* kEnded[] = {"skipped", "cancelled", "failed", "success"};
+  bool ended = std::find(std::begin(kEnded), std::end(kEnded), task.status) != std::end(kEnded);
+  std::string what = task.status + (task.reason.empty() ? "" : ": " + task.reason);
+  return ended ? "never ran: " + what : "has not run yet (" + what + ")";
+}
+
+int logs_command(std::string run_id, const std::string& task, bool follow, bool raw) {
   auto opened = open_run(run_id);
   if (!opened) return opened.error();
   store::Store& store = *opened->store;
   run_id = opened->run.id;
+  std::optional<store::TaskRecord> task_record;
   if (!task.empty()) {
     auto t = store.get_task(run_id, task);
     if (!t || !*t) {
       std::fprintf(stderr, "baton: run %s has no task '%s'\n", run_id.c_str(), task.c_str());
       return kExitUsage;
     }
+    task_record = **t;
   }
   std::map<std::string, size_t> offsets;
   const bool prefix = task.empty();
@@ -124,6 +201,11 @@ int logs_command(std::string run_id, const std::string& task, bool follow) {
     bool live = now_run && *now_run && (*now_run)->status == "running" &&
                 store::process_is_running((*now_run)->orchestrator_pid,
                                           (*now_run)->orchestrator_start_time);
+    if (!follow && task_record && attempts->empty()) {
+      std::fprintf(stderr, "baton: task '%s' %s\n", task.c_str(),
+                   no_attempt_reason(*task_record).c_str());
+      return kExitSuccess;
+    }
     for (const auto& a : *attempts) {
       bool first = !offsets.count(a.log_path);
       size_t& off = offsets[a.log_path];
@@ -134,7 +216,20 @@ int logs_command(std::string run_id, const std::string& task, bool follow) {
       std::string p =
           prefix ? "[" + a.task_id + (a.number > 1 ? "#" + std::to_string(a.number) : "") + "] "
                  : "";
+      if (!follow && !raw && print_transcript(a, p)) continue;
       print_new(a.log_path, &off, p, !follow || a.status != "running");
+    }
+    if (!follow && prefix) {
+      // Every task: those without an attempt say why, after the output.
+      auto tasks = store.list_tasks(run_id);
+      if (tasks) {
+        std::set<std::string_view> ran;
+        for (const auto& a : *attempts) ran.insert(a.task_id);
+        for (const auto& t : *tasks) {
+          if (ran.count(t.task_id)) continue;
+          std::printf("[%s] %s\n", t.task_id.c_str(), no_attempt_reason(t).c_str());
+        }
+      }
     }
     if (!follow) break;
     if (!live) {
@@ -163,10 +258,14 @@ void add_logs(CLI::App& app, int* exit_code) {
   auto run_id = std::make_shared<std::string>();
   auto task = std::make_shared<std::string>();
   auto follow = std::make_shared<bool>(false);
+  auto raw = std::make_shared<bool>(false);
   cmd->add_option("RUN", *run_id, kRunHelp)->required();
   cmd->add_option("TASK", *task, "a task id (default: every task, lines prefixed)");
-  cmd->add_flag("-f,--follow", *follow, "keep printing while the run is live");
-  cmd->callback([=] { *exit_code = logs_command(*run_id, *task, *follow); });
+  cmd->add_flag("-f,--follow", *follow,
+                "keep printing while the run is live (the output as recorded)");
+  cmd->add_flag("--raw", *raw,
+                "print an agent's output as its CLI wrote it (JSON events), not a transcript");
+  cmd->callback([=] { *exit_code = logs_command(*run_id, *task, *follow, *raw); });
 }
 
 }  // namespace baton::cli

@@ -47,7 +47,34 @@ std::string state_counts(const std::vector<const store::TaskRecord*>& tasks) {
 
 bool is_hook(const store::TaskRecord& t) { return t.task_id.rfind("hook:", 0) == 0; }
 
+// TEXT's first non-blank line, trimmed, cut at MAX bytes with "..." (never inside a
+// UTF-8 character).
+std::string first_line(std::string_view text, size_t max) {
+  size_t b = text.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return "";
+  text.remove_prefix(b);
+  std::string_view line = text.substr(0, text.find('\n'));
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.remove_suffix(1);
+  if (line.size() <= max) return std::string(line);
+  size_t cut = max - 3;
+  while (cut > 0 && (static_cast<unsigned char>(line[cut]) & 0xC0) == 0x80) --cut;
+  return std::string(line.substr(0, cut)) + "...";
+}
+
 }  // namespace
+
+std::string task_note(const store::TaskRecord& t) {
+  constexpr size_t kMaxNote = 120;
+  if (t.status == "success") {
+    if (t.agent.empty()) return "";
+    std::string answer = first_line(t.output, kMaxNote);
+    return answer.empty() ? "" : "answer: " + answer;
+  }
+  if (t.reason.empty()) return "";
+  return first_line(t.status + ": " + t.reason, kMaxNote + 20);
+}
+
+namespace {}  // namespace
 
 std::string render_summary(const store::RunRecord& run, const std::vector<store::TaskRecord>& tasks,
                            const std::vector<store::AttemptRecord>& attempts) {
@@ -110,6 +137,9 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
                     t.attempts, tot.agents.empty() ? "-" : tot.agents, time, usage);
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
+    // Why it ended so (or the agent's answer), under the STATUS column.
+    std::string note = task_note(t);
+    if (!note.empty()) out += fmt::format("  {:<{}}  {}\n", "", width, note);
   };
   for (const auto* t : main_tasks) row(*t);
   for (const auto* t : hooks) row(*t);

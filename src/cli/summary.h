@@ -14,10 +14,18 @@ namespace baton::cli {
 std::string format_duration(double seconds);
 
 /// The run's summary: a header (id, workflow, status, wall time), tasks by state,
-/// one row per task (status, attempts, agent, time, tokens, cost), token and cost
-/// totals where known, and for each failed task its reason and log path.
+/// one row per task (status, attempts, agent, time, tokens, cost) followed, when there
+/// is one, by its task_note() on a line of its own, token and cost totals where known,
+/// and for each failed task its reason and log path.
 std::string render_summary(const store::RunRecord& run, const std::vector<store::TaskRecord>& tasks,
                            const std::vector<store::AttemptRecord>& attempts);
+
+/// One line about task T for the summary, "" when there is nothing to say: for an
+/// agent task that succeeded, "answer: " and the first line of its answer; for any
+/// other task with a recorded reason, "STATUS: REASON" ("skipped: condition is false:
+/// ...", "cancelled: dependency 'x' failed", "failed: exited 3", "waiting: approval
+/// required"). Cut at about 140 bytes with "...".
+std::string task_note(const store::TaskRecord& t);
 
 /// One line per run: id, workflow, status, start time (UTC), wall time, tasks by state.
 std::string render_run_list(const std::vector<store::RunRecord>& runs);
