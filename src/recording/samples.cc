@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -217,9 +218,17 @@ Result<Recording> record_sample(const SampleCase& sample, const std::string& bin
                           sample.timeout_s, sample.stream);
   if (server) server->stop();
   std::string port = base_url.substr(base_url.rfind(':') + 1);
+  // Claude Code names its project directory after the path, '/' and '.' as '-'.
+  std::string repo_slug = repo;
+  std::replace_if(
+      repo_slug.begin(), repo_slug.end(), [](char c) { return !std::isalnum(c); }, '-');
+  std::error_code ec;
+  std::string agents_dir = fs::weakly_canonical(fs::path(bin_dir) / ".." / "..", ec).string();
   rec.text = normalize_paths(rec.text, {{repo, "WORKDIR"},
+                                        {repo_slug, "WORKDIR-SLUG"},
                                         {home, "HOME"},
                                         {scratch, "TMPDIR"},
+                                        {agents_dir, "AGENTS"},
                                         {"127.0.0.1:" + port, "127.0.0.1:PORT"}});
   return rec;
 }
