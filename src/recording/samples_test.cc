@@ -103,6 +103,20 @@ TEST(CompareSamplesTest, ANewEventTypeIsAMismatch) {
   EXPECT_NE(compare_samples(c, 1, a, Recording{1, b, 1.0}), "");
 }
 
+TEST(CompareSamplesTest, DecimalsInTheErrorAreNotCompared) {
+  const SampleCase& c = find_case("copilot_fail500.jsonl");
+  auto out = [](const std::string& wait) {
+    return R"({"type":"session.error","data":{"message":"retried 5 times (total retry wait time: )" +
+           wait +
+           R"( seconds) Last error: 500 boom","statusCode":500}})"
+           "\n"
+           R"({"type":"result","sessionId":"s","exitCode":1})"
+           "\n";
+  };
+  EXPECT_EQ(compare_samples(c, 1, out("16.07"), Recording{1, out("17.14"), 1.0}), "");
+  EXPECT_NE(compare_samples(c, 1, out("16.07"), Recording{1, out("16.07 or more"), 1.0}), "");
+}
+
 TEST(IndexTest, RoundTrip) {
   std::map<std::string, int> codes = {{"claude_json_success.json", 0},
                                       {"gemini_json_500_stderr.txt", 244}};
