@@ -1,4 +1,4 @@
-// Output parsers against real recorded CLI output (../shared/agent-samples), the
+// Output parsers against real recorded CLI output (tests/fixtures/agents/), the
 // command lines, prompts, error classes and detection.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -18,13 +18,17 @@ namespace {
 
 using testing::exited;
 using testing::get;
-using testing::sample;
+using testing::recorded;
+using testing::recorded_value;
+
+// The first "session_id" of a recording.
+constexpr const char* kSessionId = R"re("session_id":"([^"]+)")re";
 
 TEST(ClaudeTest, StreamJsonSuccess) {
-  AgentResult r = get("claude").parse(exited(0, sample("claude_stream_json_success.jsonl")));
+  AgentResult r = get("claude").parse(recorded("claude_stream_json_success.jsonl", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
-  EXPECT_EQ(r.session_id, "c2d60bc7-497f-42f1-a5b9-b7e579e87b25");
+  EXPECT_EQ(r.session_id, recorded_value("claude_stream_json_success.jsonl", kSessionId));
   EXPECT_EQ(r.usage.input_tokens, 200);
   EXPECT_EQ(r.usage.output_tokens, 40);
   ASSERT_TRUE(r.cost_usd.has_value());
@@ -34,35 +38,38 @@ TEST(ClaudeTest, StreamJsonSuccess) {
 }
 
 TEST(ClaudeTest, JsonOutputIsParsedToo) {
-  AgentResult r = get("claude").parse(exited(0, sample("claude_json_success.json")));
+  AgentResult r = get("claude").parse(recorded("claude_json_success.json", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
 }
 
 TEST(ClaudeTest, ApiErrorWithSubtypeSuccessIsAFailure) {
-  AgentResult r = get("claude").parse(exited(1, sample("claude_json_error_500.json")));
+  AgentResult r = get("claude").parse(recorded("claude_json_error_500.json", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kTransient);
   EXPECT_NE(r.error.find("API Error: 500"), std::string::npos) << r.error;
 }
 
 TEST(ClaudeTest, RateLimitAfterRetries) {
-  AgentResult r = get("claude").parse(exited(1, sample("claude_stream_json_429_retries.jsonl")));
+  AgentResult r = get("claude").parse(recorded("claude_stream_json_429_retries.jsonl", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kRateLimit);
   ASSERT_TRUE(r.retry_after_s.has_value());  // the last api_retry event's delay
-  EXPECT_NEAR(*r.retry_after_s, 34.945, 0.001);
+  EXPECT_GE(*r.retry_after_s, 1.0);          // the server's retry-after: 1 s
+  std::string delay_ms = recorded_value("claude_stream_json_429_retries.jsonl",
+                                        R"re("retry_delay_ms":([0-9.]+))re", /*last=*/true);
+  EXPECT_NEAR(*r.retry_after_s, std::stod(delay_ms) / 1000, 0.001);
 }
 
 TEST(ClaudeTest, ApiTimeoutIsClassified) {
-  AgentResult r = get("claude").parse(exited(1, sample("claude_json_error_timeout.json")));
+  AgentResult r = get("claude").parse(recorded("claude_json_error_timeout.json", 1));
   EXPECT_FALSE(r.success);
   EXPECT_NE(r.error_class, ErrorClass::kNone);
   EXPECT_NE(r.error_class, ErrorClass::kPermanent) << r.error;
 }
 
 TEST(ClaudeTest, PermissionDenialWithExitZeroIsAFailure) {
-  AgentResult r = get("claude").parse(exited(0, sample("claude_json_permission_denied.json")));
+  AgentResult r = get("claude").parse(recorded("claude_json_permission_denied.json", 0));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kPermanent);
   EXPECT_EQ(r.error, "permission denied for Write");
@@ -100,7 +107,7 @@ TEST(ClaudeTest, CommandReadsThePromptFromStdin) {
 }
 
 TEST(CodexTest, ExecCommandSuccess) {
-  AgentResult r = get("codex").parse(exited(0, sample("codex_exec_json_exec_command.jsonl")));
+  AgentResult r = get("codex").parse(recorded("codex_exec_json_exec_command.jsonl", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
   EXPECT_EQ(r.usage.input_tokens, 200);
@@ -109,25 +116,26 @@ TEST(CodexTest, ExecCommandSuccess) {
 }
 
 TEST(CodexTest, ApplyPatchSuccessHasThreadId) {
-  AgentResult r = get("codex").parse(exited(0, sample("codex_exec_json_apply_patch.jsonl")));
+  AgentResult r = get("codex").parse(recorded("codex_exec_json_apply_patch.jsonl", 0));
   EXPECT_TRUE(r.success) << r.error;
-  EXPECT_EQ(r.session_id, "01a20a53-0db4-7d43-b2f9-1cb65e29316d");
+  EXPECT_EQ(r.session_id,
+            recorded_value("codex_exec_json_apply_patch.jsonl", R"re("thread_id":"([^"]+)")re"));
 }
 
 TEST(CodexTest, ServerErrorsAreTransient) {
-  AgentResult r = get("codex").parse(exited(1, sample("codex_exec_json_500.jsonl")));
+  AgentResult r = get("codex").parse(recorded("codex_exec_json_500.jsonl", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kTransient) << r.error;
 }
 
 TEST(CodexTest, TooManyRequestsIsARateLimit) {
-  AgentResult r = get("codex").parse(exited(1, sample("codex_exec_json_429.jsonl")));
+  AgentResult r = get("codex").parse(recorded("codex_exec_json_429.jsonl", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kRateLimit) << r.error;
 }
 
 TEST(CodexTest, StalledStreamIsATimeout) {
-  AgentResult r = get("codex").parse(exited(1, sample("codex_exec_json_stall_timeout.jsonl")));
+  AgentResult r = get("codex").parse(recorded("codex_exec_json_stall_timeout.jsonl", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kTimeout) << r.error;
 }

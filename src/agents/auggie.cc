@@ -9,7 +9,7 @@
 //   ("usd" | "credits"), total_cost}} (billing only with --show-cost and when
 //   billing is enabled). No token counts.
 // - Without credentials it exits 1 with "No auth provided" on stderr
-//   (../shared/agent-samples/auggie_noauth.stderr).
+//   (tests/fixtures/agents/auggie_noauth.stderr).
 #include <string>
 
 #include "agents/builtin.h"

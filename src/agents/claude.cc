@@ -1,5 +1,5 @@
 // Claude Code, headless. Facts measured with claude-code 2.1.197 against a local
-// server (../shared/agent-samples/claude_*):
+// server (tests/fixtures/agents/claude_*):
 // - `claude -p --output-format stream-json --verbose`: stream-json needs --verbose.
 //   The prompt is read from stdin.
 // - As root, --dangerously-skip-permissions refuses to run unless IS_SANDBOX=1;

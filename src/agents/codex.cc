@@ -1,5 +1,5 @@
 // OpenAI Codex CLI, headless. Facts measured with codex-cli 0.169.0 against a local
-// server (../shared/agent-samples/codex_*):
+// server (tests/fixtures/agents/codex_*):
 // - `codex exec --json -s workspace-write` (no --full-auto in this version); the
 //   prompt is read from stdin when the PROMPT argument is `-`;
 //   `--skip-git-repo-check` is needed outside a git repository.

@@ -1,5 +1,5 @@
 // GitHub Copilot CLI, headless. Facts measured with @github/copilot 1.0.102 against a
-// local server (../shared/agent-samples/copilot_*):
+// local server (tests/fixtures/agents/copilot_*):
 // - `copilot --prompt=PROMPT --allow-all-tools --no-ask-user --output-format json`:
 //   the prompt is an argument, joined to the option so that a prompt starting with
 //   '-' is not refused; --allow-all-tools is required for tools to run without a

@@ -1,5 +1,5 @@
 // Gemini CLI, headless. Facts measured with gemini-cli 0.61.0 against a local server
-// (../shared/agent-samples/gemini_*) and read from its bundle:
+// (tests/fixtures/agents/gemini_*) and read from its bundle:
 // - `gemini --output-format json --yolo --skip-trust [-m MODEL]`; the prompt is read
 //   from stdin ("-p: appended to input on stdin"; with stdin not a terminal and no
 //   -p it runs headless on the stdin text). Without -m it first asks a router model.
@@ -97,14 +97,17 @@ void add_model_tokens(const nlohmann::json& stats, Usage* usage) {
 }
 
 // Model requests of the agent's own loop: the "main" role's when the stats split
-// them by role (the router's requests are not turns), else every request.
+// them by role (the router's requests are not turns, and 0.61 routes with a model
+// of its own whose only role is "utility_router"), else every request.
 int main_requests(const nlohmann::json& stats) {
   int turns = 0;
   if (!stats.is_object() || !stats.contains("models") || !stats["models"].is_object()) return 0;
   for (const auto& [name, model] : stats["models"].items()) {
     if (!model.is_object()) continue;
-    if (model.contains("roles") && model["roles"].is_object() && model["roles"].contains("main")) {
-      turns += static_cast<int>(int_field(model["roles"]["main"], "totalRequests"));
+    if (model.contains("roles") && model["roles"].is_object() && !model["roles"].empty()) {
+      if (model["roles"].contains("main")) {
+        turns += static_cast<int>(int_field(model["roles"]["main"], "totalRequests"));
+      }
     } else if (model.contains("api")) {
       turns += static_cast<int>(int_field(model["api"], "totalRequests"));
     }

@@ -1,5 +1,5 @@
 // Output parsers of Gemini CLI, Qwen Code, opencode, Kilo, Copilot, Auggie and
-// Cursor against real recorded output (../shared/agent-samples), their traps, and
+// Cursor against real recorded output (tests/fixtures/agents/), their traps, and
 // their command lines.
 #include <gtest/gtest.h>
 
@@ -16,7 +16,14 @@ namespace {
 
 using testing::exited;
 using testing::get;
-using testing::sample;
+using testing::recorded;
+using testing::recorded_value;
+
+// How each CLI names its session in a recording (the first occurrence).
+constexpr const char* kSessionId = R"re("session_id":"([^"]+)")re";
+constexpr const char* kSessionIdSpaced = R"re("session_id": "([^"]+)")re";  // pretty-printed
+constexpr const char* kSessionID = R"re("sessionID":"([^"]+)")re";          // opencode, Kilo
+constexpr const char* kCopilotSessionId = R"re("sessionId":"([^"]+)")re";
 
 exec::ProcessResult timed_out(std::string out) {
   exec::ProcessResult r = exited(0, std::move(out));
@@ -46,10 +53,10 @@ Invocation invocation(std::string prompt = "write hello.txt") {
 // --- Gemini CLI -----------------------------------------------------------------
 
 TEST(GeminiTest, JsonSuccessCountsEveryModelsTokens) {
-  AgentResult r = get("gemini").parse(exited(0, sample("gemini_json_success.json")));
+  AgentResult r = get("gemini").parse(recorded("gemini_json_success.json", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
-  EXPECT_EQ(r.session_id, "455bdf7a-ac3d-4c57-b33c-b761cb8e99a6");
+  EXPECT_EQ(r.session_id, recorded_value("gemini_json_success.json", kSessionIdSpaced));
   EXPECT_EQ(r.usage.input_tokens, 300);  // the router's request is billed too
   EXPECT_EQ(r.usage.output_tokens, 60);
   EXPECT_EQ(r.usage.cached_tokens, 0);
@@ -59,21 +66,21 @@ TEST(GeminiTest, JsonSuccessCountsEveryModelsTokens) {
 }
 
 TEST(GeminiTest, StreamJsonSuccess) {
-  AgentResult r = get("gemini").parse(exited(0, sample("gemini_stream_json_success.jsonl")));
+  AgentResult r = get("gemini").parse(recorded("gemini_stream_json_success.jsonl", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
-  EXPECT_EQ(r.session_id, "309acb53-5622-49b0-8199-36a38d45736b");
+  EXPECT_EQ(r.session_id, recorded_value("gemini_stream_json_success.jsonl", kSessionId));
   EXPECT_EQ(r.usage.input_tokens, 200);
   EXPECT_EQ(r.usage.output_tokens, 40);
   EXPECT_EQ(r.num_turns, 2);
 }
 
 TEST(GeminiTest, ServerErrorOnStderrWithExit244IsTransient) {
-  AgentResult r = get("gemini").parse(exited(244, "", sample("gemini_json_500_stderr.txt")));
+  AgentResult r = get("gemini").parse(recorded("gemini_json_500_stderr.txt", 244));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kTransient) << r.error;
-  EXPECT_EQ(r.error, "gemini: API error 500: mock injected 500");
-  EXPECT_EQ(r.session_id, "c4fda423-01ac-44ab-a75a-7232203cc7a0");
+  EXPECT_EQ(r.error, "gemini: API error 500: HTTP 500 (injected by the rehearsal script)");
+  EXPECT_EQ(r.session_id, recorded_value("gemini_json_500_stderr.txt", kSessionIdSpaced));
 }
 
 TEST(GeminiTest, ExitCodeIsTheHttpStatusModulo256) {
@@ -100,7 +107,7 @@ TEST(GeminiTest, RateLimitReportOnStderr) {
 }
 
 TEST(GeminiTest, UntrustedFolderExit55IsPermanentAndSaysWhy) {
-  AgentResult r = get("gemini").parse(exited(55, "", sample("gemini_untrusted_dir_stderr.txt")));
+  AgentResult r = get("gemini").parse(recorded("gemini_untrusted_dir_stderr.txt", 55));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kPermanent);
   EXPECT_NE(r.error.find("not trusted"), std::string::npos) << r.error;
@@ -132,10 +139,10 @@ TEST(GeminiTest, CommandReadsThePromptFromStdinAndSkipsTrust) {
 // --- Qwen Code ------------------------------------------------------------------
 
 TEST(QwenTest, JsonArraySuccess) {
-  AgentResult r = get("qwen").parse(exited(0, sample("qwen_json_success_array.json")));
+  AgentResult r = get("qwen").parse(recorded("qwen_json_success_array.json", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
-  EXPECT_EQ(r.session_id, "6122605a-1aef-4c4d-918f-4ddcb1efac59");
+  EXPECT_EQ(r.session_id, recorded_value("qwen_json_success_array.json", kSessionId));
   EXPECT_EQ(r.usage.input_tokens, 200);
   EXPECT_EQ(r.usage.output_tokens, 40);
   EXPECT_EQ(r.num_turns, 2);
@@ -143,19 +150,19 @@ TEST(QwenTest, JsonArraySuccess) {
 }
 
 TEST(QwenTest, StreamJsonSuccess) {
-  AgentResult r = get("qwen").parse(exited(0, sample("qwen_stream_json_success.jsonl")));
+  AgentResult r = get("qwen").parse(recorded("qwen_stream_json_success.jsonl", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
-  EXPECT_EQ(r.session_id, "4ede3697-a641-4bea-a74c-f85420b4bcd5");
+  EXPECT_EQ(r.session_id, recorded_value("qwen_stream_json_success.jsonl", kSessionId));
   EXPECT_EQ(r.usage.output_tokens, 40);
 }
 
 TEST(QwenTest, ApiErrorReportedAsSuccessWithExitZeroIsATransientFailure) {
-  AgentResult r = get("qwen").parse(exited(0, sample("qwen_json_500_reported_as_success.json")));
+  AgentResult r = get("qwen").parse(recorded("qwen_json_500_reported_as_success.json", 0));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kTransient) << r.error;
-  EXPECT_EQ(r.error, "[API Error: 500 mock injected 500]");
-  EXPECT_EQ(r.session_id, "86b13e3d-03bd-40d4-8611-49a4570fbb70");
+  EXPECT_EQ(r.error, "[API Error: 500 HTTP 500 (injected by the rehearsal script)]");
+  EXPECT_EQ(r.session_id, recorded_value("qwen_json_500_reported_as_success.json", kSessionId));
 }
 
 TEST(QwenTest, ApiError429IsARateLimit) {
@@ -197,10 +204,10 @@ TEST(QwenTest, CommandReadsThePromptFromStdin) {
 // --- opencode and Kilo ----------------------------------------------------------
 
 TEST(OpencodeTest, WriteSuccessSumsStepsAndTakesTheLastText) {
-  AgentResult r = get("opencode").parse(exited(0, sample("opencode_write.jsonl")));
+  AgentResult r = get("opencode").parse(recorded("opencode_write.jsonl", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
-  EXPECT_EQ(r.session_id, "ses_df58c722bffeTwBPbi5JFZd1aQ");
+  EXPECT_EQ(r.session_id, recorded_value("opencode_write.jsonl", kSessionID));
   EXPECT_EQ(r.usage.input_tokens, 200);
   EXPECT_EQ(r.usage.output_tokens, 40);
   EXPECT_EQ(r.num_turns, 2);
@@ -209,15 +216,22 @@ TEST(OpencodeTest, WriteSuccessSumsStepsAndTakesTheLastText) {
 }
 
 TEST(OpencodeTest, ApiErrorLineIsATransientFailure) {
-  AgentResult r = get("opencode").parse(exited(1, sample("opencode_fail500.jsonl")));
+  AgentResult r = get("opencode").parse(recorded("opencode_fail500.jsonl", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kTransient) << r.error;
-  EXPECT_EQ(r.error, "opencode: APIError: mock injected 500");
-  EXPECT_EQ(r.session_id, "ses_df58c5042ffee1jwHnCNbOzEV0");
+  EXPECT_EQ(r.error, "opencode: APIError: HTTP 500 (injected by the rehearsal script)");
+  EXPECT_EQ(r.session_id, recorded_value("opencode_fail500.jsonl", kSessionID));
 }
 
 TEST(OpencodeTest, PermissionRejectedWithExitZeroIsAFailure) {
-  AgentResult r = get("opencode").parse(exited(0, sample("opencode_external_dir_rejected.jsonl")));
+  AgentResult r = get("opencode").parse(recorded("opencode_external_dir_rejected.jsonl", 0));
+  EXPECT_FALSE(r.success);
+  EXPECT_EQ(r.error_class, ErrorClass::kPermanent);
+  EXPECT_EQ(r.error, "permission rejected for write");
+}
+
+TEST(OpencodeTest, ToolRefusedByADenyRuleWithExitZeroIsAFailure) {
+  AgentResult r = get("opencode").parse(recorded("opencode_external_dir_denied_by_rule.jsonl", 0));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kPermanent);
   EXPECT_EQ(r.error, "permission rejected for write");
@@ -242,22 +256,22 @@ TEST(OpencodeTest, CommandPassesThePromptAfterDoubleDash) {
 }
 
 TEST(KiloTest, WriteSuccess) {
-  AgentResult r = get("kilocode").parse(exited(0, sample("kilo_write.jsonl")));
+  AgentResult r = get("kilocode").parse(recorded("kilo_write.jsonl", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
-  EXPECT_EQ(r.session_id, "ses_df589aeffffew1iUBYsvm49LTd");
+  EXPECT_EQ(r.session_id, recorded_value("kilo_write.jsonl", kSessionID));
   EXPECT_EQ(r.usage.input_tokens, 200);
   EXPECT_EQ(r.num_turns, 2);
 }
 
 TEST(KiloTest, ServerErrorIsTransient) {
-  AgentResult r = get("kilocode").parse(exited(1, sample("kilo_fail500.jsonl")));
+  AgentResult r = get("kilocode").parse(recorded("kilo_fail500.jsonl", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kTransient) << r.error;
 }
 
 TEST(KiloTest, BashRejectedWithoutAutoIsAPermanentFailure) {
-  AgentResult r = get("kilocode").parse(exited(1, sample("kilo_bash_noperm_rejected.jsonl")));
+  AgentResult r = get("kilocode").parse(recorded("kilo_bash_noperm_rejected.jsonl", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kPermanent) << r.error;
   EXPECT_NE(r.error.find("pass --auto"), std::string::npos) << r.error;
@@ -275,32 +289,33 @@ TEST(KiloTest, RunsTheKiloExecutableWithAuto) {
 // --- GitHub Copilot CLI ---------------------------------------------------------
 
 TEST(CopilotTest, CreateSuccess) {
-  AgentResult r = get("copilot").parse(exited(0, sample("copilot_create.jsonl")));
+  AgentResult r = get("copilot").parse(recorded("copilot_create.jsonl", 0));
   EXPECT_TRUE(r.success) << r.error;
   EXPECT_EQ(r.text, "done");
-  EXPECT_EQ(r.session_id, "7b7f191f-0176-4ab0-9ad9-b138e3ecc272");
+  EXPECT_EQ(r.session_id, recorded_value("copilot_create.jsonl", kCopilotSessionId));
   EXPECT_EQ(r.num_turns, 2);
   EXPECT_FALSE(r.cost_usd.has_value());
 }
 
 TEST(CopilotTest, SessionErrorAfterRetriesIsTransient) {
-  AgentResult r = get("copilot").parse(exited(1, sample("copilot_fail500.jsonl")));
+  AgentResult r = get("copilot").parse(recorded("copilot_fail500.jsonl", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kTransient) << r.error;
-  EXPECT_NE(r.error.find("Last error: 500 mock injected 500"), std::string::npos) << r.error;
-  EXPECT_EQ(r.session_id, "eff87cbd-3d87-4f81-9336-0eca245fd5da");
+  EXPECT_NE(r.error.find("Last error: 500 HTTP 500 (injected by the rehearsal script)"),
+            std::string::npos)
+      << r.error;
+  EXPECT_EQ(r.session_id, recorded_value("copilot_fail500.jsonl", kCopilotSessionId));
 }
 
 TEST(CopilotTest, DeniedToolWithExitZeroIsAFailure) {
-  AgentResult r =
-      get("copilot").parse(exited(0, sample("copilot_no_allow_all_tools_denied.jsonl")));
+  AgentResult r = get("copilot").parse(recorded("copilot_no_allow_all_tools_denied.jsonl", 0));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kPermanent);
   EXPECT_EQ(r.error, "permission denied for create");
 }
 
 TEST(CopilotTest, TextModeOutputIsNotAResult) {
-  AgentResult r = get("copilot").parse(exited(0, sample("copilot_text_silent.stdout")));
+  AgentResult r = get("copilot").parse(recorded("copilot_text_silent.stdout", 0));
   EXPECT_FALSE(r.success);
   EXPECT_NE(r.error.find("no result event"), std::string::npos) << r.error;
 }
@@ -318,7 +333,7 @@ TEST(CopilotTest, CommandAllowsAllToolsAndJoinsThePromptToItsOption) {
 // --- Auggie and Cursor: documented formats only --------------------------------
 
 TEST(AuggieTest, NoAuthIsAnAuthFailure) {
-  AgentResult r = get("auggie").parse(exited(1, "", sample("auggie_noauth.stderr")));
+  AgentResult r = get("auggie").parse(recorded("auggie_noauth.stderr", 1));
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, ErrorClass::kAuth) << r.error;
 }

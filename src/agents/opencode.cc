@@ -1,6 +1,6 @@
 // opencode and Kilo Code's CLI (a fork of opencode), headless. They print the same
 // events. Facts measured with opencode-ai 1.18.33 and @kilocode/cli 7.7.7 against a
-// local server (../shared/agent-samples/opencode_*, kilo_*):
+// local server (tests/fixtures/agents/opencode_*, kilo_*):
 // - `opencode run --format json --auto [-m PROVIDER/MODEL] [-s SESSION] -- PROMPT`,
 //   the same for `kilo run`: the prompt is an argument. --auto approves what the
 //   permission rules do not deny: Kilo rejects bash without it (or a permission
@@ -12,8 +12,10 @@
 //   string. The answer is the last text event; one step is one model request.
 // - An API failure prints one error line after its retries and exits 1.
 // - A tool call rejected by the permission rules (a write outside the project) is a
-//   tool_use with state.status "error" and "The user rejected permission ...", and
-//   opencode still exits 0: that is a failure here.
+//   tool_use with state.status "error" and "The user rejected permission ..." (an
+//   "ask" rule with nobody to ask) or "The user has specified a rule which prevents
+//   you from using this specific tool call ..." (a "deny" rule), and opencode still
+//   exits 0: that is a failure here.
 #include <string>
 
 #include "agents/builtin.h"
@@ -75,7 +77,9 @@ class OpencodeInvoker final : public Invoker {
         const nlohmann::json& state = part["state"];
         std::string tool_error = string_field(state, "error");
         if (string_field(state, "status") == "error" &&
-            tool_error.find("rejected permission") != std::string::npos) {
+            (tool_error.find("rejected permission") != std::string::npos ||
+             tool_error.find("prevents you from using this specific tool call") !=
+                 std::string::npos)) {
           if (!rejected.empty()) rejected += ", ";
           rejected += string_field(part, "tool");
         }

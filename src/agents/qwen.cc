@@ -1,5 +1,5 @@
 // Qwen Code, headless. Facts measured with qwen-code 0.15.10 against a local server
-// (../shared/agent-samples/qwen_*):
+// (tests/fixtures/agents/qwen_*):
 // - `qwen --output-format json --yolo`; the prompt is read from stdin (-p is
 //   deprecated and "appended to input on stdin"). `--auth-type openai` with
 //   OPENAI_BASE_URL, OPENAI_API_KEY, OPENAI_MODEL selects an OpenAI-compatible

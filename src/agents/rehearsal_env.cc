@@ -1,5 +1,5 @@
 // How each CLI is pointed at a local server; measured with the versions pinned in
-// package.json (see ../shared/agent-samples/README.md and issue 3).
+// package.json (see docs/rehearsal.md and issue 3).
 #include "agents/rehearsal_env.h"
 
 #include <fcntl.h>
@@ -141,9 +141,8 @@ void qwen_env(const std::string& home, const std::string& base, const std::strin
   out->extra_args = {"--auth-type", "openai"};
 }
 
-// opencode and Kilo: an OpenAI-compatible provider in the config given inline
-// (../shared/agent-samples/opencode_config_content.json, kilo_config_content.json),
-// snapshots off.
+// opencode and Kilo: an OpenAI-compatible provider (`@ai-sdk/openai-compatible`,
+// built in, with options.baseURL) in the config given inline, snapshots off.
 nlohmann::json opencode_config(const std::string& base, const std::string& key,
                                const std::string& model) {
   return {

@@ -6,7 +6,7 @@
 // error body. Sources: the Anthropic Messages API reference (streaming events),
 // the OpenAI Responses and Chat Completions API references, the Gemini API
 // `generateContent` reference, and what the CLIs in
-// ../shared/agent-samples/TOOLS.md send and accept.
+// docs/rehearsal.md ("The tools each CLI offers") send and accept.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -3,7 +3,7 @@
 //
 // The choice is made from the request's own tool list, so it follows the CLI's
 // version: a known tool name for the action (the list in
-// ../shared/agent-samples/TOOLS.md, measured with claude-code 2.1.197, codex-cli
+// docs/rehearsal.md ("The tools each CLI offers"), measured with claude-code 2.1.197, codex-cli
 // 0.169.0, gemini-cli 0.61.0, qwen-code 0.15.10, opencode 1.18.33, kilo 7.7.7,
 // copilot 1.0.102), with its argument names taken from the offered JSON schema.
 //

@@ -38,7 +38,7 @@ ToolSpec custom(const std::string& name) {
   return spec;
 }
 
-// The tools of each CLI (../shared/agent-samples/TOOLS.md), abridged.
+// The tools of each CLI (docs/rehearsal.md ("The tools each CLI offers")), abridged.
 std::vector<ToolSpec> claude_tools() {
   return {tool("Bash", {"command", "timeout?", "description?"}),
           tool("Edit", {"file_path", "old_string", "new_string", "replace_all?"}),
