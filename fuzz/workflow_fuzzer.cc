@@ -34,6 +34,19 @@ const LoadOptions& options() {
   return opts;
 }
 
+// What `baton validate FLOW` passes: no inputs. A workflow that reads neither `issue`
+// nor `name` refuses the inputs above (undeclared -i keys are an error), so without
+// this second load most inputs would never reach the graph code.
+const LoadOptions& options_without_inputs() {
+  static const LoadOptions opts = [] {
+    LoadOptions o = options();
+    o.provided_inputs.clear();
+    o.check_required_inputs = false;
+    return o;
+  }();
+  return opts;
+}
+
 void exercise(const LoadResult& result) {
   std::string sink = baton::workflow::format_all(result.diagnostics);
   if (!result.ok()) return;
@@ -54,6 +67,7 @@ void exercise(const LoadResult& result) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text(reinterpret_cast<const char*>(data), size);
   exercise(baton::workflow::load_workflow_text(text, "fuzz.yaml", options()));
+  exercise(baton::workflow::load_workflow_text(text, "fuzz.yaml", options_without_inputs()));
   size_t first = text.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && text[first] == '{') {
     exercise(baton::workflow::load_workflow_text(text, "fuzz.json", options()));
