@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,6 +27,28 @@ TEST(InitTest, WritesConfigWithRolesAndAnExampleThatRuns) {
   EXPECT_EQ(run_baton({"init"}, dir.path()).exit_code, 2);
   o = run_baton({"run", ".baton/hello.yaml"}, dir.path());
   EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+}
+
+// An empty `.git` in a parent (Codex's sandbox creates one in /tmp while its command
+// runs) is not a work tree: the project stays the current directory. A real one is.
+TEST(InitTest, AnEmptyGitInAParentIsNotAProject) {
+  ScratchDir dir;
+  std::filesystem::create_directories(dir.path() + "/outer/.git");
+  std::filesystem::create_directories(dir.path() + "/outer/inner");
+  dir.write("outer/file/.git", "");
+  std::filesystem::create_directories(dir.path() + "/outer/file/inner");
+  for (const char* sub : {"outer/inner", "outer/file/inner"}) {
+    Outcome o = run_baton({"init"}, dir.path() + "/" + sub, {{"PATH", "/usr/bin:/bin"}});
+    ASSERT_EQ(o.exit_code, 0) << o.err;
+    EXPECT_TRUE(dir.exists(std::string(sub) + "/.baton/config.yaml")) << sub;
+  }
+  EXPECT_FALSE(dir.exists("outer/.baton"));
+  EXPECT_FALSE(dir.exists("outer/file/.baton"));
+  ASSERT_EQ(run_command({"git", "init", "-q", dir.path() + "/repo"}, dir.path()).exit_code, 0);
+  std::filesystem::create_directories(dir.path() + "/repo/sub");
+  ASSERT_EQ(run_baton({"init"}, dir.path() + "/repo/sub", {{"PATH", "/usr/bin:/bin"}}).exit_code,
+            0);
+  EXPECT_TRUE(dir.exists("repo/.baton/config.yaml"));
 }
 
 TEST(InitTest, DetectsAnInstalledAgentAndPrefersIt) {

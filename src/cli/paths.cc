@@ -8,10 +8,29 @@ namespace baton::cli {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// True when DIR/.git marks a git work tree: a directory with a HEAD, or a file that
+// starts with "gitdir: " (a linked worktree, a submodule). An empty `.git` is not one:
+// Codex's sandbox creates one in every writable root it protects (/tmp among them) for
+// as long as its command runs, which made /tmp the "project" of a scratch directory.
+bool marks_work_tree(const fs::path& dir) {
+  fs::path git = dir / ".git";
+  std::error_code ec;
+  if (fs::is_directory(git, ec)) return fs::exists(git / "HEAD", ec);
+  if (!fs::is_regular_file(git, ec)) return false;
+  std::ifstream in(git);
+  char head[8] = {};
+  in.read(head, sizeof head);
+  return in.gcount() == 8 && std::string(head, 8) == "gitdir: ";
+}
+
+}  // namespace
+
 std::string project_root() {
   fs::path dir = fs::current_path();
   for (fs::path p = dir;; p = p.parent_path()) {
-    if (fs::exists(p / ".git")) return p.string();
+    if (marks_work_tree(p)) return p.string();
     if (p == p.parent_path()) break;
   }
   return dir.string();

@@ -8,7 +8,9 @@
 namespace baton::cli {
 
 /// The project root for a new run: the top of the git work tree containing the
-/// current directory, else the current directory. Absolute.
+/// current directory (the nearest directory whose `.git` is a directory holding HEAD,
+/// or a `gitdir: ` file; an empty `.git` does not count), else the current directory.
+/// Absolute.
 std::string project_root();
 
 /// The `.baton` directory under ROOT.
