@@ -186,6 +186,22 @@ Outcome run_command(const std::vector<std::string>& argv, const std::string& cwd
   return out;
 }
 
+std::string git_sh(const std::string& dir, const std::string& script) {
+  Outcome o = run_command({"/bin/sh", "-c",
+                           "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t "
+                           "GIT_COMMITTER_EMAIL=t@t; " +
+                               script},
+                          dir);
+  EXPECT_EQ(o.exit_code, 0) << script << "\n" << o.err;
+  return o.out;
+}
+
+void make_flow_repo(const ScratchDir& dir, const std::string& flow) {
+  dir.write("flow.yaml", flow);
+  dir.write("README", "base\n");
+  git_sh(dir.path(), "git init -q -b main && git add flow.yaml README && git commit -q -m init");
+}
+
 bool wait_for_file(const std::string& path, double timeout_s) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -63,6 +63,14 @@ Outcome run_baton(const std::vector<std::string>& args, const std::string& cwd,
 /// are captured. For set-up steps such as `git init`.
 Outcome run_command(const std::vector<std::string>& argv, const std::string& cwd);
 
+/// `sh -c SCRIPT` in DIR with a git identity (author and committer t <t@t>) in the
+/// environment; returns stdout. The test fails (not aborts) unless it exits 0.
+std::string git_sh(const std::string& dir, const std::string& script);
+
+/// A git repository in DIR on branch main holding FLOW (as flow.yaml) and a README
+/// ("base"), both in one commit.
+void make_flow_repo(const ScratchDir& dir, const std::string& flow);
+
 /// Waits up to TIMEOUT_S for PATH to exist (checking every 10 ms). True if it does.
 bool wait_for_file(const std::string& path, double timeout_s = 30);
 

@@ -21,24 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// `sh -c SCRIPT` in DIR with a git identity; the test fails unless it exits 0.
-std::string sh(const std::string& dir, const std::string& script) {
-  Outcome o = run_command({"/bin/sh", "-c",
-                           "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t "
-                           "GIT_COMMITTER_EMAIL=t@t; " +
-                               script},
-                          dir);
-  EXPECT_EQ(o.exit_code, 0) << script << "\n" << o.err;
-  return o.out;
-}
-
-// A repository holding FLOW (as flow.yaml) and a README, both committed.
-void make_repo(const ScratchDir& dir, const std::string& flow) {
-  dir.write("flow.yaml", flow);
-  dir.write("README", "base\n");
-  sh(dir.path(), "git init -q -b main && git add flow.yaml README && git commit -q -m init");
-}
-
 std::string run_id(const ScratchDir& dir) { return last_run(dir).value("id", ""); }
 
 // The run's events (from `baton audit export`) of KIND, for TASK ("" = any).
@@ -63,7 +45,7 @@ bool has(const std::string& text, const std::string& part) {
 
 TEST(IsolationTest, WorktreeTasksCommitAndMergeIntoTheRunBranch) {
   ScratchDir dir;
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree}
 tasks:
   - id: a
@@ -83,14 +65,14 @@ tasks:
   // The main checkout is untouched; the run's branch has everything.
   EXPECT_FALSE(dir.exists("a.txt"));
   EXPECT_FALSE(dir.exists("c.txt"));
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":c.txt"), "from-a\nfrom-b\n");
-  EXPECT_EQ(sh(dir.path(), "git branch --list 'baton/*' --format='%(refname:short)'"),
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + r + ":c.txt"), "from-a\nfrom-b\n");
+  EXPECT_EQ(git_sh(dir.path(), "git branch --list 'baton/*' --format='%(refname:short)'"),
             "baton/" + r + "\nbaton/tasks/" + r + "/a\nbaton/tasks/" + r + "/b\nbaton/tasks/" + r +
                 "/c\n");
   // c ran in its own worktree, which started from a's and b's changes.
   json c = task_of(last_run(dir), "c");
   EXPECT_EQ(c["output"], dir.path() + "/.baton/worktrees/" + r + "/c");
-  EXPECT_EQ(sh(dir.path(), "git log -1 --format='%an <%ae>|%s' baton/tasks/" + r + "/a"),
+  EXPECT_EQ(git_sh(dir.path(), "git log -1 --format='%an <%ae>|%s' baton/tasks/" + r + "/a"),
             "baton <baton@localhost>|baton: task a of run " + r + " (command)\n");
   std::vector<json> committed = events(dir, r, "task.committed", "a");
   ASSERT_EQ(committed.size(), 1u);
@@ -103,7 +85,7 @@ tasks:
 
 TEST(IsolationTest, SquashWithAConfiguredAuthor) {
   ScratchDir dir;
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree, integrate: squash, git_author: "Robo Dev <robo@example.com>"}
 tasks:
   - {id: a, run: echo a > a.txt}
@@ -113,28 +95,28 @@ tasks:
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string r = run_id(dir);
   EXPECT_TRUE(has(o.out, "2 tasks squashed into branch baton/" + r)) << o.out;
-  EXPECT_EQ(sh(dir.path(), "git rev-list --merges baton/" + r), "");
-  EXPECT_EQ(sh(dir.path(), "git log -3 --format='%an|%s' baton/" + r),
+  EXPECT_EQ(git_sh(dir.path(), "git rev-list --merges baton/" + r), "");
+  EXPECT_EQ(git_sh(dir.path(), "git log -3 --format='%an|%s' baton/" + r),
             "Robo Dev|baton: integrate task b of run " + r +
                 "\nRobo Dev|baton: integrate task a of run " + r + "\nt|init\n");
 }
 
 TEST(IsolationTest, IntegrateNoneKeepsOnlyTaskBranches) {
   ScratchDir dir;
-  make_repo(dir,
-            "name: iso\nsettings: {isolation: worktree, integrate: none}\n"
-            "tasks:\n  - {id: a, run: echo a > a.txt}\n");
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {isolation: worktree, integrate: none}\n"
+                 "tasks:\n  - {id: a, run: echo a > a.txt}\n");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string r = run_id(dir);
   EXPECT_FALSE(has(o.out, "integration:")) << o.out;
-  EXPECT_EQ(sh(dir.path(), "git branch --list 'baton/*' --format='%(refname:short)'"),
+  EXPECT_EQ(git_sh(dir.path(), "git branch --list 'baton/*' --format='%(refname:short)'"),
             "baton/tasks/" + r + "/a\n");
 }
 
 TEST(IsolationTest, ConflictFailsTheRunAndKeepsWhatWasIntegrated) {
   ScratchDir dir;
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree}
 tasks:
   - {id: a, run: echo from-a > README}
@@ -151,21 +133,21 @@ hooks:
       << o.out;
   EXPECT_TRUE(dir.exists("integration-failed"));
   EXPECT_EQ(last_run(dir)["status"], "failed");
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":README"), "from-a\n");
-  EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + r + "/b:README"), "from-b\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + r + ":README"), "from-a\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + r + "/b:README"), "from-b\n");
   std::vector<json> failed = events(dir, r, "run.integration_failed");
   ASSERT_EQ(failed.size(), 1u);
   EXPECT_EQ(failed[0]["data"]["task"], "b");
   EXPECT_EQ(failed[0]["data"]["conflicts"], json::array({"README"}));
   // Nothing of the integration is left checked out.
-  EXPECT_EQ(sh(dir.path(), "git worktree list | grep -c integration || true"), "0\n");
+  EXPECT_EQ(git_sh(dir.path(), "git worktree list | grep -c integration || true"), "0\n");
 }
 
 TEST(IsolationTest, IntegrateAtTaskMergesEachTaskAsItSucceeds) {
   ScratchDir dir;
   // One at a time: b starts after a was integrated, so it starts from the run branch
   // and sees a.txt although it does not depend on a.
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree, integrate_at: task, max_parallel: 1}
 tasks:
   - {id: a, run: echo a > a.txt}
@@ -179,15 +161,15 @@ tasks:
   EXPECT_TRUE(has(o.out, "integration: 3 tasks merged into branch baton/" + r +
                              " (a, b, c) as each finished; see `baton diff " + r + "`"))
       << o.out;
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":c.txt"), "a\nb\n");
-  EXPECT_EQ(sh(dir.path(), "git log --first-parent --format=%s baton/" + r),
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + r + ":c.txt"), "a\nb\n");
+  EXPECT_EQ(git_sh(dir.path(), "git log --first-parent --format=%s baton/" + r),
             "baton: integrate task c of run " + r + "\nbaton: integrate task b of run " + r +
                 "\nbaton: integrate task a of run " + r + "\ninit\n");
   std::vector<json> integrated = events(dir, r, "task.integrated");
   ASSERT_EQ(integrated.size(), 3u);
   EXPECT_EQ(integrated[0]["task_id"], "a");
   EXPECT_EQ(integrated[2]["data"]["head"],
-            sh(dir.path(), "git rev-parse baton/" + r).substr(0, 40));
+            git_sh(dir.path(), "git rev-parse baton/" + r).substr(0, 40));
   ASSERT_EQ(events(dir, r, "run.integrated").size(), 1u);
   EXPECT_FALSE(dir.exists("a.txt"));  // the main checkout is untouched
 }
@@ -196,7 +178,7 @@ TEST(IsolationTest, IntegrateAtTaskConflictFailsTheTaskAndKeepsEarlierIntegratio
   ScratchDir dir;
   // a and b start together from the base; b writes only once a is in the run branch
   // (polled with a deadline), so b is the one whose integration conflicts.
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree, integrate_at: task, max_parallel: 2, on_failure: continue}
 tasks:
   - {id: a, run: echo from-a > README}
@@ -218,10 +200,10 @@ tasks:
   EXPECT_EQ(task_of(run, "b")["reason"], "integration conflict in README: branch baton/tasks/" + r +
                                              "/b is kept; baton/" + r + " keeps a");
   EXPECT_EQ(task_of(run, "after_b")["status"], "cancelled");
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":README"), "from-a\n");
-  EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + r + "/b:README"), "from-b\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + r + ":README"), "from-a\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + r + "/b:README"), "from-b\n");
   EXPECT_TRUE(has(o.out, "integration: 1 task merged into branch baton/" + r + " (a)")) << o.out;
-  EXPECT_EQ(sh(dir.path(), "git worktree list | grep -c integration || true"), "0\n");
+  EXPECT_EQ(git_sh(dir.path(), "git worktree list | grep -c integration || true"), "0\n");
 }
 
 TEST(IsolationTest, RepositoryWithoutCommitsIsAClearError) {
@@ -229,7 +211,7 @@ TEST(IsolationTest, RepositoryWithoutCommitsIsAClearError) {
   dir.write("flow.yaml",
             "name: iso\nsettings: {isolation: worktree}\n"
             "tasks:\n  - {id: a, run: 'true'}\n");
-  sh(dir.path(), "git init -q -b main");
+  git_sh(dir.path(), "git init -q -b main");
   Outcome o = run_baton({"run", "flow.yaml"}, dir.path());
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_EQ(o.err, "baton: the repository " + dir.path() +
@@ -249,24 +231,24 @@ TEST(IsolationTest, NotAGitRepositoryIsAClearError) {
 
 TEST(IsolationTest, DirtyTreeUsesTheCommittedStateAndSaysSo) {
   ScratchDir dir;
-  make_repo(dir,
-            "name: iso\nsettings: {isolation: worktree}\n"
-            "tasks:\n  - {id: a, run: cat README > seen.txt}\n");
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {isolation: worktree}\n"
+                 "tasks:\n  - {id: a, run: cat README > seen.txt}\n");
   dir.write("README", "uncommitted edit\n");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
-  std::string base = sh(dir.path(), "git rev-parse HEAD").substr(0, 12);
+  std::string base = git_sh(dir.path(), "git rev-parse HEAD").substr(0, 12);
   EXPECT_EQ(o.err,
             "baton: note: the working tree has uncommitted changes (README); tasks in "
             "worktrees start from the last commit, " +
                 base + ", and do not see them\n");
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + run_id(dir) + ":seen.txt"), "base\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + run_id(dir) + ":seen.txt"), "base\n");
   EXPECT_EQ(dir.read("README"), "uncommitted edit\n");
 }
 
 TEST(IsolationTest, RetryStartsFromACleanWorktree) {
   ScratchDir dir;
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree}
 tasks:
   - id: flaky
@@ -278,14 +260,14 @@ tasks:
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string r = run_id(dir);
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":second.txt"), "base\n");
-  EXPECT_EQ(sh(dir.path(), "git ls-tree --name-only baton/" + r),
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + r + ":second.txt"), "base\n");
+  EXPECT_EQ(git_sh(dir.path(), "git ls-tree --name-only baton/" + r),
             "README\nflow.yaml\nsecond.txt\n");
 }
 
 TEST(IsolationTest, TaskWithIsolationNoneRunsInTheRoot) {
   ScratchDir dir;
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree}
 tasks:
   - {id: here, isolation: none, run: echo here > here.txt}
@@ -296,7 +278,8 @@ tasks:
   std::string r = run_id(dir);
   EXPECT_EQ(dir.read("here.txt"), "here\n");
   EXPECT_FALSE(dir.exists("there.txt"));
-  EXPECT_EQ(sh(dir.path(), "git ls-tree --name-only baton/" + r), "README\nflow.yaml\nthere.txt\n");
+  EXPECT_EQ(git_sh(dir.path(), "git ls-tree --name-only baton/" + r),
+            "README\nflow.yaml\nthere.txt\n");
 }
 
 // A TCP listener on 127.0.0.1 (a free port), closed on destruction.
@@ -332,21 +315,21 @@ TEST(IsolationTest, SandboxedTasksCannotLeaveTheirWorktree) {
   outside.write("secret.txt", "top-secret\n");
   Listener listener;
   std::string root = dir.path();
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree, sandbox: bwrap}
 tasks:
   - id: escape
     run: |
       echo x > ')" + root +
-                     R"(/escape.txt' 2>/dev/null && echo wrote-root >> report.txt
+                          R"(/escape.txt' 2>/dev/null && echo wrote-root >> report.txt
       echo x > ')" + root +
-                     R"(/.baton/escape.txt' 2>/dev/null && echo wrote-state >> report.txt
+                          R"(/.baton/escape.txt' 2>/dev/null && echo wrote-state >> report.txt
       echo x > /etc/baton-escape.txt 2>/dev/null && echo wrote-etc >> report.txt
       cat ')" + outside.path() +
-                     R"(/secret.txt' >> report.txt 2>/dev/null
+                          R"(/secret.txt' >> report.txt 2>/dev/null
       bash -c 'echo hi > /dev/tcp/127.0.0.1/)" +
-                     std::to_string(listener.port()) +
-                     R"(' 2>/dev/null && echo network >> report.txt
+                          std::to_string(listener.port()) +
+                          R"(' 2>/dev/null && echo network >> report.txt
       echo done >> report.txt
   - id: other
     run: echo mine > other.txt
@@ -354,7 +337,7 @@ tasks:
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string r = run_id(dir);
-  EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + r + "/escape:report.txt"), "done\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + r + "/escape:report.txt"), "done\n");
   EXPECT_FALSE(dir.exists("escape.txt"));
   EXPECT_FALSE(dir.exists(".baton/escape.txt"));
   EXPECT_FALSE(fs::exists("/etc/baton-escape.txt"));
@@ -369,10 +352,10 @@ tasks:
 TEST(IsolationTest, NetworkTrueReachesTheHost) {
   ScratchDir dir;
   Listener listener;
-  make_repo(dir,
-            "name: iso\nsettings: {isolation: worktree, sandbox: bwrap}\ntasks:\n"
-            "  - {id: net, network: true, run: \"bash -c 'echo hi > /dev/tcp/127.0.0.1/" +
-                std::to_string(listener.port()) + "'\"}\n");
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {isolation: worktree, sandbox: bwrap}\ntasks:\n"
+                 "  - {id: net, network: true, run: \"bash -c 'echo hi > /dev/tcp/127.0.0.1/" +
+                     std::to_string(listener.port()) + "'\"}\n");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_TRUE(listener.reached());
@@ -389,7 +372,8 @@ std::map<std::string, std::string> broken_bwrap(const ScratchDir& dir) {
 
 TEST(IsolationTest, SandboxAutoWithoutBwrapWarnsAndRunsUnsandboxed) {
   ScratchDir dir, tools;
-  make_repo(dir, "name: iso\nsettings: {sandbox: auto}\ntasks:\n  - {id: a, run: touch a.txt}\n");
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {sandbox: auto}\ntasks:\n  - {id: a, run: touch a.txt}\n");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path(), broken_bwrap(tools));
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_EQ(o.err,
@@ -400,7 +384,7 @@ TEST(IsolationTest, SandboxAutoWithoutBwrapWarnsAndRunsUnsandboxed) {
 
 TEST(IsolationTest, SandboxBwrapWithoutBwrapIsAnError) {
   ScratchDir dir, tools;
-  make_repo(dir, "name: iso\ntasks:\n  - {id: a, run: touch a.txt, sandbox: bwrap}\n");
+  make_flow_repo(dir, "name: iso\ntasks:\n  - {id: a, run: touch a.txt, sandbox: bwrap}\n");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path(), broken_bwrap(tools));
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_EQ(o.err,
@@ -411,7 +395,7 @@ TEST(IsolationTest, SandboxBwrapWithoutBwrapIsAnError) {
 
 TEST(IsolationTest, DiffShowsWhatTasksChanged) {
   ScratchDir dir;
-  make_repo(dir, R"(name: iso
+  make_flow_repo(dir, R"(name: iso
 settings: {isolation: worktree}
 tasks:
   - {id: a, run: echo from-a > a.txt}
@@ -438,9 +422,9 @@ tasks:
 
 TEST(IsolationTest, CleanRemovesWorktreesAndKeepsBranchesUnlessAsked) {
   ScratchDir dir;
-  make_repo(dir,
-            "name: iso\nsettings: {isolation: worktree}\n"
-            "tasks:\n  - {id: a, run: echo a > a.txt}\n  - {id: b, run: echo b > b.txt}\n");
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {isolation: worktree}\n"
+                 "tasks:\n  - {id: a, run: echo a > a.txt}\n  - {id: b, run: echo b > b.txt}\n");
   ASSERT_EQ(run_baton({"run", "flow.yaml"}, dir.path()).exit_code, 0);
   std::string r = run_id(dir);
   ASSERT_TRUE(dir.exists(".baton/worktrees/" + r + "/a"));
@@ -448,20 +432,20 @@ TEST(IsolationTest, CleanRemovesWorktreesAndKeepsBranchesUnlessAsked) {
   EXPECT_EQ(clean.exit_code, 0) << clean.err;
   EXPECT_EQ(clean.out, "removed 2 worktrees\n");
   EXPECT_FALSE(dir.exists(".baton/worktrees/" + r));
-  EXPECT_EQ(sh(dir.path(), "git worktree list | wc -l"), "1\n");
-  EXPECT_EQ(sh(dir.path(), "git branch --list 'baton/*' | wc -l"), "3\n");
+  EXPECT_EQ(git_sh(dir.path(), "git worktree list | wc -l"), "1\n");
+  EXPECT_EQ(git_sh(dir.path(), "git branch --list 'baton/*' | wc -l"), "3\n");
   Outcome branches = run_baton({"clean", r, "--branches"}, dir.path());
   EXPECT_EQ(branches.exit_code, 0) << branches.err;
   EXPECT_EQ(branches.out, "removed 0 worktrees and 3 branches\n");
-  EXPECT_EQ(sh(dir.path(), "git branch --list 'baton/*'"), "");
-  EXPECT_EQ(sh(dir.path(), "git branch --show-current"), "main\n");
+  EXPECT_EQ(git_sh(dir.path(), "git branch --list 'baton/*'"), "");
+  EXPECT_EQ(git_sh(dir.path(), "git branch --show-current"), "main\n");
 }
 
 TEST(IsolationTest, CleanNeverTouchesARunningRun) {
   ScratchDir dir;
-  make_repo(dir,
-            "name: iso\nsettings: {isolation: worktree}\n"
-            "tasks:\n  - {id: slow, run: touch ../../../../started && sleep 60}\n");
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {isolation: worktree}\n"
+                 "tasks:\n  - {id: slow, run: touch ../../../../started && sleep 60}\n");
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
   // The worktree is .baton/worktrees/RUN/slow: `started` lands in the main checkout.
   ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
@@ -486,7 +470,7 @@ TEST(IsolationTest, CleanNeverTouchesARunningRun) {
 // Codex CLIs, against the scripted model server (network: true to reach it).
 TEST(IsolationTest, TwoAgentsInWorktreesUnderBwrapBothCommitAndMerge) {
   ScratchDir dir;
-  make_repo(dir, R"(name: agents
+  make_flow_repo(dir, R"(name: agents
 settings: {max_parallel: 2, isolation: worktree, sandbox: bwrap}
 tasks:
   - {id: by-claude, agent: claude, network: true, parameters: {task: "Write claude.txt"}, timeout: 2m}
@@ -501,9 +485,9 @@ tasks:
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string r = run_id(dir);
   EXPECT_TRUE(has(o.out, "integration: 2 tasks merged into branch baton/" + r)) << o.out;
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":claude.txt"), "from claude\n");
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":codex.txt"), "from codex\n");
-  EXPECT_EQ(sh(dir.path(), "git log -1 --format=%s baton/tasks/" + r + "/by-codex"),
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + r + ":claude.txt"), "from claude\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + r + ":codex.txt"), "from codex\n");
+  EXPECT_EQ(git_sh(dir.path(), "git log -1 --format=%s baton/tasks/" + r + "/by-codex"),
             "baton: task by-codex of run " + r + " (agent codex)\n");
   EXPECT_FALSE(dir.exists("claude.txt"));
   for (const char* task : {"by-claude", "by-codex"}) {
@@ -533,17 +517,17 @@ TEST(IsolationTest, ContainerSandboxedTasksCommitAndCannotLeaveTheirWorktree) {
                         R"( -e true 2>/dev/null && echo network >> report.txt
       echo done >> report.txt
 )";
-  make_repo(dir,
-            "name: iso\nsettings: {isolation: worktree}\ntasks:\n"
-            "  - id: a\n    sandbox: docker\n    run: |" +
-                escapes +
-                "  - id: b\n    sandbox: podman\n    image: baton-sandbox:latest\n    run: |" +
-                escapes);
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {isolation: worktree}\ntasks:\n"
+                 "  - id: a\n    sandbox: docker\n    run: |" +
+                     escapes +
+                     "  - id: b\n    sandbox: podman\n    image: baton-sandbox:latest\n    run: |" +
+                     escapes);
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string r = run_id(dir);
-  EXPECT_EQ(sh(dir.path(), "git show baton/" + r + ":report.txt"), "done\n");
-  EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + r + "/b:report.txt"), "done\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + r + ":report.txt"), "done\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + r + "/b:report.txt"), "done\n");
   EXPECT_FALSE(dir.exists("escape.txt"));
   EXPECT_FALSE(fs::exists("/etc/baton-escape.txt"));
   EXPECT_FALSE(listener.reached());
@@ -558,9 +542,9 @@ TEST(IsolationTest, ContainerSandboxedTasksCommitAndCannotLeaveTheirWorktree) {
 
 TEST(IsolationTest, ContainerSandboxWithoutItsImageIsAnError) {
   ScratchDir dir;
-  make_repo(dir,
-            "name: iso\nsettings: {sandbox: docker, image: 'baton-no-such:image'}\n"
-            "tasks:\n  - {id: a, run: touch a.txt}\n");
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {sandbox: docker, image: 'baton-no-such:image'}\n"
+                 "tasks:\n  - {id: a, run: touch a.txt}\n");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_EQ(o.err,
@@ -574,19 +558,19 @@ TEST(IsolationTest, ContainerSandboxWithoutItsImageIsAnError) {
 TEST(IsolationTest, CancellingARunStopsTheWholeContainer) {
   ScratchDir dir;
   std::string secs = "778." + std::to_string(getpid());
-  make_repo(dir,
-            "name: iso\nsettings: {sandbox: docker, kill_grace: 5s}\ntasks:\n"
-            "  - {id: slow, run: 'touch started && sleep " +
-                secs + "'}\n");
+  make_flow_repo(dir,
+                 "name: iso\nsettings: {sandbox: docker, kill_grace: 5s}\ntasks:\n"
+                 "  - {id: slow, run: 'touch started && sleep " +
+                     secs + "'}\n");
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
   run.signal(SIGTERM);
   EXPECT_EQ(run.wait().exit_code, 143);
-  EXPECT_EQ(sh(dir.path(), "pgrep -f '[s]leep " + secs + "' || true"), "");
-  EXPECT_EQ(sh(dir.path(),
-               "curl -s --unix-socket /var/run/docker.sock "
-               "'http://localhost/v1.41/containers/json?all=1' | grep -c '" +
-                   secs + "' || true"),
+  EXPECT_EQ(git_sh(dir.path(), "pgrep -f '[s]leep " + secs + "' || true"), "");
+  EXPECT_EQ(git_sh(dir.path(),
+                   "curl -s --unix-socket /var/run/docker.sock "
+                   "'http://localhost/v1.41/containers/json?all=1' | grep -c '" +
+                       secs + "' || true"),
             "0\n");
 }
 

@@ -292,17 +292,6 @@ tasks:
   EXPECT_EQ(count_kind(events_of(dir, r["id"]), "task.retried"), 1);
 }
 
-// `sh -c SCRIPT` in DIR with a git identity; the test fails unless it exits 0.
-std::string git_sh(const std::string& dir, const std::string& script) {
-  Outcome o = run_command({"/bin/sh", "-c",
-                           "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t "
-                           "GIT_COMMITTER_EMAIL=t@t; " +
-                               script},
-                          dir);
-  EXPECT_EQ(o.exit_code, 0) << script << "\n" << o.err;
-  return o.out;
-}
-
 // A repository holding FLOW as flow.yaml, committed; returns the commit.
 std::string make_repo(const ScratchDir& dir, const std::string& flow) {
   dir.write("flow.yaml", flow);

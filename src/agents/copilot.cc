@@ -53,8 +53,7 @@ class CopilotInvoker final : public Invoker {
     std::vector<nlohmann::json> events = parse_json_lines(process.stdout_text);
     for (const nlohmann::json& e : events) {
       std::string type = string_field(e, "type");
-      const nlohmann::json empty = nlohmann::json::object();
-      const nlohmann::json& data = e.contains("data") && e["data"].is_object() ? e["data"] : empty;
+      const nlohmann::json& data = object_field(e, "data");
       if (type == "assistant.message") {
         std::string content = string_field(data, "content");
         if (!content.empty()) r.text = content;
@@ -118,9 +117,7 @@ class CopilotInvoker final : public Invoker {
         log,
         [&](const nlohmann::json& e) {
           std::string type = string_field(e, "type");
-          const nlohmann::json empty = nlohmann::json::object();
-          const nlohmann::json& data =
-              e.contains("data") && e["data"].is_object() ? e["data"] : empty;
+          const nlohmann::json& data = object_field(e, "data");
           if (type == "assistant.message") {
             t.message(string_field(data, "content"));
           } else if (type == "tool.execution_start") {

@@ -58,8 +58,7 @@ class OpencodeInvoker final : public Invoker {
       if (type.empty()) continue;
       any_event = true;
       if (r.session_id.empty()) r.session_id = string_field(e, "sessionID");
-      const nlohmann::json empty = nlohmann::json::object();
-      const nlohmann::json& part = e.contains("part") && e["part"].is_object() ? e["part"] : empty;
+      const nlohmann::json& part = object_field(e, "part");
       if (type == "text") {
         r.text = string_field(part, "text");
       } else if (type == "step_finish") {
@@ -84,11 +83,12 @@ class OpencodeInvoker final : public Invoker {
           rejected += string_field(part, "tool");
         }
       } else if (type == "error") {
-        const nlohmann::json& err = e.contains("error") ? e["error"] : empty;
+        // A string, an object, or absent (then the empty object).
+        const nlohmann::json& err = e.contains("error") ? e["error"] : object_field(e, "error");
         if (err.is_string()) {
           error = err.get<std::string>();
         } else {
-          const nlohmann::json& data = err.contains("data") ? err["data"] : empty;
+          const nlohmann::json& data = object_field(err, "data");
           error = string_field(data, "message");
           if (error.empty()) error = string_field(err, "message");
           std::string kind = string_field(err, "name");
@@ -136,14 +136,11 @@ class OpencodeInvoker final : public Invoker {
         log,
         [&](const nlohmann::json& e) {
           std::string type = string_field(e, "type");
-          const nlohmann::json empty = nlohmann::json::object();
-          const nlohmann::json& part =
-              e.contains("part") && e["part"].is_object() ? e["part"] : empty;
+          const nlohmann::json& part = object_field(e, "part");
           if (type == "text") {
             t.message(string_field(part, "text"));
           } else if (type == "tool_use") {
-            const nlohmann::json& state =
-                part.contains("state") && part["state"].is_object() ? part["state"] : empty;
+            const nlohmann::json& state = object_field(part, "state");
             t.tool_call(string_field(part, "tool"),
                         state.contains("input") ? state["input"] : nlohmann::json());
             if (string_field(state, "status") == "error") {

@@ -144,6 +144,13 @@ std::string string_field(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+const nlohmann::json& object_field(const nlohmann::json& j, const char* key) {
+  static const nlohmann::json* const empty = new nlohmann::json(nlohmann::json::object());
+  if (!j.is_object()) return *empty;
+  auto it = j.find(key);
+  return it != j.end() && it->is_object() ? *it : *empty;
+}
+
 int http_status_in(std::string_view message) {
   for (std::string_view marker : {"error:", "status"}) {
     size_t from = 0;

@@ -51,6 +51,10 @@ int64_t int_field(const nlohmann::json& j, const char* key);
 /// J[KEY] when J is an object and J[KEY] a string, else "".
 std::string string_field(const nlohmann::json& j, const char* key);
 
+/// J[KEY] when J is an object and that member is an object; else a shared empty
+/// object (never null), so an event's optional sub-object can be read without checks.
+const nlohmann::json& object_field(const nlohmann::json& j, const char* key);
+
 /// The HTTP status in a message such as "[API Error: 500 mock injected 500]",
 /// "Last error: 429 Too Many Requests" or "status 503": the first three-digit number
 /// from 400 to 599 that follows "error:" or "status"; 0 when none.

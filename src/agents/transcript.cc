@@ -236,10 +236,9 @@ std::string claude_style_transcript(std::string_view log, const AgentResult& par
           return;
         }
         if (type == "assistant" || type == "user") {
-          const nlohmann::json* message =
-              e.contains("message") && e["message"].is_object() ? &e["message"] : nullptr;
-          if (!message || !message->contains("content")) return;
-          const nlohmann::json& content = (*message)["content"];
+          const nlohmann::json& message = object_field(e, "message");
+          if (!message.contains("content")) return;
+          const nlohmann::json& content = message["content"];
           if (content.is_string()) {
             if (type == "assistant") t.message(content.get<std::string>());
             return;

@@ -24,17 +24,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-// `sh -c SCRIPT` in DIR with a git identity; the test fails unless it exits 0.
-std::string sh(const std::string& dir, const std::string& script) {
-  Outcome o = run_command({"/bin/sh", "-c",
-                           "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t "
-                           "GIT_COMMITTER_EMAIL=t@t; " +
-                               script},
-                          dir);
-  EXPECT_EQ(o.exit_code, 0) << script << "\n" << o.err;
-  return o.out;
-}
-
 // `git ARGS` in DIR (argv, no shell); the test fails unless it exits 0.
 std::string git(const std::string& dir, std::vector<std::string> args) {
   args.insert(args.begin(), "git");
@@ -49,9 +38,9 @@ void make_repo(const ScratchDir& dir, const std::string& flow) {
   dir.write("flow.yaml", flow);
   dir.write("README", "base\n");
   dir.write("shared.txt", "1\n2\n3\n4\n5\n6\n7\n8\n");
-  sh(dir.path(),
-     "git init -q -b main && git add flow.yaml README shared.txt && git commit -q -m init && "
-     "echo second > README && git commit -q -am second");
+  git_sh(dir.path(),
+         "git init -q -b main && git add flow.yaml README shared.txt && git commit -q -m init && "
+         "echo second > README && git commit -q -am second");
 }
 
 std::string run_id(const ScratchDir& dir) { return last_run(dir).value("id", ""); }
@@ -161,7 +150,7 @@ tasks:
   EXPECT_EQ(markers(out), std::vector<std::string>{});
   std::string r = run_id(dir);
   EXPECT_EQ(git(dir.path(), {"show", "baton/tasks/" + r + "/evil:README"}), "changed\n");
-  EXPECT_EQ(sh(dir.path(), "ls .git/worktrees/*/config.worktree 2>/dev/null || true"), "");
+  EXPECT_EQ(git_sh(dir.path(), "ls .git/worktrees/*/config.worktree 2>/dev/null || true"), "");
 }
 
 // Every program the repository's config can name, planted (as an earlier hole or a
@@ -276,7 +265,7 @@ tasks:
       git status --porcelain >/dev/null && echo status-works >> report
       echo done >> report
 )");
-  sh(dir.path(), "git commit -q -am flow");
+  git_sh(dir.path(), "git commit -q -am flow");
   std::string refs_before = user_refs(dir.path());
   std::string config_before = dir.read(".git/config");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
@@ -316,7 +305,7 @@ tasks:
       git status --porcelain >/dev/null && echo status-works >> report
       echo done >> report
 )");
-  sh(dir.path(), "git commit -q -am flow");
+  git_sh(dir.path(), "git commit -q -am flow");
   std::string refs_before = user_refs(dir.path());
   std::string config_before = dir.read(".git/config");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
@@ -338,12 +327,13 @@ tasks:
 // directory.
 TEST(GitSecurityTest, SandboxedTaskWithoutWorktreeCannotRedirectASubmodule) {
   ScratchDir dir, out, lib;
-  sh(lib.path(), "git init -q -b main && echo s > s.txt && git add s.txt && git commit -q -m s");
+  git_sh(lib.path(),
+         "git init -q -b main && echo s > s.txt && git add s.txt && git commit -q -m s");
   make_repo(dir, "");
-  sh(dir.path(), "git -c protocol.file.allow=always submodule add -q " + lib.path() +
-                     " lib && mkdir empty && "
-                     "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),empty && "
-                     "git commit -q -m submodules");
+  git_sh(dir.path(), "git -c protocol.file.allow=always submodule add -q " + lib.path() +
+                         " lib && mkdir empty && "
+                         "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),empty && "
+                         "git commit -q -m submodules");
   dir.write("flow.yaml", R"(name: sec
 settings: {isolation: none, sandbox: bwrap}
 tasks:
@@ -356,7 +346,7 @@ tasks:
       echo 'gitdir: ../evilgit' > empty/.git && echo wrote-empty >> report
       echo done >> report
 )");
-  sh(dir.path(), "git add flow.yaml && git commit -q -m flow");
+  git_sh(dir.path(), "git add flow.yaml && git commit -q -m flow");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_EQ(dir.read("report"), "done\n");
@@ -387,9 +377,10 @@ tasks:
       git -C fresh -c core.fsmonitor=false -c user.name=t -c user.email=t@t commit -q -m x
       echo changed > README
 )");
-  sh(dir.path(),
-     "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),sub && git add flow.yaml && "
-     "git commit -q -m 'flow and a submodule'");
+  git_sh(
+      dir.path(),
+      "git update-index --add --cacheinfo 160000,$(git rev-parse HEAD),sub && git add flow.yaml && "
+      "git commit -q -m 'flow and a submodule'");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string r = run_id(dir);

@@ -25,24 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// `sh -c SCRIPT` in DIR with a git identity; the test fails unless it exits 0.
-std::string sh(const std::string& dir, const std::string& script) {
-  Outcome o = run_command({"/bin/sh", "-c",
-                           "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t "
-                           "GIT_COMMITTER_EMAIL=t@t; " +
-                               script},
-                          dir);
-  EXPECT_EQ(o.exit_code, 0) << script << "\n" << o.err;
-  return o.out;
-}
-
-// A repository holding FLOW (as flow.yaml) and a README, both committed.
-void make_repo(const ScratchDir& dir, const std::string& flow) {
-  dir.write("flow.yaml", flow);
-  dir.write("README", "base\n");
-  sh(dir.path(), "git init -q -b main && git add flow.yaml README && git commit -q -m init");
-}
-
 // The pids of every process on the host (numeric entries of /proc).
 std::vector<int> all_pids() {
   std::vector<int> pids;
@@ -88,7 +70,7 @@ std::vector<int> pids_with(const std::string& marker) {
 // A task as the host sees it: its uids and what it found inside.
 TEST(SandboxSecurityTest, TaskRunsAsAnUnprivilegedHostUserAndCannotReadShadow) {
   ScratchDir dir;
-  make_repo(dir, R"(name: who
+  make_flow_repo(dir, R"(name: who
 settings: {isolation: worktree, sandbox: bwrap}
 tasks:
   - id: who
@@ -113,8 +95,8 @@ tasks:
   for (long uid : host_uids) EXPECT_NE(uid, 0) << "the task runs as root on the host";
   std::string run = last_run(dir).value("id", "");
   std::string branch = "baton/tasks/" + run + "/who";
-  EXPECT_EQ(sh(dir.path(), "git show " + branch + ":shadow.txt"), "denied\n");
-  std::string inside = sh(dir.path(), "git show " + branch + ":uid.txt");
+  EXPECT_EQ(git_sh(dir.path(), "git show " + branch + ":shadow.txt"), "denied\n");
+  std::string inside = git_sh(dir.path(), "git show " + branch + ":uid.txt");
   EXPECT_NE(inside, "0\n");
   EXPECT_FALSE(inside.empty());
 }
@@ -126,13 +108,13 @@ tasks:
 TEST(SandboxSecurityTest, ForkBombIsBoundedAndEndsWithinTheTimeout) {
   ScratchDir dir;
   const std::string marker = "bomb-4e1f9c";
-  make_repo(dir, R"(name: bomb
+  make_flow_repo(dir, R"(name: bomb
 settings: {isolation: worktree, sandbox: bwrap, kill_grace: 5s}
 tasks:
   - id: bomb
     timeout: 15
     run: "b() { b | b & }; b; sleep 60 # )" +
-                     marker + R"("
+                          marker + R"("
 )");
   const size_t before = all_pids().size();
   // The default limit (1024 processes per task) plus room for the rest of the machine.
@@ -177,7 +159,7 @@ tasks:
 // sees, and a memory limit that stops an allocation beyond it.
 TEST(SandboxSecurityTest, WorkflowLimitsAreInForceInside) {
   ScratchDir dir;
-  make_repo(dir, R"(name: limits
+  make_flow_repo(dir, R"(name: limits
 settings:
   isolation: worktree
   integrate: none
@@ -195,9 +177,9 @@ tasks:
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string run = last_run(dir).value("id", "");
-  EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + run + "/seen:seen.txt"),
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + run + "/seen:seen.txt"),
             "300 300 256 120 1048576\n");
-  EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + run + "/own:seen.txt"),
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + run + "/own:seen.txt"),
             "50 256 65536\nrefused\n");
 }
 
@@ -253,14 +235,14 @@ TEST(SandboxSecurityTest, EveryPinnedAgentWorksAsTheSandboxUser) {
     script += "  by-" + a + ": [{write_file: {path: " + a + ".txt, content: \"from " + a +
               "\\n\"}}, {text: \"wrote it\"}]\n";
   }
-  make_repo(dir, flow);
+  make_flow_repo(dir, flow);
   dir.write("script.yaml", script);
   Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
                         agent_path(), 540);
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   std::string run = last_run(dir).value("id", "");
   for (const std::string& a : agents) {
-    EXPECT_EQ(sh(dir.path(), "git show baton/tasks/" + run + "/by-" + a + ":" + a + ".txt"),
+    EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + run + "/by-" + a + ":" + a + ".txt"),
               "from " + a + "\n");
   }
 }
@@ -274,15 +256,15 @@ TEST(SandboxSecurityTest, ContainerTasksRunUnprivilegedWithTheirLimits) {
       "id -u; ulimit -n; ulimit -u; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids.max "
       "2>/dev/null; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/memory.max "
       "2>/dev/null; true";
-  make_repo(dir, R"(name: ctr
+  make_flow_repo(dir, R"(name: ctr
 settings: {isolation: worktree, integrate: none, limits: {pids: 100, open_files: 256, memory: 256MiB}}
 tasks:
   - {id: d, sandbox: docker, run: ")" +
-                     probe +
-                     R"("}
+                          probe +
+                          R"("}
   - {id: p, sandbox: podman, run: ")" +
-                     probe +
-                     R"("}
+                          probe +
+                          R"("}
 )");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
