@@ -78,28 +78,20 @@ std::string indented(std::string_view text, std::string_view indent) {
 
 std::string key_argument(const nlohmann::json& input) {
   if (!input.is_object() || input.empty()) return "";
-  for (const char* key : {"command", "cmd"}) {
+  // In order of preference; a list is joined with the separator that reads as its kind
+  // (a command's words with spaces, several paths with commas).
+  static const std::pair<const char*, const char*> kKeys[] = {
+      {"command", " "},        {"cmd", " "},   {"file_path", ", "}, {"filePath", ", "},
+      {"absolute_path", ", "}, {"path", ", "}, {"paths", ", "},     {"pattern", ", "},
+      {"query", ", "},         {"url", ", "},  {"prompt", ", "},    {"description", ", "}};
+  for (const auto& [key, separator] : kKeys) {
     auto it = input.find(key);
     if (it == input.end()) continue;
     if (it->is_string()) return one_line(it->get<std::string>(), kMaxArgumentBytes);
     if (it->is_array()) {
       std::string joined;
       for (const auto& part : *it) {
-        if (!joined.empty()) joined += ' ';
-        joined += part.is_string() ? part.get<std::string>() : part.dump();
-      }
-      return one_line(joined, kMaxArgumentBytes);
-    }
-  }
-  for (const char* key : {"file_path", "filePath", "absolute_path", "path", "paths", "pattern",
-                          "query", "url", "prompt", "description"}) {
-    auto it = input.find(key);
-    if (it == input.end()) continue;
-    if (it->is_string()) return one_line(it->get<std::string>(), kMaxArgumentBytes);
-    if (it->is_array()) {
-      std::string joined;
-      for (const auto& part : *it) {
-        if (!joined.empty()) joined += ", ";
+        if (!joined.empty()) joined += separator;
         joined += part.is_string() ? part.get<std::string>() : part.dump();
       }
       return one_line(joined, kMaxArgumentBytes);
