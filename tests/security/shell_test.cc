@@ -209,6 +209,33 @@ tasks:
   EXPECT_NE(run.dump().find("NUL"), std::string::npos) << run.dump(2);
 }
 
+// An agent that takes its prompt as an argument (opencode, copilot, a custom agent with
+// `prompt: arg`) would get it cut short at a NUL from an upstream output: the attempt
+// fails instead, and the agent never runs.
+TEST(ShellInjection, NulInAPromptPassedAsAnArgumentFailsTheAttempt) {
+  ScratchDir dir;
+  dir.write(".baton/config.yaml", R"(custom_agents:
+  echoer:
+    command: [sh, -c, 'printf "%s" "$1" > got.txt', sh, '{prompt}']
+    prompt: arg
+)");
+  dir.write("flow.yaml", R"(name: t
+tasks:
+  - id: a
+    run: printf 'head\000tail'
+  - id: b
+    agent: echoer
+    dependencies: [a]
+    parameters: {task: "${a.output}"}
+)");
+  Outcome o = run_baton({"run", "flow.yaml"}, dir.path());
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_FALSE(dir.exists("got.txt"));
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "b")["status"], "failed") << run.dump(2);
+  EXPECT_NE(run.dump().find("the prompt contains a NUL byte"), std::string::npos) << run.dump(2);
+}
+
 // The argv form and env: pass values verbatim, but a NUL byte would cut an argument
 // short (`${x}/build` with x = "/\0" would become "/"): the task fails instead.
 TEST(ShellInjection, NulInAnArgvOrEnvValueFailsTheTask) {
