@@ -97,6 +97,7 @@ std::string format_started_record(const StartedRecord& r) {
   return dump_line({{"record", "started"},
                     {"supervisor_pid", r.supervisor_pid},
                     {"supervisor_start", r.supervisor_start},
+                    {"attempt_id", r.attempt_id},
                     {"child_pid", r.child_pid},
                     {"child_start", r.child_start},
                     {"started_at", r.started_at}});
@@ -114,6 +115,7 @@ std::string format_exit_record(const ExitRecord& r) {
                     {"ended_at", r.ended_at},
                     {"stdout_truncated", r.stdout_truncated},
                     {"output_error", r.output_error},
+                    {"stdout_bytes", r.stdout_bytes},
                     {"stderr_tail", r.stderr_tail}});
 }
 
@@ -139,6 +141,7 @@ Result<ControlRecords> parse_control_records(std::string_view text) {
         StartedRecord r;
         r.supervisor_pid = j.at("supervisor_pid").get<int>();
         r.supervisor_start = j.at("supervisor_start").get<int64_t>();
+        r.attempt_id = j.value("attempt_id", uint64_t{0});
         r.child_pid = j.at("child_pid").get<int>();
         r.child_start = j.value("child_start", int64_t{0});
         r.started_at = j.at("started_at").get<double>();
@@ -157,6 +160,7 @@ Result<ControlRecords> parse_control_records(std::string_view text) {
         r.ended_at = j.at("ended_at").get<double>();
         r.stdout_truncated = j.at("stdout_truncated").get<bool>();
         r.output_error = j.value("output_error", "");
+        r.stdout_bytes = j.value("stdout_bytes", int64_t{-1});
         r.stderr_tail = j.at("stderr_tail").get<std::string>();
         records.exit = std::move(r);
       } else if (record == "cleaned") {

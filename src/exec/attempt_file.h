@@ -11,14 +11,19 @@
 //
 // 2. The control file (BASE.attempt beside BASE.log): JSON Lines, appended by the
 //    supervisor, each record one object with "record" naming it:
-//      {"record":"started","supervisor_pid":P,"supervisor_start":T,"child_pid":C,
-//       "child_start":T2,"started_at":UNIX_S}
-//        written after the child is forked and before it execs; P + T (field 22 of
-//        /proc/P/stat) identify the supervisor, C is the child's pid and process group.
+//      {"record":"started","supervisor_pid":P,"supervisor_start":T,"attempt_id":I,
+//       "started_at":UNIX_S,"child_pid":C,"child_start":T2}
+//        written by the child itself before it execs (so a record exists for anything
+//        that may have run); P + T (field 22 of /proc/P/stat) identify the run
+//        supervisor, I the attempt among the attempts it runs (0 in records of
+//        per-attempt supervisors of earlier versions), C is the child's pid and process
+//        group; UNIX_S is when the supervisor started the child.
 //      {"record":"exit","kind":"exited|signaled|timed_out|cancelled|failed_to_start",
 //       "code":N,"signal":S,"error":"..","timeout_s":X,"child_pid":C,"started_at":..,
-//       "ended_at":..,"stdout_truncated":bool,"output_error":"..","stderr_tail":".."}
-//        ("output_error" is absent in records of earlier versions: read as "")
+//       "ended_at":..,"stdout_truncated":bool,"output_error":"..","stdout_bytes":N,
+//       "stderr_tail":".."}
+//        ("output_error" and "stdout_bytes" are absent in records of earlier versions:
+//        read as "" and -1); "ended_at" is when the child's end was seen (reaped).
 //        the end, appended and fsync'd after the log and stdout files were fsync'd.
 //      {"record":"cleaned","at":UNIX_S}
 //        appended by clean_up_lost_attempt to a lost attempt.
@@ -62,6 +67,7 @@ Result<SupervisorSpec> decode_spec(std::string_view bytes);
 struct StartedRecord {
   int supervisor_pid = 0;
   int64_t supervisor_start = 0;  ///< clock ticks since boot (/proc/PID/stat field 22)
+  uint64_t attempt_id = 0;  ///< the attempt among its supervisor's; 0 = one supervisor per attempt
   int child_pid = 0;
   int64_t child_start = 0;  ///< the child's start ticks; 0 when unknown
   double started_at = 0;    ///< Unix time, seconds
@@ -77,6 +83,9 @@ struct ExitRecord {
   /// The first failed write or sync of the log or the stdout file ("" = none): the
   /// output on disk is incomplete and the attempt cannot count as a success.
   std::string output_error;
+  /// Bytes in the stdout file (BASE.stdout); -1 = unknown (a record of an earlier
+  /// version): read the file. 0 = there is none to read.
+  int64_t stdout_bytes = -1;
   std::string stderr_tail;
 };
 

@@ -1,13 +1,16 @@
-// The orchestrator's side of an attempt under a supervisor (supervised.h): hand the
-// spec to `baton-supervise`, watch the supervisor through a pidfd on the libuv loop,
-// and read what it recorded. The libuv handles live in a heap-allocated Watch that
-// outlives its Supervised: libuv needs them valid until their close callbacks ran.
+// The orchestrator's side of attempts under the run supervisor (supervised.h): one
+// connection (socket + pidfd of a `baton-supervise`) per loop that starts attempts,
+// watched on that loop; attempts of an earlier orchestrator's supervisor re-attached
+// through inotify on their control files. The libuv handles live in heap-allocated
+// structs that outlive their owners: libuv needs them valid until their close callbacks.
 #include "exec/supervised.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,14 +20,17 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
 
 #include "exec/attempt_file.h"
 #include "exec/child_env.h"
-#include "exec/log_file.h"
-#include "exec/process_group.h"
 #include "exec/spawn.h"
 #include "exec/supervisor.h"
-#include "exec/zygote.h"
+#include "exec/supervisor_protocol.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -33,17 +39,19 @@
 namespace baton::exec {
 namespace {
 
-// How long ~Supervised waits for a supervisor told to kill its child before it KILLs
-// the supervisor itself (the child then dies of PR_SET_PDEATHSIG).
+// How long ~Supervised waits for an attempt told to stop at once before it KILLs the
+// attempt's group itself.
 constexpr int kDestroyWaitMs = 10000;
-// How long attach() waits for the "started" record of a supervisor that holds the lock
-// but has not written it yet (it was spawned an instant before the orchestrator died).
+// How long pid() waits for the supervisor's kStarted.
+constexpr int kStartedWaitMs = 30000;
+// How long attach() waits for the "started" record of an attempt whose control file is
+// locked but has none yet (handed over an instant before the orchestrator died).
 constexpr double kAttachStartWaitS = 2.0;
 
 // A control file read together with the state of its lock.
 struct ControlSnapshot {
   bool exists = false;
-  bool locked = false;  // a live supervisor (or an orchestrator about to spawn one) holds it
+  bool locked = false;  // a live supervisor (or an orchestrator about to hand it over) holds it
   Result<ControlRecords> records = ControlRecords{};
 };
 
@@ -100,7 +108,8 @@ std::string read_file(const std::string& path) {
 ProcessResult result_from(const ExitRecord& exit, const std::string& control_path) {
   ProcessResult result;
   result.status = exit.status;
-  if (exit.status.kind != ExitStatus::Kind::kFailedToStart) {
+  // A record that says no stdout was kept spares the file's lookup (most tasks).
+  if (exit.status.kind != ExitStatus::Kind::kFailedToStart && exit.stdout_bytes != 0) {
     result.stdout_text = read_file(stdout_path_for_control(control_path));
   }
   result.stdout_truncated = exit.stdout_truncated;
@@ -160,16 +169,24 @@ Result<Fd> open_supervisor(const StartedRecord& started) {
   return pidfd;
 }
 
+// Asks the supervisor behind PIDFD to stop the attempt STARTED names: with grace, or
+// AT_ONCE. A supervisor of an earlier version (one per attempt, attempt_id 0) takes
+// SIGTERM / SIGINT with baton's cookie.
+Result<void> request_stop(int pidfd, uint64_t attempt_id, bool at_once) {
+  if (attempt_id == 0) return request_pidfd(pidfd, at_once ? SIGINT : SIGTERM);
+  return request_attempt_stop(pidfd, at_once ? kill_now_signal() : cancel_signal(), attempt_id);
+}
+
 // Where the supervisor program is and how to call it.
 struct SupervisorCommand {
   std::string path;
   std::vector<std::string> argv;
 };
 
-SupervisorCommand supervisor_command(const std::string& control_path) {
+SupervisorCommand supervisor_command() {
   if (const char* override_path = std::getenv("BATON_SUPERVISOR");
       override_path != nullptr && *override_path != '\0') {
-    return {override_path, {override_path, control_path}};
+    return {override_path, {override_path}};
   }
   static const SupervisorCommand found = [] {
     char buf[4096];
@@ -179,16 +196,7 @@ SupervisorCommand supervisor_command(const std::string& control_path) {
     if (::access(beside.c_str(), X_OK) == 0) return SupervisorCommand{beside, {beside}};
     return SupervisorCommand{exe, {exe, "__supervise"}};
   }();
-  SupervisorCommand command = found;
-  command.argv.push_back(control_path);  // for ps(1); the supervisor ignores it
-  return command;
-}
-
-// Supervisors are forked by the zygote (zygote.h) unless $BATON_NO_ZYGOTE is set and not
-// "0" (then each is spawned from its program, as the fallback does).
-bool use_zygote() {
-  const char* off = std::getenv("BATON_NO_ZYGOTE");
-  return off == nullptr || *off == '\0' || std::strcmp(off, "0") == 0;
+  return found;
 }
 
 // Reaps the process behind PIDFD when it is our child (waitid P_PIDFD: exactly that
@@ -201,137 +209,417 @@ void reap_pidfd(int pidfd, bool blocking) {
   }
 }
 
-}  // namespace
+// The orchestrator's working directory, for specs that leave cwd empty (the supervisor
+// runs in "/").
+std::string current_directory() {
+  char buf[4096];
+  return ::getcwd(buf, sizeof buf) != nullptr ? std::string(buf) : std::string();
+}
 
-/// libuv handles watching one supervisor; deletes itself when both have closed.
-struct Watch {
+// A message read from a supervisor.
+struct Message {
+  MessageHeader header;
+  std::string payload;
+};
+
+struct Connection;
+struct AttachWatch;
+
+// libuv handles that watch one connection's socket on one loop; deletes itself when
+// both have closed.
+struct LoopWatch {
   uv_poll_t poll{};
-  uv_timer_t timer{};
-  Fd pidfd;
-  Supervised::Impl* owner = nullptr;
+  uv_timer_t timer{};  // dispatches messages read during a blocking wait
+  Connection* owner = nullptr;
   int open_handles = 0;
-  bool timer_open = false;
-  bool polling = false;  // the poll handle was initialised
 
   void close();
   static void on_closed(uv_handle_t* handle);
 };
 
+// One run supervisor and what this process has handed it.
+struct Connection {
+  std::string program;
+  Fd socket;
+  Fd pidfd;
+  int pid = 0;
+  int owner = 0;  // the process that started it: a forked child must start its own
+  uint64_t next_id = 1;
+  std::unordered_map<uint64_t, Supervised::Impl*> watched;  // started here, end not delivered
+  size_t outstanding = 0;       // handed over, kEnded not seen (detached ones included)
+  uv_loop_t* loop = nullptr;    // the loop it is bound to while it has watched attempts
+  LoopWatch* handles = nullptr;
+  std::deque<Message> deferred;  // kEnded read during a blocking wait, not yet dispatched
+  bool dead = false;
+
+  Result<void> spawn(const SupervisorCommand& command);
+  void bind(uv_loop_t* new_loop);
+  void unbind_if_idle();
+  // Reads every waiting message (BLOCK_MS: how long to wait for the first; 0 = none)
+  // into the deferred queue, applying kStarted at once. False at EOF or on an error.
+  bool read_messages(int block_ms);
+  // Delivers the deferred messages (callbacks run).
+  void dispatch();
+  void deliver(Message& message);
+  // The supervisor is gone: every watched attempt ends as its control file says.
+  void lost_supervisor();
+  // Closes the socket; waits for the supervisor when it has nothing left to run.
+  void drop();
+  static void on_poll(uv_poll_t* handle, int status, int events);
+  static void on_timer(uv_timer_t* handle);
+};
+
+struct Registry {
+  std::mutex mu;
+  std::vector<std::unique_ptr<Connection>> connections;
+};
+
+Registry& registry() {
+  // Never destroyed: at_exit() below ends the supervisors.
+  static auto* r = new Registry();
+  return *r;
+}
+
+void at_exit() {
+  Registry& r = registry();
+  std::unique_lock<std::mutex> lock(r.mu, std::try_to_lock);
+  if (!lock.owns_lock()) return;
+  for (auto& c : r.connections) {
+    if (c->owner == ::getpid() && c->loop == nullptr) c->drop();
+  }
+}
+
+}  // namespace
+
+/// One attempt as this process sees it.
 struct Supervised::Impl {
   uv_loop_t* loop = nullptr;
   std::string control_path;
   ExitCallback on_exit;
   int supervisor_pid = 0;
-  mutable int child_pid = 0;
-  mutable Fd ready;  // the read end of the pipe the supervisor writes the child's pid to
+  int child_pid = 0;
   bool running = true;
   bool detached = false;
-  std::optional<ProcessResult> known_result;  // attach() to a finished attempt
-  Watch* watch = nullptr;
+  // Started here: its connection and id.
+  Connection* connection = nullptr;
+  uint64_t id = 0;
+  // Re-attached: the supervisor's pidfd, the attempt's id there, the inotify watch.
+  Fd supervisor_pidfd;
+  uint64_t attached_id = 0;
+  AttachWatch* watch = nullptr;
+  std::optional<ProcessResult> known_result;
 
-  // Arms the watch: poll the pidfd, or (KNOWN_RESULT set) a zero timer.
-  Result<void> watch_supervisor(Fd pidfd);
-  // The supervisor ended (or had already): read the result and call the callback.
-  static void finish(Impl* impl);
-  static void on_poll(uv_poll_t* handle, int status, int events);
-  static void on_timer(uv_timer_t* handle);
-  void stop_watching();
+  // Calls the callback once with RESULT; the callback may destroy this.
+  void finish(ProcessResult result);
+  // Stops watching (handles closed, connection forgets it).
+  void forget();
+  // For an attempt whose control file says it is no longer running: its result, or a
+  // lost one (its group killed, the file marked "cleaned").
+  ProcessResult settled_result();
 };
 
-void Watch::close() {
+namespace {
+
+/// The libuv handles of a re-attached attempt: inotify on its control file (its "exit"
+/// record, or the close of the supervisor's descriptor when it dies), or a zero timer
+/// for an attempt that had ended already.
+struct AttachWatch {
+  uv_poll_t poll{};
+  uv_timer_t timer{};
+  Fd inotify;
+  Supervised::Impl* owner = nullptr;
+  int open_handles = 0;
+  bool polling = false;
+
+  void close() {
+    owner = nullptr;
+    if (polling) uv_close(reinterpret_cast<uv_handle_t*>(&poll), &AttachWatch::on_closed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), &AttachWatch::on_closed);
+    polling = false;
+  }
+  static void on_closed(uv_handle_t* handle) {
+    auto* w = static_cast<AttachWatch*>(handle->data);
+    if (--w->open_handles == 0) delete w;
+  }
+};
+
+void LoopWatch::close() {
   owner = nullptr;
-  if (polling) uv_close(reinterpret_cast<uv_handle_t*>(&poll), &Watch::on_closed);
-  if (timer_open) uv_close(reinterpret_cast<uv_handle_t*>(&timer), &Watch::on_closed);
-  polling = timer_open = false;
-  if (open_handles == 0) delete this;
+  uv_close(reinterpret_cast<uv_handle_t*>(&poll), &LoopWatch::on_closed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer), &LoopWatch::on_closed);
 }
 
-void Watch::on_closed(uv_handle_t* handle) {
-  auto* watch = static_cast<Watch*>(handle->data);
-  if (--watch->open_handles == 0) delete watch;  // closes the pidfd after the poll handle
+void LoopWatch::on_closed(uv_handle_t* handle) {
+  auto* w = static_cast<LoopWatch*>(handle->data);
+  if (--w->open_handles == 0) delete w;
 }
 
-Result<void> Supervised::Impl::watch_supervisor(Fd pidfd) {
-  auto* w = new Watch();
-  w->owner = this;
-  w->pidfd = std::move(pidfd);
-  uv_timer_init(loop, &w->timer);
-  w->timer.data = w;
-  w->timer_open = true;
-  ++w->open_handles;
-  watch = w;
-  if (known_result) {
-    uv_timer_start(&w->timer, &Impl::on_timer, 0, 0);
-    return ok();
+Result<void> Connection::spawn(const SupervisorCommand& command) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) {
+    return tl::unexpected(Error::from_errno("supervisor: socketpair", errno));
   }
-  int rc = uv_poll_init(loop, &w->poll, w->pidfd.get());
-  if (rc != 0) {
-    stop_watching();
-    return fail(std::string("cannot watch the supervisor: ") + uv_strerror(rc));
+  Fd ours(pair[0]);
+  Fd theirs(pair[1]);
+  // The orchestrator's directory ends its argv, for ps(1) and for finding a project's
+  // supervisors; the supervisor ignores it.
+  std::vector<std::string> argv = command.argv;
+  argv.push_back(current_directory());
+  auto spawned = spawn_detached(command.path, argv, {{theirs.get(), kSupervisorSocketFd}},
+                                {SIGTERM, SIGINT, cancel_signal(), kill_now_signal()});
+  if (!spawned) return tl::unexpected(spawned.error());
+  auto opened = open_pidfd(*spawned);
+  if (!opened) {
+    ::kill(*spawned, SIGKILL);
+    int status = 0;
+    while (::waitpid(*spawned, &status, 0) < 0 && errno == EINTR) {
+    }
+    return tl::unexpected(opened.error());
   }
-  w->poll.data = w;
-  ++w->open_handles;
-  uv_poll_start(&w->poll, UV_READABLE, &Impl::on_poll);
-  w->polling = true;
+  program = command.path;
+  socket = std::move(ours);
+  pidfd = std::move(*opened);
+  pid = *spawned;
+  owner = ::getpid();
   return ok();
 }
 
-void Supervised::Impl::stop_watching() {
-  if (watch != nullptr) watch->close();
-  watch = nullptr;
+void Connection::bind(uv_loop_t* new_loop) {
+  if (handles != nullptr) return;
+  loop = new_loop;
+  auto* w = new LoopWatch();
+  w->owner = this;
+  uv_poll_init(loop, &w->poll, socket.get());
+  w->poll.data = w;
+  uv_timer_init(loop, &w->timer);
+  w->timer.data = w;
+  w->open_handles = 2;
+  uv_poll_start(&w->poll, UV_READABLE, &Connection::on_poll);
+  handles = w;
 }
 
-void Supervised::Impl::on_poll(uv_poll_t* handle, int, int) {
-  auto* w = static_cast<Watch*>(handle->data);
-  if (w->owner != nullptr) finish(w->owner);
+void Connection::unbind_if_idle() {
+  if (!watched.empty() || handles == nullptr) return;
+  handles->close();
+  handles = nullptr;
+  loop = nullptr;
+  deferred.clear();  // ends of detached attempts: nobody waits for them
 }
 
-void Supervised::Impl::on_timer(uv_timer_t* handle) {
-  auto* w = static_cast<Watch*>(handle->data);
-  if (w->owner != nullptr) finish(w->owner);
-}
-
-void Supervised::Impl::finish(Impl* impl) {
-  ProcessResult result;
-  if (impl->known_result) {
-    result = std::move(*impl->known_result);
-  } else {
-    if (impl->watch != nullptr) reap_pidfd(impl->watch->pidfd.get(), /*blocking=*/false);
-    AttemptState state = inspect_attempt(impl->control_path);
-    if (state.kind == AttemptState::Kind::kFinished) {
-      result = std::move(state.result);
-    } else {
-      // The supervisor died without recording the end (SIGKILLed, OOM): its child died
-      // with it (PR_SET_PDEATHSIG); what ran is unknown. The rest of the child's group is
-      // killed here, at once, so that nothing runs on unsupervised.
-      std::string detail =
-          "pid " + std::to_string(impl->supervisor_pid) + ", before recording the end";
-      if (state.kind == AttemptState::Kind::kLost) {
-        if (auto cleaned = clean_up_lost_attempt(impl->control_path); !cleaned) {
-          detail += "; clean-up: " + cleaned.error().message;
-        }
+bool Connection::read_messages(int block_ms) {
+  for (bool first = true;; first = false) {
+    if (first && block_ms > 0) {
+      pollfd p{socket.get(), POLLIN, 0};
+      int rc;
+      while ((rc = ::poll(&p, 1, block_ms)) < 0 && errno == EINTR) {
       }
-      result.status.kind = ExitStatus::Kind::kLost;
-      result.status.error = detail;
-      result.pid = state.child_pid;
-      result.ended_at = unix_now();
+      if (rc == 0) return true;
+    }
+    Message m;
+    int fds[kMaxMessageFds];
+    int count = 0;
+    ssize_t n = receive_message(socket.get(), m.header, m.payload, fds, count, MSG_DONTWAIT);
+    for (int i = 0; i < count; ++i) ::close(fds[i]);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    if (n < 0 && errno == EMSGSIZE) continue;
+    if (n <= 0) {
+      dead = true;
+      return false;
+    }
+    if (m.header.type == static_cast<uint32_t>(SupervisorMessage::kStarted)) {
+      if (auto it = watched.find(m.header.id); it != watched.end() && m.header.value > 0) {
+        it->second->child_pid = static_cast<int>(m.header.value);
+      }
+    } else if (m.header.type == static_cast<uint32_t>(SupervisorMessage::kEnded)) {
+      if (outstanding > 0) --outstanding;
+      deferred.push_back(std::move(m));
     }
   }
-  if (impl->child_pid == 0) impl->child_pid = result.pid;
-  impl->ready.reset();
-  impl->stop_watching();
-  impl->running = false;
-  ExitCallback callback = std::move(impl->on_exit);
-  impl->on_exit = nullptr;
-  // The callback may destroy the Supervised (and `impl`): nothing touches it after.
+}
+
+void Connection::deliver(Message& message) {
+  auto it = watched.find(message.header.id);
+  if (it == watched.end()) return;  // detached, or destroyed
+  Supervised::Impl* impl = it->second;
+  watched.erase(it);
+  impl->connection = nullptr;
+  ProcessResult result;
+  auto records = parse_control_records(message.payload);
+  if (records && records->exit) {
+    result = result_from(*records->exit, impl->control_path);
+  } else {
+    // An exit line that does not parse: what the control file says is the authority.
+    result = impl->settled_result();
+  }
+  impl->finish(std::move(result));
+}
+
+void Connection::dispatch() {
+  while (!deferred.empty()) {
+    Message m = std::move(deferred.front());
+    deferred.pop_front();
+    deliver(m);
+  }
+}
+
+void Connection::lost_supervisor() {
+  dead = true;
+  std::vector<uint64_t> ids;
+  for (auto& [id, impl] : watched) ids.push_back(id);
+  for (uint64_t id : ids) {
+    auto it = watched.find(id);
+    if (it == watched.end()) continue;
+    Supervised::Impl* impl = it->second;
+    watched.erase(it);
+    impl->connection = nullptr;
+    impl->finish(impl->settled_result());
+  }
+}
+
+void Connection::drop() {
+  socket.reset();
+  // With nothing left to run it exits at the EOF; a dead one has exited already.
+  if (pidfd.valid() && (outstanding == 0 || dead)) reap_pidfd(pidfd.get(), /*blocking=*/true);
+  pidfd.reset();
+  pid = 0;
+}
+
+void Connection::on_poll(uv_poll_t* handle, int, int) {
+  auto* w = static_cast<LoopWatch*>(handle->data);
+  Connection* c = w->owner;
+  if (c == nullptr) return;
+  const bool alive = c->read_messages(0);
+  c->dispatch();  // may run callbacks that start or destroy attempts
+  if (!alive && c->handles == w) {
+    c->lost_supervisor();
+  }
+  c->unbind_if_idle();
+}
+
+void Connection::on_timer(uv_timer_t* handle) {
+  auto* w = static_cast<LoopWatch*>(handle->data);
+  Connection* c = w->owner;
+  if (c == nullptr) return;
+  c->dispatch();
+  c->unbind_if_idle();
+}
+
+// The connection for LOOP: the one bound to it, else an idle one of this process for
+// PROGRAM, else a new one. Drops dead ones. Call with the registry locked.
+Result<Connection*> connection_for(uv_loop_t* loop, const SupervisorCommand& command) {
+  Registry& r = registry();
+  const int self = ::getpid();
+  Connection* idle = nullptr;
+  for (auto it = r.connections.begin(); it != r.connections.end();) {
+    Connection* c = it->get();
+    if (c->owner != self) {
+      // Inherited through fork(2): the parent's, which the parent still uses.
+      (void)c->socket.release();
+      (void)c->pidfd.release();
+      it = r.connections.erase(it);
+      continue;
+    }
+    if (c->loop == nullptr && (c->dead || c->program != command.path)) {
+      c->drop();
+      it = r.connections.erase(it);
+      continue;
+    }
+    if (c->loop == loop && !c->dead) return c;
+    if (c->loop == nullptr && idle == nullptr) idle = c;
+    ++it;
+  }
+  if (idle != nullptr) return idle;
+  auto c = std::make_unique<Connection>();
+  if (auto spawned = c->spawn(command); !spawned) return tl::unexpected(spawned.error());
+  static const bool registered = std::atexit(at_exit) == 0;
+  (void)registered;
+  r.connections.push_back(std::move(c));
+  return r.connections.back().get();
+}
+
+}  // namespace
+
+void Supervised::Impl::finish(ProcessResult result) {
+  if (child_pid == 0) child_pid = result.pid;
+  forget();
+  running = false;
+  ExitCallback callback = std::move(on_exit);
+  on_exit = nullptr;
+  // The callback may destroy the Supervised (and `this`): nothing touches it after.
   if (callback) callback(result);
 }
+
+void Supervised::Impl::forget() {
+  if (connection != nullptr) {
+    connection->watched.erase(id);
+    Connection* c = connection;
+    connection = nullptr;
+    c->unbind_if_idle();
+  }
+  if (watch != nullptr) {
+    watch->close();
+    watch = nullptr;
+  }
+}
+
+ProcessResult Supervised::Impl::settled_result() {
+  AttemptState state = inspect_attempt(control_path);
+  if (state.kind == AttemptState::Kind::kFinished) return std::move(state.result);
+  // The supervisor died without recording the end (SIGKILLed, OOM): the child died with
+  // it (PR_SET_PDEATHSIG); what ran is unknown. The rest of the child's group is killed
+  // here, at once, so that nothing runs on unsupervised.
+  std::string detail = "pid " + std::to_string(supervisor_pid) + ", before recording the end";
+  if (state.kind == AttemptState::Kind::kLost) {
+    if (auto cleaned = clean_up_lost_attempt(control_path); !cleaned) {
+      detail += "; clean-up: " + cleaned.error().message;
+    }
+  }
+  ProcessResult result;
+  result.status.kind = ExitStatus::Kind::kLost;
+  result.status.error = detail;
+  result.pid = state.child_pid != 0 ? state.child_pid : child_pid;
+  result.ended_at = unix_now();
+  return result;
+}
+
+namespace {
+
+void on_attach_event(uv_poll_t* handle, int, int) {
+  auto* w = static_cast<AttachWatch*>(handle->data);
+  char buf[4096];
+  while (::read(w->inotify.get(), buf, sizeof buf) > 0) {
+  }
+  Supervised::Impl* impl = w->owner;
+  if (impl == nullptr) return;
+  ControlSnapshot snap = read_control(impl->control_path);
+  AttemptState state = state_from(snap, impl->control_path);
+  if (state.kind == AttemptState::Kind::kRunning) return;
+  impl->finish(impl->settled_result());
+}
+
+void on_attach_timer(uv_timer_t* handle) {
+  auto* w = static_cast<AttachWatch*>(handle->data);
+  Supervised::Impl* impl = w->owner;
+  if (impl == nullptr || !impl->known_result) return;
+  ProcessResult result = std::move(*impl->known_result);
+  impl->known_result.reset();
+  impl->finish(std::move(result));
+}
+
+Result<Fd> open_log(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return tl::unexpected(Error::from_errno("cannot open log file " + path, errno));
+  return Fd(fd);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSpec spec,
                                                       ExitCallback on_exit) {
   if (spec.argv.empty()) return fail("cannot start an attempt with an empty argv");
   if (spec.log_path.empty()) return fail("a supervised attempt needs a log path");
-  if (auto log = LogFile::open(spec.log_path); !log) return tl::unexpected(log.error());
+  auto log = open_log(spec.log_path);
+  if (!log) return tl::unexpected(log.error());
 
   std::string control_path = control_path_for(spec.log_path);
   int raw = ::open(control_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -345,13 +633,24 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
     }
     return tl::unexpected(Error::from_errno("cannot lock control file " + control_path, errno));
   }
-  if (::ftruncate(control.get(), 0) != 0) {
-    return tl::unexpected(Error::from_errno("cannot truncate control file " + control_path, errno));
+  // A control file with records is an earlier try of this attempt (started again after
+  // it never ran): its records and its stdout file go. A new one has neither, and its
+  // stdout file is made with the first byte (most tasks print nothing).
+  struct stat st {};
+  if (::fstat(control.get(), &st) == 0 && st.st_size > 0) {
+    if (::ftruncate(control.get(), 0) != 0) {
+      return tl::unexpected(
+          Error::from_errno("cannot truncate control file " + control_path, errno));
+    }
+    const std::string stale = stdout_path_for_control(control_path);
+    if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
+      return tl::unexpected(Error::from_errno("cannot replace " + stale, errno));
+    }
   }
 
   SupervisorSpec handoff;
   handoff.argv = std::move(spec.argv);
-  handoff.cwd = std::move(spec.cwd);
+  handoff.cwd = spec.cwd.empty() ? current_directory() : std::move(spec.cwd);
   handoff.env = build_child_env(spec.env);
   handoff.stdin_data = std::move(spec.stdin_data);
   handoff.timeout_s = spec.timeout_s;
@@ -362,73 +661,83 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   handoff.rlimits = std::move(spec.rlimits);
   handoff.umask = spec.umask;
   handoff.stdout_path = stdout_path_for_control(control_path);
-  auto spec_fd = memfd_with("baton-attempt-spec", encode_spec(handoff));
-  if (!spec_fd) return tl::unexpected(spec_fd.error());
-  int ready_pipe[2];
-  if (::pipe2(ready_pipe, O_CLOEXEC) != 0) {
-    return tl::unexpected(Error::from_errno("pipe", errno));
+  std::string encoded = encode_spec(handoff);
+  Fd spec_fd;
+  if (encoded.size() > kInlineSpecBytes) {
+    auto memfd = memfd_with("baton-attempt-spec", encoded);
+    if (!memfd) return tl::unexpected(memfd.error());
+    spec_fd = std::move(*memfd);
+    encoded.clear();
   }
-  Fd ready_r(ready_pipe[0]);
-  Fd ready_w(ready_pipe[1]);
 
-  SupervisorCommand command = supervisor_command(control_path);
-  const std::vector<FdMapping> fds = {{control.get(), kSupervisorControlFd},
-                                      {spec_fd->get(), kSupervisorSpecFd},
-                                      {ready_w.get(), kSupervisorReadyFd}};
-  Result<int> pid = fail("no supervisor started");
-  Fd zygote_pidfd;
-  if (use_zygote()) {
-    // The argv without the control path, plus the flag: one zygote serves every attempt.
-    std::vector<std::string> zygote_argv(command.argv.begin(), command.argv.end() - 1);
-    zygote_argv.push_back(kZygoteFlag);
-    auto forked = spawn_through_zygote(command.path, zygote_argv, fds);
-    if (forked) {
-      pid = forked->pid;
-      zygote_pidfd = std::move(forked->pidfd);
+  const SupervisorCommand command = supervisor_command();
+  Registry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  Connection* connection = nullptr;
+  uint64_t id = 0;
+  Error last_error("no supervisor");
+  for (int tries = 0; tries < 2 && connection == nullptr; ++tries) {
+    auto found = connection_for(loop, command);
+    if (!found) return tl::unexpected(found.error());
+    Connection* c = *found;
+    MessageHeader header;
+    header.type = static_cast<uint32_t>(SupervisorMessage::kStart);
+    header.id = c->next_id++;
+    int fds[3] = {control.get(), log->get(), spec_fd.get()};
+    if (send_message(c->socket.get(), header, encoded, fds, spec_fd.valid() ? 3 : 2) < 0) {
+      // The supervisor is gone (EPIPE): its end is seen by whoever watches it; a new
+      // one takes this attempt.
+      last_error = Error::from_errno("supervisor: cannot hand over the attempt", errno);
+      c->dead = true;
+      if (c->loop == nullptr) {
+        for (auto it = r.connections.begin(); it != r.connections.end(); ++it) {
+          if (it->get() == c) {
+            c->drop();
+            r.connections.erase(it);
+            break;
+          }
+        }
+      }
+      continue;
     }
+    connection = c;
+    id = header.id;
   }
-  // Without a zygote (disabled, or it cannot be started): a supervisor of our own.
-  if (!pid) pid = spawn_detached(command.path, command.argv, fds, {SIGTERM, SIGINT});
-  if (!pid) return tl::unexpected(pid.error());
+  if (connection == nullptr) return tl::unexpected(last_error);
   // The supervisor holds the lock now (same open file description); ours goes.
   control.reset();
-  ready_w.reset();
-  auto pidfd = zygote_pidfd.valid() ? Result<Fd>(std::move(zygote_pidfd)) : open_pidfd(*pid);
-  if (!pidfd) {
-    ::kill(*pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return tl::unexpected(pidfd.error());
-  }
 
   auto impl = std::make_unique<Impl>();
   impl->loop = loop;
   impl->control_path = std::move(control_path);
   impl->on_exit = std::move(on_exit);
-  impl->supervisor_pid = *pid;
-  impl->ready = std::move(ready_r);
-  if (auto watched = impl->watch_supervisor(std::move(*pidfd)); !watched) {
-    ::kill(*pid, SIGINT);  // still our unreaped child: the pid cannot have been reused
-    int status = 0;
-    while (::waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    return tl::unexpected(watched.error());
-  }
+  impl->supervisor_pid = connection->pid;
+  impl->connection = connection;
+  impl->id = id;
+  ++connection->outstanding;
+  connection->watched.emplace(id, impl.get());
+  connection->bind(loop);
   return std::unique_ptr<Supervised>(new Supervised(std::move(impl)));
 }
 
 Result<std::unique_ptr<Supervised>> Supervised::attach(uv_loop_s* loop,
                                                        const std::string& control_path,
                                                        ExitCallback on_exit) {
+  // The watch comes first, so that an end between the read below and the watch is seen.
+  int raw = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (raw < 0) return tl::unexpected(Error::from_errno("inotify_init1", errno));
+  Fd inotify(raw);
+  if (::inotify_add_watch(inotify.get(), control_path.c_str(), IN_MODIFY | IN_CLOSE_WRITE) < 0) {
+    return fail("cannot attach to attempt " + control_path + ": " + std::strerror(errno));
+  }
   ControlSnapshot snap = read_control(control_path);
-  // A supervisor spawned an instant before its orchestrator died may hold the lock
-  // without having written "started" yet: a bounded wait for it (cross-process).
+  // A supervisor handed the attempt an instant before its orchestrator died may hold the
+  // lock without the "started" record yet: a bounded wait for it (cross-process).
   double give_up = monotonic_now() + kAttachStartWaitS;
   while (snap.locked && snap.records && !snap.records->started && !snap.records->exit &&
          monotonic_now() < give_up) {
-    timespec pause{0, 1000000};
-    ::nanosleep(&pause, nullptr);
+    pollfd p{inotify.get(), POLLIN, 0};
+    (void)::poll(&p, 1, 10);
     snap = read_control(control_path);
   }
   AttemptState state = state_from(snap, control_path);
@@ -439,11 +748,11 @@ Result<std::unique_ptr<Supervised>> Supervised::attach(uv_loop_s* loop,
   impl->supervisor_pid = state.supervisor_pid;
   impl->child_pid = state.child_pid;
 
-  Fd pidfd;
   if (state.kind == AttemptState::Kind::kRunning && snap.records->started) {
     auto opened = open_supervisor(*snap.records->started);
     if (opened) {
-      pidfd = std::move(*opened);
+      impl->supervisor_pidfd = std::move(*opened);
+      impl->attached_id = snap.records->started->attempt_id;
     } else {
       // It may have ended between the two reads.
       snap = read_control(control_path);
@@ -455,13 +764,26 @@ Result<std::unique_ptr<Supervised>> Supervised::attach(uv_loop_s* loop,
   }
   if (state.kind == AttemptState::Kind::kFinished) {
     impl->known_result = std::move(state.result);
-  } else if (!pidfd.valid()) {
+  } else if (!impl->supervisor_pidfd.valid()) {
     return fail("cannot attach to attempt " + control_path + ": not running (" + state.detail +
                 ")");
   }
-  if (auto watched = impl->watch_supervisor(std::move(pidfd)); !watched) {
-    return tl::unexpected(watched.error());
+  auto* w = new AttachWatch();
+  w->owner = impl.get();
+  w->inotify = std::move(inotify);
+  uv_timer_init(loop, &w->timer);
+  w->timer.data = w;
+  w->open_handles = 1;
+  if (impl->known_result) {
+    uv_timer_start(&w->timer, &on_attach_timer, 0, 0);
+  } else {
+    uv_poll_init(loop, &w->poll, w->inotify.get());
+    w->poll.data = w;
+    ++w->open_handles;
+    w->polling = true;
+    uv_poll_start(&w->poll, UV_READABLE, &on_attach_event);
   }
+  impl->watch = w;
   return std::unique_ptr<Supervised>(new Supervised(std::move(impl)));
 }
 
@@ -469,62 +791,93 @@ Supervised::Supervised(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Supervised::~Supervised() {
   if (!impl_ || impl_->detached) return;
-  Watch* w = impl_->watch;
-  if (impl_->running && w != nullptr && w->polling) {
-    int pidfd = w->pidfd.get();
-    (void)request_pidfd(pidfd, SIGINT);  // the supervisor KILLs the group, records, exits
-    pollfd p{pidfd, POLLIN, 0};
-    int rc;
-    while ((rc = ::poll(&p, 1, kDestroyWaitMs)) < 0 && errno == EINTR) {
-    }
-    if (rc == 0) {
-      (void)signal_pidfd(pidfd, SIGKILL);  // its child dies of PR_SET_PDEATHSIG
-      while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+  Impl& impl = *impl_;
+  impl.on_exit = nullptr;
+  if (impl.running && impl.connection != nullptr) {
+    // Kill now, and wait for the end (bounded): no orphan.
+    Connection* c = impl.connection;
+    (void)request_attempt_stop(c->pidfd.get(), kill_now_signal(), impl.id);
+    const double give_up = monotonic_now() + kDestroyWaitMs / 1000.0;
+    bool ended = false;
+    while (!ended && !c->dead && monotonic_now() < give_up) {
+      const int wait_ms = static_cast<int>((give_up - monotonic_now()) * 1000) + 1;
+      if (!c->read_messages(wait_ms)) break;
+      for (auto it = c->deferred.begin(); it != c->deferred.end(); ++it) {
+        if (it->header.id == impl.id) {
+          c->deferred.erase(it);
+          ended = true;
+          break;
+        }
       }
-      int child = pid();
-      if (child > 0) ::kill(-child, SIGKILL);
     }
-    reap_pidfd(pidfd, /*blocking=*/true);
+    if (!ended && pid() > 0) ::kill(-impl.child_pid, SIGKILL);
+    if (!c->deferred.empty() && c->handles != nullptr) {
+      uv_timer_start(&c->handles->timer, &Connection::on_timer, 0, 0);
+    }
+  } else if (impl.running && impl.watch != nullptr && impl.supervisor_pidfd.valid()) {
+    (void)request_stop(impl.supervisor_pidfd.get(), impl.attached_id, /*at_once=*/true);
+    const double give_up = monotonic_now() + kDestroyWaitMs / 1000.0;
+    while (monotonic_now() < give_up) {
+      if (inspect_attempt(impl.control_path).kind != AttemptState::Kind::kRunning) break;
+      pollfd p{impl.watch->inotify.get(), POLLIN, 0};
+      (void)::poll(&p, 1, 100);
+      char buf[4096];
+      while (::read(impl.watch->inotify.get(), buf, sizeof buf) > 0) {
+      }
+    }
+    if (inspect_attempt(impl.control_path).kind == AttemptState::Kind::kRunning &&
+        impl.child_pid > 0) {
+      ::kill(-impl.child_pid, SIGKILL);
+    }
   }
-  impl_->on_exit = nullptr;
-  impl_->stop_watching();
+  impl.forget();
 }
 
 void Supervised::terminate() {
-  if (!impl_->running || impl_->detached || impl_->watch == nullptr || !impl_->watch->polling) {
-    return;
+  if (!impl_->running || impl_->detached) return;
+  if (impl_->connection != nullptr) {
+    (void)request_attempt_stop(impl_->connection->pidfd.get(), cancel_signal(), impl_->id);
+  } else if (impl_->supervisor_pidfd.valid()) {
+    (void)request_stop(impl_->supervisor_pidfd.get(), impl_->attached_id, /*at_once=*/false);
   }
-  (void)request_pidfd(impl_->watch->pidfd.get(), SIGTERM);
 }
 
 void Supervised::kill_now() {
-  if (!impl_->running || impl_->detached || impl_->watch == nullptr || !impl_->watch->polling) {
-    return;
+  if (!impl_->running || impl_->detached) return;
+  if (impl_->connection != nullptr) {
+    (void)request_attempt_stop(impl_->connection->pidfd.get(), kill_now_signal(), impl_->id);
+  } else if (impl_->supervisor_pidfd.valid()) {
+    (void)request_stop(impl_->supervisor_pidfd.get(), impl_->attached_id, /*at_once=*/true);
   }
-  (void)request_pidfd(impl_->watch->pidfd.get(), SIGINT);
 }
 
 void Supervised::detach() {
   impl_->detached = true;
   impl_->running = false;
   impl_->on_exit = nullptr;
-  impl_->stop_watching();
+  impl_->forget();
 }
 
 int Supervised::pid() const {
-  if (impl_->child_pid == 0 && impl_->ready.valid()) {
-    // The supervisor writes "PID\n" right after forking, then closes the pipe (EOF also
-    // when it died first).
-    std::string text;
-    char buf[32];
-    ssize_t n;
-    while ((n = ::read(impl_->ready.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
-      if (n > 0) text.append(buf, static_cast<size_t>(n));
+  Impl& impl = *impl_;
+  if (impl.child_pid == 0 && impl.running && impl.connection != nullptr) {
+    // Until the supervisor's kStarted (an event on the socket, never polling).
+    Connection* c = impl.connection;
+    const double give_up = monotonic_now() + kStartedWaitMs / 1000.0;
+    while (impl.child_pid == 0 && !c->dead && monotonic_now() < give_up) {
+      const size_t before = c->deferred.size();
+      if (!c->read_messages(static_cast<int>((give_up - monotonic_now()) * 1000) + 1)) break;
+      bool ended = false;
+      for (size_t i = before; i < c->deferred.size(); ++i) {
+        if (c->deferred[i].header.id == impl.id) ended = true;
+      }
+      if (ended) break;  // it failed to start: no pid
     }
-    impl_->ready.reset();
-    impl_->child_pid = std::atoi(text.c_str());
+    if (!c->deferred.empty() && c->handles != nullptr) {
+      uv_timer_start(&c->handles->timer, &Connection::on_timer, 0, 0);
+    }
   }
-  return impl_->child_pid;
+  return impl.child_pid;
 }
 
 int Supervised::supervisor_pid() const { return impl_->supervisor_pid; }
@@ -580,7 +933,7 @@ Result<void> cancel_attempt(const std::string& control_path) {
   }
   auto pidfd = open_supervisor(*snap.records->started);
   if (!pidfd) return fail("cannot cancel attempt " + control_path + ": " + pidfd.error().message);
-  auto sent = request_pidfd(pidfd->get(), SIGTERM);
+  auto sent = request_stop(pidfd->get(), snap.records->started->attempt_id, /*at_once=*/false);
   if (!sent) return fail("cannot cancel attempt " + control_path + ": " + sent.error().message);
   return ok();
 }

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "exec/attempt_file.h"
+#include "exec/child_spawn.h"
 #include "exec/loop.h"
 #include "exec/redactor.h"
 
@@ -175,7 +176,7 @@ TEST(AttemptFileTest, PathsAndRecordsRoundTrip) {
   EXPECT_EQ(control_path_for("/r/out"), "/r/out.attempt");
   EXPECT_EQ(stdout_path_for_control("/r/logs/t.2.attempt"), "/r/logs/t.2.stdout");
 
-  StartedRecord started{123, 456, 789, 1011, 1.5};
+  StartedRecord started{123, 456, 7, 789, 1011, 1.5};
   ExitRecord exit;
   exit.status.kind = Kind::kTimedOut;
   exit.status.signal = SIGKILL;
@@ -187,6 +188,7 @@ TEST(AttemptFileTest, PathsAndRecordsRoundTrip) {
   ASSERT_TRUE(records) << records.error().message;
   ASSERT_TRUE(records->started);
   EXPECT_EQ(records->started->supervisor_start, 456);
+  EXPECT_EQ(records->started->attempt_id, 7u);
   EXPECT_EQ(records->started->child_start, 1011);
   ASSERT_TRUE(records->exit);
   EXPECT_EQ(records->exit->status.to_string(), "timed out after 2.5s (SIGKILL)");
@@ -461,8 +463,9 @@ TEST_F(SupervisedTest, DestroyingARunningAttemptKillsAndReapsEverything) {
   ASSERT_GT(child, 0);
   ASSERT_GT(grand, 0);
   started->reset();
-  // The supervisor has exited (the zygote reaps it); its child was its own and is reaped.
-  EXPECT_TRUE(gone_or_zombie(supervisor));
+  // The run supervisor serves the next attempts; the attempt's child was its own and is
+  // reaped.
+  EXPECT_EQ(::kill(supervisor, 0), 0);
   EXPECT_EQ(::kill(child, 0), -1);
   EXPECT_TRUE(gone_or_zombie(grand));
   loop_->run();
@@ -553,7 +556,6 @@ TEST_F(SupervisedTest, DetachThenAttachFromAnotherLoopGetsTheRealResult) {
   EXPECT_EQ(result.status.code, 4);
   EXPECT_EQ(result.stdout_text, "out\n");
   EXPECT_EQ(result.pid, child);
-  EXPECT_TRUE(gone_or_zombie(supervisor));  // the zygote reaps it
 }
 
 TEST_F(SupervisedTest, AttemptThatEndedUnwatchedIsFinishedWithItsRealResult) {
@@ -581,7 +583,7 @@ TEST_F(SupervisedTest, AttemptThatEndedUnwatchedIsFinishedWithItsRealResult) {
   EXPECT_EQ(calls, 1);
   EXPECT_EQ(result.status.code, 5);
   EXPECT_EQ(result.stdout_text, "hi\n");
-  EXPECT_TRUE(gone_or_zombie(supervisor));  // the zygote's child: reaped by the kernel
+  EXPECT_EQ(::kill(supervisor, 0), 0);  // the run supervisor lives on for the next attempts
 }
 
 TEST_F(SupervisedTest, KilledSupervisorIsLostAndCleanUpKillsTheRest) {
@@ -636,7 +638,7 @@ TEST_F(SupervisedTest, WatchedAttemptWhoseSupervisorDiesEndsAsLost) {
   EXPECT_EQ(result.status.kind, Kind::kLost);
   EXPECT_EQ(result.status.to_string(),
             "supervisor died (pid " + std::to_string(supervisor) + ", before recording the end)");
-  EXPECT_TRUE(gone_or_zombie(supervisor));  // the zygote reaps it
+  EXPECT_TRUE(gone_or_zombie(supervisor));
   EXPECT_TRUE(gone_or_zombie(result.pid));
   EXPECT_TRUE(gone_or_zombie(grand));  // killed with the rest of the group
   EXPECT_EQ(inspect_attempt(control()).detail,
@@ -686,7 +688,7 @@ TEST_F(SupervisedTest, ASecondStartOnALiveAttemptIsRefused) {
             "cannot start attempt " + control() + ": a live supervisor holds it");
 }
 
-// --- The zygote (zygote.h) ------------------------------------------------------------
+// --- The run supervisor (supervisor.h) -------------------------------------------------
 
 // Field 4 of /proc/PID/stat (the parent's pid), or 0.
 int parent_of(int pid) {
@@ -700,18 +702,12 @@ int parent_of(int pid) {
   return ppid;
 }
 
-std::string cmdline_of(int pid) {
-  std::string text = read_file("/proc/" + std::to_string(pid) + "/cmdline");
-  for (char& c : text) c = c == '\0' ? ' ' : c;
-  return text;
-}
-
 std::string cwd_of(int pid) {
   std::error_code ec;
   return std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec).string();
 }
 
-TEST_F(SupervisedTest, SupervisorsAreForkedByOneZygoteOutsideTheCallersDirectory) {
+TEST_F(SupervisedTest, OneSupervisorRunsEveryAttemptOfALoopOutsideTheCallersDirectory) {
   std::string before = std::filesystem::current_path().string();
   std::filesystem::current_path(dir_);
   auto first = Supervised::start(loop(), sh("sleep 100"), nullptr);
@@ -721,66 +717,159 @@ TEST_F(SupervisedTest, SupervisorsAreForkedByOneZygoteOutsideTheCallersDirectory
   std::filesystem::current_path(before);
   ASSERT_TRUE(first) << first.error().message;
   ASSERT_TRUE(second) << second.error().message;
-  int zygote = parent_of((*first)->supervisor_pid());
-  EXPECT_NE(zygote, ::getpid());
-  EXPECT_EQ(parent_of((*second)->supervisor_pid()), zygote);
-  EXPECT_NE(cmdline_of(zygote).find("--zygote"), std::string::npos) << cmdline_of(zygote);
-  EXPECT_EQ(cwd_of(zygote), "/");
-  // The supervisor and its child work in the directory the caller was in.
-  EXPECT_EQ(cwd_of((*first)->pid()), dir_);  // pid() waits until the child exists
-  EXPECT_EQ(cwd_of((*first)->supervisor_pid()), dir_);
-  // It runs the supervisor, not another zygote: cancelling works as always.
-  for (auto* attempt : {first->get(), second->get()}) attempt->terminate();
-  (*first)->detach();
-  (*second)->detach();
-  EXPECT_TRUE(eventually([&] {
-    return inspect_attempt(control()).kind == State::kFinished &&
-           inspect_attempt(control_path_for(path("other.1.log"))).kind == State::kFinished;
-  }));
-  EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
-}
-
-TEST_F(SupervisedTest, AZygoteThatDiedIsReplaced) {
-  auto started = Supervised::start(loop(), sh("sleep 100"), nullptr);
-  ASSERT_TRUE(started) << started.error().message;
-  int zygote = parent_of((*started)->supervisor_pid());
-  ASSERT_GT(zygote, 1);
-  started->reset();  // kills the attempt
-  ASSERT_EQ(::kill(zygote, SIGKILL), 0);
-  ASSERT_TRUE(gone_or_zombie(zygote));
-
-  ProcessResult result = run(sh("echo again; exit 3"));
-  EXPECT_EQ(result.status.kind, Kind::kExited);
-  EXPECT_EQ(result.status.code, 3);
-  EXPECT_EQ(result.stdout_text, "again\n");
-}
-
-TEST_F(SupervisedTest, WithoutTheZygoteTheSupervisorIsOurChild) {
-  ::setenv("BATON_NO_ZYGOTE", "1", 1);
-  auto started = Supervised::start(loop(), sh("exit 4"), nullptr);
-  ::unsetenv("BATON_NO_ZYGOTE");
-  ASSERT_TRUE(started) << started.error().message;
-  int supervisor = (*started)->supervisor_pid();
+  const int supervisor = (*first)->supervisor_pid();
+  EXPECT_EQ((*second)->supervisor_pid(), supervisor);
   EXPECT_EQ(parent_of(supervisor), ::getpid());
-  (*started)->detach();
-  int status = 0;
-  EXPECT_EQ(::waitpid(supervisor, &status, 0), supervisor);
-  EXPECT_EQ(inspect_attempt(control()).result.status.code, 4);
+  EXPECT_EQ(cwd_of(supervisor), "/");
+  // Each child is the supervisor's own and works in the directory the caller was in.
+  EXPECT_EQ(parent_of((*first)->pid()), supervisor);  // pid() waits until the child exists
+  EXPECT_EQ(cwd_of((*first)->pid()), dir_);
+  EXPECT_NE((*first)->pid(), (*second)->pid());
+  // Stop requests name one attempt: cancelling the first leaves the second running.
+  (*first)->terminate();
+  EXPECT_TRUE(eventually([&] { return inspect_attempt(control()).kind == State::kFinished; }));
+  EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
+  EXPECT_EQ(inspect_attempt(control_path_for(path("other.1.log"))).kind, State::kRunning);
+  (*second)->terminate();
+  loop_->run();
+  EXPECT_EQ(inspect_attempt(control_path_for(path("other.1.log"))).result.status.kind,
+            Kind::kCancelled);
 }
 
-TEST_F(SupervisedTest, TheZygoteExitsWithItsOrchestratorAndItsSupervisorsCarryOn) {
+TEST_F(SupervisedTest, AStopRequestRightAfterTheStartIsNotLost) {
+  // The request may reach the supervisor before it has read the kStart.
+  for (int i = 0; i < 20; ++i) {
+    ProcessSpec spec = sh("sleep 100");
+    spec.log_path = path("t." + std::to_string(i) + ".log");
+    ProcessResult result;
+    auto started =
+        Supervised::start(loop(), std::move(spec), [&](const ProcessResult& r) { result = r; });
+    ASSERT_TRUE(started) << started.error().message;
+    (*started)->terminate();
+    loop_->run();
+    EXPECT_EQ(result.status.kind, Kind::kCancelled) << i << ": " << result.status.to_string();
+  }
+}
+
+TEST_F(SupervisedTest, KilledSupervisorLosesEveryAttemptItRan) {
+  std::vector<std::unique_ptr<Supervised>> attempts;
+  std::vector<ProcessResult> results(3);
+  for (int i = 0; i < 3; ++i) {
+    ProcessSpec spec = sh("echo up; sleep 100");
+    spec.log_path = path("t." + std::to_string(i) + ".log");
+    auto started = Supervised::start(loop(), std::move(spec),
+                                     [&results, i](const ProcessResult& r) { results[i] = r; });
+    ASSERT_TRUE(started) << started.error().message;
+    attempts.push_back(std::move(*started));
+  }
+  const int supervisor = attempts[0]->supervisor_pid();
+  when(
+      loop(),
+      [&] {
+        for (int i = 0; i < 3; ++i) {
+          if (read_file(path("t." + std::to_string(i) + ".log")) != "up\n") return false;
+        }
+        return true;
+      },
+      [&] { ::kill(supervisor, SIGKILL); });
+  loop_->run();
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(results[i].status.kind, Kind::kLost) << i;
+    EXPECT_TRUE(gone_or_zombie(results[i].pid)) << i;
+  }
+  // The next attempt gets a new supervisor.
+  ProcessResult again = run(sh("echo again; exit 3"));
+  EXPECT_EQ(again.status.code, 3);
+  EXPECT_EQ(again.stdout_text, "again\n");
+}
+
+TEST_F(SupervisedTest, HundredsOfAttemptsHandedOverBeforeTheLoopRunsAllEnd) {
+  // More ends than the socket holds: the supervisor queues them and never blocks.
+  constexpr int kAttempts = 400;
+  std::vector<std::unique_ptr<Supervised>> attempts;
+  int ended = 0;
+  for (int i = 0; i < kAttempts; ++i) {
+    ProcessSpec spec;
+    spec.argv = {"true"};
+    spec.log_path = path("t." + std::to_string(i) + ".log");
+    auto started = Supervised::start(loop(), std::move(spec), [&](const ProcessResult& r) {
+      ended += r.status.success() ? 1 : 0;
+    });
+    ASSERT_TRUE(started) << started.error().message;
+    attempts.push_back(std::move(*started));
+  }
+  loop_->run();
+  EXPECT_EQ(ended, kAttempts);
+}
+
+TEST_F(SupervisedTest, AStdinLargerThanAMessageTravelsInAMemfd) {
+  ProcessSpec spec = sh("wc -c");
+  spec.stdin_data = std::string(200 * 1024, 'x');
+  ProcessResult result = run(std::move(spec));
+  EXPECT_EQ(result.status.code, 0);
+  EXPECT_EQ(result.stdout_text, "204800\n");
+}
+
+TEST_F(SupervisedTest, AProgramFoundOnceStillRunsAfterItMoved) {
+  // The supervisor caches where "tool" was found; when that file goes, the child
+  // searches PATH again and finds the new one.
+  std::filesystem::create_directories(path("a"));
+  std::filesystem::create_directories(path("b"));
+  auto write_tool = [&](const std::string& dir, const std::string& word) {
+    std::string file = path(dir + "/tool");
+    std::ofstream(file) << "#!/bin/sh\necho " << word << "\n";
+    std::filesystem::permissions(file, std::filesystem::perms::owner_all);
+  };
+  write_tool("a", "first");
+  auto tool = [&](int n) {
+    ProcessSpec spec;
+    spec.argv = {"tool"};
+    spec.env = {{"PATH", path("a") + ":" + path("b") + ":/usr/bin:/bin"}};
+    spec.log_path = path("t." + std::to_string(n) + ".log");
+    return spec;
+  };
+  EXPECT_EQ(run(tool(1)).stdout_text, "first\n");
+  std::filesystem::remove(path("a/tool"));
+  write_tool("b", "second");
+  EXPECT_EQ(run(tool(2)).stdout_text, "second\n");
+  std::filesystem::remove(path("b/tool"));
+  ProcessResult missing = run(tool(3));
+  EXPECT_EQ(missing.status.kind, Kind::kFailedToStart);
+  EXPECT_EQ(missing.status.error, "no such file or directory: tool");
+}
+
+TEST(ProgramCacheTest, LooksUpOncePerPathAndNameAndSkipsRelativeEntries) {
+  ProgramCache cache;
+  EXPECT_EQ(cache.resolve("/nonexistent:/usr/bin:/bin", "true"), "/usr/bin/true");
+  EXPECT_EQ(cache.resolve("/nonexistent:/usr/bin:/bin", "true"), "/usr/bin/true");
+  EXPECT_EQ(cache.hits(), 1u);
+  EXPECT_EQ(cache.misses(), 1u);
+  // Another PATH is another lookup (env.PATH per task is honoured).
+  EXPECT_EQ(cache.resolve("/bin:/usr/bin", "true"), "/bin/true");
+  EXPECT_EQ(cache.misses(), 2u);
+  EXPECT_EQ(cache.resolve("/usr/bin", "./true"), "./true");  // a path is not looked up
+  EXPECT_EQ(cache.resolve("bin:/usr/bin", "true"), "");       // relative entry first
+  EXPECT_EQ(cache.resolve(":/usr/bin", "true"), "");          // "" is the current directory
+  EXPECT_EQ(cache.resolve("/usr/bin", "no-such-program-xyz"), "");
+  EXPECT_EQ(cache.resolve("", "true"), "/bin/true");  // glibc's default PATH
+  cache.forget("/bin:/usr/bin", "true");
+  EXPECT_EQ(cache.resolve("/bin:/usr/bin", "true"), "/bin/true");
+  EXPECT_EQ(cache.hits(), 1u);
+}
+
+TEST_F(SupervisedTest, TheSupervisorOutlivesItsOrchestratorAndExitsAfterItsLastAttempt) {
   int pipe_fds[2];
   ASSERT_EQ(::pipe(pipe_fds), 0);
   pid_t orchestrator = ::fork();
   ASSERT_GE(orchestrator, 0);
   if (orchestrator == 0) {
-    // A forked process starts a zygote of its own (the inherited one is the parent's).
+    // A forked process starts a supervisor of its own (the inherited one is the parent's).
     ::close(pipe_fds[0]);
     auto loop = Loop::create();
     if (!loop) ::_exit(2);
     auto started = Supervised::start((*loop)->get(), sh("sleep 100"), nullptr);
     if (!started) ::_exit(3);
-    int pids[2] = {(*started)->supervisor_pid(), parent_of((*started)->supervisor_pid())};
+    int pids[2] = {(*started)->supervisor_pid(), (*started)->pid()};
     if (::write(pipe_fds[1], pids, sizeof pids) != static_cast<ssize_t>(sizeof pids)) ::_exit(4);
     (*started)->detach();
     ::_exit(0);  // as if SIGKILLed: nothing cleaned up
@@ -792,16 +881,17 @@ TEST_F(SupervisedTest, TheZygoteExitsWithItsOrchestratorAndItsSupervisorsCarryOn
   int status = 0;
   ASSERT_EQ(::waitpid(orchestrator, &status, 0), orchestrator);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  EXPECT_NE(pids[1], orchestrator) << "the supervisor is the zygote's child";
-  EXPECT_TRUE(gone_or_zombie(pids[1])) << "the zygote outlived its orchestrator";
-  ASSERT_TRUE(eventually([&] {
-    AttemptState state = inspect_attempt(control());
-    return state.kind == State::kRunning && state.child_pid > 0;
-  })) << inspect_attempt(control()).detail;
+  EXPECT_NE(pids[0], orchestrator);
+  EXPECT_EQ(::kill(pids[0], 0), 0) << "the supervisor died with its orchestrator";
+  EXPECT_EQ(::kill(pids[1], 0), 0) << "the attempt died with its orchestrator";
+  AttemptState state = inspect_attempt(control());
+  ASSERT_EQ(state.kind, State::kRunning) << state.detail;
   auto cancelled = cancel_attempt(control());
   ASSERT_TRUE(cancelled) << cancelled.error().message;
   ASSERT_TRUE(eventually([&] { return inspect_attempt(control()).kind == State::kFinished; }));
   EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
+  // With its orchestrator gone and nothing left to run, it exits.
+  EXPECT_TRUE(eventually([&] { return gone_or_zombie(pids[0]); }));
 }
 
 }  // namespace

@@ -1,49 +1,51 @@
-// The attempt supervisor: the program `baton-supervise` (src/supervise_main.cc), also
-// reachable as `baton __supervise`. exec::Supervised (supervised.h) has it forked by
-// the supervisor zygote (zygote.h: the same program with --zygote) or starts it with
-// posix_spawn, in its own session either way; it runs one child and records how it
-// ended in the attempt's control file (attempt_file.h), whether or not the orchestrator
-// still lives.
+// The run supervisor: the program `baton-supervise` (src/supervise_main.cc), also
+// reachable as `baton __supervise`. One per orchestrator process (per loop that starts
+// attempts, exec/supervised.h): the orchestrator posix_spawns it once, in a session of
+// its own, and hands it every attempt over a socket; it starts each attempt's child,
+// streams the child's output into the attempt's files and records how it ended in the
+// attempt's control file (attempt_file.h), whether or not the orchestrator still lives.
 //
 // Descriptors it is started with:
-//   fd 3  the control file, opened and locked (flock LOCK_EX) by the orchestrator; the
-//         supervisor keeps it open, hence locked, until it exits.
-//   fd 4  a memfd holding the spec (attempt_file.h, format 1); read and closed.
-//   fd 5  optional: a pipe on which the child's pid is written as "PID\n", then closed.
-//   fds 0..2 are /dev/null; its environment is empty (the child's is in the spec).
+//   fd 3  its end of an AF_UNIX SOCK_SEQPACKET socket pair (supervisor_protocol.h).
+//   fds 0..2 are /dev/null; its environment is empty (each child's is in its spec);
+//   SIGTERM, SIGINT and the stop signals are blocked from the start (spawn_detached),
+//   so a request sent the instant it exists stays pending until it reads its signalfd.
 //
-// What it does: forks the child (own session and process group, PR_SET_PDEATHSIG =
-// SIGKILL, default signal dispositions and an empty mask, stdin from a memfd holding
-// stdin_data or /dev/null, stdout and stderr on pipes), appends the "started" record,
-// lets the child exec, streams its output (redacted) to the log as it arrives and stdout
-// into the stdout file (up to max_capture_bytes; the file is created with the first
-// byte), keeps the last 64 KiB of stderr, and
-// enforces the timeout (SIGTERM to the group, kill_grace_s, SIGKILL). Signals to the
-// supervisor from baton (request_pidfd, spawn.h: SI_QUEUE with kBatonRequestCookie):
-// SIGTERM = cancel (TERM, grace, KILL; kind kCancelled), SIGINT = cancel at once
-// (SIGKILL). SIGTERM or SIGINT from anyone else (a plain kill(2)) ends the attempt the
-// same way (TERM, grace, KILL) but records it as killed by that signal (kind kSignaled,
-// `error` naming the sender): never a cancellation baton did not ask for. A failed
-// write or sync of the log or the stdout file is recorded in the exit record
-// (output_error; stdout_truncated when the capture was cut). When the leader has been
-// reaped and both pipes reached EOF it fsyncs the log and stdout files (those it wrote
-// to), appends the "exit" record and, when its parent (the zygote or the orchestrator)
-// is gone, fsyncs the control file (while the orchestrator lives, it records the end
-// durably itself); then it TERMs,
-// waits up to the grace and KILLs any group member left behind, and exits. It links
+// What it does, in one thread around one epoll(7) loop (the socket, a signalfd, the
+// attempts' output pipes; deadlines on CLOCK_MONOTONIC):
+// - kStart: starts the child with launch_child (child_spawn.h: own session and process
+//   group, PR_SET_PDEATHSIG = SIGKILL, limits, umask, the "started" record written by
+//   the child before exec, programs looked up once per PATH), answers kStarted.
+// - streams stdout and stderr (redacted, supervisor_attempt.h) into the log as they
+//   arrive, stdout into the stdout file (bounded), keeps the last 64 KiB of stderr;
+//   enforces the timeout (SIGTERM to the group, kill_grace_s, SIGKILL).
+// - stop requests (supervisor_protocol.h, queued real-time signals naming an attempt):
+//   cancel = TERM, grace, KILL, recorded kCancelled; kill now = KILL at once. A plain
+//   SIGTERM or SIGINT from anyone (kill(2)) ends every attempt it runs the same way but
+//   records each as killed by that signal (kind kSignaled, `error` naming the sender):
+//   never a cancellation baton did not ask for.
+// - when an attempt's leader was reaped and both pipes reached EOF: fsyncs the log and
+//   stdout file (those written to), appends the "exit" record (fsync'd only when the
+//   orchestrator is gone: while it lives it records the end durably itself), TERMs,
+//   waits up to the grace and KILLs any group member left behind, closes the control
+//   file (releasing its lock) and sends kEnded with the record.
+// - at EOF of the socket (the orchestrator exited or died) it carries on with the
+//   attempts it runs and exits when the last has ended.
+// What its death costs: every attempt it runs. Their children die with it
+// (PR_SET_PDEATHSIG), their locks are released, their control files have a "started"
+// but no "exit" record: each is lost (exec/supervised.h), killed to the last group
+// member by clean_up_lost_attempt and retried by policy as "supervisor died". It links
 // only libc, libstdc++ and header-only nlohmann-json.
 #pragma once
 
 namespace baton::exec {
 
-/// The descriptor numbers of the hand-off described above.
-inline constexpr int kSupervisorControlFd = 3;
-inline constexpr int kSupervisorSpecFd = 4;
-inline constexpr int kSupervisorReadyFd = 5;
+/// The descriptor of the socket described above.
+inline constexpr int kSupervisorSocketFd = 3;
 
-/// Runs the supervisor (ARGV is informational only), or the zygote when an argument is
-/// kZygoteFlag (zygote.h). Returns the process exit status: 0 when an "exit" record was
-/// written, 1 when even that failed.
+/// Runs the supervisor (ARGV is informational only). Returns the process exit status:
+/// 0 after the socket's EOF and the last attempt's end, 1 on an error of its own
+/// (epoll, signalfd, the socket).
 int supervisor_main(int argc, char** argv);
 
 }  // namespace baton::exec

@@ -3,7 +3,7 @@
 // state.db forged behind the audit chain's back.
 //
 // Memory is asserted as a bound that could fail: the peak resident set of `baton`
-// (and, through wait4, of every process it waited for: the zygote, the supervisors,
+// (and, through wait4, of every process it waited for: the run supervisor,
 // the tasks) must stay far below the bytes that went through it.
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,0 +1,81 @@
+// The wire between an orchestrator and its run supervisor (supervisor.h): messages on
+// an AF_UNIX SOCK_SEQPACKET socket pair, and the signals that ask the supervisor to
+// stop one attempt. Linked into `baton` and into `baton-supervise`; libc only.
+//
+// Messages (one SEQPACKET record each; a fixed header, then a payload):
+//   orchestrator -> supervisor
+//     kStart    id = the attempt's id (unique per supervisor, > 0); payload = the spec
+//               (attempt_file.h, format 1) when it fits in kInlineSpecBytes, else empty
+//               and the spec comes in a memfd; SCM_RIGHTS: the attempt's control file
+//               (opened and flock'ed LOCK_EX by the orchestrator), then the memfd if any.
+//   supervisor -> orchestrator
+//     kStarted  id, value = the child's pid (it has exec'd; the "started" record is in
+//               the control file), or 0 when it failed to start (kEnded follows).
+//     kEnded    id; payload = the attempt's "exit" record, one line exactly as appended
+//               to its control file (attempt_file.h, format 2). Sent after the record
+//               was written, the group left behind was cleaned up and the control file
+//               was closed (its lock released).
+// Stop requests travel as queued real-time signals through a pidfd of the supervisor
+// (request_attempt_stop), so that any process (a resumed orchestrator, `baton cancel`)
+// can send them and none is merged with another: si_code SI_QUEUE, si_value's pointer
+// = kBatonRequestCookie << 32 | the attempt's id.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "util/error.h"
+
+namespace baton::exec {
+
+/// What a message is (the header's `type`).
+enum class SupervisorMessage : uint32_t { kStart = 1, kStarted = 2, kEnded = 3 };
+
+/// The fixed start of every message.
+struct MessageHeader {
+  uint32_t type = 0;  ///< a SupervisorMessage
+  uint32_t reserved = 0;
+  uint64_t id = 0;    ///< the attempt
+  int64_t value = 0;  ///< kStarted: the child's pid
+};
+
+/// Specs up to this many bytes travel inside the kStart message; larger ones (a long
+/// prompt on stdin) in a memfd.
+inline constexpr size_t kInlineSpecBytes = 48 * 1024;
+/// The largest message either side reads (header plus payload). An exit record is at
+/// most ~200 KiB (a 64 KiB stderr tail, escaped).
+inline constexpr size_t kMaxMessageBytes = 512 * 1024;
+/// Most descriptors one message carries.
+inline constexpr int kMaxMessageFds = 4;
+
+/// Sends one message: HEADER, PAYLOAD and FDS (COUNT of them, as SCM_RIGHTS).
+/// Returns sendmsg(2)'s result (-1 with errno set on failure). MSG_NOSIGNAL: a closed
+/// peer is EPIPE, never SIGPIPE. FLAGS adds MSG_DONTWAIT and the like.
+ssize_t send_message(int socket, const MessageHeader& header, std::string_view payload,
+                     const int* fds, int count, int flags = 0);
+
+/// Receives one message into HEADER and PAYLOAD (resized to what came), descriptors into
+/// FDS (close-on-exec; their number into COUNT). Returns recvmsg(2)'s result: 0 at EOF,
+/// -1 with errno (EAGAIN with MSG_DONTWAIT in FLAGS when none is waiting; EMSGSIZE for a
+/// truncated or short message, whose descriptors are closed).
+ssize_t receive_message(int socket, MessageHeader& header, std::string& payload, int* fds,
+                        int& count, int flags = 0);
+
+/// The real-time signals of stop requests: cancel with grace (TERM to the group, grace,
+/// KILL; recorded kCancelled) and kill now (KILL to the group; also ends a grace under way).
+int cancel_signal();
+int kill_now_signal();
+
+/// Sends SIGNO (cancel_signal() or kill_now_signal()) for attempt ID to the supervisor
+/// behind PIDFD (pidfd_send_signal(2) with a queued siginfo, see above).
+/// Errors: ESRCH once the supervisor has exited.
+Result<void> request_attempt_stop(int pidfd, int signo, uint64_t id);
+
+/// For a received siginfo of a stop signal: the attempt's id when its value carries
+/// baton's cookie (SI_QUEUE), else 0 (a plain kill(2) or someone else's sigqueue).
+uint64_t stop_request_id(int32_t code, uint64_t value);
+
+}  // namespace baton::exec
