@@ -15,6 +15,8 @@ SHAPE is one of
 Every task runs `true` with no shell where the tool allows it:
   workflow-jJ.yaml  baton, `run: [true]` (argv, no shell), settings.max_parallel = J;
                     workflow.yaml is the same with the largest J;
+  workflow-sh-jJ.yaml  baton, `run: "true"` (a string: baton runs `/bin/sh -c true`,
+                    as ninja does), settings.max_parallel = J;
   build.ninja       `command = true` (ninja always runs /bin/sh -c COMMAND);
   Makefile          phony targets, recipe `true` (GNU make execs a command without
                     shell metacharacters directly, no /bin/sh);
@@ -65,16 +67,17 @@ def build_graph(shape, n, seed):
     return deps
 
 
-def write_baton(path, name, deps, jobs):
+def write_baton(path, name, deps, jobs, shell=False):
+    run = '"true"' if shell else "[true]"
     with open(path, "w") as f:
         f.write(f'version: "1.0"\nname: {name}\n')
         f.write(f"settings: {{max_parallel: {jobs}}}\ntasks:\n")
         for i, d in enumerate(deps):
             if d:
                 ds = ", ".join(f"t{j}" for j in d)
-                f.write(f"  - {{id: t{i}, run: [true], dependencies: [{ds}]}}\n")
+                f.write(f"  - {{id: t{i}, run: {run}, dependencies: [{ds}]}}\n")
             else:
-                f.write(f"  - {{id: t{i}, run: [true]}}\n")
+                f.write(f"  - {{id: t{i}, run: {run}}}\n")
 
 
 def write_ninja(path, deps):
@@ -128,6 +131,7 @@ def main(argv):
     name = f"bench-{a.shape}-{a.n}"
     for j in jobs:
         write_baton(os.path.join(a.out, f"workflow-j{j}.yaml"), name, deps, j)
+        write_baton(os.path.join(a.out, f"workflow-sh-j{j}.yaml"), name, deps, j, shell=True)
     write_baton(os.path.join(a.out, "workflow.yaml"), name, deps, max(jobs))
     write_ninja(os.path.join(a.out, "build.ninja"), deps)
     write_make(os.path.join(a.out, "Makefile"), deps)
