@@ -25,10 +25,6 @@ class LogFile {
   /// Errors: "cannot open log file PATH: <strerror>" with the errno in Error::code.
   static Result<LogFile> open(const std::string& path);
 
-  /// Takes ownership of FD, a descriptor opened for appending to PATH (by another
-  /// process, which sent it over a socket). A negative FD gives a closed LogFile.
-  static LogFile adopt(int fd, std::string path) { return LogFile(fd, std::move(path)); }
-
   /// True while a descriptor is held.
   bool is_open() const { return fd_ >= 0; }
 

@@ -606,21 +606,12 @@ void on_attach_timer(uv_timer_t* handle) {
   impl->finish(std::move(result));
 }
 
-Result<Fd> open_log(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return tl::unexpected(Error::from_errno("cannot open log file " + path, errno));
-  return Fd(fd);
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSpec spec,
                                                       ExitCallback on_exit) {
   if (spec.argv.empty()) return fail("cannot start an attempt with an empty argv");
   if (spec.log_path.empty()) return fail("a supervised attempt needs a log path");
-  auto log = open_log(spec.log_path);
-  if (!log) return tl::unexpected(log.error());
-
   std::string control_path = control_path_for(spec.log_path);
   int raw = ::open(control_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (raw < 0) {
@@ -683,8 +674,8 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
     MessageHeader header;
     header.type = static_cast<uint32_t>(SupervisorMessage::kStart);
     header.id = c->next_id++;
-    int fds[3] = {control.get(), log->get(), spec_fd.get()};
-    if (send_message(c->socket.get(), header, encoded, fds, spec_fd.valid() ? 3 : 2) < 0) {
+    int fds[2] = {control.get(), spec_fd.get()};
+    if (send_message(c->socket.get(), header, encoded, fds, spec_fd.valid() ? 2 : 1) < 0) {
       // The supervisor is gone (EPIPE): its end is seen by whoever watches it; a new
       // one takes this attempt.
       last_error = Error::from_errno("supervisor: cannot hand over the attempt", errno);

@@ -94,8 +94,10 @@ class Supervised {
   /// reported through the callback with kFailedToStart. An empty spec.cwd means this
   /// process's current directory. Does not wait for the child to start.
   /// REQUIRES: spec.argv non-empty and spec.log_path non-empty (the control file sits
-  /// beside it). Errors: the log or control file cannot be created, or the control file
-  /// is held by a live supervisor, or no supervisor can be spawned or reached.
+  /// beside it). Errors: the control file cannot be created, or it is held by a live
+  /// supervisor, or no supervisor can be spawned or reached. The log itself is created
+  /// by the supervisor with the first byte of output: an attempt that prints nothing
+  /// leaves no log file (read as empty).
   /// The supervisor program: $BATON_SUPERVISOR when set, else `baton-supervise` beside
   /// /proc/self/exe, else `/proc/self/exe __supervise`.
   static Result<std::unique_ptr<Supervised>> start(uv_loop_s* loop, ProcessSpec spec,

@@ -315,6 +315,11 @@ TEST_F(SupervisedTest, StdinDataReachesTheChild) {
   ProcessResult silent = run(sh("true"));  // no stdout, no stdout file
   EXPECT_EQ(silent.stdout_text, "");
   EXPECT_FALSE(std::filesystem::exists(stdout_path_for_control(control())));
+  ProcessSpec quiet = sh("true");
+  quiet.log_path = path("quiet.1.log");
+  EXPECT_TRUE(run(std::move(quiet)).status.success());
+  EXPECT_FALSE(std::filesystem::exists(path("quiet.1.log")));  // no output, no log file
+  EXPECT_TRUE(std::filesystem::exists(path("quiet.1.attempt")));
 }
 
 TEST_F(SupervisedTest, EnvironmentCwdAndOwnSession) {
@@ -362,7 +367,9 @@ TEST_F(SupervisedTest, StartErrorsNameTheReason) {
   spec.log_path = path("missing/x.log");
   auto bad_log = Supervised::start(loop(), spec, nullptr);
   ASSERT_FALSE(bad_log);
-  EXPECT_NE(bad_log.error().message.find(path("missing/x.log")), std::string::npos);
+  // The control file beside the log cannot be made: the error names it.
+  EXPECT_NE(bad_log.error().message.find(path("missing/x.attempt")), std::string::npos)
+      << bad_log.error().message;
 }
 
 TEST_F(SupervisedTest, TimeoutKillsTheWholeGroupIncludingAGrandchild) {
@@ -720,9 +727,9 @@ TEST_F(SupervisedTest, OneSupervisorRunsEveryAttemptOfALoopOutsideTheCallersDire
   const int supervisor = (*first)->supervisor_pid();
   EXPECT_EQ((*second)->supervisor_pid(), supervisor);
   EXPECT_EQ(parent_of(supervisor), ::getpid());
-  EXPECT_EQ(cwd_of(supervisor), "/");
   // Each child is the supervisor's own and works in the directory the caller was in.
   EXPECT_EQ(parent_of((*first)->pid()), supervisor);  // pid() waits until the child exists
+  EXPECT_EQ(cwd_of(supervisor), "/");                 // it has set itself up by then
   EXPECT_EQ(cwd_of((*first)->pid()), dir_);
   EXPECT_NE((*first)->pid(), (*second)->pid());
   // Stop requests name one attempt: cancelling the first leaves the second running.

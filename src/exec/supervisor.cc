@@ -191,9 +191,8 @@ void RunSupervisor::on_socket_readable() {
 void RunSupervisor::start_attempt(const MessageHeader& header, std::string& payload, int* fds,
                                   int count) {
   Fd control(count > 0 ? fds[0] : -1);
-  Fd log(count > 1 ? fds[1] : -1);
-  Fd spec_fd(count > 2 ? fds[2] : -1);
-  for (int i = 3; i < count; ++i) ::close(fds[i]);
+  Fd spec_fd(count > 1 ? fds[1] : -1);
+  for (int i = 2; i < count; ++i) ::close(fds[i]);
   if (!control.valid() || attempts_.count(header.id) != 0) return;  // nothing to record in
   Result<SupervisorSpec> spec = fail("no spec");
   if (spec_fd.valid()) {
@@ -208,7 +207,7 @@ void RunSupervisor::start_attempt(const MessageHeader& header, std::string& payl
     attempt->fail_before_start("supervisor: " + spec.error().message);
   } else {
     attempt = std::make_unique<SupervisedAttempt>(header.id, std::move(control), std::move(*spec));
-    if (attempt->start(self_, programs_, std::move(log), dev_null_.get())) {
+    if (attempt->start(self_, programs_, dev_null_.get())) {
       by_pid_[attempt->pid()] = header.id;
       watch_stream(*attempt, true);
       watch_stream(*attempt, false);

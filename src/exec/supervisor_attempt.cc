@@ -60,18 +60,9 @@ SupervisedAttempt::SupervisedAttempt(uint64_t id, Fd control, SupervisorSpec spe
       stdout_redactor_(spec_.redact),
       stderr_redactor_(spec_.redact) {}
 
-bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& programs, Fd log,
+bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& programs,
                               int dev_null) {
   started_at_ = unix_now();
-  log_ = LogFile::adopt(log.release(), spec_.log_path);
-  if (!log_.is_open()) {
-    auto opened = LogFile::open(spec_.log_path);
-    if (!opened) {
-      record_failure(opened.error().message);
-      return false;
-    }
-    log_ = std::move(*opened);
-  }
   Fd stdin_fd;
   if (spec_.stdin_data) {
     auto memfd = memfd_with("baton-stdin", *spec_.stdin_data);
@@ -158,6 +149,16 @@ void SupervisedAttempt::record_output(bool is_stdout, std::string_view raw) {
     data = redacted;
   }
   if (data.empty()) return;
+  if (!log_.is_open() && !log_failed_) {
+    // Created with the first byte (most tasks of a large DAG print nothing).
+    auto opened = LogFile::open(spec_.log_path);
+    if (opened) {
+      log_ = std::move(*opened);
+    } else {
+      log_failed_ = true;
+      note_output_error(opened.error().message);
+    }
+  }
   if (!log_failed_) {
     if (auto appended = log_.append(data)) {
       log_bytes_ += data.size();

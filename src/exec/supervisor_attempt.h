@@ -29,12 +29,12 @@ class SupervisedAttempt {
   /// done, which releases the lock); SPEC: what to run.
   SupervisedAttempt(uint64_t id, Fd control, SupervisorSpec spec);
 
-  /// Takes LOG (the attempt's log, opened for appending by the orchestrator; invalid =
-  /// open spec.log_path here), prepares stdin (a memfd of stdin_data, else DEV_NULL) and
-  /// starts the child (launch_child, programs resolved through PROGRAMS). False when the
-  /// child could not be started: the "exit" record (kFailedToStart) is written already
-  /// and done() is true.
-  bool start(const SupervisorIdentity& self, ProgramCache& programs, Fd log, int dev_null);
+  /// Prepares stdin (a memfd of stdin_data, else DEV_NULL) and starts the child
+  /// (launch_child, programs resolved through PROGRAMS). The log is opened for appending
+  /// (created when missing) with the first byte of output: an attempt that prints
+  /// nothing costs no file. False when the child could not be started: the "exit"
+  /// record (kFailedToStart) is written already and done() is true.
+  bool start(const SupervisorIdentity& self, ProgramCache& programs, int dev_null);
 
   /// Records that the attempt could not even be handed over (a spec that does not
   /// decode): a kFailedToStart "exit" record with ERROR; done() is true after.

@@ -8,6 +8,7 @@
 //               (attempt_file.h, format 1) when it fits in kInlineSpecBytes, else empty
 //               and the spec comes in a memfd; SCM_RIGHTS: the attempt's control file
 //               (opened and flock'ed LOCK_EX by the orchestrator), then the memfd if any.
+//               (The log is created by the supervisor with the first byte of output.)
 //   supervisor -> orchestrator
 //     kStarted  id, value = the child's pid (it has exec'd; the "started" record is in
 //               the control file), or 0 when it failed to start (kEnded follows).
