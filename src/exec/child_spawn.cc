@@ -31,6 +31,8 @@ struct ChildArgs {
   const char* program;  // nullptr = execvpe(argv[0])
   const char* cwd;      // nullptr = unchanged
   int in, out, err;
+  const std::pair<int, rlimit>* restore;
+  size_t restore_count;
   const ResourceLimit* limits;
   size_t limit_count;
   int umask;
@@ -122,6 +124,11 @@ int child_main(void* arg) {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) child_fail(a, kRecord, n < 0 ? errno : EIO);
     p += n;
+  }
+  for (size_t i = 0; i < a->restore_count; ++i) {
+    if (::setrlimit(a->restore[i].first, &a->restore[i].second) != 0) {
+      child_fail(a, kRlimit, errno);
+    }
   }
   for (size_t i = 0; i < a->limit_count; ++i) {
     rlimit value{static_cast<rlim_t>(a->limits[i].value), static_cast<rlim_t>(a->limits[i].value)};
@@ -220,6 +227,8 @@ Result<LaunchResult> launch_child(const ChildLaunch& launch) {
   args.in = launch.stdin_fd;
   args.out = launch.stdout_fd;
   args.err = launch.stderr_fd;
+  args.restore = launch.restore.data();
+  args.restore_count = launch.restore.size();
   args.limits = launch.rlimits.data();
   args.limit_count = launch.rlimits.size();
   args.umask = launch.umask;

@@ -7,8 +7,11 @@
 // pays a failed execve(2) per PATH entry. Linux only; libc only.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <unordered_map>
 #include <vector>
 
@@ -50,7 +53,11 @@ struct ChildLaunch {
   std::vector<std::string> env;   ///< the child's complete environment, "K=V"
   std::string cwd;                ///< "" = the supervisor's
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  ///< become fds 0, 1, 2
-  std::vector<ResourceLimit> rlimits;  ///< set soft and hard before exec
+  /// Set first in the child: the supervisor's own limits that it raised for itself
+  /// (RLIMIT_NOFILE: it holds a few descriptors per attempt), as it found them, so that
+  /// a task starts with the limits baton itself had.
+  std::vector<std::pair<int, rlimit>> restore;
+  std::vector<ResourceLimit> rlimits;  ///< then these, soft and hard, before exec
   int umask = -1;                      ///< -1 = the supervisor's
   int record_fd = -1;     ///< the control file: the child appends the "started" record
   std::string record_head;  ///< the record up to the child's pid: `{...,"child_pid":`

@@ -259,6 +259,33 @@ TEST_F(SupervisedTest, ResourceLimitsApplyToTheChildSoftAndHard) {
   EXPECT_EQ(r.stdout_text, "77 77 9 0002\n");
 }
 
+TEST_F(SupervisedTest, ATaskWithoutLimitsStartsWithTheOpenFilesLimitBatonHad) {
+  // The supervisor raises its own soft limit (it holds descriptors for every attempt);
+  // the task must not inherit that. Lowered here first, so that a raise would show.
+  rlimit before{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &before), 0);
+  rlimit lowered = before;
+  lowered.rlim_cur = 321;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &lowered), 0);
+  ProcessSpec spec = sh("ulimit -n");
+  spec.log_path = path("nofile.1.log");
+  // A supervisor of its own, started with the lowered limit: the same program under
+  // another name is another supervisor.
+  const std::filesystem::path program(BATON_SUPERVISE_BINARY);
+  const std::string alias = (program.parent_path() / "." / program.filename()).string();
+  ::setenv("BATON_SUPERVISOR", alias.c_str(), 1);
+  auto other = Loop::create();
+  ASSERT_TRUE(other);
+  ProcessResult r;
+  auto started = Supervised::start((*other)->get(), std::move(spec),
+                                   [&](const ProcessResult& result) { r = result; });
+  ASSERT_TRUE(started) << started.error().message;
+  (*other)->run();
+  ::setenv("BATON_SUPERVISOR", BATON_SUPERVISE_BINARY, 1);
+  ::setrlimit(RLIMIT_NOFILE, &before);
+  EXPECT_EQ(r.stdout_text, "321\n");
+}
+
 TEST_F(SupervisedTest, ALimitThatCannotBeSetFailsTheStart) {
   ProcessSpec spec = sh("echo ran");
   spec.rlimits = {{9999, 1}};  // no such resource

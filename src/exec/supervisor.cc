@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -105,6 +106,14 @@ Result<void> RunSupervisor::set_up() {
   ev.data.u64 = tag(0, kSocket);
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, kSupervisorSocketFd, &ev) != 0) {
     return tl::unexpected(Error::from_errno("epoll_ctl", errno));
+  }
+  // A few descriptors per attempt it runs (control file, two pipes, log, stdout file):
+  // the soft limit on open files goes up to the hard one; each child gets the old one.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    rlimit raised = files;
+    raised.rlim_cur = files.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) self_.restore.emplace_back(RLIMIT_NOFILE, files);
   }
   self_.pid = ::getpid();
   self_.start_ticks = process_start_ticks(self_.pid).value_or(0);

@@ -96,6 +96,7 @@ bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& prog
   launch.stdin_fd = stdin_fd.valid() ? stdin_fd.get() : dev_null;
   launch.stdout_fd = out_w.get();
   launch.stderr_fd = err_w.get();
+  launch.restore = self.restore;
   launch.rlimits = spec_.rlimits;
   launch.umask = spec_.umask;
   launch.record_fd = control_.get();

@@ -4,9 +4,13 @@
 // Linked only into `baton-supervise`; libc, libstdc++ and header-only nlohmann-json.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "exec/attempt_file.h"
 #include "exec/child_spawn.h"
@@ -20,6 +24,8 @@ namespace baton::exec {
 struct SupervisorIdentity {
   int pid = 0;
   int64_t start_ticks = 0;  ///< field 22 of /proc/PID/stat
+  /// Limits the supervisor raised for itself, as they were: every child gets them back.
+  std::vector<std::pair<int, rlimit>> restore;
 };
 
 /// One attempt from its kStart message to its kEnded message.
