@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -247,10 +248,13 @@ struct Connection {
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, Supervised::Impl*> watched;  // started here, end not delivered
   size_t outstanding = 0;       // handed over, kEnded not seen (detached ones included)
-  uv_loop_t* loop = nullptr;    // the loop it is bound to while it has watched attempts
+  // The loop it is bound to while it has watched attempts, and whether its supervisor is
+  // known to be gone: read by connection_for() of any thread (under the registry's lock),
+  // written by the loop's thread. Everything else belongs to the bound loop's thread.
+  std::atomic<uv_loop_t*> loop{nullptr};
   LoopWatch* handles = nullptr;
   std::deque<Message> deferred;  // kEnded read during a blocking wait, not yet dispatched
-  bool dead = false;
+  std::atomic<bool> dead{false};
 
   Result<void> spawn(const SupervisorCommand& command);
   void bind(uv_loop_t* new_loop);
