@@ -7,7 +7,8 @@
 //
 // Descriptors it is started with:
 //   fd 3  its end of an AF_UNIX SOCK_SEQPACKET socket pair (supervisor_protocol.h).
-//   fds 0..2 are /dev/null; its environment is empty (each child's is in its spec);
+//   fds 0..2 are /dev/null; its environment is empty (each child's is in its spec); its
+//   argv ends with the orchestrator's directory, for ps(1) only;
 //   SIGTERM, SIGINT and the stop signals are blocked from the start (spawn_detached),
 //   so a request sent the instant it exists stays pending until it reads its signalfd.
 //
@@ -43,7 +44,8 @@ namespace baton::exec {
 /// The descriptor of the socket described above.
 inline constexpr int kSupervisorSocketFd = 3;
 
-/// Runs the supervisor (ARGV is informational only). Returns the process exit status:
+/// Runs the supervisor (ARGV is informational only: `baton-supervise DIR` or
+/// `baton __supervise DIR`). Returns the process exit status:
 /// 0 after the socket's EOF and the last attempt's end, 1 on an error of its own
 /// (epoll, signalfd, the socket).
 int supervisor_main(int argc, char** argv);
