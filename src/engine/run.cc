@@ -138,7 +138,7 @@ class Driver {
     r.reason = t.reason;
     r.started_at = t.started_at;
     r.ended_at = t.ended_at;
-    r.spec_sha256 = wf_.tasks[task].spec_sha256;
+    r.spec_sha256 = wf_.tasks[task].spec_sha256();
     r.gate = t.gate_passed ? "approved" : (t.escalated ? "escalated" : "");
     return r;
   }
@@ -923,12 +923,12 @@ std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskReco
     for (const store::AttemptRecord* a : tries[id]) {
       if (a->cost_usd) s.cost_usd += *a->cost_usd;
       if (!a->session_id.empty()) {
-        s.session_id = a->session_id;
-        s.session_agent = a->agent;
+        s.mutable_agent_state().session_id = a->session_id;
+        s.mutable_agent_state().session_agent = a->agent;
       }
-      if (!a->agent.empty() && std::find(s.agents_tried.begin(), s.agents_tried.end(), a->agent) ==
-                                   s.agents_tried.end()) {
-        s.agents_tried.push_back(a->agent);
+      if (!a->agent.empty() && std::find(s.agents_tried().begin(), s.agents_tried().end(),
+                                         a->agent) == s.agents_tried().end()) {
+        s.mutable_agent_state().agents_tried.push_back(a->agent);
       }
       if (!retried && a->agent == r.agent) ++s.agent_attempts;
     }

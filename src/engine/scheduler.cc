@@ -60,6 +60,37 @@ int Scheduler::TaskQueue::pop() {
   return task;
 }
 
+const AgentTaskState& TaskState::agent_state() const {
+  static const AgentTaskState kNone;
+  return agent_ ? *agent_ : kNone;
+}
+
+AgentTaskState& TaskState::mutable_agent_state() {
+  if (!agent_) agent_ = std::make_unique<AgentTaskState>();
+  return *agent_;
+}
+
+TaskState& TaskState::operator=(const TaskState& other) {
+  if (this == &other) return *this;
+  status = other.status;
+  timed_out = other.timed_out;
+  gate_passed = other.gate_passed;
+  escalated = other.escalated;
+  attempts = other.attempts;
+  exit_code = other.exit_code;
+  agent = other.agent;
+  output = other.output;
+  outputs = other.outputs;
+  reason = other.reason;
+  retry_at = other.retry_at;
+  started_at = other.started_at;
+  ended_at = other.ended_at;
+  agent_attempts = other.agent_attempts;
+  cost_usd = other.cost_usd;
+  agent_ = other.agent_ ? std::make_unique<AgentTaskState>(*other.agent_) : nullptr;
+  return *this;
+}
+
 const Scheduler::Condition* Scheduler::condition(int task) const {
   auto it = std::lower_bound(conditions_.begin(), conditions_.end(), task,
                              [](const Condition& c, int t) { return c.task < t; });
@@ -340,10 +371,17 @@ void Scheduler::restore(std::vector<TaskState> states) {
   queued_.clear();
   for (size_t i = 0; i < tasks_.size() && i < states.size(); ++i) {
     TaskState s = std::move(states[i]);
-    s.candidates = std::move(tasks_[i].candidates);
-    s.agent_index = 0;
-    for (size_t a = 0; a < s.candidates.size(); ++a) {
-      if (s.candidates[a] == s.agent) s.agent_index = static_cast<int>(a);
+    // Candidates come from set_agents() only; the agent index from the recorded agent.
+    if (!tasks_[i].candidates().empty() || !s.candidates().empty() || s.agent_index() != 0) {
+      AgentTaskState& agent = s.mutable_agent_state();
+      agent.candidates.clear();
+      if (!tasks_[i].candidates().empty()) {
+        agent.candidates = std::move(tasks_[i].mutable_agent_state().candidates);
+      }
+      agent.agent_index = 0;
+      for (size_t a = 0; a < agent.candidates.size(); ++a) {
+        if (agent.candidates[a] == s.agent) agent.agent_index = static_cast<int>(a);
+      }
     }
     if (s.status == TaskStatus::kReady || s.status == TaskStatus::kCancelled) {
       s.status = TaskStatus::kPending;
@@ -433,13 +471,13 @@ Step Scheduler::advance() {
     ++t.agent_attempts;
     if (t.attempts == 1) t.started_at = now;
     t.timed_out = false;
-    if (!t.candidates.empty()) t.agent = t.candidates[t.agent_index];  // shown while it runs
+    if (!t.candidates().empty()) t.agent = t.candidates()[t.agent_index()];  // shown while it runs
     set_status(task, TaskStatus::kRunning, t.attempts, "");
     StartRequest start{task, t.attempts, "", ""};
-    if (!t.candidates.empty()) {
-      start.agent = t.candidates[t.agent_index];
-      if (workflow_.tasks[task].resume_session && t.session_agent == start.agent) {
-        start.resume_session_id = t.session_id;
+    if (!t.candidates().empty()) {
+      start.agent = t.candidates()[t.agent_index()];
+      if (workflow_.tasks[task].resume_session && t.session_agent() == start.agent) {
+        start.resume_session_id = t.session_id();
       }
     }
     step.starts.push_back(std::move(start));
@@ -461,8 +499,13 @@ double Scheduler::retry_delay(const workflow::RetryPolicy& policy, int retry) {
 }
 
 void Scheduler::set_agents(int task, std::vector<std::string> agents) {
-  tasks_[task].candidates = std::move(agents);
-  tasks_[task].agent_index = 0;
+  if (agents.empty() && tasks_[task].candidates().empty()) {
+    tasks_[task].agent_attempts = 0;
+    return;
+  }
+  AgentTaskState& agent = tasks_[task].mutable_agent_state();
+  agent.candidates = std::move(agents);
+  agent.agent_index = 0;
   tasks_[task].agent_attempts = 0;
 }
 
@@ -475,14 +518,15 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
   t.timed_out = outcome.timed_out;
   if (!outcome.agent.empty()) {
     t.agent = outcome.agent;
-    if (std::find(t.agents_tried.begin(), t.agents_tried.end(), outcome.agent) ==
-        t.agents_tried.end()) {
-      t.agents_tried.push_back(outcome.agent);
+    const auto& tried = t.agents_tried();
+    if (std::find(tried.begin(), tried.end(), outcome.agent) == tried.end()) {
+      t.mutable_agent_state().agents_tried.push_back(outcome.agent);
     }
   }
   if (!outcome.session_id.empty()) {
-    t.session_id = outcome.session_id;
-    t.session_agent = outcome.agent;
+    AgentTaskState& agent = t.mutable_agent_state();
+    agent.session_id = outcome.session_id;
+    agent.session_agent = outcome.agent;
   }
   if (outcome.cost_usd) {
     t.cost_usd += *outcome.cost_usd;
@@ -520,7 +564,7 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
   }
   const workflow::RetryPolicy policy = spec.effective_retry();
   const std::string& cls = outcome.error_class;
-  bool is_agent = !t.candidates.empty();
+  bool is_agent = !t.candidates().empty();
   bool same_agent_ok = outcome.retryable && cls != "auth" && t.agent_attempts < policy.max_attempts;
   if (is_agent && cls == "permanent" && spec.fallback != workflow::FallbackStrategy::kSameAgent) {
     same_agent_ok = false;
@@ -531,20 +575,20 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
     char buf[64];
     std::snprintf(buf, sizeof buf, "; retry %d/%d in %.3gs", t.agent_attempts + 1,
                   policy.max_attempts, delay);
-    std::string with = is_agent ? " (" + t.candidates[t.agent_index] + ")" : "";
+    std::string with = is_agent ? " (" + t.candidates()[t.agent_index()] + ")" : "";
     schedule_retry(task, delay,
                    "attempt " + std::to_string(attempt) + with + " failed: " + reason + buf);
     return;
   }
   if (is_agent && spec.fallback == workflow::FallbackStrategy::kNextInList &&
-      t.agent_index + 1 < static_cast<int>(t.candidates.size()) && !stopping_ &&
+      t.agent_index() + 1 < static_cast<int>(t.candidates().size()) && !stopping_ &&
       (outcome.retryable || cls == "auth")) {
-    const std::string from = t.candidates[t.agent_index];
-    ++t.agent_index;
+    const std::string from = t.candidates()[t.agent_index()];
+    ++t.mutable_agent_state().agent_index;
     t.agent_attempts = 0;
     schedule_retry(task, 0,
                    "attempt " + std::to_string(attempt) + " (" + from + ") failed: " + reason +
-                       "; falling back to " + t.candidates[t.agent_index]);
+                       "; falling back to " + t.candidates()[t.agent_index()]);
     return;
   }
   fail_task(task, attempt, reason);

@@ -533,7 +533,7 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
                        TaskSpec* task, TaskPlaces* places) {
   bool hook = !hook_group.empty();
   task->loc = loc_of(node.Mark());
-  task->spec_sha256 = sha256_hex(canonical_text(node));
+  task->set_spec_sha256(sha256_hex(canonical_text(node)));
   places->id = task->loc;
   if (hook) task->id = hook_group + "." + std::to_string(number);
   std::string label = hook ? "hook " + in_quotes(task->id) : "task " + std::to_string(number);
