@@ -428,8 +428,10 @@ void Driver::pump() {
     return;
   }
   if (phase_ != Phase::kTasks) return;
+  size_t most_transitions = 0;  // of one step
   for (;;) {
     Step step = sched_.advance();
+    most_transitions = std::max(most_transitions, step.transitions.size());
     // One transaction: pending_, then the transitions in parts (a wide run makes every
     // task ready in one step), then the attempts started (`starts`), in this order.
     store::Batch starts;
@@ -525,6 +527,9 @@ void Driver::pump() {
       sched_.attempt_finished(s.task, s.attempt, out);
     }
   }
+  // A step that moved many tasks at once (the first of a wide run: 100,000 ready) freed
+  // its transitions and records; glibc would keep those pages for the rest of the run.
+  if (most_transitions > kRecordsPerPart) release_free_memory();
   arm_retry_timer();
   maybe_finish();
 }
