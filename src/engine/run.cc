@@ -866,11 +866,11 @@ void Driver::stop_until_resumed(RunStatus status) {
 // SIGUSR1: `baton pause` or `baton approve` appended a request event (run.pause_requested,
 // gate.decision) and signalled; act on every request since the last look.
 void Driver::check_requests() {
-  auto events = store_.list_events(run_id_, control_seq_);
-  if (!events) return;  // the next signal looks again
-  for (const store::Event& e : *events) {
+  // One event at a time: a large run has hundreds of thousands since control_seq_.
+  // A failed read leaves the rest for the next signal.
+  (void)store_.for_each_event(run_id_, control_seq_, [&](const store::Event& e) {
     control_seq_ = std::max(control_seq_, e.seq);
-    if (e.time < requests_after_) continue;
+    if (e.time < requests_after_) return;
     if (e.kind == "run.cancel_requested") {
       cancel_requested_ = true;  // its SIGTERM follows (cli/cmd_cancel.cc)
     } else if (e.kind == "run.pause_requested" && !sched_.paused()) {
@@ -879,7 +879,7 @@ void Driver::check_requests() {
       observer_.on_paused(sched_);
     } else if (e.kind == "gate.decision") {
       int task = wf_.task_index(e.task_id);
-      if (task < 0 || !e.data.is_object()) continue;
+      if (task < 0 || !e.data.is_object()) return;
       bool approve = e.data.value("decision", "") == "approve";
       auto decided = approve ? sched_.approve(task, e.data.value("comment", ""))
                              : sched_.reject(task, e.data.value("reason", ""));
@@ -888,7 +888,7 @@ void Driver::check_requests() {
             event(e.task_id, approve ? "task.approved" : "task.rejected", e.data));
       }
     }
-  }
+  });
   if (phase_ == Phase::kTasks && !fatal_) defer_pump();
 }
 

@@ -315,6 +315,8 @@ class SqliteStore final : public Store {
   Result<std::optional<RunRecord>> get_run(const std::string& run_id) override;
   Result<std::vector<RunRecord>> list_runs(int limit) override;
   Result<std::vector<TaskRecord>> list_tasks(const std::string& run_id) override;
+  Result<void> for_each_event(const std::string& run_id, int64_t after_seq,
+                              const std::function<void(const Event&)>& visit) override;
   Result<void> for_each_task(const std::string& run_id,
                              const std::function<void(const TaskRecord&)>& visit) override;
   Result<void> for_each_attempt(const std::string& run_id, const std::string& task_id,
@@ -649,6 +651,25 @@ Result<std::vector<Event>> SqliteStore::list_events(const std::string& run_id, i
     events.push_back(std::move(*event));
   }
   return events;
+}
+
+Result<void> SqliteStore::for_each_event(const std::string& run_id, int64_t after_seq,
+                                         const std::function<void(const Event&)>& visit) {
+  const std::string what = "cannot list events of run " + run_id;
+  auto s = statement(kListEvents);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind_all(run_id, after_seq); !r) {
+    return tl::unexpected(error(what, r.error()));
+  }
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) return {};
+    auto event = read_event(**s);
+    if (!event) return tl::unexpected(error(what, event.error()));
+    visit(*event);
+  }
 }
 
 Result<std::vector<StoredEvent>> SqliteStore::list_stored_events(const std::string& run_id) {

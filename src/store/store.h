@@ -182,6 +182,17 @@ class Store {
   }
   /// A run's events with seq > AFTER_SEQ, in order.
   virtual Result<std::vector<Event>> list_events(const std::string& run_id, int64_t after_seq) = 0;
+  /// As list_events(), one event at a time, as for_each_task() (an orchestrator that
+  /// looks for requests among the 200,000 events of a large run holds one). VISIT must
+  /// not read events from this store itself. Errors: the read failed, or an event's data
+  /// is not JSON (VISIT has seen the events before it).
+  virtual Result<void> for_each_event(const std::string& run_id, int64_t after_seq,
+                                      const std::function<void(const Event&)>& visit) {
+    auto events = list_events(run_id, after_seq);
+    if (!events) return tl::unexpected(events.error());
+    for (const Event& e : *events) visit(e);
+    return {};
+  }
   /// One task of a run; nullopt when the run has no task TASK_ID (or no such run).
   virtual Result<std::optional<TaskRecord>> get_task(const std::string& run_id,
                                                      const std::string& task_id) = 0;
