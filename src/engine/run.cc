@@ -43,25 +43,28 @@ std::string new_run_id(const Clock& clock) {
   return std::string(buf) + suffix;
 }
 
-double active_seconds(const std::vector<store::Event>& events) {
-  double total = 0;
-  std::optional<double> start;  // the current orchestrator's start
-  double last = 0;              // its latest event
-  for (const store::Event& e : events) {
-    if (e.kind == "run.created" || e.kind == "run.resumed") {
-      if (start) total += std::max(0.0, last - *start);  // killed: its last event
-      start = last = e.time;
-      continue;
-    }
-    if (!start) continue;
-    last = std::max(last, e.time);
-    if (e.kind == "run.finished" || e.kind == "run.paused" || e.kind == "run.waiting") {
-      total += std::max(0.0, e.time - *start);
-      start.reset();
-    }
+void ActiveSeconds::add(const store::Event& e) {
+  if (e.kind == "run.created" || e.kind == "run.resumed") {
+    if (start_) total_ += std::max(0.0, last_ - *start_);  // killed: its last event
+    start_ = last_ = e.time;
+    return;
   }
-  if (start) total += std::max(0.0, last - *start);
-  return total;
+  if (!start_) return;
+  last_ = std::max(last_, e.time);
+  if (e.kind == "run.finished" || e.kind == "run.paused" || e.kind == "run.waiting") {
+    total_ += std::max(0.0, e.time - *start_);
+    start_.reset();
+  }
+}
+
+double ActiveSeconds::total() const {
+  return start_ ? total_ + std::max(0.0, last_ - *start_) : total_;
+}
+
+double active_seconds(const std::vector<store::Event>& events) {
+  ActiveSeconds active;
+  for (const store::Event& e : events) active.add(e);
+  return active.total();
 }
 
 namespace {
@@ -1044,20 +1047,28 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   // The same events say how long earlier orchestrators ran the run (the live view's
   // elapsed time leaves out the time baton was down).
   double active_before_s = 0;
-  {
+  if (isolation->is_null()) {
+    // No worktrees to restore: the events are read one at a time (a large run has
+    // hundreds of thousands).
+    ActiveSeconds active;
+    auto read = store_.for_each_event(run_id_, 0, [&](const store::Event& e) { active.add(e); });
+    if (!read) {
+      shut_loop();
+      return tl::unexpected(read.error());
+    }
+    active_before_s = active.total();
+  } else {
     auto events = store_.list_events(run_id_, 0);
     if (!events) {
       shut_loop();
       return tl::unexpected(events.error());
     }
     active_before_s = active_seconds(*events);
-    if (!isolation->is_null()) {
-      std::vector<int> fresh;
-      for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
-      if (auto restored = workspaces_.restore(*events, fresh); !restored) {
-        shut_loop();
-        return tl::unexpected(restored.error());
-      }
+    std::vector<int> fresh;
+    for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
+    if (auto restored = workspaces_.restore(*events, fresh); !restored) {
+      shut_loop();
+      return tl::unexpected(restored.error());
     }
   }
   for (int i = 0; i < sched_.task_count(); ++i) {
