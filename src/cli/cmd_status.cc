@@ -41,6 +41,14 @@ int status_command(const std::string& run_id_arg, bool json, int limit) {
   auto run = resolve_run(**store, run_id_arg, *db);
   if (!run) return run.error();
   const std::string& run_id = run->id;
+  if (!json) {
+    if (auto written = write_summary(**store, *run, stdout); !written) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "baton: %s\n", written.error().message.c_str());
+      return kExitInternal;
+    }
+    return kExitSuccess;
+  }
   auto tasks = (*store)->list_tasks(run_id);
   auto attempts = (*store)->list_attempts(run_id, "");
   if (!tasks || !attempts) {
@@ -48,16 +56,12 @@ int status_command(const std::string& run_id_arg, bool json, int limit) {
                  (!tasks ? tasks.error() : attempts.error()).message.c_str());
     return kExitInternal;
   }
-  if (json) {
-    nlohmann::json out = to_json(*run);
-    out["tasks"] = nlohmann::json::array();
-    for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
-    out["attempts"] = nlohmann::json::array();
-    for (const auto& a : *attempts) out["attempts"].push_back(to_json(a));
-    std::printf("%s\n", dump_json(out).c_str());
-  } else {
-    std::fputs(render_summary(*run, *tasks, *attempts).c_str(), stdout);
-  }
+  nlohmann::json out = to_json(*run);
+  out["tasks"] = nlohmann::json::array();
+  for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
+  out["attempts"] = nlohmann::json::array();
+  for (const auto& a : *attempts) out["attempts"].push_back(to_json(a));
+  std::printf("%s\n", dump_json(out).c_str());
   return kExitSuccess;
 }
 

@@ -84,8 +84,9 @@ std::string state_text(const TaskState& t) {
 // current one while it runs; "-" for a command.
 std::string agent_text(const TaskState& t) {
   std::string chain;
-  for (const std::string& a : t.agents_tried) chain += (chain.empty() ? "" : ">") + a;
-  if (!t.agent.empty() && (t.agents_tried.empty() || t.agents_tried.back() != t.agent)) {
+  const std::vector<std::string>& tried = t.agents_tried();
+  for (const std::string& a : tried) chain += (chain.empty() ? "" : ">") + a;
+  if (!t.agent.empty() && (tried.empty() || tried.back() != t.agent)) {
     chain += (chain.empty() ? "" : ">") + t.agent;
   }
   return chain.empty() ? "-" : chain;

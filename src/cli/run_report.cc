@@ -10,15 +10,16 @@ namespace baton::cli {
 
 int report_run(store::Store& store, const engine::RunOutcome& outcome, const std::string& state_dir,
                bool json, const Rehearsal* rehearsal) {
-  auto run = store.get_run(outcome.run_id);
-  auto tasks = store.list_tasks(outcome.run_id);
-  auto attempts = store.list_attempts(outcome.run_id, "");
-  if (!run || !*run || !tasks || !attempts) {
+  auto cannot_read = [&] {
     std::fprintf(stderr, "baton: cannot read back run %s from %s/state.db\n",
                  outcome.run_id.c_str(), state_dir.c_str());
     return kExitInternal;
-  }
+  };
+  auto run = store.get_run(outcome.run_id);
+  if (!run || !*run) return cannot_read();
   if (json) {
+    auto tasks = store.list_tasks(outcome.run_id);
+    if (!tasks) return cannot_read();
     nlohmann::json out = to_json(**run);
     out["tasks"] = nlohmann::json::array();
     for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
@@ -26,7 +27,10 @@ int report_run(store::Store& store, const engine::RunOutcome& outcome, const std
     if (!outcome.integration.empty()) out["integration"] = outcome.integration;
     std::printf("%s\n", dump_json(out).c_str());
   } else {
-    std::printf("\n%s", render_summary(**run, *tasks, *attempts).c_str());
+    // Streamed from the store: the report of a 100,000-task run holds no list of its
+    // tasks or attempts (bench/RESULTS.md, memory).
+    std::printf("\n");
+    if (!write_summary(store, **run, stdout)) return cannot_read();
     for (const std::string& hook : outcome.hook_failures) {
       std::printf("hook failed: %s\n", hook.c_str());
     }
@@ -38,11 +42,12 @@ int report_run(store::Store& store, const engine::RunOutcome& outcome, const std
                   rehearsal->log_path().c_str());
     }
     if (outcome.status == engine::RunStatus::kWaiting || outcome.interrupted_by_signal) {
-      for (const auto& t : *tasks) {
-        if (t.status != "waiting") continue;
+      auto listed = store.for_each_task(outcome.run_id, [&](const store::TaskRecord& t) {
+        if (t.status != "waiting") return;
         std::printf("waiting: %s: %s\n  approve: baton approve %s %s [--comment TEXT]\n",
                     t.task_id.c_str(), t.reason.c_str(), outcome.run_id.c_str(), t.task_id.c_str());
-      }
+      });
+      if (!listed) return cannot_read();
       if (!outcome.interrupted_by_signal)
         std::printf("then: baton resume %s\n", outcome.run_id.c_str());
     } else if (outcome.status == engine::RunStatus::kPaused) {

@@ -31,16 +31,16 @@ std::string utc_time(double t) {
   return buf;
 }
 
-std::string state_counts(const std::vector<const store::TaskRecord*>& tasks) {
+// "N success, M failed, ...": COUNTS (by status) in the summary's order of states.
+std::string state_counts(const std::map<std::string, int>& counts) {
   static const char* kOrder[] = {"success", "failed",  "skipped", "cancelled",
                                  "waiting", "running", "ready",   "pending"};
-  std::map<std::string, int> counts;
-  for (const auto* t : tasks) counts[t->status]++;
   std::string out;
   for (const char* state : kOrder) {
-    if (!counts.count(state)) continue;
+    auto it = counts.find(state);
+    if (it == counts.end()) continue;
     if (!out.empty()) out += ", ";
-    out += fmt::format("{} {}", counts[state], state);
+    out += fmt::format("{} {}", it->second, state);
   }
   return out;
 }
@@ -74,22 +74,32 @@ std::string task_note(const store::TaskRecord& t) {
   return first_line(t.status + ": " + t.reason, kMaxNote + 20);
 }
 
-namespace {}  // namespace
-
-std::string render_summary(const store::RunRecord& run, const std::vector<store::TaskRecord>& tasks,
-                           const std::vector<store::AttemptRecord>& attempts) {
+Result<void> write_summary(store::Store& store, const store::RunRecord& run, std::FILE* out) {
+  // Read in passes, one record at a time (a run of 100,000 tasks held every task and
+  // attempt record here: bench/RESULTS.md, memory): the attempts' totals, the tasks'
+  // counts and widest id, then the rows; each failed task's log at the end.
   struct Totals {
     int64_t in = 0, out = 0, cached = 0;
     double cost = 0;
     bool has_cost = false;
-    const std::string* last_log = nullptr;  // in ATTEMPTS
     std::string agents;  // the agents that ran attempts, in order: "claude>codex"
   };
-  // Keys and last_log point into TASKS and ATTEMPTS, which outlive the map: a run of
-  // 100,000 tasks copies no task id or log path (bench/RESULTS.md, memory).
-  std::map<std::string_view, Totals, std::less<>> per_task;
+  // Only tasks whose attempts name an agent or report usage have totals; the others'
+  // rows show none.
+  std::map<std::string, Totals, std::less<>> per_task;
   Totals all;
-  for (const auto& a : attempts) {
+  auto read = store.for_each_attempt(run.id, "", [&](const store::AttemptRecord& a) {
+    all.in += a.input_tokens;
+    all.out += a.output_tokens;
+    all.cached += a.cached_tokens;
+    if (a.cost_usd) {
+      all.cost += *a.cost_usd;
+      all.has_cost = true;
+    }
+    if (a.agent.empty() && !a.input_tokens && !a.output_tokens && !a.cached_tokens &&
+        !a.cost_usd) {
+      return;
+    }
     Totals& t = per_task[a.task_id];
     if (!a.agent.empty() && !std::string_view(t.agents).ends_with(a.agent)) {
       t.agents += (t.agents.empty() ? "" : ">") + a.agent;
@@ -101,34 +111,37 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
       t.cost += *a.cost_usd;
       t.has_cost = true;
     }
-    t.last_log = &a.log_path;
-    all.in += a.input_tokens;
-    all.out += a.output_tokens;
-    all.cached += a.cached_tokens;
-    if (a.cost_usd) {
-      all.cost += *a.cost_usd;
-      all.has_cost = true;
-    }
-  }
-  std::vector<const store::TaskRecord*> main_tasks, hooks;
-  for (const auto& t : tasks) (is_hook(t) ? hooks : main_tasks).push_back(&t);
+  });
+  if (!read) return read;
+
+  std::map<std::string, int> counts;  // of the tasks that are not hooks, by status
+  size_t main_count = 0;
+  size_t width = 4;
+  read = store.for_each_task(run.id, [&](const store::TaskRecord& t) {
+    width = std::max(width, t.task_id.size());
+    if (is_hook(t)) return;
+    ++main_count;
+    counts[t.status]++;
+  });
+  if (!read) return read;
 
   double end = run.ended_at > 0 ? run.ended_at : 0;
-  std::string out = fmt::format("run {} ({}): {}", run.id, run.workflow_name, run.status);
-  if (end > 0) out += fmt::format(" in {}", format_duration(end - run.created_at));
-  out += "\n";
-  out += fmt::format("  {} {}: {}\n", main_tasks.size(), main_tasks.size() == 1 ? "task" : "tasks",
-                     state_counts(main_tasks));
-  size_t width = 4;
-  for (const auto* t : main_tasks) width = std::max(width, t->task_id.size());
-  for (const auto* t : hooks) width = std::max(width, t->task_id.size());
-  out += fmt::format("  {:<{}}  {:<9}  {:>8}  {:<8}  {:>7}  {}\n", "TASK", width, "STATUS",
-                     "ATTEMPTS", "AGENT", "TIME", "TOKENS/COST");
+  std::string text = fmt::format("run {} ({}): {}", run.id, run.workflow_name, run.status);
+  if (end > 0) text += fmt::format(" in {}", format_duration(end - run.created_at));
+  text += "\n";
+  text += fmt::format("  {} {}: {}\n", main_count, main_count == 1 ? "task" : "tasks",
+                      state_counts(counts));
+  text += fmt::format("  {:<{}}  {:<9}  {:>8}  {:<8}  {:>7}  {}\n", "TASK", width, "STATUS",
+                      "ATTEMPTS", "AGENT", "TIME", "TOKENS/COST");
+  std::fputs(text.c_str(), out);
+
+  const Totals none;
   auto row = [&](const store::TaskRecord& t) {
     std::string time = t.started_at > 0 && t.ended_at > 0
                            ? format_duration(t.ended_at - t.started_at)
                            : (t.started_at > 0 ? "..." : "-");
-    const Totals& tot = per_task[t.task_id];
+    auto found = per_task.find(t.task_id);
+    const Totals& tot = found == per_task.end() ? none : found->second;
     std::string usage;
     if (tot.in || tot.out) usage = fmt::format("{} in / {} out", tot.in, tot.out);
     if (tot.has_cost) usage += fmt::format("{}${:.4f}", usage.empty() ? "" : ", ", tot.cost);
@@ -136,28 +149,41 @@ std::string render_summary(const store::RunRecord& run, const std::vector<store:
         fmt::format("  {:<{}}  {:<9}  {:>8}  {:<8}  {:>7}  {}", t.task_id, width, t.status,
                     t.attempts, tot.agents.empty() ? "-" : tot.agents, time, usage);
     line.erase(line.find_last_not_of(' ') + 1);
-    out += line + "\n";
+    line += "\n";
     // Why it ended so (or the agent's answer), under the STATUS column.
     std::string note = task_note(t);
-    if (!note.empty()) out += fmt::format("  {:<{}}  {}\n", "", width, note);
+    if (!note.empty()) line += fmt::format("  {:<{}}  {}\n", "", width, note);
+    return line;
   };
-  for (const auto* t : main_tasks) row(*t);
-  for (const auto* t : hooks) row(*t);
+  // Rows in declaration order, the hooks' after the tasks'; the failed tasks (hooks
+  // included) in declaration order for the failures at the end.
+  std::string hook_rows;
+  std::vector<std::pair<std::string, std::string>> failed;  // id, reason
+  read = store.for_each_task(run.id, [&](const store::TaskRecord& t) {
+    if (is_hook(t)) {
+      hook_rows += row(t);
+    } else {
+      std::fputs(row(t).c_str(), out);
+    }
+    if (t.status == "failed") failed.emplace_back(t.task_id, t.reason);
+  });
+  if (!read) return read;
+  text = std::move(hook_rows);
   if (all.in || all.out || all.has_cost) {
-    out += fmt::format("  tokens: {} in, {} out, {} cached", all.in, all.out, all.cached);
-    if (all.has_cost) out += fmt::format("; cost: ${:.4f}", all.cost);
-    out += "\n";
+    text += fmt::format("  tokens: {} in, {} out, {} cached", all.in, all.out, all.cached);
+    if (all.has_cost) text += fmt::format("; cost: ${:.4f}", all.cost);
+    text += "\n";
   }
-  bool header = false;
-  for (const auto& t : tasks) {
-    if (t.status != "failed") continue;
-    if (!header) out += "failures:\n";
-    header = true;
-    out += fmt::format("  {}: {}\n", t.task_id, t.reason.empty() ? "failed" : t.reason);
-    const std::string* log = per_task[t.task_id].last_log;
-    if (log && !log->empty()) out += fmt::format("    log: {}\n", *log);
+  if (!failed.empty()) text += "failures:\n";
+  for (const auto& [id, reason] : failed) {
+    text += fmt::format("  {}: {}\n", id, reason.empty() ? "failed" : reason);
+    std::string log;  // of its last attempt
+    read = store.for_each_attempt(run.id, id, [&](const store::AttemptRecord& a) { log = a.log_path; });
+    if (!read) return read;
+    if (!log.empty()) text += fmt::format("    log: {}\n", log);
   }
-  return out;
+  std::fputs(text.c_str(), out);
+  return {};
 }
 
 std::string render_run_list(const std::vector<store::RunRecord>& runs) {

@@ -1,7 +1,8 @@
 // Text and JSON renderings of a run, from what the store holds. `baton run` ends
-// with render_summary(); `baton status RUN` prints the same.
+// with write_summary(); `baton status RUN` prints the same.
 #pragma once
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -13,12 +14,14 @@ namespace baton::cli {
 /// A duration for people: "0.35s", "12.4s", "3m07s", "1h02m".
 std::string format_duration(double seconds);
 
-/// The run's summary: a header (id, workflow, status, wall time), tasks by state,
-/// one row per task (status, attempts, agent, time, tokens, cost) followed, when there
-/// is one, by its task_note() on a line of its own, token and cost totals where known,
-/// and for each failed task its reason and log path.
-std::string render_summary(const store::RunRecord& run, const std::vector<store::TaskRecord>& tasks,
-                           const std::vector<store::AttemptRecord>& attempts);
+/// The run's summary, written to OUT: a header (id, workflow, status, wall time), tasks
+/// by state, one row per task (status, attempts, agent, time, tokens, cost) followed,
+/// when there is one, by its task_note() on a line of its own, token and cost totals
+/// where known, and for each failed task its reason and log path. Read from STORE one
+/// record at a time (a few passes), so a run of any size costs about the memory of its
+/// hooks' rows and its failed tasks' ids. Errors: a read failed (the summary may be
+/// partly written).
+Result<void> write_summary(store::Store& store, const store::RunRecord& run, std::FILE* out);
 
 /// One line about task T for the summary, "" when there is nothing to say: for an
 /// agent task that succeeded, "answer: " and the first line of its answer; for any

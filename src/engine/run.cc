@@ -43,25 +43,28 @@ std::string new_run_id(const Clock& clock) {
   return std::string(buf) + suffix;
 }
 
-double active_seconds(const std::vector<store::Event>& events) {
-  double total = 0;
-  std::optional<double> start;  // the current orchestrator's start
-  double last = 0;              // its latest event
-  for (const store::Event& e : events) {
-    if (e.kind == "run.created" || e.kind == "run.resumed") {
-      if (start) total += std::max(0.0, last - *start);  // killed: its last event
-      start = last = e.time;
-      continue;
-    }
-    if (!start) continue;
-    last = std::max(last, e.time);
-    if (e.kind == "run.finished" || e.kind == "run.paused" || e.kind == "run.waiting") {
-      total += std::max(0.0, e.time - *start);
-      start.reset();
-    }
+void ActiveSeconds::add(const store::Event& e) {
+  if (e.kind == "run.created" || e.kind == "run.resumed") {
+    if (start_) total_ += std::max(0.0, last_ - *start_);  // killed: its last event
+    start_ = last_ = e.time;
+    return;
   }
-  if (start) total += std::max(0.0, last - *start);
-  return total;
+  if (!start_) return;
+  last_ = std::max(last_, e.time);
+  if (e.kind == "run.finished" || e.kind == "run.paused" || e.kind == "run.waiting") {
+    total_ += std::max(0.0, e.time - *start_);
+    start_.reset();
+  }
+}
+
+double ActiveSeconds::total() const {
+  return start_ ? total_ + std::max(0.0, last_ - *start_) : total_;
+}
+
+double active_seconds(const std::vector<store::Event>& events) {
+  ActiveSeconds active;
+  for (const store::Event& e : events) active.add(e);
+  return active.total();
 }
 
 namespace {
@@ -138,7 +141,7 @@ class Driver {
     r.reason = t.reason;
     r.started_at = t.started_at;
     r.ended_at = t.ended_at;
-    r.spec_sha256 = wf_.tasks[task].spec_sha256;
+    r.spec_sha256 = wf_.tasks[task].spec_sha256();
     r.gate = t.gate_passed ? "approved" : (t.escalated ? "escalated" : "");
     return r;
   }
@@ -428,8 +431,10 @@ void Driver::pump() {
     return;
   }
   if (phase_ != Phase::kTasks) return;
+  size_t most_transitions = 0;  // of one step
   for (;;) {
     Step step = sched_.advance();
+    most_transitions = std::max(most_transitions, step.transitions.size());
     // One transaction: pending_, then the transitions in parts (a wide run makes every
     // task ready in one step), then the attempts started (`starts`), in this order.
     store::Batch starts;
@@ -525,6 +530,9 @@ void Driver::pump() {
       sched_.attempt_finished(s.task, s.attempt, out);
     }
   }
+  // A step that moved many tasks at once (the first of a wide run: 100,000 ready) freed
+  // its transitions and records; glibc would keep those pages for the rest of the run.
+  if (most_transitions > kRecordsPerPart) release_free_memory();
   arm_retry_timer();
   maybe_finish();
 }
@@ -861,11 +869,11 @@ void Driver::stop_until_resumed(RunStatus status) {
 // SIGUSR1: `baton pause` or `baton approve` appended a request event (run.pause_requested,
 // gate.decision) and signalled; act on every request since the last look.
 void Driver::check_requests() {
-  auto events = store_.list_events(run_id_, control_seq_);
-  if (!events) return;  // the next signal looks again
-  for (const store::Event& e : *events) {
+  // One event at a time: a large run has hundreds of thousands since control_seq_.
+  // A failed read leaves the rest for the next signal.
+  (void)store_.for_each_event(run_id_, control_seq_, [&](const store::Event& e) {
     control_seq_ = std::max(control_seq_, e.seq);
-    if (e.time < requests_after_) continue;
+    if (e.time < requests_after_) return;
     if (e.kind == "run.cancel_requested") {
       cancel_requested_ = true;  // its SIGTERM follows (cli/cmd_cancel.cc)
     } else if (e.kind == "run.pause_requested" && !sched_.paused()) {
@@ -874,7 +882,7 @@ void Driver::check_requests() {
       observer_.on_paused(sched_);
     } else if (e.kind == "gate.decision") {
       int task = wf_.task_index(e.task_id);
-      if (task < 0 || !e.data.is_object()) continue;
+      if (task < 0 || !e.data.is_object()) return;
       bool approve = e.data.value("decision", "") == "approve";
       auto decided = approve ? sched_.approve(task, e.data.value("comment", ""))
                              : sched_.reject(task, e.data.value("reason", ""));
@@ -883,7 +891,7 @@ void Driver::check_requests() {
             event(e.task_id, approve ? "task.approved" : "task.rejected", e.data));
       }
     }
-  }
+  });
   if (phase_ == Phase::kTasks && !fatal_) defer_pump();
 }
 
@@ -923,12 +931,12 @@ std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskReco
     for (const store::AttemptRecord* a : tries[id]) {
       if (a->cost_usd) s.cost_usd += *a->cost_usd;
       if (!a->session_id.empty()) {
-        s.session_id = a->session_id;
-        s.session_agent = a->agent;
+        s.mutable_agent_state().session_id = a->session_id;
+        s.mutable_agent_state().session_agent = a->agent;
       }
-      if (!a->agent.empty() && std::find(s.agents_tried.begin(), s.agents_tried.end(), a->agent) ==
-                                   s.agents_tried.end()) {
-        s.agents_tried.push_back(a->agent);
+      if (!a->agent.empty() && std::find(s.agents_tried().begin(), s.agents_tried().end(),
+                                         a->agent) == s.agents_tried().end()) {
+        s.mutable_agent_state().agents_tried.push_back(a->agent);
       }
       if (!retried && a->agent == r.agent) ++s.agent_attempts;
     }
@@ -1039,20 +1047,28 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   // The same events say how long earlier orchestrators ran the run (the live view's
   // elapsed time leaves out the time baton was down).
   double active_before_s = 0;
-  {
+  if (isolation->is_null()) {
+    // No worktrees to restore: the events are read one at a time (a large run has
+    // hundreds of thousands).
+    ActiveSeconds active;
+    auto read = store_.for_each_event(run_id_, 0, [&](const store::Event& e) { active.add(e); });
+    if (!read) {
+      shut_loop();
+      return tl::unexpected(read.error());
+    }
+    active_before_s = active.total();
+  } else {
     auto events = store_.list_events(run_id_, 0);
     if (!events) {
       shut_loop();
       return tl::unexpected(events.error());
     }
     active_before_s = active_seconds(*events);
-    if (!isolation->is_null()) {
-      std::vector<int> fresh;
-      for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
-      if (auto restored = workspaces_.restore(*events, fresh); !restored) {
-        shut_loop();
-        return tl::unexpected(restored.error());
-      }
+    std::vector<int> fresh;
+    for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
+    if (auto restored = workspaces_.restore(*events, fresh); !restored) {
+      shut_loop();
+      return tl::unexpected(restored.error());
     }
   }
   for (int i = 0; i < sched_.task_count(); ++i) {

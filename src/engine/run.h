@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,22 @@ Result<RunOutcome> resume_run(const workflow::Workflow& workflow, store::Store& 
 /// was killed, to its last event (the last moment it is known to have run). The time
 /// baton was down is not counted. Events before the first start are ignored.
 double active_seconds(const std::vector<store::Event>& events);
+
+/// active_seconds() over events given one at a time (Store::for_each_event), so the
+/// events of a large run need not be in memory at once: add() each in seq order, then
+/// total().
+class ActiveSeconds {
+ public:
+  /// The run's next event.
+  void add(const store::Event& e);
+  /// active_seconds() of the events added so far.
+  double total() const;
+
+ private:
+  double total_ = 0;
+  std::optional<double> start_;  // the current orchestrator's start
+  double last_ = 0;              // its latest event
+};
 
 /// A new run id: UTC time plus 4 random hex digits, e.g. "20261124-014512-3fa9".
 std::string new_run_id(const Clock& clock);

@@ -31,5 +31,20 @@ TEST(ActiveSecondsTest, PausedAndWaitingEndAnOrchestratorAndARunningOneCountsSoF
   EXPECT_DOUBLE_EQ(active_seconds({}), 0);
 }
 
+TEST(ActiveSecondsTest, OneEventAtATimeGivesTheSameSoFar) {
+  std::vector<store::Event> events = {at(100, "run.created"),  at(130, "task.success"),
+                                      at(1000, "run.resumed"), at(1005, "task.running"),
+                                      at(1012, "run.finished"), at(2000, "run.resumed"),
+                                      at(2004, "task.running")};
+  ActiveSeconds active;
+  EXPECT_DOUBLE_EQ(active.total(), 0);
+  for (size_t i = 0; i < events.size(); ++i) {
+    active.add(events[i]);
+    std::vector<store::Event> so_far(events.begin(), events.begin() + i + 1);
+    EXPECT_DOUBLE_EQ(active.total(), active_seconds(so_far)) << i;
+  }
+  EXPECT_DOUBLE_EQ(active.total(), 30 + 12 + 4);
+}
+
 }  // namespace
 }  // namespace baton::engine

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
-#include <unordered_map>
+#include <functional>
+#include <string_view>
 
 namespace baton::engine {
 
@@ -11,20 +12,106 @@ using workflow::Backoff;
 using workflow::RunFailurePolicy;
 using workflow::TaskFailureAction;
 
+namespace {
+
+/// The index of each task by its id: open addressing over the workflow's own ids, 8
+/// bytes a task (a std::unordered_map<std::string, ...> copied every id: about 56 bytes
+/// a task, 5.6 MB at 100,000; bench/RESULTS.md, memory).
+class IdIndex {
+ public:
+  explicit IdIndex(const std::vector<workflow::TaskSpec>& tasks) : tasks_(tasks) {
+    size_t size = 16;
+    while (size < 2 * tasks.size()) size *= 2;
+    slots_.assign(size, -1);
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      size_t at = slot_of(tasks[i].id);
+      if (slots_[at] < 0) slots_[at] = static_cast<int>(i);  // the first of a duplicate id
+    }
+  }
+
+  /// The index of the task with id ID, or -1.
+  int find(std::string_view id) const { return slots_[slot_of(id)]; }
+
+ private:
+  // The slot that holds ID, or the empty slot where it would go.
+  size_t slot_of(std::string_view id) const {
+    const size_t mask = slots_.size() - 1;
+    for (size_t at = std::hash<std::string_view>{}(id) & mask;; at = (at + 1) & mask) {
+      int i = slots_[at];
+      if (i < 0 || tasks_[i].id == id) return at;
+    }
+  }
+
+  const std::vector<workflow::TaskSpec>& tasks_;
+  std::vector<int> slots_;
+};
+
+}  // namespace
+
+void Scheduler::TaskQueue::push(int task) {
+  heap_.push_back(task);
+  std::push_heap(heap_.begin(), heap_.end(), std::greater<int>());
+}
+
+int Scheduler::TaskQueue::pop() {
+  std::pop_heap(heap_.begin(), heap_.end(), std::greater<int>());
+  int task = heap_.back();
+  heap_.pop_back();
+  return task;
+}
+
+const AgentTaskState& TaskState::agent_state() const {
+  static const AgentTaskState kNone;
+  return agent_ ? *agent_ : kNone;
+}
+
+AgentTaskState& TaskState::mutable_agent_state() {
+  if (!agent_) agent_ = std::make_unique<AgentTaskState>();
+  return *agent_;
+}
+
+TaskState& TaskState::operator=(const TaskState& other) {
+  if (this == &other) return *this;
+  status = other.status;
+  timed_out = other.timed_out;
+  gate_passed = other.gate_passed;
+  escalated = other.escalated;
+  attempts = other.attempts;
+  exit_code = other.exit_code;
+  agent = other.agent;
+  output = other.output;
+  outputs = other.outputs;
+  reason = other.reason;
+  retry_at = other.retry_at;
+  started_at = other.started_at;
+  ended_at = other.ended_at;
+  agent_attempts = other.agent_attempts;
+  cost_usd = other.cost_usd;
+  agent_ = other.agent_ ? std::make_unique<AgentTaskState>(*other.agent_) : nullptr;
+  return *this;
+}
+
+const Scheduler::Condition* Scheduler::condition(int task) const {
+  auto it = std::lower_bound(conditions_.begin(), conditions_.end(), task,
+                             [](const Condition& c, int t) { return c.task < t; });
+  return it != conditions_.end() && it->task == task ? &*it : nullptr;
+}
+
 /// Resolves names for templates and conditions: `TASK.FIELD`, `inputs`, `variables`,
 /// `run.*`, `env.NAME`, and bare input or variable names.
 class Scheduler::TaskScope : public expr::Scope {
  public:
-  explicit TaskScope(const Scheduler& s) : s_(s) {
-    for (size_t i = 0; i < s.workflow_.tasks.size(); ++i) index_[s.workflow_.tasks[i].id] = i;
-  }
+  explicit TaskScope(const Scheduler& s) : s_(s), index_(s.workflow_.tasks) {}
+
+  /// The index of the task with id ID, or -1.
+  int task_index(std::string_view id) const { return index_.find(id); }
 
   std::optional<expr::Value> lookup(const std::vector<std::string>& path) const override {
     if (path.empty()) return std::nullopt;
     const std::string& head = path[0];
-    if (auto it = index_.find(head); it != index_.end()) {
-      if (path.size() == 1) return task_object(it->second);
-      auto field = task_field(it->second, path[1]);
+    if (int i = index_.find(head); i >= 0) {
+      if (path.size() == 1) return task_object(i);
+      auto field = task_field(i, path[1]);
       if (!field) return std::nullopt;
       return descend(*field, path, 2);
     }
@@ -93,7 +180,7 @@ class Scheduler::TaskScope : public expr::Scope {
   }
 
   const Scheduler& s_;
-  std::unordered_map<std::string, size_t> index_;
+  IdIndex index_;
 };
 
 Scheduler::Scheduler(const workflow::Workflow& workflow, const Clock& clock, RunContext context,
@@ -102,36 +189,49 @@ Scheduler::Scheduler(const workflow::Workflow& workflow, const Clock& clock, Run
       clock_(clock),
       context_(std::move(context)),
       tasks_(workflow.tasks.size()),
-      dependencies_(workflow.tasks.size()),
-      dependants_(workflow.tasks.size()),
       unfinished_deps_(workflow.tasks.size(), 0),
-      conditions_(workflow.tasks.size()),
-      condition_errors_(workflow.tasks.size()),
       rng_(jitter_seed) {
-  std::unordered_map<std::string, int> index;
-  index.reserve(workflow.tasks.size());
-  for (size_t i = 0; i < workflow.tasks.size(); ++i)
-    index[workflow.tasks[i].id] = static_cast<int>(i);
-  for (size_t i = 0; i < workflow.tasks.size(); ++i) {
-    const workflow::TaskSpec& spec = workflow.tasks[i];
-    for (const std::string& dep : spec.dependencies) {
-      auto it = index.find(dep);
-      if (it == index.end()) continue;  // validation refused this already
-      dependencies_[i].push_back(it->second);
-      dependants_[it->second].push_back(static_cast<int>(i));
+  auto scope = std::make_unique<TaskScope>(*this);
+  const size_t n = workflow.tasks.size();
+  // Both lists in compressed rows: dependencies in the order written, dependants in
+  // declaration order (on_terminal() visits them so).
+  dependencies_.offsets_.assign(n + 1, 0);
+  std::vector<uint32_t> dependant_counts(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    for (const std::string& dep : workflow.tasks[i].dependencies) {
+      int d = scope->task_index(dep);
+      if (d < 0) continue;  // validation refused this already
+      dependencies_.items_.push_back(d);
+      ++dependant_counts[d + 1];
     }
-    unfinished_deps_[i] = static_cast<int>(dependencies_[i].size());
-    if (unfinished_deps_[i] == 0) resolvable_.insert(static_cast<int>(i));
-    if (!spec.condition.empty()) {
-      auto parsed = expr::parse_condition(spec.condition);
-      if (parsed) {
-        conditions_[i] = std::move(*parsed);
-      } else {
-        condition_errors_[i] = "invalid condition: " + parsed.error().message;
-      }
+    dependencies_.offsets_[i + 1] = static_cast<uint32_t>(dependencies_.items_.size());
+  }
+  dependencies_.items_.shrink_to_fit();
+  for (size_t i = 0; i < n; ++i) dependant_counts[i + 1] += dependant_counts[i];
+  dependants_.offsets_ = dependant_counts;
+  dependants_.items_.resize(dependencies_.items_.size());
+  for (size_t i = 0; i < n; ++i) {
+    for (int d : dependencies_[static_cast<int>(i)]) {
+      dependants_.items_[dependant_counts[d]++] = static_cast<int>(i);
     }
   }
-  scope_ = std::make_unique<TaskScope>(*this);
+  for (size_t i = 0; i < n; ++i) {
+    const workflow::TaskSpec& spec = workflow.tasks[i];
+    unfinished_deps_[i] = static_cast<int>(dependencies_[static_cast<int>(i)].size());
+    if (unfinished_deps_[i] == 0) resolvable_.push(static_cast<int>(i));
+    if (!spec.condition.empty()) {
+      Condition c;
+      c.task = static_cast<int>(i);
+      auto parsed = expr::parse_condition(spec.condition);
+      if (parsed) {
+        c.parsed = std::move(*parsed);
+      } else {
+        c.error = "invalid condition: " + parsed.error().message;
+      }
+      conditions_.push_back(std::move(c));
+    }
+  }
+  scope_ = std::move(scope);
 }
 
 void Scheduler::set_status(int task, TaskStatus to, int attempt, std::string reason) {
@@ -159,7 +259,7 @@ void Scheduler::on_terminal(int task) {
   }
   for (int d : dependants_[task]) {
     if (--unfinished_deps_[d] == 0 && tasks_[d].status == TaskStatus::kPending) {
-      resolvable_.insert(d);
+      resolvable_.push(d);
     }
   }
 }
@@ -178,13 +278,14 @@ void Scheduler::resolve(int task) {
       return;
     }
   }
-  if (!condition_errors_[task].empty()) {
+  const Condition* cond = condition(task);
+  if (cond && !cond->error.empty()) {
     any_failed_ = true;
-    set_status(task, TaskStatus::kFailed, 0, condition_errors_[task]);
+    set_status(task, TaskStatus::kFailed, 0, cond->error);
     return;
   }
-  if (conditions_[task]) {
-    auto value = expr::evaluate_condition(*conditions_[task], *scope_);
+  if (cond && cond->parsed) {
+    auto value = expr::evaluate_condition(*cond->parsed, *scope_);
     if (!value) {
       set_status(task, TaskStatus::kFailed, 0, "condition error: " + value.error());
       if (workflow_.settings.on_failure == RunFailurePolicy::kStop) {
@@ -208,7 +309,7 @@ void Scheduler::resolve(int task) {
     return;
   }
   set_status(task, TaskStatus::kReady, 0, "");
-  ready_.insert(task);
+  ready_.push(task);
 }
 
 std::string Scheduler::gate_message(int task) {
@@ -239,7 +340,7 @@ Result<void> Scheduler::approve(int task, const std::string& comment) {
   }
   t.gate_passed = true;
   set_status(task, TaskStatus::kReady, t.attempts, "");
-  ready_.insert(task);
+  ready_.push(task);
   return {};
 }
 
@@ -270,10 +371,17 @@ void Scheduler::restore(std::vector<TaskState> states) {
   queued_.clear();
   for (size_t i = 0; i < tasks_.size() && i < states.size(); ++i) {
     TaskState s = std::move(states[i]);
-    s.candidates = std::move(tasks_[i].candidates);
-    s.agent_index = 0;
-    for (size_t a = 0; a < s.candidates.size(); ++a) {
-      if (s.candidates[a] == s.agent) s.agent_index = static_cast<int>(a);
+    // Candidates come from set_agents() only; the agent index from the recorded agent.
+    if (!tasks_[i].candidates().empty() || !s.candidates().empty() || s.agent_index() != 0) {
+      AgentTaskState& agent = s.mutable_agent_state();
+      agent.candidates.clear();
+      if (!tasks_[i].candidates().empty()) {
+        agent.candidates = std::move(tasks_[i].mutable_agent_state().candidates);
+      }
+      agent.agent_index = 0;
+      for (size_t a = 0; a < agent.candidates.size(); ++a) {
+        if (agent.candidates[a] == s.agent) agent.agent_index = static_cast<int>(a);
+      }
     }
     if (s.status == TaskStatus::kReady || s.status == TaskStatus::kCancelled) {
       s.status = TaskStatus::kPending;
@@ -291,7 +399,7 @@ void Scheduler::restore(std::vector<TaskState> states) {
     for (int dep : dependencies_[i]) open += !is_terminal(tasks_[dep].status);
     unfinished_deps_[i] = open;
     if (open == 0 && tasks_[i].status == TaskStatus::kPending) {
-      resolvable_.insert(static_cast<int>(i));
+      resolvable_.push(static_cast<int>(i));
     }
   }
   if (any_failed_ && workflow_.settings.on_failure == RunFailurePolicy::kStop) {
@@ -314,7 +422,7 @@ void Scheduler::restart_attempt(int task, const std::string& reason) {
     return;
   }
   set_status(task, TaskStatus::kReady, t.attempts + 1, reason);
-  ready_.insert(task);
+  ready_.push(task);
 }
 
 void Scheduler::requeue_attempt(int task, const std::string& reason) {
@@ -326,7 +434,7 @@ void Scheduler::requeue_attempt(int task, const std::string& reason) {
     return;
   }
   set_status(task, TaskStatus::kReady, t.attempts, reason);
-  ready_.insert(task);
+  ready_.push(task);
 }
 
 bool Scheduler::blocked_on_gates() const {
@@ -349,30 +457,27 @@ Step Scheduler::advance() {
     int task = retries_.begin()->second;
     retries_.erase(retries_.begin());
     set_status(task, TaskStatus::kReady, tasks_[task].attempts, "");
-    ready_.insert(task);
+    ready_.push(task);
   }
   // Resolving a task can make others resolvable (skips, cancellations): loop.
   while (!resolvable_.empty()) {
-    int task = *resolvable_.begin();
-    resolvable_.erase(resolvable_.begin());
-    resolve(task);
+    resolve(resolvable_.pop());
   }
   Step step;
   while (!stopping_ && !paused_ && !ready_.empty() && running_ < workflow_.settings.max_parallel) {
-    int task = *ready_.begin();
-    ready_.erase(ready_.begin());
+    int task = ready_.pop();
     TaskState& t = tasks_[task];
     ++t.attempts;
     ++t.agent_attempts;
     if (t.attempts == 1) t.started_at = now;
     t.timed_out = false;
-    if (!t.candidates.empty()) t.agent = t.candidates[t.agent_index];  // shown while it runs
+    if (!t.candidates().empty()) t.agent = t.candidates()[t.agent_index()];  // shown while it runs
     set_status(task, TaskStatus::kRunning, t.attempts, "");
     StartRequest start{task, t.attempts, "", ""};
-    if (!t.candidates.empty()) {
-      start.agent = t.candidates[t.agent_index];
-      if (workflow_.tasks[task].resume_session && t.session_agent == start.agent) {
-        start.resume_session_id = t.session_id;
+    if (!t.candidates().empty()) {
+      start.agent = t.candidates()[t.agent_index()];
+      if (workflow_.tasks[task].resume_session && t.session_agent() == start.agent) {
+        start.resume_session_id = t.session_id();
       }
     }
     step.starts.push_back(std::move(start));
@@ -394,8 +499,13 @@ double Scheduler::retry_delay(const workflow::RetryPolicy& policy, int retry) {
 }
 
 void Scheduler::set_agents(int task, std::vector<std::string> agents) {
-  tasks_[task].candidates = std::move(agents);
-  tasks_[task].agent_index = 0;
+  if (agents.empty() && tasks_[task].candidates().empty()) {
+    tasks_[task].agent_attempts = 0;
+    return;
+  }
+  AgentTaskState& agent = tasks_[task].mutable_agent_state();
+  agent.candidates = std::move(agents);
+  agent.agent_index = 0;
   tasks_[task].agent_attempts = 0;
 }
 
@@ -408,14 +518,15 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
   t.timed_out = outcome.timed_out;
   if (!outcome.agent.empty()) {
     t.agent = outcome.agent;
-    if (std::find(t.agents_tried.begin(), t.agents_tried.end(), outcome.agent) ==
-        t.agents_tried.end()) {
-      t.agents_tried.push_back(outcome.agent);
+    const auto& tried = t.agents_tried();
+    if (std::find(tried.begin(), tried.end(), outcome.agent) == tried.end()) {
+      t.mutable_agent_state().agents_tried.push_back(outcome.agent);
     }
   }
   if (!outcome.session_id.empty()) {
-    t.session_id = outcome.session_id;
-    t.session_agent = outcome.agent;
+    AgentTaskState& agent = t.mutable_agent_state();
+    agent.session_id = outcome.session_id;
+    agent.session_agent = outcome.agent;
   }
   if (outcome.cost_usd) {
     t.cost_usd += *outcome.cost_usd;
@@ -453,7 +564,7 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
   }
   const workflow::RetryPolicy policy = spec.effective_retry();
   const std::string& cls = outcome.error_class;
-  bool is_agent = !t.candidates.empty();
+  bool is_agent = !t.candidates().empty();
   bool same_agent_ok = outcome.retryable && cls != "auth" && t.agent_attempts < policy.max_attempts;
   if (is_agent && cls == "permanent" && spec.fallback != workflow::FallbackStrategy::kSameAgent) {
     same_agent_ok = false;
@@ -464,20 +575,20 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
     char buf[64];
     std::snprintf(buf, sizeof buf, "; retry %d/%d in %.3gs", t.agent_attempts + 1,
                   policy.max_attempts, delay);
-    std::string with = is_agent ? " (" + t.candidates[t.agent_index] + ")" : "";
+    std::string with = is_agent ? " (" + t.candidates()[t.agent_index()] + ")" : "";
     schedule_retry(task, delay,
                    "attempt " + std::to_string(attempt) + with + " failed: " + reason + buf);
     return;
   }
   if (is_agent && spec.fallback == workflow::FallbackStrategy::kNextInList &&
-      t.agent_index + 1 < static_cast<int>(t.candidates.size()) && !stopping_ &&
+      t.agent_index() + 1 < static_cast<int>(t.candidates().size()) && !stopping_ &&
       (outcome.retryable || cls == "auth")) {
-    const std::string from = t.candidates[t.agent_index];
-    ++t.agent_index;
+    const std::string from = t.candidates()[t.agent_index()];
+    ++t.mutable_agent_state().agent_index;
     t.agent_attempts = 0;
     schedule_retry(task, 0,
                    "attempt " + std::to_string(attempt) + " (" + from + ") failed: " + reason +
-                       "; falling back to " + t.candidates[t.agent_index]);
+                       "; falling back to " + t.candidates()[t.agent_index()]);
     return;
   }
   fail_task(task, attempt, reason);

@@ -27,10 +27,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,32 +44,57 @@
 
 namespace baton::engine {
 
+/// The state only agent tasks have (TaskState::agent_state()): most tasks of a large
+/// run are commands, which do not pay for it (about 110 bytes a task).
+struct AgentTaskState {
+  std::vector<std::string> candidates;    ///< installed agents in preference order
+  int agent_index = 0;                    ///< index in candidates of the current agent
+  std::vector<std::string> agents_tried;  ///< distinct agents that ran an attempt, in order
+  std::string session_id;                 ///< session id reported by the latest attempt
+  std::string session_agent;              ///< the agent that reported session_id
+};
+
 /// The live state of one task.
 struct TaskState {
   TaskStatus status = TaskStatus::kPending;
-  int attempts = 0;    ///< attempts started
+  bool timed_out = false;  ///< the latest attempt was stopped by its timeout
+  // Gates and escalation:
+  bool gate_passed = false;  ///< the task's gate was approved: its work may start
+  bool escalated = false;    ///< waiting because it failed under on_failure: escalate
+  int attempts = 0;          ///< attempts started
+  std::optional<int> exit_code;
   std::string agent;   ///< agent of the latest attempt (set when it starts)
   std::string output;  ///< final output of the latest attempt
   /// named outputs: a JSON object, or null when the task has none (templates read null
   /// as {}); null by default so that a task without outputs allocates no empty map
   nlohmann::json outputs;
-  std::optional<int> exit_code;
-  bool timed_out = false;  ///< the latest attempt was stopped by its timeout
-  std::string reason;      ///< why it failed, was skipped, cancelled or is waiting
-  double retry_at = 0;     ///< when pending for a retry: earliest start, Unix s
-  double started_at = 0;   ///< first attempt's start
+  std::string reason;     ///< why it failed, was skipped, cancelled or is waiting
+  double retry_at = 0;    ///< when pending for a retry: earliest start, Unix s
+  double started_at = 0;  ///< first attempt's start
   double ended_at = 0;
-  // Agent tasks (set_agents()):
-  std::vector<std::string> candidates;    ///< installed agents in preference order
-  int agent_index = 0;                    ///< index in candidates of the current agent
-  int agent_attempts = 0;                 ///< attempts started with the current agent
-  std::vector<std::string> agents_tried;  ///< distinct agents that ran an attempt, in order
-  std::string session_id;                 ///< session id reported by the latest attempt
-  std::string session_agent;              ///< the agent that reported session_id
-  double cost_usd = 0;                    ///< cost of every attempt so far, USD
-  // Gates and escalation:
-  bool gate_passed = false;  ///< the task's gate was approved: its work may start
-  bool escalated = false;    ///< waiting because it failed under on_failure: escalate
+  int agent_attempts = 0;  ///< attempts started with the current agent (commands: all)
+  double cost_usd = 0;     ///< cost of every attempt so far, USD
+
+  /// Agent tasks' state (set_agents(), attempts' sessions), or an empty one when the
+  /// task has none. The reference stays valid until the task's state is changed.
+  const AgentTaskState& agent_state() const;
+  /// The agent tasks' state for writing: allocated on first use.
+  AgentTaskState& mutable_agent_state();
+  /// Read access to agent_state()'s fields.
+  const std::vector<std::string>& candidates() const { return agent_state().candidates; }
+  int agent_index() const { return agent_state().agent_index; }
+  const std::vector<std::string>& agents_tried() const { return agent_state().agents_tried; }
+  const std::string& session_id() const { return agent_state().session_id; }
+  const std::string& session_agent() const { return agent_state().session_agent; }
+
+  TaskState() = default;
+  TaskState(const TaskState& other) { *this = other; }
+  TaskState& operator=(const TaskState& other);
+  TaskState(TaskState&&) noexcept = default;
+  TaskState& operator=(TaskState&&) noexcept = default;
+
+ private:
+  std::unique_ptr<AgentTaskState> agent_;  // null until mutable_agent_state()
 };
 
 /// How an attempt ended, as the driver reports it.
@@ -244,17 +271,53 @@ class Scheduler {
   void wait_for_person(int task, int attempt, std::string message);
   std::string gate_message(int task);
 
+  /// Lists of task indices per task in two flat arrays (compressed rows): the lists of
+  /// 100,000 tasks cost 4 bytes a task plus the edges, not a vector (24 bytes) each.
+  class Adjacency {
+   public:
+    /// The list of TASK.
+    std::span<const int> operator[](int task) const {
+      return {items_.data() + offsets_[task], items_.data() + offsets_[task + 1]};
+    }
+
+   private:
+    friend class Scheduler;
+    std::vector<uint32_t> offsets_;  // task -> start in items_; size tasks + 1
+    std::vector<int> items_;
+  };
+  /// Task indices, smallest first (declaration order): a binary heap in a vector, 4 bytes
+  /// an entry where a std::set node costs 40 (every task of a wide run is ready at once).
+  class TaskQueue {
+   public:
+    void push(int task);
+    /// Removes and returns the smallest. REQUIRES: !empty().
+    int pop();
+    bool empty() const { return heap_.empty(); }
+    void clear() { heap_.clear(); }
+
+   private:
+    std::vector<int> heap_;
+  };
+  /// A task's condition: parsed, or the reason it does not parse. Only tasks with a
+  /// condition have one (sorted by task).
+  struct Condition {
+    int task = -1;
+    std::optional<expr::Template> parsed;
+    std::string error;  ///< "invalid condition: ..." when it does not parse
+  };
+  /// The condition of TASK, or null when it has none.
+  const Condition* condition(int task) const;
+
   const workflow::Workflow& workflow_;
   const Clock& clock_;
   RunContext context_;
   std::vector<TaskState> tasks_;
-  std::vector<std::vector<int>> dependencies_;  // task -> its dependencies
-  std::vector<std::vector<int>> dependants_;    // task -> tasks that depend on it
-  std::vector<int> unfinished_deps_;            // task -> dependencies not yet terminal
-  std::vector<std::optional<expr::Template>> conditions_;
-  std::vector<std::string> condition_errors_;
-  std::set<int> resolvable_;                  // pending, all dependencies terminal
-  std::set<int> ready_;                       // ready to start, by declaration order
+  Adjacency dependencies_;            // task -> its dependencies
+  Adjacency dependants_;              // task -> tasks that depend on it
+  std::vector<int> unfinished_deps_;  // task -> dependencies not yet terminal
+  std::vector<Condition> conditions_;
+  TaskQueue resolvable_;                      // pending, all dependencies terminal
+  TaskQueue ready_;                           // ready to start, by declaration order
   std::set<std::pair<double, int>> retries_;  // (due time, task) pending retries
   std::vector<Transition> queued_;
   size_t terminal_count_ = 0;

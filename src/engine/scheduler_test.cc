@@ -518,7 +518,7 @@ TEST(FallbackTest, NextInListAfterTheAgentsAttemptsAreUsedUp) {
   ASSERT_TRUE(sim.run());
   EXPECT_EQ(sim.status("a"), TaskStatus::kSuccess);
   EXPECT_EQ(sim.start_agents(), (std::vector<std::string>{"claude", "claude", "codex"}));
-  EXPECT_EQ(sim.state("a").agents_tried, (std::vector<std::string>{"claude", "codex"}));
+  EXPECT_EQ(sim.state("a").agents_tried(), (std::vector<std::string>{"claude", "codex"}));
   EXPECT_EQ(sim.state("a").attempts, 3);
 }
 

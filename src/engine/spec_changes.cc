@@ -18,7 +18,7 @@ std::vector<std::string> spec_changes(const workflow::Workflow& workflow,
     auto it = rows.find(spec.id);
     if (it == rows.end()) {
       out.push_back(spec.id + " (added)");
-    } else if (!it->second->spec_sha256.empty() && it->second->spec_sha256 != spec.spec_sha256) {
+    } else if (!it->second->spec_sha256.empty() && it->second->spec_sha256 != spec.spec_sha256()) {
       out.push_back(spec.id + " (changed)");
     }
   }

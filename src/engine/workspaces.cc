@@ -137,7 +137,6 @@ Workspaces::Workspaces(const workflow::Workflow& wf, std::string run_id, std::st
       run_id_(std::move(run_id)),
       root_dir_(std::move(root_dir)),
       state_dir_(std::move(state_dir)),
-      deps_(workflow::dependency_indices(wf)),
       per_task_(wf.settings.integrate_at == workflow::IntegrateAt::kTask &&
                 wf.settings.integrate != workflow::Integration::kNone) {}
 
@@ -313,6 +312,7 @@ Result<std::string> Workspaces::prepare(int task, int attempt) {
   // The dependencies whose committed changes this task must see; one that is
   // upstream of another is already in that one's branch.
   std::vector<int> changed;
+  if (deps_.empty()) deps_ = workflow::dependency_indices(wf_);
   for (int d : deps_[task]) {
     auto p = places_.find(d);
     if (p != places_.end() && p->second.committed && p->second.committed->changed) {

@@ -165,7 +165,9 @@ class Workspaces {
   bool bwrap_works_ = false;
   /// As root: the host ids sandboxed tasks run as (BATON_SANDBOX_IDS, read by begin()).
   std::optional<isolation::SandboxIdRange> sandbox_ids_;
-  std::vector<std::vector<int>> deps_;  // dependency_indices(wf)
+  // dependency_indices(wf), made at the first start of a worktree task (a run without
+  // worktrees does not hold a list per task: bench/RESULTS.md, memory)
+  std::vector<std::vector<int>> deps_;
   std::map<int, TaskPlace> places_;
   std::string run_branch_;
   bool per_task_ = false;                    // integrate_at: task and integrate not none

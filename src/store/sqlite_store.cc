@@ -315,6 +315,12 @@ class SqliteStore final : public Store {
   Result<std::optional<RunRecord>> get_run(const std::string& run_id) override;
   Result<std::vector<RunRecord>> list_runs(int limit) override;
   Result<std::vector<TaskRecord>> list_tasks(const std::string& run_id) override;
+  Result<void> for_each_event(const std::string& run_id, int64_t after_seq,
+                              const std::function<void(const Event&)>& visit) override;
+  Result<void> for_each_task(const std::string& run_id,
+                             const std::function<void(const TaskRecord&)>& visit) override;
+  Result<void> for_each_attempt(const std::string& run_id, const std::string& task_id,
+                                const std::function<void(const AttemptRecord&)>& visit) override;
   Result<std::vector<AttemptRecord>> list_attempts(const std::string& run_id,
                                                    const std::string& task_id) override;
   Result<std::vector<Event>> list_events(const std::string& run_id, int64_t after_seq) override;
@@ -564,6 +570,36 @@ Result<std::vector<TaskRecord>> SqliteStore::list_tasks(const std::string& run_i
   return tasks;
 }
 
+Result<void> SqliteStore::for_each_task(const std::string& run_id,
+                                        const std::function<void(const TaskRecord&)>& visit) {
+  const std::string what = "cannot list tasks of run " + run_id;
+  auto s = statement(kListTasks);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(error(what, r.error()));
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) return {};
+    visit(read_task(**s));
+  }
+}
+
+Result<void> SqliteStore::for_each_attempt(const std::string& run_id, const std::string& task_id,
+                                           const std::function<void(const AttemptRecord&)>& visit) {
+  const std::string what = "cannot list attempts of run " + run_id;
+  auto s = statement(kListAttempts);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind_all(run_id, task_id); !r) return tl::unexpected(error(what, r.error()));
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) return {};
+    visit(read_attempt(**s));
+  }
+}
+
 Result<std::optional<TaskRecord>> SqliteStore::get_task(const std::string& run_id,
                                                         const std::string& task_id) {
   const std::string what = "cannot read task " + run_id + "/" + task_id;
@@ -615,6 +651,25 @@ Result<std::vector<Event>> SqliteStore::list_events(const std::string& run_id, i
     events.push_back(std::move(*event));
   }
   return events;
+}
+
+Result<void> SqliteStore::for_each_event(const std::string& run_id, int64_t after_seq,
+                                         const std::function<void(const Event&)>& visit) {
+  const std::string what = "cannot list events of run " + run_id;
+  auto s = statement(kListEvents);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind_all(run_id, after_seq); !r) {
+    return tl::unexpected(error(what, r.error()));
+  }
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) return {};
+    auto event = read_event(**s);
+    if (!event) return tl::unexpected(error(what, event.error()));
+    visit(*event);
+  }
 }
 
 Result<std::vector<StoredEvent>> SqliteStore::list_stored_events(const std::string& run_id) {

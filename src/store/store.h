@@ -159,8 +159,40 @@ class Store {
   /// A run's attempts ordered by task position then number; TASK_ID "" = all tasks.
   virtual Result<std::vector<AttemptRecord>> list_attempts(const std::string& run_id,
                                                            const std::string& task_id) = 0;
+  /// Calls VISIT with each of a run's tasks in declaration order, one at a time, as
+  /// list_tasks() would return them, without holding them all: a run of 100,000 tasks
+  /// costs one record (bench/RESULTS.md, memory). The record lives only during the call.
+  /// VISIT must not read tasks from this store itself. Errors: the read failed (VISIT
+  /// may have seen some tasks). This default reads list_tasks(); back ends override it.
+  virtual Result<void> for_each_task(const std::string& run_id,
+                                     const std::function<void(const TaskRecord&)>& visit) {
+    auto tasks = list_tasks(run_id);
+    if (!tasks) return tl::unexpected(tasks.error());
+    for (const TaskRecord& t : *tasks) visit(t);
+    return {};
+  }
+  /// As list_attempts(RUN_ID, TASK_ID), one attempt at a time, as for_each_task().
+  /// VISIT must not read attempts from this store itself.
+  virtual Result<void> for_each_attempt(const std::string& run_id, const std::string& task_id,
+                                        const std::function<void(const AttemptRecord&)>& visit) {
+    auto attempts = list_attempts(run_id, task_id);
+    if (!attempts) return tl::unexpected(attempts.error());
+    for (const AttemptRecord& a : *attempts) visit(a);
+    return {};
+  }
   /// A run's events with seq > AFTER_SEQ, in order.
   virtual Result<std::vector<Event>> list_events(const std::string& run_id, int64_t after_seq) = 0;
+  /// As list_events(), one event at a time, as for_each_task() (an orchestrator that
+  /// looks for requests among the 200,000 events of a large run holds one). VISIT must
+  /// not read events from this store itself. Errors: the read failed, or an event's data
+  /// is not JSON (VISIT has seen the events before it).
+  virtual Result<void> for_each_event(const std::string& run_id, int64_t after_seq,
+                                      const std::function<void(const Event&)>& visit) {
+    auto events = list_events(run_id, after_seq);
+    if (!events) return tl::unexpected(events.error());
+    for (const Event& e : *events) visit(e);
+    return {};
+  }
   /// One task of a run; nullopt when the run has no task TASK_ID (or no such run).
   virtual Result<std::optional<TaskRecord>> get_task(const std::string& run_id,
                                                      const std::string& task_id) = 0;

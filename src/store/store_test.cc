@@ -496,6 +496,38 @@ TEST(SqliteStoreTest, ListAttemptsByTaskPositionThenNumberWithOrphansLast) {
   EXPECT_EQ((*only_a)[1].number, 2);
 }
 
+TEST(SqliteStoreTest, ForEachVisitsWhatListGivesInTheSameOrder) {
+  TempDir dir;
+  auto store = open_or_die(dir.file("state.db"));
+  Batch batch;
+  batch.run = make_run("r1", 1);
+  batch.tasks = {make_task("r1", "zeta", 0), make_task("r1", "alpha", 2),
+                 make_task("r1", "mid", 1)};
+  batch.attempts = {make_attempt("r1", "alpha", 2), make_attempt("r1", "zeta", 1),
+                    make_attempt("r1", "alpha", 1)};
+  for (const char* kind : {"a", "b", "c"}) batch.events.push_back(make_event("r1", kind));
+  apply_ok(*store, batch);
+
+  std::vector<std::string> tasks;
+  ASSERT_TRUE(store->for_each_task("r1", [&](const TaskRecord& t) { tasks.push_back(t.task_id); }));
+  EXPECT_EQ(tasks, (std::vector<std::string>{"zeta", "mid", "alpha"}));
+  std::vector<std::string> attempts;
+  auto each = [&](const AttemptRecord& a) {
+    attempts.push_back(a.task_id + "#" + std::to_string(a.number));
+  };
+  ASSERT_TRUE(store->for_each_attempt("r1", "", each));
+  EXPECT_EQ(attempts, (std::vector<std::string>{"zeta#1", "alpha#1", "alpha#2"}));
+  attempts.clear();
+  ASSERT_TRUE(store->for_each_attempt("r1", "alpha", each));
+  EXPECT_EQ(attempts, (std::vector<std::string>{"alpha#1", "alpha#2"}));
+  std::vector<std::string> kinds;
+  ASSERT_TRUE(store->for_each_event("r1", 1, [&](const Event& e) { kinds.push_back(e.kind); }));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"b", "c"}));
+  tasks.clear();
+  ASSERT_TRUE(store->for_each_task("nope", [&](const TaskRecord& t) { tasks.push_back(t.task_id); }));
+  EXPECT_TRUE(tasks.empty());
+}
+
 TEST(SqliteStoreTest, FailedBatchLeavesNothingAndDoesNotConsumeSeqs) {
   TempDir dir;
   const std::string path = dir.file("state.db");

@@ -98,9 +98,19 @@ TEST(LoaderTest, SpecHashIgnoresCommentsAndLayoutButNotValues) {
       "name: h\ntasks:\n  # a comment\n  - {id: a, run: echo 1}\n  - id: b\n    run: y\n";
   LoadResult ra = load(a), rb = load(b);
   ASSERT_TRUE(ra.ok() && rb.ok()) << report(ra) << report(rb);
-  EXPECT_EQ(ra.workflow->tasks[0].spec_sha256.size(), 64u);
-  EXPECT_EQ(ra.workflow->tasks[0].spec_sha256, rb.workflow->tasks[0].spec_sha256);
-  EXPECT_NE(ra.workflow->tasks[1].spec_sha256, rb.workflow->tasks[1].spec_sha256);
+  EXPECT_EQ(ra.workflow->tasks[0].spec_sha256().size(), 64u);
+  EXPECT_EQ(ra.workflow->tasks[0].spec_sha256(), rb.workflow->tasks[0].spec_sha256());
+  EXPECT_NE(ra.workflow->tasks[1].spec_sha256(), rb.workflow->tasks[1].spec_sha256());
+}
+
+TEST(LoaderTest, SpecHashIsKeptAsBytesAndReadAsHex) {
+  TaskSpec t;
+  EXPECT_EQ(t.spec_sha256(), "");  // unknown: a task not read from a file
+  const std::string hex = "00ff" + std::string(56, 'a') + "0123";
+  t.set_spec_sha256(hex);
+  EXPECT_EQ(t.spec_sha256(), hex);
+  t.set_spec_sha256("not hex");
+  EXPECT_EQ(t.spec_sha256(), "");
 }
 
 TEST(LoaderTest, MinimalWorkflowHasDefaults) {

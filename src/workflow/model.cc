@@ -28,6 +28,35 @@ const nlohmann::json& TaskSpec::outputs() const {
   return o.is_null() ? empty_object() : o;
 }
 
+std::string TaskSpec::spec_sha256() const {
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (spec_digest == std::array<uint8_t, 32>{}) return "";
+  std::string hex(64, '0');
+  for (size_t i = 0; i < spec_digest.size(); ++i) {
+    hex[2 * i] = kHex[spec_digest[i] >> 4];
+    hex[2 * i + 1] = kHex[spec_digest[i] & 15];
+  }
+  return hex;
+}
+
+void TaskSpec::set_spec_sha256(std::string_view hex) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  spec_digest = {};
+  if (hex.size() != 2 * spec_digest.size()) return;
+  std::array<uint8_t, 32> digest{};
+  for (size_t i = 0; i < digest.size(); ++i) {
+    int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return;
+    digest[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  spec_digest = digest;
+}
+
 RetryPolicy TaskSpec::effective_retry() const {
   if (const std::optional<RetryPolicy>& r = retry(); r) return *r;
   RetryPolicy policy;

@@ -7,12 +7,14 @@
 // upstream tasks, inputs or variables. Durations are stored in seconds.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace baton::workflow {
@@ -30,7 +32,7 @@ enum class RunFailurePolicy {
 };
 
 /// task.on_failure: what happens to a task whose last attempt failed.
-enum class TaskFailureAction {
+enum class TaskFailureAction : uint8_t {
   kFail,   ///< the task is failed (default)
   kSkip,   ///< the task is recorded skipped; dependants see status 'skipped'
   kRetry,  ///< retry per `retry` (3 attempts when no retry block is given), then fail
@@ -62,7 +64,7 @@ struct RetryPolicy {
 
 /// task.fallback: which agent the next attempt of a failed agent task uses (seed 004
 /// WP07). Attempts are counted per agent: each agent gets the task's retry policy.
-enum class FallbackStrategy {
+enum class FallbackStrategy : uint8_t {
   kNextInList,  ///< after an agent's attempts are used up (or auth/permanent), the role's next
                 ///< agent
   kSameAgent,   ///< only the first installed agent; permanent errors are retried too
@@ -70,7 +72,7 @@ enum class FallbackStrategy {
 };
 
 /// settings.isolation and task `isolation`: where a task works (docs/isolation.md).
-enum class Isolation {
+enum class Isolation : uint8_t {
   kNone,      ///< in the project root, like any command
   kWorktree,  ///< in its own git worktree on its own branch; committed when it succeeds
 };
@@ -89,7 +91,7 @@ enum class IntegrateAt {
 };
 
 /// settings.sandbox and task `sandbox`: what confines a task's process (docs/sandboxes.md).
-enum class Sandbox {
+enum class Sandbox : uint8_t {
   kNone,    ///< no confinement
   kBwrap,   ///< bubblewrap: a minimal file system, writable worktree, no network by default
   kAuto,    ///< bwrap where it works here, else none (with a warning)
@@ -176,17 +178,25 @@ struct TaskSpec {
   std::vector<std::string> dependencies;  ///< ids of tasks this one waits for
   std::string condition;                  ///< a condition (see expr/condition.h); empty = always
   std::optional<double> timeout_s;        ///< seconds; falls back to settings.timeout_s
+  int max_turns = 0;                      ///< agent turns per attempt (0 = the CLI's default)
   std::optional<TaskFailureAction> on_failure;                ///< as written; default kFail
   FallbackStrategy fallback = FallbackStrategy::kNextInList;  ///< agent tasks only
   bool resume_session = false;         ///< on a retry with the same agent, resume its session
-  int max_turns = 0;                   ///< agent turns per attempt (0 = the CLI's default)
   std::optional<Isolation> isolation;  ///< as written; falls back to settings.isolation
   std::optional<Sandbox> sandbox;      ///< as written; falls back to settings.sandbox
-  /// Hex SHA-256 of the task's mapping in canonical form (yaml_tree.h canonical_text:
-  /// comments and layout do not count). `baton resume` compares it to the run's.
-  std::string spec_sha256;
+  /// SHA-256 of the task's mapping in canonical form (yaml_tree.h canonical_text:
+  /// comments and layout do not count), as 32 bytes (a hex string cost 112 bytes a
+  /// task); all zero when unknown. Read it as hex through spec_sha256().
+  std::array<uint8_t, 32> spec_digest{};
   /// The rarely set fields; null until mutable_extras() is first called.
   TaskExtrasPtr extras;
+
+  /// spec_digest as lowercase hex (64 characters); "" when it is unknown (a task not
+  /// read from a file). `baton resume` compares it to the run's.
+  std::string spec_sha256() const;
+  /// Sets spec_digest from HEX (64 hex digits, as sha256_hex() gives); anything else
+  /// makes it unknown.
+  void set_spec_sha256(std::string_view hex);
 
   /// The rarely set fields for writing: allocates them (at their defaults) on first use.
   TaskExtras& mutable_extras() { return extras.get_or_create(); }

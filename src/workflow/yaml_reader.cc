@@ -533,7 +533,7 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
                        TaskSpec* task, TaskPlaces* places) {
   bool hook = !hook_group.empty();
   task->loc = loc_of(node.Mark());
-  task->spec_sha256 = sha256_hex(canonical_text(node));
+  task->set_spec_sha256(sha256_hex(canonical_text(node)));
   places->id = task->loc;
   if (hook) task->id = hook_group + "." + std::to_string(number);
   std::string label = hook ? "hook " + in_quotes(task->id) : "task " + std::to_string(number);
@@ -734,7 +734,11 @@ void Reader::read_run(const YamlEntry& e, const std::string& where, TaskSpec* ta
       continue;
     }
     argv.push_back(item.Scalar());
-    places->templates.push_back({item.Scalar(), false, item.Mark()});
+    // Without "${" an item is a literal with nothing to check (expr::parse_template):
+    // no site for it, so a run of plain commands does not copy every argument twice.
+    if (item.Scalar().find("${") != std::string::npos) {
+      places->templates.push_back({item.Scalar(), false, item.Mark()});
+    }
   }
   if (e.value.size() == 0) error(e.value_loc(), "'run' is an empty list" + where);
   task->run_argv = std::move(argv);
