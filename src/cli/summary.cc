@@ -96,8 +96,7 @@ Result<void> write_summary(store::Store& store, const store::RunRecord& run, std
       all.cost += *a.cost_usd;
       all.has_cost = true;
     }
-    if (a.agent.empty() && !a.input_tokens && !a.output_tokens && !a.cached_tokens &&
-        !a.cost_usd) {
+    if (a.agent.empty() && !a.input_tokens && !a.output_tokens && !a.cached_tokens && !a.cost_usd) {
       return;
     }
     Totals& t = per_task[a.task_id];
@@ -178,7 +177,8 @@ Result<void> write_summary(store::Store& store, const store::RunRecord& run, std
   for (const auto& [id, reason] : failed) {
     text += fmt::format("  {}: {}\n", id, reason.empty() ? "failed" : reason);
     std::string log;  // of its last attempt
-    read = store.for_each_attempt(run.id, id, [&](const store::AttemptRecord& a) { log = a.log_path; });
+    read = store.for_each_attempt(run.id, id,
+                                  [&](const store::AttemptRecord& a) { log = a.log_path; });
     if (!read) return read;
     if (!log.empty()) text += fmt::format("    log: {}\n", log);
   }

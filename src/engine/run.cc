@@ -750,7 +750,9 @@ void Driver::start_hook(size_t index) {
                      options_.root_dir,
                      log_path("hook-" + hook_group_ + "-" + spec.id, 1),
                      spec.timeout_s.value_or(wf_.settings.timeout_s),
-                     wf_.settings.kill_grace_s};
+                     wf_.settings.kill_grace_s,
+                     /*agent=*/"",
+                     /*resume_session_id=*/""};
   place.secrets = &secrets_;
   Live live;
   live.attempt = 1;

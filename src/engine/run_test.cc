@@ -32,8 +32,8 @@ TEST(ActiveSecondsTest, PausedAndWaitingEndAnOrchestratorAndARunningOneCountsSoF
 }
 
 TEST(ActiveSecondsTest, OneEventAtATimeGivesTheSameSoFar) {
-  std::vector<store::Event> events = {at(100, "run.created"),  at(130, "task.success"),
-                                      at(1000, "run.resumed"), at(1005, "task.running"),
+  std::vector<store::Event> events = {at(100, "run.created"),   at(130, "task.success"),
+                                      at(1000, "run.resumed"),  at(1005, "task.running"),
                                       at(1012, "run.finished"), at(2000, "run.resumed"),
                                       at(2004, "task.running")};
   ActiveSeconds active;

@@ -36,7 +36,7 @@ class IdIndex {
   // The slot that holds ID, or the empty slot where it would go.
   size_t slot_of(std::string_view id) const {
     const size_t mask = slots_.size() - 1;
-    for (size_t at = std::hash<std::string_view>{}(id) & mask;; at = (at + 1) & mask) {
+    for (size_t at = std::hash<std::string_view>{}(id)&mask;; at = (at + 1) & mask) {
       int i = slots_[at];
       if (i < 0 || tasks_[i].id == id) return at;
     }

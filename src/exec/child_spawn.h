@@ -11,8 +11,8 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "exec/process.h"
@@ -59,8 +59,8 @@ struct ChildLaunch {
   std::vector<std::pair<int, rlimit>> restore;
   std::vector<ResourceLimit> rlimits;  ///< then these, soft and hard, before exec
   int umask = -1;                      ///< -1 = the supervisor's
-  int record_fd = -1;     ///< the control file: the child appends the "started" record
-  std::string record_head;  ///< the record up to the child's pid: `{...,"child_pid":`
+  int record_fd = -1;                  ///< the control file: the child appends the "started" record
+  std::string record_head;             ///< the record up to the child's pid: `{...,"child_pid":`
 };
 
 /// How a launch ended.

@@ -247,7 +247,7 @@ struct Connection {
   int owner = 0;  // the process that started it: a forked child must start its own
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, Supervised::Impl*> watched;  // started here, end not delivered
-  size_t outstanding = 0;       // handed over, kEnded not seen (detached ones included)
+  size_t outstanding = 0;  // handed over, kEnded not seen (detached ones included)
   // The loop it is bound to while it has watched attempts, and whether its supervisor is
   // known to be gone: read by connection_for() of any thread (under the registry's lock),
   // written by the loop's thread. Everything else belongs to the bound loop's thread.

@@ -80,8 +80,8 @@ std::string control_path_for(const std::string& log_path);
 
 /// Asks a running attempt's supervisor (checked by pid + start time, a stop request
 /// through a pidfd naming the attempt) to cancel it: SIGTERM to the child's group, grace,
-/// SIGKILL; the supervisor records kind kCancelled. For `baton cancel` of a run whose orchestrator is gone;
-/// returns without waiting for the end. Errors: the attempt is not running.
+/// SIGKILL; the supervisor records kind kCancelled. For `baton cancel` of a run whose orchestrator
+/// is gone; returns without waiting for the end. Errors: the attempt is not running.
 Result<void> cancel_attempt(const std::string& control_path);
 
 /// One attempt under a supervisor, watched from a libuv loop. Move-only via unique_ptr.

@@ -882,8 +882,8 @@ TEST(ProgramCacheTest, LooksUpOncePerPathAndNameAndSkipsRelativeEntries) {
   EXPECT_EQ(cache.resolve("/bin:/usr/bin", "true"), "/bin/true");
   EXPECT_EQ(cache.misses(), 2u);
   EXPECT_EQ(cache.resolve("/usr/bin", "./true"), "./true");  // a path is not looked up
-  EXPECT_EQ(cache.resolve("bin:/usr/bin", "true"), "");       // relative entry first
-  EXPECT_EQ(cache.resolve(":/usr/bin", "true"), "");          // "" is the current directory
+  EXPECT_EQ(cache.resolve("bin:/usr/bin", "true"), "");      // relative entry first
+  EXPECT_EQ(cache.resolve(":/usr/bin", "true"), "");         // "" is the current directory
   EXPECT_EQ(cache.resolve("/usr/bin", "no-such-program-xyz"), "");
   EXPECT_EQ(cache.resolve("", "true"), "/bin/true");  // glibc's default PATH
   cache.forget("/bin:/usr/bin", "true");

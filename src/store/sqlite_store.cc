@@ -634,22 +634,10 @@ Result<std::vector<AttemptRecord>> SqliteStore::list_attempts(const std::string&
 }
 
 Result<std::vector<Event>> SqliteStore::list_events(const std::string& run_id, int64_t after_seq) {
-  const std::string what = "cannot list events of run " + run_id;
-  auto s = statement(kListEvents);
-  if (!s) return tl::unexpected(error(what, s.error()));
-  ResetOnExit done(**s);
-  if (auto r = (*s)->bind_all(run_id, after_seq); !r) {
-    return tl::unexpected(error(what, r.error()));
-  }
   std::vector<Event> events;
-  for (;;) {
-    auto row = (*s)->step();
-    if (!row) return tl::unexpected(error(what, row.error()));
-    if (!*row) break;
-    auto event = read_event(**s);
-    if (!event) return tl::unexpected(error(what, event.error()));
-    events.push_back(std::move(*event));
-  }
+  auto visited =
+      for_each_event(run_id, after_seq, [&events](const Event& e) { events.push_back(e); });
+  if (!visited) return tl::unexpected(visited.error());
   return events;
 }
 

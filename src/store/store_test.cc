@@ -524,7 +524,8 @@ TEST(SqliteStoreTest, ForEachVisitsWhatListGivesInTheSameOrder) {
   ASSERT_TRUE(store->for_each_event("r1", 1, [&](const Event& e) { kinds.push_back(e.kind); }));
   EXPECT_EQ(kinds, (std::vector<std::string>{"b", "c"}));
   tasks.clear();
-  ASSERT_TRUE(store->for_each_task("nope", [&](const TaskRecord& t) { tasks.push_back(t.task_id); }));
+  ASSERT_TRUE(
+      store->for_each_task("nope", [&](const TaskRecord& t) { tasks.push_back(t.task_id); }));
   EXPECT_TRUE(tasks.empty());
 }
 
