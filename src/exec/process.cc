@@ -24,12 +24,9 @@
 namespace baton::exec {
 namespace {
 
-constexpr size_t kStderrTailBytes = 64 * 1024;
-constexpr size_t kReadBufferBytes = 64 * 1024;
-// After the leader is reaped, a group being killed is checked for having gone away,
-// first after kMinGroupPollMs, then at doubling intervals up to kMaxGroupPollMs.
-constexpr uint64_t kMinGroupPollMs = 10;
-constexpr uint64_t kMaxGroupPollMs = 320;
+// The group polls of process.h in the milliseconds of libuv's timers.
+constexpr auto kMinGroupPollMs = static_cast<uint64_t>(kMinGroupPollS * 1000);
+constexpr auto kMaxGroupPollMs = static_cast<uint64_t>(kMaxGroupPollS * 1000);
 
 double unix_now() {
   timespec ts{};

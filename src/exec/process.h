@@ -33,6 +33,7 @@
 // Thread safety: a Process belongs to its loop's thread.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -72,6 +73,16 @@ struct ExitStatus {
   /// its supervisor by pid 42)").
   std::string to_string() const;
 };
+
+/// What Process and the run supervisor (supervisor_attempt.h) keep of a child's output
+/// and how they watch a group left behind: the last kStderrTailBytes of stderr (bytes),
+/// reads of kReadBufferBytes (bytes), and after the leader's end a check that the group
+/// is gone first after kMinGroupPollS, then at doubling intervals up to kMaxGroupPollS
+/// (seconds).
+inline constexpr size_t kStderrTailBytes = 64 * 1024;
+inline constexpr size_t kReadBufferBytes = 64 * 1024;
+inline constexpr double kMinGroupPollS = 0.01;
+inline constexpr double kMaxGroupPollS = 0.32;
 
 /// One resource limit of a child: setrlimit(2) RESOURCE (RLIMIT_NPROC, ...) with soft
 /// and hard limit both VALUE (in the resource's unit: processes, bytes, seconds, fds).

@@ -15,13 +15,6 @@
 namespace baton::exec {
 namespace {
 
-constexpr size_t kStderrTailBytes = 64 * 1024;
-constexpr size_t kReadBufferBytes = 64 * 1024;
-// After the leader is reaped, a group being killed is checked for having gone away,
-// first after kMinGroupPoll seconds, then at doubling intervals up to kMaxGroupPoll.
-constexpr double kMinGroupPoll = 0.01;
-constexpr double kMaxGroupPoll = 0.32;
-
 bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
@@ -241,7 +234,7 @@ void SupervisedAttempt::check_deadlines(double now) {
       killing_ = false;
       return;
     }
-    group_poll_interval_ = std::min(2 * group_poll_interval_, kMaxGroupPoll);
+    group_poll_interval_ = std::min(2 * group_poll_interval_, kMaxGroupPollS);
     next_group_poll_ = now + group_poll_interval_;
   }
   if (now >= kill_deadline_) {
@@ -266,7 +259,7 @@ void SupervisedAttempt::kill_group_with_grace(bool stop_signals) {
   killing_ = true;
   double now = monotonic_now();
   kill_deadline_ = now + spec_.kill_grace_s;
-  group_poll_interval_ = kMinGroupPoll;
+  group_poll_interval_ = kMinGroupPollS;
   next_group_poll_ = now + group_poll_interval_;
 }
 
