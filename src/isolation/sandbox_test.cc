@@ -387,7 +387,9 @@ TEST(SandboxSetupTest, WrapBuildsTheCommand) {
   EXPECT_TRUE(has("--die-with-parent"));
   EXPECT_TRUE(has("--new-session"));
   EXPECT_TRUE(has("--unshare-pid"));
-  if (geteuid() == 0) EXPECT_TRUE(has("--cap-drop"));
+  if (geteuid() == 0) {
+    EXPECT_TRUE(has("--cap-drop"));
+  }
   EXPECT_EQ(p.env["HOME"], dir / "home");
   EXPECT_EQ(p.env["TMPDIR"], "/tmp");
   EXPECT_TRUE(fs::is_directory(dir / "home"));
