@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -264,6 +265,10 @@ struct Connection {
   bool read_messages(int block_ms);
   // Delivers the deferred messages (callbacks run).
   void dispatch();
+  // Reads messages, blocking up to TIMEOUT_MS in all, until DONE() holds, the kEnded of
+  // attempt ID has been read (it stays in `deferred`; returns true then), or the
+  // supervisor is gone. The kEnded messages read are delivered later, on the loop.
+  bool wait_for_end_or(uint64_t id, int timeout_ms, const std::function<bool()>& done);
   void deliver(Message& message);
   // The supervisor is gone: every watched attempt ends as its control file says.
   void lost_supervisor();
@@ -439,6 +444,20 @@ bool Connection::read_messages(int block_ms) {
       deferred.push_back(std::move(m));
     }
   }
+}
+
+bool Connection::wait_for_end_or(uint64_t id, int timeout_ms, const std::function<bool()>& done) {
+  const double give_up = monotonic_now() + timeout_ms / 1000.0;
+  bool ended = false;
+  while (!ended && !done() && !dead && monotonic_now() < give_up) {
+    const size_t before = deferred.size();
+    if (!read_messages(static_cast<int>((give_up - monotonic_now()) * 1000) + 1)) break;
+    for (size_t i = before; i < deferred.size(); ++i) ended |= deferred[i].header.id == id;
+  }
+  if (!deferred.empty() && handles != nullptr) {
+    uv_timer_start(&handles->timer, &Connection::on_timer, 0, 0);
+  }
+  return ended;
 }
 
 void Connection::deliver(Message& message) {
@@ -792,23 +811,9 @@ Supervised::~Supervised() {
     // Kill now, and wait for the end (bounded): no orphan.
     Connection* c = impl.connection;
     (void)request_attempt_stop(c->pidfd.get(), kill_now_signal(), impl.id);
-    const double give_up = monotonic_now() + kDestroyWaitMs / 1000.0;
-    bool ended = false;
-    while (!ended && !c->dead && monotonic_now() < give_up) {
-      const int wait_ms = static_cast<int>((give_up - monotonic_now()) * 1000) + 1;
-      if (!c->read_messages(wait_ms)) break;
-      for (auto it = c->deferred.begin(); it != c->deferred.end(); ++it) {
-        if (it->header.id == impl.id) {
-          c->deferred.erase(it);
-          ended = true;
-          break;
-        }
-      }
-    }
+    const bool ended = c->wait_for_end_or(impl.id, kDestroyWaitMs, [] { return false; });
     if (!ended && pid() > 0) ::kill(-impl.child_pid, SIGKILL);
-    if (!c->deferred.empty() && c->handles != nullptr) {
-      uv_timer_start(&c->handles->timer, &Connection::on_timer, 0, 0);
-    }
+    // Its end, read here, is nobody's to deliver.
   } else if (impl.running && impl.watch != nullptr && impl.supervisor_pidfd.valid()) {
     (void)request_stop(impl.supervisor_pidfd.get(), impl.attached_id, /*at_once=*/true);
     const double give_up = monotonic_now() + kDestroyWaitMs / 1000.0;
@@ -857,20 +862,9 @@ int Supervised::pid() const {
   Impl& impl = *impl_;
   if (impl.child_pid == 0 && impl.running && impl.connection != nullptr) {
     // Until the supervisor's kStarted (an event on the socket, never polling).
-    Connection* c = impl.connection;
-    const double give_up = monotonic_now() + kStartedWaitMs / 1000.0;
-    while (impl.child_pid == 0 && !c->dead && monotonic_now() < give_up) {
-      const size_t before = c->deferred.size();
-      if (!c->read_messages(static_cast<int>((give_up - monotonic_now()) * 1000) + 1)) break;
-      bool ended = false;
-      for (size_t i = before; i < c->deferred.size(); ++i) {
-        if (c->deferred[i].header.id == impl.id) ended = true;
-      }
-      if (ended) break;  // it failed to start: no pid
-    }
-    if (!c->deferred.empty() && c->handles != nullptr) {
-      uv_timer_start(&c->handles->timer, &Connection::on_timer, 0, 0);
-    }
+    // An end first means it failed to start: no pid.
+    impl.connection->wait_for_end_or(impl.id, kStartedWaitMs,
+                                     [&impl] { return impl.child_pid != 0; });
   }
   return impl.child_pid;
 }
