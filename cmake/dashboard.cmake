@@ -59,3 +59,14 @@ if(baton_serve_type STREQUAL "INTERFACE_LIBRARY")
 else()
   target_sources(baton_serve PRIVATE ${BATON_DASHBOARD_CC})
 endif()
+
+# The dashboard's end-to-end tests (tests/browser/, label browser): the built baton
+# serves throwaway projects to Debian's chromium (scripts/setup-browser) driven by
+# playwright-core from the npm install above. One browser at a time (RESOURCE_LOCK);
+# screenshots of each view land in BUILD/screenshots/.
+add_test(NAME browser_dashboard
+         COMMAND ${BATON_NODE} --test --test-concurrency=1
+                 ${CMAKE_SOURCE_DIR}/tests/browser/dashboard.test.js)
+set_tests_properties(browser_dashboard PROPERTIES
+    LABELS browser RESOURCE_LOCK browser TIMEOUT 900
+    ENVIRONMENT "BATON_BINARY=$<TARGET_FILE:baton>;BATON_SCREENSHOTS=${CMAKE_BINARY_DIR}/screenshots;NODE_PATH=${BATON_WEB_MODULES}")

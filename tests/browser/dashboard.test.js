@@ -1,0 +1,245 @@
+// End-to-end tests of the dashboard (issue 13): the built `baton serve` on a throwaway
+// project, driven in headless Chromium (Debian's chromium through playwright-core).
+// Tasks are shell commands that wait for files this test creates (`release`), so each
+// step is caused by the test and awaited as a DOM state (Playwright's auto-waiting
+// locators), never by a fixed sleep. Screenshots of each view go to BATON_SCREENSHOTS.
+'use strict';
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const lib = require('./lib.js');
+
+const WAIT = 60000;  // the longest any one DOM state is awaited (ms)
+
+after(lib.cleanup);
+
+/** Creates the file NAME in DIR: the task waiting for it goes on. */
+function release(dir, name) {
+  fs.writeFileSync(path.join(dir, name), '');
+}
+
+/** A shell line that waits for the file NAME in the project. */
+const waitFor = (name) => `while [ ! -e @DIR@/${name} ]; do sleep 0.05; done`;
+
+const LIVE_WORKFLOW = `version: "1.0"
+name: browser-live
+settings: {timeout: 2m}
+tasks:
+  - id: first
+    run: |
+      printf 'first line\\n'
+      ${waitFor('go-first')}
+      printf '\\033[32msecond line\\033[0m\\n'
+      ${waitFor('go-first-2')}
+      printf 'first done\\n'
+  - id: second
+    dependencies: [first]
+    run: printf 'second ran\\n'
+`;
+
+/** Signs PAGE in with the URL SERVER printed and waits for the live stream. */
+async function openDashboard(page, server) {
+  await page.goto(server.url);
+  await page.locator('[data-stream="live"]').waitFor({ timeout: WAIT });
+  assert.equal(new URL(page.url()).hash.includes('token'), false, 'the token left the URL');
+}
+
+async function startRun(server, workflow) {
+  const run = await lib.api(server, '/api/v1/runs', { method: 'POST', body: { workflow } });
+  assert.ok(run.id, 'POST /api/v1/runs answered a run id');
+  return run.id;
+}
+
+function noPageErrors(page) {
+  assert.deepEqual(page.errors, [], 'console errors or exceptions in the page (CSP?)');
+}
+
+test('the runs list shows a run as it starts and as it ends', { timeout: 180000 }, async () => {
+  const dir = lib.makeProject({ 'wf.yaml': LIVE_WORKFLOW });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  await page.locator('.runs-view .empty').waitFor({ timeout: WAIT });
+  const id = await startRun(server, 'wf.yaml');
+  const row = page.locator(`tr.run-row[data-run="${id}"]`);
+  await row.waitFor({ timeout: WAIT });
+  await page.locator(`tr.run-row[data-run="${id}"][data-status="running"]`).waitFor({ timeout: WAIT });
+  assert.match(await row.innerText(), /browser-live/);
+  await lib.screenshot(page, 'runs');
+  release(dir, 'go-first');
+  release(dir, 'go-first-2');
+  await page.locator(`tr.run-row[data-run="${id}"][data-status="success"]`).waitFor({ timeout: WAIT });
+  assert.match(await row.locator('.progress .num').innerText(), /^2\/2$/);
+  // The other views, for their screenshots (no webhook is configured here).
+  await page.goto(`${server.origin}/#/deliveries`);
+  await page.locator('.deliveries-view .empty, .deliveries-view table').first().waitFor({ timeout: WAIT });
+  await lib.screenshot(page, 'deliveries');
+  noPageErrors(page);
+});
+
+test('a DAG node changes colour when its task ends', { timeout: 180000 }, async () => {
+  const dir = lib.makeProject({ 'wf.yaml': LIVE_WORKFLOW });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  const id = await startRun(server, 'wf.yaml');
+  await page.goto(`${server.origin}/#/runs/${id}`);
+  const first = page.locator('g.node[data-task="first"]');
+  await page.locator('g.node[data-task="first"][data-status="running"]').waitFor({ timeout: WAIT });
+  await page.locator('g.node[data-task="second"][data-status="pending"]').waitFor({ timeout: WAIT });
+  const fill = () => first.locator('rect').evaluate((r) => getComputedStyle(r).fill);
+  const running = await fill();
+  release(dir, 'go-first');
+  release(dir, 'go-first-2');
+  await page.locator('g.node[data-task="first"][data-status="success"]').waitFor({ timeout: WAIT });
+  assert.notEqual(await fill(), running, 'the node of a task that ended has another colour');
+  await page.locator('g.node[data-task="second"][data-status="success"]').waitFor({ timeout: WAIT });
+  await page.locator('.run-view[data-status="success"]').waitFor({ timeout: WAIT });
+  await page.locator('.timeline rect.tl-bar').first().waitFor({ timeout: WAIT });
+  await lib.screenshot(page, 'run');
+  noPageErrors(page);
+});
+
+test('the log tail of a running task grows', { timeout: 180000 }, async () => {
+  const dir = lib.makeProject({ 'wf.yaml': LIVE_WORKFLOW });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  const id = await startRun(server, 'wf.yaml');
+  await page.goto(`${server.origin}/#/runs/${id}/tasks/first`);
+  const log = page.locator('.task-panel pre.log-body');
+  await log.getByText('first line').waitFor({ timeout: WAIT });
+  assert.equal(await log.getByText('second line').count(), 0);
+  release(dir, 'go-first');
+  // The ANSI green of the second line is a class (no inline style under the CSP).
+  await log.locator('.ansi-green-fg', { hasText: 'second line' }).waitFor({ timeout: WAIT });
+  assert.match(await log.innerText(), /first line\s+second line/);
+  await lib.screenshot(page, 'task');
+  release(dir, 'go-first-2');
+  await log.getByText('first done').waitFor({ timeout: WAIT });
+  await page.locator('.task-panel .badge[data-status="success"]').first().waitFor({ timeout: WAIT });
+  noPageErrors(page);
+});
+
+test('clicking Approve in the inbox passes a gate', { timeout: 180000 }, async () => {
+  const dir = lib.makeProject({
+    'gate.yaml': `version: "1.0"
+name: browser-gate
+settings: {timeout: 2m}
+tasks:
+  - id: build
+    run: printf 'built\\n'
+  - id: ship
+    dependencies: [build]
+    gate: {message: "ship it?"}
+  - id: after
+    dependencies: [ship]
+    run: printf 'shipped\\n'
+`,
+  });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  await page.goto(`${server.origin}/#/approvals`);
+  await page.locator('.approvals-view .empty').waitFor({ timeout: WAIT });
+  const id = await startRun(server, 'gate.yaml');
+  const card = page.locator(`.approval[data-run="${id}"][data-task="ship"]`);
+  await card.waitFor({ timeout: WAIT });
+  assert.match(await card.innerText(), /ship it\?/);
+  await lib.screenshot(page, 'approvals');
+  await card.locator('textarea').fill('looks good');
+  await card.locator('button.approve').click();
+  await card.waitFor({ state: 'detached', timeout: WAIT });
+  await page.goto(`${server.origin}/#/runs/${id}`);
+  await page.locator('.run-view[data-status="success"]').waitFor({ timeout: WAIT });
+  await page.locator('g.node[data-task="after"][data-status="success"]').waitFor({ timeout: WAIT });
+  const ship = await lib.api(server, `/api/v1/runs/${id}/tasks/ship`);
+  assert.equal(ship.status, 'success');
+  noPageErrors(page);
+});
+
+test('Cancel stops a running run and its task', { timeout: 180000 }, async () => {
+  const dir = lib.makeProject({
+    'long.yaml': `version: "1.0"
+name: browser-cancel
+settings: {timeout: 5m, kill_grace: 2s}
+tasks:
+  - id: long
+    run: echo $$ > @DIR@/long.pid; exec sleep 300
+  - id: never
+    dependencies: [long]
+    run: printf 'should not run\\n'
+`,
+  });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  const id = await startRun(server, 'long.yaml');
+  await page.goto(`${server.origin}/#/runs/${id}`);
+  await page.locator('g.node[data-task="long"][data-status="running"]').waitFor({ timeout: WAIT });
+  await page.locator('button.cancel').click();
+  await page.locator('button.confirm-cancel').click();
+  await page.locator('.run-view[data-status="cancelled"]').waitFor({ timeout: WAIT });
+  await page.locator('g.node[data-task="never"][data-status="cancelled"]').waitFor({ timeout: WAIT });
+  const run = await lib.api(server, `/api/v1/runs/${id}`);
+  assert.equal(run.status, 'cancelled');
+  assert.notEqual(run.tasks.find((t) => t.id === 'long').status, 'success');
+  // The task's process is gone (it is not our child: bounded polling, 30 s).
+  const pid = Number(fs.readFileSync(path.join(dir, 'long.pid'), 'utf8'));
+  let alive = true;
+  for (let i = 0; i < 300 && alive; i++) {
+    try {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 100));
+    } catch {
+      alive = false;
+    }
+  }
+  assert.equal(alive, false, `the cancelled task's process ${pid} still runs`);
+  noPageErrors(page);
+});
+
+test('after the server is killed and restarted the page misses no event', { timeout: 240000 }, async () => {
+  const dir = lib.makeProject({
+    'wf.yaml': `version: "1.0"
+name: browser-restart
+settings: {timeout: 2m}
+tasks:
+  - id: a
+    run: |
+      printf 'a waits\\n'
+      ${waitFor('go-a')}
+  - id: b
+    dependencies: [a]
+    run: |
+      printf 'b waits\\n'
+      ${waitFor('go-b')}
+`,
+  });
+  const first = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, first);
+  const id = await startRun(first, 'wf.yaml');
+  await page.goto(`${first.origin}/#/runs/${id}`);
+  await page.locator('g.node[data-task="a"][data-status="running"]').waitFor({ timeout: WAIT });
+
+  await lib.killServer(first);
+  await page.locator('[data-stream="reconnecting"], [data-stream="offline"]').first().waitFor({ timeout: WAIT });
+  release(dir, 'go-a');  // a ends while no server runs
+  const second = await lib.startServer(dir, first.port);
+  await page.locator('[data-stream="live"]').waitFor({ timeout: WAIT });
+  const now = await lib.api(second, `/api/v1/runs/${id}`);
+  if (!now.live && !['success', 'failed', 'cancelled'].includes(now.status)) {
+    await lib.api(second, `/api/v1/runs/${id}/resume`, { method: 'POST' });
+  }
+  await page.locator('g.node[data-task="b"][data-status="running"]').waitFor({ timeout: WAIT });
+  release(dir, 'go-b');
+  await page.locator('.run-view[data-status="success"]').waitFor({ timeout: WAIT });
+
+  const store = await lib.storeEventIds(second, id);
+  const last = store[store.length - 1];
+  await page.waitForFunction((n) => window.__baton.events.includes(n), last, { timeout: WAIT });
+  const seen = await page.evaluate(() => window.__baton.events);
+  assert.deepEqual(seen, store, 'the page holds every event of the store once, in order');
+});
