@@ -1,7 +1,8 @@
 // useLive: data fetched from the API and fetched again when a relevant event arrives
 // (or after a stream reset). At most one fetch is in flight; events that arrive during
-// it cause one more fetch after it, no sooner than MIN_GAP_MS after the last one, so a
-// burst of events from a large run costs a few fetches, not one per event.
+// it cause one more fetch after it, no sooner than MIN_GAP_MS (or three times the last
+// fetch's duration, if longer) after the last one, so a burst of events from a large
+// run costs a few fetches, not one per event, and a slow answer is asked for less often.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { onEvent } from './events.js';
 
@@ -20,6 +21,7 @@ export function useLive(fetch, wants, deps) {
     let again = false;
     let timer = null;
     let last = 0;
+    let gap = MIN_GAP_MS;
     setData(null);
     setError(null);
     const run = async () => {
@@ -32,6 +34,7 @@ export function useLive(fetch, wants, deps) {
       last = Date.now();
       try {
         const d = await fetch();
+        gap = Math.max(MIN_GAP_MS, 3 * (Date.now() - last));
         if (alive) {
           setData(d);
           setError(null);
@@ -51,7 +54,7 @@ export function useLive(fetch, wants, deps) {
         again = true;
         return;
       }
-      timer = setTimeout(run, Math.max(0, last + MIN_GAP_MS - Date.now()));
+      timer = setTimeout(run, Math.max(0, last + gap - Date.now()));
     };
     ctl.current = schedule;
     run();
