@@ -49,16 +49,7 @@ add_custom_command(
   COMMENT "Embedding the dashboard in ${BATON_DASHBOARD_CC}"
   VERBATIM)
 
-# While src/serve/ has no source of its own, baton_serve is an INTERFACE library (see
-# baton_component): the assets then make a library of their own that it links.
-get_target_property(baton_serve_type baton_serve TYPE)
-if(baton_serve_type STREQUAL "INTERFACE_LIBRARY")
-  add_library(baton_dashboard_assets STATIC ${BATON_DASHBOARD_CC})
-  target_include_directories(baton_dashboard_assets PUBLIC ${CMAKE_SOURCE_DIR}/src)
-  target_link_libraries(baton_serve INTERFACE baton_dashboard_assets)
-else()
-  target_sources(baton_serve PRIVATE ${BATON_DASHBOARD_CC})
-endif()
+target_sources(baton_serve PRIVATE ${BATON_DASHBOARD_CC})
 
 # The dashboard's end-to-end tests (tests/browser/, label browser): the built baton
 # serves throwaway projects to Debian's chromium (scripts/setup-browser) driven by

@@ -39,12 +39,14 @@ function makeProject(files) {
 }
 
 /** Starts `baton serve` in PROJECT on 127.0.0.1:PORT (0: a free port the server picks)
- *  and resolves, once it printed its URL, to {proc, url, origin, port, token}. Rejects
- *  when it exits first, or prints no URL within 60 s. */
-function startServer(project, port = 0, extraEnv = {}) {
+ *  and resolves, once it printed where to open it, to {proc, url, origin, port, token}:
+ *  url is the dashboard's URL with the token. The first start in a project prints
+ *  the token (`open http://127.0.0.1:PORT/#token=T`), a later one the file that keeps
+ *  it (`open http://127.0.0.1:PORT/ (token in F)`). Rejects when the server exits
+ *  first, or prints nothing of the sort within 60 s. */
+function startServer(project, port = 0) {
   const proc = spawn(BATON, ['serve', '--listen', `127.0.0.1:${port}`], {
     cwd: project,
-    env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,  // its own process group: killed as a whole
   });
@@ -57,11 +59,11 @@ function startServer(project, port = 0, extraEnv = {}) {
     proc.stderr.on('data', (d) => { err += d; });
     proc.stdout.on('data', (d) => {
       out += d;
-      const m = /(http:\/\/127\.0\.0\.1:(\d+))\/#token=([A-Za-z0-9._~%-]+)/.exec(out);
-      if (m) {
-        clearTimeout(guard);
-        resolve({ proc, url: m[0], origin: m[1], port: Number(m[2]), token: decodeURIComponent(m[3]) });
-      }
+      const m = /open (http:\/\/127\.0\.0\.1:(\d+))\/(?:#token=(\S+)|\s*\(token in (.+)\))\n/.exec(out);
+      if (!m) return;
+      clearTimeout(guard);
+      const token = m[3] ? decodeURIComponent(m[3]) : fs.readFileSync(m[4], 'utf8').trim();
+      resolve({ proc, url: `${m[1]}/#token=${encodeURIComponent(token)}`, origin: m[1], port: Number(m[2]), token });
     });
     proc.on('exit', (code, sig) => {
       clearTimeout(guard);
@@ -100,40 +102,19 @@ async function api(server, pathname, { method = 'GET', body } = {}) {
   return text ? JSON.parse(text) : null;
 }
 
-/** The ids of the store's events of RUN, read from the server's event stream from the
- *  start (Last-Event-ID: 0) up to the run's run.finished event. The run must have
- *  finished. Rejects after 30 s. */
-async function storeEventIds(server, run) {
-  const ctl = new AbortController();
-  const guard = setTimeout(() => ctl.abort(), 30000);
-  const res = await fetch(`${server.origin}/api/v1/events?run=${encodeURIComponent(run)}`, {
-    headers: { Authorization: `Bearer ${server.token}`, 'Last-Event-ID': '0' },
-    signal: ctl.signal,
-  });
-  if (!res.ok) throw new Error(`GET /api/v1/events: ${res.status}`);
-  const ids = [];
-  let buf = '';
-  const decoder = new TextDecoder();
-  try {
-    for await (const chunk of res.body) {
-      buf += decoder.decode(chunk, { stream: true });
-      let end;
-      while ((end = buf.indexOf('\n\n')) >= 0) {
-        const block = buf.slice(0, end);
-        buf = buf.slice(end + 2);
-        const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trim()).join('\n');
-        if (!data || /^event:\s*reset/m.test(block)) continue;
-        const ev = JSON.parse(data);
-        if (ev.run_id !== run) continue;
-        ids.push(ev.id);
-        if (ev.kind === 'run.finished') return ids;
-      }
-    }
-  } finally {
-    clearTimeout(guard);
-    ctl.abort();
-  }
-  throw new Error(`the event stream of run ${run} ended before run.finished (${ids.length} events)`);
+/** Runs SQL on PROJECT's state database (read-only, Debian's sqlite3) and returns its
+ *  rows' first column, one string a row. */
+function sql(project, query) {
+  const out = execFileSync('sqlite3', ['-readonly', path.join(project, '.baton', 'state.db'), query],
+    { encoding: 'utf8', timeout: 30000 });
+  return out.split('\n').filter((l) => l !== '');
+}
+
+/** The global ids of RUN's events in PROJECT's store (the rowids the event stream
+ *  sends as `id:`), in order. */
+function storeEventIds(project, run) {
+  if (!/^[A-Za-z0-9._-]+$/.test(run)) throw new Error(`unexpected run id ${run}`);
+  return sql(project, `SELECT rowid FROM events WHERE run_id = '${run}' ORDER BY rowid`).map(Number);
 }
 
 /** The shared headless browser (Debian's chromium, no sandbox: the tests run as root). */
@@ -161,8 +142,21 @@ async function screenshot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
 }
 
-/** Kills every server (SIGKILL to its group), closes the browser, removes the projects. */
+/** Cancels the runs a test left unfinished (`baton cancel`: their `baton run` lives in
+ *  a session of its own and outlives the server), kills every server (SIGKILL to its
+ *  group), closes the browser and removes the projects. */
 async function cleanup() {
+  for (const dir of dirs) {
+    let open = [];
+    try {
+      open = sql(dir, "SELECT id FROM runs WHERE status IN ('running', 'waiting', 'paused')");
+    } catch {}  // no state database: no run
+    for (const run of open) {
+      try {
+        execFileSync(BATON, ['cancel', run, '--timeout', '20'], { cwd: dir, stdio: 'ignore', timeout: 60000 });
+      } catch {}
+    }
+  }
   await Promise.all([...servers].map((proc) => killServer({ proc })));
   if (browser) {
     const b = browser;
@@ -179,4 +173,4 @@ process.on('exit', () => {
   }
 });
 
-module.exports = { makeProject, startServer, killServer, api, storeEventIds, newPage, screenshot, cleanup };
+module.exports = { makeProject, startServer, killServer, api, storeEventIds, sql, newPage, screenshot, cleanup };

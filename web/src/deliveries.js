@@ -45,7 +45,9 @@ export function DeliveriesView() {
     <div class="toolbar"><h1>Webhook deliveries</h1>
       <label>Status <select value=${status} onChange=${(e) => { setStatus(e.target.value); setPages(1); }}>
         ${STATUSES.map((s) => html`<option value=${s}>${s || 'any'}</option>`)}</select></label></div>
-    ${live.error && html`<p class="error">${live.error.message}</p>`}
+    ${live.error && live.error.status === 404 && html`<p class="empty unavailable">This server
+      keeps no webhook deliveries (${live.error.message}).</p>`}
+    ${live.error && live.error.status !== 404 && html`<p class="error">${live.error.message}</p>`}
     ${msg && html`<p class=${msg.ok ? 'ok' : 'error'}>${msg.text}</p>`}
     ${live.data && list.length === 0 && html`<p class="empty">No deliveries${status ? ' with this status' : ''}.
       Webhooks are configured in <code>.baton/config.yaml</code>.</p>`}
