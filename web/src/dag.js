@@ -48,7 +48,7 @@ function path(points) {
   return points.map((p, i) => `${i ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
 }
 
-/** GRAPH {nodes: [{id}], edges: [{from, to}]}; STATUS(id) a task's status now;
+/** GRAPH {nodes: [{id}], edges: [{from, to}], note?}; STATUS(id) a task's status now;
  *  SELECTED the selected task id; ONSELECT(id) when a node is clicked. */
 export function Dag({ graph, status, selected, onSelect }) {
   const [full, setFull] = useState(false);
@@ -63,8 +63,10 @@ export function Dag({ graph, status, selected, onSelect }) {
     return () => { alive = false; };
   }, [graph, big]);
 
+  // The server says why the graph may be incomplete (e.g. the workflow file is gone).
+  const note = graph.note ? html`<p class="note graph-note">${graph.note}</p>` : null;
   if (big) {
-    return html`<div class="dag collapsed">
+    return html`<div class="dag collapsed">${note}
       <p class="note">${graph.nodes.length} tasks: shown as squares, without edges.
         <button onClick=${() => setFull(true)}>Draw the full graph</button></p>
       <div class="grid">${graph.nodes.map((n) => html`<span key=${n.id}
@@ -75,7 +77,7 @@ export function Dag({ graph, status, selected, onSelect }) {
   }
   if (!drawn) return html`<div class="dag"><p class="note">Laying out ${graph.nodes.length} tasks…</p></div>`;
   if (drawn.error) return html`<div class="dag"><p class="error">Layout failed: ${drawn.error}</p></div>`;
-  return html`<div class="dag">
+  return html`<div class="dag">${note}
     <svg class="graph" width=${drawn.width} height=${drawn.height}
       viewBox=${`0 0 ${drawn.width} ${drawn.height}`} role="img" aria-label="task graph">
       <defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7"

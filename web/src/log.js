@@ -87,6 +87,7 @@ export function LogTail({ run, task, attempt, running }) {
     <div class="log-head">Log of attempt ${attempt} · ${info.size} bytes${info.cut ? ' (tail)' : ''}
       ${running && html`<span class="live-dot" title="following">●</span>`}
       ${info.error && html`<span class="error"> ${info.error}</span>`}</div>
-    <pre class="log-body" ref=${pre}></pre>
+    ${info.size === 0 && !info.error && html`<p class="note">${running ? 'Nothing printed yet.' : 'This attempt printed nothing.'}</p>`}
+    <pre class=${info.size === 0 ? 'log-body empty-log' : 'log-body'} ref=${pre}></pre>
   </div>`;
 }
