@@ -465,11 +465,13 @@ TEST(ServeTest, RunsListIsPagedWithAnOpaqueCursorAndFiltered) {
   }
   Served s(dir);
   std::vector<std::string> ids;
+  std::vector<double> created;
   std::string token;
   for (int page = 0; page < 5; ++page) {
     auto r = body_of(s.client()->Get("/api/v1/runs?page_size=2&page_token=" + token));
     for (const auto& run : r["runs"]) {
       ids.push_back(run["id"]);
+      created.push_back(run["created_at"]);
       EXPECT_EQ(run["tasks_total"], 1);
       EXPECT_EQ(run["tasks_by_status"]["success"], 1);
       EXPECT_FALSE(run.contains("tasks")) << "the list has summary fields only";
@@ -480,7 +482,9 @@ TEST(ServeTest, RunsListIsPagedWithAnOpaqueCursorAndFiltered) {
   ASSERT_EQ(ids.size(), 3u);
   EXPECT_NE(ids[0], ids[1]);
   EXPECT_NE(ids[1], ids[2]);
-  EXPECT_GT(ids[0], ids[2]);  // newest first
+  EXPECT_NE(ids[0], ids[2]);
+  EXPECT_GE(created[0], created[1]);  // newest first
+  EXPECT_GE(created[1], created[2]);
   auto failed = body_of(s.client()->Get("/api/v1/runs?status=failed"));
   EXPECT_TRUE(failed["runs"].empty());
   auto by_name = body_of(s.client()->Get("/api/v1/runs?workflow=one"));
