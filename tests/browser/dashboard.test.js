@@ -29,6 +29,7 @@ tasks:
   - id: first
     run: |
       printf 'first line\\n'
+      printf '<img id=injected src=x> &amp; <b>not bold</b>\\n'
       ${waitFor('go-first')}
       printf '\\033[32msecond line\\033[0m\\n'
       ${waitFor('go-first-2')}
@@ -115,7 +116,10 @@ test('the log tail of a running task grows', { timeout: 180000 }, async () => {
   release(dir, 'go-first');
   // The ANSI green of the second line is a class (no inline style under the CSP).
   await log.locator('.ansi-green-fg', { hasText: 'second line' }).waitFor({ timeout: WAIT });
-  assert.match(await log.innerText(), /first line\s+second line/);
+  assert.match(await log.innerText(), /first line\s+<img id=injected src=x> &amp; <b>not bold<\/b>\s+second line/);
+  // What a task prints is text, never markup.
+  assert.equal(await page.locator('#injected').count(), 0);
+  assert.equal(await log.locator('b').count(), 0);
   await lib.screenshot(page, 'task');
   release(dir, 'go-first-2');
   await log.getByText('first done').waitFor({ timeout: WAIT });
@@ -244,4 +248,50 @@ tasks:
   await page.waitForFunction((n) => window.__baton.events.includes(n), last, { timeout: WAIT });
   const seen = await page.evaluate(() => window.__baton.events);
   assert.deepEqual(seen, store, 'the page holds every event of the store once, in order');
+});
+
+test('without the token the page asks for it, and refuses a wrong one', { timeout: 120000 }, async () => {
+  const dir = lib.makeProject({ 'wf.yaml': LIVE_WORKFLOW });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await page.goto(`${server.origin}/`);
+  const form = page.locator('form.signin');
+  await form.waitFor({ timeout: WAIT });
+  await form.locator('input[name="token"]').fill('not-the-token');
+  await form.locator('button[type="submit"]').click();
+  await form.locator('.error').waitFor({ timeout: WAIT });
+  await lib.screenshot(page, 'signin');
+  await form.locator('input[name="token"]').fill(server.token);
+  await form.locator('button[type="submit"]').click();
+  await page.locator('.runs-view').waitFor({ timeout: WAIT });
+  await page.locator('[data-stream="live"]').waitFor({ timeout: WAIT });
+});
+
+test('a run of 400 tasks starts as a grid and draws in full on demand', { timeout: 180000 }, async () => {
+  const tasks = [`  - id: t0\n    run: ${waitFor('go')}`];
+  for (let i = 1; i < 400; i++) {
+    tasks.push(`  - id: t${i}\n    dependencies: [t${Math.floor((i - 1) / 3)}]\n    run: "true"`);
+  }
+  const dir = lib.makeProject({
+    'big.yaml': `version: "1.0"\nname: browser-big\nsettings: {timeout: 2m}\ntasks:\n${tasks.join('\n')}\n`,
+  });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  const id = await startRun(server, 'big.yaml');
+  await page.goto(`${server.origin}/#/runs/${id}`);
+  await page.locator('.dag.collapsed .cell[data-task="t0"][data-status="running"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('.dag.collapsed .cell').count(), 400);
+  assert.equal(await page.locator('g.node').count(), 0);
+  await page.getByRole('button', { name: 'Draw the full graph' }).click();
+  // The layout runs in the worker; the page draws every node once it answers.
+  await page.locator('g.node[data-task="t399"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('g.node').count(), 400);
+  assert.equal(await page.locator('path.edge').count(), 399);
+  await page.locator('g.node[data-task="t0"][data-status="running"]').waitFor({ timeout: WAIT });
+  await lib.screenshot(page, 'run-400-tasks');
+  await page.locator('button.cancel').click();
+  await page.locator('button.confirm-cancel').click();
+  await page.locator('.run-view[data-status="cancelled"]').waitFor({ timeout: WAIT });
+  noPageErrors(page);
 });
