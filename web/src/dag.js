@@ -3,7 +3,7 @@
 // (layout-worker.js) so a large graph never blocks the page. Above CAP nodes the graph
 // is collapsed into a grid of status squares (no edges) until asked for in full.
 import { html } from 'htm/preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 /** Above this many nodes the graph starts collapsed. */
 export const CAP = 300;
@@ -54,6 +54,20 @@ export function Dag({ graph, status, selected, onSelect }) {
   const [full, setFull] = useState(false);
   const [drawn, setDrawn] = useState(null);
   const big = graph.nodes.length > CAP && !full;
+  const box = useRef(null);
+
+  // Once drawn, a graph larger than its box scrolls to the first running (else
+  // waiting) task, so a large run opens where it is at.
+  useEffect(() => {
+    const el = box.current;
+    if (!drawn || drawn.error || !el || el.scrollHeight <= el.clientHeight) return;
+    const at = el.querySelector('g.node.st-running, g.node.st-waiting');
+    if (!at) return;
+    const r = at.getBoundingClientRect();
+    const b = el.getBoundingClientRect();
+    el.scrollTop += r.top - b.top - el.clientHeight / 2;
+    el.scrollLeft += r.left - b.left - el.clientWidth / 3;
+  }, [drawn]);
 
   useEffect(() => {
     if (big) return;
@@ -77,7 +91,7 @@ export function Dag({ graph, status, selected, onSelect }) {
   }
   if (!drawn) return html`<div class="dag"><p class="note">Laying out ${graph.nodes.length} tasks…</p></div>`;
   if (drawn.error) return html`<div class="dag"><p class="error">Layout failed: ${drawn.error}</p></div>`;
-  return html`<div class="dag">${note}
+  return html`<div class="dag" ref=${box}>${note}
     <svg class="graph" width=${drawn.width} height=${drawn.height}
       viewBox=${`0 0 ${drawn.width} ${drawn.height}`} role="img" aria-label="task graph">
       <defs><marker id="arrow" viewBox="0 0 8 8" refX="7" refY="4" markerWidth="7"
