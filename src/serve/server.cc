@@ -6,6 +6,7 @@
 #include "serve/assets.h"
 #include "serve/auth.h"
 #include "serve/context.h"
+#include "serve/embedded.h"
 #include "serve/problem.h"
 #include "serve/router.h"
 
@@ -167,10 +168,12 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
       return handle_approvals(ctx, m, req, res);
     case RouteId::kEvents:
       return handle_events(ctx, m, req, res);
+    case RouteId::kOpenApi:
+      res.set_content(std::string(embedded::openapi_json()), "application/json");
+      return;
     case RouteId::kDeliveries:
     case RouteId::kRedeliver:
     case RouteId::kMetrics:
-    case RouteId::kOpenApi:
       return send_problem(res, 404, "not available in this build");
   }
 }
