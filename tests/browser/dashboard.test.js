@@ -192,16 +192,14 @@ tasks:
   assert.notEqual(run.tasks.find((t) => t.id === 'long').status, 'success');
   // The task's process is gone (it is not our child: bounded polling, 30 s).
   const pid = Number(fs.readFileSync(path.join(dir, 'long.pid'), 'utf8'));
-  let alive = true;
-  for (let i = 0; i < 300 && alive; i++) {
+  await lib.until(`the cancelled task's process ${pid} ended`, () => {
     try {
       process.kill(pid, 0);
-      await new Promise((r) => setTimeout(r, 100));
+      return false;
     } catch {
-      alive = false;
+      return true;
     }
-  }
-  assert.equal(alive, false, `the cancelled task's process ${pid} still runs`);
+  });
   noPageErrors(page);
 });
 
@@ -293,5 +291,73 @@ test('a run of 400 tasks starts as a grid and draws in full on demand', { timeou
   await page.locator('button.cancel').click();
   await page.locator('button.confirm-cancel').click();
   await page.locator('.run-view[data-status="cancelled"]').waitFor({ timeout: WAIT });
+  noPageErrors(page);
+});
+
+test('Retry task runs a failed task and its downstream again', { timeout: 180000 }, async () => {
+  const dir = lib.makeProject({
+    'flaky.yaml': `version: "1.0"
+name: browser-retry
+settings: {timeout: 2m}
+tasks:
+  - id: flaky
+    run: test -e @DIR@/fixed || { echo 'not fixed yet' >&2; exit 3; }
+  - id: after
+    dependencies: [flaky]
+    run: printf 'after ran\\n'
+`,
+  });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  const id = await startRun(server, 'flaky.yaml');
+  await page.goto(`${server.origin}/#/runs/${id}/tasks/flaky`);
+  await page.locator('.run-view[data-status="failed"]').waitFor({ timeout: WAIT });
+  await page.locator('g.node[data-task="after"][data-status="cancelled"]').waitFor({ timeout: WAIT });
+  const panel = page.locator('.task-panel[data-task="flaky"]');
+  await panel.locator('pre.log-body').getByText('not fixed yet').waitFor({ timeout: WAIT });
+  release(dir, 'fixed');
+  await panel.locator('button.retry-task').click();
+  await page.locator('.run-view[data-status="success"]').waitFor({ timeout: WAIT });
+  await page.locator('g.node[data-task="after"][data-status="success"]').waitFor({ timeout: WAIT });
+  const flaky = await lib.api(server, `/api/v1/runs/${id}/tasks/flaky`);
+  assert.equal(flaky.attempts.length, 2);
+  noPageErrors(page);
+});
+
+test('Pause stops new tasks from starting and Resume goes on', { timeout: 180000 }, async () => {
+  const dir = lib.makeProject({
+    'two.yaml': `version: "1.0"
+name: browser-pause
+settings: {timeout: 2m}
+tasks:
+  - id: one
+    run: ${waitFor('go-one')}
+  - id: two
+    dependencies: [one]
+    run: printf 'two ran\\n'
+`,
+  });
+  const server = await lib.startServer(dir);
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  const id = await startRun(server, 'two.yaml');
+  await page.goto(`${server.origin}/#/runs/${id}`);
+  await page.locator('g.node[data-task="one"][data-status="running"]').waitFor({ timeout: WAIT });
+  // The server answers once `baton pause` recorded the request.
+  const [answer] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/runs/${id}/pause`), { timeout: WAIT }),
+    page.locator('button.pause').click(),
+  ]);
+  assert.equal(answer.status(), 202);
+  release(dir, 'go-one');  // the running attempt finishes; nothing new starts
+  await page.locator('.run-view[data-status="paused"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('g.node[data-task="two"][data-status="success"]').count(), 0);
+  // The paused `baton run` exits after recording it (no event says when).
+  await lib.until('the paused run has no live orchestrator', async () =>
+    !(await lib.api(server, `/api/v1/runs/${id}`)).live);
+  await page.locator('button.resume').click();
+  await page.locator('.run-view[data-status="success"]').waitFor({ timeout: WAIT });
+  await page.locator('g.node[data-task="two"][data-status="success"]').waitFor({ timeout: WAIT });
   noPageErrors(page);
 });

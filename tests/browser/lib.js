@@ -117,6 +117,17 @@ function storeEventIds(project, run) {
   return sql(project, `SELECT rowid FROM events WHERE run_id = '${run}' ORDER BY rowid`).map(Number);
 }
 
+/** Resolves once CHECK() (sync or async) is true, asking every 100 ms, for a state
+ *  that sends no event (a process outside the test ended); rejects after 30 s with
+ *  WHAT in the message. */
+async function until(what, check) {
+  for (let i = 0; i < 300; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`still not true after 30 s: ${what}`);
+}
+
 /** The shared headless browser (Debian's chromium, no sandbox: the tests run as root). */
 async function getBrowser() {
   if (!browser) {
@@ -173,4 +184,4 @@ process.on('exit', () => {
   }
 });
 
-module.exports = { makeProject, startServer, killServer, api, storeEventIds, sql, newPage, screenshot, cleanup };
+module.exports = { makeProject, startServer, killServer, api, storeEventIds, sql, until, newPage, screenshot, cleanup };
