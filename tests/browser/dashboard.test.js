@@ -95,8 +95,11 @@ test('a DAG node changes colour when its task ends', { timeout: 180000 }, async 
   release(dir, 'go-first');
   release(dir, 'go-first-2');
   await page.locator('g.node[data-task="first"][data-status="success"]').waitFor({ timeout: WAIT });
-  assert.notEqual(await fill(), running, 'the node of a task that ended has another colour');
+  const ended = await fill();
+  assert.notEqual(ended, running, 'the node of a task that ended has another colour');
   await page.locator('g.node[data-task="second"][data-status="success"]').waitFor({ timeout: WAIT });
+  assert.equal(await page.locator('g.node[data-task="second"] rect').evaluate((r) => getComputedStyle(r).fill),
+    ended, 'two tasks that succeeded have one colour');
   await page.locator('.run-view[data-status="success"]').waitFor({ timeout: WAIT });
   await page.locator('.timeline rect.tl-bar').first().waitFor({ timeout: WAIT });
   await lib.screenshot(page, 'run');

@@ -131,6 +131,7 @@ async function until(what, check) {
 /** The shared headless browser (Debian's chromium, no sandbox: the tests run as root). */
 async function getBrowser() {
   if (!browser) {
+    if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/setup-browser`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   }
   return browser;
