@@ -1,9 +1,9 @@
-# The dashboard of `baton serve` (web/, docs/serve.md): its npm dependencies installed
+# The dashboard of `baton serve` (web/, docs/dashboard.md): its npm dependencies installed
 # with `npm ci` into the build directory (only when web/package-lock.json changes; never
 # a node_modules in the source tree), bundled by esbuild (web/build.mjs), and embedded
 # as byte arrays in BUILD/generated/dashboard_assets.cc (cmake/embed_assets.cmake),
 # which implements src/serve/assets.h in baton_serve. Needs node and npm (Debian nodejs
-# npm, scripts/setup) and, for `npm ci`, the npm registry or its cache.
+# npm, scripts/setup) and, for `npm ci`, npm's cache or else the npm registry.
 find_program(BATON_NODE node)
 find_program(BATON_NPM npm)
 if(NOT BATON_NODE OR NOT BATON_NPM)
@@ -20,7 +20,8 @@ add_custom_command(
   COMMAND ${CMAKE_COMMAND} -E make_directory ${BATON_WEB_DIR}
   COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_SOURCE_DIR}/web/package.json
           ${CMAKE_SOURCE_DIR}/web/package-lock.json ${BATON_WEB_DIR}
-  COMMAND ${BATON_NPM} ci --prefix ${BATON_WEB_DIR} --no-audit --no-fund --loglevel=error
+  COMMAND ${BATON_NPM} ci --prefix ${BATON_WEB_DIR} --prefer-offline --no-audit --no-fund
+          --loglevel=error
   COMMAND ${CMAKE_COMMAND} -E touch ${BATON_WEB_STAMP}
   DEPENDS ${CMAKE_SOURCE_DIR}/web/package.json ${CMAKE_SOURCE_DIR}/web/package-lock.json
   COMMENT "npm ci: the dashboard's dependencies (web/package-lock.json) into ${BATON_WEB_DIR}"

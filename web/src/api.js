@@ -1,4 +1,4 @@
-// The HTTP API of `baton serve` (docs/serve.md): JSON in and out, errors as RFC 9457
+// The HTTP API of `baton serve` (docs/openapi.json): JSON in and out, errors as RFC 9457
 // problem details. Every call rides on the session cookie (POST /api/v1/session);
 // a 401 anywhere tells the app to ask for the token again.
 

@@ -1,4 +1,4 @@
-// The dashboard of `baton serve` (docs/serve.md): signs in with the token of the URL
+// The dashboard of `baton serve` (docs/dashboard.md): signs in with the token of the URL
 // that `baton serve` printed (#token=...), opens the one event stream of the tab, and
 // routes between the views by the location's hash:
 //   #/                      runs list          #/approvals   approvals inbox
