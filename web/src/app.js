@@ -39,6 +39,7 @@ function useHash() {
   return hash;
 }
 
+/** The live stream's state (data-stream: connecting, live, reconnecting, offline). */
 function StreamBadge() {
   const [s, setS] = useState('connecting');
   useEffect(() => onStreamStatus(setS), []);
@@ -46,6 +47,7 @@ function StreamBadge() {
     title="the live event stream">${s === 'live' ? '● live' : `○ ${s}…`}</span>`;
 }
 
+/** How many tasks wait for a decision (nothing when none). */
 function ApprovalsCount() {
   const [n, setN] = useState(0);
   useEffect(() => {
@@ -68,6 +70,7 @@ function onEventThrottled(fn) {
   return () => { stop(); if (timer) clearTimeout(timer); };
 }
 
+/** The top bar (views, the approvals count, the stream's state) and the routed view. */
 function Shell() {
   const hash = useHash();
   const r = route(hash);
@@ -109,6 +112,8 @@ function SignIn({ onDone, failed }) {
   </form>`;
 }
 
+/** Signs in (the URL's #token=, else the session cookie, else the token form), then
+ *  opens the event stream and shows the shell. */
 function App() {
   // unknown: checking; in: signed in; out: the token form (failed: a token was refused)
   const [auth, setAuth] = useState({ state: 'unknown', failed: false });

@@ -6,6 +6,7 @@ import { api, enc } from './api.js';
 import { useLive } from './live.js';
 import { clock, elapsed } from './format.js';
 
+/** The approvals inbox: GET /api/v1/approvals, refetched on task and run events. */
 export function ApprovalsView() {
   const live = useLive(() => api('/api/v1/approvals'),
     (ev) => ev.kind.startsWith('task.') || ev.kind.startsWith('run.'), []);
@@ -18,6 +19,7 @@ export function ApprovalsView() {
   </section>`;
 }
 
+/** One waiting task A {run_id, task_id, workflow, since, reason}; RELOAD() after a decision. */
 function Approval({ a, reload }) {
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);

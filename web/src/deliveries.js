@@ -10,6 +10,7 @@ import { Status, clock } from './format.js';
 const REFRESH_MS = 5000;
 const STATUSES = ['', 'pending', 'delivered', 'failed'];
 
+/** The webhook deliveries: GET /api/v1/webhooks/deliveries, with Redeliver. */
 export function DeliveriesView() {
   const [status, setStatus] = useState('');
   const [pages, setPages] = useState(1);

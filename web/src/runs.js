@@ -10,6 +10,7 @@ import { Status, Progress, clock, elapsed, count, usd } from './format.js';
 const STATUSES = ['', 'running', 'waiting', 'paused', 'success', 'failed', 'cancelled'];
 const PAGE = 50;
 
+/** The runs list (the first view); NAVIGATE(hash) opens a run. */
 export function RunsView({ navigate }) {
   const [status, setStatus] = useState('');
   const [workflow, setWorkflow] = useState('');
