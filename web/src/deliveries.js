@@ -8,7 +8,7 @@ import { useLive } from './live.js';
 import { Status, clock } from './format.js';
 
 const REFRESH_MS = 5000;
-const STATUSES = ['', 'pending', 'delivered', 'failed'];
+const STATUSES = ['', 'pending', 'delivered', 'failed', 'disabled'];
 
 /** The webhook deliveries: GET /api/v1/webhooks/deliveries, with Redeliver. */
 export function DeliveriesView() {
