@@ -364,3 +364,56 @@ tasks:
   await page.locator('g.node[data-task="two"][data-status="success"]').waitFor({ timeout: WAIT });
   noPageErrors(page);
 });
+
+test('deliveries are listed and Redeliver sends one again', { timeout: 180000 }, async (t) => {
+  // A receiver on 127.0.0.1 that takes every delivery; each request resolves a waiter.
+  const http = require('node:http');
+  const received = [];
+  let onRequest = () => {};
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      received.push(body);
+      res.end('ok');
+      onRequest();
+    });
+  });
+  await new Promise((r) => receiver.listen(0, '127.0.0.1', r));
+  t.after(() => receiver.close());
+  const nextRequest = () => new Promise((r) => { onRequest = r; });
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+  const dir = lib.makeProject({
+    'one.yaml': 'version: "1.0"\nname: browser-hooks\ntasks:\n  - id: only\n    run: "true"\n',
+    '.baton/hook.secret': `${secret}\n`,
+    '.baton/config.yaml': `webhooks:\n  - url: http://127.0.0.1:${receiver.address().port}/hook\n` +
+      '    secret: {file: .baton/hook.secret}\n',
+  });
+  const server = await lib.startServer(dir);
+  const probe = await fetch(`${server.origin}/api/v1/webhooks/deliveries`,
+    { headers: { Authorization: `Bearer ${server.token}` } });
+  if (probe.status === 404) {
+    t.skip('this baton serve lists no webhook deliveries yet (404)');
+    return;
+  }
+  const page = await lib.newPage();
+  await openDashboard(page, server);
+  const id = await startRun(server, 'one.yaml');
+  await page.goto(`${server.origin}/#/runs/${id}`);
+  await page.locator('.run-view[data-status="success"]').waitFor({ timeout: WAIT });
+  await page.goto(`${server.origin}/#/deliveries`);
+  const delivered = page.locator('tr[data-delivery]:has(.badge[data-status="delivered"])');
+  await delivered.first().waitFor({ timeout: WAIT });
+  await lib.screenshot(page, 'deliveries');
+  const before = received.length;
+  const again = nextRequest();
+  await delivered.first().locator('button.redeliver').click();
+  await page.getByText('queued again').waitFor({ timeout: WAIT });
+  let guard;
+  await Promise.race([again, new Promise((_, no) => {  // the receiver got it once more
+    guard = setTimeout(() => no(new Error('the redelivery never reached the receiver (60 s)')), WAIT);
+  })]);
+  clearTimeout(guard);
+  assert.ok(received.length > before);
+  noPageErrors(page);
+});
