@@ -1,0 +1,24 @@
+// One webhook POST with cpp-httplib (Debian's 0.11.4, built with OpenSSL: https works,
+// with the system's CA certificates and the server's certificate verified).
+//
+// Redirects are never followed (a 3xx is returned as such); the response body is read
+// and discarded (never held); the whole exchange is bounded by the timeout.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "webhooks/retry.h"
+
+namespace baton::webhooks {
+
+/// POSTs BODY (Content-Type application/json) to URL (http:// or https://) with HEADERS
+/// (name, value), waiting at most TIMEOUT_SECONDS to connect and as long for each
+/// read and write. The outcome's error, when no status came back: "timeout",
+/// "connection refused or failed", "invalid URL", or httplib's name of the error.
+HttpOutcome post_json(const std::string& url,
+                      const std::vector<std::pair<std::string, std::string>>& headers,
+                      const std::string& body, double timeout_seconds);
+
+}  // namespace baton::webhooks
