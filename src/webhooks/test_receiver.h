@@ -26,7 +26,8 @@ class Receiver {
   /// HANDLER fills the response of each request to any path (default: 204).
   using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
 
-  explicit Receiver(Handler handler = nullptr) : handler_(std::move(handler)) {
+  /// PORT 0: any free port; else that port (a receiver that comes back where it was).
+  explicit Receiver(Handler handler = nullptr, int port = 0) : handler_(std::move(handler)) {
     server_.Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
       {
         std::lock_guard lock(mutex_);
@@ -41,7 +42,11 @@ class Receiver {
         res.status = 204;
       }
     });
-    port_ = server_.bind_to_any_port("127.0.0.1");
+    if (port == 0) {
+      port_ = server_.bind_to_any_port("127.0.0.1");
+    } else {
+      port_ = server_.bind_to_port("127.0.0.1", port) ? port : -1;
+    }
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     // httplib has no "listening" event and stop() is a no-op before is_running().
     for (int i = 0; i < 5000 && !server_.is_running(); ++i) {
