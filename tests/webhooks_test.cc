@@ -118,6 +118,40 @@ TEST(WebhooksTest, AFailedRunDeliversRunStartedTaskFailedAndRunFailedSigned) {
   for (const auto& d : deliveries(dir)) EXPECT_EQ(d.status, "delivered") << d.type;
 }
 
+TEST(WebhooksTest, AGateSendsApprovalRequestedThenResolvedWhenResumed) {
+  ScratchDir dir;
+  Receiver receiver;
+  write_project(dir, receiver.url());
+  dir.write("flow.yaml", R"(name: gated
+tasks:
+  - id: ship
+    gate: {message: "ship?"}
+    run: echo shipped
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path(), secret_env());
+  ASSERT_EQ(o.exit_code, 5) << o.out << o.err;
+  EXPECT_EQ(verified_types(receiver.received(), unix_now()),
+            (std::multiset<std::string>{"run.started", "approval.requested"}));
+  // `baton approve` records the decision (and its delivery) but sends nothing itself;
+  // the resumed run's sender does.
+  o = run_baton({"approve", "last", "ship"}, dir.path(), secret_env());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(receiver.received().size(), 2u);
+  o = run_baton({"resume", "last", "--plain"}, dir.path(), secret_env());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  auto got = receiver.received();
+  EXPECT_EQ(verified_types(got, unix_now()),
+            (std::multiset<std::string>{"run.started", "approval.requested", "approval.resolved",
+                                        "run.succeeded"}));
+  for (const Received& r : got) {
+    json body = json::parse(r.body);
+    if (body["type"] == "approval.resolved") {
+      EXPECT_EQ(body["data"]["task_id"], "ship");
+      EXPECT_EQ(body["data"]["decision"], "approve");
+    }
+  }
+}
+
 TEST(WebhooksTest, ReceiverDownLeavesThemPendingForTheNextSender) {
   ScratchDir dir;
   int port = 0;

@@ -3,6 +3,9 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace baton::webhooks {
 namespace {
@@ -60,13 +63,37 @@ HttpOutcome post_json(const std::string& url,
   // The receiver's body is not ours to keep: read and dropped.
   req.content_receiver = [](const char*, size_t, uint64_t, uint64_t) { return true; };
 
+  // httplib's timeouts bound each read and write, not the exchange: a receiver that
+  // trickles a byte at a time would hold the sender for ever. The watchdog shuts the
+  // socket at the deadline (Client::stop), which ends the request.
+  std::mutex mutex;
+  std::condition_variable finished;
+  bool done = false, fired = false;
+  std::thread watchdog([&] {
+    std::unique_lock lock(mutex);
+    if (!finished.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                           [&] { return done; })) {
+      fired = true;
+      client.stop();
+    }
+  });
   const auto start = std::chrono::steady_clock::now();
   httplib::Result res = client.send(req);
   const double took =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (res) {
+  {
+    std::lock_guard lock(mutex);
+    done = true;
+  }
+  finished.notify_all();
+  watchdog.join();
+  if (res && !fired) {
     out.status = res->status;
     out.retry_after = res->get_header_value("Retry-After");
+    return out;
+  }
+  if (fired) {
+    out.error = "timeout";
     return out;
   }
   switch (res.error()) {

@@ -14,9 +14,10 @@
 namespace baton::webhooks {
 
 /// POSTs BODY (Content-Type application/json) to URL (http:// or https://) with HEADERS
-/// (name, value), waiting at most TIMEOUT_SECONDS to connect and as long for each
-/// read and write. The outcome's error, when no status came back: "timeout",
-/// "connection refused or failed", "invalid URL", or httplib's name of the error.
+/// (name, value); the whole exchange (connect, send, the response to its last byte)
+/// takes at most TIMEOUT_SECONDS, then the socket is shut (a watchdog thread). The outcome's error,
+/// when no status came back: "timeout", "connection refused or failed", "invalid URL", or httplib's
+/// name of the error.
 HttpOutcome post_json(const std::string& url,
                       const std::vector<std::pair<std::string, std::string>>& headers,
                       const std::string& body, double timeout_seconds);

@@ -209,6 +209,29 @@ TEST_F(WorkerTest, ReceiverThatNeverAnswersIsATimeout) {
   EXPECT_EQ(d[0].next_attempt_at, now_.load() + 2.5);  // random 0.5 of the first bound, 5 s
 }
 
+TEST_F(WorkerTest, ReceiverThatTricklesItsAnswerIsATimeout) {
+  Receiver receiver([](const httplib::Request&, httplib::Response& res) {
+    res.status = 200;
+    res.set_chunked_content_provider("text/plain", [](size_t, httplib::DataSink& sink) {
+      // A byte every 50 ms, each well within the read timeout, until the sender leaves
+      // (bounded: 30 s).
+      for (int i = 0; i < 600; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        if (!sink.is_writable() || !sink.write("x", 1)) return false;
+      }
+      sink.done();
+      return true;
+    });
+  });
+  auto w = worker(receiver.url(), /*timeout=*/0.5);
+  event("r1", "run.created");
+  ASSERT_EQ(*w->deliver_due(), 1);
+  auto d = deliveries();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].status, "pending");
+  EXPECT_EQ(d[0].last_error, "timeout");
+}
+
 TEST_F(WorkerTest, RedirectIsAFailureAndIsNotFollowed) {
   std::atomic<int> followed{0};
   Receiver receiver([&](const httplib::Request& req, httplib::Response& res) {
