@@ -239,6 +239,18 @@ WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending')sql");
   return held;
 }
 
+Result<bool> WebhookStore::release_claim(int64_t id, const std::string& owner) {
+  const std::string what = "cannot release webhook delivery " + std::to_string(id);
+  auto s = db_.prepare(
+      "UPDATE webhook_deliveries SET lease_owner = '', lease_until = 0"
+      " WHERE id = ?1 AND lease_owner = ?2 AND status = 'pending'");
+  if (!s) return tl::unexpected(error(what, s.error()));
+  auto r = s->bind_all(id, owner);
+  if (r) r = s->run();
+  if (!r) return tl::unexpected(error(what, r.error()));
+  return sqlite3_changes(db_.handle()) > 0;
+}
+
 Result<WebhookDeliveryPage> WebhookStore::list_deliveries(const WebhookDeliveryQuery& query) {
   const std::string what = "cannot list webhook deliveries";
   const int limit = std::clamp(query.limit, 1, 500);

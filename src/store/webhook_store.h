@@ -135,6 +135,11 @@ class WebhookStore {
   Result<bool> record_attempt(int64_t id, const std::string& owner,
                               const WebhookAttemptResult& result, double now);
 
+  /// Gives up OWNER's claim of delivery ID without an attempt (a sender that stops
+  /// before sending it): it stays pending and due as before. False when OWNER did not
+  /// hold it.
+  Result<bool> release_claim(int64_t id, const std::string& owner);
+
   /// Deliveries matching QUERY, newest first (bounded; see WebhookDeliveryQuery).
   Result<WebhookDeliveryPage> list_deliveries(const WebhookDeliveryQuery& query);
 

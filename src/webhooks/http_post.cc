@@ -33,11 +33,16 @@ bool split_url(const std::string& url, std::string* origin, std::string* path) {
 
 HttpOutcome post_json(const std::string& url,
                       const std::vector<std::pair<std::string, std::string>>& headers,
-                      const std::string& body, double timeout_seconds) {
+                      const std::string& body, double timeout_seconds, StopSignal* stop) {
   HttpOutcome out;
   std::string origin, path;
   if (!split_url(url, &origin, &path)) {
     out.error = "invalid URL";
+    return out;
+  }
+  if (stop && stop->stopped()) {
+    out.cancelled = true;
+    out.error = "cancelled: the sender stopped";
     return out;
   }
   httplib::Client client(origin);
@@ -65,15 +70,19 @@ HttpOutcome post_json(const std::string& url,
 
   // httplib's timeouts bound each read and write, not the exchange: a receiver that
   // trickles a byte at a time would hold the sender for ever. The watchdog shuts the
-  // socket at the deadline (Client::stop), which ends the request.
-  std::mutex mutex;
-  std::condition_variable finished;
-  bool done = false, fired = false;
+  // socket at the deadline or when STOP is stopped (Client::stop), which ends the request.
+  std::mutex local_mutex;
+  std::condition_variable local_changed;
+  std::mutex& mutex = stop ? stop->mutex_ : local_mutex;
+  std::condition_variable& changed = stop ? stop->changed_ : local_changed;
+  bool done = false, fired = false, cancelled = false;
   std::thread watchdog([&] {
     std::unique_lock lock(mutex);
-    if (!finished.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
-                           [&] { return done; })) {
+    changed.wait_for(lock, std::chrono::duration<double>(timeout_seconds),
+                     [&] { return done || (stop && stop->stopped_); });
+    if (!done) {
       fired = true;
+      cancelled = stop && stop->stopped_;
       client.stop();
     }
   });
@@ -85,8 +94,13 @@ HttpOutcome post_json(const std::string& url,
     std::lock_guard lock(mutex);
     done = true;
   }
-  finished.notify_all();
+  changed.notify_all();
   watchdog.join();
+  if (cancelled) {
+    out.cancelled = true;
+    out.error = "cancelled: the sender stopped";
+    return out;
+  }
   if (res && !fired) {
     out.status = res->status;
     out.retry_after = res->get_header_value("Retry-After");

@@ -5,6 +5,8 @@
 // and discarded (never held); the whole exchange is bounded by the timeout.
 #pragma once
 
+#include <condition_variable>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,6 +14,35 @@
 #include "webhooks/retry.h"
 
 namespace baton::webhooks {
+
+/// Lets another thread end a request in flight (DeliveryWorker::stop). Thread-safe.
+class StopSignal {
+ public:
+  /// Ends the request in flight, and every later one at once, until reset().
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopped_ = true;
+    }
+    changed_.notify_all();
+  }
+  void reset() {
+    std::lock_guard lock(mutex_);
+    stopped_ = false;
+  }
+  bool stopped() const {
+    std::lock_guard lock(mutex_);
+    return stopped_;
+  }
+
+ private:
+  friend HttpOutcome post_json(const std::string&,
+                               const std::vector<std::pair<std::string, std::string>>&,
+                               const std::string&, double, StopSignal*);
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  bool stopped_ = false;
+};
 
 /// POSTs BODY (Content-Type application/json) to URL (http:// or https://) with HEADERS
 /// (name, value); the whole exchange (connect, send, the response to its last byte)

@@ -30,6 +30,7 @@ struct HttpOutcome {
   std::optional<int> status;  ///< the HTTP status, nullopt when none came back
   std::string retry_after;    ///< the Retry-After header, "" if absent
   std::string error;          ///< for no status: "timeout", "connection refused", ...
+  bool cancelled = false;     ///< the sender stopped it (http_post.h StopSignal): no result
 };
 
 /// Seconds to wait for a Retry-After VALUE at NOW (Unix seconds): a non-negative

@@ -73,7 +73,9 @@ void DeliveryWorker::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
+  stop_signal_.stop();
   thread_.join();
+  stop_signal_.reset();
 }
 
 std::string DeliveryWorker::last_error() const {
@@ -105,18 +107,23 @@ Result<int> DeliveryWorker::deliver_due(double timeout_seconds, int limit) {
   for (const store::WebhookDelivery& d : *claimed) {
     // Already disabled with its endpoint (record_attempt below): not sent.
     if (disabled.count(d.endpoint_id)) continue;
-    store::WebhookAttemptResult result = attempt(d, timeout_seconds);
-    if (result.next == store::WebhookAttemptResult::Next::kDisableEndpoint) {
+    auto result = stop_signal_.stopped() ? std::nullopt : attempt(d, timeout_seconds);
+    if (!result) {  // stopping: unsent, left for the next sender (or drain())
+      auto released = store_->release_claim(d.id, owner_);
+      if (!released) return tl::unexpected(released.error());
+      continue;
+    }
+    if (result->next == store::WebhookAttemptResult::Next::kDisableEndpoint) {
       disabled.insert(d.endpoint_id);
     }
-    auto recorded = store_->record_attempt(d.id, owner_, result, options_.now());
+    auto recorded = store_->record_attempt(d.id, owner_, *result, options_.now());
     if (!recorded) return tl::unexpected(recorded.error());
   }
   return static_cast<int>(claimed->size());
 }
 
-store::WebhookAttemptResult DeliveryWorker::attempt(const store::WebhookDelivery& d,
-                                                    double timeout_seconds) {
+std::optional<store::WebhookAttemptResult> DeliveryWorker::attempt(const store::WebhookDelivery& d,
+                                                                   double timeout_seconds) {
   const double now = options_.now();
   HttpOutcome outcome;
   auto key = resolve_secret(d.secret_ref);
@@ -129,7 +136,8 @@ store::WebhookAttemptResult DeliveryWorker::attempt(const store::WebhookDelivery
                          {"webhook-timestamp", std::to_string(timestamp)},
                          {"webhook-signature", sign(*key, d.webhook_id, timestamp, d.body)},
                          {"User-Agent", "baton-webhooks/" BATON_VERSION}},
-                        d.body, timeout_seconds);
+                        d.body, timeout_seconds, &stop_signal_);
+    if (outcome.cancelled) return std::nullopt;
   }
   return decide(outcome, d.attempts + 1, options_.now(), options_.random01(), options_.policy);
 }

@@ -24,12 +24,14 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "store/webhook_store.h"
 #include "util/error.h"
+#include "webhooks/http_post.h"
 #include "webhooks/retry.h"
 #include "workflow/webhook_config.h"
 
@@ -70,8 +72,9 @@ class DeliveryWorker {
   /// Starts the thread: it sends what is due, then looks again every poll_seconds
   /// (at once after a full batch) until stop(). No-op when already started.
   void start();
-  /// Stops and joins the thread; a request in flight ends first (at most
-  /// timeout_seconds). No-op when not started.
+  /// Stops and joins the thread at once: a request in flight is cut off and, like the
+  /// rest of its batch, left pending and due as it was, with no attempt counted (a
+  /// connection still being made ends at its own timeout). No-op when not started.
   void stop();
 
   /// On the calling thread: claims the deliveries due now (up to batch), sends each and
@@ -91,7 +94,9 @@ class DeliveryWorker {
 
  private:
   Result<int> deliver_due(double timeout_seconds, int limit);
-  store::WebhookAttemptResult attempt(const store::WebhookDelivery& d, double timeout_seconds);
+  /// The result of sending D, or nullopt when stop() cut it off.
+  std::optional<store::WebhookAttemptResult> attempt(const store::WebhookDelivery& d,
+                                                     double timeout_seconds);
   void loop();
 
   std::unique_ptr<store::WebhookStore> store_;
@@ -103,6 +108,7 @@ class DeliveryWorker {
   std::condition_variable wake_;
   bool stopping_ = false;
   std::string last_error_;
+  StopSignal stop_signal_;  ///< stop() cuts the thread's request in flight short
 };
 
 }  // namespace baton::webhooks

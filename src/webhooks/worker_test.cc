@@ -232,6 +232,34 @@ TEST_F(WorkerTest, ReceiverThatTricklesItsAnswerIsATimeout) {
   EXPECT_EQ(d[0].last_error, "timeout");
 }
 
+TEST_F(WorkerTest, StopCutsTheRequestInFlightShortAndCountsNoAttempt) {
+  std::mutex m;
+  std::condition_variable cv;
+  bool release = false;
+  Receiver receiver([&](const httplib::Request&, httplib::Response& res) {
+    std::unique_lock lock(m);
+    cv.wait_for(lock, std::chrono::seconds(30), [&] { return release; });
+    res.status = 200;
+  });
+  auto w = worker(receiver.url(), /*timeout=*/60);
+  event("r1", "run.created");
+  w->start();
+  ASSERT_TRUE(receiver.wait_for(1, std::chrono::seconds(30)));
+  w->stop();  // without the cut-off: blocks until the receiver answers 200 (30 s)
+  {
+    std::lock_guard lock(m);
+    release = true;
+  }
+  cv.notify_all();
+  auto d = deliveries();
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0].status, "pending");
+  EXPECT_EQ(d[0].attempts, 0);
+  // Its claim is released: another sender may take it at once.
+  auto ws = WebhookStore::open(db_);
+  EXPECT_EQ((*ws)->claim_due(now_, 60, "next", 16)->size(), 1u);
+}
+
 TEST_F(WorkerTest, RedirectIsAFailureAndIsNotFollowed) {
   std::atomic<int> followed{0};
   Receiver receiver([&](const httplib::Request& req, httplib::Response& res) {
