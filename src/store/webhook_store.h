@@ -151,8 +151,9 @@ class WebhookStore {
   /// again. False when there is no such delivery.
   Result<bool> redeliver(int64_t id, double now);
 
-  /// The number of deliveries per status (for metrics): every status in
-  /// {pending, delivered, failed, disabled} is present, 0 when none.
+  /// The number of deliveries per status now (for metrics: a gauge such as
+  /// baton_webhook_deliveries{result="delivered"}, not a counter of attempts): every
+  /// status in {pending, delivered, failed, disabled} is present, 0 when none.
   Result<std::map<std::string, int64_t>> count_by_status();
 
   explicit WebhookStore(std::string path, Db db) : path_(std::move(path)), db_(std::move(db)) {}

@@ -14,6 +14,14 @@
 // transactions (claim, then one per result), never held across an HTTP request. It
 // never writes to the terminal.
 //
+// In `baton serve`:
+//   auto worker = webhooks::DeliveryWorker::open(
+//       db_path, webhooks::endpoint_specs(config.webhooks, project_root));
+//   (*worker)->start();   // ... serve ...   (*worker)->stop();
+// and, for the API (one store::WebhookStore per thread; webhooks/delivery_json.h):
+//   list_deliveries({.status = "failed", .before_id = cursor, .limit = 50}),
+//   redeliver(id, now), count_by_status() for the metrics.
+//
 // Thread safety: start(), stop(), drain() and deliver_due() are called from one owner
 // thread; deliver_due() and drain() are not called while the thread runs (drain()
 // stops it first).
