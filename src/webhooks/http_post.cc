@@ -122,6 +122,12 @@ HttpOutcome post_json(const std::string& url,
     case httplib::Error::Connection:
       out.error = "connection refused or failed";
       break;
+    case httplib::Error::SSLServerVerification:
+      out.error = "TLS certificate not trusted";
+      break;
+    case httplib::Error::SSLConnection:
+      out.error = "TLS handshake failed";
+      break;
     default:
       out.error = httplib::to_string(res.error());
   }
