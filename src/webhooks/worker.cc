@@ -101,6 +101,11 @@ Result<int> DeliveryWorker::deliver_due() {
 }
 
 Result<int> DeliveryWorker::deliver_due(double timeout_seconds, int limit) {
+  // A read first: the write lock (the claim) is taken only when something is due, so
+  // an idle sender's look every poll_seconds never queues behind the run's writes.
+  auto due = store_->next_due_at();
+  if (!due) return tl::unexpected(due.error());
+  if (!*due || **due > options_.now()) return 0;
   auto claimed = store_->claim_due(options_.now(), options_.lease_seconds, owner_, limit);
   if (!claimed) return tl::unexpected(claimed.error());
   std::set<std::string> disabled;  // endpoints that answered 410 during this batch
