@@ -1,10 +1,12 @@
 #include "webhooks/delivery_json.h"
 
+#include <string>
+
 namespace baton::webhooks {
 
 nlohmann::json delivery_json(const store::WebhookDelivery& d) {
   nlohmann::json j;
-  j["id"] = d.id;
+  j["id"] = std::to_string(d.id);
   j["webhook_id"] = d.webhook_id;
   j["endpoint_id"] = d.endpoint_id;
   j["url"] = d.url;
@@ -14,8 +16,7 @@ nlohmann::json delivery_json(const store::WebhookDelivery& d) {
   j["status"] = d.status;
   j["attempts"] = d.attempts;
   j["created_at"] = d.created_at;
-  j["next_attempt_at"] =
-      d.status == "pending" ? nlohmann::json(d.next_attempt_at) : nlohmann::json(nullptr);
+  j["next_attempt_at"] = d.next_attempt_at;
   j["last_attempt_at"] =
       d.last_attempt_at > 0 ? nlohmann::json(d.last_attempt_at) : nlohmann::json(nullptr);
   j["last_status_code"] =
@@ -25,14 +26,6 @@ nlohmann::json delivery_json(const store::WebhookDelivery& d) {
   auto payload = nlohmann::json::parse(d.body, nullptr, /*allow_exceptions=*/false);
   j["payload"] = payload.is_discarded() ? nlohmann::json(nullptr) : payload;
   return j;
-}
-
-nlohmann::json delivery_page_json(const store::WebhookDeliveryPage& page) {
-  nlohmann::json items = nlohmann::json::array();
-  for (const auto& d : page.items) items.push_back(delivery_json(d));
-  return {{"items", std::move(items)},
-          {"next_before_id",
-           page.next_before_id ? nlohmann::json(page.next_before_id) : nlohmann::json(nullptr)}};
 }
 
 }  // namespace baton::webhooks
