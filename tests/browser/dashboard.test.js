@@ -31,7 +31,7 @@ tasks:
       printf 'first line\\n'
       printf '<img id=injected src=x> &amp; <b>not bold</b>\\n'
       ${waitFor('go-first')}
-      printf '\\033[32msecond line\\033[0m\\n'
+      printf '\\033[32msecond line\\033[0m \\033[1;38;5;208mbold orange\\033[0m \\033[38;2;1;2;3mtrue colour\\033[0m\\n'
       ${waitFor('go-first-2')}
       printf 'first done\\n'
   - id: second
@@ -119,7 +119,16 @@ test('the log tail of a running task grows', { timeout: 180000 }, async () => {
   release(dir, 'go-first');
   // The ANSI green of the second line is a class (no inline style under the CSP).
   await log.locator('.ansi-green-fg', { hasText: 'second line' }).waitFor({ timeout: WAIT });
-  assert.match(await log.innerText(), /first line\s+<img id=injected src=x> &amp; <b>not bold<\/b>\s+second line/);
+  assert.match(await log.innerText(),
+    /first line\s+<img id=injected src=x> &amp; <b>not bold<\/b>\s+second line bold orange true colour/);
+  // Bold, 256 and true colours have no class: styled without an inline style attribute
+  // (which the CSP would refuse, and noPageErrors would see).
+  const style = (text) => log.getByText(text).evaluate((e) => {
+    const s = getComputedStyle(e);
+    return `${s.color} ${s.fontWeight}`;
+  });
+  assert.equal(await style('bold orange'), 'rgb(255, 135, 0) 700');
+  assert.equal(await style('true colour'), 'rgb(1, 2, 3) 400');
   // What a task prints is text, never markup.
   assert.equal(await page.locator('#injected').count(), 0);
   assert.equal(await log.locator('b').count(), 0);

@@ -1,7 +1,8 @@
 // The live tail of an attempt's log: the last TAIL bytes first, then what is appended,
 // polled every POLL_MS while the attempt runs (logs have no events). The bytes are
 // decoded as a UTF-8 stream (a read may end inside a character) and ANSI colours
-// become classes (ansi_up, use_classes: no inline style under the page's CSP).
+// become classes (ansi_up, use_classes) or, for what has no class (bold, 256 and true
+// colours), styles set through the CSSOM: no inline style attribute under the CSP.
 import { html } from 'htm/preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { AnsiUp } from 'ansi_up';
@@ -10,6 +11,14 @@ import { fetchLog } from './api.js';
 const TAIL = 65536;
 const POLL_MS = 1000;
 const KEEP_CHUNKS = 400;  // older chunks are dropped from the page
+
+/** ansi_up's HTML with each style="..." attribute renamed data-ansi-style: it writes
+ *  bold, faint, italic, underline and 256-colour or true colours as inline styles even
+ *  with use_classes, which the page's CSP refuses when parsed from markup. Only
+ *  ansi_up's own attributes match: the log's text is HTML-escaped (" is &quot;). */
+function withoutInlineStyle(html) {
+  return html.replace(/<span style="([^"<>]*)"/g, '<span data-ansi-style="$1"');
+}
 
 /** RUN, TASK, ATTEMPT (number) name the log; RUNNING keeps it polling. */
 export function LogTail({ run, task, attempt, running }) {
@@ -32,7 +41,11 @@ export function LogTail({ run, task, attempt, running }) {
       if (!el || !text) return;
       const atBottom = el.scrollTop + el.clientHeight >= el.scrollHeight - 4;
       const span = document.createElement('span');
-      span.innerHTML = ansi.ansi_to_html(text);
+      span.innerHTML = withoutInlineStyle(ansi.ansi_to_html(text));
+      for (const el of span.querySelectorAll('[data-ansi-style]')) {
+        el.style.cssText = el.dataset.ansiStyle;  // through the CSSOM, which the CSP allows
+        el.removeAttribute('data-ansi-style');
+      }
       el.appendChild(span);
       while (el.childNodes.length > KEEP_CHUNKS) el.removeChild(el.firstChild);
       if (atBottom) el.scrollTop = el.scrollHeight;
