@@ -263,6 +263,14 @@ tasks:
 test('without the token the page asks for it, and refuses a wrong one', { timeout: 120000 }, async () => {
   const dir = lib.makeProject({ 'wf.yaml': LIVE_WORKFLOW });
   const server = await lib.startServer(dir);
+  // The page and its files need no token and come with a strict CSP.
+  const index = await fetch(`${server.origin}/`);
+  assert.equal(index.status, 200);
+  assert.match(index.headers.get('content-security-policy') || '', /default-src 'self'/);
+  const app = await fetch(`${server.origin}/assets/app.js`);
+  assert.equal(app.status, 200);
+  assert.match(app.headers.get('content-type'), /^text\/javascript/);
+  assert.equal((await fetch(`${server.origin}/assets/nope.js`)).status, 404);
   const page = await lib.newPage();
   await page.goto(`${server.origin}/`);
   const form = page.locator('form.signin');
