@@ -90,6 +90,10 @@ void handle_task_action(Context& ctx, const RouteMatch& m, const httplib::Reques
                         httplib::Response& res);
 void handle_events(Context& ctx, const RouteMatch& m, const httplib::Request& req,
                    httplib::Response& res);
+void handle_deliveries(Context& ctx, const RouteMatch& m, const httplib::Request& req,
+                       httplib::Response& res);
+void handle_redeliver(Context& ctx, const RouteMatch& m, const httplib::Request& req,
+                      httplib::Response& res);
 
 /// The run's JSON (RunSummary + inputs, live, tasks) as GET /api/v1/runs/{run} answers
 /// it; nullopt when there is no such run. Errors: the store failed.
