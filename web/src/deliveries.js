@@ -58,8 +58,10 @@ export function DeliveriesView() {
       <tbody>${list.map((d) => html`<tr key=${d.id} data-delivery=${d.id}>
         <td class="mono">${d.id}</td><td>${d.type}</td><td class="url" title=${d.url}>${d.url}</td>
         <td><${Status} status=${d.status} /></td><td class="r">${d.attempts}</td>
-        <td class="err">${d.last_status_code ? `HTTP ${d.last_status_code}` : ''}${d.last_error ? ` ${d.last_error}` : ''}</td>
-        <td>${clock(d.created_at)}</td><td>${d.next_attempt_at ? clock(d.next_attempt_at) : ''}</td>
+        <td class=${d.last_error || !(d.last_status_code >= 200 && d.last_status_code < 300) ? 'err' : 'ok'}>
+          ${d.last_status_code ? `HTTP ${d.last_status_code}` : ''}${d.last_error ? ` ${d.last_error}` : ''}</td>
+        <td>${clock(d.created_at)}</td>
+        <td>${d.status === 'pending' && d.next_attempt_at ? clock(d.next_attempt_at) : ''}</td>
         <td><button class="redeliver" onClick=${() => redeliver(d.id)}>Redeliver</button></td>
       </tr>`)}</tbody></table>`}
     ${live.data && live.data.more && html`<button onClick=${() => setPages(pages + 1)}>More</button>`}
