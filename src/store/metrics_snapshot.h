@@ -33,11 +33,12 @@ struct MetricsSnapshot {
   /// Runs by their status (running, success, failed, cancelled, paused, waiting); a
   /// status with no run is absent.
   std::map<std::string, int64_t> runs_by_status;
-  /// Durations (ended_at - created_at) of the runs that ended (ended_at > 0), by
-  /// their status (success, failed, cancelled).
+  /// Durations (ended_at - created_at) of the runs that ended, by their status
+  /// (success, failed, cancelled); a run that ended before it was created (a clock
+  /// set back) has none.
   std::map<std::string, DurationHistogram> run_durations;
   /// Durations (ended_at - started_at) of the tasks that started and ended, by their
-  /// status (success, failed, cancelled).
+  /// status (success, failed, cancelled), as for run_durations.
   std::map<std::string, DurationHistogram> task_durations;
   /// Tasks by their status (pending, ready, running, success, failed, skipped,
   /// cancelled, waiting: a gate or an escalation awaits `baton approve`); a status

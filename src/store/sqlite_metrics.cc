@@ -7,61 +7,47 @@
 namespace baton::store {
 namespace {
 
-// ", TOTAL(EXPR <= 1), TOTAL(EXPR <= 5), ...": one cumulative bucket per bound.
-// TOTAL of a NULL (a row without a duration) adds nothing.
-std::string bucket_columns(const std::string& expr) {
-  std::string columns;
-  for (double bound : kDurationBucketsSeconds) {
-    columns += fmt::format(", TOTAL({} <= {})", expr, bound);
-  }
-  return columns;
+// "SELECT status, COUNT(*), TOTAL(D), TOTAL(D <= 1), TOTAL(D <= 5), ... FROM TABLE
+// WHERE ... GROUP BY status": the count, the sum and the cumulative buckets of the
+// durations D of TABLE's rows that ended, by status. The filter is in WHERE and D is a
+// plain difference of columns: a CASE per bucket cost twice the time (1M tasks:
+// 0.74 s against 1.66 s).
+std::string histogram_sql(const std::string& table, const std::string& start) {
+  const std::string d = "(ended_at - " + start + ")";
+  std::string sql = "SELECT status, COUNT(*), TOTAL(" + d + ")";
+  for (double bound : kDurationBucketsSeconds) sql += fmt::format(", TOTAL({} <= {})", d, bound);
+  sql += " FROM " + table + " WHERE " + start + " > 0 AND ended_at >= " + start +
+         " AND status IN ('success', 'failed', 'cancelled') GROUP BY status";
+  return sql;
 }
 
-// Columns FIRST.. of S: the count, the sum, then the buckets of a histogram.
-DurationHistogram read_histogram(const Statement& s, int first) {
-  DurationHistogram h;
-  h.count = s.int64_at(first);
-  h.sum = s.double_at(first + 1);
-  for (size_t i = 0; i < h.buckets.size(); ++i) {
-    h.buckets[i] = static_cast<int64_t>(s.double_at(first + 2 + static_cast<int>(i)));
-  }
-  return h;
-}
-
-// Runs by status; the durations of the runs that ended. A negative duration (a clock
-// set back) counts as 0.
-Result<void> read_runs(Db& db, MetricsSnapshot& out) {
-  const std::string d =
-      "(CASE WHEN ended_at > 0 AND status IN ('success', 'failed', 'cancelled') "
-      "THEN MAX(ended_at - created_at, 0) END)";
-  auto s = db.prepare("SELECT status, COUNT(*), COUNT(" + d + "), TOTAL(" + d + ")" +
-                      bucket_columns(d) + " FROM runs GROUP BY status");
+// Reads histogram_sql's rows into OUT (status -> histogram).
+Result<void> read_histograms(Db& db, const std::string& sql,
+                             std::map<std::string, DurationHistogram>& out) {
+  auto s = db.prepare(sql);
   if (!s) return tl::unexpected(s.error());
   for (;;) {
     auto row = s->step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) return ok();
-    const std::string status = s->text_at(0);
-    out.runs_by_status[status] = s->int64_at(1);
-    if (s->int64_at(2) > 0) out.run_durations[status] = read_histogram(*s, 2);
+    DurationHistogram& h = out[s->text_at(0)];
+    h.count = s->int64_at(1);
+    h.sum = s->double_at(2);
+    for (size_t i = 0; i < h.buckets.size(); ++i) {
+      h.buckets[i] = static_cast<int64_t>(s->double_at(3 + static_cast<int>(i)));
+    }
   }
 }
 
-// Tasks by status; the durations of the tasks that started and ended.
-Result<void> read_tasks(Db& db, MetricsSnapshot& out) {
-  const std::string d =
-      "(CASE WHEN started_at > 0 AND ended_at > 0 AND status IN ('success', 'failed', "
-      "'cancelled') THEN MAX(ended_at - started_at, 0) END)";
-  auto s = db.prepare("SELECT status, COUNT(*), COUNT(" + d + "), TOTAL(" + d + ")" +
-                      bucket_columns(d) + " FROM tasks GROUP BY status");
+// "SELECT status, COUNT(*) FROM TABLE GROUP BY status" into OUT.
+Result<void> read_counts(Db& db, const char* sql, std::map<std::string, int64_t>& out) {
+  auto s = db.prepare(sql);
   if (!s) return tl::unexpected(s.error());
   for (;;) {
     auto row = s->step();
     if (!row) return tl::unexpected(row.error());
     if (!*row) return ok();
-    const std::string status = s->text_at(0);
-    out.tasks_by_status[status] = s->int64_at(1);
-    if (s->int64_at(2) > 0) out.task_durations[status] = read_histogram(*s, 2);
+    out[s->text_at(0)] = s->int64_at(1);
   }
 }
 
@@ -97,8 +83,24 @@ Result<void> read_last_successes(Db& db, MetricsSnapshot& out) {
 
 Result<MetricsSnapshot> read_all(Db& db) {
   MetricsSnapshot out;
-  if (auto r = read_runs(db, out); !r) return tl::unexpected(r.error());
-  if (auto r = read_tasks(db, out); !r) return tl::unexpected(r.error());
+  // Runs from creation to end; tasks from their first attempt's start to their end.
+  // A row that ended before it started (a clock set back) has no duration.
+  if (auto r =
+          read_counts(db, "SELECT status, COUNT(*) FROM runs GROUP BY status", out.runs_by_status);
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = read_histograms(db, histogram_sql("runs", "created_at"), out.run_durations); !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = read_counts(db, "SELECT status, COUNT(*) FROM tasks GROUP BY status",
+                           out.tasks_by_status);
+      !r) {
+    return tl::unexpected(r.error());
+  }
+  if (auto r = read_histograms(db, histogram_sql("tasks", "started_at"), out.task_durations); !r) {
+    return tl::unexpected(r.error());
+  }
   if (auto r = read_attempts(db, out); !r) return tl::unexpected(r.error());
   if (auto r = read_last_successes(db, out); !r) return tl::unexpected(r.error());
   return out;
