@@ -17,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "serve/prometheus_text.h"
@@ -274,6 +275,29 @@ TEST(ServerStatsTest, ClientInputIsBoundedBeforeItBecomesALabel) {
   EXPECT_EQ(odd.seconds, 0);
   EXPECT_EQ(s.routes.size(), kMaxRouteSeries + 1);  // the cap, plus "other"
   EXPECT_EQ(s.routes.at({"other", "GET"}).count, 11);
+}
+
+TEST(ServerStatsTest, CountsFromManyThreadsAddUp) {
+  ServerStats stats;
+  constexpr int kThreads = 8;
+  constexpr int kEach = 1000;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&stats, t] {
+      for (int i = 0; i < kEach; ++i) {
+        stats.record_request(t % 2 ? "/a" : "/b", "GET", 200, 0.002);
+        stats.sse_client_opened();
+        if (i % 2) stats.sse_client_closed();
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  const ServerStatsSnapshot s = stats.snapshot();
+  EXPECT_EQ(s.routes.at({"/a", "GET"}).count + s.routes.at({"/b", "GET"}).count, kThreads * kEach);
+  EXPECT_EQ(s.routes.at({"/a", "GET"}).buckets[2], kThreads / 2 * kEach);  // le 0.005
+  EXPECT_EQ(s.routes.at({"/a", "GET"}).buckets[0], 0);                     // le 0.001
+  EXPECT_EQ(s.sse_opened, kThreads * kEach);
+  EXPECT_EQ(s.sse_clients, kThreads * kEach / 2);
 }
 
 TEST(PrometheusTextTest, ValuesAndLabelsAreWrittenInTheFormatsSyntax) {
