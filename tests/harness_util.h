@@ -44,6 +44,8 @@ class BatonProcess {
                const std::map<std::string, std::string>& env = {});
   ~BatonProcess();
   pid_t pid() const { return pid_; }
+  /// The file its stdout goes to (read it while it runs).
+  const std::string& stdout_path() const { return out_path_; }
   /// Sends SIG to the process.
   void signal(int sig) const;
   /// Waits up to TIMEOUT_S seconds for the exit; on timeout kills it and fails the test.

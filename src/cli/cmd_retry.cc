@@ -33,7 +33,7 @@ double now_s() {
   return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
-int retry_command(const ResumeArgs& args, const std::string& task_id) {
+int retry_command(const ResumeArgs& args, const std::string& task_id, bool no_downstream) {
   auto opened = open_run(args.run_id);
   if (!opened) return opened.error();
   store::Store& store = *opened->store;
@@ -75,6 +75,7 @@ int retry_command(const ResumeArgs& args, const std::string& task_id) {
   // The task and its dependants, in declaration order (dependencies come first).
   std::set<std::string> reset{task_id};
   for (const workflow::TaskSpec& spec : wf.tasks) {
+    if (no_downstream) break;
     for (const std::string& dep : spec.dependencies) {
       if (reset.count(dep)) reset.insert(spec.id);
     }
@@ -130,10 +131,14 @@ void add_retry(CLI::App& app, int* exit_code) {
       "retry", "Run a failed task again with its dependants, then continue the run");
   auto args = std::make_shared<ResumeArgs>();
   auto task = std::make_shared<std::string>();
+  auto no_downstream = std::make_shared<bool>(false);
   cmd->add_option("RUN", args->run_id, kRunHelp)->required();
   cmd->add_option("TASK", *task, "the failed or cancelled task")->required();
+  cmd->add_flag("--no-downstream", *no_downstream,
+                "reset only TASK: dependants that failed stay failed (cancelled ones run "
+                "again as on any resume)");
   add_resume_flags(cmd, *args);
-  cmd->callback([=] { *exit_code = retry_command(*args, *task); });
+  cmd->callback([=] { *exit_code = retry_command(*args, *task, *no_downstream); });
 }
 
 }  // namespace baton::cli

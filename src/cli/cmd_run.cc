@@ -2,6 +2,7 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 #include <cstdio>
 
@@ -27,6 +28,7 @@ struct RunArgs {
   bool json = false;
   std::string rehearse;  // a rehearsal script, or ""
   bool no_wait = false;  // exit 5 instead of waiting for `baton approve`
+  std::string run_id;    // hidden --run-id: the id `baton serve` chose, or "" (generated)
 };
 
 int run_command(const RunArgs& args) {
@@ -65,7 +67,18 @@ int run_command(const RunArgs& args) {
   options.config_roles = loaded->config_roles;
   options.no_wait = args.no_wait;
   engine::SystemClock clock;
-  options.run_id = engine::new_run_id(clock);
+  options.run_id = args.run_id.empty() ? engine::new_run_id(clock) : args.run_id;
+  if (!args.run_id.empty()) {
+    auto existing = (*store)->get_run(args.run_id);
+    if (!existing) {
+      std::fprintf(stderr, "baton: %s\n", existing.error().message.c_str());
+      return kExitInternal;
+    }
+    if (*existing) {
+      std::fprintf(stderr, "baton: --run-id: a run %s exists already\n", args.run_id.c_str());
+      return kExitUsage;
+    }
+  }
   std::unique_ptr<Rehearsal> rehearsal;
   if (!args.rehearse.empty()) {
     auto started = Rehearsal::start(args.rehearse, state + "/runs/" + options.run_id);
@@ -107,6 +120,18 @@ void add_run(CLI::App& app, int* exit_code) {
                   "run agent tasks against a scripted model server on 127.0.0.1 (SCRIPT.yaml)");
   cmd->add_flag("--no-wait", args->no_wait,
                 "when only gates are left, record the run waiting and exit 5 (see baton approve)");
+  // For `baton serve` (serve/api_actions.cc), which answers with the run's id before
+  // the run has a row: hidden, as no person needs it.
+  cmd->add_option("--run-id", args->run_id, "the new run's id")
+      ->check([](const std::string& id) -> std::string {
+        for (char c : id) {
+          if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-') {
+            return "a run id is letters, digits and '-'";
+          }
+        }
+        return id.empty() || id.size() > 64 ? "a run id is 1 to 64 characters" : "";
+      })
+      ->group("");
   cmd->callback([=] { *exit_code = run_command(*args); });
 }
 

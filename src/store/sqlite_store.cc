@@ -1,5 +1,6 @@
 // The SQLite implementation of Store. The schema, its migrations and the pragmas
 // are documented in store/SCHEMA.md; kMigrations below is the source of truth.
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <iterator>
@@ -196,6 +197,30 @@ constexpr const char* kListEvents =
     "SELECT seq, time, run_id, task_id, kind, data, prev_hash, hash FROM events"
     " WHERE run_id = ?1 AND seq > ?2 ORDER BY seq";
 
+// `baton serve`'s reads (issue 13).
+constexpr const char* kListRunsPage =
+    "SELECT " BATON_RUN_COLUMNS
+    " FROM runs"
+    " WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR workflow_name = ?2)"
+    " AND (?4 = '' OR created_at < ?3 OR (created_at = ?3 AND id < ?4))"
+    " ORDER BY created_at DESC, id DESC LIMIT ?5";
+constexpr const char* kTaskCounts =
+    "SELECT status, count(*) FROM tasks WHERE run_id = ?1 GROUP BY status";
+constexpr const char* kAttemptSums =
+    "SELECT total(input_tokens), total(output_tokens), total(cached_tokens), total(cost_usd),"
+    " count(cost_usd) FROM attempts WHERE run_id = ?1";
+constexpr const char* kListFeed =
+    "SELECT seq, time, run_id, task_id, kind, data, prev_hash, hash, rowid FROM events"
+    " WHERE rowid > ?1 AND (?2 = '' OR run_id = ?2) ORDER BY rowid LIMIT ?3";
+constexpr const char* kLastFeedId = "SELECT coalesce(max(rowid), 0) FROM events";
+constexpr const char* kFeedEventExists = "SELECT count(*) FROM events WHERE rowid = ?1";
+constexpr const char* kListWaitingTasks =
+    "SELECT t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent, t.output,"
+    " t.exit_code, t.reason, t.started_at, t.ended_at, t.spec_sha256, t.gate"
+    " FROM runs r JOIN tasks t ON t.run_id = r.id"
+    " WHERE r.status IN ('running', 'waiting', 'paused') AND t.status = 'waiting'"
+    " ORDER BY r.created_at DESC, r.id DESC, t.position LIMIT ?1";
+
 #undef BATON_RUN_COLUMNS
 #undef BATON_TASK_COLUMNS
 #undef BATON_ATTEMPT_COLUMNS
@@ -331,6 +356,13 @@ class SqliteStore final : public Store {
   Result<RunLockResult> acquire_run_lock(const std::string& run_id, int pid,
                                          int64_t start_time) override;
   Result<MetricsSnapshot> metrics_snapshot() override;
+  Result<std::vector<RunRecord>> list_runs_page(const RunPageQuery& query) override;
+  Result<RunTotals> run_totals(const std::string& run_id) override;
+  Result<std::vector<FeedEvent>> list_feed(int64_t after_id, const std::string& run_id,
+                                           int limit) override;
+  Result<int64_t> last_feed_id() override;
+  Result<bool> feed_event_exists(int64_t id) override;
+  Result<std::vector<TaskRecord>> list_waiting_tasks(int limit) override;
 
  private:
   // Writes every part of BATCH; called inside BEGIN IMMEDIATE. Seqs and hashes given
@@ -747,6 +779,114 @@ Result<MetricsSnapshot> SqliteStore::metrics_snapshot() {
 // Migration 2: chains the events stored before the chain existed, run by run in seq
 // order, as apply() would have. This makes later tampering detectable; it cannot
 // vouch for what happened to those events before the upgrade.
+// ---- `baton serve`'s reads ----
+
+Result<std::vector<RunRecord>> SqliteStore::list_runs_page(const RunPageQuery& query) {
+  const std::string what = "cannot list runs";
+  auto s = statement(kListRunsPage);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  const int limit = std::clamp(query.limit, 1, 1000);
+  if (auto r = (*s)->bind_all(query.status, query.workflow, query.after_created_at, query.after_id,
+                              limit);
+      !r) {
+    return tl::unexpected(error(what, r.error()));
+  }
+  std::vector<RunRecord> runs;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) break;
+    auto run = read_run(**s);
+    if (!run) return tl::unexpected(error(what, run.error()));
+    runs.push_back(std::move(*run));
+  }
+  return runs;
+}
+
+Result<RunTotals> SqliteStore::run_totals(const std::string& run_id) {
+  const std::string what = "cannot read the totals of run " + run_id;
+  RunTotals totals;
+  {
+    auto s = statement(kTaskCounts);
+    if (!s) return tl::unexpected(error(what, s.error()));
+    ResetOnExit done(**s);
+    if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(error(what, r.error()));
+    for (;;) {
+      auto row = (*s)->step();
+      if (!row) return tl::unexpected(error(what, row.error()));
+      if (!*row) break;
+      const int n = (*s)->int_at(1);
+      totals.tasks_by_status[(*s)->text_at(0)] = n;
+      totals.tasks_total += n;
+    }
+  }
+  auto s = statement(kAttemptSums);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(error(what, r.error()));
+  auto row = (*s)->step();
+  if (!row) return tl::unexpected(error(what, row.error()));
+  if (*row) {
+    totals.input_tokens = static_cast<int64_t>((*s)->double_at(0));
+    totals.output_tokens = static_cast<int64_t>((*s)->double_at(1));
+    totals.cached_tokens = static_cast<int64_t>((*s)->double_at(2));
+    if ((*s)->int64_at(4) > 0) totals.cost_usd = (*s)->double_at(3);
+  }
+  return totals;
+}
+
+Result<std::vector<FeedEvent>> SqliteStore::list_feed(int64_t after_id, const std::string& run_id,
+                                                      int limit) {
+  const std::string what = "cannot read the event feed";
+  auto s = statement(kListFeed);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind_all(after_id, run_id, std::max(limit, 1)); !r) {
+    return tl::unexpected(error(what, r.error()));
+  }
+  std::vector<FeedEvent> events;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) return events;
+    auto event = read_event(**s);
+    if (!event) return tl::unexpected(error(what, event.error()));
+    events.push_back(FeedEvent{(*s)->int64_at(8), std::move(*event)});
+  }
+}
+
+Result<int64_t> SqliteStore::last_feed_id() {
+  const std::string what = "cannot read the event feed";
+  auto s = statement(kLastFeedId);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  auto row = (*s)->step();
+  if (!row) return tl::unexpected(error(what, row.error()));
+  return *row ? (*s)->int64_at(0) : 0;
+}
+
+Result<bool> SqliteStore::feed_event_exists(int64_t id) {
+  auto n = count_rows(kFeedEventExists, id);
+  if (!n) return tl::unexpected(error("cannot read the event feed", n.error()));
+  return *n > 0;
+}
+
+Result<std::vector<TaskRecord>> SqliteStore::list_waiting_tasks(int limit) {
+  const std::string what = "cannot list waiting tasks";
+  auto s = statement(kListWaitingTasks);
+  if (!s) return tl::unexpected(error(what, s.error()));
+  ResetOnExit done(**s);
+  if (auto r = (*s)->bind(1, std::max(limit, 1)); !r) return tl::unexpected(error(what, r.error()));
+  std::vector<TaskRecord> tasks;
+  for (;;) {
+    auto row = (*s)->step();
+    if (!row) return tl::unexpected(error(what, row.error()));
+    if (!*row) return tasks;
+    tasks.push_back(read_task(**s));
+  }
+}
+
 Result<void> backfill_event_hashes(Db& db) {
   struct Row {
     std::string run_id, task_id, kind, data;

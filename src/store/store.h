@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -111,6 +112,35 @@ struct StoredEvent {
   std::string data_json;
 };
 
+/// An event with its place in the order of every run's events (`baton serve`'s feed).
+struct FeedEvent {
+  /// Global, increasing in commit order (SQLite: the events row's rowid). An id can be
+  /// reused only after the newest events were deleted (`baton clean` of the newest run).
+  int64_t id = 0;
+  Event event;
+};
+
+/// Which runs Store::list_runs_page() returns: filters and a keyset cursor.
+struct RunPageQuery {
+  std::string status;    ///< "" = any status
+  std::string workflow;  ///< RunRecord::workflow_name; "" = any workflow
+  /// The cursor: the last run of the previous page (its created_at and id); only runs
+  /// after it in newest-first order are returned. after_id "" = from the newest run.
+  double after_created_at = 0;
+  std::string after_id;
+  int limit = 50;  ///< 1..1000
+};
+
+/// A run's totals for its summary (Store::run_totals()).
+struct RunTotals {
+  int tasks_total = 0;
+  std::map<std::string, int> tasks_by_status;  ///< status -> number of tasks
+  int64_t input_tokens = 0;                    ///< summed over every attempt
+  int64_t output_tokens = 0;
+  int64_t cached_tokens = 0;
+  std::optional<double> cost_usd;  ///< USD over the attempts that know it; nullopt if none does
+};
+
 /// What acquire_run_lock() found.
 struct RunLockResult {
   bool acquired = false;  ///< true: the run now names the caller as its orchestrator
@@ -201,6 +231,28 @@ class Store {
   /// A run's events in seq order exactly as stored (for store/audit.h). Rows whose
   /// data is not valid JSON are returned, not refused. Errors: the read failed.
   virtual Result<std::vector<StoredEvent>> list_stored_events(const std::string& run_id) = 0;
+
+  // ---- Reads for `baton serve` (issue 13) ----
+
+  /// Runs newest first (created_at, then id, descending) that match QUERY's filters
+  /// and come after its cursor, at most QUERY.limit (1..1000) of them. Errors: the read
+  /// failed.
+  virtual Result<std::vector<RunRecord>> list_runs_page(const RunPageQuery& query) = 0;
+  /// A run's task counts by status and its attempts' token and cost sums (zeros and no
+  /// cost for an unknown run). Errors: the read failed.
+  virtual Result<RunTotals> run_totals(const std::string& run_id) = 0;
+  /// Events of every run (of RUN_ID only when it is not "") whose global id is greater
+  /// than AFTER_ID, in id order, at most LIMIT. Errors: the read failed, or an event's
+  /// data is not JSON.
+  virtual Result<std::vector<FeedEvent>> list_feed(int64_t after_id, const std::string& run_id,
+                                                   int limit) = 0;
+  /// The greatest global event id (0 when the store has no event). Errors: the read failed.
+  virtual Result<int64_t> last_feed_id() = 0;
+  /// True when an event with global id ID exists. Errors: the read failed.
+  virtual Result<bool> feed_event_exists(int64_t id) = 0;
+  /// Tasks that wait for `baton approve` (status waiting) in runs that are not over
+  /// (running, waiting or paused), newest run first, at most LIMIT. Errors: the read failed.
+  virtual Result<std::vector<TaskRecord>> list_waiting_tasks(int limit) = 0;
 
   /// The run lock: one orchestrator per run. In one write transaction, claims RUN_ID
   /// for the orchestrator (PID, START_TIME) (START_TIME as in

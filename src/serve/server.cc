@@ -1,0 +1,254 @@
+#include "serve/server.h"
+
+#include <chrono>
+#include <thread>
+
+#include "serve/auth.h"
+#include "serve/context.h"
+#include "serve/embedded.h"
+#include "serve/problem.h"
+#include "serve/router.h"
+
+namespace baton::serve {
+
+StorePool::Lease::~Lease() {
+  if (!store_ || !pool_) return;
+  std::lock_guard lock(pool_->mu_);
+  pool_->idle_.push_back(std::move(store_));
+}
+
+Result<StorePool::Lease> StorePool::acquire() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto store = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(store));
+    }
+  }
+  auto store = store::open_sqlite_store(db_path_);
+  if (!store) return tl::unexpected(store.error());
+  return Lease(this, std::move(*store));
+}
+
+void send_json(httplib::Response& res, int status, const nlohmann::json& value) {
+  res.status = status;
+  res.set_content(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                  "application/json");
+}
+
+void send_problem(httplib::Response& res, int status, const std::string& detail) {
+  res.status = status;
+  res.set_content(
+      problem(status, detail).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+      kProblemType);
+}
+
+namespace {
+
+// Headers every response carries.
+void common_headers(httplib::Response& res) {
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("Cache-Control", "no-store");
+}
+
+}  // namespace
+
+struct Server::Impl {
+  explicit Impl(ServeOptions o) : ctx(std::move(o)) {}
+  Context ctx;
+  httplib::Server http;
+  int port = 0;
+  std::vector<std::string> hosts;  // accepted Host header values
+
+  // The checks before any handler: Host, route, auth, Origin. True when it answered.
+  bool guard(const httplib::Request& req, httplib::Response& res);
+  void dispatch(const httplib::Request& req, httplib::Response& res);
+  void handle_session(const httplib::Request& req, httplib::Response& res);
+};
+
+bool Server::Impl::guard(const httplib::Request& req, httplib::Response& res) {
+  common_headers(res);
+  // DNS rebinding: a page of another site that made its name resolve to 127.0.0.1
+  // still sends its own name in Host.
+  if (!host_allowed(req.get_header_value("Host"), hosts)) {
+    send_problem(res, 403, "the Host header does not name this server");
+    return true;
+  }
+  RouteMatch match;
+  RouteError error;
+  if (!match_route(req.method, req.path, &match, &error)) {
+    send_problem(res, error.status, error.detail);
+    return true;
+  }
+  const std::string origin = req.get_header_value("Origin");
+  // A browser sends Origin on every cross-origin request and on same-origin ones but
+  // GET/HEAD: any Origin must be ours (CSRF).
+  if (!origin.empty() && !origin_matches(origin, req.get_header_value("Host"))) {
+    send_problem(res, 403, "the Origin header is not this server's");
+    return true;
+  }
+  if (!match.route->needs_auth) return false;
+  const AuthMethod auth = authenticate(ctx.options.token, req.get_header_value("Authorization"),
+                                       req.get_header_value("Cookie"));
+  if (auth == AuthMethod::kNone) {
+    res.set_header("WWW-Authenticate", "Bearer");
+    send_problem(res, 401, "a bearer token or the dashboard's session is needed");
+    return true;
+  }
+  // A cookie-authenticated change must come from our own page: it sends Origin.
+  if (auth == AuthMethod::kCookie && req.method != "GET" && req.method != "HEAD" &&
+      origin.empty()) {
+    send_problem(res, 403, "a change made with the session cookie needs an Origin header");
+    return true;
+  }
+  return false;
+}
+
+void Server::Impl::handle_session(const httplib::Request& req, httplib::Response& res) {
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object() || !body.contains("token") ||
+      !body["token"].is_string()) {
+    return send_problem(res, 400, "the body must be {\"token\": \"...\"}");
+  }
+  if (!constant_time_equal(body["token"].get<std::string>(), ctx.options.token)) {
+    return send_problem(res, 401, "wrong token");
+  }
+  res.status = 204;
+  res.set_header("Set-Cookie", session_cookie(ctx.options.token));
+}
+
+void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res) {
+  RouteMatch m;
+  RouteError error;
+  if (!match_route(req.method, req.path, &m, &error))
+    return send_problem(res, error.status, error.detail);
+  switch (m.route->id) {
+    case RouteId::kHealthz:
+      res.set_content("ok\n", "text/plain");
+      return;
+    case RouteId::kIndex:
+    case RouteId::kAsset:
+      return send_problem(res, 404, "the dashboard is not part of this build");
+    case RouteId::kSession:
+      return handle_session(req, res);
+    case RouteId::kListRuns:
+      return handle_list_runs(ctx, m, req, res);
+    case RouteId::kCreateRun:
+      return handle_create_run(ctx, m, req, res);
+    case RouteId::kGetRun:
+      return handle_get_run(ctx, m, req, res);
+    case RouteId::kRunGraph:
+      return handle_run_graph(ctx, m, req, res);
+    case RouteId::kRunAttempts:
+      return handle_run_attempts(ctx, m, req, res);
+    case RouteId::kRunAction:
+      return handle_run_action(ctx, m, req, res);
+    case RouteId::kGetTask:
+      return handle_get_task(ctx, m, req, res);
+    case RouteId::kTaskAction:
+      return handle_task_action(ctx, m, req, res);
+    case RouteId::kAttemptLog:
+      return handle_attempt_log(ctx, m, req, res);
+    case RouteId::kApprovals:
+      return handle_approvals(ctx, m, req, res);
+    case RouteId::kEvents:
+      return handle_events(ctx, m, req, res);
+    case RouteId::kOpenApi:
+      res.set_content(std::string(embedded::openapi_json()), "application/json");
+      return;
+    case RouteId::kDeliveries:
+    case RouteId::kRedeliver:
+    case RouteId::kMetrics:
+      return send_problem(res, 404, "not available in this build");
+  }
+}
+
+Server::Server(ServeOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Server::~Server() { stop(); }
+
+Result<void> Server::bind() {
+  Impl& s = *impl_;
+  const ServeOptions& o = s.ctx.options;
+  if (auto r = s.ctx.hub.start(); !r) return tl::unexpected(r.error());
+  // One pool thread per connection (cpp-httplib): room for every SSE client and the
+  // API requests beside them.
+  const size_t threads = o.max_sse_clients + 32;
+  s.http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  s.http.set_payload_max_length(o.max_body_bytes);
+  s.http.set_read_timeout(10, 0);
+  s.http.set_write_timeout(10, 0);
+  s.http.set_keep_alive_timeout(5);
+  s.http.set_keep_alive_max_count(100);
+  s.http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return impl_->guard(req, res) ? httplib::Server::HandlerResponse::Handled
+                                  : httplib::Server::HandlerResponse::Unhandled;
+  });
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    impl_->dispatch(req, res);
+  };
+  s.http.Get(".*", handler);
+  s.http.Post(".*", handler);
+  // cpp-httplib's own errors (413 for a body over the limit, 400 for a request it
+  // cannot parse) become problem documents too.
+  s.http.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&,
+                                                                   httplib::Response& res) {
+    if (!res.body.empty() || res.content_length_ > 0)
+      return httplib::Server::HandlerResponse::Unhandled;
+    common_headers(res);
+    std::string detail = res.status == 413 ? "the request body is too large"
+                         : res.status == 400
+                             ? "bad request (a POST needs Content-Length; send {} or an empty body)"
+                             : "bad request";
+    if (res.status == 404) detail = "no such path";
+    send_problem(res, res.status, detail);
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  s.http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "internal error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = std::string("internal error: ") + e.what();
+        } catch (...) {
+        }
+        send_problem(res, 500, what);
+      });
+  if (o.port == 0) {
+    s.port = s.http.bind_to_any_port(o.host);
+    if (s.port <= 0) return fail(o.host + ":0: cannot listen");
+  } else {
+    if (!s.http.bind_to_port(o.host, o.port)) {
+      return fail(o.host + ":" + std::to_string(o.port) + ": cannot listen (in use?)");
+    }
+    s.port = o.port;
+  }
+  const std::string port = ":" + std::to_string(s.port);
+  const bool v6 = o.host.find(':') != std::string::npos;
+  s.hosts = {(v6 ? "[" + o.host + "]" : o.host) + port};
+  if (is_loopback(o.host)) {
+    s.hosts.push_back("localhost" + port);
+    s.hosts.push_back("127.0.0.1" + port);
+    s.hosts.push_back("[::1]" + port);
+  }
+  for (const std::string& h : o.allowed_hosts) {
+    s.hosts.push_back(h.find(':') == std::string::npos || h.back() == ']' ? h + port : h);
+  }
+  return {};
+}
+
+int Server::port() const { return impl_->port; }
+
+void Server::run() { impl_->http.listen_after_bind(); }
+
+void Server::stop() {
+  impl_->ctx.stopping = true;
+  impl_->ctx.hub.stop();
+  impl_->http.stop();
+}
+
+}  // namespace baton::serve
