@@ -117,9 +117,9 @@ class MetricsTest : public ::testing::Test {
                make_task("20261205-130000-dddd", "go-live", "waiting", 0, 0),
                make_task("20261205-130000-dddd", "notify", "skipped", 0, 4001)},
               {});
-    stats_.record_request("/api/v1/runs/{id}", "GET", 200, 0.003);
-    stats_.record_request("/api/v1/runs/{id}", "GET", 200, 0.2);
-    stats_.record_request("/api/v1/runs/{id}", "GET", 404, 0.0005);
+    stats_.record_request("/api/v1/runs/{run}", "GET", 200, 0.003);
+    stats_.record_request("/api/v1/runs/{run}", "GET", 200, 0.2);
+    stats_.record_request("/api/v1/runs/{run}", "GET", 404, 0.0005);
     stats_.record_request("/api/v1/runs", "POST", 201, 0.04);
     stats_.sse_client_opened();
     stats_.sse_client_opened();
@@ -201,18 +201,18 @@ TEST_F(MetricsTest, DurationHistogramsAreCumulativeInSeconds) {
 
 TEST_F(MetricsTest, ServerFiguresComeFromServerStats) {
   const auto m = samples_of(render());
-  EXPECT_EQ(m.at(R"(baton_http_requests_total{route="/api/v1/runs/{id}",method="GET",code="200"})"),
-            2);
-  EXPECT_EQ(m.at(R"(baton_http_requests_total{route="/api/v1/runs/{id}",method="GET",code="404"})"),
-            1);
+  EXPECT_EQ(
+      m.at(R"(baton_http_requests_total{route="/api/v1/runs/{run}",method="GET",code="200"})"), 2);
+  EXPECT_EQ(
+      m.at(R"(baton_http_requests_total{route="/api/v1/runs/{run}",method="GET",code="404"})"), 1);
   EXPECT_EQ(m.at(R"(baton_http_requests_total{route="/api/v1/runs",method="POST",code="201"})"), 1);
-  EXPECT_EQ(m.at(R"(baton_http_request_duration_seconds_bucket{route="/api/v1/runs/{id}",)"
+  EXPECT_EQ(m.at(R"(baton_http_request_duration_seconds_bucket{route="/api/v1/runs/{run}",)"
                  R"(method="GET",le="0.001"})"),
             1);
-  EXPECT_EQ(m.at(R"(baton_http_request_duration_seconds_bucket{route="/api/v1/runs/{id}",)"
+  EXPECT_EQ(m.at(R"(baton_http_request_duration_seconds_bucket{route="/api/v1/runs/{run}",)"
                  R"(method="GET",le="0.005"})"),
             2);
-  EXPECT_EQ(m.at(R"(baton_http_request_duration_seconds_count{route="/api/v1/runs/{id}",)"
+  EXPECT_EQ(m.at(R"(baton_http_request_duration_seconds_count{route="/api/v1/runs/{run}",)"
                  R"(method="GET"})"),
             3);
   EXPECT_EQ(m.at("baton_sse_clients"), 2);

@@ -49,7 +49,7 @@ struct ServerStatsSnapshot {
 /// Prometheus expects of counters).
 class ServerStats {
  public:
-  /// One answered HTTP request: ROUTE is the route's template ("/api/v1/runs/{id}"),
+  /// One answered HTTP request: ROUTE is the route's template ("/api/v1/runs/{run}"),
   /// never the concrete path; METHOD "GET", "POST", ... (any other text is counted as
   /// "other"); STATUS the HTTP code (outside 100..599: counted as 0); SECONDS its
   /// duration (negative counts as 0).
