@@ -555,5 +555,84 @@ TEST(ServeTest, TheTokenIsPrintedOnceAndKept0600) {
   EXPECT_EQ(second.output().find(token), std::string::npos) << second.output();
 }
 
+TEST(ServeTest, PauseResumeRetryAndRejectThroughTheApi) {
+  ScratchDir dir;
+  make_flow_repo(dir, R"(name: steps
+tasks:
+  - id: first
+    run: "sleep 2"
+  - id: flaky
+    dependencies: [first]
+    run: "test -f marker"
+  - id: gate
+    dependencies: [flaky]
+    gate: {message: "go?"}
+    run: "echo go"
+)");
+  Served s(dir);
+  auto c = s.client();
+  auto created =
+      c->Post("/api/v1/runs", json{{"workflow", "flow.yaml"}}.dump(), "application/json");
+  ASSERT_EQ(created->status, 201) << created->body;
+  const std::string run_id = body_of(created)["id"];
+  // Pause: the running task finishes, nothing new starts, the run is paused.
+  auto paused = c->Post("/api/v1/runs/" + run_id + "/pause", "", "application/json");
+  ASSERT_EQ(paused->status, 202) << paused->body;
+  json run = wait_run(s, run_id, [](const json& r) { return r["status"] == "paused"; });
+  EXPECT_TRUE(run["tasks"][1]["status"] == "pending" || run["tasks"][1]["status"] == "ready")
+      << run.dump();
+  EXPECT_EQ(c->Post("/api/v1/runs/" + run_id + "/pause", "", "application/json")->status, 409);
+  // Resume: flaky fails (no marker), the run fails.
+  auto resumed = c->Post("/api/v1/runs/" + run_id + "/resume", "", "application/json");
+  ASSERT_EQ(resumed->status, 202) << resumed->body;
+  run = wait_run(s, run_id, [](const json& r) { return r["status"] == "failed"; });
+  EXPECT_EQ(run["tasks"][1]["status"], "failed");
+  // Retry with the cause fixed: the run continues to the gate.
+  dir.write("marker", "");
+  auto retried = c->Post("/api/v1/runs/" + run_id + "/tasks/flaky/retry",
+                         json{{"include_downstream", true}}.dump(), "application/json");
+  ASSERT_EQ(retried->status, 202) << retried->body;
+  run = wait_run(s, run_id, [](const json& r) { return r["tasks"][2]["status"] == "waiting"; });
+  EXPECT_EQ(run["tasks"][1]["status"], "success");
+  EXPECT_EQ(run["tasks"][1]["attempts"], 2);
+  // Reject with a reason: the gate fails with it, the run fails.
+  auto rejected = c->Post("/api/v1/runs/" + run_id + "/tasks/gate/reject",
+                          json{{"comment", "not today"}}.dump(), "application/json");
+  ASSERT_TRUE(rejected);
+  EXPECT_TRUE(rejected->status == 200 || rejected->status == 202) << rejected->body;
+  run = wait_run(s, run_id, [](const json& r) { return r["status"] == "failed"; });
+  EXPECT_EQ(run["tasks"][2]["status"], "failed");
+  EXPECT_NE(run["tasks"][2]["reason"].get<std::string>().find("not today"), std::string::npos)
+      << run.dump();
+  EXPECT_TRUE(body_of(c->Get("/api/v1/approvals"))["approvals"].empty());
+}
+
+TEST(ServeTest, AnInlineWorkflowWithInputsRunsAndAnInvalidOneIsA400WithItsErrors) {
+  ScratchDir dir;
+  make_flow_repo(dir, kGateFlow);
+  Served s(dir);
+  auto c = s.client();
+  const std::string text = R"(name: inline
+inputs:
+  who: {required: true}
+tasks:
+  - id: hello
+    run: ["printf", "%s", "${inputs.who}"]
+)";
+  auto created = c->Post(
+      "/api/v1/runs", json{{"workflow_text", text}, {"inputs", {{"who", "-n; rm -rf /"}}}}.dump(),
+      "application/json");
+  ASSERT_EQ(created->status, 201) << created->body;
+  const std::string run_id = body_of(created)["id"];
+  wait_run(s, run_id, [](const json& r) { return r["status"] == "success"; });
+  auto task = body_of(c->Get("/api/v1/runs/" + run_id + "/tasks/hello"));
+  EXPECT_EQ(task["output"], "-n; rm -rf /");  // a value, never an option or shell code
+  auto bad = c->Post("/api/v1/runs", json{{"workflow_text", "name: x\ntasks: 3\n"}}.dump(),
+                     "application/json");
+  ASSERT_EQ(bad->status, 400);
+  EXPECT_NE(body_of(bad)["detail"].get<std::string>().find("tasks"), std::string::npos)
+      << bad->body;
+}
+
 }  // namespace
 }  // namespace baton::testing

@@ -16,6 +16,7 @@
 #include "cli/rehearsal.h"
 #include "cli/resume.h"
 #include "cli/run_report.h"
+#include "cli/run_webhooks.h"
 #include "engine/run.h"
 #include "engine/spec_changes.h"
 
@@ -79,6 +80,7 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
   }
 
   const std::string state = std::filesystem::path(opened->db_path).parent_path().string();
+  auto webhooks = RunWebhooks::start(opened->db_path, loaded->webhooks, run.root_dir);
   engine::RunOptions options;
   options.root_dir = run.root_dir;
   options.state_dir = state;

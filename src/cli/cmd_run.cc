@@ -13,6 +13,7 @@
 #include "cli/paths.h"
 #include "cli/rehearsal.h"
 #include "cli/run_report.h"
+#include "cli/run_webhooks.h"
 #include "engine/run.h"
 #include "engine/workspaces.h"
 #include "store/store.h"
@@ -60,6 +61,9 @@ int run_command(const RunArgs& args) {
     std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());
     return kExitInternal;
   }
+  // Registered before the run's first event, so that it has its deliveries; sends until
+  // the end of this function, then drains what is due (docs/webhooks.md).
+  auto webhooks = RunWebhooks::start(state + "/state.db", loaded->webhooks, root);
   engine::RunOptions options;
   options.root_dir = root;
   options.state_dir = state;

@@ -56,6 +56,7 @@ std::optional<LoadedWorkflow> load_for_command(const std::string& path, const st
   auto config = load_project_config(root);
   if (!config) return std::nullopt;
   loaded.config_roles = config->roles;
+  loaded.webhooks = config->webhooks;
   workflow::LoadOptions options;
   options.config_roles = loaded.config_roles;
   options.known_agents = agents::known_agent_names();

@@ -17,6 +17,7 @@ struct LoadedWorkflow {
   workflow::Workflow workflow;
   std::map<std::string, workflow::RoleSpec> config_roles;  ///< from .baton/config.yaml
   std::map<std::string, std::string> inputs;               ///< -i values as given
+  std::vector<workflow::WebhookDef> webhooks;              ///< from .baton/config.yaml
 };
 
 /// Parses "key=value" items of -i/--var. Error text names the bad item.

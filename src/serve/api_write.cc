@@ -306,8 +306,11 @@ void handle_run_action(Context& ctx, const RouteMatch& m, const httplib::Request
       if ((*run)->status == "success") {
         return send_problem(res, 409, "run '" + id + "' succeeded: nothing to resume");
       }
-    } else if (action == "pause" && !live) {
-      return send_problem(res, 409, "run '" + id + "' has no live orchestrator to pause");
+    } else if (action == "pause" && (!live || (*run)->status != "running")) {
+      return send_problem(res, 409,
+                          "run '" + id + "' is " + (*run)->status +
+                              (live ? "" : " with no live orchestrator") +
+                              ": only a running run can be paused");
     } else if (action == "cancel" && (*run)->status != "running" && (*run)->status != "paused" &&
                (*run)->status != "waiting") {
       return send_problem(res, 409, "run '" + id + "' is " + (*run)->status);

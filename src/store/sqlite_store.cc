@@ -20,6 +20,7 @@
 #include "store/sqlite.h"
 #include "store/sqlite_metrics.h"
 #include "store/store.h"
+#include "store/webhook_outbox.h"
 
 namespace baton::store {
 
@@ -108,6 +109,40 @@ ALTER TABLE events ADD COLUMN hash TEXT;
     R"sql(
 ALTER TABLE tasks ADD COLUMN spec_sha256 TEXT NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN gate TEXT NOT NULL DEFAULT '';
+)sql",
+    // 4: webhooks (issue 13): the endpoints senders registered from the config, and the
+    // outbox of deliveries apply() writes with their events (store/webhook_outbox.h).
+    R"sql(
+CREATE TABLE webhook_endpoints (
+  id         TEXT NOT NULL PRIMARY KEY,
+  url        TEXT NOT NULL,
+  events     TEXT NOT NULL,
+  secret_ref TEXT NOT NULL,
+  status     TEXT NOT NULL,
+  reason     TEXT NOT NULL,
+  updated_at REAL NOT NULL
+);
+
+CREATE TABLE webhook_deliveries (
+  id               INTEGER PRIMARY KEY,
+  webhook_id       TEXT    NOT NULL UNIQUE,
+  endpoint_id      TEXT    NOT NULL REFERENCES webhook_endpoints (id),
+  run_id           TEXT    NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+  event_seq        INTEGER NOT NULL,
+  type             TEXT    NOT NULL,
+  body             TEXT    NOT NULL,
+  status           TEXT    NOT NULL,
+  attempts         INTEGER NOT NULL,
+  created_at       REAL    NOT NULL,
+  next_attempt_at  REAL    NOT NULL,
+  last_attempt_at  REAL    NOT NULL DEFAULT 0,
+  last_status_code INTEGER,
+  last_error       TEXT    NOT NULL DEFAULT '',
+  lease_owner      TEXT    NOT NULL DEFAULT '',
+  lease_until      REAL    NOT NULL DEFAULT 0
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_by_run ON webhook_deliveries (run_id);
 )sql",
 };
 
@@ -522,6 +557,14 @@ Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, 
     if (!r) return tl::unexpected(with_item(r.error(), "event " + e.kind + " of run " + e.run_id));
     head.seq = seq;
     head.hash = std::move(hash);
+    if (auto type = webhook_type_of(e)) {  // the outbox: same transaction as the event
+      auto w = statement(kEnqueueDeliveries);
+      if (!w) return tl::unexpected(w.error());
+      ResetOnExit enqueued(**w);
+      auto q = (*w)->bind_all(e.run_id, seq, *type, webhook_body(*type, e, seq), e.time);
+      if (q) q = (*w)->run();
+      if (!q) return tl::unexpected(with_item(q.error(), "webhooks of event " + e.kind));
+    }
   }
   return ok();
 }
@@ -926,7 +969,7 @@ Result<void> backfill_event_hashes(Db& db) {
 
 // Work to do in C++ after migration N's SQL (index N-1), in the same transaction.
 using MigrationStep = Result<void> (*)(Db&);
-constexpr MigrationStep kAfterMigration[] = {nullptr, backfill_event_hashes, nullptr};
+constexpr MigrationStep kAfterMigration[] = {nullptr, backfill_event_hashes, nullptr, nullptr};
 static_assert(std::size(kAfterMigration) == std::size(kMigrations));
 
 // True when the database holds any table, index, view or trigger of its own.

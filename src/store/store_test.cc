@@ -672,7 +672,7 @@ TEST(SqliteStoreTest, ReopeningKeepsEverythingAndSchemaVersionIsThree) {
   Db db = raw_db(path);
   auto version = db.query_int("PRAGMA user_version");
   ASSERT_TRUE(version.has_value());
-  EXPECT_EQ(*version, 3);
+  EXPECT_EQ(*version, 4);
 }
 
 TEST(SqliteStoreTest, SchemaTwoDatabaseGainsTaskSpecHashAndGate) {
@@ -688,7 +688,8 @@ TEST(SqliteStoreTest, SchemaTwoDatabaseGainsTaskSpecHashAndGate) {
   {  // what schema version 2 wrote
     Db db = raw_db(path);
     ASSERT_TRUE(db.exec("ALTER TABLE tasks DROP COLUMN spec_sha256;"
-                        " ALTER TABLE tasks DROP COLUMN gate; PRAGMA user_version = 2")
+                        " ALTER TABLE tasks DROP COLUMN gate; DROP TABLE webhook_deliveries;"
+                        " DROP TABLE webhook_endpoints; PRAGMA user_version = 2")
                     .has_value());
   }
   auto store = open_or_die(path);
@@ -760,7 +761,7 @@ TEST(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   auto store = open_sqlite_store(path);
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().message,
-            path + ": schema version 99 is newer than this baton supports (3)");
+            path + ": schema version 99 is newer than this baton supports (4)");
 }
 
 TEST(SqliteStoreTest, GarbageFileIsNotABatonDatabase) {

@@ -12,7 +12,7 @@
 namespace baton::workflow {
 namespace {
 
-const std::vector<std::string> kConfigKeys = {"agents", "custom_agents"};
+const std::vector<std::string> kConfigKeys = {"agents", "custom_agents", "webhooks"};
 const std::vector<std::string> kCustomAgentKeys = {"command", "prompt", "answer", "env"};
 const std::vector<std::string> kAnswerKeys = {"regex", "json_path"};
 
@@ -128,6 +128,10 @@ Result<Config> load_config_text(const std::string& text, const std::string& file
     }
     for (const YamlEntry& e : map_entries(root, &kConfigKeys, " at the top level", sink)) {
       if (e.value.IsNull()) continue;
+      if (e.key == "webhooks") {
+        read_webhooks(e.value, sink, &config.webhooks);
+        continue;
+      }
       if (!e.value.IsMap()) {
         sink.error(e.value_loc(), "expected a mapping for '" + e.key + "'");
         continue;

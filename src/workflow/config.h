@@ -10,6 +10,8 @@
 //       prompt: stdin                 # stdin (default) or arg ("{prompt}" in an argument)
 //       answer: {regex: "ANSWER: (.*)"}   # or {json_path: result.text}; default: stdout
 //       env: {STYLE: short}
+//   webhooks:                         # endpoints (workflow/webhook_config.h, docs/webhooks.md)
+//     - {url: http://127.0.0.1:9000/hook, events: [run.failed], secret: {env: HOOK_SECRET}}
 #pragma once
 
 #include <map>
@@ -18,6 +20,7 @@
 
 #include "util/error.h"
 #include "workflow/model.h"
+#include "workflow/webhook_config.h"
 
 namespace baton::workflow {
 
@@ -36,6 +39,7 @@ struct CustomAgentDef {
 struct Config {
   std::map<std::string, RoleSpec> roles;  ///< role name -> its agents and instructions
   std::map<std::string, CustomAgentDef> custom_agents;  ///< agent name -> its definition
+  std::vector<WebhookDef> webhooks;                     ///< in file order
 };
 
 /// Reads the config file at PATH. A missing file gives an empty Config. Errors: a
