@@ -492,6 +492,8 @@ tasks:
                       "\"401\"} 1\n"),
             std::string::npos)
       << text;
+  EXPECT_NE(text.find("\nbaton_webhook_deliveries{status=\"pending\"} 0\n"), std::string::npos)
+      << text;
   EXPECT_EQ(text.find(run_id), std::string::npos);
 }
 

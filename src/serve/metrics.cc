@@ -138,21 +138,13 @@ void write_server(ExpositionWriter& out, const ServerStatsSnapshot& s) {
 }
 
 void write_webhooks(ExpositionWriter& out, const MetricsInputs& inputs) {
-  out.family("baton_webhook_deliveries_total", "counter",
-             "Webhook deliveries by result (delivered, failed, ...), as the webhook sender "
-             "recorded them.");
-  int64_t pending = 0;
+  out.family("baton_webhook_deliveries", "gauge",
+             "Webhook deliveries in the store's outbox by status now (pending, delivered, "
+             "failed, disabled); a redelivered one goes back to pending.");
   for (const auto& [status, n] : inputs.webhook_deliveries_by_status) {
-    if (status == "pending") {
-      pending = n;
-      continue;
-    }
-    const Label labels[] = {{"result", status}};
-    out.sample("baton_webhook_deliveries_total", labels, static_cast<double>(n));
+    const Label labels[] = {{"status", status}};
+    out.sample("baton_webhook_deliveries", labels, static_cast<double>(n));
   }
-  out.family("baton_webhook_deliveries_pending", "gauge",
-             "Webhook deliveries not answered yet (queued or waiting for a retry).");
-  out.sample("baton_webhook_deliveries_pending", static_cast<double>(pending));
 }
 
 }  // namespace

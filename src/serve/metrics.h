@@ -22,10 +22,10 @@ namespace baton::serve {
 
 /// Extra inputs that come from other components (filled by the server).
 struct MetricsInputs {
-  /// Webhook deliveries by their state ("delivered" -> n, "failed" -> n, ...): each
-  /// state is a `result` of the counter baton_webhook_deliveries_total, but "pending"
-  /// (not yet answered: it can go down), which is the gauge
-  /// baton_webhook_deliveries_pending.
+  /// Webhook deliveries in the outbox by their status now ("pending", "delivered",
+  /// "failed", "disabled" -> n; store::WebhookStore::count_by_status): the gauge
+  /// baton_webhook_deliveries{status}. A gauge, not a counter: a redelivered
+  /// delivery goes back from failed to pending.
   std::map<std::string, int64_t> webhook_deliveries_by_status;
 };
 

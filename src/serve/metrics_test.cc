@@ -128,7 +128,8 @@ class MetricsTest : public ::testing::Test {
     stats_.sse_client_dropped();
     stats_.sse_client_refused();
     stats_.sse_client_refused();
-    inputs_.webhook_deliveries_by_status = {{"delivered", 7}, {"failed", 1}, {"pending", 2}};
+    inputs_.webhook_deliveries_by_status = {
+        {"delivered", 7}, {"failed", 1}, {"pending", 2}, {"disabled", 0}};
   }
 
   void apply_run(const store::RunRecord& run, std::vector<store::TaskRecord> tasks,
@@ -219,10 +220,10 @@ TEST_F(MetricsTest, ServerFiguresComeFromServerStats) {
   EXPECT_EQ(m.at("baton_sse_clients_opened_total"), 3);
   EXPECT_EQ(m.at("baton_sse_clients_dropped_total"), 1);
   EXPECT_EQ(m.at("baton_sse_clients_refused_total"), 2);
-  EXPECT_EQ(m.at(R"(baton_webhook_deliveries_total{result="delivered"})"), 7);
-  EXPECT_EQ(m.at(R"(baton_webhook_deliveries_total{result="failed"})"), 1);
-  EXPECT_EQ(m.count(R"(baton_webhook_deliveries_total{result="pending"})"), 0u);
-  EXPECT_EQ(m.at("baton_webhook_deliveries_pending"), 2);
+  EXPECT_EQ(m.at(R"(baton_webhook_deliveries{status="delivered"})"), 7);
+  EXPECT_EQ(m.at(R"(baton_webhook_deliveries{status="failed"})"), 1);
+  EXPECT_EQ(m.at(R"(baton_webhook_deliveries{status="pending"})"), 2);
+  EXPECT_EQ(m.at(R"(baton_webhook_deliveries{status="disabled"})"), 0);
 }
 
 TEST_F(MetricsTest, NoLabelValueIsARunOrTaskId) {
