@@ -13,6 +13,7 @@
 
 #include "harness_util.h"
 #include "serve/router.h"
+#include "webhooks/test_receiver.h"
 
 namespace baton::testing {
 namespace {
@@ -22,10 +23,12 @@ using nlohmann::json;
 // `baton serve` on a free port of 127.0.0.1 in a project directory.
 class Served {
  public:
-  explicit Served(const ScratchDir& dir, std::vector<std::string> extra = {}) : dir_(dir) {
+  explicit Served(const ScratchDir& dir, std::vector<std::string> extra = {},
+                  const std::map<std::string, std::string>& env = {})
+      : dir_(dir) {
     std::vector<std::string> args{"serve", "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<BatonProcess>(args, dir.path());
+    process_ = std::make_unique<BatonProcess>(args, dir.path(), env);
     const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
     for (int i = 0; i < 3000 && port_ == 0; ++i) {  // at most 30 s
       std::smatch m;
@@ -634,6 +637,45 @@ tasks:
   ASSERT_EQ(bad->status, 400);
   EXPECT_NE(body_of(bad)["detail"].get<std::string>().find("tasks"), std::string::npos)
       << bad->body;
+}
+
+TEST(ServeTest, WebhookDeliveriesAreListedAndRedeliveredAndTheServerSendsThem) {
+  ScratchDir dir;
+  make_flow_repo(dir, "name: hooks\ntasks:\n  - id: broken\n    run: \"exit 3\"\n");
+  std::atomic<bool> up{false};
+  webhooks::testing::Receiver receiver(
+      [&](const httplib::Request&, httplib::Response& res) { res.status = up ? 204 : 503; });
+  const std::map<std::string, std::string> env = {
+      {"BATON_TEST_HOOK_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}};
+  dir.write(".baton/config.yaml", "webhooks:\n  - url: " + receiver.url() +
+                                      "\n    secret: {env: BATON_TEST_HOOK_SECRET}\n");
+  // The run's own sender meets a 503 for each: they stay pending, backed off.
+  ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain"}, dir.path(), env).exit_code, 1);
+  Served s(dir, {}, env);
+  auto c = s.client();
+  auto pending = body_of(c->Get("/api/v1/webhooks/deliveries?status=pending"));
+  ASSERT_EQ(pending["deliveries"].size(), 3u) << pending.dump();  // started, task and run failed
+  for (const auto& d : pending["deliveries"]) EXPECT_EQ(d["last_status_code"], 503) << d.dump();
+  EXPECT_EQ(c->Get("/api/v1/webhooks/deliveries?status=lost")->status, 400);
+  EXPECT_EQ(c->Get("/api/v1/webhooks/deliveries?page_token=x")->status, 400);
+  EXPECT_EQ(c->Post("/api/v1/webhooks/deliveries/999999/redeliver", "", "application/json")->status,
+            404);
+  // The receiver is back: Redeliver makes each due now, and the server's sender sends it.
+  up = true;
+  for (const auto& d : pending["deliveries"]) {
+    auto r = c->Post("/api/v1/webhooks/deliveries/" + d["id"].get<std::string>() + "/redeliver", "",
+                     "application/json");
+    ASSERT_EQ(r->status, 202) << r->body;
+    EXPECT_EQ(body_of(r)["status"], "pending");
+  }
+  json delivered;
+  for (int i = 0; i < 3000; ++i) {
+    delivered = body_of(c->Get("/api/v1/webhooks/deliveries?status=delivered"));
+    if (delivered["deliveries"].size() == 3u) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(delivered["deliveries"].size(), 3u) << delivered.dump();
+  EXPECT_GE(receiver.received().size(), 6u);  // 3 refused by the run, 3 sent by the server
 }
 
 }  // namespace

@@ -165,6 +165,22 @@ bool run_command(Context& ctx, const std::vector<std::string>& args, httplib::Re
   return true;
 }
 
+// Whether run RUN's orchestrator is alive. One whose run has ended (success, failed,
+// cancelled), paused or left waiting is finishing its exit (webhooks drained, the
+// summary printed): wait for it up to 10 s, so an action right after the end is not
+// refused as "running".
+bool orchestrator_live(const store::RunRecord& run) {
+  auto alive = [&] {
+    return run.orchestrator_pid > 0 &&
+           store::process_is_running(run.orchestrator_pid, run.orchestrator_start_time);
+  };
+  if (run.status == "running") return alive();
+  for (int i = 0; i < 500 && alive(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return alive();
+}
+
 }  // namespace
 
 void handle_create_run(Context& ctx, const RouteMatch&, const httplib::Request& req,
@@ -298,9 +314,9 @@ void handle_run_action(Context& ctx, const RouteMatch& m, const httplib::Request
     auto run = (*store)->get_run(id);
     if (!run) return send_problem(res, 500, run.error().message);
     if (!*run) return send_problem(res, 404, "no run '" + id + "'");
-    const bool live =
-        (*run)->orchestrator_pid > 0 &&
-        store::process_is_running((*run)->orchestrator_pid, (*run)->orchestrator_start_time);
+    const bool live = action == "pause" ? store::process_is_running((*run)->orchestrator_pid,
+                                                                    (*run)->orchestrator_start_time)
+                                        : orchestrator_live(**run);
     if (action == "resume") {
       if (live) return send_problem(res, 409, "run '" + id + "' is running");
       if ((*run)->status == "success") {
@@ -348,8 +364,7 @@ void handle_task_action(Context& ctx, const RouteMatch& m, const httplib::Reques
     auto task = (*store)->get_task(id, task_id);
     if (!task) return send_problem(res, 500, task.error().message);
     if (!*task) return send_problem(res, 404, "run '" + id + "' has no task '" + task_id + "'");
-    live = (*run)->orchestrator_pid > 0 &&
-           store::process_is_running((*run)->orchestrator_pid, (*run)->orchestrator_start_time);
+    live = orchestrator_live(**run);
     if (action == "retry") {
       if (live) return send_problem(res, 409, "run '" + id + "' is running: retry once it ended");
       if ((*task)->status != "failed" && (*task)->status != "cancelled") {

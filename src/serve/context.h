@@ -96,6 +96,10 @@ void handle_metrics(Context& ctx, const RouteMatch& m, const httplib::Request& r
                     httplib::Response& res);
 void handle_events(Context& ctx, const RouteMatch& m, const httplib::Request& req,
                    httplib::Response& res);
+void handle_deliveries(Context& ctx, const RouteMatch& m, const httplib::Request& req,
+                       httplib::Response& res);
+void handle_redeliver(Context& ctx, const RouteMatch& m, const httplib::Request& req,
+                      httplib::Response& res);
 
 /// The run's JSON (RunSummary + inputs, live, tasks) as GET /api/v1/runs/{run} answers
 /// it; nullopt when there is no such run. Errors: the store failed.

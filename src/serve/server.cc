@@ -9,6 +9,7 @@
 #include "serve/embedded.h"
 #include "serve/problem.h"
 #include "serve/router.h"
+#include "webhooks/worker.h"
 
 namespace baton::serve {
 
@@ -83,6 +84,7 @@ struct Server::Impl {
   httplib::Server http;
   int port = 0;
   std::vector<std::string> hosts;  // accepted Host header values
+  std::unique_ptr<webhooks::DeliveryWorker> webhooks;
 
   // The checks before any handler: Host, route, auth, Origin. True when it answered.
   bool guard(const httplib::Request& req, httplib::Response& res);
@@ -183,8 +185,9 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
     case RouteId::kMetrics:
       return handle_metrics(ctx, m, req, res);
     case RouteId::kDeliveries:
+      return handle_deliveries(ctx, m, req, res);
     case RouteId::kRedeliver:
-      return send_problem(res, 404, "not available in this build");
+      return handle_redeliver(ctx, m, req, res);
   }
 }
 
@@ -196,6 +199,10 @@ Result<void> Server::bind() {
   Impl& s = *impl_;
   const ServeOptions& o = s.ctx.options;
   if (auto r = s.ctx.hub.start(); !r) return tl::unexpected(r.error());
+  auto worker = webhooks::DeliveryWorker::open(o.db_path, o.webhooks);
+  if (!worker) return tl::unexpected(worker.error());
+  s.webhooks = std::move(*worker);
+  s.webhooks->start();
   // One pool thread per connection (cpp-httplib): room for every SSE client and the
   // API requests beside them.
   const size_t threads = o.max_sse_clients + 32;
@@ -275,6 +282,7 @@ void Server::run() { impl_->http.listen_after_bind(); }
 
 void Server::stop() {
   impl_->ctx.stopping = true;
+  if (impl_->webhooks) impl_->webhooks->stop();
   impl_->ctx.hub.stop();
   impl_->http.stop();
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "store/webhook_store.h"
 #include "util/error.h"
 
 namespace baton::serve {
@@ -30,6 +31,9 @@ struct ServeOptions {
   size_t sse_queue_events = 4096;    ///< per stream; a stream that falls behind is dropped
   double keepalive_s = 15;           ///< SSE comment interval
   double action_timeout_s = 60;      ///< bound on a cancel, pause or approve command
+  /// The config's webhook endpoints (webhooks::endpoint_specs): the server sends the
+  /// store's deliveries too (webhooks::DeliveryWorker), whoever recorded them.
+  std::vector<store::WebhookEndpointSpec> webhooks;
 };
 
 /// One HTTP server. Thread-safe start/stop; the handlers run on its pool's threads.
