@@ -460,6 +460,46 @@ tasks:
   EXPECT_EQ(twice->status, 409);
 }
 
+TEST(ServeTest, MetricsCountTheStoreAndTheRequestsByRouteTemplateNeverById) {
+  ScratchDir dir;
+  make_flow_repo(dir, R"(name: counted
+tasks:
+  - id: first
+    run: [true]
+  - id: second
+    run: [true]
+    dependencies: [first]
+)");
+  Served s(dir);
+  auto created =
+      s.client()->Post("/api/v1/runs", json{{"workflow", "flow.yaml"}}.dump(), "application/json");
+  ASSERT_EQ(created->status, 201) << created->body;
+  const std::string run_id = body_of(created)["id"];
+  wait_run(s, run_id, [](const json& r) { return r["status"] == "success"; });
+  EXPECT_EQ(s.client(false)->Get("/metrics")->status, 401);
+  auto metrics = s.client()->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  ASSERT_EQ(metrics->status, 200) << metrics->body;
+  EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
+  const std::string& text = metrics->body;
+  EXPECT_NE(text.find("\nbaton_runs_finished_total{result=\"success\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nbaton_attempts_total 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("\nbaton_workflow_last_success_timestamp_seconds{workflow=\"counted\"} "),
+            std::string::npos);
+  EXPECT_NE(text.find("\nbaton_http_requests_total{route=\"/api/v1/runs/{run}\",method=\"GET\","
+                      "code=\"200\"} "),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nbaton_http_requests_total{route=\"/metrics\",method=\"GET\",code="
+                      "\"401\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\nbaton_webhook_deliveries{status=\"pending\"} 0\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find(run_id), std::string::npos);
+}
+
 TEST(ServeTest, RunsListIsPagedWithAnOpaqueCursorAndFiltered) {
   ScratchDir dir;
   make_flow_repo(dir, "name: one\ntasks:\n  - id: a\n    run: \"true\"\n");

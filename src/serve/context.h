@@ -14,6 +14,7 @@
 #include "serve/event_hub.h"
 #include "serve/router.h"
 #include "serve/server.h"
+#include "serve/server_stats.h"
 #include "store/store.h"
 
 namespace baton::serve {
@@ -56,6 +57,7 @@ struct Context {
   EventHub hub;
   std::atomic<size_t> sse_clients{0};
   std::atomic<bool> stopping{false};
+  ServerStats stats;  ///< for GET /metrics (metrics.h); thread-safe
 
   explicit Context(ServeOptions o)
       : options(std::move(o)), stores(options.db_path), hub(options.db_path) {}
@@ -88,6 +90,10 @@ void handle_run_action(Context& ctx, const RouteMatch& m, const httplib::Request
                        httplib::Response& res);
 void handle_task_action(Context& ctx, const RouteMatch& m, const httplib::Request& req,
                         httplib::Response& res);
+/// GET /metrics: the Prometheus text (metrics.h) of the store and ctx.stats
+/// (metrics_route.cc).
+void handle_metrics(Context& ctx, const RouteMatch& m, const httplib::Request& req,
+                    httplib::Response& res);
 void handle_events(Context& ctx, const RouteMatch& m, const httplib::Request& req,
                    httplib::Response& res);
 void handle_deliveries(Context& ctx, const RouteMatch& m, const httplib::Request& req,

@@ -38,11 +38,13 @@ void handle_events(Context& ctx, const RouteMatch&, const httplib::Request& req,
   // Count the client first, so that two racing for the last slot cannot both win.
   if (ctx.sse_clients.fetch_add(1) >= ctx.options.max_sse_clients) {
     ctx.sse_clients.fetch_sub(1);
+    ctx.stats.sse_client_refused();
     res.set_header("Retry-After", "5");
     return send_problem(res, 503,
                         "too many event streams (" + std::to_string(ctx.options.max_sse_clients) +
                             "); try again later");
   }
+  ctx.stats.sse_client_opened();
   auto state = std::make_shared<StreamState>();
   state->run_id = run_id;
   state->subscription = ctx.hub.subscribe(run_id, ctx.options.sse_queue_events, &state->replay_to);
@@ -113,8 +115,10 @@ void handle_events(Context& ctx, const RouteMatch&, const httplib::Request& req,
         return write(sink, out);
       },
       [&ctx, state](bool) {
+        if (state->subscription->overflowed()) ctx.stats.sse_client_dropped();
         state->subscription->close();
         ctx.sse_clients.fetch_sub(1);
+        ctx.stats.sse_client_closed();
       });
 }
 

@@ -1,6 +1,7 @@
 #include "serve/server.h"
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "serve/assets.h"
@@ -65,6 +66,26 @@ void send_asset(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Content-Security-Policy",
                  "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
   res.set_content(std::string(asset->body), std::string(asset->content_type));
+}
+
+// When the pre-routing handler saw this thread's current request (cpp-httplib answers
+// one connection on one pool thread, request after request); unset for requests it
+// refused before routing.
+thread_local std::optional<std::chrono::steady_clock::time_point> request_started;
+
+// Counts REQ's answer in STATS under its route's template (never the concrete path).
+void record_request(ServerStats& stats, const httplib::Request& req, const httplib::Response& res) {
+  RouteMatch match;
+  RouteError error;
+  const char* route =
+      match_route(req.method, req.path, &match, &error) ? match.route->path : "unmatched";
+  double seconds = 0;
+  if (request_started) {
+    seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - *request_started).count();
+    request_started.reset();
+  }
+  stats.record_request(route, req.method, res.status, seconds);
 }
 
 }  // namespace
@@ -173,12 +194,12 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
     case RouteId::kOpenApi:
       res.set_content(std::string(embedded::openapi_json()), "application/json");
       return;
+    case RouteId::kMetrics:
+      return handle_metrics(ctx, m, req, res);
     case RouteId::kDeliveries:
       return handle_deliveries(ctx, m, req, res);
     case RouteId::kRedeliver:
       return handle_redeliver(ctx, m, req, res);
-    case RouteId::kMetrics:
-      return send_problem(res, 404, "not available in this build");
   }
 }
 
@@ -204,6 +225,7 @@ Result<void> Server::bind() {
   s.http.set_keep_alive_timeout(5);
   s.http.set_keep_alive_max_count(100);
   s.http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    request_started = std::chrono::steady_clock::now();
     return impl_->guard(req, res) ? httplib::Server::HandlerResponse::Handled
                                   : httplib::Server::HandlerResponse::Unhandled;
   });
@@ -227,6 +249,11 @@ Result<void> Server::bind() {
     send_problem(res, res.status, detail);
     return httplib::Server::HandlerResponse::Handled;
   }));
+  // Every answered request (guarded, handled or refused by cpp-httplib), after its
+  // response was written: an SSE stream's time is its whole life.
+  s.http.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    record_request(impl_->ctx.stats, req, res);
+  });
   s.http.set_exception_handler(
       [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
         std::string what = "internal error";

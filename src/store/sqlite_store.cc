@@ -18,6 +18,7 @@
 #include "store/audit.h"
 #include "store/process_identity.h"
 #include "store/sqlite.h"
+#include "store/sqlite_metrics.h"
 #include "store/store.h"
 #include "store/webhook_outbox.h"
 
@@ -389,6 +390,7 @@ class SqliteStore final : public Store {
   Result<std::vector<StoredEvent>> list_stored_events(const std::string& run_id) override;
   Result<RunLockResult> acquire_run_lock(const std::string& run_id, int pid,
                                          int64_t start_time) override;
+  Result<MetricsSnapshot> metrics_snapshot() override;
   Result<std::vector<RunRecord>> list_runs_page(const RunPageQuery& query) override;
   Result<RunTotals> run_totals(const std::string& run_id) override;
   Result<std::vector<FeedEvent>> list_feed(int64_t after_id, const std::string& run_id,
@@ -807,6 +809,12 @@ Result<RunLockResult> SqliteStore::acquire_run_lock(const std::string& run_id, i
     return tl::unexpected(std::move(failure));
   }
   return result;
+}
+
+Result<MetricsSnapshot> SqliteStore::metrics_snapshot() {
+  auto snapshot = read_metrics_snapshot(db_);  // sqlite_metrics.cc
+  if (!snapshot) return tl::unexpected(error("cannot read metrics", snapshot.error()));
+  return snapshot;
 }
 
 // ---- Opening and migrating ----

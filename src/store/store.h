@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "store/metrics_snapshot.h"
 #include "util/error.h"
 
 namespace baton::store {
@@ -264,6 +265,14 @@ class Store {
   /// (run ids are fresh, see engine::new_run_id). Errors: store failures only.
   virtual Result<RunLockResult> acquire_run_lock(const std::string& run_id, int pid,
                                                  int64_t start_time) = 0;
+
+  /// Aggregates over the whole database for `baton serve`'s GET /metrics
+  /// (store/metrics_snapshot.h): runs and tasks by status with duration histograms,
+  /// attempt, retry, token and cost totals, each workflow's last success. Counted in
+  /// the back end in a few queries, never row by row: its memory does not grow with
+  /// the database (a scan of the tasks and attempts tables per call). Errors: the read
+  /// failed (the message names the database).
+  virtual Result<MetricsSnapshot> metrics_snapshot() = 0;
 };
 
 /// Opens (creating if needed, migrating if older) the SQLite store at PATH, in WAL
