@@ -76,8 +76,8 @@ Result<void> EventHub::start() {
   impl_->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   impl_->inotify_fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (impl_->wake_fd < 0 || impl_->inotify_fd < 0) return fail("cannot start the event feed");
-  std::string dir = std::filesystem::path(db_path_).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::filesystem::path parent = std::filesystem::path(db_path_).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   // Every commit writes the WAL file (state.db-wal) in this directory.
   if (::inotify_add_watch(impl_->inotify_fd, dir.c_str(),
                           IN_MODIFY | IN_CREATE | IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
@@ -122,23 +122,41 @@ size_t EventHub::subscribers() const {
 }
 
 void EventHub::loop() {
-  const int timeout_ms = static_cast<int>(options_.poll_interval_s * 1000);
+  const int idle_ms = static_cast<int>(options_.poll_interval_s * 1000);
+  const int batch_ms = options_.batch_interval_ms;
+  // inotify reports the write of a commit's WAL frames, which readers see only once the
+  // commit is done (after its fsync): a look at once may find nothing yet. So after a
+  // write the hub looks every batch_ms (for up to 32 looks that find nothing) rather
+  // than at every write: the events of the commits in between go out together, one
+  // wake-up of each stream instead of one per commit (a run at -j 8 commits thousands
+  // of times a second; 200 streams woken for each would take the machine).
+  int empty_looks_left = 0;
   while (!stopping_) {
-    publish_new();
+    if (publish_new()) {
+      empty_looks_left = 32;
+    } else if (empty_looks_left > 0) {
+      --empty_looks_left;
+    }
     pollfd fds[2] = {{impl_->inotify_fd, POLLIN, 0}, {impl_->wake_fd, POLLIN, 0}};
-    if (::poll(fds, 2, timeout_ms) > 0 && (fds[0].revents & POLLIN)) {
-      char buf[4096];
-      while (::read(impl_->inotify_fd, buf, sizeof buf) > 0) {
-      }
+    if (empty_looks_left > 0) {
+      ::poll(&fds[1], 1, batch_ms);  // only stop() cuts the pause short
+    } else if (::poll(fds, 2, idle_ms) > 0 && (fds[0].revents & POLLIN)) {
+      empty_looks_left = 32;  // a write: its commit becomes visible soon
+      ::poll(&fds[1], 1, batch_ms);
+    }
+    char buf[4096];
+    while (::read(impl_->inotify_fd, buf, sizeof buf) > 0) {
     }
   }
 }
 
-void EventHub::publish_new() {
+bool EventHub::publish_new() {
+  bool any = false;
   for (;;) {
     auto events = impl_->store->list_feed(head_, "", static_cast<int>(options_.batch));
     // A failed read (the database busy or replaced) is tried again on the next wake.
-    if (!events || events->empty()) return;
+    if (!events || events->empty()) return any;
+    any = true;
     std::vector<std::shared_ptr<const PublishedEvent>> published;
     published.reserve(events->size());
     for (const store::FeedEvent& e : *events) {
@@ -160,7 +178,7 @@ void EventHub::publish_new() {
       }
       head_ = events->back().id;
     }
-    if (events->size() < options_.batch) return;
+    if (events->size() < options_.batch) return any;
   }
 }
 

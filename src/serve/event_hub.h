@@ -61,6 +61,9 @@ struct EventHubOptions {
   /// Seconds between looks at the store when no change was noticed (inotify on the
   /// database's directory wakes the hub at once on every commit; this is the fallback).
   double poll_interval_s = 0.25;
+  /// While commits come, the hub looks for new events every this many milliseconds:
+  /// the events of the commits in between reach each stream in one wake-up.
+  int batch_interval_ms = 5;
   size_t batch = 1000;  ///< events read per query
 };
 
@@ -90,7 +93,8 @@ class EventHub {
 
  private:
   void loop();
-  void publish_new();
+  // Publishes the events committed since head(); true when there was any.
+  bool publish_new();
 
   const std::string db_path_;
   const EventHubOptions options_;

@@ -1,6 +1,12 @@
 #include "serve/server.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <thread>
 
@@ -86,6 +92,32 @@ void record_request(ServerStats& stats, const httplib::Request& req, const httpl
     request_started.reset();
   }
   stats.record_request(route, req.method, res.status, seconds);
+}
+
+// cpp-httplib 0.11 listens with a backlog of 5: a burst of clients (a dashboard's
+// reconnecting tabs, 200 event streams at once) overflows it and the kernel drops their
+// SYNs (each waits a second to retry). listen(2) again on the bound socket raises the
+// backlog to SOMAXCONN; the socket is found among our descriptors by its port.
+void raise_listen_backlog(int port) {
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (dir == nullptr) return;
+  while (dirent* entry = ::readdir(dir)) {
+    const int fd = std::atoi(entry->d_name);
+    if (fd <= 2 || fd == ::dirfd(dir)) continue;
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) continue;
+    int bound = 0;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) {
+      bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    }
+    if (bound == port) ::listen(fd, SOMAXCONN);
+  }
+  ::closedir(dir);
 }
 
 }  // namespace
@@ -274,6 +306,7 @@ Result<void> Server::bind() {
     }
     s.port = o.port;
   }
+  raise_listen_backlog(s.port);
   const std::string port = ":" + std::to_string(s.port);
   const bool v6 = o.host.find(':') != std::string::npos;
   s.hosts = {(v6 ? "[" + o.host + "]" : o.host) + port};
