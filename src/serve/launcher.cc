@@ -46,6 +46,10 @@ Result<int> start_baton_detached(const std::string& baton, const std::vector<std
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, log, 1);
   posix_spawn_file_actions_adddup2(&actions, log, 2);
+  // Nothing else of the server's: cpp-httplib's sockets are not close-on-exec, and a
+  // run that held a client's connection (an SSE stream) would keep it open after the
+  // server died, so the client would never reconnect.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
