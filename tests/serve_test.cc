@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
@@ -676,6 +677,34 @@ TEST(ServeTest, WebhookDeliveriesAreListedAndRedeliveredAndTheServerSendsThem) {
   }
   ASSERT_EQ(delivered["deliveries"].size(), 3u) << delivered.dump();
   EXPECT_GE(receiver.received().size(), 6u);  // 3 refused by the run, 3 sent by the server
+}
+
+TEST(ServeTest, TheGraphOfAWorkflowWithAgentsAndRolesHasItsEdges) {
+  ScratchDir dir;
+  make_flow_repo(dir, R"(name: agents
+tasks:
+  - id: plan
+    agent: planner
+    description: "plan it"
+    condition: "${1 == 2}"
+  - id: build
+    run: "true"
+    dependencies: [plan]
+)");
+  dir.write(".baton/config.yaml", "agents:\n  planner: {use: [claude]}\n");
+  run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  const std::string run_id = last_run(dir)["id"];
+  Served s(dir);
+  auto graph = body_of(s.client()->Get("/api/v1/runs/" + run_id + "/graph"));
+  EXPECT_EQ(graph["edges"], json::parse(R"([{"from":"plan","to":"build"}])")) << graph.dump();
+  EXPECT_EQ(graph["note"], "");
+  // The file gone: no edges, and the note says why.
+  std::filesystem::remove(dir.path() + "/flow.yaml");
+  graph = body_of(s.client()->Get("/api/v1/runs/" + run_id + "/graph"));
+  EXPECT_TRUE(graph["edges"].empty());
+  EXPECT_NE(graph["note"].get<std::string>().find("does not load"), std::string::npos)
+      << graph.dump();
+  EXPECT_EQ(graph["nodes"].size(), 2u);
 }
 
 }  // namespace

@@ -11,13 +11,14 @@
 #include <memory>
 #include <thread>
 
+#include "agents/invoker.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/load.h"
 #include "cli/paths.h"
 #include "serve/auth.h"
 #include "serve/server.h"
 #include "webhooks/worker.h"
-#include "workflow/config.h"
 
 namespace baton::cli {
 
@@ -75,13 +76,13 @@ int serve_command(const ServeArgs& args) {
   options.allowed_hosts = args.allow_hosts;
   options.max_body_bytes = args.max_body_bytes;
   options.max_sse_clients = args.max_sse_clients;
-  // The config's webhooks: the server sends the store's deliveries as baton run does.
-  auto config = workflow::load_config(options.state_dir + "/config.yaml");
-  if (!config) {
-    std::fprintf(stderr, "baton: %s\n", config.error().message.c_str());
-    return kExitUsage;
-  }
+  // The config: its webhooks (the server sends the store's deliveries as baton run
+  // does), its roles and custom agents (a run's graph loads its workflow as run does).
+  auto config = load_project_config(options.root_dir);
+  if (!config) return kExitUsage;
   options.webhooks = webhooks::endpoint_specs(config->webhooks, options.root_dir);
+  options.workflow_options.config_roles = config->roles;
+  options.workflow_options.known_agents = agents::known_agent_names();
   if (auto r = write_state_gitignore(options.state_dir); !r) {
     std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
     return kExitInternal;

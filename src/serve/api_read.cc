@@ -152,7 +152,7 @@ void handle_run_graph(Context& ctx, const RouteMatch& m, const httplib::Request&
   if (file.is_relative()) file = std::filesystem::path((*run)->root_dir) / file;
   nlohmann::json edges = nlohmann::json::array();
   std::string note;
-  auto loaded = workflow::load_workflow_file(file.string(), {});
+  auto loaded = workflow::load_workflow_file(file.string(), ctx.options.workflow_options);
   if (loaded.workflow) {
     for (const auto& spec : loaded.workflow->tasks) {
       for (const auto& dep : spec.dependencies) {
@@ -163,7 +163,13 @@ void handle_run_graph(Context& ctx, const RouteMatch& m, const httplib::Request&
       note = "the workflow file changed since the run started: edges are the file's now";
     }
   } else {
-    note = "the workflow file cannot be read: " + file.string();
+    note = "the edges are unknown: the workflow file does not load now";
+    for (const auto& d : loaded.diagnostics) {
+      if (d.severity == workflow::Severity::kError) {
+        note += " (" + d.format() + ")";
+        break;
+      }
+    }
   }
   send_json(
       res, 200,

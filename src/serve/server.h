@@ -12,6 +12,7 @@
 
 #include "store/webhook_store.h"
 #include "util/error.h"
+#include "workflow/loader.h"
 
 namespace baton::serve {
 
@@ -34,6 +35,9 @@ struct ServeOptions {
   /// The config's webhook endpoints (webhooks::endpoint_specs): the server sends the
   /// store's deliveries too (webhooks::DeliveryWorker), whoever recorded them.
   std::vector<store::WebhookEndpointSpec> webhooks;
+  /// How a run's workflow file is loaded for its graph's edges: the project's roles and
+  /// the agents baton knows, as `baton run` loads it (cli/load.h).
+  workflow::LoadOptions workflow_options;
 };
 
 /// One HTTP server. Thread-safe start/stop; the handlers run on its pool's threads.
