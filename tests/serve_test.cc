@@ -478,7 +478,15 @@ tasks:
   const std::string run_id = body_of(created)["id"];
   wait_run(s, run_id, [](const json& r) { return r["status"] == "success"; });
   EXPECT_EQ(s.client(false)->Get("/metrics")->status, 401);
-  auto metrics = s.client()->Get("/metrics");
+  // A request is counted once its answer is written (cpp-httplib's logger), which the
+  // client may see first: scrape until the 401 is in (bounded).
+  const std::string refused =
+      "\nbaton_http_requests_total{route=\"/metrics\",method=\"GET\",code=\"401\"} 1\n";
+  httplib::Result metrics = s.client()->Get("/metrics");
+  for (int i = 0; i < 250 && metrics && metrics->body.find(refused) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    metrics = s.client()->Get("/metrics");
+  }
   ASSERT_TRUE(metrics);
   ASSERT_EQ(metrics->status, 200) << metrics->body;
   EXPECT_EQ(metrics->get_header_value("Content-Type"), "text/plain; version=0.0.4; charset=utf-8");
