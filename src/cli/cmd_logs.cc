@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "acp/invoker.h"
 #include "agents/invoker.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -155,6 +156,12 @@ bool print_transcript(const store::AttemptRecord& a, const std::string& prefix) 
   if (!invoker) return false;
   std::optional<std::string> log = read_whole(a.log_path, kMaxTranscriptLogBytes);
   if (!log) return false;
+  // An attempt over ACP (its record names the agent only): the bridge's conversation.
+  if (acp::is_acp_log(*log)) {
+    if (const agents::Invoker* over_acp = acp::acp_invoker(a.agent, acp::PermissionPolicy::kDeny)) {
+      invoker = over_acp;
+    }
+  }
   std::string text = invoker->transcript(*log);
   if (a.status != "success" && !a.error.empty()) {
     text += a.status + ": " + a.error + "\n";

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "acp/invoker.h"
 #include "agents/prompt.h"
 #include "expr/shell.h"
 
@@ -255,6 +256,12 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   }
   out.invoker = agents::find_invoker(out.agent);
   if (!out.invoker) return fail("agent '" + out.agent + "' is not supported yet by this baton");
+  if (spec.agent_via() == workflow::AgentVia::kAcp) {
+    auto policy = acp::parse_permission_policy(spec.acp_permission());
+    out.invoker = acp::acp_invoker(out.agent, policy.value_or(acp::PermissionPolicy::kDeny));
+    if (!out.invoker)
+      return fail("agent '" + out.agent + "' cannot be driven over ACP by this baton");
+  }
   auto prompt = render_prompt(spec, agents.instructions(spec.agent), scope);
   if (!prompt) return tl::unexpected(prompt.error());
   agents::Invocation inv;

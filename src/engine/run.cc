@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 
+#include "acp/invoker.h"
 #include "agents/invoker.h"
 #include "engine/attempt.h"
 #include "engine/workspaces.h"
@@ -977,6 +978,11 @@ void Driver::recover_attempt(int task, const store::AttemptRecord* record, store
   live.record = *record;
   live.prepared.agent = record->agent;
   if (!record->agent.empty()) live.prepared.invoker = agents::find_invoker(record->agent);
+  if (!record->agent.empty() && spec.agent_via() == workflow::AgentVia::kAcp) {
+    auto policy = acp::parse_permission_policy(spec.acp_permission());
+    live.prepared.invoker =
+        acp::acp_invoker(record->agent, policy.value_or(acp::PermissionPolicy::kDeny));
+  }
   if (state.kind == Kind::kRunning) {
     auto attached = exec::Supervised::attach(
         &loop_, control, [this, task](const exec::ProcessResult& r) { on_exit(task, r); });

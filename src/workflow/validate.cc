@@ -220,6 +220,22 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
     sink_.error(places.agent, "unknown agent or role " + in_quotes(agent) + " in " + label +
                                   did_you_mean(agent, names));
   }
+  if (task.agent_via() == AgentVia::kAcp) {
+    // The agents acp/invoker.h's acp_command() knows (workflow/ does not link acp/).
+    static const std::vector<std::string> kAcpAgents = {"gemini", "qwen"};
+    std::vector<std::string> agents = {agent};
+    if (auto role = wf_.agents.find(agent); role != wf_.agents.end()) agents = role->second.use;
+    if (auto role = options_.config_roles.find(agent);
+        role != options_.config_roles.end() && !wf_.agents.count(agent)) {
+      agents = role->second.use;
+    }
+    for (const std::string& a : agents) {
+      if (contains(kAcpAgents, a) || !contains(options_.known_agents, a)) continue;
+      sink_.error(places.agent, "agent " + in_quotes(a) + " of " + label +
+                                    " cannot be driven over ACP by this baton (via: acp " +
+                                    "supports gemini and qwen)");
+    }
+  }
   bool has_task = task.parameters().is_object() && task.parameters().contains("task");
   if (!has_task && task.description().empty()) {
     sink_.error(task.loc, label + " gives its agent no instruction: add 'parameters.task' or " +

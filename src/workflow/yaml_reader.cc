@@ -35,6 +35,9 @@ const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff",
                                              "jitter"};
 const std::vector<std::string> kInputKeys = {"required", "default", "description"};
 const std::vector<std::string> kRoleKeys = {"use", "instructions"};
+const std::vector<std::string> kTaskAgentKeys = {"use", "via", "permission"};
+const std::vector<std::string> kAgentViaValues = {"cli", "acp"};
+const std::vector<std::string> kAcpPermissionValues = {"allow-worktree", "allow-all", "deny"};
 const std::vector<std::string> kContextKeys = {"variables", "secrets"};
 const std::vector<std::string> kSecretKeys = {"env", "file"};
 const std::vector<std::string> kHookKeys = {"on_start", "on_success", "on_failure", "on_complete"};
@@ -572,7 +575,26 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
     if (k == "agent") {
       has_agent = true;
       places->agent = e.value_loc();
-      if (read_string(e, where, &task->agent) && task->agent.empty()) {
+      if (e.value.IsMap()) {
+        // agent: {use: NAME, via: cli|acp, permission: POLICY}
+        const std::string in_agent = " in 'agent'" + where;
+        bool has_use = false;
+        for (const YamlEntry& a : map_entries(e.value, &kTaskAgentKeys, in_agent, sink_)) {
+          size_t i;
+          if (a.key == "use") {
+            has_use = true;
+            places->agent = a.value_loc();
+            if (read_string(a, in_agent, &task->agent) && task->agent.empty()) {
+              error(a.value_loc(), "'use' is empty" + in_agent);
+            }
+          } else if (a.key == "via" && read_enum(a, in_agent, kAgentViaValues, &i)) {
+            task->mutable_extras().agent_via = static_cast<AgentVia>(i);
+          } else if (a.key == "permission" && read_enum(a, in_agent, kAcpPermissionValues, &i)) {
+            task->mutable_extras().acp_permission = kAcpPermissionValues[i];
+          }
+        }
+        if (!has_use) error(e.value_loc(), "'agent' has no 'use'" + where);
+      } else if (read_string(e, where, &task->agent) && task->agent.empty()) {
         error(e.value_loc(), "'agent' is empty" + where);
       }
     } else if (k == "run") {
