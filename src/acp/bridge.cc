@@ -161,6 +161,7 @@ int run_bridge(const BridgeArgs& args) {
   }
   (void)write_line(1, to_line({{"acp", "start"},
                                {"agent", args.agent_argv},
+                               {"agent_pid", agent->pid()},
                                {"cwd", root},
                                {"permission", to_string(args.policy)},
                                {"resume", args.resume_session_id}}));

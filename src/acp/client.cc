@@ -239,6 +239,17 @@ std::optional<nlohmann::json> Client::call(const std::string& method, nlohmann::
           rpc_error_ = *m->error;
           std::string text = str(*m->error, "message");
           std::string data = m->error->contains("data") ? to_line((*m->error)["data"]) : "";
+          // An API error passed on whole ({"error":{"code","message"}}, gemini-cli):
+          // its status and message.
+          if (auto inner = nlohmann::json::parse(text, nullptr, false);
+              inner.is_object() && inner.contains("error") && inner["error"].is_object()) {
+            int64_t code = num(inner["error"], "code");
+            std::string message = str(inner["error"], "message");
+            if (!message.empty()) {
+              text = (code >= 400 && code < 600 ? "API error " + std::to_string(code) + ": " : "") +
+                     message;
+            }
+          }
           std::string full = text + (data.empty() || data == "null" ? "" : " " + data);
           ErrorClass c = is_auth_error(*m->error)
                              ? ErrorClass::kAuth

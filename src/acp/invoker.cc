@@ -87,6 +87,16 @@ class AcpInvoker final : public agents::Invoker {
       r.error_class = o->error_class;
       r.error = o->error;
       if (o->success && !process.status.success()) agents::fail_with_exit(process, &r);
+      // The bridge cannot tell baton's timeout from a cancel (both are a SIGTERM to
+      // it); the supervisor can.
+      using Kind = exec::ExitStatus::Kind;
+      if (process.status.kind == Kind::kTimedOut || process.status.kind == Kind::kCancelled) {
+        r.success = false;
+        bool timed_out = process.status.kind == Kind::kTimedOut;
+        r.error_class = timed_out ? agents::ErrorClass::kTimeout : agents::ErrorClass::kCancelled;
+        r.error =
+            timed_out ? process.status.to_string() + " (the turn was cancelled)" : "cancelled";
+      }
       if (!r.success && r.error.empty()) r.error = "acp: " + process.status.to_string();
       return r;
     }

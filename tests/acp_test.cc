@@ -1,0 +1,223 @@
+// Integration tests of agents over ACP (`agent: {use: gemini, via: acp}`): the real
+// pinned Gemini CLI in its ACP mode, driven by `baton __acp-bridge` under
+// `baton run --rehearse` against the scripted model server on 127.0.0.1. The suite is
+// named RehearseTest so that it holds the agent_cli lock (CMakeLists.txt).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "harness_util.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+using nlohmann::literals::operator""_json_pointer;
+
+void make_repo(const ScratchDir& dir, const std::string& flow, const std::string& script) {
+  dir.write("flow.yaml", flow);
+  dir.write("script.yaml", script);
+  Outcome o = run_command({"git", "init", "-q"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+}
+
+json first_attempt(const json& run) {
+  if (!run.contains("attempts") || run["attempts"].empty()) return json::object();
+  return run["attempts"][0];
+}
+
+// The pid the bridge started the agent as, from its log's first line.
+pid_t agent_pid_in(const std::string& log) {
+  size_t at = log.find("\"agent_pid\":");
+  return at == std::string::npos ? -1 : std::stoi(log.substr(at + 12));
+}
+
+TEST(RehearseTest, AcpGeminiWritesItsFileAndLogsTheConversation) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write gemini.txt"}, timeout: 2m}
+)",
+            R"(tasks:
+  t: [{write_file: {path: gemini.txt, content: "from gemini\n"}}, {text: "wrote it"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("gemini.txt"), "from gemini\n");
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "t")["status"], "success");
+  EXPECT_EQ(task_of(run, "t")["output"], "wrote it");
+  json attempt = first_attempt(run);
+  EXPECT_EQ(attempt["agent"], "gemini");
+  EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
+  EXPECT_FALSE(attempt.value("session_id", "").empty()) << attempt.dump();
+
+  // The log is the conversation: what was sent and received, the permission decision,
+  // the write through fs/write_text_file, the final line.
+  std::string log = read_file(attempt.value("log", ""));
+  EXPECT_NE(log.find(R"("method":"session/prompt")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("method":"fs/write_text_file")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"({"acp":"result")"), std::string::npos) << log;
+
+  Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find("tool edit: Writing to gemini.txt"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("permission allow: Writing to gemini.txt"), std::string::npos)
+      << logs.out;
+  EXPECT_NE(logs.out.find("answer:\n"), std::string::npos) << logs.out;
+  EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;  // no raw JSON
+}
+
+TEST(RehearseTest, AcpGeminiWriteOutsideTheWorktreeIsRejected) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write outside"}, timeout: 2m}
+)",
+            R"(tasks:
+  t: [{write_file: {path: ../acp-escape.txt, content: "escaped\n"}}, {text: "tried"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_FALSE(dir.exists("../acp-escape.txt"));
+  std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
+  // Refused by the permission policy, or by gemini's own workspace check before it asks.
+  bool rejected = log.find(R"({"acp":"permission","decision":"reject")") != std::string::npos ||
+                  log.find(R"("status":"failed")") != std::string::npos;
+  EXPECT_TRUE(rejected) << log;
+  EXPECT_EQ(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
+}
+
+TEST(RehearseTest, AcpGeminiInjectedFaultsAreClassifiedFailures) {
+  struct Case {
+    const char* fault;
+    const char* error_class;
+  } cases[] = {{"{status: 400, times: 10}", "permanent"}, {"{status: 401, times: 10}", "auth"}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.fault);
+    ScratchDir dir;
+    make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write a.txt"}, timeout: 2m}
+)",
+              std::string("tasks:\n  t: [{fault: ") + c.fault + "}]\n");
+    Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                          agent_path(), 180);
+    EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+    json run = last_run(dir);
+    EXPECT_EQ(task_of(run, "t")["status"], "failed");
+    json attempt = first_attempt(run);
+    EXPECT_EQ(attempt["error_class"], c.error_class) << attempt.dump();
+    EXPECT_NE(task_of(run, "t").value("reason", "").find("(injected by the rehearsal script)"),
+              std::string::npos)
+        << run.dump();
+  }
+}
+
+TEST(RehearseTest, AcpGeminiHangingPastTheTimeoutIsEnded) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write a.txt"}, timeout: 8s}
+)",
+            R"(tasks:
+  t: [{fault: {kind: hang, times: forever}}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  json run = last_run(dir);
+  json attempt = first_attempt(run);
+  EXPECT_EQ(attempt["error_class"], "timeout") << attempt.dump();
+  std::string log = read_file(attempt.value("log", ""));
+  EXPECT_NE(log.find(R"("method":"session/cancel")"), std::string::npos) << log;
+  pid_t agent = agent_pid_in(log);
+  ASSERT_GT(agent, 0) << log;
+  EXPECT_FALSE(process_alive(agent));
+  EXPECT_NE(::kill(-agent, 0), 0);  // nothing left in the agent's process group
+}
+
+TEST(RehearseTest, AcpGeminiCancelMidTurnLeavesNothingRunning) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write a.txt"}, timeout: 5m}
+)",
+            R"(tasks:
+  t: [{fault: {kind: hang, times: forever}}]
+)");
+  BatonProcess baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                     agent_path());
+  // Mid-turn: the prompt was sent and the model request hangs.
+  // The attempt's log appears once the run and its attempt exist.
+  std::string log_path;
+  std::string run_id;
+  for (int i = 0; i < 600 && log_path.empty(); ++i) {
+    wait_for_file(dir.path() + "/.never", 0.1);
+    std::error_code ec;
+    if (!std::filesystem::exists(dir.path() + "/.baton/runs", ec)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/.baton/runs", ec)) {
+      run_id = e.path().filename().string();
+      if (std::filesystem::exists(e.path() / "logs" / "t.1.log")) {
+        log_path = (e.path() / "logs" / "t.1.log").string();
+      }
+    }
+  }
+  ASSERT_FALSE(log_path.empty());
+  // Mid-turn: the prompt was sent and the model's request hangs (served, not answered).
+  bool mid_turn = false;
+  for (int i = 0; i < 600 && !mid_turn; ++i) {
+    mid_turn = read_file(log_path).find(R"("method":"session/prompt")") != std::string::npos &&
+               !read_file(dir.path() + "/.baton/runs/" + run_id + "/rehearse.jsonl").empty();
+    if (!mid_turn) wait_for_file(dir.path() + "/.never", 0.1);
+  }
+  ASSERT_TRUE(mid_turn) << read_file(log_path);
+  json run = status_json(dir, run_id);
+  Outcome cancel = run_baton({"cancel", run["id"]}, dir.path());
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  Outcome ran = baton.wait(120);
+  EXPECT_EQ(ran.exit_code, 3) << ran.out << ran.err;
+  run = last_run(dir);
+  EXPECT_EQ(task_of(run, "t")["status"], "cancelled") << run.dump();
+  std::string log = read_file(log_path);
+  EXPECT_NE(log.find(R"("method":"session/cancel")"), std::string::npos) << log;
+  pid_t agent = agent_pid_in(log);
+  ASSERT_GT(agent, 0) << log;
+  EXPECT_FALSE(process_alive(agent));
+  EXPECT_NE(::kill(-agent, 0), 0);
+}
+
+TEST(RehearseTest, AcpAgentThatCannotSpeakAcpIsAValidationError) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: acp
+tasks:
+  - id: t
+    agent: {use: claude, via: acp}
+    parameters: {task: x}
+  - {id: u, agent: {use: gemini, via: acpx}, parameters: {task: x}}
+  - {id: v, agent: {via: acp}, parameters: {task: x}}
+)");
+  Outcome o = run_baton({"validate", "flow.yaml"}, dir.path());
+  EXPECT_NE(o.exit_code, 0);
+  std::string all = o.out + o.err;
+  EXPECT_NE(
+      all.find(
+          "flow.yaml:4:18: error: agent 'claude' of task 't' cannot be driven over ACP by this "
+          "baton (via: acp supports gemini and qwen)"),
+      std::string::npos)
+      << all;
+  EXPECT_NE(
+      all.find("flow.yaml:6:39: error: invalid value 'acpx' for 'via' in 'agent' in task 'u': "
+               "expected cli or acp"),
+      std::string::npos)
+      << all;
+  EXPECT_NE(all.find("flow.yaml:7:20: error: 'agent' has no 'use' in task 'v'"), std::string::npos)
+      << all;
+}
+
+}  // namespace
+}  // namespace baton::testing
