@@ -34,42 +34,47 @@ pid_t agent_pid_in(const std::string& log) {
   return at == std::string::npos ? -1 : std::stoi(log.substr(at + 12));
 }
 
-TEST(RehearseTest, AcpGeminiWritesItsFileAndLogsTheConversation) {
-  ScratchDir dir;
-  make_repo(dir, R"(name: acp
+TEST(RehearseTest, AcpGeminiAndQwenWriteTheirFileAndLogTheConversation) {
+  for (const std::string agent : {"gemini", "qwen"}) {
+    SCOPED_TRACE(agent);
+    ScratchDir dir;
+    make_repo(dir,
+              R"(name: acp
 tasks:
-  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write gemini.txt"}, timeout: 2m}
+  - {id: t, agent: {use: )" +
+                  agent + R"(, via: acp}, parameters: {task: "Write out.txt"}, timeout: 2m}
 )",
-            R"(tasks:
-  t: [{write_file: {path: gemini.txt, content: "from gemini\n"}}, {text: "wrote it"}]
+              R"(tasks:
+  t: [{write_file: {path: out.txt, content: "over acp\n"}}, {text: "wrote it"}]
 )");
-  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
-                        agent_path(), 180);
-  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
-  EXPECT_EQ(dir.read("gemini.txt"), "from gemini\n");
-  json run = last_run(dir);
-  EXPECT_EQ(task_of(run, "t")["status"], "success");
-  EXPECT_EQ(task_of(run, "t")["output"], "wrote it");
-  json attempt = first_attempt(run);
-  EXPECT_EQ(attempt["agent"], "gemini");
-  EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
-  EXPECT_FALSE(attempt.value("session_id", "").empty()) << attempt.dump();
+    Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                          agent_path(), 180);
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_EQ(dir.read("out.txt"), "over acp\n");
+    json run = last_run(dir);
+    EXPECT_EQ(task_of(run, "t")["status"], "success");
+    EXPECT_EQ(task_of(run, "t")["output"], "wrote it");
+    json attempt = first_attempt(run);
+    EXPECT_EQ(attempt["agent"], agent);
+    EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
+    EXPECT_GT(attempt.value("/usage/output_tokens"_json_pointer, 0), 0) << attempt.dump();
+    EXPECT_FALSE(attempt.value("session_id", "").empty()) << attempt.dump();
 
-  // The log is the conversation: what was sent and received, the permission decision,
-  // the write through fs/write_text_file, the final line.
-  std::string log = read_file(attempt.value("log", ""));
-  EXPECT_NE(log.find(R"("method":"session/prompt")"), std::string::npos) << log;
-  EXPECT_NE(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
-  EXPECT_NE(log.find(R"("method":"fs/write_text_file")"), std::string::npos) << log;
-  EXPECT_NE(log.find(R"({"acp":"result")"), std::string::npos) << log;
+    // The log is the conversation: what was sent and received, the permission
+    // decision, the write through fs/write_text_file, the final line.
+    std::string log = read_file(attempt.value("log", ""));
+    EXPECT_NE(log.find(R"("method":"session/prompt")"), std::string::npos) << log;
+    EXPECT_NE(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
+    EXPECT_NE(log.find(R"("method":"fs/write_text_file")"), std::string::npos) << log;
+    EXPECT_NE(log.find(R"({"acp":"result")"), std::string::npos) << log;
 
-  Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
-  EXPECT_EQ(logs.exit_code, 0) << logs.err;
-  EXPECT_NE(logs.out.find("tool edit: Writing to gemini.txt"), std::string::npos) << logs.out;
-  EXPECT_NE(logs.out.find("permission allow: Writing to gemini.txt"), std::string::npos)
-      << logs.out;
-  EXPECT_NE(logs.out.find("answer:\n"), std::string::npos) << logs.out;
-  EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;  // no raw JSON
+    Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
+    EXPECT_EQ(logs.exit_code, 0) << logs.err;
+    EXPECT_NE(logs.out.find("tool edit: "), std::string::npos) << logs.out;
+    EXPECT_NE(logs.out.find("permission allow: "), std::string::npos) << logs.out;
+    EXPECT_NE(logs.out.find("answer:\n  wrote it\n"), std::string::npos) << logs.out;
+    EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;  // no raw JSON
+  }
 }
 
 TEST(RehearseTest, AcpGeminiWriteOutsideTheWorktreeIsRejected) {

@@ -193,6 +193,15 @@ void Client::handle_update(const Message& m) {
   const nlohmann::json& u =
       m.params.contains("update") ? m.params["update"] : nlohmann::json::object();
   std::string kind = str(u, "sessionUpdate");
+  // Qwen Code: _meta.usage{inputTokens, outputTokens, cachedReadTokens} on the last
+  // update of each model request: summed.
+  if (u.is_object() && u.contains("_meta") && u["_meta"].is_object() &&
+      u["_meta"].contains("usage")) {
+    const nlohmann::json& usage = u["_meta"]["usage"];
+    outcome_.usage.input_tokens += num(usage, "inputTokens");
+    outcome_.usage.output_tokens += num(usage, "outputTokens");
+    outcome_.usage.cached_tokens += num(usage, "cachedReadTokens");
+  }
   if (kind == "agent_message_chunk") {
     if (!in_reply_) outcome_.text.clear();
     in_reply_ = true;
