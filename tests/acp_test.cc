@@ -226,3 +226,45 @@ tasks:
 
 }  // namespace
 }  // namespace baton::testing
+
+namespace baton::testing {
+namespace {
+
+TEST(RehearseTest, AcpGeminiRetryAsksToLoadTheSessionWithResumeSession) {
+  // Attempt 1 fails (HTTP 400: permanent) after a tool call; fallback: same_agent
+  // retries it, and resume_session makes attempt 2 ask for session/load of attempt 1's
+  // session. gemini-cli 0.61 lists only sessions with "resumable content" (a model
+  // answer), so it answers "No previous sessions found", and the bridge starts a new
+  // session rather than failing the retry (the session/load itself is tested against
+  // a scripted peer: ClientTest.SessionLoadResumesWhenTheAgentSupportsIt).
+  ScratchDir dir;
+  make_repo(dir, R"(name: resume
+tasks:
+  - id: t
+    agent: {use: gemini, via: acp}
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    retry: {max_attempts: 2, delay: 0}
+    fallback: same_agent
+    resume_session: true
+)",
+            R"(tasks:
+  "t:gemini:1": [{write_file: {path: a.txt, content: "first\n"}}, {fault: {status: 400, times: 10}}]
+  "t:gemini:2": [{write_file: {path: a.txt, content: "resumed\n"}}, {text: done}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("a.txt"), "resumed\n");
+  json run = last_run(dir);
+  ASSERT_EQ(run["attempts"].size(), 2u) << run.dump();
+  std::string first = run["attempts"][0].value("session_id", "");
+  ASSERT_FALSE(first.empty()) << run.dump();
+  std::string log = read_file(run["attempts"][1].value("log", ""));
+  EXPECT_NE(log.find(R"("method":"session/load","params":{"cwd":")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("sessionId":")" + first + "\""), std::string::npos) << log;
+  EXPECT_NE(log.find("; starting a new session"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace baton::testing

@@ -259,6 +259,16 @@ std::optional<nlohmann::json> Client::call(const std::string& method, nlohmann::
                      message;
             }
           }
+          // data.details (gemini-cli) or data itself says more than "Internal error".
+          const nlohmann::json& d =
+              m->error->contains("data") ? (*m->error)["data"] : nlohmann::json();
+          if (!str(d, "details").empty()) {
+            text += ": " + str(d, "details");
+            data.clear();
+          } else if (d.is_string()) {
+            text += ": " + d.get<std::string>();
+            data.clear();
+          }
           std::string full = text + (data.empty() || data == "null" ? "" : " " + data);
           ErrorClass c = is_auth_error(*m->error)
                              ? ErrorClass::kAuth
@@ -357,6 +367,16 @@ Outcome Client::run(const std::string& prompt) {
       p["sessionId"] = options_.resume_session_id;
       auto r = call("session/load", p, false);
       if (r) outcome_.session_id = options_.resume_session_id;
+      if (!r && failure_ && failure_->error_class != ErrorClass::kCancelled &&
+          failure_->message.find("closed its stdout") == std::string::npos &&
+          failure_->message.rfind("malformed", 0) != 0) {
+        // The agent kept no such session (gemini-cli saves one only after a model
+        // answer): the retry starts afresh rather than failing.
+        log({{"acp", "note"}, {"text", failure_->message + "; starting a new session"}});
+        failure_.reset();
+        r = call("session/new", session_params, false);
+        if (r) outcome_.session_id = str(*r, "sessionId");
+      }
       // Updates replaying the old conversation are not this turn's answer.
       outcome_.text.clear();
       outcome_.tool_calls = 0;

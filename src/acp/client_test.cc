@@ -419,5 +419,31 @@ TEST_F(ClientTest, SessionLoadResumesWhenTheAgentSupportsIt) {
   EXPECT_EQ(o.text, "new answer");
 }
 
+TEST_F(ClientTest, AFailedSessionLoadFallsBackToANewSession) {
+  options_.resume_session_id = "gone";
+  Outcome o = run([](Peer& p) {
+    p.handshake(/*load_session=*/true);
+    json load = p.expect("session/load");
+    p.send(make_error(load["id"], -32603, "Internal error"));
+    p.new_session();
+    p.reply(p.expect("session/prompt"), {{"stopReason", "end_turn"}});
+  });
+  EXPECT_TRUE(o.success) << o.error;
+  EXPECT_EQ(o.session_id, "sess-1");
+  EXPECT_NE(log().find("session/load: Internal error; starting a new session"), std::string::npos)
+      << log();
+}
+
+TEST_F(ClientTest, WithoutLoadSessionTheResumeIsANewSession) {
+  options_.resume_session_id = "old";
+  Outcome o = run([](Peer& p) {
+    p.handshake(/*load_session=*/false);
+    p.new_session();
+    p.reply(p.expect("session/prompt"), {{"stopReason", "end_turn"}});
+  });
+  EXPECT_TRUE(o.success) << o.error;
+  EXPECT_EQ(o.session_id, "sess-1");
+}
+
 }  // namespace
 }  // namespace baton::acp

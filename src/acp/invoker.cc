@@ -122,6 +122,9 @@ class AcpInvoker final : public agents::Invoker {
           } else if (kind == "fs_denied") {
             flush();
             t.note("refused " + str(e, "method") + " " + str(e, "path") + ": " + str(e, "reason"));
+          } else if (kind == "note") {
+            flush();
+            t.note(str(e, "text"));
           } else if (kind == "invalid") {
             flush();
             t.note("malformed message: " + str(e, "reason"));
