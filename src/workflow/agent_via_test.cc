@@ -1,0 +1,67 @@
+// `agent: {use: NAME, via: cli|acp, permission: POLICY}`: the mapping form of a task's
+// agent (docs/agents.md, "Agents over ACP") and its diagnostics.
+#include <gtest/gtest.h>
+
+#include "workflow/loader.h"
+
+namespace baton::workflow {
+namespace {
+
+LoadResult load(const std::string& text) {
+  LoadOptions options;
+  options.known_agents = {"claude", "gemini", "qwen"};
+  RoleSpec coder;
+  coder.name = "coder";
+  coder.use = {"gemini", "claude"};
+  options.config_roles["coder"] = coder;
+  return load_workflow_text(text, "flow.yaml", options);
+}
+
+TEST(AgentViaTest, TheMappingFormSetsAgentViaAndPermission) {
+  LoadResult r = load(R"(name: w
+tasks:
+  - {id: a, agent: {use: gemini, via: acp, permission: deny}, parameters: {task: x}}
+  - {id: b, agent: {use: qwen, via: acp}, parameters: {task: x}}
+  - {id: c, agent: {use: gemini}, parameters: {task: x}}
+  - {id: d, agent: gemini, parameters: {task: x}}
+)");
+  ASSERT_TRUE(r.ok()) << format_all(r.diagnostics);
+  const auto& t = r.workflow->tasks;
+  ASSERT_EQ(t.size(), 4u);
+  EXPECT_EQ(t[0].agent, "gemini");
+  EXPECT_EQ(t[0].agent_via(), AgentVia::kAcp);
+  EXPECT_EQ(t[0].acp_permission(), "deny");
+  EXPECT_EQ(t[1].agent_via(), AgentVia::kAcp);
+  EXPECT_EQ(t[1].acp_permission(), "allow-worktree");
+  EXPECT_EQ(t[2].agent_via(), AgentVia::kCli);
+  EXPECT_EQ(t[3].agent_via(), AgentVia::kCli);
+}
+
+TEST(AgentViaTest, BadValuesAreErrorsWithTheirPlace) {
+  LoadResult r = load(R"(name: w
+tasks:
+  - {id: a, agent: {use: gemini, via: ssh}, parameters: {task: x}}
+  - {id: b, agent: {use: gemini, permission: maybe}, parameters: {task: x}}
+  - {id: c, agent: {use: gemini, how: acp}, parameters: {task: x}}
+  - {id: d, agent: {use: coder, via: acp}, parameters: {task: x}}
+)");
+  std::string all = format_all(r.diagnostics);
+  EXPECT_NE(all.find("flow.yaml:3:39: error: invalid value 'ssh' for 'via' in 'agent' in task 'a': "
+                     "expected cli or acp"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("flow.yaml:4:46: error: invalid value 'maybe' for 'permission' in 'agent' in "
+                     "task 'b': expected allow-worktree, allow-all or deny"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("flow.yaml:5:34: error: unknown key 'how' in 'agent' in task 'c'"),
+            std::string::npos)
+      << all;
+  // A role whose agents include one that does not speak ACP.
+  EXPECT_NE(all.find("flow.yaml:6:26: error: agent 'claude' of task 'd' cannot be driven over ACP"),
+            std::string::npos)
+      << all;
+}
+
+}  // namespace
+}  // namespace baton::workflow
