@@ -182,6 +182,11 @@ tasks:
   }
   ASSERT_TRUE(mid_turn) << read_file(log_path);
   json run = status_json(dir, run_id);
+  // While it runs, `baton logs` shows the transcript so far and the current step.
+  Outcome logs = run_baton({"logs", run_id, "t"}, dir.path());
+  EXPECT_NE(logs.out.find("now: "), std::string::npos) << logs.out << logs.err;
+  EXPECT_NE(logs.out.find(" (running)\n"), std::string::npos) << logs.out;
+  EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;
   Outcome cancel = run_baton({"cancel", run["id"]}, dir.path());
   EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
   Outcome ran = baton.wait(120);
