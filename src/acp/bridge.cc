@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -149,6 +150,8 @@ int run_bridge(const BridgeArgs& args) {
   for (int s : {SIGTERM, SIGINT, SIGHUP}) ::sigaction(s, &sa, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  // Orphans of the agent become the bridge's children, so that it can reap them.
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ChildSpec spec;
   spec.argv = args.agent_argv;
   spec.cwd = root;
@@ -182,13 +185,17 @@ int run_bridge(const BridgeArgs& args) {
     agent->signal_group(SIGTERM);
     wait_for(*agent, kAgentStopGraceS);
   }
-  if (agent->reaped()) {
-    agent->signal_group(SIGKILL);  // what it left behind in its group (no-op once reaped)
+  // What is left of its group (its leader may be gone): killed, and reaped here, since
+  // the bridge is their subreaper, so that nothing of it outlives the bridge.
+  ::kill(-agent->pid(), SIGKILL);
+  agent->reap(true);
+  for (int i = 0; i < 200 && ::kill(-agent->pid(), 0) == 0; ++i) {
     ::kill(-agent->pid(), SIGKILL);
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    ::poll(nullptr, 0, 10);
   }
-  if (!agent->reaped()) {
-    agent->signal_group(SIGKILL);
-    agent->reap(true);
+  while (::waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   if (outcome.error_class == agents::ErrorClass::kTransient &&
       outcome.error.find("closed its stdout") != std::string::npos) {
