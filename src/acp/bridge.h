@@ -6,9 +6,12 @@
 // protocol, its stderr passed through), runs the conversation (acp/client.h) with the
 // conversation logged to stdout, and ends with one final line {"acp":"result", ...}
 // (acp/outcome.h). On SIGTERM, SIGINT or SIGHUP it sends session/cancel and gives the
-// agent --cancel-grace seconds to end the turn; then (and at every other end) it
+// agent --cancel-grace seconds (3) to end the turn; then (and at every other end) it
 // closes the agent's stdin, sends SIGTERM to the agent's process group, waits up to 2 s
-// and sends SIGKILL, so nothing it started is left running.
+// and sends SIGKILL, so nothing it started is left running. All of that fits in the
+// supervisor's default grace between SIGTERM and SIGKILL (settings.kill_grace_s, 10 s);
+// should the bridge itself be killed, the agent gets SIGKILL too (PR_SET_PDEATHSIG),
+// though what the agent started in its own group then outlives it.
 //
 // Exit codes: 0 the turn ended with end_turn; 1 it failed (the class and reason in the
 // final line and as "baton: acp: CLASS: REASON" on stderr); 2 bad options.
@@ -27,7 +30,7 @@ struct BridgeArgs {
   std::string cwd;  ///< --cwd DIR: the task's directory (default: the current one)
   PermissionPolicy policy = PermissionPolicy::kAllowWorktree;  ///< --permission
   std::string resume_session_id;                               ///< --resume ID
-  double cancel_grace_s = 5;                                   ///< --cancel-grace SECONDS
+  double cancel_grace_s = 3;                                   ///< --cancel-grace SECONDS
   std::vector<std::string> auth_methods;                       ///< --auth METHOD (repeatable)
   bool offer_fs_read = true;            ///< --no-fs-read: ClientOptions::offer_fs_read off
   std::vector<std::string> agent_argv;  ///< after "--"

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,10 +54,14 @@ Result<Child> Child::start(const ChildSpec& spec) {
   std::vector<char*> argv;
   for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
+  const pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) return fail("cannot start " + name + ": fork: " + std::strerror(errno), errno);
   if (pid == 0) {
     ::setpgid(0, 0);
+    // Dies with the bridge, should the supervisor have to SIGKILL it.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);  // it died before the prctl
     int devnull = ::open("/dev/null", O_RDWR);
     ::dup2(spec.pipe_stdin ? in_r.get() : devnull, 0);
     ::dup2(out_w.get(), 1);

@@ -58,6 +58,7 @@ Client::Client(int from_agent, int to_agent, int log_fd, int cancel_fd, ClientOp
       reader_(from_agent, options_.max_message_bytes),
       terminals_(options_.root) {
   ::fcntl(from_agent_, F_SETFL, ::fcntl(from_agent_, F_GETFL) | O_NONBLOCK);
+  ::fcntl(to_agent_, F_SETFL, ::fcntl(to_agent_, F_GETFL) | O_NONBLOCK);
 }
 
 void Client::log(const nlohmann::json& entry) { (void)write_line(log_fd_, to_line(entry)); }
@@ -65,7 +66,35 @@ void Client::log(const nlohmann::json& entry) { (void)write_line(log_fd_, to_lin
 void Client::send(const nlohmann::json& message) {
   log({{"acp", "send"}, {"message", message}});
   if (write_failed_) return;
-  if (!write_line(to_agent_, to_line(message))) write_failed_ = true;
+  // Non-blocking, so that an agent that stops reading its stdin cannot keep a cancel
+  // waiting: a blocked write gives way to a cancel request (or, once cancelled, to the
+  // end of the grace).
+  std::string data = to_line(message) + "\n";
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(to_agent_, data.data() + off, data.size() - off);
+    if (n > 0) {
+      off += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+      write_failed_ = true;
+      return;
+    }
+    std::vector<pollfd> fds = {{to_agent_, POLLOUT, 0}};
+    if (cancel_fd_ >= 0 && !cancelled_) fds.push_back({cancel_fd_, POLLIN, 0});
+    int timeout_ms = cancelled_ ? static_cast<int>(options_.cancel_grace_s * 1000) : -1;
+    int r = ::poll(fds.data(), fds.size(), timeout_ms);
+    if (r < 0 && errno == EINTR) continue;
+    bool cancel_now = fds.size() > 1 && (fds[1].revents & (POLLIN | POLLHUP));
+    if (r <= 0 || cancel_now) {
+      if (cancel_now) cancelled_ = true;
+      set_failure(ErrorClass::kCancelled, "cancelled while the agent was not reading its stdin");
+      write_failed_ = true;
+      return;
+    }
+  }
 }
 
 void Client::set_failure(ErrorClass c, std::string message) {

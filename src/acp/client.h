@@ -39,7 +39,7 @@ struct ClientOptions {
   std::string root;  ///< the task's directory: a realpath; session cwd and fs bound
   PermissionPolicy policy = PermissionPolicy::kAllowWorktree;
   std::string resume_session_id;  ///< "" = session/new
-  double cancel_grace_s = 5;      ///< seconds the agent has to end a cancelled turn
+  double cancel_grace_s = 3;      ///< seconds the agent has to end a cancelled turn
   /// Auth method ids the client may call `authenticate` with, in preference order
   /// (e.g. "gemini-api-key", "openai"), when the agent demands authentication.
   std::vector<std::string> auth_methods;
@@ -51,8 +51,8 @@ struct ClientOptions {
   size_t max_read_bytes = 8 * 1024 * 1024;  ///< fs/read_text_file: largest file served
 };
 
-/// One ACP client. FROM_AGENT (the agent's stdout; made non-blocking) and TO_AGENT
-/// (its stdin) carry the protocol; LOG_FD gets the conversation; CANCEL_FD (-1 for
+/// One ACP client. FROM_AGENT (the agent's stdout) and TO_AGENT (its stdin), both made
+/// non-blocking, carry the protocol; LOG_FD gets the conversation; CANCEL_FD (-1 for
 /// none) becoming readable asks for a cancel. No fd is owned. Not thread-safe.
 class Client {
  public:

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -443,6 +444,27 @@ TEST_F(ClientTest, WithoutLoadSessionTheResumeIsANewSession) {
   });
   EXPECT_TRUE(o.success) << o.error;
   EXPECT_EQ(o.session_id, "sess-1");
+}
+
+TEST_F(ClientTest, ACancelIsNotStuckBehindAnAgentThatStopsReading) {
+  // The agent reads nothing after the prompt and asks for a file the size of many
+  // socket buffers: the client's answer blocks until the cancel.
+  const std::string root = options_.root;
+  std::ofstream(root + "/big.txt") << std::string(4 * 1024 * 1024, 'x');
+  options_.cancel_grace_s = 0.2;
+  Outcome o = run([&](Peer& p) {
+    p.handshake();
+    p.new_session();
+    p.expect("session/prompt");
+    p.send(make_request(9, "fs/read_text_file",
+                        {{"sessionId", "sess-1"}, {"path", root + "/big.txt"}}));
+    ASSERT_EQ(::write(cancel_w_.get(), "x", 1), 1);
+    // Reads nothing more; returns once the client closed its end.
+    pollfd hup = {agent_in_.get(), POLLRDHUP, 0};
+    while (::poll(&hup, 1, -1) < 0 && errno == EINTR) {
+    }
+  });
+  EXPECT_EQ(o.error_class, agents::ErrorClass::kCancelled) << o.error;
 }
 
 }  // namespace
