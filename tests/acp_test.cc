@@ -271,5 +271,26 @@ tasks:
   EXPECT_NE(log.find("; starting a new session"), std::string::npos) << log;
 }
 
+TEST(RehearseTest, AcpSelectedByTheRole) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp-role
+agents:
+  coder: {use: [qwen], via: acp, permission: deny}
+tasks:
+  - {id: t, agent: coder, parameters: {task: "Write a.txt"}, timeout: 2m}
+)",
+            R"(tasks:
+  t: [{write_file: {path: a.txt, content: "denied\n"}}, {text: "could not"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_FALSE(dir.exists("a.txt"));  // the role's policy: deny
+  std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
+  EXPECT_NE(log.find(R"({"acp":"start","agent":["qwen","--acp")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"({"acp":"permission","decision":"reject")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("policy":"deny")"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace baton::testing

@@ -182,10 +182,8 @@ class TableView : public engine::RunObserver {
     for (int i = 0; i < s.task_count(); ++i) {
       const engine::TaskState& t = s.task(i);
       const workflow::TaskSpec& spec = s.spec(i);
-      if (t.status != engine::TaskStatus::kRunning ||
-          spec.agent_via() != workflow::AgentVia::kAcp) {
-        continue;
-      }
+      // Any running agent task: the step is read only from a bridge's log.
+      if (t.status != engine::TaskStatus::kRunning || spec.agent.empty()) continue;
       std::string path = fmt::format("{}/logs/{}.{}.log", run_dir_, spec.id, t.attempts);
       std::string step = acp::current_step(read_tail(path, acp::kStepTailBytes));
       if (!step.empty()) input_.steps[spec.id] = std::move(step);

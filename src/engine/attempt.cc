@@ -110,6 +110,11 @@ Result<std::vector<std::string>> AgentResolver::candidates(const std::string& ag
   return found;
 }
 
+const workflow::RoleSpec* AgentResolver::role(const std::string& agent_or_role) const {
+  auto it = roles_.find(agent_or_role);
+  return it == roles_.end() ? nullptr : &it->second;
+}
+
 std::string AgentResolver::instructions(const std::string& agent_or_role) const {
   auto role = roles_.find(agent_or_role);
   return role == roles_.end() ? "" : role->second.instructions;
@@ -256,8 +261,9 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   }
   out.invoker = agents::find_invoker(out.agent);
   if (!out.invoker) return fail("agent '" + out.agent + "' is not supported yet by this baton");
-  if (spec.agent_via() == workflow::AgentVia::kAcp) {
-    auto policy = acp::parse_permission_policy(spec.acp_permission());
+  if (workflow::agent_via_of(spec, agents.role(spec.agent)) == workflow::AgentVia::kAcp) {
+    auto policy =
+        acp::parse_permission_policy(workflow::acp_permission_of(spec, agents.role(spec.agent)));
     out.invoker = acp::acp_invoker(out.agent, policy.value_or(acp::PermissionPolicy::kDeny));
     if (!out.invoker)
       return fail("agent '" + out.agent + "' cannot be driven over ACP by this baton");

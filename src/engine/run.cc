@@ -978,8 +978,10 @@ void Driver::recover_attempt(int task, const store::AttemptRecord* record, store
   live.record = *record;
   live.prepared.agent = record->agent;
   if (!record->agent.empty()) live.prepared.invoker = agents::find_invoker(record->agent);
-  if (!record->agent.empty() && spec.agent_via() == workflow::AgentVia::kAcp) {
-    auto policy = acp::parse_permission_policy(spec.acp_permission());
+  if (!record->agent.empty() &&
+      workflow::agent_via_of(spec, resolver_.role(spec.agent)) == workflow::AgentVia::kAcp) {
+    auto policy =
+        acp::parse_permission_policy(workflow::acp_permission_of(spec, resolver_.role(spec.agent)));
     live.prepared.invoker =
         acp::acp_invoker(record->agent, policy.value_or(acp::PermissionPolicy::kDeny));
   }

@@ -31,10 +31,12 @@ tasks:
   EXPECT_EQ(t[0].agent, "gemini");
   EXPECT_EQ(t[0].agent_via(), AgentVia::kAcp);
   EXPECT_EQ(t[0].acp_permission(), "deny");
+  EXPECT_EQ(acp_permission_of(t[1], nullptr), "allow-worktree");
   EXPECT_EQ(t[1].agent_via(), AgentVia::kAcp);
-  EXPECT_EQ(t[1].acp_permission(), "allow-worktree");
-  EXPECT_EQ(t[2].agent_via(), AgentVia::kCli);
-  EXPECT_EQ(t[3].agent_via(), AgentVia::kCli);
+  EXPECT_EQ(t[1].acp_permission(), "");
+  EXPECT_EQ(t[2].agent_via(), std::nullopt);
+  EXPECT_EQ(agent_via_of(t[2], nullptr), AgentVia::kCli);
+  EXPECT_EQ(agent_via_of(t[3], nullptr), AgentVia::kCli);
 }
 
 TEST(AgentViaTest, BadValuesAreErrorsWithTheirPlace) {
@@ -60,6 +62,38 @@ tasks:
   // A role whose agents include one that does not speak ACP.
   EXPECT_NE(all.find("flow.yaml:6:26: error: agent 'claude' of task 'd' cannot be driven over ACP"),
             std::string::npos)
+      << all;
+}
+
+TEST(AgentViaTest, ARoleSetsViaAndPermissionForItsTasks) {
+  LoadResult r = load(R"(name: w
+agents:
+  fixer: {use: [qwen, gemini], via: acp, permission: allow-all}
+tasks:
+  - {id: a, agent: fixer, parameters: {task: x}}
+  - {id: b, agent: {use: fixer, via: cli, permission: deny}, parameters: {task: x}}
+)");
+  ASSERT_TRUE(r.ok()) << format_all(r.diagnostics);
+  const RoleSpec& fixer = r.workflow->agents.at("fixer");
+  EXPECT_EQ(fixer.via, AgentVia::kAcp);
+  const auto& t = r.workflow->tasks;
+  EXPECT_EQ(agent_via_of(t[0], &fixer), AgentVia::kAcp);
+  EXPECT_EQ(acp_permission_of(t[0], &fixer), "allow-all");
+  EXPECT_EQ(agent_via_of(t[1], &fixer), AgentVia::kCli);  // the task's own wins
+  EXPECT_EQ(acp_permission_of(t[1], &fixer), "deny");
+  LoadResult bad = load(R"(name: w
+agents:
+  a: {use: gemini, via: pipe}
+  b: {use: [gemini, claude], via: acp}
+tasks:
+  - {id: t, agent: b, parameters: {task: x}}
+)");
+  std::string all = format_all(bad.diagnostics);
+  EXPECT_NE(all.find("flow.yaml:3:25: error: invalid value 'pipe' for 'via' in role 'a': expected "
+                     "cli or acp"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("agent 'claude' of task 't' cannot be driven over ACP"), std::string::npos)
       << all;
 }
 

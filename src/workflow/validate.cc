@@ -220,15 +220,17 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
     sink_.error(places.agent, "unknown agent or role " + in_quotes(agent) + " in " + label +
                                   did_you_mean(agent, names));
   }
-  if (task.agent_via() == AgentVia::kAcp) {
+  const RoleSpec* role = nullptr;
+  if (auto r = wf_.agents.find(agent); r != wf_.agents.end()) {
+    role = &r->second;
+  } else if (auto c = options_.config_roles.find(agent); c != options_.config_roles.end()) {
+    role = &c->second;
+  }
+  if (agent_via_of(task, role) == AgentVia::kAcp) {
     // The agents acp/invoker.h's acp_command() knows (workflow/ does not link acp/).
     static const std::vector<std::string> kAcpAgents = {"gemini", "qwen"};
     std::vector<std::string> agents = {agent};
-    if (auto role = wf_.agents.find(agent); role != wf_.agents.end()) agents = role->second.use;
-    if (auto role = options_.config_roles.find(agent);
-        role != options_.config_roles.end() && !wf_.agents.count(agent)) {
-      agents = role->second.use;
-    }
+    if (role) agents = role->use;
     for (const std::string& a : agents) {
       if (contains(kAcpAgents, a) || !contains(options_.known_agents, a)) continue;
       sink_.error(places.agent, "agent " + in_quotes(a) + " of " + label +

@@ -34,7 +34,7 @@ const std::vector<std::string> kSandboxValues = {"none", "bwrap", "auto", "docke
 const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
                                              "jitter"};
 const std::vector<std::string> kInputKeys = {"required", "default", "description"};
-const std::vector<std::string> kRoleKeys = {"use", "instructions"};
+const std::vector<std::string> kRoleKeys = {"use", "instructions", "via", "permission"};
 const std::vector<std::string> kTaskAgentKeys = {"use", "via", "permission"};
 const std::vector<std::string> kAgentViaValues = {"cli", "acp"};
 const std::vector<std::string> kAcpPermissionValues = {"allow-worktree", "allow-all", "deny"};
@@ -921,6 +921,22 @@ void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, Rol
   }
   bool has_use = false;
   for (const YamlEntry& e : map_entries(entry.value, &kRoleKeys, where, sink)) {
+    if (e.key == "via" || e.key == "permission") {
+      const std::vector<std::string>& values =
+          e.key == "via" ? kAgentViaValues : kAcpPermissionValues;
+      std::string v = e.value.IsScalar() ? e.value.Scalar() : "";
+      auto it = std::find(values.begin(), values.end(), v);
+      if (!e.value.IsScalar() || it == values.end()) {
+        sink.error(e.value_loc(), "invalid value " + in_quotes(v) + " for " + in_quotes(e.key) +
+                                      where + ": expected " + alternatives(values) +
+                                      did_you_mean(v, values));
+      } else if (e.key == "via") {
+        role->via = static_cast<AgentVia>(it - values.begin());
+      } else {
+        role->acp_permission = v;
+      }
+      continue;
+    }
     if (e.key == "instructions") {
       if (!e.value.IsScalar()) {
         sink.error(e.value_loc(), "expected a string for 'instructions'" + where);
