@@ -29,8 +29,16 @@ Child::Child(Child&& o) noexcept
 
 Child& Child::operator=(Child&& o) noexcept {
   if (this != &o) {
-    this->~Child();
-    new (this) Child(std::move(o));
+    if (pid_ > 0 && !reaped_) {
+      ::kill(-pid_, SIGKILL);
+      reap(true);
+    }
+    pid_ = std::exchange(o.pid_, -1);
+    reaped_ = o.reaped_;
+    status_ = o.status_;
+    stdin_ = std::move(o.stdin_);
+    stdout_ = std::move(o.stdout_);
+    pidfd_ = std::move(o.pidfd_);
   }
   return *this;
 }

@@ -42,6 +42,7 @@ class Child {
   exec::Fd& stdin_fd() { return stdin_; }
   /// The read end of the child's stdout (non-blocking, close-on-exec).
   exec::Fd& stdout_fd() { return stdout_; }
+  const exec::Fd& stdout_fd() const { return stdout_; }
   /// A pidfd of the child: readable once it has exited.
   int pidfd() const { return pidfd_.get(); }
   /// Sends SIGNO to the child's process group (no-op once reaped).

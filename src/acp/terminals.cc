@@ -126,11 +126,12 @@ std::optional<nlohmann::json> Terminals::handle(const Message& m) {
   if (m.method == "terminal/release") {
     t.child.signal_group(SIGKILL);
     t.child.reap(true);
-    std::vector<nlohmann::json> waiting = std::move(t.waiting);
+    // Waits on a released terminal would otherwise never be answered: an error, sent
+    // by the next pump().
+    for (const nlohmann::json& wid : t.waiting) {
+      released_.push_back(make_error(wid, kInvalidParams, "terminal/wait_for_exit: released"));
+    }
     terminals_.erase(it);
-    // Pending waits of a released terminal are left unanswered by ACP; answer them
-    // with an error rather than never.
-    (void)waiting;
     return make_result(m.id, nlohmann::json::object());
   }
   return make_error(m.id, -32601, "method not found: " + m.method);
@@ -138,15 +139,14 @@ std::optional<nlohmann::json> Terminals::handle(const Message& m) {
 
 void Terminals::add_poll_fds(std::vector<pollfd>* fds) const {
   for (const auto& [id, t] : terminals_) {
-    if (const_cast<Child&>(t->child).stdout_fd().valid()) {
-      fds->push_back({const_cast<Child&>(t->child).stdout_fd().get(), POLLIN, 0});
-    }
+    if (t->child.stdout_fd().valid()) fds->push_back({t->child.stdout_fd().get(), POLLIN, 0});
     if (!t->child.reaped() && t->child.pidfd() >= 0) fds->push_back({t->child.pidfd(), POLLIN, 0});
   }
 }
 
 std::vector<nlohmann::json> Terminals::pump() {
-  std::vector<nlohmann::json> out;
+  std::vector<nlohmann::json> out = std::move(released_);
+  released_.clear();
   for (auto& [id, t] : terminals_) {
     drain(*t);
     if (t->child.reap(false)) {

@@ -58,6 +58,7 @@ class Terminals {
 
   std::string root_;
   std::map<std::string, std::unique_ptr<Terminal>> terminals_;
+  std::vector<nlohmann::json> released_;  // answers to waits on released terminals
   int next_id_ = 1;
 };
 
