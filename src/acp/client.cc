@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -33,6 +34,13 @@ int64_t num(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return 0;
   auto it = j.find(key);
   return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+// "3 s", "0.5 s".
+std::string seconds_text(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g s", s);
+  return buf;
 }
 
 double now_s() {
@@ -256,6 +264,27 @@ std::optional<nlohmann::json> Client::call(const std::string& method, nlohmann::
       set_failure(ErrorClass::kTransient, "the agent stopped reading its stdin (it exited?)");
       return std::nullopt;
     }
+    // A cancel and its grace are checked before every message, so that an agent that
+    // keeps talking cannot hold them off.
+    if (cancel_deadline >= 0 && now_s() >= cancel_deadline) {
+      set_failure(ErrorClass::kCancelled, "cancelled; the agent did not end its turn within " +
+                                              seconds_text(options_.cancel_grace_s) +
+                                              " of session/cancel");
+      return std::nullopt;
+    }
+    if (cancel_fd_ >= 0 && !cancelled_) {
+      pollfd c = {cancel_fd_, POLLIN, 0};
+      if (::poll(&c, 1, 0) > 0 && (c.revents & (POLLIN | POLLHUP))) {
+        cancelled_ = true;
+        if (!prompt_turn) {
+          set_failure(ErrorClass::kCancelled, "cancelled during " + method);
+          return std::nullopt;
+        }
+        send(make_notification("session/cancel", {{"sessionId", outcome_.session_id}}));
+        cancel_deadline = now_s() + options_.cancel_grace_s;
+        continue;
+      }
+    }
     std::string line;
     int err = 0;
     LineReader::Status st = reader_.next_line(&line, &err);
@@ -318,6 +347,10 @@ std::optional<nlohmann::json> Client::call(const std::string& method, nlohmann::
       return std::nullopt;
     }
     if (st == LineReader::Status::kEof || st == LineReader::Status::kError) {
+      if (cancelled_) {
+        set_failure(ErrorClass::kCancelled, "cancelled; the agent exited");
+        return std::nullopt;
+      }
       set_failure(
           ErrorClass::kTransient,
           std::string("the agent closed its stdout ") +
@@ -332,30 +365,14 @@ std::optional<nlohmann::json> Client::call(const std::string& method, nlohmann::
     terminals_.add_poll_fds(&fds);
     int timeout_ms = -1;
     if (cancel_deadline >= 0) {
-      double left = cancel_deadline - now_s();
-      if (left <= 0) {
-        set_failure(ErrorClass::kCancelled,
-                    "cancelled; the agent did not end its turn within " +
-                        std::to_string(static_cast<int>(options_.cancel_grace_s)) +
-                        " s of session/cancel");
-        return std::nullopt;
-      }
-      timeout_ms = static_cast<int>(left * 1000) + 1;
+      timeout_ms = std::max(0, static_cast<int>((cancel_deadline - now_s()) * 1000) + 1);
     }
     int n = ::poll(fds.data(), fds.size(), timeout_ms);
     if (n < 0 && errno != EINTR) {
       set_failure(ErrorClass::kTransient, std::string("poll: ") + std::strerror(errno));
       return std::nullopt;
     }
-    if (cancel_fd_ >= 0 && !cancelled_ && fds.size() > 1 && (fds[1].revents & (POLLIN | POLLHUP))) {
-      cancelled_ = true;
-      if (!prompt_turn) {
-        set_failure(ErrorClass::kCancelled, "cancelled during " + method);
-        return std::nullopt;
-      }
-      send(make_notification("session/cancel", {{"sessionId", outcome_.session_id}}));
-      cancel_deadline = now_s() + options_.cancel_grace_s;
-    }
+    // A cancel that woke the poll is handled at the top of the loop.
   }
 }
 

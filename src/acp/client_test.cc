@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -465,6 +466,43 @@ TEST_F(ClientTest, ACancelIsNotStuckBehindAnAgentThatStopsReading) {
     }
   });
   EXPECT_EQ(o.error_class, agents::ErrorClass::kCancelled) << o.error;
+}
+
+TEST_F(ClientTest, AnAgentThatKeepsTalkingCannotHoldOffACancel) {
+  options_.cancel_grace_s = 0.2;
+  std::atomic<bool> stop{false};
+  Outcome o = run([&](Peer& p) {
+    p.handshake();
+    p.new_session();
+    p.expect("session/prompt");
+    ASSERT_EQ(::write(cancel_w_.get(), "x", 1), 1);
+    // Chunks without end (and never the end of the turn) until the client gives up.
+    std::thread reader([&] {
+      while (!p.recv().is_null()) {
+      }
+      stop = true;
+    });
+    // Never blocks (a full socket once the client stopped reading): drops instead.
+    const std::string line =
+        to_line(make_notification("session/update",
+                                  {{"sessionId", "sess-1"},
+                                   {"update",
+                                    {{"sessionUpdate", "agent_message_chunk"},
+                                     {"content", {{"type", "text"}, {"text", "more "}}}}}})) +
+        "\n";
+    while (!stop) {
+      size_t off = 0;  // a line is sent whole, or abandoned once the client is gone
+      while (!stop && off < line.size()) {
+        ssize_t n = ::send(agent_out_.get(), line.data() + off, line.size() - off,
+                           MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) off += static_cast<size_t>(n);
+      }
+    }
+    reader.join();
+  });
+  EXPECT_EQ(o.error_class, agents::ErrorClass::kCancelled) << o.error;
+  EXPECT_EQ(o.error, "cancelled; the agent did not end its turn within 0.2 s of session/cancel");
+  EXPECT_NE(log().find(R"("method":"session/cancel")"), std::string::npos);
 }
 
 }  // namespace
