@@ -292,5 +292,33 @@ tasks:
   EXPECT_NE(log.find(R"("policy":"deny")"), std::string::npos) << log;
 }
 
+TEST(RehearseTest, AcpGeminiShellCommandsRunOnlyWhenAllowed) {
+  // Neither pinned CLI uses the client's terminal/*: each runs the command itself after
+  // a permission request (kind "execute", no path), which the policy decides.
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp-shell
+settings: {max_parallel: 1}
+tasks:
+  - {id: yes, agent: {use: gemini, via: acp}, parameters: {task: "Run it"}, timeout: 2m}
+  - {id: no, agent: {use: gemini, via: acp, permission: deny}, parameters: {task: "Run it"}, timeout: 2m}
+)",
+            R"(tasks:
+  yes: [{run: "echo allowed > yes.txt"}, {text: "ran it"}]
+  no: [{run: "echo denied > no.txt"}, {text: "was refused"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("yes.txt"), "allowed\n");
+  EXPECT_FALSE(dir.exists("no.txt"));
+  json run = last_run(dir);
+  Outcome yes = run_baton({"logs", run["id"], "yes"}, dir.path());
+  EXPECT_NE(yes.out.find("tool execute: echo allowed > yes.txt\n"), std::string::npos) << yes.out;
+  EXPECT_NE(yes.out.find("permission allow: "), std::string::npos) << yes.out;
+  Outcome no = run_baton({"logs", run["id"], "no"}, dir.path());
+  EXPECT_NE(no.out.find("permission reject: echo denied > no.txt (policy deny)"), std::string::npos)
+      << no.out;
+}
+
 }  // namespace
 }  // namespace baton::testing
