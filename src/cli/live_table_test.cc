@@ -164,7 +164,8 @@ TEST(LiveTableTest, ARunningAgentOverAcpShowsItsCurrentStep) {
   TableInput in{"run R of w", "R", 100, 0, {}, false};
   in.steps["ask"] = "edit: Writing to\na.txt";
   auto lines = render_table(s, in, {120, 24});
-  EXPECT_EQ(count_containing(lines, "edit: Writing to a.txt"), 1) << ::testing::PrintToString(lines);
+  EXPECT_EQ(count_containing(lines, "edit: Writing to a.txt"), 1)
+      << ::testing::PrintToString(lines);
   AttemptOutcome done;
   done.success = true;
   done.agent = "gemini";
