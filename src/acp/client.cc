@@ -22,7 +22,8 @@ namespace {
 
 using agents::ErrorClass;
 constexpr int kInvalidParams = -32602;
-constexpr int kNotFound = -32002;  // ACP's "resource not found"
+constexpr int kNotFound = -32002;                     // ACP's "resource not found"
+constexpr size_t kMaxAnswerBytes = 16 * 1024 * 1024;  // the answer kept, bytes
 
 std::string str(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return "";
@@ -242,7 +243,11 @@ void Client::handle_update(const Message& m) {
   if (kind == "agent_message_chunk") {
     if (!in_reply_) outcome_.text.clear();
     in_reply_ = true;
-    if (u.contains("content")) outcome_.text += str(u["content"], "text");
+    // Bounded: an agent that streams without end cannot grow the answer past this.
+    if (u.contains("content") && outcome_.text.size() < kMaxAnswerBytes) {
+      outcome_.text += str(u["content"], "text");
+      if (outcome_.text.size() > kMaxAnswerBytes) outcome_.text.resize(kMaxAnswerBytes);
+    }
   } else if (kind == "tool_call") {
     saw_tool_call(u);
   } else if (kind == "usage_update" || u.contains("usage")) {

@@ -12,6 +12,7 @@
 // `fs/write_text_file` (paths confined to the task's directory, acp/confine.h) and
 // `terminal/*` (acp/terminals.h); anything else gets "method not found".
 //
+// The answer kept is at most 16 MiB (the rest of a longer one is in the log only).
 // Every message sent or received is one line on the log fd: {"acp":"send"|"recv",
 // "message":M}; each permission decision {"acp":"permission", ...}; each refused fs
 // access {"acp":"fs_denied", ...}; a line that is not JSON-RPC {"acp":"invalid", ...}.
