@@ -97,5 +97,20 @@ tasks:
       << all;
 }
 
+TEST(AgentViaTest, AcpInAContainerSandboxIsAnError) {
+  LoadResult r = load(R"(name: w
+tasks:
+  - {id: a, agent: {use: gemini, via: acp}, sandbox: docker, parameters: {task: x}}
+  - {id: b, agent: {use: gemini, via: acp}, sandbox: bwrap, parameters: {task: x}}
+)");
+  std::string all = format_all(r.diagnostics);
+  EXPECT_NE(all.find("flow.yaml:3:26: error: task 'a' drives its agent over ACP, which cannot run "
+                     "in a docker sandbox yet (the bridge, baton itself, is not in the image): use "
+                     "sandbox bwrap or none, or via: cli"),
+            std::string::npos)
+      << all;
+  EXPECT_EQ(r.diagnostics.size(), 1u) << all;
+}
+
 }  // namespace
 }  // namespace baton::workflow

@@ -227,6 +227,14 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
     role = &c->second;
   }
   if (agent_via_of(task, role) == AgentVia::kAcp) {
+    // The bridge is baton itself, which a container image does not hold.
+    Sandbox sandbox = task.sandbox.value_or(wf_.settings.sandbox);
+    if (sandbox == Sandbox::kDocker || sandbox == Sandbox::kPodman) {
+      sink_.error(places.agent, label + " drives its agent over ACP, which cannot run in a " +
+                                    (sandbox == Sandbox::kDocker ? "docker" : "podman") +
+                                    " sandbox yet (the bridge, baton itself, is not in the " +
+                                    "image): use sandbox bwrap or none, or via: cli");
+    }
     // The agents acp/invoker.h's acp_command() knows (workflow/ does not link acp/).
     static const std::vector<std::string> kAcpAgents = {"gemini", "qwen"};
     std::vector<std::string> agents = {agent};
