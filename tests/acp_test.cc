@@ -320,5 +320,27 @@ tasks:
       << no.out;
 }
 
+TEST(RehearseTest, AcpUnderBwrapInWorktrees) {
+  // The bridge and the agent run inside the task's bwrap sandbox, in its worktree; the
+  // agents write through fs/write_text_file, which the bridge serves inside it too.
+  ScratchDir dir;
+  make_flow_repo(dir, R"(name: acp-bwrap
+settings: {isolation: worktree, sandbox: bwrap, integrate: none}
+tasks:
+  - {id: g, agent: {use: gemini, via: acp}, network: true, parameters: {task: "Write g.txt"}, timeout: 3m}
+  - {id: q, agent: {use: qwen, via: acp}, network: true, parameters: {task: "Write q.txt"}, timeout: 3m}
+)");
+  dir.write("script.yaml", R"(tasks:
+  g: [{write_file: {path: g.txt, content: "from gemini\n"}}, {text: "wrote it"}]
+  q: [{write_file: {path: q.txt, content: "from qwen\n"}}, {text: "wrote it"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 300);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::string run = last_run(dir).value("id", "");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + run + "/g:g.txt"), "from gemini\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + run + "/q:q.txt"), "from qwen\n");
+}
+
 }  // namespace
 }  // namespace baton::testing
