@@ -342,5 +342,55 @@ tasks:
   EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + run + "/q:q.txt"), "from qwen\n");
 }
 
+TEST(RehearseTest, AcpAttemptOutlivesAKilledBatonAndResumeReadsIt) {
+  // baton is SIGKILLed mid-turn (its model server with it); the bridge, under its run
+  // supervisor, ends the attempt on its own (the model unreachable: transient), and
+  // `baton resume` recovers that attempt, reads the bridge's final line (the task's
+  // via picks the ACP invoker) and retries it against the new server.
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp-crash
+tasks:
+  - id: t
+    agent: {use: gemini, via: acp}
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    retry: {max_attempts: 2, delay: 0}
+)",
+            R"(tasks:
+  "t:gemini:1": [{fault: {kind: hang, times: forever}}]
+  "t:gemini:2": [{write_file: {path: a.txt, content: "after resume\n"}}, {text: done}]
+)");
+  std::string run_id, log_path;
+  {
+    BatonProcess baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                       agent_path());
+    bool mid_turn = false;
+    for (int i = 0; i < 600 && !mid_turn; ++i) {
+      wait_for_file(dir.path() + "/.never", 0.1);
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/.baton/runs", ec)) {
+        run_id = e.path().filename().string();
+        log_path = (e.path() / "logs" / "t.1.log").string();
+      }
+      mid_turn = !log_path.empty() &&
+                 read_file(log_path).find(R"("method":"session/prompt")") != std::string::npos &&
+                 !read_file(dir.path() + "/.baton/runs/" + run_id + "/rehearse.jsonl").empty();
+    }
+    ASSERT_TRUE(mid_turn);
+    baton.signal(SIGKILL);
+    baton.wait(60);
+  }
+  Outcome o = run_baton({"resume", run_id, "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("a.txt"), "after resume\n");
+  json run = status_json(dir, run_id);
+  ASSERT_EQ(run["attempts"].size(), 2u) << run.dump();
+  EXPECT_EQ(run["attempts"][0]["error_class"], "transient") << run.dump();
+  EXPECT_NE(run["attempts"][0].value("error", "").find("session/prompt: "), std::string::npos)
+      << run.dump();
+  EXPECT_EQ(task_of(run, "t")["status"], "success");
+}
+
 }  // namespace
 }  // namespace baton::testing

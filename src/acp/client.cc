@@ -44,6 +44,16 @@ std::string seconds_text(double s) {
   return buf;
 }
 
+// A failure to reach the model (Node's fetch and socket errors, as gemini-cli and Qwen
+// Code pass them on): worth a retry.
+bool is_network_error(std::string_view text) {
+  for (const char* s : {"fetch failed", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EAI_AGAIN",
+                        "ENOTFOUND", "socket hang up", "Connection error", "network error"}) {
+    if (text.find(s) != std::string_view::npos) return true;
+  }
+  return false;
+}
+
 double now_s() {
   using namespace std::chrono;
   return duration<double>(steady_clock::now().time_since_epoch()).count();
@@ -336,7 +346,9 @@ std::optional<nlohmann::json> Client::call(const std::string& method, nlohmann::
           ErrorClass c = is_auth_error(*m->error)
                              ? ErrorClass::kAuth
                              : agents::classify_api_error(agents::http_status_in(full), full);
-          if (c == ErrorClass::kNone) c = ErrorClass::kPermanent;
+          if (c == ErrorClass::kNone || c == ErrorClass::kPermanent) {
+            c = is_network_error(full) ? ErrorClass::kTransient : ErrorClass::kPermanent;
+          }
           set_failure(c, method + ": " + agents::last_line(text.empty() ? full : text));
           return std::nullopt;
         }

@@ -221,6 +221,16 @@ TEST_F(ClientTest, AnErrorResponseIsClassified) {
   EXPECT_EQ(rate.error, "session/prompt: API error 429: Resource exhausted");
 }
 
+TEST_F(ClientTest, ANetworkErrorIsTransient) {
+  Outcome network = run([](Peer& p) {
+    p.handshake();
+    p.new_session();
+    json prompt = p.expect("session/prompt");
+    p.send(make_error(prompt["id"], -32603, "exception TypeError: fetch failed sending request"));
+  });
+  EXPECT_EQ(network.error_class, agents::ErrorClass::kTransient) << network.error;
+}
+
 TEST_F(ClientTest, AuthRequiredAuthenticatesWithAnOfferedMethod) {
   options_.auth_methods = {"api-key"};
   Outcome o = run([](Peer& p) {
