@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "acp/bridge.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/reference.h"
@@ -51,6 +52,10 @@ int run_cli(int argc, char** argv) {
   // Hidden, and not parsed by CLI11: everything after `--` is the task's argv.
   if (argc >= 2 && std::string(argv[1]) == "__container-run") {
     return container_run(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  // Hidden: an agent attempt over ACP (acp/bridge.h), the attempt's command.
+  if (argc >= 2 && std::string(argv[1]) == "__acp-bridge") {
+    return acp::bridge_main(std::vector<std::string>(argv + 2, argv + argc));
   }
   CLI::App app{"baton: runs teams of AI coding agents as durable workflows", "baton"};
   app.set_version_flag("--version", std::string("baton ") + BATON_VERSION);

@@ -23,6 +23,8 @@
 #include <string_view>
 #include <vector>
 
+#include "acp/invoker.h"
+#include "acp/step.h"
 #include "agents/invoker.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -149,13 +151,30 @@ void print_prefixed(std::string_view text, const std::string& prefix) {
 // when it failed, the recorded reason. False when A is no agent attempt whose invoker
 // is known, or its log cannot be read or is larger than kMaxTranscriptLogBytes: the
 // caller prints the log as it is.
+// A running attempt over ACP gets its transcript so far and a "now: STEP" line.
 bool print_transcript(const store::AttemptRecord& a, const std::string& prefix) {
-  if (a.agent.empty() || a.status == "running") return false;
+  if (a.agent.empty()) return false;
   const agents::Invoker* invoker = agents::find_invoker(a.agent);
   if (!invoker) return false;
   std::optional<std::string> log = read_whole(a.log_path, kMaxTranscriptLogBytes);
   if (!log) return false;
+  // An attempt over ACP (its record names the agent only): the bridge's conversation.
+  bool over_acp = acp::is_acp_log(*log);
+  if (over_acp) {
+    if (const agents::Invoker* acp_inv = acp::acp_invoker(a.agent, acp::PermissionPolicy::kDeny)) {
+      invoker = acp_inv;
+    }
+  }
+  if (a.status == "running" && !over_acp) return false;
   std::string text = invoker->transcript(*log);
+  if (a.status == "running") {
+    std::string step = acp::current_step(
+        std::string_view(*log).substr(log->size() - std::min(log->size(), acp::kStepTailBytes)));
+    text += "now: " + (step.empty() ? std::string("(starting)") : step) + " (running)\n";
+    print_prefixed(text, prefix);
+    std::fflush(stdout);
+    return true;
+  }
   if (a.status != "success" && !a.error.empty()) {
     text += a.status + ": " + a.error + "\n";
   }

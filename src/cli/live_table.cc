@@ -93,12 +93,19 @@ std::string agent_text(const TaskState& t) {
 }
 
 // The NOTE column: what the state does not say.
-std::string note_text(const TaskState& t, double now) {
+std::string note_text(const TaskState& t, double now, const std::string* step) {
   if (waiting_for_retry(t)) {
     return t.reason.empty() ? retry_text(t, now) : retry_text(t, now) + ": " + one_line(t.reason);
   }
+  if (t.status == TaskStatus::kRunning && step) return one_line(*step);
   if (t.status == TaskStatus::kRunning || t.status == TaskStatus::kSuccess) return "";
   return one_line(t.reason);
+}
+
+// The current step of task ID in INPUT, or null.
+const std::string* step_of(const TableInput& input, const std::string& id) {
+  auto it = input.steps.find(id);
+  return it == input.steps.end() ? nullptr : &it->second;
 }
 
 // Which tasks a folded table shows first: lower is more important.
@@ -270,10 +277,11 @@ std::vector<std::string> render_table(const Scheduler& s, const TableInput& in, 
         elapsed =
             format_duration((engine::is_terminal(t.status) ? t.ended_at : now) - t.started_at);
       }
-      std::string line = fmt::format(
-          "  {}  {}{}{}  {}  {:>7}  {:>8}  {}", cell(s.spec(i).id, id_w), sgr(color(t.status)),
-          cell(state_text(t), 9), sgr("\x1b[0m"), cell(agents[k], agent_w),
-          t.attempts ? std::to_string(t.attempts) : "", elapsed, note_text(t, now));
+      std::string line =
+          fmt::format("  {}  {}{}{}  {}  {:>7}  {:>8}  {}", cell(s.spec(i).id, id_w),
+                      sgr(color(t.status)), cell(state_text(t), 9), sgr("\x1b[0m"),
+                      cell(agents[k], agent_w), t.attempts ? std::to_string(t.attempts) : "",
+                      elapsed, note_text(t, now, step_of(in, s.spec(i).id)));
       line.erase(line.find_last_not_of(' ') + 1);
       lines.push_back(std::move(line));
     }

@@ -9,6 +9,7 @@
 // pause) come before task rows when rows are scarce.
 #pragma once
 
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,9 @@ struct TableInput {
   double elapsed_s = 0;  ///< the run's elapsed time (orchestrators' time, run.h active_seconds)
   std::vector<std::string> notices;  ///< shown at the bottom (Ctrl-C), newest last; the last 4
   bool color = true;                 ///< SGR colours on the state column and the title
+  /// Task id -> what its running attempt does now (an agent over ACP: its last tool
+  /// call or plan entry, acp/step.h), shown in the NOTE column of a running task.
+  std::map<std::string, std::string> steps;
 };
 
 /// The frame for SCHEDULER's tasks on a terminal of SIZE: at most max(1, rows - 1)

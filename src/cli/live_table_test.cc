@@ -150,5 +150,29 @@ TEST(LiveTableTest, AgentWhileRunningRetryCountdownAndTimeout) {
   EXPECT_EQ(count_containing(lines, "timed out"), 1);
 }
 
+TEST(LiveTableTest, ARunningAgentOverAcpShowsItsCurrentStep) {
+  Workflow wf;
+  TaskSpec a = task("ask");
+  a.run_shell.reset();
+  a.agent = "gemini";
+  wf.tasks = {a, task("other")};
+  FakeClock clock;
+  clock.set(100);
+  Scheduler s(wf, clock, {});
+  s.set_agents(0, {"gemini"});
+  ASSERT_EQ(s.advance().starts.size(), 2u);
+  TableInput in{"run R of w", "R", 100, 0, {}, false};
+  in.steps["ask"] = "edit: Writing to\na.txt";
+  auto lines = render_table(s, in, {120, 24});
+  EXPECT_EQ(count_containing(lines, "edit: Writing to a.txt"), 1)
+      << ::testing::PrintToString(lines);
+  AttemptOutcome done;
+  done.success = true;
+  done.agent = "gemini";
+  s.attempt_finished(0, 1, done);
+  lines = render_table(s, in, {120, 24});
+  EXPECT_EQ(count_containing(lines, "Writing to"), 0);  // only while it runs
+}
+
 }  // namespace
 }  // namespace baton::cli

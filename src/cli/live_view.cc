@@ -1,5 +1,6 @@
 #include "cli/live_view.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <sys/ioctl.h>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "acp/step.h"
 #include "cli/live_table.h"
 #include "cli/summary.h"
 
@@ -133,6 +135,7 @@ class TableView : public engine::RunObserver {
                       double active_before_s) override {
     input_.title = fmt::format("run {} of {}", run.id, run.workflow_name);
     input_.run_id = run.id;
+    run_dir_ = run.run_dir;
     started_ = now_s();
     active_before_s_ = active_before_s;
     draw(s);
@@ -172,8 +175,38 @@ class TableView : public engine::RunObserver {
     return size;
   }
 
+  // The current step of each running task over ACP, from the end of its log.
+  void read_steps(const Scheduler& s) {
+    input_.steps.clear();
+    if (run_dir_.empty()) return;
+    for (int i = 0; i < s.task_count(); ++i) {
+      const engine::TaskState& t = s.task(i);
+      const workflow::TaskSpec& spec = s.spec(i);
+      // Any running agent task: the step is read only from a bridge's log.
+      if (t.status != engine::TaskStatus::kRunning || spec.agent.empty()) continue;
+      std::string path = fmt::format("{}/logs/{}.{}.log", run_dir_, spec.id, t.attempts);
+      std::string step = acp::current_step(read_tail(path, acp::kStepTailBytes));
+      if (!step.empty()) input_.steps[spec.id] = std::move(step);
+    }
+  }
+
+  // The last MAX bytes of the file at PATH ("" when it cannot be read).
+  static std::string read_tail(const std::string& path, size_t max) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return "";
+    std::string out;
+    off_t size = ::lseek(fd, 0, SEEK_END);
+    off_t from = size > static_cast<off_t>(max) ? size - static_cast<off_t>(max) : 0;
+    out.resize(static_cast<size_t>(size - from));
+    ssize_t n = size > 0 ? ::pread(fd, out.data(), out.size(), from) : 0;
+    ::close(fd);
+    out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return out;
+  }
+
   void draw(const Scheduler& s) {
     const double now = now_s();
+    read_steps(s);
     drawn_at_ = now;
     input_.now = now;
     input_.elapsed_s = active_before_s_ + (now - started_);
@@ -204,6 +237,7 @@ class TableView : public engine::RunObserver {
     fflush(out_);
   }
 
+  std::string run_dir_;  // .baton/runs/<id>: the logs of running tasks
   FILE* out_;
   TableInput input_;
   double started_ = 0;          // when this orchestrator started showing the run, Unix s

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "acp/invoker.h"
 #include "agents/prompt.h"
 #include "expr/shell.h"
 
@@ -107,6 +108,11 @@ Result<std::vector<std::string>> AgentResolver::candidates(const std::string& ag
     return fail("no agent for role '" + agent_or_role + "' is installed (tried: " + tried + ")");
   }
   return found;
+}
+
+const workflow::RoleSpec* AgentResolver::role(const std::string& agent_or_role) const {
+  auto it = roles_.find(agent_or_role);
+  return it == roles_.end() ? nullptr : &it->second;
 }
 
 std::string AgentResolver::instructions(const std::string& agent_or_role) const {
@@ -255,6 +261,13 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   }
   out.invoker = agents::find_invoker(out.agent);
   if (!out.invoker) return fail("agent '" + out.agent + "' is not supported yet by this baton");
+  if (workflow::agent_via_of(spec, agents.role(spec.agent)) == workflow::AgentVia::kAcp) {
+    auto policy =
+        acp::parse_permission_policy(workflow::acp_permission_of(spec, agents.role(spec.agent)));
+    out.invoker = acp::acp_invoker(out.agent, policy.value_or(acp::PermissionPolicy::kDeny));
+    if (!out.invoker)
+      return fail("agent '" + out.agent + "' cannot be driven over ACP by this baton");
+  }
   auto prompt = render_prompt(spec, agents.instructions(spec.agent), scope);
   if (!prompt) return tl::unexpected(prompt.error());
   agents::Invocation inv;

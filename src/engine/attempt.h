@@ -63,6 +63,9 @@ class AgentResolver {
   /// The role's instructions ("" for an agent name or a role without any).
   std::string instructions(const std::string& agent_or_role) const;
 
+  /// The role AGENT_OR_ROLE names, or null for an agent name. Valid while this lives.
+  const workflow::RoleSpec* role(const std::string& agent_or_role) const;
+
  private:
   bool installed(const std::string& agent);
   std::map<std::string, workflow::RoleSpec> roles_;

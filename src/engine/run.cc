@@ -11,6 +11,7 @@
 #include <optional>
 #include <random>
 
+#include "acp/invoker.h"
 #include "agents/invoker.h"
 #include "engine/attempt.h"
 #include "engine/workspaces.h"
@@ -977,6 +978,13 @@ void Driver::recover_attempt(int task, const store::AttemptRecord* record, store
   live.record = *record;
   live.prepared.agent = record->agent;
   if (!record->agent.empty()) live.prepared.invoker = agents::find_invoker(record->agent);
+  if (!record->agent.empty() &&
+      workflow::agent_via_of(spec, resolver_.role(spec.agent)) == workflow::AgentVia::kAcp) {
+    auto policy =
+        acp::parse_permission_policy(workflow::acp_permission_of(spec, resolver_.role(spec.agent)));
+    live.prepared.invoker =
+        acp::acp_invoker(record->agent, policy.value_or(acp::PermissionPolicy::kDeny));
+  }
   if (state.kind == Kind::kRunning) {
     auto attached = exec::Supervised::attach(
         &loop_, control, [this, task](const exec::ProcessResult& r) { on_exit(task, r); });

@@ -75,4 +75,16 @@ int Workflow::task_index(const std::string& id) const {
   return -1;
 }
 
+AgentVia agent_via_of(const TaskSpec& task, const RoleSpec* role) {
+  if (task.agent_via()) return *task.agent_via();
+  if (role && role->via) return *role->via;
+  return AgentVia::kCli;
+}
+
+std::string acp_permission_of(const TaskSpec& task, const RoleSpec* role) {
+  if (!task.acp_permission().empty()) return task.acp_permission();
+  if (role && !role->acp_permission.empty()) return role->acp_permission;
+  return "allow-worktree";
+}
+
 }  // namespace baton::workflow

@@ -110,6 +110,12 @@ struct Limits {
   std::optional<int64_t> open_files;  ///< open file descriptors per process (>= 1)
 };
 
+/// How an agent task drives its agent: `via:` of `agent: {use: NAME, via: ...}`.
+enum class AgentVia {
+  kCli,  ///< the CLI's headless mode (agents/invoker.h)
+  kAcp,  ///< the Agent Client Protocol, through `baton __acp-bridge` (acp/invoker.h)
+};
+
 /// The fields of a task that most tasks leave unset. A TaskSpec holds them behind one
 /// pointer (TaskExtrasPtr), allocated when the first of them is written, so a plain
 /// command task does not pay for them (sizeof(TaskSpec) 656 -> 296 bytes: 36 MB at
@@ -125,7 +131,13 @@ struct TaskExtras {
   std::string workdir;  ///< working directory (template), relative to the run's root
   /// declared outputs (name -> description); null when none (read as {})
   nlohmann::json outputs;
-  std::string model;                   ///< agent model override; empty = the agent's default
+  std::string model;  ///< agent model override; empty = the agent's default
+  /// `agent: {use: NAME, via: acp}`: how the agent is driven (docs/agents.md, "Agents
+  /// over ACP"); unset: the role's `via`, else kCli (see agent_via_of()).
+  std::optional<AgentVia> agent_via;
+  /// `agent: {..., permission: P}`: the answer policy to an ACP agent's permission
+  /// requests: "allow-worktree", "allow-all" or "deny" (acp/permission.h); "" = unset.
+  std::string acp_permission;
   std::optional<double> max_cost_usd;  ///< budget of the task over all attempts, USD
   std::optional<bool> network;         ///< sandboxed tasks: network access (default false)
   std::optional<std::string> image;    ///< docker/podman sandboxes: the image; else settings.image
@@ -212,6 +224,8 @@ struct TaskSpec {
   /// The declared outputs mapping; {} when the task declares none.
   const nlohmann::json& outputs() const;
   const std::string& model() const { return read_extras().model; }
+  const std::optional<AgentVia>& agent_via() const { return read_extras().agent_via; }
+  const std::string& acp_permission() const { return read_extras().acp_permission; }
   const std::optional<double>& max_cost_usd() const { return read_extras().max_cost_usd; }
   const std::optional<bool>& network() const { return read_extras().network; }
   const std::optional<std::string>& image() const { return read_extras().image; }
@@ -264,8 +278,18 @@ struct RoleSpec {
   std::string name;
   std::vector<std::string> use;  ///< agent names, first preferred
   std::string instructions;      ///< prepended to every prompt of this role
+  std::optional<AgentVia> via;   ///< `via:` of the role: how its agents are driven
+  std::string acp_permission;    ///< `permission:` of the role (ACP); "" = unset
   SourceLoc loc;
 };
+
+/// How TASK drives its agent: the task's `via`, else that of ROLE (the role TASK's
+/// `agent` names, or null), else kCli.
+AgentVia agent_via_of(const TaskSpec& task, const RoleSpec* role);
+
+/// TASK's ACP permission policy: the task's `permission`, else ROLE's, else
+/// "allow-worktree".
+std::string acp_permission_of(const TaskSpec& task, const RoleSpec* role);
 
 /// context.secrets.NAME: where a secret's value comes from (env var or file).
 struct SecretSpec {

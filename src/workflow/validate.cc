@@ -220,6 +220,32 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
     sink_.error(places.agent, "unknown agent or role " + in_quotes(agent) + " in " + label +
                                   did_you_mean(agent, names));
   }
+  const RoleSpec* role = nullptr;
+  if (auto r = wf_.agents.find(agent); r != wf_.agents.end()) {
+    role = &r->second;
+  } else if (auto c = options_.config_roles.find(agent); c != options_.config_roles.end()) {
+    role = &c->second;
+  }
+  if (agent_via_of(task, role) == AgentVia::kAcp) {
+    // The bridge is baton itself, which a container image does not hold.
+    Sandbox sandbox = task.sandbox.value_or(wf_.settings.sandbox);
+    if (sandbox == Sandbox::kDocker || sandbox == Sandbox::kPodman) {
+      sink_.error(places.agent, label + " drives its agent over ACP, which cannot run in a " +
+                                    (sandbox == Sandbox::kDocker ? "docker" : "podman") +
+                                    " sandbox yet (the bridge, baton itself, is not in the " +
+                                    "image): use sandbox bwrap or none, or via: cli");
+    }
+    // The agents acp/invoker.h's acp_command() knows (workflow/ does not link acp/).
+    static const std::vector<std::string> kAcpAgents = {"gemini", "qwen"};
+    std::vector<std::string> agents = {agent};
+    if (role) agents = role->use;
+    for (const std::string& a : agents) {
+      if (contains(kAcpAgents, a) || !contains(options_.known_agents, a)) continue;
+      sink_.error(places.agent, "agent " + in_quotes(a) + " of " + label +
+                                    " cannot be driven over ACP by this baton (via: acp " +
+                                    "supports gemini and qwen)");
+    }
+  }
   bool has_task = task.parameters().is_object() && task.parameters().contains("task");
   if (!has_task && task.description().empty()) {
     sink_.error(task.loc, label + " gives its agent no instruction: add 'parameters.task' or " +

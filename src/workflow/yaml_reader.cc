@@ -34,7 +34,10 @@ const std::vector<std::string> kSandboxValues = {"none", "bwrap", "auto", "docke
 const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
                                              "jitter"};
 const std::vector<std::string> kInputKeys = {"required", "default", "description"};
-const std::vector<std::string> kRoleKeys = {"use", "instructions"};
+const std::vector<std::string> kRoleKeys = {"use", "instructions", "via", "permission"};
+const std::vector<std::string> kTaskAgentKeys = {"use", "via", "permission"};
+const std::vector<std::string> kAgentViaValues = {"cli", "acp"};
+const std::vector<std::string> kAcpPermissionValues = {"allow-worktree", "allow-all", "deny"};
 const std::vector<std::string> kContextKeys = {"variables", "secrets"};
 const std::vector<std::string> kSecretKeys = {"env", "file"};
 const std::vector<std::string> kHookKeys = {"on_start", "on_success", "on_failure", "on_complete"};
@@ -572,7 +575,26 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
     if (k == "agent") {
       has_agent = true;
       places->agent = e.value_loc();
-      if (read_string(e, where, &task->agent) && task->agent.empty()) {
+      if (e.value.IsMap()) {
+        // agent: {use: NAME, via: cli|acp, permission: POLICY}
+        const std::string in_agent = " in 'agent'" + where;
+        bool has_use = false;
+        for (const YamlEntry& a : map_entries(e.value, &kTaskAgentKeys, in_agent, sink_)) {
+          size_t i;
+          if (a.key == "use") {
+            has_use = true;
+            places->agent = a.value_loc();
+            if (read_string(a, in_agent, &task->agent) && task->agent.empty()) {
+              error(a.value_loc(), "'use' is empty" + in_agent);
+            }
+          } else if (a.key == "via" && read_enum(a, in_agent, kAgentViaValues, &i)) {
+            task->mutable_extras().agent_via = static_cast<AgentVia>(i);
+          } else if (a.key == "permission" && read_enum(a, in_agent, kAcpPermissionValues, &i)) {
+            task->mutable_extras().acp_permission = kAcpPermissionValues[i];
+          }
+        }
+        if (!has_use) error(e.value_loc(), "'agent' has no 'use'" + where);
+      } else if (read_string(e, where, &task->agent) && task->agent.empty()) {
         error(e.value_loc(), "'agent' is empty" + where);
       }
     } else if (k == "run") {
@@ -899,6 +921,22 @@ void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, Rol
   }
   bool has_use = false;
   for (const YamlEntry& e : map_entries(entry.value, &kRoleKeys, where, sink)) {
+    if (e.key == "via" || e.key == "permission") {
+      const std::vector<std::string>& values =
+          e.key == "via" ? kAgentViaValues : kAcpPermissionValues;
+      std::string v = e.value.IsScalar() ? e.value.Scalar() : "";
+      auto it = std::find(values.begin(), values.end(), v);
+      if (!e.value.IsScalar() || it == values.end()) {
+        sink.error(e.value_loc(), "invalid value " + in_quotes(v) + " for " + in_quotes(e.key) +
+                                      where + ": expected " + alternatives(values) +
+                                      did_you_mean(v, values));
+      } else if (e.key == "via") {
+        role->via = static_cast<AgentVia>(it - values.begin());
+      } else {
+        role->acp_permission = v;
+      }
+      continue;
+    }
     if (e.key == "instructions") {
       if (!e.value.IsScalar()) {
         sink.error(e.value_loc(), "expected a string for 'instructions'" + where);

@@ -1,0 +1,217 @@
+#include "acp/invoker.h"
+
+#include <limits.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "acp/outcome.h"
+#include "agents/output_parsing.h"
+#include "agents/transcript.h"
+
+namespace baton::acp {
+
+namespace {
+
+std::string str(const nlohmann::json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// Auth methods the bridge may call `authenticate` with, per agent (from their
+// initialize answers): the API key taken from the environment.
+std::vector<std::string> auth_methods(const std::string& agent) {
+  if (agent == "gemini") return {"gemini-api-key"};
+  if (agent == "qwen") return {"openai"};
+  return {};
+}
+
+// The text of a tool call's content blocks: [{type:"content", content:{type:"text",
+// text}}, {type:"diff", path, ...}, {type:"terminal", terminalId}].
+std::string tool_content_text(const nlohmann::json& content) {
+  std::string out;
+  if (!content.is_array()) return out;
+  for (const nlohmann::json& c : content) {
+    std::string piece;
+    if (str(c, "type") == "content" && c.contains("content")) piece = str(c["content"], "text");
+    if (str(c, "type") == "diff") piece = "diff " + str(c, "path");
+    if (piece.empty()) continue;
+    out += (out.empty() ? "" : "\n") + piece;
+  }
+  return out;
+}
+
+class AcpInvoker final : public agents::Invoker {
+ public:
+  AcpInvoker(const agents::Invoker* base, std::vector<std::string> command, PermissionPolicy policy)
+      : base_(base), command_(std::move(command)), policy_(policy) {}
+
+  std::string name() const override { return base_->name(); }
+  std::string executable() const override { return base_->executable(); }
+
+  agents::Command build_command(const agents::Invocation& inv) const override {
+    agents::Command cmd;
+    cmd.argv = {self_executable(), "__acp-bridge",
+                "--cwd",           inv.workdir.empty() ? "." : inv.workdir,
+                "--permission",    to_string(policy_)};
+    if (!inv.resume_session_id.empty()) {
+      cmd.argv.insert(cmd.argv.end(), {"--resume", inv.resume_session_id});
+    }
+    for (const std::string& m : auth_methods(name()))
+      cmd.argv.insert(cmd.argv.end(), {"--auth", m});
+    // gemini-cli 0.61 fails every write of a new file when reads go through the
+    // client (ClientOptions::offer_fs_read): it reads its files itself.
+    if (name() == "gemini") cmd.argv.push_back("--no-fs-read");
+    cmd.argv.push_back("--");
+    cmd.argv.insert(cmd.argv.end(), command_.begin(), command_.end());
+    if (!inv.model.empty()) cmd.argv.insert(cmd.argv.end(), {"-m", inv.model});
+    cmd.stdin_data = inv.prompt;
+    return cmd;
+  }
+
+  agents::AgentResult parse(const exec::ProcessResult& process) const override {
+    std::vector<nlohmann::json> lines = agents::parse_json_lines(process.stdout_text);
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+      std::optional<Outcome> o = outcome_from_json(*it);
+      if (!o) continue;
+      agents::AgentResult r;
+      r.success = o->success && process.status.success();
+      r.text = o->text;
+      r.session_id = o->session_id;
+      r.usage = o->usage;
+      r.num_turns = o->tool_calls + 1;
+      r.error_class = o->error_class;
+      r.error = o->error;
+      if (o->success && !process.status.success()) agents::fail_with_exit(process, &r);
+      // The bridge cannot tell baton's timeout from a cancel (both are a SIGTERM to
+      // it); the supervisor can.
+      using Kind = exec::ExitStatus::Kind;
+      if (process.status.kind == Kind::kTimedOut || process.status.kind == Kind::kCancelled) {
+        r.success = false;
+        bool timed_out = process.status.kind == Kind::kTimedOut;
+        r.error_class = timed_out ? agents::ErrorClass::kTimeout : agents::ErrorClass::kCancelled;
+        r.error =
+            timed_out ? process.status.to_string() + " (the turn was cancelled)" : "cancelled";
+      }
+      if (!r.success && r.error.empty()) r.error = "acp: " + process.status.to_string();
+      return r;
+    }
+    return agents::missing_result(process, name() + " over ACP printed no result");
+  }
+
+  std::string transcript(std::string_view log) const override {
+    agents::TranscriptBuilder t;
+    std::string reply;
+    std::set<std::string> seen;  // tool call ids already shown
+    auto flush = [&] {
+      t.message(reply);
+      reply.clear();
+    };
+    agents::for_each_log_event(
+        log,
+        [&](const nlohmann::json& e) {
+          std::string kind = str(e, "acp");
+          if (kind == "permission") {
+            flush();
+            t.note("permission " + str(e, "decision") + ": " + str(e, "tool") + " (" +
+                   str(e, "reason") + ")");
+          } else if (kind == "fs_denied") {
+            flush();
+            t.note("refused " + str(e, "method") + " " + str(e, "path") + ": " + str(e, "reason"));
+          } else if (kind == "note") {
+            flush();
+            t.note(str(e, "text"));
+          } else if (kind == "invalid") {
+            flush();
+            t.note("malformed message: " + str(e, "reason"));
+          } else if (kind == "recv" && e.contains("message")) {
+            const nlohmann::json& m = e["message"];
+            auto tool_call = [&](const nlohmann::json& u) {
+              flush();
+              std::string id = str(u, "toolCallId");
+              if (!id.empty() && !seen.insert(id).second) return;
+              std::string kind_of = str(u, "kind");
+              t.tool_call_text(kind_of.empty() ? "call" : kind_of, str(u, "title"));
+            };
+            if (str(m, "method") == "session/request_permission" && m.contains("params") &&
+                m["params"].is_object() && m["params"].contains("toolCall")) {
+              tool_call(m["params"]["toolCall"]);
+              return;
+            }
+            if (str(m, "method") != "session/update" || !m.contains("params")) return;
+            const nlohmann::json& p = m["params"];
+            if (!p.is_object() || !p.contains("update")) return;
+            const nlohmann::json& u = p["update"];
+            std::string what = str(u, "sessionUpdate");
+            if (what == "agent_message_chunk" && u.contains("content")) {
+              reply += str(u["content"], "text");
+            } else if (what == "tool_call") {
+              tool_call(u);
+            } else if (what == "tool_call_update") {
+              std::string status = str(u, "status");
+              if (status == "completed" || status == "failed") {
+                std::string text = u.contains("content") ? tool_content_text(u["content"]) : "";
+                if (text.empty()) text = status;
+                t.tool_result(text, status == "failed");
+              }
+            } else if (what == "plan" && u.contains("entries") && u["entries"].is_array()) {
+              flush();
+              std::string plan;
+              for (const nlohmann::json& entry : u["entries"]) {
+                plan += (plan.empty() ? "" : "; ") + std::string("[") + str(entry, "status") +
+                        "] " + str(entry, "content");
+              }
+              t.note("plan: " + plan);
+            }
+          }
+        },
+        [&](std::string_view line) { t.other(line); });
+    flush();
+    return t.finish(parse(agents::log_as_process(log)));
+  }
+
+ private:
+  const agents::Invoker* base_;
+  std::vector<std::string> command_;
+  PermissionPolicy policy_;
+};
+
+}  // namespace
+
+std::optional<std::vector<std::string>> acp_command(const std::string& agent) {
+  if (agent == "gemini") return std::vector<std::string>{"gemini", "--acp"};
+  if (agent == "qwen") return std::vector<std::string>{"qwen", "--acp"};
+  return std::nullopt;
+}
+
+std::vector<std::string> acp_agent_names() { return {"gemini", "qwen"}; }
+
+const agents::Invoker* acp_invoker(const std::string& agent, PermissionPolicy policy) {
+  static std::mutex mu;
+  static std::map<std::pair<std::string, PermissionPolicy>, std::unique_ptr<AcpInvoker>> made;
+  auto command = acp_command(agent);
+  const agents::Invoker* base = agents::find_invoker(agent);
+  if (!command || !base) return nullptr;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = made[{agent, policy}];
+  if (!slot) slot = std::make_unique<AcpInvoker>(base, *command, policy);
+  return slot.get();
+}
+
+bool is_acp_log(std::string_view log) {
+  if (log.find("{\"acp\":\"start\"") != std::string_view::npos) return true;
+  return log.find("{\"acp\":\"result\"") != std::string_view::npos;
+}
+
+std::string self_executable() {
+  char buf[PATH_MAX];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "baton";
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+}  // namespace baton::acp

@@ -1,0 +1,396 @@
+// Integration tests of agents over ACP (`agent: {use: gemini, via: acp}`): the real
+// pinned Gemini CLI in its ACP mode, driven by `baton __acp-bridge` under
+// `baton run --rehearse` against the scripted model server on 127.0.0.1. The suite is
+// named RehearseTest so that it holds the agent_cli lock (CMakeLists.txt).
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "harness_util.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+using nlohmann::literals::operator""_json_pointer;
+
+void make_repo(const ScratchDir& dir, const std::string& flow, const std::string& script) {
+  dir.write("flow.yaml", flow);
+  dir.write("script.yaml", script);
+  Outcome o = run_command({"git", "init", "-q"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+}
+
+json first_attempt(const json& run) {
+  if (!run.contains("attempts") || run["attempts"].empty()) return json::object();
+  return run["attempts"][0];
+}
+
+// The pid the bridge started the agent as, from its log's first line.
+pid_t agent_pid_in(const std::string& log) {
+  size_t at = log.find("\"agent_pid\":");
+  return at == std::string::npos ? -1 : std::stoi(log.substr(at + 12));
+}
+
+TEST(RehearseTest, AcpGeminiAndQwenWriteTheirFileAndLogTheConversation) {
+  for (const std::string agent : {"gemini", "qwen"}) {
+    SCOPED_TRACE(agent);
+    ScratchDir dir;
+    make_repo(dir,
+              R"(name: acp
+tasks:
+  - {id: t, agent: {use: )" +
+                  agent + R"(, via: acp}, parameters: {task: "Write out.txt"}, timeout: 2m}
+)",
+              R"(tasks:
+  t: [{write_file: {path: out.txt, content: "over acp\n"}}, {text: "wrote it"}]
+)");
+    Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                          agent_path(), 180);
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_EQ(dir.read("out.txt"), "over acp\n");
+    json run = last_run(dir);
+    EXPECT_EQ(task_of(run, "t")["status"], "success");
+    EXPECT_EQ(task_of(run, "t")["output"], "wrote it");
+    json attempt = first_attempt(run);
+    EXPECT_EQ(attempt["agent"], agent);
+    EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
+    EXPECT_GT(attempt.value("/usage/output_tokens"_json_pointer, 0), 0) << attempt.dump();
+    EXPECT_FALSE(attempt.value("session_id", "").empty()) << attempt.dump();
+
+    // The log is the conversation: what was sent and received, the permission
+    // decision, the write through fs/write_text_file, the final line.
+    std::string log = read_file(attempt.value("log", ""));
+    EXPECT_NE(log.find(R"("method":"session/prompt")"), std::string::npos) << log;
+    EXPECT_NE(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
+    EXPECT_NE(log.find(R"("method":"fs/write_text_file")"), std::string::npos) << log;
+    EXPECT_NE(log.find(R"({"acp":"result")"), std::string::npos) << log;
+
+    Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
+    EXPECT_EQ(logs.exit_code, 0) << logs.err;
+    EXPECT_NE(logs.out.find("tool edit: "), std::string::npos) << logs.out;
+    EXPECT_NE(logs.out.find("permission allow: "), std::string::npos) << logs.out;
+    EXPECT_NE(logs.out.find("answer:\n  wrote it\n"), std::string::npos) << logs.out;
+    EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;  // no raw JSON
+  }
+}
+
+TEST(RehearseTest, AcpGeminiWriteOutsideTheWorktreeIsRejected) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write outside"}, timeout: 2m}
+)",
+            R"(tasks:
+  t: [{write_file: {path: ../acp-escape.txt, content: "escaped\n"}}, {text: "tried"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_FALSE(dir.exists("../acp-escape.txt"));
+  std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
+  // Refused by the permission policy, or by gemini's own workspace check before it asks.
+  bool rejected = log.find(R"({"acp":"permission","decision":"reject")") != std::string::npos ||
+                  log.find(R"("status":"failed")") != std::string::npos;
+  EXPECT_TRUE(rejected) << log;
+  EXPECT_EQ(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
+}
+
+TEST(RehearseTest, AcpGeminiInjectedFaultsAreClassifiedFailures) {
+  struct Case {
+    const char* fault;
+    const char* error_class;
+  } cases[] = {{"{status: 400, times: 10}", "permanent"}, {"{status: 401, times: 10}", "auth"}};
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.fault);
+    ScratchDir dir;
+    make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write a.txt"}, timeout: 2m}
+)",
+              std::string("tasks:\n  t: [{fault: ") + c.fault + "}]\n");
+    Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                          agent_path(), 180);
+    EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+    json run = last_run(dir);
+    EXPECT_EQ(task_of(run, "t")["status"], "failed");
+    json attempt = first_attempt(run);
+    EXPECT_EQ(attempt["error_class"], c.error_class) << attempt.dump();
+    EXPECT_NE(task_of(run, "t").value("reason", "").find("(injected by the rehearsal script)"),
+              std::string::npos)
+        << run.dump();
+  }
+}
+
+TEST(RehearseTest, AcpGeminiHangingPastTheTimeoutIsEnded) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write a.txt"}, timeout: 8s}
+)",
+            R"(tasks:
+  t: [{fault: {kind: hang, times: forever}}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  json run = last_run(dir);
+  json attempt = first_attempt(run);
+  EXPECT_EQ(attempt["error_class"], "timeout") << attempt.dump();
+  std::string log = read_file(attempt.value("log", ""));
+  EXPECT_NE(log.find(R"("method":"session/cancel")"), std::string::npos) << log;
+  pid_t agent = agent_pid_in(log);
+  ASSERT_GT(agent, 0) << log;
+  EXPECT_FALSE(process_alive(agent));
+  EXPECT_NE(::kill(-agent, 0), 0);  // nothing left in the agent's process group
+}
+
+TEST(RehearseTest, AcpGeminiCancelMidTurnLeavesNothingRunning) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp
+tasks:
+  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write a.txt"}, timeout: 5m}
+)",
+            R"(tasks:
+  t: [{fault: {kind: hang, times: forever}}]
+)");
+  BatonProcess baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                     agent_path());
+  // Mid-turn: the prompt was sent and the model request hangs.
+  // The attempt's log appears once the run and its attempt exist.
+  std::string log_path;
+  std::string run_id;
+  for (int i = 0; i < 600 && log_path.empty(); ++i) {
+    wait_for_file(dir.path() + "/.never", 0.1);
+    std::error_code ec;
+    if (!std::filesystem::exists(dir.path() + "/.baton/runs", ec)) continue;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/.baton/runs", ec)) {
+      run_id = e.path().filename().string();
+      if (std::filesystem::exists(e.path() / "logs" / "t.1.log")) {
+        log_path = (e.path() / "logs" / "t.1.log").string();
+      }
+    }
+  }
+  ASSERT_FALSE(log_path.empty());
+  // Mid-turn: the prompt was sent and the model's request hangs (served, not answered).
+  bool mid_turn = false;
+  for (int i = 0; i < 600 && !mid_turn; ++i) {
+    mid_turn = read_file(log_path).find(R"("method":"session/prompt")") != std::string::npos &&
+               !read_file(dir.path() + "/.baton/runs/" + run_id + "/rehearse.jsonl").empty();
+    if (!mid_turn) wait_for_file(dir.path() + "/.never", 0.1);
+  }
+  ASSERT_TRUE(mid_turn) << read_file(log_path);
+  json run = status_json(dir, run_id);
+  // While it runs, `baton logs` shows the transcript so far and the current step.
+  Outcome logs = run_baton({"logs", run_id, "t"}, dir.path());
+  EXPECT_NE(logs.out.find("now: "), std::string::npos) << logs.out << logs.err;
+  EXPECT_NE(logs.out.find(" (running)\n"), std::string::npos) << logs.out;
+  EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;
+  Outcome cancel = run_baton({"cancel", run["id"]}, dir.path());
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  Outcome ran = baton.wait(120);
+  EXPECT_EQ(ran.exit_code, 3) << ran.out << ran.err;
+  run = last_run(dir);
+  EXPECT_EQ(task_of(run, "t")["status"], "cancelled") << run.dump();
+  std::string log = read_file(log_path);
+  EXPECT_NE(log.find(R"("method":"session/cancel")"), std::string::npos) << log;
+  pid_t agent = agent_pid_in(log);
+  ASSERT_GT(agent, 0) << log;
+  EXPECT_FALSE(process_alive(agent));
+  EXPECT_NE(::kill(-agent, 0), 0);
+}
+
+TEST(RehearseTest, AcpAgentThatCannotSpeakAcpIsAValidationError) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: acp
+tasks:
+  - id: t
+    agent: {use: claude, via: acp}
+    parameters: {task: x}
+  - {id: u, agent: {use: gemini, via: acpx}, parameters: {task: x}}
+  - {id: v, agent: {via: acp}, parameters: {task: x}}
+)");
+  Outcome o = run_baton({"validate", "flow.yaml"}, dir.path());
+  EXPECT_NE(o.exit_code, 0);
+  std::string all = o.out + o.err;
+  EXPECT_NE(
+      all.find(
+          "flow.yaml:4:18: error: agent 'claude' of task 't' cannot be driven over ACP by this "
+          "baton (via: acp supports gemini and qwen)"),
+      std::string::npos)
+      << all;
+  EXPECT_NE(
+      all.find("flow.yaml:6:39: error: invalid value 'acpx' for 'via' in 'agent' in task 'u': "
+               "expected cli or acp"),
+      std::string::npos)
+      << all;
+  EXPECT_NE(all.find("flow.yaml:7:20: error: 'agent' has no 'use' in task 'v'"), std::string::npos)
+      << all;
+}
+
+}  // namespace
+}  // namespace baton::testing
+
+namespace baton::testing {
+namespace {
+
+TEST(RehearseTest, AcpGeminiRetryAsksToLoadTheSessionWithResumeSession) {
+  // Attempt 1 fails (HTTP 400: permanent) after a tool call; fallback: same_agent
+  // retries it, and resume_session makes attempt 2 ask for session/load of attempt 1's
+  // session. gemini-cli 0.61 lists only sessions with "resumable content" (a model
+  // answer), so it answers "No previous sessions found", and the bridge starts a new
+  // session rather than failing the retry (the session/load itself is tested against
+  // a scripted peer: ClientTest.SessionLoadResumesWhenTheAgentSupportsIt).
+  ScratchDir dir;
+  make_repo(dir, R"(name: resume
+tasks:
+  - id: t
+    agent: {use: gemini, via: acp}
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    retry: {max_attempts: 2, delay: 0}
+    fallback: same_agent
+    resume_session: true
+)",
+            R"(tasks:
+  "t:gemini:1": [{write_file: {path: a.txt, content: "first\n"}}, {fault: {status: 400, times: 10}}]
+  "t:gemini:2": [{write_file: {path: a.txt, content: "resumed\n"}}, {text: done}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("a.txt"), "resumed\n");
+  json run = last_run(dir);
+  ASSERT_EQ(run["attempts"].size(), 2u) << run.dump();
+  std::string first = run["attempts"][0].value("session_id", "");
+  ASSERT_FALSE(first.empty()) << run.dump();
+  std::string log = read_file(run["attempts"][1].value("log", ""));
+  EXPECT_NE(log.find(R"("method":"session/load","params":{"cwd":")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("sessionId":")" + first + "\""), std::string::npos) << log;
+  EXPECT_NE(log.find("; starting a new session"), std::string::npos) << log;
+}
+
+TEST(RehearseTest, AcpSelectedByTheRole) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp-role
+agents:
+  coder: {use: [qwen], via: acp, permission: deny}
+tasks:
+  - {id: t, agent: coder, parameters: {task: "Write a.txt"}, timeout: 2m}
+)",
+            R"(tasks:
+  t: [{write_file: {path: a.txt, content: "denied\n"}}, {text: "could not"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_FALSE(dir.exists("a.txt"));  // the role's policy: deny
+  std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
+  EXPECT_NE(log.find(R"({"acp":"start","agent":["qwen","--acp")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"({"acp":"permission","decision":"reject")"), std::string::npos) << log;
+  EXPECT_NE(log.find(R"("policy":"deny")"), std::string::npos) << log;
+}
+
+TEST(RehearseTest, AcpGeminiShellCommandsRunOnlyWhenAllowed) {
+  // Neither pinned CLI uses the client's terminal/*: each runs the command itself after
+  // a permission request (kind "execute", no path), which the policy decides.
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp-shell
+settings: {max_parallel: 1}
+tasks:
+  - {id: yes, agent: {use: gemini, via: acp}, parameters: {task: "Run it"}, timeout: 2m}
+  - {id: no, agent: {use: gemini, via: acp, permission: deny}, parameters: {task: "Run it"}, timeout: 2m}
+)",
+            R"(tasks:
+  yes: [{run: "echo allowed > yes.txt"}, {text: "ran it"}]
+  no: [{run: "echo denied > no.txt"}, {text: "was refused"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("yes.txt"), "allowed\n");
+  EXPECT_FALSE(dir.exists("no.txt"));
+  json run = last_run(dir);
+  Outcome yes = run_baton({"logs", run["id"], "yes"}, dir.path());
+  EXPECT_NE(yes.out.find("tool execute: echo allowed > yes.txt\n"), std::string::npos) << yes.out;
+  EXPECT_NE(yes.out.find("permission allow: "), std::string::npos) << yes.out;
+  Outcome no = run_baton({"logs", run["id"], "no"}, dir.path());
+  EXPECT_NE(no.out.find("permission reject: echo denied > no.txt (policy deny)"), std::string::npos)
+      << no.out;
+}
+
+TEST(RehearseTest, AcpUnderBwrapInWorktrees) {
+  // The bridge and the agent run inside the task's bwrap sandbox, in its worktree; the
+  // agents write through fs/write_text_file, which the bridge serves inside it too.
+  ScratchDir dir;
+  make_flow_repo(dir, R"(name: acp-bwrap
+settings: {isolation: worktree, sandbox: bwrap, integrate: none}
+tasks:
+  - {id: g, agent: {use: gemini, via: acp}, network: true, parameters: {task: "Write g.txt"}, timeout: 3m}
+  - {id: q, agent: {use: qwen, via: acp}, network: true, parameters: {task: "Write q.txt"}, timeout: 3m}
+)");
+  dir.write("script.yaml", R"(tasks:
+  g: [{write_file: {path: g.txt, content: "from gemini\n"}}, {text: "wrote it"}]
+  q: [{write_file: {path: q.txt, content: "from qwen\n"}}, {text: "wrote it"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 300);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::string run = last_run(dir).value("id", "");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + run + "/g:g.txt"), "from gemini\n");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/tasks/" + run + "/q:q.txt"), "from qwen\n");
+}
+
+TEST(RehearseTest, AcpAttemptOutlivesAKilledBatonAndResumeReadsIt) {
+  // baton is SIGKILLed mid-turn (its model server with it); the bridge, under its run
+  // supervisor, ends the attempt on its own (the model unreachable: transient), and
+  // `baton resume` recovers that attempt, reads the bridge's final line (the task's
+  // via picks the ACP invoker) and retries it against the new server.
+  ScratchDir dir;
+  make_repo(dir, R"(name: acp-crash
+tasks:
+  - id: t
+    agent: {use: gemini, via: acp}
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    retry: {max_attempts: 2, delay: 0}
+)",
+            R"(tasks:
+  "t:gemini:1": [{fault: {kind: hang, times: forever}}]
+  "t:gemini:2": [{write_file: {path: a.txt, content: "after resume\n"}}, {text: done}]
+)");
+  std::string run_id, log_path;
+  {
+    BatonProcess baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                       agent_path());
+    bool mid_turn = false;
+    for (int i = 0; i < 600 && !mid_turn; ++i) {
+      wait_for_file(dir.path() + "/.never", 0.1);
+      std::error_code ec;
+      for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/.baton/runs", ec)) {
+        run_id = e.path().filename().string();
+        log_path = (e.path() / "logs" / "t.1.log").string();
+      }
+      mid_turn = !log_path.empty() &&
+                 read_file(log_path).find(R"("method":"session/prompt")") != std::string::npos &&
+                 !read_file(dir.path() + "/.baton/runs/" + run_id + "/rehearse.jsonl").empty();
+    }
+    ASSERT_TRUE(mid_turn);
+    baton.signal(SIGKILL);
+    baton.wait(60);
+  }
+  Outcome o = run_baton({"resume", run_id, "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("a.txt"), "after resume\n");
+  json run = status_json(dir, run_id);
+  ASSERT_EQ(run["attempts"].size(), 2u) << run.dump();
+  EXPECT_EQ(run["attempts"][0]["error_class"], "transient") << run.dump();
+  EXPECT_NE(run["attempts"][0].value("error", "").find("session/prompt: "), std::string::npos)
+      << run.dump();
+  EXPECT_EQ(task_of(run, "t")["status"], "success");
+}
+
+}  // namespace
+}  // namespace baton::testing
