@@ -71,7 +71,8 @@ TEST(LiveTableTest, FortyTasksFoldIntoTheScreen) {
     s.attempt_finished(st.task, st.attempt, ok);
   }
   s.advance();  // three done, three running
-  TableInput in{"run 20261205-120000-abcd of forty", "20261205-120000-abcd", 1001, 1, {}, false};
+  TableInput in{
+      "run 20261205-120000-abcd of forty", "20261205-120000-abcd", 1001, 1, {}, false, {}};
   TermSize size{80, 24};
   auto lines = render_table(s, in, size);
   expect_fits(lines, size);
@@ -104,7 +105,7 @@ TEST(LiveTableTest, GateHintOutranksTaskRowsOnASmallScreen) {
   }
   s.advance();
   ASSERT_EQ(s.task(30).status, TaskStatus::kWaiting);
-  TableInput in{"run R of gated", "R", 0, 0, {"interrupted (Ctrl-C): nothing running"}, true};
+  TableInput in{"run R of gated", "R", 0, 0, {"interrupted (Ctrl-C): nothing running"}, true, {}};
   for (TermSize size : {TermSize{80, 24}, TermSize{40, 8}, TermSize{80, 4}}) {
     auto lines = render_table(s, in, size);
     expect_fits(lines, size);
@@ -130,7 +131,7 @@ TEST(LiveTableTest, AgentWhileRunningRetryCountdownAndTimeout) {
   s.set_agents(0, {"claude", "codex"});
   auto step = s.advance();
   ASSERT_EQ(step.starts.size(), 2u);
-  TableInput in{"run R of w", "R", 100, 0, {}, false};
+  TableInput in{"run R of w", "R", 100, 0, {}, false, {}};
   auto lines = render_table(s, in, {120, 24});
   EXPECT_EQ(count_containing(lines, "claude"), 1);  // while its first attempt runs
 
@@ -161,7 +162,7 @@ TEST(LiveTableTest, ARunningAgentOverAcpShowsItsCurrentStep) {
   Scheduler s(wf, clock, {});
   s.set_agents(0, {"gemini"});
   ASSERT_EQ(s.advance().starts.size(), 2u);
-  TableInput in{"run R of w", "R", 100, 0, {}, false};
+  TableInput in{"run R of w", "R", 100, 0, {}, false, {}};
   in.steps["ask"] = "edit: Writing to\na.txt";
   auto lines = render_table(s, in, {120, 24});
   EXPECT_EQ(count_containing(lines, "edit: Writing to a.txt"), 1)
