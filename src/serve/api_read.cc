@@ -70,6 +70,18 @@ std::string inside(const std::string& path, const std::string& dir) {
     return;                                        \
   }
 
+// The run ID from STORE; nullopt after answering 404 (no such run) or 500.
+std::optional<store::RunRecord> find_run(store::Store& store, const std::string& id,
+                                         httplib::Response& res) {
+  auto run = store.get_run(id);
+  if (!run) {
+    send_problem(res, 500, run.error().message);
+    return std::nullopt;
+  }
+  if (!*run) send_problem(res, 404, "no run '" + id + "'");
+  return std::move(*run);
+}
+
 }  // namespace
 
 Result<std::optional<nlohmann::json>> run_json(store::Store& store, const std::string& run_id) {
@@ -136,9 +148,8 @@ void handle_run_graph(Context& ctx, const RouteMatch& m, const httplib::Request&
                       httplib::Response& res) {
   const std::string& id = m.params.at("run");
   BATON_STORE_OR_500(store, ctx, res);
-  auto run = (*store)->get_run(id);
-  if (!run) return send_problem(res, 500, run.error().message);
-  if (!*run) return send_problem(res, 404, "no run '" + id + "'");
+  auto run = find_run(**store, id, res);
+  if (!run) return;
   nlohmann::json nodes = nlohmann::json::array();
   std::set<std::string> ids;
   auto visited = (*store)->for_each_task(id, [&](const store::TaskRecord& t) {
@@ -148,8 +159,8 @@ void handle_run_graph(Context& ctx, const RouteMatch& m, const httplib::Request&
   if (!visited) return send_problem(res, 500, visited.error().message);
   // The edges are the workflow file's: the store keeps tasks, not their dependencies.
   // A file that changed since the run started is said so (edges_from_changed_file).
-  std::filesystem::path file = (*run)->workflow_path;
-  if (file.is_relative()) file = std::filesystem::path((*run)->root_dir) / file;
+  std::filesystem::path file = run->workflow_path;
+  if (file.is_relative()) file = std::filesystem::path(run->root_dir) / file;
   nlohmann::json edges = nlohmann::json::array();
   std::string note;
   auto loaded = workflow::load_workflow_file(file.string(), ctx.options.workflow_options);
@@ -159,7 +170,7 @@ void handle_run_graph(Context& ctx, const RouteMatch& m, const httplib::Request&
         if (ids.count(dep) && ids.count(spec.id)) edges.push_back({{"from", dep}, {"to", spec.id}});
       }
     }
-    if (loaded.workflow->source_sha256 != (*run)->workflow_sha256) {
+    if (loaded.workflow->source_sha256 != run->workflow_sha256) {
       note = "the workflow file changed since the run started: edges are the file's now";
     }
   } else {
@@ -180,9 +191,8 @@ void handle_run_attempts(Context& ctx, const RouteMatch& m, const httplib::Reque
                          httplib::Response& res) {
   const std::string& id = m.params.at("run");
   BATON_STORE_OR_500(store, ctx, res);
-  auto run = (*store)->get_run(id);
-  if (!run) return send_problem(res, 500, run.error().message);
-  if (!*run) return send_problem(res, 404, "no run '" + id + "'");
+  auto run = find_run(**store, id, res);
+  if (!run) return;
   nlohmann::json list = nlohmann::json::array();
   auto visited = (*store)->for_each_attempt(id, "", [&](const store::AttemptRecord& a) {
     nlohmann::json j = attempt_json(a, file_size(a.log_path));

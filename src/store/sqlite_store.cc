@@ -410,6 +410,8 @@ class SqliteStore final : public Store {
   // Drops heads_ when another connection committed since we last looked, as it may
   // have appended events to our runs (PRAGMA data_version ignores our own commits).
   Result<void> check_data_version();
+  // Every row S (a bound query of BATON_RUN_COLUMNS) gives; errors say WHAT.
+  Result<std::vector<RunRecord>> read_runs(Statement& s, const std::string& what);
   // The prepared statement for SQL, prepared on first use and kept; reset, no bindings.
   Result<Statement*> statement(const char* sql);
   // The number a count query answers, SQL's parameters bound to ARGS in order:
@@ -613,12 +615,16 @@ Result<std::vector<RunRecord>> SqliteStore::list_runs(int limit) {
   if (!s) return tl::unexpected(error(what, s.error()));
   ResetOnExit done(**s);
   if (auto r = (*s)->bind(1, limit); !r) return tl::unexpected(error(what, r.error()));
+  return read_runs(**s, what);
+}
+
+Result<std::vector<RunRecord>> SqliteStore::read_runs(Statement& s, const std::string& what) {
   std::vector<RunRecord> runs;
   for (;;) {
-    auto row = (*s)->step();
+    auto row = s.step();
     if (!row) return tl::unexpected(error(what, row.error()));
     if (!*row) break;
-    auto run = read_run(**s);
+    auto run = read_run(s);
     if (!run) return tl::unexpected(error(what, run.error()));
     runs.push_back(std::move(*run));
   }
@@ -835,16 +841,7 @@ Result<std::vector<RunRecord>> SqliteStore::list_runs_page(const RunPageQuery& q
       !r) {
     return tl::unexpected(error(what, r.error()));
   }
-  std::vector<RunRecord> runs;
-  for (;;) {
-    auto row = (*s)->step();
-    if (!row) return tl::unexpected(error(what, row.error()));
-    if (!*row) break;
-    auto run = read_run(**s);
-    if (!run) return tl::unexpected(error(what, run.error()));
-    runs.push_back(std::move(*run));
-  }
-  return runs;
+  return read_runs(**s, what);
 }
 
 Result<RunTotals> SqliteStore::run_totals(const std::string& run_id) {
