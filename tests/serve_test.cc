@@ -706,7 +706,20 @@ tasks:
   auto graph = body_of(s.client()->Get("/api/v1/runs/" + run_id + "/graph"));
   EXPECT_EQ(graph["edges"], json::parse(R"([{"from":"plan","to":"build"}])")) << graph.dump();
   EXPECT_EQ(graph["note"], "");
-  // The file gone: no edges, and the note says why.
+  // The edges are the run's own, recorded as it started: the workflow file may change
+  // or go.
+  dir.write("flow.yaml", "name: agents\ntasks:\n  - id: build\n    run: \"true\"\n");
+  graph = body_of(s.client()->Get("/api/v1/runs/" + run_id + "/graph"));
+  EXPECT_EQ(graph["edges"], json::parse(R"([{"from":"plan","to":"build"}])")) << graph.dump();
+  EXPECT_EQ(graph["note"], "");
+  // A run recorded before dependencies were (schema v4): the file's edges, and a note
+  // when the file does not load.
+  git_sh(dir.path(), "sqlite3 .baton/state.db \"UPDATE tasks SET dependencies = NULL\"");
+  graph = body_of(s.client()->Get("/api/v1/runs/" + run_id + "/graph"));
+  EXPECT_TRUE(graph["edges"].empty());  // the rewritten file has no edge
+  EXPECT_NE(graph["note"].get<std::string>().find("changed since the run started"),
+            std::string::npos)
+      << graph.dump();
   std::filesystem::remove(dir.path() + "/flow.yaml");
   graph = body_of(s.client()->Get("/api/v1/runs/" + run_id + "/graph"));
   EXPECT_TRUE(graph["edges"].empty());

@@ -312,7 +312,11 @@ Result<RunOutcome> Driver::run() {
     if (next_task >= sched_.task_count()) return false;
     const int end = std::min(sched_.task_count(), next_task + static_cast<int>(kRecordsPerPart));
     part.tasks.reserve(end - next_task);
-    for (; next_task < end; ++next_task) part.tasks.push_back(task_record(next_task));
+    for (; next_task < end; ++next_task) {
+      // The DAG's edges are recorded once, here; later upserts leave them as they are.
+      part.tasks.push_back(task_record(next_task));
+      part.tasks.back().dependencies = wf_.tasks[next_task].dependencies;
+    }
     secrets_.redact(part);
     return true;
   };

@@ -151,34 +151,44 @@ void handle_run_graph(Context& ctx, const RouteMatch& m, const httplib::Request&
   auto run = find_run(**store, id, res);
   if (!run) return;
   nlohmann::json nodes = nlohmann::json::array();
+  nlohmann::json edges = nlohmann::json::array();
   std::set<std::string> ids;
+  bool recorded = true;  // every row has its dependencies (runs since schema v5)
   auto visited = (*store)->for_each_task(id, [&](const store::TaskRecord& t) {
     ids.insert(t.task_id);
     nodes.push_back({{"id", t.task_id}, {"status", t.status}, {"agent", t.agent}});
+    if (!t.dependencies) recorded = false;
+    for (const std::string& dep : t.dependencies.value_or(std::vector<std::string>{})) {
+      edges.push_back({{"from", dep}, {"to", t.task_id}});
+    }
   });
   if (!visited) return send_problem(res, 500, visited.error().message);
-  // The edges are the workflow file's: the store keeps tasks, not their dependencies.
-  // A file that changed since the run started is said so (edges_from_changed_file).
-  std::filesystem::path file = run->workflow_path;
-  if (file.is_relative()) file = std::filesystem::path(run->root_dir) / file;
-  nlohmann::json edges = nlohmann::json::array();
   std::string note;
-  auto loaded = workflow::load_workflow_file(file.string(), ctx.options.workflow_options);
-  if (loaded.workflow) {
-    for (const auto& spec : loaded.workflow->tasks) {
-      for (const auto& dep : spec.dependencies) {
-        if (ids.count(dep) && ids.count(spec.id)) edges.push_back({{"from", dep}, {"to", spec.id}});
+  if (!recorded) {
+    // A run recorded before its tasks' dependencies were: the edges are the workflow
+    // file's as it is now, and the note says when that may differ.
+    edges = nlohmann::json::array();
+    std::filesystem::path file = run->workflow_path;
+    if (file.is_relative()) file = std::filesystem::path(run->root_dir) / file;
+    auto loaded = workflow::load_workflow_file(file.string(), ctx.options.workflow_options);
+    if (loaded.workflow) {
+      for (const auto& spec : loaded.workflow->tasks) {
+        for (const auto& dep : spec.dependencies) {
+          if (ids.count(dep) && ids.count(spec.id)) {
+            edges.push_back({{"from", dep}, {"to", spec.id}});
+          }
+        }
       }
-    }
-    if (loaded.workflow->source_sha256 != run->workflow_sha256) {
-      note = "the workflow file changed since the run started: edges are the file's now";
-    }
-  } else {
-    note = "the edges are unknown: the workflow file does not load now";
-    for (const auto& d : loaded.diagnostics) {
-      if (d.severity == workflow::Severity::kError) {
-        note += " (" + d.format() + ")";
-        break;
+      if (loaded.workflow->source_sha256 != run->workflow_sha256) {
+        note = "the workflow file changed since the run started: edges are the file's now";
+      }
+    } else {
+      note = "the edges are unknown: the workflow file does not load now";
+      for (const auto& d : loaded.diagnostics) {
+        if (d.severity == workflow::Severity::kError) {
+          note += " (" + d.format() + ")";
+          break;
+        }
       }
     }
   }

@@ -394,12 +394,13 @@ TEST(AuditMigrationTest, EventsOfASchemaOneDatabaseAreChainedOnUpgrade) {
            "ALTER TABLE events DROP COLUMN hash; ALTER TABLE events DROP COLUMN prev_hash;"
            " ALTER TABLE runs DROP COLUMN orchestrator_start_time;"
            " ALTER TABLE tasks DROP COLUMN spec_sha256; ALTER TABLE tasks DROP COLUMN gate;"
+           " ALTER TABLE tasks DROP COLUMN dependencies;"
            " DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoints;"
            " PRAGMA user_version = 1");
   auto store = open_or_die(path);
   {
     Db db = raw_db(path);
-    EXPECT_EQ(db.query_int("PRAGMA user_version").value_or(-1), 4);
+    EXPECT_EQ(db.query_int("PRAGMA user_version").value_or(-1), 5);
   }
   for (const char* id : {"r1", "r2"}) {
     ChainReport report = verify_ok(*store, id);

@@ -156,5 +156,27 @@ TEST(ServeReadsTest, WaitingTasksOnlyOfRunsThatAreNotOver) {
   EXPECT_EQ((*waiting)[0].task_id, "gate");
 }
 
+TEST(ServeReadsTest, DependenciesAreWrittenOnceAndKeptByLaterUpserts) {
+  TempDir dir;
+  auto store = open_or_die(dir.file("state.db"));
+  TaskRecord b = task("r", "b", "pending", 1);
+  b.dependencies = std::vector<std::string>{"a", "x-y"};
+  TaskRecord a = task("r", "a", "pending", 0);
+  a.dependencies = std::vector<std::string>{};
+  ASSERT_TRUE(store->apply(Batch{make_run("r"), {a, b}, {}, {}}));
+  // A later upsert without them (the driver's) keeps them.
+  TaskRecord later = task("r", "b", "success", 1);
+  ASSERT_TRUE(store->apply(Batch{{}, {later}, {}, {}}));
+  auto got = store->get_task("r", "b");
+  ASSERT_TRUE(got && *got);
+  EXPECT_EQ((*got)->status, "success");
+  ASSERT_TRUE((*got)->dependencies.has_value());
+  EXPECT_EQ(*(*got)->dependencies, (std::vector<std::string>{"a", "x-y"}));
+  auto first = store->get_task("r", "a");
+  ASSERT_TRUE(first && *first);
+  ASSERT_TRUE((*first)->dependencies.has_value());
+  EXPECT_TRUE((*first)->dependencies->empty());
+}
+
 }  // namespace
 }  // namespace baton::store

@@ -144,6 +144,11 @@ CREATE TABLE webhook_deliveries (
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
 CREATE INDEX webhook_deliveries_by_run ON webhook_deliveries (run_id);
 )sql",
+    // 5: each task's dependencies as the run started (a JSON array of task ids), so a
+    // run's DAG is its own even after the workflow file changes. NULL: written before.
+    R"sql(
+ALTER TABLE tasks ADD COLUMN dependencies TEXT;
+)sql",
 };
 
 constexpr int64_t kSchemaVersion = std::size(kMigrations);
@@ -164,13 +169,14 @@ ON CONFLICT (id) DO UPDATE SET
 
 constexpr const char* kUpsertTask = R"sql(
 INSERT INTO tasks (run_id, task_id, position, status, attempts, agent, output, exit_code, reason,
-                   started_at, ended_at, spec_sha256, gate)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                   started_at, ended_at, spec_sha256, gate, dependencies)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
 ON CONFLICT (run_id, task_id) DO UPDATE SET
   position = excluded.position, status = excluded.status, attempts = excluded.attempts,
   agent = excluded.agent, output = excluded.output, exit_code = excluded.exit_code,
   reason = excluded.reason, started_at = excluded.started_at, ended_at = excluded.ended_at,
-  spec_sha256 = excluded.spec_sha256, gate = excluded.gate)sql";
+  spec_sha256 = excluded.spec_sha256, gate = excluded.gate,
+  dependencies = coalesce(excluded.dependencies, tasks.dependencies))sql";
 
 constexpr const char* kUpsertAttempt = R"sql(
 INSERT INTO attempts (run_id, task_id, number, agent, status, exit_status, exit_code, error_class,
@@ -205,7 +211,7 @@ constexpr const char* kSetOrchestrator =
   "created_at, ended_at, orchestrator_pid, orchestrator_start_time"
 #define BATON_TASK_COLUMNS                                                          \
   "run_id, task_id, position, status, attempts, agent, output, exit_code, reason, " \
-  "started_at, ended_at, spec_sha256, gate"
+  "started_at, ended_at, spec_sha256, gate, dependencies"
 #define BATON_ATTEMPT_COLUMNS                                                      \
   "a.run_id, a.task_id, a.number, a.agent, a.status, a.exit_status, a.exit_code, " \
   "a.error_class, a.error, a.log_path, a.output, a.session_id, a.input_tokens, "   \
@@ -251,7 +257,7 @@ constexpr const char* kLastFeedId = "SELECT coalesce(max(rowid), 0) FROM events"
 constexpr const char* kFeedEventExists = "SELECT count(*) FROM events WHERE rowid = ?1";
 constexpr const char* kListWaitingTasks =
     "SELECT t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent, t.output,"
-    " t.exit_code, t.reason, t.started_at, t.ended_at, t.spec_sha256, t.gate"
+    " t.exit_code, t.reason, t.started_at, t.ended_at, t.spec_sha256, t.gate, t.dependencies"
     " FROM runs r JOIN tasks t ON t.run_id = r.id"
     " WHERE r.status IN ('running', 'waiting', 'paused') AND t.status = 'waiting'"
     " ORDER BY r.created_at DESC, r.id DESC, t.position LIMIT ?1";
@@ -309,6 +315,14 @@ TaskRecord read_task(const Statement& s) {
   t.ended_at = s.double_at(10);
   t.spec_sha256 = s.text_at(11);
   t.gate = s.text_at(12);
+  if (!s.is_null(13)) {
+    // Written by write_batch() from a list of strings; anything else reads as unknown.
+    auto deps = nlohmann::json::parse(s.text_at(13), nullptr, false);
+    if (deps.is_array() && std::all_of(deps.begin(), deps.end(),
+                                       [](const nlohmann::json& d) { return d.is_string(); })) {
+      t.dependencies = deps.get<std::vector<std::string>>();
+    }
+  }
   return t;
 }
 
@@ -508,9 +522,11 @@ Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, 
     auto s = statement(kUpsertTask);
     if (!s) return tl::unexpected(s.error());
     ResetOnExit done(**s);
-    auto r =
-        (*s)->bind_all(t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent, t.output,
-                       t.exit_code, t.reason, t.started_at, t.ended_at, t.spec_sha256, t.gate);
+    std::optional<std::string> deps;
+    if (t.dependencies) deps = dump_json(nlohmann::json(*t.dependencies));
+    auto r = (*s)->bind_all(t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent,
+                            t.output, t.exit_code, t.reason, t.started_at, t.ended_at,
+                            t.spec_sha256, t.gate, deps);
     if (r) r = (*s)->run();
     if (!r) return tl::unexpected(with_item(r.error(), "task " + t.run_id + "/" + t.task_id));
   }
@@ -966,7 +982,8 @@ Result<void> backfill_event_hashes(Db& db) {
 
 // Work to do in C++ after migration N's SQL (index N-1), in the same transaction.
 using MigrationStep = Result<void> (*)(Db&);
-constexpr MigrationStep kAfterMigration[] = {nullptr, backfill_event_hashes, nullptr, nullptr};
+constexpr MigrationStep kAfterMigration[] = {nullptr, backfill_event_hashes, nullptr, nullptr,
+                                             nullptr};
 static_assert(std::size(kAfterMigration) == std::size(kMigrations));
 
 // True when the database holds any table, index, view or trigger of its own.

@@ -63,6 +63,10 @@ struct TaskRecord {
   /// Gate state: "" | "approved" (its gate was approved: its work may run) |
   /// "escalated" (waiting because it failed under on_failure: escalate).
   std::string gate;
+  /// The ids of the tasks it depends on, as the run started (its DAG's edges); nullopt
+  /// when unknown (rows written before schema v5). An upsert with nullopt keeps what the
+  /// row has.
+  std::optional<std::vector<std::string>> dependencies;
 };
 
 /// One attempt of a task.

@@ -672,7 +672,7 @@ TEST(SqliteStoreTest, ReopeningKeepsEverythingAndSchemaVersionIsThree) {
   Db db = raw_db(path);
   auto version = db.query_int("PRAGMA user_version");
   ASSERT_TRUE(version.has_value());
-  EXPECT_EQ(*version, 4);
+  EXPECT_EQ(*version, 5);
 }
 
 TEST(SqliteStoreTest, SchemaTwoDatabaseGainsTaskSpecHashAndGate) {
@@ -687,16 +687,19 @@ TEST(SqliteStoreTest, SchemaTwoDatabaseGainsTaskSpecHashAndGate) {
   }
   {  // what schema version 2 wrote
     Db db = raw_db(path);
-    ASSERT_TRUE(db.exec("ALTER TABLE tasks DROP COLUMN spec_sha256;"
-                        " ALTER TABLE tasks DROP COLUMN gate; DROP TABLE webhook_deliveries;"
-                        " DROP TABLE webhook_endpoints; PRAGMA user_version = 2")
-                    .has_value());
+    ASSERT_TRUE(
+        db.exec("ALTER TABLE tasks DROP COLUMN spec_sha256;"
+                " ALTER TABLE tasks DROP COLUMN gate; ALTER TABLE tasks DROP COLUMN dependencies;"
+                " DROP TABLE webhook_deliveries;"
+                " DROP TABLE webhook_endpoints; PRAGMA user_version = 2")
+            .has_value());
   }
   auto store = open_or_die(path);
   auto task = store->get_task("r1", "a");
   ASSERT_TRUE(task.has_value() && task->has_value());
   EXPECT_EQ((*task)->spec_sha256, "");
   EXPECT_EQ((*task)->gate, "");
+  EXPECT_FALSE((*task)->dependencies.has_value());  // unknown for rows written before v5
   TaskRecord approved = **task;
   approved.status = "waiting";
   approved.spec_sha256 = std::string(64, 'a');
@@ -761,7 +764,7 @@ TEST(SqliteStoreTest, NewerSchemaVersionIsRefused) {
   auto store = open_sqlite_store(path);
   ASSERT_FALSE(store.has_value());
   EXPECT_EQ(store.error().message,
-            path + ": schema version 99 is newer than this baton supports (4)");
+            path + ": schema version 99 is newer than this baton supports (5)");
 }
 
 TEST(SqliteStoreTest, GarbageFileIsNotABatonDatabase) {
