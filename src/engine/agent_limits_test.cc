@@ -249,6 +249,23 @@ TEST(AgentLimitsTest, AgentAndRoleLimitsMustBothAllowAStart) {
             (std::vector<std::string>{"a:claude@0", "b:codex@0", "c:claude@1", "d:codex@1"}));
 }
 
+TEST(AgentLimitsTest, ATaskStillBlockedByItsRoleLeavesTheFreedAgentSlotToTheNext) {
+  Workflow wf;
+  wf.settings.max_parallel = 5;
+  wf.settings.agent_limits = {{"claude", 1}};
+  wf.settings.role_limits = {{"coder", 1}};
+  wf.tasks = {agent_task("p", "coder"), agent_task("q", "reviewer"), agent_task("w1", "coder"),
+              agent_task("w2", "reviewer")};
+  Driver d(wf);
+  d.scheduler().set_agents(0, {"codex"});
+  for (int i : {1, 2, 3}) d.scheduler().set_agents(i, {"claude"});
+  d.durations["p"] = 10;
+  ASSERT_TRUE(d.run());
+  // At 1 claude is free but coder is p's: w1 waits for the role, w2 takes claude.
+  EXPECT_EQ(d.starts,
+            (std::vector<std::string>{"p:codex@0", "q:claude@0", "w2:claude@1", "w1:claude@10"}));
+}
+
 TEST(AgentLimitsTest, AFallbackAttemptTakesASlotOfTheAgentItRunsOn) {
   Workflow wf;
   wf.settings.max_parallel = 5;

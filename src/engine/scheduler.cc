@@ -482,14 +482,35 @@ Step Scheduler::advance() {
     resolve(resolvable_.pop());
   }
   Step step;
+  // Keys whose free slots a task set aside in this step may have been waiting for: their
+  // other waiters get the slots (refill()), then the loop runs again. Each further round
+  // follows a start (only a start takes a slot), so there are at most max_parallel + 1.
+  std::vector<int> recheck;
+  for (;;) {
+    start_ready(now, &step, &recheck);
+    bool moved = false;
+    for (int key : recheck) moved = refill(key) || moved;
+    recheck.clear();
+    if (!moved) break;
+  }
+  step.transitions = std::move(queued_);
+  queued_.clear();
+  return step;
+}
+
+void Scheduler::start_ready(double now, Step* step, std::vector<int>* recheck) {
   while (!stopping_ && !paused_ && !ready_.empty() && running_ < workflow_.settings.max_parallel) {
     int task = ready_.pop();
     TaskState& t = tasks_[task];
     if (!slots_.empty()) {
-      int full = slots_.full(slot_keys(task, ""));
+      ConcurrencySlots::Keys keys = slot_keys(task, "");
+      int full = slots_.full(keys);
       if (full >= 0) {  // waits for a slot; the next ready task may start
         t.reason = slots_.waiting_reason(full);
         slot_waiters_[full].push(task);
+        for (int other : {keys.agent, keys.role}) {
+          if (other >= 0 && other != full) recheck->push_back(other);
+        }
         continue;
       }
     }
@@ -506,11 +527,8 @@ Step Scheduler::advance() {
         start.resume_session_id = t.session_id();
       }
     }
-    step.starts.push_back(std::move(start));
+    step->starts.push_back(std::move(start));
   }
-  step.transitions = std::move(queued_);
-  queued_.clear();
-  return step;
 }
 
 double Scheduler::retry_delay(const workflow::RetryPolicy& policy, int retry) {
@@ -695,15 +713,32 @@ void Scheduler::give_back_slots(int task) {
   ConcurrencySlots::Keys keys = it->second;
   held_.erase(it);
   slots_.release(keys);
-  // The tasks waiting for these keys are considered again, in declaration order.
   for (int key : {keys.agent, keys.role}) {
-    if (key < 0) continue;
-    while (!slot_waiters_[key].empty()) {
-      int waiter = slot_waiters_[key].pop();
-      tasks_[waiter].reason.clear();
-      ready_.push(waiter);
-    }
+    if (key >= 0) refill(key);
   }
+}
+
+bool Scheduler::refill(int key) {
+  // As many of KEY's waiting tasks as it has free slots go back to the ready queue, first
+  // declared first: not all of them, or a wide run of one agent would put back and set
+  // aside every waiting task at each end (quadratic in the tasks). One that its other
+  // key still blocks waits in that key's queue instead.
+  bool moved = false;
+  int free = slots_.free(key);
+  while (free > 0 && !slot_waiters_[key].empty()) {
+    int waiter = slot_waiters_[key].pop();
+    int full = slots_.full(slot_keys(waiter, ""));
+    if (full >= 0) {
+      tasks_[waiter].reason = slots_.waiting_reason(full);
+      slot_waiters_[full].push(waiter);
+      continue;
+    }
+    tasks_[waiter].reason.clear();
+    ready_.push(waiter);
+    moved = true;
+    --free;
+  }
+  return moved;
 }
 
 std::optional<double> Scheduler::next_wakeup() const {

@@ -287,6 +287,13 @@ class Scheduler {
   /// Running task TASK takes (gives back) its slots; held_ remembers which.
   void take_slots(int task, const std::string& agent);
   void give_back_slots(int task);
+  /// Moves up to slots_.free(KEY) tasks waiting for KEY (that no other key blocks) to
+  /// ready_, first declared first. Returns whether it moved any.
+  bool refill(int key);
+  /// advance()'s starts: ready tasks in declaration order into STEP while max_parallel
+  /// allows; a task without a free slot joins that key's waiters, and its other key is
+  /// added to RECHECK. NOW: the clock's time, Unix s.
+  void start_ready(double now, Step* step, std::vector<int>* recheck);
 
   /// Lists of task indices per task in two flat arrays (compressed rows): the lists of
   /// 100,000 tasks cost 4 bytes a task plus the edges, not a vector (24 bytes) each.

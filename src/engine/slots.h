@@ -47,6 +47,8 @@ class ConcurrencySlots {
 
   /// Slots of KEY in use.
   int used(int key) const { return used_[key]; }
+  /// Slots of KEY free: 0 when every one is taken (or more than its limit, after a resume).
+  int free(int key) const { return used_[key] < max_[key] ? max_[key] - used_[key] : 0; }
 
   /// The note of a task waiting for KEY: "waiting for a claude slot" (an agent) or
   /// "waiting for a slot of role 'coder'".
