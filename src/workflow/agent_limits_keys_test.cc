@@ -10,7 +10,7 @@ namespace {
 
 LoadOptions options() {
   LoadOptions o;
-  o.known_agents = {"claude", "codex"};
+  o.known_agents = {"claude", "codex", "gemini"};
   return o;
 }
 
@@ -94,6 +94,16 @@ tasks:
                           "flow.yaml:6:41: error: expected a whole number for 'max_concurrent' "
                           "in role 'tester'",
                       }));
+}
+
+TEST(AgentLimitsKeysTest, AnUnknownAgentInAgentLimitsIsAnError) {
+  LoadResult r = load_workflow_text(
+      "name: x\nsettings:\n  agent_limits: {claud: 1}\ntasks: [{id: a, run: 'true'}]\n",
+      "flow.yaml", options());
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(heads(r), (std::vector<std::string>{
+                          "flow.yaml:3:18: error: unknown agent 'claud' in 'agent_limits' in "
+                          "settings; did you mean 'claude'?"}));
 }
 
 TEST(AgentLimitsKeysTest, AgentLimitsMustBeAMapping) {

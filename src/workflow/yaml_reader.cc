@@ -393,7 +393,7 @@ void Reader::read_settings(const YamlEntry& s) {
     } else if (e.key == "allow_extra_inputs") {
       read_bool(e, where, &settings.allow_extra_inputs);
     } else if (e.key == "agent_limits") {
-      read_agent_limits(e, where, sink_, &settings.agent_limits);
+      read_agent_limits(e, where, sink_, &settings.agent_limits, &out_->agent_limits);
     } else if (e.key == "limits") {
       if (!e.value.IsNull() && is_mapping(e, where)) {
         read_limits(e, " in settings.limits", &settings.limits);
@@ -995,7 +995,7 @@ bool read_concurrency(const YamlEntry& e, const std::string& where, DiagnosticSi
 }
 
 void read_agent_limits(const YamlEntry& e, const std::string& where, DiagnosticSink& sink,
-                       std::map<std::string, int>* out) {
+                       std::map<std::string, int>* out, std::map<std::string, SourceLoc>* places) {
   if (e.value.IsNull()) return;
   if (!e.value.IsMap()) {
     sink.error(e.value_loc(),
@@ -1005,6 +1005,7 @@ void read_agent_limits(const YamlEntry& e, const std::string& where, DiagnosticS
   const std::string inner = " in " + in_quotes(e.key) + where;
   for (const YamlEntry& item : map_entries(e.value, nullptr, inner, sink)) {
     int n = 0;
+    if (places) (*places)[item.key] = loc_of(item.key_node.Mark());
     if (read_concurrency(item, inner, sink, &n)) (*out)[item.key] = n;
   }
 }
