@@ -11,19 +11,21 @@
 namespace baton::testing {
 namespace {
 
-// Every attempt appends "start" and then "end" to LOG, around a short piece of work.
-std::string config_with_limit(const std::string& log) {
+// Every attempt appends "start" and then "end" to DIR/attempts.log, around a short piece
+// of work; the first one also keeps what `baton status last` says in DIR/status.txt.
+std::string config_with_limit(const std::string& dir) {
+  const std::string log = dir + "/attempts.log", status = dir + "/status.txt";
   return "agent_limits: {worker: 1}\n"
          "custom_agents:\n"
          "  worker:\n"
          "    command: [sh, -c, 'cat >/dev/null; echo start >> " +
-         log + "; sleep 0.2; echo end >> " + log + "; echo done']\n";
+         log + "; test -e " + status + " || " + BATON_BINARY + " status last > " + status +
+         "; sleep 0.2; echo end >> " + log + "; echo done']\n";
 }
 
 TEST(AgentLimitsTest, AnAgentWithALimitOfOneNeverRunsTwoAttemptsAtOnce) {
   ScratchDir dir;
-  const std::string log = dir.path() + "/attempts.log";
-  dir.write(".baton/config.yaml", config_with_limit(log));
+  dir.write(".baton/config.yaml", config_with_limit(dir.path()));
   std::string flow = "name: limited\nsettings: {max_parallel: 6}\ntasks:\n";
   for (int i = 1; i <= 6; ++i) {
     flow += "  - {id: t" + std::to_string(i) + ", agent: worker, parameters: {task: \"work " +
@@ -54,6 +56,14 @@ TEST(AgentLimitsTest, AnAgentWithALimitOfOneNeverRunsTwoAttemptsAtOnce) {
     EXPECT_EQ(task_of(run, "t" + std::to_string(i))["status"], "success");
   }
   EXPECT_EQ(task_of(run, "cmd")["status"], "success");
+  // While t1 ran, the other five waited for its slot, and `baton status` said so.
+  std::string status = dir.read("status.txt");
+  size_t waiting = 0;
+  for (size_t at = 0;
+       (at = status.find("ready: waiting for a worker slot", at)) != std::string::npos; ++at) {
+    ++waiting;
+  }
+  EXPECT_EQ(waiting, 5u) << status;
 }
 
 TEST(AgentLimitsTest, ALimitBelowOneInTheConfigIsRefusedWithItsPlace) {

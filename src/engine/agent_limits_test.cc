@@ -326,6 +326,15 @@ TEST(AgentLimitsTest, ReattachedAttemptsOfAResumedRunHoldTheirSlots) {
   Step step = s.advance();
   EXPECT_TRUE(step.starts.empty());
   EXPECT_EQ(s.task(1).reason, "waiting for a claude slot");
+  // Recorded once, as ready -> ready with the reason (the store keeps it for status).
+  int waits = 0;
+  for (const Transition& t : step.transitions) {
+    if (t.task != 1 || t.to != TaskStatus::kReady || t.from != TaskStatus::kReady) continue;
+    ++waits;
+    EXPECT_EQ(t.reason, "waiting for a claude slot");
+  }
+  EXPECT_EQ(waits, 1);
+  EXPECT_TRUE(s.advance().transitions.empty());  // still waiting: nothing new to record
   s.attempt_finished(0, 2, ok("claude"));
   step = s.advance();
   ASSERT_EQ(step.starts.size(), 1u);

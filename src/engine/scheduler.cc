@@ -506,7 +506,10 @@ void Scheduler::start_ready(double now, Step* step, std::vector<int>* recheck) {
       ConcurrencySlots::Keys keys = slot_keys(task, "");
       int full = slots_.full(keys);
       if (full >= 0) {  // waits for a slot; the next ready task may start
-        t.reason = slots_.waiting_reason(full);
+        // Recorded (ready -> ready with the reason: `baton status` shows it) when it
+        // starts waiting, not again while it waits.
+        std::string reason = slots_.waiting_reason(full);
+        if (t.reason != reason) set_status(task, TaskStatus::kReady, t.attempts, reason);
         slot_waiters_[full].push(task);
         for (int other : {keys.agent, keys.role}) {
           if (other >= 0 && other != full) recheck->push_back(other);

@@ -167,8 +167,9 @@ class Scheduler {
   /// dependencies ended, returns due retries to ready, and starts ready tasks
   /// in declaration order up to max_parallel. An agent task whose agent (the current
   /// candidate) or role has every slot taken (settings.agent_limits, role_limits)
-  /// stays ready with reason "waiting for a claude slot" (or "... slot of role 'r'")
-  /// until an attempt holding such a slot ends; later ready tasks may start meanwhile.
+  /// stays ready with reason "waiting for a claude slot" (or "... slot of role 'r'"),
+  /// recorded as a ready -> ready transition, until an attempt holding such a slot
+  /// ends; later ready tasks may start meanwhile.
   /// Also returns the transitions that
   /// attempt_finished(), stop() and cancel() queued since the last call.
   Step advance();
