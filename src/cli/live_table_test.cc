@@ -175,5 +175,39 @@ TEST(LiveTableTest, ARunningAgentOverAcpShowsItsCurrentStep) {
   EXPECT_EQ(count_containing(lines, "Writing to"), 0);  // only while it runs
 }
 
+TEST(LiveTableTest, ATaskWaitingForAnAgentSlotSaysSo) {
+  Workflow wf;
+  TaskSpec a = task("first");
+  a.run_shell.reset();
+  a.agent = "claude";
+  TaskSpec b = a;
+  b.id = "second";
+  wf.tasks = {a, b, task("cmd")};
+  wf.settings.agent_limits = {{"claude", 1}};
+  FakeClock clock;
+  clock.set(100);
+  Scheduler s(wf, clock, {});
+  s.set_agents(0, {"claude"});
+  s.set_agents(1, {"claude"});
+  ASSERT_EQ(s.advance().starts.size(), 2u);  // first and cmd; second waits
+  TableInput in{"run R of w", "R", 100, 0, {}, false, {}};
+  auto lines = render_table(s, in, {120, 24});
+  ASSERT_EQ(count_containing(lines, "waiting for a claude slot"), 1)
+      << ::testing::PrintToString(lines);
+  EXPECT_EQ(count_containing(lines, "second"), 1);
+  for (const auto& l : lines) {
+    if (l.find("waiting for a claude slot") != std::string::npos) {
+      EXPECT_NE(l.find("second"), std::string::npos) << l;
+    }
+  }
+  AttemptOutcome done;
+  done.success = true;
+  done.agent = "claude";
+  s.attempt_finished(0, 1, done);
+  ASSERT_EQ(s.advance().starts.size(), 1u);
+  lines = render_table(s, in, {120, 24});
+  EXPECT_EQ(count_containing(lines, "waiting for a"), 0);  // it runs now
+}
+
 }  // namespace
 }  // namespace baton::cli

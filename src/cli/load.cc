@@ -59,6 +59,7 @@ std::optional<LoadedWorkflow> load_for_command(const std::string& path, const st
   loaded.webhooks = config->webhooks;
   workflow::LoadOptions options;
   options.config_roles = loaded.config_roles;
+  options.config_agent_limits = config->agent_limits;
   options.known_agents = agents::known_agent_names();
   options.provided_inputs = inputs;
   options.check_required_inputs = check_required;

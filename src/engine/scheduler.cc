@@ -190,6 +190,8 @@ Scheduler::Scheduler(const workflow::Workflow& workflow, const Clock& clock, Run
       context_(std::move(context)),
       tasks_(workflow.tasks.size()),
       unfinished_deps_(workflow.tasks.size(), 0),
+      slots_(workflow.settings.agent_limits, workflow.settings.role_limits),
+      slot_waiters_(slots_.key_count()),
       rng_(jitter_seed) {
   auto scope = std::make_unique<TaskScope>(*this);
   const size_t n = workflow.tasks.size();
@@ -239,6 +241,12 @@ void Scheduler::set_status(int task, TaskStatus to, int attempt, std::string rea
   Transition tr{task, t.status, to, attempt, reason, clock_.now()};
   if (t.status == TaskStatus::kRunning) --running_;
   if (to == TaskStatus::kRunning) ++running_;
+  if (!slots_.empty() && t.status == TaskStatus::kRunning && to != TaskStatus::kRunning) {
+    give_back_slots(task);
+  }
+  if (!slots_.empty() && to == TaskStatus::kRunning && t.status != TaskStatus::kRunning) {
+    take_slots(task, "");
+  }
   if (t.status == TaskStatus::kWaiting) --waiting_;
   if (to == TaskStatus::kWaiting) ++waiting_;
   t.status = to;
@@ -369,6 +377,9 @@ void Scheduler::restore(std::vector<TaskState> states) {
   ready_.clear();
   retries_.clear();
   queued_.clear();
+  for (TaskQueue& waiters : slot_waiters_) waiters.clear();
+  for (const auto& [task, keys] : held_) slots_.release(keys);
+  held_.clear();
   for (size_t i = 0; i < tasks_.size() && i < states.size(); ++i) {
     TaskState s = std::move(states[i]);
     // Candidates come from set_agents() only; the agent index from the recorded agent.
@@ -393,6 +404,10 @@ void Scheduler::restore(std::vector<TaskState> states) {
     if (is_terminal(s.status)) ++terminal_count_;
     if (s.status == TaskStatus::kFailed) any_failed_ = true;
     tasks_[i] = std::move(s);
+    // A re-attached attempt holds its slots: on the agent it runs on.
+    if (!slots_.empty() && tasks_[i].status == TaskStatus::kRunning) {
+      take_slots(static_cast<int>(i), tasks_[i].agent);
+    }
   }
   for (size_t i = 0; i < tasks_.size(); ++i) {
     int open = 0;
@@ -438,6 +453,9 @@ void Scheduler::requeue_attempt(int task, const std::string& reason) {
 }
 
 bool Scheduler::blocked_on_gates() const {
+  for (const TaskQueue& waiters : slot_waiters_) {
+    if (!waiters.empty()) return false;  // (a slot is held by a running attempt anyway)
+  }
   return !finished() && waiting_ > 0 && running_ == 0 && ready_.empty() && resolvable_.empty() &&
          retries_.empty();
 }
@@ -464,9 +482,41 @@ Step Scheduler::advance() {
     resolve(resolvable_.pop());
   }
   Step step;
+  // Keys whose free slots a task set aside in this step may have been waiting for: their
+  // other waiters get the slots (refill()), then the loop runs again. Each further round
+  // follows a start (only a start takes a slot), so there are at most max_parallel + 1.
+  std::vector<int> recheck;
+  for (;;) {
+    start_ready(now, &step, &recheck);
+    bool moved = false;
+    for (int key : recheck) moved = refill(key) || moved;
+    recheck.clear();
+    if (!moved) break;
+  }
+  step.transitions = std::move(queued_);
+  queued_.clear();
+  return step;
+}
+
+void Scheduler::start_ready(double now, Step* step, std::vector<int>* recheck) {
   while (!stopping_ && !paused_ && !ready_.empty() && running_ < workflow_.settings.max_parallel) {
     int task = ready_.pop();
     TaskState& t = tasks_[task];
+    if (!slots_.empty()) {
+      ConcurrencySlots::Keys keys = slot_keys(task, "");
+      int full = slots_.full(keys);
+      if (full >= 0) {  // waits for a slot; the next ready task may start
+        // Recorded (ready -> ready with the reason: `baton status` shows it) when it
+        // starts waiting, not again while it waits.
+        std::string reason = slots_.waiting_reason(full);
+        if (t.reason != reason) set_status(task, TaskStatus::kReady, t.attempts, reason);
+        slot_waiters_[full].push(task);
+        for (int other : {keys.agent, keys.role}) {
+          if (other >= 0 && other != full) recheck->push_back(other);
+        }
+        continue;
+      }
+    }
     ++t.attempts;
     ++t.agent_attempts;
     if (t.attempts == 1) t.started_at = now;
@@ -480,11 +530,8 @@ Step Scheduler::advance() {
         start.resume_session_id = t.session_id();
       }
     }
-    step.starts.push_back(std::move(start));
+    step->starts.push_back(std::move(start));
   }
-  step.transitions = std::move(queued_);
-  queued_.clear();
-  return step;
 }
 
 double Scheduler::retry_delay(const workflow::RetryPolicy& policy, int retry) {
@@ -631,6 +678,7 @@ void Scheduler::stop(const std::string& reason) {
     }
   }
   ready_.clear();
+  for (TaskQueue& waiters : slot_waiters_) waiters.clear();
   retries_.clear();
   resolvable_.clear();
 }
@@ -644,6 +692,56 @@ std::vector<int> Scheduler::cancel(const std::string& reason, bool keep_waiting)
     if (tasks_[i].status == TaskStatus::kRunning) running.push_back(static_cast<int>(i));
   }
   return running;
+}
+
+ConcurrencySlots::Keys Scheduler::slot_keys(int task, const std::string& agent) const {
+  const TaskState& t = tasks_[task];
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  if (spec.agent.empty()) return {};  // a command or a gate: no agent slot
+  const std::string* name = &agent;
+  if (name->empty()) name = t.candidates().empty() ? &spec.agent : &t.candidates()[t.agent_index()];
+  return slots_.keys(*name, spec.agent);
+}
+
+void Scheduler::take_slots(int task, const std::string& agent) {
+  ConcurrencySlots::Keys keys = slot_keys(task, agent);
+  if (keys.agent < 0 && keys.role < 0) return;
+  slots_.acquire(keys);
+  held_[task] = keys;
+}
+
+void Scheduler::give_back_slots(int task) {
+  auto it = held_.find(task);
+  if (it == held_.end()) return;
+  ConcurrencySlots::Keys keys = it->second;
+  held_.erase(it);
+  slots_.release(keys);
+  for (int key : {keys.agent, keys.role}) {
+    if (key >= 0) refill(key);
+  }
+}
+
+bool Scheduler::refill(int key) {
+  // As many of KEY's waiting tasks as it has free slots go back to the ready queue, first
+  // declared first: not all of them, or a wide run of one agent would put back and set
+  // aside every waiting task at each end (quadratic in the tasks). One that its other
+  // key still blocks waits in that key's queue instead.
+  bool moved = false;
+  int free = slots_.free(key);
+  while (free > 0 && !slot_waiters_[key].empty()) {
+    int waiter = slot_waiters_[key].pop();
+    int full = slots_.full(slot_keys(waiter, ""));
+    if (full >= 0) {
+      tasks_[waiter].reason = slots_.waiting_reason(full);
+      slot_waiters_[full].push(waiter);
+      continue;
+    }
+    tasks_[waiter].reason.clear();
+    ready_.push(waiter);
+    moved = true;
+    --free;
+  }
+  return moved;
 }
 
 std::optional<double> Scheduler::next_wakeup() const {

@@ -2,7 +2,10 @@
 //
 // It knows the DAG, each task's state and attempts, and the limits; it decides
 // what becomes ready, skipped or cancelled, which ready tasks start (declaration
-// order as the tie-break, never more than settings.max_parallel at once), when a
+// order as the tie-break, never more than settings.max_parallel at once, nor more
+// attempts of an agent or of a role than its limit: settings.agent_limits,
+// settings.role_limits; a ready task without a free slot waits, noted "waiting for a
+// claude slot", and the next ready task in declaration order may start), when a
 // failed attempt is retried (backoff, jitter), and what the run's status is. It
 // never starts a process and never reads the real time: the driver (run.h) does
 // I/O, and tests drive it with a fake clock and scripted outcomes.
@@ -27,6 +30,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -37,6 +41,7 @@
 #include <vector>
 
 #include "engine/clock.h"
+#include "engine/slots.h"
 #include "engine/task_status.h"
 #include "expr/expr.h"
 #include "util/error.h"
@@ -160,7 +165,12 @@ class Scheduler {
 
   /// Does everything that can happen at clock.now(): resolves tasks whose
   /// dependencies ended, returns due retries to ready, and starts ready tasks
-  /// in declaration order up to max_parallel. Also returns the transitions that
+  /// in declaration order up to max_parallel. An agent task whose agent (the current
+  /// candidate) or role has every slot taken (settings.agent_limits, role_limits)
+  /// stays ready with reason "waiting for a claude slot" (or "... slot of role 'r'"),
+  /// recorded as a ready -> ready transition, until an attempt holding such a slot
+  /// ends; later ready tasks may start meanwhile.
+  /// Also returns the transitions that
   /// attempt_finished(), stop() and cancel() queued since the last call.
   Step advance();
 
@@ -206,7 +216,9 @@ class Scheduler {
   bool paused() const { return paused_; }
 
   /// Starts a resumed run from recorded STATES (one per task, in declaration
-  /// order). REQUIRES: before the first advance(), after set_agents(). Mapping:
+  /// order). REQUIRES: before the first advance(), after set_agents(). A running
+  /// task holds a slot of its recorded agent and of its role (agent and role limits),
+  /// even past a limit. Mapping:
   /// success, skipped and failed stay (terminal); ready and cancelled become pending
   /// (resolved again); pending, waiting and running stay. A running task keeps its
   /// attempt: the driver must report it (attempt_finished) or call restart_attempt().
@@ -270,6 +282,19 @@ class Scheduler {
   void resolve(int task);
   void wait_for_person(int task, int attempt, std::string message);
   std::string gate_message(int task);
+  /// The slot keys of an attempt of TASK on AGENT ("": the task's current candidate,
+  /// else its `agent:` for an agent task without candidates).
+  ConcurrencySlots::Keys slot_keys(int task, const std::string& agent) const;
+  /// Running task TASK takes (gives back) its slots; held_ remembers which.
+  void take_slots(int task, const std::string& agent);
+  void give_back_slots(int task);
+  /// Moves up to slots_.free(KEY) tasks waiting for KEY (that no other key blocks) to
+  /// ready_, first declared first. Returns whether it moved any.
+  bool refill(int key);
+  /// advance()'s starts: ready tasks in declaration order into STEP while max_parallel
+  /// allows; a task without a free slot joins that key's waiters, and its other key is
+  /// added to RECHECK. NOW: the clock's time, Unix s.
+  void start_ready(double now, Step* step, std::vector<int>* recheck);
 
   /// Lists of task indices per task in two flat arrays (compressed rows): the lists of
   /// 100,000 tasks cost 4 bytes a task plus the edges, not a vector (24 bytes) each.
@@ -320,6 +345,11 @@ class Scheduler {
   TaskQueue ready_;                           // ready to start, by declaration order
   std::set<std::pair<double, int>> retries_;  // (due time, task) pending retries
   std::vector<Transition> queued_;
+  // Concurrency limits: the slots, the ready tasks waiting for each key's slot (back to
+  // ready_ when one of its slots is given back), and the keys each running task holds.
+  ConcurrencySlots slots_;
+  std::vector<TaskQueue> slot_waiters_;         // key -> tasks, ready, waiting
+  std::map<int, ConcurrencySlots::Keys> held_;  // running task -> its keys
   size_t terminal_count_ = 0;
   int running_ = 0;
   bool stopping_ = false;

@@ -12,7 +12,8 @@
 namespace baton::workflow {
 namespace {
 
-const std::vector<std::string> kConfigKeys = {"agents", "custom_agents", "webhooks"};
+const std::vector<std::string> kConfigKeys = {"agents", "custom_agents", "webhooks",
+                                              "agent_limits"};
 const std::vector<std::string> kCustomAgentKeys = {"command", "prompt", "answer", "env"};
 const std::vector<std::string> kAnswerKeys = {"regex", "json_path"};
 
@@ -130,6 +131,10 @@ Result<Config> load_config_text(const std::string& text, const std::string& file
       if (e.value.IsNull()) continue;
       if (e.key == "webhooks") {
         read_webhooks(e.value, sink, &config.webhooks);
+        continue;
+      }
+      if (e.key == "agent_limits") {
+        read_agent_limits(e, " at the top level", sink, &config.agent_limits);
         continue;
       }
       if (!e.value.IsMap()) {

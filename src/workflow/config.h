@@ -4,12 +4,14 @@
 //     planner:
 //       use: [claude, codex]          # agents in preference order (a single name is allowed)
 //       instructions: "You plan the work."
+//       max_concurrent: 1             # attempts of this role's tasks at once (optional)
 //   custom_agents:                    # command lines run like agent CLIs (agents/custom.h)
 //     summarizer:
 //       command: [python3, summarize.py]  # argv, required
 //       prompt: stdin                 # stdin (default) or arg ("{prompt}" in an argument)
 //       answer: {regex: "ANSWER: (.*)"}   # or {json_path: result.text}; default: stdout
 //       env: {STYLE: short}
+//   agent_limits: {claude: 2, codex: 1}  # attempts of an agent running at once (docs/agents.md)
 //   webhooks:                         # endpoints (workflow/webhook_config.h, docs/webhooks.md)
 //     - {url: http://127.0.0.1:9000/hook, events: [run.failed], secret: {env: HOOK_SECRET}}
 #pragma once
@@ -40,6 +42,9 @@ struct Config {
   std::map<std::string, RoleSpec> roles;  ///< role name -> its agents and instructions
   std::map<std::string, CustomAgentDef> custom_agents;  ///< agent name -> its definition
   std::vector<WebhookDef> webhooks;                     ///< in file order
+  /// agent name -> attempts of that agent running at once (>= 1); a workflow's
+  /// settings.agent_limits override these entry by entry
+  std::map<std::string, int> agent_limits;
 };
 
 /// Reads the config file at PATH. A missing file gives an empty Config. Errors: a

@@ -163,6 +163,23 @@ bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YamlTree* 
   return false;
 }
 
+// The limits in effect (docs/agents.md, "Concurrency limits"): the config's agent_limits
+// under the file's, and the max_concurrent of every role the run can name (the file's
+// roles replace the config's of the same name).
+void apply_concurrency_limits(const LoadOptions& options, Workflow* wf) {
+  for (const auto& [agent, n] : options.config_agent_limits) {
+    wf->settings.agent_limits.emplace(agent, n);  // the file's entry, if any, stays
+  }
+  for (const auto& [name, role] : options.config_roles) {
+    if (!wf->agents.count(name) && role.max_concurrent) {
+      wf->settings.role_limits[name] = *role.max_concurrent;
+    }
+  }
+  for (const auto& [name, role] : wf->agents) {
+    if (role.max_concurrent) wf->settings.role_limits[name] = *role.max_concurrent;
+  }
+}
+
 LoadResult finish(DiagnosticSink& sink, ReadResult* read) {
   LoadResult result;
   result.diagnostics = std::move(sink.diagnostics());
@@ -224,6 +241,7 @@ LoadResult load_workflow_text(std::string text, const std::string& file_name,
       read_workflow(tree.root(), sink, &read);
     }  // the tree is freed before validation allocates
     validate_workflow(read, options, source, sink);
+    apply_concurrency_limits(options, &read.workflow);
     return finish(sink, &read);
   } catch (const std::exception& e) {
     // Only allocation failures are expected here; a loader never throws.

@@ -22,6 +22,7 @@ namespace baton::workflow {
 /// What the loader knows beyond the file itself.
 struct LoadOptions {
   std::map<std::string, RoleSpec> config_roles;        ///< roles from .baton/config.yaml
+  std::map<std::string, int> config_agent_limits;      ///< agent_limits of .baton/config.yaml
   std::vector<std::string> known_agents;               ///< agent names baton knows (claude, ...)
   std::map<std::string, std::string> provided_inputs;  ///< -i NAME=VALUE
   bool check_required_inputs = false;                  ///< error when a required input is missing

@@ -264,6 +264,14 @@ struct Settings {
   /// `-i KEY=VALUE` may name a KEY that neither inputs nor context.variables declare
   /// (by default that is an error: a misspelt input would silently be ignored)
   bool allow_extra_inputs = false;
+  /// `settings.agent_limits` (and `agent_limits:` of .baton/config.yaml, which the file's
+  /// entries override): agent name -> attempts of that agent running at once (>= 1).
+  /// An agent not listed is bounded by max_parallel only.
+  std::map<std::string, int> agent_limits;
+  /// Role name -> its `max_concurrent` (>= 1): attempts of tasks whose `agent:` names
+  /// that role running at once. Filled by the loader from the roles in effect (the
+  /// file's `agents:`, then the config's); not a key of `settings`.
+  std::map<std::string, int> role_limits;
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.
@@ -280,6 +288,9 @@ struct RoleSpec {
   std::string instructions;      ///< prepended to every prompt of this role
   std::optional<AgentVia> via;   ///< `via:` of the role: how its agents are driven
   std::string acp_permission;    ///< `permission:` of the role (ACP); "" = unset
+  /// `max_concurrent:` of the role: attempts of its tasks running at once (>= 1);
+  /// unset = no limit besides max_parallel and the agents' limits
+  std::optional<int> max_concurrent;
   SourceLoc loc;
 };
 

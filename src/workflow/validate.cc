@@ -194,6 +194,12 @@ void Validator::check_cycles() {
 }
 
 void Validator::check_roles() {
+  // A misspelt agent in settings.agent_limits would limit nothing.
+  for (const auto& [agent, loc] : read_.agent_limits) {
+    if (contains(options_.known_agents, agent)) continue;
+    sink_.error(loc, "unknown agent " + in_quotes(agent) + " in 'agent_limits' in settings" +
+                         did_you_mean(agent, options_.known_agents));
+  }
   for (const auto& [name, role] : wf_.agents) {
     auto places = read_.roles.find(name);
     for (size_t i = 0; i < role.use.size(); ++i) {

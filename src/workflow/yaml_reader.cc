@@ -22,9 +22,9 @@ const std::vector<std::string> kTopKeys = {"version", "name",     "description",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
 const std::vector<std::string> kSettingsKeys = {
-    "max_parallel", "timeout",   "on_failure",        "kill_grace", "max_cost_usd",
-    "isolation",    "integrate", "sandbox",           "image",      "git_author",
-    "integrate_at", "limits",    "allow_extra_inputs"};
+    "max_parallel",       "timeout",     "on_failure", "kill_grace", "max_cost_usd", "isolation",
+    "integrate",          "sandbox",     "image",      "git_author", "integrate_at", "limits",
+    "allow_extra_inputs", "agent_limits"};
 const std::vector<std::string> kLimitKeys = {"pids", "memory", "cpu_seconds", "open_files"};
 // Upper bounds of limits.pids and limits.open_files (the kernel's own are lower).
 constexpr double kMaxLimitCount = 1LL << 30;
@@ -34,7 +34,8 @@ const std::vector<std::string> kSandboxValues = {"none", "bwrap", "auto", "docke
 const std::vector<std::string> kRetryKeys = {"max_attempts", "delay", "backoff", "max_delay",
                                              "jitter"};
 const std::vector<std::string> kInputKeys = {"required", "default", "description"};
-const std::vector<std::string> kRoleKeys = {"use", "instructions", "via", "permission"};
+const std::vector<std::string> kRoleKeys = {"use", "instructions", "via", "permission",
+                                            "max_concurrent"};
 const std::vector<std::string> kTaskAgentKeys = {"use", "via", "permission"};
 const std::vector<std::string> kAgentViaValues = {"cli", "acp"};
 const std::vector<std::string> kAcpPermissionValues = {"allow-worktree", "allow-all", "deny"};
@@ -391,6 +392,8 @@ void Reader::read_settings(const YamlEntry& s) {
       read_string(e, where, &settings.image);
     } else if (e.key == "allow_extra_inputs") {
       read_bool(e, where, &settings.allow_extra_inputs);
+    } else if (e.key == "agent_limits") {
+      read_agent_limits(e, where, sink_, &settings.agent_limits, &out_->agent_limits);
     } else if (e.key == "limits") {
       if (!e.value.IsNull() && is_mapping(e, where)) {
         read_limits(e, " in settings.limits", &settings.limits);
@@ -921,6 +924,11 @@ void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, Rol
   }
   bool has_use = false;
   for (const YamlEntry& e : map_entries(entry.value, &kRoleKeys, where, sink)) {
+    if (e.key == "max_concurrent") {
+      int n = 0;
+      if (read_concurrency(e, where, sink, &n)) role->max_concurrent = n;
+      continue;
+    }
     if (e.key == "via" || e.key == "permission") {
       const std::vector<std::string>& values =
           e.key == "via" ? kAgentViaValues : kAcpPermissionValues;
@@ -964,6 +972,42 @@ void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, Rol
     }
   }
   if (!has_use) sink.error(role->loc, "missing 'use'" + where);
+}
+
+bool read_concurrency(const YamlEntry& e, const std::string& where, DiagnosticSink& sink,
+                      int* out) {
+  std::optional<double> n = e.value.IsScalar() ? parse_number(e.value.Scalar()) : std::nullopt;
+  if (!n || *n != std::floor(*n)) {
+    sink.error(e.value_loc(), "expected a whole number for " + in_quotes(e.key) + where);
+    return false;
+  }
+  if (*n < 1) {
+    sink.error(e.value_loc(), in_quotes(e.key) + where + " must be at least 1");
+    return false;
+  }
+  if (*n > kMaxCount) {
+    sink.error(e.value_loc(),
+               in_quotes(e.key) + where + " must be at most " + std::to_string(kMaxCount));
+    return false;
+  }
+  *out = static_cast<int>(*n);
+  return true;
+}
+
+void read_agent_limits(const YamlEntry& e, const std::string& where, DiagnosticSink& sink,
+                       std::map<std::string, int>* out, std::map<std::string, SourceLoc>* places) {
+  if (e.value.IsNull()) return;
+  if (!e.value.IsMap()) {
+    sink.error(e.value_loc(),
+               "expected a mapping (agent: attempts at once) for " + in_quotes(e.key) + where);
+    return;
+  }
+  const std::string inner = " in " + in_quotes(e.key) + where;
+  for (const YamlEntry& item : map_entries(e.value, nullptr, inner, sink)) {
+    int n = 0;
+    if (places) (*places)[item.key] = loc_of(item.key_node.Mark());
+    if (read_concurrency(item, inner, sink, &n)) (*out)[item.key] = n;
+  }
 }
 
 namespace {

@@ -48,8 +48,9 @@ struct ReadResult {
   std::vector<TaskPlaces> tasks;  ///< parallel to workflow.tasks
   /// Hook group ("on_start", ...) -> places parallel to that list in workflow.hooks.
   std::map<std::string, std::vector<TaskPlaces>> hooks;
-  std::map<std::string, SourceLoc> inputs;  ///< input name -> its key
-  std::map<std::string, RolePlaces> roles;  ///< role name (file's agents:) -> places
+  std::map<std::string, SourceLoc> inputs;        ///< input name -> its key
+  std::map<std::string, RolePlaces> roles;        ///< role name (file's agents:) -> places
+  std::map<std::string, SourceLoc> agent_limits;  ///< agent of settings.agent_limits -> its key
 };
 
 /// One entry of a YAML mapping with a string key.
@@ -98,5 +99,19 @@ std::optional<nlohmann::json> yaml_to_json(const YamlNode& node, size_t* budget,
 /// (name, use, instructions, loc) and PLACES; problems go to SINK. Shared with
 /// config.cc.
 void read_role(const YamlEntry& entry, DiagnosticSink& sink, RoleSpec* role, RolePlaces* places);
+
+/// Reads E's value, a count of attempts running at once (`max_concurrent`, an entry of
+/// `agent_limits`), into OUT: a whole number from 1 to 1,000,000. Otherwise reports
+/// "expected a whole number for 'KEY'WHERE" or "'KEY'WHERE must be at least 1" (0 and
+/// negative numbers) at the value to SINK and returns false.
+bool read_concurrency(const YamlEntry& e, const std::string& where, DiagnosticSink& sink, int* out);
+
+/// Reads E's value, a mapping `{AGENT: COUNT, ...}` (`agent_limits` of settings or of
+/// .baton/config.yaml), into OUT (entries replace OUT's of the same agent); each COUNT
+/// as read_concurrency(). A null value leaves OUT; anything but a mapping is an error.
+/// PLACES, when not null, gets each agent's key.
+void read_agent_limits(const YamlEntry& e, const std::string& where, DiagnosticSink& sink,
+                       std::map<std::string, int>* out,
+                       std::map<std::string, SourceLoc>* places = nullptr);
 
 }  // namespace baton::workflow
