@@ -1,8 +1,5 @@
 #include "acp/invoker.h"
 
-#include <limits.h>
-#include <unistd.h>
-
 #include <map>
 #include <memory>
 #include <mutex>
@@ -11,6 +8,7 @@
 #include "acp/outcome.h"
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
+#include "util/self_exe.h"
 
 namespace baton::acp {
 
@@ -55,9 +53,8 @@ class AcpInvoker final : public agents::Invoker {
 
   agents::Command build_command(const agents::Invocation& inv) const override {
     agents::Command cmd;
-    cmd.argv = {self_executable(), "__acp-bridge",
-                "--cwd",           inv.workdir.empty() ? "." : inv.workdir,
-                "--permission",    to_string(policy_)};
+    cmd.argv = {self_executable().value_or("baton"),     "__acp-bridge", "--cwd",
+                inv.workdir.empty() ? "." : inv.workdir, "--permission", to_string(policy_)};
     if (!inv.resume_session_id.empty()) {
       cmd.argv.insert(cmd.argv.end(), {"--resume", inv.resume_session_id});
     }
@@ -205,13 +202,6 @@ const agents::Invoker* acp_invoker(const std::string& agent, PermissionPolicy po
 bool is_acp_log(std::string_view log) {
   if (log.find("{\"acp\":\"start\"") != std::string_view::npos) return true;
   return log.find("{\"acp\":\"result\"") != std::string_view::npos;
-}
-
-std::string self_executable() {
-  char buf[PATH_MAX];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "baton";
-  return std::string(buf, static_cast<size_t>(n));
 }
 
 }  // namespace baton::acp

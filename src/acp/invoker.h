@@ -31,8 +31,4 @@ const agents::Invoker* acp_invoker(const std::string& agent, PermissionPolicy po
 /// the ACP invoker by it, since the attempt's record names the agent only.
 bool is_acp_log(std::string_view log);
 
-/// The path of the running baton executable (/proc/self/exe resolved), for the
-/// bridge's argv; "baton" when it cannot be read.
-std::string self_executable();
-
 }  // namespace baton::acp

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "util/self_exe.h"
+
 namespace baton::acp {
 namespace {
 
@@ -43,7 +45,7 @@ TEST(AcpInvokerTest, BuildsTheBridgeCommandAroundTheAgentsAcpMode) {
   inv.resume_session_id = "s-0";
   agents::Command cmd = gemini->build_command(inv);
   ASSERT_GE(cmd.argv.size(), 2u);
-  EXPECT_EQ(cmd.argv[0], self_executable());
+  EXPECT_EQ(cmd.argv[0], self_executable().value_or("baton"));
   std::vector<std::string> rest(cmd.argv.begin() + 1, cmd.argv.end());
   EXPECT_EQ(rest, (std::vector<std::string>{"__acp-bridge", "--cwd", "/repo", "--permission",
                                             "deny", "--resume", "s-0", "--auth", "gemini-api-key",

@@ -18,6 +18,7 @@
 #include "cli/paths.h"
 #include "serve/auth.h"
 #include "serve/server.h"
+#include "util/self_exe.h"
 #include "webhooks/worker.h"
 
 namespace baton::cli {
@@ -49,12 +50,6 @@ bool split_listen(const std::string& listen, std::string* host, int* port) {
   return *port <= 65535;
 }
 
-std::string self_exe() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string("baton");
-}
-
 int serve_command(const ServeArgs& args) {
   serve::ServeOptions options;
   if (!split_listen(args.listen, &options.host, &options.port)) {
@@ -72,7 +67,7 @@ int serve_command(const ServeArgs& args) {
   options.root_dir = project_root();
   options.state_dir = state_dir(options.root_dir);
   options.db_path = options.state_dir + "/state.db";
-  options.baton = self_exe();
+  options.baton = self_executable().value_or("baton");
   options.allowed_hosts = args.allow_hosts;
   options.max_body_bytes = args.max_body_bytes;
   options.max_sse_clients = args.max_sse_clients;

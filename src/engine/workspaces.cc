@@ -13,6 +13,7 @@
 #include "isolation/docker_sandbox.h"
 #include "isolation/integrate.h"
 #include "isolation/sandbox.h"
+#include "util/self_exe.h"
 #include "workflow/graph.h"
 
 namespace baton::engine {
@@ -413,8 +414,7 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
     container.backend = backend_of(kind);
     container.socket = isolation::default_engine_socket(container.backend);
     container.image = image_of(wf_, task);
-    std::error_code ec;
-    container.launcher = fs::read_symlink("/proc/self/exe", ec).string();
+    container.launcher = self_executable().value_or("");
     // Stopped before the driver's SIGKILL reaches the launcher (kill_grace after SIGTERM).
     container.stop_grace_s = std::max(0, static_cast<int>(wf_.settings.kill_grace_s) - 1);
     if (auto r = isolation::wrap_in_container(process, sandbox, container); !r) {

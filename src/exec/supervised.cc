@@ -33,6 +33,7 @@
 #include "exec/spawn.h"
 #include "exec/supervisor.h"
 #include "exec/supervisor_protocol.h"
+#include "util/self_exe.h"
 
 #ifndef P_PIDFD
 #define P_PIDFD 3
@@ -191,9 +192,7 @@ SupervisorCommand supervisor_command() {
     return {override_path, {override_path}};
   }
   static const SupervisorCommand found = [] {
-    char buf[4096];
-    ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-    std::string exe = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "/proc/self/exe";
+    const std::string exe = self_executable().value_or("/proc/self/exe");
     std::string beside = exe.substr(0, exe.rfind('/') + 1) + "baton-supervise";
     if (::access(beside.c_str(), X_OK) == 0) return SupervisorCommand{beside, {beside}};
     return SupervisorCommand{exe, {exe, "__supervise"}};
