@@ -3,7 +3,6 @@
 // Each is one of baton's own commands run by launcher.h; what the command printed
 // becomes the problem's detail when it refuses.
 #include <fcntl.h>
-#include <openssl/sha.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -16,23 +15,12 @@
 
 #include "serve/context.h"
 #include "serve/launcher.h"
+#include "store/audit.h"
 #include "store/process_identity.h"
 
 namespace baton::serve {
 
 namespace {
-
-std::string sha256_hex(const std::string& data) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
-  }
-  return out;
-}
 
 // "YYYYMMDD-HHMMSS-xxxx" as engine::new_run_id makes them (UTC, 4 random hex digits).
 std::string new_run_id() {
@@ -228,7 +216,7 @@ void handle_create_run(Context& ctx, const RouteMatch&, const httplib::Request& 
     }
     file = real.string();
   } else {
-    file = serve_dir(ctx, "workflows") + "/" + sha256_hex(text).substr(0, 16) + ".yaml";
+    file = serve_dir(ctx, "workflows") + "/" + store::sha256_hex(text).substr(0, 16) + ".yaml";
     std::ofstream out(file, std::ios::binary | std::ios::trunc);
     out << text;
     if (!out.flush()) return send_problem(res, 500, file + ": cannot write the workflow");
@@ -242,8 +230,8 @@ void handle_create_run(Context& ctx, const RouteMatch&, const httplib::Request& 
   std::string key_file;
   if (!key.empty()) {
     if (key.size() > 256) return send_problem(res, 400, "Idempotency-Key is over 256 bytes");
-    const std::string fingerprint = sha256_hex(req.body);
-    key_file = serve_dir(ctx, "idempotency") + "/" + sha256_hex(key);
+    const std::string fingerprint = store::sha256_hex(req.body);
+    key_file = serve_dir(ctx, "idempotency") + "/" + store::sha256_hex(key);
     const std::string tmp = key_file + "." + run_id + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);

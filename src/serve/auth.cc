@@ -15,26 +15,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "serve/base64url.h"
+
 namespace baton::serve {
 
 namespace {
-
-std::string base64url(const unsigned char* bytes, size_t n) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < n; ++i) {
-    acc = (acc << 8) | bytes[i];
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += alphabet[(acc >> bits) & 63];
-    }
-  }
-  if (bits > 0) out += alphabet[(acc << (6 - bits)) & 63];
-  return out;
-}
 
 std::string trim(std::string s) {
   auto not_space = [](unsigned char c) { return !std::isspace(c); };
@@ -59,7 +44,7 @@ Result<std::string> new_token() {
     if (n < 0) return fail(std::string("getrandom: ") + std::strerror(errno));
     got += static_cast<size_t>(n);
   }
-  return base64url(bytes, sizeof bytes);
+  return base64url_encode(std::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
 }
 
 }  // namespace
