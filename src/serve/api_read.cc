@@ -70,7 +70,8 @@ std::string inside(const std::string& path, const std::string& dir) {
     return;                                        \
   }
 
-// The run ID from STORE; nullopt after answering 404 (no such run) or 500.
+}  // namespace
+
 std::optional<store::RunRecord> find_run(store::Store& store, const std::string& id,
                                          httplib::Response& res) {
   auto run = store.get_run(id);
@@ -82,7 +83,9 @@ std::optional<store::RunRecord> find_run(store::Store& store, const std::string&
   return std::move(*run);
 }
 
-}  // namespace
+bool orchestrator_alive(const store::RunRecord& run) {
+  return store::process_is_running(run.orchestrator_pid, run.orchestrator_start_time);
+}
 
 Result<std::optional<nlohmann::json>> run_json(store::Store& store, const std::string& run_id) {
   auto run = store.get_run(run_id);
@@ -92,9 +95,7 @@ Result<std::optional<nlohmann::json>> run_json(store::Store& store, const std::s
   if (!totals) return tl::unexpected(totals.error());
   nlohmann::json out = run_summary_json(**run, *totals);
   out["inputs"] = (*run)->inputs;
-  out["live"] =
-      (*run)->orchestrator_pid > 0 &&
-      store::process_is_running((*run)->orchestrator_pid, (*run)->orchestrator_start_time);
+  out["live"] = orchestrator_alive(**run);
   nlohmann::json tasks = nlohmann::json::array();
   auto visited = store.for_each_task(
       run_id, [&](const store::TaskRecord& t) { tasks.push_back(task_summary_json(t)); });

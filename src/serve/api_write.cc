@@ -16,7 +16,6 @@
 #include "serve/context.h"
 #include "serve/launcher.h"
 #include "store/audit.h"
-#include "store/process_identity.h"
 
 namespace baton::serve {
 
@@ -158,15 +157,11 @@ bool run_command(Context& ctx, const std::vector<std::string>& args, httplib::Re
 // summary printed): wait for it up to 10 s, so an action right after the end is not
 // refused as "running".
 bool orchestrator_live(const store::RunRecord& run) {
-  auto alive = [&] {
-    return run.orchestrator_pid > 0 &&
-           store::process_is_running(run.orchestrator_pid, run.orchestrator_start_time);
-  };
-  if (run.status == "running") return alive();
-  for (int i = 0; i < 500 && alive(); ++i) {
+  if (run.status == "running") return orchestrator_alive(run);
+  for (int i = 0; i < 500 && orchestrator_alive(run); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return alive();
+  return orchestrator_alive(run);
 }
 
 }  // namespace
@@ -299,25 +294,22 @@ void handle_run_action(Context& ctx, const RouteMatch& m, const httplib::Request
   {
     auto store = ctx.stores.acquire();
     if (!store) return send_problem(res, 500, store.error().message);
-    auto run = (*store)->get_run(id);
-    if (!run) return send_problem(res, 500, run.error().message);
-    if (!*run) return send_problem(res, 404, "no run '" + id + "'");
-    const bool live = action == "pause" ? store::process_is_running((*run)->orchestrator_pid,
-                                                                    (*run)->orchestrator_start_time)
-                                        : orchestrator_live(**run);
+    auto run = find_run(**store, id, res);
+    if (!run) return;
+    const bool live = action == "pause" ? orchestrator_alive(*run) : orchestrator_live(*run);
     if (action == "resume") {
       if (live) return send_problem(res, 409, "run '" + id + "' is running");
-      if ((*run)->status == "success") {
+      if (run->status == "success") {
         return send_problem(res, 409, "run '" + id + "' succeeded: nothing to resume");
       }
-    } else if (action == "pause" && (!live || (*run)->status != "running")) {
+    } else if (action == "pause" && (!live || run->status != "running")) {
       return send_problem(res, 409,
-                          "run '" + id + "' is " + (*run)->status +
+                          "run '" + id + "' is " + run->status +
                               (live ? "" : " with no live orchestrator") +
                               ": only a running run can be paused");
-    } else if (action == "cancel" && (*run)->status != "running" && (*run)->status != "paused" &&
-               (*run)->status != "waiting") {
-      return send_problem(res, 409, "run '" + id + "' is " + (*run)->status);
+    } else if (action == "cancel" && run->status != "running" && run->status != "paused" &&
+               run->status != "waiting") {
+      return send_problem(res, 409, "run '" + id + "' is " + run->status);
     }
   }
   if (action == "resume")
@@ -346,13 +338,12 @@ void handle_task_action(Context& ctx, const RouteMatch& m, const httplib::Reques
   {
     auto store = ctx.stores.acquire();
     if (!store) return send_problem(res, 500, store.error().message);
-    auto run = (*store)->get_run(id);
-    if (!run) return send_problem(res, 500, run.error().message);
-    if (!*run) return send_problem(res, 404, "no run '" + id + "'");
+    auto run = find_run(**store, id, res);
+    if (!run) return;
     auto task = (*store)->get_task(id, task_id);
     if (!task) return send_problem(res, 500, task.error().message);
     if (!*task) return send_problem(res, 404, "run '" + id + "' has no task '" + task_id + "'");
-    live = orchestrator_live(**run);
+    live = orchestrator_live(*run);
     if (action == "retry") {
       if (live) return send_problem(res, 409, "run '" + id + "' is running: retry once it ended");
       if ((*task)->status != "failed" && (*task)->status != "cancelled") {

@@ -101,6 +101,14 @@ void handle_deliveries(Context& ctx, const RouteMatch& m, const httplib::Request
 void handle_redeliver(Context& ctx, const RouteMatch& m, const httplib::Request& req,
                       httplib::Response& res);
 
+/// The run ID from STORE; nullopt after answering 404 (no such run) or 500 (the read
+/// failed).
+std::optional<store::RunRecord> find_run(store::Store& store, const std::string& id,
+                                         httplib::Response& res);
+
+/// True while RUN's orchestrator (its pid and start time, never the pid alone) runs.
+bool orchestrator_alive(const store::RunRecord& run);
+
 /// The run's JSON (RunSummary + inputs, live, tasks) as GET /api/v1/runs/{run} answers
 /// it; nullopt when there is no such run. Errors: the store failed.
 Result<std::optional<nlohmann::json>> run_json(store::Store& store, const std::string& run_id);
