@@ -149,11 +149,14 @@ TEST(ServeReadsTest, WaitingTasksOnlyOfRunsThatAreNotOver) {
   ASSERT_TRUE(store->apply(Batch{
       live, {task("live", "gate", "waiting", 0), task("live", "build", "success", 1)}, {}, {}}));
   ASSERT_TRUE(store->apply(Batch{over, {task("over", "gate", "waiting", 0)}, {}, {}}));
+  RunRecord older = make_run("z-older", 0.5);  // an id that sorts after, created before
+  ASSERT_TRUE(store->apply(Batch{older, {task("z-older", "gate", "waiting", 0)}, {}, {}}));
   auto waiting = store->list_waiting_tasks(10);
   ASSERT_TRUE(waiting) << waiting.error().message;
-  ASSERT_EQ(waiting->size(), 1u);
-  EXPECT_EQ((*waiting)[0].run_id, "live");
+  ASSERT_EQ(waiting->size(), 2u);
+  EXPECT_EQ((*waiting)[0].run_id, "live");  // newest run first
   EXPECT_EQ((*waiting)[0].task_id, "gate");
+  EXPECT_EQ((*waiting)[1].run_id, "z-older");
 }
 
 TEST(ServeReadsTest, DependenciesAreWrittenOnceAndKeptByLaterUpserts) {

@@ -256,11 +256,12 @@ constexpr const char* kListFeed =
 constexpr const char* kLastFeedId = "SELECT coalesce(max(rowid), 0) FROM events";
 constexpr const char* kFeedEventExists = "SELECT count(*) FROM events WHERE rowid = ?1";
 constexpr const char* kListWaitingTasks =
-    "SELECT t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent, t.output,"
-    " t.exit_code, t.reason, t.started_at, t.ended_at, t.spec_sha256, t.gate, t.dependencies"
-    " FROM runs r JOIN tasks t ON t.run_id = r.id"
-    " WHERE r.status IN ('running', 'waiting', 'paused') AND t.status = 'waiting'"
-    " ORDER BY r.created_at DESC, r.id DESC, t.position LIMIT ?1";
+    "SELECT " BATON_TASK_COLUMNS
+    " FROM tasks"
+    " WHERE status = 'waiting'"
+    " AND run_id IN (SELECT id FROM runs WHERE status IN ('running', 'waiting', 'paused'))"
+    " ORDER BY (SELECT created_at FROM runs WHERE runs.id = tasks.run_id) DESC, run_id DESC,"
+    " position LIMIT ?1";
 
 #undef BATON_RUN_COLUMNS
 #undef BATON_TASK_COLUMNS
