@@ -7,7 +7,6 @@
 
 #include <filesystem>
 
-#include "serve/sse.h"
 #include "serve/views.h"
 #include "store/store.h"
 
@@ -163,9 +162,7 @@ bool EventHub::publish_new() {
       auto p = std::make_shared<PublishedEvent>();
       p->id = e.id;
       p->run_id = e.event.run_id;
-      p->message = sse_message(
-          e.id, "",
-          feed_event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      p->message = feed_event_message(e);
       published.push_back(std::move(p));
     }
     {

@@ -90,9 +90,7 @@ void handle_events(Context& ctx, const RouteMatch&, const httplib::Request& req,
               done = true;  // the rest comes from the subscription
               break;
             }
-            out += sse_message(
-                e.id, "",
-                feed_event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+            out += feed_event_message(e);
             state->last_sent = e.id;
           }
           if (done) state->last_sent = state->replay_to;

@@ -5,6 +5,7 @@
 
 #include "serve/base64url.h"
 #include "serve/router.h"
+#include "serve/sse.h"
 
 namespace baton::serve {
 
@@ -69,6 +70,11 @@ nlohmann::json feed_event_json(const store::FeedEvent& e) {
           {"seq", e.event.seq},   {"task_id", e.event.task_id},
           {"kind", e.event.kind}, {"time", e.event.time},
           {"data", e.event.data}};
+}
+
+std::string feed_event_message(const store::FeedEvent& e) {
+  return sse_message(
+      e.id, "", feed_event_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
 std::string encode_page_token(const store::RunRecord& run) {

@@ -28,6 +28,10 @@ nlohmann::json attempt_json(const store::AttemptRecord& attempt, int64_t log_byt
 /// data.
 nlohmann::json feed_event_json(const store::FeedEvent& event);
 
+/// EVENT as one SSE message: `id:` its global id, `data:` feed_event_json() (sse.h).
+/// Invalid UTF-8 in its strings becomes U+FFFD.
+std::string feed_event_message(const store::FeedEvent& event);
+
 /// The page token after RUN (the last run of a page): base64url of
 /// "<created_at as %.17g>|<id>". Opaque to clients.
 std::string encode_page_token(const store::RunRecord& run);
