@@ -307,6 +307,31 @@ TEST(KittyTest, WithSpecKittyInstalledEveryMoveGoesThroughItsOrchestratorApi) {
   EXPECT_EQ(dir.read("stub/lane-WP03"), "done\n");
 }
 
+TEST(KittyTest, WithSpecKittyAFailedWorkPackageIsBlockedWithAHistoryNote) {
+  ScratchDir dir;
+  make_feature_repo(dir, "linear", "001-linear");
+  dir.write("ctl/fail-WP01", "");
+  fs::create_directories(dir.path() + "/stub/wps");
+  for (const char* wp : {"WP01", "WP02", "WP03"}) dir.write(std::string("stub/wps/") + wp, "");
+  fs::create_directories(dir.path() + "/bin");
+  fs::create_symlink(source_dir() + "/tests/kitty/spec-kitty", dir.path() + "/bin/spec-kitty");
+  std::map<std::string, std::string> env{
+      {"PATH", dir.path() + "/bin:" + std::string(getenv("PATH"))},
+      {"STUB_DIR", dir.path() + "/stub"}};
+  Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain"}, dir.path(), env);
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_EQ(dir.read("stub/lane-WP01"), "blocked\n");
+  std::string calls = dir.read("stub/calls");
+  EXPECT_NE(calls.find("transition\n--feature=001-linear\n--wp=WP01\n"), std::string::npos);
+  EXPECT_NE(calls.find("--to=blocked\n"), std::string::npos) << calls;
+  EXPECT_NE(calls.find("append-history\n--feature=001-linear\n--wp=WP01\n--actor=baton\n"
+                       "--note=blocked: "),
+            std::string::npos)
+      << calls;
+  EXPECT_EQ(calls.find("accept-feature"), std::string::npos);
+  EXPECT_FALSE(dir.exists("kitty-specs/001-linear/status.events.jsonl"));
+}
+
 TEST(KittyTest, AnUnsupportedSpecKittyContractStopsTheRunBeforeItStarts) {
   ScratchDir dir;
   make_feature_repo(dir, "linear", "001-linear");

@@ -3,6 +3,10 @@
 #include "workflow/kitty_feature.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
 
 #include "expr/expr.h"
 
@@ -138,6 +142,24 @@ TEST(KittyFeatureTest, NoImplementingAgentIsAnError) {
             fixture("linear") +
                 ": error: no implementing agent: give --impl-agent AGENT or define the role "
                 "'implementer' in .baton/config.yaml");
+}
+
+TEST(KittyFeatureTest, AWorkPackageFileThatIsASymlinkIsRefused) {
+  namespace fs = std::filesystem;
+  char tmpl[] = "/tmp/kitty-feature-XXXXXX";
+  std::string dir = mkdtemp(tmpl);
+  fs::create_directories(dir + "/tasks");
+  std::ofstream(dir + "/secret.md")
+      << "---\nwork_package_id: WP01\ntitle: t\ndependencies: []\n---\nx\n";
+  fs::create_symlink(dir + "/secret.md", dir + "/tasks/WP01-link.md");
+  std::vector<Diagnostic> diagnostics;
+  EXPECT_FALSE(read_kitty_feature(dir, diagnostics));
+  ASSERT_EQ(diagnostics.size(), 1u);
+  EXPECT_EQ(diagnostics[0].format(),
+            dir +
+                "/tasks/WP01-link.md: error: not a regular file (a work package file may not be "
+                "a symlink)");
+  fs::remove_all(dir);
 }
 
 }  // namespace
