@@ -167,8 +167,17 @@ TEST(KittyTest, WithoutALimitTheFanOutRunsTogether) {
 TEST(KittyTest, DoneWorkPackagesAreNotRunAgain) {
   ScratchDir dir;
   make_feature_repo(dir, "diamond", "003-diamond");
+  // spec-kitty's branch of the done WP01, with a commit HEAD does not have.
+  git_sh(dir.path(),
+         "git checkout -qb 003-diamond-WP01 && git commit -q --allow-empty -m wp01 && "
+         "git checkout -q main");
   Outcome o = run_baton({"run", "kitty-specs/003-diamond", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.err.find("baton: warning: WP01 is done, but its branch 003-diamond-WP01 is not "
+                       "merged into HEAD: the work packages depending on it start from HEAD "
+                       "without it (merge it first)\n"),
+            std::string::npos)
+      << o.err;
   std::string ran = dir.read("ctl/ran");
   EXPECT_EQ(ran.find("WP01"), std::string::npos) << ran;
   EXPECT_EQ(ran.substr(ran.size() - 5), "WP04\n");

@@ -52,6 +52,9 @@ int run_command(const RunArgs& args) {
       std::printf("%s: every work package is done; nothing to run\n", args.file.c_str());
       return kExitSuccess;
     }
+    for (const std::string& warning : kitty_done_branch_warnings(*feature, root)) {
+      std::fprintf(stderr, "baton: warning: %s\n", warning.c_str());
+    }
     loaded = std::move(feature->loaded);
   } else {
     if (!args.kitty.impl_agent.empty() || !args.kitty.review_agent.empty() ||

@@ -3,9 +3,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "agents/invoker.h"
+#include "isolation/worktree.h"
 #include "kitty/file_lanes.h"
 #include "kitty/orchestrator_api.h"
 #include "workflow/loader.h"
@@ -118,6 +120,38 @@ std::optional<KittySetup> prepare_kitty(const std::string& dir, const std::strin
   setup.loaded.config_roles = config->roles;
   setup.loaded.webhooks = config->webhooks;
   return setup;
+}
+
+std::vector<std::string> kitty_done_branch_warnings(const KittySetup& setup,
+                                                    const std::string& root) {
+  std::vector<std::string> out;
+  std::set<std::string> needed;  // done WPs some WP of the workflow depends on
+  for (const auto& wp : setup.feature.work_packages) {
+    if (setup.loaded.workflow.task_index(wp.id) < 0) continue;
+    for (const std::string& dep : wp.dependencies) {
+      auto lane = setup.lanes.find(dep);
+      if (lane != setup.lanes.end() && lane->second == kitty::Lane::kDone) needed.insert(dep);
+    }
+  }
+  if (needed.empty()) return out;
+  auto repo = isolation::open_repository(root);
+  if (!repo) return out;
+  isolation::GitScope scope = isolation::repository_scope(*repo);
+  for (const std::string& id : needed) {
+    std::string branch = setup.feature.slug + "-" + id;
+    auto exists = isolation::run_git(
+        *repo, scope, {"rev-parse", "--verify", "--quiet", "refs/heads/" + branch + "^{commit}"},
+        nullptr, 30);
+    if (!exists || exists->exit_code != 0) continue;
+    auto merged = isolation::run_git(
+        *repo, scope, {"merge-base", "--is-ancestor", "refs/heads/" + branch, "HEAD"}, nullptr, 30);
+    if (merged && merged->exit_code == 1) {
+      out.push_back(id + " is done, but its branch " + branch +
+                    " is not merged into HEAD: the work packages depending on it start from "
+                    "HEAD without it (merge it first)");
+    }
+  }
+  return out;
 }
 
 std::string kitty_saved_path(const std::string& state_dir, const std::string& run_id) {

@@ -43,6 +43,14 @@ struct KittySetup {
 std::optional<KittySetup> prepare_kitty(const std::string& dir, const std::string& root,
                                         const KittyFlags& flags, const nlohmann::json* saved);
 
+/// Warnings (one line each, no prefix) about done WPs whose work may be missing: a
+/// done WP that a WP of SETUP's workflow depends on, whose spec-kitty branch
+/// (`SLUG-WPnn`, spec-kitty's name for a WP's lane branch) exists in the repository of
+/// ROOT and is not merged into HEAD. Dependants start from HEAD, so they would not
+/// see that work. Git problems give no warning.
+std::vector<std::string> kitty_done_branch_warnings(const KittySetup& setup,
+                                                    const std::string& root);
+
 /// STATE_DIR/runs/RUN/kitty.json: where a feature run keeps KittySetup::saved.
 std::string kitty_saved_path(const std::string& state_dir, const std::string& run_id);
 
