@@ -2,6 +2,19 @@
 
 namespace baton::kitty {
 
+namespace {
+
+// REASON cut to kMaxReasonBytes at a UTF-8 character boundary, "..." marking a cut:
+// an agent's failure text can be long, and it becomes an argv element or an event.
+std::string bounded(const std::string& reason) {
+  if (reason.size() <= kMaxReasonBytes) return reason;
+  size_t end = kMaxReasonBytes;
+  while (end > 0 && (static_cast<unsigned char>(reason[end]) & 0xC0) == 0x80) --end;
+  return reason.substr(0, end) + "...";
+}
+
+}  // namespace
+
 LaneObserver::LaneObserver(engine::RunObserver& inner, LaneBackend& backend,
                            std::map<std::string, Lane> lanes, std::string actor,
                            std::function<void(const std::string&)> warn)
@@ -39,7 +52,7 @@ void LaneObserver::record(const Result<void>& r) {
 }
 
 bool LaneObserver::move(const std::string& wp, Lane to, const std::string& reason) {
-  Move m{wp, lane_of(wp), to, actor_, reason, "", nullptr};
+  Move m{wp, lane_of(wp), to, actor_, bounded(reason), "", nullptr};
   auto r = backend_.move(m);
   record(r);
   if (r) lanes_[wp] = to;
@@ -79,7 +92,7 @@ void LaneObserver::on_transition(const engine::Scheduler& scheduler, const engin
         if (lane != Lane::kBlocked && !is_terminal(lane)) {
           std::string reason = t.reason.empty() ? "the implementation failed" : t.reason;
           if (move(wp, Lane::kBlocked, reason)) {
-            record(backend_.append_history(wp, actor_, "blocked: " + reason));
+            record(backend_.append_history(wp, actor_, bounded("blocked: " + reason)));
           }
         }
         break;

@@ -12,11 +12,14 @@
 
 namespace baton::kitty {
 
+/// Most bytes of a move's reason (a failure's text is cut, "..." appended).
+inline constexpr size_t kMaxReasonBytes = 1000;
+
 /// Forwards every call to INNER (the live view) and moves the lanes of the WP whose id
 /// is the task's id: a start moves it to in_progress (through claimed from planned,
 /// or from blocked); a success to for_review, then complete_review() moves it to done;
-/// a failure to blocked (its reason as the note); a cancellation (an interrupted or
-/// cancelled run, which `baton resume` continues) from in_progress back to planned
+/// a failure to blocked (its reason as the note, at most kMaxReasonBytes); a cancellation (an
+/// interrupted or cancelled run, which `baton resume` continues) from in_progress back to planned
 /// with that reason. A skipped task's WP keeps its lane. Hook tasks are ignored.
 /// A move the backend refuses does not stop the run: it is reported through WARN
 /// (called at once) and kept in problems(). Called on the loop thread.
