@@ -192,6 +192,16 @@ TEST(KittyTest, DoneWorkPackagesAreNotRunAgain) {
   EXPECT_EQ(status["summary"]["done"], 4);
 }
 
+TEST(KittyTest, GraphDrawsTheWorkPackagesThatWouldRun) {
+  ScratchDir dir;
+  make_feature_repo(dir, "diamond", "003-diamond");
+  Outcome o = run_baton({"graph", "kitty-specs/003-diamond", "--format", "dot"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(o.out.find("WP01"), std::string::npos) << o.out;  // done: not run
+  EXPECT_NE(o.out.find("\"WP02\" -> \"WP04\""), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("\"WP03\" -> \"WP04\""), std::string::npos) << o.out;
+}
+
 TEST(KittyTest, ALegacyFeaturesFrontMatterLanesAreUpdatedInPlace) {
   ScratchDir dir;
   make_feature_repo(dir, "legacy", "004-legacy");
