@@ -161,6 +161,37 @@ TEST(SlurmTest, CancelScancelsTheJobAndRecordsTheTaskCancelled) {
   EXPECT_FALSE(dir.exists("ledger"));
 }
 
+// A job held in the queue (--hold): the task reads "queued on slurm"; `baton cancel`
+// of the run whose orchestrator was killed scancels the job through its record.
+TEST(SlurmTest, QueuedJobShowsInStatusAndCancelWithoutOrchestratorScancelsIt) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: held
+settings:
+  executor: slurm
+  slurm: {poll: 100ms, lost_after: 2s, extra: ["--hold"]}
+tasks:
+  - id: held
+    run: "touch ran"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(eventually([] { return !jobs_in("PENDING").empty(); })) << slurm_cluster().logs();
+  std::string status;
+  EXPECT_TRUE(eventually([&] {
+    status = run_baton({"status", "last"}, dir.path()).out;
+    return status.find("queued on slurm") != std::string::npos;
+  })) << status;
+  run.signal(SIGKILL);
+  run.wait();
+  EXPECT_FALSE(jobs_in("PENDING").empty());  // the job outlives its orchestrator
+  Outcome c = run_baton({"cancel", "last"}, dir.path(), {}, 60);
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
+  json r = last_run(dir);
+  EXPECT_EQ(r["status"], "cancelled");
+  EXPECT_EQ(task_of(r, "held")["status"], "cancelled");
+  EXPECT_FALSE(dir.exists("ran"));
+}
+
 TEST(SlurmTest, ResumeAfterSigkillAdoptsTheJobsWithoutSubmittingAgain) {
   ScratchDir dir;
   dir.write("flow.yaml", std::string("name: adopt\n") + kSlurmSettings + R"(tasks:
