@@ -274,12 +274,16 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::submit(uv_loop_s* loop,
   auto out = isolation::run_command(sbatch_argv(sb), options);
   if (!out) return fail("sbatch: " + out.error().message);
   if (out->exit_code != 0) {
+    ::unlink(slurm_spec_path(control).c_str());  // nothing will read it
     std::string err = out->err;
     while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
     return fail("sbatch failed (exit " + std::to_string(out->exit_code) + "): " + err);
   }
   auto job_id = parse_sbatch_answer(out->out);
-  if (!job_id) return tl::unexpected(job_id.error());
+  if (!job_id) {
+    ::unlink(slurm_spec_path(control).c_str());
+    return tl::unexpected(job_id.error());
+  }
   if (auto r = append_slurm_record(record, submitted_line(*job_id, now_s()), false); !r) {
     scancel(*job_id);
     return tl::unexpected(r.error());
@@ -354,6 +358,7 @@ Result<void> SlurmExecutor::clean_up_lost(const std::string& control_path) {
     }
   }
   scancel(rec->job_id.empty() ? find_job_by_token(rec->token) : rec->job_id);
+  ::unlink(slurm_spec_path(control_path).c_str());
   return {};
 }
 
@@ -365,6 +370,8 @@ bool SlurmExecutor::try_finish(SlurmAttempt* a) {
 }
 
 void SlurmExecutor::finish(SlurmAttempt* a, AttemptEnd end) {
+  // A job that never started left its spec (the task's environment, secrets included).
+  ::unlink(slurm_spec_path(a->control_).c_str());
   a->running_ = false;
   a->queued_ = false;
   EndCallback cb = std::move(a->on_end_);
@@ -440,6 +447,7 @@ Result<void> cancel_slurm_attempt(const std::string& control_path) {
   auto out = isolation::run_command({"scancel", job_id}, options);
   if (!out) return tl::unexpected(out.error());
   if (out->exit_code != 0) return fail("scancel " + job_id + " failed: " + out->err);
+  ::unlink(slurm_spec_path(control_path).c_str());  // a job cancelled while queued never reads it
   return {};
 }
 

@@ -190,6 +190,34 @@ tasks:
   EXPECT_EQ(r["status"], "cancelled");
   EXPECT_EQ(task_of(r, "held")["status"], "cancelled");
   EXPECT_FALSE(dir.exists("ran"));
+  // The spec the job never read (the task's environment) is gone too.
+  EXPECT_FALSE(fs::exists(r["run_dir"].get<std::string>() + "/logs/held.1.slurm-spec"));
+}
+
+// sbatch refuses the job: the attempt fails to start with sbatch's own words, and is
+// not retried (nothing ran).
+TEST(SlurmTest, RefusedSubmissionFailsTheTaskWithSbatchsMessage) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: refused
+settings:
+  executor: slurm
+  slurm: {partition: no-such-partition}
+tasks:
+  - id: t
+    retry: {max_attempts: 3, delay: 0s}
+    run: "touch ran"
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path(), {}, 60);
+  EXPECT_NE(o.exit_code, 0);
+  json r = last_run(dir);
+  EXPECT_EQ(task_of(r, "t")["status"], "failed");
+  EXPECT_EQ(task_of(r, "t")["attempts"], 1);
+  EXPECT_NE(task_of(r, "t")["reason"].get<std::string>().find("sbatch failed"), std::string::npos)
+      << task_of(r, "t");
+  EXPECT_NE(task_of(r, "t")["reason"].get<std::string>().find("partition"), std::string::npos)
+      << task_of(r, "t");
+  EXPECT_FALSE(dir.exists("ran"));
+  EXPECT_FALSE(fs::exists(r["run_dir"].get<std::string>() + "/logs/t.1.slurm-spec"));
 }
 
 TEST(SlurmTest, ResumeAfterSigkillAdoptsTheJobsWithoutSubmittingAgain) {
