@@ -7,7 +7,10 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
@@ -312,6 +315,61 @@ TEST(SlurmTest, JobKilledMidTaskIsLostAndRetriedOnceDependantsRunOnce) {
   // The lost attempt is given up for good: a late exit record would not be taken.
   EXPECT_NE(read_file(r["run_dir"].get<std::string>() + "/logs/work.1.slurm").find("\"lost\""),
             std::string::npos);
+}
+
+// baton died after sbatch answered but before the job id was recorded (simulated by
+// removing the "submitted" record): resume finds the job by its token, adopts it and
+// records its id; nothing is submitted again.
+TEST(SlurmTest, ResumeFindsAJobWhoseIdWasNeverRecordedByItsToken) {
+  ScratchDir dir;
+  dir.write("flow.yaml", std::string("name: token\n") + kSlurmSettings + R"(tasks:
+  - id: a
+    run: "touch started; while [ ! -f go ]; do sleep 0.05; done; echo a >> ledger; echo a-out"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
+  run.signal(SIGKILL);
+  run.wait();
+  json r = last_run(dir);
+  const std::string record = r["run_dir"].get<std::string>() + "/logs/a.1.slurm";
+  std::string text = read_file(record);
+  size_t cut = text.find("\n");
+  ASSERT_NE(cut, std::string::npos);
+  { std::ofstream(record, std::ios::trunc) << text.substr(0, cut + 1); }  // "submitting" only
+  EXPECT_EQ(submitted_jobs(r), 0);
+  dir.write("go", "");
+  Outcome o = run_baton({"resume", "last", "--plain"}, dir.path(), {}, 120);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  r = last_run(dir);
+  EXPECT_EQ(task_of(r, "a")["output"], "a-out");
+  EXPECT_EQ(task_of(r, "a")["attempts"], 1);
+  EXPECT_EQ(dir.read("ledger"), "a\n");
+  EXPECT_EQ(submitted_jobs(r), 1);  // the adopted job's id, written back by resume
+}
+
+// squeue --json fails (a shim first in PATH): baton asks `scontrol show job -o` instead
+// and still sees a killed job end, so the attempt is lost, not stuck running.
+TEST(SlurmTest, ScontrolFallbackStillSeesAKilledJobEnd) {
+  ScratchDir dir;
+  dir.write("bin/squeue", "#!/bin/sh\necho 'squeue: error: not today' >&2\nexit 1\n");
+  fs::permissions(dir.path() + "/bin/squeue", fs::perms::owner_all);
+  dir.write("flow.yaml", std::string("name: fallback\n") + kSlurmSettings + R"(tasks:
+  - id: work
+    retry: {max_attempts: 1}
+    run: "touch started; sleep 120"
+)");
+  std::map<std::string, std::string> env{
+      {"PATH", dir.path() + "/bin:" + std::string(std::getenv("PATH"))}};
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path(), env);
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
+  json r = last_run(dir);
+  kill_job_processes(r["run_dir"].get<std::string>() + "/logs/work.1.attempt");
+  Outcome o = run.wait(120);
+  EXPECT_NE(o.exit_code, 0);
+  r = last_run(dir);
+  EXPECT_EQ(task_of(r, "work")["status"], "failed");
+  EXPECT_NE(task_of(r, "work")["reason"].get<std::string>().find("slurm job"), std::string::npos)
+      << task_of(r, "work");
 }
 
 TEST(SlurmTest, LostAttemptWithOneAttemptEndsFailedNotStuckRunning) {
