@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -137,6 +138,7 @@ SlurmCluster::SlurmCluster() {
        << "MpiDefault=none\n"
        << "ReturnToService=2\n"
        << "KillWait=5\n"
+       << "SlurmdTimeout=10\n"
        << "NodeName=" << host << " CPUs=4 RealMemory=1000\n"
        << "PartitionName=debug Nodes=" << host << " Default=YES MaxTime=INFINITE State=UP\n";
   conf.close();
@@ -152,7 +154,8 @@ SlurmCluster::SlurmCluster() {
     return;
   }
   start({"slurmctld", "-D", "-f", conf_}, dir_ + "/log/slurmctld.out");
-  start({"slurmd", "-D", "-f", conf_, "-N", host}, dir_ + "/log/slurmd.out");
+  host_ = host;
+  slurmd_ = start({"slurmd", "-D", "-f", conf_, "-N", host}, dir_ + "/log/slurmd.out");
   bool idle = wait_until(
       [&] {
         return run_command({"sinfo", "-h", "-o", "%t"}, "/").out == "idle\n";
@@ -170,6 +173,19 @@ std::string SlurmCluster::logs() const {
     out += std::string("== ") + name + "\n" + read_file(dir_ + "/log/" + name);
   }
   return out;
+}
+
+void SlurmCluster::kill_slurmd() {
+  if (slurmd_ <= 0) return;
+  ::kill(slurmd_, SIGKILL);
+  ::waitpid(slurmd_, nullptr, 0);
+  daemons_.erase(std::remove(daemons_.begin(), daemons_.end(), slurmd_), daemons_.end());
+  slurmd_ = -1;
+}
+
+void SlurmCluster::restart_slurmd() {
+  if (slurmd_ > 0) return;
+  slurmd_ = start({"slurmd", "-D", "-f", conf_, "-N", host_}, dir_ + "/log/slurmd.out");
 }
 
 void SlurmCluster::stop() {

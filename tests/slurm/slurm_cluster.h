@@ -33,6 +33,11 @@ class SlurmCluster {
   const std::string& conf() const { return conf_; }
   /// The daemons' logs, for a failing test's message.
   std::string logs() const;
+  /// SIGKILLs slurmd (its jobs' slurmstepd and processes run on); slurmctld marks the
+  /// node down after SlurmdTimeout (10 s here) and ends its jobs NODE_FAIL.
+  void kill_slurmd();
+  /// Starts slurmd again; the node returns to service when it registers.
+  void restart_slurmd();
 
  private:
   pid_t start(const std::vector<std::string>& argv, const std::string& log);
@@ -40,6 +45,8 @@ class SlurmCluster {
 
   std::string dir_, conf_;
   std::vector<pid_t> daemons_;
+  pid_t slurmd_ = -1;
+  std::string host_;
   std::string error_;
 };
 

@@ -337,8 +337,11 @@ TEST(SlurmTest, ResumeFindsAJobWhoseIdWasNeverRecordedByItsToken) {
   ASSERT_NE(cut, std::string::npos);
   { std::ofstream(record, std::ios::trunc) << text.substr(0, cut + 1); }  // "submitting" only
   EXPECT_EQ(submitted_jobs(r), 0);
+  // The job still waits for "go": resume must adopt it by its token and record its id.
+  BatonProcess resume({"resume", "last", "--plain"}, dir.path());
+  EXPECT_TRUE(eventually([&] { return submitted_jobs(r) == 1; }));
   dir.write("go", "");
-  Outcome o = run_baton({"resume", "last", "--plain"}, dir.path(), {}, 120);
+  Outcome o = resume.wait(120);
   EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
   r = last_run(dir);
   EXPECT_EQ(task_of(r, "a")["output"], "a-out");
@@ -370,6 +373,48 @@ TEST(SlurmTest, ScontrolFallbackStillSeesAKilledJobEnd) {
   EXPECT_EQ(task_of(r, "work")["status"], "failed");
   EXPECT_NE(task_of(r, "work")["reason"].get<std::string>().find("slurm job"), std::string::npos)
       << task_of(r, "work");
+}
+
+// slurmd SIGKILLed while the attempt runs: the node goes down, the job ends NODE_FAIL
+// with no exit record, the attempt is lost (class transient, the state in its reason)
+// and exactly one new attempt runs once the node is back. The dead attempt may still
+// finish on the node and write its exit record late: it is never taken.
+TEST(SlurmTest, SlurmdKilledMidTaskLosesTheAttemptAndItsLateEndIsRejected) {
+  ScratchDir dir;
+  dir.write("flow.yaml", std::string("name: nodefail\n") + kSlurmSettings + R"(tasks:
+  - id: work
+    retry: {max_attempts: 2, delay: 0s}
+    run: "echo x >> started; while [ ! -f go ]; do sleep 0.05; done; echo done >> ledger; echo work-out"
+  - id: after
+    dependencies: [work]
+    run: "echo ${work.output} >> after"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
+  json r = last_run(dir);
+  const std::string logs = r["run_dir"].get<std::string>() + "/logs/";
+  slurm_cluster().kill_slurmd();
+  // Lost once the node is down and the bound passed; attempt 2 is then submitted.
+  bool second = eventually([&] { return fs::exists(logs + "work.2.slurm"); }, 120);
+  slurm_cluster().restart_slurmd();
+  ASSERT_TRUE(second) << slurm_cluster().logs();
+  dir.write("go", "");
+  Outcome o = run.wait(180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err << slurm_cluster().logs();
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "work")["attempts"], 2);
+  EXPECT_EQ(task_of(r, "work")["output"], "work-out");
+  json first;
+  for (const json& a : r["attempts"]) {
+    if (a["task"] == "work" && a["number"] == 1) first = a;
+  }
+  EXPECT_EQ(first["status"], "failed");
+  EXPECT_EQ(first["error_class"], "transient") << first;
+  EXPECT_NE(first["error"].get<std::string>().find("NODE_FAIL"), std::string::npos) << first;
+  EXPECT_NE(read_file(logs + "work.1.slurm").find("\"lost\""), std::string::npos);
+  EXPECT_EQ(dir.read("after"), "work-out\n");  // the dependant ran once
+  EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }, 60));
 }
 
 TEST(SlurmTest, LostAttemptWithOneAttemptEndsFailedNotStuckRunning) {
