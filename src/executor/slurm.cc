@@ -127,6 +127,16 @@ AttemptEnd adjust(exec::ProcessResult result, bool cancel_requested, std::string
   return AttemptEnd{std::move(result), std::move(error_class)};
 }
 
+// True when the attempt's control file has its "started" record (the job ran it).
+bool has_started_record(const std::string& control) {
+  std::ifstream in(control, std::ios::binary);
+  if (!in) return false;
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto records = exec::parse_control_records(buf.str());
+  return records && records->started.has_value();
+}
+
 class SlurmExecutor;
 
 class SlurmAttempt final : public AttemptHandle {
@@ -418,6 +428,15 @@ void SlurmExecutor::poll() {
       }
     }
     a->queued_ = false;
+    if (a->cancel_requested_ && !has_started_record(a->control_)) {
+      // Cancelled while queued: it never ran, there is nothing to wait for.
+      exec::ProcessResult r;
+      r.status.kind = exec::ExitStatus::Kind::kCancelled;
+      r.status.error = "cancelled while queued on slurm";
+      r.started_at = r.ended_at = now;
+      finish(a, AttemptEnd{r, ""});
+      continue;
+    }
     if (a->gone_since_ == 0) {
       a->gone_since_ = now;
       continue;
@@ -455,13 +474,7 @@ std::string slurm_queue_note(const std::string& log_path) {
   const std::string control = exec::control_path_for(log_path);
   auto rec = read_slurm_record(slurm_record_path(control));
   if (!rec || rec->lost) return "";
-  std::ifstream in(control, std::ios::binary);
-  if (!in) return "queued on slurm";  // the job has not created it yet
-  std::stringstream buf;
-  buf << in.rdbuf();
-  auto records = exec::parse_control_records(buf.str());
-  if (records && !records->started && !records->exit) return "queued on slurm";
-  return "";
+  return has_started_record(control) ? "" : "queued on slurm";
 }
 
 }  // namespace baton::executor

@@ -197,6 +197,30 @@ tasks:
   EXPECT_FALSE(fs::exists(r["run_dir"].get<std::string>() + "/logs/held.1.slurm-spec"));
 }
 
+// A live `baton cancel` of a job still queued: scancel, and the attempt ends cancelled at
+// once (it never ran), not after the lost bound (10 minutes here).
+TEST(SlurmTest, CancelOfAQueuedJobEndsAtOnce) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: held
+settings:
+  executor: slurm
+  slurm: {poll: 100ms, lost_after: 10m, extra: ["--hold"]}
+tasks:
+  - id: held
+    run: "touch ran"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(eventually([] { return !jobs_in("PENDING").empty(); })) << slurm_cluster().logs();
+  Outcome c = run_baton({"cancel", "last"}, dir.path(), {}, 60);
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  Outcome o = run.wait(60);
+  EXPECT_EQ(o.exit_code, 3) << o.out << o.err;
+  json r = last_run(dir);
+  EXPECT_EQ(task_of(r, "held")["status"], "cancelled");
+  EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
+  EXPECT_FALSE(dir.exists("ran"));
+}
+
 // sbatch refuses the job: the attempt fails to start with sbatch's own words, and is
 // not retried (nothing ran).
 TEST(SlurmTest, RefusedSubmissionFailsTheTaskWithSbatchsMessage) {
