@@ -125,6 +125,30 @@ TEST(SlurmTest, ThirtyTasksOnSlurmEndAsTheyDoLocally) {
                           "/logs/t0_0.1.slurm"));
 }
 
+// settings.executor: slurm with one task's `executor: local`: that task runs here (no
+// job), the other as a job, and the output crosses between them.
+TEST(SlurmTest, TaskOverrideRunsThatTaskLocally) {
+  ScratchDir dir;
+  dir.write("flow.yaml", std::string("name: mixed\n") + kSlurmSettings + R"(tasks:
+  - id: here
+    executor: local
+    run: "echo here-$SLURM_JOB_ID"
+  - id: there
+    dependencies: [here]
+    run: "echo ${here.output} there-$SLURM_JOB_ID"
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path(), {}, 120);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json r = last_run(dir);
+  const std::string logs = r["run_dir"].get<std::string>() + "/logs/";
+  EXPECT_FALSE(fs::exists(logs + "here.1.slurm"));
+  const std::string job = read_file(logs + "there.1.slurm");
+  ASSERT_NE(job.find("\"job_id\""), std::string::npos);
+  std::string job_id = json::parse(job.substr(job.find('\n') + 1))["job_id"];
+  EXPECT_EQ(task_of(r, "here")["output"], "here-");  // not in a job
+  EXPECT_EQ(task_of(r, "there")["output"], "here- there-" + job_id);
+}
+
 TEST(SlurmTest, TimeoutIsBatonsAndTheJobEnds) {
   ScratchDir dir;
   dir.write("flow.yaml", std::string("name: slow\n") + kSlurmSettings + R"(tasks:
