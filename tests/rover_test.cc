@@ -364,5 +364,62 @@ tasks:
   EXPECT_EQ(second, first) << run.dump();
 }
 
+TEST(TemplatesTest, EveryTemplateIsWrittenAsShippedAndValidates) {
+  ScratchDir dir;
+  git_sh(dir.path(), "git init -q -b main");
+  Outcome list = run_baton({"templates"}, dir.path());
+  ASSERT_EQ(list.exit_code, 0);
+  const std::map<std::string, std::string> sources = {
+      {"feature", "tests/workflows/seed001_feature.yaml"},
+      {"bugfix", "tests/workflows/seed001_bugfix.yaml"},
+      {"rover", "templates/rover.yaml"},
+      {"spec-kitty", "templates/spec-kitty.yaml"}};
+  for (const auto& [name, source] : sources) {
+    SCOPED_TRACE(name);
+    EXPECT_NE(list.out.find("baton init --template " + name + ";"), std::string::npos) << list.out;
+    Outcome o = run_baton({"init", "--template", name, "--probe-timeout", "5"}, dir.path());
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_NE(o.out.find("wrote "), std::string::npos) << o.out;
+    EXPECT_EQ(dir.read(".baton/" + name + ".yaml"), read_file(source_dir() + "/" + source));
+    Outcome v = run_baton({"validate", ".baton/" + name + ".yaml"}, dir.path());
+    EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  }
+  // A second time: the file is there; --force overwrites it. The config is kept.
+  dir.write(".baton/config.yaml", dir.read(".baton/config.yaml") + "# mine\n");
+  Outcome again = run_baton({"init", "--template", "rover"}, dir.path());
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("rover.yaml exists; use --force"), std::string::npos) << again.err;
+  EXPECT_EQ(run_baton({"init", "--template", "rover", "--force"}, dir.path()).exit_code, 0);
+  EXPECT_NE(dir.read(".baton/config.yaml").find("# mine\n"), std::string::npos);
+  Outcome unknown = run_baton({"init", "--template", "../../etc/passwd"}, dir.path());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("there is no template '../../etc/passwd' (feature, bugfix, rover, "
+                             "spec-kitty; see baton templates)"),
+            std::string::npos)
+      << unknown.err;
+}
+
+// The rover template runs as written with Claude Code in every role (--rehearse).
+TEST(RoverAgentTest, RoverTemplateRunsAsWritten) {
+  ScratchDir dir;
+  git_sh(dir.path(),
+         "git init -q -b main && echo base > README && git add README && "
+         "git commit -qm base");
+  dir.write(".baton/config.yaml",
+            "agents:\n  planner: {use: [claude]}\n  coder: {use: [claude]}\n"
+            "  checker: {use: [claude]}\n");
+  ASSERT_EQ(run_baton({"init", "--template", "rover"}, dir.path()).exit_code, 0);
+  dir.write("script.yaml", R"(tasks:
+  implement: [{write_file: {path: flag.txt, content: "verbose\n"}}, {text: "implemented"}]
+fallback: [{text: "no changes needed"}]
+)");
+  Outcome o = run_baton({"run", ".baton/rover.yaml", "-i", "request=Add a flag", "--rehearse",
+                         "script.yaml", "--plain"},
+                        dir.path(), agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("5 tasks: 5 success"), std::string::npos) << o.out;
+  EXPECT_EQ(run_branch_file(dir, last_run(dir)["id"], "flag.txt"), "verbose\n");
+}
+
 }  // namespace
 }  // namespace baton::testing
