@@ -160,6 +160,40 @@ TEST(IterateCommandTest, RefusesWhatItCannotIterate) {
   EXPECT_EQ(task_of(last_run(dir), "a")["attempts"], 1);
 }
 
+TEST(IterateCommandTest, AnIterationSurvivesBatonStoppingBeforeTheAttempt) {
+  ScratchDir dir;
+  make_project(dir);
+  ASSERT_EQ(run_baton({"task", "--agent", "recorder", "Write things"}, dir.path()).exit_code, 0);
+  // The iteration is recorded, then this baton stops before the attempt starts (its
+  // rehearsal script is missing); the next orchestrator carries it out.
+  Outcome o = run_baton({"iterate", "last", "task", "-m", "Say more", "--rehearse", "nosuch.yaml"},
+                        dir.path());
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_EQ(task_of(last_run(dir), "task")["attempts"], 1);
+  o = run_baton({"resume", "last", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "task")["attempts"], 2);
+  EXPECT_NE(run_branch_file(dir, run["id"], "prompts.txt")
+                .find("Write things\n\n--\nA person reviewed your work on this task and asks for "
+                      "changes (baton iterate):\nSay more\n"),
+            std::string::npos);
+}
+
+TEST(TaskCommandTest, SandboxedTaskRunsInBwrapWithNetwork) {
+  ScratchDir dir;
+  make_project(dir);
+  Outcome o =
+      run_baton({"task", "--agent", "recorder", "--sandbox", "bwrap", "--plain", "x"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::string id = last_run(dir)["id"];
+  EXPECT_EQ(run_branch_file(dir, id, "prompts.txt"), "x\n\n--\n");
+  ASSERT_EQ(run_baton({"audit", "export", id, "-o", "events.jsonl"}, dir.path()).exit_code, 0);
+  std::string events = dir.read("events.jsonl");
+  EXPECT_NE(events.find("\"sandbox\":\"bwrap\""), std::string::npos) << events;
+  EXPECT_NE(events.find("\"network\":true"), std::string::npos) << events;
+}
+
 TEST(ShellCommandTest, RunsTheShellInTheTasksWorktree) {
   ScratchDir dir;
   make_project(dir);
