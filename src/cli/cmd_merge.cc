@@ -84,6 +84,13 @@ int merge_command(const std::string& run_arg, std::string into) {
   }
   const std::string state = std::filesystem::path(opened->db_path).parent_path().string();
   const std::string scratch = state + "/worktrees/" + run.id + "/.merge";
+  std::error_code ec;
+  if (std::filesystem::exists(scratch, ec)) {  // left by a merge that was killed
+    if (auto r = isolation::remove_worktree(repo, scratch); !r) {
+      std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
+      return kExitInternal;
+    }
+  }
   auto merged = isolation::merge_in_scratch(
       repo, old_tip, found->tip, "baton: merge run " + run.id + " (" + found->branch + ")", scratch,
       isolation::GitAuthor{});
