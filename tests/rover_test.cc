@@ -81,6 +81,12 @@ TEST(TaskCommandTest, NeedsAGitRepositoryWithACommit) {
   dir.write(".baton/config.yaml", kRecorderConfig);
   Outcome o = run_baton({"task", "--agent", "recorder", "p"}, dir.path());
   EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_NE(o.err.find("is not a git repository with a commit"), std::string::npos) << o.err;
+  EXPECT_FALSE(dir.exists(".baton/runs"));
+  git_sh(dir.path(), "git init -q -b main");
+  o = run_baton({"task", "--agent", "recorder", "p"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_NE(o.err.find("is not a git repository with a commit"), std::string::npos) << o.err;
 }
 
 // `baton shell` with a script on stdin: `printf SCRIPT | SHELL=/bin/sh baton shell ARGS`

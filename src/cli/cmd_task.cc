@@ -25,6 +25,7 @@
 #include "cli/start_run.h"
 #include "engine/clock.h"
 #include "engine/run.h"
+#include "isolation/worktree.h"
 #include "workflow/duration.h"
 
 namespace baton::cli {
@@ -104,6 +105,15 @@ int task_command(TaskArgs args) {
     return kExitUsage;
   }
   std::string root = project_root();
+  // The task works in a worktree: refused here, before its workflow is written.
+  auto repo = isolation::open_repository(root);
+  if (!repo || !isolation::head_commit(*repo)) {
+    std::fprintf(stderr,
+                 "baton: baton task works in a git worktree, but %s is not a git repository with "
+                 "a commit\n",
+                 root.c_str());
+    return kExitUsage;
+  }
   auto config = load_project_config(root);
   if (!config) return kExitUsage;
   std::string agent = args.agent;
