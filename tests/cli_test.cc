@@ -93,6 +93,7 @@ TEST(RunIdTest, EveryCommandTakesLastAndAUniquePrefix) {
                                              {"audit", "verify", older},
                                              {"audit", "export", older, "-o", "out.jsonl"},
                                              {"clean", older},
+                                             {"inspect", older, "only"},
                                              {"status", "last"},
                                              {"audit", "verify", "last"},
                                              {"clean", "last"}}) {

@@ -82,6 +82,13 @@ int run_cli(int argc, char** argv) {
   add_approve(app, &exit_code);
   add_retry(app, &exit_code);
   add_serve(app, &exit_code);
+  add_task(app, &exit_code);
+  add_iterate(app, &exit_code);
+  add_shell(app, &exit_code);
+  add_merge(app, &exit_code);
+  add_push(app, &exit_code);
+  add_inspect(app, &exit_code);
+  add_templates(app, &exit_code);
   // Handled below, before CLI11 parses: listed here for `baton --help`.
   app.add_subcommand("help", "Show the help of baton, or of COMMAND (as COMMAND --help)")
       ->allow_extras();

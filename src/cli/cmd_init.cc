@@ -1,4 +1,5 @@
-// baton init: .baton/config.yaml with the agent CLIs found here, and an example.
+// baton init [--template NAME]: .baton/config.yaml with the agent CLIs found here, and an
+// example (or the workflow template NAME as .baton/NAME.yaml: cli/templates.h).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/paths.h"
+#include "cli/templates.h"
 
 namespace baton::cli {
 
@@ -46,11 +48,45 @@ tasks:
     run: echo "${greet.output}; ${count.output} entries here"
 )";
 
-int init_command(bool force, double probe_timeout_s) {
+// Writes DIR/NAME.yaml from the template NAME (cli/templates.h), unless it exists and
+// not FORCE. Returns the exit code.
+int write_template(const fs::path& dir, const std::string& name, bool force) {
+  fs::path file = dir / (name + ".yaml");
+  if (fs::exists(file) && !force) {
+    std::fprintf(stderr, "baton: %s exists; use --force to overwrite it\n", file.c_str());
+    return kExitUsage;
+  }
+  std::ofstream out(file);
+  out << template_text(name);
+  if (!out.flush()) {
+    std::fprintf(stderr, "baton: cannot write %s\n", file.c_str());
+    return kExitInternal;
+  }
+  std::string hint;
+  for (const WorkflowTemplate& t : workflow_templates()) {
+    if (t.name == name) hint = std::string(t.run_hint);
+  }
+  std::printf("wrote %s: run it with `baton run %s %s`\n", file.c_str(),
+              fs::relative(file, fs::current_path()).c_str(), hint.c_str());
+  return kExitSuccess;
+}
+
+int init_command(bool force, double probe_timeout_s, const std::string& template_name) {
   std::string root = project_root();
   fs::path dir = state_dir(root);
   fs::path config = dir / "config.yaml";
-  if (fs::exists(config) && !force) {
+  if (!template_name.empty() && template_text(template_name).empty()) {
+    std::string names;
+    for (const WorkflowTemplate& t : workflow_templates()) {
+      names += (names.empty() ? "" : ", ") + std::string(t.name);
+    }
+    std::fprintf(stderr, "baton: --template: there is no template '%s' (%s; see baton templates)\n",
+                 template_name.c_str(), names.c_str());
+    return kExitUsage;
+  }
+  // With a template, an existing config is kept: the template is added beside it.
+  const bool keep_config = !template_name.empty() && fs::exists(config);
+  if (fs::exists(config) && !force && template_name.empty()) {
     std::fprintf(stderr, "baton: %s exists; use --force to overwrite it\n", config.c_str());
     return kExitUsage;
   }
@@ -64,6 +100,7 @@ int init_command(bool force, double probe_timeout_s) {
     std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
     return kExitInternal;
   }
+  if (keep_config) return write_template(dir, template_name, force);
   std::vector<std::string> installed, missing;
   std::string detected;
   std::vector<std::string> executables;
@@ -92,6 +129,10 @@ int init_command(bool force, double probe_timeout_s) {
     if (*role[1]) text += fmt::format("    instructions: \"{}\"\n", role[1]);
   }
   std::ofstream(config) << text;
+  if (!template_name.empty()) {
+    std::printf("wrote %s (%zu agent CLIs found)\n", config.c_str(), installed.size());
+    return write_template(dir, template_name, force);
+  }
   fs::path example = dir / "hello.yaml";
   if (!fs::exists(example)) std::ofstream(example) << kExample;
   std::printf("wrote %s (%zu agent CLIs found%s)\n", config.c_str(), installed.size(),
@@ -107,11 +148,15 @@ void add_init(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("init", "Create .baton/config.yaml with the agents found here");
   auto force = std::make_shared<bool>(false);
   auto probe_timeout = std::make_shared<double>(kDefaultProbeTimeoutS);
-  cmd->add_flag("--force", *force, "overwrite an existing config");
+  auto template_name = std::make_shared<std::string>();
+  cmd->add_flag("--force", *force, "overwrite an existing config (or template file)");
+  cmd->add_option("--template", *template_name,
+                  "also write the workflow template NAME as .baton/NAME.yaml (see baton "
+                  "templates); an existing config is kept");
   cmd->add_option("--probe-timeout", *probe_timeout, "seconds each CLI's --version may take")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->callback([=] { *exit_code = init_command(*force, *probe_timeout); });
+  cmd->callback([=] { *exit_code = init_command(*force, *probe_timeout, *template_name); });
 }
 
 }  // namespace baton::cli

@@ -8,7 +8,6 @@
 // cancelled; 7 when a live orchestrator runs the run.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -22,16 +21,12 @@
 #include "cli/open_run.h"
 #include "cli/orchestrator.h"
 #include "cli/resume.h"
+#include "cli/run_tasks.h"
 #include "store/process_identity.h"
 
 namespace baton::cli {
 
 namespace {
-
-double now_s() {
-  using namespace std::chrono;
-  return duration<double>(system_clock::now().time_since_epoch()).count();
-}
 
 int retry_command(const ResumeArgs& args, const std::string& task_id, bool no_downstream) {
   auto opened = open_run(args.run_id);
@@ -72,14 +67,9 @@ int retry_command(const ResumeArgs& args, const std::string& task_id, bool no_do
                  task_id.c_str(), run.id.c_str(), status.c_str());
     return kExitUsage;
   }
-  // The task and its dependants, in declaration order (dependencies come first).
+  // The task and its dependants.
   std::set<std::string> reset{task_id};
-  for (const workflow::TaskSpec& spec : wf.tasks) {
-    if (no_downstream) break;
-    for (const std::string& dep : spec.dependencies) {
-      if (reset.count(dep)) reset.insert(spec.id);
-    }
-  }
+  if (!no_downstream) reset.merge(dependants_of(wf, task_id));
   auto lock = store.acquire_run_lock(run.id, static_cast<int>(getpid()), store::self_start_time());
   if (!lock || !lock->acquired) {
     std::fprintf(stderr, "baton: run %s is now run by another baton; try again\n", run.id.c_str());
@@ -100,11 +90,7 @@ int retry_command(const ResumeArgs& args, const std::string& task_id, bool no_do
               {"reason",
                spec.id == task_id ? "baton retry" : "depends on '" + task_id + "' (baton retry)"}};
     batch.events.push_back(std::move(e));
-    row.status = "pending";
-    row.reason.clear();
-    row.gate.clear();
-    row.ended_at = 0;
-    batch.tasks.push_back(row);
+    batch.tasks.push_back(as_pending(row));
     retried.push_back(spec.id);
   }
   if (auto r = store.apply(batch); !r) {

@@ -1,25 +1,16 @@
 // baton run FLOW [-i KEY=VALUE]...: execute a workflow, show it live, summarise. FLOW
 // may be a spec-kitty feature directory (cli/kitty_run.h, docs/spec-kitty.md).
-#include <malloc.h>
-#include <unistd.h>
-
 #include <cctype>
-#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/kitty_run.h"
-#include "cli/live_view.h"
 #include "cli/load.h"
 #include "cli/paths.h"
-#include "cli/rehearsal.h"
-#include "cli/run_report.h"
-#include "cli/run_webhooks.h"
+#include "cli/start_run.h"
+#include "engine/clock.h"
 #include "engine/run.h"
-#include "engine/workspaces.h"
-#include "kitty/lane_observer.h"
-#include "store/store.h"
 
 namespace baton::cli {
 
@@ -68,90 +59,15 @@ int run_command(const RunArgs& args) {
     if (!loaded) return kExitUsage;
   }
 
-  auto isolation = engine::check_isolation(loaded->workflow, root);
-  if (!isolation) {
-    std::fprintf(stderr, "baton: %s\n", isolation.error().message.c_str());
-    return kExitUsage;
-  }
-  for (const std::string& note : engine::isolation_notes(*isolation)) {
-    std::fprintf(stderr, "baton: note: %s\n", note.c_str());
-  }
-
-  std::string state = state_dir(root);
-  if (auto r = write_state_gitignore(state); !r) {
-    std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
-    return kExitInternal;
-  }
-  auto store = store::open_sqlite_store(state + "/state.db");
-  if (!store) {
-    std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());
-    return kExitInternal;
-  }
-  // Registered before the run's first event, so that it has its deliveries; sends until
-  // the end of this function, then drains what is due (docs/webhooks.md).
-  auto webhooks = RunWebhooks::start(state + "/state.db", loaded->webhooks, root);
-  engine::RunOptions options;
-  options.root_dir = root;
-  options.state_dir = state;
-  options.inputs = merged_inputs(*loaded);
-  options.config_roles = loaded->config_roles;
-  options.no_wait = args.no_wait;
-  engine::SystemClock clock;
-  options.run_id = args.run_id.empty() ? engine::new_run_id(clock) : args.run_id;
-  if (!args.run_id.empty()) {
-    auto existing = (*store)->get_run(args.run_id);
-    if (!existing) {
-      std::fprintf(stderr, "baton: %s\n", existing.error().message.c_str());
-      return kExitInternal;
-    }
-    if (*existing) {
-      std::fprintf(stderr, "baton: --run-id: a run %s exists already\n", args.run_id.c_str());
-      return kExitUsage;
-    }
-  }
-  std::unique_ptr<Rehearsal> rehearsal;
-  if (!args.rehearse.empty()) {
-    auto started = Rehearsal::start(args.rehearse, state + "/runs/" + options.run_id);
-    if (!started) {
-      std::fprintf(stderr, "baton: --rehearse: %s\n", started.error().message.c_str());
-      return kExitUsage;
-    }
-    rehearsal = std::move(*started);
-    rehearsal->attach_to(options);
-  }
-  bool tty = !args.plain && !args.json && isatty(STDOUT_FILENO);
-  auto view = make_view(tty, args.json ? stderr : stdout);
-  std::unique_ptr<kitty::LaneObserver> lanes;
-  engine::RunObserver* observer = view.get();
-  std::vector<std::string> wp_ids;
-  if (feature) {
-    if (auto saved = save_kitty(state, options.run_id, feature->saved); !saved) {
-      std::fprintf(stderr, "baton: %s\n", saved.error().message.c_str());
-      return kExitInternal;
-    }
-    for (const auto& wp : feature->feature.work_packages) wp_ids.push_back(wp.id);
-    lanes = std::make_unique<kitty::LaneObserver>(
-        *view, *feature->backend, feature->lanes, "baton", [](const std::string& problem) {
-          std::fprintf(stderr, "baton: warning: lanes: %s\n", problem.c_str());
-        });
-    observer = lanes.get();
-  }
-  auto outcome = engine::execute_run(loaded->workflow, **store, options, *observer, clock);
-  if (lanes) lanes->finish(wp_ids);
-  lanes.reset();
-  view.reset();
-  if (!outcome) {
-    std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());
-    return kExitInternal;
-  }
-  // The report reads every task and attempt back from the store; the workflow model is
-  // no longer needed, so its memory goes first (100,000 tasks: about 90 MB; see
-  // bench/RESULTS.md, memory) and glibc hands the freed pages back.
-  loaded.reset();
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-  return report_run(**store, *outcome, state, args.json, rehearsal.get());
+  StartArgs start;
+  start.run_id = args.run_id.empty() ? engine::new_run_id(engine::SystemClock()) : args.run_id;
+  start.refuse_existing = !args.run_id.empty();
+  start.plain = args.plain;
+  start.json = args.json;
+  start.rehearse = args.rehearse;
+  start.no_wait = args.no_wait;
+  start.feature = feature ? &*feature : nullptr;
+  return start_run(loaded, root, start);
 }
 
 }  // namespace

@@ -25,6 +25,13 @@ void add_pause(CLI::App& app, int* exit_code);
 void add_approve(CLI::App& app, int* exit_code);
 void add_retry(CLI::App& app, int* exit_code);
 void add_serve(CLI::App& app, int* exit_code);
+void add_task(CLI::App& app, int* exit_code);
+void add_iterate(CLI::App& app, int* exit_code);
+void add_shell(CLI::App& app, int* exit_code);
+void add_merge(CLI::App& app, int* exit_code);
+void add_push(CLI::App& app, int* exit_code);
+void add_inspect(CLI::App& app, int* exit_code);
+void add_templates(CLI::App& app, int* exit_code);
 
 /// The hidden `baton __container-run ARGS`: runs a sandboxed task's command in a
 /// container (cmd_container_run.cc); returns the exit code.

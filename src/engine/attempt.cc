@@ -5,6 +5,7 @@
 
 #include "acp/invoker.h"
 #include "agents/prompt.h"
+#include "engine/iteration.h"
 #include "expr/shell.h"
 
 namespace baton::engine {
@@ -271,7 +272,7 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   auto prompt = render_prompt(spec, agents.instructions(spec.agent), scope);
   if (!prompt) return tl::unexpected(prompt.error());
   agents::Invocation inv;
-  inv.prompt = *prompt;
+  inv.prompt = place.feedback.empty() ? *prompt : prompt_with_feedback(place.feedback, *prompt);
   inv.workdir = p.cwd;
   inv.model = spec.model();
   inv.max_turns = spec.max_turns;

@@ -90,6 +90,9 @@ struct AttemptPlace {
   double kill_grace_s = 10;
   std::string agent;              ///< agent tasks: the agent chosen by the scheduler; "" = resolve
   std::string resume_session_id;  ///< agent tasks: a session to resume; "" = a new one
+  /// agent tasks: the feedback of a pending `baton iterate`, put before the prompt
+  /// (prompt_with_feedback(), engine/iteration.h); "" = none
+  std::string feedback = "";
   /// The run's secrets: the task's own go into its environment, every value into the
   /// log's redaction list (secrets.h). Null = none.
   const RunSecrets* secrets = nullptr;

@@ -14,6 +14,7 @@
 #include "acp/invoker.h"
 #include "agents/invoker.h"
 #include "engine/attempt.h"
+#include "engine/iteration.h"
 #include "engine/workspaces.h"
 #include "exec/process.h"
 #include "exec/supervised.h"
@@ -208,6 +209,12 @@ class Driver {
   void shut_loop();
   Result<RunOutcome> loop_until_done();
   Result<void> lock_run();
+  // Keeps ITERATIONS' feedback for the tasks of this workflow (iteration_feedback_).
+  void note_iterations(const PendingIterations& iterations) {
+    for (const auto& [id, feedback] : iterations.feedback()) {
+      if (int i = wf_.task_index(id); i >= 0) iteration_feedback_[i] = feedback;
+    }
+  }
   std::vector<TaskState> recorded_states(const std::vector<store::TaskRecord>& tasks,
                                          const std::vector<store::AttemptRecord>& attempts,
                                          const ResumeOptions& resume) const;
@@ -263,6 +270,9 @@ class Driver {
   bool start_hook_failed_ = false;
   bool integration_failed_ = false;
   std::string integration_text_;
+  // Tasks with a pending `baton iterate` (engine/iteration.h): their next attempt's
+  // feedback; erased when that attempt starts.
+  std::map<int, std::string> iteration_feedback_;
   int interrupted_by_ = 0;
   bool cancel_requested_ = false;  // `baton cancel` recorded run.cancel_requested
   std::optional<Error> fatal_;
@@ -467,6 +477,16 @@ void Driver::pump() {
                          s.agent,
                          s.resume_session_id};
       place.secrets = &secrets_;
+      if (auto it = iteration_feedback_.find(s.task); it != iteration_feedback_.end()) {
+        // `baton iterate`: the feedback, in the session the agent left when it has one.
+        place.feedback = it->second;
+        const TaskState& t = sched_.task(s.task);
+        if (place.resume_session_id.empty() && !t.session_id().empty() &&
+            t.session_agent() == s.agent) {
+          place.resume_session_id = t.session_id();
+        }
+        iteration_feedback_.erase(it);
+      }
       Live live;
       live.attempt = s.attempt;
       store::AttemptRecord& rec = live.record;
@@ -972,7 +992,8 @@ std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskReco
     s.gate_passed = r.gate == "approved";
     s.escalated = r.gate == "escalated";
     bool retried =
-        std::find(resume.retried.begin(), resume.retried.end(), id) != resume.retried.end();
+        std::find(resume.retried.begin(), resume.retried.end(), id) != resume.retried.end() ||
+        iteration_feedback_.count(static_cast<int>(i));
     for (const store::AttemptRecord* a : tries[id]) {
       if (a->cost_usd) s.cost_usd += *a->cost_usd;
       if (!a->session_id.empty()) {
@@ -1109,12 +1130,17 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     // No worktrees to restore: the events are read one at a time (a large run has
     // hundreds of thousands).
     ActiveSeconds active;
-    auto read = store_.for_each_event(run_id_, 0, [&](const store::Event& e) { active.add(e); });
+    PendingIterations iterations;
+    auto read = store_.for_each_event(run_id_, 0, [&](const store::Event& e) {
+      active.add(e);
+      iterations.add(e);
+    });
     if (!read) {
       shut_loop();
       return tl::unexpected(read.error());
     }
     active_before_s = active.total();
+    note_iterations(iterations);
   } else {
     auto events = store_.list_events(run_id_, 0);
     if (!events) {
@@ -1122,11 +1148,18 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
       return tl::unexpected(events.error());
     }
     active_before_s = active_seconds(*events);
+    PendingIterations iterations;
+    for (const store::Event& e : *events) iterations.add(e);
+    note_iterations(iterations);
     std::vector<int> fresh;
     for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
     if (auto restored = workspaces_.restore(*events, fresh); !restored) {
       shut_loop();
       return tl::unexpected(restored.error());
+    }
+    // An iterated task goes on from what its last success left in its worktree.
+    for (const auto& [task, feedback] : iteration_feedback_) {
+      workspaces_.continue_from_result(task);
     }
   }
   for (int i = 0; i < sched_.task_count(); ++i) {

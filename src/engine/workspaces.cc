@@ -300,14 +300,20 @@ Result<void> Workspaces::restore(const std::vector<store::Event>& events,
   return ok();
 }
 
+void Workspaces::continue_from_result(int task) {
+  auto it = places_.find(task);
+  if (it == places_.end() || !it->second.committed || it->second.committed->commit.empty()) return;
+  continue_from_[task] = it->second.committed->commit;
+}
+
 Result<std::string> Workspaces::prepare(int task, int attempt) {
   if (!in_worktree(task)) return root_dir_;
   auto it = places_.find(task);
   if (it != places_.end()) {
     it->second.committed.reset();
-    if (auto r = isolation::reset_worktree(repo_, it->second.worktree); !r) {
-      return tl::unexpected(r.error());
-    }
+    isolation::Worktree from = it->second.worktree;
+    if (auto c = continue_from_.find(task); c != continue_from_.end()) from.start = c->second;
+    if (auto r = isolation::reset_worktree(repo_, from); !r) return tl::unexpected(r.error());
     return it->second.worktree.path;
   }
   // The dependencies whose committed changes this task must see; one that is
@@ -443,6 +449,7 @@ Result<nlohmann::json> Workspaces::commit(int task, const std::string& agent) {
   auto info = isolation::commit_all(repo_, place->second.worktree, message, author_);
   if (!info) return fail("committing the changes of task '" + id + "': " + info.error().message);
   place->second.committed = *info;
+  continue_from_.erase(task);
   // The per-file lines of a task that touched thousands of files would bloat every
   // reader of the event log; the totals are exact either way.
   constexpr size_t kMaxStat = 16384;

@@ -93,6 +93,13 @@ class Workspaces {
   /// Errors: git's.
   Result<void> restore(const std::vector<store::Event>& events, const std::vector<int>& fresh);
 
+  /// After restore(), for a task `baton iterate` runs again (engine/iteration.h): its
+  /// attempts from now on start from its last commit (task.committed), not from its
+  /// start, so the agent finds the work it is asked to change; its branch keeps the
+  /// commit, and its next commit() goes on from it (the stat still counts from the
+  /// start). Nothing happens for a task without a committed place.
+  void continue_from_result(int task);
+
   /// True when task TASK (an index of wf.tasks) runs in a worktree.
   bool in_worktree(int task) const;
 
@@ -169,6 +176,7 @@ class Workspaces {
   // worktrees does not hold a list per task: bench/RESULTS.md, memory)
   std::vector<std::vector<int>> deps_;
   std::map<int, TaskPlace> places_;
+  std::map<int, std::string> continue_from_;  // task -> the commit its attempts start from
   std::string run_branch_;
   bool per_task_ = false;                    // integrate_at: task and integrate not none
   std::string run_head_;                     // per task: the run branch's tip; "" = not made

@@ -13,7 +13,45 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
+// The scope of the scratch worktree `git worktree add` just made at SCRATCH_PATH: its
+// own admin directory, named by the `.git` file git wrote (no task runs there), which
+// gives merges a HEAD. Removes the worktree when that file is not as expected.
+Result<GitScope> scratch_scope(const Repository& repo, const std::string& scratch_path) {
+  std::string gitfile;
+  {
+    std::ifstream in(scratch_path + "/.git");
+    std::getline(in, gitfile);
+  }
+  if (gitfile.rfind("gitdir: ", 0) != 0) {
+    remove_worktree(repo, scratch_path);
+    return fail("git worktree add: no .git file in " + scratch_path);
+  }
+  return GitScope{gitfile.substr(8), scratch_path, "", true};
+}
+
 }  // namespace
+
+Result<ScratchMerge> merge_in_scratch(const Repository& repo, const std::string& target,
+                                      const std::string& commit, const std::string& message,
+                                      const std::string& scratch_path, const GitAuthor& author) {
+  if (auto r = git(repo, {"worktree", "add", "-q", "--detach", scratch_path, target}); !r) {
+    return tl::unexpected(r.error());
+  }
+  auto scope = scratch_scope(repo, scratch_path);
+  if (!scope) return tl::unexpected(scope.error());
+  ScratchMerge out;
+  auto merged = merge_commit(repo, *scope, commit, message, false, author);
+  auto head = merged ? git(repo, *scope, {"rev-parse", "HEAD"}) : Result<std::string>("");
+  auto removed = remove_worktree(repo, scratch_path);
+  if (!merged) return tl::unexpected(merged.error());
+  if (!head) return tl::unexpected(head.error());
+  if (!removed) return tl::unexpected(removed.error());
+  out.head = trim(*head);
+  out.changed = merged->changed;
+  out.conflict = merged->conflict;
+  out.conflicting_files = merged->conflicting_files;
+  return out;
+}
 
 Result<IntegrationResult> integrate(const Repository& repo, const std::string& branch,
                                     const std::string& base,
@@ -30,18 +68,9 @@ Result<IntegrationResult> integrate(const Repository& repo, const std::string& b
     add.insert(add.end(), {scratch_path, branch});
   }
   if (auto r = git(repo, add); !r) return tl::unexpected(r.error());
-  // The scratch worktree is baton's alone (no task runs in it): its own admin
-  // directory, named by the `.git` file git just wrote, gives the merges a HEAD.
-  std::string gitfile;
-  {
-    std::ifstream in(scratch_path + "/.git");
-    std::getline(in, gitfile);
-  }
-  if (gitfile.rfind("gitdir: ", 0) != 0) {
-    remove_worktree(repo, scratch_path);
-    return fail("git worktree add: no .git file in " + scratch_path);
-  }
-  GitScope scope{gitfile.substr(8), scratch_path, "", true};
+  auto scratch = scratch_scope(repo, scratch_path);
+  if (!scratch) return tl::unexpected(scratch.error());
+  const GitScope& scope = *scratch;
 
   auto merge_all = [&]() -> Result<void> {
     for (const IntegrationItem& item : items) {

@@ -46,4 +46,21 @@ Result<IntegrationResult> integrate(const Repository& repo, const std::string& b
                                     const std::string& scratch_path, const std::string& run_id,
                                     const GitAuthor& author);
 
+/// How merge_in_scratch() went.
+struct ScratchMerge {
+  std::string head;      ///< the merge commit (TARGET itself when there was nothing to merge)
+  bool changed = false;  ///< COMMIT brought something TARGET did not have
+  bool conflict = false;
+  std::vector<std::string> conflicting_files;  ///< sorted, when conflict
+};
+
+/// Merges COMMIT into TARGET (a commit) with a merge commit (--no-ff) titled MESSAGE by
+/// AUTHOR, in a scratch worktree on a detached HEAD at SCRATCH_PATH (host git that
+/// trusts nothing a task wrote: merge drivers inert) that is removed before returning.
+/// No ref is changed: the caller moves a branch to `head`. A conflict is a result, not
+/// an Error. Errors: git's (an unknown TARGET or COMMIT, a SCRATCH_PATH in use).
+Result<ScratchMerge> merge_in_scratch(const Repository& repo, const std::string& target,
+                                      const std::string& commit, const std::string& message,
+                                      const std::string& scratch_path, const GitAuthor& author);
+
 }  // namespace baton::isolation

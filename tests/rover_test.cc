@@ -1,0 +1,465 @@
+// Integration tests of the Rover-style commands (issue 16, seed 000): `baton task`,
+// `iterate`, `shell`, `merge`, `push` and `inspect`, on real git repositories with real
+// processes. The agent is a custom agent of .baton/config.yaml (a real process that
+// records the prompt it was given), except in RoverAgentTest.*, which runs Claude Code
+// under --rehearse (the agent_cli lock).
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <nlohmann/json.hpp>
+
+#include "harness_util.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+
+// A custom agent that appends its prompt to prompts.txt in its directory and answers
+// "recorded".
+constexpr const char* kRecorderConfig = R"(custom_agents:
+  recorder:
+    command: [sh, -c, "cat >> prompts.txt; printf '\n--\n' >> prompts.txt; echo recorded"]
+)";
+
+// A repository on main with a README and the recorder agent's config, committed.
+void make_project(const ScratchDir& dir) {
+  dir.write(".baton/config.yaml", kRecorderConfig);
+  git_sh(dir.path(),
+         "git init -q -b main && echo base > README && git add README && git commit -qm base");
+}
+
+std::string run_branch_file(const ScratchDir& dir, const std::string& run, const std::string& f) {
+  return git_sh(dir.path(), "git show baton/" + run + ":" + f);
+}
+
+TEST(TaskCommandTest, RunsThePromptAsWrittenInAWorktreeAndRecordsARun) {
+  ScratchDir dir;
+  make_project(dir);
+  // Template, shell and git-option syntax: all of it must reach the agent as text.
+  const std::string prompt =
+      "--upload-pack=touch pwned ${inputs.prompt} ${fn:uppercase('x')} $(touch pwned2) `id` '\"";
+  Outcome o = run_baton({"task", "--agent", "recorder", "--plain", "--", prompt}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  EXPECT_EQ(run["workflow"], "task") << run.dump();
+  EXPECT_EQ(task_of(run, "task")["status"], "success");
+  std::string id = run["id"];
+  EXPECT_EQ(run_branch_file(dir, id, "prompts.txt"), prompt + "\n\n--\n");
+  EXPECT_FALSE(dir.exists("prompts.txt"));  // the checkout is untouched
+  EXPECT_FALSE(dir.exists("pwned"));
+  EXPECT_FALSE(dir.exists("pwned2"));
+  // Listed by `baton status` like any run.
+  Outcome status = run_baton({"status"}, dir.path());
+  EXPECT_NE(status.out.find(id + "   task"), std::string::npos) << status.out;
+}
+
+TEST(TaskCommandTest, RefusesBadAgentsEmptyPromptsAndReviewWithoutReviewCycles) {
+  ScratchDir dir;
+  make_project(dir);
+  Outcome o = run_baton({"task", "--agent", "--upload-pack=x", "p"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2) << o.err;
+  o = run_baton({"task", "--agent=-x", "p"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("--agent: '-x' is neither an agent baton knows nor a role"),
+            std::string::npos)
+      << o.err;
+  o = run_baton({"task", "  "}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("the prompt is empty"), std::string::npos) << o.err;
+  o = run_baton({"task", "--agent", "recorder", "--review", "recorder", "p"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("reviewer must not be the implementing agent"), std::string::npos) << o.err;
+  o = run_baton({"task", "--agent", "recorder", "--review", "codex", "p"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("review cycles are not in this build"), std::string::npos) << o.err;
+  EXPECT_FALSE(dir.exists(".baton/state.db"));  // nothing ran, no run claims a review
+}
+
+TEST(TaskCommandTest, NeedsAGitRepositoryWithACommit) {
+  ScratchDir dir;
+  dir.write(".baton/config.yaml", kRecorderConfig);
+  Outcome o = run_baton({"task", "--agent", "recorder", "p"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_NE(o.err.find("is not a git repository with a commit"), std::string::npos) << o.err;
+  EXPECT_FALSE(dir.exists(".baton/runs"));
+  git_sh(dir.path(), "git init -q -b main");
+  o = run_baton({"task", "--agent", "recorder", "p"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_NE(o.err.find("is not a git repository with a commit"), std::string::npos) << o.err;
+}
+
+// `baton shell` with a script on stdin: `printf SCRIPT | SHELL=/bin/sh baton shell ARGS`
+// in DIR; the test fails unless it exits 0. Returns its stdout.
+std::string shell_script(const ScratchDir& dir, const std::string& args,
+                         const std::string& script) {
+  return git_sh(dir.path(), "printf '%s\\n' '" + script + "' | SHELL=/bin/sh " + BATON_BINARY +
+                                " shell " + args);
+}
+
+constexpr const char* kTwoTasks = R"(name: two
+settings: {isolation: worktree}
+tasks:
+  - {id: a, agent: recorder, parameters: {task: "Write things"}}
+  - {id: b, dependencies: [a], run: "cat prompts.txt"}
+)";
+
+TEST(IterateCommandTest, FeedbackReachesTheNextAttemptInItsWorktreeAndDependantsRunAgain) {
+  ScratchDir dir;
+  make_project(dir);
+  dir.write("flow.yaml", kTwoTasks);
+  git_sh(dir.path(), "git add flow.yaml && git commit -qm flow");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  const std::string feedback = "Use ${a.output} and $(touch pwned) as text; --upload-pack=x";
+  o = run_baton({"iterate", "last", "a", "-m", feedback, "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("iterating task a of run "), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("then again: b"), std::string::npos) << o.out;
+  json run = last_run(dir);
+  EXPECT_EQ(run["status"], "success");
+  EXPECT_EQ(task_of(run, "a")["attempts"], 2) << run.dump();
+  EXPECT_EQ(task_of(run, "b")["attempts"], 2) << run.dump();
+  // The second attempt found the first one's work (it appends) and read the feedback
+  // before the task, as written.
+  const std::string second =
+      "A person reviewed your work on this task and asks for changes (baton iterate):\n" +
+      feedback + "\n\nThe task, as given before:\nWrite things\n";
+  const std::string both = "Write things\n\n--\n" + second + "\n--\n";
+  EXPECT_EQ(run_branch_file(dir, run["id"], "prompts.txt"), both);
+  // b ran again from a's new result.
+  EXPECT_EQ(task_of(run, "b")["output"], both.substr(0, both.size() - 1)) << run.dump();
+  EXPECT_FALSE(dir.exists("pwned"));
+  // inspect shows the feedback, the answer and the files.
+  Outcome inspect = run_baton({"inspect", "last", "a"}, dir.path());
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("feedback (baton iterate):\n  " + feedback), std::string::npos)
+      << inspect.out;
+  EXPECT_NE(inspect.out.find("final answer:\n  recorded"), std::string::npos) << inspect.out;
+  EXPECT_NE(inspect.out.find("prompts.txt"), std::string::npos) << inspect.out;
+  EXPECT_NE(inspect.out.find("  2. recorder  success"), std::string::npos) << inspect.out;
+  Outcome as_json = run_baton({"inspect", "last", "a", "--json"}, dir.path());
+  json j = json::parse(as_json.out);
+  EXPECT_EQ(j["iterations"][0]["feedback"], feedback);
+  EXPECT_EQ(j["attempts"].size(), 2u);
+  EXPECT_EQ(j["changes"]["files_changed"], 1);
+}
+
+TEST(IterateCommandTest, RefusesWhatItCannotIterate) {
+  ScratchDir dir;
+  make_project(dir);
+  dir.write("flow.yaml", kTwoTasks);
+  git_sh(dir.path(), "git add flow.yaml && git commit -qm flow");
+  ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain"}, dir.path()).exit_code, 0);
+  Outcome o = run_baton({"iterate", "last", "b", "-m", "x"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("task 'b' of run"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("is not an agent task"), std::string::npos) << o.err;
+  o = run_baton({"iterate", "last", "a", "-m", " "}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("the feedback is empty"), std::string::npos) << o.err;
+  o = run_baton({"iterate", "last", "--", "--upload-pack=touch pwned", "-m", "x"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2) << o.err;
+  o = run_baton({"iterate", "--", "--upload-pack=x", "a", "-m", "x"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2) << o.err;
+  EXPECT_FALSE(dir.exists("pwned"));
+  EXPECT_EQ(task_of(last_run(dir), "a")["attempts"], 1);
+}
+
+TEST(IterateCommandTest, AnIterationSurvivesBatonStoppingBeforeTheAttempt) {
+  ScratchDir dir;
+  make_project(dir);
+  ASSERT_EQ(run_baton({"task", "--agent", "recorder", "Write things"}, dir.path()).exit_code, 0);
+  // The iteration is recorded, then this baton stops before the attempt starts (its
+  // rehearsal script is missing); the next orchestrator carries it out.
+  Outcome o = run_baton({"iterate", "last", "task", "-m", "Say more", "--rehearse", "nosuch.yaml"},
+                        dir.path());
+  EXPECT_EQ(o.exit_code, 2) << o.out << o.err;
+  EXPECT_EQ(task_of(last_run(dir), "task")["attempts"], 1);
+  o = run_baton({"resume", "last", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "task")["attempts"], 2);
+  EXPECT_NE(run_branch_file(dir, run["id"], "prompts.txt")
+                .find("Write things\n\n--\nA person reviewed your work on this task and asks for "
+                      "changes (baton iterate):\nSay more\n"),
+            std::string::npos);
+}
+
+TEST(TaskCommandTest, SandboxedTaskRunsInBwrapWithNetwork) {
+  ScratchDir dir;
+  make_project(dir);
+  Outcome o =
+      run_baton({"task", "--agent", "recorder", "--sandbox", "bwrap", "--plain", "x"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::string id = last_run(dir)["id"];
+  EXPECT_EQ(run_branch_file(dir, id, "prompts.txt"), "x\n\n--\n");
+  ASSERT_EQ(run_baton({"audit", "export", id, "-o", "events.jsonl"}, dir.path()).exit_code, 0);
+  std::string events = dir.read("events.jsonl");
+  EXPECT_NE(events.find("\"sandbox\":\"bwrap\""), std::string::npos) << events;
+  EXPECT_NE(events.find("\"network\":true"), std::string::npos) << events;
+}
+
+TEST(ShellCommandTest, RunsTheShellInTheTasksWorktree) {
+  ScratchDir dir;
+  make_project(dir);
+  ASSERT_EQ(run_baton({"task", "--agent", "recorder", "Write things"}, dir.path()).exit_code, 0);
+  std::string id = last_run(dir)["id"];
+  std::string out = shell_script(dir, "last task",
+                                 "pwd; echo \"$BATON_TASK_ID\"; cat prompts.txt; echo x > s.txt");
+  EXPECT_NE(out.find("/.baton/worktrees/" + id + "/task\ntask\nWrite things\n"), std::string::npos)
+      << out;
+  EXPECT_TRUE(dir.exists(".baton/worktrees/" + id + "/task/s.txt"));
+  EXPECT_FALSE(dir.exists("s.txt"));
+}
+
+TEST(ShellCommandTest, RefusesATaskWithoutADirectory) {
+  ScratchDir dir;
+  make_project(dir);
+  dir.write("flow.yaml", "name: plain\ntasks:\n  - {id: t, run: \"true\"}\n");
+  ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain"}, dir.path()).exit_code, 0);
+  Outcome o = run_baton({"shell", "last", "t"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("task 't' of run " + last_run(dir)["id"].get<std::string>() +
+                       " has no directory of its own to open a shell in (it never ran in a "
+                       "worktree)"),
+            std::string::npos)
+      << o.err;
+  o = run_baton({"shell", "last", "nosuch"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("has no task 'nosuch'"), std::string::npos) << o.err;
+}
+
+TEST(ShellCommandTest, ASandboxedTaskGetsItsShellInsideBwrap) {
+  ScratchDir dir;
+  make_project(dir);
+  dir.write("flow.yaml",
+            "name: boxed\nsettings: {isolation: worktree, sandbox: bwrap}\n"
+            "tasks:\n  - {id: t, run: \"echo in > in.txt\"}\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  // The worktree is writable; the project's checkout is not there to write.
+  std::string out = shell_script(dir, "last t",
+                                 "cat in.txt; echo x > mine.txt; (echo y > " + dir.path() +
+                                     "/escaped.txt) 2>/dev/null || echo refused");
+  EXPECT_NE(out.find("in\nrefused\n"), std::string::npos) << out;
+  EXPECT_FALSE(dir.exists("escaped.txt"));
+}
+
+// A run whose branch baton/<run> adds prompts.txt; returns the run id.
+std::string task_run(const ScratchDir& dir) {
+  make_project(dir);
+  Outcome o = run_baton({"task", "--agent", "recorder", "Write things"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  return last_run(dir)["id"];
+}
+
+TEST(MergeCommandTest, MergesTheRunBranchIntoTheCheckedOutBranch) {
+  ScratchDir dir;
+  std::string id = task_run(dir);
+  Outcome o = run_baton({"merge", id}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("merged baton/" + id + " into main"), std::string::npos) << o.out;
+  EXPECT_EQ(dir.read("prompts.txt"), "Write things\n\n--\n");
+  EXPECT_EQ(git_sh(dir.path(), "git log -1 --format=%s main"),
+            "baton: merge run " + id + " (baton/" + id + ")\n");
+  EXPECT_EQ(git_sh(dir.path(), "git status --porcelain --untracked-files=no"), "");
+  o = run_baton({"merge", id}, dir.path());
+  EXPECT_EQ(o.exit_code, 0);
+  EXPECT_NE(o.out.find("nothing to merge"), std::string::npos) << o.out;
+}
+
+TEST(MergeCommandTest, AConflictLeavesTheRepositoryUnchanged) {
+  ScratchDir dir;
+  std::string id = task_run(dir);
+  git_sh(dir.path(), "echo mine > prompts.txt && git add prompts.txt && git commit -qm mine");
+  std::string before = git_sh(dir.path(), "git rev-parse HEAD; git worktree list | wc -l");
+  Outcome o = run_baton({"merge", id}, dir.path());
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.err.find("conflicts in prompts.txt; nothing was changed"), std::string::npos)
+      << o.err;
+  EXPECT_EQ(git_sh(dir.path(), "git rev-parse HEAD; git worktree list | wc -l"), before);
+  EXPECT_EQ(dir.read("prompts.txt"), "mine\n");
+  EXPECT_EQ(git_sh(dir.path(), "git status --porcelain --untracked-files=no"), "");
+}
+
+TEST(MergeCommandTest, IntoAnotherBranchAndHostileNames) {
+  ScratchDir dir;
+  std::string id = task_run(dir);
+  git_sh(dir.path(), "git branch other");
+  Outcome o = run_baton({"merge", id, "--into", "other"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  EXPECT_EQ(git_sh(dir.path(), "git show other:prompts.txt"), "Write things\n\n--\n");
+  EXPECT_FALSE(dir.exists("prompts.txt"));  // main, checked out, is untouched
+  for (std::string bad : {"--upload-pack=touch pwned", "-x", "a..b", "nosuch"}) {
+    SCOPED_TRACE(bad);
+    o = run_baton({"merge", id, "--into=" + bad}, dir.path());
+    EXPECT_EQ(o.exit_code, 2) << o.err;
+  }
+  o = run_baton({"merge", "--", "--upload-pack=touch pwned"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("no run '--upload-pack=touch pwned'"), std::string::npos) << o.err;
+  EXPECT_FALSE(dir.exists("pwned"));
+}
+
+// An environment whose PATH holds git and sh only: `gh` is never run by a test.
+std::map<std::string, std::string> path_without_gh(const ScratchDir& bin) {
+  git_sh(bin.path(), "ln -s \"$(command -v git)\" git && ln -s \"$(command -v sh)\" sh");
+  return {{"PATH", bin.path()}};
+}
+
+TEST(PushCommandTest, PushesToABareRemoteAndSaysGhIsMissing) {
+  ScratchDir dir, remote, bin;
+  std::string id = task_run(dir);
+  git_sh(remote.path(), "git init -q --bare r.git");
+  git_sh(dir.path(), "git remote add origin " + remote.path() + "/r.git");
+  // A receive-pack program in the repository's config (a task could have written it)
+  // is not run.
+  git_sh(dir.path(),
+         "git config remote.origin.receivepack 'touch " + dir.path() + "/pwned; git-receive-pack'");
+  Outcome o = run_baton({"push", id}, dir.path(), path_without_gh(bin));
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("pushed baton/" + id + " to origin"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("gh (GitHub CLI) is not installed"), std::string::npos) << o.out;
+  EXPECT_EQ(git_sh(remote.path() + "/r.git", "git rev-parse baton/" + id),
+            git_sh(dir.path(), "git rev-parse baton/" + id));
+  EXPECT_FALSE(dir.exists("pwned"));
+}
+
+TEST(PushCommandTest, RefusesHostileRemotes) {
+  ScratchDir dir, bin;
+  std::string id = task_run(dir);
+  git_sh(dir.path(), "git remote add evil 'ext::sh -c touch% " + dir.path() + "/pwned'");
+  Outcome o = run_baton({"push", id, "--remote", "evil"}, dir.path(), path_without_gh(bin));
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("baton pushes only to a path"), std::string::npos) << o.err;
+  o = run_baton({"push", id, "--remote=--upload-pack=touch pwned"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("is not a remote name"), std::string::npos) << o.err;
+  o = run_baton({"push", id, "--remote", "nosuch"}, dir.path());
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_NE(o.err.find("there is no remote 'nosuch'"), std::string::npos) << o.err;
+  EXPECT_FALSE(dir.exists("pwned"));
+}
+
+// Claude Code (pinned, under --rehearse): `baton task`, then `baton iterate` resumes the
+// agent's session in the same worktree.
+TEST(RoverAgentTest, IterateResumesClaudesSessionInItsWorktree) {
+  ScratchDir dir;
+  git_sh(dir.path(),
+         "git init -q -b main && echo base > README && git add README && git commit -qm base");
+  dir.write("script.yaml", R"(tasks:
+  "task:claude:1": [{write_file: {path: a.txt, content: "first\n"}}, {text: "wrote a.txt"}]
+  "task:claude:2":
+    - {edit_file: {path: a.txt, old: "first", new: "changed"}}
+    - {write_file: {path: b.txt, content: "second\n"}}
+    - {text: "wrote b.txt"}
+)");
+  Outcome o = run_baton(
+      {"task", "--agent", "claude", "--rehearse", "script.yaml", "--plain", "Write a.txt"},
+      dir.path(), agent_path(), 180);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  o = run_baton(
+      {"iterate", "last", "task", "-m", "Also write b.txt", "--rehearse", "script.yaml", "--plain"},
+      dir.path(), agent_path(), 180);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  std::string first, second;
+  for (const auto& a : run["attempts"]) {
+    (a["number"] == 1 ? first : second) = a.value("session_id", "");
+  }
+  EXPECT_FALSE(first.empty()) << run.dump();
+  EXPECT_EQ(second, first) << run.dump();
+  std::string id = run["id"];
+  // The second attempt edited what the first one left in the worktree.
+  EXPECT_EQ(run_branch_file(dir, id, "a.txt"), "changed\n");
+  EXPECT_EQ(run_branch_file(dir, id, "b.txt"), "second\n");
+}
+
+// A task without resume_session: `baton iterate` still resumes the session.
+TEST(RoverAgentTest, IterateResumesTheSessionOfATaskWithoutResumeSession) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: one
+settings: {isolation: worktree}
+tasks:
+  - {id: t, agent: claude, parameters: {task: "Write a.txt"}, timeout: 2m}
+)");
+  git_sh(dir.path(), "git init -q -b main && git add flow.yaml && git commit -qm base");
+  dir.write("script.yaml", R"(tasks:
+  "t:claude:1": [{write_file: {path: a.txt, content: "first\n"}}, {text: "wrote a.txt"}]
+  "t:claude:2": [{text: "nothing to change"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  o = run_baton({"iterate", "last", "t", "-m", "Check it", "--rehearse", "script.yaml", "--plain"},
+                dir.path(), agent_path(), 180);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  std::string first, second;
+  for (const auto& a : run["attempts"]) {
+    (a["number"] == 1 ? first : second) = a.value("session_id", "");
+  }
+  EXPECT_FALSE(first.empty()) << run.dump();
+  EXPECT_EQ(second, first) << run.dump();
+}
+
+TEST(TemplatesTest, EveryTemplateIsWrittenAsShippedAndValidates) {
+  ScratchDir dir;
+  git_sh(dir.path(), "git init -q -b main");
+  Outcome list = run_baton({"templates"}, dir.path());
+  ASSERT_EQ(list.exit_code, 0);
+  const std::map<std::string, std::string> sources = {
+      {"feature", "tests/workflows/seed001_feature.yaml"},
+      {"bugfix", "tests/workflows/seed001_bugfix.yaml"},
+      {"rover", "templates/rover.yaml"},
+      {"spec-kitty", "templates/spec-kitty.yaml"}};
+  for (const auto& [name, source] : sources) {
+    SCOPED_TRACE(name);
+    EXPECT_NE(list.out.find("baton init --template " + name + ";"), std::string::npos) << list.out;
+    Outcome o = run_baton({"init", "--template", name, "--probe-timeout", "5"}, dir.path());
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_NE(o.out.find("wrote "), std::string::npos) << o.out;
+    EXPECT_EQ(dir.read(".baton/" + name + ".yaml"), read_file(source_dir() + "/" + source));
+    Outcome v = run_baton({"validate", ".baton/" + name + ".yaml"}, dir.path());
+    EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  }
+  // A second time: the file is there; --force overwrites it. The config is kept.
+  dir.write(".baton/config.yaml", dir.read(".baton/config.yaml") + "# mine\n");
+  Outcome again = run_baton({"init", "--template", "rover"}, dir.path());
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("rover.yaml exists; use --force"), std::string::npos) << again.err;
+  EXPECT_EQ(run_baton({"init", "--template", "rover", "--force"}, dir.path()).exit_code, 0);
+  EXPECT_NE(dir.read(".baton/config.yaml").find("# mine\n"), std::string::npos);
+  Outcome unknown = run_baton({"init", "--template", "../../etc/passwd"}, dir.path());
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("there is no template '../../etc/passwd' (feature, bugfix, rover, "
+                             "spec-kitty; see baton templates)"),
+            std::string::npos)
+      << unknown.err;
+}
+
+// The rover template runs as written with Claude Code in every role (--rehearse).
+TEST(RoverAgentTest, RoverTemplateRunsAsWritten) {
+  ScratchDir dir;
+  git_sh(dir.path(),
+         "git init -q -b main && echo base > README && git add README && "
+         "git commit -qm base");
+  dir.write(".baton/config.yaml",
+            "agents:\n  planner: {use: [claude]}\n  coder: {use: [claude]}\n"
+            "  checker: {use: [claude]}\n");
+  ASSERT_EQ(run_baton({"init", "--template", "rover"}, dir.path()).exit_code, 0);
+  dir.write("script.yaml", R"(tasks:
+  implement: [{write_file: {path: flag.txt, content: "verbose\n"}}, {text: "implemented"}]
+fallback: [{text: "no changes needed"}]
+)");
+  Outcome o = run_baton({"run", ".baton/rover.yaml", "-i", "request=Add a flag", "--rehearse",
+                         "script.yaml", "--plain"},
+                        dir.path(), agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("5 tasks: 5 success"), std::string::npos) << o.out;
+  EXPECT_EQ(run_branch_file(dir, last_run(dir)["id"], "flag.txt"), "verbose\n");
+}
+
+}  // namespace
+}  // namespace baton::testing
