@@ -34,6 +34,11 @@ inline constexpr size_t kMaxReviewFeedbackBytes = 16 * 1024;
 /// reviewer). A longer diff is cut at a line and says so.
 inline constexpr size_t kMaxReviewDiffBytes = 96 * 1024;
 
+/// How the reason of a task escalated by an exhausted review starts ("escalated: review
+/// not approved after 3 cycles; last feedback: ..."). `baton approve` of such a task keeps
+/// the work's output as the task's (the comment is only recorded).
+inline constexpr std::string_view kReviewExhaustedReason = "escalated: review not approved";
+
 /// A reviewer's decision.
 struct ReviewVerdict {
   bool approved = false;

@@ -669,7 +669,7 @@ void Scheduler::review_finished(int task, int attempt, const AttemptOutcome& out
     why += "; last feedback: " + first_line;
     if (spec.review->on_exhausted == workflow::ReviewExhausted::kEscalate && !stopping_) {
       t.escalated = true;
-      wait_for_person(task, attempt, "escalated: " + why);
+      wait_for_person(task, attempt, "escalated: " + why);  // starts kReviewExhaustedReason
     } else {
       set_status(task, TaskStatus::kFailed, attempt, why);
       if (workflow_.settings.on_failure == RunFailurePolicy::kStop) {
