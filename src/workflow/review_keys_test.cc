@@ -2,6 +2,7 @@
 // model the loader fills and the errors with their places (docs/review.md).
 #include <gtest/gtest.h>
 
+#include "workflow/config.h"
 #include "workflow/loader.h"
 
 namespace baton::workflow {
@@ -113,6 +114,35 @@ hooks:
   EXPECT_EQ(heads(r), (std::vector<std::string>{"flow.yaml:6:46: error: hooks have no 'review'; "
                                                 "they run unattended"}))
       << format_all(r.diagnostics);
+}
+
+TEST(ReviewKeysTest, ConfigTurnsSingleAgentOnAndGivesThePause) {
+  auto config = load_config_text("single_agent: true\nsingle_agent_pause: 10s\n", "config.yaml");
+  ASSERT_TRUE(config) << config.error().message;
+  EXPECT_TRUE(config->single_agent);
+  EXPECT_EQ(config->single_agent_pause_s, 10);
+  auto bad = load_config_text("single_agent: yes\nsingle_agent_pause: soon\n", "config.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.error().message.find(
+                "config.yaml:1:15: expected true or false for 'single_agent' at the top level"),
+            std::string::npos)
+      << bad.error().message;
+  EXPECT_NE(bad.error().message.find("config.yaml:2:21: "), std::string::npos)
+      << bad.error().message;
+
+  LoadOptions o = options();
+  o.config_single_agent = true;
+  o.config_single_agent_pause_s = 10;
+  const std::string flow = "name: x\ntasks:\n  - {id: a, run: make}\n";
+  LoadResult r = load_workflow_text(flow, "flow.yaml", o);
+  ASSERT_TRUE(r.ok()) << format_all(r.diagnostics);
+  EXPECT_TRUE(r.workflow->settings.single_agent);
+  EXPECT_EQ(r.workflow->settings.single_agent_pause_s, 10);
+  r = load_workflow_text(
+      "name: x\nsettings: {single_agent_pause: 2s}\ntasks:\n  - {id: a, run: make}\n", "flow.yaml",
+      o);
+  ASSERT_TRUE(r.ok()) << format_all(r.diagnostics);
+  EXPECT_EQ(r.workflow->settings.single_agent_pause_s, 2);  // the file's pause wins
 }
 
 }  // namespace
