@@ -97,7 +97,8 @@ TEST(RehearsedReviewTest, ClaudeImplementsCodexRequestsChangesOnceThenApproves) 
             std::string("tasks:\n") +
                 "  \"impl:claude:1\": [{write_file: {path: a.txt, content: \"one\\n\"}}, "
                 "{text: \"wrote one\"}]\n"
-                "  \"impl:codex:2\": [{text: " +
+                // The reviewer also writes a file: what it changes is undone.
+                "  \"impl:codex:2\": [{write_file: {path: by-reviewer.txt, content: x}}, {text: " +
                 verdict_text("changes_requested", "Write two instead of one.") +
                 "}]\n"
                 "  \"impl:claude:3\": [{write_file: {path: a.txt, content: \"two\\n\"}}, "
@@ -139,6 +140,11 @@ TEST(RehearsedReviewTest, ClaudeImplementsCodexRequestsChangesOnceThenApproves) 
   // The dependant started only after the approval.
   EXPECT_GT(index_of(events, "attempt.started", "after"), index_of(events, "task.success", "impl"));
   EXPECT_EQ(o.out.find("not cross-agent"), std::string::npos) << o.out;
+  // The work the run integrated is the implementer's: the reviewer's file is not in it.
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + id + ":a.txt"), "two\n");
+  std::string files = git_sh(dir.path(), "git ls-tree -r --name-only baton/" + id);
+  EXPECT_NE(files.find("a.txt\n"), std::string::npos) << files;
+  EXPECT_EQ(files.find("by-reviewer.txt"), std::string::npos) << files;
 }
 
 TEST(RehearsedReviewTest, NeverApprovedEscalatesAfterThreeCycles) {
