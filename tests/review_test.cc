@@ -103,7 +103,7 @@ TEST(RehearsedReviewTest, ClaudeImplementsCodexRequestsChangesOnceThenApproves) 
                 "}]\n"
                 "  \"impl:claude:3\": [{write_file: {path: a.txt, content: \"two\\n\"}}, "
                 "{text: \"wrote two\"}]\n"
-                "  \"impl:codex:4\": [{text: " +
+                "  \"impl:codex:4\": [{write_file: {path: by-reviewer.txt, content: y}}, {text: " +
                 verdict_text("approved", "") + "}]\n");
   git_sh(dir.path(), "git add -A && git commit -qm base");
   Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
@@ -145,6 +145,8 @@ TEST(RehearsedReviewTest, ClaudeImplementsCodexRequestsChangesOnceThenApproves) 
   std::string files = git_sh(dir.path(), "git ls-tree -r --name-only baton/" + id);
   EXPECT_NE(files.find("a.txt\n"), std::string::npos) << files;
   EXPECT_EQ(files.find("by-reviewer.txt"), std::string::npos) << files;
+  // Nor is it left in the task's worktree after the approval.
+  EXPECT_EQ(git_sh(dir.path(), "find . -name by-reviewer.txt"), "");
 }
 
 TEST(RehearsedReviewTest, NeverApprovedEscalatesAfterThreeCycles) {
