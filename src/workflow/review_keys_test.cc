@@ -116,6 +116,23 @@ hooks:
       << format_all(r.diagnostics);
 }
 
+TEST(ReviewKeysTest, ReviewIsAnOptionalBehindOnePointer) {
+  TaskSpec t;
+  EXPECT_FALSE(t.review);
+  EXPECT_EQ(sizeof(t.review), sizeof(void*));
+  std::optional<ReviewSpec> given = ReviewSpec{"codex", 2, "", ReviewExhausted::kFail, {}};
+  t.review = given;
+  ASSERT_TRUE(t.review.has_value());
+  TaskSpec copy = t;  // a deep copy
+  copy.review->agent = "claude";
+  EXPECT_EQ(t.review->agent, "codex");
+  EXPECT_EQ((*copy.review).max_cycles, 2);
+  t.review.emplace().agent = "gemini";
+  EXPECT_EQ(t.review.value().max_cycles, 3);
+  t.review = std::nullopt;
+  EXPECT_FALSE(t.review);
+}
+
 TEST(ReviewKeysTest, ConfigTurnsSingleAgentOnAndGivesThePause) {
   auto config = load_config_text("single_agent: true\nsingle_agent_pause: 10s\n", "config.yaml");
   ASSERT_TRUE(config) << config.error().message;
