@@ -271,6 +271,9 @@ tasks:
   auto events = events_of(dir, id);
   ASSERT_EQ(of_kind(events, "review.verdict", "impl").size(), 1u);
   EXPECT_EQ(task_of(before, "impl")["status"], "running");
+  Outcome status = run_baton({"status", id}, dir.path());
+  EXPECT_NE(status.out.find("running: changes requested (cycle 2/3)"), std::string::npos)
+      << status.out;
 
   Outcome o = run_baton({"resume", id, "--rehearse", "script.yaml", "--plain"}, dir.path(),
                         agent_path(), 240);
