@@ -255,7 +255,9 @@ class Scheduler {
   /// (resolved again); pending, waiting and running stay. A running task keeps its
   /// attempt: the driver must report it (attempt_finished) or call restart_attempt().
   /// candidates are kept from set_agents(); agent_index is the position of
-  /// STATES[i].agent among them (0 if absent); agent_attempts as given.
+  /// STATES[i].agent among them (0 if absent); agent_attempts as given. A reviewed task's
+  /// cycle (agent_state().review, rebuilt by the driver's ReviewLog) is kept as given:
+  /// its next attempt is the review or the rework that cycle says.
   void restore(std::vector<TaskState> states);
 
   /// A restored running task whose attempt never started (its process was never
