@@ -28,6 +28,7 @@
 #include "cli/exit_codes.h"
 #include "cli/open_run.h"
 #include "cli/orchestrator.h"
+#include "engine/review.h"
 #include "store/process_identity.h"
 
 namespace baton::cli {
@@ -88,7 +89,8 @@ int decide_offline(store::Store& store, const store::RunRecord& run, store::Task
     batch.events.push_back(make_event(run.id, task.task_id, "task.rejected", decision));
   } else if (task.gate == "escalated") {
     task.status = "success";
-    task.output = args.comment;
+    // An exhausted review (docs/review.md): the work under review is the task's output.
+    if (task.reason.rfind(engine::kReviewExhaustedReason, 0) != 0) task.output = args.comment;
     task.reason.clear();
     task.ended_at = now;
     batch.events.push_back(make_event(run.id, task.task_id, "task.approved", decision));

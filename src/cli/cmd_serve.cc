@@ -78,6 +78,8 @@ int serve_command(const ServeArgs& args) {
   options.webhooks = webhooks::endpoint_specs(config->webhooks, options.root_dir);
   options.workflow_options.config_roles = config->roles;
   options.workflow_options.config_agent_limits = config->agent_limits;
+  options.workflow_options.config_single_agent = config->single_agent;
+  options.workflow_options.config_single_agent_pause_s = config->single_agent_pause_s;
   options.workflow_options.known_agents = agents::known_agent_names();
   if (auto r = write_state_gitignore(options.state_dir); !r) {
     std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());

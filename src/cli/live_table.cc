@@ -97,8 +97,13 @@ std::string note_text(const TaskState& t, double now, const std::string* step) {
   if (waiting_for_retry(t)) {
     return t.reason.empty() ? retry_text(t, now) : retry_text(t, now) + ": " + one_line(t.reason);
   }
-  if (t.status == TaskStatus::kRunning && step) return one_line(*step);
-  if (t.status == TaskStatus::kRunning || t.status == TaskStatus::kSuccess) return "";
+  // A reviewed task's running attempt says which part of its cycle it is: "in review
+  // (cycle 1/3)", "changes requested (cycle 2/3)" (its reason; "" for other tasks).
+  if (t.status == TaskStatus::kRunning && step) {
+    return t.reason.empty() ? one_line(*step) : one_line(t.reason) + ": " + one_line(*step);
+  }
+  if (t.status == TaskStatus::kRunning) return one_line(t.reason);
+  if (t.status == TaskStatus::kSuccess) return "";
   return one_line(t.reason);
 }
 

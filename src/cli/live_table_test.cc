@@ -211,3 +211,42 @@ TEST(LiveTableTest, ATaskWaitingForAnAgentSlotSaysSo) {
 
 }  // namespace
 }  // namespace baton::cli
+
+namespace baton::cli {
+namespace {
+
+// A reviewed task's row says where its cycle is: "in review (cycle 1/3)", then
+// "changes requested (cycle 2/3)" (docs/review.md).
+TEST(LiveTableTest, ReviewedTaskShowsItsCycle) {
+  Workflow wf;
+  TaskSpec t;
+  t.id = "impl";
+  t.agent = "claude";
+  t.mutable_extras().description = "do it";
+  t.review = workflow::ReviewSpec{"codex", 3, "", workflow::ReviewExhausted::kEscalate, {}};
+  wf.tasks.push_back(t);
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  s.set_agents(0, {"claude"});
+  s.set_reviewers(0, {"codex"});
+  TableInput in{"run R of reviewed", "R", 0, 0, {}, false, {}};
+  auto step = s.advance();
+  AttemptOutcome work;
+  work.success = true;
+  work.agent = "claude";
+  s.attempt_finished(0, step.starts[0].attempt, work);
+  step = s.advance();  // the review runs
+  auto lines = render_table(s, in, TermSize{100, 10});
+  EXPECT_EQ(count_containing(lines, "in review (cycle 1/3)"), 1);
+  AttemptOutcome review;
+  review.success = true;
+  review.agent = "codex";
+  review.verdict = engine::ReviewVerdict{false, "More tests."};
+  s.attempt_finished(0, step.starts[0].attempt, review);
+  s.advance();  // the rework runs
+  lines = render_table(s, in, TermSize{100, 10});
+  EXPECT_EQ(count_containing(lines, "changes requested (cycle 2/3)"), 1);
+}
+
+}  // namespace
+}  // namespace baton::cli

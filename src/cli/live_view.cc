@@ -82,12 +82,20 @@ class PlainView : public engine::RunObserver {
     const engine::TaskState& st = s.task(t.task);
     std::string detail;
     switch (t.to) {
-      case TaskStatus::kRunning:
+      case TaskStatus::kRunning: {
         detail = fmt::format("attempt {}", t.attempt);
-        if (!st.agent.empty()) detail += " (" + st.agent + ")";
+        // A review runs on the reviewer; its reason says so ("in review (cycle 1/3)").
+        const engine::ReviewProgress& review = st.agent_state().review;
+        const bool reviewing =
+            s.spec(t.task).review && review.phase == engine::ReviewProgress::Phase::kReview;
+        const std::string& agent = reviewing ? review.reviewer : st.agent;
+        if (!agent.empty()) detail += " (" + agent + ")";
+        if (!t.reason.empty()) detail += ": " + t.reason;
         break;
+      }
       case TaskStatus::kSuccess:
         detail = format_duration(st.ended_at - st.started_at);
+        if (!t.reason.empty()) detail += "  " + t.reason;  // "approved by codex (cycle 1/3)"
         break;
       case TaskStatus::kReady:
         return;  // too chatty: ready is followed by running or by waiting for a slot

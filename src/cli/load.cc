@@ -60,6 +60,8 @@ std::optional<LoadedWorkflow> load_for_command(const std::string& path, const st
   workflow::LoadOptions options;
   options.config_roles = loaded.config_roles;
   options.config_agent_limits = config->agent_limits;
+  options.config_single_agent = config->single_agent;
+  options.config_single_agent_pause_s = config->single_agent_pause_s;
   options.known_agents = agents::known_agent_names();
   options.provided_inputs = inputs;
   options.check_required_inputs = check_required;

@@ -25,6 +25,7 @@ int report_run(store::Store& store, const engine::RunOutcome& outcome, const std
     for (const auto& t : *tasks) out["tasks"].push_back(to_json(t));
     if (!outcome.run_branch.empty()) out["run_branch"] = outcome.run_branch;
     if (!outcome.integration.empty()) out["integration"] = outcome.integration;
+    if (!outcome.review_warnings.empty()) out["review_warnings"] = outcome.review_warnings;
     std::printf("%s\n", dump_json(out).c_str());
   } else {
     // Streamed from the store: the report of a 100,000-task run holds no list of its
@@ -36,6 +37,9 @@ int report_run(store::Store& store, const engine::RunOutcome& outcome, const std
     }
     if (!outcome.integration.empty()) {
       std::printf("integration: %s\n", outcome.integration.c_str());
+    }
+    for (const std::string& warning : outcome.review_warnings) {
+      std::printf("warning: %s\n", warning.c_str());
     }
     if (rehearsal) {
       std::printf("rehearsal: %zu model requests served (log: %s)\n", rehearsal->request_count(),

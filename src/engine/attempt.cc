@@ -6,6 +6,7 @@
 #include "acp/invoker.h"
 #include "agents/prompt.h"
 #include "engine/iteration.h"
+#include "engine/review.h"
 #include "expr/shell.h"
 
 namespace baton::engine {
@@ -269,12 +270,26 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
     if (!out.invoker)
       return fail("agent '" + out.agent + "' cannot be driven over ACP by this baton");
   }
-  auto prompt = render_prompt(spec, agents.instructions(spec.agent), scope);
+  const bool reviewing = place.review && place.review->reviewing && spec.review;
+  auto prompt = render_prompt(spec, reviewing ? "" : agents.instructions(spec.agent), scope);
   if (!prompt) return tl::unexpected(prompt.error());
+  if (reviewing) {
+    // The reviewer's role instructions, then the review's own: plain text, never
+    // rendered (the diff and the task's output may hold anything).
+    std::string instructions = agents.instructions(spec.review->agent);
+    if (!spec.review->instructions.empty()) {
+      instructions += (instructions.empty() ? "" : "\n\n") + spec.review->instructions;
+    }
+    *prompt = review_prompt(instructions, *prompt, place.review->diff, place.review->cycle,
+                            place.review->max_cycles);
+  } else if (place.review) {
+    *prompt = rework_prompt(*prompt, place.review->feedback, place.review->cycle,
+                            place.review->max_cycles);
+  }
   agents::Invocation inv;
   inv.prompt = place.feedback.empty() ? *prompt : prompt_with_feedback(place.feedback, *prompt);
   inv.workdir = p.cwd;
-  inv.model = spec.model();
+  inv.model = reviewing ? "" : spec.model();
   inv.max_turns = spec.max_turns;
   inv.resume_session_id = place.resume_session_id;
   agents::Command cmd = out.invoker->build_command(inv);

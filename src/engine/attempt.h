@@ -79,6 +79,15 @@ struct PreparedAttempt {
   const agents::Invoker* invoker = nullptr;
 };
 
+/// A review or a rework attempt of a task with `review` (docs/review.md).
+struct ReviewAttempt {
+  bool reviewing = false;  ///< true: the reviewer's attempt; false: the implementer's rework
+  int cycle = 1;           ///< 1-based
+  int max_cycles = 1;
+  std::string diff;      ///< reviews: the work's changes (Workspaces::review_diff())
+  std::string feedback;  ///< reworks: the review's feedback
+};
+
 /// Paths and identity an attempt needs.
 struct AttemptPlace {
   std::string run_id;
@@ -96,6 +105,11 @@ struct AttemptPlace {
   /// The run's secrets: the task's own go into its environment, every value into the
   /// log's redaction list (secrets.h). Null = none.
   const RunSecrets* secrets = nullptr;
+  /// A review or rework (docs/review.md): the prompt is review_prompt() (the reviewer's
+  /// role instructions and review.instructions, the task's prompt, the diff) or
+  /// rework_prompt() (the task's prompt and the feedback); a review runs without the
+  /// task's `model`. Null = the task's own prompt.
+  const ReviewAttempt* review = nullptr;
 };
 
 /// The directory a task runs in for its rendered `workdir` WORKDIR: ROOT (the project

@@ -15,6 +15,8 @@
 #include "agents/invoker.h"
 #include "engine/attempt.h"
 #include "engine/iteration.h"
+#include "engine/review.h"
+#include "engine/review_log.h"
 #include "engine/workspaces.h"
 #include "exec/process.h"
 #include "exec/supervised.h"
@@ -117,6 +119,8 @@ class Driver {
     store::AttemptRecord record;
     int attempt = 0;
     bool inherited = false;  // started by an earlier orchestrator (resume): attached or recovered
+    bool review = false;     // a review of the task's work (docs/review.md)
+    int cycle = 0;           // tasks with review: the cycle; else 0
   };
   enum class Phase { kStartHooks, kTasks, kEndHooks, kDone };
 
@@ -221,6 +225,9 @@ class Driver {
   void recover_attempt(int task, const store::AttemptRecord* record, store::Batch& batch,
                        std::vector<std::pair<int, exec::ProcessResult>>& ended);
   void check_requests();
+  void setup_reviews();
+  void judge_review(int task, Live& live, AttemptOutcome& outcome);
+  void record_review_step(int task, const Live& live, const AttemptOutcome& outcome);
   void stop_until_resumed(RunStatus status);
   void pump();
   bool start_live(int key, Live live);
@@ -352,6 +359,7 @@ Result<RunOutcome> Driver::run() {
     if (spec.is_command()) continue;
     if (auto found = resolver_.candidates(spec.agent)) sched_.set_agents(i, std::move(*found));
   }
+  setup_reviews();
 
   observer_.on_run_started(run_, sched_, 0);
 
@@ -445,6 +453,13 @@ Result<RunOutcome> Driver::loop_until_done() {
   out.interrupted_by_signal = interrupted_by_;
   out.cancel_requested = interrupted_by_ == SIGTERM && cancel_requested_;
   out.hook_failures = hook_failures_;
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    const ReviewProgress& p = sched_.task(i).agent_state().review;
+    if (!wf_.tasks[i].review || p.reviewer.empty() || p.reviewer != p.implementer) continue;
+    out.review_warnings.push_back("task '" + wf_.tasks[i].id + "' was reviewed by " + p.reviewer +
+                                  ", the agent that implemented it (single-agent mode): the "
+                                  "review was not cross-agent");
+  }
   return out;
 }
 
@@ -495,7 +510,26 @@ void Driver::pump() {
       rec.number = s.attempt;
       rec.log_path = place.log_path;
       rec.started_at = clock_.now();
-      auto workspace = workspaces_.prepare(s.task, s.attempt);
+      // A review and a rework work on the committed work; any other attempt from the start.
+      const bool on_the_work = s.review || s.cycle > 1;
+      auto workspace =
+          on_the_work ? workspaces_.reopen(s.task) : workspaces_.prepare(s.task, s.attempt);
+      ReviewAttempt review;
+      if (workspace && on_the_work && spec.review) {
+        review.reviewing = s.review;
+        review.cycle = s.cycle;
+        review.max_cycles = spec.review->max_cycles;
+        if (s.review) {
+          auto diff = workspaces_.review_diff(s.task);
+          if (diff) review.diff = std::move(*diff);
+          if (!diff) workspace = tl::unexpected(diff.error());
+        } else {
+          review.feedback = sched_.task(s.task).agent_state().review.feedback;
+        }
+        place.review = &review;
+      }
+      live.review = s.review;
+      live.cycle = s.cycle;
       if (workspace) place.root_dir = *workspace;
       Result<PreparedAttempt> prepared =
           workspace ? prepare_attempt(spec, place, sched_.scope(), resolver_)
@@ -526,6 +560,8 @@ void Driver::pump() {
       starts.attempts.push_back(rec);
       nlohmann::json data{{"attempt", s.attempt}, {"log", rec.log_path}};
       if (!rec.agent.empty()) data["agent"] = rec.agent;
+      if (s.cycle > 0) data["cycle"] = s.cycle;  // ReviewLog reads these on resume
+      if (s.review) data["review"] = true;
       data.update(*confined);  // worktree, branch, sandbox, network
       starts.events.push_back(event(spec.id, "attempt.started", std::move(data)));
       to_start.emplace_back(s.task, std::move(live));
@@ -634,7 +670,11 @@ void Driver::on_exit(int key, const exec::ProcessResult& result, const std::stri
   // The executor knows better (a Slurm job's TIMEOUT, NODE_FAIL, ...).
   if (!error_class.empty() && !outcome.success) live.record.error_class = error_class;
   secrets_.redact(outcome);
-  if (key >= 0 && outcome.success) commit_workspace(key, outcome, live.record);
+  if (key >= 0 && live.review) {
+    judge_review(key, live, outcome);
+  } else if (key >= 0 && outcome.success) {
+    commit_workspace(key, outcome, live.record);
+  }
   if (key >= 0 && !outcome.success) workspaces_.settle(key);
   pending_.attempts.push_back(live.record);
   nlohmann::json data{{"attempt", live.attempt}, {"exit", live.record.exit_status}};
@@ -655,6 +695,7 @@ void Driver::on_exit(int key, const exec::ProcessResult& result, const std::stri
   }
   if (key >= 0) {
     sched_.attempt_finished(key, live.attempt, outcome);
+    record_review_step(key, live, outcome);
     defer_pump();
     return;
   }
@@ -685,6 +726,100 @@ void Driver::on_exit(int key, const exec::ProcessResult& result, const std::stri
   }
   size_t next = static_cast<size_t>(-key);  // key = -(index + 1)
   start_hook(next);
+}
+
+// Reviews (docs/review.md): the reviewers of each reviewed task, and single-agent mode
+// when only one agent is installed (settings.single_agent turns it on in the scheduler).
+void Driver::setup_reviews() {
+  bool any = false;
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    const workflow::TaskSpec& spec = wf_.tasks[i];
+    if (!spec.review) continue;
+    any = true;
+    if (auto found = resolver_.candidates(spec.review->agent)) {
+      sched_.set_reviewers(i, std::move(*found));
+    }
+  }
+  if (!any || sched_.single_agent()) return;
+  std::vector<std::string> installed;
+  for (const std::string& name : agents::known_agent_names()) {
+    if (resolver_.candidates(name)) installed.push_back(name);
+  }
+  if (installed.size() != 1) return;
+  sched_.set_single_agent(true);
+  pending_.events.push_back(
+      event("", "run.single_agent",
+            {{"agent", installed[0]}, {"reason", "only " + installed[0] + " is installed"}}));
+}
+
+// A review attempt ended: its verdict comes from its answer (parse_verdict(); none is a
+// failed attempt of class no_verdict, retried by policy). Whatever the reviewer changed
+// in the worktree is undone: the work under review is its commit. An approved worktree
+// task is integrated now with integrate_at: task (a conflict fails the attempt).
+void Driver::judge_review(int task, Live& live, AttemptOutcome& outcome) {
+  auto fail_attempt = [&](const std::string& reason, const char* error_class, bool retryable) {
+    outcome.success = false;
+    outcome.retryable = retryable;
+    outcome.reason = reason;
+    outcome.error_class = error_class;
+    live.record.status = "failed";
+    live.record.error = reason;
+    live.record.error_class = error_class;
+  };
+  if (auto reset = workspaces_.reopen(task); !reset) {
+    fail_attempt("undoing the reviewer's changes: " + reset.error().message, "permanent", false);
+    return;
+  }
+  if (!outcome.success) {
+    workspaces_.settle(task);
+    return;
+  }
+  auto verdict = parse_verdict(outcome.output);
+  if (!verdict) {
+    fail_attempt(verdict.error().message, "no_verdict", true);
+    return;
+  }
+  outcome.verdict = std::move(*verdict);
+  if (!outcome.verdict->approved) return;
+  auto integrated = workspaces_.integrate_task(task);
+  if (!integrated) {
+    outcome.verdict.reset();
+    fail_attempt(integrated.error().message, "permanent", false);
+    return;
+  }
+  if (!integrated->is_null()) {
+    pending_.events.push_back(
+        event(live.record.task_id, "task.integrated", std::move(*integrated)));
+  }
+}
+
+// The events of a review cycle's steps (ReviewLog reads them on resume): the work awaits
+// its review (review.requested), or the reviewer answered (review.verdict).
+void Driver::record_review_step(int task, const Live& live, const AttemptOutcome& outcome) {
+  const workflow::TaskSpec& spec = wf_.tasks[task];
+  if (!spec.review) return;
+  const TaskState& t = sched_.task(task);
+  const ReviewProgress& p = t.agent_state().review;
+  if (live.review && outcome.verdict) {
+    nlohmann::json data{{"attempt", live.attempt},
+                        {"cycle", live.cycle},
+                        {"max_cycles", spec.review->max_cycles},
+                        {"reviewer", outcome.agent},
+                        {"implementer", p.implementer},
+                        {"verdict", outcome.verdict->approved ? "approved" : "changes_requested"},
+                        {"feedback", outcome.verdict->feedback}};
+    if (p.exhausted) data["exhausted"] = true;
+    if (outcome.agent == p.implementer) data["self_review"] = true;
+    pending_.events.push_back(event(spec.id, "review.verdict", std::move(data)));
+  } else if (!live.review && outcome.success && p.phase == ReviewProgress::Phase::kReview &&
+             t.status != TaskStatus::kRunning) {
+    pending_.events.push_back(event(spec.id, "review.requested",
+                                    {{"attempt", live.attempt},
+                                     {"cycle", p.cycle},
+                                     {"max_cycles", spec.review->max_cycles},
+                                     {"reviewer", p.reviewer},
+                                     {"implementer", p.implementer}}));
+  }
 }
 
 // An attempt an earlier orchestrator of this run cancelled (it was interrupted, or its
@@ -725,7 +860,9 @@ void Driver::commit_workspace(int task, AttemptOutcome& outcome, store::AttemptR
   if (!committed->is_null()) {
     pending_.events.push_back(event(record.task_id, "task.committed", std::move(*committed)));
   }
-  // settings.integrate_at: task: into the run's branch now; a conflict fails the task.
+  // settings.integrate_at: task: into the run's branch now; a conflict fails the task. A
+  // reviewed task's work goes in once approved (judge_review()).
+  if (wf_.tasks[task].review) return;
   auto integrated = workspaces_.integrate_task(task);
   if (!integrated) return fail_attempt(integrated.error().message);
   if (!integrated->is_null()) {
@@ -1040,6 +1177,11 @@ void Driver::recover_attempt(int task, const store::AttemptRecord* record, store
   Live live;
   live.attempt = number;
   live.inherited = true;
+  if (spec.review) {
+    const ReviewProgress& progress = sched_.task(task).agent_state().review;
+    live.review = progress.phase == ReviewProgress::Phase::kReview;
+    live.cycle = progress.cycle;
+  }
   live.record = *record;
   live.prepared.agent = record->agent;
   if (!record->agent.empty()) live.prepared.invoker = agents::find_invoker(record->agent);
@@ -1126,6 +1268,7 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   // The same events say how long earlier orchestrators ran the run (the live view's
   // elapsed time leaves out the time baton was down).
   double active_before_s = 0;
+  ReviewLog review_log;
   if (isolation->is_null()) {
     // No worktrees to restore: the events are read one at a time (a large run has
     // hundreds of thousands).
@@ -1134,6 +1277,7 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     auto read = store_.for_each_event(run_id_, 0, [&](const store::Event& e) {
       active.add(e);
       iterations.add(e);
+      review_log.add(e);
     });
     if (!read) {
       shut_loop();
@@ -1149,7 +1293,10 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     }
     active_before_s = active_seconds(*events);
     PendingIterations iterations;
-    for (const store::Event& e : *events) iterations.add(e);
+    for (const store::Event& e : *events) {
+      iterations.add(e);
+      review_log.add(e);
+    }
     note_iterations(iterations);
     std::vector<int> fresh;
     for (const std::string& id : resume.retried) fresh.push_back(wf_.task_index(id));
@@ -1167,7 +1314,22 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     if (spec.is_command() || spec.agent.empty()) continue;
     if (auto found = resolver_.candidates(spec.agent)) sched_.set_agents(i, std::move(*found));
   }
+  setup_reviews();
   std::vector<TaskState> states = recorded_states(*tasks, *attempts, resume);
+  // Reviewed tasks: where their cycles were, from the event log (ReviewLog); a task
+  // `baton retry` reset starts its cycles afresh.
+  for (size_t i = 0; i < wf_.tasks.size(); ++i) {
+    const workflow::TaskSpec& spec = wf_.tasks[i];
+    if (!spec.review ||
+        std::find(resume.retried.begin(), resume.retried.end(), spec.id) != resume.retried.end()) {
+      continue;
+    }
+    ReviewProgress progress = review_log.progress(spec.id);
+    if (progress.phase == ReviewProgress::Phase::kImplement) {
+      states[i].agent_attempts = progress.phase_attempts;
+    }
+    states[i].mutable_agent_state().review = std::move(progress);
+  }
   std::vector<TaskStatus> before;
   for (const TaskState& t : states) before.push_back(t.status);
   std::vector<bool> has_row(wf_.tasks.size(), false);

@@ -106,6 +106,10 @@ struct RunOutcome {
   std::vector<std::string> hook_failures;  ///< "on_failure.1: exited 1"
   std::string run_branch;   ///< "baton/<run>" when worktree tasks were integrated, else ""
   std::string integration;  ///< one line on the integration for the summary; "" = none
+  /// Reviews that were not cross-agent (single-agent mode, docs/review.md), one line
+  /// each for the summary: "task 'a' was reviewed by claude, the agent that implemented
+  /// it (single-agent mode): the review was not cross-agent".
+  std::vector<std::string> review_warnings;
 };
 
 /// Executes WORKFLOW to the end (or until interrupted) and returns how it ended.

@@ -6,6 +6,8 @@
 #include <functional>
 #include <string_view>
 
+#include "engine/attempt.h"  // utf8_prefix
+
 namespace baton::engine {
 
 using workflow::Backoff;
@@ -193,6 +195,7 @@ Scheduler::Scheduler(const workflow::Workflow& workflow, const Clock& clock, Run
       slots_(workflow.settings.agent_limits, workflow.settings.role_limits),
       slot_waiters_(slots_.key_count()),
       rng_(jitter_seed) {
+  single_agent_ = workflow.settings.single_agent;
   auto scope = std::make_unique<TaskScope>(*this);
   const size_t n = workflow.tasks.size();
   // Both lists in compressed rows: dependencies in the order written, dependants in
@@ -341,7 +344,8 @@ Result<void> Scheduler::approve(int task, const std::string& comment) {
     return fail("task '" + spec.id + "' is " + to_string(t.status) + ", not waiting for approval");
   }
   if (t.escalated || spec.is_gate_only()) {
-    t.output = comment;
+    // An exhausted review's work stands as the task's output: approving accepts it.
+    if (!(spec.review && t.agent_state().review.exhausted)) t.output = comment;
     if (t.attempts == 0) t.started_at = clock_.now();
     set_status(task, TaskStatus::kSuccess, t.attempts, "");
     return {};
@@ -431,7 +435,7 @@ void Scheduler::restart_attempt(int task, const std::string& reason) {
   TaskState& t = tasks_[task];
   if (t.status != TaskStatus::kRunning) return;
   t.attempts = std::max(0, t.attempts - 1);
-  t.agent_attempts = std::max(0, t.agent_attempts - 1);
+  uncount_attempt(task);
   if (stopping_) {
     set_status(task, TaskStatus::kCancelled, t.attempts, stop_reason_);
     return;
@@ -443,13 +447,30 @@ void Scheduler::restart_attempt(int task, const std::string& reason) {
 void Scheduler::requeue_attempt(int task, const std::string& reason) {
   TaskState& t = tasks_[task];
   if (t.status != TaskStatus::kRunning) return;
-  t.agent_attempts = std::max(0, t.agent_attempts - 1);
+  uncount_attempt(task);
   if (stopping_) {
     set_status(task, TaskStatus::kCancelled, t.attempts, stop_reason_);
     return;
   }
   set_status(task, TaskStatus::kReady, t.attempts, reason);
   ready_.push(task);
+}
+
+void Scheduler::uncount_attempt(int task) {
+  TaskState& t = tasks_[task];
+  bool reviewing = false;
+  if (workflow_.tasks[task].review) {
+    ReviewProgress& review = t.mutable_agent_state().review;
+    review.phase_attempts = std::max(0, review.phase_attempts - 1);
+    reviewing = review.phase == ReviewProgress::Phase::kReview;
+  }
+  if (!reviewing) t.agent_attempts = std::max(0, t.agent_attempts - 1);
+}
+
+std::string Scheduler::progress_label(int task) const {
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  if (!spec.review) return "";
+  return review_label(tasks_[task].agent_state().review, spec.review->max_cycles);
 }
 
 bool Scheduler::blocked_on_gates() const {
@@ -474,7 +495,7 @@ Step Scheduler::advance() {
   while (!retries_.empty() && retries_.begin()->first <= now && !stopping_) {
     int task = retries_.begin()->second;
     retries_.erase(retries_.begin());
-    set_status(task, TaskStatus::kReady, tasks_[task].attempts, "");
+    set_status(task, TaskStatus::kReady, tasks_[task].attempts, progress_label(task));
     ready_.push(task);
   }
   // Resolving a task can make others resolvable (skips, cancellations): loop.
@@ -517,19 +538,28 @@ void Scheduler::start_ready(double now, Step* step, std::vector<int>* recheck) {
         continue;
       }
     }
+    const workflow::TaskSpec& spec = workflow_.tasks[task];
+    ReviewProgress* review = spec.review ? &t.mutable_agent_state().review : nullptr;
+    const bool reviewing = review && review->phase == ReviewProgress::Phase::kReview;
     ++t.attempts;
-    ++t.agent_attempts;
+    if (!reviewing) ++t.agent_attempts;  // a review does not use the implementer's retries
+    if (review) ++review->phase_attempts;
     if (t.attempts == 1) t.started_at = now;
     t.timed_out = false;
-    if (!t.candidates().empty()) t.agent = t.candidates()[t.agent_index()];  // shown while it runs
-    set_status(task, TaskStatus::kRunning, t.attempts, "");
+    // shown while it runs; a review keeps the implementer as the task's agent
+    if (!t.candidates().empty() && !reviewing) t.agent = t.candidates()[t.agent_index()];
+    set_status(task, TaskStatus::kRunning, t.attempts, progress_label(task));
     StartRequest start{task, t.attempts, "", ""};
-    if (!t.candidates().empty()) {
+    if (reviewing) {
+      start.agent = review->reviewer;
+      start.review = true;
+    } else if (!t.candidates().empty()) {
       start.agent = t.candidates()[t.agent_index()];
-      if (workflow_.tasks[task].resume_session && t.session_agent() == start.agent) {
-        start.resume_session_id = t.session_id();
-      }
+      // A rework goes on in the implementer's session where its CLI has one.
+      bool resume = spec.resume_session || (review && review->cycle > 1);
+      if (resume && t.session_agent() == start.agent) start.resume_session_id = t.session_id();
     }
+    if (review) start.cycle = review->cycle;
     step->starts.push_back(std::move(start));
   }
 }
@@ -543,6 +573,129 @@ double Scheduler::retry_delay(const workflow::RetryPolicy& policy, int retry) {
     delay += dist(rng_);
   }
   return delay;
+}
+
+void Scheduler::set_reviewers(int task, std::vector<std::string> agents) {
+  reviewers_[task] = std::move(agents);
+}
+
+std::string Scheduler::choose_reviewer(int task, const std::string& implementer) const {
+  if (single_agent_ && !implementer.empty()) return implementer;
+  auto it = reviewers_.find(task);
+  if (it == reviewers_.end()) return "";
+  for (const std::string& agent : it->second) {
+    if (agent != implementer) return agent;
+  }
+  return "";
+}
+
+void Scheduler::start_review(int task, int attempt) {
+  TaskState& t = tasks_[task];
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  ReviewProgress& review = t.mutable_agent_state().review;
+  review.implementer = t.agent;
+  std::string reviewer = choose_reviewer(task, review.implementer);
+  if (reviewer.empty()) {
+    fail_task(task, attempt,
+              "no reviewer: no installed agent of " + std::string("'") + spec.review->agent +
+                  "' other than " + (t.agent.empty() ? std::string("the implementer") : t.agent) +
+                  " (settings.single_agent: true lets an agent review its own work)");
+    return;
+  }
+  review.reviewer = std::move(reviewer);
+  review.phase = ReviewProgress::Phase::kReview;
+  review.phase_attempts = 0;
+  if (stopping_) {
+    set_status(task, TaskStatus::kCancelled, attempt, stop_reason_);
+    return;
+  }
+  const double pause = workflow_.settings.single_agent_pause_s;
+  if (review.reviewer == review.implementer && pause > 0) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, ": %s reviews its own work after a pause of %.3gs",
+                  review.reviewer.c_str(), pause);
+    schedule_retry(task, pause, progress_label(task) + buf);
+    return;
+  }
+  set_status(task, TaskStatus::kReady, attempt, progress_label(task));
+  ready_.push(task);
+}
+
+void Scheduler::review_finished(int task, int attempt, const AttemptOutcome& outcome) {
+  TaskState& t = tasks_[task];
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  ReviewProgress& review = t.mutable_agent_state().review;
+  const int max_cycles = spec.review->max_cycles;
+  if (outcome.cost_usd) {
+    t.cost_usd += *outcome.cost_usd;
+    cost_usd_ += *outcome.cost_usd;
+  }
+  const std::string what = "review attempt " + std::to_string(attempt) + " (" +
+                           (outcome.agent.empty() ? review.reviewer : outcome.agent) + ")";
+  if (cancelled_ || (outcome.cancelled && stopping_)) {
+    set_status(task, TaskStatus::kCancelled, attempt,
+               outcome.reason.empty() ? "cancelled" : outcome.reason);
+    return;
+  }
+  if (!outcome.success || !outcome.verdict) {
+    // No verdict (or the reviewer's CLI failed): retried by the task's policy, counted
+    // apart from the implementer's attempts.
+    const std::string reason = outcome.reason.empty() ? "no verdict" : outcome.reason;
+    const workflow::RetryPolicy policy = spec.effective_retry();
+    if (outcome.retryable && outcome.error_class != "auth" &&
+        review.phase_attempts < policy.max_attempts && !stopping_) {
+      double delay = retry_delay(policy, review.phase_attempts);
+      if (outcome.retry_after_s) delay = std::max(delay, *outcome.retry_after_s);
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "; retry %d/%d in %.3gs", review.phase_attempts + 1,
+                    policy.max_attempts, delay);
+      schedule_retry(task, delay, what + " failed: " + reason + buf);
+      return;
+    }
+    fail_task(task, attempt, what + " failed: " + reason);
+    return;
+  }
+  const std::string cycles = std::to_string(review.cycle) + "/" + std::to_string(max_cycles);
+  if (outcome.verdict->approved) {
+    set_status(task, TaskStatus::kSuccess, attempt,
+               "approved by " + review.reviewer + " (cycle " + cycles + ")");
+  } else if (review.cycle >= max_cycles) {
+    review.feedback = outcome.verdict->feedback;
+    review.exhausted = true;
+    std::string why = "review not approved after " + std::to_string(max_cycles) +
+                      (max_cycles == 1 ? " cycle" : " cycles");
+    std::string first_line = review.feedback.substr(0, review.feedback.find('\n'));
+    if (first_line.size() > 200) first_line = std::string(utf8_prefix(first_line, 200)) + "…";
+    why += "; last feedback: " + first_line;
+    if (spec.review->on_exhausted == workflow::ReviewExhausted::kEscalate && !stopping_) {
+      t.escalated = true;
+      wait_for_person(task, attempt, "escalated: " + why);  // starts kReviewExhaustedReason
+    } else {
+      set_status(task, TaskStatus::kFailed, attempt, why);
+      if (workflow_.settings.on_failure == RunFailurePolicy::kStop) {
+        stop("stopped after task '" + spec.id + "' failed");
+      }
+    }
+  } else {
+    review.feedback = outcome.verdict->feedback;
+    ++review.cycle;
+    review.phase = ReviewProgress::Phase::kImplement;
+    review.phase_attempts = 0;
+    t.agent_attempts = 0;  // the rework gets the task's retries afresh
+    if (stopping_) {
+      set_status(task, TaskStatus::kCancelled, attempt, stop_reason_);
+    } else {
+      set_status(task, TaskStatus::kReady, attempt, progress_label(task));
+      ready_.push(task);
+    }
+  }
+  const auto& run_budget = workflow_.settings.max_cost_usd;
+  if (run_budget && cost_usd_ >= *run_budget && !stopping_) {
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "run budget of $%.4g used up ($%.4g spent)", *run_budget,
+                  cost_usd_);
+    stop(buf);
+  }
 }
 
 void Scheduler::set_agents(int task, std::vector<std::string> agents) {
@@ -559,6 +712,11 @@ void Scheduler::set_agents(int task, std::vector<std::string> agents) {
 void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& outcome) {
   TaskState& t = tasks_[task];
   if (t.status != TaskStatus::kRunning || t.attempts != attempt) return;
+  if (workflow_.tasks[task].review &&
+      t.agent_state().review.phase == ReviewProgress::Phase::kReview) {
+    review_finished(task, attempt, outcome);  // the task's output stays the work's
+    return;
+  }
   t.output = outcome.output;
   t.outputs = outcome.outputs;
   t.exit_code = outcome.exit_code;
@@ -585,9 +743,17 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
     char buf[96];
     std::snprintf(buf, sizeof buf, "run budget of $%.4g used up ($%.4g spent)", *run_budget,
                   cost_usd_);
-    if (outcome.success) set_status(task, TaskStatus::kSuccess, attempt, "");
+    if (outcome.success && spec.review) {
+      start_review(task, attempt);  // stop() below cancels it
+    } else if (outcome.success) {
+      set_status(task, TaskStatus::kSuccess, attempt, "");
+    }
     stop(buf);
     if (outcome.success) return;
+  }
+  if (outcome.success && spec.review) {
+    start_review(task, attempt);  // done only once a reviewer approves
+    return;
   }
   if (outcome.success) {
     set_status(task, TaskStatus::kSuccess, attempt, "");
@@ -698,6 +864,10 @@ ConcurrencySlots::Keys Scheduler::slot_keys(int task, const std::string& agent) 
   const TaskState& t = tasks_[task];
   const workflow::TaskSpec& spec = workflow_.tasks[task];
   if (spec.agent.empty()) return {};  // a command or a gate: no agent slot
+  if (spec.review && t.agent_state().review.phase == ReviewProgress::Phase::kReview) {
+    // A review holds a slot of the reviewer and of the review's role.
+    return slots_.keys(t.agent_state().review.reviewer, spec.review->agent);
+  }
   const std::string* name = &agent;
   if (name->empty()) name = t.candidates().empty() ? &spec.agent : &t.candidates()[t.agent_index()];
   return slots_.keys(*name, spec.agent);

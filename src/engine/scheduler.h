@@ -26,6 +26,19 @@
 // - pause(): nothing new starts; running attempts finish; run_status() becomes
 //   paused once none runs.
 // - restore(): a resumed run starts from the states the store recorded.
+//
+// Review cycles (docs/review.md): a task with `review` whose attempt succeeded is not
+// done yet. It goes back to ready "in review (cycle 1/3)" and its next attempt is a
+// review, by the first installed agent of review.agent that is not the implementer
+// (the same agent in single-agent mode, after settings.single_agent_pause). The review
+// attempt's verdict (AttemptOutcome::verdict) approves it (success: dependants may
+// start) or requests changes: ready again, "changes requested (cycle 2/3)", and its
+// next attempt is the implementer's rework (resuming its session), then a review
+// again. After review.max_cycles reviews without approval it waits for a person
+// (on_exhausted: escalate; approve keeps the work's output) or fails. A review attempt
+// that fails (no valid verdict included) is retried by the task's retry policy, counted
+// apart from the implementer's attempts; every attempt of either kind takes the task's
+// next attempt number.
 // Thread safety: none; one thread drives a Scheduler.
 #pragma once
 
@@ -41,6 +54,7 @@
 #include <vector>
 
 #include "engine/clock.h"
+#include "engine/review.h"
 #include "engine/slots.h"
 #include "engine/task_status.h"
 #include "expr/expr.h"
@@ -57,6 +71,7 @@ struct AgentTaskState {
   std::vector<std::string> agents_tried;  ///< distinct agents that ran an attempt, in order
   std::string session_id;                 ///< session id reported by the latest attempt
   std::string session_agent;              ///< the agent that reported session_id
+  ReviewProgress review;                  ///< tasks with `review`: where the cycles are
 };
 
 /// The live state of one task.
@@ -122,6 +137,9 @@ struct AttemptOutcome {
   std::optional<double> cost_usd;  ///< what the attempt cost, USD, when known
   /// `output` was cut at kMaxTaskOutputBytes (attempt.h) and ends with the marker.
   bool output_truncated = false;
+  /// A review attempt that succeeded: the verdict the driver read from its answer
+  /// (parse_verdict()). A review attempt without one must be reported failed instead.
+  std::optional<ReviewVerdict> verdict;
 };
 
 /// A recorded state change.
@@ -140,6 +158,8 @@ struct StartRequest {
   int attempt = 0;                ///< 1-based
   std::string agent;              ///< agent tasks with candidates: the agent to run; else ""
   std::string resume_session_id;  ///< resume_session: the session to resume; else ""
+  bool review = false;            ///< a review of the task's work by `agent` (docs/review.md)
+  int cycle = 0;                  ///< tasks with `review`: the cycle (1-based); else 0
 };
 
 /// What advance() decided.
@@ -178,6 +198,18 @@ class Scheduler {
   /// only; the driver resolves roles). Attempts go to AGENTS[0] first; the task's
   /// `fallback` decides when the next one takes over. Call before the first advance().
   void set_agents(int task, std::vector<std::string> agents);
+
+  /// Sets the agents that may review task TASK (`review.agent` resolved: installed ones,
+  /// in preference order). The first that is not the implementer reviews; none such:
+  /// in single-agent mode the implementer itself, else the task fails ("no reviewer").
+  /// Call before the first advance() (and before restore()).
+  void set_reviewers(int task, std::vector<std::string> agents);
+
+  /// Single-agent mode (docs/review.md): the implementer may review its own work, after
+  /// settings.single_agent_pause. Starts as settings.single_agent; the driver turns it
+  /// on when only one agent is installed.
+  void set_single_agent(bool on) { single_agent_ = on; }
+  bool single_agent() const { return single_agent_; }
 
   /// Total cost of the run's attempts so far, USD.
   double cost_usd() const { return cost_usd_; }
@@ -223,7 +255,9 @@ class Scheduler {
   /// (resolved again); pending, waiting and running stay. A running task keeps its
   /// attempt: the driver must report it (attempt_finished) or call restart_attempt().
   /// candidates are kept from set_agents(); agent_index is the position of
-  /// STATES[i].agent among them (0 if absent); agent_attempts as given.
+  /// STATES[i].agent among them (0 if absent); agent_attempts as given. A reviewed task's
+  /// cycle (agent_state().review, rebuilt by the driver's ReviewLog) is kept as given:
+  /// its next attempt is the review or the rework that cycle says.
   void restore(std::vector<TaskState> states);
 
   /// A restored running task whose attempt never started (its process was never
@@ -281,6 +315,17 @@ class Scheduler {
   void on_terminal(int task);
   void resolve(int task);
   void wait_for_person(int task, int attempt, std::string message);
+  /// An attempt of TASK that did not run after all (restart_attempt, requeue_attempt)
+  /// gives back what it counted: the implementer's attempt, or the review's.
+  void uncount_attempt(int task);
+  /// The review label of TASK (review_label()), or "" without review.
+  std::string progress_label(int task) const;
+  /// attempt_finished() of a review attempt of TASK (review phase).
+  void review_finished(int task, int attempt, const AttemptOutcome& outcome);
+  /// TASK's implementing attempt ATTEMPT succeeded: its review comes next.
+  void start_review(int task, int attempt);
+  /// The agent to review TASK's work done by IMPLEMENTER, or "" when none may.
+  std::string choose_reviewer(int task, const std::string& implementer) const;
   std::string gate_message(int task);
   /// The slot keys of an attempt of TASK on AGENT ("": the task's current candidate,
   /// else its `agent:` for an agent task without candidates).
@@ -357,7 +402,9 @@ class Scheduler {
   std::string stop_reason_;
   bool cancelled_ = false;
   bool paused_ = false;
-  int waiting_ = 0;          // tasks in state waiting
+  bool single_agent_ = false;
+  std::map<int, std::vector<std::string>> reviewers_;  // task -> set_reviewers()
+  int waiting_ = 0;                                    // tasks in state waiting
   bool any_failed_ = false;  // a task ended failed or cancelled: the run cannot succeed
   double cost_usd_ = 0;
   std::mt19937_64 rng_;

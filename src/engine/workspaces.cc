@@ -227,7 +227,13 @@ Result<void> Workspaces::restore(const std::vector<store::Event>& events,
     int task = wf_.task_index(e.task_id);
     if (task < 0 || !in_worktree(task)) continue;
     if (e.kind == "attempt.started" && e.data.contains("worktree")) {
-      recorded[task] = Recorded{e.data, nullptr};
+      // A review or a rework (docs/review.md) works on the committed work: it stays.
+      bool on_the_work = e.data.value("review", false) || e.data.value("cycle", 1) > 1;
+      if (on_the_work && recorded.count(task)) {
+        recorded[task].started = e.data;
+      } else {
+        recorded[task] = Recorded{e.data, nullptr};
+      }
     } else if (e.kind == "task.committed") {
       recorded[task].committed = e.data;
     } else if (e.kind == "task.integrated" && per_task_) {
@@ -344,6 +350,46 @@ Result<std::string> Workspaces::prepare(int task, int attempt) {
   if (!wt) return tl::unexpected(wt.error());
   places_[task].worktree = *wt;
   return wt->path;
+}
+
+Result<std::string> Workspaces::reopen(int task) {
+  if (!in_worktree(task)) return root_dir_;
+  auto it = places_.find(task);
+  if (it == places_.end() || !it->second.committed) return prepare(task, 2);
+  // The worktree back at the work's commit: reset_worktree() of a copy whose start is it.
+  isolation::Worktree at_commit = it->second.worktree;
+  at_commit.start = it->second.committed->commit;
+  if (auto r = isolation::reset_worktree(repo_, at_commit); !r) return tl::unexpected(r.error());
+  return it->second.worktree.path;
+}
+
+Result<std::string> Workspaces::review_diff(int task) {
+  const std::vector<std::string> diff = {"diff", "--no-ext-diff", "--no-textconv", "--no-color"};
+  if (in_worktree(task)) {
+    auto it = places_.find(task);
+    if (it == places_.end() || !it->second.committed || !it->second.committed->changed) return "";
+    std::vector<std::string> args = diff;
+    args.push_back(it->second.worktree.start);
+    args.push_back(it->second.committed->commit);
+    return isolation::git(repo_, args);
+  }
+  auto repo = repo_.top.empty() ? isolation::open_repository(root_dir_)
+                                : Result<isolation::Repository>(repo_);
+  if (!repo) return std::string("(no diff: the project is not a git repository)\n");
+  const isolation::GitScope scope = isolation::checkout_scope(*repo);
+  std::string changes;
+  if (isolation::head_commit(*repo)) {  // else no commit yet: every file is new
+    std::vector<std::string> args = diff;
+    args.push_back("HEAD");
+    auto out = isolation::git(*repo, scope, args);
+    if (!out) return tl::unexpected(out.error());
+    changes = std::move(*out);
+  }
+  auto untracked = isolation::git(*repo, scope, {"ls-files", "--others", "--exclude-standard"});
+  if (!untracked) return tl::unexpected(untracked.error());
+  std::string out = std::move(changes);
+  if (!untracked->empty()) out += "\nNew files not yet tracked by git:\n" + *untracked;
+  return out;
 }
 
 Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,

@@ -111,6 +111,20 @@ class Workspaces {
   /// dependency changes.
   Result<std::string> prepare(int task, int attempt);
 
+  /// Before a review or a rework attempt of TASK (docs/review.md): the directory it runs
+  /// in, its worktree as its latest commit left it (the work under review): what an
+  /// earlier attempt changed since that commit (a reviewer's edits, a failed rework's)
+  /// is undone (reset_worktree to the commit, `clean -ffdx`). A task that was never
+  /// committed is reset to its start, as prepare() does. Not in a worktree: ROOT_DIR,
+  /// untouched. Errors: git's.
+  Result<std::string> reopen(int task);
+
+  /// The changes of TASK's work for its reviewer: in a worktree, `git diff START COMMIT`
+  /// of its latest commit (empty when it changed nothing); in the project root of a git
+  /// repository, `git diff HEAD` and the untracked files; else a note saying that there
+  /// is no diff. Bounded by git's output limit (isolation/command.h). Errors: git's.
+  Result<std::string> review_diff(int task);
+
   /// Wraps PROCESS (built for TASK, run by AGENT, "" for a command) in the task's
   /// sandbox, if it has one. Returns what the attempt's event should say about
   /// its workspace ({"worktree": ..., "branch": ..., "start": ..., "sandbox": "bwrap",

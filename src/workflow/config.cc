@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "workflow/duration.h"
 #include "workflow/scalar_position.h"
 #include "workflow/source.h"
 #include "workflow/yaml_reader.h"
@@ -12,8 +13,8 @@
 namespace baton::workflow {
 namespace {
 
-const std::vector<std::string> kConfigKeys = {"agents", "custom_agents", "webhooks",
-                                              "agent_limits"};
+const std::vector<std::string> kConfigKeys = {
+    "agents", "custom_agents", "webhooks", "agent_limits", "single_agent", "single_agent_pause"};
 const std::vector<std::string> kCustomAgentKeys = {"command", "prompt", "answer", "env"};
 const std::vector<std::string> kAnswerKeys = {"regex", "json_path"};
 
@@ -135,6 +136,24 @@ Result<Config> load_config_text(const std::string& text, const std::string& file
       }
       if (e.key == "agent_limits") {
         read_agent_limits(e, " at the top level", sink, &config.agent_limits);
+        continue;
+      }
+      if (e.key == "single_agent") {  // docs/review.md, "Single-agent mode"
+        if (e.value.IsScalar() && (e.value.Scalar() == "true" || e.value.Scalar() == "false")) {
+          config.single_agent = e.value.Scalar() == "true";
+        } else {
+          sink.error(e.value_loc(), "expected true or false for 'single_agent' at the top level");
+        }
+        continue;
+      }
+      if (e.key == "single_agent_pause") {
+        auto pause = e.value.IsScalar() ? parse_duration(e.value.Scalar())
+                                        : Result<double>(fail("expected a duration"));
+        if (pause) {
+          config.single_agent_pause_s = *pause;
+        } else {
+          sink.error(e.value_loc(), pause.error().message + " for 'single_agent_pause'");
+        }
         continue;
       }
       if (!e.value.IsMap()) {

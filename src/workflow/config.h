@@ -12,11 +12,14 @@
 //       answer: {regex: "ANSWER: (.*)"}   # or {json_path: result.text}; default: stdout
 //       env: {STYLE: short}
 //   agent_limits: {claude: 2, codex: 1}  # attempts of an agent running at once (docs/agents.md)
+//   single_agent: true                # one agent implements and reviews (docs/review.md)
+//   single_agent_pause: 30s           # before such a review
 //   webhooks:                         # endpoints (workflow/webhook_config.h, docs/webhooks.md)
 //     - {url: http://127.0.0.1:9000/hook, events: [run.failed], secret: {env: HOOK_SECRET}}
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +48,12 @@ struct Config {
   /// agent name -> attempts of that agent running at once (>= 1); a workflow's
   /// settings.agent_limits override these entry by entry
   std::map<std::string, int> agent_limits;
+  /// single_agent: true: every run of the project is in single-agent mode (a workflow's
+  /// settings.single_agent turns it on too, never off); docs/review.md
+  bool single_agent = false;
+  /// single_agent_pause: the pause before a self-review, seconds, unless the workflow
+  /// sets settings.single_agent_pause
+  std::optional<double> single_agent_pause_s;
 };
 
 /// Reads the config file at PATH. A missing file gives an empty Config. Errors: a

@@ -165,8 +165,14 @@ bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YamlTree* 
 
 // The limits in effect (docs/agents.md, "Concurrency limits"): the config's agent_limits
 // under the file's, and the max_concurrent of every role the run can name (the file's
-// roles replace the config's of the same name).
+// roles replace the config's of the same name); and the config's single-agent mode.
 void apply_concurrency_limits(const LoadOptions& options, Workflow* wf) {
+  // Single-agent mode (docs/review.md): the config's turns it on; its pause applies when
+  // the file sets none.
+  if (options.config_single_agent) wf->settings.single_agent = true;
+  if (options.config_single_agent_pause_s && wf->settings.single_agent_pause_s == 0) {
+    wf->settings.single_agent_pause_s = *options.config_single_agent_pause_s;
+  }
   for (const auto& [agent, n] : options.config_agent_limits) {
     wf->settings.agent_limits.emplace(agent, n);  // the file's entry, if any, stays
   }
@@ -196,11 +202,11 @@ LoadResult finish(DiagnosticSink& sink, ReadResult* read) {
 
 const std::vector<std::string>& task_keys() {
   static const std::vector<std::string> keys = {
-      "id",        "agent",   "run",      "description",    "parameters", "dependencies",
-      "condition", "retry",   "timeout",  "on_failure",     "env",        "workdir",
-      "outputs",   "model",   "fallback", "resume_session", "max_turns",  "max_cost_usd",
-      "isolation", "sandbox", "network",  "image",          "gate",       "secrets",
-      "limits",    "executor"};
+      "id",        "agent",    "run",      "description",    "parameters", "dependencies",
+      "condition", "retry",    "timeout",  "on_failure",     "env",        "workdir",
+      "outputs",   "model",    "fallback", "resume_session", "max_turns",  "max_cost_usd",
+      "isolation", "sandbox",  "network",  "image",          "gate",       "secrets",
+      "limits",    "executor", "review"};
   return keys;
 }
 

@@ -21,8 +21,10 @@ namespace baton::workflow {
 
 /// What the loader knows beyond the file itself.
 struct LoadOptions {
-  std::map<std::string, RoleSpec> config_roles;        ///< roles from .baton/config.yaml
-  std::map<std::string, int> config_agent_limits;      ///< agent_limits of .baton/config.yaml
+  std::map<std::string, RoleSpec> config_roles;    ///< roles from .baton/config.yaml
+  std::map<std::string, int> config_agent_limits;  ///< agent_limits of .baton/config.yaml
+  bool config_single_agent = false;  ///< single_agent of .baton/config.yaml (docs/review.md)
+  std::optional<double> config_single_agent_pause_s;   ///< its single_agent_pause, seconds
   std::vector<std::string> known_agents;               ///< agent names baton knows (claude, ...)
   std::map<std::string, std::string> provided_inputs;  ///< -i NAME=VALUE
   bool check_required_inputs = false;                  ///< error when a required input is missing

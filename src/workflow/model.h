@@ -47,6 +47,78 @@ struct GateSpec {
   SourceLoc loc;        ///< where the gate's mapping starts
 };
 
+/// review.on_exhausted: what a task whose reviews never approved becomes after
+/// max_cycles reviews (docs/review.md).
+enum class ReviewExhausted : uint8_t {
+  kEscalate,  ///< it waits for a person: `baton approve` succeeds it, `--reject` fails it
+  kFail,      ///< it fails with the last review's feedback in its reason
+};
+
+/// task.review: after the task's attempt succeeds, a reviewer agent reads the changes
+/// and approves them or asks for changes; asked-for changes run the task again with the
+/// feedback, then the review again, at most max_cycles times (docs/review.md).
+struct ReviewSpec {
+  std::string agent;         ///< role or agent name of the reviewer
+  int max_cycles = 3;        ///< reviews at most (>= 1): implement + review is one cycle
+  std::string instructions;  ///< added to the reviewer's prompt (plain text, no templates)
+  ReviewExhausted on_exhausted = ReviewExhausted::kEscalate;
+  SourceLoc loc;  ///< where the review's mapping starts
+};
+
+/// An optional T held behind one pointer: 8 bytes in the owner where std::optional<T>
+/// holds a whole T (a TaskSpec field most tasks leave unset: ReviewSpec is about 90
+/// bytes, 9 MB over 100,000 tasks). Used like std::optional<T> (bool test, `->`, `*`,
+/// value(), emplace(), reset(), assignment from T, std::optional<T> or std::nullopt);
+/// copying copies the T.
+template <class T>
+class BoxedOptional {
+ public:
+  BoxedOptional() = default;
+  BoxedOptional(std::nullopt_t) {}                                       // NOLINT: as std::optional
+  BoxedOptional(T value) : p_(std::make_unique<T>(std::move(value))) {}  // NOLINT
+  BoxedOptional(const std::optional<T>& value)                           // NOLINT
+      : p_(value ? std::make_unique<T>(*value) : nullptr) {}
+  BoxedOptional(const BoxedOptional& other)
+      : p_(other.p_ ? std::make_unique<T>(*other.p_) : nullptr) {}
+  BoxedOptional& operator=(const BoxedOptional& other) {
+    if (this != &other) p_ = other.p_ ? std::make_unique<T>(*other.p_) : nullptr;
+    return *this;
+  }
+  BoxedOptional(BoxedOptional&&) noexcept = default;
+  BoxedOptional& operator=(BoxedOptional&&) noexcept = default;
+  BoxedOptional& operator=(T value) {
+    p_ = std::make_unique<T>(std::move(value));
+    return *this;
+  }
+  BoxedOptional& operator=(const std::optional<T>& value) {
+    p_ = value ? std::make_unique<T>(*value) : nullptr;
+    return *this;
+  }
+  BoxedOptional& operator=(std::nullopt_t) {
+    p_.reset();
+    return *this;
+  }
+  explicit operator bool() const { return p_ != nullptr; }
+  bool has_value() const { return p_ != nullptr; }
+  /// REQUIRES: has_value().
+  T& operator*() { return *p_; }
+  const T& operator*() const { return *p_; }
+  T* operator->() { return p_.get(); }
+  const T* operator->() const { return p_.get(); }
+  T& value() { return *p_; }
+  const T& value() const { return *p_; }
+  /// Makes a T from ARGS (aggregate initialization), replacing any held one.
+  template <class... Args>
+  T& emplace(Args&&... args) {
+    p_ = std::make_unique<T>(T{std::forward<Args>(args)...});
+    return *p_;
+  }
+  void reset() { p_.reset(); }
+
+ private:
+  std::unique_ptr<T> p_;
+};
+
 /// retry.backoff: how the delay grows between attempts.
 enum class Backoff {
   kFixed,        ///< every retry waits `delay_s`
@@ -223,6 +295,9 @@ struct TaskSpec {
   bool resume_session = false;         ///< on a retry with the same agent, resume its session
   std::optional<Isolation> isolation;  ///< as written; falls back to settings.isolation
   std::optional<Sandbox> sandbox;      ///< as written; falls back to settings.sandbox
+  /// review: the implement -> review -> rework cycles of an agent task (docs/review.md);
+  /// nullopt for a task without review.
+  BoxedOptional<ReviewSpec> review;
   /// SHA-256 of the task's mapping in canonical form (yaml_tree.h canonical_text:
   /// comments and layout do not count), as 32 bytes (a hex string cost 112 bytes a
   /// task); all zero when unknown. Read it as hex through spec_sha256().
@@ -302,6 +377,13 @@ struct Settings {
   /// that role running at once. Filled by the loader from the roles in effect (the
   /// file's `agents:`, then the config's); not a key of `settings`.
   std::map<std::string, int> role_limits;
+  /// `settings.single_agent` (or `single_agent:` of .baton/config.yaml): reviews may be
+  /// done by the agent that implemented the task (docs/review.md, "Single-agent mode").
+  /// A run whose only installed agent is one agent is in this mode as well.
+  bool single_agent = false;
+  /// `settings.single_agent_pause`: in single-agent mode, seconds between the end of an
+  /// implementing attempt and the start of its review by the same agent.
+  double single_agent_pause_s = 0;
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.

@@ -43,6 +43,8 @@ class Validator {
   void check_roles();
   void check_agent(const TaskSpec& task, const TaskPlaces& places, const std::string& label);
   void check_secrets(const TaskSpec& task, const TaskPlaces& places, const std::string& label);
+  // review: only on agent tasks; its agent a known role or agent.
+  void check_review(const TaskSpec& task, const TaskPlaces& places, const std::string& label);
   // TASK is the index of a workflow task, or -1 for a hook.
   void check_templates(const TaskPlaces& places, int task, const std::string& label);
   void check_reference(const expr::Reference& ref, SourceLoc loc, int task,
@@ -100,6 +102,7 @@ void Validator::run() {
     const std::string label = "task " + in_quotes(t.id);
     if (t.id.empty()) continue;  // reported; its references cannot be placed in the DAG
     check_agent(t, read_.tasks[i], label);
+    check_review(t, read_.tasks[i], label);
     check_secrets(t, read_.tasks[i], label);
     check_templates(read_.tasks[i], static_cast<int>(i), label);
     // Limits bind sandboxed tasks only: on another they would promise what is not kept.
@@ -256,6 +259,27 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
   if (!has_task && task.description().empty()) {
     sink_.error(task.loc, label + " gives its agent no instruction: add 'parameters.task' or " +
                               "'description'");
+  }
+}
+
+void Validator::check_review(const TaskSpec& task, const TaskPlaces& places,
+                             const std::string& label) {
+  if (!task.review || !places.review) return;
+  if (task.agent.empty()) {
+    sink_.error(*places.review, label + " has 'review' but no 'agent': only an agent's work " +
+                                    "is reviewed (docs/review.md)");
+    return;
+  }
+  const std::string& agent = task.review->agent;
+  if (agent.empty()) return;  // reported by the reader
+  if (!wf_.agents.count(agent) && !options_.config_roles.count(agent) &&
+      !contains(options_.known_agents, agent)) {
+    std::vector<std::string> names;
+    for (const auto& [name, role] : wf_.agents) names.push_back(name);
+    for (const auto& [name, role] : options_.config_roles) names.push_back(name);
+    names.insert(names.end(), options_.known_agents.begin(), options_.known_agents.end());
+    sink_.error(places.review_agent, "unknown agent or role " + in_quotes(agent) +
+                                         " in 'review' of " + label + did_you_mean(agent, names));
   }
 }
 

@@ -21,10 +21,24 @@ constexpr int kMaxCount = 1000000;  // upper bound of max_parallel and max_attem
 const std::vector<std::string> kTopKeys = {"version", "name",     "description", "metadata",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
-const std::vector<std::string> kSettingsKeys = {
-    "max_parallel",       "timeout",      "on_failure", "kill_grace", "max_cost_usd", "isolation",
-    "integrate",          "sandbox",      "image",      "git_author", "integrate_at", "limits",
-    "allow_extra_inputs", "agent_limits", "executor",   "slurm"};
+const std::vector<std::string> kSettingsKeys = {"max_parallel",
+                                                "timeout",
+                                                "on_failure",
+                                                "kill_grace",
+                                                "max_cost_usd",
+                                                "isolation",
+                                                "integrate",
+                                                "sandbox",
+                                                "image",
+                                                "git_author",
+                                                "integrate_at",
+                                                "limits",
+                                                "allow_extra_inputs",
+                                                "agent_limits",
+                                                "executor",
+                                                "slurm",
+                                                "single_agent",
+                                                "single_agent_pause"};
 const std::vector<std::string> kExecutorValues = {"local", "slurm"};
 const std::vector<std::string> kSlurmKeys = {"partition", "account", "time",       "cpus",
                                              "mem",       "extra",   "lost_after", "poll"};
@@ -46,6 +60,8 @@ const std::vector<std::string> kRoleKeys = {"use", "instructions", "via", "permi
                                             "max_concurrent"};
 const std::vector<std::string> kTaskAgentKeys = {"use", "via", "permission"};
 const std::vector<std::string> kAgentViaValues = {"cli", "acp"};
+const std::vector<std::string> kReviewKeys = {"agent", "max_cycles", "instructions",
+                                              "on_exhausted"};
 const std::vector<std::string> kAcpPermissionValues = {"allow-worktree", "allow-all", "deny"};
 const std::vector<std::string> kContextKeys = {"variables", "secrets"};
 const std::vector<std::string> kSecretKeys = {"env", "file"};
@@ -206,6 +222,8 @@ class Reader {
   void read_slurm(const YamlEntry& e, SlurmSettings* slurm);
   void read_run(const YamlEntry& e, const std::string& where, TaskSpec* task, TaskPlaces* places);
   void read_gate(const YamlEntry& g, const std::string& where, TaskSpec* task, TaskPlaces* places);
+  void read_review(const YamlEntry& r, const std::string& where, TaskSpec* task,
+                   TaskPlaces* places);
   void read_env(const YamlEntry& e, const std::string& label, TaskSpec* task, TaskPlaces* places);
   void read_task_secrets(const YamlEntry& e, const std::string& where, TaskSpec* task,
                          TaskPlaces* places);
@@ -423,6 +441,10 @@ void Reader::read_settings(const YamlEntry& s) {
       if (!e.value.IsNull() && is_mapping(e, where)) read_slurm(e, &settings.slurm);
     } else if (e.key == "agent_limits") {
       read_agent_limits(e, where, sink_, &settings.agent_limits, &out_->agent_limits);
+    } else if (e.key == "single_agent") {
+      read_bool(e, where, &settings.single_agent);
+    } else if (e.key == "single_agent_pause") {
+      read_duration(e, where, false, &settings.single_agent_pause_s);
     } else if (e.key == "limits") {
       if (!e.value.IsNull() && is_mapping(e, where)) {
         read_limits(e, " in settings.limits", &settings.limits);
@@ -714,6 +736,12 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
         continue;
       }
       read_gate(e, where, task, places);
+    } else if (k == "review") {
+      if (hook) {
+        error(loc_of(e.key_node.Mark()), "hooks have no 'review'; they run unattended");
+        continue;
+      }
+      read_review(e, where, task, places);
     } else if (k == "limits") {
       if (hook) {
         error(loc_of(e.key_node.Mark()),
@@ -775,6 +803,34 @@ void Reader::read_gate(const YamlEntry& g, const std::string& where, TaskSpec* t
     }
   }
   task->mutable_extras().gate = std::move(gate);
+}
+
+void Reader::read_review(const YamlEntry& r, const std::string& where, TaskSpec* task,
+                         TaskPlaces* places) {
+  places->review = loc_of(r.key_node.Mark());
+  if (!is_mapping(r, where)) return;
+  ReviewSpec review;
+  review.loc = r.value_loc();
+  const std::string in_review = " in 'review'" + where;
+  bool has_agent = false;
+  for (const YamlEntry& e : map_entries(r.value, &kReviewKeys, in_review, sink_)) {
+    size_t i;
+    if (e.key == "agent") {
+      has_agent = true;
+      places->review_agent = e.value_loc();
+      if (read_string(e, in_review, &review.agent) && review.agent.empty()) {
+        error(e.value_loc(), "'agent' is empty" + in_review);
+      }
+    } else if (e.key == "max_cycles") {
+      read_count(e, in_review, &review.max_cycles);
+    } else if (e.key == "instructions") {
+      read_string(e, in_review, &review.instructions);
+    } else if (e.key == "on_exhausted" && read_enum(e, in_review, {"escalate", "fail"}, &i)) {
+      review.on_exhausted = static_cast<ReviewExhausted>(i);
+    }
+  }
+  if (!has_agent) error(r.value_loc(), "'review' has no 'agent'" + where);
+  task->review = std::move(review);
 }
 
 void Reader::read_run(const YamlEntry& e, const std::string& where, TaskSpec* task,

@@ -35,6 +35,8 @@ struct TaskPlaces {
   std::vector<TemplateSite> templates;      ///< every template of the task, in file order
   std::vector<SourceLoc> secret_items;      ///< parallel to TaskSpec::secrets
   std::optional<SourceLoc> limits;          ///< the `limits` key, when the task has one
+  std::optional<SourceLoc> review;          ///< the `review` key, when the task has one
+  SourceLoc review_agent;                   ///< the value of review's `agent`
 };
 
 /// The places of a role's parts.

@@ -1,0 +1,296 @@
+// Integration tests of review cycles (docs/review.md) with the real agent CLIs against
+// the scripted model server (`--rehearse`): Claude implements and Codex reviews, a
+// review that requests changes once, one that never approves (escalation), single-agent
+// mode with an answer that holds no verdict, and a SIGKILL of baton between the review
+// and the rework, then `baton resume`. Each checks what the model server received.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "harness_util.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+
+void make_repo(const ScratchDir& dir, const std::string& flow, const std::string& script) {
+  dir.write("flow.yaml", flow);
+  dir.write("script.yaml", script);
+  Outcome o = run_command({"git", "init", "-q"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+}
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) out.push_back(json::parse(line, nullptr, false));
+  }
+  return out;
+}
+
+// The events of RUN (baton audit export), in order.
+std::vector<json> events_of(const ScratchDir& dir, const std::string& run_id) {
+  Outcome o = run_baton({"audit", "export", run_id}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  return json_lines(o.out);
+}
+
+// The events of KIND (and of TASK, unless "") in EVENTS.
+std::vector<json> of_kind(const std::vector<json>& events, const std::string& kind,
+                          const std::string& task = "") {
+  std::vector<json> out;
+  for (const json& e : events) {
+    if (e.value("kind", "") == kind && (task.empty() || e.value("task_id", "") == task)) {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
+// The position in EVENTS of the first event of KIND for TASK; -1 when none.
+int index_of(const std::vector<json>& events, const std::string& kind, const std::string& task) {
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].value("kind", "") == kind && events[i].value("task_id", "") == task) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+// What the model server logged for SESSION ("baton-rehearse:TASK:AGENT:ATTEMPT"): the
+// excerpts of the last message of each of its requests, joined.
+std::string received(const ScratchDir& dir, const std::string& run_id, const std::string& session) {
+  std::string out;
+  for (const json& r :
+       json_lines(read_file(dir.path() + "/.baton/runs/" + run_id + "/rehearse.jsonl"))) {
+    if (r.value("session", "") == session) out += r.value("body_excerpt", "") + "\n";
+  }
+  return out;
+}
+
+std::string verdict_text(const std::string& verdict, const std::string& feedback) {
+  return "\"Reviewed.\\n```json\\n{\\\"verdict\\\": \\\"" + verdict +
+         "\\\", \\\"feedback\\\": \\\"" + feedback + "\\\"}\\n```\"";
+}
+
+constexpr const char* kFlow = R"(name: reviewed
+settings: {isolation: worktree}
+tasks:
+  - id: impl
+    agent: claude
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    review: {agent: codex, max_cycles: 3, instructions: "Be strict."}
+  - id: after
+    dependencies: [impl]
+    run: cat a.txt
+)";
+
+TEST(RehearsedReviewTest, ClaudeImplementsCodexRequestsChangesOnceThenApproves) {
+  ScratchDir dir;
+  make_repo(dir, kFlow,
+            std::string("tasks:\n") +
+                "  \"impl:claude:1\": [{write_file: {path: a.txt, content: \"one\\n\"}}, "
+                "{text: \"wrote one\"}]\n"
+                // The reviewer also writes a file: what it changes is undone.
+                "  \"impl:codex:2\": [{write_file: {path: by-reviewer.txt, content: x}}, {text: " +
+                verdict_text("changes_requested", "Write two instead of one.") +
+                "}]\n"
+                "  \"impl:claude:3\": [{write_file: {path: a.txt, content: \"two\\n\"}}, "
+                "{text: \"wrote two\"}]\n"
+                "  \"impl:codex:4\": [{write_file: {path: by-reviewer.txt, content: y}}, {text: " +
+                verdict_text("approved", "") + "}]\n");
+  git_sh(dir.path(), "git add -A && git commit -qm base");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("attempt 2 (codex): in review (cycle 1/3)"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("attempt 3 (claude): changes requested (cycle 2/3)"), std::string::npos)
+      << o.out;
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  json impl = task_of(run, "impl");
+  EXPECT_EQ(impl["status"], "success");
+  EXPECT_EQ(impl["attempts"], 4);
+  EXPECT_EQ(impl["output"], "wrote two");             // the work's answer, not the review's
+  EXPECT_EQ(task_of(run, "after")["output"], "two");  // the approved work
+  // The second implementing attempt was given the feedback; the reviewer the task, its
+  // instructions and the diff of the work.
+  EXPECT_NE(received(dir, id, "baton-rehearse:impl:claude:3").find("Write two instead of one."),
+            std::string::npos)
+      << received(dir, id, "baton-rehearse:impl:claude:3");
+  std::string review = received(dir, id, "baton-rehearse:impl:codex:2");
+  EXPECT_EQ(review.find("Be strict.\n\nYou are reviewing the work of another coding agent"), 0u)
+      << review;
+  auto events = events_of(dir, id);
+  auto verdicts = of_kind(events, "review.verdict", "impl");
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_EQ(verdicts[0]["data"]["verdict"], "changes_requested");
+  EXPECT_EQ(verdicts[0]["data"]["feedback"], "Write two instead of one.");
+  EXPECT_EQ(verdicts[0]["data"]["reviewer"], "codex");
+  EXPECT_EQ(verdicts[0]["data"]["implementer"], "claude");
+  EXPECT_EQ(verdicts[1]["data"]["verdict"], "approved");
+  EXPECT_EQ(verdicts[1]["data"]["cycle"], 2);
+  EXPECT_EQ(of_kind(events, "review.requested", "impl").size(), 2u);
+  // The dependant started only after the approval.
+  EXPECT_GT(index_of(events, "attempt.started", "after"), index_of(events, "task.success", "impl"));
+  EXPECT_EQ(o.out.find("not cross-agent"), std::string::npos) << o.out;
+  // The work the run integrated is the implementer's: the reviewer's file is not in it.
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + id + ":a.txt"), "two\n");
+  std::string files = git_sh(dir.path(), "git ls-tree -r --name-only baton/" + id);
+  EXPECT_NE(files.find("a.txt\n"), std::string::npos) << files;
+  EXPECT_EQ(files.find("by-reviewer.txt"), std::string::npos) << files;
+  // Nor is it left in the task's worktree after the approval.
+  EXPECT_EQ(git_sh(dir.path(), "find . -name by-reviewer.txt"), "");
+}
+
+TEST(RehearsedReviewTest, NeverApprovedEscalatesAfterThreeCycles) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: never
+tasks:
+  - id: impl
+    agent: claude
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    review: {agent: codex}
+  - id: after
+    dependencies: [impl]
+    run: cat a.txt
+)",
+            std::string("agents:\n"
+                        "  claude: [{write_file: {path: a.txt, content: \"x\\n\"}}, "
+                        "{text: \"wrote x\"}]\n"
+                        "  codex: [{text: ") +
+                verdict_text("changes_requested", "Still not right.") + "}]\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain", "--no-wait"},
+                        dir.path(), agent_path(), 300);
+  ASSERT_EQ(o.exit_code, 5) << o.out << o.err;  // waiting for a person
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  json impl = task_of(run, "impl");
+  EXPECT_EQ(impl["status"], "waiting");
+  EXPECT_EQ(impl["attempts"], 6);
+  EXPECT_EQ(impl["reason"],
+            "escalated: review not approved after 3 cycles; last feedback: Still not right.");
+  EXPECT_EQ(task_of(run, "after")["status"], "pending");
+  EXPECT_EQ(of_kind(events_of(dir, id), "review.verdict", "impl").size(), 3u);
+  ASSERT_EQ(run_baton({"approve", id, "impl", "--comment", "fine by me"}, dir.path()).exit_code, 0);
+  o = run_baton({"resume", id, "--plain"}, dir.path(), agent_path(), 60);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  run = last_run(dir);
+  EXPECT_EQ(task_of(run, "impl")["status"], "success");
+  EXPECT_EQ(task_of(run, "impl")["output"], "wrote x");  // the work stands
+  EXPECT_EQ(task_of(run, "after")["output"], "x");
+}
+
+TEST(RehearsedReviewTest, SingleAgentReviewsItsOwnWorkAndAnAnswerWithoutVerdictIsRetried) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: single
+settings: {single_agent: true, single_agent_pause: 0.2s}
+tasks:
+  - id: impl
+    agent: claude
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    retry: {max_attempts: 2, delay: 0}
+    review: {agent: codex}
+)",
+            std::string("tasks:\n"
+                        "  \"impl:claude:1\": [{write_file: {path: a.txt, content: \"x\\n\"}}, "
+                        "{text: \"wrote x\"}]\n"
+                        "  \"impl:claude:2\": [{text: \"LGTM\"}]\n"
+                        "  \"impl:claude:3\": [{text: ") +
+                verdict_text("approved", "") + "}]\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("warning: task 'impl' was reviewed by claude, the agent that implemented "
+                       "it (single-agent mode): the review was not cross-agent"),
+            std::string::npos)
+      << o.out;
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  // Attempt 2 answered without a verdict: a classified failure, retried by policy.
+  json second;
+  for (const json& a : run["attempts"]) {
+    if (a["task"] == "impl" && a["number"] == 2) second = a;
+  }
+  EXPECT_EQ(second["agent"], "claude") << run.dump();
+  EXPECT_EQ(second["status"], "failed");
+  EXPECT_EQ(second["error_class"], "no_verdict");
+  EXPECT_EQ(task_of(run, "impl")["status"], "success");
+  EXPECT_EQ(task_of(run, "impl")["attempts"], 3);
+  auto verdicts = of_kind(events_of(dir, id), "review.verdict", "impl");
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0]["data"]["self_review"], true);
+}
+
+TEST(RehearsedReviewTest, KilledBetweenReviewAndReworkResumesWithTheFeedback) {
+  ScratchDir dir;
+  // The rework writes a marker, then its model hangs: the test SIGKILLs baton there, with
+  // the review's verdict recorded and the rework just started. The rework's CLI then
+  // loses the model server and fails; the resumed run retries it (same_agent: whatever
+  // class the CLI gives that failure).
+  make_repo(dir, R"(name: crash
+tasks:
+  - id: impl
+    agent: claude
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    retry: {max_attempts: 2, delay: 0}
+    fallback: same_agent
+    review: {agent: codex}
+  - id: after
+    dependencies: [impl]
+    run: cat a.txt
+)",
+            std::string("tasks:\n") +
+                "  \"impl:claude:1\": [{write_file: {path: a.txt, content: \"one\\n\"}}, "
+                "{text: \"wrote one\"}]\n"
+                "  \"impl:codex:2\": [{text: " +
+                verdict_text("changes_requested", "Write two instead of one.") +
+                "}]\n"
+                "  \"impl:claude:3\": [{write_file: {path: rework-started, content: x}}, "
+                "{fault: {kind: hang, times: forever}}]\n"
+                "  \"impl:claude:4\": [{write_file: {path: a.txt, content: \"two\\n\"}}, "
+                "{text: \"wrote two\"}]\n"
+                "  \"impl:codex:5\": [{text: " +
+                verdict_text("approved", "") + "}]\n");
+  BatonProcess run({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                   agent_path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/rework-started", 180));
+  run.signal(SIGKILL);
+  EXPECT_EQ(run.wait().exit_code, 128 + SIGKILL);
+  json before = last_run(dir);
+  const std::string id = before["id"];
+  auto events = events_of(dir, id);
+  ASSERT_EQ(of_kind(events, "review.verdict", "impl").size(), 1u);
+  EXPECT_EQ(task_of(before, "impl")["status"], "running");
+  Outcome status = run_baton({"status", id}, dir.path());
+  EXPECT_NE(status.out.find("running: changes requested (cycle 2/3)"), std::string::npos)
+      << status.out;
+
+  Outcome o = run_baton({"resume", id, "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json after = last_run(dir);
+  EXPECT_EQ(task_of(after, "impl")["status"], "success");
+  EXPECT_EQ(task_of(after, "impl")["attempts"], 5);
+  EXPECT_EQ(task_of(after, "after")["output"], "two");
+  // The rework after the resume still had the review's feedback.
+  EXPECT_NE(received(dir, id, "baton-rehearse:impl:claude:4").find("Write two instead of one."),
+            std::string::npos)
+      << received(dir, id, "baton-rehearse:impl:claude:4");
+  auto verdicts = of_kind(events_of(dir, id), "review.verdict", "impl");
+  ASSERT_EQ(verdicts.size(), 2u);
+  EXPECT_EQ(verdicts[1]["data"]["verdict"], "approved");
+  EXPECT_EQ(verdicts[1]["data"]["cycle"], 2);
+}
+
+}  // namespace
+}  // namespace baton::testing
