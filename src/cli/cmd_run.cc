@@ -1,4 +1,6 @@
 // baton run FLOW [-i KEY=VALUE]...: execute a workflow, show it live, summarise.
+// With --only TASK or --finish and --results DIR: one job of a workflow exported to
+// GitHub Actions (docs/github-actions.md).
 #include <malloc.h>
 #include <unistd.h>
 
@@ -8,6 +10,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/job_results.h"
 #include "cli/live_view.h"
 #include "cli/load.h"
 #include "cli/paths.h"
@@ -16,6 +19,8 @@
 #include "cli/run_webhooks.h"
 #include "engine/run.h"
 #include "engine/workspaces.h"
+#include "export/job_subset.h"
+#include "store/audit.h"
 #include "store/store.h"
 
 namespace baton::cli {
@@ -30,7 +35,86 @@ struct RunArgs {
   std::string rehearse;  // a rehearsal script, or ""
   bool no_wait = false;  // exit 5 instead of waiting for `baton approve`
   std::string run_id;    // hidden --run-id: the id `baton serve` chose, or "" (generated)
+  // One job of an exported GitHub Actions workflow (docs/github-actions.md):
+  std::string only;         // --only TASK: run TASK, import the results upstream of it
+  bool finish = false;      // --finish: import every task's result, run the end hooks
+  std::string results;      // --results DIR: where the results are read and written
+  std::string inputs_json;  // --inputs-json JSON: inputs as one object (GitHub's toJSON(inputs))
 };
+
+// --inputs-json: an object whose values (strings, numbers, booleans) become inputs as
+// -i would give them; null is no input; an empty string is an input not given (a
+// GitHub form field left empty). -i values win.
+Result<void> add_json_inputs(const std::string& text, std::map<std::string, std::string>& inputs) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_null()) return {};
+  if (j.is_discarded() || !j.is_object()) return fail("--inputs-json: not a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    std::string v;
+    if (value.is_string()) {
+      v = value.get<std::string>();
+    } else if (value.is_number() || value.is_boolean()) {
+      v = value.dump();
+    } else {
+      return fail("--inputs-json: input '" + key + "' is not a string, number or boolean");
+    }
+    if (!v.empty()) inputs.emplace(key, v);
+  }
+  return {};
+}
+
+// --only/--finish: reduces LOADED's workflow to what the job runs and reads the results
+// it imports into OPTIONS. Prints the error and returns false when it cannot.
+bool prepare_job(const RunArgs& args, LoadedWorkflow& loaded, engine::RunOptions& options) {
+  std::vector<std::string> imported;
+  workflow::Workflow job;
+  if (args.finish) {
+    job = exporter::workflow_for_finish(loaded.workflow);
+    for (const auto& t : job.tasks) imported.push_back(t.id);
+  } else {
+    auto subset = exporter::workflow_for_task(loaded.workflow, args.only);
+    if (!subset) {
+      std::fprintf(stderr, "baton: --only: %s\n", subset.error().message.c_str());
+      return false;
+    }
+    job = std::move(*subset);
+    for (const auto& t : job.tasks) {
+      if (t.id != args.only) imported.push_back(t.id);
+    }
+  }
+  auto results = read_job_results(args.results, imported, args.finish);
+  if (!results) {
+    std::fprintf(stderr, "baton: %s\n", results.error().message.c_str());
+    return false;
+  }
+  options.imported = std::move(*results);
+  loaded.workflow = std::move(job);
+  return true;
+}
+
+// --only: writes the task's result into --results for the jobs downstream of it.
+int write_result(const RunArgs& args, store::Store& store, const std::string& run_id) {
+  auto tasks = store.list_tasks(run_id);
+  auto attempts = store.list_attempts(run_id, args.only);
+  auto chain = store::verify_run(store, run_id);
+  if (!tasks || !attempts || !chain) {
+    const Error& e = !tasks ? tasks.error() : !attempts ? attempts.error() : chain.error();
+    std::fprintf(stderr, "baton: %s\n", e.message.c_str());
+    return kExitInternal;
+  }
+  double cost = 0;
+  for (const auto& a : *attempts) cost += a.cost_usd.value_or(0);
+  for (const auto& t : *tasks) {
+    if (t.task_id != args.only) continue;
+    if (auto r = write_job_result(args.results, t, cost, chain->head_hash); !r) {
+      std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
+      return kExitInternal;
+    }
+    return kExitSuccess;
+  }
+  std::fprintf(stderr, "baton: run %s has no task '%s'\n", run_id.c_str(), args.only.c_str());
+  return kExitInternal;
+}
 
 int run_command(const RunArgs& args) {
   auto inputs = parse_inputs(args.vars);
@@ -38,9 +122,23 @@ int run_command(const RunArgs& args) {
     std::fprintf(stderr, "baton: %s\n", inputs.error().message.c_str());
     return kExitUsage;
   }
+  if (!args.inputs_json.empty()) {
+    if (auto r = add_json_inputs(args.inputs_json, *inputs); !r) {
+      std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
+      return kExitUsage;
+    }
+  }
+  if ((!args.only.empty() || args.finish) && args.results.empty()) {
+    std::fprintf(stderr, "baton: --only and --finish need --results DIR\n");
+    return kExitUsage;
+  }
   std::string root = project_root();
   auto loaded = load_for_command(args.file, root, *inputs, true);
   if (!loaded) return kExitUsage;
+  engine::RunOptions options;
+  if ((!args.only.empty() || args.finish) && !prepare_job(args, *loaded, options)) {
+    return kExitUsage;
+  }
 
   auto isolation = engine::check_isolation(loaded->workflow, root);
   if (!isolation) {
@@ -64,7 +162,6 @@ int run_command(const RunArgs& args) {
   // Registered before the run's first event, so that it has its deliveries; sends until
   // the end of this function, then drains what is due (docs/webhooks.md).
   auto webhooks = RunWebhooks::start(state + "/state.db", loaded->webhooks, root);
-  engine::RunOptions options;
   options.root_dir = root;
   options.state_dir = state;
   options.inputs = merged_inputs(*loaded);
@@ -101,6 +198,9 @@ int run_command(const RunArgs& args) {
     std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());
     return kExitInternal;
   }
+  if (!args.only.empty()) {
+    if (int rc = write_result(args, **store, outcome->run_id); rc != kExitSuccess) return rc;
+  }
   // The report reads every task and attempt back from the store; the workflow model is
   // no longer needed, so its memory goes first (100,000 tasks: about 90 MB; see
   // bench/RESULTS.md, memory) and glibc hands the freed pages back.
@@ -136,6 +236,17 @@ void add_run(CLI::App& app, int* exit_code) {
         return id.empty() || id.size() > 64 ? "a run id is 1 to 64 characters" : "";
       })
       ->group("");
+  auto* only = cmd->add_option("--only", args->only,
+                               "run only TASK, importing the results of the tasks upstream of it "
+                               "from --results (a job of `baton export github-actions`)");
+  auto* finish = cmd->add_flag("--finish", args->finish,
+                               "import every task's result from --results and run the end hooks "
+                               "(the last job of `baton export github-actions`)");
+  only->excludes(finish);
+  cmd->add_option("--results", args->results,
+                  "with --only/--finish: the directory of the tasks' result files (TASK.json)");
+  cmd->add_option("--inputs-json", args->inputs_json,
+                  "inputs as one JSON object, as GitHub's toJSON(inputs) gives them");
   cmd->callback([=] { *exit_code = run_command(*args); });
 }
 

@@ -25,6 +25,7 @@ void add_pause(CLI::App& app, int* exit_code);
 void add_approve(CLI::App& app, int* exit_code);
 void add_retry(CLI::App& app, int* exit_code);
 void add_serve(CLI::App& app, int* exit_code);
+void add_export(CLI::App& app, int* exit_code);
 
 /// The hidden `baton __container-run ARGS`: runs a sandboxed task's command in a
 /// container (cmd_container_run.cc); returns the exit code.

@@ -224,7 +224,9 @@ class Scheduler {
   /// attempt: the driver must report it (attempt_finished) or call restart_attempt().
   /// candidates are kept from set_agents(); agent_index is the position of
   /// STATES[i].agent among them (0 if absent); agent_attempts as given.
-  void restore(std::vector<TaskState> states);
+  /// KEEP_CANCELLED: cancelled stays cancelled (terminal), for results imported from
+  /// elsewhere (RunOptions::imported) that must not run here.
+  void restore(std::vector<TaskState> states, bool keep_cancelled = false);
 
   /// A restored running task whose attempt never started (its process was never
   /// spawned): it goes back to ready without counting the attempt, so the next
