@@ -232,6 +232,22 @@ struct TaskEnd {
 
 void PrintTo(const TaskEnd& t, std::ostream* os) { *os << t.status << " '" << t.output << "'"; }
 
+// A repository under DIR/repo holding FLOW as flows/NAME.yaml and its export as
+// .github/workflows/NAME.yml, both committed; returns the generated workflow.
+YAML::Node export_in_repo(const ScratchDir& dir, const std::string& name, const std::string& flow) {
+  const std::string repo = dir.path() + "/repo";
+  fs::create_directories(repo);
+  git_sh(repo, "git init -q -b main && mkdir flows");
+  std::ofstream(repo + "/flows/" + name + ".yaml") << flow;
+  git_sh(repo, "git add -A && git commit -qm flow");
+  Outcome exported = run_baton({"export", "github-actions", "flows/" + name + ".yaml", "-o",
+                                ".github/workflows/" + name + ".yml"},
+                               repo);
+  EXPECT_EQ(exported.exit_code, 0) << exported.err;
+  git_sh(repo, "git add -A && git commit -qm workflow");
+  return YAML::LoadFile(repo + "/.github/workflows/" + name + ".yml");
+}
+
 // Exports tests/workflows/gha/NAME.yaml, runs it with the driver and with a plain
 // `baton run` (inputs INPUTS, as -i and as toJSON(inputs)), and compares every task.
 void compare_with_plain_run(const std::string& name,
@@ -240,17 +256,8 @@ void compare_with_plain_run(const std::string& name,
   const std::string flow =
       read_file(fs::path(BATON_SOURCE_DIR) / "tests/workflows/gha" / (name + ".yaml"));
   const std::string repo = dir.path() + "/repo";
-  fs::create_directories(repo);
-  git_sh(repo, "git init -q -b main && mkdir flows");
-  std::ofstream(repo + "/flows/" + name + ".yaml") << flow;
-  git_sh(repo, "git add -A && git commit -qm flow");
-
-  Outcome exported = run_baton({"export", "github-actions", "flows/" + name + ".yaml", "-o",
-                                ".github/workflows/" + name + ".yml"},
-                               repo);
-  ASSERT_EQ(exported.exit_code, 0) << exported.err;
-  git_sh(repo, "git add -A && git commit -qm workflow");
-  YAML::Node generated = YAML::LoadFile(repo + "/.github/workflows/" + name + ".yml");
+  YAML::Node generated = export_in_repo(dir, name, flow);
+  ASSERT_TRUE(generated["jobs"]);
 
   // The plain run, in its own clone.
   const std::string plain = dir.path() + "/plain";
@@ -328,6 +335,31 @@ TEST(GithubActionsExportTest, ConditionsSkipsAndFailuresMatchAPlainRun) {
 
 TEST(GithubActionsExportTest, TimeoutsAndRetriesMatchAPlainRun) {
   compare_with_plain_run("timeouts", {});
+}
+
+// The attack: one task leaves a symbolic link to a directory outside the checkout, a
+// parallel task a file under a directory of the same name; the job downstream of both
+// unpacks their files. Links never travel between jobs, so nothing lands outside.
+TEST(GithubActionsExportTest, TwoTasksCannotWriteOutsideTheCheckoutThroughALink) {
+  ScratchDir dir;
+  const std::string outside = dir.path() + "/outside";
+  fs::create_directories(outside);
+  YAML::Node generated = export_in_repo(dir, "links", R"(name: links
+settings: {on_failure: continue}
+inputs:
+  target: {required: true}
+tasks:
+  - {id: link, run: 'ln -s "${target}" escape && echo linked'}
+  - {id: write, run: 'mkdir -p escape && echo owned > escape/pwned && echo written'}
+  - {id: join, dependencies: [link, write], run: 'cat escape/pwned'}
+)");
+  Driver driver(generated, dir.path() + "/repo", dir.path() + "/gha",
+                json{{"target", outside}}.dump());
+  auto jobs = driver.run_all();
+  EXPECT_TRUE(jobs["link"].ok) << read_file(jobs["link"].log);
+  EXPECT_TRUE(jobs["write"].ok) << read_file(jobs["write"].log);
+  EXPECT_TRUE(jobs["join"].ok) << read_file(jobs["join"].log);  // escape/ is a plain directory
+  EXPECT_TRUE(fs::is_empty(outside));
 }
 
 }  // namespace

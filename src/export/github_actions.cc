@@ -31,13 +31,16 @@ constexpr const char* kWorkDir = "${{ runner.temp }}/baton";
 // The script of every task job: constant text; every value comes from the job's
 // environment (BATON_FLOW, BATON_TASK, BATON_UPSTREAM, BATON_INPUTS), set from values
 // checked by this file. Upstream jobs' files are unpacked in dependency order (a later
-// task's version of a file wins), their results gathered for `baton run --only`.
+// task's version of a file wins), their results gathered for `baton run --only`. A
+// job packs the regular files it added or changed, never a symbolic link: a link one
+// task made and a file "through" it from another task would otherwise let two tasks
+// together write outside the checkout when a later job unpacks both.
 constexpr const char* kTaskScript =
     R"(# baton export github-actions: runs one task (docs/github-actions.md).
 work="$RUNNER_TEMP/baton"
 mkdir -p "$work/results" "$work/out/results" "$work/state"
 for job in $BATON_UPSTREAM; do
-  tar -xzf "$work/in/baton-task-$job/files.tar.gz"
+  tar --no-same-owner -xzf "$work/in/baton-task-$job/files.tar.gz"
   cp "$work/in/baton-task-$job/results/"*.json "$work/results/"
 done
 status=0
@@ -45,7 +48,9 @@ baton run "$BATON_FLOW" --only "$BATON_TASK" --results "$work/results" \
   --inputs-json "$BATON_INPUTS" --plain || status=$?
 cp "$work/results/$BATON_TASK.json" "$work/out/results/"
 git ls-files -z --others --modified -- . ':(exclude).baton' |
-  tar --null --ignore-failed-read -T - -czf "$work/out/files.tar.gz"
+  while IFS= read -r -d '' file; do
+    if [ -f "$file" ] && [ ! -L "$file" ]; then printf '%s\0' "$file"; fi
+  done | tar --null -T - -czf "$work/out/files.tar.gz"
 cp -a .baton "$work/state/"
 exit "$status")";
 
@@ -58,7 +63,7 @@ work="$RUNNER_TEMP/baton"
 mkdir -p "$work/results" "$work/audit"
 for job in $BATON_UPSTREAM; do
   if [ -d "$work/in/baton-task-$job" ]; then
-    tar -xzf "$work/in/baton-task-$job/files.tar.gz"
+    tar --no-same-owner -xzf "$work/in/baton-task-$job/files.tar.gz"
     cp "$work/in/baton-task-$job/results/"*.json "$work/results/"
   fi
 done
