@@ -24,8 +24,8 @@ namespace fs = std::filesystem;
 
 struct ExportArgs {
   std::string file;
-  std::string output;  // "" = stdout
-  std::vector<std::string> runs_on{"self-hosted"};
+  std::string output;                // "" = stdout
+  std::vector<std::string> runs_on;  // "" = settings.github_actions.runs_on, else self-hosted
 };
 
 // Writes TEXT to PATH through PATH.tmp and a rename (parent directories created).
@@ -92,7 +92,8 @@ void add_export(CLI::App& app, int* exit_code) {
   gha->add_option("-o,--output", args->output,
                   "write here (e.g. .github/workflows/NAME.yml) instead of stdout");
   gha->add_option("--runs-on", args->runs_on,
-                  "a runner label of every job (repeatable; default self-hosted)")
+                  "a runner label of every job (repeatable; default: the workflow's "
+                  "settings.github_actions.runs_on, else self-hosted)")
       ->take_all();
   gha->callback([=] { *exit_code = export_github_actions(*args); });
 }

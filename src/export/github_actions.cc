@@ -198,10 +198,19 @@ class Compiler {
     }
     check_plain(wf_.name, none, "the workflow's name");
     check_plain(options_.flow_path, none, "the workflow's path");
-    if (options_.runs_on.empty()) error(none, "runs-on: no runner label");
-    for (const std::string& label : options_.runs_on) {
-      if (label.empty()) error(none, "runs-on: an empty runner label");
-      check_plain(label, none, "the runner label '" + label + "'");
+    if (!options_.runs_on.empty()) {
+      runs_on_ = options_.runs_on;
+      runs_on_locs_.assign(runs_on_.size(), none);
+    } else if (!s.github_runs_on.empty()) {
+      runs_on_ = s.github_runs_on;
+      runs_on_locs_ = s.github_runs_on_locs;
+    } else {
+      runs_on_ = {"self-hosted"};
+      runs_on_locs_ = {none};
+    }
+    for (size_t i = 0; i < runs_on_.size(); ++i) {
+      if (runs_on_[i].empty()) error(runs_on_locs_[i], "runs-on: an empty runner label");
+      check_plain(runs_on_[i], runs_on_locs_[i], "the runner label '" + runs_on_[i] + "'");
     }
     for (const auto& [name, input] : wf_.inputs) {
       if (!valid_gha_id(name)) {
@@ -293,7 +302,7 @@ class Compiler {
 
   void emit_runs_on(YAML::Emitter& out) {
     out << YAML::Key << "runs-on" << YAML::Value << YAML::Flow << YAML::BeginSeq;
-    for (const std::string& label : options_.runs_on) quoted(out, label);
+    for (const std::string& label : runs_on_) quoted(out, label);
     out << YAML::EndSeq;
   }
 
@@ -493,6 +502,8 @@ class Compiler {
   const GithubActionsOptions& options_;
   workflow::DiagnosticSink& sink_;
   Plan plan_;
+  std::vector<std::string> runs_on_;  // the labels in force and where each is written
+  std::vector<SourceLoc> runs_on_locs_;
 };
 
 }  // namespace

@@ -37,8 +37,9 @@ inline constexpr int kJobOverheadMinutes = 10;
 /// What the caller decides about the exported workflow.
 struct GithubActionsOptions {
   /// runs-on of every job: labels of the self-hosted runners that have baton and the
-  /// agent CLIs (each a non-empty string without `${{`).
-  std::vector<std::string> runs_on = {"self-hosted"};
+  /// agent CLIs (each a non-empty string without `${{`). Empty: the workflow's
+  /// settings.github_actions.runs_on, else ["self-hosted"].
+  std::vector<std::string> runs_on;
   /// The workflow file as the jobs name it: relative to the repository's root, '/'
   /// separated (e.g. "flows/ci.yaml").
   std::string flow_path;

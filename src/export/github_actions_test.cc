@@ -291,6 +291,45 @@ tasks:
   EXPECT_FALSE(inputs["who"]["default"]);
 }
 
+TEST(GithubActionsTest, RunnerLabelsComeFromTheOptionsElseTheSettingsElseSelfHosted) {
+  const std::string flow = R"(name: labels
+settings:
+  github_actions: {runs_on: [self-hosted, gpu]}
+tasks:
+  - {id: a, run: 'true'}
+)";
+  Compiled from_settings = compile(flow);
+  ASSERT_TRUE(from_settings.yaml);
+  YAML::Node jobs = YAML::Load(*from_settings.yaml)["jobs"];
+  EXPECT_EQ(seq(jobs["a"]["runs-on"]), (Lines{"self-hosted", "gpu"}));
+  EXPECT_EQ(seq(jobs[kFinishJob]["runs-on"]), (Lines{"self-hosted", "gpu"}));
+  GithubActionsOptions options;
+  options.runs_on = {"baton"};
+  Compiled from_options = compile(flow, options);
+  ASSERT_TRUE(from_options.yaml);
+  EXPECT_EQ(seq(YAML::Load(*from_options.yaml)["jobs"]["a"]["runs-on"]), (Lines{"baton"}));
+  Compiled hostile = compile(R"(name: labels
+settings:
+  github_actions:
+    runs_on: ["${{ secrets.X }}"]
+tasks:
+  - {id: a, run: 'true'}
+)");
+  EXPECT_FALSE(hostile.yaml);
+  EXPECT_EQ(hostile.diagnostics,
+            (Lines{"flow.yaml:4:15: error: the runner label '${{ secrets.X }}' contains '${{', "
+                   "which GitHub Actions would evaluate as an expression"}));
+  Compiled empty = compile(R"(name: labels
+settings: {github_actions: {runs_on: [], runners: 2}}
+tasks:
+  - {id: a, run: 'true'}
+)");
+  EXPECT_EQ(empty.diagnostics,
+            (Lines{"load: expected a runner label or a list of them for 'runs_on' in "
+                   "settings.github_actions",
+                   "load: unknown key 'runners' in settings.github_actions"}));
+}
+
 TEST(JobSubsetTest, KeepsTheTaskAndItsUpstreamWithoutHooks) {
   workflow::LoadResult r = workflow::load_workflow_text(R"(name: s
 tasks:

@@ -272,6 +272,11 @@ struct Settings {
   /// that role running at once. Filled by the loader from the roles in effect (the
   /// file's `agents:`, then the config's); not a key of `settings`.
   std::map<std::string, int> role_limits;
+  /// `settings.github_actions.runs_on`: the runner labels of every job `baton export
+  /// github-actions` writes (docs/github-actions.md); empty when not set (then the
+  /// export's --runs-on, else [self-hosted]). `baton run` ignores it.
+  std::vector<std::string> github_runs_on;
+  std::vector<SourceLoc> github_runs_on_locs;  ///< where each label is written
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.

@@ -22,9 +22,12 @@ const std::vector<std::string> kTopKeys = {"version", "name",     "description",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
 const std::vector<std::string> kSettingsKeys = {
-    "max_parallel",       "timeout",     "on_failure", "kill_grace", "max_cost_usd", "isolation",
-    "integrate",          "sandbox",     "image",      "git_author", "integrate_at", "limits",
-    "allow_extra_inputs", "agent_limits"};
+    "max_parallel",       "timeout",      "on_failure",
+    "kill_grace",         "max_cost_usd", "isolation",
+    "integrate",          "sandbox",      "image",
+    "git_author",         "integrate_at", "limits",
+    "allow_extra_inputs", "agent_limits", "github_actions"};
+const std::vector<std::string> kGithubActionsKeys = {"runs_on"};
 const std::vector<std::string> kLimitKeys = {"pids", "memory", "cpu_seconds", "open_files"};
 // Upper bounds of limits.pids and limits.open_files (the kernel's own are lower).
 constexpr double kMaxLimitCount = 1LL << 30;
@@ -171,6 +174,7 @@ class Reader {
   void read_settings(const YamlEntry& e);
   void read_inputs(const YamlEntry& e);
   void read_roles(const YamlEntry& e);
+  void read_github_actions(const YamlEntry& e);
   void read_context(const YamlEntry& e);
   void read_tasks(const YamlEntry& e);
   void read_hooks(const YamlEntry& e);
@@ -398,6 +402,8 @@ void Reader::read_settings(const YamlEntry& s) {
       if (!e.value.IsNull() && is_mapping(e, where)) {
         read_limits(e, " in settings.limits", &settings.limits);
       }
+    } else if (e.key == "github_actions") {
+      read_github_actions(e);
     } else if (e.key == "git_author") {
       std::string author;
       if (!read_string(e, where, &author)) continue;
@@ -408,6 +414,33 @@ void Reader::read_settings(const YamlEntry& s) {
       } else {
         settings.git_author = author;
       }
+    }
+  }
+}
+
+// settings.github_actions: {runs_on: LABEL or [LABELS]}, for `baton export
+// github-actions` (docs/github-actions.md).
+void Reader::read_github_actions(const YamlEntry& g) {
+  if (g.value.IsNull() || !is_mapping(g, " in settings")) return;
+  const std::string where = " in settings.github_actions";
+  Settings& settings = wf_.settings;
+  for (const YamlEntry& e : map_entries(g.value, &kGithubActionsKeys, where, sink_)) {
+    std::vector<YamlNode> items;
+    if (e.value.IsScalar()) {
+      items.push_back(e.value);
+    } else if (e.value.IsSequence() && e.value.size() > 0) {
+      for (const YamlNode& item : e.value) items.push_back(item);
+    } else {
+      error(e.value_loc(), "expected a runner label or a list of them for 'runs_on'" + where);
+      continue;
+    }
+    for (const YamlNode& item : items) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        error(loc_of(item.Mark()), "expected a runner label (a non-empty string)" + where);
+        continue;
+      }
+      settings.github_runs_on.push_back(item.Scalar());
+      settings.github_runs_on_locs.push_back(loc_of(item.Mark()));
     }
   }
 }
