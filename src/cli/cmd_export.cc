@@ -75,8 +75,9 @@ int export_github_actions(const ExportArgs& args) {
     std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
     return kExitInternal;
   }
-  std::printf("wrote %s: %zu task jobs and %s\n", args.output.c_str(),
-              loaded->workflow.tasks.size(), exporter::kFinishJob);
+  const size_t jobs = loaded->workflow.tasks.size();
+  std::printf("wrote %s: %zu task %s and %s\n", args.output.c_str(), jobs,
+              jobs == 1 ? "job" : "jobs", exporter::kFinishJob);
   return kExitSuccess;
 }
 
