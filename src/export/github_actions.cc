@@ -44,8 +44,8 @@ for job in $BATON_UPSTREAM; do
   cp "$work/in/baton-task-$job/results/"*.json "$work/results/"
 done
 status=0
-baton run "$BATON_FLOW" --only "$BATON_TASK" --results "$work/results" \
-  --inputs-json "$BATON_INPUTS" --plain || status=$?
+baton run --only "$BATON_TASK" --results "$work/results" \
+  --inputs-json "$BATON_INPUTS" --plain -- "$BATON_FLOW" || status=$?
 cp "$work/results/$BATON_TASK.json" "$work/out/results/"
 git ls-files -z --others --modified -- . ':(exclude).baton' |
   while IFS= read -r -d '' file; do
@@ -68,8 +68,8 @@ for job in $BATON_UPSTREAM; do
   fi
 done
 status=0
-baton run "$BATON_FLOW" --finish --results "$work/results" \
-  --inputs-json "$BATON_INPUTS" --plain || status=$?
+baton run --finish --results "$work/results" \
+  --inputs-json "$BATON_INPUTS" --plain -- "$BATON_FLOW" || status=$?
 for dir in "$work/states/"*/; do
   [ -d "$dir" ] || continue
   name=$(basename "$dir")
@@ -214,13 +214,14 @@ class Compiler {
     }
     for (const auto& [name, input] : wf_.inputs) {
       if (!valid_gha_id(name)) {
-        error(none, "input '" + name +
-                        "' is not a GitHub Actions input id (a letter or '_', then letters, "
-                        "digits, '_' and '-')");
+        error(input.loc, "input '" + name +
+                             "' is not a GitHub Actions input id (a letter or '_', then letters, "
+                             "digits, '_' and '-')");
       }
-      check_plain(input.description, none, "the description of input '" + name + "'");
+      check_plain(input.description, input.loc, "the description of input '" + name + "'");
       if (input.default_value) {
-        check_plain(input_text(*input.default_value), none, "the default of input '" + name + "'");
+        check_plain(input_text(*input.default_value), input.loc,
+                    "the default of input '" + name + "'");
       }
     }
     if (s.max_parallel > 1 && static_cast<int>(wf_.tasks.size()) > s.max_parallel) {

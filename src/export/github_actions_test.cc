@@ -78,6 +78,8 @@ tasks:
   EXPECT_EQ(steps[2]["with"]["name"].as<std::string>(), "baton-task-b");
   EXPECT_EQ(steps[3]["with"]["name"].as<std::string>(), "baton-task-c");
   EXPECT_NE(steps[4]["run"].as<std::string>().find("--only \"$BATON_TASK\""), std::string::npos);
+  // The flow's path comes after `--`: a path starting with '-' is never an option.
+  EXPECT_NE(steps[4]["run"].as<std::string>().find("-- \"$BATON_FLOW\""), std::string::npos);
   EXPECT_EQ(steps[5]["with"]["name"].as<std::string>(), "baton-task-d");
   EXPECT_EQ(steps[6]["with"]["name"].as<std::string>(), "baton-state-d");
   // The finishing job waits for every task, always runs, exports the audit chains.
@@ -236,12 +238,12 @@ tasks:
                    "would evaluate as an expression",
                    "flow.yaml: error: the runner label '${{ secrets.C }}' contains '${{', which "
                    "GitHub Actions would evaluate as an expression",
-                   "flow.yaml: error: input 'bad.name' is not a GitHub Actions input id (a letter "
-                   "or '_', then letters, digits, '_' and '-')",
-                   "flow.yaml: error: the description of input 'topic' contains '${{', which "
+                   "flow.yaml:4:3: error: input 'bad.name' is not a GitHub Actions input id (a "
+                   "letter or '_', then letters, digits, '_' and '-')",
+                   "flow.yaml:3:3: error: the description of input 'topic' contains '${{', which "
                    "GitHub Actions would evaluate as an expression",
-                   "flow.yaml: error: the default of input 'topic' contains '${{', which GitHub "
-                   "Actions would evaluate as an expression"}));
+                   "flow.yaml:3:3: error: the default of input 'topic' contains '${{', which "
+                   "GitHub Actions would evaluate as an expression"}));
 }
 
 TEST(GithubActionsTest, SecretsFromTheEnvironmentComeFromGithubSecrets) {

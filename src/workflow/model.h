@@ -284,6 +284,7 @@ struct InputSpec {
   bool required = false;
   std::optional<nlohmann::json> default_value;
   std::string description;
+  SourceLoc loc;  ///< where the input's name is written
 };
 
 /// agents.ROLE (or a role in .baton/config.yaml): agents in preference order.

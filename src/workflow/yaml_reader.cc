@@ -450,7 +450,8 @@ void Reader::read_inputs(const YamlEntry& in) {
   if (!is_mapping(in, "")) return;
   for (const YamlEntry& item : map_entries(in.value, nullptr, " in inputs", sink_)) {
     InputSpec spec;
-    out_->inputs[item.key] = loc_of(item.key_node.Mark());
+    spec.loc = loc_of(item.key_node.Mark());
+    out_->inputs[item.key] = spec.loc;
     const std::string where = " in input " + in_quotes(item.key);
     if (!item.value.IsNull() && !item.value.IsMap()) {
       error(item.value_loc(), "expected a mapping for input " + in_quotes(item.key));
