@@ -19,8 +19,6 @@
 #include "cli/run_webhooks.h"
 #include "engine/run.h"
 #include "engine/workspaces.h"
-#include "export/job_subset.h"
-#include "store/audit.h"
 #include "store/store.h"
 
 namespace baton::cli {
@@ -42,80 +40,6 @@ struct RunArgs {
   std::string inputs_json;  // --inputs-json JSON: inputs as one object (GitHub's toJSON(inputs))
 };
 
-// --inputs-json: an object whose values (strings, numbers, booleans) become inputs as
-// -i would give them; null is no input; an empty string is an input not given (a
-// GitHub form field left empty). -i values win.
-Result<void> add_json_inputs(const std::string& text, std::map<std::string, std::string>& inputs) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_null()) return {};
-  if (j.is_discarded() || !j.is_object()) return fail("--inputs-json: not a JSON object");
-  for (const auto& [key, value] : j.items()) {
-    std::string v;
-    if (value.is_string()) {
-      v = value.get<std::string>();
-    } else if (value.is_number() || value.is_boolean()) {
-      v = value.dump();
-    } else {
-      return fail("--inputs-json: input '" + key + "' is not a string, number or boolean");
-    }
-    if (!v.empty()) inputs.emplace(key, v);
-  }
-  return {};
-}
-
-// --only/--finish: reduces LOADED's workflow to what the job runs and reads the results
-// it imports into OPTIONS. Prints the error and returns false when it cannot.
-bool prepare_job(const RunArgs& args, LoadedWorkflow& loaded, engine::RunOptions& options) {
-  std::vector<std::string> imported;
-  workflow::Workflow job;
-  if (args.finish) {
-    job = exporter::workflow_for_finish(loaded.workflow);
-    for (const auto& t : job.tasks) imported.push_back(t.id);
-  } else {
-    auto subset = exporter::workflow_for_task(loaded.workflow, args.only);
-    if (!subset) {
-      std::fprintf(stderr, "baton: --only: %s\n", subset.error().message.c_str());
-      return false;
-    }
-    job = std::move(*subset);
-    for (const auto& t : job.tasks) {
-      if (t.id != args.only) imported.push_back(t.id);
-    }
-  }
-  auto results = read_job_results(args.results, imported, args.finish);
-  if (!results) {
-    std::fprintf(stderr, "baton: %s\n", results.error().message.c_str());
-    return false;
-  }
-  options.imported = std::move(*results);
-  loaded.workflow = std::move(job);
-  return true;
-}
-
-// --only: writes the task's result into --results for the jobs downstream of it.
-int write_result(const RunArgs& args, store::Store& store, const std::string& run_id) {
-  auto tasks = store.list_tasks(run_id);
-  auto attempts = store.list_attempts(run_id, args.only);
-  auto chain = store::verify_run(store, run_id);
-  if (!tasks || !attempts || !chain) {
-    const Error& e = !tasks ? tasks.error() : !attempts ? attempts.error() : chain.error();
-    std::fprintf(stderr, "baton: %s\n", e.message.c_str());
-    return kExitInternal;
-  }
-  double cost = 0;
-  for (const auto& a : *attempts) cost += a.cost_usd.value_or(0);
-  for (const auto& t : *tasks) {
-    if (t.task_id != args.only) continue;
-    if (auto r = write_job_result(args.results, t, cost, chain->head_hash); !r) {
-      std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
-      return kExitInternal;
-    }
-    return kExitSuccess;
-  }
-  std::fprintf(stderr, "baton: run %s has no task '%s'\n", run_id.c_str(), args.only.c_str());
-  return kExitInternal;
-}
-
 int run_command(const RunArgs& args) {
   auto inputs = parse_inputs(args.vars);
   if (!inputs) {
@@ -136,7 +60,8 @@ int run_command(const RunArgs& args) {
   auto loaded = load_for_command(args.file, root, *inputs, true);
   if (!loaded) return kExitUsage;
   engine::RunOptions options;
-  if ((!args.only.empty() || args.finish) && !prepare_job(args, *loaded, options)) {
+  if ((!args.only.empty() || args.finish) &&
+      !prepare_job(args.only, args.results, *loaded, options)) {
     return kExitUsage;
   }
 
@@ -199,7 +124,10 @@ int run_command(const RunArgs& args) {
     return kExitInternal;
   }
   if (!args.only.empty()) {
-    if (int rc = write_result(args, **store, outcome->run_id); rc != kExitSuccess) return rc;
+    if (int rc = write_task_result(**store, outcome->run_id, args.only, args.results);
+        rc != kExitSuccess) {
+      return rc;
+    }
   }
   // The report reads every task and attempt back from the store; the workflow model is
   // no longer needed, so its memory goes first (100,000 tasks: about 90 MB; see

@@ -1,11 +1,15 @@
 #include "cli/job_results.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/exit_codes.h"
 #include "engine/task_status.h"
+#include "export/job_subset.h"
+#include "store/audit.h"
 
 namespace baton::cli {
 
@@ -129,6 +133,77 @@ Result<void> write_job_result(const std::string& dir, const store::TaskRecord& t
   fs::rename(tmp, path, ec);
   if (ec) return fail("cannot rename " + tmp + " to " + path + ": " + ec.message());
   return {};
+}
+
+Result<void> add_json_inputs(const std::string& text, std::map<std::string, std::string>& inputs) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_null()) return {};
+  if (j.is_discarded() || !j.is_object()) return fail("--inputs-json: not a JSON object");
+  for (const auto& [key, value] : j.items()) {
+    std::string v;
+    if (value.is_string()) {
+      v = value.get<std::string>();
+    } else if (value.is_number() || value.is_boolean()) {
+      v = value.dump();
+    } else {
+      return fail("--inputs-json: input '" + key + "' is not a string, number or boolean");
+    }
+    if (!v.empty()) inputs.emplace(key, v);
+  }
+  return {};
+}
+
+bool prepare_job(const std::string& only, const std::string& results_dir, LoadedWorkflow& loaded,
+                 engine::RunOptions& options) {
+  const bool finish = only.empty();
+  std::vector<std::string> imported;
+  workflow::Workflow job;
+  if (finish) {
+    job = exporter::workflow_for_finish(loaded.workflow);
+    for (const auto& t : job.tasks) imported.push_back(t.id);
+  } else {
+    auto subset = exporter::workflow_for_task(loaded.workflow, only);
+    if (!subset) {
+      std::fprintf(stderr, "baton: --only: %s\n", subset.error().message.c_str());
+      return false;
+    }
+    job = std::move(*subset);
+    for (const auto& t : job.tasks) {
+      if (t.id != only) imported.push_back(t.id);
+    }
+  }
+  auto results = read_job_results(results_dir, imported, finish);
+  if (!results) {
+    std::fprintf(stderr, "baton: %s\n", results.error().message.c_str());
+    return false;
+  }
+  options.imported = std::move(*results);
+  loaded.workflow = std::move(job);
+  return true;
+}
+
+int write_task_result(store::Store& store, const std::string& run_id, const std::string& task,
+                      const std::string& results_dir) {
+  auto tasks = store.list_tasks(run_id);
+  auto attempts = store.list_attempts(run_id, task);
+  auto chain = store::verify_run(store, run_id);
+  if (!tasks || !attempts || !chain) {
+    const Error& e = !tasks ? tasks.error() : !attempts ? attempts.error() : chain.error();
+    std::fprintf(stderr, "baton: %s\n", e.message.c_str());
+    return kExitInternal;
+  }
+  double cost = 0;
+  for (const auto& a : *attempts) cost += a.cost_usd.value_or(0);
+  for (const auto& t : *tasks) {
+    if (t.task_id != task) continue;
+    if (auto r = write_job_result(results_dir, t, cost, chain->head_hash); !r) {
+      std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
+      return kExitInternal;
+    }
+    return kExitSuccess;
+  }
+  std::fprintf(stderr, "baton: run %s has no task '%s'\n", run_id.c_str(), task.c_str());
+  return kExitInternal;
 }
 
 }  // namespace baton::cli

@@ -1,7 +1,8 @@
 // The result files that jobs of an exported GitHub Actions workflow hand to each other
 // (docs/github-actions.md, "Artifacts"): `baton run FLOW --only TASK --results DIR`
 // reads the result of every task upstream of TASK from DIR and writes TASK's there;
-// `--finish` reads every task's.
+// `--finish` reads every task's. Also the steps of such a run around the files
+// (prepare_job, write_task_result) and its `--inputs-json`.
 //
 // A result file is DIR/TASK.json, one JSON object (format "baton-gha-result/1"):
 //   {"format", "task", "status" (success|failed|skipped|cancelled), "output",
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/load.h"
 #include "engine/run.h"
 #include "store/store.h"
 #include "util/error.h"
@@ -38,5 +40,24 @@ Result<std::map<std::string, engine::ImportedTask>> read_job_results(
 /// written.
 Result<void> write_job_result(const std::string& dir, const store::TaskRecord& task,
                               double cost_usd, const std::string& audit_head);
+
+/// `--inputs-json TEXT`: a JSON object whose values (strings, numbers, booleans) are
+/// added to INPUTS as `-i` would give them (entries INPUTS has already win: -i); JSON
+/// null is no input; an empty string is an input not given (a GitHub form field left
+/// empty). Errors: not an object, a value of another type.
+Result<void> add_json_inputs(const std::string& text, std::map<std::string, std::string>& inputs);
+
+/// `--only ONLY` (or, with ONLY empty, `--finish`): reduces LOADED's workflow to what
+/// the job runs (exporter::workflow_for_task / workflow_for_finish) and reads the
+/// results it imports from RESULTS_DIR into OPTIONS.imported. Prints the error to
+/// stderr and returns false when it cannot.
+bool prepare_job(const std::string& only, const std::string& results_dir, LoadedWorkflow& loaded,
+                 engine::RunOptions& options);
+
+/// `--only TASK`: writes TASK's row of run RUN_ID (its cost summed over its attempts,
+/// the run's audit head) to RESULTS_DIR/TASK.json. Returns kExitSuccess, or prints
+/// the error and returns kExitInternal.
+int write_task_result(store::Store& store, const std::string& run_id, const std::string& task,
+                      const std::string& results_dir);
 
 }  // namespace baton::cli
