@@ -89,6 +89,7 @@ int run_cli(int argc, char** argv) {
   add_push(app, &exit_code);
   add_inspect(app, &exit_code);
   add_templates(app, &exit_code);
+  add_export(app, &exit_code);
   // Handled below, before CLI11 parses: listed here for `baton --help`.
   app.add_subcommand("help", "Show the help of baton, or of COMMAND (as COMMAND --help)")
       ->allow_extras();

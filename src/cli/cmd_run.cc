@@ -1,10 +1,13 @@
 // baton run FLOW [-i KEY=VALUE]...: execute a workflow, show it live, summarise. FLOW
-// may be a spec-kitty feature directory (cli/kitty_run.h, docs/spec-kitty.md).
+// may be a spec-kitty feature directory (cli/kitty_run.h, docs/spec-kitty.md). With
+// --only TASK or --finish and --results DIR: one job of a workflow exported to GitHub
+// Actions (docs/github-actions.md).
 #include <cctype>
 #include <cstdio>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/job_results.h"
 #include "cli/kitty_run.h"
 #include "cli/load.h"
 #include "cli/paths.h"
@@ -25,6 +28,11 @@ struct RunArgs {
   bool no_wait = false;  // exit 5 instead of waiting for `baton approve`
   std::string run_id;    // hidden --run-id: the id `baton serve` chose, or "" (generated)
   KittyFlags kitty;      // --impl-agent, --review-agent, --max-concurrent (features only)
+  // One job of an exported GitHub Actions workflow (docs/github-actions.md):
+  std::string only;         // --only TASK: run TASK, import the results upstream of it
+  bool finish = false;      // --finish: import every task's result, run the end hooks
+  std::string results;      // --results DIR: where the results are read and written
+  std::string inputs_json;  // --inputs-json JSON: inputs as one object (GitHub's toJSON(inputs))
 };
 
 int run_command(const RunArgs& args) {
@@ -33,10 +41,25 @@ int run_command(const RunArgs& args) {
     std::fprintf(stderr, "baton: %s\n", inputs.error().message.c_str());
     return kExitUsage;
   }
+  if (!args.inputs_json.empty()) {
+    if (auto r = add_json_inputs(args.inputs_json, *inputs); !r) {
+      std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
+      return kExitUsage;
+    }
+  }
+  const bool job = !args.only.empty() || args.finish;
+  if (job && args.results.empty()) {
+    std::fprintf(stderr, "baton: --only and --finish need --results DIR\n");
+    return kExitUsage;
+  }
   std::string root = project_root();
   std::optional<KittySetup> feature;
   std::optional<LoadedWorkflow> loaded;
   if (workflow::is_kitty_feature_dir(args.file)) {
+    if (job) {
+      std::fprintf(stderr, "baton: --only and --finish are for workflow files\n");
+      return kExitUsage;
+    }
     feature = prepare_kitty(args.file, root, args.kitty, nullptr);
     if (!feature) return kExitUsage;
     if (feature->nothing_to_run) {
@@ -67,6 +90,9 @@ int run_command(const RunArgs& args) {
   start.rehearse = args.rehearse;
   start.no_wait = args.no_wait;
   start.feature = feature ? &*feature : nullptr;
+  start.only = args.only;
+  start.finish = args.finish;
+  start.results = args.results;
   return start_run(loaded, root, start);
 }
 
@@ -104,6 +130,17 @@ void add_run(CLI::App& app, int* exit_code) {
         return id.empty() || id.size() > 64 ? "a run id is 1 to 64 characters" : "";
       })
       ->group("");
+  auto* only = cmd->add_option("--only", args->only,
+                               "run only TASK, importing the results of the tasks upstream of it "
+                               "from --results (a job of `baton export github-actions`)");
+  auto* finish = cmd->add_flag("--finish", args->finish,
+                               "import every task's result from --results and run the end hooks "
+                               "(the last job of `baton export github-actions`)");
+  only->excludes(finish);
+  cmd->add_option("--results", args->results,
+                  "with --only/--finish: the directory of the tasks' result files (TASK.json)");
+  cmd->add_option("--inputs-json", args->inputs_json,
+                  "inputs as one JSON object, as GitHub's toJSON(inputs) gives them");
   cmd->callback([=] { *exit_code = run_command(*args); });
 }
 

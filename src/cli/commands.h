@@ -32,6 +32,7 @@ void add_merge(CLI::App& app, int* exit_code);
 void add_push(CLI::App& app, int* exit_code);
 void add_inspect(CLI::App& app, int* exit_code);
 void add_templates(CLI::App& app, int* exit_code);
+void add_export(CLI::App& app, int* exit_code);
 
 /// The hidden `baton __container-run ARGS`: runs a sandboxed task's command in a
 /// container (cmd_container_run.cc); returns the exit code.

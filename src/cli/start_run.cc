@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "cli/exit_codes.h"
+#include "cli/job_results.h"
 #include "cli/kitty_run.h"
 #include "cli/live_view.h"
 #include "cli/paths.h"
@@ -22,6 +23,11 @@ namespace baton::cli {
 
 int start_run(std::optional<LoadedWorkflow>& loaded, const std::string& root,
               const StartArgs& args) {
+  engine::RunOptions options;
+  if ((!args.only.empty() || args.finish) &&
+      !prepare_job(args.only, args.results, *loaded, options)) {
+    return kExitUsage;
+  }
   auto isolation = engine::check_isolation(loaded->workflow, root);
   if (!isolation) {
     std::fprintf(stderr, "baton: %s\n", isolation.error().message.c_str());
@@ -44,7 +50,6 @@ int start_run(std::optional<LoadedWorkflow>& loaded, const std::string& root,
   // Registered before the run's first event, so that it has its deliveries; sends until
   // the end of this function, then drains what is due (docs/webhooks.md).
   auto webhooks = RunWebhooks::start(state + "/state.db", loaded->webhooks, root);
-  engine::RunOptions options;
   options.root_dir = root;
   options.state_dir = state;
   options.inputs = merged_inputs(*loaded);
@@ -98,6 +103,12 @@ int start_run(std::optional<LoadedWorkflow>& loaded, const std::string& root,
   if (!outcome) {
     std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());
     return kExitInternal;
+  }
+  if (!args.only.empty()) {
+    if (int rc = write_task_result(**store, outcome->run_id, args.only, args.results);
+        rc != kExitSuccess) {
+      return rc;
+    }
   }
   // The report reads every task and attempt back from the store; the workflow model is
   // no longer needed, so its memory goes first (100,000 tasks: about 90 MB; see

@@ -25,6 +25,13 @@ struct StartArgs {
   /// A spec-kitty feature being run (cli/kitty_run.h), or null: its setup is saved with
   /// the run and its lanes move with the run's tasks (kitty::LaneObserver). Not owned.
   KittySetup* feature = nullptr;
+  /// One job of a workflow exported to GitHub Actions (cli/job_results.h,
+  /// docs/github-actions.md): ONLY runs that task after importing the results upstream
+  /// of it from RESULTS (then writes its own there); FINISH imports every result and
+  /// runs the end hooks. Both empty/false for an ordinary run.
+  std::string only;
+  bool finish = false;
+  std::string results;
 };
 
 /// Runs LOADED (validated, with its inputs) in project ROOT as run ARGS.run_id to its

@@ -211,6 +211,7 @@ class Driver {
 
   Result<void> open_loop();
   void shut_loop();
+  Result<void> import_tasks();
   Result<RunOutcome> loop_until_done();
   Result<void> lock_run();
   // Keeps ITERATIONS' feedback for the tasks of this workflow (iteration_feedback_).
@@ -360,6 +361,13 @@ Result<RunOutcome> Driver::run() {
     if (auto found = resolver_.candidates(spec.agent)) sched_.set_agents(i, std::move(*found));
   }
   setup_reviews();
+
+  if (!options_.imported.empty()) {
+    if (auto r = import_tasks(); !r) {
+      shut_loop();
+      return tl::unexpected(r.error());
+    }
+  }
 
   observer_.on_run_started(run_, sched_, 0);
 
@@ -1095,6 +1103,46 @@ void Driver::check_requests() {
     }
   });
   if (phase_ == Phase::kTasks && !fatal_) defer_pump();
+}
+
+// RunOptions::imported: the tasks that ended elsewhere become this run's state (one
+// transaction: each task's row and its task.<status> event, marked "imported").
+Result<void> Driver::import_tasks() {
+  std::vector<TaskState> states(wf_.tasks.size());
+  for (const auto& [id, imported] : options_.imported) {
+    int i = wf_.task_index(id);
+    if (i < 0) return fail("imported result of task '" + id + "': the workflow has no such task");
+    if (!is_terminal(imported.status)) {
+      return fail("imported result of task '" + id + "': status " + to_string(imported.status) +
+                  " is not an end");
+    }
+    TaskState& s = states[i];
+    s.status = imported.status;
+    s.output = imported.output;
+    if (!s.output.empty() && s.output.front() == '{') {
+      auto parsed = nlohmann::json::parse(s.output, nullptr, false);
+      if (parsed.is_object()) s.outputs = parsed;
+    }
+    s.exit_code = imported.exit_code;
+    s.reason = imported.reason;
+    s.agent = imported.agent;
+    s.attempts = imported.attempts;
+    s.agent_attempts = imported.attempts;
+    s.cost_usd = imported.cost_usd;
+    s.started_at = imported.started_at;
+    s.ended_at = imported.ended_at;
+  }
+  sched_.restore(std::move(states), true);
+  store::Batch batch;
+  for (const auto& [id, imported] : options_.imported) {
+    int i = wf_.task_index(id);
+    batch.tasks.push_back(task_record(i));
+    nlohmann::json data{{"from", "pending"}, {"imported", imported.source}};
+    if (!imported.reason.empty()) data["reason"] = imported.reason;
+    batch.events.push_back(event(id, std::string("task.") + to_string(imported.status), data));
+  }
+  secrets_.redact(batch);
+  return store_.apply(batch);
 }
 
 // The states the store recorded, for Scheduler::restore(). Named outputs come back from

@@ -66,6 +66,26 @@ class RunObserver {
   virtual double tick_interval_s() const { return 0; }
 };
 
+/// How a task ended in another baton process: in GitHub Actions, the job of an upstream
+/// task (docs/github-actions.md). execute_run() records it as the task's state before
+/// anything starts, so that conditions and templates of this run read it as they would
+/// a task that ended here.
+struct ImportedTask {
+  TaskStatus status = TaskStatus::kSuccess;  ///< success, failed, skipped or cancelled
+  std::string output;                        ///< as recorded; a JSON object gives named outputs
+  std::optional<int> exit_code;
+  std::string reason;
+  std::string agent;
+  int attempts = 0;
+  double cost_usd = 0;  ///< USD spent by its attempts: counts toward settings.max_cost_usd
+  double started_at = 0;
+  double ended_at = 0;
+  /// Where the result came from (e.g. the producing run's id and its audit chain's head
+  /// hash): recorded under "imported" in the data of the task's status event, so this
+  /// run's audit chain names the chains it builds on.
+  nlohmann::json source = nlohmann::json::object();
+};
+
 /// What the caller decides about a run.
 struct RunOptions {
   std::string run_id;     ///< "" = generate (YYYYMMDD-HHMMSS-xxxx)
@@ -85,6 +105,11 @@ struct RunOptions {
   /// wait for the approval (SIGUSR1); true = record the run as waiting and return
   /// (RunStatus::kWaiting) so that `baton resume` continues it later.
   bool no_wait = false;
+  /// Tasks that ended elsewhere, by task id (`baton run --only`/`--finish`): recorded
+  /// with their status at the run's start and never run here. Each must be a task of
+  /// the workflow and end (success, failed, skipped, cancelled); a cancelled one stays
+  /// cancelled. execute_run() only.
+  std::map<std::string, ImportedTask> imported;
 };
 
 /// What `baton resume` (or `baton retry`) tells the driver besides RunOptions.

@@ -372,7 +372,7 @@ Result<void> Scheduler::reject(int task, const std::string& reason) {
 
 void Scheduler::pause() { paused_ = true; }
 
-void Scheduler::restore(std::vector<TaskState> states) {
+void Scheduler::restore(std::vector<TaskState> states, bool keep_cancelled) {
   running_ = waiting_ = 0;
   terminal_count_ = 0;
   any_failed_ = false;
@@ -398,7 +398,7 @@ void Scheduler::restore(std::vector<TaskState> states) {
         if (agent.candidates[a] == s.agent) agent.agent_index = static_cast<int>(a);
       }
     }
-    if (s.status == TaskStatus::kReady || s.status == TaskStatus::kCancelled) {
+    if (s.status == TaskStatus::kReady || (s.status == TaskStatus::kCancelled && !keep_cancelled)) {
       s.status = TaskStatus::kPending;
       s.reason.clear();
     }

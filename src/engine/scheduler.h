@@ -258,7 +258,9 @@ class Scheduler {
   /// STATES[i].agent among them (0 if absent); agent_attempts as given. A reviewed task's
   /// cycle (agent_state().review, rebuilt by the driver's ReviewLog) is kept as given:
   /// its next attempt is the review or the rework that cycle says.
-  void restore(std::vector<TaskState> states);
+  /// KEEP_CANCELLED: cancelled stays cancelled (terminal), for results imported from
+  /// elsewhere (RunOptions::imported) that must not run here.
+  void restore(std::vector<TaskState> states, bool keep_cancelled = false);
 
   /// A restored running task whose attempt never started (its process was never
   /// spawned): it goes back to ready without counting the attempt, so the next

@@ -849,6 +849,22 @@ TEST(RestoreTest, FinishedTasksStayDoneAndTheRestRuns) {
   EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kSuccess);
 }
 
+// Results imported from other jobs (RunOptions::imported): a cancelled task stays
+// cancelled and its dependants are cancelled, never run.
+TEST(RestoreTest, KeepCancelledLeavesACancelledTaskEndedAndCancelsItsDependants) {
+  Workflow wf;
+  wf.tasks = {task("a"), task("b", {"a"}), task("c")};
+  wf.settings.on_failure = workflow::RunFailurePolicy::kContinue;
+  Simulation sim(wf);
+  std::vector<TaskState> states(3);
+  states[0].status = TaskStatus::kCancelled;
+  sim.scheduler().restore(std::move(states), true);
+  ASSERT_TRUE(sim.run());
+  EXPECT_EQ(sim.start_order(), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(sim.state("a").status, TaskStatus::kCancelled);
+  EXPECT_EQ(sim.state("b").status, TaskStatus::kCancelled);
+}
+
 TEST(RestoreTest, RunningTaskIsReportedOrRestartedWithTheSameAttemptNumber) {
   Workflow wf;
   wf.tasks = {task("a"), task("b"), task("c", {"a", "b"})};

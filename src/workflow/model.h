@@ -384,6 +384,11 @@ struct Settings {
   /// `settings.single_agent_pause`: in single-agent mode, seconds between the end of an
   /// implementing attempt and the start of its review by the same agent.
   double single_agent_pause_s = 0;
+  /// `settings.github_actions.runs_on`: the runner labels of every job `baton export
+  /// github-actions` writes (docs/github-actions.md); empty when not set (then the
+  /// export's --runs-on, else [self-hosted]). `baton run` ignores it.
+  std::vector<std::string> github_runs_on;
+  std::vector<SourceLoc> github_runs_on_locs;  ///< where each label is written
 };
 
 /// inputs.NAME: a value the caller gives with `-i NAME=VALUE`.
@@ -391,6 +396,7 @@ struct InputSpec {
   bool required = false;
   std::optional<nlohmann::json> default_value;
   std::string description;
+  SourceLoc loc;  ///< where the input's name is written
 };
 
 /// agents.ROLE (or a role in .baton/config.yaml): agents in preference order.

@@ -38,7 +38,9 @@ const std::vector<std::string> kSettingsKeys = {"max_parallel",
                                                 "executor",
                                                 "slurm",
                                                 "single_agent",
-                                                "single_agent_pause"};
+                                                "single_agent_pause",
+                                                "github_actions"};
+const std::vector<std::string> kGithubActionsKeys = {"runs_on"};
 const std::vector<std::string> kExecutorValues = {"local", "slurm"};
 const std::vector<std::string> kSlurmKeys = {"partition", "account", "time",       "cpus",
                                              "mem",       "extra",   "lost_after", "poll"};
@@ -208,6 +210,7 @@ class Reader {
   void read_settings(const YamlEntry& e);
   void read_inputs(const YamlEntry& e);
   void read_roles(const YamlEntry& e);
+  void read_github_actions(const YamlEntry& e);
   void read_context(const YamlEntry& e);
   void read_tasks(const YamlEntry& e);
   void read_hooks(const YamlEntry& e);
@@ -449,6 +452,8 @@ void Reader::read_settings(const YamlEntry& s) {
       if (!e.value.IsNull() && is_mapping(e, where)) {
         read_limits(e, " in settings.limits", &settings.limits);
       }
+    } else if (e.key == "github_actions") {
+      read_github_actions(e);
     } else if (e.key == "git_author") {
       std::string author;
       if (!read_string(e, where, &author)) continue;
@@ -463,12 +468,40 @@ void Reader::read_settings(const YamlEntry& s) {
   }
 }
 
+// settings.github_actions: {runs_on: LABEL or [LABELS]}, for `baton export
+// github-actions` (docs/github-actions.md).
+void Reader::read_github_actions(const YamlEntry& g) {
+  if (g.value.IsNull() || !is_mapping(g, " in settings")) return;
+  const std::string where = " in settings.github_actions";
+  Settings& settings = wf_.settings;
+  for (const YamlEntry& e : map_entries(g.value, &kGithubActionsKeys, where, sink_)) {
+    std::vector<YamlNode> items;
+    if (e.value.IsScalar()) {
+      items.push_back(e.value);
+    } else if (e.value.IsSequence() && e.value.size() > 0) {
+      for (const YamlNode& item : e.value) items.push_back(item);
+    } else {
+      error(e.value_loc(), "expected a runner label or a list of them for 'runs_on'" + where);
+      continue;
+    }
+    for (const YamlNode& item : items) {
+      if (!item.IsScalar() || item.Scalar().empty()) {
+        error(loc_of(item.Mark()), "expected a runner label (a non-empty string)" + where);
+        continue;
+      }
+      settings.github_runs_on.push_back(item.Scalar());
+      settings.github_runs_on_locs.push_back(loc_of(item.Mark()));
+    }
+  }
+}
+
 void Reader::read_inputs(const YamlEntry& in) {
   if (in.value.IsNull()) return;
   if (!is_mapping(in, "")) return;
   for (const YamlEntry& item : map_entries(in.value, nullptr, " in inputs", sink_)) {
     InputSpec spec;
-    out_->inputs[item.key] = loc_of(item.key_node.Mark());
+    spec.loc = loc_of(item.key_node.Mark());
+    out_->inputs[item.key] = spec.loc;
     const std::string where = " in input " + in_quotes(item.key);
     if (!item.value.IsNull() && !item.value.IsMap()) {
       error(item.value_loc(), "expected a mapping for input " + in_quotes(item.key));
