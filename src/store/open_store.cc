@@ -2,8 +2,7 @@
 
 namespace baton::store {
 
-Result<std::unique_ptr<Store>> open_store(const std::string& location,
-                                          const PgStoreOptions& pg) {
+Result<std::unique_ptr<Store>> open_store(const std::string& location, const PgStoreOptions& pg) {
   if (is_postgres_url(location)) return open_pg_store(location, pg);
   return open_sqlite_store(location);
 }

@@ -116,7 +116,8 @@ Result<PgConnection> PgConnection::connect(const std::string& conninfo) {
     return fail("cannot connect: " + message);
   }
   // Quiet NOTICEs (IF NOT EXISTS and friends) instead of printing them on stderr.
-  PQsetNoticeProcessor(raw, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+      raw, [](void*, const char*) {}, nullptr);
   return conn;
 }
 
@@ -183,7 +184,8 @@ Result<void> PgConnection::reconnect(int attempts, int delay_ms) {
     if (i > 0) usleep(static_cast<useconds_t>(delay_ms) * 1000);
     PQreset(conn_.get());
     if (PQstatus(conn_.get()) == CONNECTION_OK) {
-      PQsetNoticeProcessor(conn_.get(), [](void*, const char*) {}, nullptr);
+      PQsetNoticeProcessor(
+          conn_.get(), [](void*, const char*) {}, nullptr);
       return ok();
     }
     last = PQerrorMessage(conn_.get());

@@ -170,8 +170,9 @@ Result<void> pg_migrate(PgConnection& conn, const std::string& where) {
   if (v < 0) {
     if (version->second) {
       (void)conn.exec("ROLLBACK");
-      return fail(where + ": not a baton state database (a table runs exists without "
-                          "schema_version)");
+      return fail(where +
+                  ": not a baton state database (a table runs exists without "
+                  "schema_version)");
     }
     if (auto r = conn.exec("CREATE TABLE schema_version (version bigint NOT NULL)"); !r) {
       return failed(r.error());

@@ -126,9 +126,10 @@ constexpr const char* kAttemptSums =
     "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
     " coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd)"
     " FROM attempts WHERE run_id = $1";
-constexpr const char* kListFeed = "SELECT " BATON_EVENT_COLUMNS
-                                  ", id FROM events"
-                                  " WHERE id > $1 AND ($2 = '' OR run_id = $2) ORDER BY id LIMIT $3";
+constexpr const char* kListFeed =
+    "SELECT " BATON_EVENT_COLUMNS
+    ", id FROM events"
+    " WHERE id > $1 AND ($2 = '' OR run_id = $2) ORDER BY id LIMIT $3";
 constexpr const char* kLastFeedId = "SELECT coalesce(max(id), 0) FROM events";
 constexpr const char* kFeedEventExists = "SELECT count(*) FROM events WHERE id = $1";
 constexpr const char* kListWaitingTasks =
@@ -391,8 +392,8 @@ Result<T> PgStore::retrying(const std::string& what, F&& body) {
   PgResult<T> result = body();
   if (!result && result.error().connection_lost) {
     if (auto r = reconnect(); !r) {
-      return tl::unexpected(error(what, Error(result.error().error.message + "; " +
-                                              r.error().message)));
+      return tl::unexpected(
+          error(what, Error(result.error().error.message + "; " + r.error().message)));
     }
     result = body();
   }
@@ -498,12 +499,11 @@ PgResult<void> PgStore::write_part(const Batch& part, std::map<std::string, Chai
   for (const AttemptRecord& a : part.attempts) {
     if (auto f = fence(a.run_id); !f) return f;
     auto r = conn_.query(
-        kUpsertAttempt,
-        {txt(a.run_id), txt(a.task_id), num(a.number), txt(a.agent), txt(a.status),
-         txt(a.exit_status), opt_num(a.exit_code), txt(a.error_class), txt(a.error),
-         txt(a.log_path), txt(a.output), txt(a.session_id), num(a.input_tokens),
-         num(a.output_tokens), num(a.cached_tokens), opt_real(a.cost_usd), num(a.pid),
-         real(a.started_at), real(a.ended_at)});
+        kUpsertAttempt, {txt(a.run_id), txt(a.task_id), num(a.number), txt(a.agent), txt(a.status),
+                         txt(a.exit_status), opt_num(a.exit_code), txt(a.error_class), txt(a.error),
+                         txt(a.log_path), txt(a.output), txt(a.session_id), num(a.input_tokens),
+                         num(a.output_tokens), num(a.cached_tokens), opt_real(a.cost_usd),
+                         num(a.pid), real(a.started_at), real(a.ended_at)});
     if (!r) {
       return tl::unexpected(with_item(
           r.error(), "attempt " + a.run_id + "/" + a.task_id + "#" + std::to_string(a.number)));
@@ -546,14 +546,15 @@ PgResult<void> PgStore::write_part(const Batch& part, std::map<std::string, Chai
     const std::string task_id = pg_text(e.task_id);
     const std::string kind = pg_text(e.kind);
     std::string hash = event_hash({run_id, seq, e.time, task_id, kind, data, head.hash});
-    auto r = conn_.query(kInsertEvent, {run_id, num(seq), real(e.time), task_id, kind, data,
-                                        head.hash, hash});
+    auto r = conn_.query(kInsertEvent,
+                         {run_id, num(seq), real(e.time), task_id, kind, data, head.hash, hash});
     if (!r) return tl::unexpected(with_item(r.error(), "event " + e.kind + " of run " + e.run_id));
     head.seq = seq;
     head.hash = std::move(hash);
     if (auto type = webhook_type_of(e)) {
-      auto w = conn_.query(kEnqueueDeliveries, {run_id, num(seq), *type,
-                                                pg_text(webhook_body(*type, e, seq)), real(e.time)});
+      auto w = conn_.query(
+          kEnqueueDeliveries,
+          {run_id, num(seq), *type, pg_text(webhook_body(*type, e, seq)), real(e.time)});
       if (!w) return tl::unexpected(with_item(w.error(), "webhooks of event " + e.kind));
     }
   }
@@ -640,15 +641,17 @@ Result<void> PgStore::apply_parts(const Batch& first, const std::function<bool(B
 // ---- Reads ----
 
 Result<std::optional<RunRecord>> PgStore::get_run(const std::string& run_id) {
-  return retrying<std::optional<RunRecord>>(
-      "cannot read run " + run_id, [&]() -> PgResult<std::optional<RunRecord>> {
-        auto rows = conn_.query(kGetRun, {txt(run_id)});
-        if (!rows) return tl::unexpected(rows.error());
-        if (rows->size() == 0) return std::optional<RunRecord>();
-        auto run = read_run(*rows, 0);
-        if (!run) return tl::unexpected(failure(run.error().message));
-        return std::optional<RunRecord>(std::move(*run));
-      });
+  return retrying<std::optional<RunRecord>>("cannot read run " + run_id,
+                                            [&]() -> PgResult<std::optional<RunRecord>> {
+                                              auto rows = conn_.query(kGetRun, {txt(run_id)});
+                                              if (!rows) return tl::unexpected(rows.error());
+                                              if (rows->size() == 0)
+                                                return std::optional<RunRecord>();
+                                              auto run = read_run(*rows, 0);
+                                              if (!run)
+                                                return tl::unexpected(failure(run.error().message));
+                                              return std::optional<RunRecord>(std::move(*run));
+                                            });
 }
 
 PgResult<std::vector<RunRecord>> read_runs(const PgResult<PgRows>& rows) {
@@ -684,8 +687,8 @@ Result<void> PgStore::for_each_task(const std::string& run_id,
   std::string after_task;
   for (;;) {
     auto page = retrying<std::vector<TaskRecord>>(what, [&]() -> PgResult<std::vector<TaskRecord>> {
-      auto rows = conn_.query(kListTasksPage, {txt(run_id), num(after_position), after_task,
-                                               num(kPageSize)});
+      auto rows = conn_.query(kListTasksPage,
+                              {txt(run_id), num(after_position), after_task, num(kPageSize)});
       if (!rows) return tl::unexpected(rows.error());
       std::vector<TaskRecord> out;
       out.reserve(static_cast<size_t>(rows->size()));
@@ -779,41 +782,40 @@ Result<std::vector<StoredEvent>> PgStore::list_stored_events(const std::string& 
 Result<std::vector<RunRecord>> PgStore::list_runs_page(const RunPageQuery& query) {
   const int limit = std::clamp(query.limit, 1, 1000);
   return retrying<std::vector<RunRecord>>("cannot list runs", [&] {
-    return read_runs(conn_.query(kListRunsPage, {txt(query.status), txt(query.workflow),
-                                                 real(query.after_created_at), txt(query.after_id),
-                                                 num(limit)}));
+    return read_runs(conn_.query(
+        kListRunsPage, {txt(query.status), txt(query.workflow), real(query.after_created_at),
+                        txt(query.after_id), num(limit)}));
   });
 }
 
 Result<RunTotals> PgStore::run_totals(const std::string& run_id) {
-  return retrying<RunTotals>(
-      "cannot read the totals of run " + run_id, [&]() -> PgResult<RunTotals> {
-        RunTotals totals;
-        auto counts = conn_.query(kTaskCounts, {txt(run_id)});
-        if (!counts) return tl::unexpected(counts.error());
-        for (int i = 0; i < counts->size(); ++i) {
-          const int n = counts->int32(i, 1);
-          totals.tasks_by_status[counts->text(i, 0)] = n;
-          totals.tasks_total += n;
-        }
-        auto sums = conn_.query(kAttemptSums, {txt(run_id)});
-        if (!sums) return tl::unexpected(sums.error());
-        if (sums->size() > 0) {
-          totals.input_tokens = sums->int64(0, 0);
-          totals.output_tokens = sums->int64(0, 1);
-          totals.cached_tokens = sums->int64(0, 2);
-          if (sums->int64(0, 4) > 0) totals.cost_usd = sums->real(0, 3);
-        }
-        return totals;
-      });
+  return retrying<RunTotals>("cannot read the totals of run " + run_id,
+                             [&]() -> PgResult<RunTotals> {
+                               RunTotals totals;
+                               auto counts = conn_.query(kTaskCounts, {txt(run_id)});
+                               if (!counts) return tl::unexpected(counts.error());
+                               for (int i = 0; i < counts->size(); ++i) {
+                                 const int n = counts->int32(i, 1);
+                                 totals.tasks_by_status[counts->text(i, 0)] = n;
+                                 totals.tasks_total += n;
+                               }
+                               auto sums = conn_.query(kAttemptSums, {txt(run_id)});
+                               if (!sums) return tl::unexpected(sums.error());
+                               if (sums->size() > 0) {
+                                 totals.input_tokens = sums->int64(0, 0);
+                                 totals.output_tokens = sums->int64(0, 1);
+                                 totals.cached_tokens = sums->int64(0, 2);
+                                 if (sums->int64(0, 4) > 0) totals.cost_usd = sums->real(0, 3);
+                               }
+                               return totals;
+                             });
 }
 
 Result<std::vector<FeedEvent>> PgStore::list_feed(int64_t after_id, const std::string& run_id,
                                                   int limit) {
   return retrying<std::vector<FeedEvent>>(
       "cannot read the event feed", [&]() -> PgResult<std::vector<FeedEvent>> {
-        auto rows =
-            conn_.query(kListFeed, {num(after_id), txt(run_id), num(std::max(limit, 1))});
+        auto rows = conn_.query(kListFeed, {num(after_id), txt(run_id), num(std::max(limit, 1))});
         if (!rows) return tl::unexpected(rows.error());
         std::vector<FeedEvent> out;
         for (int i = 0; i < rows->size(); ++i) {
@@ -970,14 +972,14 @@ void PgStore::renew_leases(PgConnection& conn) {
       // Bounded: one lease period of tries at most, then the lease is gone anyway.
       const int tries = std::max(1, static_cast<int>(options_.lease_seconds * 1000 /
                                                      std::max(options_.reconnect_delay_ms, 1)));
-      if (conn.reconnect(std::min(tries, options_.reconnect_attempts), options_.reconnect_delay_ms)) {
+      if (conn.reconnect(std::min(tries, options_.reconnect_attempts),
+                         options_.reconnect_delay_ms)) {
         renewed = conn.query(renew, params);
       }
     }
     if (!renewed) continue;  // a failed renewal is retried at the next tick
     if (renewed->affected() == 0) {
-      lose_lease(run_id, "the lease of run " + run_id + " (fencing token " +
-                             std::to_string(token) +
+      lose_lease(run_id, "the lease of run " + run_id + " (fencing token " + std::to_string(token) +
                              ") expired or was taken over by another baton");
     }
   }

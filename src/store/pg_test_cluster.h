@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sys/socket.h>
@@ -22,8 +23,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "store/pg_connection.h"
 
@@ -137,8 +136,7 @@ class PgTestCluster {
       error_ = std::string(kPgBinDir) + "/initdb not found: run scripts/setup-postgres";
       return;
     }
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "baton-pg-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "baton-pg-XXXXXX").string();
     if (mkdtemp(pattern.data()) == nullptr) {
       error_ = "mkdtemp failed";
       return;

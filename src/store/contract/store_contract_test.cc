@@ -23,8 +23,7 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
-const auto* const kCluster =
-    ::testing::AddGlobalTestEnvironment(new testing::PgClusterEnvironment);
+const auto* const kCluster = ::testing::AddGlobalTestEnvironment(new testing::PgClusterEnvironment);
 
 /// The SQLite back end: state.db in a scratch directory.
 struct SqliteBackend {
