@@ -17,6 +17,7 @@
 #include "cli/resume.h"
 #include "cli/run_report.h"
 #include "cli/run_webhooks.h"
+#include "cli/store_location.h"
 #include "engine/run.h"
 #include "engine/spec_changes.h"
 
@@ -42,7 +43,9 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
     return kExitSuccess;
   }
   Orchestrator holder(run.orchestrator_pid, run.orchestrator_start_time);
-  if (run.orchestrator_pid != static_cast<int>(getpid()) && holder.alive()) {
+  // A PostgreSQL store's lease decides instead (the holder may run on another machine,
+  // or be alive but paused past its lease): engine::resume_run takes it or exits 7.
+  if (!shared_store() && run.orchestrator_pid != static_cast<int>(getpid()) && holder.alive()) {
     std::fprintf(stderr, "baton: run %s is being run by another baton (pid %d); not resuming\n",
                  run.id.c_str(), run.orchestrator_pid);
     return kExitBusy;
@@ -79,7 +82,11 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
     resume.forced = true;
   }
 
-  const std::string state = std::filesystem::path(opened->db_path).parent_path().string();
+  // The run's .baton directory: beside the database, or above the run's own directory
+  // (.baton/runs/ID) when the database is PostgreSQL.
+  const std::string state =
+      shared_store() ? std::filesystem::path(run.run_dir).parent_path().parent_path().string()
+                     : std::filesystem::path(opened->db_path).parent_path().string();
   auto webhooks = RunWebhooks::start(opened->db_path, loaded->webhooks, run.root_dir);
   engine::RunOptions options;
   options.root_dir = run.root_dir;

@@ -14,6 +14,7 @@
 #include "cli/rehearsal.h"
 #include "cli/run_report.h"
 #include "cli/run_webhooks.h"
+#include "cli/store_location.h"
 #include "engine/run.h"
 #include "engine/workspaces.h"
 #include "store/store.h"
@@ -56,14 +57,15 @@ int run_command(const RunArgs& args) {
     std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
     return kExitInternal;
   }
-  auto store = store::open_sqlite_store(state + "/state.db");
+  const std::string location = store_location(state);
+  auto store = open_state_store(location);
   if (!store) {
     std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());
     return kExitInternal;
   }
   // Registered before the run's first event, so that it has its deliveries; sends until
   // the end of this function, then drains what is due (docs/webhooks.md).
-  auto webhooks = RunWebhooks::start(state + "/state.db", loaded->webhooks, root);
+  auto webhooks = RunWebhooks::start(location, loaded->webhooks, root);
   engine::RunOptions options;
   options.root_dir = root;
   options.state_dir = state;
@@ -99,7 +101,10 @@ int run_command(const RunArgs& args) {
   view.reset();
   if (!outcome) {
     std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());
-    return kExitInternal;
+    // Another baton holds the run (--run-id raced, or its lease was taken over).
+    return outcome.error().message.find("is already being run") != std::string::npos
+               ? kExitBusy
+               : kExitInternal;
   }
   // The report reads every task and attempt back from the store; the workflow model is
   // no longer needed, so its memory goes first (100,000 tasks: about 90 MB; see

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <condition_variable>
 #include <cstdint>
 #include <fstream>
@@ -450,24 +451,31 @@ PgResult<void> PgStore::check_fence(const std::string& run_id) {
     auto found = leases_.find(run_id);
     if (found == leases_.end()) return {};
     if (found->second.lost) {
-      return tl::unexpected(failure("refused: " + found->second.why + "; nothing was written"));
+      PgFailure refused = failure("refused: " + found->second.why + "; nothing was written");
+      refused.error.code = ESTALE;
+      return tl::unexpected(std::move(refused));
     }
     token = found->second.token;
   }
   auto row = conn_.query(kFence, {run_id});
   if (!row) return tl::unexpected(row.error());
+  std::string why;
   if (row->size() == 0 || row->int64(0, 0) != token) {
     const std::string now = row->size() == 0 ? "none" : std::to_string(row->int64(0, 0));
-    return tl::unexpected(failure("refused: this baton's lease of run " + run_id +
-                                  " was taken over (its fencing token " + std::to_string(token) +
-                                  " is stale; the lease's is " + now + "); nothing was written"));
+    why = "this baton's lease of run " + run_id + " was taken over (its fencing token " +
+          std::to_string(token) + " is stale; the lease's is " + now + ")";
+  } else if (row->text(0, 1) != "t") {
+    why = "this baton's lease of run " + run_id + " expired (fencing token " +
+          std::to_string(token) + ")";
+  } else {
+    return {};
   }
-  if (row->text(0, 1) != "t") {
-    return tl::unexpected(failure("refused: this baton's lease of run " + run_id +
-                                  " expired (fencing token " + std::to_string(token) +
-                                  "); nothing was written"));
-  }
-  return {};
+  // Before anything else: the holder may stop here (on_lease_lost), writing nothing.
+  if (conn_.in_transaction()) (void)conn_.query("ROLLBACK");
+  lose_lease(run_id, why);
+  PgFailure refused = failure("refused: " + why + "; nothing was written");
+  refused.error.code = ESTALE;
+  return tl::unexpected(std::move(refused));
 }
 
 PgResult<void> PgStore::write_part(const Batch& part, std::map<std::string, ChainHead>& heads,

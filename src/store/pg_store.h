@@ -13,7 +13,8 @@
 // - Fencing: every apply() that writes a run this store took the lease of first reads
 //   the lease row (FOR SHARE) in its transaction and refuses the whole batch when the
 //   token is no longer this store's or the lease expired, so a process that was paused
-//   past its lease writes nothing after waking.
+//   past its lease writes nothing after waking. The refusal calls on_lease_lost first
+//   (baton exits there); otherwise apply() fails with Error::code ESTALE.
 // - The feed's global order: events.id, assigned while the transaction holds a
 //   transaction-level advisory lock taken before its first event and held to its
 //   commit (kPgFeedLockKey), so ids grow in commit order and a reader never sees a
