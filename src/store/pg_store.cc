@@ -602,45 +602,46 @@ PgResult<bool> PgStore::committed(const std::map<std::string, ChainHead>& heads)
 
 Result<void> PgStore::apply(const Batch& batch) {
   if (batch.empty()) return ok();
-  const std::string what = "cannot apply batch";
-  std::map<std::string, ChainHead> heads;
-  bool commit_sent = false;
-  auto none = [](Batch&) { return false; };
-  auto result = try_apply(batch, none, heads, commit_sent);
-  if (!result && result.error().connection_lost) {
-    // The batch is in memory: after reconnecting, it is written again unless its
-    // COMMIT went through before the connection broke (its events are there). The
-    // rows alone are upserts: writing them twice changes nothing.
-    if (auto r = reconnect(); !r) {
-      return tl::unexpected(
-          error(what, Error(result.error().error.message + "; " + r.error().message)));
-    }
-    if (commit_sent) {
-      auto done = committed(heads);
-      if (!done) return tl::unexpected(error(what, done.error().error));
-      if (*done) return ok();
-    }
-    result = try_apply(batch, none, heads, commit_sent);
-  }
-  if (!result) return tl::unexpected(error(what, result.error().error));
-  return ok();
+  return apply_parts(batch, [](Batch&) { return false; });
 }
 
 Result<void> PgStore::apply_parts(const Batch& first, const std::function<bool(Batch&)>& next) {
   const std::string what = "cannot apply batch";
   std::map<std::string, ChainHead> heads;
   bool commit_sent = false;
-  auto result = try_apply(first, next, heads, commit_sent);
+  bool made_parts = false;  // NEXT gave a part: it cannot be made again
+  bool exhausted = false;   // NEXT said there is no part (it is not asked again)
+  auto counted = [&](Batch& part) {
+    if (exhausted) return false;
+    const bool more = next(part);
+    made_parts = made_parts || more;
+    exhausted = !more;
+    return more;
+  };
+  auto result = try_apply(first, counted, heads, commit_sent);
   if (!result && result.error().connection_lost) {
-    // The parts are gone (made one at a time): this batch cannot be written again.
-    auto r = reconnect();
-    if (r && commit_sent) {
-      auto done = committed(heads);
-      if (done && *done) return ok();
+    // FIRST alone is in memory: after reconnecting it is written again, unless its
+    // COMMIT went through before the connection broke (its events are there). The
+    // rows alone are upserts: writing them twice changes nothing. Parts NEXT made are
+    // gone: such a batch fails, and says whether anything of it may be stored.
+    auto reconnected = reconnect();
+    if (!reconnected) {
+      return tl::unexpected(
+          error(what, Error(result.error().error.message + "; " + reconnected.error().message)));
     }
-    return tl::unexpected(error(what, Error(result.error().error.message +
-                                            (commit_sent ? "; the commit's outcome is unknown"
-                                                         : "; nothing of the batch was stored"))));
+    if (commit_sent) {
+      auto done = committed(heads);
+      if (!done) return tl::unexpected(error(what, done.error().error));
+      if (*done) return ok();
+    }
+    if (made_parts) {
+      return tl::unexpected(error(
+          what, Error(result.error().error.message + (commit_sent
+                                                          ? "; the commit's outcome is unknown"
+                                                          : "; nothing of the batch was stored"))));
+    }
+    // Parts not asked for yet are still to come: NEXT is asked again after FIRST.
+    result = try_apply(first, counted, heads, commit_sent);
   }
   if (!result) return tl::unexpected(error(what, result.error().error));
   return ok();

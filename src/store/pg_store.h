@@ -21,9 +21,10 @@
 //   later id before an earlier commit. Seqs and hashes are read under that lock too.
 // - Connection loss: a query that fails because the connection broke reconnects (up
 //   to reconnect_attempts, reconnect_delay_ms apart), re-checks the leases and runs
-//   once more; apply() first checks whether its commit was made (the runs' chain
-//   heads), so nothing is written twice. apply_parts() cannot replay its parts: it
-//   fails ("nothing of the batch was stored") when the connection broke before COMMIT.
+//   once more; a batch is written again only when its commit was not made (checked by
+//   the runs' chain heads), so nothing is written twice. apply_parts() whose NEXT
+//   already made parts cannot replay them: it fails ("nothing of the batch was
+//   stored") when the connection broke before COMMIT.
 // - Text is stored as valid UTF-8 without NUL bytes (pg_text(): U+FFFD instead).
 //
 // Thread safety: the Store is used from one thread; the lease thread shares only the

@@ -222,6 +222,31 @@ TEST_F(PgLeaseTest, AKilledConnectionIsReopenedAndTheBatchWrittenOnce) {
   EXPECT_EQ((*events)[1].prev_hash, (*events)[0].hash);
 }
 
+TEST_F(PgLeaseTest, AKilledConnectionBeforeAMultiPartBatchLosesNoPart) {
+  auto store = open();
+  Batch first;
+  first.run = testing::make_run("r1");
+  ASSERT_TRUE(store->apply(first).has_value());
+  auto killed = admin_->query(
+      "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+      " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+  ASSERT_TRUE(killed.has_value());
+  // The connection is found broken at BEGIN, before NEXT made any part: the batch is
+  // written whole after reconnecting, FIRST and both parts.
+  int made = 0;
+  auto r = store->apply_parts(event_batch("r1", "one"), [&](Batch& part) {
+    if (made == 2) return false;
+    part.events = {testing::make_event("r1", made++ == 0 ? "two" : "three")};
+    return true;
+  });
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  auto events = store->list_events("r1", 0);
+  ASSERT_TRUE(events.has_value());
+  std::vector<std::string> kinds;
+  for (const Event& e : *events) kinds.push_back(e.kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"one", "two", "three"}));
+}
+
 TEST_F(PgLeaseTest, FeedReadersNeverSeeALaterIdBeforeAnEarlierCommit) {
   // Writers on their own connections commit events of their own runs as fast as they
   // can while a reader follows the feed: every id it sees must be greater than the
