@@ -3,6 +3,7 @@
 // its status, two orchestrators racing for one run, the database connection killed
 // mid-run, and a lease holder paused past its lease, taken over and fenced.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -10,6 +11,7 @@
 
 #include <chrono>
 #include <map>
+#include <regex>
 #include <string>
 #include <thread>
 
@@ -198,6 +200,43 @@ TEST_F(PostgresTest, AHolderPausedPastItsLeaseIsTakenOverAndFencedWhenItWakes) {
   EXPECT_EQ(query_text("SELECT status FROM runs WHERE id = 'r1'"), "success");
   Outcome audit = run_baton({"audit", "verify", "r1"}, dir.path(), env());
   EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
+}
+
+TEST_F(PostgresTest, ServeListsRunsAndEventsFromPostgres) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(version: "1.0"
+name: small
+tasks:
+  - id: a
+    run: echo hello
+)");
+  ASSERT_EQ(
+      run_baton({"run", "--plain", "--run-id", "r1", "flow.yaml"}, dir.path(), env()).exit_code, 0);
+  BatonProcess serve({"serve", "--listen", "127.0.0.1:0"}, dir.path(), env());
+  const std::regex listening("listening on http://127\\.0\\.0\\.1:([0-9]+)");
+  int port = 0;
+  for (int i = 0; i < 3000 && port == 0; ++i) {  // at most 30 s
+    std::smatch m;
+    const std::string out = read_file(serve.stdout_path());
+    if (std::regex_search(out, m, listening)) port = std::stoi(m[1]);
+    if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_NE(port, 0) << "baton serve did not start";
+  std::string token = dir.read(".baton/serve/token");
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  httplib::Client client("127.0.0.1", port);
+  client.set_bearer_token_auth(token.c_str());
+  auto runs = client.Get("/api/v1/runs");
+  ASSERT_TRUE(runs);
+  ASSERT_EQ(runs->status, 200) << runs->body;
+  EXPECT_NE(runs->body.find("\"r1\""), std::string::npos) << runs->body;
+  auto run = client.Get("/api/v1/runs/r1");
+  ASSERT_TRUE(run);
+  EXPECT_EQ(run->status, 200) << run->body;
+  EXPECT_NE(run->body.find("success"), std::string::npos) << run->body;
+  EXPECT_FALSE(dir.exists(".baton/state.db"));
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait(30).exit_code, 0);
 }
 
 }  // namespace
