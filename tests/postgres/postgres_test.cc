@@ -103,6 +103,11 @@ tasks:
   Outcome audit = run_baton({"audit", "verify", "r1"}, dir.path(), env());
   EXPECT_EQ(audit.exit_code, 0) << audit.out << audit.err;
   EXPECT_NE(audit.out.find("chain intact"), std::string::npos) << audit.out;
+  // --store after the command works too, and wins over BATON_STORE.
+  Outcome after = run_baton({"status", "r1", "--store", url_}, dir.path(),
+                            {{"BATON_STORE", "postgres://nobody@127.0.0.1:1/none"}});
+  EXPECT_EQ(after.exit_code, 0) << after.err;
+  EXPECT_NE(after.out.find("success"), std::string::npos) << after.out;
   // Logs stay on files beside the project.
   EXPECT_NE(
       read_file(query_text("SELECT log_path FROM attempts WHERE task_id = 'a'")).find("hello"),
