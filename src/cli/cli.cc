@@ -9,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/reference.h"
 #include "cli/store_location.h"
+#include "executor/slurm_attempt.h"
 #include "workflow/suggest.h"
 
 namespace baton::cli {
@@ -53,6 +54,10 @@ int run_cli(int argc, char** argv) {
   // Hidden, and not parsed by CLI11: everything after `--` is the task's argv.
   if (argc >= 2 && std::string(argv[1]) == "__container-run") {
     return container_run(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  // Hidden: the payload of an attempt's Slurm job (executor/slurm_attempt.h).
+  if (argc == 3 && std::string(argv[1]) == "__slurm-attempt") {
+    return executor::slurm_attempt_main(argv[2]);
   }
   // Hidden: an agent attempt over ACP (acp/bridge.h), the attempt's command.
   if (argc >= 2 && std::string(argv[1]) == "__acp-bridge") {

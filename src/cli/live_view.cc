@@ -14,6 +14,7 @@
 #include "acp/step.h"
 #include "cli/live_table.h"
 #include "cli/summary.h"
+#include "executor/slurm.h"
 
 namespace baton::cli {
 
@@ -182,9 +183,15 @@ class TableView : public engine::RunObserver {
     for (int i = 0; i < s.task_count(); ++i) {
       const engine::TaskState& t = s.task(i);
       const workflow::TaskSpec& spec = s.spec(i);
-      // Any running agent task: the step is read only from a bridge's log.
-      if (t.status != engine::TaskStatus::kRunning || spec.agent.empty()) continue;
+      if (t.status != engine::TaskStatus::kRunning) continue;
       std::string path = fmt::format("{}/logs/{}.{}.log", run_dir_, spec.id, t.attempts);
+      // A job waiting in Slurm's queue (executor/slurm.h).
+      if (std::string queued = executor::slurm_queue_note(path); !queued.empty()) {
+        input_.steps[spec.id] = std::move(queued);
+        continue;
+      }
+      // Any running agent task: the step is read only from a bridge's log.
+      if (spec.agent.empty()) continue;
       std::string step = acp::current_step(read_tail(path, acp::kStepTailBytes));
       if (!step.empty()) input_.steps[spec.id] = std::move(step);
     }
