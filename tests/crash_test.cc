@@ -455,6 +455,9 @@ void run_crash_harness(bool kill_supervisors) {
   std::printf("\n");
 }
 
+// tests/postgres/crash_postgres_test.cc includes this file for run_crash_harness()
+// alone, to run it on a PostgreSQL store.
+#ifndef BATON_CRASH_HARNESS_ONLY
 TEST(CrashHarnessTest, SigkillAtRandomMomentsThenResumeLosesAndRepeatsNothing) {
   run_crash_harness(/*kill_supervisors=*/false);
 }
@@ -462,6 +465,7 @@ TEST(CrashHarnessTest, SigkillAtRandomMomentsThenResumeLosesAndRepeatsNothing) {
 TEST(CrashHarnessTest, SigkillOfSupervisorsTooLosesOnlyTheirAttemptsWhichAreRetried) {
   run_crash_harness(/*kill_supervisors=*/true);
 }
+#endif
 
 }  // namespace
 }  // namespace baton::testing

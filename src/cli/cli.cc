@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/reference.h"
+#include "cli/store_location.h"
 #include "executor/slurm_attempt.h"
 #include "workflow/suggest.h"
 
@@ -65,6 +66,12 @@ int run_cli(int argc, char** argv) {
   CLI::App app{"baton: runs teams of AI coding agents as durable workflows", "baton"};
   app.set_version_flag("--version", std::string("baton ") + BATON_VERSION);
   app.require_subcommand(1);
+  // Global, given before or after the command (fallthrough): where the state lives
+  // (cli/store_location.h, docs/postgres.md).
+  app.fallthrough();
+  app.add_option("--store", store_option(),
+                 "the state store: postgres://... for PostgreSQL (default .baton/state.db; "
+                 "env BATON_STORE)");
   int exit_code = kExitSuccess;
   add_init(app, &exit_code);
   add_validate(app, &exit_code);

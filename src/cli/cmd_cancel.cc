@@ -35,6 +35,7 @@
 #include "cli/open_run.h"
 #include "cli/orchestrator.h"
 #include "cli/paths.h"
+#include "cli/store_location.h"
 #include "exec/supervised.h"
 #include "executor/executor.h"
 #include "store/cancel.h"
@@ -101,7 +102,7 @@ int cancel_command(const std::string& run_arg, double timeout_s) {
     std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
     return kExitUsage;
   }
-  auto opened = store::open_sqlite_store(*db);
+  auto opened = open_state_store(*db);
   if (!opened) {
     std::fprintf(stderr, "baton: %s\n", opened.error().message.c_str());
     return kExitInternal;

@@ -18,6 +18,7 @@
 #include "cli/exit_codes.h"
 #include "cli/open_run.h"
 #include "cli/paths.h"
+#include "cli/store_location.h"
 #include "isolation/worktree.h"
 #include "store/process_identity.h"
 #include "store/store.h"
@@ -96,9 +97,10 @@ int clean_command(const std::string& run_id, bool branches) {
     std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
     return kExitUsage;
   }
-  std::string state = fs::path(*db).parent_path().string();
+  std::string state =
+      shared_store() ? state_dir(project_root()) : fs::path(*db).parent_path().string();
   std::string root = fs::path(state).parent_path().string();
-  auto opened = store::open_sqlite_store(*db);
+  auto opened = open_state_store(*db);
   if (!opened) {
     std::fprintf(stderr, "baton: %s\n", opened.error().message.c_str());
     return kExitInternal;

@@ -18,6 +18,7 @@
 #include "cli/resume.h"
 #include "cli/run_report.h"
 #include "cli/run_webhooks.h"
+#include "cli/store_location.h"
 #include "engine/run.h"
 #include "engine/spec_changes.h"
 #include "kitty/lane_observer.h"
@@ -44,13 +45,19 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
     return kExitSuccess;
   }
   Orchestrator holder(run.orchestrator_pid, run.orchestrator_start_time);
-  if (run.orchestrator_pid != static_cast<int>(getpid()) && holder.alive()) {
+  // A PostgreSQL store's lease decides instead (the holder may run on another machine,
+  // or be alive but paused past its lease): engine::resume_run takes it or exits 7.
+  if (!shared_store() && run.orchestrator_pid != static_cast<int>(getpid()) && holder.alive()) {
     std::fprintf(stderr, "baton: run %s is being run by another baton (pid %d); not resuming\n",
                  run.id.c_str(), run.orchestrator_pid);
     return kExitBusy;
   }
   const std::string file = workflow_file(run, opened->db_path);
-  const std::string state = std::filesystem::path(opened->db_path).parent_path().string();
+  // The run's .baton directory: beside the database, or above the run's own directory
+  // (.baton/runs/ID) when the database is PostgreSQL.
+  const std::string state =
+      shared_store() ? std::filesystem::path(run.run_dir).parent_path().parent_path().string()
+                     : std::filesystem::path(opened->db_path).parent_path().string();
   // A spec-kitty feature is built again from its WP files with the agents and the
   // lanes its run started with (cli/kitty_run.h), so the same WPs are its tasks.
   std::optional<KittySetup> feature;

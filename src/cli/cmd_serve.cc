@@ -16,6 +16,7 @@
 #include "cli/exit_codes.h"
 #include "cli/load.h"
 #include "cli/paths.h"
+#include "cli/store_location.h"
 #include "serve/auth.h"
 #include "serve/server.h"
 #include "util/self_exe.h"
@@ -66,7 +67,9 @@ int serve_command(const ServeArgs& args) {
   }
   options.root_dir = project_root();
   options.state_dir = state_dir(options.root_dir);
-  options.db_path = options.state_dir + "/state.db";
+  options.db_path = store_location(options.state_dir);
+  // The runs it starts and the commands it runs use the same store.
+  if (shared_store()) setenv("BATON_STORE", configured_store().c_str(), 1);
   options.baton = self_executable().value_or("baton");
   options.allowed_hosts = args.allow_hosts;
   options.max_body_bytes = args.max_body_bytes;

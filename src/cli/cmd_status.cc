@@ -5,6 +5,7 @@
 #include "cli/exit_codes.h"
 #include "cli/open_run.h"
 #include "cli/paths.h"
+#include "cli/store_location.h"
 #include "cli/summary.h"
 #include "store/store.h"
 
@@ -18,7 +19,7 @@ int status_command(const std::string& run_id_arg, bool json, int limit) {
     std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
     return kExitUsage;
   }
-  auto store = store::open_sqlite_store(*db);
+  auto store = open_state_store(*db);
   if (!store) {
     std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());
     return kExitInternal;

@@ -15,7 +15,8 @@ constexpr int kExitInternal = 4;  ///< baton itself failed (state store, I/O)
 constexpr int kExitWaiting = 5;
 /// `baton pause` stopped the run once its running attempts ended; `baton resume` continues
 constexpr int kExitPaused = 6;
-/// `baton resume`/`retry`/`pause`: another live baton runs the run (or none does, for pause)
+/// `baton resume`/`retry`/`pause`: another live baton runs the run (or none does, for pause);
+/// on a PostgreSQL store also `run`/`resume` whose lease of the run was lost (docs/postgres.md)
 constexpr int kExitBusy = 7;
 /// `baton logs -f`: the run's orchestrator died (crashed, killed) before the run ended;
 /// nothing more will be logged until `baton resume` continues it

@@ -6,6 +6,8 @@
 
 #include "cli/exit_codes.h"
 #include "cli/paths.h"
+#include "cli/store_location.h"
+#include "store/pg_connection.h"
 
 namespace baton::cli {
 
@@ -25,7 +27,7 @@ tl::expected<store::RunRecord, int> resolve_run(store::Store& store, const std::
       return tl::unexpected(kExitInternal);
     }
     if (runs->empty()) {
-      std::fprintf(stderr, "baton: no runs yet in %s\n", db_path.c_str());
+      std::fprintf(stderr, "baton: no runs yet in %s\n", store::redact_pg_url(db_path).c_str());
       return tl::unexpected(kExitUsage);
     }
     return runs->front();
@@ -49,7 +51,8 @@ tl::expected<store::RunRecord, int> resolve_run(store::Store& store, const std::
   }
   if (matches.size() == 1) return std::move(matches.front());
   if (matches.empty()) {
-    std::fprintf(stderr, "baton: no run '%s' in %s\n", arg.c_str(), db_path.c_str());
+    std::fprintf(stderr, "baton: no run '%s' in %s\n", arg.c_str(),
+                 store::redact_pg_url(db_path).c_str());
     return tl::unexpected(kExitUsage);
   }
   std::string list;
@@ -68,7 +71,7 @@ tl::expected<OpenedRun, int> open_run(const std::string& run_id) {
     std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
     return tl::unexpected(kExitUsage);
   }
-  auto opened = store::open_sqlite_store(*db);
+  auto opened = open_state_store(*db);
   if (!opened) {
     std::fprintf(stderr, "baton: %s\n", opened.error().message.c_str());
     return tl::unexpected(kExitInternal);

@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "cli/store_location.h"
+
 namespace baton::cli {
 
 namespace fs = std::filesystem;
@@ -57,6 +59,7 @@ Result<void> write_state_gitignore(const std::string& state) {
 }
 
 Result<std::string> find_state_db() {
+  if (std::string configured = configured_store(); !configured.empty()) return configured;
   for (fs::path p = fs::current_path();; p = p.parent_path()) {
     fs::path db = p / ".baton" / "state.db";
     if (fs::exists(db)) return db.string();

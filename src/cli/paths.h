@@ -22,8 +22,9 @@ std::string state_dir(const std::string& root);
 /// workflows kept there). Creates STATE if needed. Error: the file cannot be written.
 Result<void> write_state_gitignore(const std::string& state);
 
-/// The state database of an existing project: `.baton/state.db` in the current
-/// directory or the nearest parent that has one. Error when there is none
+/// The state database of an existing project: the configured store (--store,
+/// BATON_STORE: cli/store_location.h) when there is one, else `.baton/state.db` in
+/// the current directory or the nearest parent that has one. Error when there is none
 /// ("no .baton/state.db here or in any parent directory; run `baton run` first").
 Result<std::string> find_state_db();
 

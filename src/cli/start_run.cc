@@ -14,6 +14,7 @@
 #include "cli/rehearsal.h"
 #include "cli/run_report.h"
 #include "cli/run_webhooks.h"
+#include "cli/store_location.h"
 #include "engine/run.h"
 #include "engine/workspaces.h"
 #include "kitty/lane_observer.h"
@@ -42,14 +43,15 @@ int start_run(std::optional<LoadedWorkflow>& loaded, const std::string& root,
     std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
     return kExitInternal;
   }
-  auto store = store::open_sqlite_store(state + "/state.db");
+  const std::string location = store_location(state);
+  auto store = open_state_store(location);
   if (!store) {
     std::fprintf(stderr, "baton: %s\n", store.error().message.c_str());
     return kExitInternal;
   }
   // Registered before the run's first event, so that it has its deliveries; sends until
   // the end of this function, then drains what is due (docs/webhooks.md).
-  auto webhooks = RunWebhooks::start(state + "/state.db", loaded->webhooks, root);
+  auto webhooks = RunWebhooks::start(location, loaded->webhooks, root);
   options.root_dir = root;
   options.state_dir = state;
   options.inputs = merged_inputs(*loaded);
@@ -102,7 +104,10 @@ int start_run(std::optional<LoadedWorkflow>& loaded, const std::string& root,
   view.reset();
   if (!outcome) {
     std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());
-    return kExitInternal;
+    // Another baton holds the run (--run-id raced, or its lease was taken over).
+    return outcome.error().message.find("is already being run") != std::string::npos
+               ? kExitBusy
+               : kExitInternal;
   }
   if (!args.only.empty()) {
     if (int rc = write_task_result(**store, outcome->run_id, args.only, args.results);

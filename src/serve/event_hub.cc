@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "serve/views.h"
+#include "store/open_store.h"
 #include "store/store.h"
 
 namespace baton::serve {
@@ -66,7 +67,7 @@ EventHub::EventHub(std::string db_path, EventHubOptions options)
 EventHub::~EventHub() { stop(); }
 
 Result<void> EventHub::start() {
-  auto store = store::open_sqlite_store(db_path_);
+  auto store = store::open_store(db_path_);
   if (!store) return tl::unexpected(store.error());
   impl_->store = std::move(*store);
   auto head = impl_->store->last_feed_id();
@@ -75,6 +76,11 @@ Result<void> EventHub::start() {
   impl_->wake_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   impl_->inotify_fd = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   if (impl_->wake_fd < 0 || impl_->inotify_fd < 0) return fail("cannot start the event feed");
+  // A PostgreSQL store has no file to watch: the hub looks every poll interval.
+  if (store::is_postgres_url(db_path_)) {
+    thread_ = std::thread([this] { loop(); });
+    return {};
+  }
   const std::filesystem::path parent = std::filesystem::path(db_path_).parent_path();
   const std::string dir = parent.empty() ? std::string(".") : parent.string();
   // Every commit writes the WAL file (state.db-wal) in this directory.

@@ -16,6 +16,7 @@
 #include "serve/embedded.h"
 #include "serve/problem.h"
 #include "serve/router.h"
+#include "store/open_store.h"
 #include "webhooks/worker.h"
 
 namespace baton::serve {
@@ -35,7 +36,7 @@ Result<StorePool::Lease> StorePool::acquire() {
       return Lease(this, std::move(store));
     }
   }
-  auto store = store::open_sqlite_store(db_path_);
+  auto store = store::open_store(db_path_);
   if (!store) return tl::unexpected(store.error());
   return Lease(this, std::move(*store));
 }
@@ -243,10 +244,14 @@ Result<void> Server::bind() {
   Impl& s = *impl_;
   const ServeOptions& o = s.ctx.options;
   if (auto r = s.ctx.hub.start(); !r) return tl::unexpected(r.error());
-  auto worker = webhooks::DeliveryWorker::open(o.db_path, o.webhooks);
-  if (!worker) return tl::unexpected(worker.error());
-  s.webhooks = std::move(*worker);
-  s.webhooks->start();
+  // The senders read SQLite only so far: a PostgreSQL store's deliveries wait in its
+  // outbox (docs/postgres.md).
+  if (!store::is_postgres_url(o.db_path)) {
+    auto worker = webhooks::DeliveryWorker::open(o.db_path, o.webhooks);
+    if (!worker) return tl::unexpected(worker.error());
+    s.webhooks = std::move(*worker);
+    s.webhooks->start();
+  }
   // One pool thread per connection (cpp-httplib): room for every SSE client and the
   // API requests beside them.
   const size_t threads = o.max_sse_clients + 32;

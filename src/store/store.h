@@ -1,6 +1,7 @@
 // Store: durable state of runs, tasks, attempts and events.
 //
-// One interface, several back ends (SQLite now, PostgreSQL later). The schema is
+// One interface, two back ends: SQLite (sqlite_store.cc) and PostgreSQL (pg_store.h),
+// chosen by open_store() (open_store.h). The schema is
 // versioned and documented in store/SCHEMA.md and ARCHITECTURE.md. Every
 // apply() is one transaction: either all of a Batch is durable, or none of it.
 // Times are Unix seconds (double). Thread safety: a Store is used from one thread.
@@ -118,7 +119,8 @@ struct StoredEvent {
 
 /// An event with its place in the order of every run's events (`baton serve`'s feed).
 struct FeedEvent {
-  /// Global, increasing in commit order (SQLite: the events row's rowid). An id can be
+  /// Global, increasing in commit order (SQLite: the events row's rowid; PostgreSQL:
+  /// events.id, taken under an advisory lock held to the commit, docs/postgres.md). An id can be
   /// reused only after the newest events were deleted (`baton clean` of the newest run).
   int64_t id = 0;
   Event event;

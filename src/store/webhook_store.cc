@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "store/audit.h"
+#include "store/pg_connection.h"
+#include "store/pg_store.h"
 #include "store/store.h"
 
 namespace baton::store {
@@ -75,6 +77,9 @@ const char* status_of(WebhookAttemptResult::Next next) {
 std::string webhook_endpoint_id(const std::string& url) { return sha256_hex(url).substr(0, 16); }
 
 Result<std::unique_ptr<WebhookStore>> WebhookStore::open(const std::string& path) {
+  if (is_postgres_url(path)) {  // never a file named after the URL
+    return fail(redact_pg_url(path) + ": webhooks are not available on a PostgreSQL store yet");
+  }
   {  // creates and migrates the file as the run's store does
     auto store = open_sqlite_store(path);
     if (!store) return tl::unexpected(store.error());
