@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "a2a/client.h"
 #include "acp/bridge.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -52,6 +53,10 @@ int run_cli(int argc, char** argv) {
   // Hidden, and not parsed by CLI11: everything after `--` is the task's argv.
   if (argc >= 2 && std::string(argv[1]) == "__container-run") {
     return container_run(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  // Hidden: an agent attempt sent to a remote agent over A2A (a2a/client.h).
+  if (argc >= 2 && std::string(argv[1]) == "__a2a-client") {
+    return a2a::client_main(std::vector<std::string>(argv + 2, argv + argc));
   }
   // Hidden: an agent attempt over ACP (acp/bridge.h), the attempt's command.
   if (argc >= 2 && std::string(argv[1]) == "__acp-bridge") {
