@@ -324,7 +324,9 @@ class Session {
     if (u->is_message) {
       // A Message answer ends the exchange without a task: its text is the output.
       view->state = TaskState::kCompleted;
-      view->artifacts.push_back(Artifact{"", {Part{u->status_text}}, false});
+      Part text;
+      text.text = u->status_text;
+      view->artifacts.push_back(Artifact{"", {text}, false});
       return true;
     }
     if (!u->task_id.empty()) {

@@ -123,6 +123,10 @@ Result<void> register_a2a_agent(const std::string& name, const RemoteAgentSpec& 
   return agents::register_agent_invoker(name, std::move(*invoker));
 }
 
+std::string a2a_transcript(const std::string& agent, std::string_view log) {
+  return A2aInvoker(agent, RemoteAgentSpec{}).transcript(log);
+}
+
 bool is_a2a_log(std::string_view log) {
   return log.find("{\"a2a\":\"start\"") != std::string_view::npos;
 }

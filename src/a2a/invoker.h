@@ -42,4 +42,9 @@ Result<void> register_a2a_agent(const std::string& name, const RemoteAgentSpec& 
 /// True when LOG is the output of `baton __a2a-client` (it holds {"a2a":"start"}).
 bool is_a2a_log(std::string_view log);
 
+/// The readable transcript (agents/transcript.h) of LOG, the output of `baton
+/// __a2a-client` for the agent AGENT: the card, the remote task, its states, the files
+/// written, then the answer. For `baton logs`, which needs no config to read a log.
+std::string a2a_transcript(const std::string& agent, std::string_view log);
+
 }  // namespace baton::a2a

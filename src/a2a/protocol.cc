@@ -239,8 +239,8 @@ json send_params(Version version, const std::string& prompt, const std::string& 
           {"configuration", {{"returnImmediately", return_immediately}}}};
 }
 
-json task_params(Version version, const std::string& task_id) {
-  return version == Version::k03 ? json{{"id", task_id}} : json{{"id", task_id}};
+json task_params(Version, const std::string& task_id) {
+  return {{"id", task_id}};  // the same in both versions
 }
 
 Result<Update> parse_result(Version version, const json& r) {
