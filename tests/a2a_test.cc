@@ -248,6 +248,9 @@ TEST(A2aTest, MalformedHungAndInputRequiredFailWithAClearReason) {
   for (const Case& c :
        {Case{"malformed", "x", "", "SendMessage: malformed JSON in the answer", "permanent"},
         Case{"hang", "x", ", timeout: 2s", "", "timeout"},
+        Case{"drop", "x", "",
+             "SendStreamingMessage: the stream closed before the task ended (state working)",
+             "transient"},
         Case{"v1-stream", "SCENARIO:input", "",
              "the agent needs input (input-required): which branch should I review?", "permanent"},
         Case{"v03-poll", "SCENARIO:fail", "",
@@ -261,6 +264,15 @@ TEST(A2aTest, MalformedHungAndInputRequiredFailWithAClearReason) {
     EXPECT_EQ(attempt.value("error_class", ""), c.error_class) << attempt.dump();
     EXPECT_NE(attempt.value("error", "").find(c.error), std::string::npos) << attempt.dump();
   }
+}
+
+TEST(A2aTest, EventsAfterTheFinalStateAreIgnored) {
+  A2aServer server;
+  ScratchDir dir;
+  make_a2a_repo(dir, "svc", server.url("late"), "x");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(task_of(last_run(dir), "t")["output"], "on time");
 }
 
 TEST(A2aTest, ResumeAfterKilledRunReattachesWithoutASecondSend) {

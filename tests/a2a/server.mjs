@@ -10,6 +10,9 @@
 //   /legacy-card/ card only at /.well-known/agent.json (0.3)
 //   /malformed/  answers every JSON-RPC call with broken JSON
 //   /hang/       never answers a JSON-RPC call
+//   /drop/       streams one "working" event, then closes the stream
+//   /late/       streams a completed task with artifact "on time", then an artifact
+//                update "LATE" and a failed status for the same task (to be ignored)
 // What the agent does is chosen by the prompt: it holds "SCENARIO:NAME" with NAME one of
 // complete (artifact "done: PROMPT"), steps (three status updates, then the artifact),
 // slow (works until cancelled), slowdone (works ~4 s, then completes), file (a file
@@ -156,8 +159,21 @@ for (const [path, a] of Object.entries(agents)) {
     handlerFor(path, a.streaming)(req, res, next);
   });
 }
-for (const path of ['malformed', 'hang']) {
-  app.get(`/${path}/.well-known/agent-card.json`, (req, res) => res.json(card10(path, false)));
+for (const path of ['malformed', 'hang', 'drop', 'late']) {
+  const streaming = path === 'drop' || path === 'late';
+  app.get(`/${path}/.well-known/agent-card.json`, (req, res) => res.json(card10(path, streaming)));
 }
+const sse = (res, results) => {
+  res.type('text/event-stream');
+  for (const result of results) res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: 1, result })}\n\n`);
+  res.end();
+};
+app.post('/drop/', (req, res) => sse(res, [{ task: { id: 'd1', status: { state: 'TASK_STATE_WORKING' } } }]));
+app.post('/late/', (req, res) => sse(res, [
+  { task: { id: 'l1', status: { state: 'TASK_STATE_COMPLETED' },
+            artifacts: [{ artifactId: 'a', parts: [{ text: 'on time' }] }] } },
+  { artifactUpdate: { taskId: 'l1', artifact: { artifactId: 'b', parts: [{ text: 'LATE' }] } } },
+  { statusUpdate: { taskId: 'l1', status: { state: 'TASK_STATE_FAILED' } } },
+]));
 app.post('/malformed/', (req, res) => res.type('application/json').send('{"jsonrpc":"2.0","result":{"task":{"id":'));
 app.post('/hang/', () => {});
