@@ -634,6 +634,15 @@ int run(const ClientArgs& args) {
     emit_result(failed_result(failure));
     return 1;
   }
+  // The card names the endpoint the prompt and the credentials go to: a card that
+  // sends them to another origin than the configured URL's is refused.
+  if (split_url(card->rpc_url)->first != split_url(args.url)->first) {
+    emit_result(
+        failed_result({ErrorClass::kPermanent, "the agent card's endpoint " + card->rpc_url +
+                                                   " is not on the configured origin " +
+                                                   split_url(args.url)->first}));
+    return 1;
+  }
   if (card->version == Version::k10) headers.emplace("A2A-Version", "1.0");
   {
     std::lock_guard lock(g_cancel.mu);

@@ -4,7 +4,9 @@
 //
 // It reads the prompt from stdin (to EOF), discovers the agent card
 // (URL/.well-known/agent-card.json, then URL/.well-known/agent.json), and speaks the
-// card's version (a2a/protocol.h). Before it sends anything it looks at the logs of
+// card's version (a2a/protocol.h); a card whose JSON-RPC endpoint is on another origin
+// (scheme, host, port) than --url is refused, since the prompt and the credentials
+// would go there. Before it sends anything it looks at the logs of
 // the task's earlier attempts (beside $BATON_ATTEMPT_LOG, named TASK.N.log): when one
 // recorded a remote task of the same URL and no final line, it re-attaches to that
 // task (GetTask, then the stream or polling) instead of sending the message again.

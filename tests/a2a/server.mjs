@@ -10,6 +10,7 @@
 //   /legacy-card/ card only at /.well-known/agent.json (0.3)
 //   /malformed/  answers every JSON-RPC call with broken JSON
 //   /hang/       never answers a JSON-RPC call
+//   /elsewhere/  a card whose endpoint is on another port
 //   /drop/       streams one "working" event, then closes the stream
 //   /late/       streams a completed task with artifact "on time", then an artifact
 //                update "LATE" and a failed status for the same task (to be ignored)
@@ -163,6 +164,11 @@ for (const path of ['malformed', 'hang', 'drop', 'late']) {
   const streaming = path === 'drop' || path === 'late';
   app.get(`/${path}/.well-known/agent-card.json`, (req, res) => res.json(card10(path, streaming)));
 }
+app.get('/elsewhere/.well-known/agent-card.json', (req, res) => {
+  const card = card10('elsewhere', false);
+  card.supportedInterfaces[0].url = 'http://127.0.0.1:1/elsewhere/';
+  res.json(card);
+});
 const sse = (res, results) => {
   res.type('text/event-stream');
   for (const result of results) res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: 1, result })}\n\n`);
