@@ -60,10 +60,16 @@ class A2aInvoker final : public agents::Invoker {
       r.error = str(*it, "error");
       if (it->value("success", false) && !process.status.success())
         agents::fail_with_exit(process, &r);
+      // The client cannot tell baton's timeout from a cancel (both are a SIGTERM to
+      // it); the supervisor can.
       if (process.status.kind == Kind::kTimedOut) {
         r.success = false;
         r.error_class = agents::ErrorClass::kTimeout;
         r.error = process.status.to_string() + " (" + r.error + ")";
+      } else if (process.status.kind == Kind::kCancelled) {
+        r.success = false;
+        r.error_class = agents::ErrorClass::kCancelled;
+        r.error = "cancelled (" + r.error + ")";
       }
       if (!r.success && r.error.empty()) r.error = "a2a: " + process.status.to_string();
       return r;

@@ -38,6 +38,16 @@ TEST(A2aInvokerTest, ParseReadsTheFinalLine) {
   EXPECT_FALSE(r.success);
   EXPECT_EQ(r.error_class, agents::ErrorClass::kAuth);
   EXPECT_EQ(r.error, "HTTP 401");
+  // baton's cancel (a SIGTERM, like a timeout): the supervisor tells which it was.
+  p.stdout_text =
+      "{\"a2a\":\"result\",\"success\":false,\"error_class\":\"permanent\","
+      "\"error\":\"the remote task ended canceled\"}\n";
+  p.status.kind = exec::ExitStatus::Kind::kCancelled;
+  r = (*inv)->parse(p);
+  EXPECT_EQ(r.error_class, agents::ErrorClass::kCancelled);
+  p.status.kind = exec::ExitStatus::Kind::kTimedOut;
+  r = (*inv)->parse(p);
+  EXPECT_EQ(r.error_class, agents::ErrorClass::kTimeout);
   // Killed before its end: transient, so that a retry re-attaches.
   p.stdout_text = "{\"a2a\":\"start\"}\n{\"a2a\":\"task\",\"id\":\"T\"}\n";
   p.status.kind = exec::ExitStatus::Kind::kSignaled;
