@@ -290,7 +290,10 @@ TEST(A2aTest, ResumeAfterKilledRunReattachesWithoutASecondSend) {
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
   json r;
   ASSERT_TRUE(eventually(
-      [&] { return attempt_log(dir, 1).find(R"({"a2a":"task")") != std::string::npos; }));
+      [&] { return attempt_log(dir, 1).find(R"("state":"working")") != std::string::npos; }));
+  // While it runs, `baton logs` shows the remote task's state, not raw JSON.
+  Outcome logs = run_baton({"logs", last_run(dir)["id"], "t"}, dir.path());
+  EXPECT_NE(logs.out.find("now: working: started (running)"), std::string::npos) << logs.out;
   run.signal(SIGKILL);
   run.wait();
   Outcome o = run_baton({"resume", "last", "--plain"}, dir.path());

@@ -129,6 +129,22 @@ Result<void> register_a2a_agent(const std::string& name, const RemoteAgentSpec& 
   return agents::register_agent_invoker(name, std::move(*invoker));
 }
 
+std::string current_step(std::string_view tail) {
+  size_t at = tail.rfind("{\"a2a\":\"status\"");
+  if (at == std::string_view::npos) return "";
+  std::string_view line = tail.substr(at);
+  line = line.substr(0, line.find('\n'));
+  json e = json::parse(line, nullptr, false);
+  if (!e.is_object()) return "";
+  std::string text = str(e, "text");
+  std::string step = str(e, "state") + (text.empty() ? "" : ": " + text);
+  for (char& c : step) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  if (step.size() > 120) step = step.substr(0, 117) + "...";
+  return step;
+}
+
 std::string a2a_transcript(const std::string& agent, std::string_view log) {
   return A2aInvoker(agent, RemoteAgentSpec{}).transcript(log);
 }

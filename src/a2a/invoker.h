@@ -42,6 +42,12 @@ Result<void> register_a2a_agent(const std::string& name, const RemoteAgentSpec& 
 /// True when LOG is the output of `baton __a2a-client` (it holds {"a2a":"start"}).
 bool is_a2a_log(std::string_view log);
 
+/// The remote task's current step in TAIL (the end of an `__a2a-client` log, possibly
+/// starting mid-line), for the live view and `baton logs` of a running attempt: its
+/// last state and that state's message ("working: reviewing main.c"); "" when no state
+/// was logged yet. One line, at most 120 bytes. Never throws on any input.
+std::string current_step(std::string_view tail);
+
 /// The readable transcript (agents/transcript.h) of LOG, the output of `baton
 /// __a2a-client` for the agent AGENT: the card, the remote task, its states, the files
 /// written, then the answer. For `baton logs`, which needs no config to read a log.

@@ -57,5 +57,16 @@ TEST(A2aInvokerTest, ParseReadsTheFinalLine) {
   EXPECT_EQ(r.error_class, agents::ErrorClass::kTransient);
 }
 
+TEST(A2aInvokerTest, CurrentStepIsTheLastStateLogged) {
+  EXPECT_EQ(current_step(""), "");
+  EXPECT_EQ(current_step("al\"}\n{\"a2a\":\"task\",\"id\":\"T\"}\n"), "");
+  EXPECT_EQ(
+      current_step("{\"a2a\":\"status\",\"state\":\"submitted\",\"text\":\"\"}\n"
+                   "{\"a2a\":\"status\",\"state\":\"working\",\"text\":\"reading\\nmain.c\"}\n"
+                   "{\"a2a\":\"artifact\",\"id\":\"a\",\"parts\":1}\n"),
+      "working: reading main.c");
+  EXPECT_EQ(current_step("{\"a2a\":\"status\",\"state\":"), "");  // cut mid-line
+}
+
 }  // namespace
 }  // namespace baton::a2a

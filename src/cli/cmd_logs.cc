@@ -159,9 +159,14 @@ bool print_transcript(const store::AttemptRecord& a, const std::string& prefix) 
   std::optional<std::string> log = read_whole(a.log_path, kMaxTranscriptLogBytes);
   if (!log) return false;
   // A remote agent over A2A (a custom agent the config declares, not loaded here).
-  if (a.status != "running" && a2a::is_a2a_log(*log)) {
+  if (a2a::is_a2a_log(*log)) {
     std::string text = a2a::a2a_transcript(a.agent, *log);
-    if (a.status != "success" && !a.error.empty()) text += a.status + ": " + a.error + "\n";
+    if (a.status == "running") {
+      std::string step = a2a::current_step(*log);
+      text += "now: " + (step.empty() ? std::string("(starting)") : step) + " (running)\n";
+    } else if (a.status != "success" && !a.error.empty()) {
+      text += a.status + ": " + a.error + "\n";
+    }
     print_prefixed(text, prefix);
     std::fflush(stdout);
     return true;

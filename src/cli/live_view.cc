@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "a2a/invoker.h"
 #include "acp/step.h"
 #include "cli/live_table.h"
 #include "cli/summary.h"
@@ -185,7 +186,9 @@ class TableView : public engine::RunObserver {
       // Any running agent task: the step is read only from a bridge's log.
       if (t.status != engine::TaskStatus::kRunning || spec.agent.empty()) continue;
       std::string path = fmt::format("{}/logs/{}.{}.log", run_dir_, spec.id, t.attempts);
-      std::string step = acp::current_step(read_tail(path, acp::kStepTailBytes));
+      std::string tail = read_tail(path, acp::kStepTailBytes);
+      std::string step = acp::current_step(tail);
+      if (step.empty()) step = a2a::current_step(tail);  // a remote agent over A2A
       if (!step.empty()) input_.steps[spec.id] = std::move(step);
     }
   }
