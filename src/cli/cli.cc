@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/reference.h"
+#include "executor/slurm_attempt.h"
 #include "workflow/suggest.h"
 
 namespace baton::cli {
@@ -57,6 +58,10 @@ int run_cli(int argc, char** argv) {
   // Hidden: an agent attempt sent to a remote agent over A2A (a2a/client.h).
   if (argc >= 2 && std::string(argv[1]) == "__a2a-client") {
     return a2a::client_main(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  // Hidden: the payload of an attempt's Slurm job (executor/slurm_attempt.h).
+  if (argc == 3 && std::string(argv[1]) == "__slurm-attempt") {
+    return executor::slurm_attempt_main(argv[2]);
   }
   // Hidden: an agent attempt over ACP (acp/bridge.h), the attempt's command.
   if (argc >= 2 && std::string(argv[1]) == "__acp-bridge") {

@@ -8,7 +8,8 @@
 // `baton cancel` waits for that exit. When the orchestrator is gone
 // (it crashed or was killed, or the run is paused or waiting), `baton cancel` takes the
 // run lock, asks the supervisor of every attempt still running to cancel it
-// (exec::cancel_attempt: the attempts outlive a killed orchestrator) and records the
+// (executor::cancel_recorded_attempt: scancel for a Slurm job; the attempts outlive a
+// killed orchestrator) and records the
 // run and its unfinished tasks cancelled itself (store/cancel.h).
 //
 // Exit codes: 0 the run is cancelled (or already was); 1 the run had already ended
@@ -35,6 +36,7 @@
 #include "cli/orchestrator.h"
 #include "cli/paths.h"
 #include "exec/supervised.h"
+#include "executor/executor.h"
 #include "store/cancel.h"
 #include "store/process_identity.h"
 #include "store/store.h"
@@ -76,7 +78,7 @@ int cancel_abandoned(store::Store& store, const std::string& run_id) {
   if (auto attempts = store.list_attempts(run_id, "")) {
     for (const auto& a : *attempts) {
       if (a.status != "running" || a.log_path.empty()) continue;
-      if (exec::cancel_attempt(exec::control_path_for(a.log_path))) ++stopped;
+      if (executor::cancel_recorded_attempt(exec::control_path_for(a.log_path))) ++stopped;
     }
   }
   auto changed = store::cancel_abandoned_run(store, run_id, kAbandonedReason, now_s());

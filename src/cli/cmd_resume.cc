@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/kitty_run.h"
 #include "cli/live_view.h"
 #include "cli/load.h"
 #include "cli/open_run.h"
@@ -19,6 +20,7 @@
 #include "cli/run_webhooks.h"
 #include "engine/run.h"
 #include "engine/spec_changes.h"
+#include "kitty/lane_observer.h"
 
 namespace baton::cli {
 
@@ -48,7 +50,22 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
     return kExitBusy;
   }
   const std::string file = workflow_file(run, opened->db_path);
-  auto loaded = load_for_command(file, run.root_dir, {}, false);
+  const std::string state = std::filesystem::path(opened->db_path).parent_path().string();
+  // A spec-kitty feature is built again from its WP files with the agents and the
+  // lanes its run started with (cli/kitty_run.h), so the same WPs are its tasks.
+  std::optional<KittySetup> feature;
+  std::optional<LoadedWorkflow> loaded;
+  if (workflow::is_kitty_feature_dir(file)) {
+    auto saved = load_kitty_saved(state, run.id);
+    if (!saved) {
+      std::fprintf(stderr, "baton: %s\n", saved.error().message.c_str());
+      return kExitUsage;
+    }
+    feature = prepare_kitty(file, run.root_dir, {}, &*saved);
+    if (feature) loaded = std::move(feature->loaded);
+  } else {
+    loaded = load_for_command(file, run.root_dir, {}, false);
+  }
   if (!loaded) {
     std::fprintf(stderr, "baton: cannot load %s, the workflow of run %s\n", file.c_str(),
                  run.id.c_str());
@@ -79,7 +96,6 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
     resume.forced = true;
   }
 
-  const std::string state = std::filesystem::path(opened->db_path).parent_path().string();
   auto webhooks = RunWebhooks::start(opened->db_path, loaded->webhooks, run.root_dir);
   engine::RunOptions options;
   options.root_dir = run.root_dir;
@@ -99,7 +115,21 @@ int resume_command(const ResumeArgs& args, const std::vector<std::string>& retri
   bool tty = !args.plain && !args.json && isatty(STDOUT_FILENO);
   auto view = make_view(tty, args.json ? stderr : stdout);
   engine::SystemClock clock;
-  auto outcome = engine::resume_run(loaded->workflow, store, run, options, resume, *view, clock);
+  std::unique_ptr<kitty::LaneObserver> lanes;
+  engine::RunObserver* observer = view.get();
+  std::vector<std::string> wp_ids;
+  if (feature) {
+    for (const auto& wp : feature->feature.work_packages) wp_ids.push_back(wp.id);
+    lanes = std::make_unique<kitty::LaneObserver>(
+        *view, *feature->backend, feature->lanes, "baton", [](const std::string& problem) {
+          std::fprintf(stderr, "baton: warning: lanes: %s\n", problem.c_str());
+        });
+    observer = lanes.get();
+  }
+  auto outcome =
+      engine::resume_run(loaded->workflow, store, run, options, resume, *observer, clock);
+  if (lanes) lanes->finish(wp_ids);
+  lanes.reset();
   view.reset();
   if (!outcome) {
     std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());

@@ -1,4 +1,5 @@
-// baton run FLOW [-i KEY=VALUE]...: execute a workflow, show it live, summarise.
+// baton run FLOW [-i KEY=VALUE]...: execute a workflow, show it live, summarise. FLOW
+// may be a spec-kitty feature directory (cli/kitty_run.h, docs/spec-kitty.md).
 #include <malloc.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/kitty_run.h"
 #include "cli/live_view.h"
 #include "cli/load.h"
 #include "cli/paths.h"
@@ -16,6 +18,7 @@
 #include "cli/run_webhooks.h"
 #include "engine/run.h"
 #include "engine/workspaces.h"
+#include "kitty/lane_observer.h"
 #include "store/store.h"
 
 namespace baton::cli {
@@ -30,6 +33,7 @@ struct RunArgs {
   std::string rehearse;  // a rehearsal script, or ""
   bool no_wait = false;  // exit 5 instead of waiting for `baton approve`
   std::string run_id;    // hidden --run-id: the id `baton serve` chose, or "" (generated)
+  KittyFlags kitty;      // --impl-agent, --review-agent, --max-concurrent (features only)
 };
 
 int run_command(const RunArgs& args) {
@@ -39,8 +43,30 @@ int run_command(const RunArgs& args) {
     return kExitUsage;
   }
   std::string root = project_root();
-  auto loaded = load_for_command(args.file, root, *inputs, true);
-  if (!loaded) return kExitUsage;
+  std::optional<KittySetup> feature;
+  std::optional<LoadedWorkflow> loaded;
+  if (workflow::is_kitty_feature_dir(args.file)) {
+    feature = prepare_kitty(args.file, root, args.kitty, nullptr);
+    if (!feature) return kExitUsage;
+    if (feature->nothing_to_run) {
+      std::printf("%s: every work package is done; nothing to run\n", args.file.c_str());
+      return kExitSuccess;
+    }
+    for (const std::string& warning : kitty_done_branch_warnings(*feature, root)) {
+      std::fprintf(stderr, "baton: warning: %s\n", warning.c_str());
+    }
+    loaded = std::move(feature->loaded);
+  } else {
+    if (!args.kitty.impl_agent.empty() || !args.kitty.review_agent.empty() ||
+        args.kitty.max_concurrent > 0) {
+      std::fprintf(stderr,
+                   "baton: --impl-agent, --review-agent and --max-concurrent are for spec-kitty "
+                   "feature directories\n");
+      return kExitUsage;
+    }
+    loaded = load_for_command(args.file, root, *inputs, true);
+    if (!loaded) return kExitUsage;
+  }
 
   auto isolation = engine::check_isolation(loaded->workflow, root);
   if (!isolation) {
@@ -95,7 +121,24 @@ int run_command(const RunArgs& args) {
   }
   bool tty = !args.plain && !args.json && isatty(STDOUT_FILENO);
   auto view = make_view(tty, args.json ? stderr : stdout);
-  auto outcome = engine::execute_run(loaded->workflow, **store, options, *view, clock);
+  std::unique_ptr<kitty::LaneObserver> lanes;
+  engine::RunObserver* observer = view.get();
+  std::vector<std::string> wp_ids;
+  if (feature) {
+    if (auto saved = save_kitty(state, options.run_id, feature->saved); !saved) {
+      std::fprintf(stderr, "baton: %s\n", saved.error().message.c_str());
+      return kExitInternal;
+    }
+    for (const auto& wp : feature->feature.work_packages) wp_ids.push_back(wp.id);
+    lanes = std::make_unique<kitty::LaneObserver>(
+        *view, *feature->backend, feature->lanes, "baton", [](const std::string& problem) {
+          std::fprintf(stderr, "baton: warning: lanes: %s\n", problem.c_str());
+        });
+    observer = lanes.get();
+  }
+  auto outcome = engine::execute_run(loaded->workflow, **store, options, *observer, clock);
+  if (lanes) lanes->finish(wp_ids);
+  lanes.reset();
   view.reset();
   if (!outcome) {
     std::fprintf(stderr, "baton: %s\n", outcome.error().message.c_str());
@@ -116,7 +159,16 @@ int run_command(const RunArgs& args) {
 void add_run(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("run", "Execute a workflow");
   auto args = std::make_shared<RunArgs>();
-  cmd->add_option("FLOW", args->file, "workflow file (YAML or JSON)")->required();
+  cmd->add_option("FLOW", args->file,
+                  "workflow file (YAML or JSON), or a spec-kitty feature directory")
+      ->required();
+  cmd->add_option("--impl-agent", args->kitty.impl_agent,
+                  "features: the agent or role implementing each work package");
+  cmd->add_option("--review-agent", args->kitty.review_agent,
+                  "features: the agent or role reviewing each work package");
+  cmd->add_option("--max-concurrent", args->kitty.max_concurrent,
+                  "features: work packages in flight at once")
+      ->check(CLI::Range(1, 1000));
   cmd->add_option("-i,--var", args->vars, "an input or variable KEY=VALUE (repeatable)");
   cmd->add_flag("--plain", args->plain, "one line per transition even on a terminal");
   cmd->add_flag("--json", args->json, "print the final state as JSON on stdout");

@@ -15,6 +15,7 @@
 #include "acp/step.h"
 #include "cli/live_table.h"
 #include "cli/summary.h"
+#include "executor/slurm.h"
 
 namespace baton::cli {
 
@@ -183,9 +184,15 @@ class TableView : public engine::RunObserver {
     for (int i = 0; i < s.task_count(); ++i) {
       const engine::TaskState& t = s.task(i);
       const workflow::TaskSpec& spec = s.spec(i);
-      // Any running agent task: the step is read only from a bridge's log.
-      if (t.status != engine::TaskStatus::kRunning || spec.agent.empty()) continue;
+      if (t.status != engine::TaskStatus::kRunning) continue;
       std::string path = fmt::format("{}/logs/{}.{}.log", run_dir_, spec.id, t.attempts);
+      // A job waiting in Slurm's queue (executor/slurm.h).
+      if (std::string queued = executor::slurm_queue_note(path); !queued.empty()) {
+        input_.steps[spec.id] = std::move(queued);
+        continue;
+      }
+      // Any running agent task: the step is read only from a bridge's or A2A client's log.
+      if (spec.agent.empty()) continue;
       std::string tail = read_tail(path, acp::kStepTailBytes);
       std::string step = acp::current_step(tail);
       if (step.empty()) step = a2a::current_step(tail);  // a remote agent over A2A

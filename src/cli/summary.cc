@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "engine/attempt.h"
+#include "executor/slurm.h"
 
 namespace baton::cli {
 
@@ -151,6 +152,11 @@ Result<void> write_summary(store::Store& store, const store::RunRecord& run, std
     line += "\n";
     // Why it ended so (or the agent's answer), under the STATUS column.
     std::string note = task_note(t);
+    if (note.empty() && t.status == "running" && !run.run_dir.empty()) {
+      // An attempt waiting in Slurm's queue (executor/slurm.h): "queued on slurm".
+      note = executor::slurm_queue_note(
+          fmt::format("{}/logs/{}.{}.log", run.run_dir, t.task_id, t.attempts));
+    }
     if (!note.empty()) line += fmt::format("  {:<{}}  {}\n", "", width, note);
     return line;
   };

@@ -17,6 +17,8 @@
 #include "engine/workspaces.h"
 #include "exec/process.h"
 #include "exec/supervised.h"
+#include "executor/executor.h"
+#include "executor/slurm.h"
 #include "store/process_identity.h"
 
 namespace baton::engine {
@@ -106,10 +108,10 @@ class Driver {
   Result<RunOutcome> resume(const store::RunRecord& recorded, const ResumeOptions& resume);
 
  private:
-  // A running attempt of a task (index >= 0) or a hook (index < 0), under its
-  // supervisor (exec/supervised.h): it outlives this process if baton is killed.
+  // A running attempt of a task (index >= 0) or a hook (index < 0), with its executor
+  // (executor/executor.h): it outlives this process if baton is killed.
   struct Live {
-    std::unique_ptr<exec::Supervised> process;
+    std::unique_ptr<executor::AttemptHandle> process;
     PreparedAttempt prepared;
     store::AttemptRecord record;
     int attempt = 0;
@@ -215,7 +217,9 @@ class Driver {
   void stop_until_resumed(RunStatus status);
   void pump();
   bool start_live(int key, Live live);
-  void on_exit(int key, const exec::ProcessResult& result);
+  void on_exit(int key, const exec::ProcessResult& result, const std::string& error_class = "");
+  executor::Executor& executor_for(int key);
+  executor::Executor& executor_of_attempt(const std::string& control_path);
   void requeue_inherited(int task, Live live, const exec::ProcessResult& result);
   void arm_retry_timer();
   void commit_workspace(int task, AttemptOutcome& outcome, store::AttemptRecord& record);
@@ -248,9 +252,13 @@ class Driver {
   uv_signal_t sigint_{}, sigterm_{}, sigusr1_{}, sigwinch_{};
   bool handles_open_ = false;
 
-  std::map<int, Live> live_;                                 // key: task index, or -1 for the hook
-  std::vector<std::unique_ptr<exec::Supervised>> finished_;  // destroyed outside callbacks
-  store::Batch pending_;                                     // joins the next transaction
+  // Where attempts run (settings.executor, a task's executor:); the Slurm one is made
+  // on first use. Declared before the attempts so that they go first.
+  std::unique_ptr<executor::Executor> local_executor_ = executor::make_local_executor();
+  std::unique_ptr<executor::Executor> slurm_executor_;
+  std::map<int, Live> live_;  // key: task index, or -1 for the hook
+  std::vector<std::unique_ptr<executor::AttemptHandle>> finished_;  // destroyed outside callbacks
+  store::Batch pending_;                                            // joins the next transaction
   Phase phase_ = Phase::kStartHooks;
   bool start_hook_failed_ = false;
   bool integration_failed_ = false;
@@ -542,12 +550,33 @@ void Driver::pump() {
   maybe_finish();
 }
 
-// Starts LIVE under its supervisor. False when it could not start: then the attempt has
+// The executor of task KEY's attempts (hooks, KEY < 0, always run here).
+executor::Executor& Driver::executor_for(int key) {
+  workflow::ExecutorKind kind = wf_.settings.executor;
+  if (key >= 0 && wf_.tasks[key].executor()) kind = *wf_.tasks[key].executor();
+  if (kind != workflow::ExecutorKind::kSlurm) return *local_executor_;
+  if (!slurm_executor_) slurm_executor_ = executor::make_slurm_executor(wf_.settings.slurm);
+  return *slurm_executor_;
+}
+
+// The executor that ran the attempt whose control file is CONTROL_PATH (resume): the
+// Slurm one when it left a Slurm record (executor/slurm_record.h), whatever the
+// workflow says now.
+executor::Executor& Driver::executor_of_attempt(const std::string& control_path) {
+  if (!executor::is_slurm_attempt(control_path)) return *local_executor_;
+  if (!slurm_executor_) slurm_executor_ = executor::make_slurm_executor(wf_.settings.slurm);
+  return *slurm_executor_;
+}
+
+// Starts LIVE with its executor. False when it could not start: then the attempt has
 // been reported to on_exit() as failed to start, with the reason.
 bool Driver::start_live(int key, Live live) {
-  auto process =
-      exec::Supervised::start(&loop_, live.prepared.process,
-                              [this, key](const exec::ProcessResult& r) { on_exit(key, r); });
+  executor::Executor& where = executor_for(key);
+  executor::AttemptRequest request{live.prepared.process, run_id_, live.record.task_id,
+                                   live.attempt};
+  auto process = where.submit(
+      &loop_, std::move(request),
+      [this, key](const executor::AttemptEnd& e) { on_exit(key, e.result, e.error_class); });
   if (!process) {
     // The log file could not be opened: the attempt fails without a process.
     exec::ProcessResult r;
@@ -559,11 +588,18 @@ bool Driver::start_live(int key, Live live) {
     return false;
   }
   live.process = std::move(*process);
+  if (std::string id = live.process->external_id(); !id.empty()) {
+    // The job id is in the attempt's Slurm record already (durable before sbatch
+    // returned); the event says it in the run's history.
+    pending_.events.push_back(
+        event(live.record.task_id, "attempt.submitted",
+              {{"attempt", live.attempt}, {"executor", where.name()}, {"job_id", id}}));
+  }
   live_[key] = std::move(live);
   return true;
 }
 
-void Driver::on_exit(int key, const exec::ProcessResult& result) {
+void Driver::on_exit(int key, const exec::ProcessResult& result, const std::string& error_class) {
   auto it = live_.find(key);
   if (it == live_.end()) return;
   Live live = std::move(it->second);
@@ -575,6 +611,8 @@ void Driver::on_exit(int key, const exec::ProcessResult& result) {
     return;
   }
   AttemptOutcome outcome = judge_attempt(live.prepared, result, live.record);
+  // The executor knows better (a Slurm job's TIMEOUT, NODE_FAIL, ...).
+  if (!error_class.empty() && !outcome.success) live.record.error_class = error_class;
   secrets_.redact(outcome);
   if (key >= 0 && outcome.success) commit_workspace(key, outcome, live.record);
   if (key >= 0 && !outcome.success) workspaces_.settle(key);
@@ -962,9 +1000,11 @@ void Driver::recover_attempt(int task, const store::AttemptRecord* record, store
   const int number = sched_.task(task).attempts;
   exec::AttemptState state;
   std::string control;
+  executor::Executor* where = local_executor_.get();
   if (record) {
     control = exec::control_path_for(record->log_path);
-    state = exec::inspect_attempt(control);
+    where = &executor_of_attempt(control);
+    state = where->inspect(control);
   } else {
     state.detail = "no attempt row";
   }
@@ -990,13 +1030,17 @@ void Driver::recover_attempt(int task, const store::AttemptRecord* record, store
         acp::acp_invoker(record->agent, policy.value_or(acp::PermissionPolicy::kDeny));
   }
   if (state.kind == Kind::kRunning) {
-    auto attached = exec::Supervised::attach(
-        &loop_, control, [this, task](const exec::ProcessResult& r) { on_exit(task, r); });
+    auto attached = where->recover(&loop_, control, [this, task](const executor::AttemptEnd& e) {
+      on_exit(task, e.result, e.error_class);
+    });
     if (attached) {
-      batch.events.push_back(event(spec.id, "attempt.reattached",
-                                   {{"attempt", number},
-                                    {"supervisor_pid", state.supervisor_pid},
-                                    {"pid", state.child_pid}}));
+      nlohmann::json data{
+          {"attempt", number}, {"supervisor_pid", state.supervisor_pid}, {"pid", state.child_pid}};
+      if (std::string id = (*attached)->external_id(); !id.empty()) {
+        data["executor"] = where->name();
+        data["job_id"] = id;
+      }
+      batch.events.push_back(event(spec.id, "attempt.reattached", std::move(data)));
       live.process = std::move(*attached);
       live_[task] = std::move(live);
       return;
@@ -1012,10 +1056,10 @@ void Driver::recover_attempt(int task, const store::AttemptRecord* record, store
     return;
   }
   // Lost.
-  if (auto cleaned = exec::clean_up_lost_attempt(control); !cleaned) {
+  if (auto cleaned = where->clean_up_lost(control); !cleaned) {
     state.detail += "; clean-up: " + cleaned.error().message;
   }
-  std::string reason = "supervisor died";
+  std::string reason = where == local_executor_.get() ? "supervisor died" : "lost on slurm";
   if (!state.detail.empty() && state.detail != reason) reason += " (" + state.detail + ")";
   live.record.status = "failed";
   live.record.exit_status = "lost";

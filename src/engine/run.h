@@ -121,8 +121,9 @@ Result<RunOutcome> execute_run(const workflow::Workflow& workflow, store::Store&
 /// run lock (error when a live orchestrator holds it). Rebuilds the scheduler from
 /// the store: success, skipped and failed tasks stay; cancelled and ready ones become
 /// pending; waiting ones keep waiting; a task recorded running is handled by its
-/// attempt's control file (exec/supervised.h): re-attached if its supervisor still
-/// runs, judged from the recorded end if it finished (an attempt the earlier
+/// attempt's control file (exec/supervised.h), through the executor that ran it (a
+/// Slurm job by its record, executor/slurm.h): re-attached if its supervisor (or job)
+/// still runs, judged from the recorded end if it finished (an attempt the earlier
 /// orchestrator cancelled but could not record runs again under the next number,
 /// without using a retry), started again uncounted if it never started, or counted
 /// failed ("supervisor died") and retried if it was lost.

@@ -200,7 +200,7 @@ const std::vector<std::string>& task_keys() {
       "condition", "retry",   "timeout",  "on_failure",     "env",        "workdir",
       "outputs",   "model",   "fallback", "resume_session", "max_turns",  "max_cost_usd",
       "isolation", "sandbox", "network",  "image",          "gate",       "secrets",
-      "limits"};
+      "limits",    "executor"};
   return keys;
 }
 

@@ -99,6 +99,31 @@ enum class Sandbox : uint8_t {
   kPodman,  ///< a container of `image` on `podman system service`, same API
 };
 
+/// settings.executor and a task's `executor:`: where its attempts run (docs/slurm.md).
+enum class ExecutorKind : uint8_t {
+  kLocal,  ///< under baton's run supervisor on this machine (exec/supervised.h)
+  kSlurm,  ///< one Slurm batch job per attempt (executor/slurm.h)
+};
+
+/// settings.slurm: how attempts on Slurm are submitted (docs/slurm.md, "Options").
+/// Every value reaches sbatch as an argv element of its own, never through a shell.
+struct SlurmSettings {
+  std::string partition;  ///< --partition; "" = the cluster's default
+  std::string account;    ///< --account; "" = none
+  /// --time of every job, seconds (Slurm rounds up to whole minutes); unset = the
+  /// task's timeout + kill_grace + 60 s
+  std::optional<double> time_s;
+  std::optional<int> cpus;           ///< --cpus-per-task
+  std::optional<int64_t> mem_bytes;  ///< --mem (passed in MiB, rounded up)
+  /// More sbatch options, one argv element each ("--qos=low"); each starts with '-'
+  /// and none is one baton sets itself (the loader refuses them)
+  std::vector<std::string> extra;
+  /// A job the scheduler no longer lists (or lists as ended) and that left no exit
+  /// record is lost after this many seconds (the shared file system's delay)
+  double lost_after_s = 30;
+  double poll_s = 2;  ///< seconds between two looks at the scheduler's queue
+};
+
 /// `limits:` of settings (the default of every sandboxed task) or of one task (on top
 /// of settings'): what a sandboxed task's processes may use. Unset fields fall back
 /// to settings', then to the sandbox's defaults (isolation::ResourceLimits). They apply
@@ -147,6 +172,8 @@ struct TaskExtras {
   /// gate: the task waits for `baton approve` once it could start; its work (if any)
   /// runs after the approval. A task with a gate may have neither `agent` nor `run`.
   std::optional<GateSpec> gate;
+  /// executor: where this task's attempts run; unset = settings.executor
+  std::optional<ExecutorKind> executor;
 };
 
 /// Owns a TaskExtras or nothing. A value like the fields it holds: copying copies the
@@ -232,6 +259,7 @@ struct TaskSpec {
   const Limits& limits() const { return read_extras().limits; }
   const std::vector<std::string>& secrets() const { return read_extras().secrets; }
   const std::optional<GateSpec>& gate() const { return read_extras().gate; }
+  const std::optional<ExecutorKind>& executor() const { return read_extras().executor; }
 
   bool is_command() const { return run_argv.has_value() || run_shell.has_value(); }
   /// A gate with no work: approving it is the task's success.
@@ -261,6 +289,8 @@ struct Settings {
   std::string image;  ///< image of docker/podman sandboxes; "" = baton-sandbox:latest
   std::string git_author = "baton <baton@localhost>";  ///< "Name <email>" of baton's commits
   Limits limits;  ///< resource limits of every sandboxed task (each field: task's, then this)
+  ExecutorKind executor = ExecutorKind::kLocal;  ///< where tasks run unless they say
+  SlurmSettings slurm;                           ///< settings.slurm (executor: slurm)
   /// `-i KEY=VALUE` may name a KEY that neither inputs nor context.variables declare
   /// (by default that is an error: a misspelt input would silently be ignored)
   bool allow_extra_inputs = false;

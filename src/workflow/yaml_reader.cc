@@ -22,9 +22,17 @@ const std::vector<std::string> kTopKeys = {"version", "name",     "description",
                                            "inputs",  "settings", "agents",      "context",
                                            "tasks",   "hooks"};
 const std::vector<std::string> kSettingsKeys = {
-    "max_parallel",       "timeout",     "on_failure", "kill_grace", "max_cost_usd", "isolation",
-    "integrate",          "sandbox",     "image",      "git_author", "integrate_at", "limits",
-    "allow_extra_inputs", "agent_limits"};
+    "max_parallel",       "timeout",      "on_failure", "kill_grace", "max_cost_usd", "isolation",
+    "integrate",          "sandbox",      "image",      "git_author", "integrate_at", "limits",
+    "allow_extra_inputs", "agent_limits", "executor",   "slurm"};
+const std::vector<std::string> kExecutorValues = {"local", "slurm"};
+const std::vector<std::string> kSlurmKeys = {"partition", "account", "time",       "cpus",
+                                             "mem",       "extra",   "lost_after", "poll"};
+// sbatch options baton sets itself (executor/slurm_command.h): `extra` may not name them.
+const std::vector<std::string> kSlurmReservedOptions = {
+    "--parsable", "--requeue", "--no-requeue", "--job-name", "-J",       "--comment", "--signal",
+    "--wrap",     "--output",  "-o",           "--error",    "-e",       "--input",   "-i",
+    "--time",     "-t",        "--chdir",      "-D",         "--export", "--array",   "-a"};
 const std::vector<std::string> kLimitKeys = {"pids", "memory", "cpu_seconds", "open_files"};
 // Upper bounds of limits.pids and limits.open_files (the kernel's own are lower).
 constexpr double kMaxLimitCount = 1LL << 30;
@@ -44,6 +52,19 @@ const std::vector<std::string> kSecretKeys = {"env", "file"};
 const std::vector<std::string> kHookKeys = {"on_start", "on_success", "on_failure", "on_complete"};
 
 std::string in_quotes(const std::string& s) { return "'" + s + "'"; }
+
+// OPTION (an sbatch argument up to its '=') names one baton sets: exactly, as an
+// abbreviation getopt_long accepts ("--requ"), or as a short option with its value
+// attached ("-Jname").
+bool is_reserved_sbatch_option(const std::string& option) {
+  for (const std::string& r : kSlurmReservedOptions) {
+    if (option == r) return true;
+    bool is_long = option.size() > 2 && option[1] == '-';
+    if (is_long && r.size() > 2 && r.compare(0, option.size(), option) == 0) return true;
+    if (!is_long && r.size() == 2 && option.compare(0, 2, r) == 0) return true;
+  }
+  return false;
+}
 
 // "a, b or c"
 std::string alternatives(const std::vector<std::string>& names) {
@@ -181,6 +202,8 @@ class Reader {
   // Reads a `limits:` mapping; WHERE names it (" in settings.limits", " in limits of
   // task 'a'"). Fields with errors are left unset.
   void read_limits(const YamlEntry& e, const std::string& where, Limits* limits);
+  // Reads `settings.slurm:` (docs/slurm.md, "Options").
+  void read_slurm(const YamlEntry& e, SlurmSettings* slurm);
   void read_run(const YamlEntry& e, const std::string& where, TaskSpec* task, TaskPlaces* places);
   void read_gate(const YamlEntry& g, const std::string& where, TaskSpec* task, TaskPlaces* places);
   void read_env(const YamlEntry& e, const std::string& label, TaskSpec* task, TaskPlaces* places);
@@ -392,6 +415,12 @@ void Reader::read_settings(const YamlEntry& s) {
       read_string(e, where, &settings.image);
     } else if (e.key == "allow_extra_inputs") {
       read_bool(e, where, &settings.allow_extra_inputs);
+    } else if (e.key == "executor") {
+      size_t i;
+      if (read_enum(e, where, kExecutorValues, &i))
+        settings.executor = static_cast<ExecutorKind>(i);
+    } else if (e.key == "slurm") {
+      if (!e.value.IsNull() && is_mapping(e, where)) read_slurm(e, &settings.slurm);
     } else if (e.key == "agent_limits") {
       read_agent_limits(e, where, sink_, &settings.agent_limits, &out_->agent_limits);
     } else if (e.key == "limits") {
@@ -695,6 +724,15 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
       if (!e.value.IsNull() && is_mapping(e, where)) {
         read_limits(e, " in limits of " + label, &task->mutable_extras().limits);
       }
+    } else if (k == "executor") {
+      if (hook) {
+        error(loc_of(e.key_node.Mark()), "hooks have no 'executor'; they run on this machine");
+        continue;
+      }
+      size_t i;
+      if (read_enum(e, where, kExecutorValues, &i)) {
+        task->mutable_extras().executor = static_cast<ExecutorKind>(i);
+      }
     } else if (k == "isolation" || k == "sandbox" || k == "network" || k == "image") {
       if (hook) {
         error(loc_of(e.key_node.Mark()),
@@ -828,6 +866,77 @@ void Reader::read_retry(const YamlEntry& r, const std::string& label, RetryPolic
         error(e.value_loc(), "'jitter'" + where + " must be between 0 and 1");
       } else {
         retry->jitter = *j;
+      }
+    }
+  }
+}
+
+void Reader::read_slurm(const YamlEntry& s, SlurmSettings* slurm) {
+  const std::string where = " in settings.slurm";
+  // Slurm names: no control characters, no leading '-' (they would read as options).
+  auto name = [&](const YamlEntry& e, std::string* out) {
+    std::string v;
+    if (!read_string(e, where, &v)) return;
+    bool bad = v.empty() || v[0] == '-';
+    for (unsigned char c : v) bad = bad || c < 0x20 || c == 0x7f;
+    if (bad) {
+      error(e.value_loc(), "invalid value " + in_quotes(v) + " for " + in_quotes(e.key) + where +
+                               ": expected a Slurm name (not empty, no control characters, " +
+                               "not starting with '-')");
+      return;
+    }
+    *out = v;
+  };
+  for (const YamlEntry& e : map_entries(s.value, &kSlurmKeys, where, sink_)) {
+    if (e.key == "partition") {
+      name(e, &slurm->partition);
+    } else if (e.key == "account") {
+      name(e, &slurm->account);
+    } else if (e.key == "time") {
+      double t;
+      if (read_duration(e, where, true, &t)) slurm->time_s = t;
+    } else if (e.key == "cpus") {
+      int n;
+      if (read_count(e, where, &n)) slurm->cpus = n;
+    } else if (e.key == "lost_after") {
+      read_duration(e, where, true, &slurm->lost_after_s);
+    } else if (e.key == "poll") {
+      read_duration(e, where, true, &slurm->poll_s);
+    } else if (e.key == "mem") {
+      Result<int64_t> bytes =
+          e.value.IsScalar() ? parse_size(e.value.Scalar()) : fail("not a scalar");
+      if (!bytes || *bytes < kMinMemoryBytes) {
+        error(e.value_loc(), "invalid size for 'mem'" + where +
+                                 ": expected at least 1MiB, as bytes or a value like 512MiB, "
+                                 "2GiB");
+      } else {
+        slurm->mem_bytes = *bytes;
+      }
+    } else if (e.key == "extra") {
+      if (e.value.IsNull()) continue;
+      if (!e.value.IsSequence()) {
+        expected(e, "a list of sbatch options", where);
+        continue;
+      }
+      for (const YamlNode& item : e.value) {
+        if (!item.IsScalar()) {
+          error(loc_of(item.Mark()), "expected a string in 'extra'" + where);
+          continue;
+        }
+        const std::string& v = item.Scalar();
+        bool control = false;
+        for (unsigned char c : v) control = control || c < 0x20 || c == 0x7f;
+        std::string option = v.substr(0, v.find('='));
+        if (v.size() < 2 || v[0] != '-' || v == "--" || control) {
+          error(loc_of(item.Mark()), "invalid sbatch option " + in_quotes(v) + " in 'extra'" +
+                                         where +
+                                         ": expected one option per item, like '--qos=low'");
+        } else if (is_reserved_sbatch_option(option)) {
+          error(loc_of(item.Mark()), "sbatch option " + in_quotes(option) + " in 'extra'" + where +
+                                         " is set by baton (docs/slurm.md, \"Options\")");
+        } else {
+          slurm->extra.push_back(v);
+        }
       }
     }
   }
