@@ -244,9 +244,20 @@ Result<void> register_custom_agent(const std::string& name, const CustomAgentSpe
   }
   auto invoker = make_custom_invoker(name, spec);
   if (!invoker) return tl::unexpected(invoker.error());
+  return register_agent_invoker(name, std::move(*invoker));
+}
+
+Result<void> register_agent_invoker(const std::string& name, std::unique_ptr<Invoker> invoker) {
+  if (!valid_name(name)) {
+    return fail("custom agent '" + name +
+                "': a name is letters, digits, '_' and '-', starting with a letter");
+  }
+  if (builtin_invoker(name)) {
+    return fail("custom agent '" + name + "': the name of a built-in agent");
+  }
   Registry& r = registry();
   std::lock_guard lock(r.mu);
-  r.all.push_back(std::move(*invoker));
+  r.all.push_back(std::move(invoker));
   r.by_name[name] = r.all.back().get();
   std::vector<std::string> names;
   for (const auto& [n, inv] : r.by_name) names.push_back(n);

@@ -66,6 +66,11 @@ Result<std::unique_ptr<Invoker>> make_custom_invoker(const std::string& name,
 /// (the CLI registers the config's agents before loading a workflow).
 Result<void> register_custom_agent(const std::string& name, const CustomAgentSpec& spec);
 
+/// Makes INVOKER (not null) the known agent NAME, as register_custom_agent() does for
+/// a command line: for agents run another way (a remote agent over A2A, a2a/invoker.h).
+/// Errors: a bad or built-in NAME; nothing is registered then.
+Result<void> register_agent_invoker(const std::string& name, std::unique_ptr<Invoker> invoker);
+
 /// The registered custom agent NAME, or nullptr.
 const Invoker* find_custom_invoker(const std::string& name);
 

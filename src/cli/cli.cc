@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "a2a/client.h"
 #include "acp/bridge.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
@@ -54,6 +55,10 @@ int run_cli(int argc, char** argv) {
   // Hidden, and not parsed by CLI11: everything after `--` is the task's argv.
   if (argc >= 2 && std::string(argv[1]) == "__container-run") {
     return container_run(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  // Hidden: an agent attempt sent to a remote agent over A2A (a2a/client.h).
+  if (argc >= 2 && std::string(argv[1]) == "__a2a-client") {
+    return a2a::client_main(std::vector<std::string>(argv + 2, argv + argc));
   }
   // Hidden: the payload of an attempt's Slurm job (executor/slurm_attempt.h).
   if (argc == 3 && std::string(argv[1]) == "__slurm-attempt") {

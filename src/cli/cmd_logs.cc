@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "a2a/invoker.h"
 #include "acp/invoker.h"
 #include "acp/step.h"
 #include "agents/invoker.h"
@@ -155,9 +156,22 @@ void print_prefixed(std::string_view text, const std::string& prefix) {
 bool print_transcript(const store::AttemptRecord& a, const std::string& prefix) {
   if (a.agent.empty()) return false;
   const agents::Invoker* invoker = agents::find_invoker(a.agent);
-  if (!invoker) return false;
   std::optional<std::string> log = read_whole(a.log_path, kMaxTranscriptLogBytes);
   if (!log) return false;
+  // A remote agent over A2A (a custom agent the config declares, not loaded here).
+  if (a2a::is_a2a_log(*log)) {
+    std::string text = a2a::a2a_transcript(a.agent, *log);
+    if (a.status == "running") {
+      std::string step = a2a::current_step(*log);
+      text += "now: " + (step.empty() ? std::string("(starting)") : step) + " (running)\n";
+    } else if (a.status != "success" && !a.error.empty()) {
+      text += a.status + ": " + a.error + "\n";
+    }
+    print_prefixed(text, prefix);
+    std::fflush(stdout);
+    return true;
+  }
+  if (!invoker) return false;
   // An attempt over ACP (its record names the agent only): the bridge's conversation.
   bool over_acp = acp::is_acp_log(*log);
   if (over_acp) {

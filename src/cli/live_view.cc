@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "a2a/invoker.h"
 #include "acp/step.h"
 #include "cli/live_table.h"
 #include "cli/summary.h"
@@ -198,9 +199,11 @@ class TableView : public engine::RunObserver {
         input_.steps[spec.id] = std::move(queued);
         continue;
       }
-      // Any running agent task: the step is read only from a bridge's log.
+      // Any running agent task: the step is read only from a bridge's or A2A client's log.
       if (spec.agent.empty()) continue;
-      std::string step = acp::current_step(read_tail(path, acp::kStepTailBytes));
+      std::string tail = read_tail(path, acp::kStepTailBytes);
+      std::string step = acp::current_step(tail);
+      if (step.empty()) step = a2a::current_step(tail);  // a remote agent over A2A
       if (!step.empty()) input_.steps[spec.id] = std::move(step);
     }
   }

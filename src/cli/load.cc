@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "a2a/invoker.h"
 #include "agents/custom.h"
 #include "agents/invoker.h"
 #include "workflow/config.h"
@@ -33,6 +34,16 @@ std::optional<workflow::Config> load_project_config(const std::string& root) {
   }
   bool good = true;
   for (const auto& [name, def] : config->custom_agents) {
+    if (!def.a2a_url.empty()) {
+      a2a::RemoteAgentSpec remote{def.a2a_url, def.a2a_bearer_env, def.a2a_header,
+                                  def.a2a_header_env};
+      if (auto registered = a2a::register_a2a_agent(name, remote); !registered) {
+        std::fprintf(stderr, "%s:%d:%d: %s\n", path.c_str(), def.loc.line, def.loc.column,
+                     registered.error().message.c_str());
+        good = false;
+      }
+      continue;
+    }
     agents::CustomAgentSpec spec;
     spec.command = def.command;
     spec.prompt = def.prompt == "arg" ? agents::PromptVia::kArg : agents::PromptVia::kStdin;

@@ -233,6 +233,9 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   p.env["BATON_RUN_ID"] = place.run_id;
   p.env["BATON_TASK_ID"] = place.task_id;
   p.env["BATON_ATTEMPT"] = std::to_string(place.attempt);
+  // Where this attempt's log is: an A2A attempt reads its predecessors' logs beside it
+  // to re-attach to a remote task one of them left running (a2a/client.h).
+  p.env["BATON_ATTEMPT_LOG"] = place.log_path;
   if (place.secrets) {
     if (auto r = place.secrets->apply(spec, p); !r) return tl::unexpected(r.error());
   }

@@ -15,8 +15,63 @@ namespace {
 
 const std::vector<std::string> kConfigKeys = {
     "agents", "custom_agents", "webhooks", "agent_limits", "single_agent", "single_agent_pause"};
-const std::vector<std::string> kCustomAgentKeys = {"command", "prompt", "answer", "env"};
+const std::vector<std::string> kCustomAgentKeys = {"command", "prompt", "answer", "env", "a2a"};
+const std::vector<std::string> kA2aKeys = {"url", "auth"};
+const std::vector<std::string> kA2aAuthKeys = {"bearer", "header", "env"};
+const std::vector<std::string> kEnvRefKeys = {"env"};
 const std::vector<std::string> kAnswerKeys = {"regex", "json_path"};
+
+// a2a: {url: URL, auth: {bearer: {env: NAME}} | {header: NAME, env: VAR}}. Secrets
+// are named by environment variable only: an inline token is an error.
+void read_a2a(const YamlEntry& entry, const std::string& where, DiagnosticSink& sink,
+              CustomAgentDef* def) {
+  if (!entry.value.IsMap()) {
+    sink.error(entry.value_loc(), "expected a mapping {url, auth} for 'a2a'" + where);
+    return;
+  }
+  auto scalar = [&](const YamlEntry& e, const std::string& what, std::string* out) {
+    if (!e.value.IsScalar() || e.value.Scalar().empty()) {
+      sink.error(e.value_loc(), "expected a non-empty string for '" + what + "'" + where);
+      return;
+    }
+    *out = e.value.Scalar();
+  };
+  for (const YamlEntry& e : map_entries(entry.value, &kA2aKeys, where, sink)) {
+    if (e.key == "url") {
+      scalar(e, "a2a.url", &def->a2a_url);
+      if (!def->a2a_url.empty() && def->a2a_url.rfind("http://", 0) != 0) {
+        sink.error(e.value_loc(), "expected an http:// URL for 'a2a.url'" + where);
+      }
+      continue;
+    }
+    if (!e.value.IsMap()) {
+      sink.error(
+          e.value_loc(),
+          "expected {bearer: {env: NAME}} or {header: NAME, env: VAR} for 'a2a.auth'" + where);
+      continue;
+    }
+    for (const YamlEntry& a : map_entries(e.value, &kA2aAuthKeys, where, sink)) {
+      if (a.key == "header") scalar(a, "a2a.auth.header", &def->a2a_header);
+      if (a.key == "env") scalar(a, "a2a.auth.env", &def->a2a_header_env);
+      if (a.key == "bearer") {
+        if (!a.value.IsMap()) {
+          sink.error(a.value_loc(),
+                     "expected {env: NAME} for 'a2a.auth.bearer' (a secret is "
+                     "named by its environment variable, never written here)" +
+                         where);
+          continue;
+        }
+        for (const YamlEntry& b : map_entries(a.value, &kEnvRefKeys, where, sink)) {
+          scalar(b, "a2a.auth.bearer.env", &def->a2a_bearer_env);
+        }
+      }
+    }
+    if (def->a2a_header.empty() != def->a2a_header_env.empty()) {
+      sink.error(e.value_loc(), "expected both 'header' and 'env' in 'a2a.auth'" + where);
+    }
+  }
+  if (def->a2a_url.empty()) sink.error(entry.value_loc(), "missing 'a2a.url'" + where);
+}
 
 // One entry of custom_agents: {command: [argv], prompt, answer: {regex | json_path}, env}.
 void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgentDef* def) {
@@ -35,6 +90,7 @@ void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgent
     return true;
   };
   bool has_command = false;
+  bool has_a2a = false;
   for (const YamlEntry& e : map_entries(entry.value, &kCustomAgentKeys, where, sink)) {
     if (e.key == "command") {
       has_command = true;
@@ -59,6 +115,9 @@ void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgent
       for (const YamlEntry& a : map_entries(e.value, &kAnswerKeys, where, sink)) {
         scalar(a, a.key == "regex" ? &def->answer_regex : &def->answer_json_path);
       }
+    } else if (e.key == "a2a") {
+      has_a2a = true;
+      read_a2a(e, where, sink, def);
     } else if (e.key == "env") {
       if (!e.value.IsMap()) {
         sink.error(e.value_loc(), "expected a mapping for 'env'" + where);
@@ -70,8 +129,10 @@ void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgent
       }
     }
   }
-  if (!has_command) {
-    sink.error(entry.value_loc(), "missing 'command'" + where);
+  if (has_command && has_a2a) {
+    sink.error(entry.value_loc(), "give 'command' or 'a2a', not both" + where);
+  } else if (!has_command && !has_a2a) {
+    sink.error(entry.value_loc(), "missing 'command' (or 'a2a')" + where);
   }
 }
 

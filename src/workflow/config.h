@@ -11,6 +11,8 @@
 //       prompt: stdin                 # stdin (default) or arg ("{prompt}" in an argument)
 //       answer: {regex: "ANSWER: (.*)"}   # or {json_path: result.text}; default: stdout
 //       env: {STYLE: short}
+//     reviewer-svc:                   # a remote agent over A2A (a2a/invoker.h), instead of command
+//       a2a: {url: http://127.0.0.1:8080/, auth: {bearer: {env: TOKEN}}}  # or {header: H, env: V}
 //   agent_limits: {claude: 2, codex: 1}  # attempts of an agent running at once (docs/agents.md)
 //   single_agent: true                # one agent implements and reviews (docs/review.md)
 //   single_agent_pause: 30s           # before such a review
@@ -37,6 +39,11 @@ struct CustomAgentDef {
   std::string answer_regex;          ///< answer: {regex: ...}, or ""
   std::string answer_json_path;      ///< answer: {json_path: ...}, or ""
   std::map<std::string, std::string> env;
+  /// a2a: {url, auth}: a remote agent over A2A instead of a command (url "" when not).
+  std::string a2a_url;
+  std::string a2a_bearer_env;  ///< auth: {bearer: {env: NAME}}
+  std::string a2a_header;      ///< auth: {header: NAME, env: VAR}
+  std::string a2a_header_env;
   SourceLoc loc;  ///< the agent's name in the file
 };
 

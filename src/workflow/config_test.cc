@@ -114,3 +114,41 @@ TEST(ConfigTextTest, NamesTheFileGiven) {
 
 }  // namespace
 }  // namespace baton::workflow
+
+namespace baton::workflow {
+namespace {
+
+TEST(ConfigA2aTest, RemoteAgentsNameTheirSecretsByVariable) {
+  auto c = load_config_text(R"(custom_agents:
+  svc:
+    a2a: {url: "http://127.0.0.1:8080/", auth: {bearer: {env: TOKEN}}}
+  keyed:
+    a2a: {url: "http://127.0.0.1:8080/", auth: {header: X-API-Key, env: KEY}}
+)",
+                            "c.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->custom_agents["svc"].a2a_url, "http://127.0.0.1:8080/");
+  EXPECT_EQ(c->custom_agents["svc"].a2a_bearer_env, "TOKEN");
+  EXPECT_EQ(c->custom_agents["keyed"].a2a_header, "X-API-Key");
+  EXPECT_EQ(c->custom_agents["keyed"].a2a_header_env, "KEY");
+}
+
+TEST(ConfigA2aTest, BadRemoteAgentsAreErrorsWithAPlace) {
+  auto error = [](const std::string& text) {
+    auto c = load_config_text(text, "c.yaml");
+    return c ? std::string("(loaded)") : c.error().message;
+  };
+  EXPECT_EQ(error("custom_agents:\n  s:\n    a2a: {url: \"http://h/\", auth: {bearer: tok}}\n"),
+            "c.yaml:3:44: expected {env: NAME} for 'a2a.auth.bearer' (a secret is named by its "
+            "environment variable, never written here) in custom agent 's'");
+  EXPECT_EQ(error("custom_agents:\n  s:\n    a2a: {url: \"ftp://h/\"}\n"),
+            "c.yaml:3:16: expected an http:// URL for 'a2a.url' in custom agent 's'");
+  EXPECT_EQ(error("custom_agents:\n  s:\n    a2a: {auth: {header: X}}\n"),
+            "c.yaml:3:17: expected both 'header' and 'env' in 'a2a.auth' in custom agent 's'\n"
+            "c.yaml:3:10: missing 'a2a.url' in custom agent 's'");
+  EXPECT_EQ(error("custom_agents:\n  s:\n    command: [x]\n    a2a: {url: \"http://h/\"}\n"),
+            "c.yaml:3:5: give 'command' or 'a2a', not both in custom agent 's'");
+}
+
+}  // namespace
+}  // namespace baton::workflow

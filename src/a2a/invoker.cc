@@ -1,0 +1,156 @@
+#include "a2a/invoker.h"
+
+#include "agents/custom.h"
+#include "agents/output_parsing.h"
+#include "agents/transcript.h"
+#include "util/self_exe.h"
+
+namespace baton::a2a {
+
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+agents::ErrorClass class_named(const std::string& name) {
+  using agents::ErrorClass;
+  for (ErrorClass c : {ErrorClass::kAuth, ErrorClass::kRateLimit, ErrorClass::kTimeout,
+                       ErrorClass::kTransient, ErrorClass::kCancelled}) {
+    if (name == agents::to_string(c)) return c;
+  }
+  return ErrorClass::kPermanent;
+}
+
+class A2aInvoker final : public agents::Invoker {
+ public:
+  A2aInvoker(std::string name, RemoteAgentSpec spec)
+      : name_(std::move(name)), spec_(std::move(spec)) {}
+
+  std::string name() const override { return name_; }
+  std::string executable() const override { return self_executable().value_or("baton"); }
+
+  agents::Command build_command(const agents::Invocation& inv) const override {
+    agents::Command cmd;
+    cmd.argv = {self_executable().value_or("baton"),    "__a2a-client", "--url", spec_.url, "--cwd",
+                inv.workdir.empty() ? "." : inv.workdir};
+    if (!spec_.bearer_env.empty())
+      cmd.argv.insert(cmd.argv.end(), {"--bearer-env", spec_.bearer_env});
+    if (!spec_.header.empty()) {
+      cmd.argv.insert(cmd.argv.end(), {"--header", spec_.header, "--header-env", spec_.header_env});
+    }
+    cmd.stdin_data = inv.prompt;
+    return cmd;
+  }
+
+  agents::AgentResult parse(const exec::ProcessResult& process) const override {
+    std::vector<json> lines = agents::parse_json_lines(process.stdout_text);
+    using Kind = exec::ExitStatus::Kind;
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+      if (str(*it, "a2a") != "result") continue;
+      agents::AgentResult r;
+      r.success = it->value("success", false) && process.status.success();
+      r.text = str(*it, "text");
+      r.num_turns = 1;
+      r.error_class = r.success ? agents::ErrorClass::kNone : class_named(str(*it, "error_class"));
+      r.error = str(*it, "error");
+      if (it->value("success", false) && !process.status.success())
+        agents::fail_with_exit(process, &r);
+      // The client cannot tell baton's timeout from a cancel (both are a SIGTERM to
+      // it); the supervisor can.
+      if (process.status.kind == Kind::kTimedOut) {
+        r.success = false;
+        r.error_class = agents::ErrorClass::kTimeout;
+        r.error = process.status.to_string() + " (" + r.error + ")";
+      } else if (process.status.kind == Kind::kCancelled) {
+        r.success = false;
+        r.error_class = agents::ErrorClass::kCancelled;
+        r.error = "cancelled (" + r.error + ")";
+      }
+      if (!r.success && r.error.empty()) r.error = "a2a: " + process.status.to_string();
+      return r;
+    }
+    agents::AgentResult r = agents::missing_result(process, name_ + " over A2A printed no result");
+    // Killed before its end: the remote task may still run; the next attempt finds it
+    // in this log and re-attaches (a2a/client.h).
+    if (process.status.kind == Kind::kSignaled) r.error_class = agents::ErrorClass::kTransient;
+    return r;
+  }
+
+  std::string transcript(std::string_view log) const override {
+    agents::TranscriptBuilder t;
+    agents::for_each_log_event(
+        log,
+        [&](const json& e) {
+          std::string kind = str(e, "a2a");
+          if (kind == "card") {
+            t.note("agent card: A2A " + str(e, "version") + " at " + str(e, "endpoint"));
+          } else if (kind == "task") {
+            t.note("remote task " + str(e, "id"));
+          } else if (kind == "status") {
+            std::string text = str(e, "text");
+            t.note("status " + str(e, "state") + (text.empty() ? "" : ": " + text));
+          } else if (kind == "file") {
+            t.note("wrote " + str(e, "path"));
+          } else if (kind == "note") {
+            t.note(str(e, "text"));
+          }
+        },
+        [&](std::string_view line) { t.other(line); });
+    return t.finish(parse(agents::log_as_process(log)));
+  }
+
+ private:
+  std::string name_;
+  RemoteAgentSpec spec_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<agents::Invoker>> make_a2a_invoker(const std::string& name,
+                                                          const RemoteAgentSpec& spec) {
+  if (spec.url.rfind("http://", 0) != 0) {
+    return fail("custom agent '" + name + "': a2a.url must be an http:// URL, not '" + spec.url +
+                "'");
+  }
+  if (spec.header.empty() != spec.header_env.empty()) {
+    return fail("custom agent '" + name + "': a2a.auth needs both 'header' and 'env'");
+  }
+  return std::make_unique<A2aInvoker>(name, spec);
+}
+
+Result<void> register_a2a_agent(const std::string& name, const RemoteAgentSpec& spec) {
+  auto invoker = make_a2a_invoker(name, spec);
+  if (!invoker) return tl::unexpected(invoker.error());
+  return agents::register_agent_invoker(name, std::move(*invoker));
+}
+
+std::string current_step(std::string_view tail) {
+  size_t at = tail.rfind("{\"a2a\":\"status\"");
+  if (at == std::string_view::npos) return "";
+  std::string_view line = tail.substr(at);
+  line = line.substr(0, line.find('\n'));
+  json e = json::parse(line, nullptr, false);
+  if (!e.is_object()) return "";
+  std::string text = str(e, "text");
+  std::string step = str(e, "state") + (text.empty() ? "" : ": " + text);
+  for (char& c : step) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  if (step.size() > 120) step = step.substr(0, 117) + "...";
+  return step;
+}
+
+std::string a2a_transcript(const std::string& agent, std::string_view log) {
+  return A2aInvoker(agent, RemoteAgentSpec{}).transcript(log);
+}
+
+bool is_a2a_log(std::string_view log) {
+  return log.find("{\"a2a\":\"start\"") != std::string_view::npos;
+}
+
+}  // namespace baton::a2a

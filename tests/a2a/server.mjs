@@ -1,0 +1,185 @@
+// A scripted A2A server for baton's A2A client tests (tests/a2a_test.cc), built on the
+// real @a2a-js/sdk server (DefaultRequestHandler, InMemoryTaskStore, jsonRpcHandler
+// with its v0.3 compatibility layer). Binds 127.0.0.1 on a free port and prints
+// {"port":N} on its first line.
+//
+// One server holds several agents, each under its own base path with its own card:
+//   /v1-stream/  A2A 1.0, card offers streaming     /v1-poll/   A2A 1.0, no streaming
+//   /v03-stream/ A2A 0.3, streaming                  /v03-poll/  A2A 0.3, no streaming
+//   /auth/       A2A 1.0, needs "Authorization: Bearer s3cret" or "X-API-Key: k3y"
+//   /legacy-card/ card only at /.well-known/agent.json (0.3)
+//   /malformed/  answers every JSON-RPC call with broken JSON
+//   /hang/       never answers a JSON-RPC call
+//   /elsewhere/  a card whose endpoint is on another port
+//   /drop/       streams one "working" event, then closes the stream
+//   /late/       streams a completed task with artifact "on time", then an artifact
+//                update "LATE" and a failed status for the same task (to be ignored)
+// What the agent does is chosen by the prompt: it holds "SCENARIO:NAME" with NAME one of
+// complete (artifact "done: PROMPT"), steps (three status updates, then the artifact),
+// slow (works until cancelled), slowdone (works ~4 s, then completes), file (a file
+// part named by "NAME:<file name>"), input (ends in input-required), fail (failed).
+// GET /stats answers {"calls":{METHOD:N},"cancels":N,"headers":[...last auth headers]}.
+import express from 'express';
+import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent } from '@a2a-js/sdk/server';
+import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+
+const stats = { calls: {}, cancels: 0, auth: [] };
+const cancelled = new Set();
+
+function textOf(message) {
+  return (message?.parts ?? []).map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function status(ctx, state, text) {
+  return AgentEvent.statusUpdate({
+    taskId: ctx.taskId,
+    contextId: ctx.contextId,
+    status: {
+      state,
+      message: text
+        ? { messageId: `m-${Math.random()}`, contextId: ctx.contextId, taskId: ctx.taskId, role: 2,
+            parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: 'text/plain' }],
+            metadata: undefined, extensions: [], referenceTaskIds: [] }
+        : undefined,
+      timestamp: new Date().toISOString(),
+    },
+    metadata: undefined,
+  });
+}
+
+function artifact(ctx, parts) {
+  return AgentEvent.artifactUpdate({
+    taskId: ctx.taskId, contextId: ctx.contextId,
+    artifact: { artifactId: `a-${Math.random()}`, name: 'result', description: '', parts, metadata: undefined, extensions: [] },
+    append: false, lastChunk: true, metadata: undefined,
+  });
+}
+
+const text = (value) => ({ content: { $case: 'text', value }, metadata: undefined, filename: '', mediaType: 'text/plain' });
+
+// TaskState numbers (@a2a-js/sdk's enum): 1 submitted, 2 working, 3 completed, 4 failed,
+// 5 canceled, 6 input-required.
+const S = { submitted: 1, working: 2, completed: 3, failed: 4, canceled: 5, inputRequired: 6 };
+
+const executor = {
+  async execute(ctx, bus) {
+    const prompt = textOf(ctx.userMessage);
+    const scenario = (prompt.match(/SCENARIO:([a-z]+)/) ?? [])[1] ?? 'complete';
+    bus.publish(AgentEvent.task({ id: ctx.taskId, contextId: ctx.contextId,
+      status: { state: S.submitted, message: undefined, timestamp: new Date().toISOString() },
+      artifacts: [], history: [ctx.userMessage], metadata: undefined }));
+    bus.publish(status(ctx, S.working, 'started'));
+    const finish = (state, msg) => { bus.publish(status(ctx, state, msg)); bus.finished(); };
+    if (scenario === 'steps') {
+      for (const step of ['reading', 'thinking', 'writing']) { await sleep(100); bus.publish(status(ctx, S.working, step)); }
+    }
+    if (scenario === 'slow' || scenario === 'slowdone') {
+      const until = Date.now() + (scenario === 'slow' ? 600000 : 4000);
+      while (Date.now() < until && !cancelled.has(ctx.taskId)) await sleep(50);
+      if (cancelled.has(ctx.taskId)) return; // cancelTask published canceled
+    }
+    if (scenario === 'input') return finish(S.inputRequired, 'which branch should I review?');
+    if (scenario === 'fail') return finish(S.failed, 'the review tool crashed');
+    if (scenario === 'file') {
+      const name = (prompt.match(/NAME:(\S+)/) ?? [])[1] ?? 'out.txt';
+      bus.publish(artifact(ctx, [text('wrote a file'),
+        { content: { $case: 'raw', value: Buffer.from('file body\n') }, metadata: undefined, filename: name, mediaType: 'text/plain' }]));
+      return finish(S.completed);
+    }
+    bus.publish(artifact(ctx, [text(`done: ${prompt.replace(/SCENARIO:[a-z]+\s*/, '').trim()}`)]));
+    finish(S.completed);
+  },
+  async cancelTask(taskId, bus) {
+    stats.cancels += 1;
+    cancelled.add(taskId);
+    bus.publish(AgentEvent.statusUpdate({ taskId, contextId: '', metadata: undefined,
+      status: { state: S.canceled, message: undefined, timestamp: new Date().toISOString() } }));
+    bus.finished();
+  },
+};
+
+const app = express();
+const server = app.listen(0, '127.0.0.1', () => {
+  process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
+});
+const base = () => `http://127.0.0.1:${server.address().port}`;
+
+function card10(path, streaming) {
+  return {
+    name: `baton test agent ${path}`, description: 'scripted', version: '1.0.0',
+    supportedInterfaces: [
+      { url: `${base()}/${path}/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
+      { url: `${base()}/${path}/`, protocolBinding: 'JSONRPC', protocolVersion: '0.3', tenant: '' },
+    ],
+    provider: undefined, capabilities: { streaming, pushNotifications: false, extensions: [] },
+    securitySchemes: {}, securityRequirements: [], defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'], skills: [], signatures: [],
+  };
+}
+
+function card03(path, streaming) {
+  return {
+    name: `baton test agent ${path}`, description: 'scripted', version: '1.0.0', protocolVersion: '0.3.0',
+    url: `${base()}/${path}/`, preferredTransport: 'JSONRPC', capabilities: { streaming },
+    defaultInputModes: ['text/plain'], defaultOutputModes: ['text/plain'], skills: [],
+  };
+}
+
+const handlers = new Map();
+function handlerFor(path, streaming) {
+  if (!handlers.has(path)) {
+    const rh = new DefaultRequestHandler(card10(path, streaming), new InMemoryTaskStore(), executor);
+    handlers.set(path, jsonRpcHandler({ requestHandler: rh, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }));
+  }
+  return handlers.get(path);
+}
+
+app.get('/stats', (req, res) => res.json(stats));
+
+const agents = {
+  'v1-stream': { v: '1.0', streaming: true }, 'v1-poll': { v: '1.0', streaming: false },
+  'v03-stream': { v: '0.3', streaming: true }, 'v03-poll': { v: '0.3', streaming: false },
+  auth: { v: '1.0', streaming: false, auth: true }, 'legacy-card': { v: '0.3', streaming: false, legacyCard: true },
+};
+for (const [path, a] of Object.entries(agents)) {
+  const card = () => (a.v === '1.0' ? card10(path, a.streaming) : card03(path, a.streaming));
+  if (a.legacyCard) app.get(`/${path}/.well-known/agent.json`, (req, res) => res.json(card()));
+  else app.get(`/${path}/.well-known/agent-card.json`, (req, res) => res.json(card()));
+  app.use(`/${path}`, express.json({ limit: '10mb' }), (req, res, next) => {
+    if (req.method !== 'POST') return next();
+    const method = req.body?.method ?? '?';
+    stats.calls[method] = (stats.calls[method] ?? 0) + 1;
+    if (a.auth) {
+      stats.auth.push({ authorization: req.get('authorization') ?? '', 'x-api-key': req.get('x-api-key') ?? '' });
+      if (req.get('authorization') !== 'Bearer s3cret' && req.get('x-api-key') !== 'k3y') {
+        return res.status(401).json({ error: 'unauthorized' });
+      }
+    }
+    handlerFor(path, a.streaming)(req, res, next);
+  });
+}
+for (const path of ['malformed', 'hang', 'drop', 'late']) {
+  const streaming = path === 'drop' || path === 'late';
+  app.get(`/${path}/.well-known/agent-card.json`, (req, res) => res.json(card10(path, streaming)));
+}
+app.get('/elsewhere/.well-known/agent-card.json', (req, res) => {
+  const card = card10('elsewhere', false);
+  card.supportedInterfaces[0].url = 'http://127.0.0.1:1/elsewhere/';
+  res.json(card);
+});
+const sse = (res, results) => {
+  res.type('text/event-stream');
+  for (const result of results) res.write(`data: ${JSON.stringify({ jsonrpc: '2.0', id: 1, result })}\n\n`);
+  res.end();
+};
+app.post('/drop/', (req, res) => sse(res, [{ task: { id: 'd1', status: { state: 'TASK_STATE_WORKING' } } }]));
+app.post('/late/', (req, res) => sse(res, [
+  { task: { id: 'l1', status: { state: 'TASK_STATE_COMPLETED' },
+            artifacts: [{ artifactId: 'a', parts: [{ text: 'on time' }] }] } },
+  { artifactUpdate: { taskId: 'l1', artifact: { artifactId: 'b', parts: [{ text: 'LATE' }] } } },
+  { statusUpdate: { taskId: 'l1', status: { state: 'TASK_STATE_FAILED' } } },
+]));
+app.post('/malformed/', (req, res) => res.type('application/json').send('{"jsonrpc":"2.0","result":{"task":{"id":'));
+app.post('/hang/', () => {});

@@ -1,0 +1,337 @@
+// Integration tests of remote agents over A2A (custom_agents: {NAME: {a2a: ...}}):
+// `baton run` drives `baton __a2a-client` against the real @a2a-js/sdk server with the
+// scripted executor of tests/a2a/server.mjs (installed by scripts/setup-a2a into the
+// build directory), on 127.0.0.1 and a free port. Each test starts its own server;
+// what the remote agent does is chosen by the prompt (SCENARIO:NAME) and which card it
+// serves by the URL's path (1.0 or 0.3, streaming or not).
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "harness_util.h"
+
+extern char** environ;
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// The scripted A2A server, started by the constructor and killed by the destructor.
+class A2aServer {
+ public:
+  A2aServer() {
+    std::string dir = (fs::path(BATON_BINARY).parent_path() / "a2a-server").string();
+    std::string script = dir + "/server.mjs";
+    if (!fs::exists(dir + "/node_modules/@a2a-js/sdk")) {
+      ADD_FAILURE() << "the A2A test server is not installed: run scripts/setup-a2a";
+      return;
+    }
+    int out[2];
+    if (::pipe(out) != 0) return;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    std::vector<std::string> args = {"node", script};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    if (posix_spawnp(&pid_, "node", &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    std::string line;
+    char c;
+    while (line.size() < 200 && ::read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
+    ::close(out[0]);
+    json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.contains("port")) port_ = j["port"].get<int>();
+    EXPECT_GT(port_, 0) << "the A2A server printed: " << line;
+  }
+  ~A2aServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  std::string url(const std::string& agent) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/" + agent + "/";
+  }
+  // GET /stats: {"calls":{METHOD:N},"cancels":N,"auth":[{authorization,x-api-key}]}.
+  json stats() const {
+    httplib::Client c("127.0.0.1", port_);
+    auto res = c.Get("/stats");
+    if (!res) return json::object();
+    return json::parse(res->body, nullptr, false);
+  }
+  int calls(const std::string& method) const {
+    json s = stats();
+    return s["calls"].value(method, 0);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+// A repository in DIR with flow.yaml running task t on AGENT with TASK_TEXT, and the
+// config declaring AGENT as the A2A agent at URL (AUTH: the a2a.auth YAML, or "").
+void make_a2a_repo(const ScratchDir& dir, const std::string& agent, const std::string& url,
+                   const std::string& task_text, const std::string& extra = "",
+                   const std::string& auth = "") {
+  make_flow_repo(dir, "name: a2a\ntasks:\n  - {id: t, agent: " + agent + ", parameters: {task: \"" +
+                          task_text + "\"}" + extra + "}\n");
+  dir.write(".baton/config.yaml", "custom_agents:\n  " + agent + ":\n    a2a: {url: \"" + url +
+                                      "\"" + (auth.empty() ? "" : ", auth: " + auth) + "}\n");
+}
+
+json first_attempt(const json& run) {
+  if (!run.contains("attempts") || run["attempts"].empty()) return json::object();
+  return run["attempts"][0];
+}
+
+// The log of attempt N of task t of the only run in DIR (read from the files, since
+// `baton status` may not see a run that is just starting); "" while there is none.
+std::string attempt_log(const ScratchDir& dir, int n) {
+  std::error_code ec;
+  for (const auto& run : fs::directory_iterator(fs::path(dir.path()) / ".baton" / "runs", ec)) {
+    std::string log =
+        read_file((run.path() / "logs" / ("t." + std::to_string(n) + ".log")).string());
+    if (!log.empty()) return log;
+  }
+  return "";
+}
+
+template <class Fn>
+bool eventually(Fn fn, double timeout_s = 30) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fn()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fn();
+}
+
+TEST(A2aTest, OutputIsTheArtifactTextIn10And03StreamingOrPolling) {
+  A2aServer server;
+  struct Case {
+    std::string path, send_method, get_method;
+    bool streaming;
+  };
+  for (const Case& c : {Case{"v1-stream", "SendStreamingMessage", "GetTask", true},
+                        Case{"v1-poll", "SendMessage", "GetTask", false},
+                        Case{"v03-stream", "message/stream", "tasks/get", true},
+                        Case{"v03-poll", "message/send", "tasks/get", false},
+                        Case{"legacy-card", "message/send", "tasks/get", false}}) {
+    SCOPED_TRACE(c.path);
+    ScratchDir dir;
+    make_a2a_repo(dir, "reviewer-svc", server.url(c.path), "SCENARIO:steps review main.c");
+    int sends = server.calls(c.send_method), gets = server.calls(c.get_method);
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    json run = last_run(dir);
+    std::string output = task_of(run, "t")["output"];
+    EXPECT_EQ(output.rfind("done: ", 0), 0u) << output;
+    EXPECT_NE(output.find("review main.c"), std::string::npos) << output;
+    EXPECT_EQ(server.calls(c.send_method), sends + 1);
+    // Polling asks tasks/get; a stream carries the states itself.
+    EXPECT_EQ(server.calls(c.get_method) > gets, !c.streaming);
+    std::string log = read_file(first_attempt(run).value("log", ""));
+    EXPECT_NE(log.find(R"({"a2a":"task","id":)"), std::string::npos) << log;
+    // The task line comes before any state of the task.
+    EXPECT_LT(log.find(R"({"a2a":"task")"), log.find(R"({"a2a":"status")")) << log;
+    Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
+    // Every state a stream carried is shown; polling sees only some of them.
+    EXPECT_NE(logs.out.find(c.streaming ? "status working: thinking" : "status completed"),
+              std::string::npos)
+        << logs.out;
+    EXPECT_NE(logs.out.find("remote task "), std::string::npos) << logs.out;
+  }
+}
+
+TEST(A2aTest, TimeoutSendsTasksCancel) {
+  A2aServer server;
+  for (const std::string path : {"v1-stream", "v03-poll"}) {
+    SCOPED_TRACE(path);
+    ScratchDir dir;
+    make_a2a_repo(dir, "slow-svc", server.url(path), "SCENARIO:slow", ", timeout: 2s");
+    int cancels = server.stats().value("cancels", 0);
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    EXPECT_NE(o.exit_code, 0) << o.out << o.err;
+    json run = last_run(dir);
+    EXPECT_EQ(task_of(run, "t")["status"], "failed");
+    EXPECT_EQ(first_attempt(run).value("error_class", ""), "timeout") << first_attempt(run).dump();
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);  // the server saw the cancel
+  }
+}
+
+TEST(A2aTest, AuthHeaderComesFromTheEnvironmentReference) {
+  A2aServer server;
+  {
+    ScratchDir dir;
+    make_a2a_repo(dir, "guarded", server.url("auth"), "hello", "",
+                  "{bearer: {env: A2A_TEST_TOKEN}}");
+    Outcome o =
+        run_baton({"run", "flow.yaml", "--plain"}, dir.path(), {{"A2A_TEST_TOKEN", "s3cret"}});
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_EQ(server.stats()["auth"].back().value("authorization", ""), "Bearer s3cret");
+    // The secret is sent, never logged.
+    std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
+    EXPECT_EQ(log.find("s3cret"), std::string::npos) << log;
+  }
+  {
+    ScratchDir dir;
+    make_a2a_repo(dir, "keyed", server.url("auth"), "hello", "",
+                  "{header: X-API-Key, env: A2A_TEST_KEY}");
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path(), {{"A2A_TEST_KEY", "k3y"}});
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_EQ(server.stats()["auth"].back().value("x-api-key", ""), "k3y");
+  }
+  {
+    ScratchDir dir;  // the variable is not set: refused before anything is sent
+    make_a2a_repo(dir, "guarded", server.url("auth"), "hello", "",
+                  "{bearer: {env: A2A_TEST_UNSET_TOKEN}}");
+    size_t seen = server.stats()["auth"].size();
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    EXPECT_NE(o.exit_code, 0);
+    json attempt = first_attempt(last_run(dir));
+    EXPECT_EQ(attempt.value("error_class", ""), "auth") << attempt.dump();
+    EXPECT_NE(attempt.value("error", "").find("A2A_TEST_UNSET_TOKEN"), std::string::npos)
+        << attempt.dump();
+    EXPECT_EQ(server.stats()["auth"].size(), seen);
+  }
+  {
+    ScratchDir dir;  // a secret written inline is refused by the config
+    make_a2a_repo(dir, "guarded", server.url("auth"), "hello", "", "{bearer: s3cret}");
+    Outcome o = run_baton({"validate", "flow.yaml"}, dir.path());
+    EXPECT_NE(o.exit_code, 0);
+    EXPECT_NE(o.err.find("expected {env: NAME} for 'a2a.auth.bearer'"), std::string::npos) << o.err;
+  }
+}
+
+TEST(A2aTest, FilePartIsWrittenInTheWorktree) {
+  A2aServer server;
+  ScratchDir dir;
+  make_a2a_repo(dir, "writer", server.url("v1-poll"), "SCENARIO:file NAME:notes/review.txt");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("notes/review.txt"), "file body\n");
+  EXPECT_EQ(task_of(last_run(dir), "t")["output"], "wrote a file");
+}
+
+TEST(A2aTest, HostileFileNamesAreRefused) {
+  A2aServer server;
+  for (const std::string name : {"../../a2a-escape.txt", "/tmp/a2a-absolute-escape.txt"}) {
+    SCOPED_TRACE(name);
+    ScratchDir dir;
+    make_a2a_repo(dir, "writer", server.url("v03-stream"), "SCENARIO:file NAME:" + name);
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    EXPECT_NE(o.exit_code, 0);
+    json attempt = first_attempt(last_run(dir));
+    EXPECT_NE(attempt.value("error", "").find("file part '" + name + "'"), std::string::npos)
+        << attempt.dump();
+    EXPECT_FALSE(fs::exists(fs::path(dir.path()) / ".." / ".." / "a2a-escape.txt"));
+    EXPECT_FALSE(fs::exists("/tmp/a2a-absolute-escape.txt"));
+  }
+}
+
+TEST(A2aTest, MalformedHungForeignAndInputRequiredFailWithAClearReason) {
+  A2aServer server;
+  struct Case {
+    std::string path, text, extra, error, error_class;
+  };
+  for (const Case& c :
+       {Case{"malformed", "x", "", "SendMessage: malformed JSON in the answer", "permanent"},
+        Case{"hang", "x", ", timeout: 2s", "", "timeout"},
+        Case{"elsewhere", "x", "",
+             "the agent card's endpoint http://127.0.0.1:1/elsewhere/ is not on the configured "
+             "origin",
+             "permanent"},
+        Case{"drop", "x", "",
+             "SendStreamingMessage: the stream closed before the task ended (state working)",
+             "transient"},
+        Case{"v1-stream", "SCENARIO:input", "",
+             "the agent needs input (input-required): which branch should I review?", "permanent"},
+        Case{"v03-poll", "SCENARIO:fail", "",
+             "the remote task ended failed: the review tool crashed", "permanent"}}) {
+    SCOPED_TRACE(c.path + " " + c.text);
+    ScratchDir dir;
+    make_a2a_repo(dir, "svc", server.url(c.path), c.text, c.extra);
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    EXPECT_NE(o.exit_code, 0);
+    json attempt = first_attempt(last_run(dir));
+    EXPECT_EQ(attempt.value("error_class", ""), c.error_class) << attempt.dump();
+    EXPECT_NE(attempt.value("error", "").find(c.error), std::string::npos) << attempt.dump();
+  }
+}
+
+TEST(A2aTest, EventsAfterTheFinalStateAreIgnored) {
+  A2aServer server;
+  ScratchDir dir;
+  make_a2a_repo(dir, "svc", server.url("late"), "x");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(task_of(last_run(dir), "t")["output"], "on time");
+}
+
+TEST(A2aTest, ResumeAfterKilledRunReattachesWithoutASecondSend) {
+  A2aServer server;
+  ScratchDir dir;
+  make_a2a_repo(dir, "slow-svc", server.url("v1-stream"), "SCENARIO:slowdone");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  json r;
+  ASSERT_TRUE(eventually(
+      [&] { return attempt_log(dir, 1).find(R"("state":"working")") != std::string::npos; }));
+  // While it runs, `baton logs` shows the remote task's state, not raw JSON.
+  Outcome logs = run_baton({"logs", last_run(dir)["id"], "t"}, dir.path());
+  EXPECT_NE(logs.out.find("now: working: started (running)"), std::string::npos) << logs.out;
+  run.signal(SIGKILL);
+  run.wait();
+  Outcome o = run_baton({"resume", "last", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  r = last_run(dir);
+  EXPECT_EQ(task_of(r, "t")["status"], "success");
+  EXPECT_EQ(task_of(r, "t")["attempts"], 1);
+  EXPECT_EQ(server.calls("SendStreamingMessage"), 1);
+}
+
+TEST(A2aTest, RetryAfterTheClientWasKilledReattachesToTheSameRemoteTask) {
+  A2aServer server;
+  for (const std::string path : {"v1-poll", "v03-stream"}) {
+    SCOPED_TRACE(path);
+    ScratchDir dir;
+    make_a2a_repo(dir, "slow-svc", server.url(path), "SCENARIO:slowdone",
+                  ", retry: {max_attempts: 2, delay: 0}");
+    int sends = server.calls("SendMessage") + server.calls("message/stream");
+    BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+    json r;
+    std::string log;
+    ASSERT_TRUE(eventually([&] {
+      log = attempt_log(dir, 1);
+      return log.find(R"({"a2a":"task")") != std::string::npos;
+    }));
+    size_t at = log.find("\"pid\":");
+    ASSERT_NE(at, std::string::npos) << log;
+    ASSERT_EQ(::kill(std::stoi(log.substr(at + 6)), SIGKILL), 0);
+    Outcome o = run.wait(60);
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["status"], "success");
+    EXPECT_EQ(task_of(r, "t")["attempts"], 2);
+    EXPECT_EQ(server.calls("SendMessage") + server.calls("message/stream"), sends + 1);
+    std::string second = read_file(r["attempts"][1].value("log", ""));
+    EXPECT_NE(second.find("re-attaching to remote task"), std::string::npos) << second;
+  }
+}
+
+}  // namespace
+}  // namespace baton::testing
