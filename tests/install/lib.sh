@@ -62,9 +62,9 @@ check_bash_completion() {
   got=$(bash -c 'source "$1"; COMP_WORDS=(baton audit ""); COMP_CWORD=2; _baton
     echo "${COMPREPLY[*]}"' _ "$1")
   [ "$got" = "verify export" ] || fail "'baton audit <TAB>' completes to '$got'"
-  got=$(bash -c 'source "$1"; COMP_WORDS=(baton run --re); COMP_CWORD=2; _baton
+  got=$(bash -c 'source "$1"; COMP_WORDS=(baton run --reh); COMP_CWORD=2; _baton
     echo "${COMPREPLY[*]}"' _ "$1")
-  [ "$got" = "--rehearse" ] || fail "'baton run --re<TAB>' completes to '$got'"
+  [ "$got" = "--rehearse" ] || fail "'baton run --reh<TAB>' completes to '$got'"
   echo "ok: $1 completes commands, nested commands and options"
 }
 
