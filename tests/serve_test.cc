@@ -478,12 +478,19 @@ tasks:
   const std::string run_id = body_of(created)["id"];
   wait_run(s, run_id, [](const json& r) { return r["status"] == "success"; });
   EXPECT_EQ(s.client(false)->Get("/metrics")->status, 401);
-  // A request is counted once its answer is written (cpp-httplib's logger), which the
-  // client may see first: scrape until the 401 is in (bounded).
+  // A request is counted once its answer is written (cpp-httplib's logger, on the
+  // connection's own thread), which the client may see first: scrape until the 401 and
+  // the run's reads are in (bounded).
   const std::string refused =
       "\nbaton_http_requests_total{route=\"/metrics\",method=\"GET\",code=\"401\"} 1\n";
+  const std::string read_run =
+      "\nbaton_http_requests_total{route=\"/api/v1/runs/{run}\",method=\"GET\",code=\"200\"} ";
+  auto counted = [&](const httplib::Result& m) {
+    return m->body.find(refused) != std::string::npos &&
+           m->body.find(read_run) != std::string::npos;
+  };
   httplib::Result metrics = s.client()->Get("/metrics");
-  for (int i = 0; i < 250 && metrics && metrics->body.find(refused) == std::string::npos; ++i) {
+  for (int i = 0; i < 250 && metrics && !counted(metrics); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     metrics = s.client()->Get("/metrics");
   }
