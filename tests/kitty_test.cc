@@ -255,6 +255,64 @@ TEST(KittyTest, AFailedWorkPackageIsBlocked) {
   EXPECT_EQ(status["work_packages"]["WP03"]["lane"], "planned");
 }
 
+// Each WP is implemented by the stand-in 'implementer' and reviewed by the stand-in
+// 'reviewer' (tests/kitty/review-agent), which requests changes to WP02 once: WP02
+// goes back to in_progress with the feedback, is reworked, reviewed again and approved.
+TEST(KittyTest, EachWorkPackageIsReviewedAndChangesRequestedSendItBackToInProgress) {
+  ScratchDir dir;
+  make_feature_repo(dir, "linear", "001-linear", "  reviewer:\n    use: [checker]\n");
+  // The reviewer's agent: a second custom agent, beside 'bot'.
+  std::string config = dir.read(".baton/config.yaml");
+  config.insert(config.find("  bot:"),
+                "  checker:\n    command: [sh, " + source_dir() +
+                    "/tests/kitty/review-agent]\n    env: {KITTY_CTL: " + dir.path() + "/ctl}\n");
+  dir.write(".baton/config.yaml", config);
+  git_sh(dir.path(), "git add -A && git commit -qm reviewer");
+  dir.write("ctl/reject-WP02", "");
+  Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ctl/ran"), "WP01\nWP02\nWP02\nWP03\n");
+  EXPECT_EQ(dir.read("ctl/reviewed"), "WP01\nWP02\nWP02\nWP03\n");
+  std::vector<json> events = events_of(dir, "001-linear");
+  EXPECT_EQ(moves_of(events, "WP01"), kFullPath);
+  EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
+  EXPECT_EQ(moves_of(events, "WP02"),
+            (std::vector<std::string>{"planned>claimed", "claimed>in_progress",
+                                      "in_progress>for_review", "for_review>in_progress",
+                                      "in_progress>for_review", "for_review>done"}));
+  std::vector<json> wp02;
+  for (const json& e : events) {
+    if (e["wp_id"] == "WP02") wp02.push_back(e);
+  }
+  ASSERT_EQ(wp02.size(), 6u);
+  // Changes requested: the feedback as the reason, with a review reference and evidence.
+  const json& back = wp02[3];
+  EXPECT_NE(back["reason"].get<std::string>().find(
+                "changes requested by checker (cycle 1/3): Add a changelog line for WP02."),
+            std::string::npos)
+      << back.dump();
+  EXPECT_EQ(back["evidence"]["review"]["verdict"], "changes_requested") << back.dump();
+  EXPECT_EQ(back["evidence"]["review"]["reviewer"], "checker");
+  EXPECT_EQ(back["evidence"]["review"]["feedback"], "Add a changelog line for WP02.");
+  EXPECT_FALSE(back["review_ref"].get<std::string>().empty());
+  // Approved: done with the review's evidence, never "not reviewed".
+  const json& done = wp02[5];
+  EXPECT_EQ(done["evidence"]["review"]["verdict"], "approved") << done.dump();
+  EXPECT_EQ(done["evidence"]["review"]["reviewer"], "checker");
+  EXPECT_EQ(done["evidence"]["review"]["cycle"], 2);
+  EXPECT_NE(done["reason"].get<std::string>().find("approved by checker (cycle 2/3)"),
+            std::string::npos)
+      << done.dump();
+  for (const json& e : events) {
+    EXPECT_EQ(e["reason"].dump().find("not reviewed"), std::string::npos) << e.dump();
+  }
+  // The rework's prompt carried the reviewer's feedback.
+  EXPECT_NE(on_run_branch(dir, "prompt-WP02.txt").find("Add a changelog line for WP02."),
+            std::string::npos);
+  json status = json::parse(dir.read("kitty-specs/001-linear/status.json"));
+  EXPECT_EQ(status["summary"]["done"], 3);
+}
+
 TEST(KittyTest, AnInterruptedFeatureIsContinuedByResume) {
   ScratchDir dir;
   make_feature_repo(dir, "linear", "001-linear");
