@@ -79,6 +79,56 @@ TEST(TaskCommandTest, RefusesBadAgentsEmptyPromptsAndAReviewByTheImplementer) {
   EXPECT_FALSE(dir.exists(".baton/state.db"));  // nothing ran
 }
 
+// `baton task --review checker`: a custom reviewer requests changes once, then
+// approves; `baton inspect` shows each cycle's verdict and feedback.
+TEST(InspectTest, ShowsEachReviewCyclesVerdictAndFeedback) {
+  ScratchDir dir;
+  dir.write("ctl/checker.sh",
+            "ctl=$(dirname \"$0\")\ncat >/dev/null\n"
+            "if [ -e \"$ctl/asked\" ]; then\n"
+            "  printf 'OK.\\n```json\\n{\"verdict\": \"approved\", \"feedback\": \"Good "
+            "now.\"}\\n```\\n'\n"
+            "else\n  : >\"$ctl/asked\"\n"
+            "  printf 'No.\\n```json\\n{\"verdict\": \"changes_requested\", \"feedback\": "
+            "\"Add tests.\\\\nAnd docs.\"}\\n```\\n'\n"
+            "fi\n");
+  dir.write(".baton/config.yaml", std::string(kRecorderConfig) + "  checker:\n    command: [sh, " +
+                                      dir.path() + "/ctl/checker.sh]\n");
+  dir.write(".gitignore", "ctl/\n");
+  git_sh(dir.path(),
+         "git init -q -b main && echo base > README && git add -A && git commit -qm base");
+  Outcome o =
+      run_baton({"task", "--agent", "recorder", "--review", "checker", "--plain", "p"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json task = task_of(last_run(dir), "task");
+  EXPECT_EQ(task["status"], "success") << task.dump();
+  EXPECT_EQ(task["attempts"], 4);
+  Outcome inspect = run_baton({"inspect", "last", "task"}, dir.path());
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("reviews:\n"
+                             "  cycle 1/3 (attempt 2, checker): changes requested\n"
+                             "     Add tests.\n"
+                             "     And docs.\n"
+                             "  cycle 2/3 (attempt 4, checker): approved\n"
+                             "     Good now.\n"),
+            std::string::npos)
+      << inspect.out;
+  Outcome as_json = run_baton({"inspect", "last", "task", "--json"}, dir.path());
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  json reviews = json::parse(as_json.out)["reviews"];
+  ASSERT_EQ(reviews.size(), 2u) << as_json.out;
+  EXPECT_EQ(reviews[0]["verdict"], "changes_requested");
+  EXPECT_EQ(reviews[0]["feedback"], "Add tests.\nAnd docs.");
+  EXPECT_EQ(reviews[0]["reviewer"], "checker");
+  EXPECT_EQ(reviews[1]["verdict"], "approved");
+  EXPECT_EQ(reviews[1]["cycle"], 2);
+  // A task without review says so.
+  o = run_baton({"task", "--agent", "recorder", "--plain", "q"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  inspect = run_baton({"inspect", "last", "task"}, dir.path());
+  EXPECT_NE(inspect.out.find("reviews:\n  none\n"), std::string::npos) << inspect.out;
+}
+
 TEST(TaskCommandTest, NeedsAGitRepositoryWithACommit) {
   ScratchDir dir;
   dir.write(".baton/config.yaml", kRecorderConfig);
