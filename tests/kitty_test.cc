@@ -36,6 +36,18 @@ void make_feature_repo(const ScratchDir& dir, const std::string& fixture, const 
   git_sh(dir.path(), "git init -q -b main && git add -A && git commit -qm base");
 }
 
+// make_feature_repo() of the linear feature with a role 'reviewer': the stand-in
+// reviewer tests/kitty/review-agent as the custom agent 'checker', beside 'bot'.
+void make_reviewed_feature_repo(const ScratchDir& dir) {
+  make_feature_repo(dir, "linear", "001-linear", "  reviewer:\n    use: [checker]\n");
+  std::string config = dir.read(".baton/config.yaml");
+  config.insert(config.find("  bot:"),
+                "  checker:\n    command: [sh, " + source_dir() +
+                    "/tests/kitty/review-agent]\n    env: {KITTY_CTL: " + dir.path() + "/ctl}\n");
+  dir.write(".baton/config.yaml", config);
+  git_sh(dir.path(), "git add -A && git commit -qm reviewer");
+}
+
 std::vector<json> events_of(const ScratchDir& dir, const std::string& slug) {
   std::vector<json> out;
   std::istringstream in(dir.read("kitty-specs/" + slug + "/status.events.jsonl"));
@@ -260,14 +272,7 @@ TEST(KittyTest, AFailedWorkPackageIsBlocked) {
 // goes back to in_progress with the feedback, is reworked, reviewed again and approved.
 TEST(KittyTest, EachWorkPackageIsReviewedAndChangesRequestedSendItBackToInProgress) {
   ScratchDir dir;
-  make_feature_repo(dir, "linear", "001-linear", "  reviewer:\n    use: [checker]\n");
-  // The reviewer's agent: a second custom agent, beside 'bot'.
-  std::string config = dir.read(".baton/config.yaml");
-  config.insert(config.find("  bot:"),
-                "  checker:\n    command: [sh, " + source_dir() +
-                    "/tests/kitty/review-agent]\n    env: {KITTY_CTL: " + dir.path() + "/ctl}\n");
-  dir.write(".baton/config.yaml", config);
-  git_sh(dir.path(), "git add -A && git commit -qm reviewer");
+  make_reviewed_feature_repo(dir);
   dir.write("ctl/reject-WP02", "");
   Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
@@ -382,6 +387,49 @@ TEST(KittyTest, WithSpecKittyInstalledEveryMoveGoesThroughItsOrchestratorApi) {
                        "start-implementation --wp=WP03", "transition --wp=WP03 --to=for_review",
                        "transition --wp=WP03 --to=done", "accept-feature"}));
   EXPECT_EQ(dir.read("stub/lane-WP03"), "done\n");
+}
+
+// Through spec-kitty's orchestrator API, changes requested are `start-review` with a
+// review reference; approval a transition to done.
+TEST(KittyTest, WithSpecKittyAReviewsChangesRequestedAreAStartReview) {
+  ScratchDir dir;
+  make_reviewed_feature_repo(dir);
+  dir.write("ctl/reject-WP02", "");
+  fs::create_directories(dir.path() + "/stub/wps");
+  for (const char* wp : {"WP01", "WP02", "WP03"}) dir.write(std::string("stub/wps/") + wp, "");
+  dir.write("stub/lane-WP01", "done\n");
+  fs::create_directories(dir.path() + "/bin");
+  fs::create_symlink(source_dir() + "/tests/kitty/spec-kitty", dir.path() + "/bin/spec-kitty");
+  std::map<std::string, std::string> env{
+      {"PATH", dir.path() + "/bin:" + std::string(getenv("PATH"))},
+      {"STUB_DIR", dir.path() + "/stub"}};
+  Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain"}, dir.path(), env);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ctl/reviewed"), "WP02\nWP02\nWP03\n");
+  std::vector<std::string> calls;
+  std::istringstream in(dir.read("stub/calls"));
+  std::string line, call;
+  while (std::getline(in, line)) {
+    if (line == "--end--") {
+      calls.push_back(call);
+      call.clear();
+    } else if (line != "orchestrator-api" && line != "--json" &&
+               (call.empty() || line.rfind("--wp=", 0) == 0 || line.rfind("--to=", 0) == 0 ||
+                line.rfind("--review-ref=", 0) == 0)) {
+      call += (call.empty() ? "" : " ") + line;
+    }
+  }
+  const std::string run_id = last_run(dir)["id"];
+  EXPECT_EQ(calls, (std::vector<std::string>{
+                       "contract-version", "feature-state", "start-implementation --wp=WP02",
+                       "transition --wp=WP02 --to=for_review",
+                       "start-review --wp=WP02 --review-ref=baton:" + run_id +
+                           ":WP02:review-cycle-1:attempt-2",
+                       "transition --wp=WP02 --to=for_review", "transition --wp=WP02 --to=done",
+                       "start-implementation --wp=WP03", "transition --wp=WP03 --to=for_review",
+                       "transition --wp=WP03 --to=done", "accept-feature"}));
+  EXPECT_NE(dir.read("stub/calls").find("--note=approved by checker (cycle 2/3)"),
+            std::string::npos);
 }
 
 TEST(KittyTest, WithSpecKittyAFailedWorkPackageIsBlockedWithAHistoryNote) {
