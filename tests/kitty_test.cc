@@ -318,6 +318,40 @@ TEST(KittyTest, EachWorkPackageIsReviewedAndChangesRequestedSendItBackToInProgre
   EXPECT_EQ(status["summary"]["done"], 3);
 }
 
+// A review never approved escalates after 3 cycles: the WP stays for_review until a
+// person approves it (`baton approve`, then `baton resume`): done, with that evidence.
+TEST(KittyTest, AnExhaustedReviewWaitsForAPersonInForReview) {
+  ScratchDir dir;
+  make_reviewed_feature_repo(dir);
+  dir.write("ctl/never-WP01", "");
+  Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain", "--no-wait"}, dir.path());
+  EXPECT_EQ(o.exit_code, 5) << o.out << o.err;
+  EXPECT_EQ(dir.read("ctl/reviewed"), "WP01\nWP01\nWP01\n");
+  std::vector<json> events = events_of(dir, "001-linear");
+  EXPECT_EQ(
+      moves_of(events, "WP01"),
+      (std::vector<std::string>{"planned>claimed", "claimed>in_progress", "in_progress>for_review",
+                                "for_review>in_progress", "in_progress>for_review",
+                                "for_review>in_progress", "in_progress>for_review"}));
+  EXPECT_TRUE(moves_of(events, "WP02").empty());  // dependants wait for the approval
+  Outcome a = run_baton({"approve", "last", "WP01", "--comment", "good enough"}, dir.path());
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  Outcome r = run_baton({"resume", "last", "--plain"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  events = events_of(dir, "001-linear");
+  std::vector<std::string> wp01 = moves_of(events, "WP01");
+  ASSERT_FALSE(wp01.empty());
+  EXPECT_EQ(wp01.back(), "for_review>done");
+  for (const json& e : events) {
+    if (e["wp_id"] == "WP01" && e["to_lane"] == "done") {
+      EXPECT_NE(e["reason"].get<std::string>().find("approved by a person"), std::string::npos)
+          << e.dump();
+      EXPECT_EQ(e["evidence"]["review"]["verdict"], "approved") << e.dump();
+    }
+  }
+  EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
+}
+
 TEST(KittyTest, AnInterruptedFeatureIsContinuedByResume) {
   ScratchDir dir;
   make_feature_repo(dir, "linear", "001-linear");

@@ -27,6 +27,21 @@ LaneObserver::LaneObserver(engine::RunObserver& inner, LaneBackend& backend,
 void LaneObserver::on_run_started(const store::RunRecord& run, const engine::Scheduler& scheduler,
                                   double active_before_s) {
   run_id_ = run.id;
+  // A resumed run: a reviewed WP whose task succeeded while no orchestrator ran (`baton
+  // approve` of an exhausted review, then `baton resume`) is still for_review.
+  for (int i = 0; i < scheduler.task_count(); ++i) {
+    const engine::TaskState& task = scheduler.task(i);
+    const std::string& wp = scheduler.spec(i).id;
+    if (task.status == engine::TaskStatus::kSuccess && scheduler.spec(i).review &&
+        lane_of(wp) == Lane::kForReview) {
+      engine::Transition t;
+      t.task = i;
+      t.from = t.to = engine::TaskStatus::kSuccess;
+      t.attempt = task.attempts;
+      t.reason = task.reason;
+      approved(scheduler, t, wp);
+    }
+  }
   inner_.on_run_started(run, scheduler, active_before_s);
 }
 void LaneObserver::on_interrupt(const engine::Scheduler& scheduler, const engine::Interrupt& i) {
@@ -118,6 +133,21 @@ nlohmann::json LaneObserver::review_evidence(const engine::Scheduler& scheduler,
             {"reference", review_ref(scheduler, t, cycle)}}}};
 }
 
+void LaneObserver::approved(const engine::Scheduler& scheduler, const engine::Transition& t,
+                            const std::string& wp) {
+  // Approved by the reviewer, or, after max_cycles reviews without approval (escalated),
+  // by a person with `baton approve`.
+  const engine::ReviewProgress& p = scheduler.task(t.task).agent_state().review;
+  if (p.exhausted) {
+    complete_review(
+        wp, "approved by a person after the review was exhausted: " + t.reason,
+        review_evidence(scheduler, t, "a person (baton approve)", "approved", t.reason, p.cycle));
+  } else {
+    complete_review(wp, t.reason.empty() ? "approved" : t.reason,
+                    review_evidence(scheduler, t, p.reviewer, "approved", "", p.cycle));
+  }
+}
+
 void LaneObserver::on_transition(const engine::Scheduler& scheduler, const engine::Transition& t) {
   // The lanes move first, so that the view's line follows what was recorded.
   if (t.task >= 0 && t.task < scheduler.task_count()) {
@@ -143,20 +173,7 @@ void LaneObserver::on_transition(const engine::Scheduler& scheduler, const engin
         break;
       case TaskStatus::kSuccess:
         if (reviewed) {
-          if (lane == Lane::kForReview) {
-            // Approved by the reviewer, or, after max_cycles reviews without approval
-            // (escalated), by a person with `baton approve`.
-            const engine::ReviewProgress& p = task.agent_state().review;
-            if (p.exhausted) {
-              complete_review(wp,
-                              "approved by a person after the review was exhausted: " + t.reason,
-                              review_evidence(scheduler, t, "a person (baton approve)", "approved",
-                                              t.reason, p.cycle));
-            } else {
-              complete_review(wp, t.reason.empty() ? "approved" : t.reason,
-                              review_evidence(scheduler, t, p.reviewer, "approved", "", p.cycle));
-            }
-          }
+          if (lane == Lane::kForReview) approved(scheduler, t, wp);
         } else if (lane == Lane::kInProgress &&
                    move(wp, Lane::kForReview,
                         "implementation succeeded (attempt " + std::to_string(t.attempt) + ")")) {

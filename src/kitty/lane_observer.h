@@ -25,7 +25,8 @@ inline constexpr size_t kMaxReasonBytes = 1000;
 /// `{"review": {"reviewer", "verdict", "feedback", "cycle", "reference"}}`, the
 /// reference being "baton:RUN:WP:review-cycle-N:attempt-M". A WP task without `review`:
 /// its success moves it to for_review, then to done with the reason that it was not
-/// reviewed;
+/// reviewed; a resumed run moves a reviewed WP approved meanwhile (`baton approve` of an
+/// exhausted review) from for_review to done when it starts;
 /// a failure to blocked (its reason as the note, at most kMaxReasonBytes); a cancellation (an
 /// interrupted or cancelled run, which `baton resume` continues) from in_progress back to planned
 /// with that reason. A skipped task's WP keeps its lane. Hook tasks are ignored.
@@ -69,6 +70,9 @@ class LaneObserver : public engine::RunObserver {
   // its review is next, back to in_progress when changes were requested.
   void on_review_step(const engine::Scheduler& scheduler, const engine::Transition& t,
                       const std::string& wp);
+  // T (a success) of a reviewed WP in for_review: to done with the approval's evidence.
+  void approved(const engine::Scheduler& scheduler, const engine::Transition& t,
+                const std::string& wp);
   // "baton:RUN:WP:review-cycle-CYCLE:attempt-N" for T's task and attempt.
   std::string review_ref(const engine::Scheduler& scheduler, const engine::Transition& t,
                          int cycle) const;
