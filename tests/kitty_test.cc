@@ -298,7 +298,8 @@ TEST(KittyTest, EachWorkPackageIsReviewedAndChangesRequestedSendItBackToInProgre
       << back.dump();
   EXPECT_EQ(back["evidence"]["review"]["verdict"], "changes_requested") << back.dump();
   EXPECT_EQ(back["evidence"]["review"]["reviewer"], "checker");
-  EXPECT_EQ(back["evidence"]["review"]["feedback"], "Add a changelog line for WP02.");
+  EXPECT_EQ(back["evidence"]["review"]["feedback"],
+            "Add a changelog line for WP02. $(touch pwned) `touch pwned2` --force");
   EXPECT_FALSE(back["review_ref"].get<std::string>().empty());
   // Approved: done with the review's evidence, never "not reviewed".
   const json& done = wp02[5];
@@ -314,6 +315,8 @@ TEST(KittyTest, EachWorkPackageIsReviewedAndChangesRequestedSendItBackToInProgre
   // The rework's prompt carried the reviewer's feedback.
   EXPECT_NE(on_run_branch(dir, "prompt-WP02.txt").find("Add a changelog line for WP02."),
             std::string::npos);
+  // The reviewer's feedback stayed text: nothing ran it.
+  EXPECT_EQ(git_sh(dir.path(), "find . -name 'pwned*'"), "");
   json status = json::parse(dir.read("kitty-specs/001-linear/status.json"));
   EXPECT_EQ(status["summary"]["done"], 3);
 }
@@ -464,6 +467,7 @@ TEST(KittyTest, WithSpecKittyAReviewsChangesRequestedAreAStartReview) {
                        "transition --wp=WP03 --to=done", "accept-feature"}));
   EXPECT_NE(dir.read("stub/calls").find("--note=approved by checker (cycle 2/3)"),
             std::string::npos);
+  EXPECT_EQ(git_sh(dir.path(), "find . -name 'pwned*'"), "");
 }
 
 TEST(KittyTest, WithSpecKittyAFailedWorkPackageIsBlockedWithAHistoryNote) {
