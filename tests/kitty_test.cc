@@ -36,6 +36,18 @@ void make_feature_repo(const ScratchDir& dir, const std::string& fixture, const 
   git_sh(dir.path(), "git init -q -b main && git add -A && git commit -qm base");
 }
 
+// make_feature_repo() of the linear feature with a role 'reviewer': the stand-in
+// reviewer tests/kitty/review-agent as the custom agent 'checker', beside 'bot'.
+void make_reviewed_feature_repo(const ScratchDir& dir) {
+  make_feature_repo(dir, "linear", "001-linear", "  reviewer:\n    use: [checker]\n");
+  std::string config = dir.read(".baton/config.yaml");
+  config.insert(config.find("  bot:"),
+                "  checker:\n    command: [sh, " + source_dir() +
+                    "/tests/kitty/review-agent]\n    env: {KITTY_CTL: " + dir.path() + "/ctl}\n");
+  dir.write(".baton/config.yaml", config);
+  git_sh(dir.path(), "git add -A && git commit -qm reviewer");
+}
+
 std::vector<json> events_of(const ScratchDir& dir, const std::string& slug) {
   std::vector<json> out;
   std::istringstream in(dir.read("kitty-specs/" + slug + "/status.events.jsonl"));
@@ -255,6 +267,94 @@ TEST(KittyTest, AFailedWorkPackageIsBlocked) {
   EXPECT_EQ(status["work_packages"]["WP03"]["lane"], "planned");
 }
 
+// Each WP is implemented by the stand-in 'implementer' and reviewed by the stand-in
+// 'reviewer' (tests/kitty/review-agent), which requests changes to WP02 once: WP02
+// goes back to in_progress with the feedback, is reworked, reviewed again and approved.
+TEST(KittyTest, EachWorkPackageIsReviewedAndChangesRequestedSendItBackToInProgress) {
+  ScratchDir dir;
+  make_reviewed_feature_repo(dir);
+  dir.write("ctl/reject-WP02", "");
+  Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ctl/ran"), "WP01\nWP02\nWP02\nWP03\n");
+  EXPECT_EQ(dir.read("ctl/reviewed"), "WP01\nWP02\nWP02\nWP03\n");
+  std::vector<json> events = events_of(dir, "001-linear");
+  EXPECT_EQ(moves_of(events, "WP01"), kFullPath);
+  EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
+  EXPECT_EQ(moves_of(events, "WP02"),
+            (std::vector<std::string>{"planned>claimed", "claimed>in_progress",
+                                      "in_progress>for_review", "for_review>in_progress",
+                                      "in_progress>for_review", "for_review>done"}));
+  std::vector<json> wp02;
+  for (const json& e : events) {
+    if (e["wp_id"] == "WP02") wp02.push_back(e);
+  }
+  ASSERT_EQ(wp02.size(), 6u);
+  // Changes requested: the feedback as the reason, with a review reference and evidence.
+  const json& back = wp02[3];
+  EXPECT_NE(back["reason"].get<std::string>().find(
+                "changes requested by checker (cycle 1/3): Add a changelog line for WP02."),
+            std::string::npos)
+      << back.dump();
+  EXPECT_EQ(back["evidence"]["review"]["verdict"], "changes_requested") << back.dump();
+  EXPECT_EQ(back["evidence"]["review"]["reviewer"], "checker");
+  EXPECT_EQ(back["evidence"]["review"]["feedback"],
+            "Add a changelog line for WP02. $(touch pwned) `touch pwned2` --force");
+  EXPECT_FALSE(back["review_ref"].get<std::string>().empty());
+  // Approved: done with the review's evidence, never "not reviewed".
+  const json& done = wp02[5];
+  EXPECT_EQ(done["evidence"]["review"]["verdict"], "approved") << done.dump();
+  EXPECT_EQ(done["evidence"]["review"]["reviewer"], "checker");
+  EXPECT_EQ(done["evidence"]["review"]["cycle"], 2);
+  EXPECT_NE(done["reason"].get<std::string>().find("approved by checker (cycle 2/3)"),
+            std::string::npos)
+      << done.dump();
+  for (const json& e : events) {
+    EXPECT_EQ(e["reason"].dump().find("not reviewed"), std::string::npos) << e.dump();
+  }
+  // The rework's prompt carried the reviewer's feedback.
+  EXPECT_NE(on_run_branch(dir, "prompt-WP02.txt").find("Add a changelog line for WP02."),
+            std::string::npos);
+  // The reviewer's feedback stayed text: nothing ran it.
+  EXPECT_EQ(git_sh(dir.path(), "find . -name 'pwned*'"), "");
+  json status = json::parse(dir.read("kitty-specs/001-linear/status.json"));
+  EXPECT_EQ(status["summary"]["done"], 3);
+}
+
+// A review never approved escalates after 3 cycles: the WP stays for_review until a
+// person approves it (`baton approve`, then `baton resume`): done, with that evidence.
+TEST(KittyTest, AnExhaustedReviewWaitsForAPersonInForReview) {
+  ScratchDir dir;
+  make_reviewed_feature_repo(dir);
+  dir.write("ctl/never-WP01", "");
+  Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain", "--no-wait"}, dir.path());
+  EXPECT_EQ(o.exit_code, 5) << o.out << o.err;
+  EXPECT_EQ(dir.read("ctl/reviewed"), "WP01\nWP01\nWP01\n");
+  std::vector<json> events = events_of(dir, "001-linear");
+  EXPECT_EQ(
+      moves_of(events, "WP01"),
+      (std::vector<std::string>{"planned>claimed", "claimed>in_progress", "in_progress>for_review",
+                                "for_review>in_progress", "in_progress>for_review",
+                                "for_review>in_progress", "in_progress>for_review"}));
+  EXPECT_TRUE(moves_of(events, "WP02").empty());  // dependants wait for the approval
+  Outcome a = run_baton({"approve", "last", "WP01", "--comment", "good enough"}, dir.path());
+  ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
+  Outcome r = run_baton({"resume", "last", "--plain"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  events = events_of(dir, "001-linear");
+  std::vector<std::string> wp01 = moves_of(events, "WP01");
+  ASSERT_FALSE(wp01.empty());
+  EXPECT_EQ(wp01.back(), "for_review>done");
+  for (const json& e : events) {
+    if (e["wp_id"] == "WP01" && e["to_lane"] == "done") {
+      EXPECT_NE(e["reason"].get<std::string>().find("approved by a person"), std::string::npos)
+          << e.dump();
+      EXPECT_EQ(e["evidence"]["review"]["verdict"], "approved") << e.dump();
+    }
+  }
+  EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
+}
+
 TEST(KittyTest, AnInterruptedFeatureIsContinuedByResume) {
   ScratchDir dir;
   make_feature_repo(dir, "linear", "001-linear");
@@ -324,6 +424,50 @@ TEST(KittyTest, WithSpecKittyInstalledEveryMoveGoesThroughItsOrchestratorApi) {
                        "start-implementation --wp=WP03", "transition --wp=WP03 --to=for_review",
                        "transition --wp=WP03 --to=done", "accept-feature"}));
   EXPECT_EQ(dir.read("stub/lane-WP03"), "done\n");
+}
+
+// Through spec-kitty's orchestrator API, changes requested are `start-review` with a
+// review reference; approval a transition to done.
+TEST(KittyTest, WithSpecKittyAReviewsChangesRequestedAreAStartReview) {
+  ScratchDir dir;
+  make_reviewed_feature_repo(dir);
+  dir.write("ctl/reject-WP02", "");
+  fs::create_directories(dir.path() + "/stub/wps");
+  for (const char* wp : {"WP01", "WP02", "WP03"}) dir.write(std::string("stub/wps/") + wp, "");
+  dir.write("stub/lane-WP01", "done\n");
+  fs::create_directories(dir.path() + "/bin");
+  fs::create_symlink(source_dir() + "/tests/kitty/spec-kitty", dir.path() + "/bin/spec-kitty");
+  std::map<std::string, std::string> env{
+      {"PATH", dir.path() + "/bin:" + std::string(getenv("PATH"))},
+      {"STUB_DIR", dir.path() + "/stub"}};
+  Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain"}, dir.path(), env);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ctl/reviewed"), "WP02\nWP02\nWP03\n");
+  std::vector<std::string> calls;
+  std::istringstream in(dir.read("stub/calls"));
+  std::string line, call;
+  while (std::getline(in, line)) {
+    if (line == "--end--") {
+      calls.push_back(call);
+      call.clear();
+    } else if (line != "orchestrator-api" && line != "--json" &&
+               (call.empty() || line.rfind("--wp=", 0) == 0 || line.rfind("--to=", 0) == 0 ||
+                line.rfind("--review-ref=", 0) == 0)) {
+      call += (call.empty() ? "" : " ") + line;
+    }
+  }
+  const std::string run_id = last_run(dir)["id"];
+  EXPECT_EQ(calls, (std::vector<std::string>{
+                       "contract-version", "feature-state", "start-implementation --wp=WP02",
+                       "transition --wp=WP02 --to=for_review",
+                       "start-review --wp=WP02 --review-ref=baton:" + run_id +
+                           ":WP02:review-cycle-1:attempt-2",
+                       "transition --wp=WP02 --to=for_review", "transition --wp=WP02 --to=done",
+                       "start-implementation --wp=WP03", "transition --wp=WP03 --to=for_review",
+                       "transition --wp=WP03 --to=done", "accept-feature"}));
+  EXPECT_NE(dir.read("stub/calls").find("--note=approved by checker (cycle 2/3)"),
+            std::string::npos);
+  EXPECT_EQ(git_sh(dir.path(), "find . -name 'pwned*'"), "");
 }
 
 TEST(KittyTest, WithSpecKittyAFailedWorkPackageIsBlockedWithAHistoryNote) {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "harness_util.h"
 
@@ -54,7 +55,7 @@ TEST(TaskCommandTest, RunsThePromptAsWrittenInAWorktreeAndRecordsARun) {
   EXPECT_NE(status.out.find(id + "   task"), std::string::npos) << status.out;
 }
 
-TEST(TaskCommandTest, RefusesBadAgentsEmptyPromptsAndReviewWithoutReviewCycles) {
+TEST(TaskCommandTest, RefusesBadAgentsEmptyPromptsAndAReviewByTheImplementer) {
   ScratchDir dir;
   make_project(dir);
   Outcome o = run_baton({"task", "--agent", "--upload-pack=x", "p"}, dir.path());
@@ -70,10 +71,62 @@ TEST(TaskCommandTest, RefusesBadAgentsEmptyPromptsAndReviewWithoutReviewCycles) 
   o = run_baton({"task", "--agent", "recorder", "--review", "recorder", "p"}, dir.path());
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_NE(o.err.find("reviewer must not be the implementing agent"), std::string::npos) << o.err;
-  o = run_baton({"task", "--agent", "recorder", "--review", "codex", "p"}, dir.path());
+  o = run_baton({"task", "--agent", "recorder", "--review", "no-such-role", "p"}, dir.path());
   EXPECT_EQ(o.exit_code, 2);
-  EXPECT_NE(o.err.find("review cycles are not in this build"), std::string::npos) << o.err;
-  EXPECT_FALSE(dir.exists(".baton/state.db"));  // nothing ran, no run claims a review
+  EXPECT_NE(o.err.find("--review: 'no-such-role' is neither an agent baton knows nor a role"),
+            std::string::npos)
+      << o.err;
+  EXPECT_FALSE(dir.exists(".baton/state.db"));  // nothing ran
+}
+
+// `baton task --review checker`: a custom reviewer requests changes once, then
+// approves; `baton inspect` shows each cycle's verdict and feedback.
+TEST(InspectTest, ShowsEachReviewCyclesVerdictAndFeedback) {
+  ScratchDir dir;
+  dir.write("ctl/checker.sh",
+            "ctl=$(dirname \"$0\")\ncat >/dev/null\n"
+            "if [ -e \"$ctl/asked\" ]; then\n"
+            "  printf 'OK.\\n```json\\n{\"verdict\": \"approved\", \"feedback\": \"Good "
+            "now.\"}\\n```\\n'\n"
+            "else\n  : >\"$ctl/asked\"\n"
+            "  printf 'No.\\n```json\\n{\"verdict\": \"changes_requested\", \"feedback\": "
+            "\"Add tests.\\\\nAnd docs.\"}\\n```\\n'\n"
+            "fi\n");
+  dir.write(".baton/config.yaml", std::string(kRecorderConfig) + "  checker:\n    command: [sh, " +
+                                      dir.path() + "/ctl/checker.sh]\n");
+  dir.write(".gitignore", "ctl/\n");
+  git_sh(dir.path(),
+         "git init -q -b main && echo base > README && git add -A && git commit -qm base");
+  Outcome o =
+      run_baton({"task", "--agent", "recorder", "--review", "checker", "--plain", "p"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json task = task_of(last_run(dir), "task");
+  EXPECT_EQ(task["status"], "success") << task.dump();
+  EXPECT_EQ(task["attempts"], 4);
+  Outcome inspect = run_baton({"inspect", "last", "task"}, dir.path());
+  ASSERT_EQ(inspect.exit_code, 0) << inspect.err;
+  EXPECT_NE(inspect.out.find("reviews:\n"
+                             "  cycle 1/3 (attempt 2, checker): changes requested\n"
+                             "     Add tests.\n"
+                             "     And docs.\n"
+                             "  cycle 2/3 (attempt 4, checker): approved\n"
+                             "     Good now.\n"),
+            std::string::npos)
+      << inspect.out;
+  Outcome as_json = run_baton({"inspect", "last", "task", "--json"}, dir.path());
+  ASSERT_EQ(as_json.exit_code, 0) << as_json.err;
+  json reviews = json::parse(as_json.out)["reviews"];
+  ASSERT_EQ(reviews.size(), 2u) << as_json.out;
+  EXPECT_EQ(reviews[0]["verdict"], "changes_requested");
+  EXPECT_EQ(reviews[0]["feedback"], "Add tests.\nAnd docs.");
+  EXPECT_EQ(reviews[0]["reviewer"], "checker");
+  EXPECT_EQ(reviews[1]["verdict"], "approved");
+  EXPECT_EQ(reviews[1]["cycle"], 2);
+  // A task without review says so.
+  o = run_baton({"task", "--agent", "recorder", "--plain", "q"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.err;
+  inspect = run_baton({"inspect", "last", "task"}, dir.path());
+  EXPECT_NE(inspect.out.find("reviews:\n  none\n"), std::string::npos) << inspect.out;
 }
 
 TEST(TaskCommandTest, NeedsAGitRepositoryWithACommit) {
@@ -344,6 +397,56 @@ TEST(PushCommandTest, RefusesHostileRemotes) {
 
 // Claude Code (pinned, under --rehearse): `baton task`, then `baton iterate` resumes the
 // agent's session in the same worktree.
+// `baton task --review codex`: Claude's work is reviewed by Codex, which requests
+// changes once and then approves; every step is in the run's events.
+TEST(RoverAgentTest, TaskWithReviewRunsTheReviewCycles) {
+  ScratchDir dir;
+  git_sh(dir.path(),
+         "git init -q -b main && echo base > README && git add README && git commit -qm base");
+  auto verdict = [](const std::string& v, const std::string& feedback) {
+    return "\"Reviewed.\\n```json\\n{\\\"verdict\\\": \\\"" + v + "\\\", \\\"feedback\\\": \\\"" +
+           feedback + "\\\"}\\n```\"";
+  };
+  dir.write("script.yaml",
+            "tasks:\n"
+            "  \"task:claude:1\": [{write_file: {path: a.txt, content: \"one\\n\"}}, "
+            "{text: \"wrote one\"}]\n"
+            "  \"task:codex:2\": [{text: " +
+                verdict("changes_requested", "Write two instead.") +
+                "}]\n"
+                "  \"task:claude:3\": [{write_file: {path: a.txt, content: \"two\\n\"}}, "
+                "{text: \"wrote two\"}]\n"
+                "  \"task:codex:4\": [{text: " +
+                verdict("approved", "Good.") + "}]\n");
+  Outcome o = run_baton({"task", "--agent", "claude", "--review", "codex", "--rehearse",
+                         "script.yaml", "--plain", "Write a.txt"},
+                        dir.path(), agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  json task = task_of(run, "task");
+  EXPECT_EQ(task["status"], "success") << task.dump();
+  EXPECT_EQ(task["attempts"], 4);
+  EXPECT_EQ(task["output"], "wrote two");
+  EXPECT_EQ(run_branch_file(dir, id, "a.txt"), "two\n");
+  Outcome audit = run_baton({"audit", "export", id}, dir.path());
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  std::vector<json> verdicts;
+  int requested = 0;
+  std::istringstream lines(audit.out);
+  for (std::string line; std::getline(lines, line);) {
+    json e = json::parse(line, nullptr, false);
+    if (e.value("kind", "") == "review.verdict") verdicts.push_back(e["data"]);
+    if (e.value("kind", "") == "review.requested") ++requested;
+  }
+  EXPECT_EQ(requested, 2);
+  ASSERT_EQ(verdicts.size(), 2u) << audit.out;
+  EXPECT_EQ(verdicts[0]["verdict"], "changes_requested");
+  EXPECT_EQ(verdicts[0]["feedback"], "Write two instead.");
+  EXPECT_EQ(verdicts[0]["reviewer"], "codex");
+  EXPECT_EQ(verdicts[1]["verdict"], "approved");
+}
+
 TEST(RoverAgentTest, IterateResumesClaudesSessionInItsWorktree) {
   ScratchDir dir;
   git_sh(dir.path(),

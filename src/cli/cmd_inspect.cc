@@ -1,8 +1,8 @@
 // baton inspect RUN TASK [--json]: one task for people (Rover's `rover inspect`): its
 // state and reason, each attempt (agent, how it ended, why, tokens, cost, session), the
-// feedback `baton iterate` gave it, review verdicts (none yet: review cycles are not in
-// this build), the final answer, and the files its last success changed (the
-// `task.committed` event's `git diff --stat`). Reads the store only.
+// feedback `baton iterate` gave it, each review cycle's verdict and feedback (the
+// `review.verdict` events, docs/review.md), the final answer, and the files its last success
+// changed (the `task.committed` event's `git diff --stat`). Reads the store only.
 //
 // Exit codes: 0; 2 no such run or task; 4 the store cannot be read.
 #include <cstdio>
@@ -59,11 +59,31 @@ int inspect_command(const std::string& run_arg, const std::string& task_id, bool
     return kExitUsage;
   }
   std::vector<nlohmann::json> feedback;
-  nlohmann::json committed;  // the latest task.committed, or null
+  std::vector<nlohmann::json> reviews;  // one per review.verdict event, in order
+  nlohmann::json committed;             // the latest task.committed, or null
   auto read = store.for_each_event(run.id, 0, [&](const store::Event& e) {
     if (e.task_id != task_id) return;
     if (e.kind == engine::kTaskIteratedEvent) {
       feedback.push_back({{"time", e.time}, {"feedback", e.data.value("feedback", "")}});
+    } else if (e.kind == "review.verdict") {
+      const nlohmann::json& d = e.data;
+      auto text = [&](const char* key) {
+        return d.contains(key) && d[key].is_string() ? d[key].get<std::string>() : "";
+      };
+      auto number = [&](const char* key) {
+        return d.contains(key) && d[key].is_number_integer() ? d[key].get<int>() : 0;
+      };
+      nlohmann::json r{{"time", e.time},
+                       {"cycle", number("cycle")},
+                       {"max_cycles", number("max_cycles")},
+                       {"attempt", number("attempt")},
+                       {"reviewer", text("reviewer")},
+                       {"verdict", text("verdict")},
+                       {"feedback", text("feedback")}};
+      for (const char* flag : {"exhausted", "self_review"}) {
+        if (d.contains(flag) && d[flag].is_boolean() && d[flag].get<bool>()) r[flag] = true;
+      }
+      reviews.push_back(std::move(r));
     } else if (e.kind == "task.committed") {
       committed = e.data;
     }
@@ -73,15 +93,10 @@ int inspect_command(const std::string& run_arg, const std::string& task_id, bool
     return kExitInternal;
   }
   if (json) {
-    nlohmann::json out{{"run", run.id},
-                       {"task", task->task_id},
-                       {"status", task->status},
-                       {"reason", task->reason},
-                       {"agent", task->agent},
-                       {"answer", task->output},
-                       {"iterations", feedback},
-                       {"reviews", nlohmann::json::array()},
-                       {"attempts", nlohmann::json::array()}};
+    nlohmann::json out{
+        {"run", run.id},          {"task", task->task_id}, {"status", task->status},
+        {"reason", task->reason}, {"agent", task->agent},  {"answer", task->output},
+        {"iterations", feedback}, {"reviews", reviews},    {"attempts", nlohmann::json::array()}};
     for (const auto& a : *attempts) {
       nlohmann::json j{{"number", a.number},
                        {"agent", a.agent},
@@ -139,7 +154,20 @@ int inspect_command(const std::string& run_arg, const std::string& task_id, bool
     text += "\nfeedback (baton iterate):\n";
     for (const auto& f : feedback) text += indented(f["feedback"].get<std::string>(), "  ");
   }
-  text += "\nreviews: none (review cycles are not in this build of baton)\n";
+  text += "\nreviews:\n";
+  if (reviews.empty()) text += "  none\n";
+  for (const auto& r : reviews) {
+    const std::string verdict = r["verdict"] == "approved" ? "approved" : "changes requested";
+    text += "  cycle " + std::to_string(r["cycle"].get<int>()) + "/" +
+            std::to_string(r["max_cycles"].get<int>()) + " (attempt " +
+            std::to_string(r["attempt"].get<int>()) + ", " + r["reviewer"].get<std::string>() +
+            "): " + verdict;
+    if (r.value("exhausted", false)) text += " (no cycle left)";
+    if (r.value("self_review", false)) text += " (self-review: not cross-agent)";
+    text += "\n";
+    const std::string& fb = r["feedback"].get_ref<const std::string&>();
+    if (!fb.empty()) text += indented(fb, "     ");
+  }
   text += "\nfinal answer:\n";
   text += task->output.empty() ? "  (none)\n" : indented(task->output, "  ");
   text += "\nfiles changed:\n";

@@ -59,17 +59,12 @@ std::string check_agent_name(const std::string& option, const std::string& name,
          "' is neither an agent baton knows nor a role of .baton/config.yaml (" + known + ")";
 }
 
-// The single place where `baton task --review ROLE` would give the task its review
-// cycles: TASK (the task's JSON mapping) would get `review: {agent: ROLE}` (the
-// ReviewSpec of issue 16, "Review cycles": agent, max_cycles, instructions,
-// on_exhausted). Review cycles are built on another branch; until they are merged
-// this refuses, so that no run claims a review that did not happen.
-// TO WIRE AT MERGE: `task["review"] = {{"agent", role}}; return ok();`
-Result<void> add_review(nlohmann::json& task, const std::string& role) {
-  (void)task;
-  return fail("--review " + role +
-              ": review cycles are not in this build of baton yet; run without --review and "
-              "look at the work with `baton diff`, `baton inspect` or `baton shell`");
+// The single place where `baton task --review ROLE` gives the task its review cycles
+// (docs/review.md): TASK (the task's JSON mapping) gets `review: {agent: ROLE}`, with
+// review's defaults (max_cycles 3, on_exhausted escalate). The loader then checks ROLE
+// as it checks any workflow's review.
+void add_review(nlohmann::json& task, const std::string& role) {
+  task["review"] = {{"agent", role}};
 }
 
 // The workflow of one `baton task`: one agent task in a worktree whose prompt is the
@@ -134,10 +129,7 @@ int task_command(TaskArgs args) {
                    agent.c_str());
       return kExitUsage;
     }
-    if (auto r = add_review(wf["tasks"][0], args.review); !r) {
-      std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
-      return kExitUsage;
-    }
+    add_review(wf["tasks"][0], args.review);
   }
   StartArgs start;
   start.run_id = engine::new_run_id(engine::SystemClock());

@@ -329,11 +329,8 @@ std::optional<KittyFeature> read_kitty_feature(const std::string& dir,
   return feature;
 }
 
-void apply_review_agent(TaskSpec& task, const KittyReview& review) {
-  // Deliberately empty until TaskSpec::review exists (see the header): a WP is never
-  // presented as reviewed when no review ran.
-  (void)task;
-  (void)review;
+void apply_review_agent(nlohmann::json& task, const KittyReview& review) {
+  task["review"] = {{"agent", review.agent}};
 }
 
 std::string escape_template(const std::string& text) {
@@ -377,11 +374,13 @@ LoadResult build_kitty_workflow(const KittyFeature& feature, const KittyBuildOpt
     }
     // The prompt: the title as a heading, then the body, both literal text.
     std::string prompt = "# " + wp.id + ": " + wp.title + "\n\n" + trim(wp.body) + "\n";
-    tasks.push_back({{"id", wp.id},
-                     {"agent", options.impl_agent},
-                     {"description", escape_template(wp.title)},
-                     {"dependencies", deps},
-                     {"parameters", {{"task", escape_template(prompt)}}}});
+    nlohmann::json task{{"id", wp.id},
+                        {"agent", options.impl_agent},
+                        {"description", escape_template(wp.title)},
+                        {"dependencies", deps},
+                        {"parameters", {{"task", escape_template(prompt)}}}};
+    if (!options.review_agent.empty()) apply_review_agent(task, KittyReview{options.review_agent});
+    tasks.push_back(std::move(task));
   }
   if (has_errors(result.diagnostics)) return result;
   if (tasks.empty()) {
@@ -429,11 +428,6 @@ LoadResult build_kitty_workflow(const KittyFeature& feature, const KittyBuildOpt
   result.workflow = std::move(loaded.workflow);
   result.workflow->path = feature.dir;
   result.workflow->source_sha256 = sha256_hex(text);
-  if (!options.review_agent.empty()) {
-    for (TaskSpec& task : result.workflow->tasks) {
-      apply_review_agent(task, KittyReview{options.review_agent});
-    }
-  }
   return result;
 }
 

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -72,19 +73,16 @@ struct KittyBuildOptions {
   std::map<std::string, std::string> lanes;
 };
 
-/// The options of the review another part of baton runs after each WP's
-/// implementation (issue 16, "Review cycles"); carried here until TaskSpec has a
-/// review field.
+/// The review of each WP's implementation (docs/review.md, docs/spec-kitty.md).
 struct KittyReview {
-  std::string agent;  ///< the reviewing agent or role
+  std::string agent;  ///< the reviewing agent or role (never the implementer)
 };
 
-/// THE one place where a WP task gets its review. TaskSpec has no `review` field yet
-/// (it is being added in parallel, as `std::optional<ReviewSpec> review` with
-/// `agent`, `max_cycles`, `instructions`, `on_exhausted`); until it is merged this
-/// sets nothing and a feature's WPs run unreviewed (docs/spec-kitty.md says so).
-/// When it exists: `task.review = ReviewSpec{.agent = review.agent, ...}`.
-void apply_review_agent(TaskSpec& task, const KittyReview& review);
+/// THE one place where a WP task gets its review: TASK (the WP task's JSON mapping,
+/// before the loader reads it) gets `review: {agent: REVIEW.agent}`, with review's
+/// defaults (max_cycles 3, on_exhausted escalate; docs/review.md). The loader checks
+/// the agent as in any workflow.
+void apply_review_agent(nlohmann::json& task, const KittyReview& review);
 
 /// `text` as a template that renders to exactly TEXT: each `${` becomes `$${`
 /// (expr.h: `$${` is a literal `${`). WP titles and bodies are prompts, never templates.
@@ -95,8 +93,9 @@ std::string escape_template(const std::string& text);
 /// and satisfy their dependants; a dependant of a for_review or canceled WP is an
 /// error at that dependency), with id = the WP's id, `agent` = OPTIONS.impl_agent,
 /// `isolation: worktree` (so each WP works in a worktree based on the merge of its
-/// dependencies' branches), the title and body as the literal prompt, and the
-/// feature's dependencies. It goes through the ordinary loader (LOAD), so agents,
+/// dependencies' branches), the title and body as the literal prompt, the
+/// feature's dependencies, and, when OPTIONS.review_agent is set, a review by it
+/// (apply_review_agent()). It goes through the ordinary loader (LOAD), so agents,
 /// roles and limits are checked as for any workflow; Workflow::path is FEATURE.dir and
 /// Workflow::source_sha256 the SHA-256 of the workflow built (the same feature and
 /// options give the same digest; lanes and WP history do not count). A workflow with

@@ -93,6 +93,37 @@ TEST(KittyFeatureTest, DoneWorkPackagesAreLeftOutAndSatisfyTheirDependants) {
             wf.source_sha256);
 }
 
+TEST(KittyFeatureTest, EveryWorkPackageIsReviewedByTheReviewAgent) {
+  std::vector<Diagnostic> diagnostics;
+  auto feature = read_kitty_feature(fixture("diamond"), diagnostics);
+  ASSERT_TRUE(feature) << format_all(diagnostics);
+  KittyBuildOptions options;
+  options.impl_agent = "claude";
+  LoadOptions load;
+  load.known_agents = {"claude", "codex"};
+  LoadResult plain = build_kitty_workflow(*feature, options, load);
+  ASSERT_TRUE(plain.ok()) << format_all(plain.diagnostics);
+  for (const TaskSpec& task : plain.workflow->tasks) EXPECT_FALSE(task.review) << task.id;
+  options.review_agent = "codex";
+  LoadResult built = build_kitty_workflow(*feature, options, load);
+  ASSERT_TRUE(built.ok()) << format_all(built.diagnostics);
+  ASSERT_EQ(built.workflow->tasks.size(), 4u);
+  for (const TaskSpec& task : built.workflow->tasks) {
+    ASSERT_TRUE(task.review) << task.id;
+    EXPECT_EQ(task.review->agent, "codex");
+    EXPECT_EQ(task.review->max_cycles, 3);
+    EXPECT_EQ(task.review->on_exhausted, ReviewExhausted::kEscalate);
+  }
+  EXPECT_NE(built.workflow->source_sha256, plain.workflow->source_sha256);
+  // The reviewer is checked as in any workflow.
+  options.review_agent = "reviewr";
+  LoadResult unknown = build_kitty_workflow(*feature, options, load);
+  EXPECT_FALSE(unknown.ok());
+  EXPECT_NE(format_all(unknown.diagnostics).find("unknown agent or role 'reviewr' in 'review'"),
+            std::string::npos)
+      << format_all(unknown.diagnostics);
+}
+
 TEST(KittyFeatureTest, ADependantOfACanceledWorkPackageIsAnErrorAtTheDependency) {
   std::vector<Diagnostic> diagnostics;
   auto feature = read_kitty_feature(fixture("linear"), diagnostics);
