@@ -1,6 +1,7 @@
 // Integration tests: `baton resume`, `pause`, `retry` and `cancel` of a killed run,
-// through the built binary with real processes, supervisors and SQLite files. The
-// attempts of a SIGKILLed `baton run` keep running under their supervisors.
+// through the built binary with real processes, supervisors and SQLite files (and on
+// PostgreSQL: tests/postgres/resume_postgres_test.cc). The attempts of a SIGKILLed
+// `baton run` keep running under their supervisors.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -47,6 +48,13 @@ bool eventually(Fn fn, double timeout_s = 30) {
   return fn();
 }
 
+// The fixture: none on SQLite (each run's .baton/state.db beside its workflow).
+// tests/postgres/resume_postgres_test.cc defines BATON_RESUME_TEST_FIXTURE and its own
+// ResumeTest, which points BATON_STORE at a PostgreSQL database per test.
+#ifndef BATON_RESUME_TEST_FIXTURE
+class ResumeTest : public ::testing::Test {};
+#endif
+
 constexpr const char* kSlowFlow = R"(name: slow
 tasks:
   - id: slow
@@ -56,7 +64,7 @@ tasks:
     run: "echo ${slow.output} >> after"
 )";
 
-TEST(ResumeTest, KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
+TEST_F(ResumeTest, KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
   ScratchDir dir;
   dir.write("flow.yaml", kSlowFlow);
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
@@ -79,7 +87,7 @@ TEST(ResumeTest, KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
   EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
 }
 
-TEST(ResumeTest, AttemptThatFinishedWhileBatonWasDownIsRecordedNotRerun) {
+TEST_F(ResumeTest, AttemptThatFinishedWhileBatonWasDownIsRecordedNotRerun) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: quick
 tasks:
@@ -108,7 +116,7 @@ tasks:
   EXPECT_EQ(count_kind(events_of(dir, r["id"]), "attempt.recovered"), 1);
 }
 
-TEST(ResumeTest, KilledSupervisorLosesTheAttemptsItRanAndEachIsRetriedByPolicy) {
+TEST_F(ResumeTest, KilledSupervisorLosesTheAttemptsItRanAndEachIsRetriedByPolicy) {
   ScratchDir dir;
   // One run supervisor runs both attempts (exec/supervisor.h): its death loses both.
   // The first attempts hang; later ones succeed at once.
@@ -158,7 +166,7 @@ tasks:
   EXPECT_EQ(count_kind(events, "attempt.reattached"), 0);
 }
 
-TEST(ResumeTest, ChangedWorkflowIsRefusedWithoutForceAndNamesTheTask) {
+TEST_F(ResumeTest, ChangedWorkflowIsRefusedWithoutForceAndNamesTheTask) {
   ScratchDir dir;
   const std::string flow = R"(name: gated
 tasks:
@@ -187,7 +195,7 @@ tasks:
   EXPECT_EQ(dir.read("ledger"), "v2\n");
 }
 
-TEST(ResumeTest, PauseLetsTheRunningTaskFinishThenResumeContinues) {
+TEST_F(ResumeTest, PauseLetsTheRunningTaskFinishThenResumeContinues) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: pausable
 settings: {max_parallel: 1}
@@ -224,7 +232,7 @@ tasks:
   EXPECT_EQ(last_run(dir)["status"], "success");
 }
 
-TEST(ResumeTest, SecondOrchestratorIsRefused) {
+TEST_F(ResumeTest, SecondOrchestratorIsRefused) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: busy
 tasks:
@@ -242,7 +250,7 @@ tasks:
   EXPECT_EQ(run.wait().exit_code, 0);
 }
 
-TEST(ResumeTest, CancelOfAKilledRunStopsTheAttemptsItLeftRunning) {
+TEST_F(ResumeTest, CancelOfAKilledRunStopsTheAttemptsItLeftRunning) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: orphan
 tasks:
@@ -261,7 +269,7 @@ tasks:
   EXPECT_EQ(last_run(dir)["status"], "cancelled");
 }
 
-TEST(ResumeTest, RetryRerunsTheFailedTaskAndItsDependantsOnly) {
+TEST_F(ResumeTest, RetryRerunsTheFailedTaskAndItsDependantsOnly) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: retry
 settings: {on_failure: continue}
@@ -309,7 +317,7 @@ int commits_in(const ScratchDir& dir, const std::string& range) {
   return std::stoi(git_sh(dir.path(), "git rev-list --count " + range));
 }
 
-TEST(ResumeTest, WorktreeTasksOfAKilledRunAreCommittedOnceAndIntegrated) {
+TEST_F(ResumeTest, WorktreeTasksOfAKilledRunAreCommittedOnceAndIntegrated) {
   ScratchDir dir;
   const std::string root = dir.path();
   std::string base = make_repo(
@@ -359,7 +367,7 @@ tasks:
   EXPECT_EQ(count_kind(events, "attempt.reattached") + count_kind(events, "attempt.recovered"), 1);
 }
 
-TEST(ResumeTest, LostWorktreeAttemptIsRetriedInItsWorktreeResetToItsStart) {
+TEST_F(ResumeTest, LostWorktreeAttemptIsRetriedInItsWorktreeResetToItsStart) {
   ScratchDir dir;
   const std::string root = dir.path();
   // The first attempt leaves junk in its worktree and hangs; the second succeeds.
