@@ -48,11 +48,12 @@ bool eventually(Fn fn, double timeout_s = 30) {
   return fn();
 }
 
-// The fixture: none on SQLite (each run's .baton/state.db beside its workflow).
-// tests/postgres/resume_postgres_test.cc defines BATON_RESUME_TEST_FIXTURE and its own
-// ResumeTest, which points BATON_STORE at a PostgreSQL database per test.
-#ifndef BATON_RESUME_TEST_FIXTURE
-class ResumeTest : public ::testing::Test {};
+// Each test: a plain TEST of suite ResumeTest on SQLite (each run's .baton/state.db
+// beside its workflow; tests/cli_test.cc has a TEST in this suite too).
+// tests/postgres/resume_postgres_test.cc defines BATON_RESUME_TEST as a TEST_F of its
+// own ResumeTest fixture, which points BATON_STORE at a PostgreSQL database per test.
+#ifndef BATON_RESUME_TEST
+#define BATON_RESUME_TEST(name) TEST(ResumeTest, name)
 #endif
 
 constexpr const char* kSlowFlow = R"(name: slow
@@ -64,7 +65,7 @@ tasks:
     run: "echo ${slow.output} >> after"
 )";
 
-TEST_F(ResumeTest, KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
+BATON_RESUME_TEST(KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
   ScratchDir dir;
   dir.write("flow.yaml", kSlowFlow);
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
@@ -87,7 +88,7 @@ TEST_F(ResumeTest, KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
   EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
 }
 
-TEST_F(ResumeTest, AttemptThatFinishedWhileBatonWasDownIsRecordedNotRerun) {
+BATON_RESUME_TEST(AttemptThatFinishedWhileBatonWasDownIsRecordedNotRerun) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: quick
 tasks:
@@ -116,7 +117,7 @@ tasks:
   EXPECT_EQ(count_kind(events_of(dir, r["id"]), "attempt.recovered"), 1);
 }
 
-TEST_F(ResumeTest, KilledSupervisorLosesTheAttemptsItRanAndEachIsRetriedByPolicy) {
+BATON_RESUME_TEST(KilledSupervisorLosesTheAttemptsItRanAndEachIsRetriedByPolicy) {
   ScratchDir dir;
   // One run supervisor runs both attempts (exec/supervisor.h): its death loses both.
   // The first attempts hang; later ones succeed at once.
@@ -166,7 +167,7 @@ tasks:
   EXPECT_EQ(count_kind(events, "attempt.reattached"), 0);
 }
 
-TEST_F(ResumeTest, ChangedWorkflowIsRefusedWithoutForceAndNamesTheTask) {
+BATON_RESUME_TEST(ChangedWorkflowIsRefusedWithoutForceAndNamesTheTask) {
   ScratchDir dir;
   const std::string flow = R"(name: gated
 tasks:
@@ -195,7 +196,7 @@ tasks:
   EXPECT_EQ(dir.read("ledger"), "v2\n");
 }
 
-TEST_F(ResumeTest, PauseLetsTheRunningTaskFinishThenResumeContinues) {
+BATON_RESUME_TEST(PauseLetsTheRunningTaskFinishThenResumeContinues) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: pausable
 settings: {max_parallel: 1}
@@ -232,7 +233,7 @@ tasks:
   EXPECT_EQ(last_run(dir)["status"], "success");
 }
 
-TEST_F(ResumeTest, SecondOrchestratorIsRefused) {
+BATON_RESUME_TEST(SecondOrchestratorIsRefused) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: busy
 tasks:
@@ -250,7 +251,7 @@ tasks:
   EXPECT_EQ(run.wait().exit_code, 0);
 }
 
-TEST_F(ResumeTest, CancelOfAKilledRunStopsTheAttemptsItLeftRunning) {
+BATON_RESUME_TEST(CancelOfAKilledRunStopsTheAttemptsItLeftRunning) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: orphan
 tasks:
@@ -269,7 +270,7 @@ tasks:
   EXPECT_EQ(last_run(dir)["status"], "cancelled");
 }
 
-TEST_F(ResumeTest, RetryRerunsTheFailedTaskAndItsDependantsOnly) {
+BATON_RESUME_TEST(RetryRerunsTheFailedTaskAndItsDependantsOnly) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: retry
 settings: {on_failure: continue}
@@ -317,7 +318,7 @@ int commits_in(const ScratchDir& dir, const std::string& range) {
   return std::stoi(git_sh(dir.path(), "git rev-list --count " + range));
 }
 
-TEST_F(ResumeTest, WorktreeTasksOfAKilledRunAreCommittedOnceAndIntegrated) {
+BATON_RESUME_TEST(WorktreeTasksOfAKilledRunAreCommittedOnceAndIntegrated) {
   ScratchDir dir;
   const std::string root = dir.path();
   std::string base = make_repo(
@@ -367,7 +368,7 @@ tasks:
   EXPECT_EQ(count_kind(events, "attempt.reattached") + count_kind(events, "attempt.recovered"), 1);
 }
 
-TEST_F(ResumeTest, LostWorktreeAttemptIsRetriedInItsWorktreeResetToItsStart) {
+BATON_RESUME_TEST(LostWorktreeAttemptIsRetriedInItsWorktreeResetToItsStart) {
   ScratchDir dir;
   const std::string root = dir.path();
   // The first attempt leaves junk in its worktree and hangs; the second succeeds.

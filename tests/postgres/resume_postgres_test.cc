@@ -45,6 +45,6 @@ class ResumeTest : public ::testing::Test {
 }  // namespace
 }  // namespace baton::testing
 
-#define BATON_RESUME_TEST_FIXTURE
+#define BATON_RESUME_TEST(name) TEST_F(ResumeTest, name)
 #include "resume_test.cc"
-#undef BATON_RESUME_TEST_FIXTURE
+#undef BATON_RESUME_TEST
