@@ -198,7 +198,7 @@ def table(rows, reps):
 
         lines.append(
             f"| {r['shape']}, {r['n']:,}, -j {r['jobs']} | {wall(s)} | {wall(p)} | {per(s)} | "
-            f"{per(p)} | {fmt(ratio, '.2f')}× | {fmt(s['rss_mb'], '.1f')} / "
+            f"{per(p)} | {fmt(ratio, '.2f')}{'×' if ratio else ''} | {fmt(s['rss_mb'], '.1f')} / "
             f"{fmt(p['rss_mb'], '.1f')} | {count(s)} / {count(p)} | "
             f"{r['load_before']:.2f} → {r['load_after']:.2f} |")
     return "\n".join(lines)
@@ -250,6 +250,9 @@ def main(run, a, argv):
     baton_sha = run.head_sha() + ("" if not a.baton else " (worktree HEAD; --baton given)")
     work = a.work or tempfile.mkdtemp(prefix="baton-bench-", dir="/var/tmp")
     os.makedirs(work, exist_ok=True)
+    if subprocess.run(["git", "-C", work, "rev-parse"], capture_output=True).returncode == 0:
+        run.log(f"bench: {work} is inside a git work tree; baton would keep state at its top")
+        return 2
     cluster = Cluster(CLUSTER_ROOT)
     atexit.register(cluster.stop)
     previous = {}
