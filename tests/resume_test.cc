@@ -1,6 +1,7 @@
 // Integration tests: `baton resume`, `pause`, `retry` and `cancel` of a killed run,
-// through the built binary with real processes, supervisors and SQLite files. The
-// attempts of a SIGKILLed `baton run` keep running under their supervisors.
+// through the built binary with real processes, supervisors and SQLite files (and on
+// PostgreSQL: tests/postgres/resume_postgres_test.cc). The attempts of a SIGKILLed
+// `baton run` keep running under their supervisors.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -47,6 +48,14 @@ bool eventually(Fn fn, double timeout_s = 30) {
   return fn();
 }
 
+// Each test: a plain TEST of suite ResumeTest on SQLite (each run's .baton/state.db
+// beside its workflow; tests/cli_test.cc has a TEST in this suite too).
+// tests/postgres/resume_postgres_test.cc defines BATON_RESUME_TEST as a TEST_F of its
+// own ResumeTest fixture, which points BATON_STORE at a PostgreSQL database per test.
+#ifndef BATON_RESUME_TEST
+#define BATON_RESUME_TEST(name) TEST(ResumeTest, name)
+#endif
+
 constexpr const char* kSlowFlow = R"(name: slow
 tasks:
   - id: slow
@@ -56,7 +65,7 @@ tasks:
     run: "echo ${slow.output} >> after"
 )";
 
-TEST(ResumeTest, KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
+BATON_RESUME_TEST(KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
   ScratchDir dir;
   dir.write("flow.yaml", kSlowFlow);
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
@@ -79,7 +88,7 @@ TEST(ResumeTest, KilledRunReattachesToTheRunningAttemptAndRunsItOnce) {
   EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
 }
 
-TEST(ResumeTest, AttemptThatFinishedWhileBatonWasDownIsRecordedNotRerun) {
+BATON_RESUME_TEST(AttemptThatFinishedWhileBatonWasDownIsRecordedNotRerun) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: quick
 tasks:
@@ -108,7 +117,7 @@ tasks:
   EXPECT_EQ(count_kind(events_of(dir, r["id"]), "attempt.recovered"), 1);
 }
 
-TEST(ResumeTest, KilledSupervisorLosesTheAttemptsItRanAndEachIsRetriedByPolicy) {
+BATON_RESUME_TEST(KilledSupervisorLosesTheAttemptsItRanAndEachIsRetriedByPolicy) {
   ScratchDir dir;
   // One run supervisor runs both attempts (exec/supervisor.h): its death loses both.
   // The first attempts hang; later ones succeed at once.
@@ -158,7 +167,7 @@ tasks:
   EXPECT_EQ(count_kind(events, "attempt.reattached"), 0);
 }
 
-TEST(ResumeTest, ChangedWorkflowIsRefusedWithoutForceAndNamesTheTask) {
+BATON_RESUME_TEST(ChangedWorkflowIsRefusedWithoutForceAndNamesTheTask) {
   ScratchDir dir;
   const std::string flow = R"(name: gated
 tasks:
@@ -187,7 +196,7 @@ tasks:
   EXPECT_EQ(dir.read("ledger"), "v2\n");
 }
 
-TEST(ResumeTest, PauseLetsTheRunningTaskFinishThenResumeContinues) {
+BATON_RESUME_TEST(PauseLetsTheRunningTaskFinishThenResumeContinues) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: pausable
 settings: {max_parallel: 1}
@@ -224,7 +233,7 @@ tasks:
   EXPECT_EQ(last_run(dir)["status"], "success");
 }
 
-TEST(ResumeTest, SecondOrchestratorIsRefused) {
+BATON_RESUME_TEST(SecondOrchestratorIsRefused) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: busy
 tasks:
@@ -242,7 +251,7 @@ tasks:
   EXPECT_EQ(run.wait().exit_code, 0);
 }
 
-TEST(ResumeTest, CancelOfAKilledRunStopsTheAttemptsItLeftRunning) {
+BATON_RESUME_TEST(CancelOfAKilledRunStopsTheAttemptsItLeftRunning) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: orphan
 tasks:
@@ -261,7 +270,7 @@ tasks:
   EXPECT_EQ(last_run(dir)["status"], "cancelled");
 }
 
-TEST(ResumeTest, RetryRerunsTheFailedTaskAndItsDependantsOnly) {
+BATON_RESUME_TEST(RetryRerunsTheFailedTaskAndItsDependantsOnly) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: retry
 settings: {on_failure: continue}
@@ -309,7 +318,7 @@ int commits_in(const ScratchDir& dir, const std::string& range) {
   return std::stoi(git_sh(dir.path(), "git rev-list --count " + range));
 }
 
-TEST(ResumeTest, WorktreeTasksOfAKilledRunAreCommittedOnceAndIntegrated) {
+BATON_RESUME_TEST(WorktreeTasksOfAKilledRunAreCommittedOnceAndIntegrated) {
   ScratchDir dir;
   const std::string root = dir.path();
   std::string base = make_repo(
@@ -359,7 +368,7 @@ tasks:
   EXPECT_EQ(count_kind(events, "attempt.reattached") + count_kind(events, "attempt.recovered"), 1);
 }
 
-TEST(ResumeTest, LostWorktreeAttemptIsRetriedInItsWorktreeResetToItsStart) {
+BATON_RESUME_TEST(LostWorktreeAttemptIsRetriedInItsWorktreeResetToItsStart) {
   ScratchDir dir;
   const std::string root = dir.path();
   // The first attempt leaves junk in its worktree and hangs; the second succeeds.
