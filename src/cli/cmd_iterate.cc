@@ -20,9 +20,7 @@
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
-#include "cli/load.h"
 #include "cli/open_run.h"
-#include "cli/orchestrator.h"
 #include "cli/resume.h"
 #include "cli/run_tasks.h"
 #include "engine/iteration.h"
@@ -38,37 +36,14 @@ int iterate_command(const ResumeArgs& args, const std::string& task_id,
     std::fprintf(stderr, "baton: -m: the feedback is empty\n");
     return kExitUsage;
   }
-  auto opened = open_run(args.run_id);
-  if (!opened) return opened.error();
-  store::Store& store = *opened->store;
-  store::RunRecord run = opened->run;
-  Orchestrator holder(run.orchestrator_pid, run.orchestrator_start_time);
-  if (holder.alive()) {
-    std::fprintf(stderr,
-                 "baton: run %s is being run by baton (pid %d); iterate once it has ended\n",
-                 run.id.c_str(), run.orchestrator_pid);
-    return kExitBusy;
-  }
-  const std::string file = workflow_file(run, opened->db_path);
-  auto loaded = load_for_command(file, run.root_dir, {}, false);
-  if (!loaded) {
-    std::fprintf(stderr, "baton: cannot load %s, the workflow of run %s\n", file.c_str(),
-                 run.id.c_str());
-    return kExitUsage;
-  }
-  const workflow::Workflow& wf = loaded->workflow;
-  int index = wf.task_index(task_id);
-  auto tasks = store.list_tasks(run.id);
-  if (!tasks) {
-    std::fprintf(stderr, "baton: %s\n", tasks.error().message.c_str());
-    return kExitInternal;
-  }
-  std::map<std::string, store::TaskRecord> rows;
-  for (const auto& t : *tasks) rows[t.task_id] = t;
-  if (index < 0 || !rows.count(task_id)) {
-    std::fprintf(stderr, "baton: run %s has no task '%s'\n", run.id.c_str(), task_id.c_str());
-    return kExitUsage;
-  }
+  auto found = open_ended_run_task(args.run_id, task_id, "iterate");
+  if (!found) return found.error();
+  auto& opened = found->opened;
+  store::Store& store = *opened.store;
+  store::RunRecord run = opened.run;
+  const workflow::Workflow& wf = found->loaded->workflow;
+  const int index = found->index;
+  std::map<std::string, store::TaskRecord>& rows = found->rows;
   if (wf.tasks[index].agent.empty() || wf.tasks[index].is_command()) {
     std::fprintf(stderr,
                  "baton: task '%s' of run %s is not an agent task; only an agent can take "
@@ -144,7 +119,7 @@ int iterate_command(const ResumeArgs& args, const std::string& task_id,
   std::fflush(stdout);
   ResumeArgs resolved = args;
   resolved.run_id = run.id;
-  opened->store.reset();
+  opened.store.reset();
   return resume_command(resolved, reset);
 }
 
