@@ -24,7 +24,6 @@ namespace {
 using contract::BackendNames;
 using contract::Backends;
 using contract::PgBackend;
-using contract::SqliteBackend;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 

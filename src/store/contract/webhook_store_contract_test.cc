@@ -372,5 +372,26 @@ TYPED_TEST(WebhookStoreContractTest, PostgresSkipsRowsAnotherSenderIsClaimingIns
   }
 }
 
+TYPED_TEST(WebhookStoreContractTest, PostgresReconnectsAfterItsConnectionWasKilled) {
+  if constexpr (!contract::kIsPostgres<TypeParam>) {
+    GTEST_SKIP() << "pg_terminate_backend is PostgreSQL's";
+  } else {
+    this->failures("r1", 1);
+    auto admin = PgConnection::connect(this->backend_.location());
+    ASSERT_TRUE(admin.has_value()) << admin.error().message;
+    auto killed = admin->query(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND pid <> pg_backend_pid()");
+    ASSERT_TRUE(killed.has_value()) << killed.error().error.message;
+    ASSERT_GE(killed->int64(0, 0), 1);  // the WebhookStore's connection among them
+    auto claimed = this->webhooks_->claim_due(1000, 60, "a", 16);
+    ASSERT_TRUE(claimed.has_value()) << claimed.error().message;
+    EXPECT_EQ(claimed->size(), 2u);
+    EXPECT_TRUE(
+        this->webhooks_->record_attempt((*claimed)[0].id, "a", {Next::kDelivered, 200, "", 0}, 1001)
+            .value());
+  }
+}
+
 }  // namespace
 }  // namespace baton::store
