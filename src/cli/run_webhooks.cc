@@ -2,7 +2,6 @@
 
 #include <cstdio>
 
-#include "store/pg_store.h"
 #include "webhooks/secret.h"
 
 namespace baton::cli {
@@ -10,16 +9,6 @@ namespace baton::cli {
 std::unique_ptr<RunWebhooks> RunWebhooks::start(const std::string& db_path,
                                                 const std::vector<workflow::WebhookDef>& defs,
                                                 const std::string& root) {
-  if (store::is_postgres_url(db_path)) {
-    // The senders (webhooks::DeliveryWorker) read SQLite only, so far: the deliveries
-    // wait in the PostgreSQL store's outbox (docs/postgres.md).
-    if (!defs.empty()) {
-      std::fprintf(stderr,
-                   "baton: note: webhooks are not sent with a PostgreSQL store yet; their "
-                   "deliveries wait in its outbox\n");
-    }
-    return nullptr;
-  }
   auto specs = webhooks::endpoint_specs(defs, root);
   for (const auto& spec : specs) {
     if (auto key = webhooks::resolve_secret(spec.secret_ref); !key) {

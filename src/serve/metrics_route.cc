@@ -2,7 +2,6 @@
 // own counters.
 #include "serve/context.h"
 #include "serve/metrics.h"
-#include "store/pg_store.h"
 #include "store/webhook_store.h"
 
 namespace baton::serve {
@@ -13,14 +12,11 @@ void handle_metrics(Context& ctx, const RouteMatch&, const httplib::Request&,
   if (!store) return send_problem(res, 500, store.error().message);
   // A WebhookStore is used by one thread: one per scrape (scrapes are seconds apart).
   MetricsInputs inputs;
-  // The webhook tables are read through SQLite only so far (docs/postgres.md).
-  if (!store::is_postgres_url(ctx.options.db_path)) {
-    auto webhooks = store::WebhookStore::open(ctx.options.db_path);
-    if (!webhooks) return send_problem(res, 500, webhooks.error().message);
-    auto deliveries = (*webhooks)->count_by_status();
-    if (!deliveries) return send_problem(res, 500, deliveries.error().message);
-    inputs.webhook_deliveries_by_status = std::move(*deliveries);
-  }
+  auto webhooks = store::WebhookStore::open(ctx.options.db_path);
+  if (!webhooks) return send_problem(res, 500, webhooks.error().message);
+  auto deliveries = (*webhooks)->count_by_status();
+  if (!deliveries) return send_problem(res, 500, deliveries.error().message);
+  inputs.webhook_deliveries_by_status = std::move(*deliveries);
   auto text = render_metrics(**store, ctx.stats, inputs);
   if (!text) return send_problem(res, 500, text.error().message);
   res.status = 200;

@@ -244,9 +244,7 @@ Result<void> Server::bind() {
   Impl& s = *impl_;
   const ServeOptions& o = s.ctx.options;
   if (auto r = s.ctx.hub.start(); !r) return tl::unexpected(r.error());
-  // The senders read SQLite only so far: a PostgreSQL store's deliveries wait in its
-  // outbox (docs/postgres.md).
-  if (!store::is_postgres_url(o.db_path)) {
+  {  // on SQLite and PostgreSQL alike (store/webhook_store.h)
     auto worker = webhooks::DeliveryWorker::open(o.db_path, o.webhooks);
     if (!worker) return tl::unexpected(worker.error());
     s.webhooks = std::move(*worker);

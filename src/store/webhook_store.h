@@ -1,9 +1,16 @@
-// WebhookStore: the webhook tables of the state database (store/SCHEMA.md, version 4)
-// for the senders (webhooks::DeliveryWorker), `baton serve`'s API and metrics.
-//
-// Its own SQLite connection to the same file as the run's Store (WAL: readers never
-// block the run; every write is one short BEGIN IMMEDIATE transaction). The deliveries
-// themselves are created by Store::apply() with their events (store/webhook_outbox.h).
+// WebhookStore: the webhook tables of the state database (store/SCHEMA.md, version 4;
+// docs/postgres.md for PostgreSQL) for the senders (webhooks::DeliveryWorker), `baton
+// serve`'s API and metrics. An interface with two implementations, chosen by the same
+// location string as the run's Store (open()):
+// - SQLite (sqlite_webhook_store.cc): its own connection to the same file as the run's
+//   Store (WAL: readers never block the run; every write is one short BEGIN IMMEDIATE
+//   transaction).
+// - PostgreSQL (pg_webhook_store.cc): its own libpq connection to the same database;
+//   claim_due() is one UPDATE over a `FOR UPDATE SKIP LOCKED` selection, so senders on
+//   several machines never claim one delivery at once; a lost connection is
+//   reconnected and the operation run once more.
+// The deliveries themselves are created by Store::apply() with their events
+// (store/webhook_outbox.h).
 //
 // Leases: a sender claims due deliveries (claim_due) for LEASE seconds under its own
 // OWNER token before it sends them, so two senders (`baton run` and `baton serve`)
@@ -11,6 +18,7 @@
 // that simply expires, and the delivery is sent again (at least once).
 //
 // Thread safety: one WebhookStore is used from one thread; open one per thread.
+// Times are Unix seconds given by the caller (never read from the database's clock).
 #pragma once
 
 #include <cstdint>
@@ -20,7 +28,6 @@
 #include <string>
 #include <vector>
 
-#include "store/sqlite.h"
 #include "util/error.h"
 
 namespace baton::store {
@@ -101,70 +108,75 @@ struct WebhookDeliveryQuery {
 /// "0123456789abcdef": the first 16 hex digits of SHA-256(URL), an endpoint's stable id.
 std::string webhook_endpoint_id(const std::string& url);
 
+/// The webhook tables of one state database (see the file comment). Errors of every
+/// method name the database and what failed.
 class WebhookStore {
  public:
-  /// Opens the state database at PATH (creating and migrating it as
-  /// open_sqlite_store() does) with a connection of its own. Errors name PATH.
-  static Result<std::unique_ptr<WebhookStore>> open(const std::string& path);
+  /// Opens the state database at LOCATION (a file path, or a postgres:// URL as
+  /// cli/store_location.h resolves it), creating and migrating it as open_store()
+  /// does, with a connection of its own. Errors name the file or the URL (without its
+  /// password).
+  static Result<std::unique_ptr<WebhookStore>> open(const std::string& location);
+
+  virtual ~WebhookStore() = default;
 
   /// Registers ENDPOINTS (one transaction): each is inserted or updated by its id (URL,
   /// events, secret reference); a disabled one stays disabled; an active endpoint not
   /// in ENDPOINTS becomes removed (its pending deliveries wait, unsent, until it comes
   /// back). NOW: Unix seconds.
-  Result<void> register_endpoints(const std::vector<WebhookEndpointSpec>& endpoints, double now);
+  virtual Result<void> register_endpoints(const std::vector<WebhookEndpointSpec>& endpoints,
+                                          double now) = 0;
 
   /// Every endpoint, by id.
-  Result<std::vector<WebhookEndpoint>> list_endpoints();
+  virtual Result<std::vector<WebhookEndpoint>> list_endpoints() = 0;
 
   /// Claims up to LIMIT pending deliveries of active endpoints that are due
   /// (next_attempt_at <= NOW) and not leased by another sender (lease_until <= NOW),
   /// oldest due first, leasing them to OWNER until NOW + LEASE_SECONDS, in one short
   /// transaction. The caller sends them and reports each with record_attempt().
-  Result<std::vector<WebhookDelivery>> claim_due(double now, double lease_seconds,
-                                                 const std::string& owner, int limit);
+  virtual Result<std::vector<WebhookDelivery>> claim_due(double now, double lease_seconds,
+                                                         const std::string& owner, int limit) = 0;
 
   /// The earliest next_attempt_at (or lease end, whichever is later) of a pending
   /// delivery of an active endpoint; nullopt when none is pending.
-  Result<std::optional<double>> next_due_at();
+  virtual Result<std::optional<double>> next_due_at() = 0;
 
   /// Applies RESULT of an attempt at NOW to delivery ID, if OWNER still holds its
   /// lease (else nothing changes and the result is false): attempts + 1, the status
   /// code and error, the new status; the lease is released. kDisableEndpoint disables
   /// the endpoint (reason "410 Gone") and every pending delivery of it, in the same
   /// transaction.
-  Result<bool> record_attempt(int64_t id, const std::string& owner,
-                              const WebhookAttemptResult& result, double now);
+  virtual Result<bool> record_attempt(int64_t id, const std::string& owner,
+                                      const WebhookAttemptResult& result, double now) = 0;
 
   /// Gives up OWNER's claim of delivery ID without an attempt (a sender that stops
   /// before sending it): it stays pending and due as before. False when OWNER did not
   /// hold it.
-  Result<bool> release_claim(int64_t id, const std::string& owner);
+  virtual Result<bool> release_claim(int64_t id, const std::string& owner) = 0;
 
   /// Deliveries matching QUERY, newest first (bounded; see WebhookDeliveryQuery).
-  Result<WebhookDeliveryPage> list_deliveries(const WebhookDeliveryQuery& query);
+  virtual Result<WebhookDeliveryPage> list_deliveries(const WebhookDeliveryQuery& query) = 0;
 
   /// One delivery by row id; nullopt when there is none.
-  Result<std::optional<WebhookDelivery>> get_delivery(int64_t id);
+  virtual Result<std::optional<WebhookDelivery>> get_delivery(int64_t id) = 0;
 
   /// Redeliver: delivery ID becomes pending and due at NOW with attempts 0 and no
   /// lease (the same webhook-id and body); its endpoint, when disabled, becomes active
   /// again. False when there is no such delivery.
-  Result<bool> redeliver(int64_t id, double now);
+  virtual Result<bool> redeliver(int64_t id, double now) = 0;
 
   /// The number of deliveries per status now (for metrics: a gauge such as
   /// baton_webhook_deliveries{result="delivered"}, not a counter of attempts): every
   /// status in {pending, delivered, failed, disabled} is present, 0 when none.
-  Result<std::map<std::string, int64_t>> count_by_status();
-
-  explicit WebhookStore(std::string path, Db db) : path_(std::move(path)), db_(std::move(db)) {}
-
- private:
-  template <typename F>
-  Result<void> transaction(const std::string& what, F&& body);
-  Error error(const std::string& what, const Error& e) const;
-
-  std::string path_;
-  Db db_;
+  virtual Result<std::map<std::string, int64_t>> count_by_status() = 0;
 };
+
+/// The SQLite implementation on the state database file PATH (created and migrated as
+/// open_sqlite_store() does). Errors name PATH.
+Result<std::unique_ptr<WebhookStore>> open_sqlite_webhook_store(const std::string& path);
+
+/// The PostgreSQL implementation on the database at URL (created and migrated as
+/// open_pg_store() does). Errors name URL without its password.
+Result<std::unique_ptr<WebhookStore>> open_pg_webhook_store(const std::string& url);
 
 }  // namespace baton::store

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "store/audit.h"
+#include "store/contract/backends.h"
 #include "store/open_store.h"
 #include "store/pg_connection.h"
 #include "store/pg_test_cluster.h"
@@ -20,33 +21,13 @@
 namespace baton::store {
 namespace {
 
+using contract::BackendNames;
+using contract::Backends;
+using contract::PgBackend;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 const auto* const kCluster = ::testing::AddGlobalTestEnvironment(new testing::PgClusterEnvironment);
-
-/// The SQLite back end: state.db in a scratch directory.
-struct SqliteBackend {
-  testing::TempDir dir;
-  std::string location() const { return dir.file("state.db"); }
-  std::string where() const { return location(); }
-  /// Text as this back end gives it back.
-  static std::string stored_text(const std::string& s) { return s; }
-  /// How a row of an unknown run is refused.
-  static std::string foreign_key_message() { return "FOREIGN KEY constraint failed"; }
-};
-
-/// The PostgreSQL back end: a fresh database in the test binary's cluster.
-struct PgBackend {
-  std::string url = testing::PgTestCluster::get().ok()
-                        ? testing::PgTestCluster::get().create_database()
-                        : std::string();
-  std::string location() const { return url; }
-  std::string where() const { return redact_pg_url(url); }
-  /// PostgreSQL text holds no NUL and only valid UTF-8 (pg_text()).
-  static std::string stored_text(const std::string& s) { return pg_text(s); }
-  static std::string foreign_key_message() { return "violates foreign key constraint"; }
-};
 
 template <typename Backend>
 class StoreContractTest : public ::testing::Test {
@@ -71,15 +52,6 @@ class StoreContractTest : public ::testing::Test {
   Backend backend_;
 };
 
-class BackendNames {
- public:
-  template <typename T>
-  static std::string GetName(int) {
-    return std::is_same_v<T, PgBackend> ? "Postgres" : "Sqlite";
-  }
-};
-
-using Backends = ::testing::Types<SqliteBackend, PgBackend>;
 TYPED_TEST_SUITE(StoreContractTest, Backends, BackendNames);
 
 RunRecord make_run(const std::string& id, double created_at = 1) {
