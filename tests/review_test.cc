@@ -3,6 +3,8 @@
 // review that requests changes once, one that never approves (escalation), single-agent
 // mode with an answer that holds no verdict, and a SIGKILL of baton between the review
 // and the rework, then `baton resume`. Each checks what the model server received.
+// ReviewSandboxTest: stand-in custom agents whose reviewer writes in its directory,
+// read-only under bwrap, undone without a sandbox.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -356,6 +358,20 @@ TEST(ReviewSandboxTest, UnderBwrapTheReviewersWorktreeIsReadOnly) {
   EXPECT_EQ(started[1]["data"]["read_only"], true) << started[1].dump();
   EXPECT_EQ(git_sh(dir.path(), "git show baton/" + id + ":a.txt"), "one\n");
   EXPECT_EQ(git_sh(dir.path(), "find . -name by-reviewer.txt"), "");
+}
+
+// Without a worktree, under bwrap, the project root is read-only for the reviewer.
+TEST(ReviewSandboxTest, UnderBwrapWithoutAWorktreeTheProjectRootIsReadOnly) {
+  ScratchDir dir;
+  make_write_probe_repo(dir, "{isolation: none, sandbox: bwrap}");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "impl")["status"], "success");
+  std::string log = attempt_log(dir, run, "impl", 2);
+  EXPECT_NE(log.find("by-reviewer.txt: Read-only file system"), std::string::npos) << log;
+  EXPECT_EQ(dir.read("a.txt"), "one\n");  // the implementer could write
+  EXPECT_FALSE(dir.exists("by-reviewer.txt"));
 }
 
 // Unsandboxed, the reviewer can write, and what it wrote is undone after its attempt.
