@@ -36,10 +36,12 @@ void make_feature_repo(const ScratchDir& dir, const std::string& fixture, const 
   git_sh(dir.path(), "git init -q -b main && git add -A && git commit -qm base");
 }
 
-// make_feature_repo() of the linear feature with a role 'reviewer': the stand-in
+// make_feature_repo() of FIXTURE (the linear feature) with a role 'reviewer': the stand-in
 // reviewer tests/kitty/review-agent as the custom agent 'checker', beside 'bot'.
-void make_reviewed_feature_repo(const ScratchDir& dir) {
-  make_feature_repo(dir, "linear", "001-linear", "  reviewer:\n    use: [checker]\n");
+void make_reviewed_feature_repo(const ScratchDir& dir, const std::string& fixture = "linear",
+                                const std::string& slug = "001-linear",
+                                const std::string& extra_config = "") {
+  make_feature_repo(dir, fixture, slug, "  reviewer:\n    use: [checker]\n" + extra_config);
   std::string config = dir.read(".baton/config.yaml");
   config.insert(config.find("  bot:"),
                 "  checker:\n    command: [sh, " + source_dir() +
@@ -174,6 +176,48 @@ TEST(KittyTest, WithoutALimitTheFanOutRunsTogether) {
   Outcome o = run_baton({"run", "kitty-specs/002-fanout", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_NE(dir.read("ctl/overlapped"), "");
+}
+
+// A 12-WP feature (fan-outs and diamonds, tests/fixtures/kitty/twelve) whose implementer
+// 'bot' has `agent_limits: {bot: 1}` and whose reviewer 'checker' has none: from the
+// recorded attempts' start and end, bot's attempts never overlap one another, while
+// checker's ran beside them (the limit is per agent, not global).
+TEST(KittyTest, AnAgentLimitOfOneHoldsAcrossATwelveWorkPackageFeature) {
+  ScratchDir dir;
+  make_reviewed_feature_repo(dir, "twelve", "012-twelve", "agent_limits: {bot: 1}\n");
+  dir.write("ctl/stay", "0.2");
+  Outcome o = run_baton({"run", "kitty-specs/012-twelve", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  std::vector<std::pair<double, double>> bot, checker;
+  for (const json& a : run["attempts"]) {
+    ASSERT_TRUE(a["ended_at"].is_number()) << a.dump();
+    auto span = std::pair{a["started_at"].get<double>(), a["ended_at"].get<double>()};
+    (a["agent"] == "bot" ? bot : checker).push_back(span);
+    EXPECT_TRUE(a["agent"] == "bot" || a["agent"] == "checker") << a.dump();
+  }
+  EXPECT_EQ(bot.size(), 12u);
+  EXPECT_EQ(checker.size(), 12u);
+  auto overlap = [](const std::pair<double, double>& x, const std::pair<double, double>& y) {
+    return x.first < y.second && y.first < x.second;
+  };
+  for (size_t i = 0; i < bot.size(); ++i) {
+    for (size_t j = i + 1; j < bot.size(); ++j) {
+      EXPECT_FALSE(overlap(bot[i], bot[j])) << "bot attempts " << i << " and " << j;
+    }
+  }
+  int beside = 0;
+  for (const auto& c : checker) {
+    for (const auto& b : bot) beside += overlap(c, b) ? 1 : 0;
+  }
+  EXPECT_GT(beside, 0);
+  json status = json::parse(dir.read("kitty-specs/012-twelve/status.json"));
+  EXPECT_EQ(status["summary"]["done"], 12);
+  std::vector<json> events = events_of(dir, "012-twelve");
+  for (int i = 1; i <= 12; ++i) {
+    std::string wp = (i < 10 ? "WP0" : "WP1") + std::to_string(i % 10);
+    EXPECT_EQ(moves_of(events, wp), kFullPath) << wp;
+  }
 }
 
 TEST(KittyTest, DoneWorkPackagesAreNotRunAgain) {

@@ -3,6 +3,8 @@
 // review that requests changes once, one that never approves (escalation), single-agent
 // mode with an answer that holds no verdict, and a SIGKILL of baton between the review
 // and the rework, then `baton resume`. Each checks what the model server received.
+// ReviewSandboxTest: stand-in custom agents whose reviewer writes in its directory,
+// read-only under bwrap, undone without a sandbox.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -290,6 +292,106 @@ tasks:
   ASSERT_EQ(verdicts.size(), 2u);
   EXPECT_EQ(verdicts[1]["data"]["verdict"], "approved");
   EXPECT_EQ(verdicts[1]["data"]["cycle"], 2);
+}
+
+// A task implemented by the stand-in custom agent 'impl' (writes a.txt) and reviewed by
+// 'rev', which tries to write by-reviewer.txt in the worktree, then approves. SETTINGS:
+// the workflow's settings.
+void make_write_probe_repo(const ScratchDir& dir, const std::string& settings) {
+  dir.write(".baton/config.yaml", R"(custom_agents:
+  impl:
+    command:
+      - sh
+      - -c
+      - |
+        cat >/dev/null
+        echo one > a.txt
+        echo "wrote a.txt"
+  rev:
+    command:
+      - sh
+      - -c
+      - |
+        cat >/dev/null
+        if echo reviewer > by-reviewer.txt; then echo "the reviewer wrote by-reviewer.txt"; fi
+        printf 'Looks good.\n```json\n{"verdict": "approved", "feedback": "Fine."}\n```\n'
+)");
+  dir.write("flow.yaml", "name: probe\nsettings: " + settings + R"(
+tasks:
+  - id: impl
+    agent: impl
+    parameters: {task: "Write a.txt"}
+    review: {agent: rev}
+)");
+  git_sh(dir.path(), "git init -q -b main && git add -A && git commit -qm base");
+}
+
+// The log of attempt NUMBER of TASK in RUN (status --json), read.
+std::string attempt_log(const ScratchDir& dir, const json& run, const std::string& task,
+                        int number) {
+  for (const json& a : run["attempts"]) {
+    if (a["task"] == task && a["number"] == number) {
+      std::string path = a["log"];
+      return read_file(path.rfind('/', 0) == 0 ? path : dir.path() + "/" + path);
+    }
+  }
+  return "";
+}
+
+// Under bwrap the reviewer's worktree is read-only: its write fails inside the sandbox
+// (its log says so), and the review still approves the work.
+TEST(ReviewSandboxTest, UnderBwrapTheReviewersWorktreeIsReadOnly) {
+  ScratchDir dir;
+  make_write_probe_repo(dir, "{isolation: worktree, sandbox: bwrap}");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  EXPECT_EQ(task_of(run, "impl")["status"], "success");
+  EXPECT_EQ(task_of(run, "impl")["output"], "wrote a.txt");
+  std::string log = attempt_log(dir, run, "impl", 2);
+  EXPECT_NE(log.find("by-reviewer.txt: Read-only file system"), std::string::npos) << log;
+  EXPECT_EQ(log.find("the reviewer wrote"), std::string::npos) << log;
+  auto started = of_kind(events_of(dir, id), "attempt.started", "impl");
+  ASSERT_EQ(started.size(), 2u);
+  EXPECT_FALSE(started[0]["data"].contains("read_only")) << started[0].dump();
+  EXPECT_EQ(started[1]["data"]["read_only"], true) << started[1].dump();
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + id + ":a.txt"), "one\n");
+  EXPECT_EQ(git_sh(dir.path(), "find . -name by-reviewer.txt"), "");
+}
+
+// Without a worktree, under bwrap, the project root is read-only for the reviewer.
+TEST(ReviewSandboxTest, UnderBwrapWithoutAWorktreeTheProjectRootIsReadOnly) {
+  ScratchDir dir;
+  make_write_probe_repo(dir, "{isolation: none, sandbox: bwrap}");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "impl")["status"], "success");
+  std::string log = attempt_log(dir, run, "impl", 2);
+  EXPECT_NE(log.find("by-reviewer.txt: Read-only file system"), std::string::npos) << log;
+  EXPECT_EQ(dir.read("a.txt"), "one\n");  // the implementer could write
+  EXPECT_FALSE(dir.exists("by-reviewer.txt"));
+}
+
+// Unsandboxed, the reviewer can write, and what it wrote is undone after its attempt.
+TEST(ReviewSandboxTest, UnsandboxedTheReviewersChangesAreReset) {
+  ScratchDir dir;
+  make_write_probe_repo(dir, "{isolation: worktree}");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  EXPECT_EQ(task_of(run, "impl")["status"], "success");
+  std::string log = attempt_log(dir, run, "impl", 2);
+  EXPECT_NE(log.find("the reviewer wrote by-reviewer.txt"), std::string::npos) << log;
+  auto started = of_kind(events_of(dir, id), "attempt.started", "impl");
+  ASSERT_EQ(started.size(), 2u);
+  EXPECT_FALSE(started[1]["data"].contains("read_only")) << started[1].dump();
+  std::string files = git_sh(dir.path(), "git ls-tree -r --name-only baton/" + id);
+  EXPECT_NE(files.find("a.txt\n"), std::string::npos) << files;
+  EXPECT_EQ(files.find("by-reviewer.txt"), std::string::npos) << files;
+  EXPECT_EQ(git_sh(dir.path(), "find . -name by-reviewer.txt"), "");
 }
 
 }  // namespace

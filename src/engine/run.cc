@@ -549,7 +549,9 @@ void Driver::pump() {
         }
       }
       Result<nlohmann::json> confined = nlohmann::json::object();
-      if (prepared) confined = workspaces_.confine(s.task, prepared->agent, prepared->process);
+      if (prepared) {
+        confined = workspaces_.confine(s.task, prepared->agent, prepared->process, s.review);
+      }
       if (!confined) prepared = tl::unexpected(confined.error());
       if (!prepared) {
         rec.status = "failed";

@@ -393,7 +393,7 @@ Result<std::string> Workspaces::review_diff(int task) {
 }
 
 Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
-                                           exec::ProcessSpec& process) {
+                                           exec::ProcessSpec& process, bool read_only) {
   nlohmann::json info = nlohmann::json::object();
   auto place = places_.find(task);
   if (place != places_.end()) {
@@ -459,6 +459,13 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
     }
   }
   if (kind == Sandbox::kBwrap) {
+    if (read_only) {
+      // A reviewer reads the work and writes nothing in it: every writable place (the
+      // worktree, or the project root) read-only; HOME and /tmp stay its own.
+      for (std::string& dir : sandbox.writable) sandbox.readable.push_back(std::move(dir));
+      sandbox.writable.clear();
+      info["read_only"] = true;
+    }
     if (auto r = isolation::wrap_in_bwrap(process, sandbox); !r) return tl::unexpected(r.error());
     info["sandbox"] = "bwrap";
   } else {

@@ -128,8 +128,13 @@ class Workspaces {
   /// Wraps PROCESS (built for TASK, run by AGENT, "" for a command) in the task's
   /// sandbox, if it has one. Returns what the attempt's event should say about
   /// its workspace ({"worktree": ..., "branch": ..., "start": ..., "sandbox": "bwrap",
-  /// "network": false}), empty when nothing applies. Errors: wrap_in_bwrap()'s.
-  Result<nlohmann::json> confine(int task, const std::string& agent, exec::ProcessSpec& process);
+  /// "network": false}), empty when nothing applies. READ_ONLY (a review attempt,
+  /// docs/review.md): under bwrap the task's worktree (or, without one, the project
+  /// root) is bound read-only instead of read-write, and the event data says
+  /// "read_only": true; other sandboxes and unsandboxed tasks are unchanged (their
+  /// reviewer's edits are undone by reopen()). Errors: wrap_in_bwrap()'s.
+  Result<nlohmann::json> confine(int task, const std::string& agent, exec::ProcessSpec& process,
+                                 bool read_only = false);
 
   /// After TASK succeeded with AGENT ("" for commands): commits its worktree.
   /// Returns the "task.committed" event's data (branch, start, commit, changed,
