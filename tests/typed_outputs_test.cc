@@ -19,7 +19,7 @@ TEST(TypedOutputsTest, CommandOutputsFlowWithTheirTypes) {
   ScratchDir dir;
   dir.write("answer.txt",
             "Counted.\n```json\n{\"count\": 1, \"ok\": true, \"summary\": \"old\"}\n```\n"
-            "Recounted:\n```json\n{\"count\": 10, \"ok\": false, "
+            "Recounted:\n```json\n{\"count\": 10, \"limit\": 9, \"ok\": false, "
             "\"summary\": \"$(touch pwned); `touch pwned2` 'x'\"}\n```\n");
   dir.write("flow.yaml", R"(name: typed
 tasks:
@@ -27,11 +27,12 @@ tasks:
     run: cat answer.txt
     outputs:
       count: {type: number}
+      limit: {type: number}
       ok: {type: boolean}
       summary: {type: string, description: hostile on purpose}
   - id: many
     dependencies: [a]
-    condition: "${a.outputs.count > 9}"
+    condition: "${a.outputs.count > a.outputs.limit}"
     run: echo many
   - id: few
     dependencies: [a]
@@ -52,7 +53,7 @@ tasks:
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   json run = last_run(dir);
-  // 10 > 9 as numbers (as text, "10" < "9"); false is the boolean.
+  // 10 > 9 as numbers (as two strings, "10" < "9"); false is the boolean.
   EXPECT_EQ(task_of(run, "many")["status"], "success");
   EXPECT_EQ(task_of(run, "few")["status"], "skipped");
   EXPECT_EQ(task_of(run, "not_ok")["status"], "success");
@@ -87,7 +88,7 @@ tasks:
   EXPECT_NE(task_of(run, "after")["status"], "success");
   int classified = 0;
   for (const json& at : run["attempts"]) {
-    if (at.value("task_id", "") == "a" && at.value("error_class", "") == "bad_output") {
+    if (at.value("task", "") == "a" && at.value("error_class", "") == "bad_output") {
       ++classified;
     }
   }
@@ -139,11 +140,14 @@ tasks:
   json run = last_run(dir);
   EXPECT_EQ(task_of(run, "impl")["status"], "success");
   EXPECT_EQ(task_of(run, "after")["output"], "12|all $(good)");
-  // The agent was told which keys to give.
+  // The agent was told which keys to give and which file to write (its prompt, in
+  // the CLI's own session transcript).
   const std::string id = run["id"];
-  std::string sent = read_file(dir.path() + "/.baton/runs/" + id + "/rehearse.jsonl");
-  EXPECT_NE(sent.find("Required outputs:"), std::string::npos) << sent;
-  EXPECT_NE(sent.find("files"), std::string::npos) << sent;
+  const std::string home = dir.path() + "/.baton/runs/" + id + "/rehearse";
+  for (const char* said :
+       {"Required outputs:", "a JSON number", "a JSON boolean", "report.md (output 'report')"}) {
+    EXPECT_EQ(run_command({"grep", "-rqF", said, home}, dir.path()).exit_code, 0) << said;
+  }
 }
 
 }  // namespace

@@ -356,7 +356,7 @@ void Reader::read_outputs(const YamlEntry& e, const std::string& where) {
   for (const YamlEntry& item : map_entries(e.value, nullptr, " in 'outputs'" + where, sink_)) {
     if (!item.value.IsMap()) continue;  // NAME: description
     const std::string in_output = " in output '" + item.key + "'" + where;
-    bool has_type = false, is_file = false;
+    bool has_type = false, type_ok = false, is_file = false;
     const YamlEntry* path = nullptr;
     std::vector<YamlEntry> fields = map_entries(item.value, &kOutputKeys, in_output, sink_);
     for (const YamlEntry& f : fields) {
@@ -364,7 +364,10 @@ void Reader::read_outputs(const YamlEntry& e, const std::string& where) {
       std::string text;
       if (f.key == "type") {
         has_type = true;
-        if (read_enum(f, in_output, kOutputTypes, &i)) is_file = i == 3;
+        if (read_enum(f, in_output, kOutputTypes, &i)) {
+          type_ok = true;
+          is_file = i == 3;
+        }
       } else if (f.key == "path") {
         if (read_string(f, in_output, &text)) path = &f;
       } else if (f.key == "description") {
@@ -376,6 +379,7 @@ void Reader::read_outputs(const YamlEntry& e, const std::string& where) {
             "missing 'type'" + in_output + ": expected string, number, boolean or file");
       continue;
     }
+    if (!type_ok) continue;
     if (is_file && !path) {
       error(item.value_loc(),
             "missing 'path'" + in_output + ": a file output names the file the task writes");
