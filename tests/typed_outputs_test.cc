@@ -112,6 +112,29 @@ tasks:
             "output 'report' (file out/report.md): no such file (the task did not write it)");
 }
 
+TEST(TypedOutputsTest, ARetriedDependantSeesTheTypedValuesAfterTheRunEnded) {
+  ScratchDir dir;
+  dir.write("flow.yaml", R"(name: retried
+tasks:
+  - id: a
+    run: "printf 'Counted.\n```json\n{\"count\": 3}\n```\n'"
+    outputs:
+      count: {type: number}
+  - id: b
+    dependencies: [a]
+    run: test -f go && echo ${a.outputs.count} ${a.outputs.count == 3}
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_NE(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  ASSERT_EQ(task_of(run, "b")["status"], "failed");
+  dir.write("go", "");
+  const std::string id = run["id"];
+  o = run_baton({"retry", id, "b", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(task_of(last_run(dir), "b")["output"], "3 true");  // still the number 3
+}
+
 TEST(RehearsedTypedOutputsTest, ClaudeAnswersWithAJsonBlockAndWritesAFile) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: typed-agent
