@@ -1,7 +1,8 @@
 // Integration tests of typed outputs (docs/workflow.md, "Typed outputs"): command tasks
 // whose stdout ends with a fenced ```json block, dependants conditioned on a number and
 // a boolean, hostile values that stay data in `run:` strings, a mistyped output failing
-// its attempts (class bad_output) with the exact reason, and a real agent CLI against the
+// its attempts (class bad_output) with the exact reason, typed values seen by a dependant
+// after `baton retry`, and a real agent CLI against the
 // scripted model server (`--rehearse`) answering with a ```json block and writing a file.
 #include <gtest/gtest.h>
 
