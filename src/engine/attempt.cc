@@ -1,6 +1,7 @@
 #include "engine/attempt.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 
 #include "acp/invoker.h"
@@ -225,6 +226,7 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
     if (!cwd) return tl::unexpected(cwd.error());
     p.cwd = *cwd;
   }
+  out.typed_outputs = typed_outputs_of(spec.outputs());
   for (const auto& [name, value] : spec.env()) {
     auto text = without_nul(render_text(value, "env." + name, scope), "env." + name);
     if (!text) return tl::unexpected(text.error());
@@ -288,6 +290,11 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   } else if (place.review) {
     *prompt = rework_prompt(*prompt, place.review->feedback, place.review->cycle,
                             place.review->max_cycles);
+  }
+  if (reviewing) {
+    out.typed_outputs.clear();  // a reviewer answers with a verdict, not the task's outputs
+  } else if (!out.typed_outputs.empty()) {
+    *prompt += "\n\n" + typed_outputs_prompt(out.typed_outputs);
   }
   agents::Invocation inv;
   inv.prompt = place.feedback.empty() ? *prompt : prompt_with_feedback(place.feedback, *prompt);
@@ -382,6 +389,24 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
     // command's cut output is marked in the output itself and by task.output_truncated.)
     out.reason += out.reason.empty() ? "" : "; ";
     out.reason += "stdout exceeded the in-memory limit (complete in the log)";
+  }
+  if (out.success && !attempt.typed_outputs.empty()) {
+    // Typed outputs (typed_outputs.h): from the answer's last ```json block holding them
+    // and the files named; a missing or mistyped one fails the attempt, retried by policy.
+    char* real = ::realpath(attempt.process.cwd.c_str(), nullptr);
+    std::string dir = real ? std::string(real) : attempt.process.cwd;
+    std::free(real);
+    auto typed = extract_typed_outputs(attempt.typed_outputs, out.output, dir);
+    if (typed) {
+      if (!out.outputs.is_object()) out.outputs = nlohmann::json::object();
+      for (auto& [k, v] : typed->items()) out.outputs[k] = v;
+    } else {
+      out.success = false;
+      out.retryable = true;
+      out.reason = typed.error().message;
+      out.error_class = "bad_output";
+      record.error_class = "bad_output";
+    }
   }
   record.error = out.reason;
   record.status = out.success ? "success" : (out.cancelled ? "cancelled" : "failed");

@@ -11,6 +11,7 @@
 #include "agents/invoker.h"
 #include "engine/scheduler.h"
 #include "engine/secrets.h"
+#include "engine/typed_outputs.h"
 #include "exec/process.h"
 #include "store/store.h"
 #include "workflow/model.h"
@@ -77,6 +78,9 @@ struct PreparedAttempt {
   exec::ProcessSpec process;
   std::string agent;  ///< "" for command tasks
   const agents::Invoker* invoker = nullptr;
+  /// The task's typed outputs (typed_outputs.h), read by judge_attempt() from the
+  /// output and process.cwd; empty for a review attempt.
+  std::vector<TypedOutput> typed_outputs;
 };
 
 /// A review or a rework attempt of a task with `review` (docs/review.md).

@@ -1107,6 +1107,20 @@ void Driver::check_requests() {
   if (phase_ == Phase::kTasks && !fatal_) defer_pump();
 }
 
+// A finished task's typed outputs (typed_outputs.h) read again from its recorded output:
+// the ```json ones only (the store keeps no file output; see docs/workflow.md).
+void restore_typed_outputs(const workflow::TaskSpec& spec, TaskState& s) {
+  std::vector<TypedOutput> in_json;
+  for (TypedOutput& t : typed_outputs_of(spec.outputs())) {
+    if (t.type != "file") in_json.push_back(std::move(t));
+  }
+  if (in_json.empty()) return;
+  auto typed = extract_typed_outputs(in_json, s.output, "");
+  if (!typed) return;
+  if (!s.outputs.is_object()) s.outputs = nlohmann::json::object();
+  for (auto& [k, v] : typed->items()) s.outputs[k] = v;
+}
+
 // RunOptions::imported: the tasks that ended elsewhere become this run's state (one
 // transaction: each task's row and its task.<status> event, marked "imported").
 Result<void> Driver::import_tasks() {
@@ -1125,6 +1139,7 @@ Result<void> Driver::import_tasks() {
       auto parsed = nlohmann::json::parse(s.output, nullptr, false);
       if (parsed.is_object()) s.outputs = parsed;
     }
+    if (s.status == TaskStatus::kSuccess) restore_typed_outputs(wf_.tasks[i], s);
     s.exit_code = imported.exit_code;
     s.reason = imported.reason;
     s.agent = imported.agent;
@@ -1172,6 +1187,7 @@ std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskReco
       auto parsed = nlohmann::json::parse(s.output, nullptr, false);
       if (parsed.is_object()) s.outputs = parsed;
     }
+    if (s.status == TaskStatus::kSuccess) restore_typed_outputs(wf_.tasks[i], s);
     s.exit_code = r.exit_code;
     s.reason = r.reason;
     s.started_at = r.started_at;

@@ -228,6 +228,10 @@ class Reader {
   void read_review(const YamlEntry& r, const std::string& where, TaskSpec* task,
                    TaskPlaces* places);
   void read_env(const YamlEntry& e, const std::string& label, TaskSpec* task, TaskPlaces* places);
+  // Checks the typed output declarations of an `outputs:` mapping (docs/workflow.md,
+  // "Typed outputs"): `NAME: {type: T, path: P, description: D}`; a plain value is a
+  // description.
+  void read_outputs(const YamlEntry& e, const std::string& where);
   void read_task_secrets(const YamlEntry& e, const std::string& where, TaskSpec* task,
                          TaskPlaces* places);
 
@@ -344,6 +348,54 @@ bool Reader::read_enum(const YamlEntry& e, const std::string& where,
   error(e.value_loc(), "invalid value " + in_quotes(v) + " for " + in_quotes(e.key) + where +
                            ": expected " + alternatives(values) + did_you_mean(v, values));
   return false;
+}
+
+void Reader::read_outputs(const YamlEntry& e, const std::string& where) {
+  static const std::vector<std::string> kOutputKeys = {"type", "path", "description"};
+  static const std::vector<std::string> kOutputTypes = {"string", "number", "boolean", "file"};
+  for (const YamlEntry& item : map_entries(e.value, nullptr, " in 'outputs'" + where, sink_)) {
+    if (!item.value.IsMap()) continue;  // NAME: description
+    const std::string in_output = " in output '" + item.key + "'" + where;
+    bool has_type = false, type_ok = false, is_file = false;
+    const YamlEntry* path = nullptr;
+    std::vector<YamlEntry> fields = map_entries(item.value, &kOutputKeys, in_output, sink_);
+    for (const YamlEntry& f : fields) {
+      size_t i;
+      std::string text;
+      if (f.key == "type") {
+        has_type = true;
+        if (read_enum(f, in_output, kOutputTypes, &i)) {
+          type_ok = true;
+          is_file = i == 3;
+        }
+      } else if (f.key == "path") {
+        if (read_string(f, in_output, &text)) path = &f;
+      } else if (f.key == "description") {
+        read_string(f, in_output, &text);
+      }
+    }
+    if (!has_type) {
+      error(item.value_loc(),
+            "missing 'type'" + in_output + ": expected string, number, boolean or file");
+      continue;
+    }
+    if (!type_ok) continue;
+    if (is_file && !path) {
+      error(item.value_loc(),
+            "missing 'path'" + in_output + ": a file output names the file the task writes");
+    } else if (!is_file && path) {
+      error(path->value_loc(), "'path'" + in_output + " is only for 'type: file'");
+    } else if (path) {
+      const std::string p = path->value.Scalar();
+      bool dotdot = p == ".." || p.rfind("../", 0) == 0 || p.find("/../") != std::string::npos ||
+                    (p.size() >= 3 && p.compare(p.size() - 3, 3, "/..") == 0);
+      if (p.empty() || p.front() == '/' || dotdot) {
+        error(path->value_loc(), "invalid 'path' " + in_quotes(p) + in_output +
+                                     ": expected a path relative to the task's directory, "
+                                     "without '..'");
+      }
+    }
+  }
 }
 
 bool Reader::is_mapping(const YamlEntry& e, const std::string& where) {
@@ -744,7 +796,9 @@ void Reader::read_task(const YamlNode& node, int number, const std::string& hook
         places->templates.back().workdir = true;
       }
     } else if (k == "outputs") {
-      read_mapping_json(e, where, &task->mutable_extras().outputs, nullptr);
+      if (read_mapping_json(e, where, &task->mutable_extras().outputs, nullptr)) {
+        read_outputs(e, where);
+      }
     } else if (k == "model") {
       read_string(e, where, &task->mutable_extras().model);
     } else if (k == "fallback") {
