@@ -28,6 +28,7 @@ tasks:
       ok: {type: boolean}
       report: {type: file, path: out/report.md}
       note: just a description
+      described: {description: an untyped output as before}
 )",
                                     "flow.yaml", {});
   ASSERT_TRUE(r.ok()) << format_all(r.diagnostics);
@@ -35,6 +36,7 @@ tasks:
   EXPECT_EQ(o["count"]["type"], "number");
   EXPECT_EQ(o["report"]["path"], "out/report.md");
   EXPECT_EQ(o["note"], "just a description");
+  EXPECT_FALSE(o["described"].contains("type"));
 }
 
 TEST(OutputKeysTest, BadDeclarationsAreErrorsWithTheirPlaces) {
@@ -45,6 +47,7 @@ tasks:
     outputs:
       count: {type: nmber}
       ok: {tpye: boolean}
+      where: {path: w.txt}
       report: {type: file}
       up: {type: file, path: ../x}
       abs: {type: file, path: /etc/passwd}
@@ -56,17 +59,17 @@ tasks:
             (std::vector<std::string>{
                 "flow.yaml:6:21: error: invalid value 'nmber' for 'type' in output 'count' in "
                 "task 'a': expected string, number, boolean or file; did you mean 'number'?",
-                "flow.yaml:7:11: error: missing 'type' in output 'ok' in task 'a': expected "
-                "string, number, boolean or file",
                 "flow.yaml:7:12: error: unknown key 'tpye' in output 'ok' in task 'a'; did you "
                 "mean 'type'?",
-                "flow.yaml:8:15: error: missing 'path' in output 'report' in task 'a': a file "
+                "flow.yaml:8:21: error: 'path' in output 'where' in task 'a' is only for 'type: "
+                "file'",
+                "flow.yaml:9:15: error: missing 'path' in output 'report' in task 'a': a file "
                 "output names the file the task writes",
-                "flow.yaml:9:30: error: invalid 'path' '../x' in output 'up' in task 'a': "
+                "flow.yaml:10:30: error: invalid 'path' '../x' in output 'up' in task 'a': "
                 "expected a path relative to the task's directory, without '..'",
-                "flow.yaml:10:31: error: invalid 'path' '/etc/passwd' in output 'abs' in task "
+                "flow.yaml:11:31: error: invalid 'path' '/etc/passwd' in output 'abs' in task "
                 "'a': expected a path relative to the task's directory, without '..'",
-                "flow.yaml:11:31: error: 'path' in output 's' in task 'a' is only for 'type: "
+                "flow.yaml:12:31: error: 'path' in output 's' in task 'a' is only for 'type: "
                 "file'",
             }))
       << format_all(r.diagnostics);

@@ -375,8 +375,9 @@ void Reader::read_outputs(const YamlEntry& e, const std::string& where) {
       }
     }
     if (!has_type) {
-      error(item.value_loc(),
-            "missing 'type'" + in_output + ": expected string, number, boolean or file");
+      // {description: ...} alone is an untyped output, as a plain string is; a path
+      // needs `type: file`.
+      if (path) error(path->value_loc(), "'path'" + in_output + " is only for 'type: file'");
       continue;
     }
     if (!type_ok) continue;
