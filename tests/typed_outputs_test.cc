@@ -136,6 +136,41 @@ tasks:
   EXPECT_EQ(task_of(last_run(dir), "b")["output"], "3 true");  // still the number 3
 }
 
+// A file output is read again from the directory its task ran in when a later baton
+// (retry, resume) starts a dependant: the project root, or the task's worktree.
+TEST(TypedOutputsTest, ARetriedDependantSeesAFileOutputFromTheRootOrTheWorktree) {
+  for (const std::string isolation : {"none", "worktree"}) {
+    SCOPED_TRACE(isolation);
+    ScratchDir dir;
+    // b fails until the file GO exists, then is retried.
+    make_flow_repo(dir, "name: file-retried\nsettings: {isolation: " + isolation +
+                            ", integrate: none}\n"
+                            "tasks:\n"
+                            "  - id: a\n"
+                            "    run: mkdir -p out && printf 'from a $(touch pwned)' > "
+                            "out/report.txt\n"
+                            "    outputs:\n"
+                            "      report: {type: file, path: out/report.txt}\n"
+                            "  - id: b\n"
+                            "    dependencies: [a]\n"
+                            "    env: {GO: " +
+                            dir.path() +
+                            "/go}\n"
+                            "    run: test -f \"$GO\" && printf '%s' ${a.outputs.report}\n");
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    ASSERT_NE(o.exit_code, 0) << o.out << o.err;
+    json run = last_run(dir);
+    ASSERT_EQ(task_of(run, "a")["status"], "success");
+    ASSERT_EQ(task_of(run, "b")["status"], "failed");
+    dir.write("go", "");
+    const std::string id = run["id"];
+    o = run_baton({"retry", id, "b", "--plain"}, dir.path());
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_EQ(task_of(last_run(dir), "b")["output"], "from a $(touch pwned)");
+    EXPECT_FALSE(dir.exists("pwned"));
+  }
+}
+
 TEST(RehearsedTypedOutputsTest, ClaudeAnswersWithAJsonBlockAndWritesAFile) {
   ScratchDir dir;
   dir.write("flow.yaml", R"(name: typed-agent

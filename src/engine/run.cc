@@ -1107,18 +1107,28 @@ void Driver::check_requests() {
   if (phase_ == Phase::kTasks && !fatal_) defer_pump();
 }
 
-// A finished task's typed outputs (typed_outputs.h) read again from its recorded output:
-// the ```json ones only (the store keeps no file output; see docs/workflow.md).
-void restore_typed_outputs(const workflow::TaskSpec& spec, TaskState& s) {
-  std::vector<TypedOutput> in_json;
+// A finished task's typed outputs (typed_outputs.h) read again: the ```json ones from
+// its recorded output, the files from TASK_DIR, the directory it ran in (its worktree or
+// the project root; "" for a task that ran elsewhere: no files). What cannot be read
+// again (a file removed since, e.g. by `baton clean`) is left out, so a dependant that
+// uses it fails to render with the name of the output instead of getting a placeholder.
+void restore_typed_outputs(const workflow::TaskSpec& spec, TaskState& s,
+                           const std::string& task_dir) {
+  std::vector<TypedOutput> in_json, files;
   for (TypedOutput& t : typed_outputs_of(spec.outputs())) {
-    if (t.type != "file") in_json.push_back(std::move(t));
+    if (t.type != "file") {
+      in_json.push_back(std::move(t));
+    } else if (!task_dir.empty()) {
+      files.push_back(std::move(t));
+    }
   }
-  if (in_json.empty()) return;
-  auto typed = extract_typed_outputs(in_json, s.output, "");
-  if (!typed) return;
-  if (!s.outputs.is_object()) s.outputs = nlohmann::json::object();
-  for (auto& [k, v] : typed->items()) s.outputs[k] = v;
+  auto merge = [&](const Result<nlohmann::json>& typed) {
+    if (!typed) return;
+    if (!s.outputs.is_object()) s.outputs = nlohmann::json::object();
+    for (const auto& [k, v] : typed->items()) s.outputs[k] = v;
+  };
+  if (!in_json.empty()) merge(extract_typed_outputs(in_json, s.output, ""));
+  for (TypedOutput& file : files) merge(extract_typed_outputs({file}, "", task_dir));
 }
 
 // RunOptions::imported: the tasks that ended elsewhere become this run's state (one
@@ -1139,7 +1149,7 @@ Result<void> Driver::import_tasks() {
       auto parsed = nlohmann::json::parse(s.output, nullptr, false);
       if (parsed.is_object()) s.outputs = parsed;
     }
-    if (s.status == TaskStatus::kSuccess) restore_typed_outputs(wf_.tasks[i], s);
+    if (s.status == TaskStatus::kSuccess) restore_typed_outputs(wf_.tasks[i], s, "");
     s.exit_code = imported.exit_code;
     s.reason = imported.reason;
     s.agent = imported.agent;
@@ -1187,7 +1197,9 @@ std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskReco
       auto parsed = nlohmann::json::parse(s.output, nullptr, false);
       if (parsed.is_object()) s.outputs = parsed;
     }
-    if (s.status == TaskStatus::kSuccess) restore_typed_outputs(wf_.tasks[i], s);
+    if (s.status == TaskStatus::kSuccess) {
+      restore_typed_outputs(wf_.tasks[i], s, workspaces_.task_directory(static_cast<int>(i)));
+    }
     s.exit_code = r.exit_code;
     s.reason = r.reason;
     s.started_at = r.started_at;

@@ -175,6 +175,10 @@ bool Workspaces::in_worktree(int task) const {
   return isolation_of(wf_, task) == Isolation::kWorktree;
 }
 
+std::string Workspaces::task_directory(int task) const {
+  return in_worktree(task) ? worktree_path(task) : root_dir_;
+}
+
 Sandbox Workspaces::sandbox_of(int task) const {
   Sandbox s = wf_.tasks[task].sandbox.value_or(wf_.settings.sandbox);
   if (s == Sandbox::kAuto) return bwrap_works_ ? Sandbox::kBwrap : Sandbox::kNone;

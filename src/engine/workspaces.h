@@ -103,6 +103,11 @@ class Workspaces {
   /// True when task TASK (an index of wf.tasks) runs in a worktree.
   bool in_worktree(int task) const;
 
+  /// The directory TASK ran in, where its file outputs are (engine/typed_outputs.h):
+  /// its worktree (`STATE_DIR/worktrees/RUN/TASK`, whether it still exists or not), else
+  /// ROOT_DIR. Pure: no I/O.
+  std::string task_directory(int task) const;
+
   /// Before attempt ATTEMPT of TASK: the directory the task runs in (its worktree,
   /// else ROOT_DIR). Creates the worktree on the first attempt, resets it to its
   /// start on later ones (after a resume too: `reset --hard` to the recorded start,
