@@ -360,6 +360,24 @@ TEST(ReviewSandboxTest, UnderBwrapTheReviewersWorktreeIsReadOnly) {
   EXPECT_EQ(git_sh(dir.path(), "find . -name by-reviewer.txt"), "");
 }
 
+// In a docker container too, the reviewer's worktree is mounted read-only.
+TEST(ReviewSandboxTest, InADockerContainerTheReviewersWorktreeIsReadOnly) {
+  ScratchDir dir;
+  make_write_probe_repo(dir, "{isolation: worktree, sandbox: docker}");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  EXPECT_EQ(task_of(run, "impl")["output"], "wrote a.txt");
+  std::string log = attempt_log(dir, run, "impl", 2);
+  EXPECT_NE(log.find("by-reviewer.txt: Read-only file system"), std::string::npos) << log;
+  EXPECT_EQ(log.find("the reviewer wrote"), std::string::npos) << log;
+  auto started = of_kind(events_of(dir, id), "attempt.started", "impl");
+  ASSERT_EQ(started.size(), 2u);
+  EXPECT_EQ(started[1]["data"]["read_only"], true) << started[1].dump();
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + id + ":a.txt"), "one\n");
+}
+
 // Without a worktree, under bwrap, the project root is read-only for the reviewer.
 TEST(ReviewSandboxTest, UnderBwrapWithoutAWorktreeTheProjectRootIsReadOnly) {
   ScratchDir dir;

@@ -462,14 +462,15 @@ Result<nlohmann::json> Workspaces::confine(int task, const std::string& agent,
       sandbox.readable.push_back(secret_file_path(secret->second, root_dir_));
     }
   }
+  if (read_only) {
+    // A reviewer reads the work and writes nothing in it: every writable place (the
+    // worktree, or the project root) read-only, in bwrap and in a container alike;
+    // HOME and /tmp stay its own.
+    for (std::string& dir : sandbox.writable) sandbox.readable.push_back(std::move(dir));
+    sandbox.writable.clear();
+    info["read_only"] = true;
+  }
   if (kind == Sandbox::kBwrap) {
-    if (read_only) {
-      // A reviewer reads the work and writes nothing in it: every writable place (the
-      // worktree, or the project root) read-only; HOME and /tmp stay its own.
-      for (std::string& dir : sandbox.writable) sandbox.readable.push_back(std::move(dir));
-      sandbox.writable.clear();
-      info["read_only"] = true;
-    }
     if (auto r = isolation::wrap_in_bwrap(process, sandbox); !r) return tl::unexpected(r.error());
     info["sandbox"] = "bwrap";
   } else {
