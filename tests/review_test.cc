@@ -360,6 +360,42 @@ TEST(ReviewSandboxTest, UnderBwrapTheReviewersWorktreeIsReadOnly) {
   EXPECT_EQ(git_sh(dir.path(), "find . -name by-reviewer.txt"), "");
 }
 
+// The real CLIs under bwrap: Claude implements, Codex reviews in a read-only worktree
+// (its write is refused inside the sandbox, its answer still reaches baton).
+TEST(RehearsedReviewTest, UnderBwrapCodexReviewsInAReadOnlyWorktree) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: reviewed-sandboxed
+settings: {isolation: worktree, sandbox: bwrap}
+tasks:
+  - id: impl
+    agent: claude
+    network: true
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    review: {agent: codex}
+)",
+            std::string("tasks:\n") +
+                "  \"impl:claude:1\": [{write_file: {path: a.txt, content: \"one\\n\"}}, "
+                "{text: \"wrote one\"}]\n"
+                "  \"impl:codex:2\": [{write_file: {path: by-reviewer.txt, content: x}}, {text: " +
+                verdict_text("approved", "") + "}]\n");
+  git_sh(dir.path(), "git add -A && git commit -qm base");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  json impl = task_of(run, "impl");
+  EXPECT_EQ(impl["status"], "success");
+  EXPECT_EQ(impl["attempts"], 2);
+  EXPECT_EQ(impl["output"], "wrote one");
+  auto started = of_kind(events_of(dir, id), "attempt.started", "impl");
+  ASSERT_EQ(started.size(), 2u);
+  EXPECT_EQ(started[1]["data"]["read_only"], true) << started[1].dump();
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + id + ":a.txt"), "one\n");
+  EXPECT_EQ(git_sh(dir.path(), "find .baton/worktrees -name by-reviewer.txt"), "");
+}
+
 // In a docker container too, the reviewer's worktree is mounted read-only.
 TEST(ReviewSandboxTest, InADockerContainerTheReviewersWorktreeIsReadOnly) {
   ScratchDir dir;
