@@ -396,6 +396,41 @@ tasks:
   EXPECT_EQ(git_sh(dir.path(), "find .baton/worktrees -name by-reviewer.txt"), "");
 }
 
+// integrate_at: task: a reviewed task whose reviews ran out goes into the run's branch
+// once a person approves it (at the run's end), like an approved one.
+TEST(ReviewSandboxTest, AnExhaustedReviewApprovedByAPersonIsIntegratedAtTask) {
+  ScratchDir dir;
+  dir.write(".baton/config.yaml", R"(custom_agents:
+  impl:
+    command: [sh, -c, "cat >/dev/null; echo one > a.txt; echo wrote a.txt"]
+  rev:
+    command:
+      - sh
+      - -c
+      - |
+        cat >/dev/null
+        printf 'No.\n```json\n{"verdict": "changes_requested", "feedback": "Again."}\n```\n'
+)");
+  dir.write("flow.yaml", R"(name: exhausted
+settings: {isolation: worktree, integrate_at: task}
+tasks:
+  - id: impl
+    agent: impl
+    parameters: {task: "Write a.txt"}
+    review: {agent: rev, max_cycles: 1, on_exhausted: escalate}
+)");
+  git_sh(dir.path(), "git init -q -b main && git add -A && git commit -qm base");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path());
+  ASSERT_EQ(o.exit_code, 5) << o.out << o.err;
+  const std::string id = last_run(dir)["id"];
+  o = run_baton({"approve", id, "impl"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  o = run_baton({"resume", id, "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(task_of(last_run(dir), "impl")["status"], "success");
+  EXPECT_EQ(git_sh(dir.path(), "git show baton/" + id + ":a.txt"), "one\n");
+}
+
 // In a docker container too, the reviewer's worktree is mounted read-only.
 TEST(ReviewSandboxTest, InADockerContainerTheReviewersWorktreeIsReadOnly) {
   ScratchDir dir;

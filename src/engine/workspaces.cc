@@ -565,7 +565,28 @@ IntegrationReport Workspaces::integrate(const std::vector<int>& succeeded) {
   IntegrationReport report;
   if (wf_.settings.integrate == workflow::Integration::kNone) return report;
   if (per_task_) {
-    // Each task was merged as it finished (integrate_task); say what the branch holds.
+    // Each task was merged as it finished (integrate_task), but for a reviewed task whose
+    // reviews ran out and that a person approved (docs/review.md): its work goes in now,
+    // in dependency order. A conflict fails the run, as at the run's end.
+    std::vector<int> order = workflow::topological_order(wf_).value_or(std::vector<int>{});
+    for (int t : order) {
+      if (std::find(succeeded.begin(), succeeded.end(), t) == succeeded.end()) continue;
+      if (std::find(integrated_ids_.begin(), integrated_ids_.end(), wf_.tasks[t].id) !=
+          integrated_ids_.end()) {
+        continue;
+      }
+      if (auto late = integrate_task(t); !late) {
+        report.attempted = true;
+        report.failed = true;
+        report.event = "run.integration_failed";
+        report.data = {{"branch", isolation::run_branch(run_id_)},
+                       {"task", wf_.tasks[t].id},
+                       {"error", late.error().message}};
+        report.text = "integration of task " + wf_.tasks[t].id + " failed: " + late.error().message;
+        return report;
+      }
+    }
+    // Say what the branch holds.
     if (integrated_ids_.empty()) return report;
     report.attempted = true;
     report.event = "run.integrated";
