@@ -241,4 +241,21 @@ nlohmann::json task_of(const nlohmann::json& run, const std::string& id) {
   return nlohmann::json::object();
 }
 
+std::vector<nlohmann::json> events_of(const ScratchDir& dir, const std::string& run_id) {
+  Outcome o = run_baton({"audit", "export", run_id}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.err;
+  std::vector<nlohmann::json> out;
+  std::istringstream lines(o.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+int count_kind(const std::vector<nlohmann::json>& events, const std::string& kind) {
+  int n = 0;
+  for (const nlohmann::json& e : events) n += e.value("kind", "") == kind;
+  return n;
+}
+
 }  // namespace baton::testing

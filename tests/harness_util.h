@@ -73,6 +73,13 @@ std::string git_sh(const std::string& dir, const std::string& script);
 /// ("base"), both in one commit.
 void make_flow_repo(const ScratchDir& dir, const std::string& flow);
 
+/// The events of run RUN_ID in DIR's project, in order: `baton audit export RUN_ID`'s
+/// JSON lines, parsed. The test fails (not aborts) unless the export exits 0.
+std::vector<nlohmann::json> events_of(const ScratchDir& dir, const std::string& run_id);
+
+/// How many of EVENTS have "kind" KIND.
+int count_kind(const std::vector<nlohmann::json>& events, const std::string& kind);
+
 /// Waits up to TIMEOUT_S for PATH to exist (checking every 10 ms). True if it does.
 bool wait_for_file(const std::string& path, double timeout_s = 30);
 

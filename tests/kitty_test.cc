@@ -50,7 +50,7 @@ void make_reviewed_feature_repo(const ScratchDir& dir, const std::string& fixtur
   git_sh(dir.path(), "git add -A && git commit -qm reviewer");
 }
 
-std::vector<json> events_of(const ScratchDir& dir, const std::string& slug) {
+std::vector<json> lane_events_of(const ScratchDir& dir, const std::string& slug) {
   std::vector<json> out;
   std::istringstream in(dir.read("kitty-specs/" + slug + "/status.events.jsonl"));
   for (std::string line; std::getline(in, line);) out.push_back(json::parse(line));
@@ -141,7 +141,7 @@ TEST(KittyTest, ALinearFeatureRunsInOrderInWorktreesBasedOnItsDependencies) {
   Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain"}, dir.path());
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_EQ(dir.read("ctl/ran"), "WP01\nWP02\nWP03\n");
-  std::vector<json> events = events_of(dir, "001-linear");
+  std::vector<json> events = lane_events_of(dir, "001-linear");
   for (const char* wp : {"WP01", "WP02", "WP03"}) EXPECT_EQ(moves_of(events, wp), kFullPath) << wp;
   json status = json::parse(dir.read("kitty-specs/001-linear/status.json"));
   EXPECT_EQ(status["summary"]["done"], 3);
@@ -213,7 +213,7 @@ TEST(KittyTest, AnAgentLimitOfOneHoldsAcrossATwelveWorkPackageFeature) {
   EXPECT_GT(beside, 0);
   json status = json::parse(dir.read("kitty-specs/012-twelve/status.json"));
   EXPECT_EQ(status["summary"]["done"], 12);
-  std::vector<json> events = events_of(dir, "012-twelve");
+  std::vector<json> events = lane_events_of(dir, "012-twelve");
   for (int i = 1; i <= 12; ++i) {
     std::string wp = (i < 10 ? "WP0" : "WP1") + std::to_string(i % 10);
     EXPECT_EQ(moves_of(events, wp), kFullPath) << wp;
@@ -237,7 +237,7 @@ TEST(KittyTest, DoneWorkPackagesAreNotRunAgain) {
   std::string ran = dir.read("ctl/ran");
   EXPECT_EQ(ran.find("WP01"), std::string::npos) << ran;
   EXPECT_EQ(ran.substr(ran.size() - 5), "WP04\n");
-  std::vector<json> events = events_of(dir, "003-diamond");
+  std::vector<json> events = lane_events_of(dir, "003-diamond");
   EXPECT_EQ(moves_of(events, "WP01").size(), 4u);  // the fixture's own
   EXPECT_EQ(moves_of(events, "WP04"), kFullPath);
   std::string seen = on_run_branch(dir, "seen-WP04.txt");
@@ -273,7 +273,7 @@ TEST(KittyTest, ALegacyFeaturesFrontMatterLanesAreUpdatedInPlace) {
   wp3.replace(wp3.find("lane: doing"), 11, "lane: done");
   EXPECT_EQ(dir.read("kitty-specs/004-legacy/tasks/WP03-doing.md"), wp3);
   // WP03 was `doing` (in_progress) already: no claim, straight to review.
-  EXPECT_EQ(moves_of(events_of(dir, "004-legacy"), "WP03"),
+  EXPECT_EQ(moves_of(lane_events_of(dir, "004-legacy"), "WP03"),
             (std::vector<std::string>{"in_progress>for_review", "for_review>done"}));
 }
 
@@ -300,7 +300,7 @@ TEST(KittyTest, AFailedWorkPackageIsBlocked) {
   dir.write("ctl/fail-WP02", "");
   Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain"}, dir.path());
   EXPECT_NE(o.exit_code, 0);
-  std::vector<json> events = events_of(dir, "001-linear");
+  std::vector<json> events = lane_events_of(dir, "001-linear");
   EXPECT_EQ(moves_of(events, "WP01"), kFullPath);
   EXPECT_EQ(
       moves_of(events, "WP02"),
@@ -322,7 +322,7 @@ TEST(KittyTest, EachWorkPackageIsReviewedAndChangesRequestedSendItBackToInProgre
   ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_EQ(dir.read("ctl/ran"), "WP01\nWP02\nWP02\nWP03\n");
   EXPECT_EQ(dir.read("ctl/reviewed"), "WP01\nWP02\nWP02\nWP03\n");
-  std::vector<json> events = events_of(dir, "001-linear");
+  std::vector<json> events = lane_events_of(dir, "001-linear");
   EXPECT_EQ(moves_of(events, "WP01"), kFullPath);
   EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
   EXPECT_EQ(moves_of(events, "WP02"),
@@ -374,7 +374,7 @@ TEST(KittyTest, AnExhaustedReviewWaitsForAPersonInForReview) {
   Outcome o = run_baton({"run", "kitty-specs/001-linear", "--plain", "--no-wait"}, dir.path());
   EXPECT_EQ(o.exit_code, 5) << o.out << o.err;
   EXPECT_EQ(dir.read("ctl/reviewed"), "WP01\nWP01\nWP01\n");
-  std::vector<json> events = events_of(dir, "001-linear");
+  std::vector<json> events = lane_events_of(dir, "001-linear");
   EXPECT_EQ(
       moves_of(events, "WP01"),
       (std::vector<std::string>{"planned>claimed", "claimed>in_progress", "in_progress>for_review",
@@ -385,7 +385,7 @@ TEST(KittyTest, AnExhaustedReviewWaitsForAPersonInForReview) {
   ASSERT_EQ(a.exit_code, 0) << a.out << a.err;
   Outcome r = run_baton({"resume", "last", "--plain"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  events = events_of(dir, "001-linear");
+  events = lane_events_of(dir, "001-linear");
   std::vector<std::string> wp01 = moves_of(events, "WP01");
   ASSERT_FALSE(wp01.empty());
   EXPECT_EQ(wp01.back(), "for_review>done");
@@ -410,7 +410,7 @@ TEST(KittyTest, AnInterruptedFeatureIsContinuedByResume) {
     Outcome o = run.wait();
     EXPECT_NE(o.exit_code, 0);
   }
-  std::vector<json> events = events_of(dir, "001-linear");
+  std::vector<json> events = lane_events_of(dir, "001-linear");
   ASSERT_FALSE(moves_of(events, "WP02").empty());
   EXPECT_EQ(moves_of(events, "WP02").back(), "in_progress>planned");
   EXPECT_NE(events.back()["reason"].get<std::string>().find("baton resume continues it"),
@@ -420,7 +420,7 @@ TEST(KittyTest, AnInterruptedFeatureIsContinuedByResume) {
   Outcome r = run_baton({"resume", "last", "--plain"}, dir.path());
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(dir.read("ctl/ran"), "WP01\nWP02\nWP02\nWP03\n");
-  events = events_of(dir, "001-linear");
+  events = lane_events_of(dir, "001-linear");
   EXPECT_EQ(moves_of(events, "WP01"), kFullPath);
   EXPECT_EQ(moves_of(events, "WP02"),
             (std::vector<std::string>{
@@ -589,7 +589,7 @@ TEST(KittyRehearsedTest, ClaudeImplementsEachWorkPackageInItsWorktree) {
   EXPECT_EQ(task_of(run, "WP04")["output"], "leaf 4 done");
   EXPECT_EQ(on_run_branch(dir, "leaf4.txt"), "base\n");  // WP04 worked on top of WP01
   EXPECT_EQ(on_run_branch(dir, "leaf2.txt"), "leaf 2\n");
-  std::vector<json> events = events_of(dir, "002-fanout");
+  std::vector<json> events = lane_events_of(dir, "002-fanout");
   for (const char* wp : {"WP01", "WP02", "WP03", "WP04"})
     EXPECT_EQ(moves_of(events, wp), kFullPath);
 }

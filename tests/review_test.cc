@@ -35,13 +35,6 @@ std::vector<json> json_lines(const std::string& text) {
   return out;
 }
 
-// The events of RUN (baton audit export), in order.
-std::vector<json> events_of(const ScratchDir& dir, const std::string& run_id) {
-  Outcome o = run_baton({"audit", "export", run_id}, dir.path());
-  EXPECT_EQ(o.exit_code, 0) << o.err;
-  return json_lines(o.out);
-}
-
 // The events of KIND (and of TASK, unless "") in EVENTS.
 std::vector<json> of_kind(const std::vector<json>& events, const std::string& kind,
                           const std::string& task = "") {

@@ -24,23 +24,6 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::vector<json> events_of(const ScratchDir& dir, const std::string& run_id) {
-  Outcome o = run_baton({"audit", "export", run_id}, dir.path());
-  EXPECT_EQ(o.exit_code, 0) << o.err;
-  std::vector<json> out;
-  std::istringstream lines(o.out);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) out.push_back(json::parse(line));
-  }
-  return out;
-}
-
-int count_kind(const std::vector<json>& events, const std::string& kind) {
-  int n = 0;
-  for (const json& e : events) n += e.value("kind", "") == kind;
-  return n;
-}
-
 // Polls FN every 20 ms until it is true or TIMEOUT_S passes (cross-process waits).
 template <class Fn>
 bool eventually(Fn fn, double timeout_s = 60) {
