@@ -92,12 +92,14 @@ TEST(ExampleTest, ProtocolsExampleMixesACliAnAcpAndAnA2aAgent) {
     EXPECT_EQ(t.value("agent", ""), w.agent);
     EXPECT_EQ(t.value("output", ""), w.output);
   }
-  // Each agent ran the way the workflow says: Gemini over ACP (the bridge's log), the
-  // notes over A2A (the client's log).
+  // Each agent ran the way the workflow says: Gemini over ACP (the bridge's log: baton
+  // wrote the file for it), the notes over A2A (the client's log: the file part).
   Outcome impl = run_baton({"logs", "last", "implement", "--raw"}, dir.path());
   EXPECT_NE(impl.out.find("\"acp\":\"start\""), std::string::npos) << impl.out;
+  EXPECT_NE(impl.out.find("\"method\":\"fs/write_text_file\""), std::string::npos) << impl.out;
   Outcome notes = run_baton({"logs", "last", "notes", "--raw"}, dir.path());
   EXPECT_NE(notes.out.find("\"a2a\":\"card\""), std::string::npos) << notes.out;
+  EXPECT_NE(notes.out.find("\"a2a\":\"file\",\"bytes\""), std::string::npos) << notes.out;
   EXPECT_NE(dir.read("PLAN.md").find("# Plan: -h/--help"), std::string::npos);
   EXPECT_NE(dir.read("src/main.c").find("usage: textstats [FILE]"), std::string::npos);
   EXPECT_EQ(dir.read("NOTES.md"),
