@@ -387,6 +387,43 @@ TEST(HttpJobTest, RetryAfterTheClientWasKilledReattachesToTheSameJob) {
   }
 }
 
+TEST(HttpJobTest, AJobDispatchedByADeadClientIsFoundByItsKey) {
+  // The client dies after the server made the run but before it learnt the run's id
+  // (tests/httpjob/hang_proxy.mjs holds that answer): the next attempt finds the run
+  // by its key on the key's thread and re-attaches, so the run is dispatched once.
+  ServerProcess::Options o;
+  o.argv = {"node", std::string(BATON_SOURCE_DIR) + "/tests/httpjob/hang_proxy.mjs",
+            g_graph->url()};
+  std::string error;
+  std::unique_ptr<ServerProcess> proxy = ServerProcess::start(o, &error);
+  ASSERT_TRUE(proxy) << error;
+  ScratchDir dir;
+  make_repo(dir, "graph",
+            "{profile: langgraph, url: \"" + proxy->url() +
+                "\", assistant_id: echo, input_key: prompt, output_key: output}",
+            "SLEEP:1 found again", ", retry: {max_attempts: 2, delay: 0}");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(eventually([&] { return proxy->get_json("/proxy-stats").value("creates", 0) == 1; }));
+  std::string log = attempt_log(dir, 1);
+  EXPECT_FALSE(job_line(log).is_object()) << log;
+  size_t at = log.find("\"pid\":");
+  ASSERT_NE(at, std::string::npos) << log;
+  ASSERT_EQ(::kill(std::stoi(log.substr(at + 6)), SIGKILL), 0);
+  Outcome out = run.wait(60);
+  ASSERT_EQ(out.exit_code, 0) << out.out << out.err;
+  json r = last_run(dir);
+  EXPECT_EQ(task_of(r, "t")["attempts"], 2);
+  EXPECT_NE(task_of(r, "t")["output"].get<std::string>().find("found again"), std::string::npos)
+      << task_of(r, "t").dump();
+  std::string second = read_file(attempt(r, 1).value("log", ""));
+  EXPECT_NE(second.find("re-attaching to job"), std::string::npos) << second;
+  EXPECT_EQ(second.find(R"({"httpjob":"dispatch")"), std::string::npos) << second;
+  json job = job_line(second);
+  ASSERT_TRUE(job.is_object()) << second;
+  EXPECT_EQ(graph_runs(job["vars"].value("thread_id", "")).size(), 1u);
+  EXPECT_EQ(proxy->get_json("/proxy-stats").value("creates", 0), 1);
+}
+
 TEST(HttpJobTest, BadConfigIsAnErrorAtItsPlace) {
   struct Case {
     std::string http_job, error;
