@@ -175,7 +175,10 @@ bool print_transcript(const store::AttemptRecord& a, const std::string& prefix) 
   // A job of a hosted agent runtime (httpjob/invoker.h), likewise declared in the config.
   if (httpjob::is_http_job_log(*log)) {
     std::string text = httpjob::http_job_transcript(a.agent, *log);
-    if (a.status != "success" && a.status != "running" && !a.error.empty()) {
+    if (a.status == "running") {
+      std::string step = httpjob::current_step(*log);
+      text += "now: " + (step.empty() ? std::string("(starting)") : step) + " (running)\n";
+    } else if (a.status != "success" && !a.error.empty()) {
       text += a.status + ": " + a.error + "\n";
     }
     print_prefixed(text, prefix);

@@ -139,6 +139,24 @@ Result<void> register_http_job_agent(const std::string& name, const HttpJobSpec&
   return agents::register_agent_invoker(name, std::move(*invoker));
 }
 
+std::string current_step(std::string_view tail) {
+  // Status lines are written with sorted keys: {"detail":D,"httpjob":"status",...}.
+  size_t at = tail.rfind("\"httpjob\":\"status\"");
+  if (at == std::string_view::npos) return "";
+  size_t begin = tail.rfind('\n', at);
+  std::string_view line = tail.substr(begin == std::string_view::npos ? 0 : begin + 1);
+  line = line.substr(0, line.find('\n'));
+  json e = json::parse(line, nullptr, false);
+  if (!e.is_object()) return "";
+  std::string detail = str(e, "detail");
+  std::string step = str(e, "status") + (detail.empty() ? "" : ": " + detail);
+  for (char& c : step) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  if (step.size() > 120) step = step.substr(0, 117) + "...";
+  return step;
+}
+
 bool is_http_job_log(std::string_view log) {
   return log.find("{\"httpjob\":\"start\"") != std::string_view::npos;
 }

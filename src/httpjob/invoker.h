@@ -49,6 +49,12 @@ Result<void> register_http_job_agent(const std::string& name, const HttpJobSpec&
 /// True when LOG is the output of `baton __http-job` (it holds {"httpjob":"start"}).
 bool is_http_job_log(std::string_view log);
 
+/// The job's current step in TAIL (the end of an `__http-job` log, possibly starting
+/// mid-line), for the live view and `baton logs` of a running attempt: its last status
+/// and that status's detail ("running: research_task"); "" when no status was logged
+/// yet. One line, at most 120 bytes. Never throws on any input.
+std::string current_step(std::string_view tail);
+
 /// The readable transcript (agents/transcript.h) of LOG, the output of `baton
 /// __http-job` for the agent AGENT: the dispatch, the job, its states, then the answer.
 std::string http_job_transcript(const std::string& agent, std::string_view log);

@@ -334,6 +334,14 @@ TEST(HttpJobTest, ResumeAfterKilledRunReattachesWithoutASecondDispatch) {
       job = job_line(attempt_log(dir, 1));
       return job.is_object();
     }));
+    ASSERT_TRUE(eventually(
+        [&] { return attempt_log(dir, 1).find(R"("state":"running")") != std::string::npos; }));
+    // While it runs, `baton logs` shows the job's status, not raw JSON.
+    Outcome logs = run_baton({"logs", last_run(dir)["id"], "t"}, dir.path());
+    EXPECT_NE(logs.out.find(c.name == "crewai" ? "now: running: research_task (running)"
+                                               : "now: running (running)"),
+              std::string::npos)
+        << logs.out;
     run.signal(SIGKILL);
     run.wait();
     Outcome o = run_baton({"resume", "last", "--plain"}, dir.path(), kCrewEnv);
