@@ -485,7 +485,8 @@ int run(const JobArgs& args) {
     emit_result(result_line(false, "", "", failure, reattach));
     return 1;
   }
-  auto [state, status_answer] = *final_state;
+  auto [final_state_value, status_answer] = *final_state;
+  JobState state = final_state_value;
   json answer = status_answer;
   if (profile->result) {
     Result<json> r = api.call(*profile->result, vars, json(), &failure);
@@ -494,6 +495,13 @@ int run(const JobArgs& args) {
       return 1;
     }
     answer = *r;
+  }
+  // A job that stopped for human input (LangGraph: a run that ended "success" at an
+  // interrupt) is not a success: its output would be a half-done state.
+  std::string question;
+  if (!profile->needs_input_field.empty()) {
+    question = question_text(at_pointer(answer, profile->needs_input_field));
+    if (!question.empty()) state = JobState::kNeedsInput;
   }
   if (state == JobState::kSucceeded) {
     std::string text = output_text(at_pointer(answer, expand(profile->output_field, vars, false)));
@@ -505,7 +513,8 @@ int run(const JobArgs& args) {
   if (state == JobState::kNeedsInput) {
     json detail =
         profile->detail_field.empty() ? json() : at_pointer(status_answer, profile->detail_field);
-    std::string question = !why.empty() ? why : detail.is_string() ? detail.get<std::string>() : "";
+    if (question.empty())
+      question = !why.empty() ? why : detail.is_string() ? detail.get<std::string>() : "";
     failure = {ErrorClass::kPermanent, "the agent needs input" +
                                            (question.empty() ? "" : ": " + question) +
                                            " (answering it is not supported yet)"};

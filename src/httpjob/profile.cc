@@ -34,9 +34,10 @@ constexpr const char* kBuiltin = R"json({
            "match": "/metadata/baton_key", "capture": {"id": "/run_id"}},
   "status": {"method": "GET", "path": "/threads/{thread_id}/runs/{id}", "field": "/status"},
   "states": {"pending": "pending", "running": "running", "success": "succeeded",
-             "error": "failed", "timeout": "timed_out", "interrupted": "needs_input"},
+             "error": "failed", "timeout": "timed_out", "interrupted": "cancelled"},
   "result": {"method": "GET", "path": "/threads/{thread_id}/runs/{id}/join",
-             "output": "/{output_key}", "error": "/__error__/message"},
+             "output": "/{output_key}", "error": "/__error__/message",
+             "needs_input": "/__interrupt__"},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"}
  },
  "langgraph-stateless": {
@@ -48,9 +49,10 @@ constexpr const char* kBuiltin = R"json({
              "capture": {"id": "/run_id", "thread_id": "/thread_id"}},
   "status": {"method": "GET", "path": "/threads/{thread_id}/runs/{id}", "field": "/status"},
   "states": {"pending": "pending", "running": "running", "success": "succeeded",
-             "error": "failed", "timeout": "timed_out", "interrupted": "needs_input"},
+             "error": "failed", "timeout": "timed_out", "interrupted": "cancelled"},
   "result": {"method": "GET", "path": "/threads/{thread_id}/runs/{id}/join",
-             "output": "/{output_key}", "error": "/__error__/message"},
+             "output": "/{output_key}", "error": "/__error__/message",
+             "needs_input": "/__interrupt__"},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"}
  },
  "crewai": {
@@ -216,6 +218,9 @@ Result<Profile> parse_profile(const json& j) {
   auto error = string_field(outputs, where, "error", false);
   if (!error) return tl::unexpected(error.error());
   p.error_field = *error;
+  auto needs_input = string_field(outputs, where, "needs_input", false);
+  if (!needs_input) return tl::unexpected(needs_input.error());
+  p.needs_input_field = *needs_input;
   auto cancel = optional_call(j, "cancel");
   if (!cancel) return tl::unexpected(cancel.error());
   p.cancel = *cancel;
@@ -294,6 +299,16 @@ json make_input(const std::string& prompt, const std::string& input_key) {
     return {{"messages", json::array({{{"role", "user"}, {"content", prompt}}})}};
   }
   return {{input_key, prompt}};
+}
+
+std::string question_text(const json& value) {
+  if (value.is_null() || (value.is_array() && value.empty())) return "";
+  if (value.is_array()) {
+    const json& first = value.front();
+    return question_text(first.is_object() && first.contains("value") ? first["value"] : first);
+  }
+  if (value.is_string()) return value.get<std::string>();
+  return value.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 std::string output_text(const json& value) {

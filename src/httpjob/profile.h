@@ -73,6 +73,10 @@ struct Profile {
   std::optional<Call> result;  ///< fetched once the job is final (else the status answer is read)
   std::string output_field;    ///< pointer to the output in that answer (a template)
   std::string error_field;     ///< pointer to the error text in it
+  /// pointer to the questions of a job that stopped for human input in that answer
+  /// (LangGraph: /__interrupt__, a run that ends "success" with the thread interrupted):
+  /// a final job with a non-empty value there needs input ("" = none)
+  std::string needs_input_field;
   std::optional<Call> cancel;  ///< asks the server to stop the job; absent = none
 };
 
@@ -103,6 +107,11 @@ nlohmann::json expand_body(const nlohmann::json& body, const Vars& vars,
 /// The job's input for PROMPT under INPUT_KEY: {"messages": [{"role": "user",
 /// "content": PROMPT}]} when INPUT_KEY is "messages", else {INPUT_KEY: PROMPT}.
 nlohmann::json make_input(const std::string& prompt, const std::string& input_key);
+
+/// The question in VALUE (what needs_input_field points at): the first element's
+/// "value" of an array (LangGraph's interrupts), then a string as it is and anything
+/// else as compact JSON; "" for null or an empty array.
+std::string question_text(const nlohmann::json& value);
 
 /// The output text in VALUE (what output_field points at): a string as it is; an
 /// array of messages -> the last one's "content"; anything else as compact JSON; ""

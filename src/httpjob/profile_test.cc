@@ -17,7 +17,10 @@ TEST(ProfileTest, BuiltinProfilesParse) {
   }
   auto lg = builtin_profile("langgraph");
   EXPECT_EQ(lg->auth_header, "x-api-key");
-  EXPECT_EQ(lg->states.at("interrupted"), JobState::kNeedsInput);
+  // A run cancelled by `POST .../cancel` ends "interrupted"; a graph that stops for
+  // human input ends "success" with __interrupt__ in its state.
+  EXPECT_EQ(lg->states.at("interrupted"), JobState::kCancelled);
+  EXPECT_EQ(lg->needs_input_field, "/__interrupt__");
   EXPECT_TRUE(lg->cancel && lg->find && lg->prepare);
   auto crew = builtin_profile("crewai");
   EXPECT_EQ(crew->auth_prefix, "Bearer ");
@@ -71,6 +74,14 @@ TEST(ProfileTest, OutputText) {
   EXPECT_EQ(output_text(json::array({{{"content", "q"}}, {{"content", "answer"}}})), "answer");
   EXPECT_EQ(output_text(json{{"a", 1}}), "{\"a\":1}");
   EXPECT_EQ(output_text(json()), "");
+}
+
+TEST(ProfileTest, QuestionText) {
+  EXPECT_EQ(question_text(json::array({{{"id", "1"}, {"value", {{"question", "which?"}}}}})),
+            "{\"question\":\"which?\"}");
+  EXPECT_EQ(question_text(json::array({{{"value", "which branch?"}}})), "which branch?");
+  EXPECT_EQ(question_text(json::array()), "");
+  EXPECT_EQ(question_text(json()), "");
 }
 
 TEST(ProfileTest, UuidFromKeyIsStableAndWellFormed) {

@@ -273,6 +273,19 @@ TEST(HttpJobTest, LangGraphFailuresAndHostileOutput) {
         << a.dump();
   }
   {
+    // The graph stops at interrupt(): the run ends "success" but the agent needs input.
+    ScratchDir dir;
+    make_repo(dir, "graph", graph_config("langgraph", ", input_key: prompt", "ask"), "x");
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    EXPECT_NE(o.exit_code, 0);
+    json a = attempt(last_run(dir));
+    EXPECT_EQ(a.value("error_class", ""), "permanent") << a.dump();
+    EXPECT_NE(a.value("error", "")
+                  .find(R"(the agent needs input: {"question":"Which branch should I review?"})"),
+              std::string::npos)
+        << a.dump();
+  }
+  {
     ScratchDir dir;
     make_repo(dir, "graph", graph_config(), "HOSTILE");
     Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());

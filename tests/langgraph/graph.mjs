@@ -3,9 +3,10 @@
 // what a run does is chosen by its prompt.
 //   echo  state {prompt, output}: output "echo: PROMPT"
 //   chat  state {messages}: appends {role: "assistant", content: "chat: LAST CONTENT"}
+//   ask   stops at interrupt({question: "Which branch should I review?"}) (human input)
 // A prompt holding SLEEP:N sleeps N seconds first (N <= 600); FAIL throws (the run ends
 // with status error); HOSTILE answers shell code and a path out of the worktree.
-import { Annotation, END, START, StateGraph } from "@langchain/langgraph";
+import { Annotation, END, interrupt, START, StateGraph } from "@langchain/langgraph";
 
 async function answer(prompt) {
   const m = /SLEEP:(\d+)/.exec(prompt);
@@ -31,6 +32,12 @@ export const chat = new StateGraph(ChatState)
     const text = String(last.content ?? last.kwargs?.content ?? "");
     return { messages: [{ role: "assistant", content: "chat: " + (await answer(text)) }] };
   })
+  .addEdge(START, "work")
+  .addEdge("work", END)
+  .compile();
+
+export const ask = new StateGraph(EchoState)
+  .addNode("work", async () => ({ output: "answered: " + interrupt({ question: "Which branch should I review?" }) }))
   .addEdge(START, "work")
   .addEdge("work", END)
   .compile();
