@@ -6,17 +6,19 @@
 //
 //   node hang_proxy.mjs http://127.0.0.1:PORT
 // Listens on 127.0.0.1 and a free port, prints {"port":N} first. GET /proxy-stats
-// (answered, not forwarded): {"creates": N} the run creations forwarded and held.
+// (answered, not forwarded): {"creates": N, "api_keys": [x-api-key of each request]}:
+// the run creations forwarded and held, and the keys the client sent.
 import http from "node:http";
 
 const target = new URL(process.argv[2]);
-const stats = { creates: 0 };
+const stats = { creates: 0, api_keys: [] };
 
 const server = http.createServer((req, res) => {
   if (req.url === "/proxy-stats") {
     res.writeHead(200, { "Content-Type": "application/json" });
     return res.end(JSON.stringify(stats));
   }
+  stats.api_keys.push(req.headers["x-api-key"] ?? null);
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {

@@ -421,9 +421,10 @@ TEST(HttpJobTest, AJobDispatchedByADeadClientIsFoundByItsKey) {
   ScratchDir dir;
   make_repo(dir, "graph",
             "{profile: langgraph, url: \"" + proxy->url() +
-                "\", assistant_id: echo, input_key: prompt, output_key: output}",
+                "\", assistant_id: echo, input_key: prompt, output_key: output, auth: {env: "
+                "LG_KEY}}",
             "SLEEP:1 found again", ", retry: {max_attempts: 2, delay: 0}");
-  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path(), {{"LG_KEY", "lg-s3cret"}});
   ASSERT_TRUE(eventually([&] { return proxy->get_json("/proxy-stats").value("creates", 0) == 1; }));
   std::string log = attempt_log(dir, 1);
   EXPECT_FALSE(job_line(log).is_object()) << log;
@@ -442,7 +443,11 @@ TEST(HttpJobTest, AJobDispatchedByADeadClientIsFoundByItsKey) {
   json job = job_line(second);
   ASSERT_TRUE(job.is_object()) << second;
   EXPECT_EQ(graph_runs(job["vars"].value("thread_id", "")).size(), 1u);
-  EXPECT_EQ(proxy->get_json("/proxy-stats").value("creates", 0), 1);
+  json stats = proxy->get_json("/proxy-stats");
+  EXPECT_EQ(stats.value("creates", 0), 1);
+  // Every call carried the API key from the variable the config names (x-api-key).
+  ASSERT_FALSE(stats["api_keys"].empty());
+  for (const json& key : stats["api_keys"]) EXPECT_EQ(key, "lg-s3cret");
 }
 
 TEST(HttpJobTest, BadConfigIsAnErrorAtItsPlace) {
