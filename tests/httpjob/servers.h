@@ -41,11 +41,13 @@ class ServerProcess {
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
+  /// The port it listens on (127.0.0.1).
   int port() const { return port_; }
   /// http://127.0.0.1:PORT (no trailing slash).
   std::string url() const;
-  /// GET PATH (or POST BODY when given) parsed as JSON; null when it fails.
+  /// GET PATH, its answer parsed as JSON; null when it fails (10 s limit).
   nlohmann::json get_json(const std::string& path) const;
+  /// POST BODY to PATH, its answer parsed as JSON; null when it fails (10 s limit).
   nlohmann::json post_json(const std::string& path, const nlohmann::json& body) const;
   /// Kills the process group (idempotent).
   void stop();
