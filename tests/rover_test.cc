@@ -515,8 +515,7 @@ TEST(TemplatesTest, EveryTemplateIsWrittenAsShippedAndValidates) {
   const std::map<std::string, std::string> sources = {
       {"feature", "tests/workflows/seed001_feature.yaml"},
       {"bugfix", "tests/workflows/seed001_bugfix.yaml"},
-      {"rover", "templates/rover.yaml"},
-      {"spec-kitty", "templates/spec-kitty.yaml"}};
+      {"rover", "templates/rover.yaml"}};
   for (const auto& [name, source] : sources) {
     SCOPED_TRACE(name);
     EXPECT_NE(list.out.find("baton init --template " + name + ";"), std::string::npos) << list.out;
@@ -526,6 +525,16 @@ TEST(TemplatesTest, EveryTemplateIsWrittenAsShippedAndValidates) {
     EXPECT_EQ(dir.read(".baton/" + name + ".yaml"), read_file(source_dir() + "/" + source));
     Outcome v = run_baton({"validate", ".baton/" + name + ".yaml"}, dir.path());
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  }
+  // The directory template: listed with what it writes, its files as shipped.
+  EXPECT_NE(list.out.find("writes kitty-specs/001-example-feature/"), std::string::npos)
+      << list.out;
+  ASSERT_EQ(run_baton({"init", "--template", "spec-kitty"}, dir.path()).exit_code, 0);
+  for (const char* file : {"spec.md", "plan.md", "tasks/WP01-greeting.md", "tasks/WP02-usage.md",
+                           "tasks/WP03-tests.md"}) {
+    EXPECT_EQ(
+        dir.read(std::string("kitty-specs/001-example-feature/") + file),
+        read_file(source_dir() + "/templates/spec-kitty/kitty-specs/001-example-feature/" + file));
   }
   // A second time: the file is there; --force overwrites it. The config is kept.
   dir.write(".baton/config.yaml", dir.read(".baton/config.yaml") + "# mine\n");
