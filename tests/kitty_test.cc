@@ -429,6 +429,41 @@ TEST(KittyTest, AnInterruptedFeatureIsContinuedByResume) {
   EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
 }
 
+// `baton cancel` stops a run that `baton resume` may continue: its WP in flight goes
+// back to planned, never to spec-kitty's terminal `canceled` (docs/spec-kitty.md).
+TEST(KittyTest, ABatonCancelledWorkPackageGoesBackToPlannedNotCanceled) {
+  ScratchDir dir;
+  make_feature_repo(dir, "linear", "001-linear");
+  dir.write("ctl/hold-WP02", "");
+  {
+    BatonProcess run({"run", "kitty-specs/001-linear", "--plain"}, dir.path());
+    ASSERT_TRUE(wait_for_file(dir.path() + "/ctl/holding-WP02"));
+    Outcome c = run_baton({"cancel", "last"}, dir.path());
+    EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+    EXPECT_EQ(run.wait().exit_code, 3);  // cancelled
+  }
+  EXPECT_EQ(last_run(dir)["status"], "cancelled");
+  std::vector<json> events = lane_events_of(dir, "001-linear");
+  EXPECT_EQ(
+      moves_of(events, "WP02"),
+      (std::vector<std::string>{"planned>claimed", "claimed>in_progress", "in_progress>planned"}));
+  EXPECT_TRUE(moves_of(events, "WP03").empty());  // never started: still planned
+  for (const json& e : events) EXPECT_NE(e["to_lane"], "canceled") << e.dump();
+  EXPECT_NE(events.back()["reason"].get<std::string>().find("baton resume continues it"),
+            std::string::npos)
+      << events.back().dump();
+  json status = json::parse(dir.read("kitty-specs/001-linear/status.json"));
+  EXPECT_EQ(status["work_packages"]["WP01"]["lane"], "done");
+  EXPECT_EQ(status["work_packages"]["WP02"]["lane"], "planned");
+  // The cancelled run is continued, and WP02 and WP03 end done.
+  dir.write("ctl/go", "");
+  Outcome r = run_baton({"resume", "last", "--plain"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  events = lane_events_of(dir, "001-linear");
+  EXPECT_EQ(moves_of(events, "WP02").back(), "for_review>done");
+  EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
+}
+
 TEST(KittyTest, WithSpecKittyInstalledEveryMoveGoesThroughItsOrchestratorApi) {
   ScratchDir dir;
   make_feature_repo(dir, "linear", "001-linear");
