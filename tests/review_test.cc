@@ -206,6 +206,55 @@ tasks:
             index_of(events, "review.reviewer_failed", "impl"));
 }
 
+// Killed while the fallback reviewer (Codex) reviews: the resumed run goes on with Codex
+// (its attempt lost the model server and ends at the task's timeout of 30 s, the
+// longest part of this test; it is retried), and Claude, which failed for good, is not
+// asked again.
+TEST(RehearsedReviewTest, KilledDuringTheFallbackReviewerResumesWithIt) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: fallback-crash
+agents:
+  reviewer: {use: [claude, codex]}
+tasks:
+  - id: impl
+    agent: gemini
+    parameters: {task: "Write a.txt"}
+    timeout: 30s
+    retry: {max_attempts: 2, delay: 0}
+    review: {agent: reviewer}
+)",
+            std::string("tasks:\n"
+                        "  \"impl:gemini\": [{write_file: {path: a.txt, content: \"x\\n\"}}, "
+                        "{text: \"wrote x\"}]\n"
+                        "  \"impl:claude\": [{fault: {status: 401, times: 1000}}]\n"
+                        "  \"impl:codex:3\": [{run: \"touch review-started\"}, "
+                        "{fault: {kind: hang, times: forever}}]\n"
+                        "  \"impl:codex\": [{text: ") +
+                verdict_text("approved", "") + "}]\n");
+  BatonProcess run({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                   agent_path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/review-started", 180));
+  run.signal(SIGKILL);
+  EXPECT_EQ(run.wait().exit_code, 128 + SIGKILL);
+  const std::string id = last_run(dir)["id"];
+  ASSERT_EQ(of_kind(events_of(dir, id), "review.reviewer_failed", "impl").size(), 1u);
+
+  Outcome o = run_baton({"resume", id, "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json after = last_run(dir);
+  EXPECT_EQ(task_of(after, "impl")["status"], "success");
+  EXPECT_EQ(task_of(after, "impl")["reason"], "approved by codex (cycle 1/3)");
+  for (const json& a : after["attempts"]) {
+    if (a["number"].get<int>() > 2) EXPECT_EQ(a["agent"], "codex") << a.dump();
+  }
+  auto events = events_of(dir, id);
+  EXPECT_EQ(of_kind(events, "review.reviewer_failed", "impl").size(), 1u);
+  auto verdicts = of_kind(events, "review.verdict", "impl");
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0]["data"]["reviewer"], "codex");
+}
+
 TEST(RehearsedReviewTest, NeverApprovedEscalatesAfterThreeCycles) {
   ScratchDir dir;
   make_repo(dir, R"(name: never
