@@ -204,6 +204,18 @@ tasks:
   EXPECT_EQ(verdicts[0]["data"]["verdict"], "approved");
   EXPECT_GT(index_of(events, "review.verdict", "impl"),
             index_of(events, "review.reviewer_failed", "impl"));
+  // `baton inspect` says so.
+  Outcome inspect = run_baton({"inspect", id, "impl"}, dir.path());
+  EXPECT_NE(inspect.out.find("  attempt 2 (claude) failed for good: " +
+                             failed[0]["data"]["reason"].get<std::string>() +
+                             "; codex reviews instead\n"),
+            std::string::npos)
+      << inspect.out;
+  inspect = run_baton({"inspect", id, "impl", "--json"}, dir.path());
+  json reviewer_failures = json::parse(inspect.out)["reviewer_failures"];
+  ASSERT_EQ(reviewer_failures.size(), 1u) << inspect.out;
+  EXPECT_EQ(reviewer_failures[0]["reviewer"], "claude");
+  EXPECT_EQ(reviewer_failures[0]["next"], "codex");
 }
 
 // Killed while the fallback reviewer (Codex) reviews: the resumed run goes on with Codex
