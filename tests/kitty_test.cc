@@ -638,6 +638,21 @@ TEST(KittyTest, TheSpecKittyTemplateIsNotWrittenOverAnyExistingFile) {
   EXPECT_FALSE(fs::exists(dir.path() + "/outside.md"));
 }
 
+TEST(KittyTest, TheSpecKittyTemplateBesideAConfigWithoutItsRolesSaysSo) {
+  ScratchDir dir;
+  git_sh(dir.path(), "git init -q -b main");
+  dir.write(".baton/config.yaml", "agents:\n  implementer: {use: [claude]}\n");
+  Outcome o = run_baton({"init", "--template", "spec-kitty"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read(".baton/config.yaml"), "agents:\n  implementer: {use: [claude]}\n");
+  EXPECT_EQ(o.out.find("no role 'implementer'"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("note: " + dir.path() +
+                       "/.baton/config.yaml has no role 'reviewer'; add it, or pass "
+                       "--review-agent to baton run\n"),
+            std::string::npos)
+      << o.out;
+}
+
 // `baton init --template spec-kitty` in a fresh repository, then the feature it wrote
 // runs as written: Claude Code implements each WP (the role implementer), Codex reviews
 // it (the role reviewer: its first installed agent other than the implementer).
