@@ -53,6 +53,16 @@ tasks:
     run: echo "${greet.output}; ${count.output} entries here"
 )";
 
+// T's run command (relative to the project root ROOT: "baton run .baton/rover.yaml ...")
+// for the current directory, which may be below ROOT.
+std::string run_from_here(const WorkflowTemplate& t, const fs::path& root) {
+  std::string run(t.run);
+  const std::string prefix = "baton run ";
+  fs::path here = fs::relative(root, fs::current_path());
+  if (run.rfind(prefix, 0) != 0 || here.empty() || here == ".") return run;
+  return prefix + (here / run.substr(prefix.size())).string();
+}
+
 // Writes DIR/NAME.yaml from the one-file template NAME (cli/templates.h), unless it
 // exists and not FORCE. Returns the exit code.
 int write_workflow_template(const fs::path& dir, const WorkflowTemplate& t, std::string_view text,
@@ -68,9 +78,8 @@ int write_workflow_template(const fs::path& dir, const WorkflowTemplate& t, std:
     std::fprintf(stderr, "baton: cannot write %s\n", file.c_str());
     return kExitInternal;
   }
-  std::printf("wrote %s: run it with `baton run %s%s`\n", file.c_str(),
-              fs::relative(file, fs::current_path()).c_str(),
-              std::string(t.run.substr(t.run.find(".yaml") + 5)).c_str());
+  std::printf("wrote %s: run it with `%s`\n", file.c_str(),
+              run_from_here(t, dir.parent_path()).c_str());
   return kExitSuccess;
 }
 
@@ -106,7 +115,7 @@ int write_directory_template(const fs::path& root, const WorkflowTemplate& t,
     }
   }
   std::printf("wrote %s: run it with `%s`\n", std::string(t.writes).c_str(),
-              std::string(t.run).c_str());
+              run_from_here(t, root).c_str());
   return kExitSuccess;
 }
 
