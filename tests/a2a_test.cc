@@ -81,6 +81,9 @@ TEST(A2aTest, OutputIsTheArtifactTextIn10And03StreamingOrPolling) {
     EXPECT_EQ(output.rfind("done: ", 0), 0u) << output;
     EXPECT_NE(output.find("review main.c"), std::string::npos) << output;
     EXPECT_EQ(server.calls(c.send_method), sends + 1);
+    // The message carries the attempt's idempotency key.
+    EXPECT_EQ(server.stats()["message_ids"].back(),
+              "baton-" + run["id"].get<std::string>() + "-t-1");
     // Polling asks tasks/get; a stream carries the states itself.
     EXPECT_EQ(server.calls(c.get_method) > gets, !c.streaming);
     std::string log = read_file(first_attempt(run).value("log", ""));

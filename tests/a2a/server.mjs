@@ -21,7 +21,8 @@
 // stubborn (ignores tasks/cancel, completes with artifact "LATE" after ~4 s), lateonce
 // (stubborn the first time after a reset, complete after that).
 // GET /stats answers {"calls":{METHOD:N},"cancels":N,"auth":[...last auth headers],
-// "running":N (executions not ended yet),"late":N (stubborn tasks that completed)}.
+// "running":N (executions not ended yet),"late":N (stubborn tasks that completed),
+// "message_ids":[the messageId of each of the last 50 message sends]}.
 // POST /fault {"status":S,"times":K} ("reset":true first empties the queue and re-arms
 // lateonce) answers the next K message sends (SendMessage,
 // SendStreamingMessage, message/send, message/stream) of any agent with HTTP S; they
@@ -30,7 +31,7 @@ import express from 'express';
 import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent } from '@a2a-js/sdk/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 
-const stats = { calls: {}, cancels: 0, auth: [], running: 0, late: 0 };
+const stats = { calls: {}, cancels: 0, auth: [], running: 0, late: 0, message_ids: [] };
 const cancelled = new Set();
 const stubborn = new Set();
 const faults = []; // HTTP statuses for the next message sends, one each
@@ -191,6 +192,10 @@ for (const [path, a] of Object.entries(agents)) {
     if (req.method !== 'POST') return next();
     const method = req.body?.method ?? '?';
     stats.calls[method] = (stats.calls[method] ?? 0) + 1;
+    if (SENDS.has(method)) {
+      stats.message_ids.push(req.body?.params?.message?.messageId ?? '');
+      if (stats.message_ids.length > 50) stats.message_ids.shift();
+    }
     if (SENDS.has(method) && faults.length > 0) {
       const code = faults.shift();
       return res.status(code).json({ error: `scripted fault: HTTP ${code}` });
