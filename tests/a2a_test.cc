@@ -49,16 +49,6 @@ std::string attempt_log(const ScratchDir& dir, int n) {
   return "";
 }
 
-template <class Fn>
-bool eventually(Fn fn, double timeout_s = 30) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return fn();
-}
-
 TEST(A2aTest, OutputIsTheArtifactTextIn10And03StreamingOrPolling) {
   A2aServer server;
   struct Case {

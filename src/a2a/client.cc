@@ -765,7 +765,7 @@ Result<std::string> probe_card(const ClientArgs& args, double timeout_s) {
   std::optional<httplib::Headers> headers = auth_headers(args, &failure);
   if (!headers) return fail(failure.error);
   Result<Card> card = discover(args.url, *headers, &failure, timeout_s);
-  if (!card) return fail(failure.error);
+  if (!card) return fail(args.url + ": " + failure.error);
   if (split_url(card->rpc_url)->first != split_url(args.url)->first) {
     return fail("the agent card's endpoint " + card->rpc_url + " is not on the configured origin");
   }

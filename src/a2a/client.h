@@ -59,7 +59,8 @@ Result<ClientArgs> parse_client_args(const std::vector<std::string>& args);
 /// agent.json) with the auth headers ARGS names (read from the environment) and parsed,
 /// each HTTP request bounded by TIMEOUT_S seconds (connect and read). Returns "A2A
 /// VERSION at ENDPOINT"; errors: a missing secret, an unreachable server, an HTTP
-/// error, a malformed card, a card whose endpoint is on another origin.
+/// error, a malformed card (these three "URL: agent card: REASON"), a card whose
+/// endpoint is on another origin.
 Result<std::string> probe_card(const ClientArgs& args, double timeout_s);
 
 /// The hidden command: parses ARGS and runs the client (see above); returns its exit

@@ -44,17 +44,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-// Polls FN every 20 ms for up to TIMEOUT_S seconds; whether it became true.
-template <class Fn>
-bool eventually(Fn fn, double timeout_s = 30) {
-  auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
-  while (Clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return fn();
-}
-
 // The pids of processes (other than this one) whose working directory is DIR or below.
 std::vector<pid_t> processes_in(const std::string& dir) {
   std::vector<pid_t> out;
