@@ -260,6 +260,11 @@ void Client::handle_update(const Message& m) {
     }
   } else if (kind == "tool_call") {
     saw_tool_call(u);
+  } else if (kind == "tool_call_update" &&
+             (str(u, "status") == "completed" || str(u, "status") == "failed")) {
+    // A message between a call and its end is about the call (Copilot CLI says
+    // "Info: PATH" there), not the answer.
+    in_reply_ = false;
   } else if (kind == "usage_update" || u.contains("usage")) {
     const nlohmann::json& usage = u.contains("usage") ? u["usage"] : u;
     if (int64_t n = num(usage, "inputTokens")) outcome_.usage.input_tokens = n;

@@ -140,6 +140,13 @@ TEST_F(ClientTest, ATurnEndsWithTheAnswerAfterTheLastToolCall) {
         "session/update",
         {{"sessionId", "sess-1"},
          {"update", {{"sessionUpdate", "tool_call"}, {"toolCallId", "t1"}, {"title", "Read"}}}}));
+    // Copilot CLI says "Info: PATH" between a call and its end: not the answer.
+    p.chunk("Info: /repo/a.txt");
+    p.send(make_notification("session/update", {{"sessionId", "sess-1"},
+                                                {"update",
+                                                 {{"sessionUpdate", "tool_call_update"},
+                                                  {"toolCallId", "t1"},
+                                                  {"status", "completed"}}}}));
     p.chunk("do");
     p.chunk("ne");
     p.reply(prompt,
