@@ -213,7 +213,8 @@ void Client::handle_request(const Message& m) {
       send(make_result(m.id, {{"outcome", {{"outcome", "cancelled"}}}}));
       return;
     }
-    PermissionDecision d = decide_permission(options_.policy, options_.root, m.params);
+    PermissionDecision d = decide_permission(options_.policy, options_.root, m.params,
+                                             options_.commands_leave_sandbox);
     log({{"acp", "permission"},
          {"tool", d.tool},
          {"decision", d.allow ? "allow" : "reject"},
@@ -221,6 +222,7 @@ void Client::handle_request(const Message& m) {
          {"paths", d.paths},
          {"reason", d.reason},
          {"policy", to_string(options_.policy)}});
+    if (!d.allow) rejected_ = true;
     nlohmann::json outcome =
         d.option_id.empty() ? nlohmann::json{{"outcome", "cancelled"}}
                             : nlohmann::json{{"outcome", "selected"}, {"optionId", d.option_id}};
@@ -497,9 +499,14 @@ Outcome Client::run(const std::string& prompt) {
       }
       if (outcome_.stop_reason == "end_turn") {
         outcome_.success = true;
-      } else if (outcome_.stop_reason == "cancelled" || cancelled_) {
+      } else if (cancelled_) {
         set_failure(ErrorClass::kCancelled,
                     "cancelled (the turn ended: " + outcome_.stop_reason + ")");
+      } else if (outcome_.stop_reason == "cancelled") {
+        // Not asked by baton: codex-acp ends the turn so when a command is rejected.
+        set_failure(ErrorClass::kPermanent,
+                    "the agent cancelled its turn itself (stopReason cancelled)" +
+                        std::string(rejected_ ? " after a rejected tool call" : ""));
       } else if (outcome_.stop_reason == "refusal") {
         set_failure(ErrorClass::kPermanent, "the agent refused to continue (stopReason refusal)");
       } else if (outcome_.stop_reason == "max_tokens" ||

@@ -407,6 +407,39 @@ TEST_F(ClientTest, CancelSendsSessionCancelAndEndsCancelled) {
   EXPECT_EQ(o.error_class, agents::ErrorClass::kCancelled);
 }
 
+TEST_F(ClientTest, ATurnTheAgentCancelsItselfAfterARejectionIsPermanent) {
+  // codex-acp's only reject option ("abort") ends the turn with stopReason cancelled.
+  options_.commands_leave_sandbox = true;
+  json answer;
+  Outcome o = run([&](Peer& p) {
+    p.handshake();
+    p.new_session();
+    json prompt = p.expect("session/prompt");
+    p.send(make_request(
+        9, "session/request_permission",
+        {{"sessionId", "sess-1"},
+         {"toolCall",
+          {{"toolCallId", "c1"},
+           {"title", "echo x > ../x"},
+           {"kind", "execute"},
+           {"rawInput",
+            {{"command", {"/bin/bash", "-lc", "echo x > ../x"}}, {"cwd", options_.root}}}}},
+         {"options", json::array({{{"optionId", "approved"}, {"kind", "allow_once"}},
+                                  {{"optionId", "abort"}, {"kind", "reject_once"}}})}}));
+    answer = p.recv();
+    p.reply(prompt, {{"stopReason", "cancelled"}});
+  });
+  EXPECT_EQ(answer["result"]["outcome"], json({{"outcome", "selected"}, {"optionId", "abort"}}));
+  EXPECT_NE(log().find("a command the agent asks to run outside its own sandbox"),
+            std::string::npos)
+      << log();
+  EXPECT_FALSE(o.success);
+  EXPECT_EQ(o.error_class, agents::ErrorClass::kPermanent);
+  EXPECT_EQ(
+      o.error,
+      "the agent cancelled its turn itself (stopReason cancelled) after a rejected tool call");
+}
+
 TEST_F(ClientTest, CancelOfAnAgentThatIgnoresItEndsAfterTheGrace) {
   options_.cancel_grace_s = 0.2;
   Outcome o = run([&](Peer& p) {

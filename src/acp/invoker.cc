@@ -65,10 +65,21 @@ const std::vector<AcpAgentSpec>& specs() {
     claude.argv = {"claude-code-acp"};
     claude.env = {{"IS_SANDBOX", ""}};
     v.push_back(claude);
+    // Codex through codex-acp: its sandbox keeps commands' writes in the workspace
+    // (not /tmp, where tasks may live), and with "on-request" it asks only to leave
+    // it; with "untrusted" an approved command would run unsandboxed.
     AcpAgentSpec codex;
     codex.agent = "codex";
-    codex.argv = {"codex-acp", "-c", "approval_policy=\"untrusted\"", "-c",
-                  "sandbox_mode=\"workspace-write\""};
+    codex.argv = {"codex-acp",
+                  "-c",
+                  "approval_policy=\"on-request\"",
+                  "-c",
+                  "sandbox_mode=\"workspace-write\"",
+                  "-c",
+                  "sandbox_workspace_write.exclude_slash_tmp=true",
+                  "-c",
+                  "sandbox_workspace_write.exclude_tmpdir_env_var=true"};
+    codex.commands_leave_sandbox = true;
     v.push_back(codex);
     return v;
   }();
@@ -107,6 +118,7 @@ class AcpInvoker final : public agents::Invoker {
     }
     for (const std::string& m : spec_.auth_methods) cmd.argv.insert(cmd.argv.end(), {"--auth", m});
     if (!spec_.offer_fs_read) cmd.argv.push_back("--no-fs-read");
+    if (spec_.commands_leave_sandbox) cmd.argv.push_back("--commands-leave-sandbox");
     cmd.argv.push_back("--");
     cmd.argv.insert(cmd.argv.end(), spec_.argv.begin(), spec_.argv.end());
     if (!inv.model.empty() && !spec_.model_flag.empty()) {

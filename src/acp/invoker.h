@@ -21,8 +21,9 @@ struct AcpAgentSpec {
   /// Auth method ids the bridge may `authenticate` with (--auth), from the agent's
   /// initialize answer: API-key methods whose key the environment holds.
   std::vector<std::string> auth_methods;
-  bool offer_fs_read = true;  ///< false: the bridge's --no-fs-read
-  std::string model_flag;     ///< how a task's model is passed ("-m"); "" = it is not
+  bool offer_fs_read = true;            ///< false: the bridge's --no-fs-read
+  bool commands_leave_sandbox = false;  ///< the bridge's --commands-leave-sandbox
+  std::string model_flag;               ///< how a task's model is passed ("-m"); "" = it is not
   /// Set in the agent's environment (under the rehearsal's): what makes it ask the
   /// client for permission where its own configuration would not.
   std::map<std::string, std::string> env;
