@@ -34,68 +34,113 @@ pid_t agent_pid_in(const std::string& log) {
   return at == std::string::npos ? -1 : std::stoi(log.substr(at + 12));
 }
 
-TEST(RehearseTest, AcpGeminiAndQwenWriteTheirFileAndLogTheConversation) {
-  for (const std::string agent : {"gemini", "qwen"}) {
-    SCOPED_TRACE(agent);
-    ScratchDir dir;
-    make_repo(dir,
-              R"(name: acp
+// What each pinned agent does over ACP (docs/agents.md, "Which agents speak ACP").
+struct AcpAgent {
+  const char* name;        // baton's name
+  const char* command;     // the first word of its ACP command, as logged
+  bool writes_through_fs;  // it writes files through the client's fs/write_text_file
+  const char* tool_kind;   // the kind of the tool call that writes the file
+  bool reports_tokens;     // the prompt response (or its updates) carry token counts
+  bool asks_for_outside;   // a write outside is a permission request (else its own
+                           // sandbox fails it: Codex)
+};
+
+const AcpAgent kAcpAgents[] = {
+    {"gemini", "gemini", true, "edit", true, true},
+    {"qwen", "qwen", true, "edit", true, true},
+    {"opencode", "opencode", true, "edit", true, true},
+    {"kilocode", "kilo", true, "edit", true, true},
+    // Copilot CLI writes the file itself after the permission.
+    {"copilot", "copilot", false, "edit", true, true},
+    // Claude Code through @zed-industries/claude-code-acp: no usage in its answers.
+    {"claude", "claude-code-acp", true, "edit", false, true},
+    // Codex through @zed-industries/codex-acp: a shell command in its sandbox, which
+    // needs no permission inside the workspace; no usage either.
+    {"codex", "codex-acp", false, "execute", false, false},
+};
+
+class RehearsedAcpTest : public ::testing::TestWithParam<AcpAgent> {};
+
+std::string agent_flow(const std::string& agent) {
+  return R"(name: acp
 tasks:
   - {id: t, agent: {use: )" +
-                  agent + R"(, via: acp}, parameters: {task: "Write out.txt"}, timeout: 2m}
-)",
-              R"(tasks:
-  t: [{write_file: {path: out.txt, content: "over acp\n"}}, {text: "wrote it"}]
-)");
-    Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
-                          agent_path(), 180);
-    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
-    EXPECT_EQ(dir.read("out.txt"), "over acp\n");
-    json run = last_run(dir);
-    EXPECT_EQ(task_of(run, "t")["status"], "success");
-    EXPECT_EQ(task_of(run, "t")["output"], "wrote it");
-    json attempt = first_attempt(run);
-    EXPECT_EQ(attempt["agent"], agent);
-    EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
-    EXPECT_GT(attempt.value("/usage/output_tokens"_json_pointer, 0), 0) << attempt.dump();
-    EXPECT_FALSE(attempt.value("session_id", "").empty()) << attempt.dump();
-
-    // The log is the conversation: what was sent and received, the permission
-    // decision, the write through fs/write_text_file, the final line.
-    std::string log = read_file(attempt.value("log", ""));
-    EXPECT_NE(log.find(R"("method":"session/prompt")"), std::string::npos) << log;
-    EXPECT_NE(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
-    EXPECT_NE(log.find(R"("method":"fs/write_text_file")"), std::string::npos) << log;
-    EXPECT_NE(log.find(R"({"acp":"result")"), std::string::npos) << log;
-
-    Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
-    EXPECT_EQ(logs.exit_code, 0) << logs.err;
-    EXPECT_NE(logs.out.find("tool edit: "), std::string::npos) << logs.out;
-    EXPECT_NE(logs.out.find("permission allow: "), std::string::npos) << logs.out;
-    EXPECT_NE(logs.out.find("answer:\n  wrote it\n"), std::string::npos) << logs.out;
-    EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;  // no raw JSON
-  }
+         agent + R"(, via: acp}, parameters: {task: "Write the file"}, timeout: 2m}
+)";
 }
 
-TEST(RehearseTest, AcpGeminiWriteOutsideTheWorktreeIsRejected) {
+TEST_P(RehearsedAcpTest, WritesItsFileInTheWorktreeAndLogsTheConversation) {
+  const AcpAgent& agent = GetParam();
   ScratchDir dir;
-  make_repo(dir, R"(name: acp
-tasks:
-  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write outside"}, timeout: 2m}
-)",
-            R"(tasks:
-  t: [{write_file: {path: ../acp-escape.txt, content: "escaped\n"}}, {text: "tried"}]
+  make_repo(dir, agent_flow(agent.name), R"(tasks:
+  t: [{write_file: {path: out.txt, content: "over acp\n"}}, {text: "wrote it"}]
 )");
   Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
                         agent_path(), 180);
-  EXPECT_FALSE(dir.exists("../acp-escape.txt"));
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("out.txt"), "over acp\n");
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "t")["status"], "success");
+  EXPECT_EQ(task_of(run, "t")["output"], "wrote it");
+  json attempt = first_attempt(run);
+  EXPECT_EQ(attempt["agent"], agent.name);
+  if (agent.reports_tokens) {
+    EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
+    EXPECT_GT(attempt.value("/usage/output_tokens"_json_pointer, 0), 0) << attempt.dump();
+  }
+  EXPECT_FALSE(attempt.value("session_id", "").empty()) << attempt.dump();
+  std::string log = read_file(attempt.value("log", ""));
+  EXPECT_NE(log.find(std::string(R"({"acp":"start","agent":[")") + agent.command + "\""),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(R"("method":"session/prompt")"), std::string::npos) << log;
+  // The write was asked for and allowed by the policy (Codex asks only to leave its
+  // sandbox: nothing to ask here).
+  if (agent.asks_for_outside) {
+    EXPECT_NE(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
+  } else {
+    EXPECT_EQ(log.find(R"({"acp":"permission")"), std::string::npos) << log;
+  }
+  EXPECT_EQ(log.find(R"("method":"fs/write_text_file")") != std::string::npos,
+            agent.writes_through_fs)
+      << log;
+  EXPECT_NE(log.find(R"({"acp":"result")"), std::string::npos) << log;
+
+  Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find(std::string("tool ") + agent.tool_kind + ": "), std::string::npos)
+      << logs.out;
+  EXPECT_NE(logs.out.find("answer:\n  wrote it\n"), std::string::npos) << logs.out;
+  EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;  // no raw JSON
+}
+
+TEST_P(RehearsedAcpTest, AWriteOutsideTheWorktreeIsRefused) {
+  const AcpAgent& agent = GetParam();
+  ScratchDir dir;
+  // Next to the scratch directory, named after it: no other test writes there.
+  std::string escape =
+      "../" + std::filesystem::path(dir.path()).filename().string() + "-escape.txt";
+  make_repo(dir, agent_flow(agent.name),
+            "tasks:\n  t: [{write_file: {path: " + escape +
+                ", content: \"escaped\\n\"}}, {text: \"tried\"}]\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_FALSE(dir.exists(escape)) << o.out << o.err;
   std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
-  // Refused by the permission policy, or by gemini's own workspace check before it asks.
-  bool rejected = log.find(R"({"acp":"permission","decision":"reject")") != std::string::npos ||
-                  log.find(R"("status":"failed")") != std::string::npos;
-  EXPECT_TRUE(rejected) << log;
+  EXPECT_NE(log.find(R"({"acp":"start")"), std::string::npos) << log;
+  // Refused by the permission policy, or by the agent itself before it asks (gemini's
+  // workspace check, Codex's sandbox).
+  bool rejected = log.find(R"({"acp":"permission","decision":"reject")") != std::string::npos;
+  bool failed = log.find(R"("status":"failed")") != std::string::npos;
+  EXPECT_TRUE(rejected || failed) << log;
+  if (agent.asks_for_outside && std::string(agent.name) != "gemini") EXPECT_TRUE(rejected) << log;
   EXPECT_EQ(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
 }
+
+INSTANTIATE_TEST_SUITE_P(Agents, RehearsedAcpTest, ::testing::ValuesIn(kAcpAgents),
+                         [](const ::testing::TestParamInfo<AcpAgent>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(RehearseTest, AcpGeminiInjectedFaultsAreClassifiedFailures) {
   struct Case {
@@ -206,7 +251,7 @@ TEST(RehearseTest, AcpAgentThatCannotSpeakAcpIsAValidationError) {
   dir.write("flow.yaml", R"(name: acp
 tasks:
   - id: t
-    agent: {use: claude, via: acp}
+    agent: {use: auggie, via: acp}
     parameters: {task: x}
   - {id: u, agent: {use: gemini, via: acpx}, parameters: {task: x}}
   - {id: v, agent: {via: acp}, parameters: {task: x}}
@@ -216,8 +261,8 @@ tasks:
   std::string all = o.out + o.err;
   EXPECT_NE(
       all.find(
-          "flow.yaml:4:18: error: agent 'claude' of task 't' cannot be driven over ACP by this "
-          "baton (via: acp supports gemini and qwen)"),
+          "flow.yaml:4:18: error: agent 'auggie' of task 't' cannot be driven over ACP by this "
+          "baton (via: acp supports claude, codex, copilot, gemini, kilocode, opencode, qwen)"),
       std::string::npos)
       << all;
   EXPECT_NE(
