@@ -43,20 +43,21 @@ struct AcpAgent {
   bool reports_tokens;     // the prompt response (or its updates) carry token counts
   bool asks_for_outside;   // a write outside is a permission request (else its own
                            // sandbox fails it: Codex)
+  bool uses_terminal;      // runs its shell commands through the client's terminal/*
 };
 
 const AcpAgent kAcpAgents[] = {
-    {"gemini", "gemini", true, "edit", true, true},
-    {"qwen", "qwen", true, "edit", true, true},
-    {"opencode", "opencode", true, "edit", true, true},
-    {"kilocode", "kilo", true, "edit", true, true},
+    {"gemini", "gemini", true, "edit", true, true, false},
+    {"qwen", "qwen", true, "edit", true, true, false},
+    {"opencode", "opencode", true, "edit", true, true, false},
+    {"kilocode", "kilo", true, "edit", true, true, false},
     // Copilot CLI writes the file itself after the permission.
-    {"copilot", "copilot", false, "edit", true, true},
+    {"copilot", "copilot", false, "edit", true, true, false},
     // Claude Code through @zed-industries/claude-code-acp: no usage in its answers.
-    {"claude", "claude-code-acp", true, "edit", false, true},
+    {"claude", "claude-code-acp", true, "edit", false, true, true},
     // Codex through @zed-industries/codex-acp: a shell command in its sandbox, which
     // needs no permission inside the workspace; no usage either.
-    {"codex", "codex-acp", false, "execute", false, false},
+    {"codex", "codex-acp", false, "execute", false, false, false},
 };
 
 class RehearsedAcpTest : public ::testing::TestWithParam<AcpAgent> {};
@@ -142,6 +143,27 @@ TEST_P(RehearsedAcpTest, AWriteOutsideTheWorktreeIsRefused) {
     EXPECT_NE(served.find("Read-only file system"), std::string::npos) << served << log;
   }
   EXPECT_EQ(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
+}
+
+TEST_P(RehearsedAcpTest, RunsAShellCommandInTheWorktree) {
+  // Allowed by the policy (it names no path outside), or run in the agent's own
+  // sandbox without asking (Codex); Claude Code's adapter runs it in baton's terminal.
+  const AcpAgent& agent = GetParam();
+  ScratchDir dir;
+  make_repo(dir, agent_flow(agent.name), R"(tasks:
+  t: [{run: "echo ran > ran.txt"}, {text: "ran it"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ran.txt"), "ran\n");
+  std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
+  EXPECT_EQ(log.find(R"({"acp":"permission","decision":"reject")"), std::string::npos) << log;
+  EXPECT_EQ(log.find(R"("method":"terminal/create")") != std::string::npos, agent.uses_terminal)
+      << log;
+  if (agent.uses_terminal) {
+    EXPECT_NE(log.find(R"("method":"terminal/wait_for_exit")"), std::string::npos) << log;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Agents, RehearsedAcpTest, ::testing::ValuesIn(kAcpAgents),

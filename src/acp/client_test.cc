@@ -379,10 +379,22 @@ TEST_F(ClientTest, ATerminalRunsInTheTaskDirectoryWithBoundedOutput) {
     p.send(make_request(5, "terminal/create",
                         {{"sessionId", "sess-1"}, {"command", "true"}, {"cwd", "/"}}));
     answers.push_back(p.recv());
+    // A shell line without args (Claude Code's adapter): run by /bin/sh -c.
+    p.send(make_request(6, "terminal/create",
+                        {{"sessionId", "sess-1"}, {"command", "echo shell > sh.txt && exit 4"}}));
+    json sh_created = p.recv();
+    std::string sh =
+        sh_created.contains("result") ? sh_created["result"].value("terminalId", "") : "none";
+    p.send(
+        make_request(7, "terminal/wait_for_exit", {{"sessionId", "sess-1"}, {"terminalId", sh}}));
+    answers.push_back(p.recv());
     p.reply(prompt, {{"stopReason", "end_turn"}});
   });
   EXPECT_TRUE(o.success) << o.error;
-  ASSERT_EQ(answers.size(), 4u);
+  ASSERT_EQ(answers.size(), 5u);
+  EXPECT_EQ(answers[4]["result"]["exitCode"], 4) << answers[4].dump();
+  std::ifstream sh_out(options_.root + "/sh.txt");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(sh_out), {}), "shell\n");
   EXPECT_EQ(answers[0]["result"]["exitCode"], 3) << answers[0].dump();
   EXPECT_EQ(answers[1]["result"]["output"], "23456789");
   EXPECT_EQ(answers[1]["result"]["truncated"], true);
