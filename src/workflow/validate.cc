@@ -244,7 +244,8 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
                                     " sandbox yet (the bridge, baton itself, is not in the " +
                                     "image): use sandbox bwrap or none, or via: cli");
     }
-    // The agents acp/invoker.h's acp_command() knows (workflow/ does not link acp/).
+    // The agents acp/invoker.h's acp_spec() knows (workflow/ does not link acp/): the
+    // same list as acp::acp_agent_names() (AcpInvokerTest checks that one).
     static const std::vector<std::string> kAcpAgents = {"claude",   "codex",    "copilot", "gemini",
                                                         "kilocode", "opencode", "qwen"};
     std::string acp_list;
