@@ -368,27 +368,36 @@ tasks:
 namespace baton::testing {
 namespace {
 
-TEST(RehearseTest, AcpGeminiRetryAsksToLoadTheSessionWithResumeSession) {
+// A retry with resume_session asks for session/load of the first attempt's session.
+class RehearsedAcpResumeTest : public ::testing::TestWithParam<AcpAgent> {};
+
+TEST_P(RehearsedAcpResumeTest, RetryAsksToLoadTheSessionWithResumeSession) {
   // Attempt 1 fails (HTTP 400: permanent) after a tool call; fallback: same_agent
   // retries it, and resume_session makes attempt 2 ask for session/load of attempt 1's
-  // session. gemini-cli 0.61 lists only sessions with "resumable content" (a model
-  // answer), so it answers "No previous sessions found", and the bridge starts a new
-  // session rather than failing the retry (the session/load itself is tested against
-  // a scripted peer: ClientTest.SessionLoadResumesWhenTheAgentSupportsIt).
+  // session. opencode loads it (it replays the conversation first). gemini-cli 0.61
+  // lists only sessions with "resumable content" (a model answer), so it answers "No
+  // previous sessions found", and the bridge starts a new session rather than failing
+  // the retry (the session/load itself is tested against a scripted peer:
+  // ClientTest.SessionLoadResumesWhenTheAgentSupportsIt).
+  const std::string agent = GetParam().name;
   ScratchDir dir;
-  make_repo(dir, R"(name: resume
+  make_repo(
+      dir,
+      R"(name: resume
 tasks:
   - id: t
-    agent: {use: gemini, via: acp}
+    agent: {use: )" +
+          agent + R"(, via: acp}
     parameters: {task: "Write a.txt"}
     timeout: 2m
     retry: {max_attempts: 2, delay: 0}
     fallback: same_agent
     resume_session: true
 )",
-            R"(tasks:
-  "t:gemini:1": [{write_file: {path: a.txt, content: "first\n"}}, {fault: {status: 400, times: 10}}]
-  "t:gemini:2": [{write_file: {path: a.txt, content: "resumed\n"}}, {text: done}]
+      "tasks:\n  \"t:" + agent +
+          R"(:1": [{write_file: {path: a.txt, content: "first\n"}}, {fault: {status: 400, times: 10}}]
+  "t:)" + agent +
+          R"(:2": [{write_file: {path: a.txt, content: "resumed\n"}}, {text: done}]
 )");
   Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
                         agent_path(), 180);
@@ -401,8 +410,20 @@ tasks:
   std::string log = read_file(run["attempts"][1].value("log", ""));
   EXPECT_NE(log.find(R"("method":"session/load","params":{"cwd":")"), std::string::npos) << log;
   EXPECT_NE(log.find(R"("sessionId":")" + first + "\""), std::string::npos) << log;
-  EXPECT_NE(log.find("; starting a new session"), std::string::npos) << log;
+  if (agent == "gemini") {
+    EXPECT_NE(log.find("; starting a new session"), std::string::npos) << log;
+  } else {
+    EXPECT_EQ(log.find("; starting a new session"), std::string::npos) << log;
+    EXPECT_NE(log.find(R"("sessionUpdate":"user_message_chunk")"), std::string::npos) << log;
+    EXPECT_EQ(run["attempts"][1].value("session_id", ""), first) << run.dump();
+  }
 }
+
+INSTANTIATE_TEST_SUITE_P(Agents, RehearsedAcpResumeTest,
+                         ::testing::Values(kAcpAgents[0], kAcpAgents[2]),
+                         [](const ::testing::TestParamInfo<AcpAgent>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(RehearseTest, AcpSelectedByTheRole) {
   ScratchDir dir;
