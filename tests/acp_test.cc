@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -228,8 +229,8 @@ tasks:
 }
 
 TEST_P(RehearsedAcpMidTurnTest, AnAgentThatDiesMidTurnIsATransientFailure) {
-  // The agent (its process group) is SIGKILLed while its model request hangs: its
-  // stdout closes mid-turn.
+  // The agent (its process group) is SIGKILLed while its model request after a write
+  // hangs: its stdout closes mid-turn.
   const AcpAgent& agent = GetParam();
   ScratchDir dir;
   make_repo(dir,
@@ -240,7 +241,7 @@ tasks:
                 R"(, via: acp}, parameters: {task: "Write a.txt"}, timeout: 2m}
 )",
             R"(tasks:
-  t: [{fault: {kind: hang, times: forever}}]
+  t: [{write_file: {path: a.txt, content: "a\n"}}, {fault: {kind: hang, times: forever}}]
 )");
   BatonProcess baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
                      agent_path());
@@ -253,11 +254,17 @@ tasks:
       run_id = e.path().filename().string();
       log_path = (e.path() / "logs" / "t.1.log").string();
     }
-    mid_turn = !log_path.empty() &&
-               read_file(log_path).find(R"("method":"session/prompt")") != std::string::npos &&
-               !read_file(dir.path() + "/.baton/runs/" + run_id + "/rehearse.jsonl").empty();
+    // The file written, the next model request served and hanging.
+    std::string served = read_file(dir.path() + "/.baton/runs/" + run_id + "/rehearse.jsonl");
+    mid_turn = !log_path.empty() && dir.exists("a.txt") &&
+               std::count(served.begin(), served.end(), '\n') >= 2;
   }
   ASSERT_TRUE(mid_turn) << read_file(log_path);
+  // While it runs, `baton logs` shows the current step: the write, from this agent's
+  // own update shapes.
+  Outcome logs = run_baton({"logs", run_id, "t"}, dir.path());
+  EXPECT_NE(logs.out.find("now: edit: "), std::string::npos) << logs.out << logs.err;
+  EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;
   pid_t pid = agent_pid_in(read_file(log_path));
   ASSERT_GT(pid, 0);
   ASSERT_EQ(::kill(-pid, SIGKILL), 0);  // its group: gemini runs itself again as a child
@@ -424,6 +431,29 @@ INSTANTIATE_TEST_SUITE_P(Agents, RehearsedAcpResumeTest,
                          [](const ::testing::TestParamInfo<AcpAgent>& info) {
                            return std::string(info.param.name);
                          });
+
+TEST(RehearseTest, AcpCodexAskingToLeaveItsSandboxIsRejected) {
+  // codex-acp asks only to run a command outside its sandbox (the model asks for
+  // require_escalated): allow-worktree rejects it, and Codex then ends its turn.
+  ScratchDir dir;
+  std::string escape = "../" + std::filesystem::path(dir.path()).filename().string() + "-esc.txt";
+  make_repo(dir, agent_flow("codex"),
+            "tasks:\n  t: [{call: {name: exec_command, arguments: {cmd: \"echo x > " + escape +
+                "\", sandbox_permissions: require_escalated, justification: \"needed\"}}}, "
+                "{text: \"tried\"}]\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_FALSE(dir.exists(escape));
+  json attempt = first_attempt(last_run(dir));
+  EXPECT_EQ(attempt["error_class"], "permanent") << attempt.dump();
+  EXPECT_NE(attempt.value("error", "").find("after a rejected tool call"), std::string::npos)
+      << attempt.dump();
+  std::string log = read_file(attempt.value("log", ""));
+  EXPECT_NE(log.find(R"({"acp":"permission","decision":"reject")"), std::string::npos) << log;
+  EXPECT_NE(log.find("a command the agent asks to run outside its own sandbox"), std::string::npos)
+      << log;
+}
 
 TEST(RehearseTest, AcpSelectedByTheRole) {
   ScratchDir dir;
