@@ -61,6 +61,9 @@ const AcpAgent kAcpAgents[] = {
     {"codex", "codex-acp", false, "execute", false, false, false},
 };
 
+// Printed by its name, so that the test names CTest discovers are stable.
+void PrintTo(const AcpAgent& agent, std::ostream* os) { *os << agent.name; }
+
 class RehearsedAcpTest : public ::testing::TestWithParam<AcpAgent> {};
 
 std::string agent_flow(const std::string& agent) {
