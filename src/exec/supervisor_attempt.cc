@@ -127,12 +127,17 @@ bool SupervisedAttempt::on_output(bool is_stdout) {
   Fd& fd = is_stdout ? out_ : err_;
   if (!fd.valid()) return false;
   char buf[kReadBufferBytes];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf);
-  if (n > 0) {
-    record_output(is_stdout, std::string_view(buf, static_cast<size_t>(n)));
-    return false;
+  ssize_t n;
+  // Until EAGAIN or EOF: the stream is watched edge-triggered.
+  while ((n = ::read(fd.get(), buf, sizeof buf)) != 0) {
+    if (n > 0) {
+      record_output(is_stdout, std::string_view(buf, static_cast<size_t>(n)));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    break;  // a read error ends the stream just the same
   }
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
   // EOF, or a read error that ends the stream just the same.
   Redactor& redactor = is_stdout ? stdout_redactor_ : stderr_redactor_;
   std::string rest = redactor.finish();

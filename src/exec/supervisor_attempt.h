@@ -55,8 +55,9 @@ class SupervisedAttempt {
   int stdout_fd() const { return out_.get(); }
   int stderr_fd() const { return err_.get(); }
 
-  /// The stream is readable (or at EOF): reads once, records the data (redacted) in the
-  /// log and the captures; at EOF closes the stream. True when the stream was closed.
+  /// The stream is readable (or at EOF): reads until EAGAIN (it is watched
+  /// edge-triggered), records the data (redacted) in the log and the captures; at EOF
+  /// closes the stream. True when the stream was closed.
   bool on_output(bool is_stdout);
   /// The leader was reaped with wait STATUS.
   void on_reaped(int status);
