@@ -581,8 +581,10 @@ bool journal_key_ok(const std::string& key) {
 
 // Links CONTROL_PATH to C's journal in its directory (made when C has none there, or
 // when the one it has is full: EMLINK). Returns the journal's number; NEW_JOURNAL is the
-// descriptor of a new one (created, locked), to hand over with this attempt.
-Result<int64_t> link_to_journal(Connection& c, const std::string& control_path, Fd& new_journal) {
+// descriptor of a new one (created, locked), to hand over with this attempt. LINK_ERRNO
+// is link(2)'s errno when that failed (EEXIST: CONTROL_PATH is there already).
+Result<int64_t> link_to_journal(Connection& c, const std::string& control_path, Fd& new_journal,
+                                int& link_errno) {
   const std::string dir = control_path.substr(0, control_path.rfind('/') + 1);
   auto it = c.journals.find(dir);
   for (int round = 0; round < 2; ++round) {
@@ -603,6 +605,7 @@ Result<int64_t> link_to_journal(Connection& c, const std::string& control_path, 
     }
     if (::link(it->second.path.c_str(), control_path.c_str()) == 0) return it->second.number;
     const int err = errno;
+    link_errno = err;
     if (new_journal.valid()) {
       // Never handed over: it goes.
       (void)::unlink(it->second.path.c_str());
@@ -615,6 +618,28 @@ Result<int64_t> link_to_journal(Connection& c, const std::string& control_path, 
     it = c.journals.end();
   }
   return fail("cannot link " + control_path);
+}
+
+// A control file already at CONTROL_PATH is an earlier try of this attempt that never
+// ran (the engine starts an attempt again only then): its records and its stdout file
+// go, unless a live supervisor runs it.
+Result<void> replace_earlier_try(const std::string& control_path) {
+  struct stat st {};
+  if (::lstat(control_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return ok();
+    return tl::unexpected(Error::from_errno("cannot create control file " + control_path, errno));
+  }
+  if (inspect_attempt(control_path).kind == AttemptState::Kind::kRunning) {
+    return fail("cannot start attempt " + control_path + ": a live supervisor holds it");
+  }
+  if (::unlink(control_path.c_str()) != 0 && errno != ENOENT) {
+    return tl::unexpected(Error::from_errno("cannot replace " + control_path, errno));
+  }
+  const std::string stale = stdout_path_for_control(control_path);
+  if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
+    return tl::unexpected(Error::from_errno("cannot replace " + stale, errno));
+  }
+  return ok();
 }
 
 // A control file of one attempt (as before journals), created and locked.
@@ -709,24 +734,6 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   if (spec.argv.empty()) return fail("cannot start an attempt with an empty argv");
   if (spec.log_path.empty()) return fail("a supervised attempt needs a log path");
   std::string control_path = control_path_for(spec.log_path);
-  // A control file already there is an earlier try of this attempt that never ran (the
-  // engine starts an attempt again only then): its records and its stdout file go,
-  // unless a live supervisor runs it.
-  struct stat st {};
-  if (::lstat(control_path.c_str(), &st) == 0) {
-    if (inspect_attempt(control_path).kind == AttemptState::Kind::kRunning) {
-      return fail("cannot start attempt " + control_path + ": a live supervisor holds it");
-    }
-    if (::unlink(control_path.c_str()) != 0 && errno != ENOENT) {
-      return tl::unexpected(Error::from_errno("cannot replace " + control_path, errno));
-    }
-    const std::string stale = stdout_path_for_control(control_path);
-    if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
-      return tl::unexpected(Error::from_errno("cannot replace " + stale, errno));
-    }
-  } else if (errno != ENOENT) {
-    return tl::unexpected(Error::from_errno("cannot create control file " + control_path, errno));
-  }
   const std::string key = control_key_for(control_path);
 
   SupervisorSpec handoff;
@@ -768,10 +775,21 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
     header.id = c->next_id++;
     Fd new_journal;  // handed over with this attempt, the journal's first
     if (!handoff.key.empty() && !control.valid()) {
-      auto number = link_to_journal(*c, control_path, new_journal);
+      // The link fails with EEXIST only for an earlier try (no lookup beforehand).
+      int link_errno = 0;
+      auto number = link_to_journal(*c, control_path, new_journal, link_errno);
+      if (!number && link_errno == EEXIST) {
+        if (auto replaced = replace_earlier_try(control_path); !replaced) {
+          return tl::unexpected(replaced.error());
+        }
+        number = link_to_journal(*c, control_path, new_journal, link_errno);
+      }
       if (number) header.value = *number;
     }
     if (header.value == 0 && !control.valid()) {
+      if (auto replaced = replace_earlier_try(control_path); !replaced) {
+        return tl::unexpected(replaced.error());
+      }
       auto own = create_control_file(control_path);
       if (!own) return tl::unexpected(own.error());
       control = std::move(*own);
