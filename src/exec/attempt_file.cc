@@ -62,6 +62,7 @@ std::string encode_spec(const SupervisorSpec& spec) {
     j["rlimits"] = std::move(limits);
   }
   if (spec.umask >= 0) j["umask"] = spec.umask;
+  if (!spec.key.empty()) j["key"] = spec.key;
   std::vector<uint8_t> bytes = json::to_cbor(j);
   return std::string(bytes.begin(), bytes.end());
 }
@@ -81,6 +82,7 @@ Result<SupervisorSpec> decode_spec(std::string_view bytes) {
     if (j.contains("stdin")) spec.stdin_data = j["stdin"].get<std::string>();
     if (j.contains("timeout_s")) spec.timeout_s = j["timeout_s"].get<double>();
     if (j.contains("umask")) spec.umask = j["umask"].get<int>();
+    if (j.contains("key")) spec.key = j["key"].get<std::string>();
     if (j.contains("rlimits")) {
       for (const json& l : j["rlimits"]) {
         spec.rlimits.push_back({l.at(0).get<int>(), l.at(1).get<uint64_t>()});
@@ -94,36 +96,46 @@ Result<SupervisorSpec> decode_spec(std::string_view bytes) {
 }
 
 std::string format_started_record(const StartedRecord& r) {
-  return dump_line({{"record", "started"},
-                    {"supervisor_pid", r.supervisor_pid},
-                    {"supervisor_start", r.supervisor_start},
-                    {"attempt_id", r.attempt_id},
-                    {"child_pid", r.child_pid},
-                    {"child_start", r.child_start},
-                    {"started_at", r.started_at}});
+  json j = {{"record", "started"},
+            {"supervisor_pid", r.supervisor_pid},
+            {"supervisor_start", r.supervisor_start},
+            {"attempt_id", r.attempt_id},
+            {"child_pid", r.child_pid},
+            {"child_start", r.child_start},
+            {"started_at", r.started_at}};
+  if (!r.key.empty()) j["key"] = r.key;
+  return dump_line(j);
 }
 
 std::string format_exit_record(const ExitRecord& r) {
-  return dump_line({{"record", "exit"},
-                    {"kind", kind_name(r.status.kind)},
-                    {"code", r.status.code},
-                    {"signal", r.status.signal},
-                    {"error", r.status.error},
-                    {"timeout_s", r.status.timeout_s},
-                    {"child_pid", r.child_pid},
-                    {"started_at", r.started_at},
-                    {"ended_at", r.ended_at},
-                    {"stdout_truncated", r.stdout_truncated},
-                    {"output_error", r.output_error},
-                    {"stdout_bytes", r.stdout_bytes},
-                    {"stderr_tail", r.stderr_tail}});
+  json j = {{"record", "exit"},
+            {"kind", kind_name(r.status.kind)},
+            {"code", r.status.code},
+            {"signal", r.status.signal},
+            {"error", r.status.error},
+            {"timeout_s", r.status.timeout_s},
+            {"child_pid", r.child_pid},
+            {"started_at", r.started_at},
+            {"ended_at", r.ended_at},
+            {"stdout_truncated", r.stdout_truncated},
+            {"output_error", r.output_error},
+            {"stdout_bytes", r.stdout_bytes},
+            {"stderr_tail", r.stderr_tail}};
+  if (!r.key.empty()) j["key"] = r.key;
+  return dump_line(j);
 }
 
-std::string format_cleaned_record(double at) {
-  return dump_line({{"record", "cleaned"}, {"at", at}});
+std::string format_cleaned_record(double at, const std::string& key) {
+  json j = {{"record", "cleaned"}, {"at", at}};
+  if (!key.empty()) j["key"] = key;
+  return dump_line(j);
 }
 
-Result<ControlRecords> parse_control_records(std::string_view text) {
+std::string format_drained_record(double at) {
+  return dump_line({{"record", "drained"}, {"at", at}});
+}
+
+Result<ControlRecords> parse_control_records(std::string_view text, std::string_view key) {
   ControlRecords records;
   size_t line_no = 0;
   size_t pos = 0;
@@ -137,6 +149,13 @@ Result<ControlRecords> parse_control_records(std::string_view text) {
     try {
       json j = json::parse(line);
       std::string record = j.at("record").get<std::string>();
+      if (!key.empty()) {
+        // Another attempt's record in the same journal.
+        auto own = j.find("key");
+        if (own != j.end() && own->is_string() && own->get_ref<const std::string&>() != key) {
+          continue;
+        }
+      }
       if (record == "started") {
         StartedRecord r;
         r.supervisor_pid = j.at("supervisor_pid").get<int>();
@@ -145,6 +164,7 @@ Result<ControlRecords> parse_control_records(std::string_view text) {
         r.child_pid = j.at("child_pid").get<int>();
         r.child_start = j.value("child_start", int64_t{0});
         r.started_at = j.at("started_at").get<double>();
+        r.key = j.value("key", "");
         records.started = r;
       } else if (record == "exit") {
         ExitRecord r;
@@ -162,9 +182,12 @@ Result<ControlRecords> parse_control_records(std::string_view text) {
         r.output_error = j.value("output_error", "");
         r.stdout_bytes = j.value("stdout_bytes", int64_t{-1});
         r.stderr_tail = j.at("stderr_tail").get<std::string>();
+        r.key = j.value("key", "");
         records.exit = std::move(r);
       } else if (record == "cleaned") {
         records.cleaned = true;
+      } else if (record == "drained") {
+        records.drained = true;
       }
     } catch (const std::exception& e) {
       return fail("line " + std::to_string(line_no) + ": " + e.what());
@@ -179,6 +202,12 @@ std::string control_path_for(const std::string& log_path) {
     return log_path.substr(0, log_path.size() - kLog.size()) + std::string(kControlSuffix);
   }
   return log_path + std::string(kControlSuffix);
+}
+
+std::string control_key_for(const std::string& control_path) {
+  std::string name = control_path.substr(control_path.rfind('/') + 1);
+  if (name.ends_with(kControlSuffix)) name.resize(name.size() - kControlSuffix.size());
+  return name;
 }
 
 std::string stdout_path_for_control(const std::string& control_path) {

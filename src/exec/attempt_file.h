@@ -10,7 +10,12 @@
 //       "rlimits": [[RESOURCE, VALUE], ..] or absent, "umask": N or absent}
 //
 // 2. The control file (BASE.attempt beside BASE.log): JSON Lines, appended by the
-//    supervisor, each record one object with "record" naming it:
+//    supervisor, each record one object with "record" naming it. Since issue 17 it is
+//    usually a hard link to the run supervisor's journal (DIR/supervisor-P-J.journal,
+//    one inode for every attempt of that supervisor in DIR): each record of an attempt
+//    then carries "key":"BASE-NAME" (the control file's name without ".attempt") and a
+//    reader keeps only its own; records without "key" (a file of one attempt, as
+//    before) all count:
 //      {"record":"started","supervisor_pid":P,"supervisor_start":T,"attempt_id":I,
 //       "started_at":UNIX_S,"child_pid":C,"child_start":T2}
 //        written by the child itself before it execs (so a record exists for anything
@@ -27,6 +32,10 @@
 //        the end, appended and fsync'd after the log and stdout files were fsync'd.
 //      {"record":"cleaned","at":UNIX_S}
 //        appended by clean_up_lost_attempt to a lost attempt.
+//      {"record":"drained","at":UNIX_S}
+//        journal-wide (no "key"): the supervisor saw its orchestrator's socket close
+//        and had started every attempt handed to it; a linked attempt without its own
+//        "started" was never handed over (the orchestrator died between link and send).
 //    Strings that are not valid UTF-8 (stderr_tail, error) have the bad bytes replaced
 //    by U+FFFD. A last line without its newline is a torn write and is ignored.
 #pragma once
@@ -56,6 +65,9 @@ struct SupervisorSpec {
   std::string stdout_path;
   std::vector<ResourceLimit> rlimits;  ///< set in the child before exec (process.h)
   int umask = -1;                      ///< the child's umask; -1 = the supervisor's
+  /// The attempt's key in its supervisor's journal (control_key_for); "" = records go
+  /// to a control file of its own (handed over with the attempt).
+  std::string key;
 };
 
 /// Encodes SPEC as CBOR (format 1).
@@ -71,6 +83,7 @@ struct StartedRecord {
   int child_pid = 0;
   int64_t child_start = 0;  ///< the child's start ticks; 0 when unknown
   double started_at = 0;    ///< Unix time, seconds
+  std::string key;          ///< the attempt's key in a journal; "" = none (own file)
 };
 
 /// The "exit" record.
@@ -87,23 +100,33 @@ struct ExitRecord {
   /// version): read the file. 0 = there is none to read.
   int64_t stdout_bytes = -1;
   std::string stderr_tail;
+  std::string key;  ///< the attempt's key in a journal; "" = none (own file)
 };
 
-/// What a control file holds.
+/// What a control file holds for one attempt.
 struct ControlRecords {
   std::optional<StartedRecord> started;
   std::optional<ExitRecord> exit;
   bool cleaned = false;
+  bool drained = false;  ///< the journal's supervisor has started all it was handed
 };
 
 /// One line (with its '\n') of each record.
 std::string format_started_record(const StartedRecord& record);
 std::string format_exit_record(const ExitRecord& record);
-std::string format_cleaned_record(double at);
+/// KEY "" = no "key" field (a control file of one attempt).
+std::string format_cleaned_record(double at, const std::string& key = "");
+std::string format_drained_record(double at);
 
-/// Parses a control file's text. Unknown records are skipped (later versions may add
-/// some); a torn last line is ignored. Errors: "line N: <reason>" for a malformed line.
-Result<ControlRecords> parse_control_records(std::string_view text);
+/// Parses a control file's text, keeping the records of the attempt KEY (records with
+/// another "key" are skipped; records without one count; KEY "" keeps every record).
+/// Unknown records are skipped (later versions may add some); a torn last line is
+/// ignored. Errors: "line N: <reason>" for a malformed line.
+Result<ControlRecords> parse_control_records(std::string_view text, std::string_view key = {});
+
+/// The key of the attempt whose control file is CONTROL_PATH: its file name without
+/// ".attempt" ("t7.1" for .../logs/t7.1.attempt).
+std::string control_key_for(const std::string& control_path);
 
 /// BASE.stdout for the control file BASE.attempt.
 std::string stdout_path_for_control(const std::string& control_path);

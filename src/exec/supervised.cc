@@ -85,7 +85,7 @@ ControlSnapshot read_control(const std::string& control_path) {
     if (n == 0) break;
     text.append(buf, static_cast<size_t>(n));
   }
-  snap.records = parse_control_records(text);
+  snap.records = parse_control_records(text, control_key_for(control_path));
   if (!snap.records) {
     snap.records = tl::unexpected(Error(control_path + ": " + snap.records.error().message));
   }
@@ -145,7 +145,9 @@ AttemptState state_from(const ControlSnapshot& snap, const std::string& control_
     state.result = result_from(*records.exit, control_path);
     if (state.child_pid == 0) state.child_pid = records.exit->child_pid;
     state.detail = state.result.status.to_string();
-  } else if (snap.locked) {
+  } else if (snap.locked && !(records.drained && !records.started)) {
+    // Locked without "started": handed over an instant ago (or being handed over),
+    // unless its journal's supervisor has drained its socket: then it never was.
     state.kind = AttemptState::Kind::kRunning;
     state.detail = records.started ? "running" : "starting";
   } else if (!records.started) {
@@ -248,6 +250,14 @@ struct Connection {
   uint64_t next_id = 1;
   std::unordered_map<uint64_t, Supervised::Impl*> watched;  // started here, end not delivered
   size_t outstanding = 0;  // handed over, kEnded not seen (detached ones included)
+  // Its journals by directory: the number the supervisor knows it by, and the path
+  // the attempts' control files are linked to. One is new until handed over.
+  struct Journal {
+    int64_t number = 0;
+    std::string path;
+  };
+  std::unordered_map<std::string, Journal> journals;
+  int64_t next_journal = 1;
   // The loop it is bound to while it has watched attempts, and whether its supervisor is
   // known to be gone: read by connection_for() of any thread (under the registry's lock),
   // written by the loop's thread. Everything else belongs to the bound loop's thread.
@@ -559,6 +569,95 @@ Result<Connection*> connection_for(uv_loop_t* loop, const SupervisorCommand& com
   return r.connections.back().get();
 }
 
+// Whether KEY can name an attempt in a journal: printable ASCII without '"' or '\\',
+// short enough for the child's "started" record (child_spawn.cc's 1 KiB buffer).
+bool journal_key_ok(const std::string& key) {
+  if (key.empty() || key.size() > 200) return false;
+  for (char ch : key) {
+    if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') return false;
+  }
+  return true;
+}
+
+// Links CONTROL_PATH to C's journal in its directory (made when C has none there, or
+// when the one it has is full: EMLINK). Returns the journal's number; NEW_JOURNAL is the
+// descriptor of a new one (created, locked), to hand over with this attempt. LINK_ERRNO
+// is link(2)'s errno when that failed (EEXIST: CONTROL_PATH is there already).
+Result<int64_t> link_to_journal(Connection& c, const std::string& control_path, Fd& new_journal,
+                                int& link_errno) {
+  const std::string dir = control_path.substr(0, control_path.rfind('/') + 1);
+  auto it = c.journals.find(dir);
+  for (int round = 0; round < 2; ++round) {
+    if (it == c.journals.end()) {
+      Connection::Journal journal;
+      journal.number = c.next_journal++;
+      journal.path = dir + "supervisor-" + std::to_string(c.pid) + "-" +
+                     std::to_string(journal.number) + ".journal";
+      int raw =
+          ::open(journal.path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
+      if (raw < 0) return tl::unexpected(Error::from_errno("cannot create " + journal.path, errno));
+      Fd fd(raw);
+      if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+        return tl::unexpected(Error::from_errno("cannot lock " + journal.path, errno));
+      }
+      new_journal = std::move(fd);
+      it = c.journals.emplace(dir, std::move(journal)).first;
+    }
+    if (::link(it->second.path.c_str(), control_path.c_str()) == 0) return it->second.number;
+    const int err = errno;
+    link_errno = err;
+    if (new_journal.valid()) {
+      // Never handed over: it goes.
+      (void)::unlink(it->second.path.c_str());
+      new_journal.reset();
+      c.journals.erase(it);
+      return tl::unexpected(Error::from_errno("cannot link " + control_path, err));
+    }
+    if (err != EMLINK) return tl::unexpected(Error::from_errno("cannot link " + control_path, err));
+    c.journals.erase(it);  // full (ext4: 65,000 links): the next attempts get a new one
+    it = c.journals.end();
+  }
+  return fail("cannot link " + control_path);
+}
+
+// A control file already at CONTROL_PATH is an earlier try of this attempt that never
+// ran (the engine starts an attempt again only then): its records and its stdout file
+// go, unless a live supervisor runs it.
+Result<void> replace_earlier_try(const std::string& control_path) {
+  struct stat st {};
+  if (::lstat(control_path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return ok();
+    return tl::unexpected(Error::from_errno("cannot create control file " + control_path, errno));
+  }
+  if (inspect_attempt(control_path).kind == AttemptState::Kind::kRunning) {
+    return fail("cannot start attempt " + control_path + ": a live supervisor holds it");
+  }
+  if (::unlink(control_path.c_str()) != 0 && errno != ENOENT) {
+    return tl::unexpected(Error::from_errno("cannot replace " + control_path, errno));
+  }
+  const std::string stale = stdout_path_for_control(control_path);
+  if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
+    return tl::unexpected(Error::from_errno("cannot replace " + stale, errno));
+  }
+  return ok();
+}
+
+// A control file of one attempt (as before journals), created and locked.
+Result<Fd> create_control_file(const std::string& control_path) {
+  int raw = ::open(control_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (raw < 0) {
+    return tl::unexpected(Error::from_errno("cannot create control file " + control_path, errno));
+  }
+  Fd control(raw);
+  if (::flock(control.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) {
+      return fail("cannot start attempt " + control_path + ": a live supervisor holds it");
+    }
+    return tl::unexpected(Error::from_errno("cannot lock control file " + control_path, errno));
+  }
+  return control;
+}
+
 }  // namespace
 
 void Supervised::Impl::finish(ProcessResult result) {
@@ -635,31 +734,7 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   if (spec.argv.empty()) return fail("cannot start an attempt with an empty argv");
   if (spec.log_path.empty()) return fail("a supervised attempt needs a log path");
   std::string control_path = control_path_for(spec.log_path);
-  int raw = ::open(control_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (raw < 0) {
-    return tl::unexpected(Error::from_errno("cannot create control file " + control_path, errno));
-  }
-  Fd control(raw);
-  if (::flock(control.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) {
-      return fail("cannot start attempt " + control_path + ": a live supervisor holds it");
-    }
-    return tl::unexpected(Error::from_errno("cannot lock control file " + control_path, errno));
-  }
-  // A control file with records is an earlier try of this attempt (started again after
-  // it never ran): its records and its stdout file go. A new one has neither, and its
-  // stdout file is made with the first byte (most tasks print nothing).
-  struct stat st {};
-  if (::fstat(control.get(), &st) == 0 && st.st_size > 0) {
-    if (::ftruncate(control.get(), 0) != 0) {
-      return tl::unexpected(
-          Error::from_errno("cannot truncate control file " + control_path, errno));
-    }
-    const std::string stale = stdout_path_for_control(control_path);
-    if (::unlink(stale.c_str()) != 0 && errno != ENOENT) {
-      return tl::unexpected(Error::from_errno("cannot replace " + stale, errno));
-    }
-  }
+  const std::string key = control_key_for(control_path);
 
   SupervisorSpec handoff;
   handoff.argv = std::move(spec.argv);
@@ -674,6 +749,7 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   handoff.rlimits = std::move(spec.rlimits);
   handoff.umask = spec.umask;
   handoff.stdout_path = stdout_path_for_control(control_path);
+  if (journal_key_ok(key)) handoff.key = key;
   std::string encoded = encode_spec(handoff);
   Fd spec_fd;
   if (encoded.size() > kInlineSpecBytes) {
@@ -689,6 +765,7 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   Connection* connection = nullptr;
   uint64_t id = 0;
   Error last_error("no supervisor");
+  Fd control;  // a control file of its own, when the journal cannot take the attempt
   for (int tries = 0; tries < 2 && connection == nullptr; ++tries) {
     auto found = connection_for(loop, command);
     if (!found) return tl::unexpected(found.error());
@@ -696,11 +773,52 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
     MessageHeader header;
     header.type = static_cast<uint32_t>(SupervisorMessage::kStart);
     header.id = c->next_id++;
-    int fds[2] = {control.get(), spec_fd.get()};
-    if (send_message(c->socket.get(), header, encoded, fds, spec_fd.valid() ? 2 : 1) < 0) {
+    Fd new_journal;  // handed over with this attempt, the journal's first
+    if (!handoff.key.empty() && !control.valid()) {
+      // The link fails with EEXIST only for an earlier try (no lookup beforehand).
+      int link_errno = 0;
+      auto number = link_to_journal(*c, control_path, new_journal, link_errno);
+      if (!number && link_errno == EEXIST) {
+        if (auto replaced = replace_earlier_try(control_path); !replaced) {
+          return tl::unexpected(replaced.error());
+        }
+        number = link_to_journal(*c, control_path, new_journal, link_errno);
+      }
+      if (number) header.value = *number;
+    }
+    if (header.value == 0 && !control.valid()) {
+      if (auto replaced = replace_earlier_try(control_path); !replaced) {
+        return tl::unexpected(replaced.error());
+      }
+      auto own = create_control_file(control_path);
+      if (!own) return tl::unexpected(own.error());
+      control = std::move(*own);
+      if (!handoff.key.empty()) {
+        // The spec says "journal": this one goes to its own file after all.
+        handoff.key.clear();
+        if (spec_fd.valid() || !encoded.empty()) {
+          encoded = encode_spec(handoff);
+          if (encoded.size() > kInlineSpecBytes) {
+            auto memfd = memfd_with("baton-attempt-spec", encoded);
+            if (!memfd) return tl::unexpected(memfd.error());
+            spec_fd = std::move(*memfd);
+            encoded.clear();
+          } else {
+            spec_fd.reset();
+          }
+        }
+      }
+    }
+    int fds[2];
+    int count = 0;
+    if (header.value == 0) fds[count++] = control.get();
+    if (new_journal.valid()) fds[count++] = new_journal.get();
+    if (spec_fd.valid()) fds[count++] = spec_fd.get();
+    if (send_message(c->socket.get(), header, encoded, fds, count) < 0) {
       // The supervisor is gone (EPIPE): its end is seen by whoever watches it; a new
       // one takes this attempt.
       last_error = Error::from_errno("supervisor: cannot hand over the attempt", errno);
+      if (header.value != 0) (void)::unlink(control_path.c_str());
       c->dead = true;
       if (c->loop == nullptr) {
         for (auto it = r.connections.begin(); it != r.connections.end(); ++it) {
@@ -717,7 +835,8 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
     id = header.id;
   }
   if (connection == nullptr) return tl::unexpected(last_error);
-  // The supervisor holds the lock now (same open file description); ours goes.
+  // The supervisor holds the lock now (same open file description); ours goes (the
+  // first attempt's copy of a new journal went at the end of its loop turn).
   control.reset();
 
   auto impl = std::make_unique<Impl>();
@@ -748,7 +867,7 @@ Result<std::unique_ptr<Supervised>> Supervised::attach(uv_loop_s* loop,
   // lock without the "started" record yet: a bounded wait for it (cross-process).
   double give_up = monotonic_now() + kAttachStartWaitS;
   while (snap.locked && snap.records && !snap.records->started && !snap.records->exit &&
-         monotonic_now() < give_up) {
+         !snap.records->drained && monotonic_now() < give_up) {
     pollfd p{inotify.get(), POLLIN, 0};
     (void)::poll(&p, 1, 10);
     snap = read_control(control_path);
@@ -904,7 +1023,14 @@ Result<void> clean_up_lost_attempt(const std::string& control_path) {
     if (!reused) ::kill(-child, SIGKILL);
   }
   if (!records.cleaned) {
-    std::string line = format_cleaned_record(unix_now());
+    std::string line = format_cleaned_record(unix_now(), control_key_for(control_path));
+    // A torn record (a supervisor killed mid-write) must not swallow this one.
+    struct stat st {};
+    char last = '\n';
+    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0) {
+      (void)::pread(fd.get(), &last, 1, st.st_size - 1);
+    }
+    if (last != '\n') line.insert(line.begin(), '\n');
     if (::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()) ||
         ::fsync(fd.get()) != 0) {
       return tl::unexpected(Error::from_errno("cannot write control file " + control_path, errno));

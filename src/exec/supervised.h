@@ -14,7 +14,10 @@
 //   CLONE_VFORK) (child_spawn.h).
 // - Files beside the log (BASE = log_path without its ".log" suffix):
 //     BASE.attempt  the control file (attempt_file.h): JSON Lines records "started" and
-//                   "exit"; locked (flock LOCK_EX) by the supervisor while it lives.
+//                   "exit"; a hard link to the supervisor's journal for the directory
+//                   (supervisor-PID-N.journal: every attempt's records, each with its
+//                   "key"), or a file of its own when the link cannot be made; locked
+//                   (flock LOCK_EX) by the supervisor while it lives.
 //     BASE.stdout   the captured stdout (first max_capture_bytes bytes); created with
 //                   the first byte of stdout, absent when there was none.
 // - Secrets in ProcessSpec::redact are replaced by "***" in the log and in the captured

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
@@ -926,6 +927,79 @@ TEST_F(SupervisedTest, TheSupervisorOutlivesItsOrchestratorAndExitsAfterItsLastA
   EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
   // With its orchestrator gone and nothing left to run, it exits.
   EXPECT_TRUE(eventually([&] { return gone_or_zombie(pids[0]); }));
+}
+
+TEST_F(SupervisedTest, AttemptsOfADirectoryShareOneJournalAndReadOnlyTheirOwnRecords) {
+  // One inode per supervisor and directory (a new file per attempt cost an inode
+  // allocation each, issue 17): each control file is a hard link to the journal and
+  // each attempt reads only its own records in it.
+  const std::vector<int> codes = {0, 3, 5};
+  std::vector<std::unique_ptr<Supervised>> attempts;
+  std::vector<std::string> controls;
+  for (size_t i = 0; i < codes.size(); ++i) {
+    ProcessSpec spec = sh("echo out" + std::to_string(i) + "; exit " + std::to_string(codes[i]));
+    spec.log_path = path("t" + std::to_string(i) + ".1.log");
+    controls.push_back(control_path_for(spec.log_path));
+    auto started = Supervised::start(loop(), std::move(spec), nullptr);
+    ASSERT_TRUE(started) << started.error().message;
+    attempts.push_back(std::move(*started));
+  }
+  loop_->run();
+  struct stat first {};
+  ASSERT_EQ(::stat(controls[0].c_str(), &first), 0);
+  EXPECT_EQ(first.st_nlink, codes.size() + 1) << "the attempts' links and the journal's name";
+  for (size_t i = 0; i < codes.size(); ++i) {
+    struct stat st {};
+    ASSERT_EQ(::stat(controls[i].c_str(), &st), 0);
+    EXPECT_EQ(st.st_ino, first.st_ino) << controls[i];
+    AttemptState state = inspect_attempt(controls[i]);
+    ASSERT_EQ(state.kind, State::kFinished) << state.detail;
+    EXPECT_EQ(state.result.status.code, codes[i]) << controls[i];
+    EXPECT_EQ(state.result.stdout_text, "out" + std::to_string(i) + "\n");
+  }
+}
+
+TEST_F(SupervisedTest, ALinkedAttemptItsSupervisorNeverGotIsNotStartedOnceDrained) {
+  // The orchestrator links an attempt's control file to the live supervisor's journal
+  // before it sends the attempt: dying in between leaves a locked file without a
+  // "started" record. The supervisor's "drained" record (written at its socket's EOF,
+  // after every attempt it was sent has started) says that one never will.
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe(pipe_fds), 0);
+  pid_t orchestrator = ::fork();
+  ASSERT_GE(orchestrator, 0);
+  if (orchestrator == 0) {
+    ::close(pipe_fds[0]);
+    auto loop = Loop::create();
+    if (!loop) ::_exit(2);
+    auto started = Supervised::start((*loop)->get(), sh("sleep 100"), nullptr);
+    if (!started) ::_exit(3);
+    int pid = (*started)->supervisor_pid();
+    if (::write(pipe_fds[1], &pid, sizeof pid) != static_cast<ssize_t>(sizeof pid)) ::_exit(4);
+    (*started)->detach();
+    // The link of an attempt that was never sent, as the orchestrator makes it.
+    if (::link(control().c_str(), path("ghost.1.attempt").c_str()) != 0) ::_exit(5);
+    ::_exit(0);  // as if SIGKILLed between the link and the send
+  }
+  ::close(pipe_fds[1]);
+  int supervisor = 0;
+  ASSERT_EQ(::read(pipe_fds[0], &supervisor, sizeof supervisor),
+            static_cast<ssize_t>(sizeof supervisor));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ASSERT_EQ(::waitpid(orchestrator, &status, 0), orchestrator);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  const std::string ghost = path("ghost.1.attempt");
+  ASSERT_TRUE(eventually([&] { return inspect_attempt(ghost).kind == State::kNotStarted; }))
+      << inspect_attempt(ghost).detail;
+  EXPECT_EQ(inspect_attempt(ghost).detail, "never handed to a supervisor");
+  EXPECT_EQ(inspect_attempt(control()).kind, State::kRunning) << "its journal is still locked";
+  EXPECT_FALSE(cancel_attempt(ghost));
+  ASSERT_TRUE(cancel_attempt(control()));
+  ASSERT_TRUE(eventually([&] { return inspect_attempt(control()).kind == State::kFinished; }));
+  EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
+  EXPECT_EQ(inspect_attempt(ghost).kind, State::kNotStarted);
+  EXPECT_TRUE(eventually([&] { return gone_or_zombie(supervisor); }));
 }
 
 }  // namespace

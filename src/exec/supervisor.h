@@ -28,10 +28,12 @@
 // - when an attempt's leader was reaped and both pipes reached EOF: fsyncs the log and
 //   stdout file (those written to), appends the "exit" record (fsync'd only when the
 //   orchestrator is gone: while it lives it records the end durably itself), TERMs,
-//   waits up to the grace and KILLs any group member left behind, closes the control
-//   file (releasing its lock) and sends kEnded with the record.
-// - at EOF of the socket (the orchestrator exited or died) it carries on with the
-//   attempts it runs and exits when the last has ended.
+//   waits up to the grace and KILLs any group member left behind, closes a control
+//   file of the attempt's own (releasing its lock; a journal stays open, so locked,
+//   until the supervisor exits) and sends kEnded with the record.
+// - at EOF of the socket (the orchestrator exited or died) it appends "drained" to each
+//   journal (everything it was sent has started), carries on with the attempts it runs
+//   and exits when the last has ended.
 // What its death costs: every attempt it runs. Their children die with it
 // (PR_SET_PDEATHSIG), their locks are released, their control files have a "started"
 // but no "exit" record: each is lost (exec/supervised.h), killed to the last group

@@ -45,9 +45,10 @@ std::string json_number(double value) { return nlohmann::json(value).dump(); }
 
 }  // namespace
 
-SupervisedAttempt::SupervisedAttempt(uint64_t id, Fd control, SupervisorSpec spec)
+SupervisedAttempt::SupervisedAttempt(uint64_t id, Fd control, int journal, SupervisorSpec spec)
     : id_(id),
       control_(std::move(control)),
+      journal_(journal),
       spec_(std::move(spec)),
       stdout_redactor_(spec_.redact),
       stderr_redactor_(spec_.redact) {}
@@ -91,8 +92,15 @@ bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& prog
   launch.restore = self.restore;
   launch.rlimits = spec_.rlimits;
   launch.umask = spec_.umask;
-  launch.record_fd = control_.get();
-  launch.record_head = "{\"record\":\"started\",\"supervisor_pid\":" + std::to_string(self.pid) +
+  launch.record_fd = record_fd();
+  // In a journal each record names its attempt (JSON-escaped: a key is a file name).
+  const std::string key_field =
+      spec_.key.empty()
+          ? std::string()
+          : ",\"key\":" + nlohmann::json(spec_.key).dump(-1, ' ', false,
+                                                         nlohmann::json::error_handler_t::replace);
+  launch.record_head = "{\"record\":\"started\"" + key_field +
+                       ",\"supervisor_pid\":" + std::to_string(self.pid) +
                        ",\"supervisor_start\":" + std::to_string(self.start_ticks) +
                        ",\"attempt_id\":" + std::to_string(id_) +
                        ",\"started_at\":" + json_number(started_at_) + ",\"child_pid\":";
@@ -119,12 +127,17 @@ bool SupervisedAttempt::on_output(bool is_stdout) {
   Fd& fd = is_stdout ? out_ : err_;
   if (!fd.valid()) return false;
   char buf[kReadBufferBytes];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf);
-  if (n > 0) {
-    record_output(is_stdout, std::string_view(buf, static_cast<size_t>(n)));
-    return false;
+  ssize_t n;
+  // Until EAGAIN or EOF: the stream is watched edge-triggered.
+  while ((n = ::read(fd.get(), buf, sizeof buf)) != 0) {
+    if (n > 0) {
+      record_output(is_stdout, std::string_view(buf, static_cast<size_t>(n)));
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN) return false;
+    break;  // a read error ends the stream just the same
   }
-  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
   // EOF, or a read error that ends the stream just the same.
   Redactor& redactor = is_stdout ? stdout_redactor_ : stderr_redactor_;
   std::string rest = redactor.finish();
@@ -294,7 +307,13 @@ void SupervisedAttempt::note_output_error(const std::string& error) {
 
 void SupervisedAttempt::append_record(const std::string& line, bool sync) {
   exit_line_ = line;
-  recorded_ = write_all(control_.get(), line) && (!sync || ::fsync(control_.get()) == 0);
+  if (!control_.valid() && spec_.key.empty()) {
+    // A journal's record without its attempt's key (a spec that did not decode) would
+    // speak for every attempt there: only the orchestrator hears of it (kEnded).
+    recorded_ = true;
+    return;
+  }
+  recorded_ = write_all(record_fd(), line) && (!sync || ::fsync(record_fd()) == 0);
   if (!recorded_) {
     // The orchestrator still gets the record in kEnded; a later inspect finds the
     // attempt lost (no "exit" line) and retries it.
@@ -345,6 +364,7 @@ const std::string& SupervisedAttempt::record_end(bool orchestrator_gone) {
   record.stdout_bytes = static_cast<int64_t>(stdout_bytes_);
   record.stderr_tail = std::move(stderr_tail_);
   record.ended_at = ended_at_ > 0 ? ended_at_ : unix_now();
+  record.key = spec_.key;
   // The exit record is fsync'd only when the orchestrator is gone. While it lives it
   // records the end in its own store, durably, before anything depends on it; until
   // then the record has only to survive that process's crash, which the page cache
@@ -361,6 +381,7 @@ void SupervisedAttempt::record_failure(const std::string& error) {
   record.started_at = started_at_;
   record.ended_at = unix_now();
   record.stdout_bytes = 0;
+  record.key = spec_.key;
   (void)log_.sync();
   log_.close();
   append_record(format_exit_record(record), /*sync=*/true);

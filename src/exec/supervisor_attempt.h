@@ -32,8 +32,10 @@ struct SupervisorIdentity {
 class SupervisedAttempt {
  public:
   /// ID: the attempt's id; CONTROL: its control file (locked; closed when the attempt is
-  /// done, which releases the lock); SPEC: what to run.
-  SupervisedAttempt(uint64_t id, Fd control, SupervisorSpec spec);
+  /// done, which releases the lock), or invalid when its records go to JOURNAL (the
+  /// supervisor's journal for the attempt's directory, opened O_APPEND and locked for
+  /// the supervisor's life; not owned; the records carry SPEC.key); SPEC: what to run.
+  SupervisedAttempt(uint64_t id, Fd control, int journal, SupervisorSpec spec);
 
   /// Prepares stdin (a memfd of stdin_data, else DEV_NULL) and starts the child
   /// (launch_child, programs resolved through PROGRAMS). The log is opened for appending
@@ -53,8 +55,9 @@ class SupervisedAttempt {
   int stdout_fd() const { return out_.get(); }
   int stderr_fd() const { return err_.get(); }
 
-  /// The stream is readable (or at EOF): reads once, records the data (redacted) in the
-  /// log and the captures; at EOF closes the stream. True when the stream was closed.
+  /// The stream is readable (or at EOF): reads until EAGAIN (it is watched
+  /// edge-triggered), records the data (redacted) in the log and the captures; at EOF
+  /// closes the stream. True when the stream was closed.
   bool on_output(bool is_stdout);
   /// The leader was reaped with wait STATUS.
   void on_reaped(int status);
@@ -77,7 +80,7 @@ class SupervisedAttempt {
   bool done() const { return recorded_ && !killing_; }
   /// The recorded "exit" line.
   const std::string& exit_line() const { return exit_line_; }
-  /// Closes the control file (releasing its lock).
+  /// Closes the control file of its own (releasing its lock); a journal stays open.
   void close_control() { control_.reset(); }
 
  private:
@@ -89,8 +92,12 @@ class SupervisedAttempt {
   void record_failure(const std::string& error);
   void append_record(const std::string& line, bool sync);
 
+  /// Where its records go: its own control file, else the journal.
+  int record_fd() const { return control_.valid() ? control_.get() : journal_; }
+
   uint64_t id_;
   Fd control_;
+  int journal_ = -1;
   SupervisorSpec spec_;
   Redactor stdout_redactor_;
   Redactor stderr_redactor_;

@@ -6,8 +6,11 @@
 //   orchestrator -> supervisor
 //     kStart    id = the attempt's id (unique per supervisor, > 0); payload = the spec
 //               (attempt_file.h, format 1) when it fits in kInlineSpecBytes, else empty
-//               and the spec comes in a memfd; SCM_RIGHTS: the attempt's control file
-//               (opened and flock'ed LOCK_EX by the orchestrator), then the memfd if any.
+//               and the spec comes in a memfd. value 0: SCM_RIGHTS = the attempt's
+//               control file (opened and flock'ed LOCK_EX by the orchestrator), then the
+//               memfd if any. value J > 0: the records go to journal J (the spec's "key"
+//               names the attempt); SCM_RIGHTS = the journal (O_APPEND, flock'ed
+//               LOCK_EX) the first time J is named, then the memfd if any.
 //               (The log is created by the supervisor with the first byte of output.)
 //   supervisor -> orchestrator
 //     kStarted  id, value = the child's pid (it has exec'd; the "started" record is in
@@ -40,7 +43,7 @@ struct MessageHeader {
   uint32_t type = 0;  ///< a SupervisorMessage
   uint32_t reserved = 0;
   uint64_t id = 0;    ///< the attempt
-  int64_t value = 0;  ///< kStarted: the child's pid
+  int64_t value = 0;  ///< kStart: the journal's number (0 = own control file); kStarted: pid
 };
 
 /// Specs up to this many bytes travel inside the kStart message; larger ones (a long

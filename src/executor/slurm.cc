@@ -133,7 +133,7 @@ bool has_started_record(const std::string& control) {
   if (!in) return false;
   std::stringstream buf;
   buf << in.rdbuf();
-  auto records = exec::parse_control_records(buf.str());
+  auto records = exec::parse_control_records(buf.str(), exec::control_key_for(control));
   return records && records->started.has_value();
 }
 
