@@ -146,8 +146,12 @@ Result<ControlRecords> parse_control_records(std::string_view text, std::string_
     pos = end + 1;
     ++line_no;
     if (line.empty()) continue;
+    json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // Not JSON: a record torn by a crash mid-write (in a journal the clean-up then
+    // starts a new line after it). It names no attempt we could trust, so it counts
+    // as absent: a torn "exit" leaves the attempt lost (retried), never succeeded.
+    if (j.is_discarded()) continue;
     try {
-      json j = json::parse(line);
       std::string record = j.at("record").get<std::string>();
       if (!key.empty()) {
         // Another attempt's record in the same journal.

@@ -120,8 +120,10 @@ std::string format_drained_record(double at);
 
 /// Parses a control file's text, keeping the records of the attempt KEY (records with
 /// another "key" are skipped; records without one count; KEY "" keeps every record).
-/// Unknown records are skipped (later versions may add some); a torn last line is
-/// ignored. Errors: "line N: <reason>" for a malformed line.
+/// Unknown records are skipped (later versions may add some); a line that is not JSON
+/// (a record torn by a crash, the last line or, in a journal, one the clean-up ended)
+/// is skipped, so one torn record never hides the others. Errors: "line N: <reason>"
+/// for a JSON record of this attempt with a missing or mistyped field.
 Result<ControlRecords> parse_control_records(std::string_view text, std::string_view key = {});
 
 /// The key of the attempt whose control file is CONTROL_PATH: its file name without

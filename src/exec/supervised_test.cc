@@ -200,6 +200,29 @@ TEST(AttemptFileTest, PathsAndRecordsRoundTrip) {
   EXPECT_EQ(bad.error().message, "line 1: unknown exit kind");
 }
 
+TEST(AttemptFileTest, ATornRecordInAJournalHidesNoOtherRecord) {
+  StartedRecord mine{123, 456, 7, 789, 1011, 1.5};
+  mine.key = "t.1";
+  StartedRecord other{123, 456, 8, 790, 1012, 1.6};
+  other.key = "t.2";
+  ExitRecord exit;
+  exit.child_pid = 789;
+  exit.key = "t.1";
+  // t.2's started record torn by a crash, then a newline the clean-up wrote first.
+  std::string torn = format_started_record(other);
+  std::string text = format_started_record(mine) + torn.substr(0, torn.size() / 2) + "\n" +
+                     format_exit_record(exit);
+  auto records = parse_control_records(text, "t.1");
+  ASSERT_TRUE(records) << records.error().message;
+  ASSERT_TRUE(records->started);
+  EXPECT_EQ(records->started->attempt_id, 7u);
+  ASSERT_TRUE(records->exit);
+  auto theirs = parse_control_records(text, "t.2");
+  ASSERT_TRUE(theirs) << theirs.error().message;
+  EXPECT_FALSE(theirs->started);  // torn: as if never written, so never "finished"
+  EXPECT_FALSE(theirs->exit);
+}
+
 TEST(AttemptFileTest, SpecRoundTripsBytesThatAreNotUtf8) {
   SupervisorSpec spec;
   spec.argv = {"prog", "arg\xff"};
