@@ -86,16 +86,6 @@ json result_line(bool success, const std::string& state, const std::string& text
           {"reattach", reattach}};
 }
 
-// "http://HOST:PORT/PATH" -> ("http://HOST:PORT", "/PATH" without a trailing slash).
-std::optional<std::pair<std::string, std::string>> split_url(const std::string& url) {
-  if (url.rfind("http://", 0) != 0 || url.size() <= 7) return std::nullopt;
-  size_t slash = url.find('/', 7);
-  std::string origin = slash == std::string::npos ? url : url.substr(0, slash);
-  std::string path = slash == std::string::npos ? "" : url.substr(slash);
-  while (!path.empty() && path.back() == '/') path.pop_back();
-  return std::make_pair(origin, path);
-}
-
 ErrorClass class_of_status(int status) {
   if (status == 401 || status == 403) return ErrorClass::kAuth;
   if (status == 429) return ErrorClass::kRateLimit;
@@ -452,8 +442,10 @@ int run(const JobArgs& args) {
     }
   }
   if (!attached) {
-    vars["key"] = "baton-" + env_or("BATON_RUN_ID", "run") + "-" + env_or("BATON_TASK_ID", "task") +
-                  "-" + env_or("BATON_ATTEMPT", std::to_string(::getpid()));
+    vars["key"] = !args.key.empty() ? args.key
+                                    : "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
+                                          env_or("BATON_TASK_ID", "task") + "-" +
+                                          env_or("BATON_ATTEMPT", std::to_string(::getpid()));
     vars["thread_id"] = uuid_from_key(vars["key"]);
     emit({{"httpjob", "dispatch"},
           {"key", vars["key"]},
@@ -539,6 +531,7 @@ Result<JobArgs> parse_job_args(const std::vector<std::string>& args) {
     if (a == "--input-key") target = &out.input_key;
     if (a == "--output-key") target = &out.output_key;
     if (a == "--auth-env") target = &out.auth_env;
+    if (a == "--key") target = &out.key;
     if (!target) return fail("unknown option " + a);
     if (i + 1 >= args.size()) return fail(a + " needs a value");
     *target = args[++i];

@@ -11,8 +11,10 @@
 // to that job instead of dispatching again; when one recorded only that it was about
 // to dispatch ({"httpjob":"dispatch","key":K}) and the profile can find a job by key,
 // it asks the server for K's job and re-attaches to it when there is one. Otherwise it
-// dispatches with the idempotency key baton-RUN-TASK-ATTEMPT ($BATON_RUN_ID,
-// $BATON_TASK_ID, $BATON_ATTEMPT), sent where the profile puts it (LangGraph run and
+// dispatches with the idempotency key --key, the attempt's baton-RUN-TASK-ATTEMPT
+// (agents::Invocation::idempotency_key, filled by the engine; without the option it is
+// made from $BATON_RUN_ID, $BATON_TASK_ID, $BATON_ATTEMPT), sent where the profile puts
+// it (LangGraph run and
 // thread metadata, CrewAI `meta`). The job line {"httpjob":"job","id":ID,"vars":{...},
 // "url":URL,"profile":P} is printed and flushed as soon as the id is known.
 //
@@ -49,6 +51,7 @@ struct JobArgs {
   std::string input_key;     ///< --input-key KEY ("" = the profile's default)
   std::string output_key;    ///< --output-key KEY ("" = the profile's default)
   std::string auth_env;      ///< --auth-env VAR: the secret's variable ("" = no auth)
+  std::string key;           ///< --key KEY: the attempt's idempotency key ("" = from the env)
 };
 
 /// Parses ARGS (after "__http-job"). Errors: "unknown option X", "X needs a value",

@@ -3,6 +3,7 @@
 #include "agents/custom.h"
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
+#include "httpjob/health.h"
 #include "httpjob/profile.h"
 #include "util/self_exe.h"
 
@@ -50,8 +51,16 @@ class HttpJobInvoker final : public agents::Invoker {
     add("--input-key", spec_.input_key);
     add("--output-key", spec_.output_key);
     add("--auth-env", spec_.auth_env);
+    add("--key", inv.idempotency_key);
     cmd.stdin_data = inv.prompt;
     return cmd;
+  }
+
+  // The profile's health call (httpjob/health.h), not the local executable.
+  agents::Health health(double timeout_s) const override {
+    auto profile = builtin_profile(spec_.profile);
+    if (!profile) return {false, profile.error().message};
+    return check_health(*profile, spec_.url, spec_.auth_env, timeout_s);
   }
 
   agents::AgentResult parse(const exec::ProcessResult& process) const override {

@@ -17,7 +17,8 @@ using nlohmann::json;
 // after a crash GET /threads/{thread_id}/runs finds the run again. CrewAI: the AMP API
 // of a deployed crew (docs.crewai.com/en/api-reference: /kickoff, /status/{kickoff_id};
 // `meta` is echoed to webhooks, so the key is sent there; no call looks a kickoff up by
-// it and none cancels one).
+// it and none cancels one). Health: LangGraph's GET /ok; CrewAI's GET /inputs (the
+// crew's required inputs: cheap, and it checks the bearer token).
 constexpr const char* kBuiltin = R"json({
  "langgraph": {
   "auth": {"header": "x-api-key", "prefix": ""},
@@ -38,7 +39,8 @@ constexpr const char* kBuiltin = R"json({
   "result": {"method": "GET", "path": "/threads/{thread_id}/runs/{id}/join",
              "output": "/{output_key}", "error": "/__error__/message",
              "needs_input": "/__interrupt__"},
-  "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"}
+  "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
+  "health": {"method": "GET", "path": "/ok"}
  },
  "langgraph-stateless": {
   "auth": {"header": "x-api-key", "prefix": ""},
@@ -53,7 +55,8 @@ constexpr const char* kBuiltin = R"json({
   "result": {"method": "GET", "path": "/threads/{thread_id}/runs/{id}/join",
              "output": "/{output_key}", "error": "/__error__/message",
              "needs_input": "/__interrupt__"},
-  "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"}
+  "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
+  "health": {"method": "GET", "path": "/ok"}
  },
  "crewai": {
   "auth": {"header": "Authorization", "prefix": "Bearer "},
@@ -65,7 +68,8 @@ constexpr const char* kBuiltin = R"json({
              "detail": "/current_task", "output": "/result/{output_key}", "error": "/error"},
   "states": {"queued": "pending", "pending": "pending", "running": "running",
              "completed": "succeeded", "error": "failed",
-             "awaiting_human_feedback": "needs_input"}
+             "awaiting_human_feedback": "needs_input"},
+  "health": {"method": "GET", "path": "/inputs"}
  }
 })json";
 
@@ -224,7 +228,19 @@ Result<Profile> parse_profile(const json& j) {
   auto cancel = optional_call(j, "cancel");
   if (!cancel) return tl::unexpected(cancel.error());
   p.cancel = *cancel;
+  auto health = optional_call(j, "health");
+  if (!health) return tl::unexpected(health.error());
+  p.health = *health;
   return p;
+}
+
+std::optional<std::pair<std::string, std::string>> split_url(const std::string& url) {
+  if (url.rfind("http://", 0) != 0 || url.size() <= 7) return std::nullopt;
+  size_t slash = url.find('/', 7);
+  std::string origin = slash == std::string::npos ? url : url.substr(0, slash);
+  std::string path = slash == std::string::npos ? "" : url.substr(slash);
+  while (!path.empty() && path.back() == '/') path.pop_back();
+  return std::make_pair(origin, path);
 }
 
 Result<Profile> builtin_profile(const std::string& name) {

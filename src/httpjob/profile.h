@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/error.h"
@@ -78,6 +79,9 @@ struct Profile {
   /// a final job with a non-empty value there needs input ("" = none)
   std::string needs_input_field;
   std::optional<Call> cancel;  ///< asks the server to stop the job; absent = none
+  /// a cheap authenticated call that answers 2xx when the API can take work (`baton
+  /// agents --health`); absent = the health is not known
+  std::optional<Call> health;
 };
 
 /// The profile in J (the shape of builtin_profile()'s documents, docs/httpjob.md).
@@ -88,6 +92,10 @@ Result<Profile> parse_profile(const nlohmann::json& j);
 /// The built-in profile NAME ("langgraph", "langgraph-stateless", "crewai").
 /// Errors: an unknown name (the message lists the known ones).
 Result<Profile> builtin_profile(const std::string& name);
+
+/// "http://HOST:PORT/PATH" split into ("http://HOST:PORT", "/PATH" without a trailing
+/// slash); nullopt when URL is not http:// with a host.
+std::optional<std::pair<std::string, std::string>> split_url(const std::string& url);
 
 /// The names of the built-in profiles, sorted.
 std::vector<std::string> builtin_profile_names();

@@ -296,7 +296,8 @@ TEST_P(ContractTest, HealthOfAStoppedBackendIsUnhealthy) {
 
 // One line per backend: its name, registered in its own file (backend.h).
 INSTANTIATE_TEST_SUITE_P(Adapters, ContractTest,
-                         ::testing::Values("cli", "acp", "a2a-1.0", "a2a-0.3"),
+                         ::testing::Values("cli", "acp", "a2a-1.0", "a2a-0.3", "langgraph",
+                                           "crewai"),
                          [](const ::testing::TestParamInfo<std::string>& info) {
                            std::string name = info.param;
                            for (char& c : name) {

@@ -22,8 +22,17 @@
 //   oddstatus     /status answers {"status": "exploded"}
 //   input         awaiting_human_feedback, current_task "Which market should I research?"
 //   hostile       kickoff_id "../admin?x=1", output shell code and a path out of the worktree
+//   down          /kickoff always answers 503
+//   lateonce      the first kickoff of this prompt runs 4 s, then completes "LATE" (a job
+//                 whose attempt baton gave up and could not cancel: CrewAI has no cancel
+//                 call); the next ones complete after two polls
+// A prompt holding CONTRACT completes with the adapter contract's answer "done: contract"
+// (tests/contract/) instead of "crew says: PROMPT".
+// GET /inputs (auth, as CrewAI's): {"inputs": ["prompt"]}, the crew's required inputs.
 // GET /stats (no auth): {"kickoffs": N, "kickoff_keys": [meta.baton_key], "status_paths":
-// [raw paths of /status calls], "auth": [Authorization headers seen]}.
+// [raw paths of /status calls], "auth": [Authorization headers seen], "running": jobs not
+// ended (timed ones by their clock, others until a poll saw them end), "late": lateonce
+// jobs that completed}.
 import http from "node:http";
 
 const jobs = new Map(); // kickoff_id -> {scenario, prompt, polls, started}
@@ -35,6 +44,14 @@ function send(res, code, body) {
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(code, { "Content-Type": "application/json" });
   res.end(text);
+}
+
+const TIMED = { slowdone: 3000, late: 4000 }; // scenario -> ms until it completes by itself
+
+function isRunning(job) {
+  if (job.scenario === "slow") return true;
+  if (job.scenario in TIMED) return Date.now() - job.started < TIMED[job.scenario];
+  return !job.ended;
 }
 
 function scenarioOf(inputs) {
@@ -59,11 +76,17 @@ function kickoff(req, res, body) {
   const count = (seen.get(prompt) ?? 0) + 1;
   seen.set(prompt, count);
   if (scenario === "flaky" && count === 1) return send(res, 503, { error: "upstream unavailable" });
+  if (scenario === "down") return send(res, 503, { error: "upstream unavailable" });
   stats.kickoffs++;
   stats.kickoff_keys.push(parsed.meta?.baton_key ?? null);
   const id = scenario === "hostile" ? "../admin?x=1" : `00000000-0000-4000-8000-${String(next++).padStart(12, "0")}`;
-  jobs.set(id, { scenario, prompt, polls: 0, started: Date.now() });
+  const timedScenario = scenario === "lateonce" ? (count === 1 ? "late" : "ok") : scenario;
+  jobs.set(id, { scenario: timedScenario, prompt, polls: 0, started: Date.now(), ended: false });
   send(res, 200, { kickoff_id: id });
+}
+
+function answer(job) {
+  return job.prompt.includes("CONTRACT") ? "done: contract" : "crew says: " + job.prompt;
 }
 
 function status(req, res, id) {
@@ -71,21 +94,28 @@ function status(req, res, id) {
   if (!job) return send(res, 404, { error: "kickoff not found" });
   job.polls++;
   const running = { status: "running", current_task: "research_task", progress: { completed_tasks: 0, total_tasks: 1 } };
-  const completed = (output) => ({
+  const completed = (output) => {
+    job.ended = true;
+    return {
     status: "completed",
     result: { output, tasks: [{ task_id: "research_task", agent: "researcher", output, execution_time: 1.5 }] },
     execution_time: 1.5,
-  });
+    };
+  };
   switch (job.scenario) {
     case "slow":
       return send(res, 200, running);
     case "slowdone":
-      return send(res, 200, Date.now() - job.started < 3000 ? running : completed("crew says: " + job.prompt));
+      return send(res, 200, isRunning(job) ? running : completed(answer(job)));
+    case "late":
+      return send(res, 200, isRunning(job) ? running : completed("LATE"));
     case "fail":
-      return send(res, 200, job.polls < 2 ? running : { status: "error", error: "the research tool crashed", execution_time: 0.5 });
+      if (job.polls < 2) return send(res, 200, running);
+      job.ended = true;
+      return send(res, 200, { status: "error", error: "the research tool crashed", execution_time: 0.5 });
     case "pollflaky":
       if (job.polls <= 2) return send(res, 503, { error: "try again" });
-      return send(res, 200, completed("crew says: " + job.prompt));
+      return send(res, 200, completed(answer(job)));
     case "hang":
       return; // never answered
     case "huge":
@@ -99,7 +129,7 @@ function status(req, res, id) {
     case "hostile":
       return send(res, 200, completed("$(touch /tmp/baton-crew-pwned) `touch pwned` ; rm -rf ../../ ../../escape.txt"));
     default:
-      return send(res, 200, job.polls < 2 ? running : completed("crew says: " + job.prompt));
+      return send(res, 200, job.polls < 2 ? running : completed(answer(job)));
   }
 }
 
@@ -109,10 +139,15 @@ const server = http.createServer((req, res) => {
     if (body.length < 1 << 20) body += c;
   });
   req.on("end", () => {
-    if (req.url === "/stats") return send(res, 200, stats);
+    if (req.url === "/stats") {
+      const all = [...jobs.values()];
+      const late = all.filter((j) => j.scenario === "late" && !isRunning(j)).length;
+      return send(res, 200, { ...stats, running: all.filter(isRunning).length, late });
+    }
     stats.auth.push(req.headers.authorization ?? null);
     if (req.headers.authorization !== "Bearer crew-token") return send(res, 401, { error: "invalid bearer token" });
     if (req.method === "POST" && req.url === "/kickoff") return kickoff(req, res, body);
+    if (req.method === "GET" && req.url === "/inputs") return send(res, 200, { inputs: ["prompt"] });
     if (req.method === "GET" && req.url.startsWith("/status/")) {
       stats.status_paths.push(req.url);
       return status(req, res, decodeURIComponent(req.url.slice("/status/".length)));

@@ -4,25 +4,46 @@
 // but the client that asked never learns its id, as when a client dies between the
 // dispatch and the answer. Node's standard library only.
 //
-//   node hang_proxy.mjs http://127.0.0.1:PORT
+//   node hang_proxy.mjs http://127.0.0.1:PORT [--pass]
+// With --pass it holds nothing: it forwards every answer, except for the faults queued
+// by POST /proxy-fault {"status": S, "times": N} (the next N requests are answered S
+// without being forwarded; N = -1: every request; {"reset": true} drops the queue):
+// the adapter contract suite (tests/contract/) puts it in front of the LangGraph server
+// for auth, rate-limit and server errors, which the real server does not make.
 // Listens on 127.0.0.1 and a free port, prints {"port":N} first. GET /proxy-stats
 // (answered, not forwarded): {"creates": N, "api_keys": [x-api-key of each request]}:
-// the run creations forwarded and held, and the keys the client sent.
+// the run creations forwarded (and held, without --pass), and the keys the client sent.
 import http from "node:http";
 
 const target = new URL(process.argv[2]);
+const pass = process.argv.includes("--pass");
 const stats = { creates: 0, api_keys: [] };
+const fault = { status: 0, times: 0 };
 
 const server = http.createServer((req, res) => {
   if (req.url === "/proxy-stats") {
     res.writeHead(200, { "Content-Type": "application/json" });
     return res.end(JSON.stringify(stats));
   }
-  stats.api_keys.push(req.headers["x-api-key"] ?? null);
   const chunks = [];
   req.on("data", (c) => chunks.push(c));
   req.on("end", () => {
-    const hold = req.method === "POST" && /^\/threads\/[^/]+\/runs$/.test(req.url);
+    if (req.url === "/proxy-fault") {
+      const f = JSON.parse(Buffer.concat(chunks).toString() || "{}");
+      fault.status = f.reset ? 0 : Number(f.status ?? 0);
+      fault.times = f.reset ? 0 : Number(f.times ?? 0);
+      res.writeHead(200, { "Content-Type": "application/json" });
+      return res.end("{}");
+    }
+    stats.api_keys.push(req.headers["x-api-key"] ?? null);
+    if (fault.times !== 0) {
+      if (fault.times > 0) fault.times--;
+      res.writeHead(fault.status, { "Content-Type": "application/json" });
+      return res.end(JSON.stringify({ detail: "fault injected by the proxy" }));
+    }
+    const create = req.method === "POST" && /^\/threads\/[^/]+\/runs$/.test(req.url);
+    const hold = create && !pass;
+    if (create && pass) stats.creates++;
     const upstream = http.request(
       { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
       (up) => {

@@ -139,6 +139,23 @@ TEST(HttpJobTest, CrewAiOutputIsTheCrewsResult) {
   EXPECT_NE(logs.out.find("status running: research_task"), std::string::npos) << logs.out;
 }
 
+TEST(HttpJobTest, TheKeyGivenByTheEngineIsTheOneSent) {
+  // The invoker passes agents::Invocation::idempotency_key as --key; it wins over the
+  // key the client would make from the environment.
+  ScratchDir dir;
+  Outcome o = run_baton({"__http-job", "--profile", "crewai", "--url", g_crew->url(), "--auth-env",
+                         "CREW_TOKEN", "--key", "baton-given-t-7"},
+                        dir.path(),
+                        {{"CREW_TOKEN", "crew-token"},
+                         {"BATON_RUN_ID", "other"},
+                         {"BATON_TASK_ID", "t"},
+                         {"BATON_ATTEMPT", "1"}});
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(g_crew->get_json("/stats")["kickoff_keys"].back(), "baton-given-t-7");
+  EXPECT_NE(o.out.find(R"({"httpjob":"dispatch","key":"baton-given-t-7")"), std::string::npos)
+      << o.out;
+}
+
 TEST(HttpJobTest, CrewAiFailuresAreClassified) {
   struct Case {
     std::string text, extra, error, error_class;

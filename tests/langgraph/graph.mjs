@@ -4,6 +4,8 @@
 //   echo  state {prompt, output}: output "echo: PROMPT"
 //   chat  state {messages}: appends {role: "assistant", content: "chat: LAST CONTENT"}
 //   ask   stops at interrupt({question: "Which branch should I review?"}) (human input)
+//   contract  state {prompt, output}: output "done: contract", the answer of the adapter
+//         contract suite (tests/contract/)
 // A prompt holding SLEEP:N sleeps N seconds first (N <= 600); FAIL throws (the run ends
 // with status error); HOSTILE answers shell code and a path out of the worktree.
 import { Annotation, END, interrupt, START, StateGraph } from "@langchain/langgraph";
@@ -38,6 +40,15 @@ export const chat = new StateGraph(ChatState)
 
 export const ask = new StateGraph(EchoState)
   .addNode("work", async () => ({ output: "answered: " + interrupt({ question: "Which branch should I review?" }) }))
+  .addEdge(START, "work")
+  .addEdge("work", END)
+  .compile();
+
+export const contract = new StateGraph(EchoState)
+  .addNode("work", async (s) => {
+    await answer(String(s.prompt ?? ""));
+    return { output: "done: contract" };
+  })
   .addEdge(START, "work")
   .addEdge("work", END)
   .compile();
