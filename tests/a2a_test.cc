@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "harness_util.h"
@@ -244,7 +245,7 @@ TEST(A2aTest, HostileFileNamesAreRefused) {
   }
 }
 
-TEST(A2aTest, MalformedHungForeignAndInputRequiredFailWithAClearReason) {
+TEST(A2aTest, MalformedHungForeignAndFailedFailWithAClearReason) {
   A2aServer server;
   struct Case {
     std::string path, text, extra, error, error_class;
@@ -259,8 +260,6 @@ TEST(A2aTest, MalformedHungForeignAndInputRequiredFailWithAClearReason) {
         Case{"drop", "x", "",
              "SendStreamingMessage: the stream closed before the task ended (state working)",
              "transient"},
-        Case{"v1-stream", "SCENARIO:input", "",
-             "the agent needs input (input-required): which branch should I review?", "permanent"},
         Case{"v03-poll", "SCENARIO:fail", "",
              "the remote task ended failed: the review tool crashed", "permanent"}}) {
     SCOPED_TRACE(c.path + " " + c.text);
@@ -330,6 +329,115 @@ TEST(A2aTest, RetryAfterTheClientWasKilledReattachesToTheSameRemoteTask) {
     EXPECT_EQ(server.calls("SendMessage") + server.calls("message/stream"), sends + 1);
     std::string second = read_file(r["attempts"][1].value("log", ""));
     EXPECT_NE(second.find("re-attaching to remote task"), std::string::npos) << second;
+  }
+}
+
+// Waits until task t of the only run in DIR is waiting; its run record then.
+json await_waiting(const ScratchDir& dir) {
+  json r;
+  // The question's attempt has ended (its log has the final line) before the run is read.
+  eventually(
+      [&] { return attempt_log(dir, 1).find(R"("state":"input-required")") != std::string::npos; });
+  eventually([&] {
+    r = last_run(dir);
+    return task_of(r, "t").value("status", "") == "waiting";
+  });
+  return r;
+}
+
+// input-required is a gate: the task waits with the agent's question; `baton approve
+// --comment` answers it on the same remote task, which completes with the answer. In
+// 1.0 and 0.3, streaming and polling, with the answer given to a live `baton run`, to
+// a run that stopped at the gate (--no-wait), and to a run killed at the gate.
+TEST(A2aTest, InputRequiredIsAGateAnsweredOnTheSameRemoteTask) {
+  A2aServer server;
+  enum class How { kLive, kNoWait, kKilled };
+  struct Case {
+    std::string path;
+    How how;
+  };
+  for (const Case& c : {Case{"v1-stream", How::kLive}, Case{"v03-poll", How::kNoWait},
+                        Case{"v03-stream", How::kKilled}, Case{"v1-poll", How::kKilled}}) {
+    SCOPED_TRACE(c.path + " " + std::to_string(static_cast<int>(c.how)));
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url(c.path), "SCENARIO:input review main.c");
+    json before = server.stats();
+    std::optional<BatonProcess> live;
+    if (c.how == How::kNoWait) {
+      Outcome o = run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path());
+      ASSERT_EQ(o.exit_code, 5) << o.out << o.err;
+      EXPECT_NE(o.out.find("input required: which branch should I review?"), std::string::npos)
+          << o.out;
+    } else {
+      live.emplace(std::vector<std::string>{"run", "flow.yaml", "--plain"}, dir.path());
+    }
+    json r = await_waiting(dir);
+    ASSERT_EQ(task_of(r, "t")["status"], "waiting") << r.dump();
+    EXPECT_EQ(task_of(r, "t")["reason"], "input required: which branch should I review?");
+    EXPECT_EQ(first_attempt(r).value("status", ""), "input_required") << r.dump();
+    Outcome status = run_baton({"status", "last"}, dir.path());
+    EXPECT_NE(status.out.find("which branch should I review?"), std::string::npos) << status.out;
+    if (c.how == How::kKilled) {
+      live->signal(SIGKILL);
+      live->wait();
+      live.reset();
+    }
+    Outcome approve =
+        run_baton({"approve", "last", "t", "--comment", "the release branch"}, dir.path());
+    ASSERT_EQ(approve.exit_code, 0) << approve.out << approve.err;
+    if (c.how == How::kLive) {
+      Outcome o = live->wait(60);
+      ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    } else {
+      Outcome o = run_baton({"resume", "last", "--plain"}, dir.path());
+      ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    }
+    r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["status"], "success");
+    EXPECT_EQ(task_of(r, "t")["output"], "answer: the release branch");
+    json after = server.stats();
+    // One remote task: the answer went to it, not to a new one.
+    EXPECT_EQ(after.value("tasks", 0), before.value("tasks", 0) + 1);
+    ASSERT_EQ(after["answers"].size(), before["answers"].size() + 1);
+    const json& answer = after["answers"].back();
+    EXPECT_EQ(answer.value("text", ""), "the release branch");
+    EXPECT_EQ(answer.value("question", ""), "which branch should I review?");
+    std::string first = read_file(first_attempt(r).value("log", ""));
+    EXPECT_NE(first.find(R"({"a2a":"task","id":")" + answer.value("taskId", "") + "\""),
+              std::string::npos)
+        << first;
+  }
+}
+
+// Rejecting the question (or cancelling the run at it) fails the task and cancels the
+// remote task that waited for the answer.
+TEST(A2aTest, RejectingTheQuestionCancelsTheRemoteTask) {
+  A2aServer server;
+  for (const std::string path : {"v1-stream", "v03-poll"}) {
+    SCOPED_TRACE(path);
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url(path), "SCENARIO:input");
+    int cancels = server.stats().value("cancels", 0);
+    BatonProcess live({"run", "flow.yaml", "--plain"}, dir.path());
+    ASSERT_EQ(task_of(await_waiting(dir), "t")["status"], "waiting");
+    Outcome o = run_baton({"approve", "last", "t", "--reject", "--reason", "not now"}, dir.path());
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    Outcome ended = live.wait(60);
+    EXPECT_NE(ended.exit_code, 0);
+    json r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["status"], "failed");
+    EXPECT_EQ(task_of(r, "t")["reason"], "rejected: not now");
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
+  }
+  {
+    SCOPED_TRACE("offline reject, then resume");
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url("v1-poll"), "SCENARIO:input");
+    int cancels = server.stats().value("cancels", 0);
+    ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path()).exit_code, 5);
+    ASSERT_EQ(run_baton({"approve", "last", "t", "--reject"}, dir.path()).exit_code, 0);
+    run_baton({"resume", "last", "--plain"}, dir.path());
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
   }
 }
 

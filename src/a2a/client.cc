@@ -34,6 +34,7 @@ constexpr int kCallTimeoutS = 60;
 constexpr int kStreamIdleS = 300;
 constexpr int kCancelTimeoutS = 3;
 constexpr int kMaxPolls = 1000000;
+constexpr size_t kMaxSaidBytes = 64 * 1024;
 constexpr size_t kMaxStreamEvents = 1000000;
 
 using agents::ErrorClass;
@@ -174,6 +175,11 @@ class Http {
 struct TaskView {
   TaskState state = TaskState::kUnknown;
   std::string status_text;
+  std::string context_id;
+  // What the agent said in its status messages since the last message baton sent (the
+  // text of a streamed turn, Gemini CLI's A2A server), its last 64 KiB: the question
+  // when the input-required status itself carries none.
+  std::string said;
   std::vector<Artifact> artifacts;  // in arrival order, appends merged
 };
 
@@ -212,6 +218,20 @@ class Session {
     json request = {{"jsonrpc", "2.0"}, {"id", ++next_id_}, {"method", name}, {"params", params}};
     auto answer = http_->post(path_, request.dump());
     return read_answer(name, answer, failure);
+  }
+
+  // The client just answered the question ASKED: an interrupted state ends the
+  // following only once the task was seen to move on (another state, or another
+  // question), since the server may report the old state first.
+  void answered(const std::string& asked) {
+    moved_ = false;
+    asked_ = asked;
+  }
+
+  // Whether following the task in VIEW is over: a terminal state, or an interrupted
+  // one (input-required, auth-required) once the task moved past an answered question.
+  bool finished(const TaskView& view) const {
+    return is_terminal(view.state) || (is_interrupted(view.state) && moved_);
   }
 
   // Follows a stream of METHOD's events (message/stream or tasks/resubscribe) into
@@ -275,7 +295,7 @@ class Session {
           return false;
         }
         // A late or duplicate event after the final state is never read.
-        if (is_terminal(view->state) || is_interrupted(view->state)) {
+        if (finished(*view)) {
           done = true;
           return false;
         }
@@ -344,6 +364,12 @@ class Session {
       }
     }
     TaskState before = view->state;
+    if (!u->context_id.empty()) view->context_id = u->context_id;
+    if (u->state && (!is_interrupted(*u->state) || u->status_text != asked_)) moved_ = true;
+    if (!whole_task && u->state && !u->status_text.empty() && !is_interrupted(*u->state)) {
+      view->said += u->status_text;
+      if (view->said.size() > kMaxSaidBytes) view->said.erase(0, view->said.size() - kMaxSaidBytes);
+    }
     merge(*u, view, whole_task);
     if (u->state && (*u->state != before || !u->status_text.empty())) {
       emit({{"a2a", "status"}, {"state", to_string(*u->state)}, {"text", u->status_text}});
@@ -361,7 +387,7 @@ class Session {
       Result<json> r = call(Method::kGet, task_params(card_.version, task_id), failure);
       if (!r) return false;
       if (!handle(*r, view, true, failure)) return false;
-      if (is_terminal(view->state) || is_interrupted(view->state)) return true;
+      if (finished(*view)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(delay * 1000)));
       delay = std::min(2.0, delay * 2);
     }
@@ -422,6 +448,8 @@ class Session {
   std::string path_;
   httplib::Headers headers_;
   int next_id_ = 0;
+  bool moved_ = true;  // see answered()
+  std::string asked_;
 };
 
 bool read_prompt(std::string* out) {
@@ -443,18 +471,26 @@ std::string env_or(const char* name, const std::string& fallback) {
 
 // The remote task an earlier attempt of this task recorded and did not finish:
 // $BATON_ATTEMPT_LOG is DIR/TASK.N.log; DIR/TASK.(N-1).log ... TASK.1.log are read,
-// newest first, up to the first that recorded a task of URL.
-std::string unfinished_task(const std::string& url) {
+// newest first, up to the first that recorded a task of URL. An attempt that ended
+// with the task in input-required did not finish it either: its id is returned with
+// `waiting` set.
+struct Earlier {
+  std::string id;        // "" = none to re-attach to
+  bool waiting = false;  // it ended asking a question (input-required)
+};
+
+Earlier unfinished_task(const std::string& url) {
   std::string log = env_or("BATON_ATTEMPT_LOG", "");
   std::string task = env_or("BATON_TASK_ID", "");
   int attempt = std::atoi(env_or("BATON_ATTEMPT", "0").c_str());
-  if (log.empty() || task.empty() || attempt <= 1) return "";
+  if (log.empty() || task.empty() || attempt <= 1) return {};
   fs::path dir = fs::path(log).parent_path();
   for (int n = attempt - 1; n >= 1; --n) {
     std::ifstream in(dir / (task + "." + std::to_string(n) + ".log"), std::ios::binary);
     if (!in) continue;
     std::string id;
     bool ended = false;
+    bool waiting = false;
     size_t read = 0;
     for (std::string line; std::getline(in, line) && read < kMaxLogScanBytes;) {
       read += line.size() + 1;
@@ -463,11 +499,14 @@ std::string unfinished_task(const std::string& url) {
       if (!j.is_object()) continue;
       std::string kind = j.value("a2a", "");
       if (kind == "task" && j.value("url", "") == url && j["id"].is_string()) id = j["id"];
-      if (kind == "result" && !id.empty()) ended = true;
+      if (kind == "result" && !id.empty()) {
+        waiting = j.value("state", "") == to_string(TaskState::kInputRequired);
+        ended = !waiting;
+      }
     }
-    if (!id.empty()) return ended ? "" : id;
+    if (!id.empty()) return ended ? Earlier{} : Earlier{id, waiting};
   }
-  return "";
+  return {};
 }
 
 // Writes the file parts of ARTIFACTS under ROOT; their paths relative to ROOT.
@@ -657,21 +696,44 @@ int run(const ClientArgs& args) {
   Session session(args, *card, headers);
   TaskView view;
   bool ended = false;
-  std::string attach = unfinished_task(args.url);
+  Earlier earlier = unfinished_task(args.url);
+  const std::string& attach = earlier.id;
+  if (args.answer && !earlier.waiting) {
+    emit_result(failed_result({ErrorClass::kPermanent,
+                               "an answer was given, but no earlier attempt of this task left a "
+                               "remote task of " +
+                                   args.url + " waiting for input"}));
+    return 1;
+  }
+  std::string message_id = "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
+                           env_or("BATON_TASK_ID", "task") + "-" +
+                           env_or("BATON_ATTEMPT", std::to_string(::getpid()));
   if (!attach.empty()) {
     emit({{"a2a", "note"},
           {"text", "re-attaching to remote task " + attach + " of an earlier attempt"}});
     Result<json> r = session.call(Method::kGet, task_params(card->version, attach), &failure);
     ended = r && session.handle(*r, &view, true, &failure);
-    if (ended && !is_terminal(view.state) && !is_interrupted(view.state)) {
+    if (ended && view.state == TaskState::kInputRequired && args.answer) {
+      // The person's answer goes to the same task (taskId, contextId): the agent
+      // continues it; the server sees no new task.
+      emit({{"a2a", "note"}, {"text", "answering the agent's question"}});
+      session.answered(view.status_text);
+      view.said.clear();
+      json params =
+          send_params(card->version, prompt, message_id, !card->streaming, attach, view.context_id);
+      if (card->streaming) {
+        ended = session.stream(Method::kStream, params, &view, &failure);
+      } else {
+        Result<json> sent = session.call(Method::kSend, params, &failure);
+        ended = sent && session.handle(*sent, &view, true, &failure);
+        if (ended && !session.finished(view)) ended = session.poll(attach, &view, &failure);
+      }
+    } else if (ended && !session.finished(view)) {
       ended = card->streaming ? session.stream(Method::kResubscribe,
                                                task_params(card->version, attach), &view, &failure)
                               : session.poll(attach, &view, &failure);
     }
   } else {
-    std::string message_id = "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
-                             env_or("BATON_TASK_ID", "task") + "-" +
-                             env_or("BATON_ATTEMPT", std::to_string(::getpid()));
     if (card->streaming) {
       ended = session.stream(Method::kStream, send_params(card->version, prompt, message_id, false),
                              &view, &failure);
@@ -684,7 +746,7 @@ int run(const ClientArgs& args) {
         std::lock_guard lock(g_out_mu);
         id = g_task_id;
       }
-      if (ended && !is_terminal(view.state) && !is_interrupted(view.state)) {
+      if (ended && !session.finished(view)) {
         if (id.empty()) {
           failure = {ErrorClass::kPermanent, "message/send answered neither a task nor a message"};
           ended = false;
@@ -697,6 +759,31 @@ int run(const ClientArgs& args) {
   if (!ended) {
     emit_result(failed_result(failure, to_string(view.state)));
     return 1;
+  }
+  if (view.state == TaskState::kInputRequired) {
+    // Not a failure: the agent asks; the engine makes the task wait for a person, and
+    // the next attempt answers on this task (--answer).
+    std::string question = view.status_text;
+    if (question.empty()) {
+      size_t a = view.said.find_first_not_of(" \t\r\n");
+      size_t b = view.said.find_last_not_of(" \t\r\n");
+      if (a != std::string::npos) question = view.said.substr(a, b - a + 1);
+    }
+    std::string task_id;
+    {
+      std::lock_guard lock(g_out_mu);
+      task_id = g_task_id;
+    }
+    emit_result({{"a2a", "result"},
+                 {"success", false},
+                 {"state", to_string(view.state)},
+                 {"task_id", task_id},
+                 {"question", question},
+                 {"text", ""},
+                 {"files", json::array()},
+                 {"error_class", ""},
+                 {"error", "the agent needs input: " + question}});
+    return 3;
   }
   if (view.state != TaskState::kCompleted) {
     std::string why = is_interrupted(view.state)
@@ -738,6 +825,53 @@ int run(const ClientArgs& args) {
 
 }  // namespace
 
+std::string cancel_waiting_task(std::string_view log,
+                                const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string url, endpoint, task_id;
+  Version version = Version::k10;
+  size_t at = 0;
+  while (at < log.size()) {
+    size_t eol = log.find('\n', at);
+    std::string_view line = log.substr(at, eol == std::string_view::npos ? log.npos : eol - at);
+    at = eol == std::string_view::npos ? log.size() : eol + 1;
+    if (line.rfind("{\"a2a\":", 0) != 0) continue;
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    std::string kind = j.value("a2a", "");
+    if (kind == "card") {
+      endpoint = j.value("endpoint", "");
+      version = j.value("version", "") == "0.3" ? Version::k03 : Version::k10;
+    } else if (kind == "task") {
+      url = j.value("url", "");
+    } else if (kind == "result") {
+      task_id = j.value("state", "") == to_string(TaskState::kInputRequired)
+                    ? j.value("task_id", "")
+                    : "";
+    }
+  }
+  if (task_id.empty() || endpoint.empty()) return "";
+  auto target = split_url(endpoint);
+  auto origin = split_url(url);
+  if (!target || !origin || target->first != origin->first) {
+    return "remote task " + task_id + " not cancelled: the endpoint is not on " + url;
+  }
+  httplib::Client c(target->first);
+  c.set_connection_timeout(kCancelTimeoutS, 0);
+  c.set_read_timeout(kCancelTimeoutS, 0);
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  if (version == Version::k10) h.emplace("A2A-Version", "1.0");
+  const char* method = method_name(version, Method::kCancel);
+  json request = {{"jsonrpc", "2.0"},
+                  {"id", "cancel"},
+                  {"method", method},
+                  {"params", task_params(version, task_id)}};
+  auto res = c.Post(target->second, h, request.dump(), "application/json");
+  return std::string(method) + " of remote task " + task_id +
+         (res ? " answered HTTP " + std::to_string(res->status)
+              : " failed: " + httplib::to_string(res.error()));
+}
+
 Result<ClientArgs> parse_client_args(const std::vector<std::string>& args) {
   ClientArgs out;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -746,6 +880,10 @@ Result<ClientArgs> parse_client_args(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) return std::nullopt;
       return args[++i];
     };
+    if (a == "--answer") {
+      out.answer = true;
+      continue;
+    }
     std::string* target = nullptr;
     if (a == "--url") target = &out.url;
     if (a == "--cwd") target = &out.cwd;

@@ -1,5 +1,8 @@
 #include "a2a/invoker.h"
 
+#include <cstdlib>
+
+#include "a2a/client.h"
 #include "agents/custom.h"
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
@@ -44,6 +47,11 @@ class A2aInvoker final : public agents::Invoker {
       cmd.argv.insert(cmd.argv.end(), {"--header", spec_.header, "--header-env", spec_.header_env});
     }
     cmd.stdin_data = inv.prompt;
+    if (inv.answer) {
+      // The previous attempt's question gets this answer, on the same remote task.
+      cmd.argv.push_back("--answer");
+      cmd.stdin_data = *inv.answer;
+    }
     return cmd;
   }
 
@@ -58,6 +66,12 @@ class A2aInvoker final : public agents::Invoker {
       r.num_turns = 1;
       r.error_class = r.success ? agents::ErrorClass::kNone : class_named(str(*it, "error_class"));
       r.error = str(*it, "error");
+      if (str(*it, "state") == "input-required" && it->contains("question") &&
+          process.status.kind == Kind::kExited && process.status.code == 3) {
+        r.question = str(*it, "question");  // not a failure: a gate (a2a/client.h)
+        r.error_class = agents::ErrorClass::kNone;
+        return r;
+      }
       if (it->value("success", false) && !process.status.success())
         agents::fail_with_exit(process, &r);
       // The client cannot tell baton's timeout from a cancel (both are a SIGTERM to
@@ -79,6 +93,18 @@ class A2aInvoker final : public agents::Invoker {
     // in this log and re-attaches (a2a/client.h).
     if (process.status.kind == Kind::kSignaled) r.error_class = agents::ErrorClass::kTransient;
     return r;
+  }
+
+  std::string abandon(std::string_view log) const override {
+    std::vector<std::pair<std::string, std::string>> headers;
+    auto value = [](const std::string& env) -> std::string {
+      const char* v = std::getenv(env.c_str());
+      return v ? v : "";
+    };
+    if (!spec_.bearer_env.empty())
+      headers.emplace_back("Authorization", "Bearer " + value(spec_.bearer_env));
+    if (!spec_.header.empty()) headers.emplace_back(spec_.header, value(spec_.header_env));
+    return cancel_waiting_task(log, headers);
   }
 
   std::string transcript(std::string_view log) const override {

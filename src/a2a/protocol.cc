@@ -77,6 +77,7 @@ void read_status(Version version, const json& status, Update* u) {
 
 void read_task(Version version, const json& t, Update* u) {
   u->task_id = str(t, "id");
+  u->context_id = str(t, "contextId");
   if (t.contains("status")) read_status(version, t["status"], u);
   if (t.contains("artifacts") && t["artifacts"].is_array()) {
     for (const json& a : t["artifacts"]) u->artifacts.push_back(parse_artifact(version, a));
@@ -85,6 +86,7 @@ void read_task(Version version, const json& t, Update* u) {
 
 void read_status_update(Version version, const json& e, Update* u) {
   u->task_id = str(e, "taskId");
+  u->context_id = str(e, "contextId");
   if (e.contains("status")) read_status(version, e["status"], u);
   u->final = e.contains("final") && e["final"].is_boolean() && e["final"].get<bool>();
 }
@@ -223,20 +225,26 @@ bool is_interrupted(TaskState s) {
 }
 
 json send_params(Version version, const std::string& prompt, const std::string& message_id,
-                 bool return_immediately) {
+                 bool return_immediately, const std::string& task_id,
+                 const std::string& context_id) {
+  json params;
   if (version == Version::k03) {
-    return {{"message",
-             {{"kind", "message"},
-              {"messageId", message_id},
-              {"role", "user"},
-              {"parts", json::array({{{"kind", "text"}, {"text", prompt}}})}}},
-            {"configuration", {{"blocking", !return_immediately}}}};
+    params = {{"message",
+               {{"kind", "message"},
+                {"messageId", message_id},
+                {"role", "user"},
+                {"parts", json::array({{{"kind", "text"}, {"text", prompt}}})}}},
+              {"configuration", {{"blocking", !return_immediately}}}};
+  } else {
+    params = {{"message",
+               {{"messageId", message_id},
+                {"role", "ROLE_USER"},
+                {"parts", json::array({{{"text", prompt}}})}}},
+              {"configuration", {{"returnImmediately", return_immediately}}}};
   }
-  return {{"message",
-           {{"messageId", message_id},
-            {"role", "ROLE_USER"},
-            {"parts", json::array({{{"text", prompt}}})}}},
-          {"configuration", {{"returnImmediately", return_immediately}}}};
+  if (!task_id.empty()) params["message"]["taskId"] = task_id;
+  if (!context_id.empty()) params["message"]["contextId"] = context_id;
+  return params;
 }
 
 json task_params(Version, const std::string& task_id) {

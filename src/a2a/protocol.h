@@ -68,8 +68,11 @@ bool is_interrupted(TaskState state);
 /// The params of message/send (message/stream) carrying PROMPT as one text part with
 /// MESSAGE_ID (the idempotency key). RETURN_IMMEDIATELY asks the server not to block
 /// until the task ends (1.0 configuration.returnImmediately, 0.3 blocking: false).
+/// With TASK_ID (and CONTEXT_ID), the message continues that task: the answer to an
+/// input-required task (message.taskId, message.contextId, the same in both versions).
 nlohmann::json send_params(Version version, const std::string& prompt,
-                           const std::string& message_id, bool return_immediately);
+                           const std::string& message_id, bool return_immediately,
+                           const std::string& task_id = "", const std::string& context_id = "");
 
 /// The params of tasks/get, tasks/cancel and tasks/resubscribe for TASK_ID.
 nlohmann::json task_params(Version version, const std::string& task_id);
@@ -94,7 +97,8 @@ struct Artifact {
 /// What one JSON-RPC result (of send, get or one stream event) says about the task:
 /// a Task, a Message, a status update or an artifact update, in either version.
 struct Update {
-  std::string task_id;  ///< "" for a Message answer
+  std::string task_id;     ///< "" for a Message answer
+  std::string context_id;  ///< the task's contextId, when the result names it
   std::optional<TaskState> state;
   std::string status_text;  ///< text parts of the status message (or of a Message)
   std::vector<Artifact> artifacts;

@@ -52,6 +52,10 @@ struct AgentResult {
   std::optional<double> retry_after_s;
   ErrorClass error_class = ErrorClass::kNone;
   std::string error;  ///< short reason when !success
+  /// The agent stopped to ask this and waits for an answer (an A2A agent's
+  /// input-required): not a failure; the engine makes the task wait for a person and
+  /// the next attempt carries the answer (Invocation::answer). success is false.
+  std::optional<std::string> question;
 };
 
 /// What to ask.
@@ -61,6 +65,10 @@ struct Invocation {
   std::string model;              ///< "" = the CLI's default
   std::string resume_session_id;  ///< "" = new session
   int max_turns = 0;              ///< 0 = no limit
+  /// A person's answer to the question the task's previous attempt ended with
+  /// (AgentResult::question): the attempt continues that conversation with it instead
+  /// of sending the prompt. nullopt = a new turn.
+  std::optional<std::string> answer;
 };
 
 /// A command line ready for exec::ProcessSpec.
@@ -90,6 +98,15 @@ class Invoker {
   /// This default, for CLIs whose output is not a stream of events, is LOG as it is.
   /// Never throws on any input.
   virtual std::string transcript(std::string_view log) const { return std::string(log); }
+  /// The task of an attempt that ended with a question (AgentResult::question) will
+  /// not be continued (its gate was rejected or the run cancelled): ends what the
+  /// agent keeps waiting for, read from that attempt's log LOG (an A2A agent: its
+  /// remote task is cancelled). Bounded (a few seconds); returns a one-line note of
+  /// what was done for the event log, "" when there is nothing to end. Default: "".
+  virtual std::string abandon(std::string_view log) const {
+    (void)log;
+    return "";
+  }
 };
 
 /// The invoker named NAME, or nullptr. Known names: see known_agent_names(). A

@@ -18,12 +18,15 @@
 // complete (artifact "done: PROMPT"), steps (three status updates, then the artifact),
 // slow (works until cancelled), slowdone (works ~4 s, then completes), file (a file
 // part named by "NAME:<file name>"), input (ends in input-required), fail (failed).
-// GET /stats answers {"calls":{METHOD:N},"cancels":N,"headers":[...last auth headers]}.
+// A message on a task that is in input-required (the answer to its question) completes
+// it with the artifact "answer: TEXT", TEXT the message's text.
+// GET /stats answers {"calls":{METHOD:N},"cancels":N,"headers":[...last auth headers],
+// "tasks":N (new tasks executed),"answers":[{taskId,contextId,text,question}]}.
 import express from 'express';
 import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent } from '@a2a-js/sdk/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 
-const stats = { calls: {}, cancels: 0, auth: [] };
+const stats = { calls: {}, cancels: 0, auth: [], tasks: 0, answers: [] };
 const cancelled = new Set();
 
 function textOf(message) {
@@ -66,6 +69,17 @@ const S = { submitted: 1, working: 2, completed: 3, failed: 4, canceled: 5, inpu
 const executor = {
   async execute(ctx, bus) {
     const prompt = textOf(ctx.userMessage);
+    if (ctx.task && ctx.task.status?.state === S.inputRequired) {
+      const question = textOf(ctx.task.status.message);
+      stats.answers.push({ taskId: ctx.taskId, contextId: ctx.contextId, text: prompt, question });
+      bus.publish(AgentEvent.task({ ...ctx.task, status: { state: S.working, message: undefined,
+        timestamp: new Date().toISOString() } }));
+      bus.publish(status(ctx, S.working, 'read the answer'));
+      bus.publish(artifact(ctx, [text(`answer: ${prompt}`)]));
+      bus.publish(status(ctx, S.completed));
+      return bus.finished();
+    }
+    stats.tasks += 1;
     const scenario = (prompt.match(/SCENARIO:([a-z]+)/) ?? [])[1] ?? 'complete';
     bus.publish(AgentEvent.task({ id: ctx.taskId, contextId: ctx.contextId,
       status: { state: S.submitted, message: undefined, timestamp: new Date().toISOString() },
