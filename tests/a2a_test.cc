@@ -6,8 +6,10 @@
 // serves by the URL's path (1.0 or 0.3, streaming or not).
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +20,8 @@
 #include <thread>
 
 #include "harness_util.h"
+#include "rehearse/script.h"
+#include "rehearse/server.h"
 
 extern char** environ;
 
@@ -439,6 +443,114 @@ TEST(A2aTest, RejectingTheQuestionCancelsTheRemoteTask) {
     run_baton({"resume", "last", "--plain"}, dir.path());
     EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
   }
+}
+
+// A TCP port of 127.0.0.1 free a moment ago (for a server that cannot report the port
+// it got: Gemini CLI's A2A server prints "0" for CODER_AGENT_PORT=0).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Gemini CLI's own A2A server (@google/gemini-cli-a2a-server, tests/a2a/gemini/,
+// installed by scripts/setup-a2a), its model the rehearsal server (src/rehearse/) through
+// GOOGLE_GEMINI_BASE_URL and a session key as GEMINI_API_KEY, offline. It ends every
+// turn in input-required with no message: the task waits at the gate with what gemini
+// said, the scripted model's text.
+TEST(A2aTest, GeminiCliA2aServerAnswersFromTheRehearsalModel) {
+  std::string dir = (fs::path(BATON_BINARY).parent_path() / "a2a-gemini").string();
+  std::string main = dir + "/node_modules/@google/gemini-cli-a2a-server/dist/a2a-server.mjs";
+  if (!fs::exists(main)) {
+    ADD_FAILURE() << "Gemini CLI's A2A server is not installed: run scripts/setup-a2a";
+    return;
+  }
+  auto script = rehearse::parse_script("fallback:\n  - text: \"scripted answer: 42\"\n", "s.yaml");
+  ASSERT_TRUE(script) << script.error().message;
+  auto model = rehearse::ModelServer::start(std::move(*script));
+  ASSERT_TRUE(model) << model.error().message;
+  ScratchDir home, workspace;
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  std::vector<std::string> env = {
+      "PATH=" + std::string(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"),
+      "HOME=" + home.path(),
+      "CODER_AGENT_PORT=" + std::to_string(free_port()),
+      "CODER_AGENT_WORKSPACE_PATH=" + workspace.path(),
+      "GEMINI_API_KEY=" + rehearse::session_api_key("t", "gemini", 1),
+      "GOOGLE_GEMINI_BASE_URL=" + (*model)->base_url(),
+      "GEMINI_YOLO_MODE=true",
+      "GEMINI_FOLDER_TRUST=true",
+      "NO_COLOR=1"};
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = {"node", main};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  posix_spawn_file_actions_addchdir_np(&fa, workspace.path().c_str());
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawnp(&pid, "node", &fa, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  struct Reap {
+    pid_t pid;
+    int fd;
+    ~Reap() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      ::close(fd);
+    }
+  } reap{pid, out[0]};
+  // "[CoreAgent] Agent Server started on http://localhost:PORT" (it takes ~10 s to start).
+  std::string seen, url;
+  const std::string marker = "Agent Server started on ";
+  char buf[4096];
+  while (seen.size() < (1 << 20)) {
+    ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, static_cast<size_t>(n));
+    size_t at = seen.find(marker);
+    if (at != std::string::npos && seen.find('\n', at) != std::string::npos) {
+      url = seen.substr(at + marker.size(), seen.find('\n', at) - at - marker.size());
+      break;
+    }
+  }
+  ASSERT_FALSE(url.empty()) << seen;
+  // Keep reading its log so that it never blocks on a full pipe.
+  std::thread([fd = out[0]] {
+    char b[4096];
+    while (::read(fd, b, sizeof b) > 0) {
+    }
+  }).detach();
+  ScratchDir repo;
+  make_a2a_repo(repo, "gemini-svc", url + "/", "say the answer");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, repo.path(), {}, 120);
+  ASSERT_EQ(o.exit_code, 5) << o.out << o.err;
+  json r = last_run(repo);
+  EXPECT_EQ(task_of(r, "t")["reason"], "input required: scripted answer: 42") << r.dump();
+  std::string log = read_file(first_attempt(r).value("log", ""));
+  EXPECT_NE(log.find(R"("version":"0.3")"), std::string::npos) << log;
+  bool asked_model = false;
+  for (const rehearse::RequestRecord& rec : (*model)->requests()) {
+    asked_model |= rec.protocol == "gemini" && rec.had_tools;
+  }
+  EXPECT_TRUE(asked_model);
 }
 
 }  // namespace
