@@ -445,6 +445,100 @@ TEST(A2aTest, RejectingTheQuestionCancelsTheRemoteTask) {
   }
 }
 
+// POSTs BODY to URL (http://HOST:PORT/PATH) with the notification TOKEN; the status.
+int post_notification(const std::string& url, const std::string& token, const json& body) {
+  size_t slash = url.find('/', 7);
+  httplib::Client c(url.substr(0, slash));
+  auto res = c.Post(url.substr(slash), {{"X-A2A-Notification-Token", token}}, body.dump(),
+                    "application/json");
+  return res ? res->status : -1;
+}
+
+// A status update of TASK_ID in STATE with TEXT, as VERSION's push sender sends it.
+json status_notification(const std::string& version, const std::string& task_id,
+                         const std::string& state, const std::string& text) {
+  if (version == "1.0") {
+    return {{"statusUpdate",
+             {{"taskId", task_id},
+              {"contextId", "c"},
+              {"status",
+               {{"state", "TASK_STATE_" + state},
+                {"message",
+                 {{"messageId", "m-" + text},
+                  {"role", "ROLE_AGENT"},
+                  {"parts", {{{"text", text}}}}}}}}}}};
+  }
+  std::string lower = state;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(ch));
+  return {{"kind", "status-update"},
+          {"taskId", task_id},
+          {"contextId", "c"},
+          {"final", false},
+          {"status",
+           {{"state", lower},
+            {"message",
+             {{"kind", "message"},
+              {"messageId", "m-" + text},
+              {"role", "agent"},
+              {"parts", {{{"kind", "text"}, {"text", text}}}}}}}}};
+}
+
+// With `baton serve` running for the project and a card offering push notifications,
+// the client registers serve's callback endpoint for the attempt (a random secret) and
+// follows the task by what the sdk's push sender delivers there, without polling. A
+// duplicate delivery and one about another task are ignored, a wrong secret is refused
+// (401), and one that arrives after the attempt ended is recorded in its inbox, never
+// applied.
+TEST(A2aTest, PushNotificationsThroughBatonServeReplacePolling) {
+  A2aServer server;
+  for (const std::string version : {"1.0", "0.3"}) {
+    SCOPED_TRACE(version);
+    const std::string path = version == "1.0" ? "v1-push" : "v03-push";
+    const std::string get = version == "1.0" ? "GetTask" : "tasks/get";
+    ScratchDir dir;
+    make_a2a_repo(dir, "pushed", server.url(path), "SCENARIO:slowdone review main.c");
+    BatonProcess serve({"serve", "--listen", "127.0.0.1:0"}, dir.path());
+    ASSERT_TRUE(eventually([&] { return !dir.read(".baton/serve/url").empty(); }));
+    const int gets = server.calls(get);
+    const size_t pushes = server.stats()["push"].size();
+    BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+    ASSERT_TRUE(eventually([&] { return server.stats()["push"].size() > pushes; }));
+    json config = server.stats()["push"].back();
+    const std::string url = config.value("url", ""), token = config.value("token", "");
+    const std::string task_id = config.value("taskId", "");
+    EXPECT_NE(url.find("/v1/callbacks/"), std::string::npos) << url;
+    EXPECT_EQ(token.size(), 64u);
+    json dup = status_notification(version, task_id, "WORKING", "twice");
+    EXPECT_EQ(post_notification(url, token, dup), 200);
+    EXPECT_EQ(post_notification(url, token, dup), 200);
+    EXPECT_EQ(post_notification(url, token, status_notification(version, "other", "WORKING", "x")),
+              200);
+    EXPECT_EQ(post_notification(url, "wrong", dup), 401);
+    EXPECT_EQ(post_notification(url + "9", token, dup), 404);  // no such attempt
+    Outcome o = run.wait(60);
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    json r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["output"], "done: review main.c");
+    EXPECT_EQ(server.calls(get), gets);  // followed by notifications, not polled
+    std::string log = read_file(first_attempt(r).value("log", ""));
+    EXPECT_NE(log.find("following by push notifications to " + url), std::string::npos) << log;
+    EXPECT_NE(log.find("duplicate notification ignored"), std::string::npos) << log;
+    EXPECT_NE(log.find("notification about another task ignored"), std::string::npos) << log;
+    // Late: accepted and recorded in the ended attempt's inbox, never applied.
+    EXPECT_EQ(
+        post_notification(url, token, status_notification(version, task_id, "FAILED", "late")),
+        200);
+    std::string inbox =
+        dir.read(".baton/runs/" + r["id"].get<std::string>() + "/callbacks/t.1.inbox");
+    EXPECT_NE(inbox.find("late"), std::string::npos) << inbox;
+    r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["status"], "success");
+    EXPECT_EQ(task_of(r, "t")["output"], "done: review main.c");
+    serve.signal(SIGTERM);
+    serve.wait();
+  }
+}
+
 // A TCP port of 127.0.0.1 free a moment ago (for a server that cannot report the port
 // it got: Gemini CLI's A2A server prints "0" for CODER_AGENT_PORT=0).
 int free_port() {

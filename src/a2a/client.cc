@@ -1,10 +1,13 @@
 #include "a2a/client.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,11 +16,13 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "a2a/protocol.h"
 #include "acp/confine.h"
 #include "agents/invoker.h"
+#include "util/callback_inbox.h"
 
 namespace baton::a2a {
 
@@ -35,6 +40,10 @@ constexpr int kStreamIdleS = 300;
 constexpr int kCancelTimeoutS = 3;
 constexpr int kMaxPolls = 1000000;
 constexpr size_t kMaxSaidBytes = 64 * 1024;
+// Following by push notifications: with no notification for this long, tasks/get is
+// asked (the server or `baton serve` may be gone); seconds.
+constexpr int kPushQuietS = 30;
+constexpr size_t kMaxSeenNotifications = 100000;
 constexpr size_t kMaxStreamEvents = 1000000;
 
 using agents::ErrorClass;
@@ -395,6 +404,86 @@ class Session {
     return false;
   }
 
+  // Follows TASK_ID by the push notifications `baton serve` appends to INBOX (one JSON
+  // line a delivery, util/callback_inbox.h), woken by inotify, until a final state.
+  // A delivery seen before (at least once delivery) and one about another task are
+  // noted and ignored; after kPushQuietS without one, tasks/get is asked.
+  bool follow_inbox(const std::string& task_id, const std::string& inbox, TaskView* view,
+                    Failure* failure) {
+    int watch = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (watch >= 0 && ::inotify_add_watch(watch, inbox.c_str(), IN_MODIFY) < 0) {
+      ::close(watch);
+      watch = -1;
+    }
+    struct Closer {
+      int fd;
+      ~Closer() {
+        if (fd >= 0) ::close(fd);
+      }
+    } closer{watch};
+    std::set<std::string> seen;
+    std::string partial;
+    off_t offset = 0;
+    for (int round = 0; round < kMaxPolls; ++round) {
+      int fd = ::open(inbox.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        *failure = {ErrorClass::kTransient, "the callback inbox " + inbox + " is gone"};
+        return false;
+      }
+      char buf[65536];
+      for (ssize_t n; (n = ::pread(fd, buf, sizeof buf, offset)) > 0;) {
+        offset += n;
+        partial.append(buf, static_cast<size_t>(n));
+        if (partial.size() > kMaxBodyBytes) break;
+      }
+      ::close(fd);
+      for (size_t eol; (eol = partial.find('\n')) != std::string::npos;) {
+        std::string line = partial.substr(0, eol);
+        partial.erase(0, eol + 1);
+        json delivery = json::parse(line, nullptr, false);
+        if (!delivery.is_object() || !delivery.contains("body")) continue;
+        const json& body = delivery["body"];
+        std::string key = body.dump();
+        if (seen.count(key)) {
+          emit({{"a2a", "note"}, {"text", "duplicate notification ignored"}});
+          continue;
+        }
+        if (seen.size() < kMaxSeenNotifications) seen.insert(key);
+        Result<Update> u = parse_result(card_.version, body);
+        if (!u) {
+          emit({{"a2a", "note"}, {"text", "malformed notification ignored: " + u.error().message}});
+          continue;
+        }
+        if (u->task_id != task_id) {
+          emit({{"a2a", "note"}, {"text", "notification about another task ignored"}});
+          continue;
+        }
+        if (!handle(body, view, false, failure)) return false;
+        if (finished(*view)) return true;
+      }
+      if (partial.size() > kMaxBodyBytes) {
+        *failure = {ErrorClass::kPermanent, "a notification is larger than 16 MiB"};
+        return false;
+      }
+      pollfd p{watch, POLLIN, 0};
+      int ready = ::poll(watch >= 0 ? &p : nullptr, watch >= 0 ? 1 : 0,
+                         watch >= 0 ? kPushQuietS * 1000 : 1000);
+      if (ready > 0) {
+        char events[4096];
+        while (::read(watch, events, sizeof events) > 0) {
+        }
+        continue;
+      }
+      if (watch >= 0 || round % kPushQuietS == kPushQuietS - 1) {
+        Result<json> r = call(Method::kGet, task_params(card_.version, task_id), failure);
+        if (!r || !handle(*r, view, true, failure)) return false;
+        if (finished(*view)) return true;
+      }
+    }
+    *failure = {ErrorClass::kTimeout, "the task did not end in 1000000 waits for notifications"};
+    return false;
+  }
+
   const Card& card() const { return card_; }
 
  private:
@@ -635,6 +724,49 @@ void signal_thread(sigset_t set) {
   std::_Exit(1);
 }
 
+// Where the remote task's push notifications go: `baton serve`'s callback endpoint for
+// this attempt, and the inbox it appends them to.
+struct PushTarget {
+  std::string url;    // SERVE/v1/callbacks/RUN/TASK/ATTEMPT
+  std::string token;  // the attempt's secret
+  std::string inbox;
+};
+
+// A push target when `baton serve` runs for this project: $BATON_ATTEMPT_LOG is
+// STATE/runs/RUN/logs/TASK.N.log, serve writes its URL to STATE/serve/url and must
+// answer /healthz. nullopt (a note says why, when it matters) otherwise.
+std::optional<PushTarget> push_target() {
+  std::string log = env_or("BATON_ATTEMPT_LOG", "");
+  std::string task = env_or("BATON_TASK_ID", "");
+  int attempt = std::atoi(env_or("BATON_ATTEMPT", "0").c_str());
+  if (log.empty() || task.empty() || attempt <= 0) return std::nullopt;
+  fs::path run_dir = fs::path(log).parent_path().parent_path();
+  fs::path state = run_dir.parent_path().parent_path();
+  std::ifstream in(state / "serve" / "url");
+  std::string base;
+  if (!in || !std::getline(in, base) || base.size() > 200) return std::nullopt;
+  auto parts = split_url(base);
+  if (!parts) return std::nullopt;
+  httplib::Client c(parts->first);
+  c.set_connection_timeout(2, 0);
+  c.set_read_timeout(2, 0);
+  auto health = c.Get("/healthz");
+  if (!health || health->status != 200) {
+    emit({{"a2a", "note"}, {"text", "baton serve at " + base + " does not answer: polling"}});
+    return std::nullopt;
+  }
+  Result<std::string> secret = random_secret();
+  if (!secret) return std::nullopt;
+  Result<CallbackPaths> paths = register_callback(run_dir.string(), task, attempt, *secret);
+  if (!paths) {
+    emit({{"a2a", "note"}, {"text", paths.error().message + ": polling"}});
+    return std::nullopt;
+  }
+  return PushTarget{parts->first + "/v1/callbacks/" + run_dir.filename().string() + "/" + task +
+                        "/" + std::to_string(attempt),
+                    *secret, paths->inbox};
+}
+
 int run(const ClientArgs& args) {
   emit({{"a2a", "start"}, {"url", args.url}, {"pid", ::getpid()}});
   std::string prompt;
@@ -734,7 +866,28 @@ int run(const ClientArgs& args) {
                               : session.poll(attach, &view, &failure);
     }
   } else {
-    if (card->streaming) {
+    std::optional<PushTarget> push = card->push ? push_target() : std::nullopt;
+    if (push) {
+      // Followed by notifications through `baton serve` instead of a stream or polling.
+      emit({{"a2a", "note"}, {"text", "following by push notifications to " + push->url}});
+      json params = with_push(card->version, send_params(card->version, prompt, message_id, true),
+                              push->url, push->token, message_id);
+      Result<json> r = session.call(Method::kSend, params, &failure);
+      ended = r && session.handle(*r, &view, true, &failure);
+      std::string id;
+      {
+        std::lock_guard lock(g_out_mu);
+        id = g_task_id;
+      }
+      if (ended && !session.finished(view)) {
+        if (id.empty()) {
+          failure = {ErrorClass::kPermanent, "message/send answered neither a task nor a message"};
+          ended = false;
+        } else {
+          ended = session.follow_inbox(id, push->inbox, &view, &failure);
+        }
+      }
+    } else if (card->streaming) {
       ended = session.stream(Method::kStream, send_params(card->version, prompt, message_id, false),
                              &view, &failure);
     } else {

@@ -109,6 +109,8 @@ Result<Card> parse_card(const json& j) {
     const json& c = j["capabilities"];
     card.streaming =
         c.contains("streaming") && c["streaming"].is_boolean() && c["streaming"].get<bool>();
+    card.push = c.contains("pushNotifications") && c["pushNotifications"].is_boolean() &&
+                c["pushNotifications"].get<bool>();
   }
   if (j.contains("supportedInterfaces") && j["supportedInterfaces"].is_array()) {
     std::optional<Card> v03;
@@ -244,6 +246,14 @@ json send_params(Version version, const std::string& prompt, const std::string& 
   }
   if (!task_id.empty()) params["message"]["taskId"] = task_id;
   if (!context_id.empty()) params["message"]["contextId"] = context_id;
+  return params;
+}
+
+json with_push(Version version, json params, const std::string& url, const std::string& token,
+               const std::string& id) {
+  json config = {{"url", url}, {"token", token}, {"id", id}};
+  params["configuration"][version == Version::k10 ? "taskPushNotificationConfig"
+                                                  : "pushNotificationConfig"] = std::move(config);
   return params;
 }
 

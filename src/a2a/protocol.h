@@ -22,6 +22,7 @@ struct Card {
   Version version = Version::k10;
   std::string rpc_url;     ///< the JSON-RPC endpoint (absolute http:// URL)
   bool streaming = false;  ///< capabilities.streaming
+  bool push = false;       ///< capabilities.pushNotifications
   std::string name;
 };
 
@@ -73,6 +74,12 @@ bool is_interrupted(TaskState state);
 nlohmann::json send_params(Version version, const std::string& prompt,
                            const std::string& message_id, bool return_immediately,
                            const std::string& task_id = "", const std::string& context_id = "");
+
+/// PARAMS (of message/send) asking the server to send the task's updates to URL with
+/// TOKEN (the X-A2A-Notification-Token header) under config id ID: 1.0
+/// configuration.taskPushNotificationConfig, 0.3 configuration.pushNotificationConfig.
+nlohmann::json with_push(Version version, nlohmann::json params, const std::string& url,
+                         const std::string& token, const std::string& id);
 
 /// The params of tasks/get, tasks/cancel and tasks/resubscribe for TASK_ID.
 nlohmann::json task_params(Version version, const std::string& task_id);

@@ -12,6 +12,8 @@
 //   /hang/       never answers a JSON-RPC call
 //   /elsewhere/  a card whose endpoint is on another port
 //   /drop/       streams one "working" event, then closes the stream
+//   /v1-push/    A2A 1.0, push notifications, no streaming (the sdk's push sender)
+//   /v03-push/   A2A 0.3, the same
 //   /late/       streams a completed task with artifact "on time", then an artifact
 //                update "LATE" and a failed status for the same task (to be ignored)
 // What the agent does is chosen by the prompt: it holds "SCENARIO:NAME" with NAME one of
@@ -21,12 +23,14 @@
 // A message on a task that is in input-required (the answer to its question) completes
 // it with the artifact "answer: TEXT", TEXT the message's text.
 // GET /stats answers {"calls":{METHOD:N},"cancels":N,"headers":[...last auth headers],
-// "tasks":N (new tasks executed),"answers":[{taskId,contextId,text,question}]}.
+// "tasks":N (new tasks executed),"answers":[{taskId,contextId,text,question}],
+// "push":[{taskId,url,token}] (push configs registered)}.
 import express from 'express';
-import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent } from '@a2a-js/sdk/server';
+import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent, InMemoryPushNotificationStore } from '@a2a-js/sdk/server';
+import { createLegacyAwarePushNotificationSender } from '@a2a-js/sdk/compat/v0_3/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 
-const stats = { calls: {}, cancels: 0, auth: [], tasks: 0, answers: [] };
+const stats = { calls: {}, cancels: 0, auth: [], tasks: 0, answers: [], push: [] };
 const cancelled = new Set();
 
 function textOf(message) {
@@ -117,6 +121,10 @@ const executor = {
 const app = express();
 const server = app.listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
+  // The test reads the first line only: the sdk's logging (its push sender's) must not
+  // write to a closed pipe.
+  process.stdout.on('error', () => {});
+  console.log = console.info = () => {};
 });
 const base = () => `http://127.0.0.1:${server.address().port}`;
 
@@ -127,7 +135,7 @@ function card10(path, streaming) {
       { url: `${base()}/${path}/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
       { url: `${base()}/${path}/`, protocolBinding: 'JSONRPC', protocolVersion: '0.3', tenant: '' },
     ],
-    provider: undefined, capabilities: { streaming, pushNotifications: false, extensions: [] },
+    provider: undefined, capabilities: { streaming, pushNotifications: path.endsWith('push'), extensions: [] },
     securitySchemes: {}, securityRequirements: [], defaultInputModes: ['text/plain'],
     defaultOutputModes: ['text/plain'], skills: [], signatures: [],
   };
@@ -136,7 +144,7 @@ function card10(path, streaming) {
 function card03(path, streaming) {
   return {
     name: `baton test agent ${path}`, description: 'scripted', version: '1.0.0', protocolVersion: '0.3.0',
-    url: `${base()}/${path}/`, preferredTransport: 'JSONRPC', capabilities: { streaming },
+    url: `${base()}/${path}/`, preferredTransport: 'JSONRPC', capabilities: { streaming, pushNotifications: path.endsWith('push') },
     defaultInputModes: ['text/plain'], defaultOutputModes: ['text/plain'], skills: [],
   };
 }
@@ -144,7 +152,18 @@ function card03(path, streaming) {
 const handlers = new Map();
 function handlerFor(path, streaming) {
   if (!handlers.has(path)) {
-    const rh = new DefaultRequestHandler(card10(path, streaming), new InMemoryTaskStore(), executor);
+    let pushStore, pushSender;
+    if (path.endsWith('push')) {
+      pushStore = new InMemoryPushNotificationStore();
+      const save = pushStore.save.bind(pushStore);
+      pushStore.save = async (taskId, context, config) => {
+        stats.push.push({ taskId, url: config.url, token: config.token });
+        return save(taskId, context, config);
+      };
+      pushSender = createLegacyAwarePushNotificationSender(pushStore);
+    }
+    const rh = new DefaultRequestHandler(card10(path, streaming), new InMemoryTaskStore(), executor,
+      undefined, pushStore, pushSender);
     handlers.set(path, jsonRpcHandler({ requestHandler: rh, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }));
   }
   return handlers.get(path);
@@ -155,6 +174,7 @@ app.get('/stats', (req, res) => res.json(stats));
 const agents = {
   'v1-stream': { v: '1.0', streaming: true }, 'v1-poll': { v: '1.0', streaming: false },
   'v03-stream': { v: '0.3', streaming: true }, 'v03-poll': { v: '0.3', streaming: false },
+  'v1-push': { v: '1.0', streaming: false }, 'v03-push': { v: '0.3', streaming: false },
   auth: { v: '1.0', streaming: false, auth: true }, 'legacy-card': { v: '0.3', streaming: false, legacyCard: true },
 };
 for (const [path, a] of Object.entries(agents)) {
