@@ -34,7 +34,8 @@ namespace fs = std::filesystem;
 // The scripted A2A server, started by the constructor and killed by the destructor.
 class A2aServer {
  public:
-  A2aServer() {
+  // EXTRA_ENV: variables set for the server besides the test's environment.
+  explicit A2aServer(const std::vector<std::string>& extra_env = {}) {
     std::string dir = (fs::path(BATON_BINARY).parent_path() / "a2a-server").string();
     std::string script = dir + "/server.mjs";
     if (!fs::exists(dir + "/node_modules/@a2a-js/sdk")) {
@@ -51,7 +52,12 @@ class A2aServer {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawnp(&pid_, "node", &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    std::vector<std::string> env_strings = extra_env;
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    for (char** e = environ; *e; ++e) envp.push_back(*e);
+    envp.push_back(nullptr);
+    if (posix_spawnp(&pid_, "node", &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&fa);
     ::close(out[1]);
     std::string line;
@@ -61,6 +67,12 @@ class A2aServer {
     json j = json::parse(line, nullptr, false);
     if (j.is_object() && j.contains("port")) port_ = j["port"].get<int>();
     EXPECT_GT(port_, 0) << "the A2A server printed: " << line;
+    for (const std::string& e : extra_env) {
+      if (e.rfind("A2A_TEST_CA=", 0) == 0) {
+        tls_ = true;
+        ca_ = e.substr(12);
+      }
+    }
   }
   ~A2aServer() {
     if (pid_ > 0) {
@@ -68,11 +80,19 @@ class A2aServer {
       ::waitpid(pid_, nullptr, 0);
     }
   }
-  std::string url(const std::string& agent) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/" + agent + "/";
+  std::string url(const std::string& agent, const std::string& scheme = "http") const {
+    return scheme + "://127.0.0.1:" + std::to_string(port_) + "/" + agent + "/";
   }
   // GET /stats: {"calls":{METHOD:N},"cancels":N,"auth":[{authorization,x-api-key}]}.
   json stats() const {
+    if (tls_) {
+      // The https:// server's stats, over TLS with the test's CA.
+      httplib::Client c("https://127.0.0.1:" + std::to_string(port_));
+      c.set_ca_cert_path(ca_.c_str());
+      auto res = c.Get("/stats");
+      if (!res) return json::object();
+      return json::parse(res->body, nullptr, false);
+    }
     httplib::Client c("127.0.0.1", port_);
     auto res = c.Get("/stats");
     if (!res) return json::object();
@@ -86,6 +106,8 @@ class A2aServer {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  bool tls_ = false;  // serves HTTPS; ca_ is the CA of its certificate
+  std::string ca_;
 };
 
 // A repository in DIR with flow.yaml running task t on AGENT with TASK_TEXT, and the
@@ -536,6 +558,46 @@ TEST(A2aTest, PushNotificationsThroughBatonServeReplacePolling) {
     EXPECT_EQ(task_of(r, "t")["output"], "done: review main.c");
     serve.signal(SIGTERM);
     serve.wait();
+  }
+}
+
+// An https:// agent: the client speaks TLS and checks the server's certificate against
+// the system's CA store (OpenSSL's default paths; SSL_CERT_FILE points them at the
+// test's throwaway CA, made here with the openssl command). Without that CA the
+// certificate is refused and nothing is sent.
+TEST(A2aTest, HttpsAgentIsCheckedAgainstTheSystemCaStore) {
+  ScratchDir tls;
+  const std::string d = tls.path();
+  std::string script =
+      "set -e; cd '" + d +
+      "'; openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+      "-subj /CN=baton-test-ca 2>/dev/null; "
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+      "-subj /CN=127.0.0.1 2>/dev/null; "
+      "printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf; "
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+      "server.pem -days 2 -extfile ext.cnf 2>/dev/null";
+  Outcome made = run_command({"sh", "-c", script}, d);
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+  A2aServer server({"A2A_TLS_CERT=" + d + "/server.pem", "A2A_TLS_KEY=" + d + "/server.key",
+                    "A2A_TEST_CA=" + d + "/ca.pem"});
+  {
+    ScratchDir dir;
+    make_a2a_repo(dir, "secure-svc", server.url("v1-stream", "https"), "over TLS");
+    Outcome o =
+        run_baton({"run", "flow.yaml", "--plain"}, dir.path(), {{"SSL_CERT_FILE", d + "/ca.pem"}});
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_EQ(task_of(last_run(dir), "t")["output"], "done: over TLS");
+  }
+  {
+    ScratchDir dir;  // the system store does not know the test's CA: refused
+    make_a2a_repo(dir, "secure-svc", server.url("v1-stream", "https"), "over TLS");
+    int sends = server.calls("SendStreamingMessage");
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    EXPECT_NE(o.exit_code, 0);
+    json attempt = first_attempt(last_run(dir));
+    EXPECT_NE(attempt.value("error", "").find("agent card: "), std::string::npos) << attempt.dump();
+    EXPECT_EQ(server.calls("SendStreamingMessage"), sends);
   }
 }
 

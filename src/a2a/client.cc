@@ -95,10 +95,14 @@ json failed_result(const Failure& f, const std::string& state = "") {
           {"error", f.error}};
 }
 
-// "http://HOST:PORT/PATH" -> ("http://HOST:PORT", "/PATH"); nullopt unless http://.
+// "http(s)://HOST:PORT/PATH" -> ("http(s)://HOST:PORT", "/PATH"); nullopt unless http://
+// or https://. (An https:// origin makes httplib::Client speak TLS, the server's
+// certificate checked against the system's CA store: OpenSSL's default paths, which
+// SSL_CERT_FILE and SSL_CERT_DIR override.)
 std::optional<std::pair<std::string, std::string>> split_url(const std::string& url) {
-  if (url.rfind("http://", 0) != 0) return std::nullopt;
-  size_t slash = url.find('/', 7);
+  size_t scheme = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
+  if (scheme == 0 || url.size() == scheme) return std::nullopt;
+  size_t slash = url.find('/', scheme);
   if (slash == std::string::npos) return std::make_pair(url, std::string("/"));
   return std::make_pair(url.substr(0, slash), url.substr(slash));
 }
@@ -1049,7 +1053,7 @@ Result<ClientArgs> parse_client_args(const std::vector<std::string>& args) {
     *target = *v;
   }
   if (out.url.empty()) return fail("missing --url");
-  if (!split_url(out.url)) return fail("--url must be an http:// URL");
+  if (!split_url(out.url)) return fail("--url must be an http:// or https:// URL");
   if (out.header.empty() != out.header_env.empty()) {
     return fail("--header and --header-env go together");
   }

@@ -58,7 +58,7 @@ namespace baton::a2a {
 
 /// The options of `baton __a2a-client`.
 struct ClientArgs {
-  std::string url;         ///< --url: the agent's base URL (http://HOST:PORT/PATH/)
+  std::string url;         ///< --url: the agent's base URL (http(s)://HOST:PORT/PATH/)
   std::string cwd = ".";   ///< --cwd: where file parts are written
   std::string bearer_env;  ///< --bearer-env NAME: "Authorization: Bearer $NAME"
   std::string header;      ///< --header NAME: an API key header ...
@@ -69,7 +69,7 @@ struct ClientArgs {
 };
 
 /// Parses ARGS (after "__a2a-client"). Errors: "unknown option X", "missing --url",
-/// "--url must be an http:// URL", "--header and --header-env go together".
+/// "--url must be an http:// or https:// URL", "--header and --header-env go together".
 Result<ClientArgs> parse_client_args(const std::vector<std::string>& args);
 
 /// Cancels (tasks/cancel, 3 s limit) the remote task that LOG, the output of an

@@ -139,9 +139,9 @@ class A2aInvoker final : public agents::Invoker {
 
 Result<std::unique_ptr<agents::Invoker>> make_a2a_invoker(const std::string& name,
                                                           const RemoteAgentSpec& spec) {
-  if (spec.url.rfind("http://", 0) != 0) {
-    return fail("custom agent '" + name + "': a2a.url must be an http:// URL, not '" + spec.url +
-                "'");
+  if (spec.url.rfind("http://", 0) != 0 && spec.url.rfind("https://", 0) != 0) {
+    return fail("custom agent '" + name + "': a2a.url must be an http:// or https:// URL, not '" +
+                spec.url + "'");
   }
   if (spec.header.empty() != spec.header_env.empty()) {
     return fail("custom agent '" + name + "': a2a.auth needs both 'header' and 'env'");

@@ -12,7 +12,9 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-bool is_http_url(const std::string& url) { return url.rfind("http://", 0) == 0; }
+bool is_http_url(const std::string& url) {
+  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+}
 
 // One part in VERSION's shape.
 Part parse_part(Version version, const json& p) {
@@ -154,7 +156,7 @@ Result<Card> parse_card(const json& j) {
     if (card.rpc_url.empty()) return fail("the agent card has no 'url'");
   }
   if (!is_http_url(card.rpc_url)) {
-    return fail("the agent card's endpoint is not an http:// URL: " + card.rpc_url);
+    return fail("the agent card's endpoint is not an http:// or https:// URL: " + card.rpc_url);
   }
   return card;
 }

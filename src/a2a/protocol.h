@@ -20,7 +20,7 @@ enum class Version { k03, k10 };
 /// What the client needs of an agent card (/.well-known/agent-card.json).
 struct Card {
   Version version = Version::k10;
-  std::string rpc_url;     ///< the JSON-RPC endpoint (absolute http:// URL)
+  std::string rpc_url;     ///< the JSON-RPC endpoint (absolute http:// or https:// URL)
   bool streaming = false;  ///< capabilities.streaming
   bool push = false;       ///< capabilities.pushNotifications
   std::string name;
@@ -30,7 +30,7 @@ struct Card {
 /// ({url, protocolBinding, protocolVersion}): the first JSONRPC interface of version
 /// 1.x is taken, else one of 0.3. A card without that list is 0.3 (`url`,
 /// `protocolVersion`, `preferredTransport`). Errors: not an object, no JSON-RPC
-/// interface baton speaks, an endpoint that is not an http:// URL.
+/// interface baton speaks, an endpoint that is not an http:// or https:// URL.
 Result<Card> parse_card(const nlohmann::json& j);
 
 /// The JSON-RPC calls the client makes.

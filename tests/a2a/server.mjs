@@ -26,6 +26,9 @@
 // "tasks":N (new tasks executed),"answers":[{taskId,contextId,text,question}],
 // "push":[{taskId,url,token}] (push configs registered)}.
 import express from 'express';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent, InMemoryPushNotificationStore } from '@a2a-js/sdk/server';
 import { createLegacyAwarePushNotificationSender } from '@a2a-js/sdk/compat/v0_3/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
@@ -119,14 +122,19 @@ const executor = {
 };
 
 const app = express();
-const server = app.listen(0, '127.0.0.1', () => {
+// With A2A_TLS_CERT and A2A_TLS_KEY (PEM files), the server speaks HTTPS (the https://
+// agents test, its CA made by the test).
+const tls = process.env.A2A_TLS_CERT && process.env.A2A_TLS_KEY;
+const server = (tls
+  ? https.createServer({ cert: fs.readFileSync(process.env.A2A_TLS_CERT), key: fs.readFileSync(process.env.A2A_TLS_KEY) }, app)
+  : http.createServer(app)).listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
   // The test reads the first line only: the sdk's logging (its push sender's) must not
   // write to a closed pipe.
   process.stdout.on('error', () => {});
   console.log = console.info = () => {};
 });
-const base = () => `http://127.0.0.1:${server.address().port}`;
+const base = () => `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
 
 function card10(path, streaming) {
   return {
