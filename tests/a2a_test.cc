@@ -435,9 +435,10 @@ TEST(A2aTest, InputRequiredIsAGateAnsweredOnTheSameRemoteTask) {
   }
 }
 
-// Rejecting the question (or cancelling the run at it) fails the task and cancels the
-// remote task that waited for the answer.
-TEST(A2aTest, RejectingTheQuestionCancelsTheRemoteTask) {
+// Rejecting the question fails the task, and cancelling the run at it cancels the task;
+// either way the remote task that waited for the answer is cancelled, whether `baton
+// run` is waiting or not running.
+TEST(A2aTest, RejectingOrCancellingTheQuestionCancelsTheRemoteTask) {
   A2aServer server;
   for (const std::string path : {"v1-stream", "v03-poll"}) {
     SCOPED_TRACE(path);
@@ -463,6 +464,30 @@ TEST(A2aTest, RejectingTheQuestionCancelsTheRemoteTask) {
     ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path()).exit_code, 5);
     ASSERT_EQ(run_baton({"approve", "last", "t", "--reject"}, dir.path()).exit_code, 0);
     run_baton({"resume", "last", "--plain"}, dir.path());
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
+  }
+  {
+    SCOPED_TRACE("baton cancel while baton run waits at the question");
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url("v03-stream"), "SCENARIO:input");
+    int cancels = server.stats().value("cancels", 0);
+    BatonProcess live({"run", "flow.yaml", "--plain"}, dir.path());
+    ASSERT_EQ(task_of(await_waiting(dir), "t")["status"], "waiting");
+    Outcome o = run_baton({"cancel", "last"}, dir.path());
+    EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+    live.wait(60);
+    EXPECT_EQ(task_of(last_run(dir), "t")["status"], "cancelled");
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
+  }
+  {
+    SCOPED_TRACE("baton cancel of a run stopped at the question (--no-wait)");
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url("v1-stream"), "SCENARIO:input");
+    int cancels = server.stats().value("cancels", 0);
+    ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path()).exit_code, 5);
+    Outcome o = run_baton({"cancel", "last"}, dir.path());
+    EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_NE(o.out.find("CancelTask of remote task"), std::string::npos) << o.out;
     EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
   }
 }
