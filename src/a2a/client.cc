@@ -844,12 +844,22 @@ int run(const ClientArgs& args) {
   std::string message_id = "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
                            env_or("BATON_TASK_ID", "task") + "-" +
                            env_or("BATON_ATTEMPT", std::to_string(::getpid()));
+  bool fresh = attach.empty();
   if (!attach.empty()) {
     emit({{"a2a", "note"},
           {"text", "re-attaching to remote task " + attach + " of an earlier attempt"}});
     Result<json> r = session.call(Method::kGet, task_params(card->version, attach), &failure);
     ended = r && session.handle(*r, &view, true, &failure);
-    if (ended && view.state == TaskState::kInputRequired && args.answer) {
+    if (ended && earlier.waiting && !args.answer && is_terminal(view.state)) {
+      // The question's task ended meanwhile (rejected, then `baton retry`): a new turn.
+      emit({{"a2a", "note"},
+            {"text", "the remote task of the earlier question ended " +
+                         std::string(to_string(view.state)) + ": sending the prompt anew"}});
+      view = TaskView{};
+      std::lock_guard lock(g_out_mu);
+      g_task_id.clear();
+      fresh = true;
+    } else if (ended && view.state == TaskState::kInputRequired && args.answer) {
       // The person's answer goes to the same task (taskId, contextId): the agent
       // continues it; the server sees no new task.
       emit({{"a2a", "note"}, {"text", "answering the agent's question"}});
@@ -869,7 +879,8 @@ int run(const ClientArgs& args) {
                                                task_params(card->version, attach), &view, &failure)
                               : session.poll(attach, &view, &failure);
     }
-  } else {
+  }
+  if (fresh) {
     std::optional<PushTarget> push = card->push ? push_target() : std::nullopt;
     if (push) {
       // Followed by notifications through `baton serve` instead of a stream or polling.

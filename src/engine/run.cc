@@ -1244,7 +1244,7 @@ std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskReco
     // A task that ran an attempt is past its gate; "input": it waits for an answer (or
     // was rejected offline, abandon_remote_input() ends what the agent waits for);
     // "answered": the answer `baton approve` gave, kept as the output.
-    if (r.gate == "input") {
+    if (r.gate == "input" && s.status != TaskStatus::kPending) {  // pending: `baton retry`
       s.gate_passed = true;
       s.mutable_agent_state().needs_input = true;
     } else if (r.gate == "answered") {
