@@ -41,7 +41,8 @@
 // (message.taskId and contextId, messageId baton-RUN-TASK-ATTEMPT), then follows it
 // again; an interrupted state ends the following only once the task moved past the
 // answered question. A later attempt without --answer (a crash before the answer was
-// sent) re-attaches: still waiting, it ends with the same question again.
+// sent) re-attaches: still waiting, it ends with the same question again; ended
+// meanwhile (the question was rejected, then `baton retry`), it sends the prompt anew.
 //
 // Exit codes: 0 the remote task completed; 1 it did not; 2 bad options; 3 the agent
 // waits for input.
