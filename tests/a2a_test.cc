@@ -19,96 +19,16 @@
 #include <optional>
 #include <thread>
 
+#include "a2a_server_util.h"
 #include "harness_util.h"
 #include "rehearse/script.h"
 #include "rehearse/server.h"
-
-extern char** environ;
 
 namespace baton::testing {
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-// The scripted A2A server, started by the constructor and killed by the destructor.
-class A2aServer {
- public:
-  // EXTRA_ENV: variables set for the server besides the test's environment.
-  explicit A2aServer(const std::vector<std::string>& extra_env = {}) {
-    std::string dir = (fs::path(BATON_BINARY).parent_path() / "a2a-server").string();
-    std::string script = dir + "/server.mjs";
-    if (!fs::exists(dir + "/node_modules/@a2a-js/sdk")) {
-      ADD_FAILURE() << "the A2A test server is not installed: run scripts/setup-a2a";
-      return;
-    }
-    int out[2];
-    if (::pipe(out) != 0) return;
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    std::vector<std::string> args = {"node", script};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env_strings = extra_env;
-    std::vector<char*> envp;
-    for (auto& e : env_strings) envp.push_back(e.data());
-    for (char** e = environ; *e; ++e) envp.push_back(*e);
-    envp.push_back(nullptr);
-    if (posix_spawnp(&pid_, "node", &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    ::close(out[1]);
-    std::string line;
-    char c;
-    while (line.size() < 200 && ::read(out[0], &c, 1) == 1 && c != '\n') line.push_back(c);
-    ::close(out[0]);
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.contains("port")) port_ = j["port"].get<int>();
-    EXPECT_GT(port_, 0) << "the A2A server printed: " << line;
-    for (const std::string& e : extra_env) {
-      if (e.rfind("A2A_TEST_CA=", 0) == 0) {
-        tls_ = true;
-        ca_ = e.substr(12);
-      }
-    }
-  }
-  ~A2aServer() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  std::string url(const std::string& agent, const std::string& scheme = "http") const {
-    return scheme + "://127.0.0.1:" + std::to_string(port_) + "/" + agent + "/";
-  }
-  // GET /stats: {"calls":{METHOD:N},"cancels":N,"auth":[{authorization,x-api-key}]}.
-  json stats() const {
-    if (tls_) {
-      // The https:// server's stats, over TLS with the test's CA.
-      httplib::Client c("https://127.0.0.1:" + std::to_string(port_));
-      c.set_ca_cert_path(ca_.c_str());
-      auto res = c.Get("/stats");
-      if (!res) return json::object();
-      return json::parse(res->body, nullptr, false);
-    }
-    httplib::Client c("127.0.0.1", port_);
-    auto res = c.Get("/stats");
-    if (!res) return json::object();
-    return json::parse(res->body, nullptr, false);
-  }
-  int calls(const std::string& method) const {
-    json s = stats();
-    return s["calls"].value(method, 0);
-  }
-
- private:
-  pid_t pid_ = -1;
-  int port_ = 0;
-  bool tls_ = false;  // serves HTTPS; ca_ is the CA of its certificate
-  std::string ca_;
-};
 
 // A repository in DIR with flow.yaml running task t on AGENT with TASK_TEXT, and the
 // config declaring AGENT as the A2A agent at URL (AUTH: the a2a.auth YAML, or "").
@@ -138,16 +58,6 @@ std::string attempt_log(const ScratchDir& dir, int n) {
   return "";
 }
 
-template <class Fn>
-bool eventually(Fn fn, double timeout_s = 30) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return fn();
-}
-
 TEST(A2aTest, OutputIsTheArtifactTextIn10And03StreamingOrPolling) {
   A2aServer server;
   struct Case {
@@ -170,6 +80,9 @@ TEST(A2aTest, OutputIsTheArtifactTextIn10And03StreamingOrPolling) {
     EXPECT_EQ(output.rfind("done: ", 0), 0u) << output;
     EXPECT_NE(output.find("review main.c"), std::string::npos) << output;
     EXPECT_EQ(server.calls(c.send_method), sends + 1);
+    // The message carries the attempt's idempotency key.
+    EXPECT_EQ(server.stats()["message_ids"].back(),
+              "baton-" + run["id"].get<std::string>() + "-t-1");
     // Polling asks tasks/get; a stream carries the states itself.
     EXPECT_EQ(server.calls(c.get_method) > gets, !c.streaming);
     std::string log = read_file(first_attempt(run).value("log", ""));

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -34,68 +35,145 @@ pid_t agent_pid_in(const std::string& log) {
   return at == std::string::npos ? -1 : std::stoi(log.substr(at + 12));
 }
 
-TEST(RehearseTest, AcpGeminiAndQwenWriteTheirFileAndLogTheConversation) {
-  for (const std::string agent : {"gemini", "qwen"}) {
-    SCOPED_TRACE(agent);
-    ScratchDir dir;
-    make_repo(dir,
-              R"(name: acp
+// What each pinned agent does over ACP (docs/agents.md, "Which agents speak ACP").
+struct AcpAgent {
+  const char* name;        // baton's name
+  const char* command;     // the first word of its ACP command, as logged
+  bool writes_through_fs;  // it writes files through the client's fs/write_text_file
+  const char* tool_kind;   // the kind of the tool call that writes the file
+  bool reports_tokens;     // the prompt response (or its updates) carry token counts
+  bool asks_for_outside;   // a write outside is a permission request (else its own
+                           // sandbox fails it: Codex)
+  bool uses_terminal;      // runs its shell commands through the client's terminal/*
+};
+
+const AcpAgent kAcpAgents[] = {
+    {"gemini", "gemini", true, "edit", true, true, false},
+    {"qwen", "qwen", true, "edit", true, true, false},
+    {"opencode", "opencode", true, "edit", true, true, false},
+    {"kilocode", "kilo", true, "edit", true, true, false},
+    // Copilot CLI writes the file itself after the permission.
+    {"copilot", "copilot", false, "edit", true, true, false},
+    // Claude Code through @zed-industries/claude-code-acp: no usage in its answers.
+    {"claude", "claude-code-acp", true, "edit", false, true, true},
+    // Codex through @zed-industries/codex-acp: a shell command in its sandbox, which
+    // needs no permission inside the workspace; no usage either.
+    {"codex", "codex-acp", false, "execute", false, false, false},
+};
+
+// Printed by its name, so that the test names CTest discovers are stable.
+void PrintTo(const AcpAgent& agent, std::ostream* os) { *os << agent.name; }
+
+class RehearsedAcpTest : public ::testing::TestWithParam<AcpAgent> {};
+
+std::string agent_flow(const std::string& agent) {
+  return R"(name: acp
 tasks:
   - {id: t, agent: {use: )" +
-                  agent + R"(, via: acp}, parameters: {task: "Write out.txt"}, timeout: 2m}
-)",
-              R"(tasks:
-  t: [{write_file: {path: out.txt, content: "over acp\n"}}, {text: "wrote it"}]
-)");
-    Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
-                          agent_path(), 180);
-    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
-    EXPECT_EQ(dir.read("out.txt"), "over acp\n");
-    json run = last_run(dir);
-    EXPECT_EQ(task_of(run, "t")["status"], "success");
-    EXPECT_EQ(task_of(run, "t")["output"], "wrote it");
-    json attempt = first_attempt(run);
-    EXPECT_EQ(attempt["agent"], agent);
-    EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
-    EXPECT_GT(attempt.value("/usage/output_tokens"_json_pointer, 0), 0) << attempt.dump();
-    EXPECT_FALSE(attempt.value("session_id", "").empty()) << attempt.dump();
-
-    // The log is the conversation: what was sent and received, the permission
-    // decision, the write through fs/write_text_file, the final line.
-    std::string log = read_file(attempt.value("log", ""));
-    EXPECT_NE(log.find(R"("method":"session/prompt")"), std::string::npos) << log;
-    EXPECT_NE(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
-    EXPECT_NE(log.find(R"("method":"fs/write_text_file")"), std::string::npos) << log;
-    EXPECT_NE(log.find(R"({"acp":"result")"), std::string::npos) << log;
-
-    Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
-    EXPECT_EQ(logs.exit_code, 0) << logs.err;
-    EXPECT_NE(logs.out.find("tool edit: "), std::string::npos) << logs.out;
-    EXPECT_NE(logs.out.find("permission allow: "), std::string::npos) << logs.out;
-    EXPECT_NE(logs.out.find("answer:\n  wrote it\n"), std::string::npos) << logs.out;
-    EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;  // no raw JSON
-  }
+         agent + R"(, via: acp}, parameters: {task: "Write the file"}, timeout: 2m}
+)";
 }
 
-TEST(RehearseTest, AcpGeminiWriteOutsideTheWorktreeIsRejected) {
+TEST_P(RehearsedAcpTest, WritesItsFileInTheWorktreeAndLogsTheConversation) {
+  const AcpAgent& agent = GetParam();
   ScratchDir dir;
-  make_repo(dir, R"(name: acp
-tasks:
-  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write outside"}, timeout: 2m}
-)",
-            R"(tasks:
-  t: [{write_file: {path: ../acp-escape.txt, content: "escaped\n"}}, {text: "tried"}]
+  make_repo(dir, agent_flow(agent.name), R"(tasks:
+  t: [{write_file: {path: out.txt, content: "over acp\n"}}, {text: "wrote it"}]
 )");
   Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
                         agent_path(), 180);
-  EXPECT_FALSE(dir.exists("../acp-escape.txt"));
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("out.txt"), "over acp\n");
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "t")["status"], "success");
+  EXPECT_EQ(task_of(run, "t")["output"], "wrote it");
+  json attempt = first_attempt(run);
+  EXPECT_EQ(attempt["agent"], agent.name);
+  if (agent.reports_tokens) {
+    EXPECT_GT(attempt.value("/usage/input_tokens"_json_pointer, 0), 0) << attempt.dump();
+    EXPECT_GT(attempt.value("/usage/output_tokens"_json_pointer, 0), 0) << attempt.dump();
+  }
+  EXPECT_FALSE(attempt.value("session_id", "").empty()) << attempt.dump();
+  std::string log = read_file(attempt.value("log", ""));
+  EXPECT_NE(log.find(std::string(R"({"acp":"start","agent":[")") + agent.command + "\""),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find(R"("method":"session/prompt")"), std::string::npos) << log;
+  // The write was asked for and allowed by the policy (Codex asks only to leave its
+  // sandbox: nothing to ask here).
+  if (agent.asks_for_outside) {
+    EXPECT_NE(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
+  } else {
+    EXPECT_EQ(log.find(R"({"acp":"permission")"), std::string::npos) << log;
+  }
+  EXPECT_EQ(log.find(R"("method":"fs/write_text_file")") != std::string::npos,
+            agent.writes_through_fs)
+      << log;
+  EXPECT_NE(log.find(R"({"acp":"result")"), std::string::npos) << log;
+
+  Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
+  EXPECT_EQ(logs.exit_code, 0) << logs.err;
+  EXPECT_NE(logs.out.find(std::string("tool ") + agent.tool_kind + ": "), std::string::npos)
+      << logs.out;
+  EXPECT_NE(logs.out.find("answer:\n  wrote it\n"), std::string::npos) << logs.out;
+  EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;  // no raw JSON
+}
+
+TEST_P(RehearsedAcpTest, AWriteOutsideTheWorktreeIsRefused) {
+  const AcpAgent& agent = GetParam();
+  ScratchDir dir;
+  // Next to the scratch directory, named after it: no other test writes there.
+  std::string escape =
+      "../" + std::filesystem::path(dir.path()).filename().string() + "-escape.txt";
+  make_repo(dir, agent_flow(agent.name),
+            "tasks:\n  t: [{write_file: {path: " + escape +
+                ", content: \"escaped\\n\"}}, {text: \"tried\"}]\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_FALSE(dir.exists(escape)) << o.out << o.err;
   std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
-  // Refused by the permission policy, or by gemini's own workspace check before it asks.
-  bool rejected = log.find(R"({"acp":"permission","decision":"reject")") != std::string::npos ||
-                  log.find(R"("status":"failed")") != std::string::npos;
-  EXPECT_TRUE(rejected) << log;
+  EXPECT_NE(log.find(R"({"acp":"start")"), std::string::npos) << log;
+  // Refused by the permission policy, or by the agent itself before it asks (gemini's
+  // workspace check; Codex's sandbox, whose refusal the model is told: codex-acp 0.16
+  // does not always report a command that fails at once as a tool call).
+  bool rejected = log.find(R"({"acp":"permission","decision":"reject")") != std::string::npos;
+  bool failed = log.find(R"("status":"failed")") != std::string::npos;
+  if (agent.asks_for_outside) {
+    EXPECT_TRUE(rejected || failed) << log;
+    if (std::string(agent.name) != "gemini") EXPECT_TRUE(rejected) << log;
+  } else {
+    std::string served =
+        read_file(dir.path() + "/.baton/runs/" + last_run(dir).value("id", "") + "/rehearse.jsonl");
+    EXPECT_NE(served.find("Read-only file system"), std::string::npos) << served << log;
+  }
   EXPECT_EQ(log.find(R"({"acp":"permission","decision":"allow")"), std::string::npos) << log;
 }
+
+TEST_P(RehearsedAcpTest, RunsAShellCommandInTheWorktree) {
+  // Allowed by the policy (it names no path outside), or run in the agent's own
+  // sandbox without asking (Codex); Claude Code's adapter runs it in baton's terminal.
+  const AcpAgent& agent = GetParam();
+  ScratchDir dir;
+  make_repo(dir, agent_flow(agent.name), R"(tasks:
+  t: [{run: "echo ran > ran.txt"}, {text: "ran it"}]
+)");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("ran.txt"), "ran\n");
+  std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
+  EXPECT_EQ(log.find(R"({"acp":"permission","decision":"reject")"), std::string::npos) << log;
+  EXPECT_EQ(log.find(R"("method":"terminal/create")") != std::string::npos, agent.uses_terminal)
+      << log;
+  if (agent.uses_terminal) {
+    EXPECT_NE(log.find(R"("method":"terminal/wait_for_exit")"), std::string::npos) << log;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Agents, RehearsedAcpTest, ::testing::ValuesIn(kAcpAgents),
+                         [](const ::testing::TestParamInfo<AcpAgent>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(RehearseTest, AcpGeminiInjectedFaultsAreClassifiedFailures) {
   struct Case {
@@ -123,11 +201,18 @@ tasks:
   }
 }
 
-TEST(RehearseTest, AcpGeminiHangingPastTheTimeoutIsEnded) {
+// The failures mid-turn, for gemini and opencode (a Node CLI and a Bun binary).
+class RehearsedAcpMidTurnTest : public ::testing::TestWithParam<AcpAgent> {};
+
+TEST_P(RehearsedAcpMidTurnTest, HangingPastTheTimeoutIsEnded) {
+  const AcpAgent& agent = GetParam();
   ScratchDir dir;
-  make_repo(dir, R"(name: acp
+  make_repo(dir,
+            R"(name: acp
 tasks:
-  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: "Write a.txt"}, timeout: 8s}
+  - {id: t, agent: {use: )" +
+                std::string(agent.name) +
+                R"(, via: acp}, parameters: {task: "Write a.txt"}, timeout: 8s}
 )",
             R"(tasks:
   t: [{fault: {kind: hang, times: forever}}]
@@ -140,11 +225,69 @@ tasks:
   EXPECT_EQ(attempt["error_class"], "timeout") << attempt.dump();
   std::string log = read_file(attempt.value("log", ""));
   EXPECT_NE(log.find(R"("method":"session/cancel")"), std::string::npos) << log;
-  pid_t agent = agent_pid_in(log);
-  ASSERT_GT(agent, 0) << log;
-  EXPECT_FALSE(process_alive(agent));
-  EXPECT_NE(::kill(-agent, 0), 0);  // nothing left in the agent's process group
+  pid_t pid = agent_pid_in(log);
+  ASSERT_GT(pid, 0) << log;
+  EXPECT_FALSE(process_alive(pid));
+  EXPECT_NE(::kill(-pid, 0), 0);  // nothing left in the agent's process group
 }
+
+TEST_P(RehearsedAcpMidTurnTest, AnAgentThatDiesMidTurnIsATransientFailure) {
+  // The agent (its process group) is SIGKILLed while its model request after a write
+  // hangs: its stdout closes mid-turn.
+  const AcpAgent& agent = GetParam();
+  ScratchDir dir;
+  make_repo(dir,
+            R"(name: acp
+tasks:
+  - {id: t, agent: {use: )" +
+                std::string(agent.name) +
+                R"(, via: acp}, parameters: {task: "Write a.txt"}, timeout: 2m}
+)",
+            R"(tasks:
+  t: [{write_file: {path: a.txt, content: "a\n"}}, {fault: {kind: hang, times: forever}}]
+)");
+  BatonProcess baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                     agent_path());
+  std::string run_id, log_path;
+  bool mid_turn = false;
+  for (int i = 0; i < 900 && !mid_turn; ++i) {
+    wait_for_file(dir.path() + "/.never", 0.1);
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir.path() + "/.baton/runs", ec)) {
+      run_id = e.path().filename().string();
+      log_path = (e.path() / "logs" / "t.1.log").string();
+    }
+    // The file written, the next model request served and hanging.
+    std::string served = read_file(dir.path() + "/.baton/runs/" + run_id + "/rehearse.jsonl");
+    mid_turn = !log_path.empty() && dir.exists("a.txt") &&
+               std::count(served.begin(), served.end(), '\n') >= 2;
+  }
+  ASSERT_TRUE(mid_turn) << read_file(log_path);
+  // While it runs, `baton logs` shows the current step: the write, from this agent's
+  // own update shapes.
+  Outcome logs = run_baton({"logs", run_id, "t"}, dir.path());
+  EXPECT_NE(logs.out.find("now: edit: "), std::string::npos) << logs.out << logs.err;
+  EXPECT_EQ(logs.out.find("\"jsonrpc\""), std::string::npos) << logs.out;
+  pid_t pid = agent_pid_in(read_file(log_path));
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(-pid, SIGKILL), 0);  // its group: gemini runs itself again as a child
+  Outcome ran = baton.wait(120);
+  EXPECT_EQ(ran.exit_code, 1) << ran.out << ran.err;
+  json attempt = first_attempt(status_json(dir, run_id));
+  EXPECT_EQ(attempt["error_class"], "transient") << attempt.dump();
+  EXPECT_NE(attempt.value("error", "")
+                .find("the agent closed its stdout mid-turn (killed by "
+                      "signal 9"),
+            std::string::npos)
+      << attempt.dump();
+  EXPECT_NE(::kill(-pid, 0), 0);  // nothing left in the agent's process group
+}
+
+INSTANTIATE_TEST_SUITE_P(Agents, RehearsedAcpMidTurnTest,
+                         ::testing::Values(kAcpAgents[0], kAcpAgents[2]),
+                         [](const ::testing::TestParamInfo<AcpAgent>& info) {
+                           return std::string(info.param.name);
+                         });
 
 TEST(RehearseTest, AcpGeminiCancelMidTurnLeavesNothingRunning) {
   ScratchDir dir;
@@ -206,7 +349,7 @@ TEST(RehearseTest, AcpAgentThatCannotSpeakAcpIsAValidationError) {
   dir.write("flow.yaml", R"(name: acp
 tasks:
   - id: t
-    agent: {use: claude, via: acp}
+    agent: {use: auggie, via: acp}
     parameters: {task: x}
   - {id: u, agent: {use: gemini, via: acpx}, parameters: {task: x}}
   - {id: v, agent: {via: acp}, parameters: {task: x}}
@@ -216,8 +359,8 @@ tasks:
   std::string all = o.out + o.err;
   EXPECT_NE(
       all.find(
-          "flow.yaml:4:18: error: agent 'claude' of task 't' cannot be driven over ACP by this "
-          "baton (via: acp supports gemini and qwen)"),
+          "flow.yaml:4:18: error: agent 'auggie' of task 't' cannot be driven over ACP by this "
+          "baton (via: acp supports claude, codex, copilot, gemini, kilocode, opencode, qwen)"),
       std::string::npos)
       << all;
   EXPECT_NE(
@@ -235,27 +378,36 @@ tasks:
 namespace baton::testing {
 namespace {
 
-TEST(RehearseTest, AcpGeminiRetryAsksToLoadTheSessionWithResumeSession) {
+// A retry with resume_session asks for session/load of the first attempt's session.
+class RehearsedAcpResumeTest : public ::testing::TestWithParam<AcpAgent> {};
+
+TEST_P(RehearsedAcpResumeTest, RetryAsksToLoadTheSessionWithResumeSession) {
   // Attempt 1 fails (HTTP 400: permanent) after a tool call; fallback: same_agent
   // retries it, and resume_session makes attempt 2 ask for session/load of attempt 1's
-  // session. gemini-cli 0.61 lists only sessions with "resumable content" (a model
-  // answer), so it answers "No previous sessions found", and the bridge starts a new
-  // session rather than failing the retry (the session/load itself is tested against
-  // a scripted peer: ClientTest.SessionLoadResumesWhenTheAgentSupportsIt).
+  // session. opencode loads it (it replays the conversation first). gemini-cli 0.61
+  // lists only sessions with "resumable content" (a model answer), so it answers "No
+  // previous sessions found", and the bridge starts a new session rather than failing
+  // the retry (the session/load itself is tested against a scripted peer:
+  // ClientTest.SessionLoadResumesWhenTheAgentSupportsIt).
+  const std::string agent = GetParam().name;
   ScratchDir dir;
-  make_repo(dir, R"(name: resume
+  make_repo(
+      dir,
+      R"(name: resume
 tasks:
   - id: t
-    agent: {use: gemini, via: acp}
+    agent: {use: )" +
+          agent + R"(, via: acp}
     parameters: {task: "Write a.txt"}
     timeout: 2m
     retry: {max_attempts: 2, delay: 0}
     fallback: same_agent
     resume_session: true
 )",
-            R"(tasks:
-  "t:gemini:1": [{write_file: {path: a.txt, content: "first\n"}}, {fault: {status: 400, times: 10}}]
-  "t:gemini:2": [{write_file: {path: a.txt, content: "resumed\n"}}, {text: done}]
+      "tasks:\n  \"t:" + agent +
+          R"(:1": [{write_file: {path: a.txt, content: "first\n"}}, {fault: {status: 400, times: 10}}]
+  "t:)" + agent +
+          R"(:2": [{write_file: {path: a.txt, content: "resumed\n"}}, {text: done}]
 )");
   Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
                         agent_path(), 180);
@@ -268,7 +420,42 @@ tasks:
   std::string log = read_file(run["attempts"][1].value("log", ""));
   EXPECT_NE(log.find(R"("method":"session/load","params":{"cwd":")"), std::string::npos) << log;
   EXPECT_NE(log.find(R"("sessionId":")" + first + "\""), std::string::npos) << log;
-  EXPECT_NE(log.find("; starting a new session"), std::string::npos) << log;
+  if (agent == "gemini") {
+    EXPECT_NE(log.find("; starting a new session"), std::string::npos) << log;
+  } else {
+    EXPECT_EQ(log.find("; starting a new session"), std::string::npos) << log;
+    EXPECT_NE(log.find(R"("sessionUpdate":"user_message_chunk")"), std::string::npos) << log;
+    EXPECT_EQ(run["attempts"][1].value("session_id", ""), first) << run.dump();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Agents, RehearsedAcpResumeTest,
+                         ::testing::Values(kAcpAgents[0], kAcpAgents[2]),
+                         [](const ::testing::TestParamInfo<AcpAgent>& info) {
+                           return std::string(info.param.name);
+                         });
+
+TEST(RehearseTest, AcpCodexAskingToLeaveItsSandboxIsRejected) {
+  // codex-acp asks only to run a command outside its sandbox (the model asks for
+  // require_escalated): allow-worktree rejects it, and Codex then ends its turn.
+  ScratchDir dir;
+  std::string escape = "../" + std::filesystem::path(dir.path()).filename().string() + "-esc.txt";
+  make_repo(dir, agent_flow("codex"),
+            "tasks:\n  t: [{call: {name: exec_command, arguments: {cmd: \"echo x > " + escape +
+                "\", sandbox_permissions: require_escalated, justification: \"needed\"}}}, "
+                "{text: \"tried\"}]\n");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 180);
+  EXPECT_EQ(o.exit_code, 1) << o.out << o.err;
+  EXPECT_FALSE(dir.exists(escape));
+  json attempt = first_attempt(last_run(dir));
+  EXPECT_EQ(attempt["error_class"], "permanent") << attempt.dump();
+  EXPECT_NE(attempt.value("error", "").find("after a rejected tool call"), std::string::npos)
+      << attempt.dump();
+  std::string log = read_file(attempt.value("log", ""));
+  EXPECT_NE(log.find(R"({"acp":"permission","decision":"reject")"), std::string::npos) << log;
+  EXPECT_NE(log.find("a command the agent asks to run outside its own sandbox"), std::string::npos)
+      << log;
 }
 
 TEST(RehearseTest, AcpSelectedByTheRole) {

@@ -211,6 +211,15 @@ bool wait_for_file(const std::string& path, double timeout_s) {
   return fs::exists(path);
 }
 
+bool eventually(const std::function<bool()>& fn, double timeout_s) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fn()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fn();
+}
+
 bool process_alive(pid_t pid) {
   if (kill(pid, 0) != 0) return false;
   // A zombie still answers kill(0); look at its state.

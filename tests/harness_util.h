@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -82,6 +83,10 @@ int count_kind(const std::vector<nlohmann::json>& events, const std::string& kin
 
 /// Waits up to TIMEOUT_S for PATH to exist (checking every 10 ms). True if it does.
 bool wait_for_file(const std::string& path, double timeout_s = 30);
+
+/// Polls FN every 20 ms for up to TIMEOUT_S seconds; whether it became true (FN is
+/// asked once more at the end).
+bool eventually(const std::function<bool()>& fn, double timeout_s = 30);
 
 /// True if a process with PID exists (and is not a zombie of ours).
 bool process_alive(pid_t pid);

@@ -429,6 +429,41 @@ TEST(KittyTest, AnInterruptedFeatureIsContinuedByResume) {
   EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
 }
 
+// `baton cancel` stops a run that `baton resume` may continue: its WP in flight goes
+// back to planned, never to spec-kitty's terminal `canceled` (docs/spec-kitty.md).
+TEST(KittyTest, ABatonCancelledWorkPackageGoesBackToPlannedNotCanceled) {
+  ScratchDir dir;
+  make_feature_repo(dir, "linear", "001-linear");
+  dir.write("ctl/hold-WP02", "");
+  {
+    BatonProcess run({"run", "kitty-specs/001-linear", "--plain"}, dir.path());
+    ASSERT_TRUE(wait_for_file(dir.path() + "/ctl/holding-WP02"));
+    Outcome c = run_baton({"cancel", "last"}, dir.path());
+    EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+    EXPECT_EQ(run.wait().exit_code, 3);  // cancelled
+  }
+  EXPECT_EQ(last_run(dir)["status"], "cancelled");
+  std::vector<json> events = lane_events_of(dir, "001-linear");
+  EXPECT_EQ(
+      moves_of(events, "WP02"),
+      (std::vector<std::string>{"planned>claimed", "claimed>in_progress", "in_progress>planned"}));
+  EXPECT_TRUE(moves_of(events, "WP03").empty());  // never started: still planned
+  for (const json& e : events) EXPECT_NE(e["to_lane"], "canceled") << e.dump();
+  EXPECT_NE(events.back()["reason"].get<std::string>().find("baton resume continues it"),
+            std::string::npos)
+      << events.back().dump();
+  json status = json::parse(dir.read("kitty-specs/001-linear/status.json"));
+  EXPECT_EQ(status["work_packages"]["WP01"]["lane"], "done");
+  EXPECT_EQ(status["work_packages"]["WP02"]["lane"], "planned");
+  // The cancelled run is continued, and WP02 and WP03 end done.
+  dir.write("ctl/go", "");
+  Outcome r = run_baton({"resume", "last", "--plain"}, dir.path());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  events = lane_events_of(dir, "001-linear");
+  EXPECT_EQ(moves_of(events, "WP02").back(), "for_review>done");
+  EXPECT_EQ(moves_of(events, "WP03"), kFullPath);
+}
+
 TEST(KittyTest, WithSpecKittyInstalledEveryMoveGoesThroughItsOrchestratorApi) {
   ScratchDir dir;
   make_feature_repo(dir, "linear", "001-linear");
@@ -565,6 +600,95 @@ TEST(KittyTest, FeatureFlagsAreRefusedForAWorkflowFile) {
   EXPECT_EQ(o.err,
             "baton: --impl-agent, --review-agent and --max-concurrent are for spec-kitty "
             "feature directories\n");
+}
+
+TEST(KittyTest, TheSpecKittyTemplateIsNotWrittenOverAnyExistingFile) {
+  ScratchDir dir;
+  git_sh(dir.path(), "git init -q -b main");
+  Outcome o = run_baton({"init", "--template", "spec-kitty", "--probe-timeout", "5"}, dir.path(),
+                        {{"PATH", "/usr/bin:/bin"}});
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("wrote kitty-specs/001-example-feature/"), std::string::npos) << o.out;
+  const std::string feature = "kitty-specs/001-example-feature/";
+  Outcome v = run_baton({"validate", feature}, dir.path());
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  EXPECT_EQ(v.out, feature + ": ok (3 work packages to run)\n");
+  // The user's work: WP02 edited, spec.md deleted. A second init writes nothing.
+  dir.write(feature + "tasks/WP02-usage.md", dir.read(feature + "tasks/WP02-usage.md") + "mine\n");
+  fs::remove(dir.path() + "/" + feature + "spec.md");
+  const std::string wp02 = dir.read(feature + "tasks/WP02-usage.md");
+  Outcome again = run_baton({"init", "--template", "spec-kitty"}, dir.path());
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("baton: " + dir.path() + "/" + feature +
+                           "tasks/WP02-usage.md exists; use --force to overwrite it\n"),
+            std::string::npos)
+      << again.err;
+  EXPECT_NE(again.err.find("the template spec-kitty was not written (nothing was changed)"),
+            std::string::npos)
+      << again.err;
+  EXPECT_EQ(dir.read(feature + "tasks/WP02-usage.md"), wp02);
+  EXPECT_FALSE(fs::exists(dir.path() + "/" + feature + "spec.md"));
+  // A dangling symlink where a file would go is not written through either.
+  fs::remove_all(dir.path() + "/kitty-specs");
+  fs::create_directories(dir.path() + "/" + feature);
+  fs::create_symlink(dir.path() + "/outside.md", dir.path() + "/" + feature + "plan.md");
+  again = run_baton({"init", "--template", "spec-kitty"}, dir.path());
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find(feature + "plan.md exists"), std::string::npos) << again.err;
+  EXPECT_FALSE(fs::exists(dir.path() + "/outside.md"));
+}
+
+TEST(KittyTest, TheSpecKittyTemplateBesideAConfigWithoutItsRolesSaysSo) {
+  ScratchDir dir;
+  git_sh(dir.path(), "git init -q -b main");
+  dir.write(".baton/config.yaml", "agents:\n  implementer: {use: [claude]}\n");
+  Outcome o = run_baton({"init", "--template", "spec-kitty"}, dir.path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read(".baton/config.yaml"), "agents:\n  implementer: {use: [claude]}\n");
+  EXPECT_EQ(o.out.find("no role 'implementer'"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("note: " + dir.path() +
+                       "/.baton/config.yaml has no role 'reviewer'; add it, or pass "
+                       "--review-agent to baton run\n"),
+            std::string::npos)
+      << o.out;
+}
+
+// `baton init --template spec-kitty` in a fresh repository, then the feature it wrote
+// runs as written: Claude Code implements each WP (the role implementer), Codex reviews
+// it (the role reviewer: its first installed agent other than the implementer).
+TEST(KittyRehearsedTest, TheSpecKittyTemplatesFeatureRunsAsWritten) {
+  ScratchDir dir;
+  git_sh(dir.path(), "git init -q -b main");
+  Outcome o = run_baton({"init", "--template", "spec-kitty", "--probe-timeout", "10"}, dir.path(),
+                        agent_path());
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(o.out.find("note:"), std::string::npos) << o.out;  // its roles are in the config
+  git_sh(dir.path(), "git add -A && git commit -qm 'baton init --template spec-kitty'");
+  dir.write("script.yaml", R"(tasks:
+  "WP01:claude": [{write_file: {path: greet, content: "echo Hello\n"}}, {text: "greet written"}]
+  "WP02:claude": [{write_file: {path: usage.txt, content: "usage: greet NAME\n"}}, {text: "done"}]
+  "WP03:claude": [{run: "cat greet usage.txt > test_greet.sh"}, {text: "tests written"}]
+agents:
+  codex: [{text: "Fine.\n```json\n{\"verdict\": \"approved\"}\n```"}]
+)");
+  const std::string feature = "kitty-specs/001-example-feature/";
+  Outcome v = run_baton({"validate", feature}, dir.path(), agent_path());
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  o = run_baton({"run", feature, "--rehearse", "script.yaml", "--plain"}, dir.path(), agent_path(),
+                300);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  for (const char* wp : {"WP01", "WP02", "WP03"}) {
+    EXPECT_EQ(task_of(run, wp)["status"], "success") << wp;
+  }
+  for (const json& a : run["attempts"]) {  // implemented by claude, reviewed by codex
+    EXPECT_EQ(a["agent"], a["number"] == 1 ? "claude" : "codex") << a.dump();
+  }
+  EXPECT_EQ(on_run_branch(dir, "test_greet.sh"), "echo Hello\nusage: greet NAME\n");
+  std::vector<json> events = lane_events_of(dir, "001-example-feature");
+  for (const char* wp : {"WP01", "WP02", "WP03"}) EXPECT_EQ(moves_of(events, wp), kFullPath);
+  json status = json::parse(dir.read(feature + "status.json"));
+  EXPECT_EQ(status["summary"]["done"], 3) << status.dump();
 }
 
 // The real Claude Code CLI implements each WP against the rehearsal server.

@@ -1,7 +1,8 @@
 // Integration tests of review cycles (docs/review.md) with the real agent CLIs against
 // the scripted model server (`--rehearse`): Claude implements and Codex reviews, a
 // review that requests changes once, one that never approves (escalation), single-agent
-// mode with an answer that holds no verdict, and a SIGKILL of baton between the review
+// mode with an answer that holds no verdict, a reviewer the API refuses (401) replaced by
+// the role's next agent, and a SIGKILL of baton between the review
 // and the rework, then `baton resume`. Each checks what the model server received.
 // ReviewSandboxTest: stand-in custom agents whose reviewer writes in its directory,
 // read-only under bwrap, undone without a sandbox.
@@ -9,6 +10,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -142,6 +144,127 @@ TEST(RehearsedReviewTest, ClaudeImplementsCodexRequestsChangesOnceThenApproves) 
   EXPECT_EQ(files.find("by-reviewer.txt"), std::string::npos) << files;
   // Nor is it left in the task's worktree after the approval.
   EXPECT_EQ(git_sh(dir.path(), "find . -name by-reviewer.txt"), "");
+}
+
+// Claude, the role's first reviewer, is refused by the API (401: auth, failed for good);
+// Codex, the role's next agent, reviews instead and its verdict is the one used.
+TEST(RehearsedReviewTest, AReviewerThatFailsForGoodFallsBackToTheRolesNextAgent) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: fallback
+settings: {isolation: worktree}
+agents:
+  reviewer: {use: [gemini, claude, codex]}
+tasks:
+  - id: impl
+    agent: gemini
+    parameters: {task: "Write a.txt"}
+    timeout: 2m
+    review: {agent: reviewer}
+  - id: after
+    dependencies: [impl]
+    run: cat a.txt
+)",
+            std::string("tasks:\n"
+                        "  \"impl:gemini\": [{write_file: {path: a.txt, content: \"x\\n\"}}, "
+                        "{text: \"wrote x\"}]\n"
+                        "  \"impl:claude\": [{fault: {status: 401, times: 1000}}]\n"
+                        "  \"impl:codex\": [{text: ") +
+                verdict_text("approved", "") + "}]\n");
+  git_sh(dir.path(), "git add -A && git commit -qm base");
+  Outcome o = run_baton({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  const std::string id = run["id"];
+  std::map<int, json> attempts;
+  for (const json& a : run["attempts"]) {
+    if (a["task"] == "impl") attempts[a["number"].get<int>()] = a;
+  }
+  ASSERT_EQ(attempts.size(), 3u) << run.dump();
+  EXPECT_EQ(attempts[1]["agent"], "gemini");
+  EXPECT_EQ(attempts[2]["agent"], "claude");  // the implementer is never its reviewer
+  EXPECT_EQ(attempts[2]["status"], "failed");
+  EXPECT_EQ(attempts[2]["error_class"], "auth") << attempts[2].dump();
+  EXPECT_EQ(attempts[3]["agent"], "codex");
+  json impl = task_of(run, "impl");
+  EXPECT_EQ(impl["status"], "success");
+  EXPECT_EQ(impl["reason"], "approved by codex (cycle 1/3)");
+  EXPECT_EQ(impl["output"], "wrote x");
+  EXPECT_EQ(task_of(run, "after")["output"], "x");
+  auto events = events_of(dir, id);
+  auto failed = of_kind(events, "review.reviewer_failed", "impl");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["data"]["reviewer"], "claude");
+  EXPECT_EQ(failed[0]["data"]["attempt"], 2);
+  EXPECT_EQ(failed[0]["data"]["next"], "codex");
+  EXPECT_FALSE(failed[0]["data"]["reason"].get<std::string>().empty());
+  auto verdicts = of_kind(events, "review.verdict", "impl");
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0]["data"]["reviewer"], "codex");
+  EXPECT_EQ(verdicts[0]["data"]["verdict"], "approved");
+  EXPECT_GT(index_of(events, "review.verdict", "impl"),
+            index_of(events, "review.reviewer_failed", "impl"));
+  // `baton inspect` says so.
+  Outcome inspect = run_baton({"inspect", id, "impl"}, dir.path());
+  EXPECT_NE(inspect.out.find("  attempt 2 (claude) failed for good: " +
+                             failed[0]["data"]["reason"].get<std::string>() +
+                             "; codex reviews instead\n"),
+            std::string::npos)
+      << inspect.out;
+  inspect = run_baton({"inspect", id, "impl", "--json"}, dir.path());
+  json reviewer_failures = json::parse(inspect.out)["reviewer_failures"];
+  ASSERT_EQ(reviewer_failures.size(), 1u) << inspect.out;
+  EXPECT_EQ(reviewer_failures[0]["reviewer"], "claude");
+  EXPECT_EQ(reviewer_failures[0]["next"], "codex");
+}
+
+// Killed while the fallback reviewer (Codex) reviews: the resumed run goes on with Codex
+// (its attempt lost the model server and ends at the task's timeout of 30 s, the
+// longest part of this test; it is retried), and Claude, which failed for good, is not
+// asked again.
+TEST(RehearsedReviewTest, KilledDuringTheFallbackReviewerResumesWithIt) {
+  ScratchDir dir;
+  make_repo(dir, R"(name: fallback-crash
+agents:
+  reviewer: {use: [claude, codex]}
+tasks:
+  - id: impl
+    agent: gemini
+    parameters: {task: "Write a.txt"}
+    timeout: 30s
+    retry: {max_attempts: 2, delay: 0}
+    review: {agent: reviewer}
+)",
+            std::string("tasks:\n"
+                        "  \"impl:gemini\": [{write_file: {path: a.txt, content: \"x\\n\"}}, "
+                        "{text: \"wrote x\"}]\n"
+                        "  \"impl:claude\": [{fault: {status: 401, times: 1000}}]\n"
+                        "  \"impl:codex:3\": [{run: \"touch review-started\"}, "
+                        "{fault: {kind: hang, times: forever}}]\n"
+                        "  \"impl:codex\": [{text: ") +
+                verdict_text("approved", "") + "}]\n");
+  BatonProcess run({"run", "flow.yaml", "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                   agent_path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/review-started", 180));
+  run.signal(SIGKILL);
+  EXPECT_EQ(run.wait().exit_code, 128 + SIGKILL);
+  const std::string id = last_run(dir)["id"];
+  ASSERT_EQ(of_kind(events_of(dir, id), "review.reviewer_failed", "impl").size(), 1u);
+
+  Outcome o = run_baton({"resume", id, "--rehearse", "script.yaml", "--plain"}, dir.path(),
+                        agent_path(), 240);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json after = last_run(dir);
+  EXPECT_EQ(task_of(after, "impl")["status"], "success");
+  EXPECT_EQ(task_of(after, "impl")["reason"], "approved by codex (cycle 1/3)");
+  for (const json& a : after["attempts"]) {
+    if (a["number"].get<int>() > 2) EXPECT_EQ(a["agent"], "codex") << a.dump();
+  }
+  auto events = events_of(dir, id);
+  EXPECT_EQ(of_kind(events, "review.reviewer_failed", "impl").size(), 1u);
+  auto verdicts = of_kind(events, "review.verdict", "impl");
+  ASSERT_EQ(verdicts.size(), 1u);
+  EXPECT_EQ(verdicts[0]["data"]["reviewer"], "codex");
 }
 
 TEST(RehearsedReviewTest, NeverApprovedEscalatesAfterThreeCycles) {

@@ -379,6 +379,77 @@ TEST(PushCommandTest, PushesToABareRemoteAndSaysGhIsMissing) {
   EXPECT_FALSE(dir.exists("pwned"));
 }
 
+// A stand-in for GitHub's CLI `gh` (GitHub is unreachable here), in BIN beside git and
+// sh: it records its argv one per line in BIN/argv and the file after --body-file= in
+// BIN/body, then prints a pull request's URL, or fails (exit 1) when BIN/fail exists.
+// Shell builtins only: BIN is the whole PATH.
+std::map<std::string, std::string> path_with_gh_stand_in(const ScratchDir& bin) {
+  std::map<std::string, std::string> env = path_without_gh(bin);
+  bin.write("gh", R"(#!/bin/sh
+dir=${0%/*}
+: > "$dir/argv"
+for a in "$@"; do
+  printf '%s\n' "$a" >> "$dir/argv"
+  case $a in --body-file=*)
+    while IFS= read -r line; do printf '%s\n' "$line"; done < "${a#--body-file=}" > "$dir/body";;
+  esac
+done
+if [ -e "$dir/fail" ]; then echo 'GraphQL: No commits between main and baton/x' >&2; exit 1; fi
+echo 'Creating pull request for baton/x into main'
+echo https://github.com/example/project/pull/7
+)");
+  std::filesystem::permissions(bin.path() + "/gh", std::filesystem::perms::owner_all);
+  return env;
+}
+
+TEST(PushCommandTest, OpensAPullRequestWithGhGivingEachValueAsOneArgument) {
+  ScratchDir dir, remote, bin;
+  git_sh(dir.path(),
+         "git init -q -b main && echo base > README && git add README && git commit -qm base");
+  // A run whose workflow name is an option, shell code and a second line.
+  const std::string name = "-x $(touch pwned) `touch pwned2`\n--body=owned";
+  dir.write("flow.yaml",
+            "name: \"-x $(touch pwned) `touch pwned2`\\n--body=owned\"\n"
+            "settings: {isolation: worktree}\n"
+            "tasks:\n  - {id: t, run: \"echo x > f.txt\"}\n");
+  ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain"}, dir.path()).exit_code, 0);
+  const std::string id = last_run(dir)["id"];
+  git_sh(remote.path(), "git init -q --bare r.git");
+  git_sh(dir.path(), "git remote add origin " + remote.path() + "/r.git");
+  std::map<std::string, std::string> env = path_with_gh_stand_in(bin);
+  Outcome o = run_baton({"push", id}, dir.path(), env);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_NE(o.out.find("pushed baton/" + id + " to origin\n"), std::string::npos) << o.out;
+  EXPECT_NE(o.out.find("opened a pull request for baton/" + id +
+                       ": https://github.com/example/project/pull/7\n"),
+            std::string::npos)
+      << o.out;
+  std::string argv = bin.read("argv");
+  const std::string body_file =
+      argv.substr(argv.find("--body-file=") + 12,
+                  argv.find('\n', argv.find("--body-file=")) - argv.find("--body-file=") - 12);
+  EXPECT_EQ(argv, "pr\ncreate\n--head=baton/" + id + "\n--title=baton run " + id +
+                      ": -x $(touch pwned) `touch pwned2` --body=owned\n--body-file=" + body_file +
+                      "\n");
+  EXPECT_EQ(bin.read("body"), "Changes of baton run " + id + " (workflow: " + name +
+                                  "), branch `baton/" + id + "`.\n\nSee `baton inspect " + id +
+                                  " TASK` and `baton diff " + id + "`.\n");
+  EXPECT_FALSE(std::filesystem::exists(body_file));  // removed after gh ran
+  EXPECT_FALSE(dir.exists("pwned"));
+  EXPECT_FALSE(dir.exists("pwned2"));
+  EXPECT_EQ(git_sh(remote.path() + "/r.git", "git rev-parse baton/" + id),
+            git_sh(dir.path(), "git rev-parse baton/" + id));
+
+  // gh fails: a clear error, and the push is said to be done.
+  bin.write("fail", "");
+  o = run_baton({"push", id}, dir.path(), env);
+  EXPECT_EQ(o.exit_code, 1);
+  EXPECT_NE(o.out.find("pushed baton/" + id + " to origin\n"), std::string::npos) << o.out;
+  EXPECT_EQ(o.err, "baton: baton/" + id +
+                       " is pushed, but gh pr create failed (exit 1: GraphQL: No commits between "
+                       "main and baton/x); open the pull request yourself\n");
+}
+
 TEST(PushCommandTest, RefusesHostileRemotes) {
   ScratchDir dir, bin;
   std::string id = task_run(dir);
@@ -515,8 +586,7 @@ TEST(TemplatesTest, EveryTemplateIsWrittenAsShippedAndValidates) {
   const std::map<std::string, std::string> sources = {
       {"feature", "tests/workflows/seed001_feature.yaml"},
       {"bugfix", "tests/workflows/seed001_bugfix.yaml"},
-      {"rover", "templates/rover.yaml"},
-      {"spec-kitty", "templates/spec-kitty.yaml"}};
+      {"rover", "templates/rover.yaml"}};
   for (const auto& [name, source] : sources) {
     SCOPED_TRACE(name);
     EXPECT_NE(list.out.find("baton init --template " + name + ";"), std::string::npos) << list.out;
@@ -526,6 +596,16 @@ TEST(TemplatesTest, EveryTemplateIsWrittenAsShippedAndValidates) {
     EXPECT_EQ(dir.read(".baton/" + name + ".yaml"), read_file(source_dir() + "/" + source));
     Outcome v = run_baton({"validate", ".baton/" + name + ".yaml"}, dir.path());
     EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+  }
+  // The directory template: listed with what it writes, its files as shipped.
+  EXPECT_NE(list.out.find("writes kitty-specs/001-example-feature/"), std::string::npos)
+      << list.out;
+  ASSERT_EQ(run_baton({"init", "--template", "spec-kitty"}, dir.path()).exit_code, 0);
+  for (const char* file : {"spec.md", "plan.md", "tasks/WP01-greeting.md", "tasks/WP02-usage.md",
+                           "tasks/WP03-tests.md"}) {
+    EXPECT_EQ(
+        dir.read(std::string("kitty-specs/001-example-feature/") + file),
+        read_file(source_dir() + "/templates/spec-kitty/kitty-specs/001-example-feature/" + file));
   }
   // A second time: the file is there; --force overwrites it. The config is kept.
   dir.write(".baton/config.yaml", dir.read(".baton/config.yaml") + "# mine\n");

@@ -21,17 +21,6 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// Polls PREDICATE every 20 ms until it holds or TIMEOUT_S passes (a cross-process
-// wait: another process's terminal or files). True if it held.
-bool eventually(const std::function<bool()>& predicate, double timeout_s = 30) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(timeout_s);
-  for (;;) {
-    if (predicate()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
   std::istringstream in(text);

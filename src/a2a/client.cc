@@ -117,11 +117,18 @@ ErrorClass class_of_status(int status) {
 // One HTTP connection to the agent's server with the auth headers.
 class Http {
  public:
-  Http(const std::string& origin, httplib::Headers headers)
+  // TIMEOUT_S > 0 bounds connecting and each read and write instead of the defaults.
+  Http(const std::string& origin, httplib::Headers headers, double timeout_s = 0)
       : client_(origin), headers_(std::move(headers)) {
     client_.set_connection_timeout(kConnectTimeoutS, 0);
     client_.set_read_timeout(kCallTimeoutS, 0);
     client_.set_write_timeout(kCallTimeoutS, 0);
+    if (timeout_s > 0) {
+      auto bound = std::chrono::microseconds(static_cast<int64_t>(timeout_s * 1e6));
+      client_.set_connection_timeout(bound);
+      client_.set_read_timeout(bound);
+      client_.set_write_timeout(bound);
+    }
   }
 
   // GET PATH: (status, body); Failure when the server cannot be reached or the body
@@ -645,11 +652,11 @@ Result<std::vector<std::string>> write_files(const std::string& root,
   return written;
 }
 
-// Fetches and parses the card under BASE_URL.
+// Fetches and parses the card under BASE_URL (TIMEOUT_S > 0: each request bounded so).
 Result<Card> discover(const std::string& base_url, const httplib::Headers& headers,
-                      Failure* failure) {
+                      Failure* failure, double timeout_s = 0) {
   auto parts = split_url(base_url);
-  Http http(parts->first, headers);
+  Http http(parts->first, headers, timeout_s);
   std::string base_path = parts->second;
   if (base_path.empty() || base_path.back() != '/') base_path += "/";
   std::string last;
@@ -771,14 +778,9 @@ std::optional<PushTarget> push_target() {
                     *secret, paths->inbox};
 }
 
-int run(const ClientArgs& args) {
-  emit({{"a2a", "start"}, {"url", args.url}, {"pid", ::getpid()}});
-  std::string prompt;
-  if (!read_prompt(&prompt)) {
-    emit_result(
-        failed_result({ErrorClass::kPermanent, "cannot read the prompt (or it is over 64 MiB)"}));
-    return 1;
-  }
+// The auth headers ARGS names, their values read from the environment; nullopt (and an
+// auth FAILURE naming the variable) when one is not set.
+std::optional<httplib::Headers> auth_headers(const ClientArgs& args, Failure* failure) {
   httplib::Headers headers;
   auto secret = [&](const std::string& name) -> std::optional<std::string> {
     const char* v = std::getenv(name.c_str());
@@ -788,22 +790,39 @@ int run(const ClientArgs& args) {
   if (!args.bearer_env.empty()) {
     auto v = secret(args.bearer_env);
     if (!v) {
-      emit_result(failed_result({ErrorClass::kAuth, "the environment variable " + args.bearer_env +
-                                                        " (auth.bearer.env) is not set"}));
-      return 1;
+      *failure = {ErrorClass::kAuth,
+                  "the environment variable " + args.bearer_env + " (auth.bearer.env) is not set"};
+      return std::nullopt;
     }
     headers.emplace("Authorization", "Bearer " + *v);
   }
   if (!args.header.empty()) {
     auto v = secret(args.header_env);
     if (!v) {
-      emit_result(failed_result({ErrorClass::kAuth, "the environment variable " + args.header_env +
-                                                        " (auth.env) is not set"}));
-      return 1;
+      *failure = {ErrorClass::kAuth,
+                  "the environment variable " + args.header_env + " (auth.env) is not set"};
+      return std::nullopt;
     }
     headers.emplace(args.header, *v);
   }
+  return headers;
+}
+
+int run(const ClientArgs& args) {
+  emit({{"a2a", "start"}, {"url", args.url}, {"pid", ::getpid()}});
+  std::string prompt;
+  if (!read_prompt(&prompt)) {
+    emit_result(
+        failed_result({ErrorClass::kPermanent, "cannot read the prompt (or it is over 64 MiB)"}));
+    return 1;
+  }
   Failure failure;
+  std::optional<httplib::Headers> auth = auth_headers(args, &failure);
+  if (!auth) {
+    emit_result(failed_result(failure));
+    return 1;
+  }
+  httplib::Headers headers = std::move(*auth);
   Result<Card> card = discover(args.url, headers, &failure);
   if (!card) {
     emit_result(failed_result(failure));
@@ -841,9 +860,11 @@ int run(const ClientArgs& args) {
                                    args.url + " waiting for input"}));
     return 1;
   }
-  std::string message_id = "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
-                           env_or("BATON_TASK_ID", "task") + "-" +
-                           env_or("BATON_ATTEMPT", std::to_string(::getpid()));
+  std::string message_id = !args.message_id.empty()
+                               ? args.message_id
+                               : "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
+                                     env_or("BATON_TASK_ID", "task") + "-" +
+                                     env_or("BATON_ATTEMPT", std::to_string(::getpid()));
   bool fresh = attach.empty();
   if (!attach.empty()) {
     emit({{"a2a", "note"},
@@ -993,6 +1014,20 @@ int run(const ClientArgs& args) {
 
 }  // namespace
 
+Result<std::string> probe_card(const ClientArgs& args, double timeout_s) {
+  if (!split_url(args.url)) return fail("the URL must be an http:// or https:// URL");
+  Failure failure;
+  std::optional<httplib::Headers> headers = auth_headers(args, &failure);
+  if (!headers) return fail(failure.error);
+  Result<Card> card = discover(args.url, *headers, &failure, timeout_s);
+  if (!card) return fail(args.url + ": " + failure.error);
+  if (split_url(card->rpc_url)->first != split_url(args.url)->first) {
+    return fail("the agent card's endpoint " + card->rpc_url + " is not on the configured origin");
+  }
+  return std::string("A2A ") + (card->version == Version::k10 ? "1.0" : "0.3") + " at " +
+         card->rpc_url;
+}
+
 std::string cancel_waiting_task(std::string_view log,
                                 const std::vector<std::pair<std::string, std::string>>& headers) {
   std::string url, endpoint, task_id;
@@ -1058,6 +1093,7 @@ Result<ClientArgs> parse_client_args(const std::vector<std::string>& args) {
     if (a == "--bearer-env") target = &out.bearer_env;
     if (a == "--header") target = &out.header;
     if (a == "--header-env") target = &out.header_env;
+    if (a == "--message-id") target = &out.message_id;
     if (!target) return fail("unknown option " + a);
     auto v = value();
     if (!v) return fail(a + " needs a value");

@@ -10,8 +10,9 @@
 // the task's earlier attempts (beside $BATON_ATTEMPT_LOG, named TASK.N.log): when one
 // recorded a remote task of the same URL and no final line, it re-attaches to that
 // task (GetTask, then the stream or polling) instead of sending the message again.
-// Otherwise it sends the prompt with messageId baton-RUN-TASK-ATTEMPT (the idempotency
-// key, from $BATON_RUN_ID, $BATON_TASK_ID, $BATON_ATTEMPT). The first thing it prints
+// Otherwise it sends the prompt with messageId --message-id, the attempt's idempotency
+// key baton-RUN-TASK-ATTEMPT (engine::idempotency_key; without the option it is made
+// from $BATON_RUN_ID, $BATON_TASK_ID, $BATON_ATTEMPT). The first thing it prints
 // after learning the remote task's id is {"a2a":"task","id":ID,"url":URL}, flushed.
 // Then it follows the task through SSE (message/stream, when the card offers
 // streaming) or by polling tasks/get (0.2 s doubling to 2 s). On SIGTERM, SIGINT or
@@ -67,6 +68,7 @@ struct ClientArgs {
   /// --answer: stdin holds a person's answer to the question the task's previous
   /// attempt ended with, sent on that attempt's remote task instead of a new message.
   bool answer = false;
+  std::string message_id;  ///< --message-id KEY: the message's messageId, or ""
 };
 
 /// Parses ARGS (after "__a2a-client"). Errors: "unknown option X", "missing --url",
@@ -81,6 +83,13 @@ Result<ClientArgs> parse_client_args(const std::vector<std::string>& args);
 /// origin of the log's task line's URL.
 std::string cancel_waiting_task(std::string_view log,
                                 const std::vector<std::pair<std::string, std::string>>& headers);
+/// Whether the agent at ARGS.url answers: its card is fetched (agent-card.json, then
+/// agent.json) with the auth headers ARGS names (read from the environment) and parsed,
+/// each HTTP request bounded by TIMEOUT_S seconds (connect and read). Returns "A2A
+/// VERSION at ENDPOINT"; errors: a missing secret, an unreachable server, an HTTP
+/// error, a malformed card (these three "URL: agent card: REASON"), a card whose
+/// endpoint is on another origin.
+Result<std::string> probe_card(const ClientArgs& args, double timeout_s);
 
 /// The hidden command: parses ARGS and runs the client (see above); returns its exit
 /// code. Blocks SIGTERM, SIGINT and SIGHUP and handles them on a thread of its own:

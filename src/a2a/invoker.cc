@@ -46,6 +46,8 @@ class A2aInvoker final : public agents::Invoker {
     if (!spec_.header.empty()) {
       cmd.argv.insert(cmd.argv.end(), {"--header", spec_.header, "--header-env", spec_.header_env});
     }
+    if (!inv.idempotency_key.empty())
+      cmd.argv.insert(cmd.argv.end(), {"--message-id", inv.idempotency_key});
     cmd.stdin_data = inv.prompt;
     if (inv.answer) {
       // The previous attempt's question gets this answer, on the same remote task.
@@ -53,6 +55,20 @@ class A2aInvoker final : public agents::Invoker {
       cmd.stdin_data = *inv.answer;
     }
     return cmd;
+  }
+
+  /// Healthy when the agent card is fetched and parsed within TIMEOUT_S per request.
+  agents::Health health(double timeout_s) const override {
+    ClientArgs args;
+    args.url = spec_.url;
+    args.bearer_env = spec_.bearer_env;
+    args.header = spec_.header;
+    args.header_env = spec_.header_env;
+    agents::Health h;
+    Result<std::string> card = probe_card(args, timeout_s);
+    h.healthy = card.has_value();
+    h.detail = card ? *card : card.error().message;
+    return h;
   }
 
   agents::AgentResult parse(const exec::ProcessResult& process) const override {

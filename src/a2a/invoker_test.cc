@@ -20,6 +20,30 @@ TEST(A2aInvokerTest, CommandNamesTheSecretByVariableOnly) {
   EXPECT_FALSE(make_a2a_invoker("svc", {"http://x/", "", "X-Key", ""}));
 }
 
+TEST(A2aInvokerTest, TheIdempotencyKeyIsTheMessageId) {
+  auto inv = make_a2a_invoker("svc", {"http://127.0.0.1:1/", "", "", ""});
+  ASSERT_TRUE(inv);
+  agents::Invocation in;
+  in.idempotency_key = "baton-r1-t-2";
+  agents::Command cmd = (*inv)->build_command(in);
+  std::vector<std::string> tail(cmd.argv.end() - 2, cmd.argv.end());
+  EXPECT_EQ(tail, (std::vector<std::string>{"--message-id", "baton-r1-t-2"}));
+}
+
+TEST(A2aInvokerTest, HealthOfAnAgentNobodyServesIsUnhealthyWithTheReason) {
+  // Port 1 on loopback: nothing listens there, the connection is refused at once.
+  auto inv = make_a2a_invoker("svc", {"http://127.0.0.1:1/", "", "", ""});
+  ASSERT_TRUE(inv);
+  agents::Health h = (*inv)->health(2);
+  EXPECT_FALSE(h.healthy);
+  EXPECT_NE(h.detail.find("agent card: "), std::string::npos) << h.detail;
+  auto keyed = make_a2a_invoker("svc", {"http://127.0.0.1:1/", "A2A_UNSET_HEALTH_TOKEN", "", ""});
+  ASSERT_TRUE(keyed);
+  h = (*keyed)->health(2);
+  EXPECT_FALSE(h.healthy);
+  EXPECT_NE(h.detail.find("A2A_UNSET_HEALTH_TOKEN"), std::string::npos) << h.detail;
+}
+
 TEST(A2aInvokerTest, ParseReadsTheFinalLine) {
   auto inv = make_a2a_invoker("svc", {"http://127.0.0.1:1/", "", "", ""});
   ASSERT_TRUE(inv);

@@ -92,6 +92,10 @@ Result<BridgeArgs> parse_bridge_args(const std::vector<std::string>& args) {
       out.offer_fs_read = false;
       continue;
     }
+    if (a == "--commands-leave-sandbox") {
+      out.commands_leave_sandbox = true;
+      continue;
+    }
     auto v = value(a);
     if (a != "--cwd" && a != "--permission" && a != "--resume" && a != "--cancel-grace" &&
         a != "--auth") {
@@ -175,6 +179,7 @@ int run_bridge(const BridgeArgs& args) {
   options.cancel_grace_s = args.cancel_grace_s;
   options.auth_methods = args.auth_methods;
   options.offer_fs_read = args.offer_fs_read;
+  options.commands_leave_sandbox = args.commands_leave_sandbox;
   Client client(agent->stdout_fd().get(), agent->stdin_fd().get(), 1, cancel_r.get(), options);
   Outcome outcome = client.run(prompt);
 

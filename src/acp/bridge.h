@@ -33,6 +33,7 @@ struct BridgeArgs {
   double cancel_grace_s = 3;                                   ///< --cancel-grace SECONDS
   std::vector<std::string> auth_methods;                       ///< --auth METHOD (repeatable)
   bool offer_fs_read = true;            ///< --no-fs-read: ClientOptions::offer_fs_read off
+  bool commands_leave_sandbox = false;  ///< --commands-leave-sandbox: ClientOptions' on
   std::vector<std::string> agent_argv;  ///< after "--"
 };
 

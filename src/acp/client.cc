@@ -213,7 +213,8 @@ void Client::handle_request(const Message& m) {
       send(make_result(m.id, {{"outcome", {{"outcome", "cancelled"}}}}));
       return;
     }
-    PermissionDecision d = decide_permission(options_.policy, options_.root, m.params);
+    PermissionDecision d = decide_permission(options_.policy, options_.root, m.params,
+                                             options_.commands_leave_sandbox);
     log({{"acp", "permission"},
          {"tool", d.tool},
          {"decision", d.allow ? "allow" : "reject"},
@@ -221,6 +222,7 @@ void Client::handle_request(const Message& m) {
          {"paths", d.paths},
          {"reason", d.reason},
          {"policy", to_string(options_.policy)}});
+    if (!d.allow) rejected_ = true;
     nlohmann::json outcome =
         d.option_id.empty() ? nlohmann::json{{"outcome", "cancelled"}}
                             : nlohmann::json{{"outcome", "selected"}, {"optionId", d.option_id}};
@@ -260,6 +262,11 @@ void Client::handle_update(const Message& m) {
     }
   } else if (kind == "tool_call") {
     saw_tool_call(u);
+  } else if (kind == "tool_call_update" &&
+             (str(u, "status") == "completed" || str(u, "status") == "failed")) {
+    // A message between a call and its end is about the call (Copilot CLI says
+    // "Info: PATH" there), not the answer.
+    in_reply_ = false;
   } else if (kind == "usage_update" || u.contains("usage")) {
     const nlohmann::json& usage = u.contains("usage") ? u["usage"] : u;
     if (int64_t n = num(usage, "inputTokens")) outcome_.usage.input_tokens = n;
@@ -492,9 +499,14 @@ Outcome Client::run(const std::string& prompt) {
       }
       if (outcome_.stop_reason == "end_turn") {
         outcome_.success = true;
-      } else if (outcome_.stop_reason == "cancelled" || cancelled_) {
+      } else if (cancelled_) {
         set_failure(ErrorClass::kCancelled,
                     "cancelled (the turn ended: " + outcome_.stop_reason + ")");
+      } else if (outcome_.stop_reason == "cancelled") {
+        // Not asked by baton: codex-acp ends the turn so when a command is rejected.
+        set_failure(ErrorClass::kPermanent,
+                    "the agent cancelled its turn itself (stopReason cancelled)" +
+                        std::string(rejected_ ? " after a rejected tool call" : ""));
       } else if (outcome_.stop_reason == "refusal") {
         set_failure(ErrorClass::kPermanent, "the agent refused to continue (stopReason refusal)");
       } else if (outcome_.stop_reason == "max_tokens" ||

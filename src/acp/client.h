@@ -48,6 +48,8 @@ struct ClientOptions {
   /// gemini-cli 0.61: it turns any error of the client's (a file that does not exist
   /// yet) into "[object Object]" and so fails every write of a new file.
   bool offer_fs_read = true;
+  /// decide_permission()'s COMMANDS_LEAVE_SANDBOX (Codex through codex-acp).
+  bool commands_leave_sandbox = false;
   size_t max_message_bytes = kMaxMessageBytes;
   size_t max_read_bytes = 8 * 1024 * 1024;  ///< fs/read_text_file: largest file served
 };
@@ -88,6 +90,7 @@ class Client {
   std::optional<Failure> failure_;
   nlohmann::json rpc_error_;  // the last JSON-RPC error response's error
   bool cancelled_ = false;
+  bool rejected_ = false;  // a permission request was rejected
   bool write_failed_ = false;
   Outcome outcome_;
   bool in_reply_ = false;

@@ -140,6 +140,13 @@ TEST_F(ClientTest, ATurnEndsWithTheAnswerAfterTheLastToolCall) {
         "session/update",
         {{"sessionId", "sess-1"},
          {"update", {{"sessionUpdate", "tool_call"}, {"toolCallId", "t1"}, {"title", "Read"}}}}));
+    // Copilot CLI says "Info: PATH" between a call and its end: not the answer.
+    p.chunk("Info: /repo/a.txt");
+    p.send(make_notification("session/update", {{"sessionId", "sess-1"},
+                                                {"update",
+                                                 {{"sessionUpdate", "tool_call_update"},
+                                                  {"toolCallId", "t1"},
+                                                  {"status", "completed"}}}}));
     p.chunk("do");
     p.chunk("ne");
     p.reply(prompt,
@@ -372,10 +379,22 @@ TEST_F(ClientTest, ATerminalRunsInTheTaskDirectoryWithBoundedOutput) {
     p.send(make_request(5, "terminal/create",
                         {{"sessionId", "sess-1"}, {"command", "true"}, {"cwd", "/"}}));
     answers.push_back(p.recv());
+    // A shell line without args (Claude Code's adapter): run by /bin/sh -c.
+    p.send(make_request(6, "terminal/create",
+                        {{"sessionId", "sess-1"}, {"command", "echo shell > sh.txt && exit 4"}}));
+    json sh_created = p.recv();
+    std::string sh =
+        sh_created.contains("result") ? sh_created["result"].value("terminalId", "") : "none";
+    p.send(
+        make_request(7, "terminal/wait_for_exit", {{"sessionId", "sess-1"}, {"terminalId", sh}}));
+    answers.push_back(p.recv());
     p.reply(prompt, {{"stopReason", "end_turn"}});
   });
   EXPECT_TRUE(o.success) << o.error;
-  ASSERT_EQ(answers.size(), 4u);
+  ASSERT_EQ(answers.size(), 5u);
+  EXPECT_EQ(answers[4]["result"]["exitCode"], 4) << answers[4].dump();
+  std::ifstream sh_out(options_.root + "/sh.txt");
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(sh_out), {}), "shell\n");
   EXPECT_EQ(answers[0]["result"]["exitCode"], 3) << answers[0].dump();
   EXPECT_EQ(answers[1]["result"]["output"], "23456789");
   EXPECT_EQ(answers[1]["result"]["truncated"], true);
@@ -398,6 +417,39 @@ TEST_F(ClientTest, CancelSendsSessionCancelAndEndsCancelled) {
   EXPECT_EQ(cancel["params"]["sessionId"], "sess-1");
   EXPECT_FALSE(o.success);
   EXPECT_EQ(o.error_class, agents::ErrorClass::kCancelled);
+}
+
+TEST_F(ClientTest, ATurnTheAgentCancelsItselfAfterARejectionIsPermanent) {
+  // codex-acp's only reject option ("abort") ends the turn with stopReason cancelled.
+  options_.commands_leave_sandbox = true;
+  json answer;
+  Outcome o = run([&](Peer& p) {
+    p.handshake();
+    p.new_session();
+    json prompt = p.expect("session/prompt");
+    p.send(make_request(
+        9, "session/request_permission",
+        {{"sessionId", "sess-1"},
+         {"toolCall",
+          {{"toolCallId", "c1"},
+           {"title", "echo x > ../x"},
+           {"kind", "execute"},
+           {"rawInput",
+            {{"command", {"/bin/bash", "-lc", "echo x > ../x"}}, {"cwd", options_.root}}}}},
+         {"options", json::array({{{"optionId", "approved"}, {"kind", "allow_once"}},
+                                  {{"optionId", "abort"}, {"kind", "reject_once"}}})}}));
+    answer = p.recv();
+    p.reply(prompt, {{"stopReason", "cancelled"}});
+  });
+  EXPECT_EQ(answer["result"]["outcome"], json({{"outcome", "selected"}, {"optionId", "abort"}}));
+  EXPECT_NE(log().find("a command the agent asks to run outside its own sandbox"),
+            std::string::npos)
+      << log();
+  EXPECT_FALSE(o.success);
+  EXPECT_EQ(o.error_class, agents::ErrorClass::kPermanent);
+  EXPECT_EQ(
+      o.error,
+      "the agent cancelled its turn itself (stopReason cancelled) after a rejected tool call");
 }
 
 TEST_F(ClientTest, CancelOfAnAgentThatIgnoresItEndsAfterTheGrace) {

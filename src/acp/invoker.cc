@@ -1,5 +1,6 @@
 #include "acp/invoker.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,12 +21,69 @@ std::string str(const nlohmann::json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-// Auth methods the bridge may call `authenticate` with, per agent (from their
-// initialize answers): the API key taken from the environment.
-std::vector<std::string> auth_methods(const std::string& agent) {
-  if (agent == "gemini") return {"gemini-api-key"};
-  if (agent == "qwen") return {"openai"};
-  return {};
+// How each agent baton drives over ACP is started, measured with the pinned CLIs
+// (package.json). Every field is data of acp_spec().
+const std::vector<AcpAgentSpec>& specs() {
+  static const std::vector<AcpAgentSpec> all = [] {
+    std::vector<AcpAgentSpec> v;
+    AcpAgentSpec gemini;
+    gemini.agent = "gemini";
+    gemini.argv = {"gemini", "--acp"};
+    gemini.auth_methods = {"gemini-api-key"};
+    // gemini-cli 0.61 fails every write of a new file when reads go through the
+    // client: it reads its files itself.
+    gemini.offer_fs_read = false;
+    gemini.model_flag = "-m";
+    v.push_back(gemini);
+    AcpAgentSpec qwen;
+    qwen.agent = "qwen";
+    qwen.argv = {"qwen", "--acp"};
+    qwen.auth_methods = {"openai"};
+    qwen.model_flag = "-m";
+    v.push_back(qwen);
+    // opencode and Kilo ask the client only for what their permission rules say
+    // "ask"; these override the configuration's (rehearsal's "allow") so that baton's
+    // policy decides edits, shell commands and paths outside the project.
+    const std::string ask = R"({"edit":"ask","bash":"ask","external_directory":"ask"})";
+    AcpAgentSpec opencode;
+    opencode.agent = "opencode";
+    opencode.argv = {"opencode", "acp"};
+    opencode.env = {{"OPENCODE_PERMISSION", ask}};
+    v.push_back(opencode);
+    AcpAgentSpec kilo;
+    kilo.agent = "kilocode";
+    kilo.argv = {"kilo", "acp"};
+    kilo.env = {{"KILO_PERMISSION", ask}};
+    v.push_back(kilo);
+    AcpAgentSpec copilot;
+    copilot.agent = "copilot";
+    copilot.argv = {"copilot", "--acp"};
+    copilot.model_flag = "--model";
+    v.push_back(copilot);
+    AcpAgentSpec claude;
+    claude.agent = "claude";
+    claude.argv = {"claude-code-acp"};
+    claude.env = {{"IS_SANDBOX", ""}};
+    v.push_back(claude);
+    // Codex through codex-acp: its sandbox keeps commands' writes in the workspace
+    // (not /tmp, where tasks may live), and with "on-request" it asks only to leave
+    // it; with "untrusted" an approved command would run unsandboxed.
+    AcpAgentSpec codex;
+    codex.agent = "codex";
+    codex.argv = {"codex-acp",
+                  "-c",
+                  "approval_policy=\"on-request\"",
+                  "-c",
+                  "sandbox_mode=\"workspace-write\"",
+                  "-c",
+                  "sandbox_workspace_write.exclude_slash_tmp=true",
+                  "-c",
+                  "sandbox_workspace_write.exclude_tmpdir_env_var=true"};
+    codex.commands_leave_sandbox = true;
+    v.push_back(codex);
+    return v;
+  }();
+  return all;
 }
 
 // The text of a tool call's content blocks: [{type:"content", content:{type:"text",
@@ -45,11 +103,11 @@ std::string tool_content_text(const nlohmann::json& content) {
 
 class AcpInvoker final : public agents::Invoker {
  public:
-  AcpInvoker(const agents::Invoker* base, std::vector<std::string> command, PermissionPolicy policy)
-      : base_(base), command_(std::move(command)), policy_(policy) {}
+  AcpInvoker(const agents::Invoker* base, AcpAgentSpec spec, PermissionPolicy policy)
+      : base_(base), spec_(std::move(spec)), policy_(policy) {}
 
   std::string name() const override { return base_->name(); }
-  std::string executable() const override { return base_->executable(); }
+  std::string executable() const override { return spec_.argv.front(); }
 
   agents::Command build_command(const agents::Invocation& inv) const override {
     agents::Command cmd;
@@ -58,14 +116,15 @@ class AcpInvoker final : public agents::Invoker {
     if (!inv.resume_session_id.empty()) {
       cmd.argv.insert(cmd.argv.end(), {"--resume", inv.resume_session_id});
     }
-    for (const std::string& m : auth_methods(name()))
-      cmd.argv.insert(cmd.argv.end(), {"--auth", m});
-    // gemini-cli 0.61 fails every write of a new file when reads go through the
-    // client (ClientOptions::offer_fs_read): it reads its files itself.
-    if (name() == "gemini") cmd.argv.push_back("--no-fs-read");
+    for (const std::string& m : spec_.auth_methods) cmd.argv.insert(cmd.argv.end(), {"--auth", m});
+    if (!spec_.offer_fs_read) cmd.argv.push_back("--no-fs-read");
+    if (spec_.commands_leave_sandbox) cmd.argv.push_back("--commands-leave-sandbox");
     cmd.argv.push_back("--");
-    cmd.argv.insert(cmd.argv.end(), command_.begin(), command_.end());
-    if (!inv.model.empty()) cmd.argv.insert(cmd.argv.end(), {"-m", inv.model});
+    cmd.argv.insert(cmd.argv.end(), spec_.argv.begin(), spec_.argv.end());
+    if (!inv.model.empty() && !spec_.model_flag.empty()) {
+      cmd.argv.insert(cmd.argv.end(), {spec_.model_flag, inv.model});
+    }
+    for (const auto& [k, v] : spec_.env) cmd.env[k] = v;
     cmd.stdin_data = inv.prompt;
     return cmd;
   }
@@ -173,29 +232,41 @@ class AcpInvoker final : public agents::Invoker {
 
  private:
   const agents::Invoker* base_;
-  std::vector<std::string> command_;
+  AcpAgentSpec spec_;
   PermissionPolicy policy_;
 };
 
 }  // namespace
 
-std::optional<std::vector<std::string>> acp_command(const std::string& agent) {
-  if (agent == "gemini") return std::vector<std::string>{"gemini", "--acp"};
-  if (agent == "qwen") return std::vector<std::string>{"qwen", "--acp"};
-  return std::nullopt;
+const AcpAgentSpec* acp_spec(const std::string& agent) {
+  for (const AcpAgentSpec& s : specs()) {
+    if (s.agent == agent) return &s;
+  }
+  return nullptr;
 }
 
-std::vector<std::string> acp_agent_names() { return {"gemini", "qwen"}; }
+std::optional<std::vector<std::string>> acp_command(const std::string& agent) {
+  const AcpAgentSpec* spec = acp_spec(agent);
+  if (!spec) return std::nullopt;
+  return spec->argv;
+}
+
+std::vector<std::string> acp_agent_names() {
+  std::vector<std::string> names;
+  for (const AcpAgentSpec& s : specs()) names.push_back(s.agent);
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
 const agents::Invoker* acp_invoker(const std::string& agent, PermissionPolicy policy) {
   static std::mutex mu;
   static std::map<std::pair<std::string, PermissionPolicy>, std::unique_ptr<AcpInvoker>> made;
-  auto command = acp_command(agent);
+  const AcpAgentSpec* spec = acp_spec(agent);
   const agents::Invoker* base = agents::find_invoker(agent);
-  if (!command || !base) return nullptr;
+  if (!spec || !base) return nullptr;
   std::lock_guard<std::mutex> lock(mu);
   auto& slot = made[{agent, policy}];
-  if (!slot) slot = std::make_unique<AcpInvoker>(base, *command, policy);
+  if (!slot) slot = std::make_unique<AcpInvoker>(base, *spec, policy);
   return slot.get();
 }
 

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "util/self_exe.h"
@@ -56,8 +57,45 @@ TEST(AcpInvokerTest, BuildsTheBridgeCommandAroundTheAgentsAcpMode) {
   agents::Command q = qwen->build_command(agents::Invocation{"p", "/w", "", "", 0});
   EXPECT_EQ(std::vector<std::string>(q.argv.end() - 3, q.argv.end()),
             (std::vector<std::string>{"--", "qwen", "--acp"}));
-  EXPECT_EQ(acp_invoker("claude", PermissionPolicy::kDeny), nullptr);
+  EXPECT_EQ(acp_invoker("auggie", PermissionPolicy::kDeny), nullptr);
   EXPECT_EQ(acp_invoker("gemini", PermissionPolicy::kDeny), gemini);  // one per (agent, policy)
+}
+
+TEST(AcpInvokerTest, EachAgentsAcpCommandAndWhatTheBridgeIsTold) {
+  // The agent's command after "--", then the bridge's options before it.
+  auto split = [](const std::string& agent) {
+    agents::Invocation inv;
+    inv.prompt = "p";
+    inv.workdir = "/w";
+    inv.model = "m1";
+    agents::Command cmd = acp_invoker(agent, PermissionPolicy::kAllowWorktree)->build_command(inv);
+    auto dash = std::find(cmd.argv.begin(), cmd.argv.end(), "--");
+    return std::make_pair(std::vector<std::string>(cmd.argv.begin() + 2, dash),
+                          std::vector<std::string>(dash + 1, cmd.argv.end()));
+  };
+  const std::vector<std::string> base = {"--cwd", "/w", "--permission", "allow-worktree"};
+  EXPECT_EQ(split("opencode").second, (std::vector<std::string>{"opencode", "acp"}));
+  EXPECT_EQ(split("kilocode").second, (std::vector<std::string>{"kilo", "acp"}));
+  EXPECT_EQ(split("copilot").second,
+            (std::vector<std::string>{"copilot", "--acp", "--model", "m1"}));
+  EXPECT_EQ(split("claude").second, (std::vector<std::string>{"claude-code-acp"}));
+  EXPECT_EQ(split("codex").second.front(), "codex-acp");
+  EXPECT_NE(std::find(split("codex").second.begin(), split("codex").second.end(),
+                      "approval_policy=\"on-request\""),
+            split("codex").second.end());
+  for (const char* agent : {"opencode", "kilocode", "copilot", "claude"}) {
+    EXPECT_EQ(split(agent).first, base) << agent;
+  }
+  std::vector<std::string> codex = base;
+  codex.push_back("--commands-leave-sandbox");
+  EXPECT_EQ(split("codex").first, codex);
+  EXPECT_EQ(acp_invoker("claude", PermissionPolicy::kDeny)->executable(), "claude-code-acp");
+  EXPECT_EQ(acp_invoker("kilocode", PermissionPolicy::kDeny)->executable(), "kilo");
+  // opencode and Kilo are made to ask (their rehearsal configuration allows edits).
+  agents::Command oc = acp_invoker("opencode", PermissionPolicy::kDeny)->build_command({});
+  EXPECT_NE(oc.env["OPENCODE_PERMISSION"].find("\"edit\":\"ask\""), std::string::npos);
+  EXPECT_EQ(acp_agent_names(), (std::vector<std::string>{"claude", "codex", "copilot", "gemini",
+                                                         "kilocode", "opencode", "qwen"}));
 }
 
 TEST(AcpInvokerTest, ParsesTheFinalLine) {

@@ -18,7 +18,7 @@ struct Outcome {
   /// session/prompt's stopReason: end_turn, max_tokens, max_turn_requests, refusal,
   /// cancelled; "" when the turn did not end with a response.
   std::string stop_reason;
-  std::string text;        ///< the agent's message chunks since its last tool call
+  std::string text;        ///< the agent's message chunks since its last tool call ended
   std::string session_id;  ///< the ACP session id ("" when none was made)
   agents::Usage usage;     ///< tokens, when the agent reports them
   int tool_calls = 0;      ///< tool calls the agent made

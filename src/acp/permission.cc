@@ -68,7 +68,7 @@ std::vector<std::string> tool_call_paths(const nlohmann::json& tool_call, const 
 }
 
 PermissionDecision decide_permission(PermissionPolicy policy, const std::string& root,
-                                     const nlohmann::json& params) {
+                                     const nlohmann::json& params, bool commands_leave_sandbox) {
   PermissionDecision d;
   const nlohmann::json empty = nlohmann::json::object();
   const nlohmann::json& call =
@@ -92,6 +92,11 @@ PermissionDecision decide_permission(PermissionPolicy policy, const std::string&
       if (d.paths.empty() && (kind == "delete" || kind == "move")) {
         d.allow = false;
         d.reason = "a " + kind + " that names no path";
+      }
+      if (commands_leave_sandbox && kind == "execute") {
+        d.allow = false;
+        d.reason = "a command the agent asks to run outside its own sandbox";
+        break;
       }
       for (const std::string& p : d.paths) {
         if (auto c = confine(root, p); !c) {

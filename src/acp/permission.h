@@ -46,7 +46,12 @@ std::vector<std::string> tool_call_paths(const nlohmann::json& tool_call, const 
 /// else "allow_always"; rejecting picks "reject_once", else "reject_always". When no
 /// option of the needed kind exists, option_id is "" (the caller answers "cancelled").
 /// Never throws on any input.
+/// COMMANDS_LEAVE_SANDBOX: the agent runs its shell commands in a sandbox of its own
+/// that keeps writes in the task's directory and asks only to run one outside it
+/// (Codex through codex-acp with approval_policy "on-request"); kAllowWorktree then
+/// rejects every "execute" call, whatever paths it names.
 PermissionDecision decide_permission(PermissionPolicy policy, const std::string& root,
-                                     const nlohmann::json& params);
+                                     const nlohmann::json& params,
+                                     bool commands_leave_sandbox = false);
 
 }  // namespace baton::acp

@@ -52,6 +52,24 @@ TEST(PermissionTest, AllowWorktreeWithoutPaths) {
   EXPECT_FALSE(del.allow);
 }
 
+TEST(PermissionTest, CommandsThatLeaveTheAgentsSandboxAreRejectedUnderAllowWorktree) {
+  // Codex through codex-acp asks only to run a command outside its own sandbox, with
+  // the task's directory as its cwd.
+  json escalate = request(
+      {{"kind", "execute"},
+       {"title", "echo x > ../x"},
+       {"rawInput", {{"command", {"/bin/bash", "-lc", "echo x > ../x"}}, {"cwd", "/tmp"}}}});
+  auto d = decide_permission(PermissionPolicy::kAllowWorktree, "/tmp", escalate, true);
+  EXPECT_FALSE(d.allow);
+  EXPECT_EQ(d.option_id, "no");
+  EXPECT_EQ(d.reason, "a command the agent asks to run outside its own sandbox");
+  EXPECT_TRUE(decide_permission(PermissionPolicy::kAllowWorktree, "/tmp", escalate).allow);
+  EXPECT_TRUE(decide_permission(PermissionPolicy::kAllowAll, "/tmp", escalate, true).allow);
+  // An edit is decided by its paths as ever.
+  json edit = request({{"kind", "edit"}, {"locations", json::array({{{"path", "/tmp/a"}}})}});
+  EXPECT_TRUE(decide_permission(PermissionPolicy::kAllowWorktree, "/tmp", edit, true).allow);
+}
+
 TEST(PermissionTest, AllowAllAndDeny) {
   json outside = request({{"locations", json::array({{{"path", "/etc/passwd"}}})}});
   auto all = decide_permission(PermissionPolicy::kAllowAll, "/tmp", outside);

@@ -47,6 +47,7 @@ std::string current_step(std::string_view tail) {
   // Walk the lines from the end; the first that names a step wins, except that a
   // failed update of a call seen later (earlier in the walk) marks it.
   std::string failed_id;
+  nlohmann::json pending;  // a permission request's toolCall that names no kind
   size_t end = tail.size();
   while (end > 0) {
     size_t start = tail.rfind('\n', end - 1);
@@ -60,12 +61,26 @@ std::string current_step(std::string_view tail) {
     const nlohmann::json& p =
         m.is_object() && m.contains("params") ? m["params"] : nlohmann::json();
     std::string method = str(m, "method");
-    if (method == "session/request_permission" && p.is_object() && p.contains("toolCall")) {
-      return one_line(tool_text(p["toolCall"]));
+    if (pending.is_null() && method == "session/request_permission" && p.is_object() &&
+        p.contains("toolCall")) {
+      // Claude Code's adapter asks without the call's kind: the tool_call before it
+      // with the same id has it.
+      if (!str(p["toolCall"], "kind").empty() || str(p["toolCall"], "toolCallId").empty()) {
+        return one_line(tool_text(p["toolCall"]));
+      }
+      pending = p["toolCall"];
+      continue;
     }
     if (method != "session/update" || !p.is_object() || !p.contains("update")) continue;
     const nlohmann::json& u = p["update"];
     std::string what = str(u, "sessionUpdate");
+    if (!pending.is_null()) {
+      if (what == "tool_call" && str(u, "toolCallId") == str(pending, "toolCallId")) {
+        pending["kind"] = str(u, "kind");
+        return one_line(tool_text(pending));
+      }
+      continue;
+    }
     if (what == "tool_call_update" && str(u, "status") == "failed" && failed_id.empty()) {
       failed_id = str(u, "toolCallId");
     } else if (what == "tool_call") {
@@ -76,7 +91,7 @@ std::string current_step(std::string_view tail) {
       if (!plan.empty()) return one_line(plan);
     }
   }
-  return "";
+  return pending.is_null() ? "" : one_line(tool_text(pending));
 }
 
 }  // namespace baton::acp

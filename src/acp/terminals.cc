@@ -4,13 +4,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
+#include <string_view>
 
 #include "acp/confine.h"
 
 namespace baton::acp {
 
 namespace {
+
+// A command that is not one program's name or path: whitespace or a shell character.
+bool is_shell_line(const std::string& command) {
+  for (char c : command) {
+    if (std::isalnum(static_cast<unsigned char>(c))) continue;
+    if (std::string_view("_-./+=:,@%").find(c) == std::string_view::npos) return true;
+  }
+  return false;
+}
 
 constexpr int kInvalidParams = -32602;
 
@@ -68,7 +79,14 @@ std::optional<nlohmann::json> Terminals::handle(const Message& m) {
     }
     ChildSpec spec;
     spec.argv.push_back(command);
-    if (p.contains("args") && p["args"].is_array()) {
+    bool has_args = p.contains("args") && p["args"].is_array() && !p["args"].empty();
+    if (!has_args && is_shell_line(command)) {
+      // Claude Code's adapter sends a whole shell line as the command, no args: the
+      // agent's own command, allowed by the policy, run in the sandbox as its Bash
+      // tool would.
+      spec.argv = {"/bin/sh", "-c", command};
+    }
+    if (has_args) {
       for (const nlohmann::json& a : p["args"]) {
         if (!a.is_string()) return make_error(m.id, kInvalidParams, "terminal/create: bad args");
         spec.argv.push_back(a.get<std::string>());

@@ -2,6 +2,8 @@
 // starts a command as a child of the bridge (so inside the attempt's sandbox), with
 // its cwd confined to the task's directory and its output bounded; `terminal/output`,
 // `terminal/wait_for_exit`, `terminal/kill` and `terminal/release` act on it by id.
+// A command without args that is a shell line (whitespace or shell characters in it:
+// Claude Code's adapter sends `echo x > f` so) runs as `/bin/sh -c COMMAND`.
 #pragma once
 
 #include <poll.h>

@@ -69,6 +69,16 @@ class CustomInvoker final : public Invoker {
   std::string name() const override { return name_; }
   std::string executable() const override { return spec_.command.front(); }
 
+  /// Found in PATH only: a custom agent's command is never started to ask for its
+  /// version (it might do work).
+  Health health(double) const override {
+    Health h;
+    std::string path = find_executable(executable());
+    h.healthy = !path.empty();
+    h.detail = h.healthy ? path : "not found in PATH";
+    return h;
+  }
+
   Command build_command(const Invocation& inv) const override {
     Command cmd;
     cmd.env = spec_.env;

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -220,6 +221,25 @@ Detection detect(const std::string& executable, double timeout_s) {
   d.version = npm_package_version(d.path);
   if (d.version.empty()) d.version = run_version(d.path, timeout_s, &d.timed_out);
   return d;
+}
+
+Health health_of(const Detection& detection, double timeout_s) {
+  Health h;
+  if (!detection.installed) {
+    h.detail = "not found in PATH";
+  } else if (detection.timed_out) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%g", timeout_s);
+    h.detail = "`--version` did not answer within " + std::string(seconds) + " s";
+  } else {
+    h.healthy = true;
+    h.detail = detection.version.empty() ? detection.path : detection.version;
+  }
+  return h;
+}
+
+Health Invoker::health(double timeout_s) const {
+  return health_of(detect(executable(), timeout_s), timeout_s);
 }
 
 std::vector<Detection> detect_all(const std::vector<std::string>& executables,

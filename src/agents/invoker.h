@@ -69,6 +69,18 @@ struct Invocation {
   /// (AgentResult::question): the attempt continues that conversation with it instead
   /// of sending the prompt. nullopt = a new turn.
   std::optional<std::string> answer;
+  /// "baton-RUN-TASK-ATTEMPT", filled by the engine (engine::idempotency_key): the
+  /// same for the same attempt whoever starts it (a re-attach after a crash, a resume),
+  /// different for every attempt. An adapter that dispatches work to a service sends it
+  /// so that the service can refuse a second dispatch of the same attempt (A2A: the
+  /// message's messageId). "" when the caller has no run (tests, probes).
+  std::string idempotency_key;
+};
+
+/// Whether an agent can take work now (`baton agents --health`, docs/adapters.md).
+struct Health {
+  bool healthy = false;
+  std::string detail;  ///< one line: what was checked and found, or why not healthy
 };
 
 /// A command line ready for exec::ProcessSpec.
@@ -107,6 +119,11 @@ class Invoker {
     (void)log;
     return "";
   }
+  /// Whether the agent can take work, found within about TIMEOUT_S seconds; never
+  /// throws. This default, for local CLIs: the executable is found in PATH and answers
+  /// (health_of(detect(executable(), TIMEOUT_S))). A remote agent asks its service
+  /// (A2A: its agent card).
+  virtual Health health(double timeout_s) const;
 };
 
 /// The invoker named NAME, or nullptr. Known names: see known_agent_names(). A
@@ -141,6 +158,11 @@ Detection detect(const std::string& executable);
 /// after that, the version left empty and `timed_out` set). Node-based CLIs take 0.2
 /// to 4 s to start. Thread safety: may be called from several threads at once.
 Detection detect(const std::string& executable, double timeout_s);
+
+/// The health of a local CLI from its DETECTION: healthy when it is installed and did
+/// not time out answering `--version`; the detail is its version, "not found in PATH"
+/// or "`--version` did not answer within TIMEOUT_S s".
+Health health_of(const Detection& detection, double timeout_s);
 
 /// Where detect_all() is: called after each probe ends.
 struct ProbeProgress {

@@ -11,6 +11,7 @@
 #include "cli/reference.h"
 #include "cli/store_location.h"
 #include "executor/slurm_attempt.h"
+#include "httpjob/client.h"
 #include "workflow/suggest.h"
 
 namespace baton::cli {
@@ -59,6 +60,10 @@ int run_cli(int argc, char** argv) {
   // Hidden: an agent attempt sent to a remote agent over A2A (a2a/client.h).
   if (argc >= 2 && std::string(argv[1]) == "__a2a-client") {
     return a2a::client_main(std::vector<std::string>(argv + 2, argv + argc));
+  }
+  // Hidden: an agent attempt run as a job of a hosted agent runtime (httpjob/client.h).
+  if (argc >= 2 && std::string(argv[1]) == "__http-job") {
+    return httpjob::job_main(std::vector<std::string>(argv + 2, argv + argc));
   }
   // Hidden: the payload of an attempt's Slurm job (executor/slurm_attempt.h).
   if (argc == 3 && std::string(argv[1]) == "__slurm-attempt") {

@@ -1,5 +1,6 @@
 // baton init [--template NAME]: .baton/config.yaml with the agent CLIs found here, and an
-// example (or the workflow template NAME as .baton/NAME.yaml: cli/templates.h).
+// example (or the template NAME: a workflow as .baton/NAME.yaml, or a directory of
+// files such as spec-kitty's feature skeleton; cli/templates.h).
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "cli/agent_probe.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/load.h"
 #include "cli/paths.h"
 #include "cli/templates.h"
 
@@ -19,11 +21,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Roles from seed 001 and the order agents are preferred in when installed.
+// Roles from seed 001, and implementer and reviewer (a spec-kitty feature's: cli/kitty_run.h),
+// then the order agents are preferred in when installed.
 constexpr const char* kRoles[][2] = {
     {"planner", "You plan the work. You do not edit code."},
     {"researcher", "You investigate and report findings. You do not edit code."},
     {"coder", ""},
+    {"implementer", ""},
+    {"reviewer", "You review changes against their task; you do not edit files."},
     {"backend", "You work on the server side."},
     {"frontend", "You work on the user interface."},
     {"checker", "You review and test changes; you report problems precisely."},
@@ -48,26 +53,97 @@ tasks:
     run: echo "${greet.output}; ${count.output} entries here"
 )";
 
-// Writes DIR/NAME.yaml from the template NAME (cli/templates.h), unless it exists and
-// not FORCE. Returns the exit code.
-int write_template(const fs::path& dir, const std::string& name, bool force) {
-  fs::path file = dir / (name + ".yaml");
+// T's run command (relative to the project root ROOT: "baton run .baton/rover.yaml ...")
+// for the current directory, which may be below ROOT.
+std::string run_from_here(const WorkflowTemplate& t, const fs::path& root) {
+  std::string run(t.run);
+  const std::string prefix = "baton run ";
+  fs::path here = fs::relative(root, fs::current_path());
+  if (run.rfind(prefix, 0) != 0 || here.empty() || here == ".") return run;
+  return prefix + (here / run.substr(prefix.size())).string();
+}
+
+// Writes DIR/NAME.yaml from the one-file template NAME (cli/templates.h), unless it
+// exists and not FORCE. Returns the exit code.
+int write_workflow_template(const fs::path& dir, const WorkflowTemplate& t, std::string_view text,
+                            bool force) {
+  fs::path file = dir / (std::string(t.name) + ".yaml");
   if (fs::exists(file) && !force) {
     std::fprintf(stderr, "baton: %s exists; use --force to overwrite it\n", file.c_str());
     return kExitUsage;
   }
   std::ofstream out(file);
-  out << template_text(name);
+  out << text;
   if (!out.flush()) {
     std::fprintf(stderr, "baton: cannot write %s\n", file.c_str());
     return kExitInternal;
   }
-  std::string hint;
-  for (const WorkflowTemplate& t : workflow_templates()) {
-    if (t.name == name) hint = std::string(t.run_hint);
+  std::printf("wrote %s: run it with `%s`\n", file.c_str(),
+              run_from_here(t, dir.parent_path()).c_str());
+  return kExitSuccess;
+}
+
+// Writes the files of the directory template T under ROOT, creating their directories.
+// Nothing is written when one of them exists (a dangling symlink too) and not FORCE:
+// the error names each. Returns the exit code.
+int write_directory_template(const fs::path& root, const WorkflowTemplate& t,
+                             const std::vector<TemplateFile>& files, bool force) {
+  std::string clashes;
+  for (const TemplateFile& f : files) {
+    std::error_code ec;
+    fs::path target = root / std::string(f.path);
+    if (fs::symlink_status(target, ec).type() != fs::file_type::not_found && !force) {
+      clashes += fmt::format("baton: {} exists; use --force to overwrite it\n", target.string());
+    }
   }
-  std::printf("wrote %s: run it with `baton run %s %s`\n", file.c_str(),
-              fs::relative(file, fs::current_path()).c_str(), hint.c_str());
+  if (!clashes.empty()) {
+    std::fputs(clashes.c_str(), stderr);
+    std::fprintf(stderr, "baton: the template %s was not written (nothing was changed)\n",
+                 std::string(t.name).c_str());
+    return kExitUsage;
+  }
+  for (const TemplateFile& f : files) {
+    fs::path target = root / std::string(f.path);
+    std::error_code ec;
+    fs::create_directories(target.parent_path(), ec);
+    std::ofstream out(target, std::ios::binary | std::ios::trunc);
+    out << f.text;
+    if (ec || !out.flush()) {
+      std::fprintf(stderr, "baton: cannot write %s%s%s\n", target.c_str(), ec ? ": " : "",
+                   ec ? ec.message().c_str() : "");
+      return kExitInternal;
+    }
+  }
+  std::printf("wrote %s: run it with `%s`\n", std::string(t.writes).c_str(),
+              run_from_here(t, root).c_str());
+  return kExitSuccess;
+}
+
+// Writes the template NAME: a workflow into DIR, or a directory template under ROOT.
+// With CONFIG_PATH missing one of the template's roles, a note says so. Returns the
+// exit code.
+int write_template(const std::string& root, const fs::path& dir, const std::string& name,
+                   bool force) {
+  const WorkflowTemplate* t = nullptr;
+  for (const WorkflowTemplate& w : workflow_templates()) {
+    if (w.name == name) t = &w;
+  }
+  std::vector<TemplateFile> files = template_files(name);
+  if (files.size() == 1 && files[0].path.empty()) {
+    return write_workflow_template(dir, *t, files[0].text, force);
+  }
+  int code = write_directory_template(root, *t, files, force);
+  if (code != kExitSuccess) return code;
+  // A feature directory runs with the roles implementer and reviewer (cli/kitty_run.h).
+  if (auto config = load_project_config(root)) {
+    for (const char* role : {"implementer", "reviewer"}) {
+      if (!config->roles.count(role)) {
+        std::printf("note: %s has no role '%s'; add it, or pass --%s-agent to baton run\n",
+                    (dir / "config.yaml").c_str(), role,
+                    std::string_view(role) == "reviewer" ? "review" : "impl");
+      }
+    }
+  }
   return kExitSuccess;
 }
 
@@ -75,7 +151,7 @@ int init_command(bool force, double probe_timeout_s, const std::string& template
   std::string root = project_root();
   fs::path dir = state_dir(root);
   fs::path config = dir / "config.yaml";
-  if (!template_name.empty() && template_text(template_name).empty()) {
+  if (!template_name.empty() && template_files(template_name).empty()) {
     std::string names;
     for (const WorkflowTemplate& t : workflow_templates()) {
       names += (names.empty() ? "" : ", ") + std::string(t.name);
@@ -100,7 +176,7 @@ int init_command(bool force, double probe_timeout_s, const std::string& template
     std::fprintf(stderr, "baton: %s\n", r.error().message.c_str());
     return kExitInternal;
   }
-  if (keep_config) return write_template(dir, template_name, force);
+  if (keep_config) return write_template(root, dir, template_name, force);
   std::vector<std::string> installed, missing;
   std::string detected;
   std::vector<std::string> executables;
@@ -131,7 +207,7 @@ int init_command(bool force, double probe_timeout_s, const std::string& template
   std::ofstream(config) << text;
   if (!template_name.empty()) {
     std::printf("wrote %s (%zu agent CLIs found)\n", config.c_str(), installed.size());
-    return write_template(dir, template_name, force);
+    return write_template(root, dir, template_name, force);
   }
   fs::path example = dir / "hello.yaml";
   if (!fs::exists(example)) std::ofstream(example) << kExample;
@@ -149,10 +225,10 @@ void add_init(CLI::App& app, int* exit_code) {
   auto force = std::make_shared<bool>(false);
   auto probe_timeout = std::make_shared<double>(kDefaultProbeTimeoutS);
   auto template_name = std::make_shared<std::string>();
-  cmd->add_flag("--force", *force, "overwrite an existing config (or template file)");
+  cmd->add_flag("--force", *force, "overwrite an existing config (or template files)");
   cmd->add_option("--template", *template_name,
-                  "also write the workflow template NAME as .baton/NAME.yaml (see baton "
-                  "templates); an existing config is kept");
+                  "also write the template NAME: a workflow as .baton/NAME.yaml, or files under "
+                  "the project (see baton templates); an existing config is kept");
   cmd->add_option("--probe-timeout", *probe_timeout, "seconds each CLI's --version may take")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();

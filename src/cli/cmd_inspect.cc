@@ -60,7 +60,9 @@ int inspect_command(const std::string& run_arg, const std::string& task_id, bool
   }
   std::vector<nlohmann::json> feedback;
   std::vector<nlohmann::json> reviews;  // one per review.verdict event, in order
-  nlohmann::json committed;             // the latest task.committed, or null
+  // one per review.reviewer_failed event (a reviewer that failed for good), in order
+  std::vector<nlohmann::json> reviewer_failures;
+  nlohmann::json committed;  // the latest task.committed, or null
   auto read = store.for_each_event(run.id, 0, [&](const store::Event& e) {
     if (e.task_id != task_id) return;
     if (e.kind == engine::kTaskIteratedEvent) {
@@ -84,6 +86,19 @@ int inspect_command(const std::string& run_arg, const std::string& task_id, bool
         if (d.contains(flag) && d[flag].is_boolean() && d[flag].get<bool>()) r[flag] = true;
       }
       reviews.push_back(std::move(r));
+    } else if (e.kind == "review.reviewer_failed") {
+      const nlohmann::json& d = e.data;
+      auto text = [&](const char* key) {
+        return d.contains(key) && d[key].is_string() ? d[key].get<std::string>() : "";
+      };
+      nlohmann::json f{{"time", e.time},
+                       {"attempt", 0},
+                       {"reviewer", text("reviewer")},
+                       {"reason", text("reason")},
+                       {"next", nullptr}};
+      if (d.contains("attempt") && d["attempt"].is_number_integer()) f["attempt"] = d["attempt"];
+      if (d.contains("next") && d["next"].is_string()) f["next"] = d["next"];
+      reviewer_failures.push_back(std::move(f));
     } else if (e.kind == "task.committed") {
       committed = e.data;
     }
@@ -93,10 +108,16 @@ int inspect_command(const std::string& run_arg, const std::string& task_id, bool
     return kExitInternal;
   }
   if (json) {
-    nlohmann::json out{
-        {"run", run.id},          {"task", task->task_id}, {"status", task->status},
-        {"reason", task->reason}, {"agent", task->agent},  {"answer", task->output},
-        {"iterations", feedback}, {"reviews", reviews},    {"attempts", nlohmann::json::array()}};
+    nlohmann::json out{{"run", run.id},
+                       {"task", task->task_id},
+                       {"status", task->status},
+                       {"reason", task->reason},
+                       {"agent", task->agent},
+                       {"answer", task->output},
+                       {"iterations", feedback},
+                       {"reviews", reviews},
+                       {"attempts", nlohmann::json::array()},
+                       {"reviewer_failures", reviewer_failures}};
     for (const auto& a : *attempts) {
       nlohmann::json j{{"number", a.number},
                        {"agent", a.agent},
@@ -167,6 +188,14 @@ int inspect_command(const std::string& run_arg, const std::string& task_id, bool
     text += "\n";
     const std::string& fb = r["feedback"].get_ref<const std::string&>();
     if (!fb.empty()) text += indented(fb, "     ");
+  }
+  for (const auto& f : reviewer_failures) {
+    text += "  attempt " + std::to_string(f["attempt"].get<int>()) + " (" +
+            f["reviewer"].get<std::string>() +
+            ") failed for good: " + f["reason"].get<std::string>() +
+            (f["next"].is_string() ? "; " + f["next"].get<std::string>() + " reviews instead"
+                                   : "; no reviewer left") +
+            "\n";
   }
   text += "\nfinal answer:\n";
   text += task->output.empty() ? "  (none)\n" : indented(task->output, "  ");

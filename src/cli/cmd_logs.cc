@@ -31,6 +31,7 @@
 #include "cli/exit_codes.h"
 #include "cli/open_run.h"
 #include "cli/paths.h"
+#include "httpjob/invoker.h"
 #include "store/process_identity.h"
 #include "store/store.h"
 
@@ -163,6 +164,19 @@ bool print_transcript(const store::AttemptRecord& a, const std::string& prefix) 
     std::string text = a2a::a2a_transcript(a.agent, *log);
     if (a.status == "running") {
       std::string step = a2a::current_step(*log);
+      text += "now: " + (step.empty() ? std::string("(starting)") : step) + " (running)\n";
+    } else if (a.status != "success" && !a.error.empty()) {
+      text += a.status + ": " + a.error + "\n";
+    }
+    print_prefixed(text, prefix);
+    std::fflush(stdout);
+    return true;
+  }
+  // A job of a hosted agent runtime (httpjob/invoker.h), likewise declared in the config.
+  if (httpjob::is_http_job_log(*log)) {
+    std::string text = httpjob::http_job_transcript(a.agent, *log);
+    if (a.status == "running") {
+      std::string step = httpjob::current_step(*log);
       text += "now: " + (step.empty() ? std::string("(starting)") : step) + " (running)\n";
     } else if (a.status != "success" && !a.error.empty()) {
       text += a.status + ": " + a.error + "\n";

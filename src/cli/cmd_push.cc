@@ -6,11 +6,18 @@
 // repository's config, so the remote's receive-pack program and helpers are not taken
 // from it, and only the file, ssh and https transports are allowed for this push.
 //
-// Exit codes: 0 pushed (with or without a pull request); 2 no such run, no run branch, a
-// bad or unknown remote; 1 git push failed (its message is shown); 7 while an
+// Exit codes: 0 pushed (and the pull request opened, or gh is not installed); 2 no such
+// run, no run branch, a bad or unknown remote; 1 git push failed (its message is shown),
+// or gh failed after the push (the message says the branch is pushed); 7 while an
 // orchestrator runs the run.
+#include <unistd.h>
+
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -50,6 +57,70 @@ bool allowed_url(const std::string& url) {
   }
   size_t at = url.find('@'), colon = url.find(':');
   return at != std::string::npos && colon != std::string::npos && at < colon && url[0] != '-';
+}
+
+// TEXT for one line of a pull request's title: control characters (newlines, escapes)
+// become spaces, at most 200 bytes (cut at a UTF-8 boundary).
+std::string title_text(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? ' ' : c;
+  }
+  if (out.size() > 200) {
+    size_t n = 200;
+    while (n > 0 && (static_cast<unsigned char>(out[n]) & 0xC0) == 0x80) --n;
+    out = out.substr(0, n) + "...";
+  }
+  return out;
+}
+
+// Opens a pull request for BRANCH (already pushed) of RUN with GH, GitHub's CLI, run in
+// TOP without a shell: `gh pr create --head=BRANCH --title=TITLE --body-file=FILE`, each
+// value one argv item in --name=VALUE form (so nothing of a run's name can be read as
+// an option), the body from a private temporary file (the workflow's name is data
+// there). Prints the pull request's URL (gh's last line of stdout). Returns the exit
+// code: 0, or 1 when gh fails (the message says the push itself is done).
+int open_pull_request(const std::string& gh, const std::string& top, const store::RunRecord& run,
+                      const std::string& branch) {
+  const std::string title = title_text("baton run " + run.id + ": " + run.workflow_name);
+  const std::string body = "Changes of baton run " + run.id + " (workflow: " + run.workflow_name +
+                           "), branch `" + branch + "`.\n\nSee `baton inspect " + run.id +
+                           " TASK` and `baton diff " + run.id + "`.\n";
+  std::string body_file = (std::filesystem::temp_directory_path() / "baton-pr-XXXXXX").string();
+  int fd = ::mkstemp(body_file.data());
+  if (fd < 0) {
+    std::fprintf(stderr, "baton: pushed, but cannot write the pull request's body: %s\n",
+                 std::strerror(errno));
+    return kExitRunFailed;
+  }
+  bool written = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());
+  ::close(fd);
+  Result<isolation::CommandOutput> pr = tl::unexpected(Error{"cannot write " + body_file});
+  if (written) {
+    isolation::CommandOptions options;
+    options.cwd = top;
+    options.timeout_s = 120;
+    options.env["GH_PROMPT_DISABLED"] = "1";  // never a question on the terminal
+    pr = isolation::run_command(
+        {gh, "pr", "create", "--head=" + branch, "--title=" + title, "--body-file=" + body_file},
+        options);
+  }
+  ::unlink(body_file.c_str());
+  if (!pr || pr->exit_code != 0) {
+    std::string why = !pr ? pr.error().message
+                          : "exit " + std::to_string(pr->exit_code) + ": " +
+                                first_line(pr->err.empty() ? pr->out : pr->err);
+    std::fprintf(stderr,
+                 "baton: %s is pushed, but gh pr create failed (%s); open the pull request "
+                 "yourself\n",
+                 branch.c_str(), why.c_str());
+    return kExitRunFailed;
+  }
+  std::string url = pr->out;
+  while (!url.empty() && (url.back() == '\n' || url.back() == '\r')) url.pop_back();
+  url = url.substr(url.rfind('\n') == std::string::npos ? 0 : url.rfind('\n') + 1);
+  std::printf("opened a pull request for %s: %s\n", branch.c_str(), url.c_str());
+  return kExitSuccess;
 }
 
 int push_command(const std::string& run_arg, const std::string& remote) {
@@ -119,26 +190,13 @@ int push_command(const std::string& run_arg, const std::string& remote) {
     return kExitRunFailed;
   }
   std::printf("pushed %s to %s\n", found->branch.c_str(), remote.c_str());
-  if (agents::find_executable("gh").empty()) {
+  const std::string gh = agents::find_executable("gh");
+  if (gh.empty()) {
     std::printf("gh (GitHub CLI) is not installed: open a pull request for %s yourself\n",
                 found->branch.c_str());
     return kExitSuccess;
   }
-  isolation::CommandOptions options;
-  options.cwd = repo.top;
-  options.timeout_s = 120;
-  auto pr =
-      isolation::run_command({"gh", "pr", "create", "--head", found->branch, "--title",
-                              "baton run " + run.id + " (" + run.workflow_name + ")", "--body",
-                              "Changes of baton run " + run.id + ", branch " + found->branch + "."},
-                             options);
-  if (!pr || pr->exit_code != 0) {
-    std::fprintf(stderr, "baton: gh pr create failed: %s\n",
-                 !pr ? pr.error().message.c_str() : first_line(pr->err).c_str());
-    return kExitRunFailed;
-  }
-  std::printf("%s", pr->out.c_str());
-  return kExitSuccess;
+  return open_pull_request(gh, repo.top, run, found->branch);
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-// baton templates: the workflow templates `baton init --template NAME` writes
-// (cli/templates.h), one per line: name, what it is, how to run it.
+// baton templates: the templates `baton init --template NAME` writes (cli/templates.h):
+// name and what it is, what it writes, how to write and run it.
 #include <fmt/format.h>
 
 #include <cstdio>
@@ -11,14 +11,13 @@
 namespace baton::cli {
 
 void add_templates(CLI::App& app, int* exit_code) {
-  auto* cmd = app.add_subcommand("templates", "List the workflow templates baton init can write");
+  auto* cmd = app.add_subcommand("templates", "List the templates baton init can write");
   cmd->callback([=] {
     for (const WorkflowTemplate& t : workflow_templates()) {
-      std::fputs(
-          fmt::format("{:<11} {}\n{:<11} baton init --template {}; baton run .baton/{}.yaml {}\n",
-                      t.name, t.description, "", t.name, t.name, t.run_hint)
-              .c_str(),
-          stdout);
+      std::fputs(fmt::format("{:<11} {}\n{:<11} writes {}\n{:<11} baton init --template {}; {}\n",
+                             t.name, t.description, "", t.writes, "", t.name, t.run)
+                     .c_str(),
+                 stdout);
     }
     *exit_code = kExitSuccess;
   });

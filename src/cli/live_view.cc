@@ -16,6 +16,7 @@
 #include "cli/live_table.h"
 #include "cli/summary.h"
 #include "executor/slurm.h"
+#include "httpjob/invoker.h"
 
 namespace baton::cli {
 
@@ -203,7 +204,8 @@ class TableView : public engine::RunObserver {
       if (spec.agent.empty()) continue;
       std::string tail = read_tail(path, acp::kStepTailBytes);
       std::string step = acp::current_step(tail);
-      if (step.empty()) step = a2a::current_step(tail);  // a remote agent over A2A
+      if (step.empty()) step = a2a::current_step(tail);      // a remote agent over A2A
+      if (step.empty()) step = httpjob::current_step(tail);  // a hosted runtime's job
       if (!step.empty()) input_.steps[spec.id] = std::move(step);
     }
   }

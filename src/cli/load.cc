@@ -8,6 +8,7 @@
 #include "a2a/invoker.h"
 #include "agents/custom.h"
 #include "agents/invoker.h"
+#include "httpjob/invoker.h"
 #include "workflow/config.h"
 #include "workflow/loader.h"
 
@@ -40,6 +41,17 @@ std::optional<workflow::Config> load_project_config(const std::string& root) {
       if (auto registered = a2a::register_a2a_agent(name, remote); !registered) {
         std::fprintf(stderr, "%s:%d:%d: %s\n", path.c_str(), def.loc.line, def.loc.column,
                      registered.error().message.c_str());
+        good = false;
+      }
+      continue;
+    }
+    if (!def.http_job_profile.empty()) {
+      httpjob::HttpJobSpec job{def.http_job_profile,      def.http_job_url,
+                               def.http_job_assistant_id, def.http_job_input_key,
+                               def.http_job_output_key,   def.http_job_auth_env};
+      if (auto registered = httpjob::register_http_job_agent(name, job); !registered) {
+        std::fprintf(stderr, "%s:%d:%d: %s\n", path.c_str(), def.http_job_loc.line,
+                     def.http_job_loc.column, registered.error().message.c_str());
         good = false;
       }
       continue;

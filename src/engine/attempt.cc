@@ -211,6 +211,14 @@ bool output_was_cut(std::string_view output) {
   return at != std::string_view::npos && output.find('\n', at) == std::string_view::npos;
 }
 
+std::string idempotency_key(const AttemptPlace& place) {
+  std::string key =
+      "baton-" + place.run_id + "-" + place.task_id + "-" + std::to_string(place.attempt);
+  if (place.review && place.review->reviewing)
+    key += "-review-" + std::to_string(place.review->cycle);
+  return key;
+}
+
 Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const AttemptPlace& place,
                                         const expr::Scope& scope, AgentResolver& agents) {
   PreparedAttempt out;
@@ -303,6 +311,7 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   inv.max_turns = spec.max_turns;
   inv.resume_session_id = place.resume_session_id;
   inv.answer = place.answer;
+  inv.idempotency_key = idempotency_key(place);
   agents::Command cmd = out.invoker->build_command(inv);
   // A prompt passed as an argument (opencode, copilot, a custom agent with
   // `prompt: arg`) is a C string there: a NUL would cut it short without a word.

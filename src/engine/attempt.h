@@ -119,6 +119,12 @@ struct AttemptPlace {
   const ReviewAttempt* review = nullptr;
 };
 
+/// The idempotency key of an attempt (agents::Invocation::idempotency_key,
+/// docs/adapters.md): "baton-RUN-TASK-ATTEMPT", with "-review-CYCLE" after it for a
+/// reviewer's attempt (which shares the task's attempt number). A remote adapter sends
+/// it with its dispatch (A2A: the messageId).
+std::string idempotency_key(const AttemptPlace& place);
+
 /// The directory a task runs in for its rendered `workdir` WORKDIR: ROOT (the project
 /// root, or the task's worktree) joined with WORKDIR (an absolute WORKDIR as it is),
 /// after every symlink of it that exists is resolved, must be ROOT or below it. Returns

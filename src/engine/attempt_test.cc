@@ -1,5 +1,5 @@
 // Tests of the bound on a task's output (attempt.h): where it is cut, the marker, and
-// that a cut never splits a UTF-8 character.
+// that a cut never splits a UTF-8 character; an attempt's idempotency key.
 #include "engine/attempt.h"
 
 #include <gtest/gtest.h>
@@ -30,6 +30,21 @@ TEST(OutputBoundTest, CutsNeverSplitACharacter) {
   EXPECT_EQ(without_partial_character(text), text);
   EXPECT_EQ(cut_output(text.substr(0, 6), 6, "L"),
             "ab\xC3\xA9\n…[output cut at 4 bytes; full log: L]");
+}
+
+TEST(IdempotencyKeyTest, NamesRunTaskAndAttemptAndTellsAReviewerApart) {
+  AttemptPlace place;
+  place.run_id = "20261206-001500-ab12";
+  place.task_id = "build";
+  place.attempt = 3;
+  EXPECT_EQ(idempotency_key(place), "baton-20261206-001500-ab12-build-3");
+  ReviewAttempt review;
+  review.reviewing = true;
+  review.cycle = 2;
+  place.review = &review;
+  EXPECT_EQ(idempotency_key(place), "baton-20261206-001500-ab12-build-3-review-2");
+  review.reviewing = false;  // the implementer's rework is the task's own attempt
+  EXPECT_EQ(idempotency_key(place), "baton-20261206-001500-ab12-build-3");
 }
 
 }  // namespace

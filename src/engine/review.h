@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/error.h"
 
@@ -77,6 +78,15 @@ struct ReviewProgress {
   std::string implementer;  ///< the agent whose work is under review
   std::string feedback;     ///< the latest changes_requested feedback ("" = none)
   bool exhausted = false;   ///< max_cycles reviews did not approve
+  /// A reviewer that failed for good (auth, a permanent error, its retries used up) and
+  /// why; it is not asked again for this task (its next review falls back to the role's
+  /// next agent).
+  struct FailedReviewer {
+    std::string agent;
+    std::string reason;  ///< its last attempt's
+    int attempt = 0;     ///< that attempt's number
+  };
+  std::vector<FailedReviewer> failed_reviewers;  ///< in the order they failed
 };
 
 /// "in review (cycle 1/3)" / "changes requested (cycle 2/3)": what `baton status` and

@@ -26,6 +26,14 @@ void ReviewLog::add(const store::Event& e) {
     p.phase_attempts = 0;
     p.reviewer = d.value("reviewer", "");
     p.implementer = d.value("implementer", "");
+  } else if (e.kind == "review.reviewer_failed") {
+    ReviewProgress& p = tasks_[e.task_id];
+    p.failed_reviewers.push_back(
+        {d.value("reviewer", ""), d.value("reason", ""), d.value("attempt", 0)});
+    if (auto next = d.find("next"); next != d.end() && next->is_string()) {
+      p.reviewer = next->get<std::string>();
+      p.phase_attempts = 0;
+    }
   } else if (e.kind == "review.verdict") {
     ReviewProgress& p = tasks_[e.task_id];
     if (d.value("verdict", "") != "changes_requested") return;

@@ -9,6 +9,9 @@
 //                                                      awaits its review;
 //   review.verdict {attempt, cycle, reviewer, verdict, feedback, exhausted?}  the
 //                                                      reviewer's answer;
+//   review.reviewer_failed {attempt, cycle, reviewer, reason, next}  the reviewer failed
+//                                                      for good; next (null: none left)
+//                                                      reviews from then on;
 //   attempt.not_started {attempt}                     an attempt that never ran (not counted).
 // Events of other kinds and of tasks without review are ignored.
 #pragma once

@@ -57,6 +57,34 @@ TEST(ReviewLogTest, EachPointOfACycle) {
   EXPECT_EQ(log.progress("a").cycle, 2);
 }
 
+TEST(ReviewLogTest, AReviewerThatFailedForGoodIsNotAskedAgain) {
+  ReviewLog log;
+  log.add(ev("a", "review.requested",
+             {{"attempt", 1}, {"cycle", 1}, {"reviewer", "codex"}, {"implementer", "claude"}}));
+  log.add(ev("a", "attempt.started",
+             {{"attempt", 2}, {"agent", "codex"}, {"cycle", 1}, {"review", true}}));
+  // Died after codex failed for good, before gemini's review started.
+  log.add(ev("a", "review.reviewer_failed",
+             {{"attempt", 2},
+              {"cycle", 1},
+              {"reviewer", "codex"},
+              {"reason", "HTTP 401"},
+              {"next", "gemini"}}));
+  ReviewProgress p = log.progress("a");
+  EXPECT_EQ(p.phase, Phase::kReview);
+  EXPECT_EQ(p.reviewer, "gemini");
+  EXPECT_EQ(p.phase_attempts, 0);
+  ASSERT_EQ(p.failed_reviewers.size(), 1u);
+  EXPECT_EQ(p.failed_reviewers[0].agent, "codex");
+  EXPECT_EQ(p.failed_reviewers[0].reason, "HTTP 401");
+  EXPECT_EQ(p.failed_reviewers[0].attempt, 2);
+  // None left: the reviewer stays the last one.
+  log.add(ev("a", "review.reviewer_failed",
+             {{"attempt", 3}, {"reviewer", "gemini"}, {"reason", "HTTP 401"}, {"next", nullptr}}));
+  EXPECT_EQ(log.progress("a").reviewer, "gemini");
+  EXPECT_EQ(log.progress("a").failed_reviewers.size(), 2u);
+}
+
 TEST(ReviewLogTest, ExhaustedAndApproved) {
   ReviewLog log;
   log.add(ev(

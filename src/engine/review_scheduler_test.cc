@@ -237,7 +237,8 @@ TEST(ReviewCycleTest, AnswerWithoutVerdictIsRetriedByPolicyApartFromTheWork) {
   e.run();
   EXPECT_EQ(e.state("impl").status, TaskStatus::kFailed);
   EXPECT_EQ(e.state("impl").reason,
-            "review attempt 3 (codex) failed: no verdict in the reviewer's answer");
+            "no reviewer of 'reviewer' left: review attempt 3 (codex) failed: no verdict in the "
+            "reviewer's answer");
 }
 
 TEST(ReviewCycleTest, WithoutAnotherAgentTheTaskFailsUnlessSingleAgent) {
@@ -250,6 +251,94 @@ TEST(ReviewCycleTest, WithoutAnotherAgentTheTaskFailsUnlessSingleAgent) {
             "no reviewer: no installed agent of 'reviewer' other than claude "
             "(settings.single_agent: true lets an agent review its own work)");
   EXPECT_EQ(d.starts().size(), 1u);
+}
+
+AttemptOutcome failure(const std::string& agent, const std::string& cls, const std::string& reason,
+                       bool retryable) {
+  AttemptOutcome o;
+  o.agent = agent;
+  o.reason = reason;
+  o.error_class = cls;
+  o.retryable = retryable;
+  return o;
+}
+
+TEST(ReviewCycleTest, AReviewerThatFailsForGoodFallsBackToTheRolesNextAgent) {
+  Drive d(reviewed());
+  d.sched().set_agents(0, {"claude"});
+  d.sched().set_reviewers(0, {"claude", "codex", "gemini"});
+  d.script("impl",
+           {work("claude", "x"), failure("codex", "auth", "HTTP 401", false),
+            verdict("gemini", false, "Add tests."), work("claude", "y"), verdict("gemini", true)});
+  d.run();
+  // Never the implementer; codex, which failed for good, is not asked again in cycle 2.
+  EXPECT_EQ(d.starts(),
+            (std::vector<std::string>{"impl#1 claude work c1", "impl#2 codex review c1",
+                                      "impl#3 gemini review c1", "impl#4 claude work c2",
+                                      "impl#5 gemini review c2", "after#1 "}));
+  EXPECT_EQ(d.reasons("impl", TaskStatus::kPending),
+            (std::vector<std::string>{
+                "review attempt 2 (codex) failed: HTTP 401; falling back to reviewer gemini"}));
+  EXPECT_EQ(d.state("impl").status, TaskStatus::kSuccess);
+  EXPECT_EQ(d.state("impl").reason, "approved by gemini (cycle 2/3)");
+  const auto& failed = d.state("impl").agent_state().review.failed_reviewers;
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0].agent, "codex");
+  EXPECT_EQ(failed[0].attempt, 2);
+}
+
+TEST(ReviewCycleTest, AReviewerOutOfRetriesOrPermanentFallsBackAndNoneLeftFailsNamingEach) {
+  Workflow wf = reviewed();
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{2, 5, workflow::Backoff::kFixed, {}, 0};
+  Drive d(wf);
+  d.sched().set_agents(0, {"claude"});
+  d.sched().set_reviewers(0, {"codex", "gemini"});
+  d.script("impl", {work("claude", "x"), no_verdict("codex"), no_verdict("codex"),
+                    failure("gemini", "permanent", "model not found", false)});
+  d.run();
+  EXPECT_EQ(d.starts(),
+            (std::vector<std::string>{"impl#1 claude work c1", "impl#2 codex review c1",
+                                      "impl#3 codex review c1", "impl#4 gemini review c1"}));
+  EXPECT_EQ(d.state("impl").status, TaskStatus::kFailed);
+  EXPECT_EQ(d.state("impl").reason,
+            "no reviewer of 'reviewer' left: review attempt 3 (codex) failed: no verdict in the "
+            "reviewer's answer; review attempt 4 (gemini) failed: model not found");
+  EXPECT_EQ(d.state("after").status, TaskStatus::kCancelled);
+
+  // fallback: fail keeps the first reviewer only, as it does the implementer.
+  wf.tasks[0].fallback = workflow::FallbackStrategy::kFail;
+  Drive e(wf);
+  e.sched().set_agents(0, {"claude"});
+  e.sched().set_reviewers(0, {"codex", "gemini"});
+  e.script("impl", {work("claude", "x"), failure("codex", "auth", "HTTP 401", false)});
+  e.run();
+  EXPECT_EQ(e.starts().size(), 2u);
+  EXPECT_EQ(e.state("impl").status, TaskStatus::kFailed);
+  EXPECT_EQ(e.state("impl").reason, "review attempt 2 (codex) failed: HTTP 401");
+}
+
+TEST(ReviewCycleTest, RestoredAfterAReviewerFailedTheNextOneReviews) {
+  Drive d(reviewed());
+  d.sched().set_agents(0, {"claude"});
+  d.sched().set_reviewers(0, {"codex", "gemini"});
+  std::vector<TaskState> states(2);
+  states[0].status = TaskStatus::kPending;  // what schedule_retry() left
+  states[0].attempts = 2;
+  states[0].agent = "claude";
+  states[0].output = "the work";
+  ReviewProgress& progress = states[0].mutable_agent_state().review;
+  progress.phase = ReviewProgress::Phase::kReview;
+  progress.reviewer = "gemini";
+  progress.implementer = "claude";
+  progress.failed_reviewers = {{"codex", "HTTP 401", 2}};
+  d.sched().restore(std::move(states));
+  d.script("impl", {failure("gemini", "auth", "HTTP 401", false)});
+  d.run();
+  EXPECT_EQ(d.starts(), (std::vector<std::string>{"impl#3 gemini review c1"}));
+  EXPECT_EQ(d.state("impl").reason,
+            "no reviewer of 'reviewer' left: review attempt 2 (codex) failed: HTTP 401; review "
+            "attempt 3 (gemini) failed: HTTP 401");
 }
 
 TEST(ReviewCycleTest, SingleAgentReviewsItsOwnWorkAfterThePause) {

@@ -238,7 +238,8 @@ class Driver {
   void abandon_remote_input(int task);
   void setup_reviews();
   void judge_review(int task, Live& live, AttemptOutcome& outcome);
-  void record_review_step(int task, const Live& live, const AttemptOutcome& outcome);
+  void record_review_step(int task, const Live& live, const AttemptOutcome& outcome,
+                          size_t failed_reviewers_before);
   void stop_until_resumed(RunStatus status);
   void pump();
   bool start_live(int key, Live live);
@@ -721,8 +722,9 @@ void Driver::on_exit(int key, const exec::ProcessResult& result, const std::stri
                                      {"log", live.record.log_path}}));
   }
   if (key >= 0) {
+    const size_t failed_reviewers = sched_.task(key).agent_state().review.failed_reviewers.size();
     sched_.attempt_finished(key, live.attempt, outcome);
-    record_review_step(key, live, outcome);
+    record_review_step(key, live, outcome, failed_reviewers);
     defer_pump();
     return;
   }
@@ -821,12 +823,28 @@ void Driver::judge_review(int task, Live& live, AttemptOutcome& outcome) {
 }
 
 // The events of a review cycle's steps (ReviewLog reads them on resume): the work awaits
-// its review (review.requested), or the reviewer answered (review.verdict).
-void Driver::record_review_step(int task, const Live& live, const AttemptOutcome& outcome) {
+// its review (review.requested), the reviewer answered (review.verdict), or it failed for
+// good (review.reviewer_failed: the scheduler added to failed_reviewers, which held
+// FAILED_REVIEWERS_BEFORE entries before this attempt's end).
+void Driver::record_review_step(int task, const Live& live, const AttemptOutcome& outcome,
+                                size_t failed_reviewers_before) {
   const workflow::TaskSpec& spec = wf_.tasks[task];
   if (!spec.review) return;
   const TaskState& t = sched_.task(task);
   const ReviewProgress& p = t.agent_state().review;
+  if (live.review && p.failed_reviewers.size() > failed_reviewers_before) {
+    const ReviewProgress::FailedReviewer& failed = p.failed_reviewers.back();
+    // The next reviewer, or null when none is left (the task failed or waits).
+    nlohmann::json next = nullptr;
+    if (t.status == TaskStatus::kPending) next = p.reviewer;
+    pending_.events.push_back(event(spec.id, "review.reviewer_failed",
+                                    {{"attempt", live.attempt},
+                                     {"cycle", live.cycle},
+                                     {"reviewer", failed.agent},
+                                     {"reason", failed.reason},
+                                     {"next", std::move(next)}}));
+    return;
+  }
   if (live.review && outcome.verdict) {
     nlohmann::json data{{"attempt", live.attempt},
                         {"cycle", live.cycle},

@@ -592,26 +592,43 @@ void Scheduler::set_reviewers(int task, std::vector<std::string> agents) {
 }
 
 std::string Scheduler::choose_reviewer(int task, const std::string& implementer) const {
-  if (single_agent_ && !implementer.empty()) return implementer;
+  const auto& failed = tasks_[task].agent_state().review.failed_reviewers;
+  auto has_failed = [&](const std::string& agent) {
+    return std::any_of(failed.begin(), failed.end(),
+                       [&](const ReviewProgress::FailedReviewer& f) { return f.agent == agent; });
+  };
+  if (single_agent_ && !implementer.empty() && !has_failed(implementer)) return implementer;
   auto it = reviewers_.find(task);
   if (it == reviewers_.end()) return "";
   for (const std::string& agent : it->second) {
-    if (agent != implementer) return agent;
+    if ((agent != implementer || single_agent_) && !has_failed(agent)) return agent;
   }
   return "";
 }
 
+std::string Scheduler::no_reviewer_reason(int task, const std::string& implementer) const {
+  const workflow::TaskSpec& spec = workflow_.tasks[task];
+  const auto& failed = tasks_[task].agent_state().review.failed_reviewers;
+  if (failed.empty()) {
+    return "no reviewer: no installed agent of '" + spec.review->agent + "' other than " +
+           (implementer.empty() ? std::string("the implementer") : implementer) +
+           " (settings.single_agent: true lets an agent review its own work)";
+  }
+  std::string tried;
+  for (const ReviewProgress::FailedReviewer& f : failed) {
+    tried += (tried.empty() ? "" : "; ") + ("review attempt " + std::to_string(f.attempt)) + " (" +
+             f.agent + ") failed: " + f.reason;
+  }
+  return "no reviewer of '" + spec.review->agent + "' left: " + tried;
+}
+
 void Scheduler::start_review(int task, int attempt) {
   TaskState& t = tasks_[task];
-  const workflow::TaskSpec& spec = workflow_.tasks[task];
   ReviewProgress& review = t.mutable_agent_state().review;
   review.implementer = t.agent;
   std::string reviewer = choose_reviewer(task, review.implementer);
   if (reviewer.empty()) {
-    fail_task(task, attempt,
-              "no reviewer: no installed agent of " + std::string("'") + spec.review->agent +
-                  "' other than " + (t.agent.empty() ? std::string("the implementer") : t.agent) +
-                  " (settings.single_agent: true lets an agent review its own work)");
+    fail_task(task, attempt, no_reviewer_reason(task, review.implementer));
     return;
   }
   review.reviewer = std::move(reviewer);
@@ -654,8 +671,13 @@ void Scheduler::review_finished(int task, int attempt, const AttemptOutcome& out
     // apart from the implementer's attempts.
     const std::string reason = outcome.reason.empty() ? "no verdict" : outcome.reason;
     const workflow::RetryPolicy policy = spec.effective_retry();
-    if (outcome.retryable && outcome.error_class != "auth" &&
-        review.phase_attempts < policy.max_attempts && !stopping_) {
+    const std::string& cls = outcome.error_class;
+    bool same_reviewer_ok =
+        outcome.retryable && cls != "auth" && review.phase_attempts < policy.max_attempts;
+    if (cls == "permanent" && spec.fallback != workflow::FallbackStrategy::kSameAgent) {
+      same_reviewer_ok = false;
+    }
+    if (same_reviewer_ok && !stopping_) {
       double delay = retry_delay(policy, review.phase_attempts);
       if (outcome.retry_after_s) delay = std::max(delay, *outcome.retry_after_s);
       char buf[64];
@@ -664,7 +686,23 @@ void Scheduler::review_finished(int task, int attempt, const AttemptOutcome& out
       schedule_retry(task, delay, what + " failed: " + reason + buf);
       return;
     }
-    fail_task(task, attempt, what + " failed: " + reason);
+    // This reviewer failed for good: the role's next agent reviews (as `fallback:
+    // next_in_list` does for the implementer), none left: the task fails naming each.
+    if (spec.fallback != workflow::FallbackStrategy::kNextInList || stopping_) {
+      fail_task(task, attempt, what + " failed: " + reason);
+      return;
+    }
+    review.failed_reviewers.push_back(
+        {outcome.agent.empty() ? review.reviewer : outcome.agent, reason, attempt});
+    std::string next = choose_reviewer(task, review.implementer);
+    if (next.empty()) {
+      fail_task(task, attempt, no_reviewer_reason(task, review.implementer));
+      return;
+    }
+    review.reviewer = std::move(next);
+    review.phase_attempts = 0;
+    schedule_retry(task, 0,
+                   what + " failed: " + reason + "; falling back to reviewer " + review.reviewer);
     return;
   }
   const std::string cycles = std::to_string(review.cycle) + "/" + std::to_string(max_cycles);

@@ -41,7 +41,10 @@
 // again. After review.max_cycles reviews without approval it waits for a person
 // (on_exhausted: escalate; approve keeps the work's output) or fails. A review attempt
 // that fails (no valid verdict included) is retried by the task's retry policy, counted
-// apart from the implementer's attempts; every attempt of either kind takes the task's
+// apart from the implementer's attempts; a reviewer that fails for good (auth, a
+// permanent error, its retries used up) hands the review to the next agent of
+// review.agent (with `fallback: next_in_list`, the default), and only when none is
+// left does the task fail, naming each. Every attempt of either kind takes the task's
 // next attempt number.
 // Thread safety: none; one thread drives a Scheduler.
 #pragma once
@@ -352,8 +355,13 @@ class Scheduler {
   void review_finished(int task, int attempt, const AttemptOutcome& outcome);
   /// TASK's implementing attempt ATTEMPT succeeded: its review comes next.
   void start_review(int task, int attempt);
-  /// The agent to review TASK's work done by IMPLEMENTER, or "" when none may.
+  /// The agent to review TASK's work done by IMPLEMENTER, or "" when none may: the
+  /// first of set_reviewers() that is not IMPLEMENTER (in single-agent mode IMPLEMENTER
+  /// first) and has not failed for good (ReviewProgress::failed_reviewers).
   std::string choose_reviewer(int task, const std::string& implementer) const;
+  /// Why TASK has no reviewer (choose_reviewer() gave ""): none installed but the
+  /// implementer, or each that was tried and why it failed.
+  std::string no_reviewer_reason(int task, const std::string& implementer) const;
   std::string gate_message(int task);
   /// The slot keys of an attempt of TASK on AGENT ("": the task's current candidate,
   /// else its `agent:` for an agent task without candidates).

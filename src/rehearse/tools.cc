@@ -89,10 +89,18 @@ std::string param(const ToolSpec& tool, std::initializer_list<std::string_view> 
   return std::string(*candidates.begin());
 }
 
+// Claude Code's ACP adapter (@zed-industries/claude-code-acp) offers its own Read,
+// Write, Edit and Bash as tools of its in-process MCP server "acp" (they go through
+// the ACP client's fs/* and terminal/*): "mcp__acp__Write" is a "Write".
+std::string_view without_acp_prefix(std::string_view name) {
+  constexpr std::string_view kPrefix = "mcp__acp__";
+  return name.substr(0, kPrefix.size()) == kPrefix ? name.substr(kPrefix.size()) : name;
+}
+
 const ToolSpec* find_tool(const std::vector<ToolSpec>& offered, std::string_view name) {
   std::string l = lower(name);
   for (const ToolSpec& tool : offered) {
-    if (lower(tool.name) == l) return &tool;
+    if (lower(without_acp_prefix(tool.name)) == l) return &tool;
   }
   return nullptr;
 }

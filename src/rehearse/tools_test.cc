@@ -113,6 +113,22 @@ TEST(ToolsTest, WriteFileUsesEachCliOwnTool) {
   EXPECT_EQ(c.input, "*** Begin Patch\n*** Add File: hello.txt\n+hi from mock\n*** End Patch\n");
 }
 
+TEST(ToolsTest, ClaudeCodeAcpToolsOfItsMcpServerAreClaudesOwn) {
+  std::vector<ToolSpec> offered = {
+      tool("Glob", {"pattern"}), tool("mcp__acp__Read", {"file_path"}),
+      tool("mcp__acp__Write", {"file_path", "content"}),
+      tool("mcp__acp__Edit", {"file_path", "old_string", "new_string"}),
+      tool("mcp__acp__Bash", {"command", "description?"})};
+  ToolCall c = plan(write_step("hello.txt", "hi"), offered);
+  EXPECT_EQ(c.name, "mcp__acp__Write");
+  EXPECT_EQ(c.arguments, (json{{"file_path", "/w/hello.txt"}, {"content", "hi"}}));
+  EXPECT_EQ(plan(run_step("make"), offered).name, "mcp__acp__Bash");
+  // Only the adapter's server: another MCP server's "Write" is not Claude's.
+  Result<ToolCall> other = plan_tool_call(
+      write_step("a", "x"), {tool("mcp__other__Write", {"file_path", "content"})}, "/w");
+  EXPECT_FALSE(other.has_value());
+}
+
 TEST(ToolsTest, AbsolutePathsAndUnknownWorkdirStayAsGiven) {
   EXPECT_EQ(plan(write_step("/abs/a", "x"), claude_tools()).arguments["file_path"], "/abs/a");
   EXPECT_EQ(plan(write_step("./a", "x"), claude_tools()).arguments["file_path"], "/w/a");

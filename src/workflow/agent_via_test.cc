@@ -9,10 +9,10 @@ namespace {
 
 LoadResult load(const std::string& text) {
   LoadOptions options;
-  options.known_agents = {"claude", "gemini", "qwen"};
+  options.known_agents = {"auggie", "claude", "gemini", "qwen"};
   RoleSpec coder;
   coder.name = "coder";
-  coder.use = {"gemini", "claude"};
+  coder.use = {"gemini", "auggie"};
   options.config_roles["coder"] = coder;
   return load_workflow_text(text, "flow.yaml", options);
 }
@@ -60,7 +60,7 @@ tasks:
             std::string::npos)
       << all;
   // A role whose agents include one that does not speak ACP.
-  EXPECT_NE(all.find("flow.yaml:6:26: error: agent 'claude' of task 'd' cannot be driven over ACP"),
+  EXPECT_NE(all.find("flow.yaml:6:26: error: agent 'auggie' of task 'd' cannot be driven over ACP"),
             std::string::npos)
       << all;
 }
@@ -84,7 +84,7 @@ tasks:
   LoadResult bad = load(R"(name: w
 agents:
   a: {use: gemini, via: pipe}
-  b: {use: [gemini, claude], via: acp}
+  b: {use: [gemini, auggie], via: acp}
 tasks:
   - {id: t, agent: b, parameters: {task: x}}
 )");
@@ -93,7 +93,7 @@ tasks:
                      "cli or acp"),
             std::string::npos)
       << all;
-  EXPECT_NE(all.find("agent 'claude' of task 't' cannot be driven over ACP"), std::string::npos)
+  EXPECT_NE(all.find("agent 'auggie' of task 't' cannot be driven over ACP"), std::string::npos)
       << all;
 }
 

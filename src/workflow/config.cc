@@ -15,7 +15,10 @@ namespace {
 
 const std::vector<std::string> kConfigKeys = {
     "agents", "custom_agents", "webhooks", "agent_limits", "single_agent", "single_agent_pause"};
-const std::vector<std::string> kCustomAgentKeys = {"command", "prompt", "answer", "env", "a2a"};
+const std::vector<std::string> kCustomAgentKeys = {"command", "prompt", "answer",
+                                                   "env",     "a2a",    "http_job"};
+const std::vector<std::string> kHttpJobKeys = {"profile",   "url",        "assistant_id",
+                                               "input_key", "output_key", "auth"};
 const std::vector<std::string> kA2aKeys = {"url", "auth"};
 const std::vector<std::string> kA2aAuthKeys = {"bearer", "header", "env"};
 const std::vector<std::string> kEnvRefKeys = {"env"};
@@ -74,6 +77,62 @@ void read_a2a(const YamlEntry& entry, const std::string& where, DiagnosticSink& 
   if (def->a2a_url.empty()) sink.error(entry.value_loc(), "missing 'a2a.url'" + where);
 }
 
+// http_job: {profile: NAME, url: URL, assistant_id, input_key, output_key, auth: {env:
+// NAME}}. The secret is named by environment variable only: an inline token is an error.
+void read_http_job(const YamlEntry& entry, const std::string& where, DiagnosticSink& sink,
+                   CustomAgentDef* def) {
+  def->http_job_loc = entry.value_loc();
+  if (!entry.value.IsMap()) {
+    sink.error(entry.value_loc(),
+               "expected a mapping {profile, url, assistant_id, auth} for 'http_job'" + where);
+    return;
+  }
+  auto scalar = [&](const YamlEntry& e, std::string* out) {
+    if (!e.value.IsScalar() || e.value.Scalar().empty()) {
+      sink.error(e.value_loc(), "expected a non-empty string for 'http_job." + e.key + "'" + where);
+      return;
+    }
+    *out = e.value.Scalar();
+  };
+  for (const YamlEntry& e : map_entries(entry.value, &kHttpJobKeys, where, sink)) {
+    if (e.key == "profile") {
+      def->http_job_loc = e.value_loc();
+      scalar(e, &def->http_job_profile);
+    } else if (e.key == "url") {
+      scalar(e, &def->http_job_url);
+      if (!def->http_job_url.empty() && def->http_job_url.rfind("http://", 0) != 0) {
+        sink.error(e.value_loc(), "expected an http:// URL for 'http_job.url'" + where);
+      }
+    } else if (e.key == "assistant_id") {
+      scalar(e, &def->http_job_assistant_id);
+    } else if (e.key == "input_key") {
+      scalar(e, &def->http_job_input_key);
+    } else if (e.key == "output_key") {
+      scalar(e, &def->http_job_output_key);
+    } else if (e.key == "auth") {
+      if (!e.value.IsMap()) {
+        sink.error(e.value_loc(),
+                   "expected {env: NAME} for 'http_job.auth' (a secret is named by its "
+                   "environment variable, never written here)" +
+                       where);
+        continue;
+      }
+      for (const YamlEntry& a : map_entries(e.value, &kEnvRefKeys, where, sink)) {
+        if (!a.value.IsScalar() || a.value.Scalar().empty()) {
+          sink.error(a.value_loc(), "expected a non-empty string for 'http_job.auth.env'" + where);
+          continue;
+        }
+        def->http_job_auth_env = a.value.Scalar();
+      }
+    }
+  }
+  if (def->http_job_profile.empty()) {
+    sink.error(entry.value_loc(), "missing 'http_job.profile'" + where);
+    def->http_job_profile = "?";  // still an http_job agent: no second "missing command"
+  }
+  if (def->http_job_url.empty()) sink.error(entry.value_loc(), "missing 'http_job.url'" + where);
+}
+
 // One entry of custom_agents: {command: [argv], prompt, answer: {regex | json_path}, env}.
 void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgentDef* def) {
   def->loc = loc_of(entry.key_node.Mark());
@@ -92,6 +151,7 @@ void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgent
   };
   bool has_command = false;
   bool has_a2a = false;
+  bool has_http_job = false;
   for (const YamlEntry& e : map_entries(entry.value, &kCustomAgentKeys, where, sink)) {
     if (e.key == "command") {
       has_command = true;
@@ -119,6 +179,9 @@ void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgent
     } else if (e.key == "a2a") {
       has_a2a = true;
       read_a2a(e, where, sink, def);
+    } else if (e.key == "http_job") {
+      has_http_job = true;
+      read_http_job(e, where, sink, def);
     } else if (e.key == "env") {
       if (!e.value.IsMap()) {
         sink.error(e.value_loc(), "expected a mapping for 'env'" + where);
@@ -130,10 +193,11 @@ void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgent
       }
     }
   }
-  if (has_command && has_a2a) {
-    sink.error(entry.value_loc(), "give 'command' or 'a2a', not both" + where);
-  } else if (!has_command && !has_a2a) {
-    sink.error(entry.value_loc(), "missing 'command' (or 'a2a')" + where);
+  int kinds = int(has_command) + int(has_a2a) + int(has_http_job);
+  if (kinds > 1) {
+    sink.error(entry.value_loc(), "give one of 'command', 'a2a' or 'http_job'" + where);
+  } else if (kinds == 0) {
+    sink.error(entry.value_loc(), "missing 'command' (or 'a2a', 'http_job')" + where);
   }
 }
 

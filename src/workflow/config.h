@@ -13,6 +13,10 @@
 //       env: {STYLE: short}
 //     reviewer-svc:                   # a remote agent over A2A (a2a/invoker.h), instead of command
 //       a2a: {url: http://127.0.0.1:8080/, auth: {bearer: {env: TOKEN}}}  # or {header: H, env: V}
+//     researcher:                     # a hosted runtime's job API (httpjob/invoker.h,
+//     docs/httpjob.md)
+//       http_job: {profile: langgraph, url: http://127.0.0.1:2024, assistant_id: agent, auth: {env:
+//       KEY}}
 //   agent_limits: {claude: 2, codex: 1}  # attempts of an agent running at once (docs/agents.md)
 //   single_agent: true                # one agent implements and reviews (docs/review.md)
 //   single_agent_pause: 30s           # before such a review
@@ -44,7 +48,17 @@ struct CustomAgentDef {
   std::string a2a_bearer_env;  ///< auth: {bearer: {env: NAME}}
   std::string a2a_header;      ///< auth: {header: NAME, env: VAR}
   std::string a2a_header_env;
-  SourceLoc loc;  ///< the agent's name in the file
+  /// http_job: {profile, url, assistant_id, input_key, output_key, auth: {env}}: a job
+  /// of a hosted agent runtime instead of a command (profile "" when not). The profile's
+  /// name and the assistant are checked where it is registered (cli/load.cc).
+  std::string http_job_profile;
+  std::string http_job_url;
+  std::string http_job_assistant_id;
+  std::string http_job_input_key;
+  std::string http_job_output_key;
+  std::string http_job_auth_env;  ///< auth: {env: NAME}
+  SourceLoc http_job_loc;         ///< the value of http_job.profile (or of http_job)
+  SourceLoc loc;                  ///< the agent's name in the file
 };
 
 /// The contents of .baton/config.yaml.

@@ -147,7 +147,44 @@ TEST(ConfigA2aTest, BadRemoteAgentsAreErrorsWithAPlace) {
             "c.yaml:3:17: expected both 'header' and 'env' in 'a2a.auth' in custom agent 's'\n"
             "c.yaml:3:10: missing 'a2a.url' in custom agent 's'");
   EXPECT_EQ(error("custom_agents:\n  s:\n    command: [x]\n    a2a: {url: \"http://h/\"}\n"),
-            "c.yaml:3:5: give 'command' or 'a2a', not both in custom agent 's'");
+            "c.yaml:3:5: give one of 'command', 'a2a' or 'http_job' in custom agent 's'");
+}
+
+TEST(ConfigHttpJobTest, HostedAgentsAreReadWithTheirPlaces) {
+  auto c = load_config_text(R"(custom_agents:
+  graph:
+    http_job: {profile: langgraph, url: "http://127.0.0.1:2024", assistant_id: agent,
+               input_key: prompt, output_key: output, auth: {env: LG_KEY}}
+)",
+                            "c.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  const CustomAgentDef& d = c->custom_agents["graph"];
+  EXPECT_EQ(d.http_job_profile, "langgraph");
+  EXPECT_EQ(d.http_job_url, "http://127.0.0.1:2024");
+  EXPECT_EQ(d.http_job_assistant_id, "agent");
+  EXPECT_EQ(d.http_job_input_key, "prompt");
+  EXPECT_EQ(d.http_job_output_key, "output");
+  EXPECT_EQ(d.http_job_auth_env, "LG_KEY");
+  EXPECT_EQ(d.http_job_loc.line, 3);
+  EXPECT_EQ(d.http_job_loc.column, 25);  // the profile's value: where its errors point
+}
+
+TEST(ConfigHttpJobTest, BadHostedAgentsAreErrorsWithAPlace) {
+  auto error = [](const std::string& text) {
+    auto c = load_config_text(text, "c.yaml");
+    return c ? std::string("(loaded)") : c.error().message;
+  };
+  EXPECT_EQ(error("custom_agents:\n  s:\n    http_job: {profile: crewai, url: \"http://h\", "
+                  "auth: tok}\n"),
+            "c.yaml:3:56: expected {env: NAME} for 'http_job.auth' (a secret is named by its "
+            "environment variable, never written here) in custom agent 's'");
+  EXPECT_EQ(error("custom_agents:\n  s:\n    http_job: {url: \"http://h\"}\n"),
+            "c.yaml:3:15: missing 'http_job.profile' in custom agent 's'");
+  EXPECT_EQ(error("custom_agents:\n  s:\n    http_job: {profile: crewai, url: \"https://h\"}\n"),
+            "c.yaml:3:38: expected an http:// URL for 'http_job.url' in custom agent 's'");
+  EXPECT_EQ(error("custom_agents:\n  s:\n    http_job: [x]\n"),
+            "c.yaml:3:15: expected a mapping {profile, url, assistant_id, auth} for 'http_job' in "
+            "custom agent 's'");
 }
 
 }  // namespace

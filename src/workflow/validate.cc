@@ -244,15 +244,19 @@ void Validator::check_agent(const TaskSpec& task, const TaskPlaces& places,
                                     " sandbox yet (the bridge, baton itself, is not in the " +
                                     "image): use sandbox bwrap or none, or via: cli");
     }
-    // The agents acp/invoker.h's acp_command() knows (workflow/ does not link acp/).
-    static const std::vector<std::string> kAcpAgents = {"gemini", "qwen"};
+    // The agents acp/invoker.h's acp_spec() knows (workflow/ does not link acp/): the
+    // same list as acp::acp_agent_names() (AcpInvokerTest checks that one).
+    static const std::vector<std::string> kAcpAgents = {"claude",   "codex",    "copilot", "gemini",
+                                                        "kilocode", "opencode", "qwen"};
+    std::string acp_list;
+    for (const std::string& a : kAcpAgents) acp_list += (acp_list.empty() ? "" : ", ") + a;
     std::vector<std::string> agents = {agent};
     if (role) agents = role->use;
     for (const std::string& a : agents) {
       if (contains(kAcpAgents, a) || !contains(options_.known_agents, a)) continue;
       sink_.error(places.agent, "agent " + in_quotes(a) + " of " + label +
                                     " cannot be driven over ACP by this baton (via: acp " +
-                                    "supports gemini and qwen)");
+                                    "supports " + acp_list + ")");
     }
   }
   bool has_task = task.parameters().is_object() && task.parameters().contains("task");

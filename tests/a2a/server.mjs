@@ -19,12 +19,20 @@
 // What the agent does is chosen by the prompt: it holds "SCENARIO:NAME" with NAME one of
 // complete (artifact "done: PROMPT"), steps (three status updates, then the artifact),
 // slow (works until cancelled), slowdone (works ~4 s, then completes), file (a file
-// part named by "NAME:<file name>"), input (ends in input-required), fail (failed).
+// part named by "NAME:<file name>"), input (ends in input-required), fail (failed),
+// stubborn (ignores tasks/cancel, completes with artifact "LATE" after ~4 s), lateonce
+// (stubborn the first time after a reset, complete after that).
 // A message on a task that is in input-required (the answer to its question) completes
 // it with the artifact "answer: TEXT", TEXT the message's text.
-// GET /stats answers {"calls":{METHOD:N},"cancels":N,"headers":[...last auth headers],
+// GET /stats answers {"calls":{METHOD:N},"cancels":N,"auth":[...last auth headers],
+// "running":N (executions not ended yet),"late":N (stubborn tasks that completed),
+// "message_ids":[the messageId of each of the last 50 message sends],
 // "tasks":N (new tasks executed),"answers":[{taskId,contextId,text,question}],
 // "push":[{taskId,url,token}] (push configs registered)}.
+// POST /fault {"status":S,"times":K} ("reset":true first empties the queue and re-arms
+// lateonce) answers the next K message sends (SendMessage,
+// SendStreamingMessage, message/send, message/stream) of any agent with HTTP S; they
+// are counted in "calls" all the same. For the adapter contract suite (tests/contract/).
 import express from 'express';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -33,8 +41,13 @@ import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent, InMemoryPushNotif
 import { createLegacyAwarePushNotificationSender } from '@a2a-js/sdk/compat/v0_3/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 
-const stats = { calls: {}, cancels: 0, auth: [], tasks: 0, answers: [], push: [] };
+const stats = { calls: {}, cancels: 0, auth: [], running: 0, late: 0, message_ids: [], tasks: 0,
+  answers: [], push: [] };
 const cancelled = new Set();
+const stubborn = new Set();
+const faults = []; // HTTP statuses for the next message sends, one each
+let lateArmed = true; // the next lateonce is stubborn
+const SENDS = new Set(['SendMessage', 'SendStreamingMessage', 'message/send', 'message/stream']);
 
 function textOf(message) {
   return (message?.parts ?? []).map((p) => (p.content?.$case === 'text' ? p.content.value : '')).join('');
@@ -75,6 +88,14 @@ const S = { submitted: 1, working: 2, completed: 3, failed: 4, canceled: 5, inpu
 
 const executor = {
   async execute(ctx, bus) {
+    stats.running += 1;
+    try {
+      await executor.play(ctx, bus);
+    } finally {
+      stats.running -= 1;
+    }
+  },
+  async play(ctx, bus) {
     const prompt = textOf(ctx.userMessage);
     if (ctx.task && ctx.task.status?.state === S.inputRequired) {
       const question = textOf(ctx.task.status.message);
@@ -87,7 +108,11 @@ const executor = {
       return bus.finished();
     }
     stats.tasks += 1;
-    const scenario = (prompt.match(/SCENARIO:([a-z]+)/) ?? [])[1] ?? 'complete';
+    let scenario = (prompt.match(/SCENARIO:([a-z]+)/) ?? [])[1] ?? 'complete';
+    if (scenario === 'lateonce') {
+      scenario = lateArmed ? 'stubborn' : 'complete';
+      lateArmed = false;
+    }
     bus.publish(AgentEvent.task({ id: ctx.taskId, contextId: ctx.contextId,
       status: { state: S.submitted, message: undefined, timestamp: new Date().toISOString() },
       artifacts: [], history: [ctx.userMessage], metadata: undefined }));
@@ -95,6 +120,13 @@ const executor = {
     const finish = (state, msg) => { bus.publish(status(ctx, state, msg)); bus.finished(); };
     if (scenario === 'steps') {
       for (const step of ['reading', 'thinking', 'writing']) { await sleep(100); bus.publish(status(ctx, S.working, step)); }
+    }
+    if (scenario === 'stubborn') {
+      stubborn.add(ctx.taskId);
+      await sleep(4000);
+      stats.late += 1;
+      bus.publish(artifact(ctx, [text('LATE')]));
+      return finish(S.completed);
     }
     if (scenario === 'slow' || scenario === 'slowdone') {
       const until = Date.now() + (scenario === 'slow' ? 600000 : 4000);
@@ -114,6 +146,7 @@ const executor = {
   },
   async cancelTask(taskId, bus) {
     stats.cancels += 1;
+    if (stubborn.has(taskId)) return; // works on as if it never heard
     cancelled.add(taskId);
     bus.publish(AgentEvent.statusUpdate({ taskId, contextId: '', metadata: undefined,
       status: { state: S.canceled, message: undefined, timestamp: new Date().toISOString() } }));
@@ -178,6 +211,15 @@ function handlerFor(path, streaming) {
 }
 
 app.get('/stats', (req, res) => res.json(stats));
+app.post('/fault', express.json(), (req, res) => {
+  if (req.body?.reset) {
+    faults.length = 0;
+    lateArmed = true;
+  }
+  const times = Math.min(Number(req.body?.times ?? 1), 100);
+  for (let i = 0; i < times; i += 1) faults.push(Number(req.body?.status ?? 500));
+  res.json({ queued: faults.length });
+});
 
 const agents = {
   'v1-stream': { v: '1.0', streaming: true }, 'v1-poll': { v: '1.0', streaming: false },
@@ -193,6 +235,14 @@ for (const [path, a] of Object.entries(agents)) {
     if (req.method !== 'POST') return next();
     const method = req.body?.method ?? '?';
     stats.calls[method] = (stats.calls[method] ?? 0) + 1;
+    if (SENDS.has(method)) {
+      stats.message_ids.push(req.body?.params?.message?.messageId ?? '');
+      if (stats.message_ids.length > 50) stats.message_ids.shift();
+    }
+    if (SENDS.has(method) && faults.length > 0) {
+      const code = faults.shift();
+      return res.status(code).json({ error: `scripted fault: HTTP ${code}` });
+    }
     if (a.auth) {
       stats.auth.push({ authorization: req.get('authorization') ?? '', 'x-api-key': req.get('x-api-key') ?? '' });
       if (req.get('authorization') !== 'Bearer s3cret' && req.get('x-api-key') !== 'k3y') {

@@ -1,0 +1,168 @@
+#include "httpjob/invoker.h"
+
+#include "agents/custom.h"
+#include "agents/output_parsing.h"
+#include "agents/transcript.h"
+#include "httpjob/profile.h"
+#include "util/self_exe.h"
+
+namespace baton::httpjob {
+
+namespace {
+
+using nlohmann::json;
+
+std::string str(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+agents::ErrorClass class_named(const std::string& name) {
+  using agents::ErrorClass;
+  for (ErrorClass c : {ErrorClass::kAuth, ErrorClass::kRateLimit, ErrorClass::kTimeout,
+                       ErrorClass::kTransient, ErrorClass::kCancelled}) {
+    if (name == agents::to_string(c)) return c;
+  }
+  return ErrorClass::kPermanent;
+}
+
+class HttpJobInvoker final : public agents::Invoker {
+ public:
+  HttpJobInvoker(std::string name, HttpJobSpec spec)
+      : name_(std::move(name)), spec_(std::move(spec)) {}
+
+  std::string name() const override { return name_; }
+  std::string executable() const override { return self_executable().value_or("baton"); }
+
+  agents::Command build_command(const agents::Invocation& inv) const override {
+    agents::Command cmd;
+    cmd.argv = {self_executable().value_or("baton"),
+                "__http-job",
+                "--profile",
+                spec_.profile,
+                "--url",
+                spec_.url};
+    auto add = [&](const char* option, const std::string& value) {
+      if (!value.empty()) cmd.argv.insert(cmd.argv.end(), {option, value});
+    };
+    add("--assistant-id", spec_.assistant_id);
+    add("--input-key", spec_.input_key);
+    add("--output-key", spec_.output_key);
+    add("--auth-env", spec_.auth_env);
+    cmd.stdin_data = inv.prompt;
+    return cmd;
+  }
+
+  agents::AgentResult parse(const exec::ProcessResult& process) const override {
+    std::vector<json> lines = agents::parse_json_lines(process.stdout_text);
+    using Kind = exec::ExitStatus::Kind;
+    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+      if (str(*it, "httpjob") != "result") continue;
+      agents::AgentResult r;
+      r.success = it->value("success", false) && process.status.success();
+      r.text = str(*it, "text");
+      r.num_turns = 1;
+      r.error_class = r.success ? agents::ErrorClass::kNone : class_named(str(*it, "error_class"));
+      r.error = str(*it, "error");
+      if (it->value("success", false) && !process.status.success())
+        agents::fail_with_exit(process, &r);
+      // The client cannot tell baton's timeout from a cancel (both are a SIGTERM to
+      // it); the supervisor can.
+      if (process.status.kind == Kind::kTimedOut) {
+        r.success = false;
+        r.error_class = agents::ErrorClass::kTimeout;
+        r.error = process.status.to_string() + " (" + r.error + ")";
+      } else if (process.status.kind == Kind::kCancelled) {
+        r.success = false;
+        r.error_class = agents::ErrorClass::kCancelled;
+        r.error = "cancelled (" + r.error + ")";
+      }
+      if (!r.success && r.error.empty()) r.error = "http job: " + process.status.to_string();
+      return r;
+    }
+    agents::AgentResult r =
+        agents::missing_result(process, name_ + " (HTTP job) printed no result");
+    // Killed before its end: the job may still run; the next attempt finds it in this
+    // log and re-attaches (httpjob/client.h).
+    if (process.status.kind == Kind::kSignaled) r.error_class = agents::ErrorClass::kTransient;
+    return r;
+  }
+
+  std::string transcript(std::string_view log) const override {
+    agents::TranscriptBuilder t;
+    agents::for_each_log_event(
+        log,
+        [&](const json& e) {
+          std::string kind = str(e, "httpjob");
+          if (kind == "dispatch") {
+            t.note("dispatched to " + str(e, "url") + " (" + str(e, "profile") + ", key " +
+                   str(e, "key") + ")");
+          } else if (kind == "job") {
+            t.note("job " + str(e, "id"));
+          } else if (kind == "status") {
+            std::string detail = str(e, "detail");
+            t.note("status " + str(e, "status") + (detail.empty() ? "" : ": " + detail));
+          } else if (kind == "note") {
+            t.note(str(e, "text"));
+          }
+        },
+        [&](std::string_view line) { t.other(line); });
+    return t.finish(parse(agents::log_as_process(log)));
+  }
+
+ private:
+  std::string name_;
+  HttpJobSpec spec_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<agents::Invoker>> make_http_job_invoker(const std::string& name,
+                                                               const HttpJobSpec& spec) {
+  const std::string where = "custom agent '" + name + "': ";
+  if (spec.url.rfind("http://", 0) != 0) {
+    return fail(where + "http_job.url must be an http:// URL, not '" + spec.url + "'");
+  }
+  if (auto p = builtin_profile(spec.profile); !p) {
+    return fail(where + "http_job.profile: " + p.error().message);
+  }
+  if (spec.profile.rfind("langgraph", 0) == 0 && spec.assistant_id.empty()) {
+    return fail(where + "http_job.assistant_id is required by the " + spec.profile + " profile");
+  }
+  return std::make_unique<HttpJobInvoker>(name, spec);
+}
+
+Result<void> register_http_job_agent(const std::string& name, const HttpJobSpec& spec) {
+  auto invoker = make_http_job_invoker(name, spec);
+  if (!invoker) return tl::unexpected(invoker.error());
+  return agents::register_agent_invoker(name, std::move(*invoker));
+}
+
+std::string current_step(std::string_view tail) {
+  // Status lines are written with sorted keys: {"detail":D,"httpjob":"status",...}.
+  size_t at = tail.rfind("\"httpjob\":\"status\"");
+  if (at == std::string_view::npos) return "";
+  size_t begin = tail.rfind('\n', at);
+  std::string_view line = tail.substr(begin == std::string_view::npos ? 0 : begin + 1);
+  line = line.substr(0, line.find('\n'));
+  json e = json::parse(line, nullptr, false);
+  if (!e.is_object()) return "";
+  std::string detail = str(e, "detail");
+  std::string step = str(e, "status") + (detail.empty() ? "" : ": " + detail);
+  for (char& c : step) {
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  }
+  if (step.size() > 120) step = step.substr(0, 117) + "...";
+  return step;
+}
+
+bool is_http_job_log(std::string_view log) {
+  return log.find("{\"httpjob\":\"start\"") != std::string_view::npos;
+}
+
+std::string http_job_transcript(const std::string& agent, std::string_view log) {
+  return HttpJobInvoker(agent, HttpJobSpec{}).transcript(log);
+}
+
+}  // namespace baton::httpjob

@@ -1,0 +1,125 @@
+// A stand-in for a CrewAI AMP deployed crew, written from CrewAI's published OpenAPI
+// description (docs.crewai.com/en/api-reference: POST /kickoff {inputs, meta} ->
+// {kickoff_id}; GET /status/{kickoff_id} -> {status: running, current_task, progress}
+// | {status: completed, result: {output, tasks}} | {status: error, error}; bearer
+// auth). CrewAI's service cannot run offline; this is NOT CrewAI, only its API shape,
+// for the HTTP job adapter's tests (tests/httpjob/). Node's standard library only.
+//
+// It listens on 127.0.0.1 and a free port and prints {"port":N} on its first line.
+// Every call needs "Authorization: Bearer crew-token" (else 401). What a crew does is
+// chosen by its prompt (inputs.prompt, or any input holding "SCENARIO:NAME"):
+//   ok (default)  completed after two polls, output "crew says: PROMPT"
+//   slow          running until stopped (a timeout or a cancel ends the attempt)
+//   slowdone      running for 3 s, then completed
+//   fail          error "the research tool crashed"
+//   reject        /kickoff answers 422
+//   ratelimit     /kickoff answers 429
+//   flaky         the first /kickoff of this prompt answers 503, the next ones succeed
+//   pollflaky     the first two polls answer 503, then completed
+//   hang          /status never answers
+//   huge          /status answers a 17 MiB body
+//   malformed     /status answers malformed JSON
+//   oddstatus     /status answers {"status": "exploded"}
+//   input         awaiting_human_feedback, current_task "Which market should I research?"
+//   hostile       kickoff_id "../admin?x=1", output shell code and a path out of the worktree
+// GET /stats (no auth): {"kickoffs": N, "kickoff_keys": [meta.baton_key], "status_paths":
+// [raw paths of /status calls], "auth": [Authorization headers seen]}.
+import http from "node:http";
+
+const jobs = new Map(); // kickoff_id -> {scenario, prompt, polls, started}
+const seen = new Map(); // prompt -> kickoffs of it
+const stats = { kickoffs: 0, kickoff_keys: [], status_paths: [], auth: [] };
+let next = 1;
+
+function send(res, code, body) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  res.writeHead(code, { "Content-Type": "application/json" });
+  res.end(text);
+}
+
+function scenarioOf(inputs) {
+  const text = JSON.stringify(inputs ?? {});
+  const m = /SCENARIO:([a-z]+)/.exec(text);
+  return m ? m[1] : "ok";
+}
+
+function kickoff(req, res, body) {
+  let parsed;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return send(res, 422, { error: "malformed JSON" });
+  }
+  const inputs = parsed.inputs;
+  if (typeof inputs !== "object" || inputs === null) return send(res, 422, { error: "inputs is required" });
+  const scenario = scenarioOf(inputs);
+  const prompt = String(inputs.prompt ?? JSON.stringify(inputs));
+  if (scenario === "reject") return send(res, 422, { error: "input 'topic' is required" });
+  if (scenario === "ratelimit") return send(res, 429, { error: "rate limit exceeded" });
+  const count = (seen.get(prompt) ?? 0) + 1;
+  seen.set(prompt, count);
+  if (scenario === "flaky" && count === 1) return send(res, 503, { error: "upstream unavailable" });
+  stats.kickoffs++;
+  stats.kickoff_keys.push(parsed.meta?.baton_key ?? null);
+  const id = scenario === "hostile" ? "../admin?x=1" : `00000000-0000-4000-8000-${String(next++).padStart(12, "0")}`;
+  jobs.set(id, { scenario, prompt, polls: 0, started: Date.now() });
+  send(res, 200, { kickoff_id: id });
+}
+
+function status(req, res, id) {
+  const job = jobs.get(id);
+  if (!job) return send(res, 404, { error: "kickoff not found" });
+  job.polls++;
+  const running = { status: "running", current_task: "research_task", progress: { completed_tasks: 0, total_tasks: 1 } };
+  const completed = (output) => ({
+    status: "completed",
+    result: { output, tasks: [{ task_id: "research_task", agent: "researcher", output, execution_time: 1.5 }] },
+    execution_time: 1.5,
+  });
+  switch (job.scenario) {
+    case "slow":
+      return send(res, 200, running);
+    case "slowdone":
+      return send(res, 200, Date.now() - job.started < 3000 ? running : completed("crew says: " + job.prompt));
+    case "fail":
+      return send(res, 200, job.polls < 2 ? running : { status: "error", error: "the research tool crashed", execution_time: 0.5 });
+    case "pollflaky":
+      if (job.polls <= 2) return send(res, 503, { error: "try again" });
+      return send(res, 200, completed("crew says: " + job.prompt));
+    case "hang":
+      return; // never answered
+    case "huge":
+      return send(res, 200, JSON.stringify({ status: "completed", result: { output: "x".repeat(17 * 1024 * 1024) } }));
+    case "malformed":
+      return send(res, 200, '{"status": "completed", "result": {"output": ');
+    case "oddstatus":
+      return send(res, 200, { status: "exploded" });
+    case "input":
+      return send(res, 200, { status: "awaiting_human_feedback", current_task: "Which market should I research?" });
+    case "hostile":
+      return send(res, 200, completed("$(touch /tmp/baton-crew-pwned) `touch pwned` ; rm -rf ../../ ../../escape.txt"));
+    default:
+      return send(res, 200, job.polls < 2 ? running : completed("crew says: " + job.prompt));
+  }
+}
+
+const server = http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (c) => {
+    if (body.length < 1 << 20) body += c;
+  });
+  req.on("end", () => {
+    if (req.url === "/stats") return send(res, 200, stats);
+    stats.auth.push(req.headers.authorization ?? null);
+    if (req.headers.authorization !== "Bearer crew-token") return send(res, 401, { error: "invalid bearer token" });
+    if (req.method === "POST" && req.url === "/kickoff") return kickoff(req, res, body);
+    if (req.method === "GET" && req.url.startsWith("/status/")) {
+      stats.status_paths.push(req.url);
+      return status(req, res, decodeURIComponent(req.url.slice("/status/".length)));
+    }
+    send(res, 404, { error: "not found" });
+  });
+});
+server.listen(0, "127.0.0.1", () => {
+  process.stdout.write(JSON.stringify({ port: server.address().port }) + "\n");
+});
