@@ -17,7 +17,7 @@ namespace baton::testing {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-A2aServer::A2aServer() {
+A2aServer::A2aServer(const std::vector<std::string>& extra_env) {
   std::string dir = (fs::path(BATON_BINARY).parent_path() / "a2a-server").string();
   std::string script = dir + "/server.mjs";
   if (!fs::exists(dir + "/node_modules/@a2a-js/sdk")) {
@@ -34,7 +34,15 @@ A2aServer::A2aServer() {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  if (posix_spawnp(&pid_, "node", &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+  std::vector<std::string> env_strings = extra_env;
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  for (char** e = environ; *e; ++e) envp.push_back(*e);
+  envp.push_back(nullptr);
+  if (posix_spawnp(&pid_, "node", &fa, nullptr, argv.data(), envp.data()) != 0) pid_ = -1;
+  for (const std::string& e : extra_env) {
+    if (e.rfind("A2A_TEST_CA=", 0) == 0) ca_ = e.substr(12);
+  }
   posix_spawn_file_actions_destroy(&fa);
   ::close(out[1]);
   std::string line;
@@ -56,11 +64,19 @@ void A2aServer::stop() {
   }
 }
 
-std::string A2aServer::url(const std::string& agent) const {
-  return "http://127.0.0.1:" + std::to_string(port_) + "/" + agent + "/";
+std::string A2aServer::url(const std::string& agent, const std::string& scheme) const {
+  return scheme + "://127.0.0.1:" + std::to_string(port_) + "/" + agent + "/";
 }
 
 json A2aServer::stats() const {
+  if (!ca_.empty()) {  // over TLS, trusting the test's CA
+    httplib::Client c("https://127.0.0.1:" + std::to_string(port_));
+    c.set_ca_cert_path(ca_.c_str());
+    auto res = c.Get("/stats");
+    if (!res) return json::object();
+    json j = json::parse(res->body, nullptr, false);
+    return j.is_object() ? j : json::object();
+  }
   httplib::Client c("127.0.0.1", port_);
   c.set_connection_timeout(5, 0);
   c.set_read_timeout(5, 0);

@@ -14,7 +14,10 @@ namespace baton::testing {
 /// and killed by stop() or the destructor. A server that cannot start fails the test.
 class A2aServer {
  public:
-  A2aServer();
+  /// EXTRA_ENV: "NAME=VALUE" variables for the server besides the test's environment
+  /// (A2A_TLS_CERT and A2A_TLS_KEY make it serve HTTPS; A2A_TEST_CA then names the CA
+  /// that stats() trusts).
+  explicit A2aServer(const std::vector<std::string>& extra_env = {});
   ~A2aServer();
   A2aServer(const A2aServer&) = delete;
   A2aServer& operator=(const A2aServer&) = delete;
@@ -23,7 +26,7 @@ class A2aServer {
   /// Kills it (SIGKILL) and reaps it; idempotent.
   void stop();
   /// The base URL of the scripted agent AGENT ("v1-stream", "v03-poll", ...), with '/'.
-  std::string url(const std::string& agent) const;
+  std::string url(const std::string& agent, const std::string& scheme = "http") const;
   /// GET /stats: {"calls":{METHOD:N},"cancels":N,"auth":[...],"running":N,"late":N};
   /// an empty object when it does not answer.
   nlohmann::json stats() const;
@@ -35,6 +38,7 @@ class A2aServer {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+  std::string ca_;  // serving HTTPS: the CA of its certificate (A2A_TEST_CA), else ""
 };
 
 }  // namespace baton::testing

@@ -5,15 +5,24 @@
 // what the remote agent does is chosen by the prompt (SCENARIO:NAME) and which card it
 // serves by the URL's path (1.0 or 0.3, streaming or not).
 #include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
 #include "a2a_server_util.h"
 #include "harness_util.h"
+#include "rehearse/script.h"
+#include "rehearse/server.h"
 
 namespace baton::testing {
 namespace {
@@ -175,7 +184,7 @@ TEST(A2aTest, HostileFileNamesAreRefused) {
   }
 }
 
-TEST(A2aTest, MalformedHungForeignAndInputRequiredFailWithAClearReason) {
+TEST(A2aTest, MalformedHungForeignAndFailedFailWithAClearReason) {
   A2aServer server;
   struct Case {
     std::string path, text, extra, error, error_class;
@@ -190,8 +199,6 @@ TEST(A2aTest, MalformedHungForeignAndInputRequiredFailWithAClearReason) {
         Case{"drop", "x", "",
              "SendStreamingMessage: the stream closed before the task ended (state working)",
              "transient"},
-        Case{"v1-stream", "SCENARIO:input", "",
-             "the agent needs input (input-required): which branch should I review?", "permanent"},
         Case{"v03-poll", "SCENARIO:fail", "",
              "the remote task ended failed: the review tool crashed", "permanent"}}) {
     SCOPED_TRACE(c.path + " " + c.text);
@@ -262,6 +269,382 @@ TEST(A2aTest, RetryAfterTheClientWasKilledReattachesToTheSameRemoteTask) {
     std::string second = read_file(r["attempts"][1].value("log", ""));
     EXPECT_NE(second.find("re-attaching to remote task"), std::string::npos) << second;
   }
+}
+
+// Waits until task t of the only run in DIR is waiting; its run record then.
+json await_waiting(const ScratchDir& dir) {
+  json r;
+  // The question's attempt has ended (its log has the final line) before the run is read.
+  eventually(
+      [&] { return attempt_log(dir, 1).find(R"("state":"input-required")") != std::string::npos; });
+  eventually([&] {
+    r = last_run(dir);
+    return task_of(r, "t").value("status", "") == "waiting";
+  });
+  return r;
+}
+
+// input-required is a gate: the task waits with the agent's question; `baton approve
+// --comment` answers it on the same remote task, which completes with the answer. In
+// 1.0 and 0.3, streaming and polling, with the answer given to a live `baton run`, to
+// a run that stopped at the gate (--no-wait), and to a run killed at the gate.
+TEST(A2aTest, InputRequiredIsAGateAnsweredOnTheSameRemoteTask) {
+  A2aServer server;
+  enum class How { kLive, kNoWait, kKilled };
+  struct Case {
+    std::string path;
+    How how;
+  };
+  for (const Case& c : {Case{"v1-stream", How::kLive}, Case{"v03-poll", How::kNoWait},
+                        Case{"v03-stream", How::kKilled}, Case{"v1-poll", How::kKilled}}) {
+    SCOPED_TRACE(c.path + " " + std::to_string(static_cast<int>(c.how)));
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url(c.path), "SCENARIO:input review main.c");
+    json before = server.stats();
+    std::optional<BatonProcess> live;
+    if (c.how == How::kNoWait) {
+      Outcome o = run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path());
+      ASSERT_EQ(o.exit_code, 5) << o.out << o.err;
+      EXPECT_NE(o.out.find("input required: which branch should I review?"), std::string::npos)
+          << o.out;
+    } else {
+      live.emplace(std::vector<std::string>{"run", "flow.yaml", "--plain"}, dir.path());
+    }
+    json r = await_waiting(dir);
+    ASSERT_EQ(task_of(r, "t")["status"], "waiting") << r.dump();
+    EXPECT_EQ(task_of(r, "t")["reason"], "input required: which branch should I review?");
+    EXPECT_EQ(first_attempt(r).value("status", ""), "input_required") << r.dump();
+    Outcome status = run_baton({"status", "last"}, dir.path());
+    EXPECT_NE(status.out.find("which branch should I review?"), std::string::npos) << status.out;
+    if (c.how == How::kKilled) {
+      live->signal(SIGKILL);
+      live->wait();
+      live.reset();
+    }
+    Outcome approve =
+        run_baton({"approve", "last", "t", "--comment", "the release branch"}, dir.path());
+    ASSERT_EQ(approve.exit_code, 0) << approve.out << approve.err;
+    if (c.how == How::kLive) {
+      Outcome o = live->wait(60);
+      ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    } else {
+      Outcome o = run_baton({"resume", "last", "--plain"}, dir.path());
+      ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    }
+    r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["status"], "success");
+    EXPECT_EQ(task_of(r, "t")["output"], "answer: the release branch");
+    json after = server.stats();
+    // One remote task: the answer went to it, not to a new one.
+    EXPECT_EQ(after.value("tasks", 0), before.value("tasks", 0) + 1);
+    ASSERT_EQ(after["answers"].size(), before["answers"].size() + 1);
+    const json& answer = after["answers"].back();
+    EXPECT_EQ(answer.value("text", ""), "the release branch");
+    EXPECT_EQ(answer.value("question", ""), "which branch should I review?");
+    std::string first = read_file(first_attempt(r).value("log", ""));
+    EXPECT_NE(first.find(R"({"a2a":"task","id":")" + answer.value("taskId", "") + "\""),
+              std::string::npos)
+        << first;
+  }
+}
+
+// Rejecting the question fails the task, and cancelling the run at it cancels the task;
+// either way the remote task that waited for the answer is cancelled, whether `baton
+// run` is waiting or not running.
+TEST(A2aTest, RejectingOrCancellingTheQuestionCancelsTheRemoteTask) {
+  A2aServer server;
+  for (const std::string path : {"v1-stream", "v03-poll"}) {
+    SCOPED_TRACE(path);
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url(path), "SCENARIO:input");
+    int cancels = server.stats().value("cancels", 0);
+    BatonProcess live({"run", "flow.yaml", "--plain"}, dir.path());
+    ASSERT_EQ(task_of(await_waiting(dir), "t")["status"], "waiting");
+    Outcome o = run_baton({"approve", "last", "t", "--reject", "--reason", "not now"}, dir.path());
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    Outcome ended = live.wait(60);
+    EXPECT_NE(ended.exit_code, 0);
+    json r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["status"], "failed");
+    EXPECT_EQ(task_of(r, "t")["reason"], "rejected: not now");
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
+  }
+  {
+    SCOPED_TRACE("offline reject, then resume");
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url("v1-poll"), "SCENARIO:input");
+    int cancels = server.stats().value("cancels", 0);
+    ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path()).exit_code, 5);
+    ASSERT_EQ(run_baton({"approve", "last", "t", "--reject"}, dir.path()).exit_code, 0);
+    run_baton({"resume", "last", "--plain"}, dir.path());
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
+  }
+  {
+    SCOPED_TRACE("baton cancel while baton run waits at the question");
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url("v03-stream"), "SCENARIO:input");
+    int cancels = server.stats().value("cancels", 0);
+    BatonProcess live({"run", "flow.yaml", "--plain"}, dir.path());
+    ASSERT_EQ(task_of(await_waiting(dir), "t")["status"], "waiting");
+    Outcome o = run_baton({"cancel", "last"}, dir.path());
+    EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+    live.wait(60);
+    EXPECT_EQ(task_of(last_run(dir), "t")["status"], "cancelled");
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
+  }
+  {
+    SCOPED_TRACE("baton cancel of a run stopped at the question (--no-wait)");
+    ScratchDir dir;
+    make_a2a_repo(dir, "asker", server.url("v1-stream"), "SCENARIO:input");
+    int cancels = server.stats().value("cancels", 0);
+    ASSERT_EQ(run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, dir.path()).exit_code, 5);
+    Outcome o = run_baton({"cancel", "last"}, dir.path());
+    EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_NE(o.out.find("CancelTask of remote task"), std::string::npos) << o.out;
+    EXPECT_EQ(server.stats().value("cancels", 0), cancels + 1);
+  }
+}
+
+// POSTs BODY to URL (http://HOST:PORT/PATH) with the notification TOKEN; the status.
+int post_notification(const std::string& url, const std::string& token, const json& body) {
+  size_t slash = url.find('/', 7);
+  httplib::Client c(url.substr(0, slash));
+  auto res = c.Post(url.substr(slash), {{"X-A2A-Notification-Token", token}}, body.dump(),
+                    "application/json");
+  return res ? res->status : -1;
+}
+
+// A status update of TASK_ID in STATE with TEXT, as VERSION's push sender sends it.
+json status_notification(const std::string& version, const std::string& task_id,
+                         const std::string& state, const std::string& text) {
+  if (version == "1.0") {
+    return {{"statusUpdate",
+             {{"taskId", task_id},
+              {"contextId", "c"},
+              {"status",
+               {{"state", "TASK_STATE_" + state},
+                {"message",
+                 {{"messageId", "m-" + text},
+                  {"role", "ROLE_AGENT"},
+                  {"parts", {{{"text", text}}}}}}}}}}};
+  }
+  std::string lower = state;
+  for (char& ch : lower) ch = static_cast<char>(std::tolower(ch));
+  return {{"kind", "status-update"},
+          {"taskId", task_id},
+          {"contextId", "c"},
+          {"final", false},
+          {"status",
+           {{"state", lower},
+            {"message",
+             {{"kind", "message"},
+              {"messageId", "m-" + text},
+              {"role", "agent"},
+              {"parts", {{{"kind", "text"}, {"text", text}}}}}}}}};
+}
+
+// With `baton serve` running for the project and a card offering push notifications,
+// the client registers serve's callback endpoint for the attempt (a random secret) and
+// follows the task by what the sdk's push sender delivers there, without polling. A
+// duplicate delivery and one about another task are ignored, a wrong secret is refused
+// (401), and one that arrives after the attempt ended is recorded in its inbox, never
+// applied.
+TEST(A2aTest, PushNotificationsThroughBatonServeReplacePolling) {
+  A2aServer server;
+  for (const std::string version : {"1.0", "0.3"}) {
+    SCOPED_TRACE(version);
+    const std::string path = version == "1.0" ? "v1-push" : "v03-push";
+    const std::string get = version == "1.0" ? "GetTask" : "tasks/get";
+    ScratchDir dir;
+    make_a2a_repo(dir, "pushed", server.url(path), "SCENARIO:slowdone review main.c");
+    BatonProcess serve({"serve", "--listen", "127.0.0.1:0"}, dir.path());
+    ASSERT_TRUE(eventually([&] { return !dir.read(".baton/serve/url").empty(); }));
+    const int gets = server.calls(get);
+    const size_t pushes = server.stats()["push"].size();
+    BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+    ASSERT_TRUE(eventually([&] { return server.stats()["push"].size() > pushes; }));
+    json config = server.stats()["push"].back();
+    const std::string url = config.value("url", ""), token = config.value("token", "");
+    const std::string task_id = config.value("taskId", "");
+    EXPECT_NE(url.find("/v1/callbacks/"), std::string::npos) << url;
+    EXPECT_EQ(token.size(), 64u);
+    json dup = status_notification(version, task_id, "WORKING", "twice");
+    EXPECT_EQ(post_notification(url, token, dup), 200);
+    EXPECT_EQ(post_notification(url, token, dup), 200);
+    EXPECT_EQ(post_notification(url, token, status_notification(version, "other", "WORKING", "x")),
+              200);
+    EXPECT_EQ(post_notification(url, "wrong", dup), 401);
+    EXPECT_EQ(post_notification(url + "9", token, dup), 404);  // no such attempt
+    Outcome o = run.wait(60);
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    json r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["output"], "done: review main.c");
+    EXPECT_EQ(server.calls(get), gets);  // followed by notifications, not polled
+    std::string log = read_file(first_attempt(r).value("log", ""));
+    EXPECT_NE(log.find("following by push notifications to " + url), std::string::npos) << log;
+    EXPECT_NE(log.find("duplicate notification ignored"), std::string::npos) << log;
+    EXPECT_NE(log.find("notification about another task ignored"), std::string::npos) << log;
+    // Late: accepted and recorded in the ended attempt's inbox, never applied.
+    EXPECT_EQ(
+        post_notification(url, token, status_notification(version, task_id, "FAILED", "late")),
+        200);
+    std::string inbox =
+        dir.read(".baton/runs/" + r["id"].get<std::string>() + "/callbacks/t.1.inbox");
+    EXPECT_NE(inbox.find("late"), std::string::npos) << inbox;
+    r = last_run(dir);
+    EXPECT_EQ(task_of(r, "t")["status"], "success");
+    EXPECT_EQ(task_of(r, "t")["output"], "done: review main.c");
+    serve.signal(SIGTERM);
+    serve.wait();
+  }
+}
+
+// An https:// agent: the client speaks TLS and checks the server's certificate against
+// the system's CA store (OpenSSL's default paths; SSL_CERT_FILE points them at the
+// test's throwaway CA, made here with the openssl command). Without that CA the
+// certificate is refused and nothing is sent.
+TEST(A2aTest, HttpsAgentIsCheckedAgainstTheSystemCaStore) {
+  ScratchDir tls;
+  const std::string d = tls.path();
+  std::string script =
+      "set -e; cd '" + d +
+      "'; openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 "
+      "-subj /CN=baton-test-ca 2>/dev/null; "
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr "
+      "-subj /CN=127.0.0.1 2>/dev/null; "
+      "printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf; "
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out "
+      "server.pem -days 2 -extfile ext.cnf 2>/dev/null";
+  Outcome made = run_command({"sh", "-c", script}, d);
+  ASSERT_EQ(made.exit_code, 0) << made.out << made.err;
+  A2aServer server({"A2A_TLS_CERT=" + d + "/server.pem", "A2A_TLS_KEY=" + d + "/server.key",
+                    "A2A_TEST_CA=" + d + "/ca.pem"});
+  {
+    ScratchDir dir;
+    make_a2a_repo(dir, "secure-svc", server.url("v1-stream", "https"), "over TLS");
+    Outcome o =
+        run_baton({"run", "flow.yaml", "--plain"}, dir.path(), {{"SSL_CERT_FILE", d + "/ca.pem"}});
+    ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_EQ(task_of(last_run(dir), "t")["output"], "done: over TLS");
+  }
+  {
+    ScratchDir dir;  // the system store does not know the test's CA: refused
+    make_a2a_repo(dir, "secure-svc", server.url("v1-stream", "https"), "over TLS");
+    int sends = server.calls("SendStreamingMessage");
+    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+    EXPECT_NE(o.exit_code, 0);
+    json attempt = first_attempt(last_run(dir));
+    EXPECT_NE(attempt.value("error", "").find("agent card: "), std::string::npos) << attempt.dump();
+    EXPECT_EQ(server.calls("SendStreamingMessage"), sends);
+  }
+}
+
+// A TCP port of 127.0.0.1 free a moment ago (for a server that cannot report the port
+// it got: Gemini CLI's A2A server prints "0" for CODER_AGENT_PORT=0).
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
+    port = ntohs(a.sin_port);
+  }
+  ::close(fd);
+  return port;
+}
+
+// Gemini CLI's own A2A server (@google/gemini-cli-a2a-server, tests/a2a/gemini/,
+// installed by scripts/setup-a2a), its model the rehearsal server (src/rehearse/) through
+// GOOGLE_GEMINI_BASE_URL and a session key as GEMINI_API_KEY, offline. It ends every
+// turn in input-required with no message: the task waits at the gate with what gemini
+// said, the scripted model's text.
+TEST(A2aTest, GeminiCliA2aServerAnswersFromTheRehearsalModel) {
+  std::string dir = (fs::path(BATON_BINARY).parent_path() / "a2a-gemini").string();
+  std::string main = dir + "/node_modules/@google/gemini-cli-a2a-server/dist/a2a-server.mjs";
+  if (!fs::exists(main)) {
+    ADD_FAILURE() << "Gemini CLI's A2A server is not installed: run scripts/setup-a2a";
+    return;
+  }
+  auto script = rehearse::parse_script("fallback:\n  - text: \"scripted answer: 42\"\n", "s.yaml");
+  ASSERT_TRUE(script) << script.error().message;
+  auto model = rehearse::ModelServer::start(std::move(*script));
+  ASSERT_TRUE(model) << model.error().message;
+  ScratchDir home, workspace;
+  int out[2];
+  ASSERT_EQ(::pipe(out), 0);
+  std::vector<std::string> env = {
+      "PATH=" + std::string(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"),
+      "HOME=" + home.path(),
+      "CODER_AGENT_PORT=" + std::to_string(free_port()),
+      "CODER_AGENT_WORKSPACE_PATH=" + workspace.path(),
+      "GEMINI_API_KEY=" + rehearse::session_api_key("t", "gemini", 1),
+      "GOOGLE_GEMINI_BASE_URL=" + (*model)->base_url(),
+      "GEMINI_YOLO_MODE=true",
+      "GEMINI_FOLDER_TRUST=true",
+      "NO_COLOR=1"};
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  std::vector<std::string> args = {"node", main};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
+  posix_spawn_file_actions_addclose(&fa, out[0]);
+  posix_spawn_file_actions_addchdir_np(&fa, workspace.path().c_str());
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawnp(&pid, "node", &fa, nullptr, argv.data(), envp.data()), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(out[1]);
+  struct Reap {
+    pid_t pid;
+    int fd;
+    ~Reap() {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      ::close(fd);
+    }
+  } reap{pid, out[0]};
+  // "[CoreAgent] Agent Server started on http://localhost:PORT" (it takes ~10 s to start).
+  std::string seen, url;
+  const std::string marker = "Agent Server started on ";
+  char buf[4096];
+  while (seen.size() < (1 << 20)) {
+    ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    seen.append(buf, static_cast<size_t>(n));
+    size_t at = seen.find(marker);
+    if (at != std::string::npos && seen.find('\n', at) != std::string::npos) {
+      url = seen.substr(at + marker.size(), seen.find('\n', at) - at - marker.size());
+      break;
+    }
+  }
+  ASSERT_FALSE(url.empty()) << seen;
+  // Keep reading its log so that it never blocks on a full pipe.
+  std::thread([fd = out[0]] {
+    char b[4096];
+    while (::read(fd, b, sizeof b) > 0) {
+    }
+  }).detach();
+  ScratchDir repo;
+  make_a2a_repo(repo, "gemini-svc", url + "/", "say the answer");
+  Outcome o = run_baton({"run", "flow.yaml", "--plain", "--no-wait"}, repo.path(), {}, 120);
+  ASSERT_EQ(o.exit_code, 5) << o.out << o.err;
+  json r = last_run(repo);
+  EXPECT_EQ(task_of(r, "t")["reason"], "input required: scripted answer: 42") << r.dump();
+  std::string log = read_file(first_attempt(r).value("log", ""));
+  EXPECT_NE(log.find(R"("version":"0.3")"), std::string::npos) << log;
+  bool asked_model = false;
+  for (const rehearse::RequestRecord& rec : (*model)->requests()) {
+    asked_model |= rec.protocol == "gemini" && rec.had_tools;
+  }
+  EXPECT_TRUE(asked_model);
 }
 
 }  // namespace

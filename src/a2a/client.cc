@@ -1,10 +1,13 @@
 #include "a2a/client.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,11 +16,13 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "a2a/protocol.h"
 #include "acp/confine.h"
 #include "agents/invoker.h"
+#include "util/callback_inbox.h"
 
 namespace baton::a2a {
 
@@ -34,6 +39,11 @@ constexpr int kCallTimeoutS = 60;
 constexpr int kStreamIdleS = 300;
 constexpr int kCancelTimeoutS = 3;
 constexpr int kMaxPolls = 1000000;
+constexpr size_t kMaxSaidBytes = 64 * 1024;
+// Following by push notifications: with no notification for this long, tasks/get is
+// asked (the server or `baton serve` may be gone); seconds.
+constexpr int kPushQuietS = 30;
+constexpr size_t kMaxSeenNotifications = 100000;
 constexpr size_t kMaxStreamEvents = 1000000;
 
 using agents::ErrorClass;
@@ -85,10 +95,14 @@ json failed_result(const Failure& f, const std::string& state = "") {
           {"error", f.error}};
 }
 
-// "http://HOST:PORT/PATH" -> ("http://HOST:PORT", "/PATH"); nullopt unless http://.
+// "http(s)://HOST:PORT/PATH" -> ("http(s)://HOST:PORT", "/PATH"); nullopt unless http://
+// or https://. (An https:// origin makes httplib::Client speak TLS, the server's
+// certificate checked against the system's CA store: OpenSSL's default paths, which
+// SSL_CERT_FILE and SSL_CERT_DIR override.)
 std::optional<std::pair<std::string, std::string>> split_url(const std::string& url) {
-  if (url.rfind("http://", 0) != 0) return std::nullopt;
-  size_t slash = url.find('/', 7);
+  size_t scheme = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
+  if (scheme == 0 || url.size() == scheme) return std::nullopt;
+  size_t slash = url.find('/', scheme);
   if (slash == std::string::npos) return std::make_pair(url, std::string("/"));
   return std::make_pair(url.substr(0, slash), url.substr(slash));
 }
@@ -181,6 +195,11 @@ class Http {
 struct TaskView {
   TaskState state = TaskState::kUnknown;
   std::string status_text;
+  std::string context_id;
+  // What the agent said in its status messages since the last message baton sent (the
+  // text of a streamed turn, Gemini CLI's A2A server), its last 64 KiB: the question
+  // when the input-required status itself carries none.
+  std::string said;
   std::vector<Artifact> artifacts;  // in arrival order, appends merged
 };
 
@@ -219,6 +238,20 @@ class Session {
     json request = {{"jsonrpc", "2.0"}, {"id", ++next_id_}, {"method", name}, {"params", params}};
     auto answer = http_->post(path_, request.dump());
     return read_answer(name, answer, failure);
+  }
+
+  // The client just answered the question ASKED: an interrupted state ends the
+  // following only once the task was seen to move on (another state, or another
+  // question), since the server may report the old state first.
+  void answered(const std::string& asked) {
+    moved_ = false;
+    asked_ = asked;
+  }
+
+  // Whether following the task in VIEW is over: a terminal state, or an interrupted
+  // one (input-required, auth-required) once the task moved past an answered question.
+  bool finished(const TaskView& view) const {
+    return is_terminal(view.state) || (is_interrupted(view.state) && moved_);
   }
 
   // Follows a stream of METHOD's events (message/stream or tasks/resubscribe) into
@@ -282,7 +315,7 @@ class Session {
           return false;
         }
         // A late or duplicate event after the final state is never read.
-        if (is_terminal(view->state) || is_interrupted(view->state)) {
+        if (finished(*view)) {
           done = true;
           return false;
         }
@@ -351,6 +384,12 @@ class Session {
       }
     }
     TaskState before = view->state;
+    if (!u->context_id.empty()) view->context_id = u->context_id;
+    if (u->state && (!is_interrupted(*u->state) || u->status_text != asked_)) moved_ = true;
+    if (!whole_task && u->state && !u->status_text.empty() && !is_interrupted(*u->state)) {
+      view->said += u->status_text;
+      if (view->said.size() > kMaxSaidBytes) view->said.erase(0, view->said.size() - kMaxSaidBytes);
+    }
     merge(*u, view, whole_task);
     if (u->state && (*u->state != before || !u->status_text.empty())) {
       emit({{"a2a", "status"}, {"state", to_string(*u->state)}, {"text", u->status_text}});
@@ -368,11 +407,91 @@ class Session {
       Result<json> r = call(Method::kGet, task_params(card_.version, task_id), failure);
       if (!r) return false;
       if (!handle(*r, view, true, failure)) return false;
-      if (is_terminal(view->state) || is_interrupted(view->state)) return true;
+      if (finished(*view)) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(delay * 1000)));
       delay = std::min(2.0, delay * 2);
     }
     *failure = {ErrorClass::kTimeout, "tasks/get: the task did not end in 1000000 polls"};
+    return false;
+  }
+
+  // Follows TASK_ID by the push notifications `baton serve` appends to INBOX (one JSON
+  // line a delivery, util/callback_inbox.h), woken by inotify, until a final state.
+  // A delivery seen before (at least once delivery) and one about another task are
+  // noted and ignored; after kPushQuietS without one, tasks/get is asked.
+  bool follow_inbox(const std::string& task_id, const std::string& inbox, TaskView* view,
+                    Failure* failure) {
+    int watch = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+    if (watch >= 0 && ::inotify_add_watch(watch, inbox.c_str(), IN_MODIFY) < 0) {
+      ::close(watch);
+      watch = -1;
+    }
+    struct Closer {
+      int fd;
+      ~Closer() {
+        if (fd >= 0) ::close(fd);
+      }
+    } closer{watch};
+    std::set<std::string> seen;
+    std::string partial;
+    off_t offset = 0;
+    for (int round = 0; round < kMaxPolls; ++round) {
+      int fd = ::open(inbox.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        *failure = {ErrorClass::kTransient, "the callback inbox " + inbox + " is gone"};
+        return false;
+      }
+      char buf[65536];
+      for (ssize_t n; (n = ::pread(fd, buf, sizeof buf, offset)) > 0;) {
+        offset += n;
+        partial.append(buf, static_cast<size_t>(n));
+        if (partial.size() > kMaxBodyBytes) break;
+      }
+      ::close(fd);
+      for (size_t eol; (eol = partial.find('\n')) != std::string::npos;) {
+        std::string line = partial.substr(0, eol);
+        partial.erase(0, eol + 1);
+        json delivery = json::parse(line, nullptr, false);
+        if (!delivery.is_object() || !delivery.contains("body")) continue;
+        const json& body = delivery["body"];
+        std::string key = body.dump();
+        if (seen.count(key)) {
+          emit({{"a2a", "note"}, {"text", "duplicate notification ignored"}});
+          continue;
+        }
+        if (seen.size() < kMaxSeenNotifications) seen.insert(key);
+        Result<Update> u = parse_result(card_.version, body);
+        if (!u) {
+          emit({{"a2a", "note"}, {"text", "malformed notification ignored: " + u.error().message}});
+          continue;
+        }
+        if (u->task_id != task_id) {
+          emit({{"a2a", "note"}, {"text", "notification about another task ignored"}});
+          continue;
+        }
+        if (!handle(body, view, false, failure)) return false;
+        if (finished(*view)) return true;
+      }
+      if (partial.size() > kMaxBodyBytes) {
+        *failure = {ErrorClass::kPermanent, "a notification is larger than 16 MiB"};
+        return false;
+      }
+      pollfd p{watch, POLLIN, 0};
+      int ready = ::poll(watch >= 0 ? &p : nullptr, watch >= 0 ? 1 : 0,
+                         watch >= 0 ? kPushQuietS * 1000 : 1000);
+      if (ready > 0) {
+        char events[4096];
+        while (::read(watch, events, sizeof events) > 0) {
+        }
+        continue;
+      }
+      if (watch >= 0 || round % kPushQuietS == kPushQuietS - 1) {
+        Result<json> r = call(Method::kGet, task_params(card_.version, task_id), failure);
+        if (!r || !handle(*r, view, true, failure)) return false;
+        if (finished(*view)) return true;
+      }
+    }
+    *failure = {ErrorClass::kTimeout, "the task did not end in 1000000 waits for notifications"};
     return false;
   }
 
@@ -429,6 +548,8 @@ class Session {
   std::string path_;
   httplib::Headers headers_;
   int next_id_ = 0;
+  bool moved_ = true;  // see answered()
+  std::string asked_;
 };
 
 bool read_prompt(std::string* out) {
@@ -450,18 +571,26 @@ std::string env_or(const char* name, const std::string& fallback) {
 
 // The remote task an earlier attempt of this task recorded and did not finish:
 // $BATON_ATTEMPT_LOG is DIR/TASK.N.log; DIR/TASK.(N-1).log ... TASK.1.log are read,
-// newest first, up to the first that recorded a task of URL.
-std::string unfinished_task(const std::string& url) {
+// newest first, up to the first that recorded a task of URL. An attempt that ended
+// with the task in input-required did not finish it either: its id is returned with
+// `waiting` set.
+struct Earlier {
+  std::string id;        // "" = none to re-attach to
+  bool waiting = false;  // it ended asking a question (input-required)
+};
+
+Earlier unfinished_task(const std::string& url) {
   std::string log = env_or("BATON_ATTEMPT_LOG", "");
   std::string task = env_or("BATON_TASK_ID", "");
   int attempt = std::atoi(env_or("BATON_ATTEMPT", "0").c_str());
-  if (log.empty() || task.empty() || attempt <= 1) return "";
+  if (log.empty() || task.empty() || attempt <= 1) return {};
   fs::path dir = fs::path(log).parent_path();
   for (int n = attempt - 1; n >= 1; --n) {
     std::ifstream in(dir / (task + "." + std::to_string(n) + ".log"), std::ios::binary);
     if (!in) continue;
     std::string id;
     bool ended = false;
+    bool waiting = false;
     size_t read = 0;
     for (std::string line; std::getline(in, line) && read < kMaxLogScanBytes;) {
       read += line.size() + 1;
@@ -470,11 +599,14 @@ std::string unfinished_task(const std::string& url) {
       if (!j.is_object()) continue;
       std::string kind = j.value("a2a", "");
       if (kind == "task" && j.value("url", "") == url && j["id"].is_string()) id = j["id"];
-      if (kind == "result" && !id.empty()) ended = true;
+      if (kind == "result" && !id.empty()) {
+        waiting = j.value("state", "") == to_string(TaskState::kInputRequired);
+        ended = !waiting;
+      }
     }
-    if (!id.empty()) return ended ? "" : id;
+    if (!id.empty()) return ended ? Earlier{} : Earlier{id, waiting};
   }
-  return "";
+  return {};
 }
 
 // Writes the file parts of ARTIFACTS under ROOT; their paths relative to ROOT.
@@ -603,6 +735,49 @@ void signal_thread(sigset_t set) {
   std::_Exit(1);
 }
 
+// Where the remote task's push notifications go: `baton serve`'s callback endpoint for
+// this attempt, and the inbox it appends them to.
+struct PushTarget {
+  std::string url;    // SERVE/v1/callbacks/RUN/TASK/ATTEMPT
+  std::string token;  // the attempt's secret
+  std::string inbox;
+};
+
+// A push target when `baton serve` runs for this project: $BATON_ATTEMPT_LOG is
+// STATE/runs/RUN/logs/TASK.N.log, serve writes its URL to STATE/serve/url and must
+// answer /healthz. nullopt (a note says why, when it matters) otherwise.
+std::optional<PushTarget> push_target() {
+  std::string log = env_or("BATON_ATTEMPT_LOG", "");
+  std::string task = env_or("BATON_TASK_ID", "");
+  int attempt = std::atoi(env_or("BATON_ATTEMPT", "0").c_str());
+  if (log.empty() || task.empty() || attempt <= 0) return std::nullopt;
+  fs::path run_dir = fs::path(log).parent_path().parent_path();
+  fs::path state = run_dir.parent_path().parent_path();
+  std::ifstream in(state / "serve" / "url");
+  std::string base;
+  if (!in || !std::getline(in, base) || base.size() > 200) return std::nullopt;
+  auto parts = split_url(base);
+  if (!parts) return std::nullopt;
+  httplib::Client c(parts->first);
+  c.set_connection_timeout(2, 0);
+  c.set_read_timeout(2, 0);
+  auto health = c.Get("/healthz");
+  if (!health || health->status != 200) {
+    emit({{"a2a", "note"}, {"text", "baton serve at " + base + " does not answer: polling"}});
+    return std::nullopt;
+  }
+  Result<std::string> secret = random_secret();
+  if (!secret) return std::nullopt;
+  Result<CallbackPaths> paths = register_callback(run_dir.string(), task, attempt, *secret);
+  if (!paths) {
+    emit({{"a2a", "note"}, {"text", paths.error().message + ": polling"}});
+    return std::nullopt;
+  }
+  return PushTarget{parts->first + "/v1/callbacks/" + run_dir.filename().string() + "/" + task +
+                        "/" + std::to_string(attempt),
+                    *secret, paths->inbox};
+}
+
 // The auth headers ARGS names, their values read from the environment; nullopt (and an
 // auth FAILURE naming the variable) when one is not set.
 std::optional<httplib::Headers> auth_headers(const ClientArgs& args, Failure* failure) {
@@ -676,24 +851,79 @@ int run(const ClientArgs& args) {
   Session session(args, *card, headers);
   TaskView view;
   bool ended = false;
-  std::string attach = unfinished_task(args.url);
+  Earlier earlier = unfinished_task(args.url);
+  const std::string& attach = earlier.id;
+  if (args.answer && !earlier.waiting) {
+    emit_result(failed_result({ErrorClass::kPermanent,
+                               "an answer was given, but no earlier attempt of this task left a "
+                               "remote task of " +
+                                   args.url + " waiting for input"}));
+    return 1;
+  }
+  std::string message_id = !args.message_id.empty()
+                               ? args.message_id
+                               : "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
+                                     env_or("BATON_TASK_ID", "task") + "-" +
+                                     env_or("BATON_ATTEMPT", std::to_string(::getpid()));
+  bool fresh = attach.empty();
   if (!attach.empty()) {
     emit({{"a2a", "note"},
           {"text", "re-attaching to remote task " + attach + " of an earlier attempt"}});
     Result<json> r = session.call(Method::kGet, task_params(card->version, attach), &failure);
     ended = r && session.handle(*r, &view, true, &failure);
-    if (ended && !is_terminal(view.state) && !is_interrupted(view.state)) {
+    if (ended && earlier.waiting && !args.answer && is_terminal(view.state)) {
+      // The question's task ended meanwhile (rejected, then `baton retry`): a new turn.
+      emit({{"a2a", "note"},
+            {"text", "the remote task of the earlier question ended " +
+                         std::string(to_string(view.state)) + ": sending the prompt anew"}});
+      view = TaskView{};
+      std::lock_guard lock(g_out_mu);
+      g_task_id.clear();
+      fresh = true;
+    } else if (ended && view.state == TaskState::kInputRequired && args.answer) {
+      // The person's answer goes to the same task (taskId, contextId): the agent
+      // continues it; the server sees no new task.
+      emit({{"a2a", "note"}, {"text", "answering the agent's question"}});
+      session.answered(view.status_text);
+      view.said.clear();
+      json params =
+          send_params(card->version, prompt, message_id, !card->streaming, attach, view.context_id);
+      if (card->streaming) {
+        ended = session.stream(Method::kStream, params, &view, &failure);
+      } else {
+        Result<json> sent = session.call(Method::kSend, params, &failure);
+        ended = sent && session.handle(*sent, &view, true, &failure);
+        if (ended && !session.finished(view)) ended = session.poll(attach, &view, &failure);
+      }
+    } else if (ended && !session.finished(view)) {
       ended = card->streaming ? session.stream(Method::kResubscribe,
                                                task_params(card->version, attach), &view, &failure)
                               : session.poll(attach, &view, &failure);
     }
-  } else {
-    std::string message_id = !args.message_id.empty()
-                                 ? args.message_id
-                                 : "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
-                                       env_or("BATON_TASK_ID", "task") + "-" +
-                                       env_or("BATON_ATTEMPT", std::to_string(::getpid()));
-    if (card->streaming) {
+  }
+  if (fresh) {
+    std::optional<PushTarget> push = card->push ? push_target() : std::nullopt;
+    if (push) {
+      // Followed by notifications through `baton serve` instead of a stream or polling.
+      emit({{"a2a", "note"}, {"text", "following by push notifications to " + push->url}});
+      json params = with_push(card->version, send_params(card->version, prompt, message_id, true),
+                              push->url, push->token, message_id);
+      Result<json> r = session.call(Method::kSend, params, &failure);
+      ended = r && session.handle(*r, &view, true, &failure);
+      std::string id;
+      {
+        std::lock_guard lock(g_out_mu);
+        id = g_task_id;
+      }
+      if (ended && !session.finished(view)) {
+        if (id.empty()) {
+          failure = {ErrorClass::kPermanent, "message/send answered neither a task nor a message"};
+          ended = false;
+        } else {
+          ended = session.follow_inbox(id, push->inbox, &view, &failure);
+        }
+      }
+    } else if (card->streaming) {
       ended = session.stream(Method::kStream, send_params(card->version, prompt, message_id, false),
                              &view, &failure);
     } else {
@@ -705,7 +935,7 @@ int run(const ClientArgs& args) {
         std::lock_guard lock(g_out_mu);
         id = g_task_id;
       }
-      if (ended && !is_terminal(view.state) && !is_interrupted(view.state)) {
+      if (ended && !session.finished(view)) {
         if (id.empty()) {
           failure = {ErrorClass::kPermanent, "message/send answered neither a task nor a message"};
           ended = false;
@@ -718,6 +948,31 @@ int run(const ClientArgs& args) {
   if (!ended) {
     emit_result(failed_result(failure, to_string(view.state)));
     return 1;
+  }
+  if (view.state == TaskState::kInputRequired) {
+    // Not a failure: the agent asks; the engine makes the task wait for a person, and
+    // the next attempt answers on this task (--answer).
+    std::string question = view.status_text;
+    if (question.empty()) {
+      size_t a = view.said.find_first_not_of(" \t\r\n");
+      size_t b = view.said.find_last_not_of(" \t\r\n");
+      if (a != std::string::npos) question = view.said.substr(a, b - a + 1);
+    }
+    std::string task_id;
+    {
+      std::lock_guard lock(g_out_mu);
+      task_id = g_task_id;
+    }
+    emit_result({{"a2a", "result"},
+                 {"success", false},
+                 {"state", to_string(view.state)},
+                 {"task_id", task_id},
+                 {"question", question},
+                 {"text", ""},
+                 {"files", json::array()},
+                 {"error_class", ""},
+                 {"error", "the agent needs input: " + question}});
+    return 3;
   }
   if (view.state != TaskState::kCompleted) {
     std::string why = is_interrupted(view.state)
@@ -760,7 +1015,7 @@ int run(const ClientArgs& args) {
 }  // namespace
 
 Result<std::string> probe_card(const ClientArgs& args, double timeout_s) {
-  if (!split_url(args.url)) return fail("the URL must be an http:// URL");
+  if (!split_url(args.url)) return fail("the URL must be an http:// or https:// URL");
   Failure failure;
   std::optional<httplib::Headers> headers = auth_headers(args, &failure);
   if (!headers) return fail(failure.error);
@@ -773,6 +1028,53 @@ Result<std::string> probe_card(const ClientArgs& args, double timeout_s) {
          card->rpc_url;
 }
 
+std::string cancel_waiting_task(std::string_view log,
+                                const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::string url, endpoint, task_id;
+  Version version = Version::k10;
+  size_t at = 0;
+  while (at < log.size()) {
+    size_t eol = log.find('\n', at);
+    std::string_view line = log.substr(at, eol == std::string_view::npos ? log.npos : eol - at);
+    at = eol == std::string_view::npos ? log.size() : eol + 1;
+    if (line.rfind("{\"a2a\":", 0) != 0) continue;
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    std::string kind = j.value("a2a", "");
+    if (kind == "card") {
+      endpoint = j.value("endpoint", "");
+      version = j.value("version", "") == "0.3" ? Version::k03 : Version::k10;
+    } else if (kind == "task") {
+      url = j.value("url", "");
+    } else if (kind == "result") {
+      task_id = j.value("state", "") == to_string(TaskState::kInputRequired)
+                    ? j.value("task_id", "")
+                    : "";
+    }
+  }
+  if (task_id.empty() || endpoint.empty()) return "";
+  auto target = split_url(endpoint);
+  auto origin = split_url(url);
+  if (!target || !origin || target->first != origin->first) {
+    return "remote task " + task_id + " not cancelled: the endpoint is not on " + url;
+  }
+  httplib::Client c(target->first);
+  c.set_connection_timeout(kCancelTimeoutS, 0);
+  c.set_read_timeout(kCancelTimeoutS, 0);
+  httplib::Headers h;
+  for (const auto& [k, v] : headers) h.emplace(k, v);
+  if (version == Version::k10) h.emplace("A2A-Version", "1.0");
+  const char* method = method_name(version, Method::kCancel);
+  json request = {{"jsonrpc", "2.0"},
+                  {"id", "cancel"},
+                  {"method", method},
+                  {"params", task_params(version, task_id)}};
+  auto res = c.Post(target->second, h, request.dump(), "application/json");
+  return std::string(method) + " of remote task " + task_id +
+         (res ? " answered HTTP " + std::to_string(res->status)
+              : " failed: " + httplib::to_string(res.error()));
+}
+
 Result<ClientArgs> parse_client_args(const std::vector<std::string>& args) {
   ClientArgs out;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -781,6 +1083,10 @@ Result<ClientArgs> parse_client_args(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) return std::nullopt;
       return args[++i];
     };
+    if (a == "--answer") {
+      out.answer = true;
+      continue;
+    }
     std::string* target = nullptr;
     if (a == "--url") target = &out.url;
     if (a == "--cwd") target = &out.cwd;
@@ -794,7 +1100,7 @@ Result<ClientArgs> parse_client_args(const std::vector<std::string>& args) {
     *target = *v;
   }
   if (out.url.empty()) return fail("missing --url");
-  if (!split_url(out.url)) return fail("--url must be an http:// URL");
+  if (!split_url(out.url)) return fail("--url must be an http:// or https:// URL");
   if (out.header.empty() != out.header_env.empty()) {
     return fail("--header and --header-env go together");
   }

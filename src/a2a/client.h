@@ -28,13 +28,30 @@
 // (connect 5 s; a call 60 s; the stream idle 300 s); a server that does not answer,
 // closes the stream before a final state or sends malformed JSON fails the attempt
 // with a classified error (auth for 401/403 or a missing secret, rate_limit for 429,
-// transient for 5xx and lost connections, permanent otherwise). input-required and
-// auth-required end the attempt as failed (permanent) with the agent's question.
+// transient for 5xx and lost connections, permanent otherwise). auth-required ends the
+// attempt as failed (auth) with the agent's message.
 //
-// Exit codes: 0 the remote task completed; 1 it did not; 2 bad options.
+// input-required is not a failure: the final line is {"a2a":"result","success":false,
+// "state":"input-required","task_id":ID,"question":TEXT,...} and the exit code 3; the
+// engine makes the task wait for a person (docs/agents.md). The question is the
+// input-required status's message, or when it has none what the agent said in the
+// status messages of its turn (a streamed answer, as Gemini CLI's A2A server ends every
+// turn in input-required). The next attempt, run
+// with --answer and the person's answer on stdin, finds that task in the earlier log,
+// checks (tasks/get) that it still waits, and sends the answer as a message on it
+// (message.taskId and contextId, messageId baton-RUN-TASK-ATTEMPT), then follows it
+// again; an interrupted state ends the following only once the task moved past the
+// answered question. A later attempt without --answer (a crash before the answer was
+// sent) re-attaches: still waiting, it ends with the same question again; ended
+// meanwhile (the question was rejected, then `baton retry`), it sends the prompt anew.
+//
+// Exit codes: 0 the remote task completed; 1 it did not; 2 bad options; 3 the agent
+// waits for input.
 #pragma once
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "util/error.h"
@@ -43,18 +60,29 @@ namespace baton::a2a {
 
 /// The options of `baton __a2a-client`.
 struct ClientArgs {
-  std::string url;         ///< --url: the agent's base URL (http://HOST:PORT/PATH/)
+  std::string url;         ///< --url: the agent's base URL (http(s)://HOST:PORT/PATH/)
   std::string cwd = ".";   ///< --cwd: where file parts are written
   std::string bearer_env;  ///< --bearer-env NAME: "Authorization: Bearer $NAME"
   std::string header;      ///< --header NAME: an API key header ...
   std::string header_env;  ///< --header-env ENV: ... whose value is $ENV
+  /// --answer: stdin holds a person's answer to the question the task's previous
+  /// attempt ended with, sent on that attempt's remote task instead of a new message.
+  bool answer = false;
   std::string message_id;  ///< --message-id KEY: the message's messageId, or ""
 };
 
 /// Parses ARGS (after "__a2a-client"). Errors: "unknown option X", "missing --url",
-/// "--url must be an http:// URL", "--header and --header-env go together".
+/// "--url must be an http:// or https:// URL", "--header and --header-env go together".
 Result<ClientArgs> parse_client_args(const std::vector<std::string>& args);
 
+/// Cancels (tasks/cancel, 3 s limit) the remote task that LOG, the output of an
+/// `__a2a-client` attempt that ended in input-required, left waiting, with HEADERS
+/// (the auth headers; A2A-Version is added for a 1.0 card). Returns a one-line note
+/// ("tasks/cancel of remote task ID answered HTTP 200"), "" when LOG holds no such
+/// task. The endpoint is the one the log's card line names, refused unless on the
+/// origin of the log's task line's URL.
+std::string cancel_waiting_task(std::string_view log,
+                                const std::vector<std::pair<std::string, std::string>>& headers);
 /// Whether the agent at ARGS.url answers: its card is fetched (agent-card.json, then
 /// agent.json) with the auth headers ARGS names (read from the environment) and parsed,
 /// each HTTP request bounded by TIMEOUT_S seconds (connect and read). Returns "A2A

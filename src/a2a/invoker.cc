@@ -1,5 +1,7 @@
 #include "a2a/invoker.h"
 
+#include <cstdlib>
+
 #include "a2a/client.h"
 #include "agents/custom.h"
 #include "agents/output_parsing.h"
@@ -47,6 +49,11 @@ class A2aInvoker final : public agents::Invoker {
     if (!inv.idempotency_key.empty())
       cmd.argv.insert(cmd.argv.end(), {"--message-id", inv.idempotency_key});
     cmd.stdin_data = inv.prompt;
+    if (inv.answer) {
+      // The previous attempt's question gets this answer, on the same remote task.
+      cmd.argv.push_back("--answer");
+      cmd.stdin_data = *inv.answer;
+    }
     return cmd;
   }
 
@@ -75,6 +82,12 @@ class A2aInvoker final : public agents::Invoker {
       r.num_turns = 1;
       r.error_class = r.success ? agents::ErrorClass::kNone : class_named(str(*it, "error_class"));
       r.error = str(*it, "error");
+      if (str(*it, "state") == "input-required" && it->contains("question") &&
+          process.status.kind == Kind::kExited && process.status.code == 3) {
+        r.question = str(*it, "question");  // not a failure: a gate (a2a/client.h)
+        r.error_class = agents::ErrorClass::kNone;
+        return r;
+      }
       if (it->value("success", false) && !process.status.success())
         agents::fail_with_exit(process, &r);
       // The client cannot tell baton's timeout from a cancel (both are a SIGTERM to
@@ -96,6 +109,18 @@ class A2aInvoker final : public agents::Invoker {
     // in this log and re-attaches (a2a/client.h).
     if (process.status.kind == Kind::kSignaled) r.error_class = agents::ErrorClass::kTransient;
     return r;
+  }
+
+  std::string abandon(std::string_view log) const override {
+    std::vector<std::pair<std::string, std::string>> headers;
+    auto value = [](const std::string& env) -> std::string {
+      const char* v = std::getenv(env.c_str());
+      return v ? v : "";
+    };
+    if (!spec_.bearer_env.empty())
+      headers.emplace_back("Authorization", "Bearer " + value(spec_.bearer_env));
+    if (!spec_.header.empty()) headers.emplace_back(spec_.header, value(spec_.header_env));
+    return cancel_waiting_task(log, headers);
   }
 
   std::string transcript(std::string_view log) const override {
@@ -130,9 +155,9 @@ class A2aInvoker final : public agents::Invoker {
 
 Result<std::unique_ptr<agents::Invoker>> make_a2a_invoker(const std::string& name,
                                                           const RemoteAgentSpec& spec) {
-  if (spec.url.rfind("http://", 0) != 0) {
-    return fail("custom agent '" + name + "': a2a.url must be an http:// URL, not '" + spec.url +
-                "'");
+  if (spec.url.rfind("http://", 0) != 0 && spec.url.rfind("https://", 0) != 0) {
+    return fail("custom agent '" + name + "': a2a.url must be an http:// or https:// URL, not '" +
+                spec.url + "'");
   }
   if (spec.header.empty() != spec.header_env.empty()) {
     return fail("custom agent '" + name + "': a2a.auth needs both 'header' and 'env'");

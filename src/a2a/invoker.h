@@ -22,7 +22,7 @@ namespace baton::a2a {
 /// Where a remote agent is and how baton authenticates to it. Secrets are named by
 /// environment variable, never written in the config.
 struct RemoteAgentSpec {
-  std::string url;         ///< http://HOST:PORT/PATH/ (the card is under it)
+  std::string url;         ///< http(s)://HOST:PORT/PATH/ (the card is under it)
   std::string bearer_env;  ///< "Authorization: Bearer $bearer_env", or ""
   std::string header;      ///< an API key header's name ("X-API-Key"), or ""
   std::string header_env;  ///< ... and the variable holding its value
@@ -32,7 +32,7 @@ struct RemoteAgentSpec {
 /// URL --cwd WORKDIR [--bearer-env V | --header H --header-env V]` with the prompt on
 /// stdin; parse() reads its {"a2a":"result"} line (a missing line, as after a
 /// SIGKILL, is a transient failure: the next attempt re-attaches to the remote task).
-/// Errors: a URL that is not http://, a header without its variable.
+/// Errors: a URL that is not http:// or https://, a header without its variable.
 Result<std::unique_ptr<agents::Invoker>> make_a2a_invoker(const std::string& name,
                                                           const RemoteAgentSpec& spec);
 

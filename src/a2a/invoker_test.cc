@@ -16,7 +16,7 @@ TEST(A2aInvokerTest, CommandNamesTheSecretByVariableOnly) {
   EXPECT_EQ(tail, (std::vector<std::string>{"__a2a-client", "--url", "http://127.0.0.1:1/", "--cwd",
                                             "/w", "--bearer-env", "TOKEN_VAR"}));
   EXPECT_EQ(cmd.stdin_data, "review");
-  EXPECT_FALSE(make_a2a_invoker("svc", {"https://x/", "", "", ""}));
+  EXPECT_FALSE(make_a2a_invoker("svc", {"ftp://x/", "", "", ""}));
   EXPECT_FALSE(make_a2a_invoker("svc", {"http://x/", "", "X-Key", ""}));
 }
 

@@ -12,7 +12,9 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-bool is_http_url(const std::string& url) { return url.rfind("http://", 0) == 0; }
+bool is_http_url(const std::string& url) {
+  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
+}
 
 // One part in VERSION's shape.
 Part parse_part(Version version, const json& p) {
@@ -77,6 +79,7 @@ void read_status(Version version, const json& status, Update* u) {
 
 void read_task(Version version, const json& t, Update* u) {
   u->task_id = str(t, "id");
+  u->context_id = str(t, "contextId");
   if (t.contains("status")) read_status(version, t["status"], u);
   if (t.contains("artifacts") && t["artifacts"].is_array()) {
     for (const json& a : t["artifacts"]) u->artifacts.push_back(parse_artifact(version, a));
@@ -85,6 +88,7 @@ void read_task(Version version, const json& t, Update* u) {
 
 void read_status_update(Version version, const json& e, Update* u) {
   u->task_id = str(e, "taskId");
+  u->context_id = str(e, "contextId");
   if (e.contains("status")) read_status(version, e["status"], u);
   u->final = e.contains("final") && e["final"].is_boolean() && e["final"].get<bool>();
 }
@@ -107,6 +111,8 @@ Result<Card> parse_card(const json& j) {
     const json& c = j["capabilities"];
     card.streaming =
         c.contains("streaming") && c["streaming"].is_boolean() && c["streaming"].get<bool>();
+    card.push = c.contains("pushNotifications") && c["pushNotifications"].is_boolean() &&
+                c["pushNotifications"].get<bool>();
   }
   if (j.contains("supportedInterfaces") && j["supportedInterfaces"].is_array()) {
     std::optional<Card> v03;
@@ -150,7 +156,7 @@ Result<Card> parse_card(const json& j) {
     if (card.rpc_url.empty()) return fail("the agent card has no 'url'");
   }
   if (!is_http_url(card.rpc_url)) {
-    return fail("the agent card's endpoint is not an http:// URL: " + card.rpc_url);
+    return fail("the agent card's endpoint is not an http:// or https:// URL: " + card.rpc_url);
   }
   return card;
 }
@@ -223,20 +229,34 @@ bool is_interrupted(TaskState s) {
 }
 
 json send_params(Version version, const std::string& prompt, const std::string& message_id,
-                 bool return_immediately) {
+                 bool return_immediately, const std::string& task_id,
+                 const std::string& context_id) {
+  json params;
   if (version == Version::k03) {
-    return {{"message",
-             {{"kind", "message"},
-              {"messageId", message_id},
-              {"role", "user"},
-              {"parts", json::array({{{"kind", "text"}, {"text", prompt}}})}}},
-            {"configuration", {{"blocking", !return_immediately}}}};
+    params = {{"message",
+               {{"kind", "message"},
+                {"messageId", message_id},
+                {"role", "user"},
+                {"parts", json::array({{{"kind", "text"}, {"text", prompt}}})}}},
+              {"configuration", {{"blocking", !return_immediately}}}};
+  } else {
+    params = {{"message",
+               {{"messageId", message_id},
+                {"role", "ROLE_USER"},
+                {"parts", json::array({{{"text", prompt}}})}}},
+              {"configuration", {{"returnImmediately", return_immediately}}}};
   }
-  return {{"message",
-           {{"messageId", message_id},
-            {"role", "ROLE_USER"},
-            {"parts", json::array({{{"text", prompt}}})}}},
-          {"configuration", {{"returnImmediately", return_immediately}}}};
+  if (!task_id.empty()) params["message"]["taskId"] = task_id;
+  if (!context_id.empty()) params["message"]["contextId"] = context_id;
+  return params;
+}
+
+json with_push(Version version, json params, const std::string& url, const std::string& token,
+               const std::string& id) {
+  json config = {{"url", url}, {"token", token}, {"id", id}};
+  params["configuration"][version == Version::k10 ? "taskPushNotificationConfig"
+                                                  : "pushNotificationConfig"] = std::move(config);
+  return params;
 }
 
 json task_params(Version, const std::string& task_id) {

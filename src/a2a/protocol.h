@@ -20,8 +20,9 @@ enum class Version { k03, k10 };
 /// What the client needs of an agent card (/.well-known/agent-card.json).
 struct Card {
   Version version = Version::k10;
-  std::string rpc_url;     ///< the JSON-RPC endpoint (absolute http:// URL)
+  std::string rpc_url;     ///< the JSON-RPC endpoint (absolute http:// or https:// URL)
   bool streaming = false;  ///< capabilities.streaming
+  bool push = false;       ///< capabilities.pushNotifications
   std::string name;
 };
 
@@ -29,7 +30,7 @@ struct Card {
 /// ({url, protocolBinding, protocolVersion}): the first JSONRPC interface of version
 /// 1.x is taken, else one of 0.3. A card without that list is 0.3 (`url`,
 /// `protocolVersion`, `preferredTransport`). Errors: not an object, no JSON-RPC
-/// interface baton speaks, an endpoint that is not an http:// URL.
+/// interface baton speaks, an endpoint that is not an http:// or https:// URL.
 Result<Card> parse_card(const nlohmann::json& j);
 
 /// The JSON-RPC calls the client makes.
@@ -68,8 +69,17 @@ bool is_interrupted(TaskState state);
 /// The params of message/send (message/stream) carrying PROMPT as one text part with
 /// MESSAGE_ID (the idempotency key). RETURN_IMMEDIATELY asks the server not to block
 /// until the task ends (1.0 configuration.returnImmediately, 0.3 blocking: false).
+/// With TASK_ID (and CONTEXT_ID), the message continues that task: the answer to an
+/// input-required task (message.taskId, message.contextId, the same in both versions).
 nlohmann::json send_params(Version version, const std::string& prompt,
-                           const std::string& message_id, bool return_immediately);
+                           const std::string& message_id, bool return_immediately,
+                           const std::string& task_id = "", const std::string& context_id = "");
+
+/// PARAMS (of message/send) asking the server to send the task's updates to URL with
+/// TOKEN (the X-A2A-Notification-Token header) under config id ID: 1.0
+/// configuration.taskPushNotificationConfig, 0.3 configuration.pushNotificationConfig.
+nlohmann::json with_push(Version version, nlohmann::json params, const std::string& url,
+                         const std::string& token, const std::string& id);
 
 /// The params of tasks/get, tasks/cancel and tasks/resubscribe for TASK_ID.
 nlohmann::json task_params(Version version, const std::string& task_id);
@@ -94,7 +104,8 @@ struct Artifact {
 /// What one JSON-RPC result (of send, get or one stream event) says about the task:
 /// a Task, a Message, a status update or an artifact update, in either version.
 struct Update {
-  std::string task_id;  ///< "" for a Message answer
+  std::string task_id;     ///< "" for a Message answer
+  std::string context_id;  ///< the task's contextId, when the result names it
   std::optional<TaskState> state;
   std::string status_text;  ///< text parts of the status message (or of a Message)
   std::vector<Artifact> artifacts;

@@ -38,7 +38,7 @@ TEST(A2aProtocolTest, CardOf03AndBadCards) {
           .message,
       "the agent card offers no JSON-RPC interface of A2A 1.x or 0.3");
   EXPECT_EQ(parse_card(json::parse(R"({"url":"file:///etc/passwd"})")).error().message,
-            "the agent card's endpoint is not an http:// URL: file:///etc/passwd");
+            "the agent card's endpoint is not an http:// or https:// URL: file:///etc/passwd");
 }
 
 TEST(A2aProtocolTest, MethodNamesAndStatesOfBothVersions) {

@@ -52,6 +52,10 @@ struct AgentResult {
   std::optional<double> retry_after_s;
   ErrorClass error_class = ErrorClass::kNone;
   std::string error;  ///< short reason when !success
+  /// The agent stopped to ask this and waits for an answer (an A2A agent's
+  /// input-required): not a failure; the engine makes the task wait for a person and
+  /// the next attempt carries the answer (Invocation::answer). success is false.
+  std::optional<std::string> question;
 };
 
 /// What to ask.
@@ -61,6 +65,10 @@ struct Invocation {
   std::string model;              ///< "" = the CLI's default
   std::string resume_session_id;  ///< "" = new session
   int max_turns = 0;              ///< 0 = no limit
+  /// A person's answer to the question the task's previous attempt ended with
+  /// (AgentResult::question): the attempt continues that conversation with it instead
+  /// of sending the prompt. nullopt = a new turn.
+  std::optional<std::string> answer;
   /// "baton-RUN-TASK-ATTEMPT", filled by the engine (engine::idempotency_key): the
   /// same for the same attempt whoever starts it (a re-attach after a crash, a resume),
   /// different for every attempt. An adapter that dispatches work to a service sends it
@@ -102,6 +110,15 @@ class Invoker {
   /// This default, for CLIs whose output is not a stream of events, is LOG as it is.
   /// Never throws on any input.
   virtual std::string transcript(std::string_view log) const { return std::string(log); }
+  /// The task of an attempt that ended with a question (AgentResult::question) will
+  /// not be continued (its gate was rejected or the run cancelled): ends what the
+  /// agent keeps waiting for, read from that attempt's log LOG (an A2A agent: its
+  /// remote task is cancelled). Bounded (a few seconds); returns a one-line note of
+  /// what was done for the event log, "" when there is nothing to end. Default: "".
+  virtual std::string abandon(std::string_view log) const {
+    (void)log;
+    return "";
+  }
   /// Whether the agent can take work, found within about TIMEOUT_S seconds; never
   /// throws. This default, for local CLIs: the executable is found in PATH and answers
   /// (health_of(detect(executable(), TIMEOUT_S))). A remote agent asks its service

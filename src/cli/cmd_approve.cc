@@ -3,7 +3,9 @@
 //
 // Approving a gate lets its work run (a gate without work succeeds, output = the
 // comment); approving an escalated task marks it succeeded (a person fixed it), output
-// = the comment. Rejecting fails the task with reason "rejected: REASON".
+// = the comment; approving a task whose agent asked a question (an A2A agent's
+// input-required, docs/agents.md) answers it with the comment. Rejecting fails the
+// task with reason "rejected: REASON".
 // When the run's orchestrator is alive, the decision is recorded as a gate.decision
 // event and the orchestrator gets SIGUSR1 (cli/orchestrator.h); it applies the decision
 // and continues; `baton approve` waits (up to --timeout) until the task has moved on.
@@ -95,9 +97,11 @@ int decide_offline(store::Store& store, const store::RunRecord& run, store::Task
     task.ended_at = now;
     batch.events.push_back(make_event(run.id, task.task_id, "task.approved", decision));
   } else {
-    // A gate: its work (or, with none, its success) comes when the run resumes.
+    // A gate: its work (or, with none, its success) comes when the run resumes. A task
+    // whose agent asked a question (gate "input"): its next attempt carries the answer,
+    // kept as its output until then (gate "answered", engine/run.cc).
     task.status = "pending";
-    task.gate = "approved";
+    task.gate = task.gate == "input" ? "answered" : "approved";
     task.output = args.comment;
     task.reason.clear();
     batch.events.push_back(make_event(run.id, task.task_id, "task.approved", decision));

@@ -9,7 +9,8 @@
 // (it crashed or was killed, or the run is paused or waiting), `baton cancel` takes the
 // run lock, asks the supervisor of every attempt still running to cancel it
 // (executor::cancel_recorded_attempt: scancel for a Slurm job; the attempts outlive a
-// killed orchestrator) and records the
+// killed orchestrator), ends what the agents of tasks waiting on a question wait for
+// (an A2A remote task in input-required is cancelled) and records the
 // run and its unfinished tasks cancelled itself (store/cancel.h).
 //
 // Exit codes: 0 the run is cancelled (or already was); 1 the run had already ended
@@ -25,13 +26,16 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "agents/invoker.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/load.h"
 #include "cli/open_run.h"
 #include "cli/orchestrator.h"
 #include "cli/paths.h"
@@ -63,6 +67,33 @@ int count_cancelled(store::Store& store, const std::string& run_id) {
 }
 
 /// The orchestrator is gone: take the run lock and record the run cancelled.
+// Tasks of RUN_ID waiting for an answer to their agent's question (gate "input", an
+// A2A agent's input-required, docs/agents.md): what the agent waits on is ended (its
+// remote task cancelled) through the agent's invoker, registered from the project's
+// config (custom agents); each is reported on stdout.
+void end_waiting_questions(store::Store& store, const std::string& run_id) {
+  auto tasks = store.list_tasks(run_id);
+  if (!tasks) return;
+  bool loaded = false;
+  for (const store::TaskRecord& t : *tasks) {
+    if (t.status != "waiting" || t.gate != "input") continue;
+    if (!loaded) {
+      loaded = true;
+      (void)load_project_config(project_root());
+    }
+    const agents::Invoker* invoker = agents::find_invoker(t.agent);
+    auto attempts = store.list_attempts(run_id, t.task_id);
+    if (!invoker || !attempts) continue;
+    for (const store::AttemptRecord& a : *attempts) {
+      if (a.number != t.attempts || a.log_path.empty()) continue;
+      std::ifstream in(a.log_path, std::ios::binary);
+      std::string log((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string note = invoker->abandon(log);
+      if (!note.empty()) std::printf("%s: %s\n", t.task_id.c_str(), note.c_str());
+    }
+  }
+}
+
 int cancel_abandoned(store::Store& store, const std::string& run_id) {
   auto lock = store.acquire_run_lock(run_id, static_cast<int>(getpid()), store::self_start_time());
   if (!lock) {
@@ -82,6 +113,7 @@ int cancel_abandoned(store::Store& store, const std::string& run_id) {
       if (executor::cancel_recorded_attempt(exec::control_path_for(a.log_path))) ++stopped;
     }
   }
+  end_waiting_questions(store, run_id);
   auto changed = store::cancel_abandoned_run(store, run_id, kAbandonedReason, now_s());
   if (!changed) {
     std::fprintf(stderr, "baton: %s\n", changed.error().message.c_str());

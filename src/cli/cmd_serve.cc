@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <thread>
 
@@ -121,6 +122,15 @@ int serve_command(const ServeArgs& args) {
     std::printf("baton serve: open %s/ (token in %s)\n", base.c_str(), token_file.c_str());
   }
   std::fflush(stdout);
+  // Where attempts send their callbacks (docs/serve.md, "Callbacks"): written once the
+  // server listens, removed when it stops; an attempt checks /healthz before using it.
+  const std::string url_file = options.state_dir + "/serve/url";
+  {
+    std::ofstream url(url_file + ".tmp", std::ios::trunc);
+    url << base << "\n";
+    url.close();
+    std::rename((url_file + ".tmp").c_str(), url_file.c_str());
+  }
   std::thread waiter([&] {
     int signo = 0;
     sigwait(&stop_signals, &signo);
@@ -130,6 +140,7 @@ int serve_command(const ServeArgs& args) {
   // run() also returns when the listener fails; wake the waiter either way.
   pthread_kill(waiter.native_handle(), SIGTERM);
   waiter.join();
+  std::remove(url_file.c_str());
   return kExitSuccess;
 }
 

@@ -310,6 +310,7 @@ Result<PreparedAttempt> prepare_attempt(const workflow::TaskSpec& spec, const At
   inv.model = reviewing ? "" : spec.model();
   inv.max_turns = spec.max_turns;
   inv.resume_session_id = place.resume_session_id;
+  inv.answer = place.answer;
   inv.idempotency_key = idempotency_key(place);
   agents::Command cmd = out.invoker->build_command(inv);
   // A prompt passed as an argument (opencode, copilot, a custom agent with
@@ -380,6 +381,7 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
     record.cached_tokens = r.usage.cached_tokens;
     record.cost_usd = r.cost_usd;
     record.error_class = agents::to_string(r.error_class);
+    out.question = r.question;
     if (!r.success) {
       out.reason = r.error.empty() ? status.to_string() : r.error;
       if (r.error_class != agents::ErrorClass::kNone) {
@@ -419,6 +421,12 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
   }
   record.error = out.reason;
   record.status = out.success ? "success" : (out.cancelled ? "cancelled" : "failed");
+  if (out.question && !out.success && !out.cancelled) {
+    // Not a failure: the agent waits for a person's answer (docs/agents.md).
+    record.status = "input_required";
+    record.error = "input required: " + *out.question;
+    record.error_class.clear();
+  }
   record.pid = result.pid;
   record.ended_at = result.ended_at;
   return out;

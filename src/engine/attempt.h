@@ -103,6 +103,9 @@ struct AttemptPlace {
   double kill_grace_s = 10;
   std::string agent;              ///< agent tasks: the agent chosen by the scheduler; "" = resolve
   std::string resume_session_id;  ///< agent tasks: a session to resume; "" = a new one
+  /// agent tasks: a person's answer to the question the previous attempt ended with
+  /// (agents::Invocation::answer); nullopt = none
+  std::optional<std::string> answer = std::nullopt;
   /// agent tasks: the feedback of a pending `baton iterate`, put before the prompt
   /// (prompt_with_feedback(), engine/iteration.h); "" = none
   std::string feedback = "";

@@ -7,6 +7,7 @@
 #include <csignal>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <random>
@@ -151,6 +152,10 @@ class Driver {
     r.ended_at = t.ended_at;
     r.spec_sha256 = wf_.tasks[task].spec_sha256();
     r.gate = t.gate_passed ? "approved" : (t.escalated ? "escalated" : "");
+    // Waiting for an answer to the agent's question, or carrying it (the answer is the
+    // output then): a resumed run finds both (recorded_states()).
+    if (t.agent_state().needs_input) r.gate = "input";
+    if (t.agent_state().answer) r.gate = "answered";
     return r;
   }
 
@@ -226,6 +231,11 @@ class Driver {
   void recover_attempt(int task, const store::AttemptRecord* record, store::Batch& batch,
                        std::vector<std::pair<int, exec::ProcessResult>>& ended);
   void check_requests();
+  /// TASK waited for an answer to its agent's question (AgentTaskState::needs_input)
+  /// and was rejected or cancelled: the agent's invoker ends what the agent waits on
+  /// (agents::Invoker::abandon, an A2A remote task is cancelled), recorded as an
+  /// `input.abandoned` event in pending_. Nothing for other tasks.
+  void abandon_remote_input(int task);
   void setup_reviews();
   void judge_review(int task, Live& live, AttemptOutcome& outcome);
   void record_review_step(int task, const Live& live, const AttemptOutcome& outcome,
@@ -501,6 +511,7 @@ void Driver::pump() {
                          s.agent,
                          s.resume_session_id};
       place.secrets = &secrets_;
+      place.answer = sched_.task(s.task).agent_state().answer;
       if (auto it = iteration_feedback_.find(s.task); it != iteration_feedback_.end()) {
         // `baton iterate`: the feedback, in the session the agent left when it has one.
         place.feedback = it->second;
@@ -597,7 +608,13 @@ void Driver::pump() {
     } else if (!apply(pending_)) {
       return;
     }
-    for (const Transition& t : step.transitions) observer_.on_transition(sched_, t);
+    for (const Transition& t : step.transitions) {
+      observer_.on_transition(sched_, t);
+      if (t.from == TaskStatus::kWaiting &&
+          (t.to == TaskStatus::kFailed || t.to == TaskStatus::kCancelled)) {
+        abandon_remote_input(t.task);
+      }
+    }
     // An attempt that cannot start (its log or control file cannot be created) has been
     // reported failed already; the next advance() collects the task's transitions.
     bool start_failed = false;
@@ -1125,6 +1142,24 @@ void Driver::check_requests() {
   if (phase_ == Phase::kTasks && !fatal_) defer_pump();
 }
 
+void Driver::abandon_remote_input(int task) {
+  const TaskState& t = sched_.task(task);
+  if (!t.agent_state().needs_input) return;
+  const agents::Invoker* invoker = agents::find_invoker(t.agent);
+  std::string note;
+  if (invoker && t.attempts > 0) {
+    std::string log;
+    std::ifstream in(log_path(wf_.tasks[task].id, t.attempts), std::ios::binary);
+    log.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    note = invoker->abandon(log);
+  }
+  sched_.input_abandoned(task);
+  nlohmann::json data{{"attempt", t.attempts}};
+  if (!note.empty()) data["note"] = note;
+  pending_.events.push_back(event(wf_.tasks[task].id, "input.abandoned", std::move(data)));
+  pending_.tasks.push_back(task_record(task));
+}
+
 // A finished task's typed outputs (typed_outputs.h) read again: the ```json ones from
 // its recorded output, the files from TASK_DIR, the directory it ran in (its worktree or
 // the project root; "" for a task that ran elsewhere: no files). What cannot be read
@@ -1224,6 +1259,16 @@ std::vector<TaskState> Driver::recorded_states(const std::vector<store::TaskReco
     s.ended_at = r.ended_at;
     s.gate_passed = r.gate == "approved";
     s.escalated = r.gate == "escalated";
+    // A task that ran an attempt is past its gate; "input": it waits for an answer (or
+    // was rejected offline, abandon_remote_input() ends what the agent waits for);
+    // "answered": the answer `baton approve` gave, kept as the output.
+    if (r.gate == "input" && s.status != TaskStatus::kPending) {  // pending: `baton retry`
+      s.gate_passed = true;
+      s.mutable_agent_state().needs_input = true;
+    } else if (r.gate == "answered") {
+      s.gate_passed = true;
+      s.mutable_agent_state().answer = r.output;
+    }
     bool retried =
         std::find(resume.retried.begin(), resume.retried.end(), id) != resume.retried.end() ||
         iteration_feedback_.count(static_cast<int>(i));
@@ -1434,6 +1479,12 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   }
   sched_.restore(std::move(states));
   release_free_memory();
+  // A question rejected by `baton approve --reject` while no baton ran: what the agent
+  // waits on is ended now (its event joins the next transaction, pending_).
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    TaskStatus now = sched_.task(i).status;
+    if (now == TaskStatus::kFailed || now == TaskStatus::kCancelled) abandon_remote_input(i);
+  }
 
   store::Batch batch;
   run_.status = "running";

@@ -343,6 +343,18 @@ Result<void> Scheduler::approve(int task, const std::string& comment) {
   if (t.status != TaskStatus::kWaiting) {
     return fail("task '" + spec.id + "' is " + to_string(t.status) + ", not waiting for approval");
   }
+  if (t.agent_state().needs_input) {
+    AgentTaskState& agent = t.mutable_agent_state();
+    agent.needs_input = false;
+    agent.answer = comment;
+    t.output = comment;
+    t.gate_passed = true;
+    // The question's attempt did not fail: the answer's is not a retry.
+    if (t.agent_attempts > 0) --t.agent_attempts;
+    set_status(task, TaskStatus::kReady, t.attempts, "");
+    ready_.push(task);
+    return {};
+  }
   if (t.escalated || spec.is_gate_only()) {
     // An exhausted review's work stands as the task's output: approving accepts it.
     if (!(spec.review && t.agent_state().review.exhausted)) t.output = comment;
@@ -755,6 +767,7 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
     review_finished(task, attempt, outcome);  // the task's output stays the work's
     return;
   }
+  if (t.agent_state().answer) t.mutable_agent_state().answer.reset();  // delivered
   t.output = outcome.output;
   t.outputs = outcome.outputs;
   t.exit_code = outcome.exit_code;
@@ -788,6 +801,11 @@ void Scheduler::attempt_finished(int task, int attempt, const AttemptOutcome& ou
     }
     stop(buf);
     if (outcome.success) return;
+  }
+  if (outcome.question && !outcome.success && !cancelled_ && !stopping_) {
+    t.mutable_agent_state().needs_input = true;
+    wait_for_person(task, attempt, "input required: " + *outcome.question);
+    return;
   }
   if (outcome.success && spec.review) {
     start_review(task, attempt);  // done only once a reviewer approves

@@ -23,6 +23,10 @@
 //   (its work then runs) or, for a gate with no work, succeeds it; reject() fails it.
 // - A task with `on_failure: escalate` whose attempts and fallback agents all
 //   failed becomes waiting too; approve() succeeds it, reject() fails it.
+// - An agent attempt that ends with a question (AttemptOutcome::question, an A2A
+//   agent's input-required) makes its task wait; approve() with the answer makes it
+//   ready (the next attempt carries the answer, not counted as a retry), reject()
+//   fails it.
 // - pause(): nothing new starts; running attempts finish; run_status() becomes
 //   paused once none runs.
 // - restore(): a resumed run starts from the states the store recorded.
@@ -75,6 +79,13 @@ struct AgentTaskState {
   std::string session_id;                 ///< session id reported by the latest attempt
   std::string session_agent;              ///< the agent that reported session_id
   ReviewProgress review;                  ///< tasks with `review`: where the cycles are
+  /// The latest attempt ended asking a question (AttemptOutcome::question): the task
+  /// waits for a person's answer (`baton approve --comment`), recorded as gate "input".
+  bool needs_input = false;
+  /// The answer approve() gave to that question: the task's next attempts carry it
+  /// (agents::Invocation::answer) until one ends; recorded as gate "answered" with the
+  /// answer as the task's output.
+  std::optional<std::string> answer;
 };
 
 /// The live state of one task.
@@ -143,6 +154,11 @@ struct AttemptOutcome {
   /// A review attempt that succeeded: the verdict the driver read from its answer
   /// (parse_verdict()). A review attempt without one must be reported failed instead.
   std::optional<ReviewVerdict> verdict;
+  /// The agent did not finish: it asks this and waits for an answer (an A2A agent's
+  /// `input-required`). Not a failure: the task waits for a person (a gate whose reason
+  /// is "input required: QUESTION"); approve(TASK, ANSWER) makes it ready again and its
+  /// next attempt carries ANSWER. Ignored while the run is cancelled or stopping.
+  std::optional<std::string> question;
 };
 
 /// A recorded state change.
@@ -237,8 +253,18 @@ class Scheduler {
 
   /// Approves waiting task TASK (`baton approve`): a gate with work becomes ready
   /// (the work runs next); a gate without work or an escalated task succeeds with
-  /// output COMMENT. Errors: TASK is not waiting (the message names its state).
+  /// output COMMENT; a task waiting for input becomes ready with COMMENT as the
+  /// answer (AgentTaskState::answer, also its output until the next attempt ends). Errors: TASK is
+  /// not waiting (the message names its state).
   Result<void> approve(int task, const std::string& comment);
+
+  /// The question TASK's agent waits on will not be answered (its task was rejected
+  /// or cancelled, and the driver ended what the agent waited for): needs_input is
+  /// cleared. No transition.
+  void input_abandoned(int task) {
+    if (tasks_[task].agent_state().needs_input)
+      tasks_[task].mutable_agent_state().needs_input = false;
+  }
 
   /// Rejects waiting task TASK: it fails with reason "rejected: REASON" (and the
   /// run stops when settings.on_failure is stop). Errors: TASK is not waiting.

@@ -807,6 +807,50 @@ TEST(EscalateTest, RejectFailsAsUsual) {
   EXPECT_EQ(sim.scheduler().run_status(), RunStatus::kFailed);
 }
 
+TEST(InputTest, AQuestionWaitsAndTheAnswerRunsTheNextAttemptWithoutCountingARetry) {
+  Workflow wf;
+  wf.tasks = {task("ask"), task("after", {"ask"})};
+  wf.tasks[0].mutable_extras().retry =
+      workflow::RetryPolicy{2, 0, workflow::Backoff::kFixed, {}, 0};
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  Step step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);
+  AttemptOutcome asked = failure();
+  asked.question = "which branch?";
+  s.attempt_finished(0, 1, asked);
+  s.advance();
+  EXPECT_EQ(s.task(0).status, TaskStatus::kWaiting);
+  EXPECT_EQ(s.task(0).reason, "input required: which branch?");
+  EXPECT_TRUE(s.task(0).agent_state().needs_input);
+  EXPECT_EQ(s.run_status(), RunStatus::kWaiting);
+  ASSERT_TRUE(s.approve(0, "main"));
+  EXPECT_FALSE(s.task(0).agent_state().needs_input);
+  EXPECT_EQ(s.task(0).agent_state().answer, std::optional<std::string>("main"));
+  step = s.advance();
+  ASSERT_EQ(step.starts.size(), 1u);
+  EXPECT_EQ(step.starts[0].attempt, 2);
+  // The answer's attempt fails: with two attempts allowed, it is retried, since the
+  // question's attempt did not count.
+  s.attempt_finished(0, 2, failure());
+  EXPECT_FALSE(s.task(0).agent_state().answer);
+  EXPECT_EQ(s.task(0).status, TaskStatus::kPending) << s.task(0).reason;
+}
+
+TEST(InputTest, AQuestionWhileTheRunIsCancelledCancelsTheTask) {
+  Workflow wf;
+  wf.tasks = {task("ask")};
+  FakeClock clock;
+  Scheduler s(wf, clock, {});
+  s.advance();
+  s.cancel("cancelled by user");
+  AttemptOutcome asked = failure();
+  asked.question = "which branch?";
+  asked.cancelled = true;
+  s.attempt_finished(0, 1, asked);
+  EXPECT_EQ(s.task(0).status, TaskStatus::kCancelled);
+}
+
 TEST(PauseTest, NothingNewStartsAndRunningAttemptsFinish) {
   Workflow wf;
   wf.tasks = {task("a"), task("b"), task("c")};

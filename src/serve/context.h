@@ -68,6 +68,14 @@ void send_json(httplib::Response& res, int status, const nlohmann::json& value);
 /// Writes an RFC 9457 problem document (problem.h) with STATUS and DETAIL.
 void send_problem(httplib::Response& res, int status, const std::string& detail);
 
+/// POST /v1/callbacks/{run}/{task}/{attempt} (api_callbacks.cc): the body goes to the
+/// attempt's inbox (util/callback_inbox.h) when the X-A2A-Notification-Token header (or
+/// Authorization: Bearer) is its secret. 200 accepted; 400 a body that is not a JSON
+/// object or an attempt that is not a number; 401 a wrong secret; 404 no such attempt
+/// registered; 507 the inbox is full.
+void handle_callback(Context& ctx, const RouteMatch& m, const httplib::Request& req,
+                     httplib::Response& res);
+
 /// The handlers, one per route (api_read.cc, api_write.cc, event_stream.cc). Each
 /// writes the whole response; a store failure is a 500 problem naming it.
 void handle_list_runs(Context& ctx, const RouteMatch& m, const httplib::Request& req,

@@ -37,6 +37,8 @@ const std::vector<RouteSpec>& routes() {
       {RouteId::kEvents, "GET", "/api/v1/events", {}, true},
       {RouteId::kMetrics, "GET", "/metrics", {}, true},
       {RouteId::kOpenApi, "GET", "/openapi.json", {}, true},
+      // Authenticated by the attempt's own secret (util/callback_inbox.h), not the token.
+      {RouteId::kCallback, "POST", "/v1/callbacks/{run}/{task}/{attempt}", {}, false},
   };
   return table;
 }

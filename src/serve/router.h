@@ -31,6 +31,7 @@ enum class RouteId {
   kEvents,       ///< GET /api/v1/events (Server-Sent Events)
   kMetrics,      ///< GET /metrics (Prometheus)
   kOpenApi,      ///< GET /openapi.json
+  kCallback,     ///< POST /v1/callbacks/{run}/{task}/{attempt} (a per-attempt secret)
 };
 
 /// One row of the route table.

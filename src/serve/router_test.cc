@@ -58,10 +58,13 @@ TEST(RouterTest, PathLikeParametersAreRefusedBeforeAnyHandler) {
   EXPECT_EQ(e.status, 400);
 }
 
-TEST(RouterTest, OnlyHealthzTheDashboardAndTheSessionAreOpen) {
+// The callbacks are not open: each is authenticated by its attempt's own secret
+// (util/callback_inbox.h) instead of the server's token.
+TEST(RouterTest, OnlyHealthzTheDashboardTheSessionAndCallbacksAreOpen) {
   for (const RouteSpec& r : routes()) {
     const bool open = r.id == RouteId::kHealthz || r.id == RouteId::kIndex ||
-                      r.id == RouteId::kAsset || r.id == RouteId::kSession;
+                      r.id == RouteId::kAsset || r.id == RouteId::kSession ||
+                      r.id == RouteId::kCallback;
     EXPECT_EQ(r.needs_auth, !open) << r.path;
   }
 }

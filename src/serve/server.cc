@@ -233,6 +233,8 @@ void Server::Impl::dispatch(const httplib::Request& req, httplib::Response& res)
       return handle_deliveries(ctx, m, req, res);
     case RouteId::kRedeliver:
       return handle_redeliver(ctx, m, req, res);
+    case RouteId::kCallback:
+      return handle_callback(ctx, m, req, res);
   }
 }
 

@@ -42,8 +42,9 @@ void read_a2a(const YamlEntry& entry, const std::string& where, DiagnosticSink& 
   for (const YamlEntry& e : map_entries(entry.value, &kA2aKeys, where, sink)) {
     if (e.key == "url") {
       scalar(e, "a2a.url", &def->a2a_url);
-      if (!def->a2a_url.empty() && def->a2a_url.rfind("http://", 0) != 0) {
-        sink.error(e.value_loc(), "expected an http:// URL for 'a2a.url'" + where);
+      if (!def->a2a_url.empty() && def->a2a_url.rfind("http://", 0) != 0 &&
+          def->a2a_url.rfind("https://", 0) != 0) {
+        sink.error(e.value_loc(), "expected an http:// or https:// URL for 'a2a.url'" + where);
       }
       continue;
     }

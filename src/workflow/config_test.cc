@@ -142,7 +142,7 @@ TEST(ConfigA2aTest, BadRemoteAgentsAreErrorsWithAPlace) {
             "c.yaml:3:44: expected {env: NAME} for 'a2a.auth.bearer' (a secret is named by its "
             "environment variable, never written here) in custom agent 's'");
   EXPECT_EQ(error("custom_agents:\n  s:\n    a2a: {url: \"ftp://h/\"}\n"),
-            "c.yaml:3:16: expected an http:// URL for 'a2a.url' in custom agent 's'");
+            "c.yaml:3:16: expected an http:// or https:// URL for 'a2a.url' in custom agent 's'");
   EXPECT_EQ(error("custom_agents:\n  s:\n    a2a: {auth: {header: X}}\n"),
             "c.yaml:3:17: expected both 'header' and 'env' in 'a2a.auth' in custom agent 's'\n"
             "c.yaml:3:10: missing 'a2a.url' in custom agent 's'");

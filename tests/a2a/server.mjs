@@ -12,6 +12,8 @@
 //   /hang/       never answers a JSON-RPC call
 //   /elsewhere/  a card whose endpoint is on another port
 //   /drop/       streams one "working" event, then closes the stream
+//   /v1-push/    A2A 1.0, push notifications, no streaming (the sdk's push sender)
+//   /v03-push/   A2A 0.3, the same
 //   /late/       streams a completed task with artifact "on time", then an artifact
 //                update "LATE" and a failed status for the same task (to be ignored)
 // What the agent does is chosen by the prompt: it holds "SCENARIO:NAME" with NAME one of
@@ -20,18 +22,27 @@
 // part named by "NAME:<file name>"), input (ends in input-required), fail (failed),
 // stubborn (ignores tasks/cancel, completes with artifact "LATE" after ~4 s), lateonce
 // (stubborn the first time after a reset, complete after that).
+// A message on a task that is in input-required (the answer to its question) completes
+// it with the artifact "answer: TEXT", TEXT the message's text.
 // GET /stats answers {"calls":{METHOD:N},"cancels":N,"auth":[...last auth headers],
 // "running":N (executions not ended yet),"late":N (stubborn tasks that completed),
-// "message_ids":[the messageId of each of the last 50 message sends]}.
+// "message_ids":[the messageId of each of the last 50 message sends],
+// "tasks":N (new tasks executed),"answers":[{taskId,contextId,text,question}],
+// "push":[{taskId,url,token}] (push configs registered)}.
 // POST /fault {"status":S,"times":K} ("reset":true first empties the queue and re-arms
 // lateonce) answers the next K message sends (SendMessage,
 // SendStreamingMessage, message/send, message/stream) of any agent with HTTP S; they
 // are counted in "calls" all the same. For the adapter contract suite (tests/contract/).
 import express from 'express';
-import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent } from '@a2a-js/sdk/server';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { DefaultRequestHandler, InMemoryTaskStore, AgentEvent, InMemoryPushNotificationStore } from '@a2a-js/sdk/server';
+import { createLegacyAwarePushNotificationSender } from '@a2a-js/sdk/compat/v0_3/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 
-const stats = { calls: {}, cancels: 0, auth: [], running: 0, late: 0, message_ids: [] };
+const stats = { calls: {}, cancels: 0, auth: [], running: 0, late: 0, message_ids: [], tasks: 0,
+  answers: [], push: [] };
 const cancelled = new Set();
 const stubborn = new Set();
 const faults = []; // HTTP statuses for the next message sends, one each
@@ -86,6 +97,17 @@ const executor = {
   },
   async play(ctx, bus) {
     const prompt = textOf(ctx.userMessage);
+    if (ctx.task && ctx.task.status?.state === S.inputRequired) {
+      const question = textOf(ctx.task.status.message);
+      stats.answers.push({ taskId: ctx.taskId, contextId: ctx.contextId, text: prompt, question });
+      bus.publish(AgentEvent.task({ ...ctx.task, status: { state: S.working, message: undefined,
+        timestamp: new Date().toISOString() } }));
+      bus.publish(status(ctx, S.working, 'read the answer'));
+      bus.publish(artifact(ctx, [text(`answer: ${prompt}`)]));
+      bus.publish(status(ctx, S.completed));
+      return bus.finished();
+    }
+    stats.tasks += 1;
     let scenario = (prompt.match(/SCENARIO:([a-z]+)/) ?? [])[1] ?? 'complete';
     if (scenario === 'lateonce') {
       scenario = lateArmed ? 'stubborn' : 'complete';
@@ -133,10 +155,19 @@ const executor = {
 };
 
 const app = express();
-const server = app.listen(0, '127.0.0.1', () => {
+// With A2A_TLS_CERT and A2A_TLS_KEY (PEM files), the server speaks HTTPS (the https://
+// agents test, its CA made by the test).
+const tls = process.env.A2A_TLS_CERT && process.env.A2A_TLS_KEY;
+const server = (tls
+  ? https.createServer({ cert: fs.readFileSync(process.env.A2A_TLS_CERT), key: fs.readFileSync(process.env.A2A_TLS_KEY) }, app)
+  : http.createServer(app)).listen(0, '127.0.0.1', () => {
   process.stdout.write(JSON.stringify({ port: server.address().port }) + '\n');
+  // The test reads the first line only: the sdk's logging (its push sender's) must not
+  // write to a closed pipe.
+  process.stdout.on('error', () => {});
+  console.log = console.info = () => {};
 });
-const base = () => `http://127.0.0.1:${server.address().port}`;
+const base = () => `${tls ? 'https' : 'http'}://127.0.0.1:${server.address().port}`;
 
 function card10(path, streaming) {
   return {
@@ -145,7 +176,7 @@ function card10(path, streaming) {
       { url: `${base()}/${path}/`, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' },
       { url: `${base()}/${path}/`, protocolBinding: 'JSONRPC', protocolVersion: '0.3', tenant: '' },
     ],
-    provider: undefined, capabilities: { streaming, pushNotifications: false, extensions: [] },
+    provider: undefined, capabilities: { streaming, pushNotifications: path.endsWith('push'), extensions: [] },
     securitySchemes: {}, securityRequirements: [], defaultInputModes: ['text/plain'],
     defaultOutputModes: ['text/plain'], skills: [], signatures: [],
   };
@@ -154,7 +185,7 @@ function card10(path, streaming) {
 function card03(path, streaming) {
   return {
     name: `baton test agent ${path}`, description: 'scripted', version: '1.0.0', protocolVersion: '0.3.0',
-    url: `${base()}/${path}/`, preferredTransport: 'JSONRPC', capabilities: { streaming },
+    url: `${base()}/${path}/`, preferredTransport: 'JSONRPC', capabilities: { streaming, pushNotifications: path.endsWith('push') },
     defaultInputModes: ['text/plain'], defaultOutputModes: ['text/plain'], skills: [],
   };
 }
@@ -162,7 +193,18 @@ function card03(path, streaming) {
 const handlers = new Map();
 function handlerFor(path, streaming) {
   if (!handlers.has(path)) {
-    const rh = new DefaultRequestHandler(card10(path, streaming), new InMemoryTaskStore(), executor);
+    let pushStore, pushSender;
+    if (path.endsWith('push')) {
+      pushStore = new InMemoryPushNotificationStore();
+      const save = pushStore.save.bind(pushStore);
+      pushStore.save = async (taskId, context, config) => {
+        stats.push.push({ taskId, url: config.url, token: config.token });
+        return save(taskId, context, config);
+      };
+      pushSender = createLegacyAwarePushNotificationSender(pushStore);
+    }
+    const rh = new DefaultRequestHandler(card10(path, streaming), new InMemoryTaskStore(), executor,
+      undefined, pushStore, pushSender);
     handlers.set(path, jsonRpcHandler({ requestHandler: rh, userBuilder: UserBuilder.noAuthentication, legacyCompat: { enabled: true } }));
   }
   return handlers.get(path);
@@ -182,6 +224,7 @@ app.post('/fault', express.json(), (req, res) => {
 const agents = {
   'v1-stream': { v: '1.0', streaming: true }, 'v1-poll': { v: '1.0', streaming: false },
   'v03-stream': { v: '0.3', streaming: true }, 'v03-poll': { v: '0.3', streaming: false },
+  'v1-push': { v: '1.0', streaming: false }, 'v03-push': { v: '0.3', streaming: false },
   auth: { v: '1.0', streaming: false, auth: true }, 'legacy-card': { v: '0.3', streaming: false, legacyCard: true },
 };
 for (const [path, a] of Object.entries(agents)) {

@@ -1,0 +1,56 @@
+// Callback inboxes: how `baton serve` hands a callback (an A2A push notification, later a
+// job runtime's webhook) to the attempt that waits for it (docs/serve.md, "Callbacks").
+//
+// The waiting attempt registers under its run's directory, RUN_DIR/callbacks/:
+//   KEY.secret  the per-attempt secret (random, mode 0600), compared in constant time
+//   KEY.inbox   JSON lines, one a delivery: {"received":UNIX_S,"body":JSON}
+// KEY is TASK.ATTEMPT (both identifiers). `baton serve` answers POST
+// /v1/callbacks/{run}/{task}/{attempt} by deliver_callback() and the attempt reads its
+// inbox as it grows (inotify). Deliveries are at least once: the reader applies each
+// idempotently; a delivery after its attempt ended lands in an inbox nobody reads any
+// more: recorded, never applied. An inbox holds at most kMaxInboxBytes.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "util/error.h"
+
+namespace baton {
+
+/// Bytes an inbox may hold; a delivery that would pass it is refused (kFull).
+constexpr size_t kMaxInboxBytes = 16 * 1024 * 1024;
+
+/// RUN_DIR/callbacks/KEY.secret and .inbox for TASK and ATTEMPT.
+struct CallbackPaths {
+  std::string secret;
+  std::string inbox;
+};
+CallbackPaths callback_paths(const std::string& run_dir, const std::string& task, int attempt);
+
+/// Registers the attempt: writes SECRET (mode 0600, replacing an older one) and creates
+/// an empty inbox (truncating an older one). Errors: the files cannot be written.
+Result<CallbackPaths> register_callback(const std::string& run_dir, const std::string& task,
+                                        int attempt, const std::string& secret);
+
+/// What deliver_callback() did.
+enum class Delivery {
+  kAccepted,   ///< appended to the inbox
+  kUnknown,    ///< no such registration
+  kForbidden,  ///< the token is not the registration's secret
+  kBadBody,    ///< the body is not a JSON object
+  kFull,       ///< the inbox would pass kMaxInboxBytes
+  kFailed,     ///< the inbox could not be written
+};
+
+/// Appends BODY (a JSON object, re-serialized on one line) to the inbox of TASK's
+/// ATTEMPT under RUN_DIR when TOKEN equals its secret (constant time), with the time
+/// NOW_S. One write(2) with O_APPEND: concurrent deliveries never interleave.
+Delivery deliver_callback(const std::string& run_dir, const std::string& task, int attempt,
+                          std::string_view token, std::string_view body, double now_s);
+
+/// 32 random bytes from /dev/urandom as 64 hex digits. Errors: no /dev/urandom.
+Result<std::string> random_secret();
+
+}  // namespace baton
