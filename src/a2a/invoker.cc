@@ -20,15 +20,6 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-agents::ErrorClass class_named(const std::string& name) {
-  using agents::ErrorClass;
-  for (ErrorClass c : {ErrorClass::kAuth, ErrorClass::kRateLimit, ErrorClass::kTimeout,
-                       ErrorClass::kTransient, ErrorClass::kCancelled}) {
-    if (name == agents::to_string(c)) return c;
-  }
-  return ErrorClass::kPermanent;
-}
-
 class A2aInvoker final : public agents::Invoker {
  public:
   A2aInvoker(std::string name, RemoteAgentSpec spec)
@@ -72,42 +63,16 @@ class A2aInvoker final : public agents::Invoker {
   }
 
   agents::AgentResult parse(const exec::ProcessResult& process) const override {
-    std::vector<json> lines = agents::parse_json_lines(process.stdout_text);
-    using Kind = exec::ExitStatus::Kind;
-    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-      if (str(*it, "a2a") != "result") continue;
-      agents::AgentResult r;
-      r.success = it->value("success", false) && process.status.success();
-      r.text = str(*it, "text");
-      r.num_turns = 1;
-      r.error_class = r.success ? agents::ErrorClass::kNone : class_named(str(*it, "error_class"));
-      r.error = str(*it, "error");
-      if (str(*it, "state") == "input-required" && it->contains("question") &&
-          process.status.kind == Kind::kExited && process.status.code == 3) {
-        r.question = str(*it, "question");  // not a failure: a gate (a2a/client.h)
-        r.error_class = agents::ErrorClass::kNone;
-        return r;
-      }
-      if (it->value("success", false) && !process.status.success())
-        agents::fail_with_exit(process, &r);
-      // The client cannot tell baton's timeout from a cancel (both are a SIGTERM to
-      // it); the supervisor can.
-      if (process.status.kind == Kind::kTimedOut) {
-        r.success = false;
-        r.error_class = agents::ErrorClass::kTimeout;
-        r.error = process.status.to_string() + " (" + r.error + ")";
-      } else if (process.status.kind == Kind::kCancelled) {
-        r.success = false;
-        r.error_class = agents::ErrorClass::kCancelled;
-        r.error = "cancelled (" + r.error + ")";
-      }
-      if (!r.success && r.error.empty()) r.error = "a2a: " + process.status.to_string();
-      return r;
+    json line;
+    agents::AgentResult r =
+        agents::parse_adapter_result(process, "a2a", "a2a", name_ + " over A2A", &line);
+    // Exit 3 with the question: not a failure but a gate (a2a/client.h).
+    if (str(line, "state") == "input-required" && line.contains("question") &&
+        process.status.kind == exec::ExitStatus::Kind::kExited && process.status.code == 3) {
+      r.question = str(line, "question");
+      r.error = str(line, "error");
+      r.error_class = agents::ErrorClass::kNone;
     }
-    agents::AgentResult r = agents::missing_result(process, name_ + " over A2A printed no result");
-    // Killed before its end: the remote task may still run; the next attempt finds it
-    // in this log and re-attaches (a2a/client.h).
-    if (process.status.kind == Kind::kSignaled) r.error_class = agents::ErrorClass::kTransient;
     return r;
   }
 

@@ -17,16 +17,6 @@ int64_t num(const nlohmann::json& j, const char* key) {
 
 }  // namespace
 
-agents::ErrorClass error_class_named(std::string_view name) {
-  using agents::ErrorClass;
-  for (ErrorClass c :
-       {ErrorClass::kNone, ErrorClass::kAuth, ErrorClass::kRateLimit, ErrorClass::kTimeout,
-        ErrorClass::kTransient, ErrorClass::kPermanent, ErrorClass::kCancelled}) {
-    if (name == agents::to_string(c)) return c;
-  }
-  return ErrorClass::kPermanent;
-}
-
 nlohmann::json outcome_to_json(const Outcome& o) {
   return {{"acp", "result"},
           {"success", o.success},
@@ -55,7 +45,7 @@ std::optional<Outcome> outcome_from_json(const nlohmann::json& j) {
     o.usage.cached_tokens = num(j["usage"], "cached_tokens");
   }
   o.tool_calls = static_cast<int>(num(j, "tool_calls"));
-  o.error_class = error_class_named(str(j, "error_class"));
+  o.error_class = agents::error_class_named(str(j, "error_class"));
   o.error = str(j, "error");
   if (o.success) o.error_class = agents::ErrorClass::kNone;
   return o;

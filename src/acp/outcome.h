@@ -36,7 +36,4 @@ nlohmann::json outcome_to_json(const Outcome& outcome);
 /// kPermanent.
 std::optional<Outcome> outcome_from_json(const nlohmann::json& j);
 
-/// The ErrorClass named NAME (agents::to_string's names); kPermanent for others.
-agents::ErrorClass error_class_named(std::string_view name);
-
 }  // namespace baton::acp

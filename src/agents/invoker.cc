@@ -46,6 +46,15 @@ const char* to_string(ErrorClass error_class) {
   return "";
 }
 
+ErrorClass error_class_named(std::string_view name) {
+  for (ErrorClass c :
+       {ErrorClass::kNone, ErrorClass::kAuth, ErrorClass::kRateLimit, ErrorClass::kTimeout,
+        ErrorClass::kTransient, ErrorClass::kPermanent, ErrorClass::kCancelled}) {
+    if (name == to_string(c)) return c;
+  }
+  return ErrorClass::kPermanent;
+}
+
 const Invoker* builtin_invoker(const std::string& name) {
   static const std::map<std::string, const Invoker*> invokers = {
       {"auggie", &auggie_invoker()},     {"claude", &claude_invoker()},

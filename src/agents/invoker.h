@@ -30,6 +30,10 @@ enum class ErrorClass {
 
 /// "", "auth", "rate_limit", "timeout", "transient", "permanent", "cancelled".
 const char* to_string(ErrorClass error_class);
+/// The ErrorClass that to_string() names NAME ("" → kNone); kPermanent for any other
+/// name, so an unknown class from an adapter's result line is never retried as
+/// transient.
+ErrorClass error_class_named(std::string_view name);
 
 /// Token counts as the CLI reports them.
 struct Usage {

@@ -185,4 +185,41 @@ void fail_with_exit(const exec::ProcessResult& process, AgentResult* r) {
   if (!detail.empty()) r->error += ": " + detail;
 }
 
+AgentResult parse_adapter_result(const exec::ProcessResult& process, std::string_view tag,
+                                 std::string_view label, const std::string& who,
+                                 nlohmann::json* line) {
+  using Kind = exec::ExitStatus::Kind;
+  if (line) *line = nullptr;
+  std::vector<nlohmann::json> lines = parse_json_lines(process.stdout_text);
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    if (string_field(*it, std::string(tag).c_str()) != "result") continue;
+    if (line) *line = *it;
+    const bool said_success = it->is_object() && it->value("success", false);
+    AgentResult r;
+    r.success = said_success && process.status.success();
+    r.text = string_field(*it, "text");
+    r.num_turns = 1;
+    r.error_class =
+        r.success ? ErrorClass::kNone : error_class_named(string_field(*it, "error_class"));
+    if (!r.success && r.error_class == ErrorClass::kNone) r.error_class = ErrorClass::kPermanent;
+    r.error = string_field(*it, "error");
+    if (said_success && !process.status.success()) fail_with_exit(process, &r);
+    if (process.status.kind == Kind::kTimedOut) {
+      r.success = false;
+      r.error_class = ErrorClass::kTimeout;
+      r.error = process.status.to_string() + " (" + r.error + ")";
+    } else if (process.status.kind == Kind::kCancelled) {
+      r.success = false;
+      r.error_class = ErrorClass::kCancelled;
+      r.error = "cancelled (" + r.error + ")";
+    }
+    if (!r.success && r.error.empty())
+      r.error = std::string(label) + ": " + process.status.to_string();
+    return r;
+  }
+  AgentResult r = missing_result(process, who + " printed no result");
+  if (process.status.kind == Kind::kSignaled) r.error_class = ErrorClass::kTransient;
+  return r;
+}
+
 }  // namespace baton::agents

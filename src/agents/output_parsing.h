@@ -65,4 +65,17 @@ int http_status_in(std::string_view message);
 /// non-zero exit; the error names the exit status and the last line of stderr.
 void fail_with_exit(const exec::ProcessResult& process, AgentResult* r);
 
+/// The result of an attempt whose command is one of baton's own adapter clients
+/// (`baton __a2a-client`, `baton __http-job`): the last stdout line that is a JSON
+/// object with TAG: "result" and {success, text, error_class, error}. It is a success
+/// only when the line says so and the process exited 0; the supervisor's timeout and
+/// cancel win over the line's class (the client sees both as a SIGTERM); a failure
+/// without an error reads "LABEL: EXIT STATUS". Without such a line: missing_result()
+/// naming WHO, and kTransient when the client was killed by a signal (its remote job
+/// may still run; the next attempt re-attaches through the log). LINE, when not null,
+/// gets the result line (null JSON when none). Never throws.
+AgentResult parse_adapter_result(const exec::ProcessResult& process, std::string_view tag,
+                                 std::string_view label, const std::string& who,
+                                 nlohmann::json* line = nullptr);
+
 }  // namespace baton::agents

@@ -19,15 +19,6 @@ std::string str(const json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
-agents::ErrorClass class_named(const std::string& name) {
-  using agents::ErrorClass;
-  for (ErrorClass c : {ErrorClass::kAuth, ErrorClass::kRateLimit, ErrorClass::kTimeout,
-                       ErrorClass::kTransient, ErrorClass::kCancelled}) {
-    if (name == agents::to_string(c)) return c;
-  }
-  return ErrorClass::kPermanent;
-}
-
 class HttpJobInvoker final : public agents::Invoker {
  public:
   HttpJobInvoker(std::string name, HttpJobSpec spec)
@@ -64,38 +55,7 @@ class HttpJobInvoker final : public agents::Invoker {
   }
 
   agents::AgentResult parse(const exec::ProcessResult& process) const override {
-    std::vector<json> lines = agents::parse_json_lines(process.stdout_text);
-    using Kind = exec::ExitStatus::Kind;
-    for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-      if (str(*it, "httpjob") != "result") continue;
-      agents::AgentResult r;
-      r.success = it->value("success", false) && process.status.success();
-      r.text = str(*it, "text");
-      r.num_turns = 1;
-      r.error_class = r.success ? agents::ErrorClass::kNone : class_named(str(*it, "error_class"));
-      r.error = str(*it, "error");
-      if (it->value("success", false) && !process.status.success())
-        agents::fail_with_exit(process, &r);
-      // The client cannot tell baton's timeout from a cancel (both are a SIGTERM to
-      // it); the supervisor can.
-      if (process.status.kind == Kind::kTimedOut) {
-        r.success = false;
-        r.error_class = agents::ErrorClass::kTimeout;
-        r.error = process.status.to_string() + " (" + r.error + ")";
-      } else if (process.status.kind == Kind::kCancelled) {
-        r.success = false;
-        r.error_class = agents::ErrorClass::kCancelled;
-        r.error = "cancelled (" + r.error + ")";
-      }
-      if (!r.success && r.error.empty()) r.error = "http job: " + process.status.to_string();
-      return r;
-    }
-    agents::AgentResult r =
-        agents::missing_result(process, name_ + " (HTTP job) printed no result");
-    // Killed before its end: the job may still run; the next attempt finds it in this
-    // log and re-attaches (httpjob/client.h).
-    if (process.status.kind == Kind::kSignaled) r.error_class = agents::ErrorClass::kTransient;
-    return r;
+    return agents::parse_adapter_result(process, "httpjob", "http job", name_ + " (HTTP job)");
   }
 
   std::string transcript(std::string_view log) const override {
