@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "agents/invoker.h"
+#include "httpjob/config_profile.h"
 #include "httpjob/profile.h"
 
 namespace baton::httpjob {
@@ -390,7 +391,9 @@ std::optional<std::pair<JobState, json>> poll(Api& api, const Profile& profile, 
 
 int run(const JobArgs& args) {
   emit({{"httpjob", "start"}, {"profile", args.profile}, {"url", args.url}, {"pid", ::getpid()}});
-  Result<Profile> profile = builtin_profile(args.profile);
+  Result<Profile> profile = load_profile(
+      args.profile,
+      args.profile_json.empty() ? json() : json::parse(args.profile_json, nullptr, false));
   std::string prompt;
   if (!read_prompt(&prompt)) {
     emit_result(result_line(
@@ -532,6 +535,7 @@ Result<JobArgs> parse_job_args(const std::vector<std::string>& args) {
     if (a == "--output-key") target = &out.output_key;
     if (a == "--auth-env") target = &out.auth_env;
     if (a == "--key") target = &out.key;
+    if (a == "--profile-json") target = &out.profile_json;
     if (!target) return fail("unknown option " + a);
     if (i + 1 >= args.size()) return fail(a + " needs a value");
     *target = args[++i];
@@ -539,7 +543,12 @@ Result<JobArgs> parse_job_args(const std::vector<std::string>& args) {
   if (out.url.empty()) return fail("missing --url");
   if (out.profile.empty()) return fail("missing --profile");
   if (!split_url(out.url)) return fail("--url must be an http:// URL");
-  if (auto p = builtin_profile(out.profile); !p) return tl::unexpected(p.error());
+  json document;
+  if (!out.profile_json.empty()) {
+    document = json::parse(out.profile_json, nullptr, false);
+    if (document.is_discarded()) return fail("--profile-json is not JSON");
+  }
+  if (auto p = load_profile(out.profile, document); !p) return tl::unexpected(p.error());
   return out;
 }
 

@@ -3,6 +3,7 @@
 #include "agents/custom.h"
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
+#include "httpjob/config_profile.h"
 #include "httpjob/health.h"
 #include "httpjob/profile.h"
 #include "util/self_exe.h"
@@ -35,6 +36,9 @@ class HttpJobInvoker final : public agents::Invoker {
                 spec_.profile,
                 "--url",
                 spec_.url};
+    if (!spec_.profile_document.is_null()) {
+      cmd.argv.insert(cmd.argv.end(), {"--profile-json", spec_.profile_document.dump()});
+    }
     auto add = [&](const char* option, const std::string& value) {
       if (!value.empty()) cmd.argv.insert(cmd.argv.end(), {option, value});
     };
@@ -49,7 +53,7 @@ class HttpJobInvoker final : public agents::Invoker {
 
   // The profile's health call (httpjob/health.h), not the local executable.
   agents::Health health(double timeout_s) const override {
-    auto profile = builtin_profile(spec_.profile);
+    auto profile = load_profile(spec_.profile, spec_.profile_document);
     if (!profile) return {false, profile.error().message};
     return check_health(*profile, spec_.url, spec_.auth_env, timeout_s);
   }
@@ -93,11 +97,15 @@ Result<std::unique_ptr<agents::Invoker>> make_http_job_invoker(const std::string
   if (spec.url.rfind("http://", 0) != 0) {
     return fail(where + "http_job.url must be an http:// URL, not '" + spec.url + "'");
   }
-  if (auto p = builtin_profile(spec.profile); !p) {
-    return fail(where + "http_job.profile: " + p.error().message);
-  }
-  if (spec.profile.rfind("langgraph", 0) == 0 && spec.assistant_id.empty()) {
+  auto profile = load_profile(spec.profile, spec.profile_document);
+  if (!profile) return fail(where + "http_job.profile: " + profile.error().message);
+  if (spec.assistant_id.empty() && spec.profile_document.is_null() &&
+      spec.profile.rfind("langgraph", 0) == 0) {
     return fail(where + "http_job.assistant_id is required by the " + spec.profile + " profile");
+  }
+  if (spec.assistant_id.empty() &&
+      spec.profile_document.dump().find("{assistant_id}") != std::string::npos) {
+    return fail(where + "http_job.assistant_id is required: the profile uses {assistant_id}");
   }
   return std::make_unique<HttpJobInvoker>(name, spec);
 }
