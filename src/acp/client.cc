@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "acp/confine.h"
+#include "agents/event_time.h"
 #include "agents/output_parsing.h"
 
 namespace baton::acp {
@@ -80,7 +81,11 @@ Client::Client(int from_agent, int to_agent, int log_fd, int cancel_fd, ClientOp
   ::fcntl(to_agent_, F_SETFL, ::fcntl(to_agent_, F_GETFL) | O_NONBLOCK);
 }
 
-void Client::log(const nlohmann::json& entry) { (void)write_line(log_fd_, to_line(entry)); }
+void Client::log(const nlohmann::json& entry) {
+  nlohmann::json stamped = entry;
+  stamped[agents::kEventTimeKey] = agents::event_time_ms();
+  (void)write_line(log_fd_, to_line(stamped));
+}
 
 void Client::send(const nlohmann::json& message) {
   log({{"acp", "send"}, {"message", message}});

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <thread>
 
+#include "agents/event_time.h"
 #include "agents/invoker.h"
 #include "httpjob/config_profile.h"
 #include "httpjob/profile.h"
@@ -48,7 +49,9 @@ bool g_finished = false;  // guarded by g_out_mu: the final line is written
 std::string g_job_id;     // guarded by g_out_mu
 Vars g_vars;              // guarded by g_out_mu: the job's variables once it has an id
 
-void write_line(const json& j) {
+// J as a log line, with its time stamp (agents/event_time.h).
+void write_line(json j) {
+  j[agents::kEventTimeKey] = agents::event_time_ms();
   std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);

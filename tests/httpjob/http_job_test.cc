@@ -134,6 +134,8 @@ TEST(HttpJobTest, CrewAiOutputIsTheCrewsResult) {
   std::string log = read_file(attempt(run).value("log", ""));
   EXPECT_EQ(log.find("crew-token"), std::string::npos) << log;  // sent, never logged
   EXPECT_LT(log.find(R"({"httpjob":"job")"), log.find(R"({"httpjob":"status")")) << log;
+  // Each line carries the time it was written (agents/event_time.h).
+  EXPECT_TRUE(job_line(log)["time_ms"].is_number_integer()) << log;
   Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
   EXPECT_NE(logs.out.find("status completed"), std::string::npos) << logs.out;
   EXPECT_NE(logs.out.find("status running: research_task"), std::string::npos) << logs.out;
