@@ -63,13 +63,9 @@ std::optional<workflow::Config> load_project_config(const std::string& root) {
       continue;
     }
     if (!def.http_job_profile.empty()) {
-      httpjob::HttpJobSpec job;
-      job.profile = def.http_job_profile;
-      job.url = def.http_job_url;
-      job.assistant_id = def.http_job_assistant_id;
-      job.input_key = def.http_job_input_key;
-      job.output_key = def.http_job_output_key;
-      job.auth_env = def.http_job_auth_env;
+      httpjob::HttpJobSpec job{def.http_job_profile,      def.http_job_url,
+                               def.http_job_assistant_id, def.http_job_input_key,
+                               def.http_job_output_key,   def.http_job_auth_env};
       if (!def.http_job_profile_doc.is_null()) {
         auto resolved = httpjob::resolve_declared_profile(def.http_job_profile_doc);
         if (!resolved) {

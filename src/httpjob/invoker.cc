@@ -1,6 +1,7 @@
 #include "httpjob/invoker.h"
 
 #include "agents/custom.h"
+#include "agents/json_fields.h"
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
 #include "httpjob/config_profile.h"
@@ -14,11 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 class HttpJobInvoker final : public agents::Invoker {
  public:
@@ -67,17 +64,17 @@ class HttpJobInvoker final : public agents::Invoker {
     agents::for_each_log_event(
         log,
         [&](const json& e) {
-          std::string kind = str(e, "httpjob");
+          std::string kind = string_field(e, "httpjob");
           if (kind == "dispatch") {
-            t.note("dispatched to " + str(e, "url") + " (" + str(e, "profile") + ", key " +
-                   str(e, "key") + ")");
+            t.note("dispatched to " + string_field(e, "url") + " (" + string_field(e, "profile") +
+                   ", key " + string_field(e, "key") + ")");
           } else if (kind == "job") {
-            t.note("job " + str(e, "id"));
+            t.note("job " + string_field(e, "id"));
           } else if (kind == "status") {
-            std::string detail = str(e, "detail");
-            t.note("status " + str(e, "status") + (detail.empty() ? "" : ": " + detail));
+            std::string detail = string_field(e, "detail");
+            t.note("status " + string_field(e, "status") + (detail.empty() ? "" : ": " + detail));
           } else if (kind == "note") {
-            t.note(str(e, "text"));
+            t.note(string_field(e, "text"));
           }
         },
         [&](std::string_view line) { t.other(line); });
@@ -125,8 +122,8 @@ std::string current_step(std::string_view tail) {
   line = line.substr(0, line.find('\n'));
   json e = json::parse(line, nullptr, false);
   if (!e.is_object()) return "";
-  std::string detail = str(e, "detail");
-  std::string step = str(e, "status") + (detail.empty() ? "" : ": " + detail);
+  std::string detail = string_field(e, "detail");
+  std::string step = string_field(e, "status") + (detail.empty() ? "" : ": " + detail);
   for (char& c : step) {
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   }
