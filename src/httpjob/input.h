@@ -1,0 +1,43 @@
+// Needs input as a gate for `baton __http-job` (docs/httpjob.md, "Needs input"): a job
+// that stops for a person (a LangGraph run at `interrupt()`, a CrewAI kickoff
+// `awaiting_human_feedback`) ends its attempt with exit code 3 and a result line
+// {"httpjob":"result","state":"needs_input","question":Q,"vars":{...},...}; the engine
+// makes the task wait (agents::AgentResult::question), and `baton approve --comment
+// ANSWER` starts the next attempt with `--answer` and ANSWER on stdin, which finds the
+// waiting job here, checks that it still waits and answers it with the profile's
+// `resume` call (httpjob/profile.h). Pure log reading and text shaping; no I/O besides
+// reading the earlier attempts' logs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "httpjob/profile.h"
+
+namespace baton::httpjob {
+
+/// Exit code of `baton __http-job` when the job waits for a person's input.
+inline constexpr int kExitNeedsInput = 3;
+
+/// QUESTION made safe to show and store: control characters other than newline and tab
+/// (ESC, CR, NUL, DEL, ...) become spaces, invalid UTF-8 is kept as it is but cut at a
+/// character boundary, and a question over 4096 bytes is cut there with "... (N bytes)"
+/// appended. The text stays data: nothing ever runs it.
+std::string safe_question(const std::string& question);
+
+/// The job an earlier attempt of this task left waiting for input: the newest of the
+/// logs beside $BATON_ATTEMPT_LOG (DIR/TASK.(N-1).log ... TASK.1.log, N =
+/// $BATON_ATTEMPT) that dispatched to URL with PROFILE, when its result line says
+/// needs_input: that line's variables (id, thread_id, task_id, key, ...). nullopt when
+/// there is none or the newest such attempt ended otherwise.
+std::optional<Vars> waiting_job(const std::string& url, const std::string& profile);
+
+/// A one-line note for the event log when the question of the attempt whose log is LOG
+/// will not be answered (the gate was rejected or the run cancelled; agents::Invoker::
+/// abandon): neither LangGraph nor CrewAI has a call that ends a job waiting for input,
+/// and nothing runs on the server while it waits, so nothing is sent; the note names the
+/// job that stays waiting there. "" when LOG did not end waiting for input.
+std::string abandoned_job_note(std::string_view log);
+
+}  // namespace baton::httpjob
