@@ -504,6 +504,20 @@ int run(const JobArgs& args) {
       f.question = question_text(at_pointer(f.answer, profile->needs_input_field));
       if (!f.question.empty()) f.state = JobState::kNeedsInput;
     }
+    if (f.state == JobState::kSucceeded && profile->resume_check &&
+        !profile->resume_check_question.empty()) {
+      // The profile's check is the authority on whether the job waits (input.h).
+      Result<json> c = api.call(*profile->resume_check, vars, json(), &failure);
+      if (!c) {
+        emit_result(result_line(false, to_string(f.state), "", failure));
+        return std::nullopt;
+      }
+      json now = at_pointer(*c, profile->resume_check_field);
+      if (now.is_string() && now.get<std::string>() == profile->resume_check_waiting) {
+        f.state = JobState::kNeedsInput;
+        f.question = question_of(at_pointer(*c, profile->resume_check_question));
+      }
+    }
     return f;
   };
   if (waiting) {

@@ -48,6 +48,14 @@ std::string safe_question(const std::string& question) {
   return out;
 }
 
+std::string question_of(const json& value) {
+  if (value.is_object() && !value.contains("value") && !value.empty() &&
+      value.begin()->is_array()) {
+    return question_text(*value.begin());
+  }
+  return question_text(value);
+}
+
 std::optional<Vars> waiting_job(const std::string& url, const std::string& profile) {
   std::string log = env_or("BATON_ATTEMPT_LOG", "");
   std::string task = env_or("BATON_TASK_ID", "");
@@ -66,7 +74,9 @@ std::optional<Vars> waiting_job(const std::string& url, const std::string& profi
       json j = json::parse(line, nullptr, false);
       if (!j.is_object() || !j.contains("httpjob")) continue;
       std::string kind = j.value("httpjob", "");
-      if (kind == "dispatch" && j.value("url", "") == url && j.value("profile", "") == profile) {
+      // A re-attaching attempt has no dispatch line, only its job line.
+      if ((kind == "dispatch" || kind == "job") && j.value("url", "") == url &&
+          j.value("profile", "") == profile) {
         ours = true;
       }
       if (kind == "result" && ours) {
@@ -91,7 +101,7 @@ std::string abandoned_job_note(std::string_view log) {
     json j = json::parse(line, nullptr, false);
     if (!j.is_object()) continue;
     std::string kind = j.value("httpjob", "");
-    if (kind == "dispatch") {
+    if (kind == "dispatch" || kind == "job") {
       url = j.value("url", "");
       profile = j.value("profile", "");
     } else if (kind == "result") {

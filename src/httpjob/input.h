@@ -9,6 +9,7 @@
 // reading the earlier attempts' logs.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,9 +27,15 @@ inline constexpr int kExitNeedsInput = 3;
 /// appended. The text stays data: nothing ever runs it.
 std::string safe_question(const std::string& question);
 
+/// The question in VALUE, what a profile's question pointer points at: an object of
+/// arrays without a "value" of its own (LangGraph's thread `interrupts`, {task id:
+/// [{value, id}]}) gives its first array's question, anything else question_text()'s.
+std::string question_of(const nlohmann::json& value);
+
 /// The job an earlier attempt of this task left waiting for input: the newest of the
 /// logs beside $BATON_ATTEMPT_LOG (DIR/TASK.(N-1).log ... TASK.1.log, N =
-/// $BATON_ATTEMPT) that dispatched to URL with PROFILE, when its result line says
+/// $BATON_ATTEMPT) that dispatched to URL with PROFILE (or re-attached to a job there:
+/// its job line), when its result line says
 /// needs_input: that line's variables (id, thread_id, task_id, key, ...). nullopt when
 /// there is none or the newest such attempt ended otherwise.
 std::optional<Vars> waiting_job(const std::string& url, const std::string& profile);

@@ -24,6 +24,17 @@ TEST(HttpJobInputTest, SafeQuestionDropsControlCharactersAndIsBounded) {
   EXPECT_EQ(cut, std::string(4095, 'q') + "... (14097 bytes)");
 }
 
+TEST(HttpJobInputTest, QuestionOfAThreadsInterrupts) {
+  nlohmann::json interrupts = nlohmann::json::parse(
+      R"({"b5e1": [{"value": "Which branch?", "id": "i1"}, {"value": "later"}]})");
+  EXPECT_EQ(question_of(interrupts), "Which branch?");
+  EXPECT_EQ(question_of(nlohmann::json::parse(R"([{"value": {"q": 1}}])")), R"({"q":1})");
+  EXPECT_EQ(question_of(nlohmann::json::parse(R"({"question": "as JSON"})")),
+            R"({"question":"as JSON"})");
+  EXPECT_EQ(question_of(nlohmann::json::object()), "{}");
+  EXPECT_EQ(question_of(nlohmann::json()), "");
+}
+
 TEST(HttpJobInputTest, TheProfilesResumeAndCheckThatTheJobStillWaits) {
   auto graph = builtin_profile("langgraph");
   ASSERT_TRUE(graph);
@@ -33,6 +44,7 @@ TEST(HttpJobInputTest, TheProfilesResumeAndCheckThatTheJobStillWaits) {
             (nlohmann::json{{"resume", "the release branch"}}));
   EXPECT_EQ(graph->resume_check->path, "/threads/{thread_id}");
   EXPECT_EQ(graph->resume_check_waiting, "interrupted");
+  EXPECT_EQ(graph->resume_check_question, "/interrupts");
   auto crew = builtin_profile("crewai");
   ASSERT_TRUE(crew && crew->resume);
   EXPECT_EQ(expand_body(crew->resume->body,

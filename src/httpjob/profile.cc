@@ -48,7 +48,7 @@ constexpr const char* kBuiltin = R"json({
                       "metadata": {"baton_key": "{key}"}, "multitask_strategy": "reject"},
              "capture": {"id": "/run_id", "thread_id": "/thread_id"},
              "check": {"method": "GET", "path": "/threads/{thread_id}", "field": "/status",
-                       "waiting": "interrupted"}},
+                       "waiting": "interrupted", "question": "/interrupts"}},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
   "health": {"method": "GET", "path": "/ok"}
  },
@@ -70,7 +70,7 @@ constexpr const char* kBuiltin = R"json({
                       "metadata": {"baton_key": "{key}"}, "multitask_strategy": "reject"},
              "capture": {"id": "/run_id", "thread_id": "/thread_id"},
              "check": {"method": "GET", "path": "/threads/{thread_id}", "field": "/status",
-                       "waiting": "interrupted"}},
+                       "waiting": "interrupted", "question": "/interrupts"}},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
   "health": {"method": "GET", "path": "/ok"}
  },
@@ -262,6 +262,9 @@ Result<Profile> parse_profile(const json& j) {
     if (!field) return tl::unexpected(field.error());
     auto waiting = string_field(r["check"], "resume.check", "waiting", true);
     if (!waiting) return tl::unexpected(waiting.error());
+    auto question = string_field(r["check"], "resume.check", "question", false);
+    if (!question) return tl::unexpected(question.error());
+    p.resume_check_question = *question;
     p.resume_check = *check;
     p.resume_check_field = *field;
     p.resume_check_waiting = *waiting;

@@ -91,6 +91,12 @@ struct Profile {
   std::optional<Call> resume_check;
   std::string resume_check_field;
   std::string resume_check_waiting;
+  /// pointer to the question in the check's answer, or "": when set, a job that ends
+  /// succeeded is checked too (LangGraph: a run stopped at interrupt() ends "success",
+  /// and its /join shows __interrupt__ only to its first reader, so a client that
+  /// re-attaches after a crash asks the thread: status "interrupted", question in
+  /// "interrupts" {task id: [{value}]})
+  std::string resume_check_question;
   std::optional<Call> cancel;  ///< asks the server to stop the job; absent = none
   /// a cheap authenticated call that answers 2xx when the API can take work (`baton
   /// agents --health`); absent = the health is not known

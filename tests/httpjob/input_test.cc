@@ -194,7 +194,9 @@ TEST(HttpJobInputTest, RejectOrCancelAtTheQuestionResumesNothing) {
       live.wait(60);
       json r = last_run(dir);
       EXPECT_EQ(task_of(r, "t")["status"], by_cancel ? "cancelled" : "failed");
-      if (!by_cancel) EXPECT_EQ(task_of(r, "t")["reason"], "rejected: not now");
+      if (!by_cancel) {
+        EXPECT_EQ(task_of(r, "t")["reason"], "rejected: not now");
+      }
       EXPECT_EQ(task_of(r, "t")["attempts"], 1);
       auto events = events_of(dir, r["id"]);
       bool noted = false;
@@ -274,6 +276,102 @@ TEST(HttpJobInputTest, AnAnswerForAJobThatNoLongerWaitsIsNotSent) {
   EXPECT_EQ(g_crew->get_json("/stats")["resumes"].size(), resumes);
   std::string log = attempt_log(dir, 2);
   EXPECT_NE(log.find("no longer waits for input"), std::string::npos) << log;
+}
+
+// Runs `baton __http-job ARGS` as attempt N of task t with STDIN_TEXT on stdin, its
+// attempt log DIR/logs/t.N.log (its stdout is written there, as the supervisor would).
+Outcome http_job(const ScratchDir& dir, std::vector<std::string> args, int n,
+                 const std::string& stdin_text) {
+  fs::create_directories(dir.path() + "/logs");
+  dir.write("stdin.txt", stdin_text);
+  const std::string log = dir.path() + "/logs/t." + std::to_string(n) + ".log";
+  std::vector<std::string> argv = {"sh",
+                                   "-c",
+                                   "exec \"$@\" < stdin.txt",
+                                   "sh",
+                                   "env",
+                                   "BATON_ATTEMPT_LOG=" + log,
+                                   "BATON_TASK_ID=t",
+                                   "BATON_ATTEMPT=" + std::to_string(n),
+                                   "CREW_TOKEN=crew-token",
+                                   BATON_BINARY,
+                                   "__http-job"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Outcome o = run_command(argv, dir.path());
+  dir.write("logs/t." + std::to_string(n) + ".log", o.out);
+  return o;
+}
+
+// The {"httpjob":"result"} line of OUT, parsed; {} when there is none.
+json result_line(const std::string& out) {
+  size_t at = out.find(R"("httpjob":"result")");
+  if (at == std::string::npos) return json::object();
+  size_t begin = out.rfind('\n', at);
+  begin = begin == std::string::npos ? 0 : begin + 1;
+  json j = json::parse(out.substr(begin, out.find('\n', at) - begin), nullptr, false);
+  return j.is_object() ? j : json::object();
+}
+
+// An answering attempt killed after its dispatch line, before it sent the answer: the
+// next attempt re-attaches to the job it named and, the job still waiting, asks the
+// same question again (LangGraph: from the thread, since the run's /join shows the
+// interrupt only to its first reader); nothing is created anew. Then the answer goes on
+// the same job.
+TEST(HttpJobInputTest, AnAttemptKilledBeforeItAnsweredAsksAgain) {
+  for (const Backend& b : {graph_backend(), crew_backend()}) {
+    SCOPED_TRACE(b.name);
+    ScratchDir dir;
+    const bool graph = b.name == "langgraph";
+    const std::string url = graph ? g_graph->url() : g_crew->url();
+    std::vector<std::string> args =
+        graph ? std::vector<std::string>{"--profile",      "langgraph", "--url",       url,
+                                         "--assistant-id", "ask",       "--input-key", "prompt",
+                                         "--output-key",   "output"}
+              : std::vector<std::string>{"--profile", "crewai",     "--url",
+                                         url,         "--auth-env", "CREW_TOKEN"};
+    const std::string prompt = graph ? "killed answer" : "SCENARIO:input killed answer";
+    const std::string key = "baton-killed-" + std::to_string(::getpid()) + "-" + b.name + "-t-";
+    auto with_key = [&](int n) {
+      std::vector<std::string> a = args;
+      a.insert(a.end(), {"--key", key + std::to_string(n)});
+      return a;
+    };
+    int kickoffs = remote_counts().kickoffs;
+    Outcome first = http_job(dir, with_key(1), 1, prompt);
+    ASSERT_EQ(first.exit_code, 3) << first.out << first.err;
+    json asked = result_line(first.out);
+    ASSERT_EQ(asked.value("question", ""), b.question) << first.out;
+    // What a client killed right after its dispatch line leaves.
+    json dispatch = {{"httpjob", "dispatch"}, {"key", key + "2"}, {"url", url},
+                     {"profile", b.name},     {"answer", true},   {"vars", asked["vars"]}};
+    dir.write("logs/t.2.log", "{\"httpjob\":\"start\"}\n" + dispatch.dump() + "\n");
+    Outcome again = http_job(dir, with_key(3), 3, prompt);
+    ASSERT_EQ(again.exit_code, 3) << again.out << again.err;
+    EXPECT_NE(again.out.find("re-attaching to job " + asked.value("job_id", "")), std::string::npos)
+        << again.out;
+    EXPECT_EQ(result_line(again.out).value("question", ""), b.question) << again.out;
+    Outcome answered = http_job(
+        dir,
+        [&] {
+          std::vector<std::string> a = with_key(4);
+          a.push_back("--answer");
+          return a;
+        }(),
+        4, "the answer after the kill");
+    ASSERT_EQ(answered.exit_code, 0) << answered.out << answered.err;
+    EXPECT_NE(result_line(answered.out).value("text", "").find("the answer after the kill"),
+              std::string::npos)
+        << answered.out;
+    if (graph) {
+      EXPECT_EQ(threads_of(key + "1"), 1);
+      EXPECT_EQ(threads_of(key + "3"), 0);
+      EXPECT_EQ(threads_of(key + "4"), 0);
+      json runs = g_graph->get_json("/threads/" + asked["vars"].value("thread_id", "") + "/runs");
+      EXPECT_EQ(runs.size(), 2u) << runs.dump();  // the question's run and the answer's
+    } else {
+      EXPECT_EQ(remote_counts().kickoffs, kickoffs + 1);
+    }
+  }
 }
 
 }  // namespace
