@@ -113,8 +113,8 @@ std::string abandoned_job_note(std::string_view log) {
   std::string where = waiting->count("thread_id") && profile.rfind("langgraph", 0) == 0
                           ? "thread " + waiting->at("thread_id")
                           : "job " + waiting->at("id");
-  return where + " of " + url + " stays waiting for input: the " + profile +
-         " API has no call that ends it, and nothing runs there while it waits";
+  return where + " of " + url +
+         " is left waiting for input: nothing runs there while it waits, and no answer is sent";
 }
 
 }  // namespace baton::httpjob

@@ -42,9 +42,11 @@ std::optional<Vars> waiting_job(const std::string& url, const std::string& profi
 
 /// A one-line note for the event log when the question of the attempt whose log is LOG
 /// will not be answered (the gate was rejected or the run cancelled; agents::Invoker::
-/// abandon): neither LangGraph nor CrewAI has a call that ends a job waiting for input,
-/// and nothing runs on the server while it waits, so nothing is sent; the note names the
-/// job that stays waiting there. "" when LOG did not end waiting for input.
+/// abandon). Nothing is sent: nothing runs on the server while a job waits (LangGraph's
+/// run has ended, its thread keeps the checkpoint at the interrupt, which only deleting
+/// the thread and the agent's state with it would end; CrewAI's kickoff is paused and its
+/// API has no call that ends it); the note names the job left waiting there. "" when LOG
+/// did not end waiting for input.
 std::string abandoned_job_note(std::string_view log);
 
 }  // namespace baton::httpjob

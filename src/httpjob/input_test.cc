@@ -93,8 +93,8 @@ TEST(HttpJobInputTest, TheWaitingJobIsTheNewestAttemptsWhenItEndedNeedingInput) 
   EXPECT_FALSE(waiting_job("http://h", "crewai"));
   std::string log = dispatch + R"({"httpjob":"result","state":"needs_input","vars":{"id":"j1"}})";
   EXPECT_EQ(abandoned_job_note(log),
-            "job j1 of http://h stays waiting for input: the crewai API has no call that ends "
-            "it, and nothing runs there while it waits");
+            "job j1 of http://h is left waiting for input: nothing runs there while it waits, "
+            "and no answer is sent");
   EXPECT_EQ(abandoned_job_note(dispatch), "");
   ::unsetenv("BATON_ATTEMPT_LOG");
   ::unsetenv("BATON_TASK_ID");

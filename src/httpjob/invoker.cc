@@ -75,8 +75,8 @@ class HttpJobInvoker final : public agents::Invoker {
     return r;
   }
 
-  // Nothing is sent (input.h): a job waiting for input runs nothing, and neither API can
-  // end it; the note names what stays waiting on the server.
+  // Nothing is sent (input.h): a job waiting for input runs nothing; the note names what
+  // is left waiting on the server.
   std::string abandon(std::string_view log) const override { return abandoned_job_note(log); }
 
   std::string transcript(std::string_view log) const override {

@@ -175,8 +175,8 @@ TEST(HttpJobInputTest, ApproveWithACommentAnswersTheSameRemoteJob) {
 }
 
 // Rejecting the question fails the task; `baton cancel` cancels it. Nothing is resumed
-// or left running remotely (neither API can end a job that waits for input; the event
-// says what stays waiting).
+// or left running remotely (a job that waits for input runs nothing; the event says
+// what is left waiting).
 TEST(HttpJobInputTest, RejectOrCancelAtTheQuestionResumesNothing) {
   for (const Backend& b : {graph_backend(), crew_backend()}) {
     for (const bool by_cancel : {false, true}) {
@@ -202,7 +202,8 @@ TEST(HttpJobInputTest, RejectOrCancelAtTheQuestionResumesNothing) {
       bool noted = false;
       for (const json& e : events) {
         if (e.value("kind", "") == "input.abandoned") {
-          noted = e["data"].value("note", "").find("stays waiting for input") != std::string::npos;
+          noted =
+              e["data"].value("note", "").find("is left waiting for input") != std::string::npos;
         }
       }
       EXPECT_TRUE(noted);
