@@ -12,18 +12,21 @@ using nlohmann::json;
 
 const std::vector<std::string> kTopKeys = {"auth",   "input_key", "output_key", "prepare",
                                            "create", "find",      "status",     "states",
-                                           "result", "cancel",    "health"};
+                                           "result", "resume",    "cancel",     "health"};
 const std::vector<std::string> kCallKeys = {"method", "path", "body", "capture"};
-const std::vector<std::string> kCalls = {"prepare", "create", "find",  "status",
-                                         "result",  "cancel", "health"};
-// Fields a call has besides kCallKeys, and the pointers among them.
+const std::vector<std::string> kCalls = {"prepare", "create", "find",   "status",
+                                         "result",  "resume", "cancel", "health"};
+// Fields a call has besides kCallKeys: JSON pointers, but for "check" (resume's check
+// call) and "waiting" (a status string).
 const std::map<std::string, std::vector<std::string>> kExtraKeys = {
     {"find", {"list", "match"}},
     {"status", {"field", "detail", "output", "error", "needs_input"}},
-    {"result", {"output", "error", "needs_input"}}};
-// Variables every job has (httpjob/client.h); captures add more.
-const std::vector<std::string> kBaseVars = {"prompt", "key", "assistant_id", "thread_id",
-                                            "output_key"};
+    {"result", {"output", "error", "needs_input"}},
+    {"resume", {"check"}},
+    {"resume.check", {"field", "waiting", "question"}}};
+// Variables every job has (httpjob/client.h; "answer" in resume); captures add more.
+const std::vector<std::string> kBaseVars = {"prompt",    "key",        "assistant_id",
+                                            "thread_id", "output_key", "answer"};
 
 std::string join(const std::vector<std::string>& names) {
   std::string out;
@@ -129,10 +132,10 @@ bool is_token(const std::string& s) {
   return true;
 }
 
-std::optional<ProfileIssue> check_call(const json& doc, const std::string& name,
-                                       const std::set<std::string>& vars) {
-  const std::string at = "/" + name;
-  const json& c = doc[name];
+// The first problem of the call C at the pointer AT, named NAME ("status",
+// "resume.check").
+std::optional<ProfileIssue> check_call(const json& c, const std::string& at,
+                                       const std::string& name, const std::set<std::string>& vars) {
   if (!c.is_object()) return issue(at, name + ": expected a mapping {method, path, ...}");
   std::vector<std::string> allowed = kCallKeys;
   if (auto it = kExtraKeys.find(name); it != kExtraKeys.end()) {
@@ -174,8 +177,12 @@ std::optional<ProfileIssue> check_call(const json& doc, const std::string& name,
   if (auto it = kExtraKeys.find(name); it != kExtraKeys.end()) {
     for (const std::string& key : it->second) {
       if (!c.contains(key)) continue;
+      if (key == "check") {
+        if (auto problem = check_call(c[key], at + "/check", name + ".check", vars)) return problem;
+        continue;
+      }
       if (!c[key].is_string()) return issue(at + "/" + key, name + "." + key + ": not a string");
-      problem = pointer_problem(c[key].get<std::string>(), vars);
+      problem = key == "waiting" ? "" : pointer_problem(c[key].get<std::string>(), vars);
       if (!problem.empty()) return issue(at + "/" + key, name + "." + key + ": " + problem);
     }
   }
@@ -204,7 +211,7 @@ std::optional<ProfileIssue> check_profile_document(const json& doc) {
   }
   for (const std::string& name : kCalls) {
     if (!doc.contains(name)) continue;
-    if (auto problem = check_call(doc, name, vars)) return problem;
+    if (auto problem = check_call(doc[name], "/" + name, name, vars)) return problem;
   }
   if (doc.contains("auth")) {
     const json& a = doc["auth"];
@@ -250,7 +257,7 @@ std::optional<ProfileIssue> check_profile_document(const json& doc) {
   // status): its message starts with the call it names.
   if (auto parsed = parse_profile(doc); !parsed) {
     const std::string& m = parsed.error().message;
-    std::string call = m.substr(0, m.find(':'));
+    std::string call = m.substr(0, m.find_first_of(":."));
     return issue(contains(kCalls, call) && doc.contains(call) ? "/" + call : "", m);
   }
   return std::nullopt;

@@ -74,6 +74,10 @@ TEST(ConfigProfileTest, ProblemsNameTheFieldAndItsPointer) {
            Case{R"({"extends": "crewai", "create": {"pth": "/x"}})", "/create/pth",
                 "create: unknown field 'pth'"},
            Case{R"({"extends": 3})", "/extends", "extends: 3 is not a built-in profile"},
+           Case{R"({"extends": "crewai", "resume": {"check": {"path": "/s/{nope}"}}})",
+                "/resume/check/path", "resume.check.path: uses the undefined variable {nope}"},
+           Case{R"({"extends": "crewai", "resume": {"check": null}})", "/resume",
+                "resume: missing 'check'"},
        }) {
     SCOPED_TRACE(c.declared);
     auto doc = resolve_declared_profile(json::parse(c.declared));

@@ -28,6 +28,8 @@ enum class Behaviour {
   kSlowThenSucceed,   ///< works ~3-4 s (long enough to kill `baton run`), then answers
   kLateAfterTimeout,  ///< attempt 1 outlives its timeout ignoring the cancel and answers
                       ///< "LATE" after it; attempt 2 answers kSuccessOutput
+  kAskThenAnswer,     ///< stops once to ask a person a question; answered, it goes on on
+                      ///< the same remote work and its output holds the answer
 };
 
 /// The answer every scripted success gives.
@@ -43,6 +45,7 @@ enum class Case {
   kKillResume,
   kLateResult,
   kHealth,
+  kNeedsInput,
 };
 
 /// How a run of one Behaviour is set up in a project, from Backend::script().

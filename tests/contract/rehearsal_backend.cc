@@ -55,6 +55,7 @@ const char* list_of(Behaviour b) {
     case Behaviour::kSlowThenSucceed:
       return "slow";
     case Behaviour::kLateAfterTimeout:
+    case Behaviour::kAskThenAnswer:
       return "";
   }
   return "";
@@ -87,6 +88,10 @@ class RehearsalBackend final : public Backend {
     if (c == Case::kLateResult) {
       return "a local attempt is its process: on timeout or cancel baton kills its process "
              "group before a retry starts, so no answer of a stale attempt can arrive";
+    }
+    if (c == Case::kNeedsInput) {
+      return "a headless CLI turn ends with an answer or an error: the agent cannot stop to "
+             "ask a person mid-task (ACP's permission requests are answered by the policy)";
     }
     return "";
   }

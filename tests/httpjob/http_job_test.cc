@@ -16,13 +16,15 @@
 #include "servers.h"
 
 namespace baton::testing {
+
+// The suite's servers, also used by input_test.cc.
+ServerProcess* g_crew = nullptr;
+ServerProcess* g_graph = nullptr;
+
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-ServerProcess* g_crew = nullptr;
-ServerProcess* g_graph = nullptr;
 
 // Starts both servers once for the suite.
 class Servers : public ::testing::Environment {
@@ -170,10 +172,6 @@ TEST(HttpJobTest, CrewAiFailuresAreClassified) {
                 "permanent"},
            Case{"x", "", "POST /kickoff: HTTP 401", "auth", {{"CREW_TOKEN", "wrong"}}},
            Case{"x", "", "the environment variable CREW_TOKEN (auth.env) is not set", "auth", {}},
-           Case{"SCENARIO:input", "",
-                "the agent needs input: Which market should I research? (answering it is not "
-                "supported yet)",
-                "permanent"},
            Case{"SCENARIO:oddstatus", "", "unknown job status 'exploded'", "permanent"},
            Case{"SCENARIO:malformed", "", "GET /status/{id}: malformed JSON in the answer",
                 "permanent"},
@@ -288,19 +286,6 @@ TEST(HttpJobTest, LangGraphFailuresAndHostileOutput) {
     json a = attempt(last_run(dir));
     EXPECT_EQ(a.value("error_class", ""), "permanent") << a.dump();
     EXPECT_NE(a.value("error", "").find("POST /threads/{thread_id}/runs: HTTP 4"),
-              std::string::npos)
-        << a.dump();
-  }
-  {
-    // The graph stops at interrupt(): the run ends "success" but the agent needs input.
-    ScratchDir dir;
-    make_repo(dir, "graph", graph_config("langgraph", ", input_key: prompt", "ask"), "x");
-    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
-    EXPECT_NE(o.exit_code, 0);
-    json a = attempt(last_run(dir));
-    EXPECT_EQ(a.value("error_class", ""), "permanent") << a.dump();
-    EXPECT_NE(a.value("error", "")
-                  .find(R"(the agent needs input: {"question":"Which branch should I review?"})"),
               std::string::npos)
         << a.dump();
   }
@@ -549,7 +534,8 @@ TEST(HttpJobTest, ADeclaredProfileIsCheckedAtItsPlace) {
            Case{"{extends: crewai, stats: {path: /s}}",
                 head + "5:41" + agent +
                     "unknown field 'stats' (known: auth, input_key, "
-                    "output_key, prepare, create, find, status, states, result, cancel, health)"},
+                    "output_key, prepare, create, find, status, states, result, resume, cancel, "
+                    "health)"},
            Case{"{extends: zapier}", head + "5:26" + agent +
                                          "extends: \"zapier\" is not a built-in profile (known: "
                                          "crewai, langgraph, langgraph-stateless)"},
