@@ -1,6 +1,6 @@
 """bench/run --adapters: the time each way of running an agent adds around a task.
 
-One small workflow, task `t` -> dependant `d` (`run: [true]`), with `t` run five ways:
+One small workflow, task `t` -> dependant `d` (`run: [true]`), with `t` run six ways:
 
   command     `run: [echo, done]`: the floor, a plain process under the run supervisor
   cli-claude  `agent: claude`: Claude Code headless (`claude -p`), under --rehearse
@@ -11,6 +11,10 @@ One small workflow, task `t` -> dependant `d` (`run: [true]`), with `t` run five
   a2a         an A2A 1.0 streaming agent declared in .baton/config.yaml: the scripted
            @a2a-js/sdk server of tests/a2a/server.mjs (scripts/setup-a2a), through
            `baton __a2a-client`; it answers at once, without a model
+  http-job    a CrewAI-profile HTTP job (custom_agents: {crew: {http_job: ...}}) against
+              the CrewAI stand-in of tests/crewai/server.mjs, through `baton
+              __http-job`: kickoff, then polls (0.2 s doubling) until it completes after
+              two; no model
 
 The rehearsal model answers the agents' first request with a text (one turn, no tool).
 Each adapter runs REPS times (adapters interleaved), each run from a fresh copy of the
@@ -18,16 +22,25 @@ same git repository with cold state. Every figure comes from the run's own recor
 
   dispatch             the attempt's `started_at` (attempts table: when the engine
                        dispatched it)
-  first output         the birth time of the attempt's log (statx; the log is created
-                       with the attempt's first byte): claude's first stream-json
-                       event; the ACP bridge's and the A2A client's `start` line
+  first / last event   the agent's first and last event. baton's own adapter clients
+                       stamp each log line they write with "time_ms" (Unix ms when
+                       written, agents/event_time.h): ACP, the bridge's first `recv` of a
+                       `session/update` notification and its last `recv` (the
+                       `session/prompt` answer); A2A, the client's first and last
+                       `status` or `artifact` line (a status-update or artifact-update,
+                       or the task's state in an answer); HTTP job, the first and last
+                       `status` line (a poll that read the job's status). An agent
+                       CLI's lines carry no time: for the command and the CLIs they are
+                       the birth and modification times of the attempt's log (statx;
+                       the log is created with the first byte: claude's first
+                       stream-json event) and the last write
   first / last model   the first and last request of the attempt's session in the run's
   request              rehearsal log (.baton/runs/RUN/rehearse.jsonl): CLI and ACP only
-  last output          the log's modification time: the attempt's last line
   attempt end          the attempt's `ended_at` (the supervisor saw the process end)
   dependant ready      the `task.ready` event of `d` (events table)
 
-File times come from the kernel's coarse clock (a few ms of resolution). Reported per
+File times come from the kernel's coarse clock (a few ms of resolution); "time_ms"
+from the real-time clock, like `started_at` and the events' times. Reported per
 adapter: median and p90 of each interval, over the runs that succeeded. A run fails
 when baton exits non-zero or a record is missing. Standard library only; called by
 bench/run (run: the bench/run module).
@@ -43,7 +56,7 @@ import tempfile
 import time
 
 LABEL = "adapters"
-ADAPTERS = ["command", "cli-claude", "cli-gemini", "acp-gemini", "a2a"]
+ADAPTERS = ["command", "cli-claude", "cli-gemini", "acp-gemini", "a2a", "http-job"]
 REHEARSED = ("cli-claude", "cli-gemini", "acp-gemini")
 REPS = 10
 
@@ -53,23 +66,43 @@ FLOWS = {
     "cli-gemini": "  - {id: t, agent: gemini, parameters: {task: Answer done.}}",
     "acp-gemini": "  - {id: t, agent: {use: gemini, via: acp}, parameters: {task: Answer done.}}",
     "a2a": "  - {id: t, agent: svc, parameters: {task: \"SCENARIO:complete answer\"}}",
+    "http-job": "  - {id: t, agent: crew, parameters: {task: answer}}",
+}
+# Adapter -> (kind of its log's time-stamped lines, test on such a line for an event,
+# test for the last event); adapters not here take the log file's times.
+STAMPED = {
+    "acp-gemini": ("acp", lambda e: e.get("acp") == "recv" and
+                   isinstance(e.get("message"), dict) and
+                   e["message"].get("method") == "session/update",
+                   lambda e: e.get("acp") == "recv"),
+    "a2a": ("a2a", lambda e: e.get("a2a") in ("status", "artifact"),
+            lambda e: e.get("a2a") in ("status", "artifact")),
+    "http-job": ("httpjob", lambda e: e.get("httpjob") == "status",
+                 lambda e: e.get("httpjob") == "status"),
+}
+EVENT_SOURCE = {
+    "acp-gemini": "time_ms: first session/update, last recv",
+    "a2a": "time_ms: first / last status or artifact",
+    "http-job": "time_ms: first / last status poll",
 }
 # (key, title, from, to): the intervals reported, between the records named above.
 INTERVALS = [
-    ("first", "dispatch -> first output", "dispatch", "first_output"),
+    ("first", "dispatch -> first event", "dispatch", "first_event"),
     ("model", "dispatch -> first model request", "dispatch", "first_model"),
     ("after_model", "last model request -> dependant ready", "last_model", "ready"),
-    ("after", "last output -> dependant ready", "last_output", "ready"),
+    ("after", "last event -> dependant ready", "last_event", "ready"),
     ("end", "attempt end -> dependant ready", "end", "ready"),
     ("total", "dispatch -> dependant ready", "dispatch", "ready"),
 ]
 
 
-def make_template(root, a2a_url):
+def make_template(root, a2a_url, crew_url):
     repo = os.path.join(root, "template")
     os.makedirs(os.path.join(repo, ".baton"))
     with open(os.path.join(repo, ".baton", "config.yaml"), "w") as f:
-        f.write(f"custom_agents:\n  svc:\n    a2a: {{url: \"{a2a_url}\"}}\n")
+        f.write(f"custom_agents:\n  svc:\n    a2a: {{url: \"{a2a_url}\"}}\n"
+                f"  crew:\n    http_job: {{profile: crewai, url: \"{crew_url}\", "
+                "auth: {env: CREW_TOKEN}}\n")
     for name, task in FLOWS.items():
         with open(os.path.join(repo, f"{name}.yaml"), "w") as f:
             f.write(f"name: adapter-{name}\nsettings: {{timeout: 2m}}\ntasks:\n{task}\n"
@@ -97,6 +130,39 @@ def start_a2a_server(build_dir):
     return p, f"http://127.0.0.1:{port}/v1-stream/"
 
 
+def start_crew_server():
+    """The CrewAI stand-in (tests/crewai/server.mjs, Node's standard library only):
+    (process, its URL)."""
+    script = os.path.join(run_root(), "tests", "crewai", "server.mjs")
+    p = subprocess.Popen(["node", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    port = json.loads(p.stdout.readline().decode())["port"]
+    return p, f"http://127.0.0.1:{port}"
+
+
+def stamped_events(log_path, kind, is_event, is_last):
+    """(first, last) event time in Unix seconds from the "time_ms" of the lines of
+    LOG_PATH whose KIND key matches IS_EVENT (first) and IS_LAST (last); None where
+    there is none."""
+    first = last = None
+    with open(log_path, errors="replace") as f:
+        for line in f:
+            if "\"" + kind + "\":" not in line:
+                continue
+            try:
+                e = json.loads(line)
+            except ValueError:
+                continue
+            t = e.get("time_ms")
+            if not isinstance(t, (int, float)):
+                continue
+            if first is None and is_event(e):
+                first = t / 1000
+            if is_last(e):
+                last = t / 1000
+    return first, last
+
+
 def birth_and_mtime(path):
     """(birth, modification) time of PATH in Unix seconds, from statx (GNU stat %W,
     %Y); birth None when the file system does not keep it."""
@@ -108,8 +174,8 @@ def birth_and_mtime(path):
     return (float(w) if float(w) > 0 else None), float(y)
 
 
-def records(repo):
-    """The records of the run in REPO: dict of the times named in the module doc, or
+def records(repo, adapter):
+    """The records of the run in REPO (of ADAPTER's workflow): dict of the times named in the module doc, or
     (None, reason)."""
     db = sqlite3.connect(os.path.join(repo, ".baton", "state.db"))
     try:
@@ -130,8 +196,12 @@ def records(repo):
     birth, mtime = birth_and_mtime(log_path)
     if birth is None:
         return None, f"no birth time of {log_path}"
-    r = {"dispatch": started, "end": ended, "first_output": birth, "last_output": mtime,
+    r = {"dispatch": started, "end": ended, "first_event": birth, "last_event": mtime,
          "ready": ready[0], "first_model": None, "last_model": None}
+    if adapter in STAMPED:
+        r["first_event"], r["last_event"] = stamped_events(log_path, *STAMPED[adapter])
+        if r["first_event"] is None or r["last_event"] is None:
+            return None, f"no time-stamped event of the agent in {log_path}"
     rehearse = os.path.join(run_dir if os.path.isabs(run_dir) else os.path.join(repo, run_dir),
                             "rehearse.jsonl")
     if os.path.exists(rehearse):
@@ -158,7 +228,7 @@ def run_once(run, a, baton, env, root, template, adapter):
                        capture_output=True, text=True, timeout=a.timeout)
     if p.returncode != 0:
         return None, f"baton run exited {p.returncode}: {(p.stdout + p.stderr)[-400:]}"
-    r, problem = records(repo)
+    r, problem = records(repo, adapter)
     if r and adapter in REHEARSED and r["first_model"] is None:
         return None, "no model request of t in the rehearsal log"
     return r, problem
@@ -177,14 +247,17 @@ def render(mach, rows, a, argv, elapsed):
            "records (bench/adapters_bench.py says which).", "",
            "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in mach]
-    out += ["", "| adapter | runs | failed | " + " | ".join(t for _, t, _, _ in INTERVALS) + " |",
-            "|---|---:|---:|" + "---:|" * len(INTERVALS)]
+    out += ["", "| adapter | runs | failed | " + " | ".join(t for _, t, _, _ in INTERVALS) +
+            " | first / last event from |",
+            "|---|---:|---:|" + "---:|" * len(INTERVALS) + "---|"]
     for r in rows:
         cells = []
         for key, _, _, _ in INTERVALS:
             v = r["values"][key]
             cells.append(f"{statistics.median(v):.0f} / {p90(v):.0f}" if v else "-")
-        out.append(f"| {r['name']} | {r['runs']} | {r['failed']} | " + " | ".join(cells) + " |")
+        source = EVENT_SOURCE.get(r["name"], "log file: birth / last write")
+        out.append(f"| {r['name']} | {r['runs']} | {r['failed']} | " + " | ".join(cells) +
+                   f" | {source} |")
     by = {r["name"]: r["values"] for r in rows}
 
     def diff(a_, b_, key):
@@ -195,8 +268,12 @@ def render(mach, rows, a, argv, elapsed):
             f"{diff('acp-gemini', 'cli-gemini', 'model')} ms before the first model request, "
             f"{diff('acp-gemini', 'cli-gemini', 'after_model')} ms after the last one, "
             f"{diff('acp-gemini', 'cli-gemini', 'total')} ms dispatch -> dependant ready. "
-            f"A2A over the command floor (a2a - command, medians): "
-            f"{diff('a2a', 'command', 'total')} ms dispatch -> dependant ready."]
+            f"Over the command floor (ADAPTER - command, medians), dispatch -> first event / "
+            f"last event -> dependant ready: A2A {diff('a2a', 'command', 'first')} / "
+            f"{diff('a2a', 'command', 'after')} ms, HTTP job "
+            f"{diff('http-job', 'command', 'first')} / {diff('http-job', 'command', 'after')} "
+            f"ms (its dispatch -> dependant ready, {diff('http-job', 'command', 'total')} ms, "
+            "is mostly the stand-in's two polls, 0.2 s apart)."]
     return out
 
 
@@ -261,9 +338,11 @@ def main(run, a, argv):
     rows = [{"name": n, "runs": 0, "failed": 0, "values": {k: [] for k, *_ in INTERVALS}}
             for n in ADAPTERS]
     problems = []
+    env["CREW_TOKEN"] = "crew-token"
     server, url = start_a2a_server(build_dir)
+    crew, crew_url = start_crew_server()
     try:
-        template = make_template(work, url)
+        template = make_template(work, url, crew_url)
         for rep in range(a.reps):
             for r in rows:
                 rec, problem = run_once(run, a, baton, env, work, template, r["name"])
@@ -280,8 +359,9 @@ def main(run, a, argv):
                         f"{r['values']['total'][-1]:.0f} ms")
         mach.append(("load average at end", run.loadavg()))
     finally:
-        os.killpg(server.pid, 9)
-        server.wait()
+        for p in (server, crew):
+            os.killpg(p.pid, 9)
+            p.wait()
         if not a.work:
             shutil.rmtree(work, ignore_errors=True)
     elapsed = time.monotonic() - started

@@ -89,6 +89,13 @@ TEST(A2aTest, OutputIsTheArtifactTextIn10And03StreamingOrPolling) {
     EXPECT_NE(log.find(R"({"a2a":"task","id":)"), std::string::npos) << log;
     // The task line comes before any state of the task.
     EXPECT_LT(log.find(R"({"a2a":"task")"), log.find(R"({"a2a":"status")")) << log;
+    // Each line carries the time it was written (agents/event_time.h).
+    for (size_t at = 0, end; (end = log.find('\n', at)) != std::string::npos; at = end + 1) {
+      json line = json::parse(log.substr(at, end - at), nullptr, false);
+      if (line.is_object() && line.contains("a2a")) {
+        EXPECT_TRUE(line["time_ms"].is_number_integer()) << line;
+      }
+    }
     Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
     // Every state a stream carried is shown; polling sees only some of them.
     EXPECT_NE(logs.out.find(c.streaming ? "status working: thinking" : "status completed"),

@@ -48,6 +48,20 @@ TEST(AcpBridgeTest, ATurnThatEndsIsExitZeroWithTheAnswer) {
   EXPECT_EQ(result["text"], "all done");
   EXPECT_EQ(result["session_id"], "s1");
   EXPECT_NE(o.out.find(R"({"acp":"start","agent":["sh","-c",)"), std::string::npos) << o.out;
+  // Each line the bridge logs carries its time (agents/event_time.h), in order: the
+  // agent's first session/update can be timed from the log (bench/adapters_bench.py).
+  int64_t last = 0;
+  bool update = false;
+  for (size_t at = 0, end; (end = o.out.find('\n', at)) != std::string::npos; at = end + 1) {
+    json line = json::parse(o.out.substr(at, end - at), nullptr, false);
+    if (!line.is_object() || line.value("acp", "") == "result") continue;
+    ASSERT_TRUE(line["time_ms"].is_number_integer()) << line;
+    EXPECT_GE(line["time_ms"].get<int64_t>(), last) << line;
+    last = line["time_ms"];
+    update = update || line.dump().find("session/update") != std::string::npos;
+  }
+  EXPECT_TRUE(update) << o.out;
+  EXPECT_GT(last, 1700000000000);  // Unix milliseconds
 }
 
 TEST(AcpBridgeTest, AnAgentThatExitsMidTurnIsTransientWithItsStatus) {

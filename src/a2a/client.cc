@@ -21,6 +21,7 @@
 
 #include "a2a/protocol.h"
 #include "acp/confine.h"
+#include "agents/event_time.h"
 #include "agents/invoker.h"
 #include "util/callback_inbox.h"
 
@@ -58,10 +59,16 @@ std::mutex g_out_mu;
 std::string g_task_id;    // guarded by g_out_mu
 bool g_finished = false;  // guarded by g_out_mu: the final line is written
 
+// J as a log line, with its time stamp (agents/event_time.h).
+std::string stamped_line(json j) {
+  j[agents::kEventTimeKey] = agents::event_time_ms();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
 void emit(const json& j) {
   std::lock_guard lock(g_out_mu);
   if (g_finished) return;
-  std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::string line = stamped_line(j);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
 }
@@ -70,7 +77,7 @@ void emit_result(const json& result) {
   std::lock_guard lock(g_out_mu);
   if (g_finished) return;
   g_finished = true;
-  std::string line = result.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  std::string line = stamped_line(result);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
   if (!result.value("success", false)) {
@@ -373,8 +380,7 @@ class Session {
       std::lock_guard lock(g_out_mu);
       if (g_task_id.empty()) {
         g_task_id = u->task_id;
-        std::string line =
-            json{{"a2a", "task"}, {"id", u->task_id}, {"url", args_.url}}.dump() + "\n";
+        std::string line = stamped_line({{"a2a", "task"}, {"id", u->task_id}, {"url", args_.url}});
         std::fwrite(line.data(), 1, line.size(), stdout);
         std::fflush(stdout);
       } else if (g_task_id != u->task_id) {

@@ -4,6 +4,7 @@
 
 #include "a2a/client.h"
 #include "agents/custom.h"
+#include "agents/json_fields.h"
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
 #include "util/self_exe.h"
@@ -14,11 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 class A2aInvoker final : public agents::Invoker {
  public:
@@ -67,10 +64,10 @@ class A2aInvoker final : public agents::Invoker {
     agents::AgentResult r =
         agents::parse_adapter_result(process, "a2a", "a2a", name_ + " over A2A", &line);
     // Exit 3 with the question: not a failure but a gate (a2a/client.h).
-    if (str(line, "state") == "input-required" && line.contains("question") &&
+    if (string_field(line, "state") == "input-required" && line.contains("question") &&
         process.status.kind == exec::ExitStatus::Kind::kExited && process.status.code == 3) {
-      r.question = str(line, "question");
-      r.error = str(line, "error");
+      r.question = string_field(line, "question");
+      r.error = string_field(line, "error");
       r.error_class = agents::ErrorClass::kNone;
     }
     return r;
@@ -93,18 +90,19 @@ class A2aInvoker final : public agents::Invoker {
     agents::for_each_log_event(
         log,
         [&](const json& e) {
-          std::string kind = str(e, "a2a");
+          std::string kind = string_field(e, "a2a");
           if (kind == "card") {
-            t.note("agent card: A2A " + str(e, "version") + " at " + str(e, "endpoint"));
+            t.note("agent card: A2A " + string_field(e, "version") + " at " +
+                   string_field(e, "endpoint"));
           } else if (kind == "task") {
-            t.note("remote task " + str(e, "id"));
+            t.note("remote task " + string_field(e, "id"));
           } else if (kind == "status") {
-            std::string text = str(e, "text");
-            t.note("status " + str(e, "state") + (text.empty() ? "" : ": " + text));
+            std::string text = string_field(e, "text");
+            t.note("status " + string_field(e, "state") + (text.empty() ? "" : ": " + text));
           } else if (kind == "file") {
-            t.note("wrote " + str(e, "path"));
+            t.note("wrote " + string_field(e, "path"));
           } else if (kind == "note") {
-            t.note(str(e, "text"));
+            t.note(string_field(e, "text"));
           }
         },
         [&](std::string_view line) { t.other(line); });
@@ -143,8 +141,8 @@ std::string current_step(std::string_view tail) {
   line = line.substr(0, line.find('\n'));
   json e = json::parse(line, nullptr, false);
   if (!e.is_object()) return "";
-  std::string text = str(e, "text");
-  std::string step = str(e, "state") + (text.empty() ? "" : ": " + text);
+  std::string text = string_field(e, "text");
+  std::string step = string_field(e, "state") + (text.empty() ? "" : ": " + text);
   for (char& c : step) {
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   }

@@ -1,16 +1,14 @@
 #include "a2a/protocol.h"
 
+#include "agents/json_fields.h"
+
 namespace baton::a2a {
 
 namespace {
 
 using nlohmann::json;
 
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 bool is_http_url(const std::string& url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
@@ -21,28 +19,28 @@ Part parse_part(Version version, const json& p) {
   Part part;
   if (!p.is_object()) return part;
   if (version == Version::k03) {
-    std::string kind = str(p, "kind");
-    if (kind == "text") part.text = str(p, "text");
+    std::string kind = string_field(p, "kind");
+    if (kind == "text") part.text = string_field(p, "text");
     if (kind == "file" && p.contains("file") && p["file"].is_object()) {
       const json& f = p["file"];
       part.is_file = true;
-      part.file_name = str(f, "name");
-      part.uri = str(f, "uri");
+      part.file_name = string_field(f, "name");
+      part.uri = string_field(f, "uri");
       if (f.contains("bytes")) {
-        auto bytes = base64_decode(str(f, "bytes"));
+        auto bytes = base64_decode(string_field(f, "bytes"));
         part.bad = !bytes;
         part.bytes = bytes.value_or("");
       }
     }
     return part;
   }
-  if (p.contains("text")) part.text = str(p, "text");
+  if (p.contains("text")) part.text = string_field(p, "text");
   if (p.contains("raw") || p.contains("url")) {
     part.is_file = true;
-    part.file_name = str(p, "filename");
-    part.uri = str(p, "url");
+    part.file_name = string_field(p, "filename");
+    part.uri = string_field(p, "url");
     if (p.contains("raw")) {
-      auto bytes = base64_decode(str(p, "raw"));
+      auto bytes = base64_decode(string_field(p, "raw"));
       part.bad = !bytes;
       part.bytes = bytes.value_or("");
     }
@@ -59,7 +57,7 @@ std::vector<Part> parse_parts(Version version, const json& parts) {
 
 Artifact parse_artifact(Version version, const json& a) {
   Artifact out;
-  out.id = str(a, "artifactId");
+  out.id = string_field(a, "artifactId");
   if (a.is_object() && a.contains("parts")) out.parts = parse_parts(version, a["parts"]);
   return out;
 }
@@ -73,13 +71,13 @@ std::string text_of(Version version, const json& message) {
 
 void read_status(Version version, const json& status, Update* u) {
   if (!status.is_object()) return;
-  u->state = parse_state(str(status, "state"));
+  u->state = parse_state(string_field(status, "state"));
   if (status.contains("message")) u->status_text = text_of(version, status["message"]);
 }
 
 void read_task(Version version, const json& t, Update* u) {
-  u->task_id = str(t, "id");
-  u->context_id = str(t, "contextId");
+  u->task_id = string_field(t, "id");
+  u->context_id = string_field(t, "contextId");
   if (t.contains("status")) read_status(version, t["status"], u);
   if (t.contains("artifacts") && t["artifacts"].is_array()) {
     for (const json& a : t["artifacts"]) u->artifacts.push_back(parse_artifact(version, a));
@@ -87,14 +85,14 @@ void read_task(Version version, const json& t, Update* u) {
 }
 
 void read_status_update(Version version, const json& e, Update* u) {
-  u->task_id = str(e, "taskId");
-  u->context_id = str(e, "contextId");
+  u->task_id = string_field(e, "taskId");
+  u->context_id = string_field(e, "contextId");
   if (e.contains("status")) read_status(version, e["status"], u);
   u->final = e.contains("final") && e["final"].is_boolean() && e["final"].get<bool>();
 }
 
 void read_artifact_update(Version version, const json& e, Update* u) {
-  u->task_id = str(e, "taskId");
+  u->task_id = string_field(e, "taskId");
   if (!e.contains("artifact")) return;
   Artifact a = parse_artifact(version, e["artifact"]);
   a.append = e.contains("append") && e["append"].is_boolean() && e["append"].get<bool>();
@@ -106,7 +104,7 @@ void read_artifact_update(Version version, const json& e, Update* u) {
 Result<Card> parse_card(const json& j) {
   if (!j.is_object()) return fail("the agent card is not a JSON object");
   Card card;
-  card.name = str(j, "name");
+  card.name = string_field(j, "name");
   if (j.contains("capabilities") && j["capabilities"].is_object()) {
     const json& c = j["capabilities"];
     card.streaming =
@@ -117,17 +115,17 @@ Result<Card> parse_card(const json& j) {
   if (j.contains("supportedInterfaces") && j["supportedInterfaces"].is_array()) {
     std::optional<Card> v03;
     for (const json& i : j["supportedInterfaces"]) {
-      if (str(i, "protocolBinding") != "JSONRPC") continue;
-      std::string v = str(i, "protocolVersion");
+      if (string_field(i, "protocolBinding") != "JSONRPC") continue;
+      std::string v = string_field(i, "protocolVersion");
       if (v.rfind("1.", 0) == 0 || v == "1") {
         card.version = Version::k10;
-        card.rpc_url = str(i, "url");
+        card.rpc_url = string_field(i, "url");
         break;
       }
       if (v.rfind("0.3", 0) == 0 && !v03) {
         v03 = card;
         v03->version = Version::k03;
-        v03->rpc_url = str(i, "url");
+        v03->rpc_url = string_field(i, "url");
       }
     }
     if (card.rpc_url.empty() && v03) card = *v03;
@@ -136,15 +134,15 @@ Result<Card> parse_card(const json& j) {
     }
   } else {
     card.version = Version::k03;
-    card.rpc_url = str(j, "url");
-    std::string transport = str(j, "preferredTransport");
+    card.rpc_url = string_field(j, "url");
+    std::string transport = string_field(j, "preferredTransport");
     if (!transport.empty() && transport != "JSONRPC") {
       // 0.3 lists other transports in additionalInterfaces; JSON-RPC is the default one.
       bool found = false;
       if (j.contains("additionalInterfaces") && j["additionalInterfaces"].is_array()) {
         for (const json& i : j["additionalInterfaces"]) {
-          if (str(i, "transport") == "JSONRPC") {
-            card.rpc_url = str(i, "url");
+          if (string_field(i, "transport") == "JSONRPC") {
+            card.rpc_url = string_field(i, "url");
             found = true;
             break;
           }
@@ -283,7 +281,7 @@ Result<Update> parse_result(Version version, const json& r) {
     }
     return u;
   }
-  std::string kind = str(r, "kind");
+  std::string kind = string_field(r, "kind");
   if (kind == "task") {
     read_task(version, r, &u);
   } else if (kind == "message") {

@@ -16,6 +16,7 @@
 #include "acp/child.h"
 #include "acp/client.h"
 #include "acp/outcome.h"
+#include "agents/event_time.h"
 
 namespace baton::acp {
 
@@ -171,7 +172,8 @@ int run_bridge(const BridgeArgs& args) {
                                {"agent_pid", agent->pid()},
                                {"cwd", root},
                                {"permission", to_string(args.policy)},
-                               {"resume", args.resume_session_id}}));
+                               {"resume", args.resume_session_id},
+                               {agents::kEventTimeKey, agents::event_time_ms()}}));
   ClientOptions options;
   options.root = root;
   options.policy = args.policy;

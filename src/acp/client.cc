@@ -14,6 +14,8 @@
 #include <sstream>
 
 #include "acp/confine.h"
+#include "agents/event_time.h"
+#include "agents/json_fields.h"
 #include "agents/output_parsing.h"
 
 namespace baton::acp {
@@ -25,11 +27,7 @@ constexpr int kInvalidParams = -32602;
 constexpr int kNotFound = -32002;                     // ACP's "resource not found"
 constexpr size_t kMaxAnswerBytes = 16 * 1024 * 1024;  // the answer kept, bytes
 
-std::string str(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 int64_t num(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return 0;
@@ -62,7 +60,7 @@ double now_s() {
 // ACP's auth-required error (-32000), or a message that says so.
 bool is_auth_error(const nlohmann::json& error) {
   if (num(error, "code") == -32000) return true;
-  std::string m = str(error, "message");
+  std::string m = string_field(error, "message");
   return m.find("uthenticat") != std::string::npos || m.find("API key") != std::string::npos;
 }
 
@@ -80,7 +78,11 @@ Client::Client(int from_agent, int to_agent, int log_fd, int cancel_fd, ClientOp
   ::fcntl(to_agent_, F_SETFL, ::fcntl(to_agent_, F_GETFL) | O_NONBLOCK);
 }
 
-void Client::log(const nlohmann::json& entry) { (void)write_line(log_fd_, to_line(entry)); }
+void Client::log(const nlohmann::json& entry) {
+  nlohmann::json stamped = entry;
+  stamped[agents::kEventTimeKey] = agents::event_time_ms();
+  (void)write_line(log_fd_, to_line(stamped));
+}
 
 void Client::send(const nlohmann::json& message) {
   log({{"acp", "send"}, {"message", message}});
@@ -121,11 +123,11 @@ void Client::set_failure(ErrorClass c, std::string message) {
 }
 
 nlohmann::json Client::read_text_file(const Message& m) {
-  auto path = confine(options_.root, str(m.params, "path"));
+  auto path = confine(options_.root, string_field(m.params, "path"));
   if (!path) {
     log({{"acp", "fs_denied"},
          {"method", m.method},
-         {"path", str(m.params, "path")},
+         {"path", string_field(m.params, "path")},
          {"reason", path.error().message}});
     return make_error(m.id, kInvalidParams, path.error().message);
   }
@@ -173,12 +175,12 @@ nlohmann::json Client::read_text_file(const Message& m) {
 }
 
 nlohmann::json Client::write_text_file(const Message& m) {
-  auto path = confine(options_.root, str(m.params, "path"));
+  auto path = confine(options_.root, string_field(m.params, "path"));
   if (!path || !m.params.contains("content") || !m.params["content"].is_string()) {
     std::string reason = path ? "no content" : path.error().message;
     log({{"acp", "fs_denied"},
          {"method", m.method},
-         {"path", str(m.params, "path")},
+         {"path", string_field(m.params, "path")},
          {"reason", reason}});
     return make_error(m.id, kInvalidParams, reason);
   }
@@ -202,7 +204,7 @@ nlohmann::json Client::write_text_file(const Message& m) {
 
 void Client::saw_tool_call(const nlohmann::json& tool_call) {
   in_reply_ = false;
-  std::string id = str(tool_call, "toolCallId");
+  std::string id = string_field(tool_call, "toolCallId");
   if (tool_call_ids_.size() < 100000 && tool_call_ids_.insert(id).second) ++outcome_.tool_calls;
 }
 
@@ -242,7 +244,7 @@ void Client::handle_update(const Message& m) {
   if (m.method != "session/update" || !m.params.is_object()) return;
   const nlohmann::json& u =
       m.params.contains("update") ? m.params["update"] : nlohmann::json::object();
-  std::string kind = str(u, "sessionUpdate");
+  std::string kind = string_field(u, "sessionUpdate");
   // Qwen Code: _meta.usage{inputTokens, outputTokens, cachedReadTokens} on the last
   // update of each model request: summed.
   if (u.is_object() && u.contains("_meta") && u["_meta"].is_object() &&
@@ -257,13 +259,13 @@ void Client::handle_update(const Message& m) {
     in_reply_ = true;
     // Bounded: an agent that streams without end cannot grow the answer past this.
     if (u.contains("content") && outcome_.text.size() < kMaxAnswerBytes) {
-      outcome_.text += str(u["content"], "text");
+      outcome_.text += string_field(u["content"], "text");
       if (outcome_.text.size() > kMaxAnswerBytes) outcome_.text.resize(kMaxAnswerBytes);
     }
   } else if (kind == "tool_call") {
     saw_tool_call(u);
   } else if (kind == "tool_call_update" &&
-             (str(u, "status") == "completed" || str(u, "status") == "failed")) {
+             (string_field(u, "status") == "completed" || string_field(u, "status") == "failed")) {
     // A message between a call and its end is about the call (Copilot CLI says
     // "Info: PATH" there), not the answer.
     in_reply_ = false;
@@ -326,14 +328,14 @@ std::optional<nlohmann::json> Client::call(const std::string& method, nlohmann::
       } else if (m->id == id) {
         if (m->error) {
           rpc_error_ = *m->error;
-          std::string text = str(*m->error, "message");
+          std::string text = string_field(*m->error, "message");
           std::string data = m->error->contains("data") ? to_line((*m->error)["data"]) : "";
           // An API error passed on whole ({"error":{"code","message"}}, gemini-cli):
           // its status and message.
           if (auto inner = nlohmann::json::parse(text, nullptr, false);
               inner.is_object() && inner.contains("error") && inner["error"].is_object()) {
             int64_t code = num(inner["error"], "code");
-            std::string message = str(inner["error"], "message");
+            std::string message = string_field(inner["error"], "message");
             if (!message.empty()) {
               text = (code >= 400 && code < 600 ? "API error " + std::to_string(code) + ": " : "") +
                      message;
@@ -342,8 +344,8 @@ std::optional<nlohmann::json> Client::call(const std::string& method, nlohmann::
           // data.details (gemini-cli) or data itself says more than "Internal error".
           const nlohmann::json& d =
               m->error->contains("data") ? (*m->error)["data"] : nlohmann::json();
-          if (!str(d, "details").empty()) {
-            text += ": " + str(d, "details");
+          if (!string_field(d, "details").empty()) {
+            text += ": " + string_field(d, "details");
             data.clear();
           } else if (d.is_string()) {
             text += ": " + d.get<std::string>();
@@ -426,7 +428,8 @@ Outcome Client::run(const std::string& prompt) {
                                        : nlohmann::json::object();
       can_load = caps.is_object() && caps.contains("loadSession") && caps["loadSession"] == true;
       if (init->contains("authMethods") && (*init)["authMethods"].is_array()) {
-        for (const nlohmann::json& a : (*init)["authMethods"]) offered.push_back(str(a, "id"));
+        for (const nlohmann::json& a : (*init)["authMethods"])
+          offered.push_back(string_field(a, "id"));
       }
     }
   }
@@ -445,7 +448,7 @@ Outcome Client::run(const std::string& prompt) {
         log({{"acp", "note"}, {"text", failure_->message + "; starting a new session"}});
         failure_.reset();
         r = call("session/new", session_params, false);
-        if (r) outcome_.session_id = str(*r, "sessionId");
+        if (r) outcome_.session_id = string_field(*r, "sessionId");
       }
       // Updates replaying the old conversation are not this turn's answer.
       outcome_.text.clear();
@@ -455,7 +458,7 @@ Outcome Client::run(const std::string& prompt) {
       return r;
     }
     auto r = call("session/new", session_params, false);
-    if (r) outcome_.session_id = str(*r, "sessionId");
+    if (r) outcome_.session_id = string_field(*r, "sessionId");
     return r;
   };
   std::optional<nlohmann::json> session = open_session();
@@ -478,7 +481,7 @@ Outcome Client::run(const std::string& prompt) {
                         {"prompt", nlohmann::json::array({{{"type", "text"}, {"text", prompt}}})}};
     std::optional<nlohmann::json> r = call("session/prompt", p, true);
     if (r) {
-      outcome_.stop_reason = str(*r, "stopReason");
+      outcome_.stop_reason = string_field(*r, "stopReason");
       if (r->contains("usage")) {  // ACP's (unstable) PromptResponse.usage
         handle_update(Message{MessageKind::kNotification,
                               nullptr,

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "acp/outcome.h"
+#include "agents/json_fields.h"
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
 #include "util/self_exe.h"
@@ -15,11 +16,7 @@ namespace baton::acp {
 
 namespace {
 
-std::string str(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 // How each agent baton drives over ACP is started, measured with the pinned CLIs
 // (package.json). Every field is data of acp_spec().
@@ -93,8 +90,9 @@ std::string tool_content_text(const nlohmann::json& content) {
   if (!content.is_array()) return out;
   for (const nlohmann::json& c : content) {
     std::string piece;
-    if (str(c, "type") == "content" && c.contains("content")) piece = str(c["content"], "text");
-    if (str(c, "type") == "diff") piece = "diff " + str(c, "path");
+    if (string_field(c, "type") == "content" && c.contains("content"))
+      piece = string_field(c["content"], "text");
+    if (string_field(c, "type") == "diff") piece = "diff " + string_field(c, "path");
     if (piece.empty()) continue;
     out += (out.empty() ? "" : "\n") + piece;
   }
@@ -170,45 +168,46 @@ class AcpInvoker final : public agents::Invoker {
     agents::for_each_log_event(
         log,
         [&](const nlohmann::json& e) {
-          std::string kind = str(e, "acp");
+          std::string kind = string_field(e, "acp");
           if (kind == "permission") {
             flush();
-            t.note("permission " + str(e, "decision") + ": " + str(e, "tool") + " (" +
-                   str(e, "reason") + ")");
+            t.note("permission " + string_field(e, "decision") + ": " + string_field(e, "tool") +
+                   " (" + string_field(e, "reason") + ")");
           } else if (kind == "fs_denied") {
             flush();
-            t.note("refused " + str(e, "method") + " " + str(e, "path") + ": " + str(e, "reason"));
+            t.note("refused " + string_field(e, "method") + " " + string_field(e, "path") + ": " +
+                   string_field(e, "reason"));
           } else if (kind == "note") {
             flush();
-            t.note(str(e, "text"));
+            t.note(string_field(e, "text"));
           } else if (kind == "invalid") {
             flush();
-            t.note("malformed message: " + str(e, "reason"));
+            t.note("malformed message: " + string_field(e, "reason"));
           } else if (kind == "recv" && e.contains("message")) {
             const nlohmann::json& m = e["message"];
             auto tool_call = [&](const nlohmann::json& u) {
               flush();
-              std::string id = str(u, "toolCallId");
+              std::string id = string_field(u, "toolCallId");
               if (!id.empty() && !seen.insert(id).second) return;
-              std::string kind_of = str(u, "kind");
-              t.tool_call_text(kind_of.empty() ? "call" : kind_of, str(u, "title"));
+              std::string kind_of = string_field(u, "kind");
+              t.tool_call_text(kind_of.empty() ? "call" : kind_of, string_field(u, "title"));
             };
-            if (str(m, "method") == "session/request_permission" && m.contains("params") &&
+            if (string_field(m, "method") == "session/request_permission" && m.contains("params") &&
                 m["params"].is_object() && m["params"].contains("toolCall")) {
               tool_call(m["params"]["toolCall"]);
               return;
             }
-            if (str(m, "method") != "session/update" || !m.contains("params")) return;
+            if (string_field(m, "method") != "session/update" || !m.contains("params")) return;
             const nlohmann::json& p = m["params"];
             if (!p.is_object() || !p.contains("update")) return;
             const nlohmann::json& u = p["update"];
-            std::string what = str(u, "sessionUpdate");
+            std::string what = string_field(u, "sessionUpdate");
             if (what == "agent_message_chunk" && u.contains("content")) {
-              reply += str(u["content"], "text");
+              reply += string_field(u["content"], "text");
             } else if (what == "tool_call") {
               tool_call(u);
             } else if (what == "tool_call_update") {
-              std::string status = str(u, "status");
+              std::string status = string_field(u, "status");
               if (status == "completed" || status == "failed") {
                 std::string text = u.contains("content") ? tool_content_text(u["content"]) : "";
                 if (text.empty()) text = status;
@@ -218,8 +217,8 @@ class AcpInvoker final : public agents::Invoker {
               flush();
               std::string plan;
               for (const nlohmann::json& entry : u["entries"]) {
-                plan += (plan.empty() ? "" : "; ") + std::string("[") + str(entry, "status") +
-                        "] " + str(entry, "content");
+                plan += (plan.empty() ? "" : "; ") + std::string("[") +
+                        string_field(entry, "status") + "] " + string_field(entry, "content");
               }
               t.note("plan: " + plan);
             }

@@ -1,13 +1,12 @@
 #include "acp/outcome.h"
 
+#include "agents/json_fields.h"
+
 namespace baton::acp {
 
 namespace {
 
-std::string str(const nlohmann::json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 int64_t num(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return 0;
@@ -33,20 +32,20 @@ nlohmann::json outcome_to_json(const Outcome& o) {
 }
 
 std::optional<Outcome> outcome_from_json(const nlohmann::json& j) {
-  if (!j.is_object() || str(j, "acp") != "result") return std::nullopt;
+  if (!j.is_object() || string_field(j, "acp") != "result") return std::nullopt;
   Outcome o;
   o.success = j.contains("success") && j["success"].is_boolean() && j["success"].get<bool>();
-  o.stop_reason = str(j, "stop_reason");
-  o.text = str(j, "text");
-  o.session_id = str(j, "session_id");
+  o.stop_reason = string_field(j, "stop_reason");
+  o.text = string_field(j, "text");
+  o.session_id = string_field(j, "session_id");
   if (j.contains("usage")) {
     o.usage.input_tokens = num(j["usage"], "input_tokens");
     o.usage.output_tokens = num(j["usage"], "output_tokens");
     o.usage.cached_tokens = num(j["usage"], "cached_tokens");
   }
   o.tool_calls = static_cast<int>(num(j, "tool_calls"));
-  o.error_class = agents::error_class_named(str(j, "error_class"));
-  o.error = str(j, "error");
+  o.error_class = agents::error_class_named(string_field(j, "error_class"));
+  o.error = string_field(j, "error");
   if (o.success) o.error_class = agents::ErrorClass::kNone;
   return o;
 }

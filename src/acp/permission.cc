@@ -1,6 +1,7 @@
 #include "acp/permission.h"
 
 #include "acp/confine.h"
+#include "agents/json_fields.h"
 
 namespace baton::acp {
 
@@ -25,17 +26,14 @@ std::optional<PermissionPolicy> parse_permission_policy(const std::string& name)
 
 namespace {
 
-std::string str(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 std::string pick_option(const nlohmann::json& options, const char* first, const char* second) {
   if (!options.is_array()) return "";
   for (const char* want : {first, second}) {
     for (const nlohmann::json& o : options) {
-      if (str(o, "kind") == want && !str(o, "optionId").empty()) return str(o, "optionId");
+      if (string_field(o, "kind") == want && !string_field(o, "optionId").empty())
+        return string_field(o, "optionId");
     }
   }
   return "";
@@ -51,12 +49,12 @@ std::vector<std::string> tool_call_paths(const nlohmann::json& tool_call, const 
   };
   if (!tool_call.is_object()) return out;
   if (auto loc = tool_call.find("locations"); loc != tool_call.end() && loc->is_array()) {
-    for (const nlohmann::json& l : *loc) add(str(l, "path"));
+    for (const nlohmann::json& l : *loc) add(string_field(l, "path"));
   }
   if (auto in = tool_call.find("rawInput"); in != tool_call.end() && in->is_object()) {
     for (const char* key : {"file_path", "filePath", "absolute_path", "path", "dir_path",
                             "directory", "cwd", "source", "destination", "old_path", "new_path"}) {
-      add(str(*in, key));
+      add(string_field(*in, key));
     }
     if (auto paths = in->find("paths"); paths != in->end() && paths->is_array()) {
       for (const nlohmann::json& p : *paths) {
@@ -73,8 +71,8 @@ PermissionDecision decide_permission(PermissionPolicy policy, const std::string&
   const nlohmann::json empty = nlohmann::json::object();
   const nlohmann::json& call =
       params.is_object() && params.contains("toolCall") ? params["toolCall"] : empty;
-  d.tool = str(call, "title");
-  if (d.tool.empty()) d.tool = str(call, "toolCallId");
+  d.tool = string_field(call, "title");
+  if (d.tool.empty()) d.tool = string_field(call, "toolCallId");
   d.paths = tool_call_paths(call, root);
   switch (policy) {
     case PermissionPolicy::kAllowAll:
@@ -88,7 +86,7 @@ PermissionDecision decide_permission(PermissionPolicy policy, const std::string&
       d.allow = true;
       d.reason = d.paths.empty() ? "names no path (runs in the attempt's sandbox)"
                                  : "every path is in the task's directory";
-      std::string kind = str(call, "kind");
+      std::string kind = string_field(call, "kind");
       if (d.paths.empty() && (kind == "delete" || kind == "move")) {
         d.allow = false;
         d.reason = "a " + kind + " that names no path";

@@ -2,15 +2,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agents/json_fields.h"
+
 namespace baton::acp {
 
 namespace {
 
-std::string str(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 std::string one_line(std::string text) {
   for (char& c : text) {
@@ -25,9 +23,9 @@ std::string one_line(std::string text) {
 }
 
 std::string tool_text(const nlohmann::json& call) {
-  std::string kind = str(call, "kind");
-  std::string title = str(call, "title");
-  if (title.empty()) title = str(call, "toolCallId");
+  std::string kind = string_field(call, "kind");
+  std::string title = string_field(call, "title");
+  if (title.empty()) title = string_field(call, "toolCallId");
   return (kind.empty() ? "tool" : kind) + ": " + title;
 }
 
@@ -35,7 +33,7 @@ std::string plan_text(const nlohmann::json& entries) {
   if (!entries.is_array()) return "";
   for (const char* want : {"in_progress", "pending"}) {
     for (const nlohmann::json& e : entries) {
-      if (str(e, "status") == want) return "plan: " + str(e, "content");
+      if (string_field(e, "status") == want) return "plan: " + string_field(e, "content");
     }
   }
   return entries.empty() ? "" : "plan: done";
@@ -60,12 +58,13 @@ std::string current_step(std::string_view tail) {
     const nlohmann::json& m = e["message"];
     const nlohmann::json& p =
         m.is_object() && m.contains("params") ? m["params"] : nlohmann::json();
-    std::string method = str(m, "method");
+    std::string method = string_field(m, "method");
     if (pending.is_null() && method == "session/request_permission" && p.is_object() &&
         p.contains("toolCall")) {
       // Claude Code's adapter asks without the call's kind: the tool_call before it
       // with the same id has it.
-      if (!str(p["toolCall"], "kind").empty() || str(p["toolCall"], "toolCallId").empty()) {
+      if (!string_field(p["toolCall"], "kind").empty() ||
+          string_field(p["toolCall"], "toolCallId").empty()) {
         return one_line(tool_text(p["toolCall"]));
       }
       pending = p["toolCall"];
@@ -73,18 +72,19 @@ std::string current_step(std::string_view tail) {
     }
     if (method != "session/update" || !p.is_object() || !p.contains("update")) continue;
     const nlohmann::json& u = p["update"];
-    std::string what = str(u, "sessionUpdate");
+    std::string what = string_field(u, "sessionUpdate");
     if (!pending.is_null()) {
-      if (what == "tool_call" && str(u, "toolCallId") == str(pending, "toolCallId")) {
-        pending["kind"] = str(u, "kind");
+      if (what == "tool_call" &&
+          string_field(u, "toolCallId") == string_field(pending, "toolCallId")) {
+        pending["kind"] = string_field(u, "kind");
         return one_line(tool_text(pending));
       }
       continue;
     }
-    if (what == "tool_call_update" && str(u, "status") == "failed" && failed_id.empty()) {
-      failed_id = str(u, "toolCallId");
+    if (what == "tool_call_update" && string_field(u, "status") == "failed" && failed_id.empty()) {
+      failed_id = string_field(u, "toolCallId");
     } else if (what == "tool_call") {
-      bool failed = !failed_id.empty() && failed_id == str(u, "toolCallId");
+      bool failed = !failed_id.empty() && failed_id == string_field(u, "toolCallId");
       return one_line(tool_text(u) + (failed ? " (failed)" : ""));
     } else if (what == "plan" && u.contains("entries")) {
       std::string plan = plan_text(u["entries"]);

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "acp/confine.h"
+#include "agents/json_fields.h"
 
 namespace baton::acp {
 
@@ -25,11 +26,7 @@ bool is_shell_line(const std::string& command) {
 
 constexpr int kInvalidParams = -32602;
 
-std::string str(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 // Cuts the front of S so that it holds at most LIMIT bytes, at a UTF-8 character start.
 bool keep_tail(std::string* s, size_t limit) {
@@ -72,7 +69,7 @@ void Terminals::drain(Terminal& t) {
 std::optional<nlohmann::json> Terminals::handle(const Message& m) {
   const nlohmann::json& p = m.params;
   if (m.method == "terminal/create") {
-    std::string command = str(p, "command");
+    std::string command = string_field(p, "command");
     if (command.empty()) return make_error(m.id, kInvalidParams, "terminal/create: no command");
     if (terminals_.size() >= kMaxTerminals) {
       return make_error(m.id, kInvalidParams, "terminal/create: too many terminals");
@@ -92,16 +89,16 @@ std::optional<nlohmann::json> Terminals::handle(const Message& m) {
         spec.argv.push_back(a.get<std::string>());
       }
     }
-    std::string cwd = str(p, "cwd");
+    std::string cwd = string_field(p, "cwd");
     auto confined = confine(root_, cwd.empty() ? root_ : cwd);
     if (!confined)
       return make_error(m.id, kInvalidParams, "terminal/create: " + confined.error().message);
     spec.cwd = *confined;
     if (p.contains("env") && p["env"].is_array()) {
       for (const nlohmann::json& e : p["env"]) {
-        std::string name = str(e, "name");
+        std::string name = string_field(e, "name");
         if (name.empty() || name.find('=') != std::string::npos) continue;
-        spec.env.emplace_back(name, str(e, "value"));
+        spec.env.emplace_back(name, string_field(e, "value"));
       }
     }
     spec.merge_stderr = true;
@@ -121,7 +118,7 @@ std::optional<nlohmann::json> Terminals::handle(const Message& m) {
     terminals_[id] = std::move(t);
     return make_result(m.id, {{"terminalId", id}});
   }
-  auto it = terminals_.find(str(p, "terminalId"));
+  auto it = terminals_.find(string_field(p, "terminalId"));
   if (it == terminals_.end())
     return make_error(m.id, kInvalidParams, m.method + ": no such terminal");
   Terminal& t = *it->second;

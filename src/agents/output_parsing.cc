@@ -131,26 +131,6 @@ std::optional<nlohmann::json> trailing_json_object(std::string_view text) {
   return std::nullopt;
 }
 
-int64_t int_field(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(key);
-  if (it == j.end() || !it->is_number()) return 0;
-  return it->is_number_float() ? static_cast<int64_t>(it->get<double>()) : it->get<int64_t>();
-}
-
-std::string string_field(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-const nlohmann::json& object_field(const nlohmann::json& j, const char* key) {
-  static const nlohmann::json* const empty = new nlohmann::json(nlohmann::json::object());
-  if (!j.is_object()) return *empty;
-  auto it = j.find(key);
-  return it != j.end() && it->is_object() ? *it : *empty;
-}
-
 int http_status_in(std::string_view message) {
   for (std::string_view marker : {"error:", "status"}) {
     size_t from = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "agents/invoker.h"
+#include "agents/json_fields.h"  // int_field, string_field, object_field
 
 namespace baton::agents {
 
@@ -44,16 +45,6 @@ std::optional<nlohmann::json> parse_json_document(std::string_view text);
 /// error report printed after log lines and stack traces (Gemini CLI's stderr). The
 /// latest such start that parses to the end of TEXT wins; nullopt when none.
 std::optional<nlohmann::json> trailing_json_object(std::string_view text);
-
-/// J[KEY] when J is an object and J[KEY] a number (truncated to an integer), else 0.
-int64_t int_field(const nlohmann::json& j, const char* key);
-
-/// J[KEY] when J is an object and J[KEY] a string, else "".
-std::string string_field(const nlohmann::json& j, const char* key);
-
-/// J[KEY] when J is an object and that member is an object; else a shared empty
-/// object (never null), so an event's optional sub-object can be read without checks.
-const nlohmann::json& object_field(const nlohmann::json& j, const char* key);
 
 /// The HTTP status in a message such as "[API Error: 500 mock injected 500]",
 /// "Last error: 429 Too Many Requests" or "status 503": the first three-digit number

@@ -8,6 +8,7 @@
 #include "a2a/invoker.h"
 #include "agents/custom.h"
 #include "agents/invoker.h"
+#include "httpjob/config_profile.h"
 #include "httpjob/invoker.h"
 #include "workflow/config.h"
 #include "workflow/loader.h"
@@ -25,6 +26,22 @@ Result<std::map<std::string, std::string>> parse_inputs(const std::vector<std::s
   }
   return out;
 }
+
+namespace {
+
+// Where the value at POINTER (RFC 6901) of a declared profile is written: LOCS's entry
+// for it or for its nearest enclosing value (a field inherited through `extends` is not
+// in the file); FALLBACK when none is there.
+workflow::SourceLoc nearest_loc(const std::map<std::string, workflow::SourceLoc>& locs,
+                                std::string pointer, workflow::SourceLoc fallback) {
+  while (true) {
+    if (auto it = locs.find(pointer); it != locs.end()) return it->second;
+    if (pointer.empty()) return fallback;
+    pointer.erase(pointer.rfind('/'));
+  }
+}
+
+}  // namespace
 
 std::optional<workflow::Config> load_project_config(const std::string& root) {
   std::string path = (std::filesystem::path(root) / ".baton" / "config.yaml").string();
@@ -49,6 +66,18 @@ std::optional<workflow::Config> load_project_config(const std::string& root) {
       httpjob::HttpJobSpec job{def.http_job_profile,      def.http_job_url,
                                def.http_job_assistant_id, def.http_job_input_key,
                                def.http_job_output_key,   def.http_job_auth_env};
+      if (!def.http_job_profile_doc.is_null()) {
+        auto resolved = httpjob::resolve_declared_profile(def.http_job_profile_doc);
+        if (!resolved) {
+          workflow::SourceLoc at =
+              nearest_loc(def.http_job_profile_locs, resolved.error().pointer, def.http_job_loc);
+          std::fprintf(stderr, "%s:%d:%d: custom agent '%s': http_job.profile: %s\n", path.c_str(),
+                       at.line, at.column, name.c_str(), resolved.error().message.c_str());
+          good = false;
+          continue;
+        }
+        job.profile_document = std::move(*resolved);
+      }
       if (auto registered = httpjob::register_http_job_agent(name, job); !registered) {
         std::fprintf(stderr, "%s:%d:%d: %s\n", path.c_str(), def.http_job_loc.line,
                      def.http_job_loc.column, registered.error().message.c_str());

@@ -14,7 +14,9 @@
 #include <mutex>
 #include <thread>
 
+#include "agents/event_time.h"
 #include "agents/invoker.h"
+#include "httpjob/config_profile.h"
 #include "httpjob/input.h"
 #include "httpjob/profile.h"
 
@@ -48,7 +50,9 @@ bool g_finished = false;  // guarded by g_out_mu: the final line is written
 std::string g_job_id;     // guarded by g_out_mu
 Vars g_vars;              // guarded by g_out_mu: the job's variables once it has an id
 
-void write_line(const json& j) {
+// J as a log line, with its time stamp (agents/event_time.h).
+void write_line(json j) {
+  j[agents::kEventTimeKey] = agents::event_time_ms();
   std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
@@ -408,7 +412,9 @@ struct Final {
 
 int run(const JobArgs& args) {
   emit({{"httpjob", "start"}, {"profile", args.profile}, {"url", args.url}, {"pid", ::getpid()}});
-  Result<Profile> profile = builtin_profile(args.profile);
+  Result<Profile> profile = load_profile(
+      args.profile,
+      args.profile_json.empty() ? json() : json::parse(args.profile_json, nullptr, false));
   std::string prompt;
   if (!read_prompt(&prompt)) {
     emit_result(result_line(
@@ -650,6 +656,7 @@ Result<JobArgs> parse_job_args(const std::vector<std::string>& args) {
     if (a == "--output-key") target = &out.output_key;
     if (a == "--auth-env") target = &out.auth_env;
     if (a == "--key") target = &out.key;
+    if (a == "--profile-json") target = &out.profile_json;
     if (a == "--answer") {
       out.answer = true;
       continue;
@@ -661,7 +668,12 @@ Result<JobArgs> parse_job_args(const std::vector<std::string>& args) {
   if (out.url.empty()) return fail("missing --url");
   if (out.profile.empty()) return fail("missing --profile");
   if (!split_url(out.url)) return fail("--url must be an http:// URL");
-  if (auto p = builtin_profile(out.profile); !p) return tl::unexpected(p.error());
+  json document;
+  if (!out.profile_json.empty()) {
+    document = json::parse(out.profile_json, nullptr, false);
+    if (document.is_discarded()) return fail("--profile-json is not JSON");
+  }
+  if (auto p = load_profile(out.profile, document); !p) return tl::unexpected(p.error());
   return out;
 }
 

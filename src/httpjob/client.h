@@ -55,7 +55,10 @@ namespace baton::httpjob {
 
 /// The options of `baton __http-job`.
 struct JobArgs {
-  std::string profile;       ///< --profile NAME (a built-in profile)
+  std::string profile;  ///< --profile NAME (a built-in profile, or a declared one's name)
+  /// --profile-json DOCUMENT: a profile declared in the config (httpjob/config_profile.h),
+  /// checked again here; "" = the built-in profile NAME
+  std::string profile_json;
   std::string url;           ///< --url http://HOST:PORT[/PATH]: the API's base
   std::string assistant_id;  ///< --assistant-id ID (the {assistant_id} variable)
   std::string input_key;     ///< --input-key KEY ("" = the profile's default)
@@ -67,7 +70,7 @@ struct JobArgs {
 
 /// Parses ARGS (after "__http-job"). Errors: "unknown option X", "X needs a value",
 /// "missing --url", "missing --profile", "--url must be an http:// URL", an unknown
-/// profile.
+/// profile, a --profile-json that is not JSON or not a good profile.
 Result<JobArgs> parse_job_args(const std::vector<std::string>& args);
 
 /// The hidden command: parses ARGS and runs the job (see above); returns its exit code.

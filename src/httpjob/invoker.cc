@@ -1,8 +1,10 @@
 #include "httpjob/invoker.h"
 
 #include "agents/custom.h"
+#include "agents/json_fields.h"
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
+#include "httpjob/config_profile.h"
 #include "httpjob/health.h"
 #include "httpjob/input.h"
 #include "httpjob/profile.h"
@@ -14,11 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string str(const json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+using agents::string_field;
 
 class HttpJobInvoker final : public agents::Invoker {
  public:
@@ -36,6 +34,9 @@ class HttpJobInvoker final : public agents::Invoker {
                 spec_.profile,
                 "--url",
                 spec_.url};
+    if (!spec_.profile_document.is_null()) {
+      cmd.argv.insert(cmd.argv.end(), {"--profile-json", spec_.profile_document.dump()});
+    }
     auto add = [&](const char* option, const std::string& value) {
       if (!value.empty()) cmd.argv.insert(cmd.argv.end(), {option, value});
     };
@@ -55,7 +56,7 @@ class HttpJobInvoker final : public agents::Invoker {
 
   // The profile's health call (httpjob/health.h), not the local executable.
   agents::Health health(double timeout_s) const override {
-    auto profile = builtin_profile(spec_.profile);
+    auto profile = load_profile(spec_.profile, spec_.profile_document);
     if (!profile) return {false, profile.error().message};
     return check_health(*profile, spec_.url, spec_.auth_env, timeout_s);
   }
@@ -65,11 +66,11 @@ class HttpJobInvoker final : public agents::Invoker {
     agents::AgentResult r =
         agents::parse_adapter_result(process, "httpjob", "http job", name_ + " (HTTP job)", &line);
     // Exit 3 with the question: not a failure but a gate (httpjob/input.h).
-    if (str(line, "state") == "needs_input" && line.contains("question") &&
+    if (string_field(line, "state") == "needs_input" && line.contains("question") &&
         process.status.kind == exec::ExitStatus::Kind::kExited &&
         process.status.code == kExitNeedsInput) {
-      r.question = str(line, "question");
-      r.error = str(line, "error");
+      r.question = string_field(line, "question");
+      r.error = string_field(line, "error");
       r.error_class = agents::ErrorClass::kNone;
     }
     return r;
@@ -84,17 +85,17 @@ class HttpJobInvoker final : public agents::Invoker {
     agents::for_each_log_event(
         log,
         [&](const json& e) {
-          std::string kind = str(e, "httpjob");
+          std::string kind = string_field(e, "httpjob");
           if (kind == "dispatch") {
-            t.note("dispatched to " + str(e, "url") + " (" + str(e, "profile") + ", key " +
-                   str(e, "key") + ")");
+            t.note("dispatched to " + string_field(e, "url") + " (" + string_field(e, "profile") +
+                   ", key " + string_field(e, "key") + ")");
           } else if (kind == "job") {
-            t.note("job " + str(e, "id"));
+            t.note("job " + string_field(e, "id"));
           } else if (kind == "status") {
-            std::string detail = str(e, "detail");
-            t.note("status " + str(e, "status") + (detail.empty() ? "" : ": " + detail));
+            std::string detail = string_field(e, "detail");
+            t.note("status " + string_field(e, "status") + (detail.empty() ? "" : ": " + detail));
           } else if (kind == "note") {
-            t.note(str(e, "text"));
+            t.note(string_field(e, "text"));
           }
         },
         [&](std::string_view line) { t.other(line); });
@@ -114,11 +115,15 @@ Result<std::unique_ptr<agents::Invoker>> make_http_job_invoker(const std::string
   if (spec.url.rfind("http://", 0) != 0) {
     return fail(where + "http_job.url must be an http:// URL, not '" + spec.url + "'");
   }
-  if (auto p = builtin_profile(spec.profile); !p) {
-    return fail(where + "http_job.profile: " + p.error().message);
-  }
-  if (spec.profile.rfind("langgraph", 0) == 0 && spec.assistant_id.empty()) {
+  auto profile = load_profile(spec.profile, spec.profile_document);
+  if (!profile) return fail(where + "http_job.profile: " + profile.error().message);
+  if (spec.assistant_id.empty() && spec.profile_document.is_null() &&
+      spec.profile.rfind("langgraph", 0) == 0) {
     return fail(where + "http_job.assistant_id is required by the " + spec.profile + " profile");
+  }
+  if (spec.assistant_id.empty() &&
+      spec.profile_document.dump().find("{assistant_id}") != std::string::npos) {
+    return fail(where + "http_job.assistant_id is required: the profile uses {assistant_id}");
   }
   return std::make_unique<HttpJobInvoker>(name, spec);
 }
@@ -138,8 +143,8 @@ std::string current_step(std::string_view tail) {
   line = line.substr(0, line.find('\n'));
   json e = json::parse(line, nullptr, false);
   if (!e.is_object()) return "";
-  std::string detail = str(e, "detail");
-  std::string step = str(e, "status") + (detail.empty() ? "" : ": " + detail);
+  std::string detail = string_field(e, "detail");
+  std::string step = string_field(e, "status") + (detail.empty() ? "" : ": " + detail);
   for (char& c : step) {
     if (static_cast<unsigned char>(c) < 0x20) c = ' ';
   }

@@ -4,7 +4,8 @@
 //   custom_agents:
 //     researcher:
 //       http_job:
-//         profile: langgraph            # or langgraph-stateless, crewai (httpjob/profile.h)
+//         profile: langgraph            # or langgraph-stateless, crewai (httpjob/profile.h),
+//                                       # or a mapping (httpjob/config_profile.h)
 //         url: http://127.0.0.1:2024    # the API's base
 //         assistant_id: agent           # LangGraph: the graph or assistant to run
 //         input_key: messages           # where the prompt goes (profile default)
@@ -16,6 +17,7 @@
 #pragma once
 
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
@@ -26,16 +28,20 @@ namespace baton::httpjob {
 
 /// A hosted agent as declared in custom_agents (http_job: ...).
 struct HttpJobSpec {
-  std::string profile;       ///< a built-in profile's name
+  std::string profile;       ///< a built-in profile's name, or a declared one's (the agent's)
   std::string url;           ///< http://HOST:PORT[/PATH]
   std::string assistant_id;  ///< {assistant_id}, or ""
   std::string input_key;     ///< "" = the profile's default
   std::string output_key;    ///< "" = the profile's default
   std::string auth_env;      ///< the variable holding the secret, or ""
+  /// a profile declared in the config, resolved (httpjob/config_profile.h); null = the
+  /// built-in profile named `profile`
+  nlohmann::json profile_document = nullptr;
 };
 
 /// The invoker of the hosted agent NAME: build_command() is `baton __http-job
-/// --profile P --url URL [--assistant-id A] [--input-key K] [--output-key K]
+/// --profile P [--profile-json DOCUMENT] --url URL [--assistant-id A] [--input-key K] [--output-key
+/// K]
 /// [--auth-env V] [--key IDEMPOTENCY_KEY]` with the prompt on stdin (the key is the
 /// invocation's idempotency_key; with Invocation::answer, `--answer` and the answer on
 /// stdin instead); parse() reads its {"httpjob":"result"} line (a missing

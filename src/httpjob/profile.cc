@@ -297,6 +297,11 @@ Result<Profile> builtin_profile(const std::string& name) {
   return p;
 }
 
+json builtin_profile_document(const std::string& name) {
+  const json& documents = builtin_documents();
+  return documents.contains(name) ? documents[name] : json();
+}
+
 std::vector<std::string> builtin_profile_names() {
   std::vector<std::string> names;
   for (const auto& [name, document] : builtin_documents().items()) names.push_back(name);

@@ -116,6 +116,10 @@ Result<Profile> builtin_profile(const std::string& name);
 /// slash); nullopt when URL is not http:// with a host.
 std::optional<std::pair<std::string, std::string>> split_url(const std::string& url);
 
+/// The document of the built-in profile NAME (the JSON parse_profile() reads); null when
+/// there is none.
+nlohmann::json builtin_profile_document(const std::string& name);
+
 /// The names of the built-in profiles, sorted.
 std::vector<std::string> builtin_profile_names();
 

@@ -77,10 +77,30 @@ void read_a2a(const YamlEntry& entry, const std::string& where, DiagnosticSink& 
   if (def->a2a_url.empty()) sink.error(entry.value_loc(), "missing 'a2a.url'" + where);
 }
 
-// http_job: {profile: NAME, url: URL, assistant_id, input_key, output_key, auth: {env:
-// NAME}}. The secret is named by environment variable only: an inline token is an error.
-void read_http_job(const YamlEntry& entry, const std::string& where, DiagnosticSink& sink,
-                   CustomAgentDef* def) {
+// The place of every value under NODE (a profile mapping), by its JSON pointer below
+// POINTER, into LOCS.
+void collect_locs(const YamlNode& node, const std::string& pointer,
+                  std::map<std::string, SourceLoc>* locs) {
+  (*locs)[pointer] = loc_of(node.Mark());
+  if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!it->first.IsScalar()) continue;
+      std::string key;
+      for (char c : it->first.Scalar())
+        key += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+      collect_locs(it->second, pointer + "/" + key, locs);
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i)
+      collect_locs(node[i], pointer + "/" + std::to_string(i), locs);
+  }
+}
+
+// http_job: {profile: NAME | {extends: NAME, ...fields}, url: URL, assistant_id, input_key,
+// output_key, auth: {env: NAME}}. The secret is named by environment variable only: an inline token
+// is an error.
+void read_http_job(const YamlEntry& entry, const std::string& agent, const std::string& where,
+                   DiagnosticSink& sink, CustomAgentDef* def) {
   def->http_job_loc = entry.value_loc();
   if (!entry.value.IsMap()) {
     sink.error(entry.value_loc(),
@@ -95,7 +115,19 @@ void read_http_job(const YamlEntry& entry, const std::string& where, DiagnosticS
     *out = e.value.Scalar();
   };
   for (const YamlEntry& e : map_entries(entry.value, &kHttpJobKeys, where, sink)) {
-    if (e.key == "profile") {
+    if (e.key == "profile" && e.value.IsMap()) {
+      // A profile declared here (docs/httpjob.md): kept as JSON, checked at registration.
+      def->http_job_loc = e.value_loc();
+      size_t budget = 100000;
+      std::optional<nlohmann::json> doc = yaml_to_json(e.value, &budget);
+      if (!doc) {
+        sink.error(e.value_loc(), "'http_job.profile' is too large or too deep" + where);
+        continue;
+      }
+      def->http_job_profile_doc = std::move(*doc);
+      collect_locs(e.value, "", &def->http_job_profile_locs);
+      def->http_job_profile = agent;  // a declared profile is named after its agent
+    } else if (e.key == "profile") {
       def->http_job_loc = e.value_loc();
       scalar(e, &def->http_job_profile);
     } else if (e.key == "url") {
@@ -181,7 +213,7 @@ void read_custom_agent(const YamlEntry& entry, DiagnosticSink& sink, CustomAgent
       read_a2a(e, where, sink, def);
     } else if (e.key == "http_job") {
       has_http_job = true;
-      read_http_job(e, where, sink, def);
+      read_http_job(e, entry.key, where, sink, def);
     } else if (e.key == "env") {
       if (!e.value.IsMap()) {
         sink.error(e.value_loc(), "expected a mapping for 'env'" + where);

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,7 +59,15 @@ struct CustomAgentDef {
   std::string http_job_output_key;
   std::string http_job_auth_env;  ///< auth: {env: NAME}
   SourceLoc http_job_loc;         ///< the value of http_job.profile (or of http_job)
-  SourceLoc loc;                  ///< the agent's name in the file
+  /// http_job.profile given as a mapping (a profile declared in the config,
+  /// docs/httpjob.md "Profiles in the config"): that mapping as JSON (null when the
+  /// profile is a name; then http_job_profile is the name, else the agent's name). It is
+  /// resolved and checked where the agent is registered (httpjob/config_profile.h).
+  nlohmann::json http_job_profile_doc;
+  /// JSON pointer (RFC 6901) into http_job_profile_doc -> where that value is in the
+  /// file, for errors that name a field of the profile
+  std::map<std::string, SourceLoc> http_job_profile_locs;
+  SourceLoc loc;  ///< the agent's name in the file
 };
 
 /// The contents of .baton/config.yaml.

@@ -169,6 +169,28 @@ TEST(ConfigHttpJobTest, HostedAgentsAreReadWithTheirPlaces) {
   EXPECT_EQ(d.http_job_loc.column, 25);  // the profile's value: where its errors point
 }
 
+TEST(ConfigHttpJobTest, ADeclaredProfileIsKeptAsJsonWithThePlacesOfItsValues) {
+  auto c = load_config_text(R"(custom_agents:
+  crew2:
+    http_job:
+      url: "http://127.0.0.1:1"
+      profile:
+        extends: crewai
+        create: {path: /v2/jobs, body: {n: 3, quoted: "3", gone: null}}
+)",
+                            "c.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  const CustomAgentDef& d = c->custom_agents["crew2"];
+  EXPECT_EQ(d.http_job_profile, "crew2");  // named after its agent
+  EXPECT_EQ(d.http_job_profile_doc,
+            nlohmann::json::parse(R"({"extends": "crewai", "create": {"path": "/v2/jobs",
+                "body": {"n": 3, "quoted": "3", "gone": null}}})"));
+  EXPECT_EQ(d.http_job_profile_locs.at("").line, 6);
+  EXPECT_EQ(d.http_job_profile_locs.at("/create/path").line, 7);
+  EXPECT_EQ(d.http_job_profile_locs.at("/create/path").column, 24);
+  EXPECT_EQ(d.http_job_loc.line, 6);
+}
+
 TEST(ConfigHttpJobTest, BadHostedAgentsAreErrorsWithAPlace) {
   auto error = [](const std::string& text) {
     auto c = load_config_text(text, "c.yaml");

@@ -36,6 +36,10 @@
 //                 call); the next ones complete after two polls
 // A prompt holding CONTRACT completes with the adapter contract's answer "done: contract"
 // (tests/contract/) instead of "crew says: PROMPT".
+// The same crews under a renamed API ("v2", NOT CrewAI's: for profiles declared in a
+// config, docs/httpjob.md): POST /v2/jobs {payload, idempotency} -> {job: {ref}};
+// GET /v2/jobs/{ref} -> {state: QUEUED | WORKING | DONE | BROKEN | ..., step,
+// answer: {text}, problem}; auth "X-Crew-Key: crew-token" instead of the bearer token.
 // GET /inputs (auth, as CrewAI's): {"inputs": ["prompt"]}, the crew's required inputs.
 // POST /resume answers 422 for a missing or mistyped field or another task_id, 404 for
 // an unknown execution_id, 409 when the kickoff is not paused.
@@ -51,7 +55,21 @@ const seen = new Map(); // prompt -> kickoffs of it
 const stats = { kickoffs: 0, kickoff_keys: [], status_paths: [], auth: [], resumes: [] };
 let next = 1;
 
+const V2_STATES = { queued: "QUEUED", running: "WORKING", completed: "DONE", error: "BROKEN" };
+
+// An answer of the CrewAI API in the v2 API's shape.
+function toV2(b) {
+  const out = {};
+  if ("kickoff_id" in b) out.job = { ref: b.kickoff_id };
+  if ("status" in b) out.state = V2_STATES[b.status] ?? b.status;
+  if ("current_task" in b) out.step = b.current_task;
+  if (b.result) out.answer = { text: b.result.output };
+  if ("error" in b) out.problem = b.error;
+  return out;
+}
+
 function send(res, code, body) {
+  if (res.v2 && typeof body === "object") body = toV2(body);
   const text = typeof body === "string" ? body : JSON.stringify(body);
   res.writeHead(code, { "Content-Type": "application/json" });
   res.end(text);
@@ -79,7 +97,7 @@ function kickoff(req, res, body) {
   } catch {
     return send(res, 422, { error: "malformed JSON" });
   }
-  const inputs = parsed.inputs;
+  const inputs = res.v2 ? parsed.payload : parsed.inputs;
   if (typeof inputs !== "object" || inputs === null) return send(res, 422, { error: "inputs is required" });
   const scenario = scenarioOf(inputs);
   const prompt = String(inputs.prompt ?? JSON.stringify(inputs));
@@ -90,7 +108,7 @@ function kickoff(req, res, body) {
   if (scenario === "flaky" && count === 1) return send(res, 503, { error: "upstream unavailable" });
   if (scenario === "down") return send(res, 503, { error: "upstream unavailable" });
   stats.kickoffs++;
-  stats.kickoff_keys.push(parsed.meta?.baton_key ?? null);
+  stats.kickoff_keys.push((res.v2 ? parsed.idempotency : parsed.meta?.baton_key) ?? null);
   const id = scenario === "hostile" ? "../admin?x=1" : `00000000-0000-4000-8000-${String(next++).padStart(12, "0")}`;
   const timedScenario = scenario === "lateonce" ? (count === 1 ? "late" : "ok") : scenario;
   const paused = scenario === "input" || scenario === "inputhostile";
@@ -191,6 +209,17 @@ const server = http.createServer((req, res) => {
       const late = all.filter((j) => j.scenario === "late" && !isRunning(j)).length;
       const paused = all.filter((j) => j.paused).length;
       return send(res, 200, { ...stats, running: all.filter(isRunning).length, late, paused });
+    }
+    if (req.url.startsWith("/v2/")) {
+      res.v2 = true;
+      stats.auth.push(req.headers["x-crew-key"] ?? null);
+      if (req.headers["x-crew-key"] !== "crew-token") return send(res, 401, { error: "invalid key" });
+      if (req.method === "POST" && req.url === "/v2/jobs") return kickoff(req, res, body);
+      if (req.method === "GET" && req.url.startsWith("/v2/jobs/")) {
+        stats.status_paths.push(req.url);
+        return status(req, res, decodeURIComponent(req.url.slice("/v2/jobs/".length)));
+      }
+      return send(res, 404, { error: "not found" });
     }
     stats.auth.push(req.headers.authorization ?? null);
     if (req.headers.authorization !== "Bearer crew-token") return send(res, 401, { error: "invalid bearer token" });

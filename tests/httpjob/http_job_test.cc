@@ -136,6 +136,8 @@ TEST(HttpJobTest, CrewAiOutputIsTheCrewsResult) {
   std::string log = read_file(attempt(run).value("log", ""));
   EXPECT_EQ(log.find("crew-token"), std::string::npos) << log;  // sent, never logged
   EXPECT_LT(log.find(R"({"httpjob":"job")"), log.find(R"({"httpjob":"status")")) << log;
+  // Each line carries the time it was written (agents/event_time.h).
+  EXPECT_TRUE(job_line(log)["time_ms"].is_number_integer()) << log;
   Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
   EXPECT_NE(logs.out.find("status completed"), std::string::npos) << logs.out;
   EXPECT_NE(logs.out.find("status running: research_task"), std::string::npos) << logs.out;
@@ -450,6 +452,104 @@ TEST(HttpJobTest, AJobDispatchedByADeadClientIsFoundByItsKey) {
   // Every call carried the API key from the variable the config names (x-api-key).
   ASSERT_FALSE(stats["api_keys"].empty());
   for (const json& key : stats["api_keys"]) EXPECT_EQ(key, "lg-s3cret");
+}
+
+// A profile declared in the config (docs/httpjob.md "Profiles in the config") for the
+// stand-in's renamed "v2" API: other paths, body, fields, status strings and auth header.
+std::string v2_profile(const std::string& url) {
+  return "\n      url: \"" + url +
+         "\"\n      auth: {env: CREW_TOKEN}\n      profile:\n        extends: crewai\n"
+         "        auth: {header: X-Crew-Key, prefix: \"\"}\n"
+         "        create: {path: /v2/jobs, body: {payload: \"{input}\", idempotency: \"{key}\", "
+         "inputs: null, meta: null}, capture: {id: /job/ref}}\n"
+         "        status: {path: \"/v2/jobs/{id}\", field: /state, detail: /step, output: "
+         "/answer/text, error: /problem}\n"
+         "        states: {WORKING: running, DONE: succeeded, BROKEN: failed}\n"
+         "        health: null\n";
+}
+
+TEST(HttpJobTest, AProfileDeclaredInTheConfigRunsATask) {
+  ScratchDir dir;
+  make_repo(dir, "crew2", v2_profile(g_crew->url()), "research the market");
+  int before = kickoffs();
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path(), kCrewEnv);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json run = last_run(dir);
+  EXPECT_EQ(task_of(run, "t")["output"], "crew says: research the market\n");
+  json stats = g_crew->get_json("/stats");
+  EXPECT_EQ(stats["kickoffs"], before + 1);
+  EXPECT_EQ(stats["kickoff_keys"].back(), "baton-" + run["id"].get<std::string>() + "-t-1");
+  EXPECT_EQ(stats["auth"].back(), "crew-token");  // in X-Crew-Key, as the profile says
+  EXPECT_EQ(stats["status_paths"].back().get<std::string>().rfind("/v2/jobs/", 0), 0u);
+  Outcome logs = run_baton({"logs", run["id"], "t"}, dir.path());
+  EXPECT_NE(logs.out.find("status DONE"), std::string::npos) << logs.out;
+  EXPECT_NE(logs.out.find("status WORKING: research_task"), std::string::npos) << logs.out;
+
+  // What the server answers stays hostile: its id is percent-encoded in the declared path
+  // too, and its output is data.
+  ScratchDir hostile;
+  make_repo(hostile, "crew2", v2_profile(g_crew->url()), "SCENARIO:hostile");
+  o = run_baton({"run", "flow.yaml", "--plain"}, hostile.path(), kCrewEnv);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(task_of(last_run(hostile), "t")["output"],
+            "$(touch /tmp/baton-crew-pwned) `touch pwned` ; rm -rf ../../ ../../escape.txt");
+  EXPECT_EQ(g_crew->get_json("/stats")["status_paths"].back(), "/v2/jobs/..%2Fadmin%3Fx%3D1");
+  EXPECT_FALSE(fs::exists("/tmp/baton-crew-pwned"));
+  EXPECT_FALSE(hostile.exists("pwned"));
+}
+
+TEST(HttpJobTest, ADeclaredProfileIsCheckedAtItsPlace) {
+  struct Case {
+    std::string profile, error;
+  };
+  const std::string head = ".baton/config.yaml:";
+  const std::string agent = ": custom agent 'svc': http_job.profile: ";
+  for (const Case& c : {
+           Case{"{extends: crewai, create: {method: PUT, path: /k, capture: {id: /i}}}",
+                head + "5:51" + agent + "create.method: must be GET or POST, not \"PUT\""},
+           Case{"{extends: crewai, create: {path: /k, capture: {id: null}}}",
+                head + "5:62" + agent +
+                    "create.capture.id: missing (the pointer to the job's id "
+                    "in the answer)"},
+           Case{"{extends: crewai, states: {DONE: finished}}",
+                head + "5:49" + agent +
+                    "states.DONE: \"finished\" is not a state (pending, "
+                    "running, succeeded, failed, timed_out, cancelled, needs_input)"},
+           Case{"{extends: crewai, status: {path: \"http://evil.example/s/{id}\"}}",
+                head + "5:49" + agent + "status.path: must start with /"},
+           Case{"{extends: crewai, status: {path: \"//evil.example/s/{id}\"}}",
+                head + "5:49" + agent +
+                    "status.path: must be a path, not a URL with a scheme "
+                    "or a host"},
+           Case{"{extends: crewai, status: {path: \"/s/../admin/{id}\"}}",
+                head + "5:49" + agent + "status.path: holds a '.' or '..' segment"},
+           Case{"{extends: crewai, status: {path: \"/s/{kickof_id}\"}}",
+                head + "5:49" + agent + "status.path: uses the undefined variable {kickof_id}"},
+           Case{"{extends: crewai, status: {path: \"/s/{id}#x\"}}",
+                head + "5:49" + agent + "status.path: holds a character a path cannot (#)"},
+           Case{"{extends: crewai, auth: {header: \"X-Key: a\\r\\nHost\"}}",
+                head + "5:49" + agent +
+                    "auth.header: must be an HTTP header name (letters, "
+                    "digits, -)"},
+           Case{"{extends: crewai, stats: {path: /s}}",
+                head + "5:41" + agent +
+                    "unknown field 'stats' (known: auth, input_key, "
+                    "output_key, prepare, create, find, status, states, result, resume, cancel, "
+                    "health)"},
+           Case{"{extends: zapier}", head + "5:26" + agent +
+                                         "extends: \"zapier\" is not a built-in profile (known: "
+                                         "crewai, langgraph, langgraph-stateless)"},
+           Case{"{create: {path: /k, capture: {id: /i}}}",
+                head + "5:16" + agent + "missing 'status'"},
+       }) {
+    SCOPED_TRACE(c.profile);
+    ScratchDir dir;
+    make_repo(dir, "svc", "\n      url: \"http://127.0.0.1:1\"\n      profile: " + c.profile + "\n",
+              "x");
+    Outcome o = run_baton({"validate", "flow.yaml"}, dir.path());
+    EXPECT_NE(o.exit_code, 0);
+    EXPECT_NE(o.err.find(c.error), std::string::npos) << o.err;
+  }
 }
 
 TEST(HttpJobTest, BadConfigIsAnErrorAtItsPlace) {
