@@ -17,8 +17,11 @@ using nlohmann::json;
 // after a crash GET /threads/{thread_id}/runs finds the run again. CrewAI: the AMP API
 // of a deployed crew (docs.crewai.com/en/api-reference: /kickoff, /status/{kickoff_id};
 // `meta` is echoed to webhooks, so the key is sent there; no call looks a kickoff up by
-// it and none cancels one). Health: LangGraph's GET /ok; CrewAI's GET /inputs (the
-// crew's required inputs: cheap, and it checks the bearer token).
+// it and none cancels one; its `crewWebhookUrl` gets the callback URL, the token in its
+// query). "crewai-signed": the same API whose callbacks are signed by Standard Webhooks
+// with a per-kickoff secret sent as `webhookSecret` (no published CrewAI field: for a
+// deployment behind a signing relay, and the stand-in's signed mode). Health: LangGraph's GET /ok;
+// CrewAI's GET /inputs (the crew's required inputs: cheap, and it checks the bearer token).
 constexpr const char* kBuiltin = R"json({
  "langgraph": {
   "auth": {"header": "x-api-key", "prefix": ""},
@@ -40,7 +43,8 @@ constexpr const char* kBuiltin = R"json({
              "output": "/{output_key}", "error": "/__error__/message",
              "needs_input": "/__interrupt__"},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
-  "health": {"method": "GET", "path": "/ok"}
+  "health": {"method": "GET", "path": "/ok"},
+  "webhook": {"url": "/webhook", "verify": "bearer", "id": "/run_id", "status": "/status"}
  },
  "langgraph-stateless": {
   "auth": {"header": "x-api-key", "prefix": ""},
@@ -56,7 +60,8 @@ constexpr const char* kBuiltin = R"json({
              "output": "/{output_key}", "error": "/__error__/message",
              "needs_input": "/__interrupt__"},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
-  "health": {"method": "GET", "path": "/ok"}
+  "health": {"method": "GET", "path": "/ok"},
+  "webhook": {"url": "/webhook", "verify": "bearer", "id": "/run_id", "status": "/status"}
  },
  "crewai": {
   "auth": {"header": "Authorization", "prefix": "Bearer "},
@@ -69,7 +74,24 @@ constexpr const char* kBuiltin = R"json({
   "states": {"queued": "pending", "pending": "pending", "running": "running",
              "completed": "succeeded", "error": "failed",
              "awaiting_human_feedback": "needs_input"},
-  "health": {"method": "GET", "path": "/inputs"}
+  "health": {"method": "GET", "path": "/inputs"},
+  "webhook": {"url": "/crewWebhookUrl", "verify": "bearer", "id": "/kickoff_id",
+              "status": "/status"}
+ },
+ "crewai-signed": {
+  "auth": {"header": "Authorization", "prefix": "Bearer "},
+  "input_key": "prompt", "output_key": "output",
+  "create": {"method": "POST", "path": "/kickoff",
+             "body": {"inputs": "{input}", "meta": {"baton_key": "{key}"}},
+             "capture": {"id": "/kickoff_id"}},
+  "status": {"method": "GET", "path": "/status/{id}", "field": "/status",
+             "detail": "/current_task", "output": "/result/{output_key}", "error": "/error"},
+  "states": {"queued": "pending", "pending": "pending", "running": "running",
+             "completed": "succeeded", "error": "failed",
+             "awaiting_human_feedback": "needs_input"},
+  "health": {"method": "GET", "path": "/inputs"},
+  "webhook": {"url": "/crewWebhookUrl", "verify": "hmac", "secret": "/webhookSecret",
+              "id": "/kickoff_id", "status": "/status"}
  }
 })json";
 
@@ -231,6 +253,9 @@ Result<Profile> parse_profile(const json& j) {
   auto health = optional_call(j, "health");
   if (!health) return tl::unexpected(health.error());
   p.health = *health;
+  auto webhook = parse_webhook(j);
+  if (!webhook) return tl::unexpected(webhook.error());
+  p.webhook = *webhook;
   return p;
 }
 
