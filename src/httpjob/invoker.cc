@@ -74,6 +74,8 @@ class HttpJobInvoker final : public agents::Invoker {
             t.note("status " + str(e, "status") + (detail.empty() ? "" : ": " + detail));
           } else if (kind == "note") {
             t.note(str(e, "text"));
+          } else if (kind == "callback") {  // callback mode (httpjob/callback.h)
+            t.note("callback: " + (str(e, "status").empty() ? "job changed" : str(e, "status")));
           }
         },
         [&](std::string_view line) { t.other(line); });

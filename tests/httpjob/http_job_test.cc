@@ -16,13 +16,15 @@
 #include "servers.h"
 
 namespace baton::testing {
+
+// The suite's servers (also used by callback_test.cc).
+ServerProcess* g_crew = nullptr;
+ServerProcess* g_graph = nullptr;
+
 namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
-
-ServerProcess* g_crew = nullptr;
-ServerProcess* g_graph = nullptr;
 
 // Starts both servers once for the suite.
 class Servers : public ::testing::Environment {
