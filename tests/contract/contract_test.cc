@@ -319,7 +319,8 @@ TEST_P(ContractTest, ADuplicateAndALateCallbackAreIgnored) {
   auto late = c.Post(path, auth, backend().callback_body(dir, true).dump(), "application/json");
   ASSERT_TRUE(late);
   EXPECT_EQ(late->status, 200) << late->body;
-  EXPECT_GT(dir.read(callbacks + ".inbox").size(), delivered);  // recorded
+  EXPECT_EQ(json::parse(late->body, nullptr, false).value("late", false), true) << late->body;
+  EXPECT_GT(dir.read(callbacks + ".inbox").size(), delivered);  // recorded as late
   r = last_run(dir);
   EXPECT_EQ(task_of(r, "t")["status"], "success");
   EXPECT_EQ(task_of(r, "t")["attempts"], 1);
