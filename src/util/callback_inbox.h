@@ -1,5 +1,6 @@
-// Callback inboxes: how `baton serve` hands a callback (an A2A push notification, later a
-// job runtime's webhook) to the attempt that waits for it (docs/serve.md, "Callbacks").
+// Callback inboxes: how `baton serve` hands a callback (an A2A push notification, a hosted
+// job runtime's webhook; verified by serve/callback_verify.h) to the attempt that waits
+// for it (docs/serve.md, "Callbacks").
 //
 // The waiting attempt registers under its run's directory, RUN_DIR/callbacks/:
 //   KEY.secret  the per-attempt secret (random, mode 0600), compared in constant time
