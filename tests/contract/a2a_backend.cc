@@ -64,8 +64,8 @@ class A2aBackend final : public Backend {
         scenario = "slowdone";
         break;
       case Behaviour::kSlowCallingBack:
-        scenario = "slowdone";
-        push_ = true;  // the agent card offers push notifications
+        scenario = "briefdone";  // ~2 s
+        push_ = true;            // the agent card offers push notifications
         break;
       case Behaviour::kLateAfterTimeout:
         scenario = "lateonce";

@@ -28,7 +28,7 @@ enum class Behaviour {
   kSlowThenSucceed,   ///< works ~3-4 s (long enough to kill `baton run`), then answers
   kLateAfterTimeout,  ///< attempt 1 outlives its timeout ignoring the cancel and answers
                       ///< "LATE" after it; attempt 2 answers kSuccessOutput
-  kSlowCallingBack,   ///< as kSlowThenSucceed, reporting through `baton serve`'s callback
+  kSlowCallingBack,   ///< works ~2 s, then answers, reporting through `baton serve`'s callback
                       ///< endpoint when one runs (A2A push, a runtime's webhook)
 };
 

@@ -70,8 +70,10 @@ class CrewAiBackend final : public Backend {
         scenario = "slow";
         break;
       case Behaviour::kSlowThenSucceed:
-      case Behaviour::kSlowCallingBack:  // with baton serve: crewWebhookUrl
         scenario = "slowdone";
+        break;
+      case Behaviour::kSlowCallingBack:  // with baton serve: crewWebhookUrl
+        scenario = "briefdone";          // 2 s
         break;
       case Behaviour::kLateAfterTimeout:
         scenario = "lateonce";

@@ -86,7 +86,7 @@ class LangGraphBackend final : public Backend {
         s.task = "SLEEP:4 contract";
         break;
       case Behaviour::kSlowCallingBack:  // with baton serve: the run's `webhook`
-        s.task = "SLEEP:3 contract";
+        s.task = "SLEEP:2 contract";
         break;
       case Behaviour::kLateAfterTimeout:
         break;  // cannot(): never run

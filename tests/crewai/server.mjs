@@ -10,7 +10,7 @@
 // chosen by its prompt (inputs.prompt, or any input holding "SCENARIO:NAME"):
 //   ok (default)  completed after two polls, output "crew says: PROMPT"
 //   slow          running until stopped (a timeout or a cancel ends the attempt)
-//   slowdone      running for 3 s, then completed
+//   slowdone      running for 3 s, then completed (briefdone: 2 s)
 //   fail          error "the research tool crashed"
 //   reject        /kickoff answers 422
 //   ratelimit     /kickoff answers 429
@@ -64,7 +64,7 @@ function send(res, code, body) {
   res.end(text);
 }
 
-const TIMED = { slowdone: 3000, late: 4000, hookok: 800, hookfail: 800 }; // scenario -> ms until it completes by itself
+const TIMED = { slowdone: 3000, briefdone: 2000, late: 4000, hookok: 800, hookfail: 800 }; // scenario -> ms until it completes by itself
 
 function isRunning(job) {
   if (job.scenario === "slow") return true;
@@ -131,6 +131,7 @@ function status(req, res, id) {
     case "slow":
       return send(res, 200, running);
     case "slowdone":
+    case "briefdone":
       return send(res, 200, isRunning(job) ? running : completed(answer(job)));
     case "late":
       return send(res, 200, isRunning(job) ? running : completed("LATE"));
