@@ -38,6 +38,7 @@ constexpr int kMaxPollFailures = 5;
 constexpr double kFirstDelayS = 0.2;
 constexpr double kMaxDelayS = 5;
 constexpr double kMaxCallbackDelayS = 30;  // callback mode: the fallback polls' longest wait
+constexpr double kMinCallbackGapS = 0.2;   // callback mode: the least time between woken polls
 
 // How a call or the job failed: what the final line says.
 struct Failure {
@@ -357,7 +358,9 @@ class CallbackWait {
 
   // Waits up to DELAY_S seconds; returns early after a delivery to apply.
   void wait(double delay_s) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(delay_s);
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(delay_s));
     for (int round = 0; round < 100000; ++round) {
       double left =
           std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
@@ -374,7 +377,14 @@ class CallbackWait {
       }
       bool apply = false;
       for (const json& line : *lines) apply = take(line) || apply;
-      if (apply) return;
+      if (apply) {
+        // A flood of callbacks makes at most one status call per kMinCallbackGapS.
+        auto next = last_wake_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(kMinCallbackGapS));
+        std::this_thread::sleep_until(std::min(next, deadline));
+        last_wake_ = std::chrono::steady_clock::now();
+        return;
+      }
     }
   }
 
@@ -407,6 +417,7 @@ class CallbackWait {
   const Vars& vars_;
   std::set<std::string> seen_;
   bool broken_ = false;
+  std::chrono::steady_clock::time_point last_wake_{};
 };
 
 // Polls the job in VARS until it is final: its state and the last status answer. With
