@@ -17,6 +17,7 @@
 
 #include "agents/invoker.h"
 #include "httpjob/callback.h"
+#include "httpjob/input.h"
 #include "httpjob/profile.h"
 
 namespace baton::httpjob {
@@ -209,7 +210,8 @@ void record_job(const JobArgs& args, const Profile& profile, const Vars& vars) {
   g_job_id = vars.at("id");
   g_vars = vars;
   json saved = json::object();
-  for (const std::optional<Call>& call : {profile.prepare, std::optional<Call>(profile.create)}) {
+  for (const std::optional<Call>& call : {profile.prepare, std::optional<Call>(profile.create),
+                                          profile.resume, std::optional<Call>(profile.status)}) {
     if (!call) continue;
     for (const auto& [name, pointer] : call->capture) {
       if (vars.count(name)) saved[name] = vars.at(name);
@@ -259,6 +261,13 @@ std::optional<Earlier> unfinished_job(const JobArgs& args) {
           j.value("profile", "") == args.profile && j["key"].is_string()) {
         ours = true;
         e.key = j["key"];
+        // An answering attempt's dispatch line names the job it answers (input.h):
+        // killed before its job line, the next attempt re-attaches to that job.
+        if (j.contains("vars") && j["vars"].is_object()) {
+          for (const auto& [k, v] : j["vars"].items()) {
+            if (v.is_string()) e.vars[k] = v.get<std::string>();
+          }
+        }
       }
       if (kind == "job" && ours && j["vars"].is_object()) {
         for (const auto& [k, v] : j["vars"].items()) {
@@ -471,6 +480,15 @@ std::optional<std::pair<JobState, json>> poll(Api& api, const Profile& profile, 
   return std::nullopt;
 }
 
+// A job that ended: its state (needs_input when the answer holds a question), the last
+// status answer, the answer the output is read from, and the question.
+struct Final {
+  JobState state;
+  json status_answer;
+  json answer;
+  std::string question;
+};
+
 int run(const JobArgs& args) {
   emit({{"httpjob", "start"}, {"profile", args.profile}, {"url", args.url}, {"pid", ::getpid()}});
   Result<Profile> profile = builtin_profile(args.profile);
@@ -505,7 +523,20 @@ int run(const JobArgs& args) {
   Api api(args.url, headers);
   Failure failure;
   bool attached = false;
-  if (std::optional<Earlier> earlier = unfinished_job(args)) {
+  std::optional<Vars> waiting;
+  if (args.answer) {
+    waiting = waiting_job(args.url, args.profile);
+    if (!waiting || !waiting->count("id") || !profile->resume) {
+      emit_result(result_line(false, "", "",
+                              {ErrorClass::kPermanent,
+                               "an answer was given, but no earlier attempt of this task left a "
+                               "job of " +
+                                   args.url + " waiting for input"}));
+      return 1;
+    }
+  }
+  std::optional<Earlier> earlier = waiting ? std::nullopt : unfinished_job(args);
+  if (earlier) {
     vars["key"] = earlier->key;
     vars["thread_id"] = uuid_from_key(earlier->key);
     if (earlier->vars.count("id")) {
@@ -524,12 +555,97 @@ int run(const JobArgs& args) {
                          " and its job cannot be found: dispatching again"}});
     }
   }
+  const std::string key = !args.key.empty()
+                              ? args.key
+                              : "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
+                                    env_or("BATON_TASK_ID", "task") + "-" +
+                                    env_or("BATON_ATTEMPT", std::to_string(::getpid()));
+  // Polls the job in VARS to its end and reads its answer (the result call, or the last
+  // status answer); on failure the result line is written and nullopt returned.
   std::optional<CallbackTarget> callback;  // only for a job dispatched here
-  if (!attached) {
-    vars["key"] = !args.key.empty() ? args.key
-                                    : "baton-" + env_or("BATON_RUN_ID", "run") + "-" +
-                                          env_or("BATON_TASK_ID", "task") + "-" +
-                                          env_or("BATON_ATTEMPT", std::to_string(::getpid()));
+  std::optional<CallbackWait> callbacks;
+  auto finish = [&]() -> std::optional<Final> {
+    if (callback && !callbacks) callbacks.emplace(*profile->webhook, callback->inbox, vars);
+    auto polled = poll(api, *profile, vars, &failure, callbacks ? &*callbacks : nullptr);
+    if (!polled) {
+      // A lost connection or an overloaded server: the job may still run; the next
+      // attempt re-attaches to it rather than dispatching again.
+      bool reattach = failure.error_class == ErrorClass::kTransient ||
+                      failure.error_class == ErrorClass::kRateLimit;
+      emit_result(result_line(false, "", "", failure, reattach));
+      return std::nullopt;
+    }
+    Final f{polled->first, polled->second, polled->second, ""};
+    if (profile->result) {
+      Result<json> r = api.call(*profile->result, vars, json(), &failure);
+      if (!r) {
+        emit_result(result_line(false, to_string(f.state), "", failure));
+        return std::nullopt;
+      }
+      f.answer = *r;
+    }
+    // A job that stopped for human input (LangGraph: a run that ended "success" at an
+    // interrupt) is not a success: its output would be a half-done state.
+    if (!profile->needs_input_field.empty()) {
+      f.question = question_text(at_pointer(f.answer, profile->needs_input_field));
+      if (!f.question.empty()) f.state = JobState::kNeedsInput;
+    }
+    if (f.state == JobState::kSucceeded && profile->resume_check &&
+        !profile->resume_check_question.empty()) {
+      // The profile's check is the authority on whether the job waits (input.h).
+      Result<json> c = api.call(*profile->resume_check, vars, json(), &failure);
+      if (!c) {
+        emit_result(result_line(false, to_string(f.state), "", failure));
+        return std::nullopt;
+      }
+      json now = at_pointer(*c, profile->resume_check_field);
+      if (now.is_string() && now.get<std::string>() == profile->resume_check_waiting) {
+        f.state = JobState::kNeedsInput;
+        f.question = question_of(at_pointer(*c, profile->resume_check_question));
+      }
+    }
+    return f;
+  };
+  if (waiting) {
+    // The person's answer (read as the prompt) goes to the job that waits: first check
+    // that it still does, then the profile's resume call; the job goes on.
+    for (const auto& [k, v] : *waiting) vars[k] = v;
+    vars["key"] = key;
+    emit({{"httpjob", "dispatch"},
+          {"key", key},
+          {"url", args.url},
+          {"profile", args.profile},
+          {"answer", true},
+          {"vars", *waiting}});
+    {
+      std::lock_guard lock(g_out_mu);
+      g_job_id = vars["id"];
+    }
+    Result<json> checked = api.call(*profile->resume_check, vars, json(), &failure);
+    if (!checked) {
+      emit_result(result_line(false, "", "", failure));
+      return 1;
+    }
+    json now = at_pointer(*checked, profile->resume_check_field);
+    if (!now.is_string() || now.get<std::string>() != profile->resume_check_waiting) {
+      emit_result(
+          result_line(false, "", "",
+                      {ErrorClass::kPermanent,
+                       "job " + vars["id"] + " no longer waits for input: it is " +
+                           excerpt(now.is_string() ? now.get<std::string>() : now.dump())}));
+      return 1;
+    }
+    emit({{"httpjob", "note"}, {"text", "answering the agent's question"}});
+    vars["answer"] = prompt;
+    Result<json> resumed = api.call(*profile->resume, vars, json(), &failure);
+    vars.erase("answer");
+    if (!resumed || !capture(*profile->resume, *resumed, &vars, &failure)) {
+      emit_result(result_line(false, "", "", failure));
+      return 1;
+    }
+    record_job(args, *profile, vars);
+  } else if (!attached) {
+    vars["key"] = key;
     vars["thread_id"] = uuid_from_key(vars["key"]);
     emit({{"httpjob", "dispatch"},
           {"key", vars["key"]},
@@ -568,35 +684,12 @@ int run(const JobArgs& args) {
     }
     record_job(args, *profile, vars);
   }
-  std::optional<CallbackWait> callbacks;
-  if (callback) callbacks.emplace(*profile->webhook, callback->inbox, vars);
-  auto final_state = poll(api, *profile, vars, &failure, callbacks ? &*callbacks : nullptr);
-  if (!final_state) {
-    // A lost connection or an overloaded server: the job may still run; the next
-    // attempt re-attaches to it rather than dispatching again.
-    bool reattach = failure.error_class == ErrorClass::kTransient ||
-                    failure.error_class == ErrorClass::kRateLimit;
-    emit_result(result_line(false, "", "", failure, reattach));
-    return 1;
-  }
-  auto [final_state_value, status_answer] = *final_state;
-  JobState state = final_state_value;
-  json answer = status_answer;
-  if (profile->result) {
-    Result<json> r = api.call(*profile->result, vars, json(), &failure);
-    if (!r) {
-      emit_result(result_line(false, to_string(state), "", failure));
-      return 1;
-    }
-    answer = *r;
-  }
-  // A job that stopped for human input (LangGraph: a run that ended "success" at an
-  // interrupt) is not a success: its output would be a half-done state.
-  std::string question;
-  if (!profile->needs_input_field.empty()) {
-    question = question_text(at_pointer(answer, profile->needs_input_field));
-    if (!question.empty()) state = JobState::kNeedsInput;
-  }
+  std::optional<Final> done = finish();
+  if (!done) return 1;
+  JobState state = done->state;
+  const json& answer = done->answer;
+  const json& status_answer = done->status_answer;
+  std::string question = done->question;
   if (state == JobState::kSucceeded) {
     std::string text = output_text(at_pointer(answer, expand(profile->output_field, vars, false)));
     emit_result(result_line(true, to_string(state), text, {}));
@@ -609,9 +702,34 @@ int run(const JobArgs& args) {
         profile->detail_field.empty() ? json() : at_pointer(status_answer, profile->detail_field);
     if (question.empty())
       question = !why.empty() ? why : detail.is_string() ? detail.get<std::string>() : "";
+    question = safe_question(question);
+    if (profile->resume) {
+      // Not a failure: a gate. The engine makes the task wait for a person; the next
+      // attempt answers this job (--answer). What the resume call needs of the waiting
+      // job (CrewAI: the paused task's id) is taken from the last status answer.
+      for (const auto& [var, pointer] : profile->status.capture) {
+        json v = at_pointer(status_answer, pointer);
+        if (v.is_string()) vars[var] = v.get<std::string>();
+      }
+      json saved = json::object();
+      for (const auto& [k, v] : vars) {
+        if (k != "prompt" && k != "answer" && k != "output_key") saved[k] = v;
+      }
+      emit_result({{"httpjob", "result"},
+                   {"success", false},
+                   {"state", to_string(state)},
+                   {"job_id", vars["id"]},
+                   {"question", question},
+                   {"vars", saved},
+                   {"text", ""},
+                   {"error_class", ""},
+                   {"error", "the agent needs input: " + question},
+                   {"reattach", false}});
+      return kExitNeedsInput;
+    }
     failure = {ErrorClass::kPermanent, "the agent needs input" +
                                            (question.empty() ? "" : ": " + question) +
-                                           " (answering it is not supported yet)"};
+                                           " (the profile has no resume call)"};
   } else {
     failure = {state == JobState::kTimedOut ? ErrorClass::kTimeout : ErrorClass::kPermanent,
                std::string("the job ended ") + to_string(state) + (why.empty() ? "" : ": " + why)};
@@ -634,6 +752,10 @@ Result<JobArgs> parse_job_args(const std::vector<std::string>& args) {
     if (a == "--output-key") target = &out.output_key;
     if (a == "--auth-env") target = &out.auth_env;
     if (a == "--key") target = &out.key;
+    if (a == "--answer") {
+      out.answer = true;
+      continue;
+    }
     if (!target) return fail("unknown option " + a);
     if (i + 1 >= args.size()) return fail(a + " needs a value");
     *target = args[++i];

@@ -35,9 +35,19 @@
 // (connect 5 s, a call 60 s); errors are classified: auth (401, 403, a missing secret),
 // rate_limit (429), transient (5xx, connection lost), permanent (other 4xx, malformed
 // JSON, a missing id or status, an unknown status), timeout (the job's own timeout
-// status), and a job that needs input ends the attempt as permanent with its question.
+// status).
 //
-// Exit codes: 0 the job succeeded; 1 it did not; 2 bad options.
+// A job that needs input (a LangGraph run stopped at interrupt(), a CrewAI kickoff
+// awaiting human feedback) is not a failure when the profile has a resume call: the
+// final line is {"httpjob":"result","success":false,"state":"needs_input","question":Q,
+// "vars":{...},...} and the exit code 3; the engine makes the task wait for a person
+// (httpjob/input.h). With --answer, stdin is the person's answer instead of the prompt:
+// the client finds the job the earlier attempt left waiting, checks that it still waits
+// (its status, and result, read again), makes the profile's resume call with the answer
+// as {answer} (dispatch line {"httpjob":"dispatch","answer":true,"vars":{...}} first)
+// and follows the job to its end as usual.
+//
+// Exit codes: 0 the job succeeded; 1 it did not; 2 bad options; 3 it waits for input.
 #pragma once
 
 #include <string>
@@ -56,6 +66,7 @@ struct JobArgs {
   std::string output_key;    ///< --output-key KEY ("" = the profile's default)
   std::string auth_env;      ///< --auth-env VAR: the secret's variable ("" = no auth)
   std::string key;           ///< --key KEY: the attempt's idempotency key ("" = from the env)
+  bool answer = false;       ///< --answer: stdin answers the job an earlier attempt left waiting
 };
 
 /// Parses ARGS (after "__http-job"). Errors: "unknown option X", "X needs a value",

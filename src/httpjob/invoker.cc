@@ -4,6 +4,7 @@
 #include "agents/output_parsing.h"
 #include "agents/transcript.h"
 #include "httpjob/health.h"
+#include "httpjob/input.h"
 #include "httpjob/profile.h"
 #include "util/self_exe.h"
 
@@ -44,6 +45,11 @@ class HttpJobInvoker final : public agents::Invoker {
     add("--auth-env", spec_.auth_env);
     add("--key", inv.idempotency_key);
     cmd.stdin_data = inv.prompt;
+    if (inv.answer) {
+      // The previous attempt's question gets this answer, on the same remote job.
+      cmd.argv.push_back("--answer");
+      cmd.stdin_data = *inv.answer;
+    }
     return cmd;
   }
 
@@ -55,8 +61,23 @@ class HttpJobInvoker final : public agents::Invoker {
   }
 
   agents::AgentResult parse(const exec::ProcessResult& process) const override {
-    return agents::parse_adapter_result(process, "httpjob", "http job", name_ + " (HTTP job)");
+    json line;
+    agents::AgentResult r =
+        agents::parse_adapter_result(process, "httpjob", "http job", name_ + " (HTTP job)", &line);
+    // Exit 3 with the question: not a failure but a gate (httpjob/input.h).
+    if (str(line, "state") == "needs_input" && line.contains("question") &&
+        process.status.kind == exec::ExitStatus::Kind::kExited &&
+        process.status.code == kExitNeedsInput) {
+      r.question = str(line, "question");
+      r.error = str(line, "error");
+      r.error_class = agents::ErrorClass::kNone;
+    }
+    return r;
   }
+
+  // Nothing is sent (input.h): a job waiting for input runs nothing; the note names what
+  // is left waiting on the server.
+  std::string abandon(std::string_view log) const override { return abandoned_job_note(log); }
 
   std::string transcript(std::string_view log) const override {
     agents::TranscriptBuilder t;

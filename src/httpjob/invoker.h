@@ -37,10 +37,13 @@ struct HttpJobSpec {
 /// The invoker of the hosted agent NAME: build_command() is `baton __http-job
 /// --profile P --url URL [--assistant-id A] [--input-key K] [--output-key K]
 /// [--auth-env V] [--key IDEMPOTENCY_KEY]` with the prompt on stdin (the key is the
-/// invocation's idempotency_key); parse() reads its {"httpjob":"result"} line (a missing
+/// invocation's idempotency_key; with Invocation::answer, `--answer` and the answer on
+/// stdin instead); parse() reads its {"httpjob":"result"} line (a missing
 /// line, as after a SIGKILL, is a transient failure: the next attempt re-attaches to the
-/// job); health() makes the profile's health call (httpjob/health.h). Errors: a URL that is not
-/// http://, an unknown profile, a LangGraph profile without an assistant_id.
+/// job; exit 3 with state needs_input sets AgentResult::question, a gate); abandon()
+/// only notes what stays waiting (httpjob/input.h); health() makes the profile's health call
+/// (httpjob/health.h). Errors: a URL that is not http://, an unknown profile, a LangGraph profile
+/// without an assistant_id.
 Result<std::unique_ptr<agents::Invoker>> make_http_job_invoker(const std::string& name,
                                                                const HttpJobSpec& spec);
 

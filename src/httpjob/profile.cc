@@ -17,10 +17,15 @@ using nlohmann::json;
 // after a crash GET /threads/{thread_id}/runs finds the run again. CrewAI: the AMP API
 // of a deployed crew (docs.crewai.com/en/api-reference: /kickoff, /status/{kickoff_id};
 // `meta` is echoed to webhooks, so the key is sent there; no call looks a kickoff up by
-// it and none cancels one; its `crewWebhookUrl` gets the callback URL, the token in its
-// query). "crewai-signed": the same API whose callbacks are signed by Standard Webhooks
-// with a per-kickoff secret sent as `webhookSecret` (no published CrewAI field: for a
-// deployment behind a signing relay, and the stand-in's signed mode). Health: LangGraph's GET /ok;
+// it and none cancels one; POST /resume answers a kickoff paused for human feedback:
+// the shape of that paused /status answer is not in the published description, so
+// `current_task` as /resume's task_id and `task_output` as the question are
+// assumptions; its `crewWebhookUrl` gets the callback URL, the token in its query).
+// "crewai-signed": the same API whose callbacks are signed by Standard Webhooks with a
+// per-kickoff secret sent as `webhookSecret` (no published CrewAI field: for a
+// deployment behind a signing relay, and the stand-in's signed mode). LangGraph's
+// resume: a new run on the thread with `command: {resume: ANSWER}` (RunCreate's
+// CommandSchema in @langchain/langgraph-api). Health: LangGraph's GET /ok;
 // CrewAI's GET /inputs (the crew's required inputs: cheap, and it checks the bearer token).
 constexpr const char* kBuiltin = R"json({
  "langgraph": {
@@ -42,6 +47,12 @@ constexpr const char* kBuiltin = R"json({
   "result": {"method": "GET", "path": "/threads/{thread_id}/runs/{id}/join",
              "output": "/{output_key}", "error": "/__error__/message",
              "needs_input": "/__interrupt__"},
+  "resume": {"method": "POST", "path": "/threads/{thread_id}/runs",
+             "body": {"assistant_id": "{assistant_id}", "command": {"resume": "{answer}"},
+                      "metadata": {"baton_key": "{key}"}, "multitask_strategy": "reject"},
+             "capture": {"id": "/run_id", "thread_id": "/thread_id"},
+             "check": {"method": "GET", "path": "/threads/{thread_id}", "field": "/status",
+                       "waiting": "interrupted", "question": "/interrupts"}},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
   "health": {"method": "GET", "path": "/ok"},
   "webhook": {"url": "/webhook", "verify": "bearer", "id": "/run_id", "status": "/status"}
@@ -59,6 +70,12 @@ constexpr const char* kBuiltin = R"json({
   "result": {"method": "GET", "path": "/threads/{thread_id}/runs/{id}/join",
              "output": "/{output_key}", "error": "/__error__/message",
              "needs_input": "/__interrupt__"},
+  "resume": {"method": "POST", "path": "/threads/{thread_id}/runs",
+             "body": {"assistant_id": "{assistant_id}", "command": {"resume": "{answer}"},
+                      "metadata": {"baton_key": "{key}"}, "multitask_strategy": "reject"},
+             "capture": {"id": "/run_id", "thread_id": "/thread_id"},
+             "check": {"method": "GET", "path": "/threads/{thread_id}", "field": "/status",
+                       "waiting": "interrupted", "question": "/interrupts"}},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
   "health": {"method": "GET", "path": "/ok"},
   "webhook": {"url": "/webhook", "verify": "bearer", "id": "/run_id", "status": "/status"}
@@ -70,10 +87,16 @@ constexpr const char* kBuiltin = R"json({
              "body": {"inputs": "{input}", "meta": {"baton_key": "{key}"}},
              "capture": {"id": "/kickoff_id"}},
   "status": {"method": "GET", "path": "/status/{id}", "field": "/status",
-             "detail": "/current_task", "output": "/result/{output_key}", "error": "/error"},
+             "detail": "/current_task", "output": "/result/{output_key}", "error": "/error",
+             "needs_input": "/task_output", "capture": {"task_id": "/current_task"}},
   "states": {"queued": "pending", "pending": "pending", "running": "running",
              "completed": "succeeded", "error": "failed",
              "awaiting_human_feedback": "needs_input"},
+  "resume": {"method": "POST", "path": "/resume",
+             "body": {"execution_id": "{id}", "task_id": "{task_id}",
+                      "human_feedback": "{answer}", "is_approve": true},
+             "check": {"method": "GET", "path": "/status/{id}", "field": "/status",
+                       "waiting": "awaiting_human_feedback"}},
   "health": {"method": "GET", "path": "/inputs"},
   "webhook": {"url": "/crewWebhookUrl", "verify": "bearer", "id": "/kickoff_id",
               "status": "/status"}
@@ -85,10 +108,16 @@ constexpr const char* kBuiltin = R"json({
              "body": {"inputs": "{input}", "meta": {"baton_key": "{key}"}},
              "capture": {"id": "/kickoff_id"}},
   "status": {"method": "GET", "path": "/status/{id}", "field": "/status",
-             "detail": "/current_task", "output": "/result/{output_key}", "error": "/error"},
+             "detail": "/current_task", "output": "/result/{output_key}", "error": "/error",
+             "needs_input": "/task_output", "capture": {"task_id": "/current_task"}},
   "states": {"queued": "pending", "pending": "pending", "running": "running",
              "completed": "succeeded", "error": "failed",
              "awaiting_human_feedback": "needs_input"},
+  "resume": {"method": "POST", "path": "/resume",
+             "body": {"execution_id": "{id}", "task_id": "{task_id}",
+                      "human_feedback": "{answer}", "is_approve": true},
+             "check": {"method": "GET", "path": "/status/{id}", "field": "/status",
+                       "waiting": "awaiting_human_feedback"}},
   "health": {"method": "GET", "path": "/inputs"},
   "webhook": {"url": "/crewWebhookUrl", "verify": "hmac", "secret": "/webhookSecret",
               "id": "/kickoff_id", "status": "/status"}
@@ -250,6 +279,25 @@ Result<Profile> parse_profile(const json& j) {
   auto cancel = optional_call(j, "cancel");
   if (!cancel) return tl::unexpected(cancel.error());
   p.cancel = *cancel;
+  auto resume = optional_call(j, "resume");
+  if (!resume) return tl::unexpected(resume.error());
+  p.resume = *resume;
+  if (p.resume) {
+    const json& r = j["resume"];
+    if (!r.contains("check")) return fail("resume: missing 'check' (is the job still waiting?)");
+    auto check = parse_call(r["check"], "resume.check");
+    if (!check) return tl::unexpected(check.error());
+    auto field = string_field(r["check"], "resume.check", "field", true);
+    if (!field) return tl::unexpected(field.error());
+    auto waiting = string_field(r["check"], "resume.check", "waiting", true);
+    if (!waiting) return tl::unexpected(waiting.error());
+    auto question = string_field(r["check"], "resume.check", "question", false);
+    if (!question) return tl::unexpected(question.error());
+    p.resume_check_question = *question;
+    p.resume_check = *check;
+    p.resume_check_field = *field;
+    p.resume_check_waiting = *waiting;
+  }
   auto health = optional_call(j, "health");
   if (!health) return tl::unexpected(health.error());
   p.health = *health;

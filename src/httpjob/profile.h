@@ -79,6 +79,25 @@ struct Profile {
   /// (LangGraph: /__interrupt__, a run that ends "success" with the thread interrupted):
   /// a final job with a non-empty value there needs input ("" = none)
   std::string needs_input_field;
+  /// answers a job that stopped for human input (state needs_input) with the variable
+  /// {answer}, the person's text; the job goes on (under the id it captures, else the
+  /// same id) and is polled again. Variables the status call's `capture` took from the
+  /// waiting job's last status answer are set (CrewAI: task_id). Absent = a job that
+  /// needs input cannot be answered (the attempt fails, permanent).
+  std::optional<Call> resume;
+  /// made before resume (required with it): the job still waits for input when the
+  /// string at resume_check_field of its answer is resume_check_waiting (LangGraph: GET
+  /// /threads/{thread_id} is "interrupted"; CrewAI: GET /status/{id} is
+  /// "awaiting_human_feedback"); else the answer is not sent
+  std::optional<Call> resume_check;
+  std::string resume_check_field;
+  std::string resume_check_waiting;
+  /// pointer to the question in the check's answer, or "": when set, a job that ends
+  /// succeeded is checked too (LangGraph: a run stopped at interrupt() ends "success",
+  /// and its /join shows __interrupt__ only to its first reader, so a client that
+  /// re-attaches after a crash asks the thread: status "interrupted", question in
+  /// "interrupts" {task id: [{value}]})
+  std::string resume_check_question;
   std::optional<Call> cancel;  ///< asks the server to stop the job; absent = none
   /// a cheap authenticated call that answers 2xx when the API can take work (`baton
   /// agents --health`); absent = the health is not known

@@ -70,6 +70,9 @@ class A2aBackend final : public Backend {
       case Behaviour::kLateAfterTimeout:
         scenario = "lateonce";
         break;
+      case Behaviour::kAskThenAnswer:
+        scenario = "input";  // input-required; the answer completes it with "answer: TEXT"
+        break;
     }
     // The answer is "done: " and the prompt without its SCENARIO word.
     s.task = "SCENARIO:" + scenario + " contract";

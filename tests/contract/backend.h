@@ -30,6 +30,8 @@ enum class Behaviour {
                       ///< "LATE" after it; attempt 2 answers kSuccessOutput
   kSlowCallingBack,   ///< works ~2 s, then answers, reporting through `baton serve`'s callback
                       ///< endpoint when one runs (A2A push, a runtime's webhook)
+  kAskThenAnswer,     ///< stops once to ask a person a question; answered, it goes on on
+                      ///< the same remote work and its output holds the answer
 };
 
 /// The answer every scripted success gives.
@@ -46,6 +48,7 @@ enum class Case {
   kLateResult,
   kCallbacks,
   kHealth,
+  kNeedsInput,
 };
 
 /// How a run of one Behaviour is set up in a project, from Backend::script().

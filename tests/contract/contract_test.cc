@@ -329,6 +329,40 @@ TEST_P(ContractTest, ADuplicateAndALateCallbackAreIgnored) {
   serve.wait();
 }
 
+// Needs input is a gate (docs/adapters.md, "States"): the task waits with the agent's
+// question, its attempt is recorded input_required (not a failure), and `baton approve
+// --comment` answers it: the work goes on and its output holds the answer. That the
+// answer reaches the same remote task, thread or kickoff is each adapter's own test
+// (a2a_test.cc, tests/httpjob/input_test.cc): the answer is itself a send or a run at
+// some services, so dispatches() cannot tell it from a second dispatch.
+TEST_P(ContractTest, NeedsInputIsAGateAndTheAnswerContinuesTheWork) {
+  SKIP_IF_CANNOT(Case::kNeedsInput);
+  ScratchDir dir;
+  RunSetup s = project(dir, Behaviour::kAskThenAnswer, ", timeout: 2m");
+  BatonProcess baton({"run", "flow.yaml", "--plain"}, dir.path(), s.env);
+  ASSERT_TRUE(eventually([&] { return backend().working(dir); }, 120));
+  json r;
+  ASSERT_TRUE(eventually(
+      [&] {
+        r = last_run(dir);
+        return task_of(r, "t").value("status", "") == "waiting";
+      },
+      120))
+      << r.dump();
+  EXPECT_EQ(task_of(r, "t").value("reason", "").rfind("input required: ", 0), 0u) << r.dump();
+  EXPECT_EQ(attempt_of(r, 1).value("status", ""), "input_required") << r.dump();
+  Outcome approve =
+      run_baton({"approve", "last", "t", "--comment", "the contract answer"}, dir.path());
+  ASSERT_EQ(approve.exit_code, 0) << approve.out << approve.err;
+  Outcome o = baton.wait(120);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  r = last_run(dir);
+  EXPECT_EQ(task_of(r, "t")["status"], "success");
+  EXPECT_NE(task_of(r, "t").value("output", "").find("the contract answer"), std::string::npos)
+      << r.dump();
+  expect_nothing_left(dir);
+}
+
 // Last, since it stops the backend (a later case would start it again).
 TEST_P(ContractTest, HealthOfAStoppedBackendIsUnhealthy) {
   SKIP_IF_CANNOT(Case::kHealth);

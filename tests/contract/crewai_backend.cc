@@ -78,6 +78,9 @@ class CrewAiBackend final : public Backend {
       case Behaviour::kLateAfterTimeout:
         scenario = "lateonce";
         break;
+      case Behaviour::kAskThenAnswer:
+        scenario = "input";  // awaiting_human_feedback until POST /resume
+        break;
     }
     // The stand-in keys "first kickoff of a prompt" by the prompt: one per case.
     s.task = "SCENARIO:" + scenario + " CONTRACT-" + std::to_string(++cases_);

@@ -61,6 +61,7 @@ class LangGraphBackend final : public Backend {
     RunSetup s;
     s.agent = "graph";
     s.task = "contract";
+    std::string assistant = "contract";
     switch (behaviour) {
       case Behaviour::kSucceed:
         break;
@@ -90,11 +91,14 @@ class LangGraphBackend final : public Backend {
         break;
       case Behaviour::kLateAfterTimeout:
         break;  // cannot(): never run
+      case Behaviour::kAskThenAnswer:
+        assistant = "ask";  // stops at interrupt(); resumed it answers "answered: TEXT"
+        break;
     }
     dir.write(".baton/config.yaml",
               "custom_agents:\n  graph:\n    http_job: {profile: langgraph, url: \"" +
-                  proxy_->url() +
-                  "\", assistant_id: contract, input_key: prompt, output_key: output}\n");
+                  proxy_->url() + "\", assistant_id: " + assistant +
+                  ", input_key: prompt, output_key: output}\n");
     return s;
   }
 

@@ -56,6 +56,7 @@ const char* list_of(Behaviour b) {
     case Behaviour::kSlowCallingBack:
       return "slow";
     case Behaviour::kLateAfterTimeout:
+    case Behaviour::kAskThenAnswer:
       return "";
   }
   return "";
@@ -92,6 +93,10 @@ class RehearsalBackend final : public Backend {
     if (c == Case::kCallbacks) {
       return "a local agent reports on its own pipes (stdout, ACP over stdio): nothing calls "
              "back through baton serve, so there is no callback to duplicate";
+    }
+    if (c == Case::kNeedsInput) {
+      return "a headless CLI turn ends with an answer or an error: the agent cannot stop to "
+             "ask a person mid-task (ACP's permission requests are answered by the policy)";
     }
     return "";
   }

@@ -20,7 +20,15 @@
 //   huge          /status answers a 17 MiB body
 //   malformed     /status answers malformed JSON
 //   oddstatus     /status answers {"status": "exploded"}
-//   input         awaiting_human_feedback, current_task "Which market should I research?"
+//   input         paused for human feedback (CrewAI's human_input task): /status answers
+//                 {status: "awaiting_human_feedback", current_task: "research_task",
+//                 task_output: "Which market should I research?"} until POST /resume
+//                 {execution_id, task_id, human_feedback, is_approve} (CrewAI's published
+//                 /resume; the paused /status body is NOT in its description: this shape
+//                 is the stand-in's assumption). is_approve true -> completed after one
+//                 more poll, output "crew says: PROMPT; feedback: FEEDBACK"; false -> the
+//                 task is done again with the feedback and pauses again.
+//   inputhostile  as input, the question holding terminal escapes, shell syntax and 300 KB
 //   hostile       kickoff_id "../admin?x=1", output shell code and a path out of the worktree
 //   down          /kickoff always answers 503
 //   lateonce      the first kickoff of this prompt runs 4 s, then completes "LATE" (a job
@@ -45,7 +53,10 @@
 // another key, "stale" one signed 10 minutes ago, "other" one about another kickoff id,
 // "huge" a 2 MiB body, "badtoken" one whose URL carries another token.
 // GET /inputs (auth, as CrewAI's): {"inputs": ["prompt"]}, the crew's required inputs.
-// GET /stats (no auth): {"kickoffs": N, "kickoff_keys": [meta.baton_key], "status_paths":
+// POST /resume answers 422 for a missing or mistyped field or another task_id, 404 for
+// an unknown execution_id, 409 when the kickoff is not paused.
+// GET /stats (no auth): {"kickoffs": N, "resumes": [the /resume bodies], "paused": jobs
+// waiting for feedback, "kickoff_keys": [meta.baton_key], "status_paths":
 // [raw paths of /status calls], "auth": [Authorization headers seen], "running": jobs not
 // ended (timed ones by their clock, others until a poll saw them end), "late": lateonce
 // jobs that completed, "webhooks": [{kickoff_id, mode, status}] every delivery and what
@@ -55,7 +66,7 @@ import http from "node:http";
 
 const jobs = new Map(); // kickoff_id -> {scenario, prompt, polls, started}
 const seen = new Map(); // prompt -> kickoffs of it
-const stats = { kickoffs: 0, kickoff_keys: [], status_paths: [], auth: [], webhooks: [] };
+const stats = { kickoffs: 0, kickoff_keys: [], status_paths: [], auth: [], webhooks: [], resumes: [] };
 let next = 1;
 
 function send(res, code, body) {
@@ -67,6 +78,7 @@ function send(res, code, body) {
 const TIMED = { slowdone: 3000, briefdone: 2000, late: 4000, hookok: 800, hookfail: 800 }; // scenario -> ms until it completes by itself
 
 function isRunning(job) {
+  if (job.paused) return false;
   if (job.scenario === "slow") return true;
   if (job.scenario in TIMED) return Date.now() - job.started < TIMED[job.scenario];
   return !job.ended;
@@ -101,7 +113,8 @@ function kickoff(req, res, body) {
   let timedScenario = scenario === "lateonce" ? (count === 1 ? "late" : "ok") : scenario;
   const hook = typeof parsed.crewWebhookUrl === "string" ? parsed.crewWebhookUrl : null;
   if (hook && (timedScenario === "ok" || timedScenario === "fail")) timedScenario = "hook" + timedScenario;
-  const job = { scenario: timedScenario, prompt, polls: 0, started: Date.now(), ended: false, id };
+  const paused = scenario === "input" || scenario === "inputhostile";
+  const job = { scenario: timedScenario, prompt, polls: 0, started: Date.now(), ended: false, paused, id };
   job.hook = hook;
   job.secret = typeof parsed.webhookSecret === "string" ? parsed.webhookSecret : null;
   job.meta = parsed.meta ?? null;
@@ -112,6 +125,30 @@ function kickoff(req, res, body) {
 
 function answer(job) {
   return job.prompt.includes("CONTRACT") ? "done: contract" : "crew says: " + job.prompt;
+}
+
+function resume(req, res, body) {
+  let p;
+  try {
+    p = JSON.parse(body);
+  } catch {
+    return send(res, 422, { error: "malformed JSON" });
+  }
+  if (typeof p.execution_id !== "string" || typeof p.task_id !== "string" ||
+      typeof p.human_feedback !== "string" || typeof p.is_approve !== "boolean") {
+    return send(res, 422, { error: "execution_id, task_id, human_feedback and is_approve are required" });
+  }
+  const job = jobs.get(p.execution_id);
+  if (!job) return send(res, 404, { error: "execution not found" });
+  if (p.task_id !== "research_task") return send(res, 422, { error: "task " + p.task_id + " is not awaiting feedback" });
+  if (!job.paused) return send(res, 409, { error: "the execution is not awaiting human feedback" });
+  stats.resumes.push(p);
+  if (p.is_approve) {
+    job.paused = false;
+    job.feedback = p.human_feedback;
+    job.resumedAt = job.polls;
+  }
+  send(res, 200, { status: "resumed", message: "Execution resumed successfully" });
 }
 
 function status(req, res, id) {
@@ -156,7 +193,17 @@ function status(req, res, id) {
     case "oddstatus":
       return send(res, 200, { status: "exploded" });
     case "input":
-      return send(res, 200, { status: "awaiting_human_feedback", current_task: "Which market should I research?" });
+    case "inputhostile":
+      if (job.paused) {
+        const question =
+          job.scenario === "input"
+            ? "Which market should I research?"
+            : "\u001b]0;pwned\u0007\u001b[2J$(touch /tmp/baton-crew-ask-pwned) `touch pwned`; rm -rf ~ \r\n" +
+              "Q".repeat(300 * 1024);
+        return send(res, 200, { status: "awaiting_human_feedback", current_task: "research_task", task_output: question });
+      }
+      if (job.polls - job.resumedAt < 2) return send(res, 200, running);
+      return send(res, 200, completed("crew says: " + job.prompt + "; feedback: " + job.feedback));
     case "hostile":
       return send(res, 200, completed("$(touch /tmp/baton-crew-pwned) `touch pwned` ; rm -rf ../../ ../../escape.txt"));
     default:
@@ -259,11 +306,13 @@ const server = http.createServer((req, res) => {
     if (req.url === "/stats") {
       const all = [...jobs.values()];
       const late = all.filter((j) => j.scenario === "late" && !isRunning(j)).length;
-      return send(res, 200, { ...stats, running: all.filter(isRunning).length, late });
+      const paused = all.filter((j) => j.paused).length;
+      return send(res, 200, { ...stats, running: all.filter(isRunning).length, late, paused });
     }
     stats.auth.push(req.headers.authorization ?? null);
     if (req.headers.authorization !== "Bearer crew-token") return send(res, 401, { error: "invalid bearer token" });
     if (req.method === "POST" && req.url === "/kickoff") return kickoff(req, res, body);
+    if (req.method === "POST" && req.url === "/resume") return resume(req, res, body);
     if (req.method === "GET" && req.url === "/inputs") return send(res, 200, { inputs: ["prompt"] });
     if (req.method === "GET" && req.url.startsWith("/status/")) {
       stats.status_paths.push(req.url);

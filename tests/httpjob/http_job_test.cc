@@ -17,7 +17,7 @@
 
 namespace baton::testing {
 
-// The suite's servers (also used by callback_test.cc).
+// The suite's servers, also used by input_test.cc and callback_test.cc.
 ServerProcess* g_crew = nullptr;
 ServerProcess* g_graph = nullptr;
 
@@ -170,10 +170,6 @@ TEST(HttpJobTest, CrewAiFailuresAreClassified) {
                 "permanent"},
            Case{"x", "", "POST /kickoff: HTTP 401", "auth", {{"CREW_TOKEN", "wrong"}}},
            Case{"x", "", "the environment variable CREW_TOKEN (auth.env) is not set", "auth", {}},
-           Case{"SCENARIO:input", "",
-                "the agent needs input: Which market should I research? (answering it is not "
-                "supported yet)",
-                "permanent"},
            Case{"SCENARIO:oddstatus", "", "unknown job status 'exploded'", "permanent"},
            Case{"SCENARIO:malformed", "", "GET /status/{id}: malformed JSON in the answer",
                 "permanent"},
@@ -288,19 +284,6 @@ TEST(HttpJobTest, LangGraphFailuresAndHostileOutput) {
     json a = attempt(last_run(dir));
     EXPECT_EQ(a.value("error_class", ""), "permanent") << a.dump();
     EXPECT_NE(a.value("error", "").find("POST /threads/{thread_id}/runs: HTTP 4"),
-              std::string::npos)
-        << a.dump();
-  }
-  {
-    // The graph stops at interrupt(): the run ends "success" but the agent needs input.
-    ScratchDir dir;
-    make_repo(dir, "graph", graph_config("langgraph", ", input_key: prompt", "ask"), "x");
-    Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
-    EXPECT_NE(o.exit_code, 0);
-    json a = attempt(last_run(dir));
-    EXPECT_EQ(a.value("error_class", ""), "permanent") << a.dump();
-    EXPECT_NE(a.value("error", "")
-                  .find(R"(the agent needs input: {"question":"Which branch should I review?"})"),
               std::string::npos)
         << a.dump();
   }

@@ -3,7 +3,9 @@
 // what a run does is chosen by its prompt.
 //   echo  state {prompt, output}: output "echo: PROMPT"
 //   chat  state {messages}: appends {role: "assistant", content: "chat: LAST CONTENT"}
-//   ask   stops at interrupt({question: "Which branch should I review?"}) (human input)
+//   ask   stops at interrupt("Which branch should I review?") (human input); resumed
+//         with Command({resume: ANSWER}) it outputs "answered: ANSWER". With HOSTILE in
+//         the prompt the question holds terminal escapes, shell syntax and 300 KB.
 //   contract  state {prompt, output}: output "done: contract", the answer of the adapter
 //         contract suite (tests/contract/)
 // A prompt holding SLEEP:N sleeps N seconds first (N <= 600); FAIL throws (the run ends
@@ -38,8 +40,13 @@ export const chat = new StateGraph(ChatState)
   .addEdge("work", END)
   .compile();
 
+const HOSTILE_QUESTION =
+  "\u001b]0;pwned\u0007\u001b[2J$(touch /tmp/baton-ask-pwned) `touch pwned`; rm -rf ~ \r\n" + "Q".repeat(300 * 1024);
 export const ask = new StateGraph(EchoState)
-  .addNode("work", async () => ({ output: "answered: " + interrupt({ question: "Which branch should I review?" }) }))
+  .addNode("work", async (s) => {
+    const hostile = String(s.prompt ?? "").includes("HOSTILE");
+    return { output: "answered: " + interrupt(hostile ? HOSTILE_QUESTION : "Which branch should I review?") };
+  })
   .addEdge(START, "work")
   .addEdge("work", END)
   .compile();
