@@ -73,6 +73,14 @@ void emit(const json& j) {
   std::fflush(stdout);
 }
 
+// The callback registration of this attempt (push_target()), marked ended with the
+// result so that later deliveries are recorded as late (util/callback_inbox.h).
+struct PushRegistration {
+  std::string run_dir, task;
+  int attempt = 0;
+};
+std::optional<PushRegistration> g_push_registration;  // guarded by g_out_mu
+
 void emit_result(const json& result) {
   std::lock_guard lock(g_out_mu);
   if (g_finished) return;
@@ -80,6 +88,10 @@ void emit_result(const json& result) {
   std::string line = stamped_line(result);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fflush(stdout);
+  if (g_push_registration) {
+    end_callback(g_push_registration->run_dir, g_push_registration->task,
+                 g_push_registration->attempt);
+  }
   if (!result.value("success", false)) {
     std::fprintf(stderr, "baton: a2a: %s: %s\n", result.value("error_class", "").c_str(),
                  result.value("error", "").c_str());
@@ -778,6 +790,10 @@ std::optional<PushTarget> push_target() {
   if (!paths) {
     emit({{"a2a", "note"}, {"text", paths.error().message + ": polling"}});
     return std::nullopt;
+  }
+  {
+    std::lock_guard lock(g_out_mu);
+    g_push_registration = PushRegistration{run_dir.string(), task, attempt};
   }
   return PushTarget{parts->first + "/v1/callbacks/" + run_dir.filename().string() + "/" + task +
                         "/" + std::to_string(attempt),

@@ -12,10 +12,12 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "agents/event_time.h"
 #include "agents/invoker.h"
+#include "httpjob/callback.h"
 #include "httpjob/config_profile.h"
 #include "httpjob/input.h"
 #include "httpjob/profile.h"
@@ -38,6 +40,8 @@ constexpr int kMaxPolls = 1000000;
 constexpr int kMaxPollFailures = 5;
 constexpr double kFirstDelayS = 0.2;
 constexpr double kMaxDelayS = 5;
+constexpr double kMaxCallbackDelayS = 30;  // callback mode: the fallback polls' longest wait
+constexpr double kMinCallbackGapS = 0.2;   // callback mode: the least time between woken polls
 
 // How a call or the job failed: what the final line says.
 struct Failure {
@@ -68,6 +72,7 @@ void emit_result(const json& result) {
   if (g_finished) return;
   g_finished = true;
   write_line(result);
+  end_registered_callback();
   if (!result.value("success", false)) {
     std::fprintf(stderr, "baton: http job: %s: %s\n", result.value("error_class", "").c_str(),
                  result.value("error", "").c_str());
@@ -356,10 +361,84 @@ bool find_job(Api& api, const Profile& profile, Vars* vars, Failure* failure) {
   return false;
 }
 
-// Polls the job in VARS until it is final: its state and the last status answer.
+// Callback mode (httpjob/callback.h): the waits between polls watch the attempt's
+// inbox and end early when a delivery about the job arrives; the others are logged and
+// ignored.
+class CallbackWait {
+ public:
+  CallbackWait(const Webhook& webhook, const std::string& inbox, const Vars& vars)
+      : webhook_(webhook), reader_(inbox), vars_(vars) {}
+
+  // Waits up to DELAY_S seconds; returns early after a delivery to apply.
+  void wait(double delay_s) {
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(delay_s));
+    for (int round = 0; round < 100000; ++round) {
+      double left =
+          std::chrono::duration<double>(deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) return;
+      if (broken_) {
+        std::this_thread::sleep_for(std::chrono::duration<double>(left));
+        return;
+      }
+      Result<std::vector<json>> lines = reader_.wait(left);
+      if (!lines) {
+        emit({{"httpjob", "note"}, {"text", lines.error().message + ": polling only"}});
+        broken_ = true;
+        continue;
+      }
+      bool apply = false;
+      for (const json& line : *lines) apply = take(line) || apply;
+      if (apply) {
+        // A flood of callbacks makes at most one status call per kMinCallbackGapS.
+        auto next = last_wake_ + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                     std::chrono::duration<double>(kMinCallbackGapS));
+        std::this_thread::sleep_until(std::min(next, deadline));
+        last_wake_ = std::chrono::steady_clock::now();
+        return;
+      }
+    }
+  }
+
+ private:
+  // Logs LINE's verdict; true when it is about the job and new.
+  bool take(const json& line) {
+    std::string status;
+    switch (check_delivery(line, webhook_, vars_.at("id"), &seen_, &status)) {
+      case DeliveryVerdict::kApply:
+        emit({{"httpjob", "callback"}, {"status", status}, {"delivery", line.value("id", "")}});
+        return true;
+      case DeliveryVerdict::kDuplicate:
+        emit({{"httpjob", "note"},
+              {"text",
+               "duplicate callback ignored" +
+                   (line.value("id", "").empty() ? "" : " (" + line.value("id", "") + ")")}});
+        return false;
+      case DeliveryVerdict::kOtherJob:
+        emit({{"httpjob", "note"}, {"text", "callback about another job ignored"}});
+        return false;
+      case DeliveryVerdict::kMalformed:
+        emit({{"httpjob", "note"}, {"text", "malformed callback ignored (no job id)"}});
+        return false;
+    }
+    return false;
+  }
+
+  const Webhook& webhook_;
+  InboxReader reader_;
+  const Vars& vars_;
+  std::set<std::string> seen_;
+  bool broken_ = false;
+  std::chrono::steady_clock::time_point last_wake_{};
+};
+
+// Polls the job in VARS until it is final: its state and the last status answer. With
+// CALLBACKS the waits between polls follow the inbox (and grow to 30 s, not 5 s).
 std::optional<std::pair<JobState, json>> poll(Api& api, const Profile& profile, const Vars& vars,
-                                              Failure* failure) {
+                                              Failure* failure, CallbackWait* callbacks) {
   double delay = kFirstDelayS;
+  const double max_delay = callbacks ? kMaxCallbackDelayS : kMaxDelayS;
   int failures = 0;
   std::string last_status;
   for (int i = 0; i < kMaxPolls; ++i) {
@@ -394,8 +473,12 @@ std::optional<std::pair<JobState, json>> poll(Api& api, const Profile& profile, 
       }
       if (is_final(it->second)) return std::make_pair(it->second, *answer);
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(delay * 1000)));
-    delay = std::min(kMaxDelayS, delay * 2);
+    if (callbacks) {
+      callbacks->wait(delay);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(delay * 1000)));
+    }
+    delay = std::min(max_delay, delay * 2);
   }
   *failure = {ErrorClass::kTimeout, "the job did not end in 1000000 polls"};
   return std::nullopt;
@@ -485,8 +568,11 @@ int run(const JobArgs& args) {
                                     env_or("BATON_ATTEMPT", std::to_string(::getpid()));
   // Polls the job in VARS to its end and reads its answer (the result call, or the last
   // status answer); on failure the result line is written and nullopt returned.
+  std::optional<CallbackTarget> callback;  // only for a job dispatched here
+  std::optional<CallbackWait> callbacks;
   auto finish = [&]() -> std::optional<Final> {
-    auto polled = poll(api, *profile, vars, &failure);
+    if (callback && !callbacks) callbacks.emplace(*profile->webhook, callback->inbox, vars);
+    auto polled = poll(api, *profile, vars, &failure, callbacks ? &*callbacks : nullptr);
     if (!polled) {
       // A lost connection or an overloaded server: the job may still run; the next
       // attempt re-attaches to it rather than dispatching again.
@@ -578,7 +664,23 @@ int run(const JobArgs& args) {
         return 1;
       }
     }
-    Result<json> created = api.call(profile->create, vars, input, &failure);
+    Call create = profile->create;
+    if (profile->webhook) {
+      std::string note;
+      callback = register_callback_target(*profile->webhook, &note);
+      if (!note.empty()) emit({{"httpjob", "note"}, {"text", note}});
+      if (callback) {
+        Result<json> body =
+            with_webhook(create.body, *profile->webhook, callback->url, callback->secret);
+        if (!body) {
+          emit_result(result_line(false, "", "", {ErrorClass::kPermanent, body.error().message}));
+          return 1;
+        }
+        create.body = *body;
+        emit({{"httpjob", "note"}, {"text", "following by callbacks to " + callback->shown_url}});
+      }
+    }
+    Result<json> created = api.call(create, vars, input, &failure);
     if (!created || !capture(profile->create, *created, &vars, &failure)) {
       // After a lost connection the server may have made the job: the next attempt
       // looks for it by this key (when the profile can) before dispatching again.

@@ -20,7 +20,11 @@
 //
 // Then it polls the status call, 0.2 s doubling to 5 s between polls; up to 5 failed
 // polls in a row (connection lost, 5xx, 429) are retried with the same backoff before
-// the attempt fails. Once the job is final it reads the output (the result call, or the
+// the attempt fails. In callback mode (the profile has a `webhook` and `baton serve`
+// runs for the project; httpjob/callback.h) create's body carries the attempt's
+// callback URL, the waits between polls watch the attempt's callback inbox and end at
+// a new delivery about the job, and they grow to 30 s (a lost callback costs at most
+// that). Once the job is final it reads the output (the result call, or the
 // last status answer). On SIGTERM, SIGINT or SIGHUP it makes the profile's cancel call
 // (3 s limit; a profile without one only notes that the job may go on) and exits.
 //

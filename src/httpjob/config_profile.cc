@@ -10,9 +10,9 @@ namespace {
 
 using nlohmann::json;
 
-const std::vector<std::string> kTopKeys = {"auth",   "input_key", "output_key", "prepare",
-                                           "create", "find",      "status",     "states",
-                                           "result", "resume",    "cancel",     "health"};
+const std::vector<std::string> kTopKeys = {"auth",   "input_key", "output_key", "prepare", "create",
+                                           "find",   "status",    "states",     "result",  "resume",
+                                           "cancel", "health",    "webhook"};
 const std::vector<std::string> kCallKeys = {"method", "path", "body", "capture"};
 const std::vector<std::string> kCalls = {"prepare", "create", "find",   "status",
                                          "result",  "resume", "cancel", "health"};

@@ -96,6 +96,9 @@ class HttpJobInvoker final : public agents::Invoker {
             t.note("status " + string_field(e, "status") + (detail.empty() ? "" : ": " + detail));
           } else if (kind == "note") {
             t.note(string_field(e, "text"));
+          } else if (kind == "callback") {  // callback mode (httpjob/callback.h)
+            t.note("callback: " +
+                   (string_field(e, "status").empty() ? "job changed" : string_field(e, "status")));
           }
         },
         [&](std::string_view line) { t.other(line); });

@@ -20,8 +20,12 @@ using nlohmann::json;
 // it and none cancels one; POST /resume answers a kickoff paused for human feedback:
 // the shape of that paused /status answer is not in the published description, so
 // `current_task` as /resume's task_id and `task_output` as the question are
-// assumptions). LangGraph's resume: a new run on the thread with `command: {resume:
-// ANSWER}` (RunCreate's CommandSchema in @langchain/langgraph-api). Health: LangGraph's GET /ok;
+// assumptions; its `crewWebhookUrl` gets the callback URL, the token in its query).
+// "crewai-signed": the same API whose callbacks are signed by Standard Webhooks with a
+// per-kickoff secret sent as `webhookSecret` (no published CrewAI field: for a
+// deployment behind a signing relay, and the stand-in's signed mode). LangGraph's
+// resume: a new run on the thread with `command: {resume: ANSWER}` (RunCreate's
+// CommandSchema in @langchain/langgraph-api). Health: LangGraph's GET /ok;
 // CrewAI's GET /inputs (the crew's required inputs: cheap, and it checks the bearer token).
 constexpr const char* kBuiltin = R"json({
  "langgraph": {
@@ -50,7 +54,8 @@ constexpr const char* kBuiltin = R"json({
              "check": {"method": "GET", "path": "/threads/{thread_id}", "field": "/status",
                        "waiting": "interrupted", "question": "/interrupts"}},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
-  "health": {"method": "GET", "path": "/ok"}
+  "health": {"method": "GET", "path": "/ok"},
+  "webhook": {"url": "/webhook", "verify": "bearer", "id": "/run_id", "status": "/status"}
  },
  "langgraph-stateless": {
   "auth": {"header": "x-api-key", "prefix": ""},
@@ -72,7 +77,8 @@ constexpr const char* kBuiltin = R"json({
              "check": {"method": "GET", "path": "/threads/{thread_id}", "field": "/status",
                        "waiting": "interrupted", "question": "/interrupts"}},
   "cancel": {"method": "POST", "path": "/threads/{thread_id}/runs/{id}/cancel"},
-  "health": {"method": "GET", "path": "/ok"}
+  "health": {"method": "GET", "path": "/ok"},
+  "webhook": {"url": "/webhook", "verify": "bearer", "id": "/run_id", "status": "/status"}
  },
  "crewai": {
   "auth": {"header": "Authorization", "prefix": "Bearer "},
@@ -91,7 +97,30 @@ constexpr const char* kBuiltin = R"json({
                       "human_feedback": "{answer}", "is_approve": true},
              "check": {"method": "GET", "path": "/status/{id}", "field": "/status",
                        "waiting": "awaiting_human_feedback"}},
-  "health": {"method": "GET", "path": "/inputs"}
+  "health": {"method": "GET", "path": "/inputs"},
+  "webhook": {"url": "/crewWebhookUrl", "verify": "bearer", "id": "/kickoff_id",
+              "status": "/status"}
+ },
+ "crewai-signed": {
+  "auth": {"header": "Authorization", "prefix": "Bearer "},
+  "input_key": "prompt", "output_key": "output",
+  "create": {"method": "POST", "path": "/kickoff",
+             "body": {"inputs": "{input}", "meta": {"baton_key": "{key}"}},
+             "capture": {"id": "/kickoff_id"}},
+  "status": {"method": "GET", "path": "/status/{id}", "field": "/status",
+             "detail": "/current_task", "output": "/result/{output_key}", "error": "/error",
+             "needs_input": "/task_output", "capture": {"task_id": "/current_task"}},
+  "states": {"queued": "pending", "pending": "pending", "running": "running",
+             "completed": "succeeded", "error": "failed",
+             "awaiting_human_feedback": "needs_input"},
+  "resume": {"method": "POST", "path": "/resume",
+             "body": {"execution_id": "{id}", "task_id": "{task_id}",
+                      "human_feedback": "{answer}", "is_approve": true},
+             "check": {"method": "GET", "path": "/status/{id}", "field": "/status",
+                       "waiting": "awaiting_human_feedback"}},
+  "health": {"method": "GET", "path": "/inputs"},
+  "webhook": {"url": "/crewWebhookUrl", "verify": "hmac", "secret": "/webhookSecret",
+              "id": "/kickoff_id", "status": "/status"}
  }
 })json";
 
@@ -272,6 +301,9 @@ Result<Profile> parse_profile(const json& j) {
   auto health = optional_call(j, "health");
   if (!health) return tl::unexpected(health.error());
   p.health = *health;
+  auto webhook = parse_webhook(j);
+  if (!webhook) return tl::unexpected(webhook.error());
+  p.webhook = *webhook;
   return p;
 }
 

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "httpjob/webhook.h"
 #include "util/error.h"
 
 namespace baton::httpjob {
@@ -101,6 +102,9 @@ struct Profile {
   /// a cheap authenticated call that answers 2xx when the API can take work (`baton
   /// agents --health`); absent = the health is not known
   std::optional<Call> health;
+  /// callback mode (httpjob/webhook.h): where create's body takes the callback URL and
+  /// how callbacks are verified; absent = polling only
+  std::optional<Webhook> webhook;
 };
 
 /// The profile in J (the shape of builtin_profile()'s documents, docs/httpjob.md).

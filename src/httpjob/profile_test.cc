@@ -8,8 +8,9 @@ namespace {
 using nlohmann::json;
 
 TEST(ProfileTest, BuiltinProfilesParse) {
-  EXPECT_EQ(builtin_profile_names(),
-            (std::vector<std::string>{"crewai", "langgraph", "langgraph-stateless"}));
+  EXPECT_EQ(
+      builtin_profile_names(),
+      (std::vector<std::string>{"crewai", "crewai-signed", "langgraph", "langgraph-stateless"}));
   for (const std::string& name : builtin_profile_names()) {
     auto p = builtin_profile(name);
     ASSERT_TRUE(p) << name << ": " << p.error().message;
@@ -25,8 +26,9 @@ TEST(ProfileTest, BuiltinProfilesParse) {
   auto crew = builtin_profile("crewai");
   EXPECT_EQ(crew->auth_prefix, "Bearer ");
   EXPECT_FALSE(crew->cancel);
-  EXPECT_EQ(builtin_profile("zapier").error().message,
-            "unknown profile 'zapier' (known: crewai, langgraph, langgraph-stateless)");
+  EXPECT_EQ(
+      builtin_profile("zapier").error().message,
+      "unknown profile 'zapier' (known: crewai, crewai-signed, langgraph, langgraph-stateless)");
 }
 
 TEST(ProfileTest, BadProfilesNameTheField) {

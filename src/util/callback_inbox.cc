@@ -45,26 +45,32 @@ Result<CallbackPaths> register_callback(const std::string& run_dir, const std::s
   fd = ::open(p.inbox.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return fail("cannot create " + p.inbox);
   ::close(fd);
+  fs::remove(p.inbox.substr(0, p.inbox.size() - 6) + ".ended", ec);
   return p;
 }
 
-Delivery deliver_callback(const std::string& run_dir, const std::string& task, int attempt,
-                          std::string_view token, std::string_view body, double now_s) {
+std::optional<std::string> callback_secret(const std::string& run_dir, const std::string& task,
+                                           int attempt) {
   CallbackPaths p = callback_paths(run_dir, task, attempt);
-  std::string secret;
-  {
-    int fd = ::open(p.secret.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return Delivery::kUnknown;
-    char buf[256];
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    ::close(fd);
-    if (n <= 0) return Delivery::kUnknown;
-    secret.assign(buf, static_cast<size_t>(n));
-  }
-  if (!same_secret(secret, token)) return Delivery::kForbidden;
+  int fd = ::open(p.secret.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return std::nullopt;
+  char buf[256];
+  ssize_t n = ::read(fd, buf, sizeof buf);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+Delivery append_callback(const std::string& run_dir, const std::string& task, int attempt,
+                         std::string_view body, double now_s, const std::string& id) {
+  CallbackPaths p = callback_paths(run_dir, task, attempt);
   nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
   if (!parsed.is_object()) return Delivery::kBadBody;
   nlohmann::json line = {{"received", now_s}, {"body", std::move(parsed)}};
+  if (!id.empty()) line["id"] = id;
+  std::error_code ec;
+  const bool late = fs::exists(p.inbox.substr(0, p.inbox.size() - 6) + ".ended", ec);
+  if (late) line["late"] = true;
   std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   int fd = ::open(p.inbox.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return Delivery::kUnknown;
@@ -75,7 +81,23 @@ Delivery deliver_callback(const std::string& run_dir, const std::string& task, i
   }
   bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   ::close(fd);
-  return ok ? Delivery::kAccepted : Delivery::kFailed;
+  if (!ok) return Delivery::kFailed;
+  return late ? Delivery::kLate : Delivery::kAccepted;
+}
+
+Delivery deliver_callback(const std::string& run_dir, const std::string& task, int attempt,
+                          std::string_view token, std::string_view body, double now_s) {
+  std::optional<std::string> secret = callback_secret(run_dir, task, attempt);
+  if (!secret) return Delivery::kUnknown;
+  if (!same_secret(*secret, token)) return Delivery::kForbidden;
+  return append_callback(run_dir, task, attempt, body, now_s, "");
+}
+
+void end_callback(const std::string& run_dir, const std::string& task, int attempt) {
+  CallbackPaths p = callback_paths(run_dir, task, attempt);
+  int fd = ::open((p.inbox.substr(0, p.inbox.size() - 6) + ".ended").c_str(),
+                  O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd >= 0) ::close(fd);
 }
 
 Result<std::string> random_secret() {

@@ -1,9 +1,12 @@
-// Callback inboxes: how `baton serve` hands a callback (an A2A push notification, later a
-// job runtime's webhook) to the attempt that waits for it (docs/serve.md, "Callbacks").
+// Callback inboxes: how `baton serve` hands a callback (an A2A push notification, a hosted
+// job runtime's webhook; verified by serve/callback_verify.h) to the attempt that waits
+// for it (docs/serve.md, "Callbacks").
 //
 // The waiting attempt registers under its run's directory, RUN_DIR/callbacks/:
 //   KEY.secret  the per-attempt secret (random, mode 0600), compared in constant time
-//   KEY.inbox   JSON lines, one a delivery: {"received":UNIX_S,"body":JSON}
+//   KEY.inbox   JSON lines, one a delivery: {"received":UNIX_S,"body":JSON} (+ "id", the
+//               caller's delivery id when it sent one, "late":true after the attempt ended)
+//   KEY.ended   made when the attempt ended (end_callback())
 // KEY is TASK.ATTEMPT (both identifiers). `baton serve` answers POST
 // /v1/callbacks/{run}/{task}/{attempt} by deliver_callback() and the attempt reads its
 // inbox as it grows (inotify). Deliveries are at least once: the reader applies each
@@ -12,6 +15,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +41,7 @@ Result<CallbackPaths> register_callback(const std::string& run_dir, const std::s
 /// What deliver_callback() did.
 enum class Delivery {
   kAccepted,   ///< appended to the inbox
+  kLate,       ///< appended to the inbox of an attempt that ended (end_callback()): recorded
   kUnknown,    ///< no such registration
   kForbidden,  ///< the token is not the registration's secret
   kBadBody,    ///< the body is not a JSON object
@@ -49,6 +54,23 @@ enum class Delivery {
 /// NOW_S. One write(2) with O_APPEND: concurrent deliveries never interleave.
 Delivery deliver_callback(const std::string& run_dir, const std::string& task, int attempt,
                           std::string_view token, std::string_view body, double now_s);
+
+/// The secret TASK's ATTEMPT registered under RUN_DIR (at most 255 bytes); nullopt when
+/// there is no such registration. A "whsec_" secret means the caller signs its bodies
+/// (Standard Webhooks, verified by `baton serve`), any other is a token it sends back.
+std::optional<std::string> callback_secret(const std::string& run_dir, const std::string& task,
+                                           int attempt);
+
+/// Appends BODY (a JSON object, re-serialized on one line) to the inbox of TASK's ATTEMPT
+/// as {"received":NOW_S,"body":...} plus ID ("id", the caller's delivery id, when not
+/// empty) and "late":true when the attempt ended. The caller verified the delivery.
+/// Errors as deliver_callback() (never kForbidden).
+Delivery append_callback(const std::string& run_dir, const std::string& task, int attempt,
+                         std::string_view body, double now_s, const std::string& id);
+
+/// Marks TASK's ATTEMPT as ended (RUN_DIR/callbacks/KEY.ended): later deliveries are
+/// still recorded in its inbox, marked late, and answered as such. Best effort.
+void end_callback(const std::string& run_dir, const std::string& task, int attempt);
 
 /// 32 random bytes from /dev/urandom as 64 hex digits. Errors: no /dev/urandom.
 Result<std::string> random_secret();

@@ -60,5 +60,23 @@ TEST(CallbackInboxTest, AFullInboxRefusesMore) {
   fs::remove_all(run);
 }
 
+// A verified delivery keeps the caller's id; after end_callback() a delivery is still
+// recorded, marked late, and reported as kLate; registering again clears the mark.
+TEST(CallbackInboxTest, DeliveriesAfterTheEndAreRecordedAsLate) {
+  std::string run = scratch();
+  ASSERT_TRUE(register_callback(run, "t", 1, "whsec_x"));
+  EXPECT_EQ(callback_secret(run, "t", 1), "whsec_x");
+  EXPECT_EQ(callback_secret(run, "t", 2), std::nullopt);
+  EXPECT_EQ(append_callback(run, "t", 1, "{\"s\":1}", 1, "msg_1"), Delivery::kAccepted);
+  end_callback(run, "t", 1);
+  EXPECT_EQ(append_callback(run, "t", 1, "{\"s\":2}", 2, ""), Delivery::kLate);
+  EXPECT_EQ(slurp(callback_paths(run, "t", 1).inbox),
+            "{\"body\":{\"s\":1},\"id\":\"msg_1\",\"received\":1.0}\n"
+            "{\"body\":{\"s\":2},\"late\":true,\"received\":2.0}\n");
+  ASSERT_TRUE(register_callback(run, "t", 1, "s"));
+  EXPECT_EQ(deliver_callback(run, "t", 1, "s", "{}", 3), Delivery::kAccepted);
+  fs::remove_all(run);
+}
+
 }  // namespace
 }  // namespace baton

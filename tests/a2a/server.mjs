@@ -18,7 +18,7 @@
 //                update "LATE" and a failed status for the same task (to be ignored)
 // What the agent does is chosen by the prompt: it holds "SCENARIO:NAME" with NAME one of
 // complete (artifact "done: PROMPT"), steps (three status updates, then the artifact),
-// slow (works until cancelled), slowdone (works ~4 s, then completes), file (a file
+// slow (works until cancelled), slowdone (works ~4 s, then completes), briefdone (~2 s), file (a file
 // part named by "NAME:<file name>"), input (ends in input-required), fail (failed),
 // stubborn (ignores tasks/cancel, completes with artifact "LATE" after ~4 s), lateonce
 // (stubborn the first time after a reset, complete after that).
@@ -128,8 +128,8 @@ const executor = {
       bus.publish(artifact(ctx, [text('LATE')]));
       return finish(S.completed);
     }
-    if (scenario === 'slow' || scenario === 'slowdone') {
-      const until = Date.now() + (scenario === 'slow' ? 600000 : 4000);
+    if (scenario === 'slow' || scenario === 'slowdone' || scenario === 'briefdone') {
+      const until = Date.now() + ({ slow: 600000, slowdone: 4000, briefdone: 2000 })[scenario];
       while (Date.now() < until && !cancelled.has(ctx.taskId)) await sleep(50);
       if (cancelled.has(ctx.taskId)) return; // cancelTask published canceled
     }

@@ -11,6 +11,7 @@
 
 #include "a2a_server_util.h"
 #include "contract/backend.h"
+#include "contract/httpjob_util.h"
 
 namespace baton::testing::contract {
 namespace {
@@ -37,6 +38,7 @@ class A2aBackend final : public Backend {
     RunSetup s;
     s.agent = "svc";
     std::string scenario = "complete";
+    push_ = false;
     switch (behaviour) {
       case Behaviour::kSucceed:
         break;
@@ -60,6 +62,10 @@ class A2aBackend final : public Backend {
         break;
       case Behaviour::kSlowThenSucceed:
         scenario = "slowdone";
+        break;
+      case Behaviour::kSlowCallingBack:
+        scenario = "briefdone";  // ~2 s
+        push_ = true;            // the agent card offers push notifications
         break;
       case Behaviour::kLateAfterTimeout:
         scenario = "lateonce";
@@ -100,13 +106,45 @@ class A2aBackend final : public Backend {
 
   std::map<std::string, std::string> health_env(const ScratchDir&) const override { return {}; }
 
+  // A status update of the attempt's remote task as the sdk's push sender sends it.
+  json callback_body(const ScratchDir& dir, bool failed) const override {
+    const std::string task_id = attempt_log_field(dir, R"({"a2a":"task")", "id");
+    const std::string text = failed ? "late" : "twice";
+    if (version_ == "1.0") {
+      return {{"statusUpdate",
+               {{"taskId", task_id},
+                {"contextId", "c"},
+                {"status",
+                 {{"state", failed ? "TASK_STATE_FAILED" : "TASK_STATE_WORKING"},
+                  {"message",
+                   {{"messageId", "m-" + text},
+                    {"role", "ROLE_AGENT"},
+                    {"parts", {{{"text", text}}}}}}}}}}};
+    }
+    return {{"kind", "status-update"},
+            {"taskId", task_id},
+            {"contextId", "c"},
+            {"final", failed},
+            {"status",
+             {{"state", failed ? "failed" : "working"},
+              {"message",
+               {{"kind", "message"},
+                {"messageId", "m-" + text},
+                {"role", "agent"},
+                {"parts", {{{"kind", "text"}, {"text", text}}}}}}}}};
+  }
+
   // Stubborn remote tasks that completed after their attempt timed out.
   int late_answers() const override { return server_->stats().value("late", 0); }
 
  private:
-  std::string agent_path() const { return version_ == "1.0" ? "v1-stream" : "v03-poll"; }
+  std::string agent_path() const {
+    if (push_) return version_ == "1.0" ? "v1-push" : "v03-push";
+    return version_ == "1.0" ? "v1-stream" : "v03-poll";
+  }
 
   std::string version_;
+  bool push_ = false;  // this case's agent follows by push notifications
   std::unique_ptr<A2aServer> server_;
 };
 

@@ -28,6 +28,8 @@ enum class Behaviour {
   kSlowThenSucceed,   ///< works ~3-4 s (long enough to kill `baton run`), then answers
   kLateAfterTimeout,  ///< attempt 1 outlives its timeout ignoring the cancel and answers
                       ///< "LATE" after it; attempt 2 answers kSuccessOutput
+  kSlowCallingBack,   ///< works ~2 s, then answers, reporting through `baton serve`'s callback
+                      ///< endpoint when one runs (A2A push, a runtime's webhook)
   kAskThenAnswer,     ///< stops once to ask a person a question; answered, it goes on on
                       ///< the same remote work and its output holds the answer
 };
@@ -44,6 +46,7 @@ enum class Case {
   kCancel,
   kKillResume,
   kLateResult,
+  kCallbacks,
   kHealth,
   kNeedsInput,
 };
@@ -89,6 +92,15 @@ class Backend {
   /// How many answers the service produced for attempts baton had already given up
   /// (the late case waits for one before it looks at the run); 0 when it cannot tell.
   virtual int late_answers() const { return 0; }
+  /// A body the service could POST to the callback endpoint of task t's first attempt in
+  /// the project DIR about that attempt's remote job (its id read from the attempt's
+  /// log): the job still works, or with FAILED it failed. null when the adapter takes no
+  /// callbacks (then cannot(Case::kCallbacks) says why).
+  virtual nlohmann::json callback_body(const ScratchDir& dir, bool failed) const {
+    (void)dir;
+    (void)failed;
+    return nullptr;
+  }
   /// The agent's name in `baton agents --health --json` for a project set up by
   /// script(), and the environment that check runs with.
   virtual std::string health_agent() const = 0;

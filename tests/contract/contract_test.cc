@@ -5,6 +5,7 @@
 // A case a backend truly cannot do is skipped with the reason (Backend::cannot()).
 #include <dirent.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -269,6 +270,63 @@ TEST_P(ContractTest, ALateAnswerOfAGivenUpAttemptIsNotApplied) {
   EXPECT_EQ(task_of(r, "t")["output"], kSuccessOutput);
   EXPECT_EQ(task_of(r, "t")["status"], "success");
   expect_nothing_left(dir);
+}
+
+// With `baton serve` running for the project, the adapter follows the remote job by
+// callbacks. The attempt's own callback is delivered twice while it works (at least once
+// delivery, or a replay): the log records the second as a duplicate, ignored. After the
+// run, a late one claiming the job failed is recorded in the ended attempt's inbox and
+// never applied: the run's outcome and output stay as they were.
+TEST_P(ContractTest, ADuplicateAndALateCallbackAreIgnored) {
+  SKIP_IF_CANNOT(Case::kCallbacks);
+  ScratchDir dir;
+  RunSetup s = project(dir, Behaviour::kSlowCallingBack, ", timeout: 2m");
+  BatonProcess serve({"serve", "--listen", "127.0.0.1:0"}, dir.path(), s.env);
+  ASSERT_TRUE(eventually([&] { return !dir.read(".baton/serve/url").empty(); }, 30));
+  std::string base = dir.read(".baton/serve/url");
+  base = base.substr(0, base.find('\n'));
+  BatonProcess baton({"run", "flow.yaml", "--plain"}, dir.path(), s.env);
+  std::string callbacks;  // .baton/runs/RUN/callbacks/t.1
+  ASSERT_TRUE(eventually(
+      [&] {
+        json r = last_run(dir);
+        if (!r.contains("id") || !backend().working(dir)) return false;
+        callbacks = ".baton/runs/" + r["id"].get<std::string>() + "/callbacks/t.1";
+        return !dir.read(callbacks + ".secret").empty();
+      },
+      120))
+      << "the attempt registered no callback (is baton serve's URL taken?)";
+  const std::string run_id = last_run(dir)["id"];
+  httplib::Client c(base);
+  const httplib::Headers auth = {{"Authorization", "Bearer " + dir.read(callbacks + ".secret")}};
+  const std::string path = "/v1/callbacks/" + run_id + "/t/1";
+  const std::string working = backend().callback_body(dir, false).dump();
+  for (int i = 0; i < 2; ++i) {
+    auto res = c.Post(path, auth, working, "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+  }
+  Outcome o = baton.wait(120);
+  ASSERT_EQ(o.exit_code, 0) << o.out << o.err;
+  json r = last_run(dir);
+  EXPECT_EQ(task_of(r, "t")["status"], "success");
+  EXPECT_EQ(task_of(r, "t")["output"], kSuccessOutput);
+  std::string log = read_file(attempt_of(r, 1).value("log", ""));
+  size_t dup = log.find("duplicate");
+  ASSERT_NE(dup, std::string::npos) << log;
+  EXPECT_NE(log.substr(dup, log.find('\n', dup) - dup).find("ignored"), std::string::npos) << log;
+  const size_t delivered = dir.read(callbacks + ".inbox").size();
+  auto late = c.Post(path, auth, backend().callback_body(dir, true).dump(), "application/json");
+  ASSERT_TRUE(late);
+  EXPECT_EQ(late->status, 200) << late->body;
+  EXPECT_EQ(json::parse(late->body, nullptr, false).value("late", false), true) << late->body;
+  EXPECT_GT(dir.read(callbacks + ".inbox").size(), delivered);  // recorded as late
+  r = last_run(dir);
+  EXPECT_EQ(task_of(r, "t")["status"], "success");
+  EXPECT_EQ(task_of(r, "t")["attempts"], 1);
+  EXPECT_EQ(task_of(r, "t")["output"], kSuccessOutput);
+  serve.signal(SIGTERM);
+  serve.wait();
 }
 
 // Needs input is a gate (docs/adapters.md, "States"): the task waits with the agent's

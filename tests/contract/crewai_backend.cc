@@ -72,6 +72,9 @@ class CrewAiBackend final : public Backend {
       case Behaviour::kSlowThenSucceed:
         scenario = "slowdone";
         break;
+      case Behaviour::kSlowCallingBack:  // with baton serve: crewWebhookUrl
+        scenario = "briefdone";          // 2 s
+        break;
       case Behaviour::kLateAfterTimeout:
         scenario = "lateonce";
         break;
@@ -97,6 +100,12 @@ class CrewAiBackend final : public Backend {
 
   // `lateonce` kickoffs that completed after their attempt was given up.
   int late_answers() const override { return stats().value("late", 0); }
+
+  // A crew webhook about the attempt's kickoff (the stand-in's shape, tests/crewai/).
+  json callback_body(const ScratchDir& dir, bool failed) const override {
+    return {{"kickoff_id", attempt_log_field(dir, R"({"httpjob":"job")", "id")},
+            {"status", failed ? "error" : "running"}};
+  }
 
   std::string health_agent() const override { return "crew"; }
 

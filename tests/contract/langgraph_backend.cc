@@ -86,6 +86,9 @@ class LangGraphBackend final : public Backend {
       case Behaviour::kSlowThenSucceed:
         s.task = "SLEEP:4 contract";
         break;
+      case Behaviour::kSlowCallingBack:  // with baton serve: the run's `webhook`
+        s.task = "SLEEP:2 contract";
+        break;
       case Behaviour::kLateAfterTimeout:
         break;  // cannot(): never run
       case Behaviour::kAskThenAnswer:
@@ -109,6 +112,12 @@ class LangGraphBackend final : public Backend {
   bool running_remotely() const override {
     json busy = graph_->post_json("/threads/search", {{"status", "busy"}, {"limit", 100}});
     return !busy.is_array() || !busy.empty();
+  }
+
+  // What LangGraph's webhook sends (the run, its status): about the attempt's run.
+  json callback_body(const ScratchDir& dir, bool failed) const override {
+    return {{"run_id", attempt_log_field(dir, R"({"httpjob":"job")", "id")},
+            {"status", failed ? "error" : "running"}};
   }
 
   std::string health_agent() const override { return "graph"; }

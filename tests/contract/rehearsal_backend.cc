@@ -53,6 +53,7 @@ const char* list_of(Behaviour b) {
     case Behaviour::kHang:
       return "hang";
     case Behaviour::kSlowThenSucceed:
+    case Behaviour::kSlowCallingBack:
       return "slow";
     case Behaviour::kLateAfterTimeout:
     case Behaviour::kAskThenAnswer:
@@ -88,6 +89,10 @@ class RehearsalBackend final : public Backend {
     if (c == Case::kLateResult) {
       return "a local attempt is its process: on timeout or cancel baton kills its process "
              "group before a retry starts, so no answer of a stale attempt can arrive";
+    }
+    if (c == Case::kCallbacks) {
+      return "a local agent reports on its own pipes (stdout, ACP over stdio): nothing calls "
+             "back through baton serve, so there is no callback to duplicate";
     }
     if (c == Case::kNeedsInput) {
       return "a headless CLI turn ends with an answer or an error: the agent cannot stop to "

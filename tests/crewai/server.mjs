@@ -10,7 +10,7 @@
 // chosen by its prompt (inputs.prompt, or any input holding "SCENARIO:NAME"):
 //   ok (default)  completed after two polls, output "crew says: PROMPT"
 //   slow          running until stopped (a timeout or a cancel ends the attempt)
-//   slowdone      running for 3 s, then completed
+//   slowdone      running for 3 s, then completed (briefdone: 2 s)
 //   fail          error "the research tool crashed"
 //   reject        /kickoff answers 422
 //   ratelimit     /kickoff answers 429
@@ -40,6 +40,22 @@
 // config, docs/httpjob.md): POST /v2/jobs {payload, idempotency} -> {job: {ref}};
 // GET /v2/jobs/{ref} -> {state: QUEUED | WORKING | DONE | BROKEN | ..., step,
 // answer: {text}, problem}; auth "X-Crew-Key: crew-token" instead of the bearer token.
+// Webhooks: a kickoff with `crewWebhookUrl` (CrewAI's crew webhook) is called back there
+// when it ends: POST {kickoff_id, status, result, meta} (status "completed" or "error");
+// the ok and fail scenarios then end 800 ms after the kickoff by their clock, not by
+// polls. With `webhookSecret` (a "whsec_" secret; the crewai-signed profile, not a
+// published CrewAI field) every delivery is signed by Standard Webhooks v1
+// (webhook-id, webhook-timestamp, webhook-signature = v1,base64(HMAC-SHA256(key,
+// id.timestamp.body))). More scenarios, by prompt words:
+//   WEBHOOK:dup     at 300 ms a "running" delivery, sent twice with the same webhook-id
+//   WEBHOOK:lost    no delivery at all (the attempt must end by its fallback polls)
+//   WEBHOOK:other   before the end, a signed delivery claiming "completed" with output
+//                   "FORGED" for another kickoff id
+// POST /deliver {kickoff_id, mode} (no auth) sends one more delivery for a kickoff now and
+// answers {status, answer} (what baton serve said): mode "again" replays the last one
+// byte for byte (same webhook-id), "late" a new "error" one, "forged" one signed with
+// another key, "stale" one signed 10 minutes ago, "other" one about another kickoff id,
+// "huge" a 2 MiB body, "badtoken" one whose URL carries another token.
 // GET /inputs (auth, as CrewAI's): {"inputs": ["prompt"]}, the crew's required inputs.
 // POST /resume answers 422 for a missing or mistyped field or another task_id, 404 for
 // an unknown execution_id, 409 when the kickoff is not paused.
@@ -47,12 +63,14 @@
 // waiting for feedback, "kickoff_keys": [meta.baton_key], "status_paths":
 // [raw paths of /status calls], "auth": [Authorization headers seen], "running": jobs not
 // ended (timed ones by their clock, others until a poll saw them end), "late": lateonce
-// jobs that completed}.
+// jobs that completed, "webhooks": [{kickoff_id, mode, status}] every delivery and what
+// baton serve answered}.
+import crypto from "node:crypto";
 import http from "node:http";
 
 const jobs = new Map(); // kickoff_id -> {scenario, prompt, polls, started}
 const seen = new Map(); // prompt -> kickoffs of it
-const stats = { kickoffs: 0, kickoff_keys: [], status_paths: [], auth: [], resumes: [] };
+const stats = { kickoffs: 0, kickoff_keys: [], status_paths: [], auth: [], webhooks: [], resumes: [] };
 let next = 1;
 
 const V2_STATES = { queued: "QUEUED", running: "WORKING", completed: "DONE", error: "BROKEN" };
@@ -75,7 +93,7 @@ function send(res, code, body) {
   res.end(text);
 }
 
-const TIMED = { slowdone: 3000, late: 4000 }; // scenario -> ms until it completes by itself
+const TIMED = { slowdone: 3000, briefdone: 2000, late: 4000, hookok: 800, hookfail: 800 }; // scenario -> ms until it completes by itself
 
 function isRunning(job) {
   if (job.paused) return false;
@@ -110,10 +128,17 @@ function kickoff(req, res, body) {
   stats.kickoffs++;
   stats.kickoff_keys.push((res.v2 ? parsed.idempotency : parsed.meta?.baton_key) ?? null);
   const id = scenario === "hostile" ? "../admin?x=1" : `00000000-0000-4000-8000-${String(next++).padStart(12, "0")}`;
-  const timedScenario = scenario === "lateonce" ? (count === 1 ? "late" : "ok") : scenario;
+  let timedScenario = scenario === "lateonce" ? (count === 1 ? "late" : "ok") : scenario;
+  const hook = typeof parsed.crewWebhookUrl === "string" ? parsed.crewWebhookUrl : null;
+  if (hook && (timedScenario === "ok" || timedScenario === "fail")) timedScenario = "hook" + timedScenario;
   const paused = scenario === "input" || scenario === "inputhostile";
-  jobs.set(id, { scenario: timedScenario, prompt, polls: 0, started: Date.now(), ended: false, paused });
+  const job = { scenario: timedScenario, prompt, polls: 0, started: Date.now(), ended: false, paused, id };
+  job.hook = hook;
+  job.secret = typeof parsed.webhookSecret === "string" ? parsed.webhookSecret : null;
+  job.meta = parsed.meta ?? null;
+  jobs.set(id, job);
   send(res, 200, { kickoff_id: id });
+  if (hook) scheduleHooks(job);
 }
 
 function answer(job) {
@@ -161,9 +186,15 @@ function status(req, res, id) {
     case "slow":
       return send(res, 200, running);
     case "slowdone":
+    case "briefdone":
       return send(res, 200, isRunning(job) ? running : completed(answer(job)));
     case "late":
       return send(res, 200, isRunning(job) ? running : completed("LATE"));
+    case "hookok":
+      return send(res, 200, isRunning(job) ? running : completed(answer(job)));
+    case "hookfail":
+      if (isRunning(job)) return send(res, 200, running);
+      return send(res, 200, { status: "error", error: "the research tool crashed", execution_time: 0.5 });
     case "fail":
       if (job.polls < 2) return send(res, 200, running);
       job.ended = true;
@@ -198,12 +229,98 @@ function status(req, res, id) {
   }
 }
 
+// The body a kickoff's webhook reports when it ends.
+function finalBody(job) {
+  return job.scenario === "hookfail"
+    ? { kickoff_id: job.id, status: "error", error: "the research tool crashed", meta: job.meta }
+    : { kickoff_id: job.id, status: "completed", result: { output: answer(job) }, meta: job.meta };
+}
+
+// POSTs BODY to the job's webhook (signed when it has a secret; SIGN overrides the key,
+// the timestamp and the id for the attack modes); resolves to {status, answer}.
+function post(job, body, mode, sign = {}) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  const headers = { "Content-Type": "application/json" };
+  let url = job.hook;
+  if (mode === "badtoken") url = url.replace(/token=[0-9a-f]+/, "token=" + "a".repeat(64));
+  if (job.secret) {
+    const id = sign.id ?? "msg_" + crypto.randomBytes(12).toString("hex");
+    const ts = String(sign.ts ?? Math.floor(Date.now() / 1000));
+    const secret = sign.secret ?? job.secret;
+    const key = Buffer.from(secret.slice("whsec_".length), "base64");
+    const sig = crypto.createHmac("sha256", key).update(`${id}.${ts}.${text}`).digest("base64");
+    Object.assign(headers, { "webhook-id": id, "webhook-timestamp": ts, "webhook-signature": "v1," + sig });
+  }
+  if (!["forged", "stale", "huge", "badtoken", "other"].includes(mode)) job.last = { text, headers, url };
+  return send_raw(url, headers, text, job, mode);
+}
+
+function send_raw(url, headers, text, job, mode) {
+  return fetch(url, { method: "POST", headers, body: text })
+    .then(async (r) => ({ status: r.status, answer: await r.text() }))
+    .catch((e) => ({ status: 0, answer: String(e) }))
+    .then((result) => {
+      stats.webhooks.push({ kickoff_id: job.id, mode, status: result.status, answer: result.answer });
+      return result;
+    });
+}
+
+function scheduleHooks(job) {
+  const lost = job.prompt.includes("WEBHOOK:lost");
+  if (job.prompt.includes("WEBHOOK:dup")) {
+    setTimeout(async () => {
+      await post(job, { kickoff_id: job.id, status: "running", meta: job.meta }, "dup");
+      await send_raw(job.last.url, job.last.headers, job.last.text, job, "dup-again");
+    }, 300);
+  }
+  if (job.prompt.includes("WEBHOOK:other")) {
+    setTimeout(() => post(job, { kickoff_id: "00000000-0000-4000-8000-999999999999", status: "completed",
+                                 result: { output: "FORGED" } }, "other"), 300);
+  }
+  const end = job.scenario in TIMED ? TIMED[job.scenario] : null;
+  if (end !== null && !lost) setTimeout(() => { job.ended = true; post(job, finalBody(job), "final"); }, end);
+}
+
+// POST /deliver: one more delivery for a kickoff, by mode (see the header).
+async function deliver(res, body) {
+  let parsed;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return send(res, 400, { error: "malformed JSON" });
+  }
+  const job = jobs.get(parsed.kickoff_id);
+  if (!job || !job.hook) return send(res, 404, { error: "no such kickoff with a webhook" });
+  const mode = parsed.mode;
+  let result;
+  if (mode === "again") {
+    result = await send_raw(job.last.url, job.last.headers, job.last.text, job, mode);
+  } else if (mode === "late") {
+    result = await post(job, { kickoff_id: job.id, status: "error", error: "LATE", meta: job.meta }, mode);
+  } else if (mode === "forged") {
+    result = await post(job, finalBody(job), mode, { secret: "whsec_" + crypto.randomBytes(32).toString("base64") });
+  } else if (mode === "stale") {
+    result = await post(job, finalBody(job), mode, { ts: Math.floor(Date.now() / 1000) - 600 });
+  } else if (mode === "other") {
+    result = await post(job, { kickoff_id: "00000000-0000-4000-8000-999999999999", status: "completed",
+                               result: { output: "FORGED" } }, mode);
+  } else if (mode === "huge") {
+    result = await post(job, { kickoff_id: job.id, status: "completed", pad: "x".repeat(2 << 20) }, mode);
+  } else if (mode === "badtoken") {
+    result = await post(job, finalBody(job), mode);
+  } else {
+    return send(res, 400, { error: "unknown mode" });
+  }
+  send(res, 200, result);
+}
+
 const server = http.createServer((req, res) => {
   let body = "";
   req.on("data", (c) => {
     if (body.length < 1 << 20) body += c;
   });
   req.on("end", () => {
+    if (req.method === "POST" && req.url === "/deliver") return deliver(res, body);
     if (req.url === "/stats") {
       const all = [...jobs.values()];
       const late = all.filter((j) => j.scenario === "late" && !isRunning(j)).length;

@@ -17,7 +17,7 @@
 
 namespace baton::testing {
 
-// The suite's servers, also used by input_test.cc.
+// The suite's servers, also used by input_test.cc and callback_test.cc.
 ServerProcess* g_crew = nullptr;
 ServerProcess* g_graph = nullptr;
 
@@ -559,7 +559,7 @@ TEST(HttpJobTest, BadConfigIsAnErrorAtItsPlace) {
   for (const Case& c : {
            Case{"{profile: zapier, url: \"http://127.0.0.1:1\"}",
                 ".baton/config.yaml:3:25: custom agent 'svc': http_job.profile: unknown profile "
-                "'zapier' (known: crewai, langgraph, langgraph-stateless)"},
+                "'zapier' (known: crewai, crewai-signed, langgraph, langgraph-stateless)"},
            Case{"{profile: langgraph, url: \"http://127.0.0.1:1\"}",
                 ".baton/config.yaml:3:25: custom agent 'svc': http_job.assistant_id is required "
                 "by the langgraph profile"},
