@@ -535,10 +535,10 @@ TEST(HttpJobTest, ADeclaredProfileIsCheckedAtItsPlace) {
                 head + "5:41" + agent +
                     "unknown field 'stats' (known: auth, input_key, "
                     "output_key, prepare, create, find, status, states, result, resume, cancel, "
-                    "health)"},
+                    "health, webhook)"},
            Case{"{extends: zapier}", head + "5:26" + agent +
                                          "extends: \"zapier\" is not a built-in profile (known: "
-                                         "crewai, langgraph, langgraph-stateless)"},
+                                         "crewai, crewai-signed, langgraph, langgraph-stateless)"},
            Case{"{create: {path: /k, capture: {id: /i}}}",
                 head + "5:16" + agent + "missing 'status'"},
        }) {
