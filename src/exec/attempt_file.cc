@@ -1,5 +1,6 @@
 #include "exec/attempt_file.h"
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "exec/supervised.h"
@@ -45,54 +46,184 @@ std::optional<ExitStatus::Kind> kind_from_name(const std::string& name) {
 
 }  // namespace
 
-std::string encode_spec(const SupervisorSpec& spec) {
-  json j = {{"argv", spec.argv},
-            {"cwd", spec.cwd},
-            {"env", spec.env},
-            {"kill_grace_s", spec.kill_grace_s},
-            {"max_capture_bytes", spec.max_capture_bytes},
-            {"redact", spec.redact},
-            {"log_path", spec.log_path},
-            {"stdout_path", spec.stdout_path}};
-  if (spec.stdin_data) j["stdin"] = *spec.stdin_data;
-  if (spec.timeout_s) j["timeout_s"] = *spec.timeout_s;
-  if (!spec.rlimits.empty()) {
-    json limits = json::array();
-    for (const ResourceLimit& l : spec.rlimits) limits.push_back({l.resource, l.value});
-    j["rlimits"] = std::move(limits);
+namespace {
+
+// The tags of format 1 (attempt_file.h).
+enum SpecTag : uint8_t {
+  kArgv = 1,
+  kCwd = 2,
+  kEnvEntry = 3,
+  kStdin = 4,
+  kTimeout = 5,
+  kKillGrace = 6,
+  kMaxCapture = 7,
+  kRedact = 8,
+  kLogPath = 9,
+  kStdoutPath = 10,
+  kRlimit = 11,
+  kUmask = 12,
+  kKey = 13,
+  kEnvBase = 14,
+};
+
+void put_field(std::string& out, SpecTag tag, std::string_view bytes) {
+  const auto length = static_cast<uint32_t>(bytes.size());
+  out.push_back(static_cast<char>(tag));
+  out.append(reinterpret_cast<const char*>(&length), sizeof length);
+  out.append(bytes);
+}
+
+template <typename T>
+void put_value(std::string& out, SpecTag tag, T value) {
+  put_field(out, tag, std::string_view(reinterpret_cast<const char*>(&value), sizeof value));
+}
+
+// Reads format 1's fields in order; calls ON_FIELD(tag, bytes), which returns false for
+// a field it cannot take. Errors name the reason.
+template <typename OnField>
+Result<void> read_fields(std::string_view bytes, OnField on_field) {
+  size_t pos = 0;
+  while (pos < bytes.size()) {
+    uint32_t length = 0;
+    if (bytes.size() - pos < 1 + sizeof length) return fail("a truncated field");
+    const auto tag = static_cast<uint8_t>(bytes[pos]);
+    std::memcpy(&length, bytes.data() + pos + 1, sizeof length);
+    pos += 1 + sizeof length;
+    if (bytes.size() - pos < length) return fail("a truncated field");
+    if (!on_field(tag, bytes.substr(pos, length))) {
+      return fail("a bad field (tag " + std::to_string(tag) + ")");
+    }
+    pos += length;
   }
-  if (spec.umask >= 0) j["umask"] = spec.umask;
-  if (!spec.key.empty()) j["key"] = spec.key;
-  std::vector<uint8_t> bytes = json::to_cbor(j);
-  return std::string(bytes.begin(), bytes.end());
+  return ok();
+}
+
+template <typename T>
+bool get_value(std::string_view bytes, T& out) {
+  if (bytes.size() != sizeof out) return false;
+  std::memcpy(&out, bytes.data(), sizeof out);
+  return true;
+}
+
+}  // namespace
+
+std::string encode_spec(const SupervisorSpec& spec) {
+  std::string out;
+  size_t size = 64 + spec.cwd.size() + spec.log_path.size() + spec.stdout_path.size() +
+                spec.key.size() + (spec.stdin_data ? spec.stdin_data->size() : 0);
+  for (const std::string& s : spec.argv) size += 5 + s.size();
+  for (const std::string& s : spec.env) size += 5 + s.size();
+  for (const std::string& s : spec.redact) size += 5 + s.size();
+  out.reserve(size + 64 + 17 * spec.rlimits.size());
+  for (const std::string& arg : spec.argv) put_field(out, kArgv, arg);
+  put_field(out, kCwd, spec.cwd);
+  if (spec.env_base != 0) put_value(out, kEnvBase, spec.env_base);
+  for (const std::string& entry : spec.env) put_field(out, kEnvEntry, entry);
+  if (spec.stdin_data) put_field(out, kStdin, *spec.stdin_data);
+  if (spec.timeout_s) put_value(out, kTimeout, *spec.timeout_s);
+  put_value(out, kKillGrace, spec.kill_grace_s);
+  put_value(out, kMaxCapture, static_cast<uint64_t>(spec.max_capture_bytes));
+  for (const std::string& secret : spec.redact) put_field(out, kRedact, secret);
+  put_field(out, kLogPath, spec.log_path);
+  put_field(out, kStdoutPath, spec.stdout_path);
+  for (const ResourceLimit& limit : spec.rlimits) {
+    char bytes[sizeof(int32_t) + sizeof(uint64_t)];
+    const auto resource = static_cast<int32_t>(limit.resource);
+    std::memcpy(bytes, &resource, sizeof resource);
+    std::memcpy(bytes + sizeof resource, &limit.value, sizeof limit.value);
+    put_field(out, kRlimit, std::string_view(bytes, sizeof bytes));
+  }
+  if (spec.umask >= 0) put_value(out, kUmask, static_cast<int32_t>(spec.umask));
+  if (!spec.key.empty()) put_field(out, kKey, spec.key);
+  return out;
 }
 
 Result<SupervisorSpec> decode_spec(std::string_view bytes) {
-  try {
-    json j = json::from_cbor(bytes.begin(), bytes.end());
-    SupervisorSpec spec;
-    spec.argv = j.at("argv").get<std::vector<std::string>>();
-    spec.cwd = j.at("cwd").get<std::string>();
-    spec.env = j.at("env").get<std::vector<std::string>>();
-    spec.kill_grace_s = j.at("kill_grace_s").get<double>();
-    spec.max_capture_bytes = j.at("max_capture_bytes").get<size_t>();
-    spec.redact = j.at("redact").get<std::vector<std::string>>();
-    spec.log_path = j.at("log_path").get<std::string>();
-    spec.stdout_path = j.at("stdout_path").get<std::string>();
-    if (j.contains("stdin")) spec.stdin_data = j["stdin"].get<std::string>();
-    if (j.contains("timeout_s")) spec.timeout_s = j["timeout_s"].get<double>();
-    if (j.contains("umask")) spec.umask = j["umask"].get<int>();
-    if (j.contains("key")) spec.key = j["key"].get<std::string>();
-    if (j.contains("rlimits")) {
-      for (const json& l : j["rlimits"]) {
-        spec.rlimits.push_back({l.at(0).get<int>(), l.at(1).get<uint64_t>()});
+  SupervisorSpec spec;
+  auto read = read_fields(bytes, [&spec](uint8_t tag, std::string_view field) {
+    switch (tag) {
+      case kArgv:
+        spec.argv.emplace_back(field);
+        return true;
+      case kCwd:
+        spec.cwd.assign(field);
+        return true;
+      case kEnvEntry:
+        spec.env.emplace_back(field);
+        return true;
+      case kEnvBase:
+        return get_value(field, spec.env_base);
+      case kStdin:
+        spec.stdin_data.emplace(field);
+        return true;
+      case kTimeout: {
+        double value = 0;
+        if (!get_value(field, value)) return false;
+        spec.timeout_s = value;
+        return true;
       }
+      case kKillGrace:
+        return get_value(field, spec.kill_grace_s);
+      case kMaxCapture: {
+        uint64_t value = 0;
+        if (!get_value(field, value)) return false;
+        spec.max_capture_bytes = static_cast<size_t>(value);
+        return true;
+      }
+      case kRedact:
+        spec.redact.emplace_back(field);
+        return true;
+      case kLogPath:
+        spec.log_path.assign(field);
+        return true;
+      case kStdoutPath:
+        spec.stdout_path.assign(field);
+        return true;
+      case kRlimit: {
+        int32_t resource = 0;
+        uint64_t value = 0;
+        if (field.size() != sizeof resource + sizeof value) return false;
+        std::memcpy(&resource, field.data(), sizeof resource);
+        std::memcpy(&value, field.data() + sizeof resource, sizeof value);
+        spec.rlimits.push_back({resource, value});
+        return true;
+      }
+      case kUmask: {
+        int32_t value = 0;
+        if (!get_value(field, value)) return false;
+        spec.umask = value;
+        return true;
+      }
+      case kKey:
+        spec.key.assign(field);
+        return true;
+      default:
+        return false;
     }
-    if (spec.argv.empty()) return fail("bad supervisor spec: empty argv");
-    return spec;
-  } catch (const std::exception& e) {
-    return fail(std::string("bad supervisor spec: ") + e.what());
-  }
+  });
+  if (!read) return fail("bad supervisor spec: " + read.error().message);
+  if (spec.argv.empty()) return fail("bad supervisor spec: empty argv");
+  return spec;
+}
+
+std::string encode_env(const std::vector<std::string>& env) {
+  std::string out;
+  size_t size = 0;
+  for (const std::string& entry : env) size += 5 + entry.size();
+  out.reserve(size);
+  for (const std::string& entry : env) put_field(out, kEnvEntry, entry);
+  return out;
+}
+
+Result<std::vector<std::string>> decode_env(std::string_view bytes) {
+  std::vector<std::string> env;
+  auto read = read_fields(bytes, [&env](uint8_t tag, std::string_view field) {
+    if (tag != kEnvEntry) return false;
+    env.emplace_back(field);
+    return true;
+  });
+  if (!read) return fail("bad supervisor environment: " + read.error().message);
+  return env;
 }
 
 std::string format_started_record(const StartedRecord& r) {

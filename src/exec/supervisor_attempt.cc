@@ -31,14 +31,6 @@ std::string signal_label(int signo) {
   return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(signo);
 }
 
-// The value of PATH in ENV ("K=V" entries), "" when unset.
-std::string path_of(const std::vector<std::string>& env) {
-  for (const std::string& entry : env) {
-    if (entry.starts_with("PATH=")) return entry.substr(5);
-  }
-  return "";
-}
-
 // The JSON text of a number as the "started" record writes it (doubles as nlohmann
 // dumps them, so that the record parses back to the same value).
 std::string json_number(double value) { return nlohmann::json(value).dump(); }
@@ -53,8 +45,8 @@ SupervisedAttempt::SupervisedAttempt(uint64_t id, Fd control, int journal, Super
       stdout_redactor_(spec_.redact),
       stderr_redactor_(spec_.redact) {}
 
-bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& programs,
-                              int dev_null) {
+bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& programs, int dev_null,
+                              const std::vector<std::string>& base_env) {
   started_at_ = unix_now();
   Fd stdin_fd;
   if (spec_.stdin_data) {
@@ -82,10 +74,12 @@ bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& prog
   ::fcntl(err_w.get(), F_SETFL, 0);
 
   ChildLaunch launch;
-  launch.argv = spec_.argv;
-  launch.program = programs.resolve(path_of(spec_.env), spec_.argv[0]);
-  launch.env = std::move(spec_.env);
+  launch.argv = std::move(spec_.argv);
+  launch.envp = merge_environment(base_env, spec_.env);
+  const std::string path = path_in(launch.envp);
+  launch.program = programs.resolve(path, launch.argv[0]);
   launch.cwd = spec_.cwd;
+  launch.parent_pid = self.pid;
   launch.stdin_fd = stdin_fd.valid() ? stdin_fd.get() : dev_null;
   launch.stdout_fd = out_w.get();
   launch.stderr_fd = err_w.get();
@@ -110,7 +104,7 @@ bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& prog
     return false;
   }
   if (launched->exec_errno != 0 && !launch.program.empty()) {
-    programs.forget(path_of(launch.env), spec_.argv[0]);
+    programs.forget(path, launch.argv[0]);
   }
   if (launched->pid == 0) {
     record_failure(launched->error);

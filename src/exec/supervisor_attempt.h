@@ -38,11 +38,14 @@ class SupervisedAttempt {
   SupervisedAttempt(uint64_t id, Fd control, int journal, SupervisorSpec spec);
 
   /// Prepares stdin (a memfd of stdin_data, else DEV_NULL) and starts the child
-  /// (launch_child, programs resolved through PROGRAMS). The log is opened for appending
+  /// (launch_child, programs resolved through PROGRAMS) with BASE_ENV (the spec's base
+  /// environment, or empty when it has none) under the spec's own entries. BASE_ENV is
+  /// only read during the call. The log is opened for appending
   /// (created when missing) with the first byte of output: an attempt that prints
   /// nothing costs no file. False when the child could not be started: the "exit"
   /// record (kFailedToStart) is written already and done() is true.
-  bool start(const SupervisorIdentity& self, ProgramCache& programs, int dev_null);
+  bool start(const SupervisorIdentity& self, ProgramCache& programs, int dev_null,
+             const std::vector<std::string>& base_env);
 
   /// Records that the attempt could not even be handed over (a spec that does not
   /// decode): a kFailedToStart "exit" record with ERROR; done() is true after.

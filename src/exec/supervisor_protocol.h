@@ -4,18 +4,30 @@
 //
 // Messages (one SEQPACKET record each; a fixed header, then a payload):
 //   orchestrator -> supervisor
+//     kEnv      id = E (> 0, increasing): the base environment of the attempts that
+//               name E (attempt_file.h, encode_env), sent before the first of them and
+//               again whenever the orchestrator's own environment changed; the payload,
+//               or, when larger than kInlineSpecBytes, a memfd (SCM_RIGHTS). The
+//               supervisor keeps the latest only: an attempt names the latest E.
 //     kStart    id = the attempt's id (unique per supervisor, > 0); payload = the spec
-//               (attempt_file.h, format 1) when it fits in kInlineSpecBytes, else empty
-//               and the spec comes in a memfd. value 0: SCM_RIGHTS = the attempt's
+//               (attempt_file.h, format 1: the task's own entries on top of base
+//               environment E) when it fits in kInlineSpecBytes, else empty and the
+//               spec comes in a memfd. value 0: SCM_RIGHTS = the attempt's
 //               control file (opened and flock'ed LOCK_EX by the orchestrator), then the
 //               memfd if any. value J > 0: the records go to journal J (the spec's "key"
 //               names the attempt); SCM_RIGHTS = the journal (O_APPEND, flock'ed
 //               LOCK_EX) the first time J is named, then the memfd if any.
 //               (The log is created by the supervisor with the first byte of output.)
+//     kWhere    id = an attempt: asks for its child's pid (answered by kStarted). Only
+//               Supervised::pid() asks; an attempt's start costs no message back.
 //   supervisor -> orchestrator
 //     kStarted  id, value = the child's pid (it has exec'd; the "started" record is in
-//               the control file), or 0 when it failed to start (kEnded follows).
-//     kEnded    id; payload = the attempt's "exit" record, one line exactly as appended
+//               the control file), or 0 when it failed to start or has ended (its
+//               kEnded came first). Only as the answer to kWhere (since issue 17: it
+//               was sent for every attempt, a message and a wake-up of the
+//               orchestrator per task that only pid() read).
+//     kEnded    id, value = the child's pid (0: it did not start); payload = the
+//               attempt's "exit" record, one line exactly as appended
 //               to its control file (attempt_file.h, format 2). Sent after the record
 //               was written, the group left behind was cleaned up and the control file
 //               was closed (its lock released).
@@ -36,14 +48,21 @@
 namespace baton::exec {
 
 /// What a message is (the header's `type`).
-enum class SupervisorMessage : uint32_t { kStart = 1, kStarted = 2, kEnded = 3 };
+enum class SupervisorMessage : uint32_t {
+  kStart = 1,
+  kStarted = 2,
+  kEnded = 3,
+  kEnv = 4,
+  kWhere = 5
+};
 
 /// The fixed start of every message.
 struct MessageHeader {
   uint32_t type = 0;  ///< a SupervisorMessage
   uint32_t reserved = 0;
-  uint64_t id = 0;    ///< the attempt
-  int64_t value = 0;  ///< kStart: the journal's number (0 = own control file); kStarted: pid
+  uint64_t id = 0;  ///< the attempt
+  int64_t value =
+      0;  ///< kStart: the journal's number (0 = own control file); kStarted, kEnded: pid
 };
 
 /// Specs up to this many bytes travel inside the kStart message; larger ones (a long
