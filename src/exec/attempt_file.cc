@@ -1,5 +1,6 @@
 #include "exec/attempt_file.h"
 
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 
@@ -224,6 +225,146 @@ Result<std::vector<std::string>> decode_env(std::string_view bytes) {
   });
   if (!read) return fail("bad supervisor environment: " + read.error().message);
   return env;
+}
+
+namespace {
+
+enum ExitTag : uint8_t {
+  kExitKind = 1,
+  kExitCode = 2,
+  kExitSignal = 3,
+  kExitError = 4,
+  kExitTimeout = 5,
+  kExitChildPid = 6,
+  kExitStartedAt = 7,
+  kExitEndedAt = 8,
+  kExitTruncated = 9,
+  kExitOutputError = 10,
+  kExitStdoutBytes = 11,
+  kExitStderrTail = 12,
+  kExitKey = 13,
+};
+
+// TEXT with every ill-formed UTF-8 sequence (its maximal subpart, Unicode 15 §3.9) made
+// U+FFFD, as the JSON line of the same record reads back (nlohmann's replacing dump):
+// the orchestrator sees the same strings through kEnded as through the journal.
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    if (lead < 0x80) {
+      out.push_back(static_cast<char>(lead));
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    unsigned char low = 0x80, high = 0xbf;  // the range of the first continuation byte
+    if (lead >= 0xc2 && lead <= 0xdf) {
+      length = 2;
+    } else if (lead >= 0xe0 && lead <= 0xef) {
+      length = 3;
+      if (lead == 0xe0) low = 0xa0;   // no overlong
+      if (lead == 0xed) high = 0x9f;  // no surrogate
+    } else if (lead >= 0xf0 && lead <= 0xf4) {
+      length = 4;
+      if (lead == 0xf0) low = 0x90;   // no overlong
+      if (lead == 0xf4) high = 0x8f;  // at most U+10FFFF
+    }
+    size_t good = length == 0 ? 0 : 1;  // bytes of the sequence that fit so far
+    while (good > 0 && good < length && i + good < text.size()) {
+      const auto next = static_cast<unsigned char>(text[i + good]);
+      const bool fits = good == 1 ? (next >= low && next <= high) : (next >= 0x80 && next <= 0xbf);
+      if (!fits) break;
+      ++good;
+    }
+    if (length != 0 && good == length) {
+      out.append(text.substr(i, length));
+    } else {
+      out.append("\xef\xbf\xbd");
+    }
+    i += std::max<size_t>(good, 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string encode_exit(const ExitRecord& r) {
+  std::string out;
+  out.reserve(128 + r.status.error.size() + r.output_error.size() + r.stderr_tail.size() +
+              r.key.size());
+  const auto tag = [](ExitTag t) { return static_cast<SpecTag>(t); };
+  put_value(out, tag(kExitKind), static_cast<int32_t>(r.status.kind));
+  put_value(out, tag(kExitCode), static_cast<int32_t>(r.status.code));
+  put_value(out, tag(kExitSignal), static_cast<int32_t>(r.status.signal));
+  put_field(out, tag(kExitError), valid_utf8(r.status.error));
+  put_value(out, tag(kExitTimeout), r.status.timeout_s);
+  put_value(out, tag(kExitChildPid), static_cast<int32_t>(r.child_pid));
+  put_value(out, tag(kExitStartedAt), r.started_at);
+  put_value(out, tag(kExitEndedAt), r.ended_at);
+  put_value(out, tag(kExitTruncated), static_cast<uint8_t>(r.stdout_truncated ? 1 : 0));
+  put_field(out, tag(kExitOutputError), valid_utf8(r.output_error));
+  put_value(out, tag(kExitStdoutBytes), r.stdout_bytes);
+  put_field(out, tag(kExitStderrTail), valid_utf8(r.stderr_tail));
+  if (!r.key.empty()) put_field(out, tag(kExitKey), valid_utf8(r.key));
+  return out;
+}
+
+Result<ExitRecord> decode_exit(std::string_view bytes) {
+  ExitRecord r;
+  bool has_kind = false;
+  auto read = read_fields(bytes, [&r, &has_kind](uint8_t tag, std::string_view field) {
+    int32_t number = 0;
+    switch (tag) {
+      case kExitKind:
+        if (!get_value(field, number) || number < 0 ||
+            number > static_cast<int32_t>(ExitStatus::Kind::kLost)) {
+          return false;
+        }
+        r.status.kind = static_cast<ExitStatus::Kind>(number);
+        has_kind = true;
+        return true;
+      case kExitCode:
+        return get_value(field, r.status.code);
+      case kExitSignal:
+        return get_value(field, r.status.signal);
+      case kExitError:
+        r.status.error.assign(field);
+        return true;
+      case kExitTimeout:
+        return get_value(field, r.status.timeout_s);
+      case kExitChildPid:
+        return get_value(field, r.child_pid);
+      case kExitStartedAt:
+        return get_value(field, r.started_at);
+      case kExitEndedAt:
+        return get_value(field, r.ended_at);
+      case kExitTruncated: {
+        uint8_t flag = 0;
+        if (!get_value(field, flag)) return false;
+        r.stdout_truncated = flag != 0;
+        return true;
+      }
+      case kExitOutputError:
+        r.output_error.assign(field);
+        return true;
+      case kExitStdoutBytes:
+        return get_value(field, r.stdout_bytes);
+      case kExitStderrTail:
+        r.stderr_tail.assign(field);
+        return true;
+      case kExitKey:
+        r.key.assign(field);
+        return true;
+      default:
+        return false;
+    }
+  });
+  if (!read) return fail("bad exit record: " + read.error().message);
+  if (!has_kind) return fail("bad exit record: no kind");
+  return r;
 }
 
 std::string format_started_record(const StartedRecord& r) {

@@ -130,6 +130,19 @@ struct ControlRecords {
   bool drained = false;  ///< the journal's supervisor has started all it was handed
 };
 
+/// The "exit" record as kEnded carries it to the orchestrator (supervisor_protocol.h):
+/// format 1's fields (u8 tag, u32 length, bytes; native byte order) with tags
+///   1 kind (i32, ExitStatus::Kind), 2 code (i32), 3 signal (i32), 4 error,
+///   5 timeout_s (double), 6 child_pid (i32), 7 started_at (double), 8 ended_at
+///   (double), 9 stdout_truncated (u8), 10 output_error, 11 stdout_bytes (i64),
+///   12 stderr_tail, 13 key,
+/// so that the orchestrator reads an end without parsing JSON (the journal's line is
+/// the same record, for every other reader). Strings that are not valid UTF-8 have the
+/// bad bytes replaced by U+FFFD, exactly as the JSON line reads back.
+std::string encode_exit(const ExitRecord& record);
+/// Decodes encode_exit's bytes. Errors: "bad exit record: <reason>".
+Result<ExitRecord> decode_exit(std::string_view bytes);
+
 /// One line (with its '\n') of each record.
 std::string format_started_record(const StartedRecord& record);
 std::string format_exit_record(const ExitRecord& record);

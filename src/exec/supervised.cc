@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -269,7 +270,8 @@ struct Connection {
   // written by the loop's thread. Everything else belongs to the bound loop's thread.
   std::atomic<uv_loop_t*> loop{nullptr};
   LoopWatch* handles = nullptr;
-  std::deque<Message> deferred;  // kEnded read during a blocking wait, not yet dispatched
+  std::deque<Message> deferred;         // kEnded read during a blocking wait, not yet dispatched
+  std::unique_ptr<MessageBatch> batch;  // made with the first read
   std::atomic<bool> dead{false};
 
   Result<void> spawn(const SupervisorCommand& command);
@@ -478,29 +480,32 @@ bool Connection::read_messages(int block_ms) {
       }
       if (rc == 0) return true;
     }
-    Message m;
-    int fds[kMaxMessageFds];
-    int count = 0;
-    ssize_t n = receive_message(socket.get(), m.header, m.payload, fds, count, MSG_DONTWAIT);
-    for (int i = 0; i < count; ++i) ::close(fds[i]);
+    // Every waiting message at once (one recvmmsg, none just to hear EAGAIN).
+    if (!batch) batch = std::make_unique<MessageBatch>(8, kMaxMessageBytes);
+    const int n = batch->receive(socket.get());
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    if (n < 0 && errno == EMSGSIZE) continue;
-    if (n <= 0) {
-      dead = true;
-      return false;
-    }
-    if (m.header.type == static_cast<uint32_t>(SupervisorMessage::kStarted)) {
-      answered = m.header.id;
-      if (auto it = watched.find(m.header.id); it != watched.end() && m.header.value > 0) {
-        it->second->child_pid = static_cast<int>(m.header.value);
+    for (int i = 0; i < std::max(n, 1); ++i) {
+      if (n <= 0 || (*batch)[i].eof) {
+        dead = true;
+        return false;
       }
-    } else if (m.header.type == static_cast<uint32_t>(SupervisorMessage::kEnded)) {
-      if (auto it = watched.find(m.header.id); it != watched.end() && m.header.value > 0) {
-        it->second->child_pid = static_cast<int>(m.header.value);
+      MessageBatch::Entry& e = (*batch)[i];
+      for (int j = 0; j < e.fd_count; ++j) ::close(e.fds[j]);
+      if (e.malformed) continue;
+      if (e.header.type == static_cast<uint32_t>(SupervisorMessage::kStarted)) {
+        answered = e.header.id;
+        if (auto it = watched.find(e.header.id); it != watched.end() && e.header.value > 0) {
+          it->second->child_pid = static_cast<int>(e.header.value);
+        }
+      } else if (e.header.type == static_cast<uint32_t>(SupervisorMessage::kEnded)) {
+        if (auto it = watched.find(e.header.id); it != watched.end() && e.header.value > 0) {
+          it->second->child_pid = static_cast<int>(e.header.value);
+        }
+        if (outstanding > 0) --outstanding;
+        deferred.push_back(Message{e.header, std::string(e.payload)});
       }
-      if (outstanding > 0) --outstanding;
-      deferred.push_back(std::move(m));
     }
+    if (static_cast<size_t>(n) < batch->capacity()) return true;  // nothing more was waiting
   }
 }
 
@@ -525,11 +530,11 @@ void Connection::deliver(Message& message) {
   watched.erase(it);
   impl->connection = nullptr;
   ProcessResult result;
-  auto records = parse_control_records(message.payload);
-  if (records && records->exit) {
-    result = result_from(*records->exit, impl->control_path);
+  auto exit = decode_exit(message.payload);
+  if (exit) {
+    result = result_from(*exit, impl->control_path);
   } else {
-    // An exit line that does not parse: what the control file says is the authority.
+    // A record that does not decode: what the control file says is the authority.
     result = impl->settled_result();
   }
   impl->finish(std::move(result));

@@ -280,6 +280,45 @@ TEST(AttemptFileTest, SpecNamesItsBaseEnvironmentAndTheBaseRoundTrips) {
   EXPECT_EQ(*base, env);
 }
 
+// kEnded carries the exit record in binary; the orchestrator must read the same record
+// as anyone reading the journal's JSON line, bad UTF-8 included.
+TEST(AttemptFileTest, TheBinaryExitRecordReadsAsTheJournalsLine) {
+  ExitRecord exit;
+  exit.status.kind = Kind::kSignaled;
+  exit.status.signal = SIGTERM;
+  exit.status.error = "SIGTERM sent by \xc3";
+  exit.child_pid = 4242;
+  exit.started_at = 1765000000.123456;
+  exit.ended_at = 1765000001.5;
+  exit.stdout_truncated = true;
+  exit.stdout_bytes = 12;
+  exit.output_error = "cannot write \xe2\x82";
+  exit.key = "t.3";
+  for (const std::string tail :
+       {std::string("plain"), std::string("bad \xff byte"), std::string("cut \xe2\x82(A"),
+        std::string("overlong \xc0\xaf, surrogate \xed\xa0\x80, big \xf4\x90\x80\x80"),
+        std::string("ok \xe2\x82\xac \xf0\x9f\x98\x80 end \xf0\x9f"), std::string("nul\0!", 5)}) {
+    exit.stderr_tail = tail;
+    auto binary = decode_exit(encode_exit(exit));
+    ASSERT_TRUE(binary) << binary.error().message;
+    auto line = parse_control_records(format_exit_record(exit));
+    ASSERT_TRUE(line) << line.error().message;
+    ASSERT_TRUE(line->exit);
+    EXPECT_EQ(binary->stderr_tail, line->exit->stderr_tail) << tail;
+    EXPECT_EQ(binary->status.error, line->exit->status.error);
+    EXPECT_EQ(binary->output_error, line->exit->output_error);
+    EXPECT_EQ(binary->status.to_string(), line->exit->status.to_string());
+    EXPECT_EQ(binary->child_pid, 4242);
+    EXPECT_EQ(binary->started_at, exit.started_at);
+    EXPECT_EQ(binary->ended_at, exit.ended_at);
+    EXPECT_TRUE(binary->stdout_truncated);
+    EXPECT_EQ(binary->stdout_bytes, 12);
+    EXPECT_EQ(binary->key, "t.3");
+  }
+  EXPECT_FALSE(decode_exit(""));  // no kind
+  EXPECT_FALSE(decode_exit(encode_exit(exit).substr(0, 7)));
+}
+
 TEST(AttemptFileTest, ASpecThatIsCutOrOddIsAnErrorNeverACrash) {
   SupervisorSpec spec;
   spec.argv = {"prog", "arg"};

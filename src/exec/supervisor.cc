@@ -59,9 +59,9 @@ class RunSupervisor {
   void on_signals();
   void on_signal(const signalfd_siginfo& info);
   void reap_children();
-  void start_attempt(const MessageHeader& header, std::string& payload, int* fds, int count);
-  void set_environment(const MessageHeader& header, const std::string& payload, int* fds,
-                       int count);
+  void start_attempt(const MessageHeader& header, std::string_view payload, int* fds, int count);
+  void set_environment(const MessageHeader& header, std::string_view payload, int* fds, int count);
+  void orchestrator_closed();
   void watch_stream(SupervisedAttempt& attempt, bool is_stdout);
   void settle(SupervisedAttempt& attempt);
   void send(SupervisorMessage type, uint64_t id, int64_t value, std::string_view payload);
@@ -85,6 +85,9 @@ class RunSupervisor {
   uint64_t env_number_ = 0;
   std::vector<std::string> env_;
   std::vector<uint64_t> touched_;  // attempts to settle after this turn's events
+  // Messages from the orchestrator: kStart and kEnv travel inline up to
+  // kInlineSpecBytes (larger ones in a memfd).
+  MessageBatch batch_{16, kInlineSpecBytes + 4096};
 };
 
 Result<void> RunSupervisor::set_up() {
@@ -201,50 +204,55 @@ int RunSupervisor::wait_timeout_ms() const {
 void RunSupervisor::on_socket_readable() {
   if (!connected_) return;
   for (;;) {
-    MessageHeader header;
-    std::string payload;
-    int fds[kMaxMessageFds];
-    int count = 0;
-    ssize_t n = receive_message(kSupervisorSocketFd, header, payload, fds, count, MSG_DONTWAIT);
+    // Every waiting message at once (one recvmmsg, none just to hear EAGAIN).
+    const int n = batch_.receive(kSupervisorSocketFd);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n < 0 && errno == EMSGSIZE) continue;  // a malformed message: dropped
-    if (n <= 0) {
-      // EOF: the orchestrator exited or died. Its attempts carry on. Every attempt it
-      // handed over has been started (its "started" or "exit" record is written): a
-      // linked attempt without one in a journal was never handed over.
-      connected_ = false;
-      // The "exit" records appended while it lived were not synced (it was to commit
-      // them itself); it may have died before: they are made durable now, with
-      // "drained". From here on each record is synced as it is appended.
-      const std::string drained = format_drained_record(unix_now());
-      for (auto& [number, journal] : journals_) {
-        (void)!::write(journal.get(), drained.data(), drained.size());
-        (void)::fsync(journal.get());
+    for (int i = 0; i < std::max(n, 1); ++i) {
+      if (n > 0 && batch_[i].malformed) continue;  // dropped
+      if (n <= 0 || batch_[i].eof) {
+        orchestrator_closed();
+        return;
       }
-      outbox_.clear();
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, kSupervisorSocketFd, nullptr);
-      ::close(kSupervisorSocketFd);
-      return;
-    }
-    const auto type = static_cast<SupervisorMessage>(header.type);
-    if (type == SupervisorMessage::kStart && header.id != 0) {
-      start_attempt(header, payload, fds, count);
-    } else if (type == SupervisorMessage::kEnv && header.id != 0) {
-      set_environment(header, payload, fds, count);
-    } else {
-      for (int i = 0; i < count; ++i) ::close(fds[i]);
-      if (type == SupervisorMessage::kWhere) {
-        // Asked by Supervised::pid(): the attempt has started (its kStart came first)
-        // unless it failed or has ended (then its kEnded went first): 0.
-        auto it = attempts_.find(header.id);
-        send(SupervisorMessage::kStarted, header.id, it != attempts_.end() ? it->second->pid() : 0,
-             {});
+      MessageBatch::Entry& m = batch_[i];
+      const auto type = static_cast<SupervisorMessage>(m.header.type);
+      if (type == SupervisorMessage::kStart && m.header.id != 0) {
+        start_attempt(m.header, m.payload, m.fds, m.fd_count);
+      } else if (type == SupervisorMessage::kEnv && m.header.id != 0) {
+        set_environment(m.header, m.payload, m.fds, m.fd_count);
+      } else {
+        for (int j = 0; j < m.fd_count; ++j) ::close(m.fds[j]);
+        if (type == SupervisorMessage::kWhere) {
+          // Asked by Supervised::pid(): the attempt has started (its kStart came first)
+          // unless it failed or has ended (then its kEnded went first): 0.
+          auto it = attempts_.find(m.header.id);
+          send(SupervisorMessage::kStarted, m.header.id,
+               it != attempts_.end() ? it->second->pid() : 0, {});
+        }
       }
     }
+    if (static_cast<size_t>(n) < batch_.capacity()) return;  // nothing more was waiting
   }
 }
 
-void RunSupervisor::start_attempt(const MessageHeader& header, std::string& payload, int* fds,
+void RunSupervisor::orchestrator_closed() {
+  // EOF: the orchestrator exited or died. Its attempts carry on. Every attempt it
+  // handed over has been started (its "started" or "exit" record is written): a
+  // linked attempt without one in a journal was never handed over.
+  connected_ = false;
+  // The "exit" records appended while it lived were not synced (it was to commit
+  // them itself); it may have died before: they are made durable now, with
+  // "drained". From here on each record is synced as it is appended.
+  const std::string drained = format_drained_record(unix_now());
+  for (auto& [number, journal] : journals_) {
+    (void)!::write(journal.get(), drained.data(), drained.size());
+    (void)::fsync(journal.get());
+  }
+  outbox_.clear();
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, kSupervisorSocketFd, nullptr);
+  ::close(kSupervisorSocketFd);
+}
+
+void RunSupervisor::start_attempt(const MessageHeader& header, std::string_view payload, int* fds,
                                   int count) {
   // value 0: fds = [control file, spec memfd?]. value J > 0: the records go to journal
   // J; fds = [journal (the first time J is named), spec memfd?].
@@ -296,8 +304,8 @@ void RunSupervisor::start_attempt(const MessageHeader& header, std::string& payl
   settle(ref);
 }
 
-void RunSupervisor::set_environment(const MessageHeader& header, const std::string& payload,
-                                    int* fds, int count) {
+void RunSupervisor::set_environment(const MessageHeader& header, std::string_view payload, int* fds,
+                                    int count) {
   Fd memfd(count > 0 ? fds[0] : -1);
   for (int i = 1; i < count; ++i) ::close(fds[i]);
   Result<std::vector<std::string>> env = fail("no environment");
@@ -388,7 +396,7 @@ void RunSupervisor::settle(SupervisedAttempt& attempt) {
   if (!attempt.done()) return;
   const uint64_t id = attempt.id();
   attempt.close_control();  // releases the lock: the attempt is over
-  send(SupervisorMessage::kEnded, id, attempt.pid(), attempt.exit_line());
+  send(SupervisorMessage::kEnded, id, attempt.pid(), encode_exit(attempt.exit_record()));
   attempts_.erase(id);
 }
 

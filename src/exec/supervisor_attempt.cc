@@ -299,8 +299,9 @@ void SupervisedAttempt::note_output_error(const std::string& error) {
   if (output_error_.empty()) output_error_ = error;
 }
 
-void SupervisedAttempt::append_record(const std::string& line, bool sync) {
-  exit_line_ = line;
+void SupervisedAttempt::append_record(ExitRecord record, bool sync) {
+  const std::string line = format_exit_record(record);
+  exit_record_ = std::move(record);
   if (!control_.valid() && spec_.key.empty()) {
     // A journal's record without its attempt's key (a spec that did not decode) would
     // speak for every attempt there: only the orchestrator hears of it (kEnded).
@@ -315,7 +316,7 @@ void SupervisedAttempt::append_record(const std::string& line, bool sync) {
   }
 }
 
-const std::string& SupervisedAttempt::record_end(bool orchestrator_gone) {
+void SupervisedAttempt::record_end(bool orchestrator_gone) {
   ExitRecord record;
   record.child_pid = pid_;
   record.started_at = started_at_;
@@ -364,8 +365,7 @@ const std::string& SupervisedAttempt::record_end(bool orchestrator_gone) {
   // then the record has only to survive that process's crash, which the page cache
   // does. An OS crash in those milliseconds leaves the attempt lost, and resume retries
   // it. So a hand-off costs one fsync: the store's commit.
-  append_record(format_exit_record(record), orchestrator_gone);
-  return exit_line_;
+  append_record(std::move(record), orchestrator_gone);
 }
 
 void SupervisedAttempt::record_failure(const std::string& error) {
@@ -378,7 +378,7 @@ void SupervisedAttempt::record_failure(const std::string& error) {
   record.key = spec_.key;
   (void)log_.sync();
   log_.close();
-  append_record(format_exit_record(record), /*sync=*/true);
+  append_record(std::move(record), /*sync=*/true);
 }
 
 }  // namespace baton::exec

@@ -77,12 +77,12 @@ class SupervisedAttempt {
   /// recorded), and not yet recorded.
   bool ready_to_record() const { return !recorded_ && reaped_ && !out_.valid() && !err_.valid(); }
   /// Fsyncs what was written (log, stdout file), appends the "exit" record, fsyncs the
-  /// control file when ORCHESTRATOR_GONE. Returns the record's line (for kEnded).
-  const std::string& record_end(bool orchestrator_gone);
+  /// control file when ORCHESTRATOR_GONE.
+  void record_end(bool orchestrator_gone);
   /// True when recorded and nothing of its group is left to kill: the attempt is over.
   bool done() const { return recorded_ && !killing_; }
-  /// The recorded "exit" line.
-  const std::string& exit_line() const { return exit_line_; }
+  /// The recorded "exit" record (for kEnded: encode_exit).
+  const ExitRecord& exit_record() const { return exit_record_; }
   /// Closes the control file of its own (releasing its lock); a journal stays open.
   void close_control() { control_.reset(); }
 
@@ -93,7 +93,7 @@ class SupervisedAttempt {
   void send_to_group(int signo, bool stop_signal);
   void note_output_error(const std::string& error);
   void record_failure(const std::string& error);
-  void append_record(const std::string& line, bool sync);
+  void append_record(ExitRecord record, bool sync);
 
   /// Where its records go: its own control file, else the journal.
   int record_fd() const { return control_.valid() ? control_.get() : journal_; }
@@ -131,7 +131,7 @@ class SupervisedAttempt {
   double next_group_poll_ = 0;
   double group_poll_interval_ = 0;
   bool recorded_ = false;
-  std::string exit_line_;
+  ExitRecord exit_record_;
 };
 
 }  // namespace baton::exec

@@ -27,21 +27,25 @@
 //               was sent for every attempt, a message and a wake-up of the
 //               orchestrator per task that only pid() read).
 //     kEnded    id, value = the child's pid (0: it did not start); payload = the
-//               attempt's "exit" record, one line exactly as appended
-//               to its control file (attempt_file.h, format 2). Sent after the record
-//               was written, the group left behind was cleaned up and the control file
-//               was closed (its lock released).
+//               attempt's "exit" record as appended to its control file (attempt_file.h,
+//               format 2), in binary (encode_exit: no JSON to parse per task). Sent
+//               after the record was written, the group left behind was cleaned up and
+//               the control file was closed (its lock released).
 // Stop requests travel as queued real-time signals through a pidfd of the supervisor
 // (request_attempt_stop), so that any process (a resumed orchestrator, `baton cancel`)
 // can send them and none is merged with another: si_code SI_QUEUE, si_value's pointer
 // = kBatonRequestCookie << 32 | the attempt's id.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "util/error.h"
 
@@ -68,8 +72,8 @@ struct MessageHeader {
 /// Specs up to this many bytes travel inside the kStart message; larger ones (a long
 /// prompt on stdin) in a memfd.
 inline constexpr size_t kInlineSpecBytes = 48 * 1024;
-/// The largest message either side reads (header plus payload). An exit record is at
-/// most ~200 KiB (a 64 KiB stderr tail, escaped).
+/// The largest message the orchestrator reads (header plus payload). An exit record is
+/// at most ~200 KiB (a 64 KiB stderr tail, each bad byte made a 3-byte U+FFFD).
 inline constexpr size_t kMaxMessageBytes = 512 * 1024;
 /// Most descriptors one message carries.
 inline constexpr int kMaxMessageFds = 4;
@@ -80,12 +84,39 @@ inline constexpr int kMaxMessageFds = 4;
 ssize_t send_message(int socket, const MessageHeader& header, std::string_view payload,
                      const int* fds, int count, int flags = 0);
 
-/// Receives one message into HEADER and PAYLOAD (resized to what came), descriptors into
-/// FDS (close-on-exec; their number into COUNT). Returns recvmsg(2)'s result: 0 at EOF,
-/// -1 with errno (EAGAIN with MSG_DONTWAIT in FLAGS when none is waiting; EMSGSIZE for a
-/// truncated or short message, whose descriptors are closed).
-ssize_t receive_message(int socket, MessageHeader& header, std::string& payload, int* fds,
-                        int& count, int flags = 0);
+/// Messages received together (MessageBatch::receive).
+class MessageBatch {
+ public:
+  /// One received message. PAYLOAD points into the batch (valid until the next
+  /// receive); the descriptors (close-on-exec) belong to whoever handles the entry.
+  struct Entry {
+    MessageHeader header;
+    std::string_view payload;
+    int fds[kMaxMessageFds];
+    int fd_count = 0;
+    bool eof = false;        ///< the peer closed the socket (a zero-length record)
+    bool malformed = false;  ///< truncated or shorter than a header (fds closed already)
+  };
+
+  /// Room for CAPACITY messages of up to SLOT_BYTES each (header included); the memory
+  /// is reserved, not touched, until messages land in it.
+  MessageBatch(size_t capacity, size_t slot_bytes);
+
+  /// Receives every waiting message up to the capacity with one recvmmsg(2)
+  /// (MSG_DONTWAIT). Returns how many entries were filled: fewer than capacity() means
+  /// none was left waiting then. -1 with errno (EAGAIN: none was waiting).
+  int receive(int socket);
+  Entry& operator[](size_t i) { return entries_[i]; }
+  size_t capacity() const { return entries_.size(); }
+
+ private:
+  size_t slot_bytes_;
+  std::unique_ptr<char[]> buffer_;
+  std::unique_ptr<char[]> control_;
+  std::vector<Entry> entries_;
+  std::vector<mmsghdr> headers_;
+  std::vector<iovec> iovs_;
+};
 
 /// The real-time signals of stop requests: cancel with grace (TERM to the group, grace,
 /// KILL; recorded kCancelled) and kill now (KILL to the group; also ends a grace under way).
