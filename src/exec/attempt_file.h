@@ -143,6 +143,12 @@ std::string encode_exit(const ExitRecord& record);
 /// Decodes encode_exit's bytes. Errors: "bad exit record: <reason>".
 Result<ExitRecord> decode_exit(std::string_view bytes);
 
+/// TEXT as a JSON string (quoted, escaped; ill-formed UTF-8 made U+FFFD), for records
+/// written by hand (the "started" record the child writes).
+std::string json_string(std::string_view text);
+/// VALUE as a JSON number that parses back to the same double ("null" when not finite).
+std::string json_double(double value);
+
 /// One line (with its '\n') of each record.
 std::string format_started_record(const StartedRecord& record);
 std::string format_exit_record(const ExitRecord& record);

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -297,7 +298,8 @@ TEST(AttemptFileTest, TheBinaryExitRecordReadsAsTheJournalsLine) {
   for (const std::string tail :
        {std::string("plain"), std::string("bad \xff byte"), std::string("cut \xe2\x82(A"),
         std::string("overlong \xc0\xaf, surrogate \xed\xa0\x80, big \xf4\x90\x80\x80"),
-        std::string("ok \xe2\x82\xac \xf0\x9f\x98\x80 end \xf0\x9f"), std::string("nul\0!", 5)}) {
+        std::string("ok \xe2\x82\xac \xf0\x9f\x98\x80 end \xf0\x9f"), std::string("nul\0!", 5),
+        std::string("ctl \x01\x1f\x7f \n\t\r\b\f \"q\" \\ end")}) {
     exit.stderr_tail = tail;
     auto binary = decode_exit(encode_exit(exit));
     ASSERT_TRUE(binary) << binary.error().message;
@@ -305,6 +307,10 @@ TEST(AttemptFileTest, TheBinaryExitRecordReadsAsTheJournalsLine) {
     ASSERT_TRUE(line) << line.error().message;
     ASSERT_TRUE(line->exit);
     EXPECT_EQ(binary->stderr_tail, line->exit->stderr_tail) << tail;
+    // ... and both as nlohmann's replacing dump of the same text reads back.
+    const std::string dumped =
+        nlohmann::json(tail).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    EXPECT_EQ(binary->stderr_tail, nlohmann::json::parse(dumped).get<std::string>()) << tail;
     EXPECT_EQ(binary->status.error, line->exit->status.error);
     EXPECT_EQ(binary->output_error, line->exit->output_error);
     EXPECT_EQ(binary->status.to_string(), line->exit->status.to_string());

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 #include "exec/process_group.h"
 
@@ -30,10 +29,6 @@ std::string signal_label(int signo) {
   const char* abbrev = sigabbrev_np(signo);
   return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(signo);
 }
-
-// The JSON text of a number as the "started" record writes it (doubles as nlohmann
-// dumps them, so that the record parses back to the same value).
-std::string json_number(double value) { return nlohmann::json(value).dump(); }
 
 }  // namespace
 
@@ -89,15 +84,12 @@ bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& prog
   launch.record_fd = record_fd();
   // In a journal each record names its attempt (JSON-escaped: a key is a file name).
   const std::string key_field =
-      spec_.key.empty()
-          ? std::string()
-          : ",\"key\":" + nlohmann::json(spec_.key).dump(-1, ' ', false,
-                                                         nlohmann::json::error_handler_t::replace);
+      spec_.key.empty() ? std::string() : ",\"key\":" + json_string(spec_.key);
   launch.record_head = "{\"record\":\"started\"" + key_field +
                        ",\"supervisor_pid\":" + std::to_string(self.pid) +
                        ",\"supervisor_start\":" + std::to_string(self.start_ticks) +
                        ",\"attempt_id\":" + std::to_string(id_) +
-                       ",\"started_at\":" + json_number(started_at_) + ",\"child_pid\":";
+                       ",\"started_at\":" + json_double(started_at_) + ",\"child_pid\":";
   auto launched = launch_child(launch);
   if (!launched) {
     record_failure(launched.error().message);
