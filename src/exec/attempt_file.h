@@ -1,13 +1,19 @@
 // The two formats of an attempt under a supervisor (supervised.h):
 //
-// 1. The spec hand-off: what the orchestrator passes to `baton-supervise` in a memfd on
-//    fd 4, CBOR (RFC 8949) of one JSON-model object (nlohmann::json::to_cbor), so that
-//    argv, environment and stdin bytes need not be UTF-8:
-//      {"argv": [..], "cwd": "", "env": ["K=V", ..] (the complete environment),
-//       "stdin": bytes-as-string or absent, "timeout_s": number or absent,
-//       "kill_grace_s": number, "max_capture_bytes": n, "redact": [..],
-//       "log_path": "..", "stdout_path": "..",
-//       "rlimits": [[RESOURCE, VALUE], ..] or absent, "umask": N or absent}
+// 1. The spec hand-off: what the orchestrator passes to `baton-supervise` in a kStart
+//    message (supervisor_protocol.h), or in a memfd when larger. Since issue 17 a flat
+//    binary list of fields (it was CBOR through a JSON document: building and walking
+//    that tree was a fifth of the supervisor's CPU per no-op task), each
+//      u8 TAG, u32 LENGTH (native byte order: both ends run on one host), LENGTH bytes
+//    strings as their bytes (argv, environment and stdin need not be UTF-8), numbers in
+//    8 bytes (u64 / IEEE double), i32 in 4; a repeated tag appends to a list:
+//      1 argv[i], 2 cwd, 3 env entry "K=V" (on top of the base environment),
+//      4 stdin, 5 timeout_s (double), 6 kill_grace_s (double), 7 max_capture_bytes
+//      (u64), 8 redact[i], 9 log_path, 10 stdout_path, 11 rlimit (i32 RESOURCE, u64
+//      VALUE), 12 umask (i32), 13 key, 14 env_base (u64: the kEnv message whose
+//      environment the entries go on top of; absent = none, the entries are all).
+//    The base environment (kEnv) is the same list with tag 3 only. An unknown tag, a
+//    field past the end or of the wrong size is an error: both ends are one build.
 //
 // 2. The control file (BASE.attempt beside BASE.log): JSON Lines, appended by the
 //    supervisor, each record one object with "record" naming it. Since issue 17 it is
@@ -22,7 +28,9 @@
 //        that may have run); P + T (field 22 of /proc/P/stat) identify the run
 //        supervisor, I the attempt among the attempts it runs (0 in records of
 //        per-attempt supervisors of earlier versions), C is the child's pid and process
-//        group; UNIX_S is when the supervisor started the child.
+//        group; UNIX_S is when the supervisor started the child; T2 is the child's
+//        start time in clock ticks since boot as the supervisor read it just before
+//        creating the child (CLOCK_BOOTTIME): /proc/C/stat field 22, or one tick less.
 //      {"record":"exit","kind":"exited|signaled|timed_out|cancelled|failed_to_start",
 //       "code":N,"signal":S,"error":"..","timeout_s":X,"child_pid":C,"started_at":..,
 //       "ended_at":..,"stdout_truncated":bool,"output_error":"..","stdout_bytes":N,
@@ -55,7 +63,12 @@ namespace baton::exec {
 struct SupervisorSpec {
   std::vector<std::string> argv;  ///< argv[0] searched in the PATH of `env`
   std::string cwd;                ///< empty = the supervisor's cwd
-  std::vector<std::string> env;   ///< the child's complete environment, "K=V"
+  /// "K=V" entries on top of the base environment (env_base), or the child's complete
+  /// environment when env_base is 0. An entry replaces the base's entry of its key.
+  std::vector<std::string> env;
+  /// The base environment: the number of the kEnv message that carried it (sent once
+  /// per supervisor and whenever the orchestrator's own environment changed); 0 = none.
+  uint64_t env_base = 0;
   std::optional<std::string> stdin_data;
   std::optional<double> timeout_s;  ///< seconds
   double kill_grace_s = 10;         ///< seconds
@@ -70,10 +83,16 @@ struct SupervisorSpec {
   std::string key;
 };
 
-/// Encodes SPEC as CBOR (format 1).
+/// Encodes SPEC (format 1).
 std::string encode_spec(const SupervisorSpec& spec);
-/// Decodes format 1. Errors: "bad supervisor spec: <reason>".
+/// Decodes format 1. Errors: "bad supervisor spec: <reason>" (a truncated field, a
+/// number of the wrong size, an unknown tag, no argv).
 Result<SupervisorSpec> decode_spec(std::string_view bytes);
+
+/// Encodes a base environment ("K=V" entries) for a kEnv message (format 1, tag 3 only).
+std::string encode_env(const std::vector<std::string>& env);
+/// Decodes encode_env's bytes. Errors: "bad supervisor environment: <reason>".
+Result<std::vector<std::string>> decode_env(std::string_view bytes);
 
 /// The "started" record.
 struct StartedRecord {
@@ -81,7 +100,7 @@ struct StartedRecord {
   int64_t supervisor_start = 0;  ///< clock ticks since boot (/proc/PID/stat field 22)
   uint64_t attempt_id = 0;  ///< the attempt among its supervisor's; 0 = one supervisor per attempt
   int child_pid = 0;
-  int64_t child_start = 0;  ///< the child's start ticks; 0 when unknown
+  int64_t child_start = 0;  ///< the child's start ticks (or one less, see above); 0 = unknown
   double started_at = 0;    ///< Unix time, seconds
   std::string key;          ///< the attempt's key in a journal; "" = none (own file)
 };
@@ -110,6 +129,25 @@ struct ControlRecords {
   bool cleaned = false;
   bool drained = false;  ///< the journal's supervisor has started all it was handed
 };
+
+/// The "exit" record as kEnded carries it to the orchestrator (supervisor_protocol.h):
+/// format 1's fields (u8 tag, u32 length, bytes; native byte order) with tags
+///   1 kind (i32, ExitStatus::Kind), 2 code (i32), 3 signal (i32), 4 error,
+///   5 timeout_s (double), 6 child_pid (i32), 7 started_at (double), 8 ended_at
+///   (double), 9 stdout_truncated (u8), 10 output_error, 11 stdout_bytes (i64),
+///   12 stderr_tail, 13 key,
+/// so that the orchestrator reads an end without parsing JSON (the journal's line is
+/// the same record, for every other reader). Strings that are not valid UTF-8 have the
+/// bad bytes replaced by U+FFFD, exactly as the JSON line reads back.
+std::string encode_exit(const ExitRecord& record);
+/// Decodes encode_exit's bytes. Errors: "bad exit record: <reason>".
+Result<ExitRecord> decode_exit(std::string_view bytes);
+
+/// TEXT as a JSON string (quoted, escaped; ill-formed UTF-8 made U+FFFD), for records
+/// written by hand (the "started" record the child writes).
+std::string json_string(std::string_view text);
+/// VALUE as a JSON number that parses back to the same double ("null" when not finite).
+std::string json_double(double value);
 
 /// One line (with its '\n') of each record.
 std::string format_started_record(const StartedRecord& record);

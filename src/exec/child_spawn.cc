@@ -10,11 +10,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 extern char** environ;
 
@@ -39,6 +42,7 @@ struct ChildArgs {
   int record_fd;
   const char* head;
   size_t head_len;
+  long long child_start;
   pid_t parent;
   // Written by the child, read by the parent once the clone returned.
   int stage;
@@ -58,31 +62,6 @@ char* put_number(char* out, long long value) {
   return out;
 }
 
-// Field 22 of /proc/self/stat (the start time in clock ticks), 0 when unreadable.
-long long own_start_ticks() {
-  int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
-  char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return 0;
-  buf[n] = '\0';
-  const char* p = nullptr;
-  for (const char* q = buf; *q != '\0'; ++q) {
-    if (*q == ')') p = q;  // comm may hold ')': fields count from the last one
-  }
-  if (p == nullptr) return 0;
-  ++p;
-  for (int field = 3; field < 22; ++field) {
-    while (*p == ' ') ++p;
-    while (*p != ' ' && *p != '\0') ++p;
-  }
-  while (*p == ' ') ++p;
-  long long ticks = 0;
-  while (*p >= '0' && *p <= '9') ticks = ticks * 10 + (*p++ - '0');
-  return ticks;
-}
-
 [[noreturn]] void child_fail(ChildArgs* a, Stage stage, int error) {
   a->stage = stage;
   a->error = error;
@@ -91,20 +70,21 @@ long long own_start_ticks() {
 
 int child_main(void* arg) {
   auto* a = static_cast<ChildArgs*>(arg);
-  if (::setsid() < 0) child_fail(a, kSetsid, errno);
+  // The new session's id is the child's pid: no getpid(2).
+  const pid_t self = ::setsid();
+  if (self < 0) child_fail(a, kSetsid, errno);
   // Dies with the supervisor; the check closes the race with a supervisor that died
   // before the prctl.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != a->parent) child_fail(a, kSetsid, ESRCH);
-  // The supervisor ignores SIGPIPE and blocks the signals it reads from its signalfd;
-  // the child starts with every disposition at its default and an empty mask.
-  struct sigaction dfl {};
-  dfl.sa_handler = SIG_DFL;
-  ::sigaction(SIGPIPE, &dfl, nullptr);
+  // The supervisor blocks SIGPIPE and the signals it reads from its signalfd, and
+  // ignores none: the child starts with every disposition at its default (exec resets
+  // handlers) once its mask is empty.
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (::dup2(a->in, 0) < 0 || ::dup2(a->out, 1) < 0 || ::dup2(a->err, 2) < 0) {
+  // The supervisor's own fd 0 is /dev/null: a stdin of /dev/null is already in place.
+  if ((a->in != 0 && ::dup2(a->in, 0) < 0) || ::dup2(a->out, 1) < 0 || ::dup2(a->err, 2) < 0) {
     child_fail(a, kSetsid, errno);
   }
   // The "started" record, before anything of the task's can run: an attempt whose
@@ -112,10 +92,10 @@ int child_main(void* arg) {
   char record[1024];
   if (a->head_len + 64 > sizeof record) child_fail(a, kRecord, E2BIG);
   std::memcpy(record, a->head, a->head_len);
-  char* end = put_number(record + a->head_len, ::getpid());
+  char* end = put_number(record + a->head_len, self);
   static constexpr char kStart[] = ",\"child_start\":";
   std::memcpy(end, kStart, sizeof kStart - 1);
-  end = put_number(end + sizeof kStart - 1, own_start_ticks());
+  end = put_number(end + sizeof kStart - 1, a->child_start);
   *end++ = '}';
   *end++ = '\n';
   const char* p = record;
@@ -200,6 +180,46 @@ void ProgramCache::forget(const std::string& path_value, const std::string& name
   found_.erase(key);
 }
 
+namespace {
+
+std::string_view key_of(const char* entry) {
+  const char* eq = std::strchr(entry, '=');
+  return eq != nullptr ? std::string_view(entry, static_cast<size_t>(eq - entry))
+                       : std::string_view(entry);
+}
+
+}  // namespace
+
+std::vector<const char*> merge_environment(const std::vector<std::string>& base,
+                                           const std::vector<std::string>& overrides) {
+  std::vector<const char*> extra;
+  extra.reserve(overrides.size());
+  for (const std::string& entry : overrides) extra.push_back(entry.c_str());
+  std::stable_sort(extra.begin(), extra.end(),
+                   [](const char* x, const char* y) { return key_of(x) < key_of(y); });
+  std::vector<const char*> out;
+  out.reserve(base.size() + extra.size() + 1);
+  size_t next = 0;  // the first override not yet placed
+  for (const std::string& entry : base) {
+    const std::string_view key = key_of(entry.c_str());
+    while (next < extra.size() && key_of(extra[next]) < key) out.push_back(extra[next++]);
+    const bool replaced =
+        std::binary_search(extra.begin(), extra.end(), entry.c_str(),
+                           [](const char* x, const char* y) { return key_of(x) < key_of(y); });
+    if (!replaced) out.push_back(entry.c_str());
+  }
+  while (next < extra.size()) out.push_back(extra[next++]);
+  out.push_back(nullptr);
+  return out;
+}
+
+std::string path_in(const std::vector<const char*>& envp) {
+  for (const char* entry : envp) {
+    if (entry != nullptr && std::strncmp(entry, "PATH=", 5) == 0) return entry + 5;
+  }
+  return "";
+}
+
 Result<LaunchResult> launch_child(const ChildLaunch& launch) {
   std::vector<char*> argv;
   argv.reserve(launch.argv.size() + 1);
@@ -213,15 +233,11 @@ Result<LaunchResult> launch_child(const ChildLaunch& launch) {
     for (size_t i = 1; i < launch.argv.size(); ++i) sh_argv.push_back(argv[i]);
     sh_argv.push_back(nullptr);
   }
-  std::vector<char*> envp;
-  envp.reserve(launch.env.size() + 1);
-  for (const std::string& entry : launch.env) envp.push_back(const_cast<char*>(entry.c_str()));
-  envp.push_back(nullptr);
-
+  static const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
   ChildArgs args{};
   args.argv = argv.data();
   args.sh_argv = sh_argv.empty() ? nullptr : sh_argv.data();
-  args.envp = envp.data();
+  args.envp = const_cast<char* const*>(launch.envp.data());
   args.program = launch.program.empty() ? nullptr : launch.program.c_str();
   args.cwd = launch.cwd.empty() ? nullptr : launch.cwd.c_str();
   args.in = launch.stdin_fd;
@@ -235,7 +251,15 @@ Result<LaunchResult> launch_child(const ChildLaunch& launch) {
   args.record_fd = launch.record_fd;
   args.head = launch.record_head.data();
   args.head_len = launch.record_head.size();
-  args.parent = ::getpid();
+  args.parent = launch.parent_pid;
+  // The child's start time as /proc/PID/stat field 22 will show it (CLOCK_BOOTTIME in
+  // clock ticks, truncated), read before the clone: the same tick or one less.
+  timespec boot{};
+  ::clock_gettime(CLOCK_BOOTTIME, &boot);
+  if (ticks_per_second > 0) {
+    args.child_start = static_cast<long long>(boot.tv_sec) * ticks_per_second +
+                       boot.tv_nsec / (1000000000L / ticks_per_second);
+  }
 
   char** saved_environ = environ;
   int pid = ::clone(child_main, g_child_stack + sizeof g_child_stack,

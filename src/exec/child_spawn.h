@@ -50,8 +50,10 @@ class ProgramCache {
 struct ChildLaunch {
   std::vector<std::string> argv;  ///< argv[0] as the task named it
   std::string program;            ///< from ProgramCache::resolve; "" = execvpe(argv[0])
-  std::vector<std::string> env;   ///< the child's complete environment, "K=V"
-  std::string cwd;                ///< "" = the supervisor's
+  /// The child's complete environment, "K=V", null-terminated (merge_environment);
+  /// the strings belong to the caller.
+  std::vector<const char*> envp;
+  std::string cwd;                                    ///< "" = the supervisor's
   int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  ///< become fds 0, 1, 2
   /// Set first in the child: the supervisor's own limits that it raised for itself
   /// (RLIMIT_NOFILE: it holds a few descriptors per attempt), as it found them, so that
@@ -61,6 +63,8 @@ struct ChildLaunch {
   int umask = -1;                      ///< -1 = the supervisor's
   int record_fd = -1;                  ///< the control file: the child appends the "started" record
   std::string record_head;             ///< the record up to the child's pid: `{...,"child_pid":`
+  /// This process's pid (the child checks that its parent is still this one).
+  int parent_pid = 0;
 };
 
 /// How a launch ended.
@@ -73,10 +77,25 @@ struct LaunchResult {
   int exec_errno = 0;  ///< the errno of a failed execve of LAUNCH.program (for forget())
 };
 
+/// The environment of a child: BASE's "K=V" entries (sorted by key, as baton sends
+/// them) with OVERRIDES' entries in place of the base's entry of the same key or added
+/// in key order; pointers into BASE and OVERRIDES (which must outlive the result),
+/// null-terminated. Each override appears once, and each base entry unless an override
+/// has its key, whatever their order.
+std::vector<const char*> merge_environment(const std::vector<std::string>& base,
+                                           const std::vector<std::string>& overrides);
+
+/// The value of PATH in ENVP (a null-terminated "K=V" list), "" when unset.
+std::string path_in(const std::vector<const char*>& envp);
+
 /// Starts LAUNCH's child: own session and process group, PR_SET_PDEATHSIG = SIGKILL
 /// (it dies with the supervisor), every signal at its default and none blocked, fds 0..2
-/// as given, every other descriptor of the supervisor close-on-exec. Before exec it
-/// appends record_head + `PID,"child_start":TICKS}` + '\n' to record_fd in one write.
+/// as given, every other descriptor of the supervisor close-on-exec. SIGPIPE must be
+/// blocked in the caller, not ignored (an ignored disposition survives exec; the child
+/// only clears its mask). Before exec it appends record_head + `PID,"child_start":TICKS}`
+/// + '\n' to record_fd in one write; TICKS is CLOCK_BOOTTIME read by the caller just
+/// before the clone, in clock ticks: field 22 of the child's /proc/PID/stat or one less
+/// (a tick boundary passed during the clone), never read from /proc by the child.
 /// Errors: clone(2) itself failed ("clone: <strerror>").
 Result<LaunchResult> launch_child(const ChildLaunch& launch);
 

@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
@@ -45,7 +47,7 @@ namespace {
 // How long ~Supervised waits for an attempt told to stop at once before it KILLs the
 // attempt's group itself.
 constexpr int kDestroyWaitMs = 10000;
-// How long pid() waits for the supervisor's kStarted.
+// How long pid() waits for the supervisor's answer (kStarted).
 constexpr int kStartedWaitMs = 30000;
 // How long attach() waits for the "started" record of an attempt whose control file is
 // locked but has none yet (handed over an instant before the orchestrator died).
@@ -258,19 +260,29 @@ struct Connection {
   };
   std::unordered_map<std::string, Journal> journals;
   int64_t next_journal = 1;
+  // The base environment the supervisor has (kEnv): its number (0 = none sent yet) and
+  // this process's environ as it was then, to see a change (setenv, unsetenv).
+  uint64_t env_number = 0;
+  std::vector<std::string> env_snapshot;
+  uint64_t answered = 0;  // the attempt of the last kStarted (the answer to a kWhere)
   // The loop it is bound to while it has watched attempts, and whether its supervisor is
   // known to be gone: read by connection_for() of any thread (under the registry's lock),
   // written by the loop's thread. Everything else belongs to the bound loop's thread.
   std::atomic<uv_loop_t*> loop{nullptr};
   LoopWatch* handles = nullptr;
-  std::deque<Message> deferred;  // kEnded read during a blocking wait, not yet dispatched
+  std::deque<Message> deferred;         // kEnded read during a blocking wait, not yet dispatched
+  std::unique_ptr<MessageBatch> batch;  // made with the first read
   std::atomic<bool> dead{false};
 
   Result<void> spawn(const SupervisorCommand& command);
+  // Sends this process's environment as the base of the next attempts (kEnv) unless the
+  // supervisor has it already. Errors: the socket failed (errno is sendmsg's).
+  Result<void> send_environment();
   void bind(uv_loop_t* new_loop);
   void unbind_if_idle();
   // Reads every waiting message (BLOCK_MS: how long to wait for the first; 0 = none)
-  // into the deferred queue, applying kStarted at once. False at EOF or on an error.
+  // into the deferred queue, applying kStarted (and kEnded's pid) at once. False at EOF
+  // or on an error.
   bool read_messages(int block_ms);
   // Delivers the deferred messages (callbacks run).
   void dispatch();
@@ -402,6 +414,41 @@ Result<void> Connection::spawn(const SupervisorCommand& command) {
   return ok();
 }
 
+// Whether environ is still SNAPSHOT, entry by entry.
+bool environment_is(const std::vector<std::string>& snapshot) {
+  size_t i = 0;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry, ++i) {
+    if (i >= snapshot.size() || snapshot[i] != *entry) return false;
+  }
+  return i == snapshot.size();
+}
+
+Result<void> Connection::send_environment() {
+  if (env_number != 0 && environment_is(env_snapshot)) return ok();
+  std::vector<std::string> snapshot;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    snapshot.emplace_back(*entry);
+  }
+  std::string encoded = encode_env(build_child_env({}));
+  Fd memfd;
+  if (encoded.size() > kInlineSpecBytes) {
+    auto made = memfd_with("baton-environment", encoded);
+    if (!made) return tl::unexpected(made.error());
+    memfd = std::move(*made);
+    encoded.clear();
+  }
+  MessageHeader header;
+  header.type = static_cast<uint32_t>(SupervisorMessage::kEnv);
+  header.id = env_number + 1;
+  const int fd = memfd.get();
+  if (send_message(socket.get(), header, encoded, &fd, memfd.valid() ? 1 : 0) < 0) {
+    return tl::unexpected(Error::from_errno("supervisor: cannot hand over the environment", errno));
+  }
+  env_number = header.id;
+  env_snapshot = std::move(snapshot);
+  return ok();
+}
+
 void Connection::bind(uv_loop_t* new_loop) {
   if (handles != nullptr) return;
   loop = new_loop;
@@ -433,25 +480,32 @@ bool Connection::read_messages(int block_ms) {
       }
       if (rc == 0) return true;
     }
-    Message m;
-    int fds[kMaxMessageFds];
-    int count = 0;
-    ssize_t n = receive_message(socket.get(), m.header, m.payload, fds, count, MSG_DONTWAIT);
-    for (int i = 0; i < count; ++i) ::close(fds[i]);
+    // Every waiting message at once (one recvmmsg, none just to hear EAGAIN).
+    if (!batch) batch = std::make_unique<MessageBatch>(8, kMaxMessageBytes);
+    const int n = batch->receive(socket.get());
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-    if (n < 0 && errno == EMSGSIZE) continue;
-    if (n <= 0) {
-      dead = true;
-      return false;
-    }
-    if (m.header.type == static_cast<uint32_t>(SupervisorMessage::kStarted)) {
-      if (auto it = watched.find(m.header.id); it != watched.end() && m.header.value > 0) {
-        it->second->child_pid = static_cast<int>(m.header.value);
+    for (int i = 0; i < std::max(n, 1); ++i) {
+      if (n <= 0 || (*batch)[i].eof) {
+        dead = true;
+        return false;
       }
-    } else if (m.header.type == static_cast<uint32_t>(SupervisorMessage::kEnded)) {
-      if (outstanding > 0) --outstanding;
-      deferred.push_back(std::move(m));
+      MessageBatch::Entry& e = (*batch)[i];
+      for (int j = 0; j < e.fd_count; ++j) ::close(e.fds[j]);
+      if (e.malformed) continue;
+      if (e.header.type == static_cast<uint32_t>(SupervisorMessage::kStarted)) {
+        answered = e.header.id;
+        if (auto it = watched.find(e.header.id); it != watched.end() && e.header.value > 0) {
+          it->second->child_pid = static_cast<int>(e.header.value);
+        }
+      } else if (e.header.type == static_cast<uint32_t>(SupervisorMessage::kEnded)) {
+        if (auto it = watched.find(e.header.id); it != watched.end() && e.header.value > 0) {
+          it->second->child_pid = static_cast<int>(e.header.value);
+        }
+        if (outstanding > 0) --outstanding;
+        deferred.push_back(Message{e.header, std::string(e.payload)});
+      }
     }
+    if (static_cast<size_t>(n) < batch->capacity()) return true;  // nothing more was waiting
   }
 }
 
@@ -476,11 +530,11 @@ void Connection::deliver(Message& message) {
   watched.erase(it);
   impl->connection = nullptr;
   ProcessResult result;
-  auto records = parse_control_records(message.payload);
-  if (records && records->exit) {
-    result = result_from(*records->exit, impl->control_path);
+  auto exit = decode_exit(message.payload);
+  if (exit) {
+    result = result_from(*exit, impl->control_path);
   } else {
-    // An exit line that does not parse: what the control file says is the authority.
+    // A record that does not decode: what the control file says is the authority.
     result = impl->settled_result();
   }
   impl->finish(std::move(result));
@@ -538,9 +592,25 @@ void Connection::on_timer(uv_timer_t* handle) {
 
 // The connection for LOOP: the one bound to it, else an idle one of this process for
 // PROGRAM, else a new one. Drops dead ones. Call with the registry locked.
+// This process's pid, kept (a getpid(2) per attempt otherwise); a fork(2) child finds
+// its own through the pthread_atfork handler.
+std::atomic<int> g_self_pid{0};
+
+int self_pid() {
+  static const bool registered =
+      ::pthread_atfork(nullptr, nullptr, [] { g_self_pid.store(0); }) == 0;
+  (void)registered;
+  int pid = g_self_pid.load();
+  if (pid == 0) {
+    pid = ::getpid();
+    g_self_pid.store(pid);
+  }
+  return pid;
+}
+
 Result<Connection*> connection_for(uv_loop_t* loop, const SupervisorCommand& command) {
   Registry& r = registry();
-  const int self = ::getpid();
+  const int self = self_pid();
   Connection* idle = nullptr;
   for (auto it = r.connections.begin(); it != r.connections.end();) {
     Connection* c = it->get();
@@ -739,7 +809,10 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   SupervisorSpec handoff;
   handoff.argv = std::move(spec.argv);
   handoff.cwd = spec.cwd.empty() ? current_directory() : std::move(spec.cwd);
-  handoff.env = build_child_env(spec.env);
+  // Only the task's own entries: the rest is the base environment the supervisor got
+  // once (kEnv, Connection::send_environment).
+  handoff.env.reserve(spec.env.size());
+  for (const auto& [name, value] : spec.env) handoff.env.push_back(name + "=" + value);
   handoff.stdin_data = std::move(spec.stdin_data);
   handoff.timeout_s = spec.timeout_s;
   handoff.kill_grace_s = spec.kill_grace_s;
@@ -750,14 +823,6 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
   handoff.umask = spec.umask;
   handoff.stdout_path = stdout_path_for_control(control_path);
   if (journal_key_ok(key)) handoff.key = key;
-  std::string encoded = encode_spec(handoff);
-  Fd spec_fd;
-  if (encoded.size() > kInlineSpecBytes) {
-    auto memfd = memfd_with("baton-attempt-spec", encoded);
-    if (!memfd) return tl::unexpected(memfd.error());
-    spec_fd = std::move(*memfd);
-    encoded.clear();
-  }
 
   const SupervisorCommand command = supervisor_command();
   Registry& r = registry();
@@ -770,11 +835,12 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
     auto found = connection_for(loop, command);
     if (!found) return tl::unexpected(found.error());
     Connection* c = *found;
+    auto sent_env = c->send_environment();
     MessageHeader header;
     header.type = static_cast<uint32_t>(SupervisorMessage::kStart);
     header.id = c->next_id++;
     Fd new_journal;  // handed over with this attempt, the journal's first
-    if (!handoff.key.empty() && !control.valid()) {
+    if (sent_env && !handoff.key.empty() && !control.valid()) {
       // The link fails with EEXIST only for an earlier try (no lookup beforehand).
       int link_errno = 0;
       auto number = link_to_journal(*c, control_path, new_journal, link_errno);
@@ -786,38 +852,40 @@ Result<std::unique_ptr<Supervised>> Supervised::start(uv_loop_s* loop, ProcessSp
       }
       if (number) header.value = *number;
     }
-    if (header.value == 0 && !control.valid()) {
+    if (sent_env && header.value == 0 && !control.valid()) {
       if (auto replaced = replace_earlier_try(control_path); !replaced) {
         return tl::unexpected(replaced.error());
       }
       auto own = create_control_file(control_path);
       if (!own) return tl::unexpected(own.error());
       control = std::move(*own);
-      if (!handoff.key.empty()) {
-        // The spec says "journal": this one goes to its own file after all.
-        handoff.key.clear();
-        if (spec_fd.valid() || !encoded.empty()) {
-          encoded = encode_spec(handoff);
-          if (encoded.size() > kInlineSpecBytes) {
-            auto memfd = memfd_with("baton-attempt-spec", encoded);
-            if (!memfd) return tl::unexpected(memfd.error());
-            spec_fd = std::move(*memfd);
-            encoded.clear();
-          } else {
-            spec_fd.reset();
-          }
-        }
-      }
+      handoff.key.clear();  // its records go to a file of its own after all
     }
-    int fds[2];
-    int count = 0;
-    if (header.value == 0) fds[count++] = control.get();
-    if (new_journal.valid()) fds[count++] = new_journal.get();
-    if (spec_fd.valid()) fds[count++] = spec_fd.get();
-    if (send_message(c->socket.get(), header, encoded, fds, count) < 0) {
+    ssize_t sent = -1;
+    if (sent_env) {
+      handoff.env_base = c->env_number;
+      std::string encoded = encode_spec(handoff);
+      Fd spec_fd;
+      if (encoded.size() > kInlineSpecBytes) {
+        auto memfd = memfd_with("baton-attempt-spec", encoded);
+        if (!memfd) return tl::unexpected(memfd.error());
+        spec_fd = std::move(*memfd);
+        encoded.clear();
+      }
+      int fds[2];
+      int count = 0;
+      if (header.value == 0) fds[count++] = control.get();
+      if (new_journal.valid()) fds[count++] = new_journal.get();
+      if (spec_fd.valid()) fds[count++] = spec_fd.get();
+      sent = send_message(c->socket.get(), header, encoded, fds, count);
+      if (sent < 0)
+        last_error = Error::from_errno("supervisor: cannot hand over the attempt", errno);
+    } else {
+      last_error = sent_env.error();
+    }
+    if (sent < 0) {
       // The supervisor is gone (EPIPE): its end is seen by whoever watches it; a new
       // one takes this attempt.
-      last_error = Error::from_errno("supervisor: cannot hand over the attempt", errno);
       if (header.value != 0) (void)::unlink(control_path.c_str());
       c->dead = true;
       if (c->loop == nullptr) {
@@ -979,10 +1047,17 @@ void Supervised::detach() {
 int Supervised::pid() const {
   Impl& impl = *impl_;
   if (impl.child_pid == 0 && impl.running && impl.connection != nullptr) {
-    // Until the supervisor's kStarted (an event on the socket, never polling).
-    // An end first means it failed to start: no pid.
-    impl.connection->wait_for_end_or(impl.id, kStartedWaitMs,
-                                     [&impl] { return impl.child_pid != 0; });
+    // Asks (kWhere; a start costs no message back otherwise) and waits for the answer,
+    // kStarted, or the attempt's kEnded: events on the socket, never polling. Value 0
+    // in either means it failed to start: no pid.
+    Connection* c = impl.connection;
+    MessageHeader header;
+    header.type = static_cast<uint32_t>(SupervisorMessage::kWhere);
+    header.id = impl.id;
+    if (send_message(c->socket.get(), header, {}, nullptr, 0) >= 0) {
+      c->wait_for_end_or(impl.id, kStartedWaitMs,
+                         [&impl, c] { return impl.child_pid != 0 || c->answered == impl.id; });
+    }
   }
   return impl.child_pid;
 }
@@ -1017,9 +1092,11 @@ Result<void> clean_up_lost_attempt(const std::string& control_path) {
     // A pid that still runs with another start time was reused: the group is not ours.
     // While any member of the group lives its number cannot be reused (Linux keeps the
     // struct pid of a pgid), so a group without its leader is the attempt's.
+    // The record's start time was read by the supervisor just before the clone: the
+    // child's own, or one tick less (attempt_file.h); a reused pid started much later.
     auto ticks = process_start_ticks(child);
-    bool reused =
-        ticks && records.started->child_start != 0 && *ticks != records.started->child_start;
+    const int64_t recorded = records.started->child_start;
+    bool reused = ticks && recorded != 0 && (*ticks < recorded || *ticks > recorded + 1);
     if (!reused) ::kill(-child, SIGKILL);
   }
   if (!records.cleaned) {

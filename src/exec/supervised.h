@@ -130,10 +130,10 @@ class Supervised {
   /// end; the callback is never called.
   void detach();
 
-  /// The child's pid (== its process group id). After start() the first call waits
-  /// (bounded, 30 s) until the supervisor reports that the child exec'd (kStarted: an
-  /// event on the socket, not polling; 0 if it failed to start or the supervisor died
-  /// first). After attach(): the recorded pid.
+  /// The child's pid (== its process group id). After start() the first call asks the
+  /// supervisor (kWhere) and waits (bounded, 30 s) for the answer (kStarted, or the
+  /// attempt's kEnded: events on the socket, not polling; 0 if it failed to start or
+  /// the supervisor died first). After attach(): the recorded pid.
   int pid() const;
   /// The supervisor's pid (shared by every attempt it runs).
   int supervisor_pid() const;

@@ -12,11 +12,13 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -24,6 +26,7 @@
 #include "exec/child_spawn.h"
 #include "exec/loop.h"
 #include "exec/redactor.h"
+#include "exec/spawn.h"
 
 namespace baton::exec {
 namespace {
@@ -256,6 +259,91 @@ TEST(AttemptFileTest, SpecRoundTripsResourceLimits) {
   EXPECT_EQ(decoded->rlimits[1].resource, RLIMIT_DATA);
   EXPECT_EQ(decoded->rlimits[1].value, 1ULL << 40);
   EXPECT_EQ(decoded->umask, 002);
+}
+
+TEST(AttemptFileTest, SpecNamesItsBaseEnvironmentAndTheBaseRoundTrips) {
+  SupervisorSpec spec;
+  spec.argv = {"prog"};
+  spec.env = {"BATON_TASK_ID=t1"};
+  spec.env_base = 3;
+  auto decoded = decode_spec(encode_spec(spec));
+  ASSERT_TRUE(decoded) << decoded.error().message;
+  EXPECT_EQ(decoded->env_base, 3u);
+  EXPECT_EQ(decoded->env, spec.env);
+  EXPECT_EQ(decoded->kill_grace_s, spec.kill_grace_s);
+  EXPECT_EQ(decoded->max_capture_bytes, spec.max_capture_bytes);
+  EXPECT_FALSE(decoded->timeout_s);
+  EXPECT_EQ(decoded->umask, -1);
+
+  std::vector<std::string> env = {"A=1", "B=\xff", "EMPTY="};
+  auto base = decode_env(encode_env(env));
+  ASSERT_TRUE(base) << base.error().message;
+  EXPECT_EQ(*base, env);
+}
+
+// kEnded carries the exit record in binary; the orchestrator must read the same record
+// as anyone reading the journal's JSON line, bad UTF-8 included.
+TEST(AttemptFileTest, TheBinaryExitRecordReadsAsTheJournalsLine) {
+  ExitRecord exit;
+  exit.status.kind = Kind::kSignaled;
+  exit.status.signal = SIGTERM;
+  exit.status.error = "SIGTERM sent by \xc3";
+  exit.child_pid = 4242;
+  exit.started_at = 1765000000.123456;
+  exit.ended_at = 1765000001.5;
+  exit.stdout_truncated = true;
+  exit.stdout_bytes = 12;
+  exit.output_error = "cannot write \xe2\x82";
+  exit.key = "t.3";
+  for (const std::string tail :
+       {std::string("plain"), std::string("bad \xff byte"), std::string("cut \xe2\x82(A"),
+        std::string("overlong \xc0\xaf, surrogate \xed\xa0\x80, big \xf4\x90\x80\x80"),
+        std::string("ok \xe2\x82\xac \xf0\x9f\x98\x80 end \xf0\x9f"), std::string("nul\0!", 5),
+        std::string("ctl \x01\x1f\x7f \n\t\r\b\f \"q\" \\ end")}) {
+    exit.stderr_tail = tail;
+    auto binary = decode_exit(encode_exit(exit));
+    ASSERT_TRUE(binary) << binary.error().message;
+    auto line = parse_control_records(format_exit_record(exit));
+    ASSERT_TRUE(line) << line.error().message;
+    ASSERT_TRUE(line->exit);
+    EXPECT_EQ(binary->stderr_tail, line->exit->stderr_tail) << tail;
+    // ... and both as nlohmann's replacing dump of the same text reads back.
+    const std::string dumped =
+        nlohmann::json(tail).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    EXPECT_EQ(binary->stderr_tail, nlohmann::json::parse(dumped).get<std::string>()) << tail;
+    EXPECT_EQ(binary->status.error, line->exit->status.error);
+    EXPECT_EQ(binary->output_error, line->exit->output_error);
+    EXPECT_EQ(binary->status.to_string(), line->exit->status.to_string());
+    EXPECT_EQ(binary->child_pid, 4242);
+    EXPECT_EQ(binary->started_at, exit.started_at);
+    EXPECT_EQ(binary->ended_at, exit.ended_at);
+    EXPECT_TRUE(binary->stdout_truncated);
+    EXPECT_EQ(binary->stdout_bytes, 12);
+    EXPECT_EQ(binary->key, "t.3");
+  }
+  EXPECT_FALSE(decode_exit(""));  // no kind
+  EXPECT_FALSE(decode_exit(encode_exit(exit).substr(0, 7)));
+}
+
+TEST(AttemptFileTest, ASpecThatIsCutOrOddIsAnErrorNeverACrash) {
+  SupervisorSpec spec;
+  spec.argv = {"prog", "arg"};
+  spec.timeout_s = 2;
+  spec.rlimits = {{RLIMIT_NPROC, 5}};
+  const std::string bytes = encode_spec(spec);
+  for (size_t cut = 0; cut < bytes.size(); ++cut) {
+    auto decoded = decode_spec(std::string_view(bytes).substr(0, cut));
+    if (decoded) EXPECT_FALSE(decoded->argv.empty());  // a prefix that ends between fields
+  }
+  auto truncated = decode_spec(bytes.substr(0, bytes.size() - 1));
+  ASSERT_FALSE(truncated);
+  EXPECT_EQ(truncated.error().message, "bad supervisor spec: a truncated field");
+  std::string unknown = bytes;
+  unknown[0] = static_cast<char>(99);  // the first field's tag
+  auto odd = decode_spec(unknown);
+  ASSERT_FALSE(odd);
+  EXPECT_EQ(odd.error().message, "bad supervisor spec: a bad field (tag 99)");
+  EXPECT_FALSE(decode_env(bytes));  // a spec is no environment
 }
 
 // --- Supervised: the Process contract ------------------------------------------------
@@ -896,6 +984,26 @@ TEST_F(SupervisedTest, AProgramFoundOnceStillRunsAfterItMoved) {
   EXPECT_EQ(missing.status.error, "no such file or directory: tool");
 }
 
+TEST(ChildEnvironmentTest, TheTasksEntriesReplaceTheBasesAndKeepItsOrder) {
+  const std::vector<std::string> base = {"A=1", "HOME=/h", "PATH=/bin", "Z=9"};
+  const std::vector<std::string> own = {"PATH=/opt/bin", "BATON_TASK_ID=t", "ZZ=last"};
+  std::vector<const char*> envp = merge_environment(base, own);
+  ASSERT_FALSE(envp.empty());
+  EXPECT_EQ(envp.back(), nullptr);
+  std::vector<std::string> got(envp.begin(), envp.end() - 1);
+  EXPECT_EQ(got, (std::vector<std::string>{"A=1", "BATON_TASK_ID=t", "HOME=/h", "PATH=/opt/bin",
+                                           "Z=9", "ZZ=last"}));
+  EXPECT_EQ(path_in(envp), "/opt/bin");
+  // An unsorted base still loses exactly the replaced entry.
+  const std::vector<std::string> unsorted = {"Z=9", "PATH=/bin", "A=1"};
+  const std::vector<std::string> path_only = {"PATH=/x"};
+  std::vector<const char*> odd = merge_environment(unsorted, path_only);
+  std::vector<std::string> odd_got(odd.begin(), odd.end() - 1);
+  std::sort(odd_got.begin(), odd_got.end());
+  EXPECT_EQ(odd_got, (std::vector<std::string>{"A=1", "PATH=/x", "Z=9"}));
+  EXPECT_EQ(path_in(merge_environment({}, {})), "");
+}
+
 TEST(ProgramCacheTest, LooksUpOncePerPathAndNameAndSkipsRelativeEntries) {
   ProgramCache cache;
   EXPECT_EQ(cache.resolve("/nonexistent:/usr/bin:/bin", "true"), "/usr/bin/true");
@@ -1023,6 +1131,92 @@ TEST_F(SupervisedTest, ALinkedAttemptItsSupervisorNeverGotIsNotStartedOnceDraine
   EXPECT_EQ(inspect_attempt(control()).result.status.kind, Kind::kCancelled);
   EXPECT_EQ(inspect_attempt(ghost).kind, State::kNotStarted);
   EXPECT_TRUE(eventually([&] { return gone_or_zombie(supervisor); }));
+}
+
+}  // namespace
+}  // namespace baton::exec
+
+namespace baton::exec {
+namespace {
+
+// The base environment goes to the supervisor once; a change of baton's own environment
+// (setenv, unsetenv) reaches the attempts started after it.
+TEST_F(SupervisedTest, AChangeOfTheOrchestratorsEnvironmentReachesTheNextAttempt) {
+  ::setenv("BATON_SV_BASE", "first", 1);
+  ProcessSpec one = sh("echo \"${BATON_SV_BASE-unset}\"");
+  ProcessResult first = run(one);
+  EXPECT_EQ(first.stdout_text, "first\n");
+  ::setenv("BATON_SV_BASE", "second", 1);
+  ProcessSpec two = sh("echo \"${BATON_SV_BASE-unset}\"");
+  two.log_path = path("task.2.log");
+  ProcessResult second = run(two);
+  EXPECT_EQ(second.stdout_text, "second\n");
+  ::unsetenv("BATON_SV_BASE");
+  ProcessSpec three = sh("echo \"${BATON_SV_BASE-unset}\"");
+  three.log_path = path("task.3.log");
+  ProcessResult third = run(three);
+  EXPECT_EQ(third.stdout_text, "unset\n");
+  // A task's own entry wins over the base's.
+  ::setenv("BATON_SV_BASE", "base", 1);
+  ProcessSpec four = sh("echo \"$BATON_SV_BASE\"");
+  four.log_path = path("task.4.log");
+  four.env = {{"BATON_SV_BASE", "own"}};
+  EXPECT_EQ(run(four).stdout_text, "own\n");
+  ::unsetenv("BATON_SV_BASE");
+}
+
+// Programs are looked up once per PATH, but a task's own env.PATH is its own key: two
+// tasks naming the same program in different PATHs each run their own.
+TEST_F(SupervisedTest, ATasksOwnPathFindsItsOwnProgram) {
+  for (const char* name : {"a", "b"}) {
+    std::filesystem::create_directory(path(name));
+    const std::string tool = path(std::string(name) + "/baton-sv-tool");
+    std::ofstream(tool) << "#!/bin/sh\necho from-" << name << "\n";
+    std::filesystem::permissions(tool, std::filesystem::perms::owner_all);
+  }
+  for (int round = 0; round < 2; ++round) {
+    for (const char* name : {"a", "b"}) {
+      ProcessSpec spec;
+      spec.argv = {"baton-sv-tool"};
+      spec.env = {{"PATH", path(name) + ":/usr/bin:/bin"}};
+      spec.log_path = path(std::string("t-") + name + "." + std::to_string(round) + ".log");
+      ProcessResult result = run(spec);
+      EXPECT_EQ(result.stdout_text, std::string("from-") + name + "\n") << round;
+    }
+  }
+}
+
+// pid() asks the supervisor (no message per start otherwise), and the "started" record's
+// start time is the child's as /proc shows it (or one tick less): clean_up_lost_attempt
+// tells the group's own leader from a reused pid by it.
+TEST_F(SupervisedTest, PidIsAnsweredAndTheStartedRecordHasTheChildsStartTime) {
+  ProcessSpec spec;
+  spec.argv = {"sleep", "30"};
+  spec.log_path = log_path();
+  auto started = Supervised::start(loop(), std::move(spec), [](const ProcessResult&) {});
+  ASSERT_TRUE(started) << started.error().message;
+  const int pid = (*started)->pid();
+  ASSERT_GT(pid, 0);
+  auto records = parse_control_records(read_file(control()), control_key_for(control()));
+  ASSERT_TRUE(records) << records.error().message;
+  ASSERT_TRUE(records->started);
+  EXPECT_EQ(records->started->child_pid, pid);
+  auto ticks = process_start_ticks(pid);
+  ASSERT_TRUE(ticks) << ticks.error().message;
+  EXPECT_TRUE(*ticks == records->started->child_start ||
+              *ticks == records->started->child_start + 1)
+      << *ticks << " vs " << records->started->child_start;
+  started->reset();  // kills and reaps
+  EXPECT_TRUE(gone_or_zombie(pid));
+
+  // One that failed to start has no pid.
+  ProcessSpec missing;
+  missing.argv = {"/nonexistent/baton-sv-none"};
+  missing.log_path = path("task.2.log");
+  auto failed = Supervised::start(loop(), std::move(missing), [](const ProcessResult&) {});
+  ASSERT_TRUE(failed) << failed.error().message;
+  EXPECT_EQ((*failed)->pid(), 0);
+  loop_->run();
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -55,17 +57,20 @@ class RunSupervisor {
   void on_socket_readable();
   void on_socket_writable();
   void on_signals();
+  void on_signal(const signalfd_siginfo& info);
   void reap_children();
-  void start_attempt(const MessageHeader& header, std::string& payload, int* fds, int count);
+  void start_attempt(const MessageHeader& header, std::string_view payload, int* fds, int count);
+  void set_environment(const MessageHeader& header, std::string_view payload, int* fds, int count);
+  void orchestrator_closed();
   void watch_stream(SupervisedAttempt& attempt, bool is_stdout);
   void settle(SupervisedAttempt& attempt);
-  bool orchestrator_gone();
   void send(SupervisorMessage type, uint64_t id, int64_t value, std::string_view payload);
   void update_socket_events();
 
   Fd epoll_;
   Fd signals_;
   Fd dev_null_;
+  int dev_null_fd_ = -1;  // what a child with no stdin gets: 0 when that is /dev/null
   bool connected_ = true;
   bool want_write_ = false;
   std::deque<std::string> outbox_;  // messages the socket could not take yet
@@ -76,13 +81,25 @@ class RunSupervisor {
   // Journals by the orchestrator's number (kStart's value): O_APPEND, locked by the
   // orchestrator before the first was handed over; open (so locked) until we exit.
   std::unordered_map<int64_t, Fd> journals_;
+  // The latest base environment (kEnv): its number and its "K=V" entries.
+  uint64_t env_number_ = 0;
+  std::vector<std::string> env_;
   std::vector<uint64_t> touched_;  // attempts to settle after this turn's events
+  // Messages from the orchestrator: kStart and kEnv travel inline up to
+  // kInlineSpecBytes (larger ones in a memfd).
+  MessageBatch batch_{16, kInlineSpecBytes + 4096};
 };
 
 Result<void> RunSupervisor::set_up() {
   // It must not keep the orchestrator's directory busy; each child gets its own.
   if (::chdir("/") != 0) return tl::unexpected(Error::from_errno("chdir /", errno));
-  ::signal(SIGPIPE, SIG_IGN);  // a closed socket or pipe is EPIPE
+  // A closed socket or pipe is EPIPE: SIGPIPE is blocked, not ignored, so that a child
+  // (which clears its mask) starts with it at its default without a sigaction of its own.
+  // It is not in the signalfd: one generated here stays pending, harmlessly.
+  sigset_t pipe_mask;
+  sigemptyset(&pipe_mask);
+  sigaddset(&pipe_mask, SIGPIPE);
+  ::sigprocmask(SIG_BLOCK, &pipe_mask, nullptr);
   sigset_t mask;
   sigemptyset(&mask);
   for (int signo : {SIGCHLD, SIGTERM, SIGINT, cancel_signal(), kill_now_signal()}) {
@@ -95,9 +112,19 @@ Result<void> RunSupervisor::set_up() {
   int efd = ::epoll_create1(EPOLL_CLOEXEC);
   if (efd < 0) return tl::unexpected(Error::from_errno("epoll_create1", errno));
   epoll_ = Fd(efd);
-  int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (null_fd < 0) return tl::unexpected(Error::from_errno("open /dev/null", errno));
-  dev_null_ = Fd(null_fd);
+  // Started by spawn_detached, fd 0 is /dev/null already: a child's stdin then needs no
+  // dup2. Otherwise (started by hand) it opens its own.
+  struct stat null_st {};
+  struct stat zero_st {};
+  if (::stat("/dev/null", &null_st) == 0 && ::fstat(0, &zero_st) == 0 && S_ISCHR(zero_st.st_mode) &&
+      zero_st.st_rdev == null_st.st_rdev && (::fcntl(0, F_GETFL) & O_ACCMODE) != O_WRONLY) {
+    dev_null_fd_ = 0;
+  } else {
+    int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0) return tl::unexpected(Error::from_errno("open /dev/null", errno));
+    dev_null_ = Fd(null_fd);
+    dev_null_fd_ = null_fd;
+  }
   ::fcntl(kSupervisorSocketFd, F_SETFD, FD_CLOEXEC);
   ::fcntl(kSupervisorSocketFd, F_SETFL, O_NONBLOCK);
   epoll_event ev{};
@@ -177,36 +204,55 @@ int RunSupervisor::wait_timeout_ms() const {
 void RunSupervisor::on_socket_readable() {
   if (!connected_) return;
   for (;;) {
-    MessageHeader header;
-    std::string payload;
-    int fds[kMaxMessageFds];
-    int count = 0;
-    ssize_t n = receive_message(kSupervisorSocketFd, header, payload, fds, count, MSG_DONTWAIT);
+    // Every waiting message at once (one recvmmsg, none just to hear EAGAIN).
+    const int n = batch_.receive(kSupervisorSocketFd);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n < 0 && errno == EMSGSIZE) continue;  // a malformed message: dropped
-    if (n <= 0) {
-      // EOF: the orchestrator exited or died. Its attempts carry on. Every attempt it
-      // handed over has been started (its "started" or "exit" record is written): a
-      // linked attempt without one in a journal was never handed over.
-      connected_ = false;
-      const std::string drained = format_drained_record(unix_now());
-      for (auto& [number, journal] : journals_) {
-        (void)!::write(journal.get(), drained.data(), drained.size());
+    for (int i = 0; i < std::max(n, 1); ++i) {
+      if (n > 0 && batch_[i].malformed) continue;  // dropped
+      if (n <= 0 || batch_[i].eof) {
+        orchestrator_closed();
+        return;
       }
-      outbox_.clear();
-      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, kSupervisorSocketFd, nullptr);
-      ::close(kSupervisorSocketFd);
-      return;
+      MessageBatch::Entry& m = batch_[i];
+      const auto type = static_cast<SupervisorMessage>(m.header.type);
+      if (type == SupervisorMessage::kStart && m.header.id != 0) {
+        start_attempt(m.header, m.payload, m.fds, m.fd_count);
+      } else if (type == SupervisorMessage::kEnv && m.header.id != 0) {
+        set_environment(m.header, m.payload, m.fds, m.fd_count);
+      } else {
+        for (int j = 0; j < m.fd_count; ++j) ::close(m.fds[j]);
+        if (type == SupervisorMessage::kWhere) {
+          // Asked by Supervised::pid(): the attempt has started (its kStart came first)
+          // unless it failed or has ended (then its kEnded went first): 0.
+          auto it = attempts_.find(m.header.id);
+          send(SupervisorMessage::kStarted, m.header.id,
+               it != attempts_.end() ? it->second->pid() : 0, {});
+        }
+      }
     }
-    if (header.type == static_cast<uint32_t>(SupervisorMessage::kStart) && header.id != 0) {
-      start_attempt(header, payload, fds, count);
-    } else {
-      for (int i = 0; i < count; ++i) ::close(fds[i]);
-    }
+    if (static_cast<size_t>(n) < batch_.capacity()) return;  // nothing more was waiting
   }
 }
 
-void RunSupervisor::start_attempt(const MessageHeader& header, std::string& payload, int* fds,
+void RunSupervisor::orchestrator_closed() {
+  // EOF: the orchestrator exited or died. Its attempts carry on. Every attempt it
+  // handed over has been started (its "started" or "exit" record is written): a
+  // linked attempt without one in a journal was never handed over.
+  connected_ = false;
+  // The "exit" records appended while it lived were not synced (it was to commit
+  // them itself); it may have died before: they are made durable now, with
+  // "drained". From here on each record is synced as it is appended.
+  const std::string drained = format_drained_record(unix_now());
+  for (auto& [number, journal] : journals_) {
+    (void)!::write(journal.get(), drained.data(), drained.size());
+    (void)::fsync(journal.get());
+  }
+  outbox_.clear();
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, kSupervisorSocketFd, nullptr);
+  ::close(kSupervisorSocketFd);
+}
+
+void RunSupervisor::start_attempt(const MessageHeader& header, std::string_view payload, int* fds,
                                   int count) {
   // value 0: fds = [control file, spec memfd?]. value J > 0: the records go to journal
   // J; fds = [journal (the first time J is named), spec memfd?].
@@ -239,18 +285,40 @@ void RunSupervisor::start_attempt(const MessageHeader& header, std::string& payl
                                                   SupervisorSpec{});
     attempt->fail_before_start("supervisor: " + spec.error().message);
   } else {
+    const uint64_t env_base = spec->env_base;
     attempt = std::make_unique<SupervisedAttempt>(header.id, std::move(control), journal,
                                                   std::move(*spec));
-    if (attempt->start(self_, programs_, dev_null_.get())) {
+    static const std::vector<std::string> kNoEnvironment;
+    if (env_base != 0 && env_base != env_number_) {
+      attempt->fail_before_start("supervisor: unknown base environment " +
+                                 std::to_string(env_base));
+    } else if (attempt->start(self_, programs_, dev_null_fd_,
+                              env_base != 0 ? env_ : kNoEnvironment)) {
       by_pid_[attempt->pid()] = header.id;
       watch_stream(*attempt, true);
       watch_stream(*attempt, false);
     }
   }
-  send(SupervisorMessage::kStarted, header.id, attempt->pid(), {});
   SupervisedAttempt& ref = *attempt;
   attempts_.emplace(header.id, std::move(attempt));
   settle(ref);
+}
+
+void RunSupervisor::set_environment(const MessageHeader& header, std::string_view payload, int* fds,
+                                    int count) {
+  Fd memfd(count > 0 ? fds[0] : -1);
+  for (int i = 1; i < count; ++i) ::close(fds[i]);
+  Result<std::vector<std::string>> env = fail("no environment");
+  if (memfd.valid()) {
+    auto bytes = read_all(memfd.get());
+    env = bytes ? decode_env(*bytes)
+                : Result<std::vector<std::string>>(tl::unexpected(bytes.error()));
+  } else {
+    env = decode_env(payload);
+  }
+  // One that does not decode is unknown: the attempts that name it fail to start.
+  env_number_ = env ? header.id : 0;
+  env_ = env ? std::move(*env) : std::vector<std::string>();
 }
 
 void RunSupervisor::watch_stream(SupervisedAttempt& attempt, bool is_stdout) {
@@ -266,34 +334,46 @@ void RunSupervisor::watch_stream(SupervisedAttempt& attempt, bool is_stdout) {
 }
 
 void RunSupervisor::on_signals() {
-  signalfd_siginfo info{};
-  while (::read(signals_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
-    const int signo = static_cast<int>(info.ssi_signo);
-    if (signo == SIGCHLD) {
-      reap_children();
-    } else if (signo == SIGTERM || signo == SIGINT) {
-      for (auto& [id, attempt] : attempts_) {
-        attempt->killed_from_outside(signo, static_cast<int>(info.ssi_pid));
-        touched_.push_back(id);
-      }
-    } else if (signo == cancel_signal() || signo == kill_now_signal()) {
-      const uint64_t id = stop_request_id(info.ssi_code, info.ssi_ptr);
-      if (id == 0) continue;  // not baton's request
-      auto it = attempts_.find(id);
-      if (it == attempts_.end()) {
-        // The request can overtake its kStart in our queue: read what is waiting.
-        on_socket_readable();
-        it = attempts_.find(id);
-        if (it == attempts_.end()) continue;  // it has ended
-      }
-      it->second->cancel(/*at_once=*/signo == kill_now_signal());
+  // Several per read; a short read means none is left (no read just for EAGAIN).
+  signalfd_siginfo infos[16];
+  for (;;) {
+    const ssize_t n = ::read(signals_.get(), infos, sizeof infos);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    const size_t got = static_cast<size_t>(n) / sizeof infos[0];
+    for (size_t i = 0; i < got; ++i) on_signal(infos[i]);
+    if (got < std::size(infos)) return;
+  }
+}
+
+void RunSupervisor::on_signal(const signalfd_siginfo& info) {
+  const int signo = static_cast<int>(info.ssi_signo);
+  if (signo == SIGCHLD) {
+    reap_children();
+  } else if (signo == SIGTERM || signo == SIGINT) {
+    for (auto& [id, attempt] : attempts_) {
+      attempt->killed_from_outside(signo, static_cast<int>(info.ssi_pid));
       touched_.push_back(id);
     }
+  } else if (signo == cancel_signal() || signo == kill_now_signal()) {
+    const uint64_t id = stop_request_id(info.ssi_code, info.ssi_ptr);
+    if (id == 0) return;  // not baton's request
+    auto it = attempts_.find(id);
+    if (it == attempts_.end()) {
+      // The request can overtake its kStart in our queue: read what is waiting.
+      on_socket_readable();
+      it = attempts_.find(id);
+      if (it == attempts_.end()) return;  // it has ended
+    }
+    it->second->cancel(/*at_once=*/signo == kill_now_signal());
+    touched_.push_back(id);
   }
 }
 
 void RunSupervisor::reap_children() {
-  for (;;) {
+  // Every child it has is in by_pid_ (a child that failed to exec was reaped at once):
+  // once that is empty, no waitpid just to hear "none".
+  while (!by_pid_.empty()) {
     int status = 0;
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid < 0 && errno == EINTR) continue;
@@ -310,18 +390,14 @@ void RunSupervisor::reap_children() {
 }
 
 void RunSupervisor::settle(SupervisedAttempt& attempt) {
-  if (attempt.ready_to_record()) attempt.record_end(orchestrator_gone());
+  // Synced only once the orchestrator is gone (its socket's EOF read; the records
+  // appended before are synced then): while it lives it commits the end itself.
+  if (attempt.ready_to_record()) attempt.record_end(/*orchestrator_gone=*/!connected_);
   if (!attempt.done()) return;
   const uint64_t id = attempt.id();
   attempt.close_control();  // releases the lock: the attempt is over
-  send(SupervisorMessage::kEnded, id, attempt.pid(), attempt.exit_line());
+  send(SupervisorMessage::kEnded, id, attempt.pid(), encode_exit(attempt.exit_record()));
   attempts_.erase(id);
-}
-
-bool RunSupervisor::orchestrator_gone() {
-  if (!connected_) return true;
-  pollfd p{kSupervisorSocketFd, POLLRDHUP, 0};
-  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR)) != 0;
 }
 
 void RunSupervisor::send(SupervisorMessage type, uint64_t id, int64_t value,

@@ -14,9 +14,11 @@
 //
 // What it does, in one thread around one epoll(7) loop (the socket, a signalfd, the
 // attempts' output pipes; deadlines on CLOCK_MONOTONIC):
+// - kEnv: keeps the base environment of the attempts that follow (the latest only).
 // - kStart: starts the child with launch_child (child_spawn.h: own session and process
 //   group, PR_SET_PDEATHSIG = SIGKILL, limits, umask, the "started" record written by
-//   the child before exec, programs looked up once per PATH), answers kStarted.
+//   the child before exec, programs looked up once per PATH; its environment the base
+//   with the task's own entries on top). No answer: kWhere asks for a pid (kStarted).
 // - streams stdout and stderr (redacted, supervisor_attempt.h) into the log as they
 //   arrive, stdout into the stdout file (bounded), keeps the last 64 KiB of stderr;
 //   enforces the timeout (SIGTERM to the group, kill_grace_s, SIGKILL).
@@ -26,13 +28,15 @@
 //   records each as killed by that signal (kind kSignaled, `error` naming the sender):
 //   never a cancellation baton did not ask for.
 // - when an attempt's leader was reaped and both pipes reached EOF: fsyncs the log and
-//   stdout file (those written to), appends the "exit" record (fsync'd only when the
-//   orchestrator is gone: while it lives it records the end durably itself), TERMs,
+//   stdout file (those written to), appends the "exit" record (fsync'd only once the
+//   orchestrator is gone, i.e. its socket's EOF was read: while it lives it records the
+//   end durably itself), TERMs,
 //   waits up to the grace and KILLs any group member left behind, closes a control
 //   file of the attempt's own (releasing its lock; a journal stays open, so locked,
 //   until the supervisor exits) and sends kEnded with the record.
 // - at EOF of the socket (the orchestrator exited or died) it appends "drained" to each
-//   journal (everything it was sent has started), carries on with the attempts it runs
+//   journal (everything it was sent has started) and fsyncs it (so the "exit" records
+//   appended before, unsynced, are durable too), carries on with the attempts it runs
 //   and exits when the last has ended.
 // What its death costs: every attempt it runs. Their children die with it
 // (PR_SET_PDEATHSIG), their locks are released, their control files have a "started"

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 #include "exec/process_group.h"
 
@@ -31,18 +30,6 @@ std::string signal_label(int signo) {
   return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(signo);
 }
 
-// The value of PATH in ENV ("K=V" entries), "" when unset.
-std::string path_of(const std::vector<std::string>& env) {
-  for (const std::string& entry : env) {
-    if (entry.starts_with("PATH=")) return entry.substr(5);
-  }
-  return "";
-}
-
-// The JSON text of a number as the "started" record writes it (doubles as nlohmann
-// dumps them, so that the record parses back to the same value).
-std::string json_number(double value) { return nlohmann::json(value).dump(); }
-
 }  // namespace
 
 SupervisedAttempt::SupervisedAttempt(uint64_t id, Fd control, int journal, SupervisorSpec spec)
@@ -53,8 +40,8 @@ SupervisedAttempt::SupervisedAttempt(uint64_t id, Fd control, int journal, Super
       stdout_redactor_(spec_.redact),
       stderr_redactor_(spec_.redact) {}
 
-bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& programs,
-                              int dev_null) {
+bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& programs, int dev_null,
+                              const std::vector<std::string>& base_env) {
   started_at_ = unix_now();
   Fd stdin_fd;
   if (spec_.stdin_data) {
@@ -82,10 +69,12 @@ bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& prog
   ::fcntl(err_w.get(), F_SETFL, 0);
 
   ChildLaunch launch;
-  launch.argv = spec_.argv;
-  launch.program = programs.resolve(path_of(spec_.env), spec_.argv[0]);
-  launch.env = std::move(spec_.env);
+  launch.argv = std::move(spec_.argv);
+  launch.envp = merge_environment(base_env, spec_.env);
+  const std::string path = path_in(launch.envp);
+  launch.program = programs.resolve(path, launch.argv[0]);
   launch.cwd = spec_.cwd;
+  launch.parent_pid = self.pid;
   launch.stdin_fd = stdin_fd.valid() ? stdin_fd.get() : dev_null;
   launch.stdout_fd = out_w.get();
   launch.stderr_fd = err_w.get();
@@ -95,22 +84,19 @@ bool SupervisedAttempt::start(const SupervisorIdentity& self, ProgramCache& prog
   launch.record_fd = record_fd();
   // In a journal each record names its attempt (JSON-escaped: a key is a file name).
   const std::string key_field =
-      spec_.key.empty()
-          ? std::string()
-          : ",\"key\":" + nlohmann::json(spec_.key).dump(-1, ' ', false,
-                                                         nlohmann::json::error_handler_t::replace);
+      spec_.key.empty() ? std::string() : ",\"key\":" + json_string(spec_.key);
   launch.record_head = "{\"record\":\"started\"" + key_field +
                        ",\"supervisor_pid\":" + std::to_string(self.pid) +
                        ",\"supervisor_start\":" + std::to_string(self.start_ticks) +
                        ",\"attempt_id\":" + std::to_string(id_) +
-                       ",\"started_at\":" + json_number(started_at_) + ",\"child_pid\":";
+                       ",\"started_at\":" + json_double(started_at_) + ",\"child_pid\":";
   auto launched = launch_child(launch);
   if (!launched) {
     record_failure(launched.error().message);
     return false;
   }
   if (launched->exec_errno != 0 && !launch.program.empty()) {
-    programs.forget(path_of(launch.env), spec_.argv[0]);
+    programs.forget(path, launch.argv[0]);
   }
   if (launched->pid == 0) {
     record_failure(launched->error);
@@ -305,8 +291,9 @@ void SupervisedAttempt::note_output_error(const std::string& error) {
   if (output_error_.empty()) output_error_ = error;
 }
 
-void SupervisedAttempt::append_record(const std::string& line, bool sync) {
-  exit_line_ = line;
+void SupervisedAttempt::append_record(ExitRecord record, bool sync) {
+  const std::string line = format_exit_record(record);
+  exit_record_ = std::move(record);
   if (!control_.valid() && spec_.key.empty()) {
     // A journal's record without its attempt's key (a spec that did not decode) would
     // speak for every attempt there: only the orchestrator hears of it (kEnded).
@@ -321,7 +308,7 @@ void SupervisedAttempt::append_record(const std::string& line, bool sync) {
   }
 }
 
-const std::string& SupervisedAttempt::record_end(bool orchestrator_gone) {
+void SupervisedAttempt::record_end(bool orchestrator_gone) {
   ExitRecord record;
   record.child_pid = pid_;
   record.started_at = started_at_;
@@ -370,8 +357,7 @@ const std::string& SupervisedAttempt::record_end(bool orchestrator_gone) {
   // then the record has only to survive that process's crash, which the page cache
   // does. An OS crash in those milliseconds leaves the attempt lost, and resume retries
   // it. So a hand-off costs one fsync: the store's commit.
-  append_record(format_exit_record(record), orchestrator_gone);
-  return exit_line_;
+  append_record(std::move(record), orchestrator_gone);
 }
 
 void SupervisedAttempt::record_failure(const std::string& error) {
@@ -384,7 +370,7 @@ void SupervisedAttempt::record_failure(const std::string& error) {
   record.key = spec_.key;
   (void)log_.sync();
   log_.close();
-  append_record(format_exit_record(record), /*sync=*/true);
+  append_record(std::move(record), /*sync=*/true);
 }
 
 }  // namespace baton::exec

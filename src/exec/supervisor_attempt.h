@@ -38,11 +38,14 @@ class SupervisedAttempt {
   SupervisedAttempt(uint64_t id, Fd control, int journal, SupervisorSpec spec);
 
   /// Prepares stdin (a memfd of stdin_data, else DEV_NULL) and starts the child
-  /// (launch_child, programs resolved through PROGRAMS). The log is opened for appending
+  /// (launch_child, programs resolved through PROGRAMS) with BASE_ENV (the spec's base
+  /// environment, or empty when it has none) under the spec's own entries. BASE_ENV is
+  /// only read during the call. The log is opened for appending
   /// (created when missing) with the first byte of output: an attempt that prints
   /// nothing costs no file. False when the child could not be started: the "exit"
   /// record (kFailedToStart) is written already and done() is true.
-  bool start(const SupervisorIdentity& self, ProgramCache& programs, int dev_null);
+  bool start(const SupervisorIdentity& self, ProgramCache& programs, int dev_null,
+             const std::vector<std::string>& base_env);
 
   /// Records that the attempt could not even be handed over (a spec that does not
   /// decode): a kFailedToStart "exit" record with ERROR; done() is true after.
@@ -74,12 +77,12 @@ class SupervisedAttempt {
   /// recorded), and not yet recorded.
   bool ready_to_record() const { return !recorded_ && reaped_ && !out_.valid() && !err_.valid(); }
   /// Fsyncs what was written (log, stdout file), appends the "exit" record, fsyncs the
-  /// control file when ORCHESTRATOR_GONE. Returns the record's line (for kEnded).
-  const std::string& record_end(bool orchestrator_gone);
+  /// control file when ORCHESTRATOR_GONE.
+  void record_end(bool orchestrator_gone);
   /// True when recorded and nothing of its group is left to kill: the attempt is over.
   bool done() const { return recorded_ && !killing_; }
-  /// The recorded "exit" line.
-  const std::string& exit_line() const { return exit_line_; }
+  /// The recorded "exit" record (for kEnded: encode_exit).
+  const ExitRecord& exit_record() const { return exit_record_; }
   /// Closes the control file of its own (releasing its lock); a journal stays open.
   void close_control() { control_.reset(); }
 
@@ -90,7 +93,7 @@ class SupervisedAttempt {
   void send_to_group(int signo, bool stop_signal);
   void note_output_error(const std::string& error);
   void record_failure(const std::string& error);
-  void append_record(const std::string& line, bool sync);
+  void append_record(ExitRecord record, bool sync);
 
   /// Where its records go: its own control file, else the journal.
   int record_fd() const { return control_.valid() ? control_.get() : journal_; }
@@ -128,7 +131,7 @@ class SupervisedAttempt {
   double next_group_poll_ = 0;
   double group_poll_interval_ = 0;
   bool recorded_ = false;
-  std::string exit_line_;
+  ExitRecord exit_record_;
 };
 
 }  // namespace baton::exec

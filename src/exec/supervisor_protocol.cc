@@ -41,46 +41,73 @@ ssize_t send_message(int socket, const MessageHeader& header, std::string_view p
   return n;
 }
 
-ssize_t receive_message(int socket, MessageHeader& header, std::string& payload, int* fds,
-                        int& count, int flags) {
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxMessageFds)];
-  // One buffer per thread, reused: most messages are a header and a line.
-  thread_local std::string buffer;
-  buffer.resize(kMaxMessageBytes);
-  iovec iov{buffer.data(), buffer.size()};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  ssize_t n;
-  while ((n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | flags)) < 0 && errno == EINTR) {
+namespace {
+constexpr size_t kControlBytes = CMSG_SPACE(sizeof(int) * kMaxMessageFds);
+}  // namespace
+
+MessageBatch::MessageBatch(size_t capacity, size_t slot_bytes)
+    : slot_bytes_(slot_bytes),
+      buffer_(new char[capacity * slot_bytes]),
+      control_(new char[capacity * kControlBytes]),
+      entries_(capacity),
+      headers_(capacity),
+      iovs_(capacity) {
+  for (size_t i = 0; i < capacity; ++i) {
+    iovs_[i] = {buffer_.get() + i * slot_bytes_, slot_bytes_};
+    headers_[i].msg_hdr.msg_iov = &iovs_[i];
+    headers_[i].msg_hdr.msg_iovlen = 1;
+    headers_[i].msg_hdr.msg_control = control_.get() + i * kControlBytes;
   }
-  count = 0;
-  if (n <= 0) return n;
-  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
-    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-    int k = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-    for (int i = 0; i < k; ++i) {
-      int fd;
-      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      if (count < kMaxMessageFds) {
-        fds[count++] = fd;
-      } else {
-        ::close(fd);
+}
+
+int MessageBatch::receive(int socket) {
+  const size_t n = entries_.size();
+  for (mmsghdr& h : headers_) {
+    h.msg_hdr.msg_controllen = kControlBytes;
+    h.msg_hdr.msg_flags = 0;
+    h.msg_len = 0;
+  }
+  int got;
+  while ((got = ::recvmmsg(socket, headers_.data(), static_cast<unsigned>(n),
+                           MSG_DONTWAIT | MSG_CMSG_CLOEXEC, nullptr)) < 0 &&
+         errno == EINTR) {
+  }
+  if (got <= 0) return got;
+  for (int i = 0; i < got; ++i) {
+    Entry& e = entries_[static_cast<size_t>(i)];
+    const msghdr& msg = headers_[static_cast<size_t>(i)].msg_hdr;
+    const size_t length = headers_[static_cast<size_t>(i)].msg_len;
+    e = Entry{};
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&msg), c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+      const int k = static_cast<int>((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+      for (int j = 0; j < k; ++j) {
+        int fd;
+        std::memcpy(&fd, CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+        if (e.fd_count < kMaxMessageFds) {
+          e.fds[e.fd_count++] = fd;
+        } else {
+          ::close(fd);
+        }
       }
     }
+    if (length == 0 && e.fd_count == 0) {
+      // SEQPACKET: a zero-length record is the peer's close (every message has a header).
+      e.eof = true;
+      continue;
+    }
+    if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 || length < sizeof(MessageHeader)) {
+      for (int j = 0; j < e.fd_count; ++j) ::close(e.fds[j]);
+      e.fd_count = 0;
+      e.malformed = true;
+      continue;
+    }
+    const char* data = buffer_.get() + static_cast<size_t>(i) * slot_bytes_;
+    std::memcpy(&e.header, data, sizeof e.header);
+    e.payload = std::string_view(data + sizeof e.header, length - sizeof e.header);
   }
-  if ((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) != 0 ||
-      static_cast<size_t>(n) < sizeof(MessageHeader)) {
-    for (int i = 0; i < count; ++i) ::close(fds[i]);
-    count = 0;
-    errno = EMSGSIZE;
-    return -1;
-  }
-  std::memcpy(&header, buffer.data(), sizeof header);
-  payload.assign(buffer.data() + sizeof header, static_cast<size_t>(n) - sizeof header);
-  return n;
+  return got;
 }
 
 int cancel_signal() { return SIGRTMIN + 2; }
