@@ -259,6 +259,9 @@ class Driver {
   void on_interrupt_signal(int signo);
   void defer_pump();
   void close_handles();
+  bool early_start_ok(const StartRequest& s, const Live& live, const nlohmann::json& confined,
+                      bool iterated);
+  void note_committed(const std::vector<Transition>& transitions);
 
   const workflow::Workflow& wf_;
   store::Store& store_;
@@ -285,6 +288,10 @@ class Driver {
   std::map<int, Live> live_;  // key: task index, or -1 for the hook
   std::vector<std::unique_ptr<executor::AttemptHandle>> finished_;  // destroyed outside callbacks
   store::Batch pending_;                                            // joins the next transaction
+  // Per task: its last recorded transition, committed, made it ready. Such a task's
+  // attempt may start before the transaction that records the start commits
+  // (early_start_ok()).
+  std::vector<uint8_t> ready_durable_;
   Phase phase_ = Phase::kStartHooks;
   bool start_hook_failed_ = false;
   bool integration_failed_ = false;
@@ -498,6 +505,7 @@ void Driver::pump() {
     // The transitions' events are made after the starts are prepared but happened before.
     const double stepped_at = clock_.now();
     std::vector<std::pair<int, Live>> to_start;
+    std::vector<std::pair<int, Live>> early;  // started before the transaction commits
     std::vector<std::pair<StartRequest, std::string>> unprepared;
     for (const StartRequest& s : step.starts) {
       const workflow::TaskSpec& spec = wf_.tasks[s.task];
@@ -512,6 +520,7 @@ void Driver::pump() {
                          s.resume_session_id};
       place.secrets = &secrets_;
       place.answer = sched_.task(s.task).agent_state().answer;
+      const bool iterated = iteration_feedback_.count(s.task) > 0;
       if (auto it = iteration_feedback_.find(s.task); it != iteration_feedback_.end()) {
         // `baton iterate`: the feedback, in the session the agent left when it has one.
         place.feedback = it->second;
@@ -586,8 +595,22 @@ void Driver::pump() {
       if (s.review) data["review"] = true;
       data.update(*confined);  // worktree, branch, sandbox, network
       starts.events.push_back(event(spec.id, "attempt.started", std::move(data)));
-      to_start.emplace_back(s.task, std::move(live));
+      if (early_start_ok(s, live, *confined, iterated)) {
+        early.emplace_back(s.task, std::move(live));
+      } else {
+        to_start.emplace_back(s.task, std::move(live));
+      }
     }
+    // Attempts whose task's readiness is durable start now, before the transaction that
+    // records them (its fsync runs while they do): a crash in between leaves their
+    // control files, which resume finds (resume(): "started before their row"). Their
+    // dependencies' ends are durable too: they were committed before the task was ready.
+    // One that cannot start is reported to on_exit() now; what that adds to pending_
+    // goes last into the transaction, after the start it ends.
+    store::Batch before = std::move(pending_);
+    pending_ = store::Batch{};
+    bool start_failed = false;
+    for (auto& [task, live] : early) start_failed |= !start_live(task, std::move(live));
     if (!step.transitions.empty() || !starts.empty()) {
       size_t next_transition = 0;
       bool starts_written = false;
@@ -599,15 +622,21 @@ void Driver::pump() {
           }
           return true;
         }
-        if (starts_written) return false;
-        starts_written = true;
-        part = std::move(starts);
+        if (!starts_written) {
+          starts_written = true;
+          part = std::move(starts);
+          return true;
+        }
+        if (pending_.empty()) return false;
+        part = std::move(pending_);
+        pending_ = store::Batch{};
         return true;
       };
-      if (!apply(pending_, next_part)) return;
-    } else if (!apply(pending_)) {
+      if (!apply(before, next_part)) return;
+    } else if (!apply(before)) {
       return;
     }
+    note_committed(step.transitions);
     for (const Transition& t : step.transitions) {
       observer_.on_transition(sched_, t);
       if (t.from == TaskStatus::kWaiting &&
@@ -617,7 +646,6 @@ void Driver::pump() {
     }
     // An attempt that cannot start (its log or control file cannot be created) has been
     // reported failed already; the next advance() collects the task's transitions.
-    bool start_failed = false;
     for (auto& [task, live] : to_start) start_failed |= !start_live(task, std::move(live));
     if (unprepared.empty() && !start_failed) break;
     for (auto& [s, error] : unprepared) {
@@ -926,6 +954,35 @@ void Driver::integrate_workspaces() {
   integration_text_ = report.text;
   integration_failed_ = report.failed;
   if (report.attempted) pending_.events.push_back(event("", report.event, std::move(report.data)));
+}
+
+// Whether start S (LIVE prepared, CONFINED its workspace's description) may run before
+// the transaction that records it commits: a plain command task (no agent, worktree,
+// sandbox, review or iteration; run here, not on Slurm) whose ready state is committed
+// (ready_durable_). Everything resume needs to find such an attempt is then its control
+// file beside its log (resume(), "started before their row"); the others need their
+// recorded start (agent, worktree) and keep the row before the process.
+bool Driver::early_start_ok(const StartRequest& s, const Live& live, const nlohmann::json& confined,
+                            bool iterated) {
+  if (s.task < 0 || static_cast<size_t>(s.task) >= ready_durable_.size()) return false;
+  if (!ready_durable_[s.task] || s.review || s.cycle > 0 || iterated) return false;
+  if (!wf_.tasks[s.task].is_command() || live.prepared.invoker || !live.record.agent.empty()) {
+    return false;
+  }
+  if (!confined.empty()) return false;
+  return &executor_for(s.task) == local_executor_.get();
+}
+
+// TRANSITIONS were just committed: the tasks they made ready are durably ready.
+void Driver::note_committed(const std::vector<Transition>& transitions) {
+  if (ready_durable_.size() != static_cast<size_t>(sched_.task_count())) {
+    ready_durable_.assign(sched_.task_count(), 0);
+  }
+  for (const Transition& t : transitions) {
+    if (t.task >= 0 && t.task < sched_.task_count()) {
+      ready_durable_[t.task] = t.to == TaskStatus::kReady;
+    }
+  }
 }
 
 void Driver::defer_pump() {
@@ -1477,6 +1534,32 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   for (const auto& t : *tasks) {
     if (int i = wf_.task_index(t.task_id); i >= 0) has_row[i] = true;
   }
+  // Attempts started before their row (early_start_ok()): a task recorded ready whose
+  // next attempt has a control file that says it started. It is running that attempt,
+  // recovered below like any other; one that never started is left alone (its task
+  // starts it again under the same number).
+  std::map<int, store::AttemptRecord> unrecorded;
+  for (const auto& t : *tasks) {
+    const int i = wf_.task_index(t.task_id);
+    if (i < 0 || t.status != "ready" || !wf_.tasks[i].is_command()) continue;
+    store::AttemptRecord rec;
+    rec.run_id = run_id_;
+    rec.task_id = t.task_id;
+    rec.number = t.attempts + 1;
+    rec.log_path = log_path(t.task_id, rec.number);
+    const std::string control = exec::control_path_for(rec.log_path);
+    std::error_code missing;
+    if (!fs::exists(control, missing)) continue;
+    exec::AttemptState state = executor_of_attempt(control).inspect(control);
+    if (state.kind == exec::AttemptState::Kind::kNotStarted) continue;
+    rec.status = "running";
+    rec.started_at = clock_.now();
+    TaskState& s = states[i];
+    s.status = TaskStatus::kRunning;
+    s.attempts = rec.number;
+    if (s.started_at == 0) s.started_at = rec.started_at;
+    unrecorded.emplace(i, std::move(rec));
+  }
   sched_.restore(std::move(states));
   release_free_memory();
   // A question rejected by `baton approve --reject` while no baton ran: what the agent
@@ -1511,6 +1594,15 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   std::vector<std::pair<int, exec::ProcessResult>> ended;
   for (int i = 0; i < sched_.task_count(); ++i) {
     if (sched_.task(i).status != TaskStatus::kRunning) continue;
+    if (auto found = unrecorded.find(i); found != unrecorded.end()) {
+      const store::AttemptRecord& rec = found->second;
+      batch.attempts.push_back(rec);
+      batch.events.push_back(
+          event(rec.task_id, "attempt.started",
+                {{"attempt", rec.number}, {"log", rec.log_path}, {"recorded", "on resume"}}));
+      recover_attempt(i, &rec, batch, ended);
+      continue;
+    }
     auto it = last_attempt.find(wf_.tasks[i].id);
     const store::AttemptRecord* record =
         it != last_attempt.end() && it->second->number == sched_.task(i).attempts ? it->second
@@ -1526,6 +1618,10 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     live_.clear();
     shut_loop();
     return tl::unexpected(r.error());
+  }
+  ready_durable_.assign(sched_.task_count(), 0);
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    ready_durable_[i] = sched_.task(i).status == TaskStatus::kReady;
   }
   observer_.on_run_started(run_, sched_, active_before_s);
   phase_ = Phase::kTasks;

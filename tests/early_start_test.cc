@@ -1,0 +1,125 @@
+// Integration tests: an attempt started before the transaction that records it commits
+// (a plain command task whose readiness was already committed: engine/run.cc,
+// early_start_ok()). A `baton run` killed in that window leaves the task recorded ready
+// with no row for the attempt; `baton resume` must find the attempt by its control file
+// and record it, never run it a second time. The window is milliseconds wide, so the
+// tests kill the run later and put the rows back as they were in it (SQLite, raw).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "harness_util.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+
+// Polls FN every 20 ms until it is true or TIMEOUT_S passes (cross-process waits).
+template <class Fn>
+bool eventually(Fn fn, double timeout_s = 30) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fn()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fn();
+}
+
+// Runs SQL on the state database DB_PATH; false (with the message) on an error.
+::testing::AssertionResult exec_sql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) {
+    std::string message = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return ::testing::AssertionFailure() << db_path << ": " << message;
+  }
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) return ::testing::AssertionFailure() << sql << ": " << message;
+  return ::testing::AssertionSuccess();
+}
+
+// One slot: `first` runs, then `quick` starts on the slot it frees, after `quick` was
+// recorded ready: an early start. `quick` waits for the file `go`.
+constexpr const char* kFlow = R"(name: early
+settings: {max_parallel: 1}
+tasks:
+  - id: first
+    run: "true"
+  - id: quick
+    run: "echo started >> started; while [ ! -f go ]; do sleep 0.02; done; echo done >> ledger; echo quick-output"
+  - id: after
+    dependencies: [quick]
+    run: "echo ${quick.output} >> after"
+)";
+
+// Kills `baton run` while `quick` runs and puts quick's rows back as a kill between
+// its start and the commit leaves them: task ready, no attempt row, the chain ending
+// before its start. Returns the run.
+json killed_before_the_commit(const ScratchDir& dir) {
+  dir.write("flow.yaml", kFlow);
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  EXPECT_TRUE(wait_for_file(dir.path() + "/started"));
+  run.signal(SIGKILL);
+  run.wait();
+  json r = last_run(dir);
+  EXPECT_TRUE(exec_sql(dir.path() + "/.baton/state.db",
+                       "UPDATE tasks SET status = 'ready', attempts = 0, started_at = 0 "
+                       "WHERE task_id = 'quick';"
+                       "DELETE FROM attempts WHERE task_id = 'quick';"
+                       // The last two events of the chain, written with those rows.
+                       "DELETE FROM events WHERE task_id = 'quick' AND "
+                       "kind IN ('task.running', 'attempt.started');"));
+  return r;
+}
+
+TEST(EarlyStartTest, AttemptThatFinishedBeforeItsRowIsRecordedOnResumeNotRerun) {
+  ScratchDir dir;
+  json r = killed_before_the_commit(dir);
+  const std::string control = r["run_dir"].get<std::string>() + "/logs/quick.1.attempt";
+  dir.write("go", "");
+  ASSERT_TRUE(eventually([&] { return read_file(control).find("\"exit\"") != std::string::npos; }));
+
+  Outcome o = run_baton({"resume", r["id"], "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("started"), "started\n");
+  EXPECT_EQ(dir.read("ledger"), "done\n");  // not run twice
+  EXPECT_EQ(dir.read("after"), "quick-output\n");
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "quick")["attempts"], 1);
+  EXPECT_EQ(task_of(r, "quick")["output"], "quick-output");
+  auto events = events_of(dir, r["id"]);
+  EXPECT_EQ(count_kind(events, "attempt.recovered"), 1);
+  EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+}
+
+TEST(EarlyStartTest, AttemptStillRunningBeforeItsRowIsReattachedOnResume) {
+  ScratchDir dir;
+  json r = killed_before_the_commit(dir);
+  BatonProcess resume({"resume", r["id"], "--plain"}, dir.path());
+  // Re-attached, not started again: the attempt's event is in the chain before `go`.
+  ASSERT_TRUE(
+      eventually([&] { return count_kind(events_of(dir, r["id"]), "attempt.reattached"); }));
+  dir.write("go", "");
+  EXPECT_EQ(resume.wait().exit_code, 0);
+  EXPECT_EQ(dir.read("started"), "started\n");
+  EXPECT_EQ(dir.read("ledger"), "done\n");
+  EXPECT_EQ(dir.read("after"), "quick-output\n");
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "quick")["attempts"], 1);
+  EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace baton::testing
