@@ -99,7 +99,9 @@ TEST(EarlyStartTest, AttemptThatFinishedBeforeItsRowIsRecordedOnResumeNotRerun) 
   EXPECT_EQ(task_of(r, "quick")["attempts"], 1);
   EXPECT_EQ(task_of(r, "quick")["output"], "quick-output");
   auto events = events_of(dir, r["id"]);
-  EXPECT_EQ(count_kind(events, "attempt.recovered"), 1);
+  // Recovered from its end; re-attached when its supervisor had not exited yet.
+  EXPECT_EQ(count_kind(events, "attempt.recovered") + count_kind(events, "attempt.reattached"), 1);
+  EXPECT_EQ(count_kind(events, "attempt.not_started"), 0);
   EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
 }
 
@@ -108,8 +110,11 @@ TEST(EarlyStartTest, AttemptStillRunningBeforeItsRowIsReattachedOnResume) {
   json r = killed_before_the_commit(dir);
   BatonProcess resume({"resume", r["id"], "--plain"}, dir.path());
   // Re-attached, not started again: the attempt's event is in the chain before `go`.
-  ASSERT_TRUE(
-      eventually([&] { return count_kind(events_of(dir, r["id"]), "attempt.reattached"); }));
+  // (audit export while the resume writes: a failed read counts as not yet.)
+  ASSERT_TRUE(eventually([&] {
+    Outcome e = run_baton({"audit", "export", r["id"]}, dir.path());
+    return e.exit_code == 0 && e.out.find("\"attempt.reattached\"") != std::string::npos;
+  }));
   dir.write("go", "");
   EXPECT_EQ(resume.wait().exit_code, 0);
   EXPECT_EQ(dir.read("started"), "started\n");
@@ -119,6 +124,21 @@ TEST(EarlyStartTest, AttemptStillRunningBeforeItsRowIsReattachedOnResume) {
   EXPECT_EQ(r["status"], "success");
   EXPECT_EQ(task_of(r, "quick")["attempts"], 1);
   EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+}
+
+TEST(EarlyStartTest, CancelOfTheKilledRunStopsTheAttemptStartedBeforeItsRow) {
+  ScratchDir dir;
+  json r = killed_before_the_commit(dir);
+  const std::string control = r["run_dir"].get<std::string>() + "/logs/quick.1.attempt";
+  Outcome o = run_baton({"cancel", r["id"]}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  // Stopped by its supervisor (never `go`): its end is in the control file.
+  EXPECT_TRUE(
+      eventually([&] { return read_file(control).find("\"exit\"") != std::string::npos; }, 10));
+  EXPECT_EQ(dir.read("ledger"), "");
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "cancelled");
+  EXPECT_EQ(task_of(r, "quick")["status"], "cancelled");
 }
 
 }  // namespace

@@ -38,6 +38,10 @@ std::string stored_workflow_path(const std::string& path, const std::string& roo
   return rel.string();
 }
 
+std::string attempt_log_path(const std::string& run_dir, const std::string& task_id, int number) {
+  return (fs::path(run_dir) / "logs" / (task_id + "." + std::to_string(number) + ".log")).string();
+}
+
 std::string new_run_id(const Clock& clock) {
   time_t t = static_cast<time_t>(clock.now());
   tm utc{};
@@ -133,7 +137,7 @@ class Driver {
   }
 
   std::string log_path(const std::string& id, int attempt) const {
-    return (fs::path(run_dir_) / "logs" / (id + "." + std::to_string(attempt) + ".log")).string();
+    return attempt_log_path(run_dir_, id, attempt);
   }
 
   store::TaskRecord task_record(int task) const {
@@ -606,13 +610,24 @@ void Driver::pump() {
     // control files, which resume finds (resume(): "started before their row"). Their
     // dependencies' ends are durable too: they were committed before the task was ready.
     // One that cannot start is reported to on_exit() now; what that adds to pending_
-    // goes last into the transaction, after the start it ends.
+    // goes last into the transaction, after the start it ends. The transitions' rows are
+    // made first, as they were (task_record() reads the scheduler, which that report
+    // changes); a step with more of them than a part starts nothing early.
+    if (step.transitions.size() > kRecordsPerPart) {
+      for (auto& entry : early) to_start.push_back(std::move(entry));
+      early.clear();
+    }
     store::Batch before = std::move(pending_);
     pending_ = store::Batch{};
+    size_t next_transition = 0;
+    if (!early.empty()) {
+      for (; next_transition < step.transitions.size(); ++next_transition) {
+        append_transition(before, step.transitions[next_transition], stepped_at);
+      }
+    }
     bool start_failed = false;
     for (auto& [task, live] : early) start_failed |= !start_live(task, std::move(live));
     if (!step.transitions.empty() || !starts.empty()) {
-      size_t next_transition = 0;
       bool starts_written = false;
       auto next_part = [&](store::Batch& part) {
         if (next_transition < step.transitions.size()) {
