@@ -84,6 +84,12 @@ namespace {
 // of a 100,000-task run are never all in memory at once (bench/RESULTS.md, memory).
 constexpr size_t kRecordsPerPart = 1024;
 
+// A transaction that nothing waits for (Driver::pump(), "deferrable") is held at most
+// this long (ms), or until this many records wait, so that the ends of a wide run's
+// tasks share one commit (one fsync, each hot page written once).
+constexpr uint64_t kDeferMs = 10;
+constexpr size_t kMaxDeferredRecords = 4096;
+
 // Every process start forks this process (libuv's uv_spawn), and fork copies the page
 // table of every resident anonymous page, so a start costs time in proportion to
 // baton's resident memory. Loading a large workflow frees most of what it allocated,
@@ -173,36 +179,59 @@ class Driver {
     return e;
   }
 
+  // Commits BATCH, after what deferred_ holds (one transaction).
   bool apply(store::Batch& batch) {
     if (fatal_) return false;
-    if (batch.empty()) return true;
-    secrets_.redact(batch);
-    auto result = store_.apply(batch);
-    batch = store::Batch{};
-    if (!result) {
-      if (!fatal_) fatal_ = result.error();
-      cancel_all("state store failed: " + result.error().message);
-      return false;
+    if (deferred_.empty()) {
+      if (batch.empty()) return true;
+      secrets_.redact(batch);
+      auto result = store_.apply(batch);
+      batch = store::Batch{};
+      return applied(result);
     }
-    return true;
+    return apply(batch, [](store::Batch&) { return false; });
   }
 
   // apply() of BATCH and then of every part NEXT fills, in one transaction
-  // (Store::apply_parts); each part is redacted once made and dropped once written.
+  // (Store::apply_parts), after the parts deferred_ holds; each part is redacted once
+  // made and dropped once written.
   bool apply(store::Batch& batch, const std::function<bool(store::Batch&)>& next) {
     if (fatal_) return false;
-    secrets_.redact(batch);
-    auto result = store_.apply_parts(batch, [&](store::Batch& part) {
-      if (!next(part)) return false;
+    size_t deferred = 0;  // deferred_ parts written
+    bool own = false;     // BATCH written
+    auto parts = [&](store::Batch& part) {
+      if (deferred < deferred_.size()) {
+        part = std::move(deferred_[deferred++]);
+      } else if (!own) {
+        own = true;
+        part = std::move(batch);
+      } else if (!next(part)) {
+        return false;
+      }
       secrets_.redact(part);
       return true;
-    });
+    };
+    store::Batch first;
+    parts(first);
+    auto result = store_.apply_parts(first, parts);
     batch = store::Batch{};
+    return applied(result);
+  }
+
+  // After a transaction: what was deferred is durable (or, on RESULT's error, the run
+  // is cancelled).
+  bool applied(const Result<void>& result) {
+    deferred_.clear();
+    deferred_records_ = 0;
+    if (handles_open_) uv_timer_stop(&commit_timer_);
     if (!result) {
+      deferred_transitions_.clear();
       if (!fatal_) fatal_ = result.error();
       cancel_all("state store failed: " + result.error().message);
       return false;
     }
+    note_committed(deferred_transitions_);
+    deferred_transitions_.clear();
     return true;
   }
 
@@ -281,7 +310,7 @@ class Driver {
   store::RunRecord run_;
 
   uv_loop_t loop_{};
-  uv_timer_t retry_timer_{}, tick_timer_{}, pump_timer_{};
+  uv_timer_t retry_timer_{}, tick_timer_{}, pump_timer_{}, commit_timer_{};
   uv_signal_t sigint_{}, sigterm_{}, sigusr1_{}, sigwinch_{};
   bool handles_open_ = false;
 
@@ -296,6 +325,11 @@ class Driver {
   // attempt may start before the transaction that records the start commits
   // (early_start_ok()).
   std::vector<uint8_t> ready_durable_;
+  // Transactions' contents not yet committed (pump(), "deferred"): written first by the
+  // next transaction, at the latest kDeferMs after the first of them; their transitions.
+  std::vector<store::Batch> deferred_;
+  std::vector<Transition> deferred_transitions_;
+  size_t deferred_records_ = 0;
   Phase phase_ = Phase::kStartHooks;
   bool start_hook_failed_ = false;
   bool integration_failed_ = false;
@@ -411,11 +445,12 @@ Result<void> Driver::open_loop() {
   uv_timer_init(&loop_, &retry_timer_);
   uv_timer_init(&loop_, &tick_timer_);
   uv_timer_init(&loop_, &pump_timer_);
+  uv_timer_init(&loop_, &commit_timer_);
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigusr1_);
   uv_signal_init(&loop_, &sigwinch_);
-  retry_timer_.data = tick_timer_.data = pump_timer_.data = this;
+  retry_timer_.data = tick_timer_.data = pump_timer_.data = commit_timer_.data = this;
   sigint_.data = sigterm_.data = sigusr1_.data = sigwinch_.data = this;
   handles_open_ = true;
   auto on_signal = [](uv_signal_t* h, int signo) {
@@ -619,6 +654,12 @@ void Driver::pump() {
     }
     store::Batch before = std::move(pending_);
     pending_ = store::Batch{};
+    // What on_exit() writes for an attempt's end, and nothing else (a pause, a gate's
+    // decision, a commit on a branch): a condition of "deferrable" below.
+    const bool only_ends =
+        std::all_of(before.events.begin(), before.events.end(), [](const store::Event& e) {
+          return e.kind == "attempt.finished" || e.kind == "task.output_truncated";
+        });
     size_t next_transition = 0;
     if (!early.empty()) {
       for (; next_transition < step.transitions.size(); ++next_transition) {
@@ -627,7 +668,42 @@ void Driver::pump() {
     }
     bool start_failed = false;
     for (auto& [task, live] : early) start_failed |= !start_live(task, std::move(live));
-    if (!step.transitions.empty() || !starts.empty()) {
+    // Nothing here needs durability now (every start in it was early; it makes tasks
+    // ready, running or successful, nothing another process waits for): it joins the
+    // next transaction, at the latest kDeferMs from now, with whatever ends arrive
+    // meanwhile. A crash before costs nothing: resume reads those ends and starts from
+    // the attempts' control files.
+    const bool deferrable =
+        to_start.empty() && unprepared.empty() && !start_failed && pending_.empty() &&
+        step.transitions.size() <= kRecordsPerPart && deferred_records_ < kMaxDeferredRecords &&
+        (!step.transitions.empty() || !starts.empty()) &&
+        std::all_of(step.transitions.begin(), step.transitions.end(),
+                    [](const Transition& t) {
+                      return t.to == TaskStatus::kReady || t.to == TaskStatus::kRunning ||
+                             t.to == TaskStatus::kSuccess;
+                    }) &&
+        only_ends && !before.run;
+    if (deferrable) {
+      for (; next_transition < step.transitions.size(); ++next_transition) {
+        append_transition(before, step.transitions[next_transition], stepped_at);
+      }
+      deferred_records_ += before.tasks.size() + before.attempts.size() + before.events.size() +
+                           starts.attempts.size() + starts.events.size();
+      deferred_.push_back(std::move(before));
+      deferred_.push_back(std::move(starts));
+      deferred_transitions_.insert(deferred_transitions_.end(), step.transitions.begin(),
+                                   step.transitions.end());
+      if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&commit_timer_))) {
+        uv_timer_start(
+            &commit_timer_,
+            [](uv_timer_t* h) {
+              auto* self = static_cast<Driver*>(h->data);
+              store::Batch none;
+              self->apply(none);
+            },
+            kDeferMs, 0);
+      }
+    } else if (!step.transitions.empty() || !starts.empty()) {
       bool starts_written = false;
       auto next_part = [&](store::Batch& part) {
         if (next_transition < step.transitions.size()) {
@@ -648,10 +724,11 @@ void Driver::pump() {
         return true;
       };
       if (!apply(before, next_part)) return;
-    } else if (!apply(before)) {
-      return;
+      note_committed(step.transitions);
+    } else {
+      if (!apply(before)) return;
+      note_committed(step.transitions);
     }
-    note_committed(step.transitions);
     for (const Transition& t : step.transitions) {
       observer_.on_transition(sched_, t);
       if (t.from == TaskStatus::kWaiting &&
@@ -1157,10 +1234,16 @@ void Driver::cancel_all(const std::string& reason, bool keep_waiting) {
 
 void Driver::close_handles() {
   if (!handles_open_) return;
+  if (!deferred_.empty() && !fatal_) {
+    store::Batch none;
+    apply(none);
+    if (!handles_open_) return;  // the commit failed and closed them
+  }
   handles_open_ = false;
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&retry_timer_), reinterpret_cast<uv_handle_t*>(&tick_timer_),
-        reinterpret_cast<uv_handle_t*>(&pump_timer_), reinterpret_cast<uv_handle_t*>(&sigint_),
+        reinterpret_cast<uv_handle_t*>(&pump_timer_),
+        reinterpret_cast<uv_handle_t*>(&commit_timer_), reinterpret_cast<uv_handle_t*>(&sigint_),
         reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigusr1_),
         reinterpret_cast<uv_handle_t*>(&sigwinch_)}) {
     uv_close(h, nullptr);
