@@ -40,6 +40,7 @@
 #include "cli/orchestrator.h"
 #include "cli/paths.h"
 #include "cli/store_location.h"
+#include "engine/run.h"
 #include "exec/supervised.h"
 #include "executor/executor.h"
 #include "store/cancel.h"
@@ -111,6 +112,17 @@ int cancel_abandoned(store::Store& store, const std::string& run_id) {
     for (const auto& a : *attempts) {
       if (a.status != "running" || a.log_path.empty()) continue;
       if (executor::cancel_recorded_attempt(exec::control_path_for(a.log_path))) ++stopped;
+    }
+  }
+  // An attempt started before its row (engine::attempt_log_path): the next attempt of
+  // a task recorded ready, when its control file says it runs.
+  auto run = store.get_run(run_id);
+  auto tasks = run && *run ? store.list_tasks(run_id) : Result<std::vector<store::TaskRecord>>{};
+  if (tasks) {
+    for (const auto& t : *tasks) {
+      if (t.status != "ready") continue;
+      const std::string log = engine::attempt_log_path((*run)->run_dir, t.task_id, t.attempts + 1);
+      if (executor::cancel_recorded_attempt(exec::control_path_for(log))) ++stopped;
     }
   }
   end_waiting_questions(store, run_id);

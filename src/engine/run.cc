@@ -38,6 +38,10 @@ std::string stored_workflow_path(const std::string& path, const std::string& roo
   return rel.string();
 }
 
+std::string attempt_log_path(const std::string& run_dir, const std::string& task_id, int number) {
+  return (fs::path(run_dir) / "logs" / (task_id + "." + std::to_string(number) + ".log")).string();
+}
+
 std::string new_run_id(const Clock& clock) {
   time_t t = static_cast<time_t>(clock.now());
   tm utc{};
@@ -79,6 +83,12 @@ namespace {
 // Task rows (and their events) join a transaction in parts of this many, so the records
 // of a 100,000-task run are never all in memory at once (bench/RESULTS.md, memory).
 constexpr size_t kRecordsPerPart = 1024;
+
+// A transaction that nothing waits for (Driver::pump(), "deferrable") is held at most
+// this long (ms), or until this many records wait, so that the ends of a wide run's
+// tasks share one commit (one fsync, each hot page written once).
+constexpr uint64_t kDeferMs = 10;
+constexpr size_t kMaxDeferredRecords = 4096;
 
 // Every process start forks this process (libuv's uv_spawn), and fork copies the page
 // table of every resident anonymous page, so a start costs time in proportion to
@@ -133,7 +143,7 @@ class Driver {
   }
 
   std::string log_path(const std::string& id, int attempt) const {
-    return (fs::path(run_dir_) / "logs" / (id + "." + std::to_string(attempt) + ".log")).string();
+    return attempt_log_path(run_dir_, id, attempt);
   }
 
   store::TaskRecord task_record(int task) const {
@@ -169,36 +179,59 @@ class Driver {
     return e;
   }
 
+  // Commits BATCH, after what deferred_ holds (one transaction).
   bool apply(store::Batch& batch) {
     if (fatal_) return false;
-    if (batch.empty()) return true;
-    secrets_.redact(batch);
-    auto result = store_.apply(batch);
-    batch = store::Batch{};
-    if (!result) {
-      if (!fatal_) fatal_ = result.error();
-      cancel_all("state store failed: " + result.error().message);
-      return false;
+    if (deferred_.empty()) {
+      if (batch.empty()) return true;
+      secrets_.redact(batch);
+      auto result = store_.apply(batch);
+      batch = store::Batch{};
+      return applied(result);
     }
-    return true;
+    return apply(batch, [](store::Batch&) { return false; });
   }
 
   // apply() of BATCH and then of every part NEXT fills, in one transaction
-  // (Store::apply_parts); each part is redacted once made and dropped once written.
+  // (Store::apply_parts), after the parts deferred_ holds; each part is redacted once
+  // made and dropped once written.
   bool apply(store::Batch& batch, const std::function<bool(store::Batch&)>& next) {
     if (fatal_) return false;
-    secrets_.redact(batch);
-    auto result = store_.apply_parts(batch, [&](store::Batch& part) {
-      if (!next(part)) return false;
+    size_t deferred = 0;  // deferred_ parts written
+    bool own = false;     // BATCH written
+    auto parts = [&](store::Batch& part) {
+      if (deferred < deferred_.size()) {
+        part = std::move(deferred_[deferred++]);
+      } else if (!own) {
+        own = true;
+        part = std::move(batch);
+      } else if (!next(part)) {
+        return false;
+      }
       secrets_.redact(part);
       return true;
-    });
+    };
+    store::Batch first;
+    parts(first);
+    auto result = store_.apply_parts(first, parts);
     batch = store::Batch{};
+    return applied(result);
+  }
+
+  // After a transaction: what was deferred is durable (or, on RESULT's error, the run
+  // is cancelled).
+  bool applied(const Result<void>& result) {
+    deferred_.clear();
+    deferred_records_ = 0;
+    if (handles_open_) uv_timer_stop(&commit_timer_);
     if (!result) {
+      deferred_transitions_.clear();
       if (!fatal_) fatal_ = result.error();
       cancel_all("state store failed: " + result.error().message);
       return false;
     }
+    note_committed(deferred_transitions_);
+    deferred_transitions_.clear();
     return true;
   }
 
@@ -259,6 +292,9 @@ class Driver {
   void on_interrupt_signal(int signo);
   void defer_pump();
   void close_handles();
+  bool early_start_ok(const StartRequest& s, const Live& live, const nlohmann::json& confined,
+                      bool iterated);
+  void note_committed(const std::vector<Transition>& transitions);
 
   const workflow::Workflow& wf_;
   store::Store& store_;
@@ -274,7 +310,7 @@ class Driver {
   store::RunRecord run_;
 
   uv_loop_t loop_{};
-  uv_timer_t retry_timer_{}, tick_timer_{}, pump_timer_{};
+  uv_timer_t retry_timer_{}, tick_timer_{}, pump_timer_{}, commit_timer_{};
   uv_signal_t sigint_{}, sigterm_{}, sigusr1_{}, sigwinch_{};
   bool handles_open_ = false;
 
@@ -285,6 +321,15 @@ class Driver {
   std::map<int, Live> live_;  // key: task index, or -1 for the hook
   std::vector<std::unique_ptr<executor::AttemptHandle>> finished_;  // destroyed outside callbacks
   store::Batch pending_;                                            // joins the next transaction
+  // Per task: its last recorded transition, committed, made it ready. Such a task's
+  // attempt may start before the transaction that records the start commits
+  // (early_start_ok()).
+  std::vector<uint8_t> ready_durable_;
+  // Transactions' contents not yet committed (pump(), "deferred"): written first by the
+  // next transaction, at the latest kDeferMs after the first of them; their transitions.
+  std::vector<store::Batch> deferred_;
+  std::vector<Transition> deferred_transitions_;
+  size_t deferred_records_ = 0;
   Phase phase_ = Phase::kStartHooks;
   bool start_hook_failed_ = false;
   bool integration_failed_ = false;
@@ -400,11 +445,12 @@ Result<void> Driver::open_loop() {
   uv_timer_init(&loop_, &retry_timer_);
   uv_timer_init(&loop_, &tick_timer_);
   uv_timer_init(&loop_, &pump_timer_);
+  uv_timer_init(&loop_, &commit_timer_);
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigusr1_);
   uv_signal_init(&loop_, &sigwinch_);
-  retry_timer_.data = tick_timer_.data = pump_timer_.data = this;
+  retry_timer_.data = tick_timer_.data = pump_timer_.data = commit_timer_.data = this;
   sigint_.data = sigterm_.data = sigusr1_.data = sigwinch_.data = this;
   handles_open_ = true;
   auto on_signal = [](uv_signal_t* h, int signo) {
@@ -498,6 +544,7 @@ void Driver::pump() {
     // The transitions' events are made after the starts are prepared but happened before.
     const double stepped_at = clock_.now();
     std::vector<std::pair<int, Live>> to_start;
+    std::vector<std::pair<int, Live>> early;  // started before the transaction commits
     std::vector<std::pair<StartRequest, std::string>> unprepared;
     for (const StartRequest& s : step.starts) {
       const workflow::TaskSpec& spec = wf_.tasks[s.task];
@@ -512,6 +559,7 @@ void Driver::pump() {
                          s.resume_session_id};
       place.secrets = &secrets_;
       place.answer = sched_.task(s.task).agent_state().answer;
+      const bool iterated = iteration_feedback_.count(s.task) > 0;
       if (auto it = iteration_feedback_.find(s.task); it != iteration_feedback_.end()) {
         // `baton iterate`: the feedback, in the session the agent left when it has one.
         place.feedback = it->second;
@@ -586,10 +634,76 @@ void Driver::pump() {
       if (s.review) data["review"] = true;
       data.update(*confined);  // worktree, branch, sandbox, network
       starts.events.push_back(event(spec.id, "attempt.started", std::move(data)));
-      to_start.emplace_back(s.task, std::move(live));
+      if (early_start_ok(s, live, *confined, iterated)) {
+        early.emplace_back(s.task, std::move(live));
+      } else {
+        to_start.emplace_back(s.task, std::move(live));
+      }
     }
-    if (!step.transitions.empty() || !starts.empty()) {
-      size_t next_transition = 0;
+    // Attempts whose task's readiness is durable start now, before the transaction that
+    // records them (its fsync runs while they do): a crash in between leaves their
+    // control files, which resume finds (resume(): "started before their row"). Their
+    // dependencies' ends are durable too: they were committed before the task was ready.
+    // One that cannot start is reported to on_exit() now; what that adds to pending_
+    // goes last into the transaction, after the start it ends. The transitions' rows are
+    // made first, as they were (task_record() reads the scheduler, which that report
+    // changes); a step with more of them than a part starts nothing early.
+    if (step.transitions.size() > kRecordsPerPart) {
+      for (auto& entry : early) to_start.push_back(std::move(entry));
+      early.clear();
+    }
+    store::Batch before = std::move(pending_);
+    pending_ = store::Batch{};
+    // What on_exit() writes for an attempt's end, and nothing else (a pause, a gate's
+    // decision, a commit on a branch): a condition of "deferrable" below.
+    const bool only_ends =
+        std::all_of(before.events.begin(), before.events.end(), [](const store::Event& e) {
+          return e.kind == "attempt.finished" || e.kind == "task.output_truncated";
+        });
+    size_t next_transition = 0;
+    if (!early.empty()) {
+      for (; next_transition < step.transitions.size(); ++next_transition) {
+        append_transition(before, step.transitions[next_transition], stepped_at);
+      }
+    }
+    bool start_failed = false;
+    for (auto& [task, live] : early) start_failed |= !start_live(task, std::move(live));
+    // Nothing here needs durability now (every start in it was early; it makes tasks
+    // ready, running or successful, nothing another process waits for): it joins the
+    // next transaction, at the latest kDeferMs from now, with whatever ends arrive
+    // meanwhile. A crash before costs nothing: resume reads those ends and starts from
+    // the attempts' control files.
+    const bool deferrable =
+        to_start.empty() && unprepared.empty() && !start_failed && pending_.empty() &&
+        step.transitions.size() <= kRecordsPerPart && deferred_records_ < kMaxDeferredRecords &&
+        (!step.transitions.empty() || !starts.empty()) &&
+        std::all_of(step.transitions.begin(), step.transitions.end(),
+                    [](const Transition& t) {
+                      return t.to == TaskStatus::kReady || t.to == TaskStatus::kRunning ||
+                             t.to == TaskStatus::kSuccess;
+                    }) &&
+        only_ends && !before.run;
+    if (deferrable) {
+      for (; next_transition < step.transitions.size(); ++next_transition) {
+        append_transition(before, step.transitions[next_transition], stepped_at);
+      }
+      deferred_records_ += before.tasks.size() + before.attempts.size() + before.events.size() +
+                           starts.attempts.size() + starts.events.size();
+      deferred_.push_back(std::move(before));
+      deferred_.push_back(std::move(starts));
+      deferred_transitions_.insert(deferred_transitions_.end(), step.transitions.begin(),
+                                   step.transitions.end());
+      if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&commit_timer_))) {
+        uv_timer_start(
+            &commit_timer_,
+            [](uv_timer_t* h) {
+              auto* self = static_cast<Driver*>(h->data);
+              store::Batch none;
+              self->apply(none);
+            },
+            kDeferMs, 0);
+      }
+    } else if (!step.transitions.empty() || !starts.empty()) {
       bool starts_written = false;
       auto next_part = [&](store::Batch& part) {
         if (next_transition < step.transitions.size()) {
@@ -599,14 +713,21 @@ void Driver::pump() {
           }
           return true;
         }
-        if (starts_written) return false;
-        starts_written = true;
-        part = std::move(starts);
+        if (!starts_written) {
+          starts_written = true;
+          part = std::move(starts);
+          return true;
+        }
+        if (pending_.empty()) return false;
+        part = std::move(pending_);
+        pending_ = store::Batch{};
         return true;
       };
-      if (!apply(pending_, next_part)) return;
-    } else if (!apply(pending_)) {
-      return;
+      if (!apply(before, next_part)) return;
+      note_committed(step.transitions);
+    } else {
+      if (!apply(before)) return;
+      note_committed(step.transitions);
     }
     for (const Transition& t : step.transitions) {
       observer_.on_transition(sched_, t);
@@ -617,7 +738,6 @@ void Driver::pump() {
     }
     // An attempt that cannot start (its log or control file cannot be created) has been
     // reported failed already; the next advance() collects the task's transitions.
-    bool start_failed = false;
     for (auto& [task, live] : to_start) start_failed |= !start_live(task, std::move(live));
     if (unprepared.empty() && !start_failed) break;
     for (auto& [s, error] : unprepared) {
@@ -928,6 +1048,35 @@ void Driver::integrate_workspaces() {
   if (report.attempted) pending_.events.push_back(event("", report.event, std::move(report.data)));
 }
 
+// Whether start S (LIVE prepared, CONFINED its workspace's description) may run before
+// the transaction that records it commits: a plain command task (no agent, worktree,
+// sandbox, review or iteration; run here, not on Slurm) whose ready state is committed
+// (ready_durable_). Everything resume needs to find such an attempt is then its control
+// file beside its log (resume(), "started before their row"); the others need their
+// recorded start (agent, worktree) and keep the row before the process.
+bool Driver::early_start_ok(const StartRequest& s, const Live& live, const nlohmann::json& confined,
+                            bool iterated) {
+  if (s.task < 0 || static_cast<size_t>(s.task) >= ready_durable_.size()) return false;
+  if (!ready_durable_[s.task] || s.review || s.cycle > 0 || iterated) return false;
+  if (!wf_.tasks[s.task].is_command() || live.prepared.invoker || !live.record.agent.empty()) {
+    return false;
+  }
+  if (!confined.empty()) return false;
+  return &executor_for(s.task) == local_executor_.get();
+}
+
+// TRANSITIONS were just committed: the tasks they made ready are durably ready.
+void Driver::note_committed(const std::vector<Transition>& transitions) {
+  if (ready_durable_.size() != static_cast<size_t>(sched_.task_count())) {
+    ready_durable_.assign(sched_.task_count(), 0);
+  }
+  for (const Transition& t : transitions) {
+    if (t.task >= 0 && t.task < sched_.task_count()) {
+      ready_durable_[t.task] = t.to == TaskStatus::kReady;
+    }
+  }
+}
+
 void Driver::defer_pump() {
   uv_timer_start(
       &pump_timer_,
@@ -1085,10 +1234,16 @@ void Driver::cancel_all(const std::string& reason, bool keep_waiting) {
 
 void Driver::close_handles() {
   if (!handles_open_) return;
+  if (!deferred_.empty() && !fatal_) {
+    store::Batch none;
+    apply(none);
+    if (!handles_open_) return;  // the commit failed and closed them
+  }
   handles_open_ = false;
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&retry_timer_), reinterpret_cast<uv_handle_t*>(&tick_timer_),
-        reinterpret_cast<uv_handle_t*>(&pump_timer_), reinterpret_cast<uv_handle_t*>(&sigint_),
+        reinterpret_cast<uv_handle_t*>(&pump_timer_),
+        reinterpret_cast<uv_handle_t*>(&commit_timer_), reinterpret_cast<uv_handle_t*>(&sigint_),
         reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigusr1_),
         reinterpret_cast<uv_handle_t*>(&sigwinch_)}) {
     uv_close(h, nullptr);
@@ -1477,6 +1632,32 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   for (const auto& t : *tasks) {
     if (int i = wf_.task_index(t.task_id); i >= 0) has_row[i] = true;
   }
+  // Attempts started before their row (early_start_ok()): a task recorded ready whose
+  // next attempt has a control file that says it started. It is running that attempt,
+  // recovered below like any other; one that never started is left alone (its task
+  // starts it again under the same number).
+  std::map<int, store::AttemptRecord> unrecorded;
+  for (const auto& t : *tasks) {
+    const int i = wf_.task_index(t.task_id);
+    if (i < 0 || t.status != "ready" || !wf_.tasks[i].is_command()) continue;
+    store::AttemptRecord rec;
+    rec.run_id = run_id_;
+    rec.task_id = t.task_id;
+    rec.number = t.attempts + 1;
+    rec.log_path = log_path(t.task_id, rec.number);
+    const std::string control = exec::control_path_for(rec.log_path);
+    std::error_code missing;
+    if (!fs::exists(control, missing)) continue;
+    exec::AttemptState state = executor_of_attempt(control).inspect(control);
+    if (state.kind == exec::AttemptState::Kind::kNotStarted) continue;
+    rec.status = "running";
+    rec.started_at = clock_.now();
+    TaskState& s = states[i];
+    s.status = TaskStatus::kRunning;
+    s.attempts = rec.number;
+    if (s.started_at == 0) s.started_at = rec.started_at;
+    unrecorded.emplace(i, std::move(rec));
+  }
   sched_.restore(std::move(states));
   release_free_memory();
   // A question rejected by `baton approve --reject` while no baton ran: what the agent
@@ -1511,6 +1692,15 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
   std::vector<std::pair<int, exec::ProcessResult>> ended;
   for (int i = 0; i < sched_.task_count(); ++i) {
     if (sched_.task(i).status != TaskStatus::kRunning) continue;
+    if (auto found = unrecorded.find(i); found != unrecorded.end()) {
+      const store::AttemptRecord& rec = found->second;
+      batch.attempts.push_back(rec);
+      batch.events.push_back(
+          event(rec.task_id, "attempt.started",
+                {{"attempt", rec.number}, {"log", rec.log_path}, {"recorded", "on resume"}}));
+      recover_attempt(i, &rec, batch, ended);
+      continue;
+    }
     auto it = last_attempt.find(wf_.tasks[i].id);
     const store::AttemptRecord* record =
         it != last_attempt.end() && it->second->number == sched_.task(i).attempts ? it->second
@@ -1526,6 +1716,10 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     live_.clear();
     shut_loop();
     return tl::unexpected(r.error());
+  }
+  ready_durable_.assign(sched_.task_count(), 0);
+  for (int i = 0; i < sched_.task_count(); ++i) {
+    ready_durable_[i] = sched_.task(i).status == TaskStatus::kReady;
   }
   observer_.on_run_started(run_, sched_, active_before_s);
   phase_ = Phase::kTasks;

@@ -137,6 +137,12 @@ struct RunOutcome {
   std::vector<std::string> review_warnings;
 };
 
+/// Where attempt NUMBER (1-based) of task TASK_ID logs: RUN_DIR/logs/TASK_ID.NUMBER.log
+/// (its control file is exec::control_path_for() of it). A plain command task's attempt
+/// may start before its row is committed (docs/gates-and-resume.md, ARCHITECTURE.md); `baton
+/// resume` and `baton cancel` find it there: the next attempt of a task recorded ready.
+std::string attempt_log_path(const std::string& run_dir, const std::string& task_id, int number);
+
 /// Executes WORKFLOW to the end (or until interrupted) and returns how it ended.
 /// REQUIRES: WORKFLOW passed validation with the same inputs. Errors: the store
 /// refused a write (the run is then cancelled: running attempts are terminated

@@ -172,11 +172,18 @@ INSERT INTO tasks (run_id, task_id, position, status, attempts, agent, output, e
                    started_at, ended_at, spec_sha256, gate, dependencies)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
 ON CONFLICT (run_id, task_id) DO UPDATE SET
-  position = excluded.position, status = excluded.status, attempts = excluded.attempts,
+  status = excluded.status, attempts = excluded.attempts,
   agent = excluded.agent, output = excluded.output, exit_code = excluded.exit_code,
   reason = excluded.reason, started_at = excluded.started_at, ended_at = excluded.ended_at,
   spec_sha256 = excluded.spec_sha256, gate = excluded.gate,
   dependencies = coalesce(excluded.dependencies, tasks.dependencies))sql";
+
+// kUpsertTask leaves position alone: a column in an UPDATE's SET list makes SQLite
+// rewrite the entries of every index on it (tasks_by_position) even when the value is
+// the same, a WAL page more per task row per transaction. A position does change
+// (a workflow edited before resume, a hook's row): this sets it then, and only then.
+constexpr const char* kMoveTask =
+    "UPDATE tasks SET position = ?3 WHERE run_id = ?1 AND task_id = ?2 AND position <> ?3";
 
 constexpr const char* kUpsertAttempt = R"sql(
 INSERT INTO attempts (run_id, task_id, number, agent, status, exit_status, exit_code, error_class,
@@ -529,6 +536,13 @@ Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, 
                             t.output, t.exit_code, t.reason, t.started_at, t.ended_at,
                             t.spec_sha256, t.gate, deps);
     if (r) r = (*s)->run();
+    if (r) {
+      auto move = statement(kMoveTask);
+      if (!move) return tl::unexpected(move.error());
+      ResetOnExit moved(**move);
+      r = (*move)->bind_all(t.run_id, t.task_id, t.position);
+      if (r) r = (*move)->run();
+    }
     if (!r) return tl::unexpected(with_item(r.error(), "task " + t.run_id + "/" + t.task_id));
   }
   for (const AttemptRecord& a : batch.attempts) {

@@ -395,6 +395,33 @@ TYPED_TEST(StoreContractTest, ListRunsNewestFirstWithIdTieBreakAndLimit) {
   EXPECT_TRUE(none->empty());
 }
 
+// A task row written again with another position (a workflow edited before resume)
+// moves; written again with the same one (every status change) stays where it is.
+TYPED_TEST(StoreContractTest, UpsertedTaskKeepsOrMovesItsPosition) {
+  auto store = this->open();
+  Batch batch;
+  batch.run = make_run("r1", 1);
+  batch.tasks = {make_task("r1", "a", 0), make_task("r1", "b", 1), make_task("r1", "c", 2)};
+  apply_ok(*store, batch);
+  Batch update;
+  update.tasks = {make_task("r1", "b", 1), make_task("r1", "a", 5)};
+  update.tasks[0].status = "running";
+  apply_ok(*store, update);
+
+  auto tasks = store->list_tasks("r1");
+  ASSERT_TRUE(tasks.has_value()) << tasks.error().message;
+  std::vector<std::string> ids;
+  for (const auto& t : *tasks) ids.push_back(t.task_id);
+  EXPECT_EQ(ids, (std::vector<std::string>{"b", "c", "a"}));
+  auto a = store->get_task("r1", "a");
+  ASSERT_TRUE(a.has_value() && a->has_value());
+  EXPECT_EQ((*a)->position, 5);
+  auto b = store->get_task("r1", "b");
+  ASSERT_TRUE(b.has_value() && b->has_value());
+  EXPECT_EQ((*b)->position, 1);
+  EXPECT_EQ((*b)->status, "running");
+}
+
 TYPED_TEST(StoreContractTest, ListTasksInPositionOrderAndGetTask) {
   auto store = this->open();
   Batch batch;

@@ -1,0 +1,175 @@
+// Integration tests: an attempt started before the transaction that records it commits
+// (a plain command task whose readiness was already committed: engine/run.cc,
+// early_start_ok()). A `baton run` killed in that window leaves the task recorded ready
+// with no row for the attempt; `baton resume` must find the attempt by its control file
+// and record it, never run it a second time. The window is milliseconds wide, so the
+// tests kill the run later and put the rows back as they were in it (SQLite, raw).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+
+#include "harness_util.h"
+
+namespace baton::testing {
+namespace {
+
+using nlohmann::json;
+
+// Polls FN every 20 ms until it is true or TIMEOUT_S passes (cross-process waits).
+template <class Fn>
+bool eventually(Fn fn, double timeout_s = 30) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (fn()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return fn();
+}
+
+// The number of events of KIND about task TASK.
+int count_of(const std::vector<json>& events, const std::string& kind, const std::string& task) {
+  int n = 0;
+  for (const json& e : events) n += e.value("kind", "") == kind && e.value("task_id", "") == task;
+  return n;
+}
+
+// Runs SQL on the state database DB_PATH; false (with the message) on an error.
+::testing::AssertionResult exec_sql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) {
+    std::string message = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return ::testing::AssertionFailure() << db_path << ": " << message;
+  }
+  char* error = nullptr;
+  const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  std::string message = error ? error : "";
+  sqlite3_free(error);
+  sqlite3_close(db);
+  if (rc != SQLITE_OK) return ::testing::AssertionFailure() << sql << ": " << message;
+  return ::testing::AssertionSuccess();
+}
+
+// One slot: `first` runs, then `quick` starts on the slot it frees, after `quick` was
+// recorded ready: an early start. `quick` waits for the file `go`.
+constexpr const char* kFlow = R"(name: early
+settings: {max_parallel: 1}
+tasks:
+  - id: first
+    run: "true"
+  - id: quick
+    run: "echo started >> started; while [ ! -f go ]; do sleep 0.02; done; echo done >> ledger; echo quick-output"
+  - id: after
+    dependencies: [quick]
+    run: "echo ${quick.output} >> after"
+)";
+
+// Kills `baton run` while `quick` runs and puts quick's rows back as a kill between
+// its start and the commit leaves them: task ready, no attempt row, the chain ending
+// before its start. Returns the run.
+json killed_before_the_commit(const ScratchDir& dir) {
+  dir.write("flow.yaml", kFlow);
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  EXPECT_TRUE(wait_for_file(dir.path() + "/started"));
+  run.signal(SIGKILL);
+  run.wait();
+  json r = last_run(dir);
+  EXPECT_TRUE(exec_sql(dir.path() + "/.baton/state.db",
+                       "UPDATE tasks SET status = 'ready', attempts = 0, started_at = 0 "
+                       "WHERE task_id = 'quick';"
+                       "DELETE FROM attempts WHERE task_id = 'quick';"
+                       // The last two events of the chain, written with those rows.
+                       "DELETE FROM events WHERE task_id = 'quick' AND "
+                       "kind IN ('task.running', 'attempt.started');"));
+  return r;
+}
+
+// `quick`'s start and `first`'s end need no durability before anything (engine/run.cc,
+// "deferrable"); they are committed all the same while `quick` runs, within kDeferMs.
+TEST(EarlyStartTest, GroupedTransactionIsCommittedWhileTheTaskRuns) {
+  ScratchDir dir;
+  dir.write("flow.yaml", kFlow);
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
+  EXPECT_TRUE(eventually(
+      [&] {
+        json r = last_run(dir);
+        return task_of(r, "quick")["status"] == "running" &&
+               task_of(r, "first")["status"] == "success";
+      },
+      10));
+  EXPECT_EQ(dir.read("ledger"), "");  // still running
+  dir.write("go", "");
+  EXPECT_EQ(run.wait().exit_code, 0);
+  EXPECT_EQ(dir.read("after"), "quick-output\n");
+}
+
+TEST(EarlyStartTest, AttemptThatFinishedBeforeItsRowIsRecordedOnResumeNotRerun) {
+  ScratchDir dir;
+  json r = killed_before_the_commit(dir);
+  const std::string control = r["run_dir"].get<std::string>() + "/logs/quick.1.attempt";
+  dir.write("go", "");
+  ASSERT_TRUE(eventually([&] { return read_file(control).find("\"exit\"") != std::string::npos; }));
+
+  Outcome o = run_baton({"resume", r["id"], "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_EQ(dir.read("started"), "started\n");
+  EXPECT_EQ(dir.read("ledger"), "done\n");  // not run twice
+  EXPECT_EQ(dir.read("after"), "quick-output\n");
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "quick")["attempts"], 1);
+  EXPECT_EQ(task_of(r, "quick")["output"], "quick-output");
+  auto events = events_of(dir, r["id"]);
+  // Recovered from its end; re-attached when its supervisor had not exited yet.
+  // (`first`'s end may have been waiting for the same commit: recovered too.)
+  EXPECT_EQ(count_of(events, "attempt.recovered", "quick") +
+                count_of(events, "attempt.reattached", "quick"),
+            1);
+  EXPECT_EQ(count_of(events, "attempt.not_started", "quick"), 0);
+  EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+}
+
+TEST(EarlyStartTest, AttemptStillRunningBeforeItsRowIsReattachedOnResume) {
+  ScratchDir dir;
+  json r = killed_before_the_commit(dir);
+  BatonProcess resume({"resume", r["id"], "--plain"}, dir.path());
+  // Re-attached, not started again: the attempt's event is in the chain before `go`.
+  // (audit export while the resume writes: a failed read counts as not yet.)
+  ASSERT_TRUE(eventually([&] {
+    Outcome e = run_baton({"audit", "export", r["id"]}, dir.path());
+    return e.exit_code == 0 && e.out.find("\"attempt.reattached\"") != std::string::npos;
+  }));
+  dir.write("go", "");
+  EXPECT_EQ(resume.wait().exit_code, 0);
+  EXPECT_EQ(dir.read("started"), "started\n");
+  EXPECT_EQ(dir.read("ledger"), "done\n");
+  EXPECT_EQ(dir.read("after"), "quick-output\n");
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "quick")["attempts"], 1);
+  EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+}
+
+TEST(EarlyStartTest, CancelOfTheKilledRunStopsTheAttemptStartedBeforeItsRow) {
+  ScratchDir dir;
+  json r = killed_before_the_commit(dir);
+  const std::string control = r["run_dir"].get<std::string>() + "/logs/quick.1.attempt";
+  Outcome o = run_baton({"cancel", r["id"]}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  // Stopped by its supervisor (never `go`): its end is in the control file.
+  EXPECT_TRUE(
+      eventually([&] { return read_file(control).find("\"exit\"") != std::string::npos; }, 10));
+  EXPECT_EQ(dir.read("ledger"), "");
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "cancelled");
+  EXPECT_EQ(task_of(r, "quick")["status"], "cancelled");
+}
+
+}  // namespace
+}  // namespace baton::testing
