@@ -385,10 +385,12 @@ TEST_P(RehearsedAcpResumeTest, RetryAsksToLoadTheSessionWithResumeSession) {
   // Attempt 1 fails (HTTP 400: permanent) after a tool call; fallback: same_agent
   // retries it, and resume_session makes attempt 2 ask for session/load of attempt 1's
   // session. opencode loads it (it replays the conversation first). gemini-cli 0.61
-  // lists only sessions with "resumable content" (a model answer), so it answers "No
-  // previous sessions found", and the bridge starts a new session rather than failing
-  // the retry (the session/load itself is tested against a scripted peer:
-  // ClientTest.SessionLoadResumesWhenTheAgentSupportsIt).
+  // lists only sessions with "resumable content": whether attempt 1's tool call was
+  // saved as such before it was stopped depends on timing (a loaded machine saves it),
+  // so gemini either loads it or answers "No previous sessions found", and then the
+  // bridge starts a new session rather than failing the retry (both paths are tested
+  // against a scripted peer: ClientTest.SessionLoadResumesWhenTheAgentSupportsIt and
+  // ClientTest.AFailedSessionLoadFallsBackToANewSession).
   const std::string agent = GetParam().name;
   ScratchDir dir;
   make_repo(
@@ -420,10 +422,9 @@ tasks:
   std::string log = read_file(run["attempts"][1].value("log", ""));
   EXPECT_NE(log.find(R"("method":"session/load","params":{"cwd":")"), std::string::npos) << log;
   EXPECT_NE(log.find(R"("sessionId":")" + first + "\""), std::string::npos) << log;
-  if (agent == "gemini") {
-    EXPECT_NE(log.find("; starting a new session"), std::string::npos) << log;
-  } else {
-    EXPECT_EQ(log.find("; starting a new session"), std::string::npos) << log;
+  const bool loaded = log.find("; starting a new session") == std::string::npos;
+  if (agent != "gemini") EXPECT_TRUE(loaded) << log;
+  if (loaded) {
     EXPECT_NE(log.find(R"("sessionUpdate":"user_message_chunk")"), std::string::npos) << log;
     EXPECT_EQ(run["attempts"][1].value("session_id", ""), first) << run.dump();
   }

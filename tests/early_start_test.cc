@@ -96,13 +96,11 @@ TEST(EarlyStartTest, GroupedTransactionIsCommittedWhileTheTaskRuns) {
   dir.write("flow.yaml", kFlow);
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
-  EXPECT_TRUE(eventually(
-      [&] {
-        json r = last_run(dir);
-        return task_of(r, "quick")["status"] == "running" &&
-               task_of(r, "first")["status"] == "success";
-      },
-      10));
+  // The bound only stops a hang (the task runs until `go`), so it is the suite's wide one.
+  EXPECT_TRUE(eventually([&] {
+    json r = last_run(dir);
+    return task_of(r, "quick")["status"] == "running" && task_of(r, "first")["status"] == "success";
+  }));
   EXPECT_EQ(dir.read("ledger"), "");  // still running
   dir.write("go", "");
   EXPECT_EQ(run.wait().exit_code, 0);
@@ -163,8 +161,7 @@ TEST(EarlyStartTest, CancelOfTheKilledRunStopsTheAttemptStartedBeforeItsRow) {
   Outcome o = run_baton({"cancel", r["id"]}, dir.path());
   EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
   // Stopped by its supervisor (never `go`): its end is in the control file.
-  EXPECT_TRUE(
-      eventually([&] { return read_file(control).find("\"exit\"") != std::string::npos; }, 10));
+  EXPECT_TRUE(eventually([&] { return read_file(control).find("\"exit\"") != std::string::npos; }));
   EXPECT_EQ(dir.read("ledger"), "");
   r = last_run(dir);
   EXPECT_EQ(r["status"], "cancelled");

@@ -1,7 +1,13 @@
 // The SQLite implementation of Store. The schema, its migrations and the pragmas
 // are documented in store/SCHEMA.md; kMigrations below is the source of truth.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <iterator>
 #include <map>
@@ -1052,6 +1058,84 @@ Result<void> migrate(Db& db, const std::string& path) {
   return ok();
 }
 
+// Sets up the connection DB to the state database at PATH: the busy timeout, the
+// schema version check, WAL, synchronous FULL, foreign keys, and the migration to
+// kSchemaVersion. Errors name PATH ("not a baton state database", ...).
+Result<void> prepare_db(Db& db, const std::string& path, const StoreOptions& options) {
+  // Before anything touches the file, so every later step waits for other writers.
+  const std::string timeout = "PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms);
+  if (auto r = db.exec(timeout.c_str()); !r) {
+    return fail(path + ": cannot open database: " + r.error().message);
+  }
+  // The first read of the file: garbage fails here with SQLITE_NOTADB.
+  auto version = db.query_int("PRAGMA user_version");
+  if (!version) {
+    if ((db.last_error_code() & 0xff) == SQLITE_NOTADB) {
+      return fail(path + ": not a baton state database");
+    }
+    return fail(path + ": cannot open database: " + version.error().message);
+  }
+  if (auto r = check_version(db, path, *version); !r) return tl::unexpected(r.error());
+
+  auto mode = db.query_text("PRAGMA journal_mode = WAL");
+  if (!mode) return fail(path + ": cannot enable WAL journal mode: " + mode.error().message);
+  if (*mode != "wal") {
+    return fail(path + ": cannot enable WAL journal mode (the file system gave '" + *mode + "')");
+  }
+  if (auto r = db.exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"); !r) {
+    return fail(path + ": cannot open database: " + r.error().message);
+  }
+  if (*version < kSchemaVersion) {
+    if (auto r = migrate(db, path); !r) return tl::unexpected(r.error());
+  }
+  return ok();
+}
+
+// Creates the state database PATH whole, unless it exists by then: the schema is made
+// in a private file beside it (PATH.new-PID-N), closed (SQLite then checkpoints the WAL
+// into the file and removes it) and hard-linked to PATH, so that no other process ever
+// opens PATH half made. (SQLite may answer SQLITE_NOTADB to a process that opens a
+// database file while another one is creating it: `baton status` polling for the run a
+// starting `baton run` records.) Another process that linked PATH first wins; its file
+// is as good. Errors name PATH and the failing step.
+Result<void> create_whole(const std::string& path, const StoreOptions& options) {
+  static std::atomic<int> counter{0};
+  const std::string tmp =
+      path + ".new-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  auto remove_tmp = [&] {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) {
+      ::unlink((tmp + suffix).c_str());
+    }
+  };
+  remove_tmp();  // left by a process of this pid that died creating it
+  {
+    auto db = Db::open(tmp);
+    if (!db) {
+      remove_tmp();
+      return fail(path + ": cannot create database: " + db.error().message);
+    }
+    if (auto r = prepare_db(*db, tmp, options); !r) {
+      remove_tmp();
+      return fail(path + ": cannot create database: " + r.error().message);
+    }
+  }  // closed: the file now holds the whole schema
+  if (::link(tmp.c_str(), path.c_str()) != 0 && errno != EEXIST) {
+    const int error = errno;
+    remove_tmp();
+    return fail(path + ": cannot create database: link " + tmp + ": " + std::strerror(error),
+                error);
+  }
+  remove_tmp();
+  // The new directory entry survives a crash as the data does (synchronous = FULL).
+  const std::string parent = std::filesystem::path(path).parent_path().string();
+  if (int fd = ::open(parent.empty() ? "." : parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      fd >= 0) {
+    (void)::fsync(fd);
+    ::close(fd);
+  }
+  return ok();
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
@@ -1065,34 +1149,13 @@ Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path,
                   ec.value());
     }
   }
+  std::error_code exists_error;
+  if (!std::filesystem::exists(path, exists_error) && !exists_error) {
+    if (auto r = create_whole(path, options); !r) return tl::unexpected(r.error());
+  }
   auto db = Db::open(path);
   if (!db) return fail(path + ": cannot open database: " + db.error().message);
-  // Before anything touches the file, so every later step waits for other writers.
-  const std::string timeout = "PRAGMA busy_timeout = " + std::to_string(options.busy_timeout_ms);
-  if (auto r = db->exec(timeout.c_str()); !r) {
-    return fail(path + ": cannot open database: " + r.error().message);
-  }
-  // The first read of the file: garbage fails here with SQLITE_NOTADB.
-  auto version = db->query_int("PRAGMA user_version");
-  if (!version) {
-    if ((db->last_error_code() & 0xff) == SQLITE_NOTADB) {
-      return fail(path + ": not a baton state database");
-    }
-    return fail(path + ": cannot open database: " + version.error().message);
-  }
-  if (auto r = check_version(*db, path, *version); !r) return tl::unexpected(r.error());
-
-  auto mode = db->query_text("PRAGMA journal_mode = WAL");
-  if (!mode) return fail(path + ": cannot enable WAL journal mode: " + mode.error().message);
-  if (*mode != "wal") {
-    return fail(path + ": cannot enable WAL journal mode (the file system gave '" + *mode + "')");
-  }
-  if (auto r = db->exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"); !r) {
-    return fail(path + ": cannot open database: " + r.error().message);
-  }
-  if (*version < kSchemaVersion) {
-    if (auto r = migrate(*db, path); !r) return tl::unexpected(r.error());
-  }
+  if (auto r = prepare_db(*db, path, options); !r) return tl::unexpected(r.error());
   return std::unique_ptr<Store>(std::make_unique<SqliteStore>(path, std::move(*db)));
 }
 

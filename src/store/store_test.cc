@@ -4,14 +4,17 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "store/audit.h"
@@ -342,6 +345,40 @@ class LockHolder {
   bool locked_ = false;
   int exit_code_ = -1;
 };
+
+// A new state database appears whole: another process polling for the file (`baton
+// status` while `baton run` starts) never finds it empty or half made, where SQLite
+// may answer "not a baton state database". A thread watches the path while the store
+// creates it: every size it sees is a whole number of pages, never 0.
+TEST(SqliteStoreTest, NewDatabaseFileAppearsWhole) {
+  for (int i = 0; i < 20; ++i) {
+    TempDir dir;
+    const std::string path = dir.file("state.db");
+    std::atomic<bool> done{false};
+    std::atomic<int> partial{0};
+    std::thread watcher([&] {
+      while (!done.load()) {
+        struct stat st;
+        if (::stat(path.c_str(), &st) == 0 && (st.st_size == 0 || st.st_size % 512 != 0)) {
+          ++partial;
+        }
+      }
+    });
+    auto store = open_sqlite_store(path);
+    done = true;
+    watcher.join();
+    ASSERT_TRUE(store.has_value()) << store.error().message;
+    EXPECT_EQ(partial.load(), 0) << "iteration " << i;
+    auto again = open_sqlite_store(path);  // a second process's view
+    ASSERT_TRUE(again.has_value()) << again.error().message;
+    EXPECT_TRUE((*again)->list_runs(10).has_value());
+    // Nothing is left beside it but SQLite's own files.
+    for (const auto& e : fs::directory_iterator(dir.file(""))) {
+      EXPECT_EQ(e.path().filename().string().rfind("state.db.new-", 0), std::string::npos)
+          << e.path();
+    }
+  }
+}
 
 TEST(SqliteStoreTest, WriteLockHeldByAnotherProcessFailsWithDatabaseIsLocked) {
   TempDir dir;

@@ -42,8 +42,9 @@
 // answer: {text}, problem}; auth "X-Crew-Key: crew-token" instead of the bearer token.
 // Webhooks: a kickoff with `crewWebhookUrl` (CrewAI's crew webhook) is called back there
 // when it ends: POST {kickoff_id, status, result, meta} (status "completed" or "error");
-// the ok and fail scenarios then end 800 ms after the kickoff by their clock, not by
-// polls. With `webhookSecret` (a "whsec_" secret; the crewai-signed profile, not a
+// the ok and fail scenarios then end 800 ms after the kickoff by their clock (after any
+// earlier delivery), not by polls, and a poll sees the end only once that final
+// delivery was answered. With `webhookSecret` (a "whsec_" secret; the crewai-signed profile, not a
 // published CrewAI field) every delivery is signed by Standard Webhooks v1
 // (webhook-id, webhook-timestamp, webhook-signature = v1,base64(HMAC-SHA256(key,
 // id.timestamp.body))). More scenarios, by prompt words:
@@ -98,6 +99,10 @@ const TIMED = { slowdone: 3000, briefdone: 2000, late: 4000, hookok: 800, hookfa
 function isRunning(job) {
   if (job.paused) return false;
   if (job.scenario === "slow") return true;
+  // A timed kickoff followed by webhooks ends once its final delivery was answered, not
+  // by the clock: on a loaded machine the timers fire late, and a poll must not see the
+  // end before the callbacks the scenario promises were delivered.
+  if (job.scenario in TIMED && job.hook && !job.prompt.includes("WEBHOOK:lost")) return !job.delivered;
   if (job.scenario in TIMED) return Date.now() - job.started < TIMED[job.scenario];
   return !job.ended;
 }
@@ -267,18 +272,28 @@ function send_raw(url, headers, text, job, mode) {
 
 function scheduleHooks(job) {
   const lost = job.prompt.includes("WEBHOOK:lost");
+  // The final delivery comes after the earlier ones, whenever their timers fire.
+  let before = Promise.resolve();
   if (job.prompt.includes("WEBHOOK:dup")) {
-    setTimeout(async () => {
+    before = new Promise((resolve) => setTimeout(async () => {
       await post(job, { kickoff_id: job.id, status: "running", meta: job.meta }, "dup");
       await send_raw(job.last.url, job.last.headers, job.last.text, job, "dup-again");
-    }, 300);
+      resolve();
+    }, 300));
   }
   if (job.prompt.includes("WEBHOOK:other")) {
     setTimeout(() => post(job, { kickoff_id: "00000000-0000-4000-8000-999999999999", status: "completed",
                                  result: { output: "FORGED" } }, "other"), 300);
   }
   const end = job.scenario in TIMED ? TIMED[job.scenario] : null;
-  if (end !== null && !lost) setTimeout(() => { job.ended = true; post(job, finalBody(job), "final"); }, end);
+  if (end !== null && !lost) {
+    setTimeout(async () => {
+      await before;
+      job.ended = true;
+      await post(job, finalBody(job), "final");
+      job.delivered = true;
+    }, end);
+  }
 }
 
 // POST /deliver: one more delivery for a kickoff, by mode (see the header).

@@ -331,7 +331,11 @@ TEST(HttpJobInputTest, AnAttemptKilledBeforeItAnsweredAsksAgain) {
               : std::vector<std::string>{"--profile", "crewai",     "--url",
                                          url,         "--auth-env", "CREW_TOKEN"};
     const std::string prompt = graph ? "killed answer" : "SCENARIO:input killed answer";
-    const std::string key = "baton-killed-" + std::to_string(::getpid()) + "-" + b.name + "-t-";
+    // Unique per pass too: the server outlives a pass of --gtest_repeat, and a key used
+    // again finds the last pass's thread (and its runs).
+    static int pass = 0;
+    const std::string key = "baton-killed-" + std::to_string(::getpid()) + "-" +
+                            std::to_string(pass++) + "-" + b.name + "-t-";
     auto with_key = [&](int n) {
       std::vector<std::string> a = args;
       a.insert(a.end(), {"--key", key + std::to_string(n)});

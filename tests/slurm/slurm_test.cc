@@ -35,9 +35,17 @@ bool eventually(Fn fn, double timeout_s = 60) {
   return fn();
 }
 
-// Jobs the scheduler lists in one of STATES (squeue -t), one id a line.
+// Jobs the scheduler lists in one of STATES (squeue -t), one id a line. A squeue that
+// failed (slurmctld too busy to answer in time on a loaded machine) printed no jobs
+// without meaning "none": it is asked again, and a lasting failure fails the test.
 std::string jobs_in(const std::string& states) {
-  return run_command({"squeue", "-h", "-o", "%i", "-t", states}, "/").out;
+  Outcome q;
+  eventually([&] {
+    q = run_command({"squeue", "-h", "-o", "%i", "-t", states}, "/");
+    return q.exit_code == 0;
+  });
+  EXPECT_EQ(q.exit_code, 0) << "squeue failed: " << q.err;
+  return q.out;
 }
 
 // Jobs submitted for RUN's attempts: "submitted" records in its logs' *.slurm files.
