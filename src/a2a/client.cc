@@ -765,15 +765,9 @@ struct PushTarget {
 // STATE/runs/RUN/logs/TASK.N.log, serve writes its URL to STATE/serve/url and must
 // answer /healthz. nullopt (a note says why, when it matters) otherwise.
 std::optional<PushTarget> push_target() {
-  std::string log = env_or("BATON_ATTEMPT_LOG", "");
-  std::string task = env_or("BATON_TASK_ID", "");
-  int attempt = std::atoi(env_or("BATON_ATTEMPT", "0").c_str());
-  if (log.empty() || task.empty() || attempt <= 0) return std::nullopt;
-  fs::path run_dir = fs::path(log).parent_path().parent_path();
-  fs::path state = run_dir.parent_path().parent_path();
-  std::ifstream in(state / "serve" / "url");
-  std::string base;
-  if (!in || !std::getline(in, base) || base.size() > 200) return std::nullopt;
+  std::optional<CallbackSite> site = callback_site();
+  if (!site) return std::nullopt;
+  const std::string& base = site->serve_url;
   auto parts = split_url(base);
   if (!parts) return std::nullopt;
   httplib::Client c(parts->first);
@@ -786,18 +780,17 @@ std::optional<PushTarget> push_target() {
   }
   Result<std::string> secret = random_secret();
   if (!secret) return std::nullopt;
-  Result<CallbackPaths> paths = register_callback(run_dir.string(), task, attempt, *secret);
+  Result<CallbackPaths> paths =
+      register_callback(site->run_dir, site->task, site->attempt, *secret);
   if (!paths) {
     emit({{"a2a", "note"}, {"text", paths.error().message + ": polling"}});
     return std::nullopt;
   }
   {
     std::lock_guard lock(g_out_mu);
-    g_push_registration = PushRegistration{run_dir.string(), task, attempt};
+    g_push_registration = PushRegistration{site->run_dir, site->task, site->attempt};
   }
-  return PushTarget{parts->first + "/v1/callbacks/" + run_dir.filename().string() + "/" + task +
-                        "/" + std::to_string(attempt),
-                    *secret, paths->inbox};
+  return PushTarget{parts->first + site->path(), *secret, paths->inbox};
 }
 
 // The auth headers ARGS names, their values read from the environment; nullopt (and an

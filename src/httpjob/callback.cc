@@ -8,9 +8,6 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <mutex>
 
 #include "httpjob/profile.h"
@@ -21,7 +18,6 @@ namespace baton::httpjob {
 namespace {
 
 using nlohmann::json;
-namespace fs = std::filesystem;
 
 constexpr size_t kMaxLineBytes = 16 * 1024 * 1024;
 constexpr size_t kMaxSeen = 10000;
@@ -33,11 +29,6 @@ struct Registered {
   int attempt = 0;
 };
 Registered g_registered;
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
 
 // "whsec_" + base64 of 32 random bytes (Standard Webhooks' secret form).
 std::optional<std::string> random_whsec() {
@@ -68,15 +59,9 @@ std::string scalar_text(const json& v) {
 
 std::optional<CallbackTarget> register_callback_target(const Webhook& w, std::string* note) {
   note->clear();
-  const std::string log = env_or("BATON_ATTEMPT_LOG", "");
-  const std::string task = env_or("BATON_TASK_ID", "");
-  const int attempt = std::atoi(env_or("BATON_ATTEMPT", "0").c_str());
-  if (log.empty() || task.empty() || attempt <= 0) return std::nullopt;
-  const fs::path run_dir = fs::path(log).parent_path().parent_path();
-  const fs::path state = run_dir.parent_path().parent_path();
-  std::ifstream in(state / "serve" / "url");
-  std::string base;
-  if (!in || !std::getline(in, base) || base.size() > 200) return std::nullopt;
+  std::optional<CallbackSite> site = callback_site();
+  if (!site) return std::nullopt;
+  const std::string& base = site->serve_url;
   auto parts = split_url(base);
   if (!parts) return std::nullopt;
   httplib::Client c(parts->first);
@@ -97,20 +82,20 @@ std::optional<CallbackTarget> register_callback_target(const Webhook& w, std::st
     *note = "no random secret for the callback: polling";
     return std::nullopt;
   }
-  Result<CallbackPaths> paths = register_callback(run_dir.string(), task, attempt, *secret);
+  Result<CallbackPaths> paths =
+      register_callback(site->run_dir, site->task, site->attempt, *secret);
   if (!paths) {
     *note = paths.error().message + ": polling";
     return std::nullopt;
   }
   {
     std::lock_guard lock(g_registered.mu);
-    g_registered.run_dir = run_dir.string();
-    g_registered.task = task;
-    g_registered.attempt = attempt;
+    g_registered.run_dir = site->run_dir;
+    g_registered.task = site->task;
+    g_registered.attempt = site->attempt;
   }
   CallbackTarget t;
-  t.shown_url = parts->first + "/v1/callbacks/" + run_dir.filename().string() + "/" + task + "/" +
-                std::to_string(attempt);
+  t.shown_url = parts->first + site->path();
   t.url = w.verify == WebhookVerify::kBearer ? t.shown_url + "?token=" + *secret : t.shown_url;
   t.secret = *secret;
   t.inbox = paths->inbox;

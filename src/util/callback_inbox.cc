@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -23,6 +24,30 @@ bool same_secret(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+std::string CallbackSite::path() const {
+  return "/v1/callbacks/" + fs::path(run_dir).filename().string() + "/" + task + "/" +
+         std::to_string(attempt);
+}
+
+std::optional<CallbackSite> callback_site() {
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  CallbackSite site;
+  const std::string log = env("BATON_ATTEMPT_LOG");
+  site.task = env("BATON_TASK_ID");
+  site.attempt = std::atoi(env("BATON_ATTEMPT").c_str());
+  if (log.empty() || site.task.empty() || site.attempt <= 0) return std::nullopt;
+  const fs::path run_dir = fs::path(log).parent_path().parent_path();
+  site.run_dir = run_dir.string();
+  std::ifstream in(run_dir.parent_path().parent_path() / "serve" / "url");
+  if (!in || !std::getline(in, site.serve_url) || site.serve_url.size() > 200) {
+    return std::nullopt;
+  }
+  return site;
+}
 
 CallbackPaths callback_paths(const std::string& run_dir, const std::string& task, int attempt) {
   std::string base =

@@ -33,6 +33,22 @@ struct CallbackPaths {
 };
 CallbackPaths callback_paths(const std::string& run_dir, const std::string& task, int attempt);
 
+/// Where this process's attempt would take callbacks: its run directory, task and
+/// attempt from $BATON_ATTEMPT_LOG (STATE/runs/RUN/logs/TASK.N.log), $BATON_TASK_ID and
+/// $BATON_ATTEMPT, and `baton serve`'s base URL from STATE/serve/url (its first line, at
+/// most 200 bytes; serve writes it when it starts). Shared by the A2A client's push
+/// notifications and the HTTP job client's webhooks.
+struct CallbackSite {
+  std::string run_dir;    ///< STATE/runs/RUN
+  std::string task;       ///< the task's id
+  int attempt = 0;        ///< the attempt's number, from 1
+  std::string serve_url;  ///< as serve wrote it, e.g. "http://127.0.0.1:8080"
+  /// "/v1/callbacks/RUN/TASK/ATTEMPT": the path serve's callback endpoint takes.
+  std::string path() const;
+};
+/// nullopt when the variables are unset or malformed, or no serve URL was written.
+std::optional<CallbackSite> callback_site();
+
 /// Registers the attempt: writes SECRET (mode 0600, replacing an older one) and creates
 /// an empty inbox (truncating an older one). Errors: the files cannot be written.
 Result<CallbackPaths> register_callback(const std::string& run_dir, const std::string& task,
