@@ -179,6 +179,44 @@ TEST(SlurmTest, CancelScancelsTheJobAndRecordsTheTaskCancelled) {
   EXPECT_FALSE(dir.exists("ledger"));
 }
 
+// Slurm's own cancel signals a job's processes one at a time, deepest first
+// (proctrack/linuxproc): `sleep` got SIGTERM before the shell that ran it, and a shell
+// scheduled in between went on to `echo done > ledger` and exited 0 (the task was
+// recorded a success). Here that interleaving is made certain instead of rare: the
+// shell and its `sleep` run SCHED_FIFO on one CPU with the job's slurmstepd pinned to
+// it, so each process that slurmstepd signals runs before slurmstepd's next kill(2).
+// baton's cancel signals only the batch script, whose supervisor stops the task's
+// whole process group with one kill(2): the shell gets SIGTERM with its child.
+TEST(SlurmTest, CancelStopsTheShellEvenWhenItOutrunsSlurmsSignals) {
+  if (run_command({"chrt", "-f", "10", "taskset", "-c", "0", "true"}, "/").exit_code != 0) {
+    GTEST_SKIP() << "no SCHED_FIFO or taskset here (needs CAP_SYS_NICE)";
+  }
+  ScratchDir dir;
+  dir.write("flow.yaml", std::string("name: outrun\n") + kSlurmSettings + R"flow(tasks:
+  - id: long
+    run: |
+      p=$$
+      while [ "$(cat /proc/$p/comm)" != slurmstepd ]; do
+        p=$(cut -d' ' -f4 /proc/$p/stat)
+        [ "$p" -gt 1 ] || exit 97
+      done
+      cpu=$(cut -d' ' -f39 /proc/self/stat)
+      taskset -apc "$cpu" "$p" > /dev/null || exit 98
+      exec taskset -c "$cpu" chrt -f 10 sh -c 'echo started > started; sleep 120; echo done > ledger'
+)flow");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
+  Outcome c = run_baton({"cancel", "last"}, dir.path(), {}, 120);
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  Outcome o = run.wait(120);
+  EXPECT_EQ(o.exit_code, 3) << o.out << o.err;
+  json r = last_run(dir);
+  EXPECT_EQ(r["status"], "cancelled");
+  EXPECT_EQ(task_of(r, "long")["status"], "cancelled");
+  EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
+  EXPECT_FALSE(dir.exists("ledger"));
+}
+
 // A job held in the queue (--hold): the task reads "queued on slurm"; `baton cancel`
 // of the run whose orchestrator was killed scancels the job through its record.
 TEST(SlurmTest, QueuedJobShowsInStatusAndCancelWithoutOrchestratorScancelsIt) {
