@@ -188,8 +188,9 @@ TEST(SlurmTest, CancelScancelsTheJobAndRecordsTheTaskCancelled) {
 // baton's cancel signals only the batch script, whose supervisor stops the task's
 // whole process group with one kill(2): the shell gets SIGTERM with its child.
 TEST(SlurmTest, CancelStopsTheShellEvenWhenItOutrunsSlurmsSignals) {
-  if (run_command({"chrt", "-f", "10", "taskset", "-c", "0", "true"}, "/").exit_code != 0) {
-    GTEST_SKIP() << "no SCHED_FIFO or taskset here (needs CAP_SYS_NICE)";
+  if (run_command({"chrt", "-f", "10", "true"}, "/").exit_code != 0 ||
+      run_command({"taskset", "-p", "1"}, "/").exit_code != 0) {
+    GTEST_SKIP() << "no SCHED_FIFO or taskset here (needs CAP_SYS_NICE and util-linux)";
   }
   ScratchDir dir;
   dir.write("flow.yaml", std::string("name: outrun\n") + kSlurmSettings + R"flow(tasks:
