@@ -362,6 +362,15 @@ TEST_F(SupervisedTest, ExitCodeStdoutStderrAndTimes) {
   EXPECT_EQ(state.result.status.code, 3);
 }
 
+// A task starts with no signal blocked or ignored: SIGTERM from a cancel must end its
+// shell, whatever the supervisor blocks for itself (SIGPIPE, its signalfd's signals)
+// and whatever glibc's posix_spawn left ignored in it (its internal signals 32 and
+// 33, SIG_IGN in every posix_spawn child, which exec keeps).
+TEST_F(SupervisedTest, ChildStartsWithNoSignalBlockedOrIgnored) {
+  ProcessResult r = run(sh("grep -E '^Sig(Blk|Ign)' /proc/$$/status"));
+  EXPECT_EQ(r.stdout_text, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+}
+
 TEST_F(SupervisedTest, ResourceLimitsApplyToTheChildSoftAndHard) {
   ProcessSpec spec = sh("echo $(ulimit -n) $(ulimit -Hn) $(ulimit -t) $(umask)");
   spec.rlimits = {{RLIMIT_NOFILE, 77}, {RLIMIT_CPU, 9}};

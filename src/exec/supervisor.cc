@@ -10,12 +10,14 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <deque>
 #include <iterator>
@@ -34,6 +36,31 @@ namespace {
 enum Source : uint64_t { kSocket = 0, kSignals = 1, kStdout = 2, kStderr = 3 };
 
 uint64_t tag(uint64_t id, Source source) { return (id << 2) | source; }
+
+// Sets every signal this process found ignored back to its default. A child inherits
+// ignored dispositions through the clone and keeps them across exec, and this process
+// starts with some: glibc's posix_spawn (spawn_detached) leaves its internal signals
+// 32 and 33 SIG_IGN in every program it starts, and a hand-started supervisor may
+// inherit more. The supervisor installs no handler and ignores nothing of its own.
+// glibc's sigaction() refuses its internal signals, so this is the system call itself
+// (rt_sigaction(2); the kernel's struct: handler first, then flags, restorer, mask).
+void reset_ignored_signals() {
+  struct KernelSigaction {
+    void (*handler)(int);
+    unsigned long flags;
+    void (*restorer)();
+    uint64_t mask;
+  };
+  for (int signo = 1; signo <= 64; ++signo) {
+    if (signo == SIGKILL || signo == SIGSTOP) continue;
+    KernelSigaction old{};
+    if (::syscall(SYS_rt_sigaction, signo, nullptr, &old, sizeof(uint64_t)) != 0) continue;
+    if (old.handler != SIG_IGN) continue;
+    KernelSigaction dfl{};
+    dfl.handler = SIG_DFL;
+    (void)::syscall(SYS_rt_sigaction, signo, &dfl, nullptr, sizeof(uint64_t));
+  }
+}
 
 Result<std::string> read_all(int fd) {
   std::string data;
@@ -93,6 +120,7 @@ class RunSupervisor {
 Result<void> RunSupervisor::set_up() {
   // It must not keep the orchestrator's directory busy; each child gets its own.
   if (::chdir("/") != 0) return tl::unexpected(Error::from_errno("chdir /", errno));
+  reset_ignored_signals();
   // A closed socket or pipe is EPIPE: SIGPIPE is blocked, not ignored, so that a child
   // (which clears its mask) starts with it at its default without a sigaction of its own.
   // It is not in the signalfd: one generated here stays pending, harmlessly.

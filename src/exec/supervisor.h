@@ -10,7 +10,9 @@
 //   fds 0..2 are /dev/null; its environment is empty (each child's is in its spec); its
 //   argv ends with the orchestrator's directory, for ps(1) only;
 //   SIGTERM, SIGINT and the stop signals are blocked from the start (spawn_detached),
-//   so a request sent the instant it exists stays pending until it reads its signalfd.
+//   so a request sent the instant it exists stays pending until it reads its signalfd;
+//   every signal it finds ignored (glibc's posix_spawn leaves its internal 32 and 33
+//   ignored) it sets back to the default first, so that no child inherits SIG_IGN.
 //
 // What it does, in one thread around one epoll(7) loop (the socket, a signalfd, the
 // attempts' output pipes; deadlines on CLOCK_MONOTONIC):

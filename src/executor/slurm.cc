@@ -99,11 +99,45 @@ std::string find_job_by_token(const std::string& token) {
   return "";
 }
 
-void scancel(const std::string& job_id) {
-  if (job_id.empty()) return;
+// Runs scancel for JOB_ID with SCOPE (slurm_command.h). Errors: it could not run, or
+// it failed ("scancel ARGS failed: its stderr").
+Result<void> run_scancel(const std::string& job_id, StopScope scope) {
   isolation::CommandOptions options;
   options.timeout_s = kCommandTimeoutS;
-  (void)isolation::run_command({"scancel", job_id}, options);
+  auto out = isolation::run_command(scancel_argv(job_id, scope), options);
+  if (!out) return tl::unexpected(out.error());
+  if (out->exit_code != 0) {
+    std::string err = out->err;
+    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+    return fail("scancel " + job_id + " failed: " + err);
+  }
+  return {};
+}
+
+// Slurm's cancel of the whole job (a queued or lost job; the last resort).
+void scancel(const std::string& job_id) {
+  if (job_id.empty()) return;
+  (void)run_scancel(job_id, StopScope::kWholeJob);
+}
+
+// Stops JOB_ID as baton's cancel (StopScope, slurm_command.h): Slurm's cancel if it is
+// still queued, else SIGTERM to its batch script only, whose run supervisor stops the
+// attempt's whole process group at once. (A job-wide scancel signals the processes one
+// by one, deepest first: a shell whose `sleep` got SIGTERM first went on to its next
+// command and exited 0.) A job in neither state (suspended, ending) is left to the
+// caller's last resort. A filtered scancel answers "Invalid job id specified" for a
+// job the scheduler no longer lists as active (it ended, e.g. by the first request):
+// nothing left to stop, not an error. Errors: a scancel failed otherwise (its message).
+Result<void> stop_job(const std::string& job_id) {
+  if (job_id.empty()) return fail("no Slurm job id");
+  auto stopped = [](const Result<void>& r) {
+    return r || r.error().message.find("Invalid job id") != std::string::npos;
+  };
+  auto queued = run_scancel(job_id, StopScope::kQueued);
+  auto running = run_scancel(job_id, StopScope::kBatchScript);
+  if (!stopped(queued)) return queued;
+  if (!stopped(running)) return running;
+  return {};
 }
 
 // The end as the engine should see it. CANCEL_REQUESTED: baton asked for the stop, so a
@@ -142,15 +176,24 @@ class SlurmExecutor;
 class SlurmAttempt final : public AttemptHandle {
  public:
   SlurmAttempt(SlurmExecutor* owner, std::string control, std::string job_id, bool cancel_requested,
-               EndCallback on_end)
+               double kill_grace_s, EndCallback on_end)
       : owner_(owner),
         control_(std::move(control)),
         job_id_(std::move(job_id)),
         cancel_requested_(cancel_requested),
-        on_end_(std::move(on_end)) {}
+        kill_grace_s_(kill_grace_s),
+        on_end_(std::move(on_end)) {
+    // Adopted after a cancel: the job gets the same time to end before Slurm's cancel.
+    if (cancel_requested_) stop_sent_at_ = now_s();
+  }
   ~SlurmAttempt() override;
 
-  void terminate() override { request_cancel(); }
+  // Each request is one SIGTERM to `baton __slurm-attempt`: the first cancels the
+  // attempt with grace, a second kills its group at once (slurm_attempt.h). So a
+  // terminate() after the first request sends nothing.
+  void terminate() override {
+    if (requests_sent_ == 0) request_cancel();
+  }
   void kill_now() override { request_cancel(); }
   void detach() override;
   bool running() const override { return running_; }
@@ -163,18 +206,31 @@ class SlurmAttempt final : public AttemptHandle {
       cancel_requested_ = true;
       (void)append_slurm_record(slurm_record_path(control_), cancel_requested_line(now_s()), false);
     }
-    scancel(job_id_);
+    (void)stop_job(job_id_);
+    ++requests_sent_;
+    stop_sent_at_ = now_s();
+  }
+
+  // True once a job asked to stop has had its grace plus signal_lead_s()'s margin to
+  // record its end (the time Slurm gives it before its time limit, too).
+  bool stop_overdue(double now) const {
+    return stop_sent_at_ > 0 && !whole_job_cancelled_ &&
+           now - stop_sent_at_ >= signal_lead_s(kill_grace_s_);
   }
 
   SlurmExecutor* owner_;
   std::string control_;
   std::string job_id_;
   bool cancel_requested_ = false;
+  double kill_grace_s_ = 10;
   EndCallback on_end_;
   bool running_ = true;
   bool queued_ = true;
   std::string state_, reason_;  // the scheduler's last word
   double gone_since_ = 0;       // when the job was first seen ended or unknown
+  double stop_sent_at_ = 0;     // the last stop_job(), unix seconds; 0 = none
+  int requests_sent_ = 0;       // stop_job() calls by this handle
+  bool whole_job_cancelled_ = false;
 };
 
 class SlurmExecutor final : public Executor {
@@ -265,7 +321,9 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::submit(uv_loop_s* loop,
       !r) {
     return tl::unexpected(r.error());
   }
-  if (auto r = append_slurm_record(record, submitting_line(spec.token, now_s()), true); !r) {
+  if (auto r =
+          append_slurm_record(record, submitting_line(spec.token, p.kill_grace_s, now_s()), true);
+      !r) {
     return tl::unexpected(r.error());
   }
   SbatchRequest sb;
@@ -298,7 +356,8 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::submit(uv_loop_s* loop,
     scancel(*job_id);
     return tl::unexpected(r.error());
   }
-  auto handle = std::make_unique<SlurmAttempt>(this, control, *job_id, false, std::move(on_end));
+  auto handle = std::make_unique<SlurmAttempt>(this, control, *job_id, false, p.kill_grace_s,
+                                               std::move(on_end));
   watch(loop, handle.get(), false);
   return std::unique_ptr<AttemptHandle>(std::move(handle));
 }
@@ -352,7 +411,7 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::recover(uv_loop_s* loop,
     }
   }
   auto handle = std::make_unique<SlurmAttempt>(this, control_path, job_id, rec->cancel_requested,
-                                               std::move(on_end));
+                                               rec->kill_grace_s, std::move(on_end));
   watch(loop, handle.get(), true);
   return std::unique_ptr<AttemptHandle>(std::move(handle));
 }
@@ -424,6 +483,12 @@ void SlurmExecutor::poll() {
       if (phase != JobPhase::kEnded) {
         a->queued_ = phase == JobPhase::kQueued;
         a->gone_since_ = 0;
+        if (a->stop_overdue(now)) {
+          // The batch script did not end the job (or never got the signal): Slurm's
+          // cancel, which SIGKILLs what is left after KillWait.
+          a->whole_job_cancelled_ = true;
+          scancel(a->job_id_);
+        }
         continue;
       }
     }
@@ -461,11 +526,7 @@ Result<void> cancel_slurm_attempt(const std::string& control_path) {
   std::string job_id = rec->job_id.empty() ? find_job_by_token(rec->token) : rec->job_id;
   if (job_id.empty()) return fail("no Slurm job recorded for " + control_path);
   if (auto r = append_slurm_record(path, cancel_requested_line(now_s()), false); !r) return r;
-  isolation::CommandOptions options;
-  options.timeout_s = kCommandTimeoutS;
-  auto out = isolation::run_command({"scancel", job_id}, options);
-  if (!out) return tl::unexpected(out.error());
-  if (out->exit_code != 0) return fail("scancel " + job_id + " failed: " + out->err);
+  if (auto r = stop_job(job_id); !r) return r;
   ::unlink(slurm_spec_path(control_path).c_str());  // a job cancelled while queued never reads it
   return {};
 }

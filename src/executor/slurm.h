@@ -21,8 +21,11 @@
 //    (a later exit record is never taken), the job is scancel'd, and the end is kLost
 //    with the job's state mapped to an error class (error_class_of()); the engine
 //    retries it by policy (Slurm's requeue is off: --no-requeue).
-// 4. terminate() and kill_now() append "cancel_requested" and run `scancel ID`; the end
-//    (the exit record, or none within the bound) is reported kCancelled.
+// 4. terminate() and kill_now() append "cancel_requested" and stop the job (StopScope,
+//    slurm_command.h): Slurm's cancel while it is queued, else SIGTERM to its batch
+//    script only, whose supervisor stops the task's whole group (a second request
+//    kills it at once); Slurm's plain cancel when the job still runs kill_grace_s + 30 s
+//    later. The end (the exit record, or none within the bound) is reported kCancelled.
 // The scheduler's commands run synchronously on the loop's thread, bounded (30 s).
 #pragma once
 
@@ -40,9 +43,10 @@ namespace baton::executor {
 std::unique_ptr<Executor> make_slurm_executor(const workflow::SlurmSettings& options,
                                               std::string baton_path = "");
 
-/// For `baton cancel` without an orchestrator: appends "cancel_requested" and scancels
-/// the job of the attempt whose control file is CONTROL_PATH. Errors: no job id
-/// recorded, or scancel failed.
+/// For `baton cancel` without an orchestrator: appends "cancel_requested" and stops the
+/// job of the attempt whose control file is CONTROL_PATH as terminate() does (no last
+/// resort: nothing watches the job afterwards). Errors: no job id recorded, or scancel
+/// failed.
 Result<void> cancel_slurm_attempt(const std::string& control_path);
 
 /// "queued on slurm" when LOG_PATH's attempt went to Slurm and has not started yet

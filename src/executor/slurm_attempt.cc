@@ -32,9 +32,33 @@ int slurm_attempt_main(const std::string& spec_path) {
   }
   uv_loop_t loop;
   uv_loop_init(&loop);
+  // Watched before the attempt starts: a SIGTERM during the start must stop it through
+  // the supervisor (the loop runs the callback once the start returned), not end this
+  // process (the batch script) by its default action, after which Slurm would SIGKILL
+  // the job's processes one by one.
+  struct Stops {
+    exec::Supervised* attempt = nullptr;
+    int signals = 0;  // SIGTERM and SIGINT received
+    void apply() {
+      if (attempt == nullptr || signals == 0) return;
+      if (signals == 1) {
+        attempt->terminate();
+      } else {
+        attempt->kill_now();
+      }
+    }
+  } stops;
   uv_signal_t sigterm, sigint;
   uv_signal_init(&loop, &sigterm);
   uv_signal_init(&loop, &sigint);
+  sigterm.data = sigint.data = &stops;
+  auto on_signal = [](uv_signal_t* h, int) {
+    auto* st = static_cast<Stops*>(h->data);
+    ++st->signals;
+    st->apply();
+  };
+  uv_signal_start(&sigterm, on_signal, SIGTERM);
+  uv_signal_start(&sigint, on_signal, SIGINT);
   std::unique_ptr<exec::Supervised> attempt;
   auto close_signals = [&] {
     uv_close(reinterpret_cast<uv_handle_t*>(&sigterm), nullptr);
@@ -49,12 +73,7 @@ int slurm_attempt_main(const std::string& spec_path) {
     status = 4;
   } else {
     attempt = std::move(*started);
-    sigterm.data = sigint.data = attempt.get();
-    auto on_signal = [](uv_signal_t* h, int) {
-      static_cast<exec::Supervised*>(h->data)->terminate();
-    };
-    uv_signal_start(&sigterm, on_signal, SIGTERM);
-    uv_signal_start(&sigint, on_signal, SIGINT);
+    stops.attempt = attempt.get();
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   attempt.reset();

@@ -6,10 +6,13 @@
 //
 // - SPEC is read and removed first: a job Slurm launches a second time (a restarted
 //   slurmctld can) finds none and runs nothing.
-// - SIGTERM or SIGINT (Slurm's `--signal=B:TERM@N` before the time limit, a preemption,
-//   scancel) stops the attempt with grace (TERM, kill_grace_s, KILL to its group); the
-//   exit record says kCancelled and the orchestrator reads it as Slurm's stop
-//   (slurm.cc, adjust()).
+// - SIGTERM or SIGINT (Slurm's `--signal=B:TERM@N` before the time limit, baton's
+//   cancel as `scancel --batch --signal=TERM`, a preemption) stops the attempt with
+//   grace (TERM to its whole group in one kill(2), kill_grace_s, KILL); a second one
+//   KILLs the group at once. Watched from before the attempt starts (one in between
+//   takes effect once it has). The exit record says kCancelled; the orchestrator reads
+//   it as baton's cancel when it asked for one, else as Slurm's stop (slurm.cc,
+//   adjust()).
 // Exit status: 0 once the attempt ended (how it ended is in the exit record), 3 when
 // the spec cannot be read, 4 when the attempt cannot be handed to the supervisor.
 #pragma once

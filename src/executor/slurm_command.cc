@@ -49,6 +49,18 @@ std::vector<std::string> sbatch_argv(const SbatchRequest& r) {
   return argv;
 }
 
+std::vector<std::string> scancel_argv(const std::string& job_id, StopScope scope) {
+  switch (scope) {
+    case StopScope::kQueued:
+      return {"scancel", "--state=PENDING", job_id};
+    case StopScope::kBatchScript:
+      return {"scancel", "--batch", "--signal=TERM", "--state=RUNNING", job_id};
+    case StopScope::kWholeJob:
+      break;
+  }
+  return {"scancel", job_id};
+}
+
 std::string shell_quote(std::string_view s) {
   std::string out = "'";
   for (char c : s) {

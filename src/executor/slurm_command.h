@@ -43,6 +43,30 @@ long time_limit_minutes(const SbatchRequest& request);
 /// an argv element of its own (no shell).
 std::vector<std::string> sbatch_argv(const SbatchRequest& request);
 
+/// How baton asks Slurm to stop a job (scancel(1)). Slurm refuses to signal a job
+/// that is not running, and scancel retries that refusal for about 95 s: the state
+/// filters (checked by scancel against the scheduler's answer) keep each request to
+/// the jobs it suits, so the two requests of a cancel, kQueued then kBatchScript, stop
+/// a job whether it is queued, starts in between, or runs.
+enum class StopScope {
+  /// `scancel --state=PENDING ID`: Slurm's cancel of a job still queued (nothing ran).
+  kQueued,
+  /// `scancel --batch --signal=TERM --state=RUNNING ID`: SIGTERM to the batch script's
+  /// process only, which is `baton __slurm-attempt` (batch_script() execs it). It has
+  /// the run supervisor cancel the attempt as on this machine: SIGTERM to the child's
+  /// whole process group in one kill(2), kill_grace_s, SIGKILL; recorded kCancelled.
+  kBatchScript,
+  /// `scancel ID`: Slurm's cancel of the job in any state. For a running job Slurm
+  /// signals each of its processes on its own, deepest first with
+  /// proctrack/linuxproc (SIGCONT, SIGTERM, KillWait seconds, SIGKILL): a shell whose
+  /// child got its SIGTERM first can run its next command before its own arrives. For
+  /// a lost job, and as the last resort when the batch script did not end the job.
+  kWholeJob,
+};
+
+/// scancel's argv for JOB_ID (digits, from sbatch) and SCOPE, as above.
+std::vector<std::string> scancel_argv(const std::string& job_id, StopScope scope);
+
 /// S in single quotes for /bin/sh ('\'' for each quote): any byte string is one word.
 std::string shell_quote(std::string_view s);
 

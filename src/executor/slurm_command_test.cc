@@ -68,6 +68,16 @@ TEST(SbatchArgvTest, TimeComesFromTheSettingWhenGiven) {
 
 // The batch script run by a real /bin/sh with hostile paths: each reaches the program
 // as exactly one argument, and nothing in them runs.
+// baton's cancel never signals a running job's processes one by one: only its batch
+// script, and only while it runs; Slurm's own cancel only while it is queued.
+TEST(ScancelArgvTest, CancelSignalsOnlyTheBatchScriptOfARunningJob) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(scancel_argv("12", StopScope::kQueued), (V{"scancel", "--state=PENDING", "12"}));
+  EXPECT_EQ(scancel_argv("12", StopScope::kBatchScript),
+            (V{"scancel", "--batch", "--signal=TERM", "--state=RUNNING", "12"}));
+  EXPECT_EQ(scancel_argv("12", StopScope::kWholeJob), (V{"scancel", "12"}));
+}
+
 TEST(BatchScriptTest, HostilePathsStayOneArgumentAndNeverRun) {
   char tmpl[] = "/tmp/baton-script-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

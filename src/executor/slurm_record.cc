@@ -57,6 +57,9 @@ Result<SlurmRecord> read_slurm_record(const std::string& record_path) {
     const std::string kind = j["record"];
     if (kind == "submitting") {
       out.token = j.value("token", "");
+      if (j.contains("kill_grace_s") && j["kill_grace_s"].is_number()) {
+        out.kill_grace_s = j["kill_grace_s"].get<double>();
+      }
     } else if (kind == "submitted") {
       out.job_id = j.value("job_id", "");
     } else if (kind == "cancel_requested") {
@@ -81,8 +84,9 @@ Result<void> append_slurm_record(const std::string& record_path, const std::stri
   return {};
 }
 
-std::string submitting_line(const std::string& token, double at) {
-  return line_of({{"record", "submitting"}, {"token", token}, {"at", at}});
+std::string submitting_line(const std::string& token, double kill_grace_s, double at) {
+  return line_of(
+      {{"record", "submitting"}, {"token", token}, {"kill_grace_s", kill_grace_s}, {"at", at}});
 }
 std::string submitted_line(const std::string& job_id, double at) {
   return line_of({{"record", "submitted"}, {"job_id", job_id}, {"at", at}});

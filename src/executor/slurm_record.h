@@ -3,10 +3,11 @@
 //
 //   BASE.slurm       the executor's record, JSON Lines, appended and fsync'd by the
 //                    orchestrator (the durable identity of the job):
-//     {"record":"submitting","token":T,"at":UNIX_S}  before sbatch runs: T is the
-//         job's `--comment attempt=T`, so a job whose id was never recorded is found
+//     {"record":"submitting","token":T,"kill_grace_s":G,"at":UNIX_S}  before sbatch
+//         runs: T is the job's `--comment attempt=T`, so a job whose id was never
+//         recorded is found; G the attempt's grace (absent in older records: 10)
 //     {"record":"submitted","job_id":"123","at":UNIX_S}  sbatch's answer
-//     {"record":"cancel_requested","at":UNIX_S}  before scancel (the end is kCancelled)
+//     {"record":"cancel_requested","at":UNIX_S}  before the stop (the end is kCancelled)
 //     {"record":"lost","reason":"..","at":UNIX_S}  the orchestrator gave the attempt up:
 //         an exit record that appears later is never taken
 //   BASE.slurm-spec  what the job runs (format below), 0600; read and removed by
@@ -39,8 +40,9 @@ std::string slurm_output_path(const std::string& control_path);
 
 /// What BASE.slurm holds.
 struct SlurmRecord {
-  std::string token;   ///< "" when the file has no "submitting" record
-  std::string job_id;  ///< "" until sbatch answered
+  std::string token;         ///< "" when the file has no "submitting" record
+  std::string job_id;        ///< "" until sbatch answered
+  double kill_grace_s = 10;  ///< the attempt's grace, seconds (ProcessSpec::kill_grace_s)
   bool cancel_requested = false;
   std::optional<std::string> lost;  ///< the reason, once given up
 };
@@ -58,7 +60,7 @@ Result<void> append_slurm_record(const std::string& record_path, const std::stri
                                  bool create);
 
 /// One line of each record, with its '\n'.
-std::string submitting_line(const std::string& token, double at);
+std::string submitting_line(const std::string& token, double kill_grace_s, double at);
 std::string submitted_line(const std::string& job_id, double at);
 std::string cancel_requested_line(double at);
 std::string lost_line(const std::string& reason, double at);

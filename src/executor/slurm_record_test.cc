@@ -31,18 +31,29 @@ class SlurmRecordTest : public ::testing::Test {
 TEST_F(SlurmRecordTest, RecordsReadBackInOrderAndATornLineIsIgnored) {
   const std::string path = slurm_record_path(control_);
   EXPECT_EQ(path, dir_ + "/t.1.slurm");
-  ASSERT_TRUE(append_slurm_record(path, submitting_line("tok", 1), true));
-  EXPECT_FALSE(append_slurm_record(path, submitting_line("tok2", 1), true));  // O_EXCL
+  ASSERT_TRUE(append_slurm_record(path, submitting_line("tok", 2.5, 1), true));
+  EXPECT_FALSE(append_slurm_record(path, submitting_line("tok2", 3, 1), true));  // O_EXCL
   ASSERT_TRUE(append_slurm_record(path, submitted_line("42", 2), false));
   { std::ofstream(path, std::ios::app) << "{\"record\":\"lo"; }
   auto rec = read_slurm_record(path);
   ASSERT_TRUE(rec) << rec.error().message;
   EXPECT_EQ(rec->token, "tok");
+  EXPECT_EQ(rec->kill_grace_s, 2.5);
   EXPECT_EQ(rec->job_id, "42");
   EXPECT_FALSE(rec->cancel_requested);
   EXPECT_FALSE(rec->lost);
   EXPECT_TRUE(is_slurm_attempt(control_));
   EXPECT_FALSE(is_slurm_attempt(dir_ + "/other.1.attempt"));
+}
+
+// A record written before the grace was recorded reads as the default grace.
+TEST_F(SlurmRecordTest, ASubmittingRecordWithoutAGraceReadsAsTenSeconds) {
+  const std::string path = slurm_record_path(control_);
+  { std::ofstream(path) << "{\"record\":\"submitting\",\"token\":\"t\",\"at\":1}\n"; }
+  auto rec = read_slurm_record(path);
+  ASSERT_TRUE(rec) << rec.error().message;
+  EXPECT_EQ(rec->token, "t");
+  EXPECT_EQ(rec->kill_grace_s, 10);
 }
 
 TEST_F(SlurmRecordTest, SpecRoundTripsBytesThatAreNotUtf8) {
@@ -72,7 +83,7 @@ TEST_F(SlurmRecordTest, SpecRoundTripsBytesThatAreNotUtf8) {
 // attempt stays lost, its late end is never taken.
 TEST_F(SlurmRecordTest, LateExitRecordOfAGivenUpAttemptIsRejected) {
   const std::string record = slurm_record_path(control_);
-  ASSERT_TRUE(append_slurm_record(record, submitting_line("tok", 1), true));
+  ASSERT_TRUE(append_slurm_record(record, submitting_line("tok", 10, 1), true));
   ASSERT_TRUE(append_slurm_record(record, submitted_line("42", 2), false));
   ASSERT_TRUE(append_slurm_record(record, lost_line("slurm job 42: NODE_FAIL", 3), false));
   exec::StartedRecord started;
@@ -91,7 +102,7 @@ TEST_F(SlurmRecordTest, LateExitRecordOfAGivenUpAttemptIsRejected) {
   EXPECT_NE(st.detail.find("NODE_FAIL"), std::string::npos) << st.detail;
   // Without the "lost" record the same files are a finished attempt.
   fs::remove(record);
-  ASSERT_TRUE(append_slurm_record(record, submitting_line("tok", 1), true));
+  ASSERT_TRUE(append_slurm_record(record, submitting_line("tok", 10, 1), true));
   ASSERT_TRUE(append_slurm_record(record, submitted_line("42", 2), false));
   EXPECT_EQ(executor->inspect(control_).kind, exec::AttemptState::Kind::kFinished);
 }

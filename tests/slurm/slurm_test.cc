@@ -179,6 +179,121 @@ TEST(SlurmTest, CancelScancelsTheJobAndRecordsTheTaskCancelled) {
   EXPECT_FALSE(dir.exists("ledger"));
 }
 
+// Slurm's own cancel signals a job's processes one at a time, deepest first
+// (proctrack/linuxproc): `sleep` got SIGTERM before the shell that ran it, and a shell
+// scheduled in between went on to `echo done > ledger` and exited 0 (the task was
+// recorded a success). Here that interleaving is made certain instead of rare: the
+// shell and its `sleep` run SCHED_FIFO on one CPU with the job's slurmstepd pinned to
+// it, so each process that slurmstepd signals runs before slurmstepd's next kill(2).
+// baton's cancel signals only the batch script, whose supervisor stops the task's
+// whole process group with one kill(2): the shell gets SIGTERM with its child.
+TEST(SlurmTest, CancelStopsTheShellEvenWhenItOutrunsSlurmsSignals) {
+  if (run_command({"chrt", "-f", "10", "true"}, "/").exit_code != 0 ||
+      run_command({"taskset", "-p", "1"}, "/").exit_code != 0) {
+    GTEST_SKIP() << "no SCHED_FIFO or taskset here (needs CAP_SYS_NICE and util-linux)";
+  }
+  ScratchDir dir;
+  dir.write("flow.yaml", std::string("name: outrun\n") + kSlurmSettings + R"flow(tasks:
+  - id: long
+    run: |
+      p=$$
+      while [ "$(cat /proc/$p/comm)" != slurmstepd ]; do
+        p=$(cut -d' ' -f4 /proc/$p/stat)
+        [ "$p" -gt 1 ] || exit 97
+      done
+      cpu=$(cut -d' ' -f39 /proc/self/stat)
+      taskset -apc "$cpu" "$p" > /dev/null || exit 98
+      exec taskset -c "$cpu" chrt -f 10 sh -c 'echo started > started; sleep 120; echo done > ledger'
+)flow");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
+  Outcome c = run_baton({"cancel", "last"}, dir.path(), {}, 120);
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  Outcome o = run.wait(120);
+  EXPECT_EQ(o.exit_code, 3) << o.out << o.err;
+  json r = last_run(dir);
+  EXPECT_EQ(r["status"], "cancelled");
+  EXPECT_EQ(task_of(r, "long")["status"], "cancelled");
+  EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
+  EXPECT_FALSE(dir.exists("ledger"));
+}
+
+// The pid of the `baton __slurm-attempt` whose spec is under DIR (the job's batch
+// script), or 0.
+pid_t slurm_attempt_pid(const std::string& dir) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = read_file(entry.path().string() + "/cmdline");
+    if (cmdline.find("__slurm-attempt") != std::string::npos &&
+        cmdline.find(dir) != std::string::npos) {
+      return static_cast<pid_t>(std::stol(name));
+    }
+  }
+  return 0;
+}
+
+// A task whose shell ignores SIGTERM keeps the first cancel waiting for its grace (ten
+// minutes here): a second SIGTERM to `baton run` (kill now) reaches the job's batch
+// script as a second request, and the supervisor SIGKILLs the group at once.
+TEST(SlurmTest, SecondSigtermKillsTheJobsTaskAtOnce) {
+  ScratchDir dir;
+  dir.write("flow.yaml", std::string("name: stubborn\n") + R"(settings:
+  executor: slurm
+  kill_grace: 10m
+  slurm: {poll: 100ms, lost_after: 2s}
+tasks:
+  - id: stubborn
+    run: "trap '' TERM; echo started > started; sleep 600"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
+  run.signal(SIGTERM);
+  std::string status;
+  ASSERT_TRUE(eventually([&] {  // the first request went out: the task is stopping
+    status = read_file(last_run(dir)["run_dir"].get<std::string>() + "/logs/stubborn.1.slurm");
+    return status.find("cancel_requested") != std::string::npos;
+  })) << status;
+  run.signal(SIGTERM);
+  Outcome o = run.wait(120);  // far less than the grace
+  EXPECT_NE(o.exit_code, 0) << o.out << o.err;
+  json r = last_run(dir);
+  EXPECT_EQ(task_of(r, "stubborn")["status"], "cancelled");
+  ASSERT_EQ(r["attempts"].size(), 1u);
+  EXPECT_NE(r["attempts"][0]["exit_status"].get<std::string>().find("SIGKILL"), std::string::npos)
+      << r["attempts"][0];
+  EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
+}
+
+// The batch script stopped (SIGSTOP) cannot act on baton's SIGTERM: once the grace
+// plus 30 s have passed with the job still running, the orchestrator falls back to
+// Slurm's own cancel of the whole job (SIGCONT, SIGTERM, SIGKILL to every process).
+TEST(SlurmTest, CancelFallsBackToSlurmsCancelWhenTheBatchScriptDoesNotStop) {
+  ScratchDir dir;
+  dir.write("flow.yaml", std::string("name: deaf\n") + R"(settings:
+  executor: slurm
+  kill_grace: 1s
+  slurm: {poll: 100ms, lost_after: 2s}
+tasks:
+  - id: deaf
+    run: "echo started > started; sleep 600"
+)");
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
+  const pid_t script = slurm_attempt_pid(dir.path());
+  ASSERT_GT(script, 0);
+  ASSERT_EQ(::kill(script, SIGSTOP), 0);
+  Outcome c = run_baton({"cancel", "last", "--timeout", "120"}, dir.path(), {}, 150);
+  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
+  Outcome o = run.wait(120);  // the fallback comes 31 s after the cancel
+  EXPECT_EQ(o.exit_code, 3) << o.out << o.err;
+  if (pid_t left = slurm_attempt_pid(dir.path()); left > 0) ::kill(left, SIGCONT);  // failed
+  json r = last_run(dir);
+  EXPECT_EQ(r["status"], "cancelled");
+  EXPECT_EQ(task_of(r, "deaf")["status"], "cancelled");
+  EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
+}
+
 // A job held in the queue (--hold): the task reads "queued on slurm"; `baton cancel`
 // of the run whose orchestrator was killed scancels the job through its record.
 TEST(SlurmTest, QueuedJobShowsInStatusAndCancelWithoutOrchestratorScancelsIt) {
