@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
@@ -130,6 +131,9 @@ struct Server::Impl {
   int port = 0;
   std::vector<std::string> hosts;  // accepted Host header values
   std::unique_ptr<webhooks::DeliveryWorker> webhooks;
+  // run() was called / has returned: stop() repeats httplib's stop until one holds.
+  std::atomic<bool> run_called{false};
+  std::atomic<bool> run_returned{false};
 
   // The checks before any handler: Host, route, auth, Origin. True when it answered.
   bool guard(const httplib::Request& req, httplib::Response& res);
@@ -328,13 +332,28 @@ Result<void> Server::bind() {
 
 int Server::port() const { return impl_->port; }
 
-void Server::run() { impl_->http.listen_after_bind(); }
+void Server::run() {
+  impl_->run_called = true;
+  if (!impl_->ctx.stopping) impl_->http.listen_after_bind();  // a stop() before: none
+  impl_->run_returned = true;
+}
 
 void Server::stop() {
   impl_->ctx.stopping = true;
   if (impl_->webhooks) impl_->webhooks->stop();
   impl_->ctx.hub.stop();
-  impl_->http.stop();
+  // httplib (0.11) forgets a stop() that comes before its listener runs (it has no
+  // "ready" event), and run() would then serve for good: it is repeated until the
+  // listener is seen running, run() returned, or run() was not called yet (it then sees
+  // `stopping` and does not listen). Bounded: 10 s.
+  for (int i = 0; i < 10000; ++i) {
+    if (impl_->http.is_running()) {
+      impl_->http.stop();
+      return;
+    }
+    if (!impl_->run_called || impl_->run_returned) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 }  // namespace baton::serve

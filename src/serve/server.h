@@ -57,7 +57,9 @@ class Server {
   /// Serves until stop(); returns once every pool thread has finished.
   void run();
   /// Asks run() to return: stops the feed (streams end) and the listener. Safe from
-  /// any thread, also before run().
+  /// any thread, also before run() (which then returns at once) and while run() is
+  /// starting its listener (waits, bounded by 10 s, until the listener runs, so that the
+  /// stop is not lost).
   void stop();
 
  private:
