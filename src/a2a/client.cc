@@ -24,6 +24,7 @@
 #include "agents/event_time.h"
 #include "agents/invoker.h"
 #include "util/callback_inbox.h"
+#include "util/env_var.h"
 
 namespace baton::a2a {
 
@@ -580,11 +581,6 @@ bool read_prompt(std::string* out) {
     out->append(buf, static_cast<size_t>(n));
     if (out->size() > kMaxPromptBytes) return false;
   }
-}
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
 }
 
 // The remote task an earlier attempt of this task recorded and did not finish:

@@ -21,6 +21,7 @@
 #include "httpjob/config_profile.h"
 #include "httpjob/input.h"
 #include "httpjob/profile.h"
+#include "util/env_var.h"
 
 namespace baton::httpjob {
 
@@ -226,11 +227,6 @@ void record_job(const JobArgs& args, const Profile& profile, const Vars& vars) {
               {"vars", saved},
               {"url", args.url},
               {"profile", args.profile}});
-}
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
 }
 
 // What an earlier attempt's log says about its job.

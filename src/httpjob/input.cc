@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "util/env_var.h"
+
 namespace baton::httpjob {
 
 namespace {
@@ -14,11 +16,6 @@ namespace fs = std::filesystem;
 
 constexpr size_t kMaxQuestionBytes = 4096;
 constexpr size_t kMaxLogScanBytes = 64 * 1024 * 1024;
-
-std::string env_or(const char* name, const std::string& fallback) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : fallback;
-}
 
 // The variables of a result line's "vars" object (strings only).
 Vars vars_of(const json& line) {
