@@ -99,6 +99,14 @@ std::string find_job_by_token(const std::string& token) {
   return "";
 }
 
+// A Slurm command's stderr for an error message: without its trailing newlines and
+// spaces.
+std::string stderr_text(const isolation::CommandOutput& out) {
+  std::string err = out.err;
+  while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+  return err;
+}
+
 // Runs scancel for JOB_ID with SCOPE (slurm_command.h). Errors: it could not run, or
 // it failed ("scancel ARGS failed: its stderr").
 Result<void> run_scancel(const std::string& job_id, StopScope scope) {
@@ -106,11 +114,7 @@ Result<void> run_scancel(const std::string& job_id, StopScope scope) {
   options.timeout_s = kCommandTimeoutS;
   auto out = isolation::run_command(scancel_argv(job_id, scope), options);
   if (!out) return tl::unexpected(out.error());
-  if (out->exit_code != 0) {
-    std::string err = out->err;
-    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-    return fail("scancel " + job_id + " failed: " + err);
-  }
+  if (out->exit_code != 0) return fail("scancel " + job_id + " failed: " + stderr_text(*out));
   return {};
 }
 
@@ -343,9 +347,8 @@ Result<std::unique_ptr<AttemptHandle>> SlurmExecutor::submit(uv_loop_s* loop,
   if (!out) return fail("sbatch: " + out.error().message);
   if (out->exit_code != 0) {
     ::unlink(slurm_spec_path(control).c_str());  // nothing will read it
-    std::string err = out->err;
-    while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
-    return fail("sbatch failed (exit " + std::to_string(out->exit_code) + "): " + err);
+    return fail("sbatch failed (exit " + std::to_string(out->exit_code) +
+                "): " + stderr_text(*out));
   }
   auto job_id = parse_sbatch_answer(out->out);
   if (!job_id) {

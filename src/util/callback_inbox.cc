@@ -10,6 +10,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "util/env_var.h"
+
 namespace baton {
 
 namespace {
@@ -31,14 +33,10 @@ std::string CallbackSite::path() const {
 }
 
 std::optional<CallbackSite> callback_site() {
-  auto env = [](const char* name) {
-    const char* v = std::getenv(name);
-    return std::string(v ? v : "");
-  };
   CallbackSite site;
-  const std::string log = env("BATON_ATTEMPT_LOG");
-  site.task = env("BATON_TASK_ID");
-  site.attempt = std::atoi(env("BATON_ATTEMPT").c_str());
+  const std::string log = env_or("BATON_ATTEMPT_LOG", "");
+  site.task = env_or("BATON_TASK_ID", "");
+  site.attempt = std::atoi(env_or("BATON_ATTEMPT", "").c_str());
   if (log.empty() || site.task.empty() || site.attempt <= 0) return std::nullopt;
   const fs::path run_dir = fs::path(log).parent_path().parent_path();
   site.run_dir = run_dir.string();
