@@ -66,8 +66,6 @@ TEST(SbatchArgvTest, TimeComesFromTheSettingWhenGiven) {
   EXPECT_EQ(time_limit_minutes(r), 0);
 }
 
-// The batch script run by a real /bin/sh with hostile paths: each reaches the program
-// as exactly one argument, and nothing in them runs.
 // baton's cancel never signals a running job's processes one by one: only its batch
 // script, and only while it runs; Slurm's own cancel only while it is queued.
 TEST(ScancelArgvTest, CancelSignalsOnlyTheBatchScriptOfARunningJob) {
@@ -78,6 +76,8 @@ TEST(ScancelArgvTest, CancelSignalsOnlyTheBatchScriptOfARunningJob) {
   EXPECT_EQ(scancel_argv("12", StopScope::kWholeJob), (V{"scancel", "12"}));
 }
 
+// The batch script run by a real /bin/sh with hostile paths: each reaches the program
+// as exactly one argument, and nothing in them runs.
 TEST(BatchScriptTest, HostilePathsStayOneArgumentAndNeverRun) {
   char tmpl[] = "/tmp/baton-script-XXXXXX";
   ASSERT_NE(mkdtemp(tmpl), nullptr);

@@ -160,12 +160,10 @@ TEST(SlurmTest, TimeoutIsBatonsAndTheJobEnds) {
   EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
 }
 
-TEST(SlurmTest, CancelScancelsTheJobAndRecordsTheTaskCancelled) {
-  ScratchDir dir;
-  dir.write("flow.yaml", std::string("name: long\n") + kSlurmSettings + R"(tasks:
-  - id: long
-    run: "echo started > started; sleep 120; echo done > ledger"
-)");
+// Runs DIR's flow.yaml, whose task `long` writes `started`, then `ledger` unless it is
+// stopped; `baton cancel` once `started` is there: the run and `long` end cancelled, no
+// job is left and `ledger` was never written.
+void cancel_long_and_check_it_stopped(const ScratchDir& dir) {
   BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
   ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
   Outcome c = run_baton({"cancel", "last"}, dir.path(), {}, 120);
@@ -177,6 +175,15 @@ TEST(SlurmTest, CancelScancelsTheJobAndRecordsTheTaskCancelled) {
   EXPECT_EQ(task_of(r, "long")["status"], "cancelled");
   EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
   EXPECT_FALSE(dir.exists("ledger"));
+}
+
+TEST(SlurmTest, CancelScancelsTheJobAndRecordsTheTaskCancelled) {
+  ScratchDir dir;
+  dir.write("flow.yaml", std::string("name: long\n") + kSlurmSettings + R"(tasks:
+  - id: long
+    run: "echo started > started; sleep 120; echo done > ledger"
+)");
+  cancel_long_and_check_it_stopped(dir);
 }
 
 // Slurm's own cancel signals a job's processes one at a time, deepest first
@@ -205,17 +212,16 @@ TEST(SlurmTest, CancelStopsTheShellEvenWhenItOutrunsSlurmsSignals) {
       taskset -apc "$cpu" "$p" > /dev/null || exit 98
       exec taskset -c "$cpu" chrt -f 10 sh -c 'echo started > started; sleep 120; echo done > ledger'
 )flow");
-  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
-  ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
-  Outcome c = run_baton({"cancel", "last"}, dir.path(), {}, 120);
-  EXPECT_EQ(c.exit_code, 0) << c.out << c.err;
-  Outcome o = run.wait(120);
-  EXPECT_EQ(o.exit_code, 3) << o.out << o.err;
-  json r = last_run(dir);
-  EXPECT_EQ(r["status"], "cancelled");
-  EXPECT_EQ(task_of(r, "long")["status"], "cancelled");
-  EXPECT_TRUE(eventually([] { return jobs_in("PENDING,RUNNING,COMPLETING").empty(); }));
-  EXPECT_FALSE(dir.exists("ledger"));
+  cancel_long_and_check_it_stopped(dir);
+}
+
+// `baton run` of a workflow with one task, ID, on Slurm (kSlurmSettings) with
+// settings.kill_grace KILL_GRACE, running RUN (a shell command, in double quotes).
+BatonProcess started_on_slurm(const ScratchDir& dir, const std::string& id,
+                              const std::string& kill_grace, const std::string& run) {
+  dir.write("flow.yaml", "name: " + id + "\n" + kSlurmSettings + "  kill_grace: " + kill_grace +
+                             "\ntasks:\n  - id: " + id + "\n    run: \"" + run + "\"\n");
+  return BatonProcess({"run", "flow.yaml", "--plain"}, dir.path());
 }
 
 // The pid of the `baton __slurm-attempt` whose spec is under DIR (the job's batch
@@ -238,15 +244,8 @@ pid_t slurm_attempt_pid(const std::string& dir) {
 // script as a second request, and the supervisor SIGKILLs the group at once.
 TEST(SlurmTest, SecondSigtermKillsTheJobsTaskAtOnce) {
   ScratchDir dir;
-  dir.write("flow.yaml", std::string("name: stubborn\n") + R"(settings:
-  executor: slurm
-  kill_grace: 10m
-  slurm: {poll: 100ms, lost_after: 2s}
-tasks:
-  - id: stubborn
-    run: "trap '' TERM; echo started > started; sleep 600"
-)");
-  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  BatonProcess run =
+      started_on_slurm(dir, "stubborn", "10m", "trap '' TERM; echo started > started; sleep 600");
   ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
   run.signal(SIGTERM);
   std::string status;
@@ -270,15 +269,7 @@ tasks:
 // Slurm's own cancel of the whole job (SIGCONT, SIGTERM, SIGKILL to every process).
 TEST(SlurmTest, CancelFallsBackToSlurmsCancelWhenTheBatchScriptDoesNotStop) {
   ScratchDir dir;
-  dir.write("flow.yaml", std::string("name: deaf\n") + R"(settings:
-  executor: slurm
-  kill_grace: 1s
-  slurm: {poll: 100ms, lost_after: 2s}
-tasks:
-  - id: deaf
-    run: "echo started > started; sleep 600"
-)");
-  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  BatonProcess run = started_on_slurm(dir, "deaf", "1s", "echo started > started; sleep 600");
   ASSERT_TRUE(wait_for_file(dir.path() + "/started", 60)) << slurm_cluster().logs();
   const pid_t script = slurm_attempt_pid(dir.path());
   ASSERT_GT(script, 0);
