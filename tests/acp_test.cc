@@ -161,6 +161,11 @@ TEST_P(RehearsedAcpTest, RunsAShellCommandInTheWorktree) {
                         agent_path(), 180);
   EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
   EXPECT_EQ(dir.read("ran.txt"), "ran\n");
+  // The command ran to its end: the tool's result the model was sent is no time-out
+  // (Claude Code's Bash stops waiting, and kills, after the call's own `timeout`).
+  std::string served =
+      read_file(dir.path() + "/.baton/runs/" + last_run(dir).value("id", "") + "/rehearse.jsonl");
+  EXPECT_EQ(served.find("Timed out"), std::string::npos) << served;
   std::string log = read_file(first_attempt(last_run(dir)).value("log", ""));
   EXPECT_EQ(log.find(R"({"acp":"permission","decision":"reject")"), std::string::npos) << log;
   EXPECT_EQ(log.find(R"("method":"terminal/create")") != std::string::npos, agent.uses_terminal)

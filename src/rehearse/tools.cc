@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <initializer_list>
+#include <optional>
 #include <string_view>
 
 #include "rehearse/schema.h"
@@ -145,7 +146,30 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
-// Gives every required argument that ARGS lacks a minimal value.
+// A required time limit gets the most it may be, not the least: a timeout of 0 makes
+// Claude Code's Bash (mcp__acp__Bash, whose `timeout` is required, in milliseconds)
+// stop waiting at once and release, so killing, the command it has just started. The
+// schema's `maximum` if it has one, else two minutes, in milliseconds when the name or
+// the description says so (`timeout_ms`, "... in milliseconds"), else in seconds.
+std::optional<json> generous_timeout(const std::string& key, const json& schema) {
+  auto text = [&](const char* field) {
+    return schema.is_object() && schema.contains(field) && schema[field].is_string()
+               ? schema[field].get<std::string>()
+               : std::string();
+  };
+  std::string name = normalize(key);
+  std::string type = text("type");
+  if (name.find("timeout") == std::string::npos || (type != "number" && type != "integer")) {
+    return std::nullopt;
+  }
+  if (schema.contains("maximum") && schema["maximum"].is_number()) return schema["maximum"];
+  bool ms = name.size() >= 2 && name.compare(name.size() - 2, 2, "ms") == 0;
+  ms = ms || lower(text("description")).find("millisecond") != std::string::npos;
+  return json(ms ? 120000 : 120);
+}
+
+// Gives every required argument that ARGS lacks a minimal value (a time limit its
+// largest: generous_timeout()).
 void fill_required(const ToolSpec& tool, json& args) {
   if (!tool.parameters.is_object() || !tool.parameters.contains("required") ||
       !tool.parameters["required"].is_array()) {
@@ -157,7 +181,8 @@ void fill_required(const ToolSpec& tool, json& args) {
     const std::string key = name.get<std::string>();
     if (args.contains(key)) continue;
     json schema = props.contains(key) ? props[key] : json::object();
-    json value = minimal_instance(schema);
+    std::optional<json> timeout = generous_timeout(key, schema);
+    json value = timeout ? *timeout : minimal_instance(schema);
     if (value.is_string() && in(kDescriptive, normalize(key))) value = "rehearsal step";
     args[key] = value;
   }

@@ -146,6 +146,33 @@ TEST(ToolsTest, RunUsesEachCliShellTool) {
   EXPECT_EQ(c.arguments, (json{{"command", "make test"}, {"description", "rehearsal step"}}));
 }
 
+TEST(ToolsTest, ARequiredTimeoutGetsItsLargestValueNotZero) {
+  // Claude Code's ACP Bash (@zed-industries/claude-code-acp 0.16): `timeout` required,
+  // in milliseconds. A 0 there makes the adapter release (kill) the command at once.
+  ToolSpec bash;
+  bash.name = "mcp__acp__Bash";
+  bash.parameters = {
+      {"type", "object"},
+      {"properties",
+       {{"command", {{"type", "string"}}},
+        {"timeout",
+         {{"type", "number"}, {"description", "Optional timeout in milliseconds (max 120000)"}}}}},
+      {"required", {"command", "timeout"}}};
+  EXPECT_EQ(plan(run_step("make"), {bash}).arguments,
+            (json{{"command", "make"}, {"timeout", 120000}}));
+  // A maximum in the schema wins; a name in milliseconds; otherwise seconds.
+  bash.parameters["properties"]["timeout"] = {{"type", "integer"}, {"maximum", 600}};
+  EXPECT_EQ(plan(run_step("make"), {bash}).arguments["timeout"], 600);
+  bash.parameters["properties"] = {{"command", {{"type", "string"}}},
+                                   {"timeout_ms", {{"type", "integer"}}}};
+  bash.parameters["required"] = {"command", "timeout_ms"};
+  EXPECT_EQ(plan(run_step("make"), {bash}).arguments["timeout_ms"], 120000);
+  bash.parameters["properties"] = {{"command", {{"type", "string"}}},
+                                   {"timeout", {{"type", "integer"}, {"description", 7}}}};
+  bash.parameters["required"] = {"command", "timeout"};
+  EXPECT_EQ(plan(run_step("make"), {bash}).arguments["timeout"], 120);
+}
+
 TEST(ToolsTest, ArrayCommandGetsAnArgv) {
   ToolSpec shell;
   shell.name = "shell";
