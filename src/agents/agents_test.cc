@@ -170,6 +170,13 @@ TEST(OutputParsingTest, LastLine) {
   EXPECT_EQ(last_line(""), "");
 }
 
+TEST(PromptTest, AsArgumentSpacesOnlyALeadingDash) {
+  EXPECT_EQ(as_argument("-rf /"), " -rf /");
+  EXPECT_EQ(as_argument("--help"), " --help");
+  EXPECT_EQ(as_argument("write a-b --x"), "write a-b --x");
+  EXPECT_EQ(as_argument(""), "");
+}
+
 TEST(PromptTest, Layout) {
   EXPECT_EQ(build_prompt("Be careful.", "Fix the bug", {{"issue", "#12"}, {"log", "l1\nl2"}}),
             "Be careful.\n\nFix the bug\n\nContext:\nissue: #12\nlog:\n  l1\n  l2\n");

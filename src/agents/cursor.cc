@@ -13,6 +13,7 @@
 
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
+#include "agents/prompt.h"
 #include "agents/transcript.h"
 
 namespace baton::agents {
@@ -31,7 +32,8 @@ class CursorInvoker final : public Invoker {
     if (!inv.resume_session_id.empty()) {
       cmd.argv.insert(cmd.argv.end(), {"--resume", inv.resume_session_id});
     }
-    cmd.argv.push_back(inv.prompt);
+    // Its own argument, no "--" (not documented for cursor-agent): as_argument().
+    cmd.argv.push_back(as_argument(inv.prompt));
     return cmd;
   }
 

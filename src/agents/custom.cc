@@ -8,6 +8,7 @@
 
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
+#include "agents/prompt.h"
 
 namespace baton::agents {
 
@@ -89,13 +90,18 @@ class CustomInvoker final : public Invoker {
     }
     bool placed = false;
     for (std::string& arg : cmd.argv) {
+      if (arg == kPromptMarker) {  // an argument of its own: as_argument()
+        arg = as_argument(inv.prompt);
+        placed = true;
+        continue;
+      }
       for (size_t at = arg.find(kPromptMarker); at != std::string::npos;
            at = arg.find(kPromptMarker, at + inv.prompt.size())) {
         arg.replace(at, std::string_view(kPromptMarker).size(), inv.prompt);
         placed = true;
       }
     }
-    if (!placed) cmd.argv.push_back(inv.prompt);
+    if (!placed) cmd.argv.push_back(as_argument(inv.prompt));
     return cmd;
   }
 

@@ -80,6 +80,23 @@ TEST(CustomAgentTest, PromptAsArgumentWithoutPlaceholderIsAppended) {
   EXPECT_EQ(r.text, "said: hello there");  // the whole stdout, trimmed
 }
 
+TEST(CustomAgentTest, APromptStartingWithADashIsNoOptionOfTheCommand) {
+  // Run for real: echo would take a bare "-n" as its option and print nothing.
+  CustomAgentSpec spec;
+  spec.command = {"echo", "said"};
+  spec.prompt = PromptVia::kArg;
+  AgentResult r = run_for_real(*make("appended", spec), "-n");
+  EXPECT_TRUE(r.success) << r.error;
+  EXPECT_EQ(r.text, "said  -n");
+  spec.command = {"echo", "{prompt}"};
+  r = run_for_real(*make("placed", spec), "-n");
+  EXPECT_EQ(r.text, "-n");  // " -n", trimmed
+  // Inside a longer argument the prompt cannot be an option: kept byte for byte.
+  spec.command = {"echo", "<{prompt}>"};
+  r = run_for_real(*make("inside", spec), "-n");
+  EXPECT_EQ(r.text, "<-n>");
+}
+
 TEST(CustomAgentTest, AnswerByJsonPathInJsonLines) {
   CustomAgentSpec spec;
   spec.command = {"sh", "-c",

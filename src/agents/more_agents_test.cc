@@ -399,6 +399,14 @@ TEST(CursorTest, CommandRunsCursorAgent) {
   EXPECT_EQ(c.argv, want);
 }
 
+TEST(CursorTest, APromptStartingWithADashIsNoOption) {
+  // Another task's output can make a prompt start with "--": cursor-agent would read
+  // it as a flag. It gets a leading space instead (as_argument()).
+  Command c = get("cursor").build_command(invocation("--model evil do it"));
+  EXPECT_EQ(c.argv.back(), " --model evil do it");
+  EXPECT_EQ(std::count(c.argv.begin(), c.argv.end(), "--model"), 0);
+}
+
 // --- Shared helpers and the registry --------------------------------------------
 
 TEST(OutputParsingTest, HttpStatusInMessages) {

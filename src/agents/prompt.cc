@@ -45,4 +45,8 @@ std::string build_prompt(const std::string& instructions, const std::string& tas
   return out + "\n";
 }
 
+std::string as_argument(const std::string& prompt) {
+  return !prompt.empty() && prompt[0] == '-' ? " " + prompt : prompt;
+}
+
 }  // namespace baton::agents

@@ -22,4 +22,11 @@ namespace baton::agents {
 std::string build_prompt(const std::string& instructions, const std::string& task,
                          const std::vector<std::pair<std::string, std::string>>& context);
 
+/// PROMPT as an argument of its own on a command line (`cursor-agent ... PROMPT`, a
+/// custom agent's `prompt: arg`): a prompt that starts with '-' (another task's output
+/// or a model's text can) would be read as an option by the agent's CLI, so it gets
+/// one leading space, which a model reads the same. Any other prompt is returned as
+/// it is.
+std::string as_argument(const std::string& prompt);
+
 }  // namespace baton::agents
