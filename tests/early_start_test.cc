@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -166,6 +167,43 @@ TEST(EarlyStartTest, CancelOfTheKilledRunStopsTheAttemptStartedBeforeItsRow) {
   r = last_run(dir);
   EXPECT_EQ(r["status"], "cancelled");
   EXPECT_EQ(task_of(r, "quick")["status"], "cancelled");
+}
+
+// A grouped transaction is written on the commit thread (engine/commit_thread.h): while
+// it waits for the store (another connection holds SQLite's write lock), the run goes
+// on ending and starting tasks. Written on the loop, it held everything back until the
+// lock was released.
+TEST(EarlyStartTest, TasksGoOnStartingWhileAGroupedTransactionWaitsForTheStore) {
+  ScratchDir dir;
+  std::string flow = "name: wide\nsettings: {max_parallel: 2}\ntasks:\n";
+  for (int i = 0; i < 60; ++i) {
+    flow += "  - {id: t" + std::to_string(i) + ", run: \"echo t" + std::to_string(i) +
+            " >> ledger; sleep 0.05\"}\n";
+  }
+  dir.write("flow.yaml", flow);
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  auto lines = [&] {
+    std::string ledger = dir.read("ledger");
+    return static_cast<int>(std::count(ledger.begin(), ledger.end(), '\n'));
+  };
+  ASSERT_TRUE(eventually([&] { return lines() >= 2; }));
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() + "/.baton/state.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  // Within 10 ms a grouped transaction waits for the lock (baton's busy timeout is 5 s);
+  // six more tasks then take at least 150 ms.
+  const int held_at = lines();
+  const bool went_on = eventually([&] { return lines() >= held_at + 6; }, 4);
+  EXPECT_TRUE(went_on) << "ledger: " << held_at << " lines when locked, " << lines() << " now";
+  ASSERT_EQ(sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  Outcome o = run.wait();
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  json r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(lines(), 60);
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(task_of(r, "t" + std::to_string(i))["status"], "success");
+  EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
 }
 
 }  // namespace

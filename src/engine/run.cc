@@ -15,6 +15,7 @@
 #include "acp/invoker.h"
 #include "agents/invoker.h"
 #include "engine/attempt.h"
+#include "engine/commit_thread.h"
 #include "engine/iteration.h"
 #include "engine/review.h"
 #include "engine/review_log.h"
@@ -179,9 +180,10 @@ class Driver {
     return e;
   }
 
-  // Commits BATCH, after what deferred_ holds (one transaction).
+  // Commits BATCH, after what deferred_ holds (one transaction), once the transaction
+  // in flight on the commit thread, if any, is over (settle()).
   bool apply(store::Batch& batch) {
-    if (fatal_) return false;
+    if (!settle()) return false;
     if (deferred_.empty()) {
       if (batch.empty()) return true;
       secrets_.redact(batch);
@@ -196,7 +198,7 @@ class Driver {
   // (Store::apply_parts), after the parts deferred_ holds; each part is redacted once
   // made and dropped once written.
   bool apply(store::Batch& batch, const std::function<bool(store::Batch&)>& next) {
-    if (fatal_) return false;
+    if (!settle()) return false;
     size_t deferred = 0;  // deferred_ parts written
     bool own = false;     // BATCH written
     auto parts = [&](store::Batch& part) {
@@ -225,14 +227,65 @@ class Driver {
     deferred_records_ = 0;
     if (handles_open_) uv_timer_stop(&commit_timer_);
     if (!result) {
-      deferred_transitions_.clear();
-      if (!fatal_) fatal_ = result.error();
-      cancel_all("state store failed: " + result.error().message);
+      store_failed(result.error());
       return false;
     }
     note_committed(deferred_transitions_);
     deferred_transitions_.clear();
     return true;
+  }
+
+  // The store failed (ERROR): nothing deferred will be written; the run is cancelled.
+  void store_failed(const Error& error) {
+    deferred_.clear();
+    deferred_records_ = 0;
+    deferred_transitions_.clear();
+    if (handles_open_) uv_timer_stop(&commit_timer_);
+    if (!fatal_) fatal_ = error;
+    cancel_all("state store failed: " + error.message);
+  }
+
+  // Hands what deferred_ holds to the commit thread, as one transaction (the commit
+  // timer's work): the loop goes on starting and ending attempts meanwhile. If a
+  // transaction is in flight already, this one follows as soon as it is over.
+  void commit_in_background() {
+    if (fatal_ || deferred_.empty()) return;
+    if (committer_.busy()) {
+      commit_again_ = true;
+      return;
+    }
+    std::vector<store::Batch> parts = std::move(deferred_);
+    deferred_.clear();
+    for (store::Batch& part : parts) secrets_.redact(part);
+    committing_ = std::move(deferred_transitions_);
+    deferred_transitions_.clear();
+    deferred_records_ = 0;
+    committer_.submit(std::move(parts), [this] { uv_async_send(&commit_done_); });
+  }
+
+  // Waits for the transaction in flight on the commit thread, if any, and takes in its
+  // result: its transitions are durable, or the run is cancelled. Every other use of
+  // the store comes after this (the commit thread has it meanwhile). False if the run
+  // has failed for good (fatal_).
+  bool settle() {
+    if (committer_.busy()) {
+      Result<void> result = committer_.wait();
+      std::vector<Transition> committed = std::move(committing_);
+      committing_.clear();
+      if (!result) {
+        commit_again_ = false;
+        store_failed(result.error());
+        return false;
+      }
+      note_committed(committed);
+    }
+    return !fatal_;
+  }
+
+  // The store, with no transaction in flight (settle()).
+  store::Store& store() {
+    settle();
+    return store_;
   }
 
   // The task row and the task.<status> event of transition T, the event stamped AT
@@ -330,6 +383,12 @@ class Driver {
   std::vector<store::Batch> deferred_;
   std::vector<Transition> deferred_transitions_;
   size_t deferred_records_ = 0;
+  // The deferred transaction being written meanwhile (commit_in_background()), its
+  // transitions, and whether the next one waits for it to end.
+  CommitThread committer_{store_};
+  std::vector<Transition> committing_;
+  bool commit_again_ = false;
+  uv_async_t commit_done_{};
   Phase phase_ = Phase::kStartHooks;
   bool start_hook_failed_ = false;
   bool integration_failed_ = false;
@@ -402,7 +461,7 @@ Result<RunOutcome> Driver::run() {
     secrets_.redact(part);
     return true;
   };
-  if (auto r = store_.apply_parts(batch, next_part); !r) {
+  if (auto r = store().apply_parts(batch, next_part); !r) {
     shut_loop();
     return tl::unexpected(r.error());
   }
@@ -446,6 +505,13 @@ Result<void> Driver::open_loop() {
   uv_timer_init(&loop_, &tick_timer_);
   uv_timer_init(&loop_, &pump_timer_);
   uv_timer_init(&loop_, &commit_timer_);
+  uv_async_init(&loop_, &commit_done_, [](uv_async_t* h) {
+    auto* self = static_cast<Driver*>(h->data);
+    if (!self->settle() || !self->commit_again_) return;
+    self->commit_again_ = false;
+    self->commit_in_background();
+  });
+  commit_done_.data = this;
   uv_signal_init(&loop_, &sigint_);
   uv_signal_init(&loop_, &sigterm_);
   uv_signal_init(&loop_, &sigusr1_);
@@ -492,7 +558,8 @@ void Driver::shut_loop() {
 
 Result<void> Driver::lock_run() {
   // The run lock (store.h): one orchestrator per run; a crashed holder does not keep it.
-  auto lock = store_.acquire_run_lock(run_id_, run_.orchestrator_pid, run_.orchestrator_start_time);
+  auto lock =
+      store().acquire_run_lock(run_id_, run_.orchestrator_pid, run_.orchestrator_start_time);
   if (!lock) return tl::unexpected(lock.error());
   if (!lock->acquired) {
     return fail("run " + run_id_ + " is already being run by baton (pid " +
@@ -696,12 +763,8 @@ void Driver::pump() {
       if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&commit_timer_))) {
         uv_timer_start(
             &commit_timer_,
-            [](uv_timer_t* h) {
-              auto* self = static_cast<Driver*>(h->data);
-              store::Batch none;
-              self->apply(none);
-            },
-            kDeferMs, 0);
+            [](uv_timer_t* h) { static_cast<Driver*>(h->data)->commit_in_background(); }, kDeferMs,
+            0);
       }
     } else if (!step.transitions.empty() || !starts.empty()) {
       bool starts_written = false;
@@ -1234,6 +1297,8 @@ void Driver::cancel_all(const std::string& reason, bool keep_waiting) {
 
 void Driver::close_handles() {
   if (!handles_open_) return;
+  settle();                    // before commit_done_ closes: the commit thread signals it
+  if (!handles_open_) return;  // the commit failed and closed them
   if (!deferred_.empty() && !fatal_) {
     store::Batch none;
     apply(none);
@@ -1243,7 +1308,8 @@ void Driver::close_handles() {
   for (uv_handle_t* h :
        {reinterpret_cast<uv_handle_t*>(&retry_timer_), reinterpret_cast<uv_handle_t*>(&tick_timer_),
         reinterpret_cast<uv_handle_t*>(&pump_timer_),
-        reinterpret_cast<uv_handle_t*>(&commit_timer_), reinterpret_cast<uv_handle_t*>(&sigint_),
+        reinterpret_cast<uv_handle_t*>(&commit_timer_),
+        reinterpret_cast<uv_handle_t*>(&commit_done_), reinterpret_cast<uv_handle_t*>(&sigint_),
         reinterpret_cast<uv_handle_t*>(&sigterm_), reinterpret_cast<uv_handle_t*>(&sigusr1_),
         reinterpret_cast<uv_handle_t*>(&sigwinch_)}) {
     uv_close(h, nullptr);
@@ -1273,7 +1339,7 @@ void Driver::stop_until_resumed(RunStatus status) {
 void Driver::check_requests() {
   // One event at a time: a large run has hundreds of thousands since control_seq_.
   // A failed read leaves the rest for the next signal.
-  (void)store_.for_each_event(run_id_, control_seq_, [&](const store::Event& e) {
+  (void)store().for_each_event(run_id_, control_seq_, [&](const store::Event& e) {
     control_seq_ = std::max(control_seq_, e.seq);
     if (e.time < requests_after_) return;
     if (e.kind == "run.cancel_requested") {
@@ -1377,7 +1443,7 @@ Result<void> Driver::import_tasks() {
     batch.events.push_back(event(id, std::string("task.") + to_string(imported.status), data));
   }
   secrets_.redact(batch);
-  return store_.apply(batch);
+  return store().apply(batch);
 }
 
 // The states the store recorded, for Scheduler::restore(). Named outputs come back from
@@ -1552,8 +1618,8 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     return tl::unexpected(r.error());
   }
   // Read after the lock: nobody else writes task rows now.
-  auto tasks = store_.list_tasks(run_id_);
-  auto attempts = tasks ? store_.list_attempts(run_id_, "")
+  auto tasks = store().list_tasks(run_id_);
+  auto attempts = tasks ? store().list_attempts(run_id_, "")
                         : Result<std::vector<store::AttemptRecord>>(tl::unexpected(tasks.error()));
   if (!attempts) {
     shut_loop();
@@ -1570,7 +1636,7 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     // hundreds of thousands).
     ActiveSeconds active;
     PendingIterations iterations;
-    auto read = store_.for_each_event(run_id_, 0, [&](const store::Event& e) {
+    auto read = store().for_each_event(run_id_, 0, [&](const store::Event& e) {
       active.add(e);
       iterations.add(e);
       review_log.add(e);
@@ -1582,7 +1648,7 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     active_before_s = active.total();
     note_iterations(iterations);
   } else {
-    auto events = store_.list_events(run_id_, 0);
+    auto events = store().list_events(run_id_, 0);
     if (!events) {
       shut_loop();
       return tl::unexpected(events.error());
@@ -1708,7 +1774,7 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     recover_attempt(i, record, batch, ended);
   }
   secrets_.redact(batch);
-  if (auto r = store_.apply(batch); !r) {
+  if (auto r = store().apply(batch); !r) {
     // ~Supervised would kill a re-attached attempt: leave it to its supervisor.
     for (auto& [task, live] : live_) {
       if (live.process) live.process->detach();

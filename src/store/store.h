@@ -4,7 +4,9 @@
 // chosen by open_store() (open_store.h). The schema is
 // versioned and documented in store/SCHEMA.md and ARCHITECTURE.md. Every
 // apply() is one transaction: either all of a Batch is durable, or none of it.
-// Times are Unix seconds (double). Thread safety: a Store is used from one thread.
+// Times are Unix seconds (double). Thread safety: a Store is used from one thread at a
+// time (a run writes its deferred transactions on a thread of its own meanwhile:
+// engine/commit_thread.h).
 #pragma once
 
 #include <cstdint>
