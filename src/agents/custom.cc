@@ -9,6 +9,7 @@
 #include "agents/builtin.h"
 #include "agents/output_parsing.h"
 #include "agents/prompt.h"
+#include "util/text.h"
 
 namespace baton::agents {
 
@@ -49,13 +50,6 @@ const nlohmann::json* walk(const nlohmann::json& root, const std::vector<std::st
     }
   }
   return node;
-}
-
-std::string trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
 }
 
 class CustomInvoker final : public Invoker {

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "agents/output_parsing.h"
+#include "util/text.h"
 
 namespace baton::agents {
 
@@ -50,13 +51,6 @@ bool bool_field(const nlohmann::json& j, const char* key) {
   if (!j.is_object()) return false;
   auto it = j.find(key);
   return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-
-std::string_view trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 // TEXT's lines, each prefixed by INDENT.
@@ -116,7 +110,7 @@ std::string content_text(const nlohmann::json& content) {
 }
 
 void TranscriptBuilder::message(std::string_view text) {
-  std::string_view t = trim(text);
+  std::string_view t = trim_view(text);
   if (t.empty()) return;
   entries_.push_back({Entry::Kind::kMessage, std::string(t)});
 }
@@ -133,7 +127,7 @@ void TranscriptBuilder::tool_call_text(std::string_view tool, std::string_view a
 }
 
 void TranscriptBuilder::tool_result(std::string_view text, bool error) {
-  std::string_view t = trim(text);
+  std::string_view t = trim_view(text);
   if (t.empty() && !error) return;
   size_t nl = t.find('\n');
   std::string first = one_line(t.substr(0, nl), kMaxArgumentBytes);
@@ -145,7 +139,7 @@ void TranscriptBuilder::tool_result(std::string_view text, bool error) {
 }
 
 void TranscriptBuilder::note(std::string_view text) {
-  std::string_view t = trim(text);
+  std::string_view t = trim_view(text);
   if (t.empty()) return;
   entries_.push_back({Entry::Kind::kOther, "note: " + one_line(t, 300)});
 }
@@ -155,7 +149,7 @@ void TranscriptBuilder::other(std::string_view line) {
 }
 
 std::string TranscriptBuilder::finish(const AgentResult& result) const {
-  std::string answer(trim(result.text));
+  std::string answer(trim_view(result.text));
   size_t count = entries_.size();
   // The answer is printed once, at the end, even when it was also the last message.
   for (size_t i = entries_.size(); i-- > 0;) {

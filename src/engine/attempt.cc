@@ -9,6 +9,7 @@
 #include "engine/iteration.h"
 #include "engine/review.h"
 #include "expr/shell.h"
+#include "util/text.h"
 
 namespace baton::engine {
 
@@ -40,13 +41,6 @@ Result<std::string> without_nul(Result<std::string> text, const std::string& whe
                 "environment or a path cannot hold");
   }
   return text;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 // A parameter value as prompt text: strings rendered, anything else as JSON with

@@ -8,18 +8,13 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/text.h"
+
 namespace baton::engine {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string trim(std::string_view s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return std::string(s.substr(b, e - b + 1));
-}
 
 // The forms in which VALUE may reach a text: without surrounding whitespace (a
 // file's final newline stays in the text; the trimmed value is in every occurrence

@@ -2,16 +2,11 @@
 
 #include <fstream>
 
+#include "util/text.h"
+
 namespace baton::isolation {
 
 namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 // The scope of the scratch worktree `git worktree add` just made at SCRATCH_PATH: its
 // own admin directory, named by the `.git` file git wrote (no task runs there), which

@@ -9,18 +9,13 @@
 #include <set>
 #include <sstream>
 
+#include "util/text.h"
+
 namespace baton::isolation {
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
-}
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> out;

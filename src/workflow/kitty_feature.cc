@@ -12,6 +12,7 @@
 #include <regex>
 #include <sstream>
 
+#include "util/text.h"
 #include "workflow/scalar_position.h"
 #include "workflow/source.h"
 #include "workflow/yaml_tree.h"
@@ -87,13 +88,6 @@ std::optional<Split> split_front_matter(const std::string& text, std::string* er
   }
   *error = "the front matter is not closed: no '---' line after it";
   return std::nullopt;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r\n");
-  return s.substr(b, e - b + 1);
 }
 
 // Reads one WP file into WP; problems go to SINK. False when it could not be read
