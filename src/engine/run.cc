@@ -223,13 +223,13 @@ class Driver {
   // After a transaction: what was deferred is durable (or, on RESULT's error, the run
   // is cancelled).
   bool applied(const Result<void>& result) {
-    deferred_.clear();
-    deferred_records_ = 0;
-    if (handles_open_) uv_timer_stop(&commit_timer_);
     if (!result) {
       store_failed(result.error());
       return false;
     }
+    deferred_.clear();
+    deferred_records_ = 0;
+    if (handles_open_) uv_timer_stop(&commit_timer_);
     note_committed(deferred_transitions_);
     deferred_transitions_.clear();
     return true;
