@@ -217,9 +217,28 @@ TEST_F(AgentCliTest, ClaudeCodeWorksThroughErrorsAndADroppedConnection) {
   EXPECT_EQ(result["result"], "done");
   EXPECT_EQ(result["usage"]["input_tokens"], 400);
   EXPECT_EQ(result["usage"]["output_tokens"], 80);
-  int retries = 0;
-  for (const json& ev : events) retries += ev.value("subtype", "") == "api_retry";
-  EXPECT_EQ(retries, 3);
+  // One retry per injected fault: the 500, the dropped connection (no status) and the
+  // 529. Claude Code may also retry a pooled connection that failed before its request
+  // reached the server (no status either; seen once in CI): the steps below show the
+  // server saw nothing more.
+  int retries_500 = 0, retries_529 = 0, without_status = 0, other = 0;
+  for (const json& ev : events) {
+    if (ev.value("subtype", "") != "api_retry") continue;
+    const json status = ev.value("error_status", json());
+    if (status == 500) {
+      ++retries_500;
+    } else if (status == 529) {
+      ++retries_529;
+    } else if (status.is_null()) {
+      ++without_status;
+    } else {
+      ++other;
+    }
+  }
+  EXPECT_EQ(retries_500, 1) << o.out;
+  EXPECT_EQ(retries_529, 1) << o.out;
+  EXPECT_GE(without_status, 1) << o.out;  // the drop
+  EXPECT_EQ(other, 0) << o.out;
   std::vector<int> played = steps();
   std::erase(played, -1);  // Claude Code's HEAD / connectivity check
   EXPECT_EQ(played, (std::vector<int>{0, 1, 2, 3, 4, 5, 6}));
