@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -651,14 +652,18 @@ Result<std::vector<std::string>> write_files(const std::string& root,
         return fail("file part '" + p.file_name + "': " +
                     (confined ? "the path leaves the task's directory" : confined.error().message));
       }
-      std::error_code ec;
-      fs::create_directories(fs::path(*confined).parent_path(), ec);
-      Result<std::string> again = acp::confine(real_root, *confined);  // no symlink raced in
-      if (!again) return fail("file part '" + p.file_name + "': " + again.error().message);
-      std::ofstream out(*again, std::ios::binary | std::ios::trunc);
-      out.write(p.bytes.data(), static_cast<std::streamsize>(p.bytes.size()));
-      if (!out) return fail("file part '" + p.file_name + "': cannot write " + *again);
-      std::string rel = fs::path(*again).lexically_relative(real_root).string();
+      // Missing directories are made and none on the way is followed if it became a
+      // symlink since confine() looked (open_beneath()).
+      auto out = acp::open_beneath(real_root, *confined, O_WRONLY | O_CREAT | O_TRUNC, 0644,
+                                   /*create_parents=*/true);
+      if (!out) return fail("file part '" + p.file_name + "': " + out.error().message);
+      for (size_t at = 0; at < p.bytes.size();) {
+        ssize_t n = ::write(out->get(), p.bytes.data() + at, p.bytes.size() - at);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return fail("file part '" + p.file_name + "': cannot write " + *confined);
+        at += static_cast<size_t>(n);
+      }
+      std::string rel = fs::path(*confined).lexically_relative(real_root).string();
       emit({{"a2a", "file"}, {"path", rel}, {"bytes", p.bytes.size()}});
       written.push_back(rel);
     }

@@ -131,12 +131,21 @@ nlohmann::json Client::read_text_file(const Message& m) {
          {"reason", path.error().message}});
     return make_error(m.id, kInvalidParams, path.error().message);
   }
-  int fd = ::open(path->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) {
-    return make_error(m.id, kNotFound,
-                      "Resource not found: " + *path + ": " + std::strerror(errno));
+  // Opened so that a directory the agent swapped for a symlink since confine() looked
+  // cannot lead the read out of the task's directory.
+  auto opened = open_beneath(options_.root, *path, O_RDONLY | O_NONBLOCK);
+  if (!opened) {
+    if (opened.error().code == ENOENT) {
+      return make_error(m.id, kNotFound, "Resource not found: " + *path + ": " +
+                                             std::strerror(ENOENT));
+    }
+    log({{"acp", "fs_denied"},
+         {"method", m.method},
+         {"path", *path},
+         {"reason", opened.error().message}});
+    return make_error(m.id, kInvalidParams, opened.error().message);
   }
-  exec::Fd owned(fd);
+  const int fd = opened->get();
   struct stat st;
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     return make_error(m.id, kInvalidParams, *path + ": not a regular file");
@@ -184,15 +193,22 @@ nlohmann::json Client::write_text_file(const Message& m) {
          {"reason", reason}});
     return make_error(m.id, kInvalidParams, reason);
   }
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(*path).parent_path(), ec);
-  // Created directories cannot be symlinks, but check again that nothing raced us.
-  if (auto again = confine(options_.root, *path); !again || *again != *path) {
-    return make_error(m.id, kInvalidParams, "path is outside the task's directory: " + *path);
+  // The missing directories are made and every one on the way is opened without
+  // following a symlink: one the agent swapped in since confine() looked is refused
+  // (open_beneath()), so the write cannot land outside the task's directory.
+  auto opened = open_beneath(options_.root, *path, O_WRONLY | O_CREAT | O_TRUNC, 0644,
+                             /*create_parents=*/true);
+  if (!opened) {
+    if (opened.error().code == ELOOP) {
+      log({{"acp", "fs_denied"},
+           {"method", m.method},
+           {"path", *path},
+           {"reason", opened.error().message}});
+      return make_error(m.id, kInvalidParams, opened.error().message);
+    }
+    return make_error(m.id, -32603, opened.error().message);
   }
-  int fd = ::open(path->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) return make_error(m.id, -32603, *path + ": " + std::strerror(errno));
-  exec::Fd owned(fd);
+  const int fd = opened->get();
   if (!write_line(fd, m.params["content"].get<std::string>())) {
     return make_error(m.id, -32603, *path + ": write failed");
   }

@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -310,6 +311,25 @@ TEST_F(ClientTest, FsRequestsAreConfinedToTheTaskDirectory) {
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(written), {}), "hello");
   EXPECT_EQ(answers[6]["error"]["code"], -32002);
   EXPECT_NE(log().find(R"({"acp":"fs_denied")"), std::string::npos);
+}
+
+// A FIFO the agent made in the task's directory: opening it for reading used to wait
+// for a writer forever (the client stalled); now the read is refused at once.
+TEST_F(ClientTest, AFifoToReadIsRefusedWithoutWaitingForAWriter) {
+  const std::string root = options_.root;
+  ASSERT_EQ(::mkfifo((root + "/pipe").c_str(), 0600), 0);
+  json answer;
+  Outcome o = run([&](Peer& p) {
+    p.handshake();
+    p.new_session();
+    json prompt = p.expect("session/prompt");
+    p.send(make_request(100, "fs/read_text_file", {{"sessionId", "sess-1"}, {"path", root + "/pipe"}}));
+    answer = p.recv();
+    p.reply(prompt, {{"stopReason", "end_turn"}});
+  });
+  EXPECT_TRUE(o.success) << o.error;
+  ASSERT_TRUE(answer.contains("error")) << answer.dump();
+  EXPECT_EQ(answer["error"]["message"], root + "/pipe: not a regular file");
 }
 
 TEST_F(ClientTest, PermissionRequestsAreAnsweredByThePolicyAndRecorded) {

@@ -58,14 +58,18 @@ Result<std::string> read_output_file(const TypedOutput& out, const std::string& 
   if (!resolved) {
     return fail(what + ": " + resolved.error().message);
   }
-  // O_NOFOLLOW: the last component is not a symlink swapped in since; O_NONBLOCK: a FIFO
-  // does not block the orchestrator (it is refused below as not a regular file).
-  int fd = ::open(resolved->c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT) return fail(what + ": no such file (the task did not write it)");
-    return fail(what + ": cannot open: " + std::strerror(err));
+  // open_beneath(): no symlink swapped in since confine() looked is followed, on the way
+  // or last; O_NONBLOCK: a FIFO does not block the orchestrator (it is refused below as
+  // not a regular file).
+  auto opened = acp::open_beneath(task_dir, *resolved, O_RDONLY | O_NONBLOCK);
+  if (!opened) {
+    if (opened.error().code == ENOENT) {
+      return fail(what + ": no such file (the task did not write it)");
+    }
+    if (opened.error().code == ELOOP) return fail(what + ": " + opened.error().message);
+    return fail(what + ": cannot open: " + std::strerror(opened.error().code));
   }
+  const int fd = opened.value().release();
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
