@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -654,9 +655,13 @@ Result<std::vector<std::string>> write_files(const std::string& root,
       }
       // Missing directories are made and none on the way is followed if it became a
       // symlink since confine() looked (open_beneath()).
-      auto out = acp::open_beneath(real_root, *confined, O_WRONLY | O_CREAT | O_TRUNC, 0644,
-                                   /*create_parents=*/true);
+      // O_NONBLOCK: a FIFO left there fails or is refused, never stalls the client.
+      auto out = acp::open_beneath(real_root, *confined, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK,
+                                   0644, /*create_parents=*/true);
       if (!out) return fail("file part '" + p.file_name + "': " + out.error().message);
+      if (struct stat st; ::fstat(out->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+        return fail("file part '" + p.file_name + "': not a regular file: " + *confined);
+      }
       for (size_t at = 0; at < p.bytes.size();) {
         ssize_t n = ::write(out->get(), p.bytes.data() + at, p.bytes.size() - at);
         if (n < 0 && errno == EINTR) continue;

@@ -196,8 +196,10 @@ nlohmann::json Client::write_text_file(const Message& m) {
   // The missing directories are made and every one on the way is opened without
   // following a symlink: one the agent swapped in since confine() looked is refused
   // (open_beneath()), so the write cannot land outside the task's directory.
-  auto opened = open_beneath(options_.root, *path, O_WRONLY | O_CREAT | O_TRUNC, 0644,
-                             /*create_parents=*/true);
+  // O_NONBLOCK: a FIFO without a reader fails the open (ENXIO) instead of stalling the
+  // client; one with a reader is refused below.
+  auto opened = open_beneath(options_.root, *path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK,
+                             0644, /*create_parents=*/true);
   if (!opened) {
     if (opened.error().code == ELOOP) {
       log({{"acp", "fs_denied"},
@@ -209,6 +211,9 @@ nlohmann::json Client::write_text_file(const Message& m) {
     return make_error(m.id, -32603, opened.error().message);
   }
   const int fd = opened->get();
+  if (struct stat st; ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    return make_error(m.id, kInvalidParams, *path + ": not a regular file");
+  }
   if (!write_line(fd, m.params["content"].get<std::string>())) {
     return make_error(m.id, -32603, *path + ": write failed");
   }

@@ -332,6 +332,26 @@ TEST_F(ClientTest, AFifoToReadIsRefusedWithoutWaitingForAWriter) {
   EXPECT_EQ(answer["error"]["message"], root + "/pipe: not a regular file");
 }
 
+// The same FIFO to write: opening it for writing used to wait for a reader forever.
+TEST_F(ClientTest, AFifoToWriteIsRefusedWithoutWaitingForAReader) {
+  const std::string root = options_.root;
+  ASSERT_EQ(::mkfifo((root + "/pipe").c_str(), 0600), 0);
+  json answer;
+  Outcome o = run([&](Peer& p) {
+    p.handshake();
+    p.new_session();
+    json prompt = p.expect("session/prompt");
+    p.send(make_request(100, "fs/write_text_file",
+                        {{"sessionId", "sess-1"}, {"path", root + "/pipe"}, {"content", "x"}}));
+    answer = p.recv();
+    p.reply(prompt, {{"stopReason", "end_turn"}});
+  });
+  EXPECT_TRUE(o.success) << o.error;
+  ASSERT_TRUE(answer.contains("error")) << answer.dump();
+  EXPECT_NE(answer["error"]["message"].get<std::string>().find(root + "/pipe"), std::string::npos)
+      << answer.dump();
+}
+
 TEST_F(ClientTest, PermissionRequestsAreAnsweredByThePolicyAndRecorded) {
   const std::string root = options_.root;
   std::vector<json> answers;
