@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "store/libpq_loader.h"
+
 namespace baton::store {
 
 std::string pg_double(double value) {
@@ -105,6 +107,7 @@ std::optional<double> PgRows::optional_real(int row, int col) const {
 }
 
 Result<PgConnection> PgConnection::connect(const std::string& conninfo) {
+  if (auto loaded = load_libpq(); !loaded) return fail("cannot connect: " + loaded.error().message);
   PGconn* raw = PQconnectdb(conninfo.c_str());
   PgConnection conn(raw, conninfo);
   if (raw == nullptr) return fail("cannot connect: out of memory");
