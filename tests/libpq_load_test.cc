@@ -51,8 +51,7 @@ TEST(LibpqLoadTest, APostgresStoreWithoutLibpqNamesTheLibraryAndThePackage) {
   EXPECT_NE(o.err.find("cannot load libpq (" + dir.path() + "/no-such-libpq.so.5): "),
             std::string::npos)
       << o.err;
-  EXPECT_NE(o.err.find("install Debian's libpq5 (or set BATON_LIBPQ)"), std::string::npos)
-      << o.err;
+  EXPECT_NE(o.err.find("install Debian's libpq5 (or set BATON_LIBPQ)"), std::string::npos) << o.err;
 }
 
 }  // namespace

@@ -136,8 +136,8 @@ nlohmann::json Client::read_text_file(const Message& m) {
   auto opened = open_beneath(options_.root, *path, O_RDONLY | O_NONBLOCK);
   if (!opened) {
     if (opened.error().code == ENOENT) {
-      return make_error(m.id, kNotFound, "Resource not found: " + *path + ": " +
-                                             std::strerror(ENOENT));
+      return make_error(m.id, kNotFound,
+                        "Resource not found: " + *path + ": " + std::strerror(ENOENT));
     }
     log({{"acp", "fs_denied"},
          {"method", m.method},
@@ -198,8 +198,8 @@ nlohmann::json Client::write_text_file(const Message& m) {
   // (open_beneath()), so the write cannot land outside the task's directory.
   // O_NONBLOCK: a FIFO without a reader fails the open (ENXIO) instead of stalling the
   // client; one with a reader is refused below.
-  auto opened = open_beneath(options_.root, *path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK,
-                             0644, /*create_parents=*/true);
+  auto opened = open_beneath(options_.root, *path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK, 0644,
+                             /*create_parents=*/true);
   if (!opened) {
     if (opened.error().code == ELOOP) {
       log({{"acp", "fs_denied"},

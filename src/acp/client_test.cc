@@ -4,11 +4,11 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/stat.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -323,7 +323,8 @@ TEST_F(ClientTest, AFifoToReadIsRefusedWithoutWaitingForAWriter) {
     p.handshake();
     p.new_session();
     json prompt = p.expect("session/prompt");
-    p.send(make_request(100, "fs/read_text_file", {{"sessionId", "sess-1"}, {"path", root + "/pipe"}}));
+    p.send(make_request(100, "fs/read_text_file",
+                        {{"sessionId", "sess-1"}, {"path", root + "/pipe"}}));
     answer = p.recv();
     p.reply(prompt, {{"stopReason", "end_turn"}});
   });

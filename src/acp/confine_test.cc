@@ -1,11 +1,10 @@
 #include "acp/confine.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-#include <fcntl.h>
 
 #include <cerrno>
 #include <filesystem>
@@ -102,7 +101,8 @@ TEST_F(ConfineTest, OpenBeneathOpensWhatConfineResolved) {
   auto missing = open_beneath(root_, root_ + "/sub/none", O_RDONLY);
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, ENOENT);
-  EXPECT_EQ(missing.error().message, "cannot open " + root_ + "/sub/none: No such file or directory");
+  EXPECT_EQ(missing.error().message,
+            "cannot open " + root_ + "/sub/none: No such file or directory");
   EXPECT_FALSE(open_beneath(root_, outside_ + "/secret", O_RDONLY));  // not under ROOT
 }
 
