@@ -36,8 +36,9 @@ Result<std::string> confine(const std::string& root, const std::string& path);
 /// it does not follow a symlink) and then opened like the others. PATH equal to ROOT
 /// opens ROOT itself.
 /// Errors: "path is outside the task's directory: PATH" (not under ROOT, a "." or ".."
-/// component, a symlink or a non-directory where a directory was: errno ELOOP), else
-/// "cannot open PATH: <strerror>" with the errno (ENOENT when it does not exist).
+/// component, or a symlink on the way or last: errno ELOOP), else "cannot open PATH:
+/// <strerror>" with the errno (ENOENT when it does not exist, ENOTDIR when a file
+/// stands where a directory should).
 Result<exec::Fd> open_beneath(const std::string& root, const std::string& path, int flags,
                               mode_t mode = 0, bool create_parents = false);
 
