@@ -27,6 +27,7 @@
 #include "agents/invoker.h"
 #include "util/callback_inbox.h"
 #include "util/env_var.h"
+#include "util/write_all.h"
 
 namespace baton::a2a {
 
@@ -662,11 +663,8 @@ Result<std::vector<std::string>> write_files(const std::string& root,
       if (struct stat st; ::fstat(out->get(), &st) != 0 || !S_ISREG(st.st_mode)) {
         return fail("file part '" + p.file_name + "': not a regular file: " + *confined);
       }
-      for (size_t at = 0; at < p.bytes.size();) {
-        ssize_t n = ::write(out->get(), p.bytes.data() + at, p.bytes.size() - at);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return fail("file part '" + p.file_name + "': cannot write " + *confined);
-        at += static_cast<size_t>(n);
+      if (!write_all(out->get(), p.bytes)) {
+        return fail("file part '" + p.file_name + "': cannot write " + *confined);
       }
       std::string rel = fs::path(*confined).lexically_relative(real_root).string();
       emit({{"a2a", "file"}, {"path", rel}, {"bytes", p.bytes.size()}});

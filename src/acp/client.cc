@@ -17,6 +17,7 @@
 #include "agents/event_time.h"
 #include "agents/json_fields.h"
 #include "agents/output_parsing.h"
+#include "util/write_all.h"
 
 namespace baton::acp {
 
@@ -214,12 +215,9 @@ nlohmann::json Client::write_text_file(const Message& m) {
   if (struct stat st; ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     return make_error(m.id, kInvalidParams, *path + ": not a regular file");
   }
-  if (!write_line(fd, m.params["content"].get<std::string>())) {
+  if (!write_all(fd, m.params["content"].get<std::string>())) {
     return make_error(m.id, -32603, *path + ": write failed");
   }
-  // write_line added a newline the content did not have: cut it off again.
-  off_t size = ::lseek(fd, 0, SEEK_CUR);
-  if (size > 0) (void)!::ftruncate(fd, size - 1);
   return make_result(m.id, nlohmann::json::object());
 }
 

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/write_all.h"
+
 namespace baton::acp {
 
 LineReader::Status LineReader::next_line(std::string* line, int* err) {
@@ -104,16 +106,7 @@ std::string to_line(const nlohmann::json& message) {
 Result<void> write_line(int fd, std::string_view line) {
   std::string data(line);
   data.push_back('\n');
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(std::string("write: ") + std::strerror(errno), errno);
-    }
-    off += static_cast<size_t>(n);
-  }
-  return ok();
+  return write_all(fd, data);
 }
 
 }  // namespace baton::acp

@@ -10,19 +10,10 @@
 #include <cstring>
 
 #include "exec/process_group.h"
+#include "util/write_all.h"
 
 namespace baton::exec {
 namespace {
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 // "SIGTERM" for 15; "signal 99" for numbers glibc has no name for.
 std::string signal_label(int signo) {

@@ -14,19 +14,14 @@
 #include <random>
 #include <thread>
 
+#include "util/write_all.h"
+
 namespace baton::isolation {
 
 namespace {
 
-void write_all(int fd, const std::string& data) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;  // the reader is gone: drop the rest, keep draining the container
-    done += static_cast<size_t>(n);
-  }
-}
+// A reader that is gone loses the rest; the container is drained all the same.
+void write_or_drop(int fd, const std::string& data) { (void)write_all(fd, data); }
 
 // What the signal thread and the main thread share; guarded by `mu`.
 struct Shared {
@@ -86,7 +81,7 @@ Result<int> run_container(const EngineClient& client, ContainerSpec spec,
   }
   close(guard_pipe[0]);
   int to_guard = guard_pipe[1];
-  auto tell_guard = [&](const std::string& line) { write_all(to_guard, line + "\n"); };
+  auto tell_guard = [&](const std::string& line) { write_or_drop(to_guard, line + "\n"); };
 
   auto shared = std::make_shared<Shared>();
   std::thread([shared, stops, client, grace = options.stop_grace_s] {
@@ -145,14 +140,14 @@ Result<int> run_container(const EngineClient& client, ContainerSpec spec,
   }
   int fd = stream->socket.fd();
   if (spec.open_stdin) {
-    write_all(fd, options.stdin_data);
+    write_or_drop(fd, options.stdin_data);
   }
   // Closing our half ends the command's stdin (StdinOnce); its output still comes.
   shutdown(fd, SHUT_WR);
 
   StreamDemuxer demux;
   auto on_frame = [&](int kind, const std::string& bytes) {
-    write_all(kind == 2 ? options.err_fd : options.out_fd, bytes);
+    write_or_drop(kind == 2 ? options.err_fd : options.out_fd, bytes);
   };
   demux.feed(stream->rest, on_frame);
   char buf[65536];

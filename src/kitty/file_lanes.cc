@@ -13,6 +13,8 @@
 #include <random>
 #include <sstream>
 
+#include "util/write_all.h"
+
 namespace baton::kitty {
 
 namespace {
@@ -40,14 +42,8 @@ Result<std::string> read_bounded(const std::string& path, size_t limit, bool* mi
 }
 
 Result<void> write_all(int fd, const std::string& data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(path + ": cannot write: " + std::strerror(errno));
-    }
-    off += static_cast<size_t>(n);
+  if (auto written = baton::write_all(fd, data); !written) {
+    return fail(path + ": cannot write: " + std::strerror(written.error().code));
   }
   return {};
 }
