@@ -69,10 +69,9 @@ Result<std::string> read_output_file(const TypedOutput& out, const std::string& 
     if (opened.error().code == ELOOP) return fail(what + ": " + opened.error().message);
     return fail(what + ": cannot open: " + std::strerror(opened.error().code));
   }
-  const int fd = opened.value().release();
+  const int fd = opened->get();
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
     return fail(what + ": not a regular file");
   }
   std::string content;
@@ -81,18 +80,15 @@ Result<std::string> read_output_file(const TypedOutput& out, const std::string& 
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      int err = errno;
-      ::close(fd);
+      const int err = errno;
       return fail(what + ": cannot read: " + std::strerror(err));
     }
     if (n == 0) break;
     content.append(buf, static_cast<size_t>(n));
     if (content.size() > kMaxOutputFileBytes) {
-      ::close(fd);
       return fail(what + ": larger than " + std::to_string(kMaxOutputFileBytes) + " bytes");
     }
   }
-  ::close(fd);
   try {
     (void)nlohmann::json(content).dump();
   } catch (const nlohmann::json::exception&) {
