@@ -4,8 +4,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "harness_util.h"
@@ -20,20 +18,13 @@ tasks:
     run: "touch started; while [ ! -e go ]; do sleep 0.02; done"
 )";
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 TEST(LibpqLoadTest, ARunOnSqliteDoesNotMapLibpq) {
   ScratchDir dir;
   make_flow_repo(dir, kWaitingFlow);
   BatonProcess run({"run", "--plain", "flow.yaml"}, dir.path());
   ASSERT_TRUE(wait_for_file(dir.path() + "/started"));
   // The orchestrator in the middle of its run: its mappings, libraries included.
-  const std::string maps = read_all("/proc/" + std::to_string(run.pid()) + "/maps");
+  const std::string maps = read_file("/proc/" + std::to_string(run.pid()) + "/maps");
   dir.write("go", "");
   Outcome o = run.wait();
   EXPECT_EQ(o.exit_code, 0) << o.out << o.err;

@@ -313,43 +313,40 @@ TEST_F(ClientTest, FsRequestsAreConfinedToTheTaskDirectory) {
   EXPECT_NE(log().find(R"({"acp":"fs_denied")"), std::string::npos);
 }
 
-// A FIFO the agent made in the task's directory: opening it for reading used to wait
-// for a writer forever (the client stalled); now the read is refused at once.
-TEST_F(ClientTest, AFifoToReadIsRefusedWithoutWaitingForAWriter) {
-  const std::string root = options_.root;
-  ASSERT_EQ(::mkfifo((root + "/pipe").c_str(), 0600), 0);
-  json answer;
-  Outcome o = run([&](Peer& p) {
-    p.handshake();
-    p.new_session();
-    json prompt = p.expect("session/prompt");
-    p.send(make_request(100, "fs/read_text_file",
-                        {{"sessionId", "sess-1"}, {"path", root + "/pipe"}}));
-    answer = p.recv();
-    p.reply(prompt, {{"stopReason", "end_turn"}});
-  });
-  EXPECT_TRUE(o.success) << o.error;
+// A FIFO the agent made in the task's directory: opening it used to wait for the other
+// end forever (the client stalled); now the request is refused at once. answer_to()
+// makes the FIFO, sends METHOD naming it (with PARAMS) mid-turn and returns the answer.
+class ClientFifoTest : public ClientTest {
+ protected:
+  json answer_to(const std::string& method, json params) {
+    EXPECT_EQ(::mkfifo((options_.root + "/pipe").c_str(), 0600), 0);
+    params["sessionId"] = "sess-1";
+    params["path"] = options_.root + "/pipe";
+    json answer;
+    Outcome o = run([&](Peer& p) {
+      p.handshake();
+      p.new_session();
+      json prompt = p.expect("session/prompt");
+      p.send(make_request(100, method, params));
+      answer = p.recv();
+      p.reply(prompt, {{"stopReason", "end_turn"}});
+    });
+    EXPECT_TRUE(o.success) << o.error;
+    return answer;
+  }
+};
+
+TEST_F(ClientFifoTest, AFifoToReadIsRefusedWithoutWaitingForAWriter) {
+  json answer = answer_to("fs/read_text_file", json::object());
   ASSERT_TRUE(answer.contains("error")) << answer.dump();
-  EXPECT_EQ(answer["error"]["message"], root + "/pipe: not a regular file");
+  EXPECT_EQ(answer["error"]["message"], options_.root + "/pipe: not a regular file");
 }
 
-// The same FIFO to write: opening it for writing used to wait for a reader forever.
-TEST_F(ClientTest, AFifoToWriteIsRefusedWithoutWaitingForAReader) {
-  const std::string root = options_.root;
-  ASSERT_EQ(::mkfifo((root + "/pipe").c_str(), 0600), 0);
-  json answer;
-  Outcome o = run([&](Peer& p) {
-    p.handshake();
-    p.new_session();
-    json prompt = p.expect("session/prompt");
-    p.send(make_request(100, "fs/write_text_file",
-                        {{"sessionId", "sess-1"}, {"path", root + "/pipe"}, {"content", "x"}}));
-    answer = p.recv();
-    p.reply(prompt, {{"stopReason", "end_turn"}});
-  });
-  EXPECT_TRUE(o.success) << o.error;
+TEST_F(ClientFifoTest, AFifoToWriteIsRefusedWithoutWaitingForAReader) {
+  json answer = answer_to("fs/write_text_file", {{"content", "x"}});
   ASSERT_TRUE(answer.contains("error")) << answer.dump();
-  EXPECT_NE(answer["error"]["message"].get<std::string>().find(root + "/pipe"), std::string::npos)
+  EXPECT_NE(answer["error"]["message"].get<std::string>().find(options_.root + "/pipe"),
+            std::string::npos)
       << answer.dump();
 }
 
