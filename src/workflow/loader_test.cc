@@ -1495,6 +1495,23 @@ TEST(LoaderTest, RecursiveAndExplodingAliasesAreRefused) {
             "materialize more than 16777216 bytes through aliases (the limit)");
 }
 
+TEST(LoaderTest, AnAliasedTemplateIsCheckedOnceAndItsErrorReportedOnce) {
+  // One anchored scalar reached four times in one task's parameters: one error at its
+  // place, not four.
+  LoadResult r = load(
+      "name: d\ntasks:\n  - id: a\n    run: x\n    parameters:\n      p: &p \"${nope\"\n"
+      "      q: [*p, *p, *p]\n");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:6:14: error: unterminated '${'"}));
+  // Each task still checks it: a reference is valid or not per task (here `b` is a
+  // dependency of `c` only).
+  r = load(
+      "name: d\nmetadata: {m: &m \"${b.output}\"}\ntasks:\n  - {id: b, run: x}\n"
+      "  - {id: a, run: x, parameters: {p: *m, q: [*m, *m]}}\n"
+      "  - {id: c, run: x, dependencies: [b], parameters: {p: *m}}\n");
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:2:21: error: task 'a' refers to 'b.output' but 'b' is "
+                             "not upstream of it; add it to dependencies"}));
+}
+
 TEST(LoaderTest, RefusedTexts) {
   EXPECT_EQ(only(load("")), "flow.yaml: error: the file is empty");
   EXPECT_EQ(only(load(std::string("name: x\n\0\x01", 10))),

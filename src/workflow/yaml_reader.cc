@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <unordered_set>
 
 #include "workflow/duration.h"
 #include "workflow/loader.h"
@@ -1265,8 +1266,12 @@ void read_agent_limits(const YamlEntry& e, const std::string& where, DiagnosticS
 
 namespace {
 
+// SITED: the scalars already appended to SITES by this conversion. A scalar reached
+// again through an alias is the same text at the same place: its template is checked
+// once, so an error in it is reported once, and a 1 MB anchor aliased a thousand times
+// is not parsed a thousand times.
 bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<TemplateSite>* sites,
-             nlohmann::json* out) {
+             std::unordered_set<uint32_t>* sited, nlohmann::json* out) {
   if (depth > kMaxJsonDepth || *budget == 0) return false;
   --*budget;
   switch (node.Type()) {
@@ -1276,7 +1281,7 @@ bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<Templa
         *out = resolve_plain(s);
         if (!out->is_string()) return true;
       }
-      if (sites) sites->push_back({s, false, node.Mark()});
+      if (sites && sited->insert(node.id()).second) sites->push_back({s, false, node.Mark()});
       *out = s;
       return true;
     }
@@ -1284,7 +1289,7 @@ bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<Templa
       *out = nlohmann::json::array();
       for (const YamlNode& item : node) {
         nlohmann::json value;
-        if (!convert(item, depth + 1, budget, sites, &value)) return false;
+        if (!convert(item, depth + 1, budget, sites, sited, &value)) return false;
         out->push_back(std::move(value));
       }
       return true;
@@ -1295,7 +1300,7 @@ bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<Templa
         // Non-string keys are not JSON; the first of two equal keys wins, as in map_entries.
         if (!it->first.IsScalar() || out->contains(it->first.Scalar())) continue;
         nlohmann::json value;
-        if (!convert(it->second, depth + 1, budget, sites, &value)) return false;
+        if (!convert(it->second, depth + 1, budget, sites, sited, &value)) return false;
         (*out)[it->first.Scalar()] = std::move(value);
       }
       return true;
@@ -1311,7 +1316,8 @@ bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<Templa
 std::optional<nlohmann::json> yaml_to_json(const YamlNode& node, size_t* budget,
                                            std::vector<TemplateSite>* sites) {
   nlohmann::json out;
-  if (!convert(node, 0, budget, sites, &out)) return std::nullopt;
+  std::unordered_set<uint32_t> sited;
+  if (!convert(node, 0, budget, sites, &sited, &out)) return std::nullopt;
   return out;
 }
 

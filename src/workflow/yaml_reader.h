@@ -91,7 +91,8 @@ inline constexpr size_t kMaxJsonValues = 1000000;
 /// A YAML node as JSON: mappings (string keys) to objects, sequences to arrays,
 /// plain scalars resolved per the YAML 1.2 core schema (null, true/false, integers,
 /// floats; anything else a string), quoted and block scalars to strings. Each
-/// string leaf's mark is appended to SITES when SITES is not null. *BUDGET is the
+/// string leaf is appended to SITES when SITES is not null, once: a scalar reached
+/// again through an alias (the same node) is not appended again. *BUDGET is the
 /// number of values still allowed and is decreased by each value converted.
 /// nullopt when NODE nests deeper than kMaxJsonDepth or the budget runs out.
 std::optional<nlohmann::json> yaml_to_json(const YamlNode& node, size_t* budget,

@@ -28,19 +28,24 @@ std::string alias_name(std::string_view source, const YAML::Mark& mark) {
 void append_quoted(std::string* out, const std::string& s) {
   static const char kHex[] = "0123456789abcdef";
   out->push_back('"');
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+  // Runs of bytes that need no escape are appended whole: a scalar aliased many times
+  // is written out each time, so this loop sees up to kMaxCanonicalBytes per task.
+  size_t run = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto u = static_cast<unsigned char>(s[i]);
+    if (u >= 0x20 && u != '"' && u != '\\') continue;
+    out->append(s, run, i - run);
+    run = i + 1;
+    if (u >= 0x20) {
       out->push_back('\\');
-      out->push_back(c);
-    } else if (u < 0x20) {
+      out->push_back(s[i]);
+    } else {
       out->append("\\u00");
       out->push_back(kHex[u >> 4]);
       out->push_back(kHex[u & 15]);
-    } else {
-      out->push_back(c);
     }
   }
+  out->append(s, run, s.size() - run);
   out->push_back('"');
 }
 

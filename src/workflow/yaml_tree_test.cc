@@ -213,6 +213,10 @@ TEST(YamlTreeTest, CanonicalTextIgnoresLayoutAndKeepsTags) {
             canonical_text(YamlTree::parse("a: 1").root()));
   EXPECT_EQ(canonical_text(YamlTree::parse("a: !!str \"q\\\"\\n\"").root()),
             "{\"a\": !tag:yaml.org,2002:str \"q\\\"\\u000a\"}");
+  // Escapes first, last and side by side, between runs of bytes written as they are
+  // (UTF-8 included).
+  EXPECT_EQ(canonical_text(YamlTree::parse("\"\\\"a\\\\\\\\\\tb\u00e9\\u0001\\\"\"").root()),
+            "!\"\\\"a\\\\\\\\\\u0009b\u00e9\\u0001\\\"\"");
 }
 
 TEST(YamlTreeTest, BuilderMakesTreesFromEvents) {
