@@ -244,12 +244,10 @@ class Reader {
 
 bool Reader::to_json(const YamlEntry& e, const std::string& where, nlohmann::json* out,
                      std::vector<TemplateSite>* sites) {
-  std::optional<nlohmann::json> value = yaml_to_json(e.value, &json_budget_, sites);
+  std::string why;
+  std::optional<nlohmann::json> value = yaml_to_json(e.value, &json_budget_, sites, &why);
   if (!value) {
-    error(e.value_loc(), "the value of " + in_quotes(e.key) + where + " nests deeper than " +
-                             std::to_string(kMaxJsonDepth) + " levels or the file's values " +
-                             "number more than " + std::to_string(kMaxJsonValues) +
-                             " (a recursive alias?)");
+    error(e.value_loc(), "the value of " + in_quotes(e.key) + where + " " + why);
     return false;
   }
   *out = std::move(*value);
@@ -1266,14 +1264,34 @@ void read_agent_limits(const YamlEntry& e, const std::string& where, DiagnosticS
 
 namespace {
 
-// SITED: the scalars already appended to SITES by this conversion. A scalar reached
-// again through an alias is the same text at the same place: its template is checked
-// once, so an error in it is reported once, and a 1 MB anchor aliased a thousand times
-// is not parsed a thousand times.
-bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<TemplateSite>* sites,
-             std::unordered_set<uint32_t>* sited, nlohmann::json* out) {
-  if (depth > kMaxJsonDepth || *budget == 0) return false;
-  --*budget;
+// One yaml_to_json(): its budget and sites, and two sets of node ids. SITED: the
+// scalars already appended to SITES. A scalar reached again through an alias is the
+// same text at the same place: its template is checked once, so an error in it is
+// reported once, and a 1 MB anchor aliased a thousand times is not parsed a thousand
+// times. OPEN: the collections being converted (the path from the root). A collection met
+// again inside itself (`&a [x, *a]`) is a cycle JSON cannot hold; without this check
+// it would be written out until the depth or the budget ran out, and the YAML
+// builder's alias limit (kMaxAliasBytes) cannot count an alias of an anchor not yet
+// complete, so a 2 KB file could fill gigabytes before either did.
+// WHY: set to the reason when the conversion fails.
+struct Conversion {
+  size_t* budget;
+  std::vector<TemplateSite>* sites;
+  std::string why;
+  std::unordered_set<uint32_t> sited;
+  std::unordered_set<uint32_t> open;
+};
+
+bool convert(const YamlNode& node, int depth, Conversion* c, nlohmann::json* out) {
+  if (depth > kMaxJsonDepth) {
+    c->why = "nests deeper than " + std::to_string(kMaxJsonDepth) + " levels";
+    return false;
+  }
+  if (*c->budget == 0) {
+    c->why = "takes the file's values past " + std::to_string(kMaxJsonValues);
+    return false;
+  }
+  --*c->budget;
   switch (node.Type()) {
     case YAML::NodeType::Scalar: {
       const std::string& s = node.Scalar();
@@ -1281,29 +1299,40 @@ bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<Templa
         *out = resolve_plain(s);
         if (!out->is_string()) return true;
       }
-      if (sites && sited->insert(node.id()).second) sites->push_back({s, false, node.Mark()});
+      if (c->sites && c->sited.insert(node.id()).second) {
+        c->sites->push_back({s, false, node.Mark()});
+      }
       *out = s;
       return true;
     }
-    case YAML::NodeType::Sequence: {
-      *out = nlohmann::json::array();
-      for (const YamlNode& item : node) {
-        nlohmann::json value;
-        if (!convert(item, depth + 1, budget, sites, sited, &value)) return false;
-        out->push_back(std::move(value));
-      }
-      return true;
-    }
+    case YAML::NodeType::Sequence:
     case YAML::NodeType::Map: {
-      *out = nlohmann::json::object();
-      for (auto it = node.begin(); it != node.end(); ++it) {
-        // Non-string keys are not JSON; the first of two equal keys wins, as in map_entries.
-        if (!it->first.IsScalar() || out->contains(it->first.Scalar())) continue;
-        nlohmann::json value;
-        if (!convert(it->second, depth + 1, budget, sites, sited, &value)) return false;
-        (*out)[it->first.Scalar()] = std::move(value);
+      if (!c->open.insert(node.id()).second) {
+        c->why =
+            "contains itself through an alias (line " + std::to_string(node.Mark().line + 1) + ")";
+        return false;
       }
-      return true;
+      bool ok = true;
+      if (node.IsSequence()) {
+        *out = nlohmann::json::array();
+        for (const YamlNode& item : node) {
+          nlohmann::json value;
+          if (!(ok = convert(item, depth + 1, c, &value))) break;
+          out->push_back(std::move(value));
+        }
+      } else {
+        *out = nlohmann::json::object();
+        for (auto it = node.begin(); it != node.end(); ++it) {
+          // Non-string keys are not JSON; the first of two equal keys wins, as in
+          // map_entries.
+          if (!it->first.IsScalar() || out->contains(it->first.Scalar())) continue;
+          nlohmann::json value;
+          if (!(ok = convert(it->second, depth + 1, c, &value))) break;
+          (*out)[it->first.Scalar()] = std::move(value);
+        }
+      }
+      c->open.erase(node.id());
+      return ok;
     }
     default:
       *out = nullptr;
@@ -1314,10 +1343,13 @@ bool convert(const YamlNode& node, int depth, size_t* budget, std::vector<Templa
 }  // namespace
 
 std::optional<nlohmann::json> yaml_to_json(const YamlNode& node, size_t* budget,
-                                           std::vector<TemplateSite>* sites) {
+                                           std::vector<TemplateSite>* sites, std::string* why) {
   nlohmann::json out;
-  std::unordered_set<uint32_t> sited;
-  if (!convert(node, 0, budget, sites, &sited, &out)) return std::nullopt;
+  Conversion c{budget, sites, {}, {}, {}};
+  if (!convert(node, 0, &c, &out)) {
+    if (why) *why = std::move(c.why);
+    return std::nullopt;
+  }
   return out;
 }
 

@@ -85,7 +85,7 @@ inline constexpr size_t kMaxTaskIdLength = 128;
 /// Values deeper than this are refused by yaml_to_json().
 inline constexpr int kMaxJsonDepth = 1000;
 /// The values yaml_to_json() converts for one file, at most: aliases can make a
-/// small file stand for a huge tree ("billion laughs"), or a cyclic one (&a [*a]).
+/// small file stand for a huge tree ("billion laughs").
 inline constexpr size_t kMaxJsonValues = 1000000;
 
 /// A YAML node as JSON: mappings (string keys) to objects, sequences to arrays,
@@ -94,9 +94,13 @@ inline constexpr size_t kMaxJsonValues = 1000000;
 /// string leaf is appended to SITES when SITES is not null, once: a scalar reached
 /// again through an alias (the same node) is not appended again. *BUDGET is the
 /// number of values still allowed and is decreased by each value converted.
-/// nullopt when NODE nests deeper than kMaxJsonDepth or the budget runs out.
+/// nullopt, with the reason in *WHY when WHY is not null ("contains itself through an
+/// alias (line 3)", "nests deeper than 1000 levels", "takes the file's values past
+/// 1000000"), when NODE contains itself through an alias (`&a [x, *a]`: JSON has no
+/// cycles), nests deeper than kMaxJsonDepth, or the budget runs out.
 std::optional<nlohmann::json> yaml_to_json(const YamlNode& node, size_t* budget,
-                                           std::vector<TemplateSite>* sites = nullptr);
+                                           std::vector<TemplateSite>* sites = nullptr,
+                                           std::string* why = nullptr);
 
 /// Reads the role ENTRY ({use: [agents] or one agent, instructions}) into ROLE
 /// (name, use, instructions, loc) and PLACES; problems go to SINK. Shared with
