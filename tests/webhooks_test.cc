@@ -25,6 +25,7 @@ namespace {
 using json = nlohmann::json;
 using webhooks::testing::Received;
 using webhooks::testing::Receiver;
+using webhooks::testing::RefusingPort;
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kSecretEnv = "BATON_TEST_HOOK_SECRET";
@@ -154,11 +155,9 @@ tasks:
 
 TEST(WebhooksTest, ReceiverDownLeavesThemPendingForTheNextSender) {
   ScratchDir dir;
-  int port = 0;
-  {
-    Receiver closed;  // a free port that then refuses connections
-    port = closed.port();
-  }
+  RefusingPort down;  // the receiver is down: connections are refused
+  const int port = down.port();
+  ASSERT_GT(port, 0);
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
   write_project(dir, url);
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path(), secret_env());
@@ -170,6 +169,7 @@ TEST(WebhooksTest, ReceiverDownLeavesThemPendingForTheNextSender) {
     EXPECT_GE(d.attempts, 1) << d.type;
     EXPECT_EQ(d.last_error, "connection refused or failed") << d.type;
   }
+  down.release();
   Receiver back(nullptr, port);
   ASSERT_EQ(back.port(), port);
   EXPECT_EQ(deliver_with_second_sender(dir, url, 7200), 3);

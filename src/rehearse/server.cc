@@ -20,6 +20,7 @@
 #include "rehearse/player.h"
 #include "rehearse/protocol.h"
 #include "rehearse/schema.h"
+#include "util/http_server.h"
 
 namespace baton::rehearse {
 namespace {
@@ -429,6 +430,7 @@ Result<std::unique_ptr<ModelServer>> ModelServer::start(Script script,
   http.Delete(".*", handler);
   http.Patch(".*", handler);
 
+  bind_port_alone(http);
   int port = options.port;
   if (port == 0) {
     port = http.bind_to_any_port("127.0.0.1");

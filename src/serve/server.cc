@@ -18,6 +18,7 @@
 #include "serve/problem.h"
 #include "serve/router.h"
 #include "store/open_store.h"
+#include "util/http_server.h"
 #include "webhooks/worker.h"
 
 namespace baton::serve {
@@ -306,6 +307,7 @@ Result<void> Server::bind() {
         }
         send_problem(res, 500, what);
       });
+  bind_port_alone(s.http);
   if (o.port == 0) {
     s.port = s.http.bind_to_any_port(o.host);
     if (s.port <= 0) return fail(o.host + ":0: cannot listen");

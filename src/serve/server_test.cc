@@ -64,5 +64,25 @@ TEST(ServerTest, StopBeforeRunMakesRunReturnAtOnce) {
   if (ran.wait_for(std::chrono::seconds(0)) != std::future_status::ready) server.stop();
 }
 
+// A second server on a port in use is refused, not given a share of it. cpp-httplib
+// sets SO_REUSEPORT by default: a second `baton serve` on the same port started without
+// an error, and the kernel sent each connection to either of two projects' servers.
+TEST(ServerTest, ASecondServerOnAPortInUseIsRefused) {
+  TempDir a, b;
+  std::filesystem::create_directories(a.file(".baton"));
+  std::filesystem::create_directories(b.file(".baton"));
+  Server first(options_in(a));
+  ASSERT_TRUE(first.bind());
+  ServeOptions o = options_in(b);
+  o.host = "127.0.0.1";
+  o.port = first.port();
+  Server second(o);
+  auto bound = second.bind();
+  ASSERT_FALSE(bound) << "two servers listen on port " << o.port;
+  EXPECT_EQ(bound.error().message,
+            "127.0.0.1:" + std::to_string(o.port) + ": cannot listen (in use?)");
+  first.stop();
+}
+
 }  // namespace
 }  // namespace baton::serve

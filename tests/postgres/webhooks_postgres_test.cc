@@ -27,6 +27,7 @@ namespace {
 using json = nlohmann::json;
 using webhooks::testing::Received;
 using webhooks::testing::Receiver;
+using webhooks::testing::RefusingPort;
 
 const auto* const kCluster =
     ::testing::AddGlobalTestEnvironment(new store::testing::PgClusterEnvironment);
@@ -123,11 +124,9 @@ TEST_F(WebhooksPostgresTest, ARunOnPostgresDeliversItsWebhooksSigned) {
 }
 
 TEST_F(WebhooksPostgresTest, TwoSendersDeliverWhatTheRunCouldNotEachExactlyOnce) {
-  int port = 0;
-  {
-    Receiver closed;  // a free port that then refuses connections
-    port = closed.port();
-  }
+  RefusingPort down;  // the receiver is down: connections are refused
+  const int port = down.port();
+  ASSERT_GT(port, 0);
   const std::string hook = "http://127.0.0.1:" + std::to_string(port) + "/hook";
   write_project(hook);
   Outcome o = run();
@@ -140,6 +139,7 @@ TEST_F(WebhooksPostgresTest, TwoSendersDeliverWhatTheRunCouldNotEachExactlyOnce)
   // The receiver comes back; two senders (as `baton serve` on two machines would be),
   // each with its own connection, claim one delivery at a time, concurrently, with
   // clocks past the retry's backoff.
+  down.release();
   Receiver back(nullptr, port);
   ASSERT_EQ(back.port(), port);
   setenv(kSecretEnv, kSecret, 1);

@@ -24,6 +24,7 @@ namespace {
 using store::WebhookStore;
 using testing::Received;
 using testing::Receiver;
+using testing::RefusingPort;
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kSecretEnv = "BATON_TEST_WEBHOOK_SECRET";
@@ -292,11 +293,9 @@ TYPED_TEST(WorkerTest, RedirectIsAFailureAndIsNotFollowed) {
 }
 
 TYPED_TEST(WorkerTest, ConnectionRefusedIsRetried) {
-  int port = 0;
-  {
-    Receiver gone;
-    port = gone.port();
-  }
+  RefusingPort down;
+  const int port = down.port();
+  ASSERT_GT(port, 0);
   auto w = this->worker("http://127.0.0.1:" + std::to_string(port) + "/hook");
   this->event("r1", "run.created");
   ASSERT_EQ(*w->deliver_due(), 1);
