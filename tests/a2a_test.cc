@@ -6,10 +6,8 @@
 // serves by the URL's path (1.0 or 0.3, streaming or not).
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +21,7 @@
 #include "harness_util.h"
 #include "rehearse/script.h"
 #include "rehearse/server.h"
+#include "util/held_port.h"
 
 namespace baton::testing {
 namespace {
@@ -546,23 +545,6 @@ TEST(A2aTest, HttpsAgentIsCheckedAgainstTheSystemCaStore) {
   }
 }
 
-// A TCP port of 127.0.0.1 free a moment ago (for a server that cannot report the port
-// it got: Gemini CLI's A2A server prints "0" for CODER_AGENT_PORT=0).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
-
 // Gemini CLI's own A2A server (@google/gemini-cli-a2a-server, tests/a2a/gemini/,
 // installed by scripts/setup-a2a), its model the rehearsal server (src/rehearse/) through
 // GOOGLE_GEMINI_BASE_URL and a session key as GEMINI_API_KEY, offline. It ends every
@@ -585,13 +567,13 @@ TEST(A2aTest, GeminiCliA2aServerAnswersFromTheRehearsalModel) {
   std::vector<std::string> env = {
       "PATH=" + std::string(std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin"),
       "HOME=" + home.path(),
+      // Gemini CLI's A2A server prints "0" for CODER_AGENT_PORT=0: a port free a
+      // moment ago instead.
       "CODER_AGENT_PORT=" + std::to_string(free_port()),
       "CODER_AGENT_WORKSPACE_PATH=" + workspace.path(),
       "GEMINI_API_KEY=" + rehearse::session_api_key("t", "gemini", 1),
-      "GOOGLE_GEMINI_BASE_URL=" + (*model)->base_url(),
-      "GEMINI_YOLO_MODE=true",
-      "GEMINI_FOLDER_TRUST=true",
-      "NO_COLOR=1"};
+      "GOOGLE_GEMINI_BASE_URL=" + (*model)->base_url(), "GEMINI_YOLO_MODE=true",
+      "GEMINI_FOLDER_TRUST=true", "NO_COLOR=1"};
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -15,6 +15,7 @@
 
 #include "harness_util.h"
 #include "store/webhook_store.h"
+#include "util/held_port.h"
 #include "webhooks/signature.h"
 #include "webhooks/test_receiver.h"
 #include "webhooks/worker.h"
@@ -25,7 +26,6 @@ namespace {
 using json = nlohmann::json;
 using webhooks::testing::Received;
 using webhooks::testing::Receiver;
-using webhooks::testing::RefusingPort;
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kSecretEnv = "BATON_TEST_HOOK_SECRET";
@@ -155,7 +155,7 @@ tasks:
 
 TEST(WebhooksTest, ReceiverDownLeavesThemPendingForTheNextSender) {
   ScratchDir dir;
-  RefusingPort down;  // the receiver is down: connections are refused
+  HeldPort down;  // the receiver is down: connections are refused
   const int port = down.port();
   ASSERT_GT(port, 0);
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/hook";

@@ -2,11 +2,7 @@
 // records every request and answers with what the test's handler says. Test code only.
 #pragma once
 
-#include <arpa/inet.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -89,43 +85,6 @@ class Receiver {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::vector<Received> received_;
-};
-
-/// A port of 127.0.0.1 that refuses connections, for a receiver that is down: a TCP
-/// socket bound to a free port and never listening, so a connection is answered with a
-/// reset. While it is held no other socket can bind the port. A port found free by a
-/// closed Receiver could be taken by another test's server meanwhile, and httplib's
-/// servers set SO_REUSEPORT, so a Receiver that came back on it could even share it with
-/// that server: requests then crossed between the tests (CI saw both fail). release()
-/// frees the port just before a Receiver comes back on it.
-class RefusingPort {
- public:
-  RefusingPort() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 &&
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port_ = ntohs(addr.sin_port);
-    }
-  }
-  ~RefusingPort() { release(); }
-  RefusingPort(const RefusingPort&) = delete;
-  RefusingPort& operator=(const RefusingPort&) = delete;
-
-  /// The port; -1 when no socket could be bound.
-  int port() const { return port_; }
-  /// Closes the socket: the port is free again.
-  void release() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-  int port_ = -1;
 };
 
 }  // namespace baton::webhooks::testing

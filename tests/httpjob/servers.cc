@@ -1,12 +1,9 @@
 #include "servers.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,27 +11,14 @@
 #include <filesystem>
 #include <thread>
 
+#include "util/held_port.h"
+
 extern char** environ;
 
 namespace baton::testing {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 std::unique_ptr<ServerProcess> ServerProcess::start(const Options& options, std::string* error) {
   std::unique_ptr<ServerProcess> server(new ServerProcess());

@@ -58,9 +58,6 @@ class ServerProcess {
   int port_ = 0;
 };
 
-/// A free TCP port on 127.0.0.1 (bound to port 0, read, closed).
-int free_port();
-
 /// The CrewAI stand-in (tests/crewai/server.mjs). Its scenarios are chosen by the
 /// prompt (SCENARIO:NAME); GET /stats counts kickoffs. Bearer token: crew-token.
 std::unique_ptr<ServerProcess> start_crewai_standin(std::string* error);

@@ -17,6 +17,7 @@
 #include "store/pg_connection.h"
 #include "store/pg_test_cluster.h"
 #include "store/webhook_store.h"
+#include "util/held_port.h"
 #include "webhooks/signature.h"
 #include "webhooks/test_receiver.h"
 #include "webhooks/worker.h"
@@ -27,7 +28,6 @@ namespace {
 using json = nlohmann::json;
 using webhooks::testing::Received;
 using webhooks::testing::Receiver;
-using webhooks::testing::RefusingPort;
 
 const auto* const kCluster =
     ::testing::AddGlobalTestEnvironment(new store::testing::PgClusterEnvironment);
@@ -124,7 +124,7 @@ TEST_F(WebhooksPostgresTest, ARunOnPostgresDeliversItsWebhooksSigned) {
 }
 
 TEST_F(WebhooksPostgresTest, TwoSendersDeliverWhatTheRunCouldNotEachExactlyOnce) {
-  RefusingPort down;  // the receiver is down: connections are refused
+  HeldPort down;  // the receiver is down: connections are refused
   const int port = down.port();
   ASSERT_GT(port, 0);
   const std::string hook = "http://127.0.0.1:" + std::to_string(port) + "/hook";

@@ -1,12 +1,9 @@
 #include "slurm/slurm_cluster.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,27 +17,12 @@
 #include <thread>
 
 #include "harness_util.h"
+#include "util/held_port.h"
 
 namespace baton::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A TCP port nobody listens on now (bound to port 0, then released).
-int free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_ANY);
-  socklen_t len = sizeof a;
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 std::string short_hostname() {
   char buf[256] = {};
@@ -116,8 +98,8 @@ SlurmCluster::SlurmCluster() {
   conf << "ClusterName=batontest\n"
        << "SlurmctldHost=" << host << "\n"
        << "SlurmUser=root\n"
-       << "SlurmctldPort=" << free_port() << "\n"
-       << "SlurmdPort=" << free_port() << "\n"
+       << "SlurmctldPort=" << free_port(INADDR_ANY) << "\n"
+       << "SlurmdPort=" << free_port(INADDR_ANY) << "\n"
        << "AuthType=auth/munge\n"
        << "AuthInfo=socket=" << dir_ << "/munge/sock\n"
        << "CredType=cred/munge\n"

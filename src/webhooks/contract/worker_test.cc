@@ -15,6 +15,7 @@
 #include "store/open_store.h"
 #include "store/pg_test_cluster.h"
 #include "store/store.h"
+#include "util/held_port.h"
 #include "webhooks/signature.h"
 #include "webhooks/test_receiver.h"
 
@@ -24,7 +25,6 @@ namespace {
 using store::WebhookStore;
 using testing::Received;
 using testing::Receiver;
-using testing::RefusingPort;
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kSecretEnv = "BATON_TEST_WEBHOOK_SECRET";
@@ -293,7 +293,7 @@ TYPED_TEST(WorkerTest, RedirectIsAFailureAndIsNotFollowed) {
 }
 
 TYPED_TEST(WorkerTest, ConnectionRefusedIsRetried) {
-  RefusingPort down;
+  HeldPort down;  // the receiver is down: connections are refused
   const int port = down.port();
   ASSERT_GT(port, 0);
   auto w = this->worker("http://127.0.0.1:" + std::to_string(port) + "/hook");
