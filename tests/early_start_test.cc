@@ -206,5 +206,64 @@ TEST(EarlyStartTest, TasksGoOnStartingWhileAGroupedTransactionWaitsForTheStore) 
   EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
 }
 
+// A new run's tasks without dependencies are recorded ready in the transaction that
+// creates the run (engine/run.cc, Driver::start): no committed state shows them pending,
+// and the first of them start before the transaction that records their starts. A
+// reader polls the state database from the start of `baton run` to the end of its first
+// task; before, a second transaction made them ready milliseconds after the run's rows.
+TEST(EarlyStartTest, ANewRunsFirstTasksAreRecordedReadyWithTheRun) {
+  ScratchDir dir;
+  std::string flow = "name: wide\nsettings: {max_parallel: 2}\ntasks:\n";
+  for (int i = 0; i < 1000; ++i) flow += "  - {id: t" + std::to_string(i) + ", run: [\"true\"]}\n";
+  dir.write("flow.yaml", flow);
+  const std::string db_path = dir.path() + "/.baton/state.db";
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  sqlite3* db = nullptr;
+  ASSERT_TRUE(eventually(
+      [&] {
+        if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+          return true;
+        }
+        sqlite3_close(db);
+        db = nullptr;
+        return false;
+      },
+      30));
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* count = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "SELECT count(*), coalesce(sum(status = 'pending'), 0), "
+                               "coalesce(sum(status = 'success'), 0) FROM tasks",
+                               -1, &count, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  int seen_rows = 0;  // observations of the run's rows
+  int pending_seen = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    ASSERT_EQ(sqlite3_step(count), SQLITE_ROW) << sqlite3_errmsg(db);
+    const int rows = sqlite3_column_int(count, 0);
+    const int pending = sqlite3_column_int(count, 1);
+    const int succeeded = sqlite3_column_int(count, 2);
+    sqlite3_reset(count);
+    if (rows > 0) ++seen_rows;
+    pending_seen = std::max(pending_seen, pending);
+    if (succeeded > 0) break;
+  }
+  sqlite3_finalize(count);
+  sqlite3_close(db);
+  Outcome o = run.wait();
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  EXPECT_GT(seen_rows, 0);
+  EXPECT_EQ(pending_seen, 0) << "a committed state showed " << pending_seen
+                             << " tasks without dependencies pending";
+  json r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  auto events = events_of(dir, r["id"]);
+  EXPECT_EQ(count_of(events, "task.ready", "t999"), 1);
+  EXPECT_EQ(count_of(events, "task.ready", "t0"), 1);
+  EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace baton::testing

@@ -292,6 +292,12 @@ class Driver {
   // (Unix seconds).
   void append_transition(store::Batch& batch, const Transition& t, double at) {
     batch.tasks.push_back(task_record(t.task));
+    append_transition_event(batch, t, at);
+  }
+
+  // The task.<status> event of transition T alone, stamped AT (its row is written
+  // otherwise: the run's first transaction writes every row once).
+  void append_transition_event(store::Batch& batch, const Transition& t, double at) {
     nlohmann::json data{{"from", to_string(t.from)}};
     if (t.attempt) data["attempt"] = t.attempt;
     if (!t.reason.empty()) data["reason"] = t.reason;
@@ -447,26 +453,6 @@ Result<RunOutcome> Driver::run() {
                                 {"tasks", sched_.task_count()}}));
   if (!isolation->is_null()) batch.events.push_back(event("", "run.isolation", *isolation));
   secrets_.redact(batch);
-  // The task rows join the same transaction in parts (kRecordsPerPart).
-  int next_task = 0;
-  auto next_part = [&](store::Batch& part) {
-    if (next_task >= sched_.task_count()) return false;
-    const int end = std::min(sched_.task_count(), next_task + static_cast<int>(kRecordsPerPart));
-    part.tasks.reserve(end - next_task);
-    for (; next_task < end; ++next_task) {
-      // The DAG's edges are recorded once, here; later upserts leave them as they are.
-      part.tasks.push_back(task_record(next_task));
-      part.tasks.back().dependencies = wf_.tasks[next_task].dependencies;
-    }
-    secrets_.redact(part);
-    return true;
-  };
-  if (auto r = store().apply_parts(batch, next_part); !r) {
-    shut_loop();
-    return tl::unexpected(r.error());
-  }
-  batch = store::Batch{};
-  release_free_memory();
 
   // Agent tasks: the installed agents of their role, for the scheduler's fallback.
   // A task with none keeps an empty list and fails at its start with the reason.
@@ -477,6 +463,50 @@ Result<RunOutcome> Driver::run() {
   }
   setup_reviews();
 
+  // The tasks that can start at once (no dependencies; no on_start hook or imported
+  // result to wait for) are resolved now and recorded ready in the transaction that
+  // creates the run: their rows are written once, and they are durably ready
+  // (ready_durable_), so the first pump() starts them before the transaction that
+  // records their starts ("Starts before their row"), instead of after a second
+  // transaction of their ready rows.
+  Step first;
+  if (wf_.hooks.on_start.empty() && options_.imported.empty()) {
+    first = sched_.advance_without_starts();
+  }
+  const double first_at = clock_.now();
+  // The task rows join the same transaction in parts (kRecordsPerPart), then the
+  // events of the first step's transitions (their rows are those rows).
+  int next_task = 0;
+  size_t next_transition = 0;
+  auto next_part = [&](store::Batch& part) {
+    if (next_task < sched_.task_count()) {
+      const int end = std::min(sched_.task_count(), next_task + static_cast<int>(kRecordsPerPart));
+      part.tasks.reserve(end - next_task);
+      for (; next_task < end; ++next_task) {
+        // The DAG's edges are recorded once, here; later upserts leave them as they are.
+        part.tasks.push_back(task_record(next_task));
+        part.tasks.back().dependencies = wf_.tasks[next_task].dependencies;
+      }
+    } else if (next_transition < first.transitions.size()) {
+      const size_t end = std::min(first.transitions.size(), next_transition + kRecordsPerPart);
+      part.events.reserve(end - next_transition);
+      for (; next_transition < end; ++next_transition) {
+        append_transition_event(part, first.transitions[next_transition], first_at);
+      }
+    } else {
+      return false;
+    }
+    secrets_.redact(part);
+    return true;
+  };
+  if (auto r = store().apply_parts(batch, next_part); !r) {
+    shut_loop();
+    return tl::unexpected(r.error());
+  }
+  batch = store::Batch{};
+  note_committed(first.transitions);
+  release_free_memory();
+
   if (!options_.imported.empty()) {
     if (auto r = import_tasks(); !r) {
       shut_loop();
@@ -485,6 +515,8 @@ Result<RunOutcome> Driver::run() {
   }
 
   observer_.on_run_started(run_, sched_, 0);
+  for (const Transition& t : first.transitions) observer_.on_transition(sched_, t);
+  first = Step{};
 
   run_hooks(&wf_.hooks.on_start, "on_start", [this](bool ok) {
     phase_ = Phase::kTasks;

@@ -501,7 +501,11 @@ std::vector<int> Scheduler::waiting_tasks() const {
   return out;
 }
 
-Step Scheduler::advance() {
+Step Scheduler::advance() { return advance_at(/*start=*/true); }
+
+Step Scheduler::advance_without_starts() { return advance_at(/*start=*/false); }
+
+Step Scheduler::advance_at(bool start) {
   const double now = clock_.now();
   // Retries whose delay has passed go back to ready.
   while (!retries_.empty() && retries_.begin()->first <= now && !stopping_) {
@@ -519,7 +523,7 @@ Step Scheduler::advance() {
   // other waiters get the slots (refill()), then the loop runs again. Each further round
   // follows a start (only a start takes a slot), so there are at most max_parallel + 1.
   std::vector<int> recheck;
-  for (;;) {
+  while (start) {
     start_ready(now, &step, &recheck);
     bool moved = false;
     for (int key : recheck) moved = refill(key) || moved;

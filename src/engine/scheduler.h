@@ -212,6 +212,12 @@ class Scheduler {
   /// Also returns the transitions that
   /// attempt_finished(), stop() and cancel() queued since the last call.
   Step advance();
+  /// advance() without its starts: due retries back to ready and every task whose
+  /// dependencies ended resolved (ready, skipped, waiting at its gate, or cancelled while
+  /// the run stops); Step::starts is empty and nothing is running that was not. The
+  /// driver records a new run's first such step in the transaction that creates the
+  /// run, so the tasks ready at the start are durably ready before any of them starts.
+  Step advance_without_starts();
 
   /// Sets the agents an agent task may use, in preference order (installed ones
   /// only; the driver resolves roles). Attempts go to AGENTS[0] first; the task's
@@ -376,6 +382,8 @@ class Scheduler {
   /// allows; a task without a free slot joins that key's waiters, and its other key is
   /// added to RECHECK. NOW: the clock's time, Unix s.
   void start_ready(double now, Step* step, std::vector<int>* recheck);
+  /// advance() (START) or advance_without_starts().
+  Step advance_at(bool start);
 
   /// Lists of task indices per task in two flat arrays (compressed rows): the lists of
   /// 100,000 tasks cost 4 bytes a task plus the edges, not a vector (24 bytes) each.

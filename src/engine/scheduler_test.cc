@@ -668,6 +668,44 @@ TEST(GateTest, CancelKeepingWaitingLeavesTheGateWaiting) {
   EXPECT_EQ(plain.task(0).status, TaskStatus::kCancelled);
 }
 
+// A new run's first step is recorded with the run (engine/run.cc): advance_without_starts()
+// resolves every task whose dependencies ended (ready, skipped, waiting at its gate) and
+// starts none; the next advance() starts the ready ones, in declaration order, as it
+// would have.
+TEST(SchedulerTest, AdvanceWithoutStartsResolvesAndStartsNothing) {
+  Workflow wf;
+  wf.settings.max_parallel = 2;
+  wf.tasks = {task("a"), task("b"),           task("skipped"), gated("g", {}, "go?"),
+              task("c"), task("after", {"a"})};
+  wf.tasks[2].condition = "${mode == 'full'}";
+  RunContext ctx;
+  ctx.inputs = {{"mode", "quick"}};
+  FakeClock clock;
+  Scheduler s(wf, clock, ctx);
+  Step first = s.advance_without_starts();
+  EXPECT_TRUE(first.starts.empty());
+  EXPECT_EQ(s.running_count(), 0);
+  std::map<std::string, TaskStatus> to;
+  for (const Transition& t : first.transitions) to[wf.tasks[t.task].id] = t.to;
+  EXPECT_EQ(to, (std::map<std::string, TaskStatus>{{"a", TaskStatus::kReady},
+                                                   {"b", TaskStatus::kReady},
+                                                   {"skipped", TaskStatus::kSkipped},
+                                                   {"g", TaskStatus::kWaiting},
+                                                   {"c", TaskStatus::kReady}}));
+  EXPECT_EQ(s.task(5).status, TaskStatus::kPending);
+  EXPECT_TRUE(s.advance_without_starts().transitions.empty());  // nothing more to resolve
+
+  Step next = s.advance();
+  ASSERT_EQ(next.starts.size(), 2u);
+  EXPECT_EQ(wf.tasks[next.starts[0].task].id, "a");
+  EXPECT_EQ(wf.tasks[next.starts[1].task].id, "b");
+  for (const Transition& t : next.transitions) {
+    EXPECT_EQ(t.from, TaskStatus::kReady) << wf.tasks[t.task].id;  // no second resolve
+    EXPECT_EQ(t.to, TaskStatus::kRunning) << wf.tasks[t.task].id;
+  }
+  EXPECT_EQ(s.task(4).status, TaskStatus::kReady);  // c: no slot left
+}
+
 // The live view shows an agent task's agent while it runs, and whether it timed out.
 TEST(SchedulerTest, AgentIsKnownWhileRunningAndTimeoutIsRemembered) {
   Workflow wf;
