@@ -40,7 +40,18 @@ std::string stored_workflow_path(const std::string& path, const std::string& roo
 }
 
 std::string attempt_log_path(const std::string& run_dir, const std::string& task_id, int number) {
-  return (fs::path(run_dir) / "logs" / (task_id + "." + std::to_string(number) + ".log")).string();
+  // Joined as fs::path's operator/ would (one '/' after RUN_DIR), without building a path
+  // per attempt: this runs once per attempt start, on the driver's loop.
+  std::string path;
+  path.reserve(run_dir.size() + task_id.size() + 24);
+  path += run_dir;
+  if (!path.empty() && path.back() != '/') path += '/';
+  path += "logs/";
+  path += task_id;
+  path += '.';
+  path += std::to_string(number);
+  path += ".log";
+  return path;
 }
 
 std::string new_run_id(const Clock& clock) {

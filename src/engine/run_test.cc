@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 namespace baton::engine {
 namespace {
 
@@ -12,6 +14,17 @@ store::Event at(double time, const std::string& kind) {
   e.time = time;
   e.kind = kind;
   return e;
+}
+
+// The same path as std::filesystem's operator/ gives (resume and cancel find attempts
+// by it), however the run directory ends.
+TEST(AttemptLogPathTest, JoinsAsFilesystemPathDoes) {
+  for (const std::string dir : {"/var/x/.baton/runs/r1", "/var/x/.baton/runs/r1/", "rel/r", "/"}) {
+    EXPECT_EQ(attempt_log_path(dir, "build.docs", 12),
+              (std::filesystem::path(dir) / "logs" / "build.docs.12.log").string())
+        << dir;
+  }
+  EXPECT_EQ(attempt_log_path("/r", "t", 1), "/r/logs/t.1.log");
 }
 
 TEST(ActiveSecondsTest, SumsTheOrchestratorsAndLeavesOutTheTimeBatonWasDown) {
