@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -263,6 +264,22 @@ TEST(EarlyStartTest, ANewRunsFirstTasksAreRecordedReadyWithTheRun) {
   EXPECT_EQ(count_of(events, "task.ready", "t999"), 1);
   EXPECT_EQ(count_of(events, "task.ready", "t0"), 1);
   EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+  // The attempt row's start is the process's, from its control file's "started" record
+  // (engine/attempt.h, judge_attempt), not the time the driver prepared it.
+  const std::string control = read_file(r["run_dir"].get<std::string>() + "/logs/t0.1.attempt");
+  double recorded = 0;
+  for (const json& a : r["attempts"]) {
+    if (a["task"] == "t0") recorded = a["started_at"].get<double>();
+  }
+  double started = -1;
+  std::istringstream lines(control);
+  for (std::string line; std::getline(lines, line);) {
+    json rec = json::parse(line, nullptr, false);
+    if (rec.is_object() && rec.value("record", "") == "started" && rec.value("key", "") == "t0.1") {
+      started = rec["started_at"].get<double>();
+    }
+  }
+  EXPECT_NEAR(recorded, started, 1e-6);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Tests of the bound on a task's output (attempt.h): where it is cut, the marker, and
-// that a cut never splits a UTF-8 character; an attempt's idempotency key.
+// that a cut never splits a UTF-8 character; an attempt's idempotency key; the times
+// judge_attempt() records.
 #include "engine/attempt.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,34 @@
 
 namespace baton::engine {
 namespace {
+
+// The attempt row says when the process ran, not when the driver prepared it (a start
+// can wait for a commit); an attempt that never started keeps the driver's time.
+TEST(JudgeAttemptTest, RecordsTheProcesssOwnStartAndEnd) {
+  PreparedAttempt command;
+  exec::ProcessResult result;
+  result.status.kind = exec::ExitStatus::Kind::kExited;
+  result.status.code = 0;
+  result.started_at = 1765000000.25;
+  result.ended_at = 1765000002.5;
+  store::AttemptRecord record;
+  record.started_at = 1765000000.0;  // prepared
+  AttemptOutcome out = judge_attempt(command, result, record);
+  EXPECT_TRUE(out.success) << out.reason;
+  EXPECT_EQ(record.started_at, 1765000000.25);
+  EXPECT_EQ(record.ended_at, 1765000002.5);
+
+  exec::ProcessResult never;
+  never.status.kind = exec::ExitStatus::Kind::kFailedToStart;
+  never.status.error = "no such file or directory: nope";
+  never.ended_at = 1765000003.0;
+  store::AttemptRecord unstarted;
+  unstarted.started_at = 1765000002.75;
+  out = judge_attempt(command, never, unstarted);
+  EXPECT_FALSE(out.success);
+  EXPECT_EQ(unstarted.started_at, 1765000002.75);
+  EXPECT_EQ(unstarted.ended_at, 1765000003.0);
+}
 
 TEST(OutputBoundTest, CutKeepsTheHeadAndNamesTheLog) {
   std::string out = cut_output("abcdef", 4, "/r/logs/t.1.log");
