@@ -172,7 +172,10 @@ TEST(HonestTest, SigtermToTheTaskFailsTheAttemptAndTheRun) {
 
 // The store fills the disk's last page: `baton run` exits 4, having cancelled the running
 // attempt without being able to record it. The resume must run that task again, not
-// inherit the cancellation and call the run a success.
+// inherit the cancellation and call the run a success. `fill` fills the disk on its
+// first attempt only: when the failed commit is the one that records the first starts
+// (they start before it, engine/run.cc), `fill` itself may be cancelled mid-write and
+// run again on resume, and a second fill would fail the resume's commits too.
 TEST(HonestTest, AttemptCancelledByAFailedStoreRunsAgainOnResume) {
   ScratchDir dir;
   Tmpfs disk(dir.path(), "3m");
@@ -185,7 +188,7 @@ tasks:
     dependencies: [slow]
     run: "echo after > after"
   - id: fill
-    run: "while [ ! -f started ]; do sleep 0.02; done; head -c 8000000 /dev/zero > big 2>/dev/null; exit 0"
+    run: "[ -f filled ] && exit 0; touch filled; while [ ! -f started ]; do sleep 0.02; done; head -c 8000000 /dev/zero > big 2>/dev/null; exit 0"
 )");
   Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
   EXPECT_EQ(o.exit_code, 4) << o.out << o.err;
