@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -266,18 +265,13 @@ TEST(EarlyStartTest, ANewRunsFirstTasksAreRecordedReadyWithTheRun) {
   EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
   // The attempt row's start is the process's, from its control file's "started" record
   // (engine/attempt.h, judge_attempt), not the time the driver prepared it.
-  const std::string control = read_file(r["run_dir"].get<std::string>() + "/logs/t0.1.attempt");
   double recorded = 0;
   for (const json& a : r["attempts"]) {
     if (a["task"] == "t0") recorded = a["started_at"].get<double>();
   }
   double started = -1;
-  std::istringstream lines(control);
-  for (std::string line; std::getline(lines, line);) {
-    json rec = json::parse(line, nullptr, false);
-    if (rec.is_object() && rec.value("record", "") == "started" && rec.value("key", "") == "t0.1") {
-      started = rec["started_at"].get<double>();
-    }
+  for (const json& rec : control_records(r["run_dir"].get<std::string>() + "/logs/t0.1.attempt")) {
+    if (rec.value("record", "") == "started") started = rec["started_at"].get<double>();
   }
   EXPECT_NEAR(recorded, started, 1e-6);
 }

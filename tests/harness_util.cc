@@ -58,6 +58,20 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+std::vector<nlohmann::json> control_records(const std::string& path) {
+  std::string key = std::filesystem::path(path).filename().string();
+  if (key.ends_with(".attempt")) key.resize(key.size() - std::string_view(".attempt").size());
+  std::vector<nlohmann::json> out;
+  std::istringstream lines(read_file(path));
+  for (std::string line; std::getline(lines, line);) {
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object()) continue;
+    if (j.contains("key") && j["key"] != key) continue;  // another attempt's, in the journal
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 std::string source_dir() { return BATON_SOURCE_DIR; }
 
 std::map<std::string, std::string> agent_path() {

@@ -94,6 +94,13 @@ bool process_alive(pid_t pid);
 /// Reads a whole file; "" if missing.
 std::string read_file(const std::string& path);
 
+/// The records of the attempt whose control file is PATH (logs/TASK.N.attempt, JSON
+/// Lines: src/exec/attempt_file.h), parsed, in order; torn lines are skipped. The file is
+/// usually a link to its supervisor's journal, which holds every attempt it ran in that
+/// directory: only this attempt's records (its "key" is TASK.N) and the journal's own
+/// (no key, such as "drained") are kept. Empty when the file is missing.
+std::vector<nlohmann::json> control_records(const std::string& path);
+
 /// `baton status [RUN] --json` in DIR, parsed (the run list without RUN).
 nlohmann::json status_json(const ScratchDir& dir, const std::string& run_id = "");
 

@@ -9,7 +9,6 @@
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -30,17 +29,6 @@ bool eventually(Fn fn, double timeout_s = 30) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return fn();
-}
-
-// The records of an attempt's control file (JSON Lines), parsed; torn lines skipped.
-std::vector<json> control_records(const std::string& path) {
-  std::vector<json> out;
-  std::istringstream lines(read_file(path));
-  for (std::string line; std::getline(lines, line);) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object()) out.push_back(std::move(j));
-  }
-  return out;
 }
 
 // The "started" record of the attempt whose control file is PATH, once written.
