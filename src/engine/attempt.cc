@@ -421,13 +421,17 @@ AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::Process
     record.error = "input required: " + *out.question;
     record.error_class.clear();
   }
+  record_process(result, record);
+  return out;
+}
+
+void record_process(const exec::ProcessResult& result, store::AttemptRecord& record) {
   record.pid = result.pid;
   // When the process started (the supervisor's record, read just before its clone), not
   // when the driver prepared it: a start that waited for a commit, a slot of the
   // supervisor or a Slurm node is not counted as the attempt's run time.
   if (result.started_at > 0) record.started_at = result.started_at;
   record.ended_at = result.ended_at;
-  return out;
 }
 
 }  // namespace baton::engine

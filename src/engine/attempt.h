@@ -161,10 +161,15 @@ Result<std::string> render_prompt(const workflow::TaskSpec& spec, const std::str
 /// error in its reason; retried by policy. An output longer than kMaxTaskOutputBytes
 /// (for a command, a stdout the capture cut) is cut there and marked (cut_output(), the
 /// log named is the attempt's), and output_truncated is set. Fills the usage fields
-/// of RECORD (an attempt row) and its times: started_at becomes the process's own start
-/// (result.started_at, when known), ended_at its end; its `output` stays empty: the task
-/// row keeps the output, the log every attempt's.
+/// of RECORD (an attempt row) and its process's fields (record_process()); its `output`
+/// stays empty: the task row keeps the output, the log every attempt's.
 AttemptOutcome judge_attempt(const PreparedAttempt& attempt, const exec::ProcessResult& result,
                              store::AttemptRecord& record);
+
+/// Copies what RESULT knows of the attempt's process into RECORD (an attempt row): its
+/// pid, its end (ended_at) and its own start (started_at, the supervisor's record of it,
+/// Unix s), which replaces the time the driver prepared the attempt; a process that
+/// never started (result.started_at 0) leaves that time as it is.
+void record_process(const exec::ProcessResult& result, store::AttemptRecord& record);
 
 }  // namespace baton::engine

@@ -1105,8 +1105,7 @@ void Driver::requeue_inherited(int task, Live live, const exec::ProcessResult& r
   live.record.exit_status = result.status.to_string();
   live.record.error = reason;
   live.record.error_class = "cancelled";
-  live.record.pid = result.pid;
-  live.record.ended_at = result.ended_at;
+  record_process(result, live.record);
   pending_.attempts.push_back(live.record);
   pending_.events.push_back(
       event(live.record.task_id, "attempt.finished",

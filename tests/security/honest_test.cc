@@ -195,6 +195,13 @@ tasks:
   EXPECT_EQ(slow["output"], "slow-out");
   EXPECT_EQ(slow["attempts"], 2);
   EXPECT_EQ(dir.read("after"), "after\n");  // the dependant really ran
+  // The cancelled attempt's row says when its process started (its control file), not
+  // when the first orchestrator prepared it or the resume recovered it.
+  for (const json& a : attempts_of(r, "slow")) {
+    if (a["number"] != 1) continue;
+    EXPECT_NEAR(a["started_at"].get<double>(), started_record(control)["started_at"].get<double>(),
+                1e-6);
+  }
 }
 
 // --- 9: a write error to a log fails the attempt, never silently ---
