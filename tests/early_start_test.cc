@@ -207,7 +207,7 @@ TEST(EarlyStartTest, TasksGoOnStartingWhileAGroupedTransactionWaitsForTheStore) 
 }
 
 // A new run's tasks without dependencies are recorded ready in the transaction that
-// creates the run (engine/run.cc, Driver::start): no committed state shows them pending,
+// creates the run (engine/run.cc, Driver::run): no committed state shows them pending,
 // and the first of them start before the transaction that records their starts. A
 // reader polls the state database from the start of `baton run` to the end of its first
 // task; before, a second transaction made them ready milliseconds after the run's rows.
