@@ -189,6 +189,9 @@ TEST(EarlyStartTest, TasksGoOnStartingWhileAGroupedTransactionWaitsForTheStore) 
   ASSERT_TRUE(eventually([&] { return lines() >= 2; }));
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open((dir.path() + "/.baton/state.db").c_str(), &db), SQLITE_OK);
+  // baton may be committing right now (the first starts' grouped transaction follows
+  // them): wait for its lock rather than fail with SQLITE_BUSY (CI did once).
+  sqlite3_busy_timeout(db, 5000);
   ASSERT_EQ(sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
   // Within 10 ms a grouped transaction waits for the lock (baton's busy timeout is 5 s);
   // six more tasks then take at least 150 ms.
