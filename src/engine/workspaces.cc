@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <set>
 #include <sstream>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
 
 #include "engine/secrets.h"
 #include "isolation/docker_sandbox.h"
@@ -564,17 +567,21 @@ Result<nlohmann::json> Workspaces::integrate_task(int task) {
 IntegrationReport Workspaces::integrate(const std::vector<int>& succeeded) {
   IntegrationReport report;
   if (wf_.settings.integrate == workflow::Integration::kNone) return report;
+  // Membership by index: a search of SUCCEEDED per task made this quadratic (about
+  // 10 ms of a 10,000-task run's end, 100 times that at 100,000).
+  std::vector<bool> did_succeed(wf_.tasks.size(), false);
+  for (int t : succeeded) {
+    if (t >= 0 && static_cast<size_t>(t) < did_succeed.size()) did_succeed[t] = true;
+  }
   if (per_task_) {
     // Each task was merged as it finished (integrate_task), but for a reviewed task whose
     // reviews ran out and that a person approved (docs/review.md): its work goes in now,
     // in dependency order. A conflict fails the run, as at the run's end.
     std::vector<int> order = workflow::topological_order(wf_).value_or(std::vector<int>{});
+    const std::unordered_set<std::string_view> integrated(integrated_ids_.begin(),
+                                                          integrated_ids_.end());
     for (int t : order) {
-      if (std::find(succeeded.begin(), succeeded.end(), t) == succeeded.end()) continue;
-      if (std::find(integrated_ids_.begin(), integrated_ids_.end(), wf_.tasks[t].id) !=
-          integrated_ids_.end()) {
-        continue;
-      }
+      if (!did_succeed[t] || integrated.contains(wf_.tasks[t].id)) continue;
       if (auto late = integrate_task(t); !late) {
         report.attempted = true;
         report.failed = true;
@@ -606,7 +613,7 @@ IntegrationReport Workspaces::integrate(const std::vector<int>& succeeded) {
   std::vector<isolation::IntegrationItem> items;
   bool any_committed = false;
   for (int t : order) {
-    if (std::find(succeeded.begin(), succeeded.end(), t) == succeeded.end()) continue;
+    if (!did_succeed[t]) continue;
     auto place = places_.find(t);
     if (place == places_.end() || !place->second.committed) continue;
     any_committed = true;
