@@ -46,6 +46,7 @@ std::string state_counts(const std::map<std::string, int>& counts) {
   return out;
 }
 
+// A hook's task id is "hook:NAME" (the store counts them so too: Store::run_totals).
 bool is_hook(const store::TaskRecord& t) { return t.task_id.rfind("hook:", 0) == 0; }
 
 // TEXT's first non-blank line, trimmed, cut at MAX bytes with "..." (never inside a
@@ -76,9 +77,12 @@ std::string task_note(const store::TaskRecord& t) {
 }
 
 Result<void> write_summary(store::Store& store, const store::RunRecord& run, std::FILE* out) {
-  // Read in passes, one record at a time (a run of 100,000 tasks held every task and
-  // attempt record here: bench/RESULTS.md, memory): the attempts' totals, the tasks'
-  // counts and widest id, then the rows; each failed task's log at the end.
+  // Counted in the store (a run of 100,000 tasks held every task and attempt record
+  // here: bench/RESULTS.md, memory), then the rows read one at a time; the attempts one
+  // by one only when some name an agent or report usage; each failed task's log at the
+  // end.
+  auto totals = store.run_totals(run.id);
+  if (!totals) return tl::unexpected(totals.error());
   struct Totals {
     int64_t in = 0, out = 0, cached = 0;
     double cost = 0;
@@ -89,41 +93,43 @@ Result<void> write_summary(store::Store& store, const store::RunRecord& run, std
   // rows show none.
   std::map<std::string, Totals, std::less<>> per_task;
   Totals all;
-  auto read = store.for_each_attempt(run.id, "", [&](const store::AttemptRecord& a) {
-    all.in += a.input_tokens;
-    all.out += a.output_tokens;
-    all.cached += a.cached_tokens;
-    if (a.cost_usd) {
-      all.cost += *a.cost_usd;
-      all.has_cost = true;
-    }
-    if (a.agent.empty() && !a.input_tokens && !a.output_tokens && !a.cached_tokens && !a.cost_usd) {
-      return;
-    }
-    Totals& t = per_task[a.task_id];
-    if (!a.agent.empty() && !std::string_view(t.agents).ends_with(a.agent)) {
-      t.agents += (t.agents.empty() ? "" : ">") + a.agent;
-    }
-    t.in += a.input_tokens;
-    t.out += a.output_tokens;
-    t.cached += a.cached_tokens;
-    if (a.cost_usd) {
-      t.cost += *a.cost_usd;
-      t.has_cost = true;
-    }
-  });
-  if (!read) return read;
+  all.in = totals->input_tokens;
+  all.out = totals->output_tokens;
+  all.cached = totals->cached_tokens;
+  all.has_cost = totals->cost_usd.has_value();
+  all.cost = totals->cost_usd.value_or(0);
+  Result<void> read = {};
+  if (totals->attempts_with_usage > 0) {
+    read = store.for_each_attempt(run.id, "", [&](const store::AttemptRecord& a) {
+      if (a.agent.empty() && !a.input_tokens && !a.output_tokens && !a.cached_tokens &&
+          !a.cost_usd) {
+        return;
+      }
+      Totals& t = per_task[a.task_id];
+      if (!a.agent.empty() && !std::string_view(t.agents).ends_with(a.agent)) {
+        t.agents += (t.agents.empty() ? "" : ">") + a.agent;
+      }
+      t.in += a.input_tokens;
+      t.out += a.output_tokens;
+      t.cached += a.cached_tokens;
+      if (a.cost_usd) {
+        t.cost += *a.cost_usd;
+        t.has_cost = true;
+      }
+    });
+    if (!read) return read;
+  }
 
   std::map<std::string, int> counts;  // of the tasks that are not hooks, by status
   size_t main_count = 0;
-  size_t width = 4;
-  read = store.for_each_task(run.id, [&](const store::TaskRecord& t) {
-    width = std::max(width, t.task_id.size());
-    if (is_hook(t)) return;
-    ++main_count;
-    counts[t.status]++;
-  });
-  if (!read) return read;
+  for (const auto& [status, n] : totals->tasks_by_status) {
+    auto hooks = totals->hooks_by_status.find(status);
+    const int tasks = n - (hooks == totals->hooks_by_status.end() ? 0 : hooks->second);
+    if (tasks <= 0) continue;
+    counts[status] = tasks;
+    main_count += static_cast<size_t>(tasks);
+  }
+  const size_t width = std::max<size_t>(4, totals->widest_task_id);
 
   double end = run.ended_at > 0 ? run.ended_at : 0;
   std::string text = fmt::format("run {} ({}): {}", run.id, run.workflow_name, run.status);

@@ -17,10 +17,11 @@ std::string format_duration(double seconds);
 /// The run's summary, written to OUT: a header (id, workflow, status, wall time), tasks
 /// by state, one row per task (status, attempts, agent, time, tokens, cost) followed,
 /// when there is one, by its task_note() on a line of its own, token and cost totals
-/// where known, and for each failed task its reason and log path. Read from STORE one
-/// record at a time (a few passes), so a run of any size costs about the memory of its
-/// hooks' rows and its failed tasks' ids. Errors: a read failed (the summary may be
-/// partly written).
+/// where known, and for each failed task its reason and log path. Read from STORE as
+/// counts (Store::run_totals), then one record at a time: the tasks once, the attempts
+/// once when some name an agent or report usage. So a run of any size costs about the
+/// memory of its hooks' rows and its failed tasks' ids. Errors: a read failed (the
+/// summary may be partly written).
 Result<void> write_summary(store::Store& store, const store::RunRecord& run, std::FILE* out);
 
 /// One line about task T for the summary, "" when there is nothing to say: for an

@@ -121,11 +121,15 @@ constexpr const char* kListRunsPage =
     " WHERE ($1 = '' OR status = $1) AND ($2 = '' OR workflow_name = $2)"
     " AND ($4 = '' OR created_at < $3 OR (created_at = $3 AND id < $4))"
     " ORDER BY created_at DESC, id DESC LIMIT $5";
+// As sqlite_store.cc's: a hook's task id is "hook:NAME"; lengths in bytes.
 constexpr const char* kTaskCounts =
-    "SELECT status, count(*) FROM tasks WHERE run_id = $1 GROUP BY status";
+    "SELECT status, count(*), count(*) FILTER (WHERE left(task_id, 5) = 'hook:'),"
+    " coalesce(max(octet_length(task_id)), 0) FROM tasks WHERE run_id = $1 GROUP BY status";
 constexpr const char* kAttemptSums =
     "SELECT coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),"
-    " coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd)"
+    " coalesce(sum(cached_tokens), 0), coalesce(sum(cost_usd), 0), count(cost_usd),"
+    " count(*) FILTER (WHERE agent <> '' OR input_tokens <> 0 OR output_tokens <> 0 OR"
+    " cached_tokens <> 0 OR cost_usd IS NOT NULL)"
     " FROM attempts WHERE run_id = $1";
 constexpr const char* kListFeed =
     "SELECT " BATON_EVENT_COLUMNS
@@ -798,26 +802,33 @@ Result<std::vector<RunRecord>> PgStore::list_runs_page(const RunPageQuery& query
 }
 
 Result<RunTotals> PgStore::run_totals(const std::string& run_id) {
-  return retrying<RunTotals>("cannot read the totals of run " + run_id,
-                             [&]() -> PgResult<RunTotals> {
-                               RunTotals totals;
-                               auto counts = conn_.query(kTaskCounts, {txt(run_id)});
-                               if (!counts) return tl::unexpected(counts.error());
-                               for (int i = 0; i < counts->size(); ++i) {
-                                 const int n = counts->int32(i, 1);
-                                 totals.tasks_by_status[counts->text(i, 0)] = n;
-                                 totals.tasks_total += n;
-                               }
-                               auto sums = conn_.query(kAttemptSums, {txt(run_id)});
-                               if (!sums) return tl::unexpected(sums.error());
-                               if (sums->size() > 0) {
-                                 totals.input_tokens = sums->int64(0, 0);
-                                 totals.output_tokens = sums->int64(0, 1);
-                                 totals.cached_tokens = sums->int64(0, 2);
-                                 if (sums->int64(0, 4) > 0) totals.cost_usd = sums->real(0, 3);
-                               }
-                               return totals;
-                             });
+  return retrying<RunTotals>(
+      "cannot read the totals of run " + run_id, [&]() -> PgResult<RunTotals> {
+        RunTotals totals;
+        auto counts = conn_.query(kTaskCounts, {txt(run_id)});
+        if (!counts) return tl::unexpected(counts.error());
+        for (int i = 0; i < counts->size(); ++i) {
+          const int n = counts->int32(i, 1);
+          const int64_t hooks = counts->int64(i, 2);
+          totals.tasks_by_status[counts->text(i, 0)] = n;
+          if (hooks > 0) {
+            totals.hooks_by_status[counts->text(i, 0)] = static_cast<int>(hooks);
+          }
+          totals.tasks_total += n;
+          totals.widest_task_id =
+              std::max(totals.widest_task_id, static_cast<size_t>(counts->int32(i, 3)));
+        }
+        auto sums = conn_.query(kAttemptSums, {txt(run_id)});
+        if (!sums) return tl::unexpected(sums.error());
+        if (sums->size() > 0) {
+          totals.input_tokens = sums->int64(0, 0);
+          totals.output_tokens = sums->int64(0, 1);
+          totals.cached_tokens = sums->int64(0, 2);
+          if (sums->int64(0, 4) > 0) totals.cost_usd = sums->real(0, 3);
+          totals.attempts_with_usage = sums->int64(0, 5);
+        }
+        return totals;
+      });
 }
 
 Result<std::vector<FeedEvent>> PgStore::list_feed(int64_t after_id, const std::string& run_id,

@@ -258,11 +258,15 @@ constexpr const char* kListRunsPage =
     " WHERE (?1 = '' OR status = ?1) AND (?2 = '' OR workflow_name = ?2)"
     " AND (?4 = '' OR created_at < ?3 OR (created_at = ?3 AND id < ?4))"
     " ORDER BY created_at DESC, id DESC LIMIT ?5";
+// A hook's task id is "hook:NAME" (engine/run.cc); lengths in bytes, as C++ counts them.
 constexpr const char* kTaskCounts =
-    "SELECT status, count(*) FROM tasks WHERE run_id = ?1 GROUP BY status";
+    "SELECT status, count(*), count(*) FILTER (WHERE substr(task_id, 1, 5) = 'hook:'),"
+    " max(length(CAST(task_id AS BLOB))) FROM tasks WHERE run_id = ?1 GROUP BY status";
 constexpr const char* kAttemptSums =
     "SELECT total(input_tokens), total(output_tokens), total(cached_tokens), total(cost_usd),"
-    " count(cost_usd) FROM attempts WHERE run_id = ?1";
+    " count(cost_usd), count(*) FILTER (WHERE agent <> '' OR input_tokens <> 0 OR"
+    " output_tokens <> 0 OR cached_tokens <> 0 OR cost_usd IS NOT NULL)"
+    " FROM attempts WHERE run_id = ?1";
 constexpr const char* kListFeed =
     "SELECT seq, time, run_id, task_id, kind, data, prev_hash, hash, rowid FROM events"
     " WHERE rowid > ?1 AND (?2 = '' OR run_id = ?2) ORDER BY rowid LIMIT ?3";
@@ -894,8 +898,12 @@ Result<RunTotals> SqliteStore::run_totals(const std::string& run_id) {
       if (!row) return tl::unexpected(error(what, row.error()));
       if (!*row) break;
       const int n = (*s)->int_at(1);
+      const int hooks = (*s)->int_at(2);
       totals.tasks_by_status[(*s)->text_at(0)] = n;
+      if (hooks > 0) totals.hooks_by_status[(*s)->text_at(0)] = hooks;
       totals.tasks_total += n;
+      totals.widest_task_id =
+          std::max(totals.widest_task_id, static_cast<size_t>((*s)->int64_at(3)));
     }
   }
   auto s = statement(kAttemptSums);
@@ -909,6 +917,7 @@ Result<RunTotals> SqliteStore::run_totals(const std::string& run_id) {
     totals.output_tokens = static_cast<int64_t>((*s)->double_at(1));
     totals.cached_tokens = static_cast<int64_t>((*s)->double_at(2));
     if ((*s)->int64_at(4) > 0) totals.cost_usd = (*s)->double_at(3);
+    totals.attempts_with_usage = (*s)->int64_at(5);
   }
   return totals;
 }

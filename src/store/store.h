@@ -143,10 +143,16 @@ struct RunPageQuery {
 struct RunTotals {
   int tasks_total = 0;
   std::map<std::string, int> tasks_by_status;  ///< status -> number of tasks
-  int64_t input_tokens = 0;                    ///< summed over every attempt
+  /// Of those, the run's hooks (task ids "hook:NAME"): status -> number.
+  std::map<std::string, int> hooks_by_status;
+  size_t widest_task_id = 0;  ///< the longest task id, hooks included, in bytes
+  int64_t input_tokens = 0;   ///< summed over every attempt
   int64_t output_tokens = 0;
   int64_t cached_tokens = 0;
   std::optional<double> cost_usd;  ///< USD over the attempts that know it; nullopt if none does
+  /// Attempts that name an agent, report a token or know their cost: the only ones
+  /// the summary reads one by one (plain commands have none).
+  int64_t attempts_with_usage = 0;
 };
 
 /// What acquire_run_lock() found.
@@ -246,8 +252,9 @@ class Store {
   /// and come after its cursor, at most QUERY.limit (1..1000) of them. Errors: the read
   /// failed.
   virtual Result<std::vector<RunRecord>> list_runs_page(const RunPageQuery& query) = 0;
-  /// A run's task counts by status and its attempts' token and cost sums (zeros and no
-  /// cost for an unknown run). Errors: the read failed.
+  /// A run's task counts by status (and its hooks'), its longest task id and its
+  /// attempts' token and cost sums, counted in the back end (zeros and no cost for an
+  /// unknown run). Errors: the read failed.
   virtual Result<RunTotals> run_totals(const std::string& run_id) = 0;
   /// Events of every run (of RUN_ID only when it is not "") whose global id is greater
   /// than AFTER_ID, in id order, at most LIMIT. Errors: the read failed, or an event's

@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -699,10 +700,59 @@ TYPED_TEST(StoreContractTest, RunTotalsCountTasksAndSumTokensAndKnownCosts) {
   ASSERT_TRUE(totals->cost_usd.has_value());
   EXPECT_DOUBLE_EQ(*totals->cost_usd, 0.25);
 
+  EXPECT_TRUE(totals->hooks_by_status.empty());
+  EXPECT_EQ(totals->widest_task_id, 1u);
+  EXPECT_EQ(totals->attempts_with_usage, 2);
+
   auto none = store->run_totals("nope");
   ASSERT_TRUE(none);
   EXPECT_EQ(none->tasks_total, 0);
   EXPECT_FALSE(none->cost_usd.has_value());
+  EXPECT_EQ(none->widest_task_id, 0u);
+  EXPECT_EQ(none->attempts_with_usage, 0);
+}
+
+// What the run's summary reads instead of every row (cli/summary.cc): its hooks apart,
+// its longest id in bytes, and whether any attempt has usage to show.
+TYPED_TEST(StoreContractTest, RunTotalsCountHooksApartWidestIdInBytesAndAttemptsWithUsage) {
+  auto store = this->open();
+  Batch b;
+  b.run = make_run("r");
+  b.tasks = {task("r", "build", "success", 0), task("r", "hook:start:notify", "success", 1),
+             task("r", "hook:end:page", "failed", 2), task("r", "Hook:x", "failed", 3),
+             task("r", "caf\u00e9", "skipped", 4)};
+  AttemptRecord plain;
+  plain.run_id = "r";
+  plain.task_id = "build";
+  plain.number = 1;
+  AttemptRecord agent = plain;
+  agent.number = 2;
+  agent.agent = "claude";
+  AttemptRecord tokens = plain;
+  tokens.task_id = "caf\u00e9";
+  tokens.output_tokens = 3;
+  AttemptRecord hook = plain;
+  hook.task_id = "hook:end:page";
+  b.attempts = {plain, agent, tokens, hook};
+  ASSERT_TRUE(store->apply(b));
+  auto totals = store->run_totals("r");
+  ASSERT_TRUE(totals) << totals.error().message;
+  EXPECT_EQ(totals->tasks_total, 5);
+  EXPECT_EQ(totals->tasks_by_status,
+            (std::map<std::string, int>{{"success", 2}, {"failed", 2}, {"skipped", 1}}));
+  // "Hook:x" is not a hook: the prefix is case-sensitive.
+  EXPECT_EQ(totals->hooks_by_status, (std::map<std::string, int>{{"success", 1}, {"failed", 1}}));
+  EXPECT_EQ(totals->widest_task_id, std::string("hook:start:notify").size());
+  EXPECT_EQ(totals->attempts_with_usage, 2);  // the agent's and the one with tokens
+  EXPECT_FALSE(totals->cost_usd.has_value());
+
+  Batch wide;
+  wide.tasks = {
+      task("r", "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9", "success", 5)};
+  ASSERT_TRUE(store->apply(wide));
+  totals = store->run_totals("r");
+  ASSERT_TRUE(totals) << totals.error().message;
+  EXPECT_EQ(totals->widest_task_id, 20u);  // ten two-byte characters
 }
 
 TYPED_TEST(StoreContractTest, FeedOrdersEveryRunsEventsByCommitAndFiltersByRun) {
