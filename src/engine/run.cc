@@ -24,6 +24,7 @@
 #include "exec/supervised.h"
 #include "executor/executor.h"
 #include "executor/slurm.h"
+#include "store/coalesce.h"
 #include "store/process_identity.h"
 
 namespace baton::engine {
@@ -210,6 +211,7 @@ class Driver {
   // made and dropped once written.
   bool apply(store::Batch& batch, const std::function<bool(store::Batch&)>& next) {
     if (!settle()) return false;
+    store::coalesce_rows(deferred_);
     size_t deferred = 0;  // deferred_ parts written
     bool own = false;     // BATCH written
     auto parts = [&](store::Batch& part) {
@@ -267,6 +269,7 @@ class Driver {
     }
     std::vector<store::Batch> parts = std::move(deferred_);
     deferred_.clear();
+    store::coalesce_rows(parts);  // a task's running and success rows: one upsert
     for (store::Batch& part : parts) secrets_.redact(part);
     committing_ = std::move(deferred_transitions_);
     deferred_transitions_.clear();
