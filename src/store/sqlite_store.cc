@@ -188,6 +188,8 @@ ON CONFLICT (run_id, task_id) DO UPDATE SET
 // rewrite the entries of every index on it (tasks_by_position) even when the value is
 // the same, a WAL page more per task row per transaction. A position does change
 // (a workflow edited before resume, a hook's row): this sets it then, and only then.
+// Only after an upsert that updated a row: one that inserted it (every row of a new
+// run) gave it its position (write_batch tells them apart by the last insert rowid).
 constexpr const char* kMoveTask =
     "UPDATE tasks SET position = ?3 WHERE run_id = ?1 AND task_id = ?2 AND position <> ?3";
 
@@ -545,8 +547,11 @@ Result<void> SqliteStore::write_batch(const Batch& batch, std::map<std::string, 
     auto r = (*s)->bind_all(t.run_id, t.task_id, t.position, t.status, t.attempts, t.agent,
                             t.output, t.exit_code, t.reason, t.started_at, t.ended_at,
                             t.spec_sha256, t.gate, deps);
+    // An upsert that updates the row is no successful INSERT: the last insert rowid
+    // stays 0 then (sqlite3_last_insert_rowid; a new row's rowid is positive).
+    sqlite3_set_last_insert_rowid(db_.handle(), 0);
     if (r) r = (*s)->run();
-    if (r) {
+    if (r && sqlite3_last_insert_rowid(db_.handle()) == 0) {
       auto move = statement(kMoveTask);
       if (!move) return tl::unexpected(move.error());
       ResetOnExit moved(**move);
