@@ -12,7 +12,6 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
 #include "harness_util.h"
 
@@ -20,17 +19,6 @@ namespace baton::testing {
 namespace {
 
 using nlohmann::json;
-
-// Polls FN every 20 ms until it is true or TIMEOUT_S passes (cross-process waits).
-template <class Fn>
-bool eventually(Fn fn, double timeout_s = 30) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return fn();
-}
 
 // The number of events of KIND about task TASK.
 int count_of(const std::vector<json>& events, const std::string& kind, const std::string& task) {

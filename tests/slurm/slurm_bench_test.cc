@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "harness_util.h"
 #include "slurm/slurm_cluster.h"
@@ -34,10 +33,8 @@ double run_seconds(const ScratchDir& dir) {
 
 // The "at" of the first record named KIND in a JSON Lines file, or -1.
 double record_time(const std::string& path, const std::string& kind, const char* field) {
-  std::istringstream lines(read_file(path));
-  for (std::string line; std::getline(lines, line);) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("record", "") == kind) return j.value(field, -1.0);
+  for (const json& j : control_records(path)) {  // this attempt's, not the journal's others
+    if (j.value("record", "") == kind) return j.value(field, -1.0);
   }
   return -1;
 }

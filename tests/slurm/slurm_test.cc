@@ -408,10 +408,8 @@ TEST(SlurmTest, ResumeAfterSigkillAdoptsTheJobsWithoutSubmittingAgain) {
 // on the node and `baton __slurm-attempt` (the supervisor's parent).
 void kill_job_processes(const std::string& control) {
   json started;
-  std::istringstream lines(read_file(control));
-  for (std::string line; std::getline(lines, line);) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("record", "") == "started") started = j;
+  for (const json& j : control_records(control)) {  // this attempt's, not the journal's others
+    if (j.value("record", "") == "started") started = j;
   }
   ASSERT_TRUE(started.is_object()) << read_file(control);
   int child = started["child_pid"], supervisor = started["supervisor_pid"];
