@@ -260,11 +260,9 @@ TEST(EarlyStartTest, ANewRunsFirstTasksAreRecordedReadyWithTheRun) {
   for (const json& a : r["attempts"]) {
     if (a["task"] == "t0") recorded = a["started_at"].get<double>();
   }
-  double started = -1;
-  for (const json& rec : control_records(r["run_dir"].get<std::string>() + "/logs/t0.1.attempt")) {
-    if (rec.value("record", "") == "started") started = rec["started_at"].get<double>();
-  }
-  EXPECT_NEAR(recorded, started, 1e-6);
+  const json started = started_record(r["run_dir"].get<std::string>() + "/logs/t0.1.attempt");
+  ASSERT_TRUE(started.is_object());
+  EXPECT_NEAR(recorded, started["started_at"].get<double>(), 1e-6);
 }
 
 }  // namespace

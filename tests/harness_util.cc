@@ -72,6 +72,17 @@ std::vector<nlohmann::json> control_records(const std::string& path) {
   return out;
 }
 
+nlohmann::json started_record(const std::string& path) {
+  nlohmann::json found;
+  eventually([&] {
+    for (const nlohmann::json& r : control_records(path)) {
+      if (r.value("record", "") == "started") found = r;
+    }
+    return !found.is_null();
+  });
+  return found;
+}
+
 std::string source_dir() { return BATON_SOURCE_DIR; }
 
 std::map<std::string, std::string> agent_path() {

@@ -101,6 +101,10 @@ std::string read_file(const std::string& path);
 /// (no key, such as "drained") are kept. Empty when the file is missing.
 std::vector<nlohmann::json> control_records(const std::string& path);
 
+/// The last "started" record among control_records(PATH), waiting for one up to 30 s
+/// (eventually()); null when none came.
+nlohmann::json started_record(const std::string& path);
+
 /// `baton status [RUN] --json` in DIR, parsed (the run list without RUN).
 nlohmann::json status_json(const ScratchDir& dir, const std::string& run_id = "");
 

@@ -6,11 +6,9 @@
 #include <signal.h>
 
 #include <algorithm>
-#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "harness_util.h"
 
@@ -18,18 +16,6 @@ namespace baton::testing {
 namespace {
 
 using nlohmann::json;
-
-// The events of RUN (baton audit export), in order.
-// Polls FN every 20 ms until it is true or TIMEOUT_S passes (cross-process waits).
-template <class Fn>
-bool eventually(Fn fn, double timeout_s = 30) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return fn();
-}
 
 // Each test: a plain TEST of suite ResumeTest on SQLite (each run's .baton/state.db
 // beside its workflow; tests/cli_test.cc has a TEST in this suite too).

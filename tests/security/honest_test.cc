@@ -6,11 +6,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 
 #include "harness_util.h"
 
@@ -18,30 +16,6 @@ namespace baton::testing {
 namespace {
 
 using nlohmann::json;
-
-// Polls FN every 20 ms until it is true or TIMEOUT_S passes (cross-process waits on
-// files another process writes; no event to wait on).
-template <class Fn>
-bool eventually(Fn fn, double timeout_s = 30) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return fn();
-}
-
-// The "started" record of the attempt whose control file is PATH, once written.
-json started_record(const std::string& path) {
-  json found;
-  eventually([&] {
-    for (const json& r : control_records(path)) {
-      if (r.value("record", "") == "started") found = r;
-    }
-    return !found.is_null();
-  });
-  return found;
-}
 
 bool has_exit_record(const std::string& path) {
   for (const json& r : control_records(path)) {

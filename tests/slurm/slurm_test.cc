@@ -407,10 +407,7 @@ TEST(SlurmTest, ResumeAfterSigkillAdoptsTheJobsWithoutSubmittingAgain) {
 // SIGKILLs every process of the attempt's job: the task's group, the run supervisor
 // on the node and `baton __slurm-attempt` (the supervisor's parent).
 void kill_job_processes(const std::string& control) {
-  json started;
-  for (const json& j : control_records(control)) {  // this attempt's, not the journal's others
-    if (j.value("record", "") == "started") started = j;
-  }
+  json started = started_record(control);  // this attempt's, not the journal's others
   ASSERT_TRUE(started.is_object()) << read_file(control);
   int child = started["child_pid"], supervisor = started["supervisor_pid"];
   std::string stat = read_file("/proc/" + std::to_string(supervisor) + "/stat");
