@@ -62,17 +62,31 @@ void DeliveryWorker::start() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = false;
+    exited_ = false;
   }
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::thread([this] {
+    loop();
+    {
+      std::lock_guard lock(mutex_);
+      exited_ = true;
+    }
+    wake_.notify_all();
+  });
 }
 
-void DeliveryWorker::stop() {
+void DeliveryWorker::stop() { stop_within(0); }
+
+void DeliveryWorker::stop_within(double grace_seconds) {
   if (!thread_.joinable()) return;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     stopping_ = true;
+    wake_.notify_all();
+    if (grace_seconds > 0) {
+      wake_.wait_for(lock, std::chrono::duration<double>(grace_seconds),
+                     [this] { return exited_; });
+    }
   }
-  wake_.notify_all();
   stop_signal_.stop();
   thread_.join();
   stop_signal_.reset();
@@ -85,7 +99,7 @@ std::string DeliveryWorker::last_error() const {
 
 void DeliveryWorker::loop() {
   for (;;) {
-    auto sent = deliver_due(options_.timeout_seconds, options_.batch);
+    auto sent = deliver_due(options_.timeout_seconds, options_.batch, /*check_stopping=*/true);
     std::unique_lock lock(mutex_);
     if (!sent) last_error_ = sent.error().message;
     if (stopping_) return;
@@ -100,7 +114,7 @@ Result<int> DeliveryWorker::deliver_due() {
   return deliver_due(options_.timeout_seconds, options_.batch);
 }
 
-Result<int> DeliveryWorker::deliver_due(double timeout_seconds, int limit) {
+Result<int> DeliveryWorker::deliver_due(double timeout_seconds, int limit, bool check_stopping) {
   // A read first: the write lock (the claim) is taken only when something is due, so
   // an idle sender's look every poll_seconds never queues behind the run's writes.
   auto due = store_->next_due_at();
@@ -112,7 +126,12 @@ Result<int> DeliveryWorker::deliver_due(double timeout_seconds, int limit) {
   for (const store::WebhookDelivery& d : *claimed) {
     // Already disabled with its endpoint (record_attempt below): not sent.
     if (disabled.count(d.endpoint_id)) continue;
-    auto result = stop_signal_.stopped() ? std::nullopt : attempt(d, timeout_seconds);
+    bool stopping = stop_signal_.stopped();
+    if (check_stopping && !stopping) {
+      std::lock_guard lock(mutex_);
+      stopping = stopping_;
+    }
+    auto result = stopping ? std::nullopt : attempt(d, timeout_seconds);
     if (!result) {  // stopping: unsent, left for the next sender (or drain())
       auto released = store_->release_claim(d.id, owner_);
       if (!released) return tl::unexpected(released.error());
@@ -148,8 +167,8 @@ std::optional<store::WebhookAttemptResult> DeliveryWorker::attempt(const store::
 }
 
 int DeliveryWorker::drain(double seconds) {
-  stop();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  stop_within(seconds);
   int attempted = 0;
   for (;;) {
     const double left =

@@ -90,9 +90,11 @@ class DeliveryWorker {
   /// Errors: the store's (the delivery stays pending under its lease, sent again later).
   Result<int> deliver_due();
 
-  /// stop(), then deliver_due() until nothing is due or SECONDS (wall clock) have
-  /// passed; each request's timeout is cut to what is left. What is not sent stays
-  /// pending for the next worker. Returns how many were attempted.
+  /// Stops the thread as stop() does, except that a request in flight may finish and
+  /// be recorded (a cut-off one would be sent again below: the receiver would get it
+  /// twice) for up to SECONDS; then deliver_due() until nothing is due or SECONDS (wall
+  /// clock, in all) have passed; each request's timeout is cut to what is left. What is
+  /// not sent stays pending for the next worker. Returns how many were attempted here.
   int drain(double seconds);
 
   /// The last store error the thread met ("" when none); for logs and tests.
@@ -101,7 +103,12 @@ class DeliveryWorker {
   DeliveryWorker(std::unique_ptr<store::WebhookStore> store, WorkerOptions options);
 
  private:
-  Result<int> deliver_due(double timeout_seconds, int limit);
+  /// CHECK_STOPPING (the thread's own calls): sends nothing more once stopping_ is set
+  /// (the rest of the batch is released).
+  Result<int> deliver_due(double timeout_seconds, int limit, bool check_stopping = false);
+  /// Stops and joins the thread: it sends nothing new; a request in flight may finish
+  /// for up to GRACE_SECONDS (wall clock), then it is cut off.
+  void stop_within(double grace_seconds);
   /// The result of sending D, or nullopt when stop() cut it off.
   std::optional<store::WebhookAttemptResult> attempt(const store::WebhookDelivery& d,
                                                      double timeout_seconds);
@@ -115,6 +122,7 @@ class DeliveryWorker {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool exited_ = false;  ///< loop() has returned (stop_within() waits for it)
   std::string last_error_;
   StopSignal stop_signal_;  ///< stop() cuts the thread's request in flight short
 };
