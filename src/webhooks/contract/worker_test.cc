@@ -35,6 +35,38 @@ constexpr const char* kSecretEnv = "BATON_TEST_WEBHOOK_SECRET";
 const auto* const kCluster =
     ::testing::AddGlobalTestEnvironment(new store::testing::PgClusterEnvironment);
 
+// A receiver's handler that holds every request unanswered until release() (or 30 s),
+// then answers 200: a request in flight for as long as a test needs.
+class HeldAnswers {
+ public:
+  Receiver::Handler handler() {
+    return [this](const httplib::Request&, httplib::Response& res) {
+      std::unique_lock lock(mutex_);
+      released_cv_.wait_for(lock, std::chrono::seconds(30), [this] { return released_; });
+      res.status = 200;
+    };
+  }
+  void release() {
+    {
+      std::lock_guard lock(mutex_);
+      released_ = true;
+    }
+    released_cv_.notify_all();
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable released_cv_;
+  bool released_ = false;
+};
+
+// A worker whose thread's first request its receiver holds in flight (start_held()).
+struct InFlight {
+  HeldAnswers held;
+  Receiver receiver{held.handler()};
+  std::unique_ptr<DeliveryWorker> worker;  // first to go: stop() cuts the request
+};
+
 template <typename Backend>
 class WorkerTest : public ::testing::Test {
  protected:
@@ -59,6 +91,15 @@ class WorkerTest : public ::testing::Test {
     auto w = DeliveryWorker::open(db_, {{url, {}, std::string("env:") + kSecretEnv}}, options);
     EXPECT_TRUE(w.has_value()) << w.error().message;
     return w ? std::move(*w) : nullptr;
+  }
+
+  // Starts F's worker (60 s timeout) on one pending delivery; true once its request
+  // reached F's receiver, which holds it until F.held.release().
+  bool start_held(InFlight& f) {
+    f.worker = worker(f.receiver.url(), /*timeout=*/60);
+    event("r1", "run.created");
+    f.worker->start();
+    return f.receiver.wait_for(1, std::chrono::seconds(30));
   }
 
   // Records run RUN (first call) and its event KIND at the fake time.
@@ -199,22 +240,12 @@ TYPED_TEST(WorkerTest, ServiceUnavailableWithRetryAfterIsRetriedExactlyThatLater
 }
 
 TYPED_TEST(WorkerTest, ReceiverThatNeverAnswersIsATimeout) {
-  std::mutex m;
-  std::condition_variable cv;
-  bool release = false;
-  Receiver receiver([&](const httplib::Request&, httplib::Response& res) {
-    std::unique_lock lock(m);
-    cv.wait_for(lock, std::chrono::seconds(30), [&] { return release; });
-    res.status = 200;
-  });
+  HeldAnswers held;
+  Receiver receiver(held.handler());
   auto w = this->worker(receiver.url(), /*timeout=*/0.5);
   this->event("r1", "run.created");
   ASSERT_EQ(*w->deliver_due(), 1);
-  {
-    std::lock_guard lock(m);
-    release = true;
-  }
-  cv.notify_all();
+  held.release();
   auto d = this->deliveries();
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].status, "pending");
@@ -247,24 +278,10 @@ TYPED_TEST(WorkerTest, ReceiverThatTricklesItsAnswerIsATimeout) {
 }
 
 TYPED_TEST(WorkerTest, StopCutsTheRequestInFlightShortAndCountsNoAttempt) {
-  std::mutex m;
-  std::condition_variable cv;
-  bool release = false;
-  Receiver receiver([&](const httplib::Request&, httplib::Response& res) {
-    std::unique_lock lock(m);
-    cv.wait_for(lock, std::chrono::seconds(30), [&] { return release; });
-    res.status = 200;
-  });
-  auto w = this->worker(receiver.url(), /*timeout=*/60);
-  this->event("r1", "run.created");
-  w->start();
-  ASSERT_TRUE(receiver.wait_for(1, std::chrono::seconds(30)));
-  w->stop();  // without the cut-off: blocks until the receiver answers 200 (30 s)
-  {
-    std::lock_guard lock(m);
-    release = true;
-  }
-  cv.notify_all();
+  InFlight f;
+  ASSERT_TRUE(this->start_held(f));
+  f.worker->stop();  // without the cut-off: blocks until the receiver answers 200 (30 s)
+  f.held.release();
   auto d = this->deliveries();
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].status, "pending");
@@ -277,35 +294,21 @@ TYPED_TEST(WorkerTest, StopCutsTheRequestInFlightShortAndCountsNoAttempt) {
 // drain() at a run's end lets the thread's request in flight finish instead of cutting
 // it off and sending it again: the receiver got that one already.
 TYPED_TEST(WorkerTest, DrainLetsTheRequestInFlightFinishAndSendsItOnce) {
-  std::mutex m;
-  std::condition_variable cv;
-  bool release = false;
-  Receiver receiver([&](const httplib::Request&, httplib::Response& res) {
-    std::unique_lock lock(m);
-    cv.wait_for(lock, std::chrono::seconds(30), [&] { return release; });
-    res.status = 200;
-  });
-  auto w = this->worker(receiver.url(), /*timeout=*/60);
-  this->event("r1", "run.created");
-  w->start();
-  ASSERT_TRUE(receiver.wait_for(1, std::chrono::seconds(30)));
+  InFlight f;
+  ASSERT_TRUE(this->start_held(f));
   std::promise<void> draining;
   std::future<int> drained = std::async(std::launch::async, [&] {
     draining.set_value();
-    return w->drain(30);
+    return f.worker->drain(30);
   });
   draining.get_future().wait();
   // A cut-off request is sent again at once: a second one here is the defect. Without
   // one within a second, the first is let finish.
-  const bool resent = receiver.wait_for(2, std::chrono::seconds(1));
-  {
-    std::lock_guard lock(m);
-    release = true;
-  }
-  cv.notify_all();
+  const bool resent = f.receiver.wait_for(2, std::chrono::seconds(1));
+  f.held.release();
   EXPECT_EQ(drained.get(), 0);  // nothing was left for drain() itself to send
   EXPECT_FALSE(resent);
-  EXPECT_EQ(receiver.received().size(), 1u);
+  EXPECT_EQ(f.receiver.received().size(), 1u);
   auto d = this->deliveries();
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(d[0].status, "delivered");
