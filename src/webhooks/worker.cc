@@ -90,6 +90,14 @@ void DeliveryWorker::stop_within(double grace_seconds) {
   stop_signal_.stop();
   thread_.join();
   stop_signal_.reset();
+  std::lock_guard lock(mutex_);
+  stopping_ = false;  // the thread is gone: a caller's deliver_due() sends
+}
+
+bool DeliveryWorker::stopping() const {
+  if (stop_signal_.stopped()) return true;
+  std::lock_guard lock(mutex_);
+  return stopping_;
 }
 
 std::string DeliveryWorker::last_error() const {
@@ -99,7 +107,7 @@ std::string DeliveryWorker::last_error() const {
 
 void DeliveryWorker::loop() {
   for (;;) {
-    auto sent = deliver_due(options_.timeout_seconds, options_.batch, /*check_stopping=*/true);
+    auto sent = deliver_due(options_.timeout_seconds, options_.batch);
     std::unique_lock lock(mutex_);
     if (!sent) last_error_ = sent.error().message;
     if (stopping_) return;
@@ -114,7 +122,7 @@ Result<int> DeliveryWorker::deliver_due() {
   return deliver_due(options_.timeout_seconds, options_.batch);
 }
 
-Result<int> DeliveryWorker::deliver_due(double timeout_seconds, int limit, bool check_stopping) {
+Result<int> DeliveryWorker::deliver_due(double timeout_seconds, int limit) {
   // A read first: the write lock (the claim) is taken only when something is due, so
   // an idle sender's look every poll_seconds never queues behind the run's writes.
   auto due = store_->next_due_at();
@@ -126,12 +134,7 @@ Result<int> DeliveryWorker::deliver_due(double timeout_seconds, int limit, bool 
   for (const store::WebhookDelivery& d : *claimed) {
     // Already disabled with its endpoint (record_attempt below): not sent.
     if (disabled.count(d.endpoint_id)) continue;
-    bool stopping = stop_signal_.stopped();
-    if (check_stopping && !stopping) {
-      std::lock_guard lock(mutex_);
-      stopping = stopping_;
-    }
-    auto result = stopping ? std::nullopt : attempt(d, timeout_seconds);
+    auto result = stopping() ? std::nullopt : attempt(d, timeout_seconds);
     if (!result) {  // stopping: unsent, left for the next sender (or drain())
       auto released = store_->release_claim(d.id, owner_);
       if (!released) return tl::unexpected(released.error());

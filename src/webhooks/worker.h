@@ -103,9 +103,12 @@ class DeliveryWorker {
   DeliveryWorker(std::unique_ptr<store::WebhookStore> store, WorkerOptions options);
 
  private:
-  /// CHECK_STOPPING (the thread's own calls): sends nothing more once stopping_ is set
-  /// (the rest of the batch is released).
-  Result<int> deliver_due(double timeout_seconds, int limit, bool check_stopping = false);
+  /// Releases, unsent, what is left of the batch once stopping() holds.
+  Result<int> deliver_due(double timeout_seconds, int limit);
+  /// Whether the thread is being stopped: nothing new is sent (stop_within() set
+  /// stopping_, which it clears once the thread is joined) and a request in flight is
+  /// cut off once stop_signal_ is stopped.
+  bool stopping() const;
   /// Stops and joins the thread: it sends nothing new; a request in flight may finish
   /// for up to GRACE_SECONDS (wall clock), then it is cut off.
   void stop_within(double grace_seconds);
@@ -121,8 +124,8 @@ class DeliveryWorker {
   std::thread thread_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  bool stopping_ = false;
-  bool exited_ = false;  ///< loop() has returned (stop_within() waits for it)
+  bool stopping_ = false;  ///< stop_within() until the thread is joined
+  bool exited_ = false;    ///< loop() has returned (stop_within() waits for it)
   std::string last_error_;
   StopSignal stop_signal_;  ///< stop() cuts the thread's request in flight short
 };
