@@ -27,6 +27,7 @@
 #include "agents/invoker.h"
 #include "util/callback_inbox.h"
 #include "util/env_var.h"
+#include "util/http_url.h"
 #include "util/write_all.h"
 
 namespace baton::a2a {
@@ -118,17 +119,9 @@ json failed_result(const Failure& f, const std::string& state = "") {
           {"error", f.error}};
 }
 
-// "http(s)://HOST:PORT/PATH" -> ("http(s)://HOST:PORT", "/PATH"); nullopt unless http://
-// or https://. (An https:// origin makes httplib::Client speak TLS, the server's
-// certificate checked against the system's CA store: OpenSSL's default paths, which
-// SSL_CERT_FILE and SSL_CERT_DIR override.)
-std::optional<std::pair<std::string, std::string>> split_url(const std::string& url) {
-  size_t scheme = url.rfind("http://", 0) == 0 ? 7 : url.rfind("https://", 0) == 0 ? 8 : 0;
-  if (scheme == 0 || url.size() == scheme) return std::nullopt;
-  size_t slash = url.find('/', scheme);
-  if (slash == std::string::npos) return std::make_pair(url, std::string("/"));
-  return std::make_pair(url.substr(0, slash), url.substr(slash));
-}
+// An https:// origin makes httplib::Client speak TLS, the server's certificate checked
+// against the system's CA store: OpenSSL's default paths, which SSL_CERT_FILE and
+// SSL_CERT_DIR override.
 
 ErrorClass class_of_status(int status) {
   if (status == 401 || status == 403) return ErrorClass::kAuth;
@@ -249,9 +242,9 @@ class Session {
  public:
   Session(const ClientArgs& args, const Card& card, httplib::Headers headers)
       : args_(args), card_(card) {
-    auto parts = split_url(card.rpc_url);
-    http_ = std::make_unique<Http>(parts->first, headers);
-    path_ = parts->second;
+    auto parts = split_http_url(card.rpc_url);
+    http_ = std::make_unique<Http>(parts->origin, headers);
+    path_ = parts->path;
     headers_ = std::move(headers);
   }
 
@@ -677,9 +670,9 @@ Result<std::vector<std::string>> write_files(const std::string& root,
 // Fetches and parses the card under BASE_URL (TIMEOUT_S > 0: each request bounded so).
 Result<Card> discover(const std::string& base_url, const httplib::Headers& headers,
                       Failure* failure, double timeout_s = 0) {
-  auto parts = split_url(base_url);
-  Http http(parts->first, headers, timeout_s);
-  std::string base_path = parts->second;
+  auto parts = split_http_url(base_url);
+  Http http(parts->origin, headers, timeout_s);
+  std::string base_path = parts->path;
   if (base_path.empty() || base_path.back() != '/') base_path += "/";
   std::string last;
   for (const char* name : {".well-known/agent-card.json", ".well-known/agent.json"}) {
@@ -739,15 +732,15 @@ void signal_thread(sigset_t set) {
     headers = g_cancel.headers;
   }
   if (card && !task_id.empty()) {
-    auto parts = split_url(card->rpc_url);
-    httplib::Client c(parts->first);
+    auto parts = split_http_url(card->rpc_url);
+    httplib::Client c(parts->origin);
     c.set_connection_timeout(kCancelTimeoutS, 0);
     c.set_read_timeout(kCancelTimeoutS, 0);
     json request = {{"jsonrpc", "2.0"},
                     {"id", "cancel"},
                     {"method", method_name(card->version, Method::kCancel)},
                     {"params", task_params(card->version, task_id)}};
-    auto res = c.Post(parts->second, headers, request.dump(), "application/json");
+    auto res = c.Post(parts->path, headers, request.dump(), "application/json");
     note += res ? "; " + std::string(method_name(card->version, Method::kCancel)) +
                       " answered HTTP " + std::to_string(res->status)
                 : "; " + std::string(method_name(card->version, Method::kCancel)) +
@@ -772,9 +765,9 @@ std::optional<PushTarget> push_target() {
   std::optional<CallbackSite> site = callback_site();
   if (!site) return std::nullopt;
   const std::string& base = site->serve_url;
-  auto parts = split_url(base);
+  auto parts = split_http_url(base);
   if (!parts) return std::nullopt;
-  httplib::Client c(parts->first);
+  httplib::Client c(parts->origin);
   c.set_connection_timeout(2, 0);
   c.set_read_timeout(2, 0);
   auto health = c.Get("/healthz");
@@ -794,7 +787,7 @@ std::optional<PushTarget> push_target() {
     std::lock_guard lock(g_out_mu);
     g_push_registration = PushRegistration{site->run_dir, site->task, site->attempt};
   }
-  return PushTarget{parts->first + site->path(), *secret, paths->inbox};
+  return PushTarget{parts->origin + site->path(), *secret, paths->inbox};
 }
 
 // The auth headers ARGS names, their values read from the environment; nullopt (and an
@@ -849,11 +842,11 @@ int run(const ClientArgs& args) {
   }
   // The card names the endpoint the prompt and the credentials go to: a card that
   // sends them to another origin than the configured URL's is refused.
-  if (split_url(card->rpc_url)->first != split_url(args.url)->first) {
+  if (split_http_url(card->rpc_url)->origin != split_http_url(args.url)->origin) {
     emit_result(
         failed_result({ErrorClass::kPermanent, "the agent card's endpoint " + card->rpc_url +
                                                    " is not on the configured origin " +
-                                                   split_url(args.url)->first}));
+                                                   split_http_url(args.url)->origin}));
     return 1;
   }
   if (card->version == Version::k10) headers.emplace("A2A-Version", "1.0");
@@ -1034,13 +1027,13 @@ int run(const ClientArgs& args) {
 }  // namespace
 
 Result<std::string> probe_card(const ClientArgs& args, double timeout_s) {
-  if (!split_url(args.url)) return fail("the URL must be an http:// or https:// URL");
+  if (!split_http_url(args.url)) return fail("the URL must be an http:// or https:// URL");
   Failure failure;
   std::optional<httplib::Headers> headers = auth_headers(args, &failure);
   if (!headers) return fail(failure.error);
   Result<Card> card = discover(args.url, *headers, &failure, timeout_s);
   if (!card) return fail(args.url + ": " + failure.error);
-  if (split_url(card->rpc_url)->first != split_url(args.url)->first) {
+  if (split_http_url(card->rpc_url)->origin != split_http_url(args.url)->origin) {
     return fail("the agent card's endpoint " + card->rpc_url + " is not on the configured origin");
   }
   return std::string("A2A ") + (card->version == Version::k10 ? "1.0" : "0.3") + " at " +
@@ -1072,12 +1065,12 @@ std::string cancel_waiting_task(std::string_view log,
     }
   }
   if (task_id.empty() || endpoint.empty()) return "";
-  auto target = split_url(endpoint);
-  auto origin = split_url(url);
-  if (!target || !origin || target->first != origin->first) {
+  auto target = split_http_url(endpoint);
+  auto origin = split_http_url(url);
+  if (!target || !origin || target->origin != origin->origin) {
     return "remote task " + task_id + " not cancelled: the endpoint is not on " + url;
   }
-  httplib::Client c(target->first);
+  httplib::Client c(target->origin);
   c.set_connection_timeout(kCancelTimeoutS, 0);
   c.set_read_timeout(kCancelTimeoutS, 0);
   httplib::Headers h;
@@ -1088,7 +1081,7 @@ std::string cancel_waiting_task(std::string_view log,
                   {"id", "cancel"},
                   {"method", method},
                   {"params", task_params(version, task_id)}};
-  auto res = c.Post(target->second, h, request.dump(), "application/json");
+  auto res = c.Post(target->path, h, request.dump(), "application/json");
   return std::string(method) + " of remote task " + task_id +
          (res ? " answered HTTP " + std::to_string(res->status)
               : " failed: " + httplib::to_string(res.error()));
@@ -1119,7 +1112,7 @@ Result<ClientArgs> parse_client_args(const std::vector<std::string>& args) {
     *target = *v;
   }
   if (out.url.empty()) return fail("missing --url");
-  if (!split_url(out.url)) return fail("--url must be an http:// or https:// URL");
+  if (!split_http_url(out.url)) return fail("--url must be an http:// or https:// URL");
   if (out.header.empty() != out.header_env.empty()) {
     return fail("--header and --header-env go together");
   }

@@ -1,6 +1,7 @@
 #include "a2a/protocol.h"
 
 #include "agents/json_fields.h"
+#include "util/http_url.h"
 
 namespace baton::a2a {
 
@@ -9,10 +10,6 @@ namespace {
 using nlohmann::json;
 
 using agents::string_field;
-
-bool is_http_url(const std::string& url) {
-  return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
-}
 
 // One part in VERSION's shape.
 Part parse_part(Version version, const json& p) {
@@ -153,8 +150,11 @@ Result<Card> parse_card(const json& j) {
     }
     if (card.rpc_url.empty()) return fail("the agent card has no 'url'");
   }
-  if (!is_http_url(card.rpc_url)) {
-    return fail("the agent card's endpoint is not an http:// or https:// URL: " + card.rpc_url);
+  // Hostile input (the agent's server writes it): the client splits it for its origin
+  // check and its requests, so one it cannot split is refused here.
+  if (!split_http_url(card.rpc_url)) {
+    return fail("the agent card's endpoint is not an http:// or https:// URL with a host: " +
+                card.rpc_url);
   }
   return card;
 }

@@ -30,7 +30,8 @@ struct Card {
 /// ({url, protocolBinding, protocolVersion}): the first JSONRPC interface of version
 /// 1.x is taken, else one of 0.3. A card without that list is 0.3 (`url`,
 /// `protocolVersion`, `preferredTransport`). Errors: not an object, no JSON-RPC
-/// interface baton speaks, an endpoint that is not an http:// or https:// URL.
+/// interface baton speaks, an endpoint that is not an http:// or https:// URL with a
+/// host (util/http_url.h).
 Result<Card> parse_card(const nlohmann::json& j);
 
 /// The JSON-RPC calls the client makes.

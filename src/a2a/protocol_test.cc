@@ -38,7 +38,24 @@ TEST(A2aProtocolTest, CardOf03AndBadCards) {
           .message,
       "the agent card offers no JSON-RPC interface of A2A 1.x or 0.3");
   EXPECT_EQ(parse_card(json::parse(R"({"url":"file:///etc/passwd"})")).error().message,
-            "the agent card's endpoint is not an http:// or https:// URL: file:///etc/passwd");
+            "the agent card's endpoint is not an http:// or https:// URL with a host: "
+            "file:///etc/passwd");
+}
+
+// The card comes from the agent's server, and the client splits its endpoint to compare
+// origins before it sends the prompt and the credentials there: an endpoint with no host
+// is refused when the card is read (the client once split "http://" to nothing and read
+// past it).
+TEST(A2aProtocolTest, ACardWhoseEndpointHasNoHostIsRefused) {
+  for (const char* url : {"http://", "https://", "http:///rpc", "http://?x=1", "http://#f"}) {
+    json card = {{"name", "r"}, {"url", url}, {"protocolVersion", "0.3.0"}};
+    auto c = parse_card(card);
+    ASSERT_FALSE(c) << url;
+    EXPECT_EQ(c.error().message,
+              std::string("the agent card's endpoint is not an http:// or https:// URL with a "
+                          "host: ") +
+                  url);
+  }
 }
 
 TEST(A2aProtocolTest, MethodNamesAndStatesOfBothVersions) {

@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
+
+#include "util/http_url.h"
 
 namespace baton::httpjob {
 
@@ -308,12 +311,12 @@ Result<Profile> parse_profile(const json& j) {
 }
 
 std::optional<std::pair<std::string, std::string>> split_url(const std::string& url) {
-  if (url.rfind("http://", 0) != 0 || url.size() <= 7) return std::nullopt;
-  size_t slash = url.find('/', 7);
-  std::string origin = slash == std::string::npos ? url : url.substr(0, slash);
-  std::string path = slash == std::string::npos ? "" : url.substr(slash);
+  if (url.rfind("http://", 0) != 0) return std::nullopt;
+  std::optional<HttpUrl> parts = split_http_url(url);
+  if (!parts) return std::nullopt;
+  std::string& path = parts->path;  // the profile's call paths are appended to it
   while (!path.empty() && path.back() == '/') path.pop_back();
-  return std::make_pair(origin, path);
+  return std::make_pair(std::move(parts->origin), std::move(path));
 }
 
 Result<Profile> builtin_profile(const std::string& name) {

@@ -117,7 +117,8 @@ Result<Profile> parse_profile(const nlohmann::json& j);
 Result<Profile> builtin_profile(const std::string& name);
 
 /// "http://HOST:PORT/PATH" split into ("http://HOST:PORT", "/PATH" without a trailing
-/// slash); nullopt when URL is not http:// with a host.
+/// slash, "" for the root; a query stays in it) by split_http_url() (util/http_url.h);
+/// nullopt when URL is not http:// with a host.
 std::optional<std::pair<std::string, std::string>> split_url(const std::string& url);
 
 /// The document of the built-in profile NAME (the JSON parse_profile() reads); null when

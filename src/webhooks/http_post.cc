@@ -5,41 +5,24 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
+#include "util/http_url.h"
+
 namespace baton::webhooks {
-namespace {
-
-// "https://host:port/path?q" -> {"https://host:port", "/path?q"}; false when not http(s).
-bool split_url(const std::string& url, std::string* origin, std::string* path) {
-  size_t rest = 0;
-  if (url.rfind("http://", 0) == 0) {
-    rest = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    rest = 8;
-  } else {
-    return false;
-  }
-  const size_t slash = url.find_first_of("/?#", rest);
-  *origin = url.substr(0, slash);
-  if (origin->size() == rest) return false;
-  *path = slash == std::string::npos ? "/" : url.substr(slash);
-  if (const size_t hash = path->find('#'); hash != std::string::npos) path->resize(hash);
-  if (path->empty() || (*path)[0] != '/') *path = "/" + *path;
-  return true;
-}
-
-}  // namespace
 
 HttpOutcome post_json(const std::string& url,
                       const std::vector<std::pair<std::string, std::string>>& headers,
                       const std::string& body, double timeout_seconds, StopSignal* stop) {
   HttpOutcome out;
-  std::string origin, path;
-  if (!split_url(url, &origin, &path)) {
+  const std::optional<HttpUrl> parts = split_http_url(url);
+  if (!parts) {
     out.error = "invalid URL";
     return out;
   }
+  const std::string& origin = parts->origin;
+  const std::string& path = parts->path;
   if (stop && stop->stopped()) {
     out.cancelled = true;
     out.error = "cancelled: the sender stopped";

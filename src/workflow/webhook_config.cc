@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "util/http_url.h"
 #include "workflow/scalar_position.h"
 #include "workflow/yaml_reader.h"
 
@@ -10,25 +11,6 @@ namespace {
 
 const std::vector<std::string> kWebhookKeys = {"url", "events", "secret"};
 const std::vector<std::string> kSecretKeys = {"env", "file"};
-
-// True for "http://HOST..." or "https://HOST..." with a non-empty host and no
-// whitespace or control characters anywhere.
-bool is_http_url(const std::string& url) {
-  for (unsigned char c : url) {
-    if (c <= ' ' || c == 0x7f) return false;
-  }
-  size_t rest = 0;
-  if (url.rfind("http://", 0) == 0) {
-    rest = 7;
-  } else if (url.rfind("https://", 0) == 0) {
-    rest = 8;
-  } else {
-    return false;
-  }
-  const size_t host_end = url.find_first_of("/?#", rest);
-  const std::string authority = url.substr(rest, host_end - rest);
-  return !authority.empty() && authority[0] != ':' && authority.find('@') == std::string::npos;
-}
 
 void read_secret(const YamlEntry& e, const std::string& where, DiagnosticSink& sink,
                  WebhookDef* def) {
@@ -86,7 +68,7 @@ void read_webhooks(const YamlNode& list, DiagnosticSink& sink, std::vector<Webho
     for (const YamlEntry& e : map_entries(item, &kWebhookKeys, where, sink)) {
       if (e.key == "url") {
         has_url = true;
-        if (!e.value.IsScalar() || !is_http_url(e.value.Scalar())) {
+        if (!e.value.IsScalar() || !split_http_url(e.value.Scalar()).has_value()) {
           sink.error(e.value_loc(), "expected an http:// or https:// URL for 'url'" + where);
           continue;
         }
