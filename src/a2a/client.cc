@@ -123,6 +123,14 @@ json failed_result(const Failure& f, const std::string& state = "") {
 // against the system's CA store: OpenSSL's default paths, which SSL_CERT_FILE and
 // SSL_CERT_DIR override.
 
+// True when URL and OTHER both split (split_http_url) and have the same origin: the
+// check before the prompt, the credentials or a cancel go to an endpoint a card named.
+bool same_origin(const std::string& url, const std::string& other) {
+  auto a = split_http_url(url);
+  auto b = split_http_url(other);
+  return a && b && a->origin == b->origin;
+}
+
 ErrorClass class_of_status(int status) {
   if (status == 401 || status == 403) return ErrorClass::kAuth;
   if (status == 429) return ErrorClass::kRateLimit;
@@ -842,7 +850,7 @@ int run(const ClientArgs& args) {
   }
   // The card names the endpoint the prompt and the credentials go to: a card that
   // sends them to another origin than the configured URL's is refused.
-  if (split_http_url(card->rpc_url)->origin != split_http_url(args.url)->origin) {
+  if (!same_origin(card->rpc_url, args.url)) {
     emit_result(
         failed_result({ErrorClass::kPermanent, "the agent card's endpoint " + card->rpc_url +
                                                    " is not on the configured origin " +
@@ -1033,7 +1041,7 @@ Result<std::string> probe_card(const ClientArgs& args, double timeout_s) {
   if (!headers) return fail(failure.error);
   Result<Card> card = discover(args.url, *headers, &failure, timeout_s);
   if (!card) return fail(args.url + ": " + failure.error);
-  if (split_http_url(card->rpc_url)->origin != split_http_url(args.url)->origin) {
+  if (!same_origin(card->rpc_url, args.url)) {
     return fail("the agent card's endpoint " + card->rpc_url + " is not on the configured origin");
   }
   return std::string("A2A ") + (card->version == Version::k10 ? "1.0" : "0.3") + " at " +
@@ -1065,11 +1073,10 @@ std::string cancel_waiting_task(std::string_view log,
     }
   }
   if (task_id.empty() || endpoint.empty()) return "";
-  auto target = split_http_url(endpoint);
-  auto origin = split_http_url(url);
-  if (!target || !origin || target->origin != origin->origin) {
+  if (!same_origin(endpoint, url)) {
     return "remote task " + task_id + " not cancelled: the endpoint is not on " + url;
   }
+  auto target = split_http_url(endpoint);
   httplib::Client c(target->origin);
   c.set_connection_timeout(kCancelTimeoutS, 0);
   c.set_read_timeout(kCancelTimeoutS, 0);
