@@ -103,8 +103,8 @@ TEST(KittyTest, ValidateReportsEachFileErrorAtItsPlace) {
             "list of work package ids\n"
             "dependencies: \"WP01\"\n"
             "              ^\n"
-            "kitty-specs/009-errors/tasks/WP06-bad-yaml.md:4:13: error: invalid YAML: end of "
-            "sequence flow not found\n"
+            "kitty-specs/009-errors/tasks/WP06-bad-yaml.md:4:13: error: invalid YAML: did not "
+            "find expected ',' or ']' (while parsing a flow sequence at line 3)\n"
             "dependencies: []\n"
             "            ^\n");
 }

@@ -1,6 +1,5 @@
 #include "workflow/config.h"
 
-#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cerrno>
@@ -272,9 +271,6 @@ Result<Config> load_config_text(const std::string& text, const std::string& file
       tree = YamlTree::parse(text);
     } catch (const AliasLimitError& e) {
       sink.error(loc_of(e.mark), e.msg);
-      return fail(error_lines(sink.diagnostics()));
-    } catch (const YAML::DeepRecursion& e) {
-      sink.error(loc_of(e.mark), "invalid YAML: nesting is too deep (the limit is 2000 levels)");
       return fail(error_lines(sink.diagnostics()));
     } catch (const YAML::Exception& e) {
       sink.error(loc_of(e.mark), "invalid YAML: " + e.msg);

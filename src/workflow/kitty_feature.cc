@@ -1,7 +1,6 @@
 #include "workflow/kitty_feature.h"
 
 #include <sys/stat.h>
-#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -139,9 +138,6 @@ bool read_wp_file(const std::string& path, WorkPackage& wp, std::vector<Diagnost
   YamlTree tree;
   try {
     tree = YamlTree::parse(split->yaml);
-  } catch (const YAML::DeepRecursion& e) {
-    sink.error(loc_of(e.mark), "invalid YAML: nesting is too deep");
-    return done(false);
   } catch (const YAML::Exception& e) {
     sink.error(loc_of(e.mark), "invalid YAML: " + e.msg);
     return done(false);

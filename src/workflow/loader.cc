@@ -1,6 +1,5 @@
 #include "workflow/loader.h"
 
-#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/exceptions.h>
 
 #include <algorithm>
@@ -45,7 +44,7 @@ std::string json_error_text(const std::string& what) {
 }
 
 // Emits the events of a JSON value as a YAML tree (no places) into OUT: the fallback
-// for JSON that yaml-cpp does not read. False when nesting passes kMaxJsonDepth.
+// for JSON that the YAML parser does not read. False when nesting passes kMaxJsonDepth.
 bool json_to_yaml(const nlohmann::json& value, int depth, YamlTree::Builder* out) {
   if (depth > kMaxJsonDepth) return false;
   const YAML::Mark none = YAML::Mark::null_mark();
@@ -73,9 +72,10 @@ bool json_to_yaml(const nlohmann::json& value, int depth, YamlTree::Builder* out
   return true;
 }
 
-// The usual trap behind yaml-cpp's error MESSAGE at MARK, as text to append to it,
-// or "": a tab in the indentation of the line, or (illegal map value) an unquoted
-// ": " inside a plain value, `run: echo a: b`, for which the quoted line is given.
+// The usual trap behind the YAML parser's error MESSAGE at MARK, as text to append to
+// it, or "": a tab in the indentation of the line, or (a mapping value where none is
+// allowed) an unquoted ": " inside a plain value, `run: echo a: b`, for which the
+// quoted line is given.
 std::string yaml_trap_hint(const SourceText& source, const YAML::Mark& mark,
                            const std::string& message) {
   if (mark.line < 0) return "";
@@ -85,7 +85,7 @@ std::string yaml_trap_hint(const SourceText& source, const YAML::Mark& mark,
     return "; line " + std::to_string(mark.line + 1) +
            " is indented with a tab: YAML indentation must be spaces";
   }
-  if (message != "illegal map value") return "";
+  if (message != "mapping values are not allowed in this context") return "";
   size_t start = indent;
   if (line.compare(start, 2, "- ") == 0) start += 2;
   const size_t colon = line.find(": ", start);
@@ -133,9 +133,8 @@ bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YamlTree* 
   } catch (const AliasLimitError& e) {
     sink.error(loc_of(e.mark), e.msg);
     return false;
-  } catch (const YAML::DeepRecursion& e) {
-    sink.error(loc_of(e.mark), "invalid " + std::string(json ? "JSON" : "YAML") +
-                                   ": nesting is too deep (the limit is 2000 levels)");
+  } catch (const NestingLimitError& e) {
+    sink.error(loc_of(e.mark), "invalid " + std::string(json ? "JSON" : "YAML") + ": " + e.msg);
     return false;
   } catch (const YAML::Exception& e) {
     if (!json) {
@@ -148,7 +147,7 @@ bool parse(const SourceText& source, bool json, DiagnosticSink& sink, YamlTree* 
       return false;
     }
   }
-  // Valid JSON that yaml-cpp does not read as YAML: the same tree, without places.
+  // Valid JSON that libyaml does not read as YAML: the same tree, without places.
   try {
     YamlTree::Builder builder;
     if (json_to_yaml(json_value, 0, &builder)) {

@@ -1229,23 +1229,27 @@ TEST(LoaderTest, InvalidYamlHasAPlaceAndACaret) {
       << report(r);
   r = load("name: demo\n  bad: indent\n");
   EXPECT_EQ(only(r),
-            "flow.yaml:2:6: error: invalid YAML: illegal map value\n  bad: indent\n     ^");
+            "flow.yaml:2:6: error: invalid YAML: mapping values are not allowed in this context\n  "
+            "bad: indent\n     ^");
 }
 
 TEST(LoaderTest, AnUnquotedColonInAValueSaysHowToQuoteIt) {
   LoadResult r = load("name: demo\ntasks:\n  - id: a\n    run: echo a: b\n");
   EXPECT_EQ(only(r),
-            "flow.yaml:4:16: error: invalid YAML: illegal map value (an unquoted ': ' inside a "
+            "flow.yaml:4:16: error: invalid YAML: mapping values are not allowed in this context "
+            "(an unquoted ': ' inside a "
             "value starts a mapping); quote the whole value: run: \"echo a: b\"\n"
             "    run: echo a: b\n"
             "               ^");
   // A value holding double quotes or backslashes is quoted with single quotes.
   r = load("name: demo\ntasks:\n  - id: a\n    run: echo \"it's\": \\n\n");
-  EXPECT_EQ(heads(r), (Lines{"flow.yaml:4:21: error: invalid YAML: illegal map value (an unquoted "
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:4:21: error: invalid YAML: mapping values are not allowed "
+                             "in this context (an unquoted "
                              "': ' inside a value starts a mapping); quote the whole value: run: "
                              "'echo \"it''s\": \\n'"}));
   r = load("name: demo\ntasks:\n  - run: echo a: b\n    id: a\n");
-  EXPECT_EQ(heads(r), (Lines{"flow.yaml:3:16: error: invalid YAML: illegal map value (an unquoted "
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:3:16: error: invalid YAML: mapping values are not allowed "
+                             "in this context (an unquoted "
                              "': ' inside a value starts a mapping); quote the whole value: run: "
                              "\"echo a: b\""}));
 }
@@ -1253,14 +1257,14 @@ TEST(LoaderTest, AnUnquotedColonInAValueSaysHowToQuoteIt) {
 TEST(LoaderTest, ATabInTheIndentationIsNamed) {
   LoadResult r = load("name: demo\ntasks:\n\t- id: a\n\t  run: echo\n");
   EXPECT_EQ(only(r),
-            "flow.yaml:3:2: error: invalid YAML: illegal block entry; line 3 is indented with a "
-            "tab: YAML indentation must be spaces\n"
+            "flow.yaml:3:1: error: invalid YAML: found character that cannot start any token; "
+            "line 3 is indented with a tab: YAML indentation must be spaces\n"
             "\t- id: a\n"
-            "\t^");
+            "^");
   r = load("name: demo\ntasks:\n  - id: a\n\trun: echo\n");
-  EXPECT_EQ(heads(r), (Lines{"flow.yaml:4:1: error: invalid YAML: illegal tab when looking for "
-                             "indentation; line 4 is indented with a tab: YAML indentation must be "
-                             "spaces"}));
+  EXPECT_EQ(heads(r), (Lines{"flow.yaml:4:1: error: invalid YAML: found a tab character that "
+                             "violates indentation (while scanning a plain scalar at line 3); line "
+                             "4 is indented with a tab: YAML indentation must be spaces"}));
 }
 
 // ---------------------------------------------------------------------------
@@ -1421,8 +1425,8 @@ TEST(LoaderTest, JsonWithTabsAndTemplateErrorsIsPlaced) {
   EXPECT_EQ(heads(r), (Lines{"flow.json:3:41: error: unknown function 'fn:nope'"}));
 }
 
-TEST(LoaderTest, JsonThatYamlCppDoesNotReadStillLoads) {
-  // yaml-cpp refuses surrogate pairs (\\ud83d\\ude00); nlohmann::json reads them. The
+TEST(LoaderTest, JsonThatTheYamlParserDoesNotReadStillLoads) {
+  // libyaml refuses surrogate pairs (\\ud83d\\ude00); nlohmann::json reads them. The
   // loader falls back to the JSON tree: the same model, without places.
   LoadResult r = load(R"({"name": "x", "description": "smile \ud83d\ude00",
       "settings": {"max_parallel": 2, "timeout": 1e2},
@@ -1494,7 +1498,7 @@ TEST(LoaderTest, RecursiveAndExplodingAliasesAreRefused) {
   EXPECT_EQ(r.workflow->tasks[0].parameters().dump(),
             R"({"p":[1,{"q":2}],"r":[[1,{"q":2}],[1,{"q":2}]]})");
   // Deep through aliases without a cycle: past kMaxJsonDepth, while each anchor stays
-  // within yaml-cpp's own nesting limit.
+  // within the YAML parser's own nesting limit.
   r = load("name: d\nmetadata:\n  d0: &d0 " + std::string(400, '[') + std::string(400, ']') +
            "\n  d1: &d1 " + std::string(400, '[') + "*d0" + std::string(400, ']') +
            "\ntasks:\n  - {id: a, run: x, parameters: {p: " + std::string(300, '[') + "*d1" +

@@ -1,8 +1,11 @@
 #include "workflow/yaml_tree.h"
 
-#include <yaml-cpp/parser.h>
+#include <fmt/format.h>
+#include <yaml.h>
 
-#include <sstream>
+#include <algorithm>
+#include <new>
+#include <unordered_map>
 
 namespace baton::workflow {
 namespace {
@@ -10,6 +13,138 @@ namespace {
 const std::string kEmpty;
 
 uint64_t saturated_add(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+// A plain scalar without a tag that YAML reads as null (yaml-cpp's IsNullString: the
+// core schema's forms, and the empty node).
+bool is_null_string(std::string_view value) {
+  return value.empty() || value == "~" || value == "null" || value == "Null" || value == "NULL";
+}
+
+// A node's tag as yaml-cpp reports it: the resolved tag when one is written ("!" for a
+// lone "!"), else "!" for a quoted or block scalar (NON_PLAIN) and "?" for anything
+// else.
+std::string tag_of(const yaml_char_t* tag, bool non_plain) {
+  if (tag != nullptr) return reinterpret_cast<const char*>(tag);
+  return non_plain ? "!" : "?";
+}
+
+// libyaml counts a mark's index and column in characters; yaml-cpp's marks, which the
+// rest of the loader reads (scalar_position.h, alias names), count bytes of the UTF-8
+// text. Maps the one onto the other: directly for ASCII text, else by walking the text
+// from the last place mapped (marks arrive mostly in order, so a document's marks cost
+// one pass over it in all).
+class MarkMapper {
+ public:
+  explicit MarkMapper(std::string_view text) : text_(text) {
+    // libyaml skips a UTF-8 byte order mark before counting.
+    if (text_.substr(0, 3) == "\xEF\xBB\xBF") start_ = 3;
+    ascii_ = start_ == 0 && std::all_of(text_.begin(), text_.end(), [](char c) {
+               return static_cast<unsigned char>(c) < 0x80;
+             });
+    at_ = line_ = Cursor{0, start_};
+  }
+
+  YAML::Mark operator()(const yaml_mark_t& m) {
+    YAML::Mark mark;
+    mark.line = static_cast<int>(m.line);
+    if (ascii_) {
+      mark.pos = static_cast<int>(m.index);
+      mark.column = static_cast<int>(m.column);
+      return mark;
+    }
+    const size_t pos = seek(at_, m.index);
+    mark.pos = static_cast<int>(pos);
+    mark.column = static_cast<int>(pos - seek(line_, m.index - std::min(m.index, m.column)));
+    return mark;
+  }
+
+  /// The mark of byte OFFSET of the text (libyaml's reader errors give a byte offset).
+  YAML::Mark at_byte(size_t offset) const {
+    offset = std::min(offset, text_.size());
+    const std::string_view before = text_.substr(0, offset);
+    const size_t newline = before.find_last_of('\n');
+    YAML::Mark mark;
+    mark.pos = static_cast<int>(offset);
+    mark.line = static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    mark.column =
+        static_cast<int>(newline == std::string_view::npos ? offset : offset - newline - 1);
+    return mark;
+  }
+
+ private:
+  // A place in the text: characters after the byte order mark, and its byte offset.
+  struct Cursor {
+    size_t chars = 0;
+    size_t bytes = 0;
+  };
+
+  // Moves C to character INDEX (back to the start first when INDEX is behind it);
+  // returns its byte offset.
+  size_t seek(Cursor& c, size_t index) const {
+    if (index < c.chars) c = Cursor{0, start_};
+    while (c.chars < index && c.bytes < text_.size()) {
+      ++c.bytes;
+      while (c.bytes < text_.size() &&
+             (static_cast<unsigned char>(text_[c.bytes]) & 0xC0) == 0x80) {
+        ++c.bytes;
+      }
+      ++c.chars;
+    }
+    return c.bytes;
+  }
+
+  std::string_view text_;
+  size_t start_ = 0;
+  bool ascii_ = true;
+  Cursor at_;    // the last mark mapped
+  Cursor line_;  // the start of its line
+};
+
+// A libyaml parser reading TEXT (which must outlive it).
+struct LibyamlParser {
+  yaml_parser_t p;
+
+  explicit LibyamlParser(const std::string& text) {
+    if (!yaml_parser_initialize(&p)) throw std::bad_alloc();
+    yaml_parser_set_input_string(&p, reinterpret_cast<const unsigned char*>(text.data()),
+                                 text.size());
+  }
+  ~LibyamlParser() { yaml_parser_delete(&p); }
+  LibyamlParser(const LibyamlParser&) = delete;
+  LibyamlParser& operator=(const LibyamlParser&) = delete;
+
+  // Throws the parser's error as yaml-cpp would: YAML::ParserException with the
+  // problem's place and libyaml's text ("did not find expected key (while parsing a
+  // block mapping at line 3)"); std::bad_alloc when it ran out of memory.
+  [[noreturn]] void fail(MarkMapper& marks) {
+    if (p.error == YAML_MEMORY_ERROR) throw std::bad_alloc();
+    std::string message = p.problem != nullptr ? p.problem : "invalid YAML";
+    if (p.error == YAML_READER_ERROR) {
+      // "invalid leading UTF-8 octet #xFF": the byte, at its offset.
+      if (p.problem_value >= 0) message += fmt::format(" #x{:02X}", p.problem_value);
+      throw YAML::ParserException(marks.at_byte(p.problem_offset), message);
+    }
+    // The construct the problem is in ("while parsing a flow sequence", "while
+    // scanning a quoted scalar"), where it started: not the scanner's generic one.
+    if (p.context != nullptr &&
+        std::string_view(p.context) != "while scanning for the next token") {
+      message += fmt::format(" ({} at line {})", p.context, p.context_mark.line + 1);
+    }
+    throw YAML::ParserException(marks(p.problem_mark), message);
+  }
+};
+
+// An event, deleted with its owner once yaml_parser_parse() filled it.
+struct LibyamlEvent {
+  yaml_event_t e{};
+  bool live = false;
+  LibyamlEvent() = default;
+  LibyamlEvent(const LibyamlEvent&) = delete;
+  LibyamlEvent& operator=(const LibyamlEvent&) = delete;
+  ~LibyamlEvent() {
+    if (live) yaml_event_delete(&e);
+  }
+};
 
 // `*NAME` of the alias at MARK in SOURCE (yaml-cpp's events carry anchor numbers only).
 std::string alias_name(std::string_view source, const YAML::Mark& mark) {
@@ -200,11 +335,85 @@ uint16_t YamlTree::intern_tag(const std::string& tag) {
 }
 
 YamlTree YamlTree::parse(const std::string& text, uint64_t max_alias_bytes) {
-  std::istringstream in(text);
-  YAML::Parser parser(in);
   Builder builder(text, max_alias_bytes);
-  parser.HandleNextDocument(builder);
-  return builder.take();
+  LibyamlParser parser(text);
+  MarkMapper marks(text);
+  // Anchors by name, numbered 1, 2, ... in the order they are defined (a name defined
+  // again takes a new number: later aliases name the later node).
+  std::unordered_map<std::string, YAML::anchor_t> anchors;
+  YAML::anchor_t next_anchor = 0;
+  auto anchor_of = [&](const yaml_char_t* name) -> YAML::anchor_t {
+    if (name == nullptr) return YAML::NullAnchor;
+    return anchors[reinterpret_cast<const char*>(name)] = ++next_anchor;
+  };
+  size_t depth = 0;  // collections open
+  for (;;) {
+    LibyamlEvent event;
+    if (!yaml_parser_parse(&parser.p, &event.e)) parser.fail(marks);
+    event.live = true;
+    const yaml_event_t& e = event.e;
+    const YAML::Mark mark = marks(e.start_mark);
+    switch (e.type) {
+      case YAML_STREAM_START_EVENT:
+        continue;
+      case YAML_DOCUMENT_START_EVENT:
+        continue;
+      case YAML_STREAM_END_EVENT:
+      case YAML_DOCUMENT_END_EVENT:  // the first document only, as yaml-cpp's Load
+        return builder.take();
+      case YAML_ALIAS_EVENT: {
+        auto found = anchors.find(reinterpret_cast<const char*>(e.data.alias.anchor));
+        if (found == anchors.end()) {  // libyaml's parser leaves this to its loader
+          throw YAML::ParserException(
+              mark, fmt::format("alias *{} names no anchor defined before it",
+                                reinterpret_cast<const char*>(e.data.alias.anchor)));
+        }
+        builder.OnAlias(mark, found->second);
+        continue;
+      }
+      case YAML_SCALAR_EVENT: {
+        if (depth >= kMaxYamlNesting) throw NestingLimitError(mark);
+        const auto& sc = e.data.scalar;
+        const std::string_view value(reinterpret_cast<const char*>(sc.value), sc.length);
+        const YAML::anchor_t anchor = anchor_of(sc.anchor);
+        if (sc.tag == nullptr && sc.style == YAML_PLAIN_SCALAR_STYLE && is_null_string(value)) {
+          builder.OnNull(mark, anchor);
+        } else {
+          builder.OnScalar(mark, tag_of(sc.tag, sc.style != YAML_PLAIN_SCALAR_STYLE), anchor,
+                           std::string(value));
+        }
+        continue;
+      }
+      case YAML_SEQUENCE_START_EVENT:
+      case YAML_MAPPING_START_EVENT: {
+        if (++depth > kMaxYamlNesting) throw NestingLimitError(mark);
+        const bool sequence = e.type == YAML_SEQUENCE_START_EVENT;
+        const yaml_char_t* tag = sequence ? e.data.sequence_start.tag : e.data.mapping_start.tag;
+        const yaml_char_t* name =
+            sequence ? e.data.sequence_start.anchor : e.data.mapping_start.anchor;
+        const bool flow = sequence ? e.data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
+                                   : e.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
+        const auto style = flow ? YAML::EmitterStyle::Flow : YAML::EmitterStyle::Block;
+        if (sequence) {
+          builder.OnSequenceStart(mark, tag_of(tag, false), anchor_of(name), style);
+        } else {
+          builder.OnMapStart(mark, tag_of(tag, false), anchor_of(name), style);
+        }
+        continue;
+      }
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT:
+        --depth;
+        if (e.type == YAML_SEQUENCE_END_EVENT) {
+          builder.OnSequenceEnd();
+        } else {
+          builder.OnMapEnd();
+        }
+        continue;
+      default:
+        continue;
+    }
+  }
 }
 
 YamlTree::Builder::Builder() : tree_(std::make_unique<YamlTree>()) {}

@@ -1,4 +1,4 @@
-// A parsed YAML document as one compact tree: yaml-cpp's parser events, not its nodes.
+// A parsed YAML document as one compact tree, read with libyaml's event parser.
 //
 // yaml-cpp's YAML::Load builds a graph of reference-counted nodes (a node, its
 // reference, its data, a shared memory holder, a map as a vector of pairs plus a list
@@ -6,14 +6,18 @@
 // workflow of 100,000 tasks that graph peaked at 600 MB and its allocation and
 // destruction cost a quarter of the load (bench/RESULTS.md, "Validation").
 // YamlTree keeps the same document in a few flat arrays (32 bytes a node, plus each
-// scalar's string), filled by yaml-cpp's own parser (YAML::Parser and its
-// EventHandler interface), so the YAML accepted, the values, tags, marks and errors
-// are exactly yaml-cpp's.
+// scalar's string). It is filled from libyaml's parser events (yaml_parser_parse(),
+// Debian's libyaml: 5x faster than yaml-cpp's own parser, which took 70% of loading a
+// 10,000-task workflow; bench/RESULTS.md (15)), translated into yaml-cpp's terms: its
+// node types, its tags ("?" plain, "!" quoted), its null forms, its marks (bytes, not
+// characters) and its exception types, so the reader reads as it would with yaml-cpp.
+// What differs: the error texts are libyaml's, and an empty value's mark is where the
+// value would be (after its "key:"), not at the next token as yaml-cpp had it.
 //
 // YamlNode is a handle into a tree with the part of YAML::Node's interface that the
-// loader reads (same names, same results), so the reader reads as it would with
-// yaml-cpp. Handles are valid while their tree lives; a tree is immutable once built.
-// Not thread-safe to build; safe to read from several threads once built.
+// loader reads (same names, same results). Handles are valid while their tree lives; a
+// tree is immutable once built. Not thread-safe to build; safe to read from several
+// threads once built.
 #pragma once
 
 #include <yaml-cpp/eventhandler.h>
@@ -137,15 +141,31 @@ class AliasLimitError : public YAML::ParserException {
       : YAML::ParserException(mark, message) {}
 };
 
+/// The most collections a node may be nested in (yaml-cpp's limit, which the loader's
+/// message names).
+inline constexpr size_t kMaxYamlNesting = 2000;
+
+/// Thrown by YamlTree::parse at the node nested in more than kMaxYamlNesting
+/// collections; `mark` is that node's place.
+class NestingLimitError : public YAML::ParserException {
+ public:
+  explicit NestingLimitError(const YAML::Mark& mark)
+      : YAML::ParserException(mark, "nesting is too deep (the limit is " +
+                                        std::to_string(kMaxYamlNesting) + " levels)") {}
+};
+
 /// A YAML document (the first of a stream), owned as a whole.
 class YamlTree {
  public:
-  /// Parses the first document of TEXT with yaml-cpp's parser. An empty stream (or
-  /// only comments) gives a null root with an unknown mark, as YAML::Load.
-  /// Throws what YAML::Load throws for the same text: YAML::ParserException
-  /// (with its mark) for invalid YAML, YAML::DeepRecursion past 2000 levels of
-  /// nesting, std::bad_alloc; and AliasLimitError at the alias that takes the bytes
-  /// materialized through aliases past MAX_ALIAS_BYTES (see Builder).
+  /// Parses the first document of TEXT (UTF-8; UTF-16 with a byte order mark is
+  /// read too, its marks then approximate) with libyaml. An empty stream (or only
+  /// comments) gives a null root with an unknown mark, as YAML::Load. Throws
+  /// YAML::ParserException (with the problem's mark and libyaml's text, plus the
+  /// construct it was in: "did not find expected key (while parsing a block mapping at
+  /// line 3)") for invalid YAML and for an alias of an anchor not defined before it;
+  /// NestingLimitError past kMaxYamlNesting levels; std::bad_alloc; and
+  /// AliasLimitError at the alias that takes the bytes materialized through aliases
+  /// past MAX_ALIAS_BYTES (see Builder).
   static YamlTree parse(const std::string& text, uint64_t max_alias_bytes = kMaxAliasBytes);
 
   YamlTree();
