@@ -8,7 +8,7 @@
 // YamlTree keeps the same document in a few flat arrays (32 bytes a node, plus each
 // scalar's string). It is filled from libyaml's parser events (yaml_parser_parse(),
 // Debian's libyaml: 5x faster than yaml-cpp's own parser, which took 70% of loading a
-// 10,000-task workflow; bench/RESULTS.md (15)), translated into yaml-cpp's terms: its
+// 10,000-task workflow: bench/RESULTS.md (15)), translated into yaml-cpp's terms: its
 // node types, its tags ("?" plain, "!" quoted), its null forms, its marks (bytes, not
 // characters) and its exception types, so the reader reads as it would with yaml-cpp.
 // What differs: the error texts are libyaml's, and an empty value's mark is where the
