@@ -146,7 +146,8 @@ struct LibyamlEvent {
   }
 };
 
-// `*NAME` of the alias at MARK in SOURCE (yaml-cpp's events carry anchor numbers only).
+// `*NAME` of the alias at MARK in SOURCE (the Builder's events, yaml-cpp's EventHandler,
+// carry anchor numbers only).
 std::string alias_name(std::string_view source, const YAML::Mark& mark) {
   if (mark.pos < 0 || static_cast<size_t>(mark.pos) >= source.size() || source[mark.pos] != '*') {
     return "*?";
