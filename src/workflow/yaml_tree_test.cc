@@ -230,10 +230,8 @@ TEST(YamlTreeTest, ErrorsNameTheProblemItsPlaceAndTheConstruct) {
 }
 
 TEST(YamlTreeTest, DocumentsYamlCppMisreadAreRefused) {
-  // yaml-cpp read these without a word: an unclosed quote swallowed the rest of the file,
-  // and a mapping key after a top-level sequence was dropped.
-  YAML::Load("a: \"unclosed\nb: c\n");
-  YAML::Load("- a\nb: c\n");
+  // yaml-cpp 0.7 read these without a word: an unclosed quote swallowed the rest of the
+  // file, and a mapping key after a top-level sequence was dropped.
   EXPECT_EQ(error_of("a: \"unclosed\nb: c\n"),
             "3:1 found unexpected end of stream (while scanning a quoted scalar at line 1)");
   EXPECT_EQ(error_of("- a\nb: c\n"),
