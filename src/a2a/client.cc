@@ -119,10 +119,6 @@ json failed_result(const Failure& f, const std::string& state = "") {
           {"error", f.error}};
 }
 
-// An https:// origin makes httplib::Client speak TLS, the server's certificate checked
-// against the system's CA store: OpenSSL's default paths, which SSL_CERT_FILE and
-// SSL_CERT_DIR override.
-
 // True when URL and OTHER both split (split_http_url) and have the same origin: the
 // check before the prompt, the credentials or a cancel go to an endpoint a card named.
 bool same_origin(const std::string& url, const std::string& other) {
@@ -138,7 +134,10 @@ ErrorClass class_of_status(int status) {
   return ErrorClass::kPermanent;
 }
 
-// One HTTP connection to the agent's server with the auth headers.
+// One HTTP connection to the agent's server with the auth headers. An https:// origin
+// makes httplib::Client speak TLS, the server's certificate checked against the
+// system's CA store: OpenSSL's default paths, which SSL_CERT_FILE and SSL_CERT_DIR
+// override.
 class Http {
  public:
   // TIMEOUT_S > 0 bounds connecting and each read and write instead of the defaults.

@@ -1,7 +1,5 @@
 #include "cli/load.h"
 
-#include <malloc.h>
-
 #include <cstdio>
 #include <filesystem>
 
@@ -10,6 +8,7 @@
 #include "agents/invoker.h"
 #include "httpjob/config_profile.h"
 #include "httpjob/invoker.h"
+#include "util/free_memory.h"
 #include "workflow/config.h"
 #include "workflow/loader.h"
 
@@ -123,13 +122,11 @@ std::optional<LoadedWorkflow> load_for_command(const std::string& path, const st
   loaded.workflow = std::move(*result.workflow);
   loaded.inputs = inputs;
   result = workflow::LoadResult{};
-#ifdef __GLIBC__
   // Loading freed more than the model it kept (the text, the YAML tree, the validator's
   // indexes: about 40 MB at 100,000 tasks); glibc keeps such pages, so without this a
   // run's per-task state came on top of them: the peak of a 100,000-task run
   // (bench/RESULTS.md, memory).
-  malloc_trim(0);
-#endif
+  release_free_memory();
   return loaded;
 }
 

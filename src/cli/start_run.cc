@@ -1,6 +1,5 @@
 #include "cli/start_run.h"
 
-#include <malloc.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -19,6 +18,7 @@
 #include "engine/workspaces.h"
 #include "kitty/lane_observer.h"
 #include "store/store.h"
+#include "util/free_memory.h"
 
 namespace baton::cli {
 
@@ -119,9 +119,7 @@ int start_run(std::optional<LoadedWorkflow>& loaded, const std::string& root,
   // no longer needed, so its memory goes first (100,000 tasks: about 90 MB; see
   // bench/RESULTS.md, memory) and glibc hands the freed pages back.
   loaded.reset();
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
+  release_free_memory();
   return report_run(**store, *outcome, state, args.json, rehearsal.get());
 }
 

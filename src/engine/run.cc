@@ -1,6 +1,5 @@
 #include "engine/run.h"
 
-#include <malloc.h>
 #include <uv.h>
 
 #include <algorithm>
@@ -26,6 +25,7 @@
 #include "executor/slurm.h"
 #include "store/coalesce.h"
 #include "store/process_identity.h"
+#include "util/free_memory.h"
 
 namespace baton::engine {
 
@@ -106,13 +106,9 @@ constexpr size_t kMaxDeferredRecords = 4096;
 // Every process start forks this process (libuv's uv_spawn), and fork copies the page
 // table of every resident anonymous page, so a start costs time in proportion to
 // baton's resident memory. Loading a large workflow frees most of what it allocated,
-// but glibc keeps the freed pages mapped; hand them back before the first start
-// (bench/RESULTS.md: 10,000 tasks, 55 -> 19 MB anonymous, 17-38% less wall time).
-void release_free_memory() {
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
-}
+// but glibc keeps the freed pages mapped: release_free_memory() (util/free_memory.h)
+// hands them back before the first start (bench/RESULTS.md: 10,000 tasks, 55 -> 19 MB
+// anonymous, 17-38% less wall time).
 
 /// One run on one loop. Owns every uv handle it opens and closes them all before
 /// run() returns.

@@ -1,13 +1,11 @@
 #include "workflow/loader.h"
 
 #include <yaml-cpp/exceptions.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 
 #include <algorithm>
 #include <string>
 
+#include "util/free_memory.h"
 #include "workflow/scalar_position.h"
 #include "workflow/source.h"
 #include "workflow/validate.h"
@@ -248,13 +246,11 @@ LoadResult load_workflow_text(std::string text, const std::string& file_name,
     {
       YamlTree tree;
       if (!parse(source, ends_with(file_name, ".json"), sink, &tree)) return finish(sink, nullptr);
-#ifdef __GLIBC__
       // Building the tree leaves holes in the heap (its arrays grown, then shrunk to
       // size; the parser's buffers): about 16 MB at 100,000 tasks, which the model
       // read next reuses only in part. Handed back now, they do not add to the load's
       // peak (100,000 wide: 93 -> 85 MB; bench/RESULTS.md (15)).
-      if (source.text().size() > kTrimAfterParseBytes) malloc_trim(0);
-#endif
+      if (source.text().size() > kTrimAfterParseBytes) release_free_memory();
       read.workflow.path = file_name;
       read.workflow.source_sha256 = sha;
       read_workflow(tree.root(), sink, &read);
