@@ -265,5 +265,91 @@ TEST(EarlyStartTest, ANewRunsFirstTasksAreRecordedReadyWithTheRun) {
   EXPECT_NEAR(recorded, started["started_at"].get<double>(), 1e-6);
 }
 
+// The first integer column of the first row SQL gives on the state database DB_PATH
+// (-1 on an error).
+int query_int(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  int value = -1;
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    value = sqlite3_column_int(stmt, 0);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+// A new run of more than 256 tasks commits its run row with the rows of its first 256
+// ready tasks, which start at once, and writes the other rows in a second transaction
+// while they run (engine/run.cc, "the first transaction in two"). A `baton run` killed
+// between the two leaves a run with 256 task rows, two of them running before their
+// row; the test kills the run later and puts the database back as that kill leaves it
+// (the chain cut after the 256th `task.ready`). `baton resume` must run each of the
+// other tasks once, record their DAG's edges, and never start t0 or t1 again.
+TEST(EarlyStartTest, ARunKilledBetweenItsFirstTwoTransactionsResumesEveryTaskOnce) {
+  ScratchDir dir;
+  std::string flow = "name: wide\nsettings: {max_parallel: 2}\ntasks:\n";
+  for (int i = 0; i < 300; ++i) {
+    const std::string id = "t" + std::to_string(i);
+    flow += "  - {id: " + id + ", run: \"echo " + id + " >> ledger" +
+            (i < 2 ? "; while [ ! -f go ]; do sleep 0.02; done" : "") + "\"}\n";
+  }
+  flow += "  - {id: after, dependencies: [t299], run: \"echo after >> ledger\"}\n";
+  dir.write("flow.yaml", flow);
+  const std::string db = dir.path() + "/.baton/state.db";
+  BatonProcess run({"run", "flow.yaml", "--plain"}, dir.path());
+  auto lines = [&] {
+    std::string ledger = dir.read("ledger");
+    return static_cast<int>(std::count(ledger.begin(), ledger.end(), '\n'));
+  };
+  ASSERT_TRUE(eventually([&] { return lines() == 2; }));  // t0 and t1 hold both slots
+  ASSERT_TRUE(eventually([&] { return query_int(db, "SELECT count(*) FROM tasks") == 301; }));
+  run.signal(SIGKILL);
+  run.wait();
+  json r = last_run(dir);
+  const std::string id = r["id"];
+  const std::string cut = "(SELECT seq FROM events WHERE run_id = '" + id +
+                          "' AND task_id = 't255' AND "
+                          "kind = 'task.ready')";
+  // What the first transaction wrote: the run's events, then the first 256 tasks' ready.
+  EXPECT_EQ(
+      query_int(db, "SELECT count(*) FROM events WHERE kind = 'task.ready' AND seq <= " + cut),
+      256);
+  ASSERT_TRUE(exec_sql(db, "DELETE FROM events WHERE seq > " + cut +
+                               ";"
+                               "DELETE FROM tasks WHERE task_id NOT IN (SELECT task_id FROM events "
+                               "WHERE kind = 'task.ready');"
+                               "UPDATE tasks SET status = 'ready', attempts = 0, started_at = 0;"
+                               "DELETE FROM attempts;"));
+  ASSERT_EQ(query_int(db, "SELECT count(*) FROM tasks"), 256);
+  dir.write("go", "");
+
+  Outcome o = run_baton({"resume", id, "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  std::string ledger = dir.read("ledger");
+  for (int i = 0; i < 300; ++i) {
+    const std::string line = "t" + std::to_string(i) + "\n";
+    size_t n = 0;
+    for (size_t at = ledger.find(line); at != std::string::npos; at = ledger.find(line, at + 1)) {
+      n += at == 0 || ledger[at - 1] == '\n';
+    }
+    EXPECT_EQ(n, 1u) << line;
+  }
+  EXPECT_EQ(lines(), 301);
+  r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(task_of(r, "t0")["attempts"], 1);
+  EXPECT_EQ(task_of(r, "after")["status"], "success");
+  // Rows written by the resume carry their edges, as the new run's would have.
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE dependencies IS NULL"), 0);
+  EXPECT_EQ(query_int(db,
+                      "SELECT count(*) FROM tasks WHERE task_id = 'after' AND "
+                      "dependencies = '[\"t299\"]'"),
+            1);
+  EXPECT_EQ(run_baton({"audit", "verify", id}, dir.path()).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace baton::testing

@@ -103,6 +103,16 @@ constexpr size_t kRecordsPerPart = 1024;
 constexpr uint64_t kDeferMs = 10;
 constexpr size_t kMaxDeferredRecords = 4096;
 
+// A new run of more tasks than this creates its run row with the rows of its first this
+// many ready tasks only, and writes every other task's row on the commit thread while
+// those run (Driver::run(), "the first transaction in two"): enough work to cover that
+// second transaction (about 2 ms per 256 rows here, against about 0.5 ms per no-op task).
+constexpr size_t kFirstRowsWithRun = 256;
+// ... up to this many tasks: the second transaction is built whole before the commit
+// thread writes it (about 1 KiB per task); a larger run keeps one transaction, written
+// in parts (kRecordsPerPart), for its peak memory.
+constexpr int kMaxTasksForRowsMeanwhile = 20000;
+
 // Every process start forks this process (libuv's uv_spawn), and fork copies the page
 // table of every resident anonymous page, so a start costs time in proportion to
 // baton's resident memory. Loading a large workflow frees most of what it allocated,
@@ -484,19 +494,47 @@ Result<RunOutcome> Driver::run() {
     first = sched_.advance_without_starts();
   }
   const double first_at = clock_.now();
-  // The task rows join the same transaction in parts (kRecordsPerPart), then the
-  // events of the first step's transitions (their rows are those rows).
+  // The first transaction in two: a run of more than kFirstRowsWithRun tasks (and at
+  // most kMaxTasksForRowsMeanwhile) commits its run row with the rows of its first
+  // kFirstRowsWithRun ready tasks, which then start early; every other row, and the
+  // other ready tasks' events, follow in a second transaction on the commit thread
+  // while they run. Those tasks are durably ready, and may start early, only once it
+  // has committed (committing_); a start that needs one before waits for it
+  // (settle()). A crash between the two leaves the run with only the first rows:
+  // resume() takes the tasks without a row as pending, as it takes a task added to
+  // the workflow, and none of them can have started.
+  const bool in_two = sched_.task_count() > static_cast<int>(kFirstRowsWithRun) &&
+                      sched_.task_count() <= kMaxTasksForRowsMeanwhile;
+  const size_t with_run =
+      in_two ? std::min(first.transitions.size(), kFirstRowsWithRun) : first.transitions.size();
+  std::vector<uint8_t> row_with_run;  // per task, when in_two: its row is in the first
+  if (in_two) {
+    row_with_run.assign(sched_.task_count(), 0);
+    for (size_t i = 0; i < with_run; ++i) row_with_run[first.transitions[i].task] = 1;
+  }
+  // The task's row, with the DAG's edges: recorded once, here; later upserts leave them.
+  auto create_row = [&](store::Batch& part, int task) {
+    part.tasks.push_back(task_record(task));
+    part.tasks.back().dependencies = wf_.tasks[task].dependencies;
+  };
+  // The first transaction's parts (kRecordsPerPart each): the task rows, then the events
+  // of the first step's transitions (their rows are those rows). In two: only those of
+  // the first with_run transitions.
   int next_task = 0;
   size_t next_transition = 0;
   auto next_part = [&](store::Batch& part) {
-    if (next_task < sched_.task_count()) {
+    if (in_two && next_transition < with_run) {
+      const size_t end = std::min(with_run, next_transition + kRecordsPerPart);
+      for (; next_transition < end; ++next_transition) {
+        create_row(part, first.transitions[next_transition].task);
+        append_transition_event(part, first.transitions[next_transition], first_at);
+      }
+    } else if (in_two) {
+      return false;
+    } else if (next_task < sched_.task_count()) {
       const int end = std::min(sched_.task_count(), next_task + static_cast<int>(kRecordsPerPart));
       part.tasks.reserve(end - next_task);
-      for (; next_task < end; ++next_task) {
-        // The DAG's edges are recorded once, here; later upserts leave them as they are.
-        part.tasks.push_back(task_record(next_task));
-        part.tasks.back().dependencies = wf_.tasks[next_task].dependencies;
-      }
+      for (; next_task < end; ++next_task) create_row(part, next_task);
     } else if (next_transition < first.transitions.size()) {
       const size_t end = std::min(first.transitions.size(), next_transition + kRecordsPerPart);
       part.events.reserve(end - next_transition);
@@ -514,8 +552,28 @@ Result<RunOutcome> Driver::run() {
     return tl::unexpected(r.error());
   }
   batch = store::Batch{};
-  note_committed(first.transitions);
-  release_free_memory();
+  if (in_two) {
+    // The second transaction, built here (the scheduler is the loop's) and written by
+    // the commit thread.
+    std::vector<store::Batch> rest(1);
+    for (int task = 0; task < sched_.task_count(); ++task) {
+      if (row_with_run[task]) continue;
+      if (rest.back().tasks.size() >= kRecordsPerPart) rest.emplace_back();
+      create_row(rest.back(), task);
+    }
+    for (size_t i = with_run; i < first.transitions.size(); ++i) {
+      if (rest.back().events.size() >= kRecordsPerPart) rest.emplace_back();
+      append_transition_event(rest.back(), first.transitions[i], first_at);
+    }
+    for (store::Batch& part : rest) secrets_.redact(part);
+    note_committed(
+        std::vector<Transition>(first.transitions.begin(), first.transitions.begin() + with_run));
+    committing_.assign(first.transitions.begin() + with_run, first.transitions.end());
+    committer_.submit(std::move(rest), [this] { uv_async_send(&commit_done_); });
+  } else {
+    note_committed(first.transitions);
+    release_free_memory();
+  }
 
   if (!options_.imported.empty()) {
     if (auto r = import_tasks(); !r) {
@@ -1787,6 +1845,9 @@ Result<RunOutcome> Driver::resume(const store::RunRecord& recorded, const Resume
     TaskStatus now = sched_.task(i).status;
     if (now == before[i] && has_row[i]) continue;
     batch.tasks.push_back(task_record(i));
+    // A task without a row (added to the workflow, or a new run's second transaction
+    // lost to a crash: Driver::run()): its DAG's edges, as a new run records them.
+    if (!has_row[i]) batch.tasks.back().dependencies = wf_.tasks[i].dependencies;
     batch.events.push_back(event(wf_.tasks[i].id, std::string("task.") + to_string(now),
                                  {{"from", to_string(before[i])}, {"reason", "run resumed"}}));
   }
