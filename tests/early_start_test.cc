@@ -281,6 +281,36 @@ int query_int(const std::string& db_path, const std::string& sql) {
   return value;
 }
 
+// A run of more than 256 tasks writes most rows in its second transaction (engine/run.cc,
+// SecondRows): a ready task's and a pending one's from their status alone, a task
+// skipped by its condition in the first step from the row the loop made (its reason).
+// Every row is written once with its DAG's edges, and the chain holds every event.
+TEST(EarlyStartTest, ARunOfMoreThan256TasksRecordsEveryRowWithItsEdges) {
+  ScratchDir dir;
+  std::string flow = "name: wide\nsettings: {max_parallel: 4}\ntasks:\n";
+  for (int i = 0; i < 400; ++i) flow += "  - {id: t" + std::to_string(i) + ", run: [\"true\"]}\n";
+  flow += "  - {id: skipped, condition: \"${1 == 2}\", run: [\"true\"]}\n";
+  flow += "  - {id: after, dependencies: [t399, skipped], run: [\"true\"]}\n";
+  dir.write("flow.yaml", flow);
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+  const std::string db = dir.path() + "/.baton/state.db";
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks"), 402);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE status = 'success'"), 401);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE dependencies IS NULL"), 0);
+  EXPECT_EQ(query_int(db,
+                      "SELECT count(*) FROM tasks WHERE task_id = 'skipped' AND "
+                      "status = 'skipped' AND reason != '' AND position = 400"),
+            1);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM tasks WHERE task_id = 't399' AND position = 399"),
+            1);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM events WHERE kind = 'task.ready'"), 401);
+  EXPECT_EQ(query_int(db, "SELECT count(*) FROM events WHERE kind = 'task.skipped'"), 1);
+  json r = last_run(dir);
+  EXPECT_EQ(r["status"], "success");
+  EXPECT_EQ(run_baton({"audit", "verify", r["id"]}, dir.path()).exit_code, 0);
+}
+
 // A new run of more than 256 tasks commits its run row with the rows of its first 256
 // ready tasks, which start at once, and writes the other rows in a second transaction
 // while they run (engine/run.cc, "the first transaction in two"). A `baton run` killed

@@ -14,9 +14,19 @@ CommitThread::~CommitThread() {
 }
 
 void CommitThread::submit(std::vector<store::Batch> parts, std::function<void()> written) {
+  submit(
+      [parts = std::move(parts), next = size_t{0}](store::Batch& part) mutable {
+        if (next >= parts.size()) return false;
+        part = std::move(parts[next++]);
+        return true;
+      },
+      std::move(written));
+}
+
+void CommitThread::submit(std::function<bool(store::Batch&)> fill, std::function<void()> written) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    parts_ = std::move(parts);
+    fill_ = std::move(fill);
     written_ = std::move(written);
     queued_ = true;
     done_ = false;
@@ -40,19 +50,12 @@ void CommitThread::work() {
     cv_.wait(lock, [this] { return queued_ || stop_; });
     if (!queued_) return;  // stopped with nothing to write
     queued_ = false;
-    std::vector<store::Batch> parts = std::move(parts_);
+    std::function<bool(store::Batch&)> fill = std::move(fill_);
     std::function<void()> written = std::move(written_);
     lock.unlock();
     Result<void> result = ok();
-    if (!parts.empty()) {
-      size_t next = 1;
-      result = store_.apply_parts(parts[0], [&](store::Batch& part) {
-        if (next >= parts.size()) return false;
-        part = std::move(parts[next++]);
-        return true;
-      });
-    }
-    parts.clear();
+    if (store::Batch first; fill(first)) result = store_.apply_parts(first, fill);
+    fill = nullptr;  // what it held is freed before the caller hears of the end
     // Before done_: the caller closes what WRITTEN signals only once wait() returned.
     if (written) written();
     lock.lock();

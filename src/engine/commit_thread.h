@@ -4,7 +4,9 @@
 // are grouped") takes about a millisecond of SQLite work and an fsync. Written on the
 // loop, it held back every start and every end for that long: on 2 cores at -j 2 both
 // slots were empty 7-10% of a run. Nothing waits for such a transaction, so it is
-// written here instead, and the loop collects its result later (wait()).
+// written here instead, and the loop collects its result later (wait()). A new run's
+// second transaction (every task row but its first ready tasks', engine/run.cc) is
+// written here too, filled on this thread while those tasks run.
 #pragma once
 
 #include <condition_variable>
@@ -38,6 +40,12 @@ class CommitThread {
   /// REQUIRES: !busy().
   void submit(std::vector<store::Batch> parts, std::function<void()> written);
 
+  /// Starts writing one transaction whose parts FILL makes on the commit thread, one
+  /// per call, in order (false: none left; Store::apply_parts' NEXT), redacted. FILL
+  /// must read nothing that the caller's thread changes before wait(). WRITTEN as
+  /// above. REQUIRES: !busy().
+  void submit(std::function<bool(store::Batch&)> fill, std::function<void()> written);
+
   /// Whether a transaction was submitted and wait() has not collected it yet.
   bool busy() const { return busy_; }
 
@@ -53,7 +61,7 @@ class CommitThread {
   std::mutex mu_;
   std::condition_variable cv_;
   // Guarded by mu_: the job, whether it is over and its result, and the stop request.
-  std::vector<store::Batch> parts_;
+  std::function<bool(store::Batch&)> fill_;
   std::function<void()> written_;
   bool queued_ = false;
   bool done_ = false;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <thread>
 
 #include "store/test_util.h"
 
@@ -51,6 +52,48 @@ TEST(CommitThreadTest, WritesThePartsInOrderAsOneTransaction) {
   ASSERT_TRUE(committer.wait());
   auto run = store->get_run("r2");
   ASSERT_TRUE(run && *run);
+}
+
+// submit(fill): the parts are made on the commit thread, one per call, until FILL says
+// none is left, and written as one transaction.
+TEST(CommitThreadTest, PartsFilledOnTheThreadAreOneTransaction) {
+  TempDir dir;
+  auto store = open_or_die(dir.file("state.db"));
+  CommitThread committer(*store);
+  const std::thread::id caller = std::this_thread::get_id();
+  int calls = 0;
+  bool on_caller = false;
+  committer.submit(
+      [&](store::Batch& part) {
+        on_caller |= std::this_thread::get_id() == caller;
+        switch (calls++) {
+          case 0:
+            part.run = make_run("r1");
+            part.events.push_back(make_event("r1", "run.created", 1));
+            return true;
+          case 1:
+          case 2:
+            part.events.push_back(
+                make_event("r1", "task.ready", 2, {}, "t" + std::to_string(calls)));
+            return true;
+          default:
+            return false;
+        }
+      },
+      nullptr);
+  ASSERT_TRUE(committer.wait());
+  EXPECT_EQ(calls, 4);  // three parts, then "none left"
+  EXPECT_FALSE(on_caller);
+  auto events = store->list_events("r1", 0);
+  ASSERT_TRUE(events) << events.error().message;
+  ASSERT_EQ(events->size(), 3u);
+  EXPECT_EQ((*events)[1].task_id, "t2");
+  EXPECT_EQ((*events)[2].task_id, "t3");
+  EXPECT_EQ((*events)[2].seq, (*events)[0].seq + 2);
+
+  // Nothing to write: no transaction, and wait() is fine.
+  committer.submit([](store::Batch&) { return false; }, nullptr);
+  EXPECT_TRUE(committer.wait());
 }
 
 TEST(CommitThreadTest, AStoreErrorIsWaitsResultAndNothingIsWritten) {

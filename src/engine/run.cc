@@ -8,8 +8,11 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <memory>
 #include <optional>
 #include <random>
+#include <utility>
 
 #include "acp/invoker.h"
 #include "agents/invoker.h"
@@ -108,10 +111,6 @@ constexpr size_t kMaxDeferredRecords = 4096;
 // those run (Driver::run(), "the first transaction in two"): enough work to cover that
 // second transaction (about 2 ms per 256 rows here, against about 0.5 ms per no-op task).
 constexpr size_t kFirstRowsWithRun = 256;
-// ... up to this many tasks: the second transaction is built whole before the commit
-// thread writes it (about 1 KiB per task); a larger run keeps one transaction, written
-// in parts (kRecordsPerPart), for its peak memory.
-constexpr int kMaxTasksForRowsMeanwhile = 20000;
 
 // Every process start forks this process (libuv's uv_spawn), and fork copies the page
 // table of every resident anonymous page, so a start costs time in proportion to
@@ -166,10 +165,17 @@ class Driver {
   }
 
   store::TaskRecord task_record(int task) const {
-    const TaskState& t = sched_.task(task);
+    return record_of(run_id_, wf_.tasks[task], task, sched_.task(task));
+  }
+
+  // The row of the task SPEC, at index TASK of the workflow, in state T, for the run
+  // RUN_ID: what task_record() writes. It reads nothing else, so any thread may call
+  // it (the new run's second transaction: run()).
+  static store::TaskRecord record_of(const std::string& run_id, const workflow::TaskSpec& spec,
+                                     int task, const TaskState& t) {
     store::TaskRecord r;
-    r.run_id = run_id_;
-    r.task_id = wf_.tasks[task].id;
+    r.run_id = run_id;
+    r.task_id = spec.id;
     r.position = task;
     r.status = to_string(t.status);
     r.attempts = t.attempts;
@@ -179,7 +185,7 @@ class Driver {
     r.reason = t.reason;
     r.started_at = t.started_at;
     r.ended_at = t.ended_at;
-    r.spec_sha256 = wf_.tasks[task].spec_sha256();
+    r.spec_sha256 = spec.spec_sha256();
     r.gate = t.gate_passed ? "approved" : (t.escalated ? "escalated" : "");
     // Waiting for an answer to the agent's question, or carrying it (the answer is the
     // output then): a resumed run finds both (recorded_states()).
@@ -298,6 +304,11 @@ class Driver {
         return false;
       }
       note_committed(committed);
+      if (second_) {  // a new run's second transaction (run()): its tasks are durable
+        note_committed(second_->transitions);
+        second_.reset();
+        release_free_memory();  // the heap its rows and their pages leave, as after one
+      }
     }
     return !fatal_;
   }
@@ -318,13 +329,85 @@ class Driver {
   // The task.<status> event of transition T alone, stamped AT (its row is written
   // otherwise: the run's first transaction writes every row once).
   void append_transition_event(store::Batch& batch, const Transition& t, double at) {
+    batch.events.push_back(transition_event(run_id_, wf_.tasks[t.task].id, t, at));
+  }
+
+  // The task.<status> event of transition T of the task TASK_ID in the run RUN_ID,
+  // stamped AT (Unix seconds). Reads nothing else: any thread may call it.
+  static store::Event transition_event(const std::string& run_id, const std::string& task_id,
+                                       const Transition& t, double at) {
     nlohmann::json data{{"from", to_string(t.from)}};
     if (t.attempt) data["attempt"] = t.attempt;
     if (!t.reason.empty()) data["reason"] = t.reason;
-    batch.events.push_back(
-        event(wf_.tasks[t.task].id, std::string("task.") + to_string(t.to), std::move(data)));
-    batch.events.back().time = at;
+    store::Event e;
+    e.time = at;
+    e.run_id = run_id;
+    e.task_id = task_id;
+    e.kind = std::string("task.") + to_string(t.to);
+    e.data = std::move(data);
+    return e;
   }
+
+  // The second transaction of a new run in two (run()): every task row not in the first
+  // transaction, then the task.<status> events of the first step's other transitions,
+  // in parts of kRecordsPerPart, filled on the commit thread (fill()) from what the
+  // loop left here: it reads nothing the loop changes meanwhile (the workflow and the
+  // secrets stay as the run loaded them).
+  struct SecondRows {
+    enum Row : uint8_t {
+      kFirst,  // written by the first transaction
+      kFresh,  // as a new task of its status (fresh()): record_of() of that state
+      kBuilt,  // otherwise: built[task], made by the loop
+    };
+    std::string run_id;
+    const workflow::Workflow* wf = nullptr;
+    const RunSecrets* secrets = nullptr;
+    double at = 0;                   // the events' time, Unix seconds
+    std::vector<Row> row;            // per task
+    std::vector<TaskStatus> status;  // per kFresh task: its status
+    std::map<int, store::TaskRecord> built;
+    std::vector<Transition> transitions;
+    int next_task = 0;
+    size_t next_transition = 0;
+
+    // Whether T is the state of a task that nothing has happened to but a change of
+    // status (no attempt, gate, reason or time): record_of() of a default TaskState of
+    // that status writes the same row. A field record_of() reads must be checked here.
+    static bool fresh(const TaskState& t) {
+      return t.attempts == 0 && !t.exit_code && t.agent.empty() && t.output.empty() &&
+             t.reason.empty() && t.started_at == 0 && t.ended_at == 0 && !t.gate_passed &&
+             !t.escalated && !t.agent_state().needs_input && !t.agent_state().answer;
+    }
+
+    // Fills PART with the next rows or events, redacted; false when all are written.
+    bool fill(store::Batch& part) {
+      if (next_task < static_cast<int>(row.size())) {
+        for (; next_task < static_cast<int>(row.size()) && part.tasks.size() < kRecordsPerPart;
+             ++next_task) {
+          if (row[next_task] == kFirst) continue;
+          const workflow::TaskSpec& spec = wf->tasks[next_task];
+          if (row[next_task] == kBuilt) {
+            part.tasks.push_back(std::move(built[next_task]));
+          } else {
+            TaskState t;
+            t.status = status[next_task];
+            part.tasks.push_back(record_of(run_id, spec, next_task, t));
+          }
+          part.tasks.back().dependencies = spec.dependencies;
+        }
+      } else if (next_transition < transitions.size()) {
+        const size_t end = std::min(transitions.size(), next_transition + kRecordsPerPart);
+        for (; next_transition < end; ++next_transition) {
+          const Transition& t = transitions[next_transition];
+          part.events.push_back(transition_event(run_id, wf->tasks[t.task].id, t, at));
+        }
+      } else {
+        return false;
+      }
+      secrets->redact(part);
+      return true;
+    }
+  };
 
   Result<void> open_loop();
   void shut_loop();
@@ -414,6 +497,9 @@ class Driver {
   CommitThread committer_{store_};
   std::vector<Transition> committing_;
   bool commit_again_ = false;
+  // A new run's second transaction while it is in flight (run()): its transitions are
+  // committed with it (settle()), read by the loop and the commit thread alike.
+  std::shared_ptr<SecondRows> second_;
   uv_async_t commit_done_{};
   Phase phase_ = Phase::kStartHooks;
   bool start_hook_failed_ = false;
@@ -494,24 +580,18 @@ Result<RunOutcome> Driver::run() {
     first = sched_.advance_without_starts();
   }
   const double first_at = clock_.now();
-  // The first transaction in two: a run of more than kFirstRowsWithRun tasks (and at
-  // most kMaxTasksForRowsMeanwhile) commits its run row with the rows of its first
-  // kFirstRowsWithRun ready tasks, which then start early; every other row, and the
-  // other ready tasks' events, follow in a second transaction on the commit thread
-  // while they run. Those tasks are durably ready, and may start early, only once it
-  // has committed (committing_); a start that needs one before waits for it
-  // (settle()). A crash between the two leaves the run with only the first rows:
-  // resume() takes the tasks without a row as pending, as it takes a task added to
-  // the workflow, and none of them can have started.
-  const bool in_two = sched_.task_count() > static_cast<int>(kFirstRowsWithRun) &&
-                      sched_.task_count() <= kMaxTasksForRowsMeanwhile;
+  // The first transaction in two: a run of more than kFirstRowsWithRun tasks commits
+  // its run row with the rows of its first kFirstRowsWithRun ready tasks, which then
+  // start early; every other row, and the other ready tasks' events, follow in a second
+  // transaction that the commit thread fills and writes while they run (SecondRows).
+  // Those tasks are durably ready, and may start early, only once it has committed
+  // (committing_); a start that needs one before waits for it (settle()). A crash
+  // between the two leaves the run with only the first rows: resume() takes the tasks
+  // without a row as pending, as it takes a task added to the workflow, and none of
+  // them can have started.
+  const bool in_two = sched_.task_count() > static_cast<int>(kFirstRowsWithRun);
   const size_t with_run =
       in_two ? std::min(first.transitions.size(), kFirstRowsWithRun) : first.transitions.size();
-  std::vector<uint8_t> row_with_run;  // per task, when in_two: its row is in the first
-  if (in_two) {
-    row_with_run.assign(sched_.task_count(), 0);
-    for (size_t i = 0; i < with_run; ++i) row_with_run[first.transitions[i].task] = 1;
-  }
   // The task's row, with the DAG's edges: recorded once, here; later upserts leave them.
   auto create_row = [&](store::Batch& part, int task) {
     part.tasks.push_back(task_record(task));
@@ -553,23 +633,33 @@ Result<RunOutcome> Driver::run() {
   }
   batch = store::Batch{};
   if (in_two) {
-    // The second transaction, built here (the scheduler is the loop's) and written by
-    // the commit thread.
-    std::vector<store::Batch> rest(1);
+    auto rows = std::make_shared<SecondRows>();
+    rows->run_id = run_id_;
+    rows->wf = &wf_;
+    rows->secrets = &secrets_;
+    rows->at = first_at;
+    rows->row.assign(sched_.task_count(), SecondRows::kFresh);
+    rows->status.assign(sched_.task_count(), TaskStatus::kPending);
+    for (size_t i = 0; i < with_run; ++i) rows->row[first.transitions[i].task] = SecondRows::kFirst;
     for (int task = 0; task < sched_.task_count(); ++task) {
-      if (row_with_run[task]) continue;
-      if (rest.back().tasks.size() >= kRecordsPerPart) rest.emplace_back();
-      create_row(rest.back(), task);
+      if (rows->row[task] == SecondRows::kFirst) continue;
+      const TaskState& t = sched_.task(task);
+      if (!SecondRows::fresh(t)) {  // skipped, say: the loop writes its row now
+        rows->row[task] = SecondRows::kBuilt;
+        rows->built[task] = task_record(task);
+      } else {
+        rows->status[task] = t.status;
+      }
     }
-    for (size_t i = with_run; i < first.transitions.size(); ++i) {
-      if (rest.back().events.size() >= kRecordsPerPart) rest.emplace_back();
-      append_transition_event(rest.back(), first.transitions[i], first_at);
-    }
-    for (store::Batch& part : rest) secrets_.redact(part);
-    note_committed(
-        std::vector<Transition>(first.transitions.begin(), first.transitions.begin() + with_run));
-    committing_.assign(first.transitions.begin() + with_run, first.transitions.end());
-    committer_.submit(std::move(rest), [this] { uv_async_send(&commit_done_); });
+    // Moved, not copied (100,000 of them at 100,000 tasks): the observers below read
+    // them there, as the commit thread does.
+    rows->transitions.assign(std::make_move_iterator(first.transitions.begin() + with_run),
+                             std::make_move_iterator(first.transitions.end()));
+    first.transitions.resize(with_run);
+    note_committed(first.transitions);
+    second_ = rows;
+    committer_.submit([rows](store::Batch& part) { return rows->fill(part); },
+                      [this] { uv_async_send(&commit_done_); });
   } else {
     note_committed(first.transitions);
     release_free_memory();
@@ -584,6 +674,9 @@ Result<RunOutcome> Driver::run() {
 
   observer_.on_run_started(run_, sched_, 0);
   for (const Transition& t : first.transitions) observer_.on_transition(sched_, t);
+  if (second_) {
+    for (const Transition& t : second_->transitions) observer_.on_transition(sched_, t);
+  }
   first = Step{};
 
   run_hooks(&wf_.hooks.on_start, "on_start", [this](bool ok) {
