@@ -585,7 +585,7 @@ Result<RunOutcome> Driver::run() {
   // start early; every other row, and the other ready tasks' events, follow in a second
   // transaction that the commit thread fills and writes while they run (SecondRows).
   // Those tasks are durably ready, and may start early, only once it has committed
-  // (committing_); a start that needs one before waits for it (settle()). A crash
+  // (second_); a start that needs one before waits for it (settle()). A crash
   // between the two leaves the run with only the first rows: resume() takes the tasks
   // without a row as pending, as it takes a task added to the workflow, and none of
   // them can have started.
