@@ -183,6 +183,44 @@ tasks:
   EXPECT_EQ(dir.read("ledger"), "shipped\n");
 }
 
+// A run of 45 tasks, the last of which fails (one at a time, so the others succeed first): `baton
+// run`'s summary and `baton status` list only the task that did not succeed and count the others;
+// `--all` lists every task.
+TEST(SummaryTest, ALongRunsSummaryListsWhatDidNotSucceedAndAllListsEveryTask) {
+  ScratchDir dir;
+  std::string flow = "name: long\nsettings: {max_parallel: 1}\ntasks:\n";
+  for (int i = 0; i < 45; ++i) {
+    flow += "  - {id: task" + std::to_string(i) + ", run: [" +
+            (i == 44 ? "\"false\"" : "\"true\"") + "]}\n";
+  }
+  dir.write("flow.yaml", flow);
+  Outcome o = run_baton({"run", "flow.yaml", "--plain"}, dir.path());
+  ASSERT_EQ(o.exit_code, 1) << o.out << o.err;
+  const std::string id = last_run(dir)["id"];
+  auto rows = [](const std::string& text) {  // lines "  taskN  STATUS ..."
+    int n = 0;
+    for (size_t at = text.find("\n  task"); at != std::string::npos;
+         at = text.find("\n  task", at + 1)) {
+      size_t end = text.find_first_not_of("0123456789", at + 7);
+      if (end != std::string::npos && text[end] == ' ') ++n;
+    }
+    return n;
+  };
+  for (const std::string& text : {o.out, run_baton({"status", id}, dir.path()).out}) {
+    EXPECT_EQ(rows(text), 1) << text;
+    EXPECT_NE(text.find("\n  task44  "), std::string::npos) << text;
+    EXPECT_NE(text.find("  ... 44 tasks not listed (44 success); every task: baton status " + id +
+                        " --all\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("failures:\n  task44: exited 1\n"), std::string::npos) << text;
+  }
+  Outcome all = run_baton({"status", id, "--all"}, dir.path());
+  EXPECT_EQ(all.exit_code, 0) << all.err;
+  EXPECT_EQ(rows(all.out), 45) << all.out;
+  EXPECT_EQ(all.out.find("not listed"), std::string::npos) << all.out;
+}
+
 TEST(CommandLineTest, AnUnknownCommandSuggestsTheNearestOne) {
   ScratchDir dir;
   Outcome o = run_baton({"rn", "flow.yaml"}, dir.path());

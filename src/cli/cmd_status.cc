@@ -1,4 +1,6 @@
-// baton status [RUN] [--json]: recent runs, or one run's tasks and attempts.
+// baton status [RUN] [--json] [--all]: recent runs, or one run's tasks and attempts.
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -13,7 +15,7 @@ namespace baton::cli {
 
 namespace {
 
-int status_command(const std::string& run_id_arg, bool json, int limit) {
+int status_command(const std::string& run_id_arg, bool json, bool all, int limit) {
   auto db = find_state_db();
   if (!db) {
     std::fprintf(stderr, "baton: %s\n", db.error().message.c_str());
@@ -43,7 +45,7 @@ int status_command(const std::string& run_id_arg, bool json, int limit) {
   if (!run) return run.error();
   const std::string& run_id = run->id;
   if (!json) {
-    if (auto written = write_summary(**store, *run, stdout); !written) {
+    if (auto written = write_summary(**store, *run, stdout, all); !written) {
       std::fflush(stdout);
       std::fprintf(stderr, "baton: %s\n", written.error().message.c_str());
       return kExitInternal;
@@ -72,12 +74,17 @@ void add_status(CLI::App& app, int* exit_code) {
   auto* cmd = app.add_subcommand("status", "Show runs, or one run's tasks, attempts and cost");
   auto run_id = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
+  auto all = std::make_shared<bool>(false);
   auto limit = std::make_shared<int>(20);
   cmd->add_option("RUN", *run_id,
                   "a run id, a unique prefix of one, or 'last' (default: list recent runs)");
   cmd->add_flag("--json", *json, "machine-readable output");
+  cmd->add_flag("--all", *all,
+                fmt::format("a row for every task (a run of more than {} tasks lists only those "
+                            "that did not succeed)",
+                            kSummaryRows));
   cmd->add_option("-n,--limit", *limit, "how many runs to list")->check(CLI::PositiveNumber);
-  cmd->callback([=] { *exit_code = status_command(*run_id, *json, *limit); });
+  cmd->callback([=] { *exit_code = status_command(*run_id, *json, *all, *limit); });
 }
 
 }  // namespace baton::cli

@@ -76,7 +76,8 @@ std::string task_note(const store::TaskRecord& t) {
   return first_line(t.status + ": " + t.reason, kMaxNote + 20);
 }
 
-Result<void> write_summary(store::Store& store, const store::RunRecord& run, std::FILE* out) {
+Result<void> write_summary(store::Store& store, const store::RunRecord& run, std::FILE* out,
+                           bool every_task) {
   // Counted in the store (a run of 100,000 tasks held every task and attempt record
   // here: bench/RESULTS.md, memory), then the rows read one at a time; the attempts one
   // by one only when some name an agent or report usage; each failed task's log at the
@@ -167,19 +168,46 @@ Result<void> write_summary(store::Store& store, const store::RunRecord& run, std
     return line;
   };
   // Rows in declaration order, the hooks' after the tasks'; the failed tasks (hooks
-  // included) in declaration order for the failures at the end.
+  // included) in declaration order for the failures at the end. A long run's summary
+  // (compact) lists only the tasks that did not succeed, up to kSummaryRows of them
+  // and of its failures, and counts the rest.
+  const bool compact = !every_task && main_count > kSummaryRows;
   std::string hook_rows;
   std::vector<std::pair<std::string, std::string>> failed;  // id, reason
-  read = store.for_each_task(run.id, [&](const store::TaskRecord& t) {
+  size_t listed = 0, failed_left_out = 0;
+  std::map<std::string, int> left_out;  // tasks without a row, by status
+  auto visit = [&](const store::TaskRecord& t) {
     if (is_hook(t)) {
       hook_rows += row(t);
-    } else {
+    } else if (!compact || (t.status != "success" && listed < kSummaryRows)) {
       std::fputs(row(t).c_str(), out);
+      ++listed;
+    } else {
+      ++left_out[t.status];
     }
-    if (t.status == "failed") failed.emplace_back(t.task_id, t.reason);
-  });
+    if (t.status != "failed") return;
+    if (compact && failed.size() >= kSummaryRows) {
+      ++failed_left_out;
+    } else {
+      failed.emplace_back(t.task_id, t.reason);
+    }
+  };
+  if (compact) {
+    // The tasks that succeeded are neither listed nor read: only counted.
+    read = store.for_each_task_except(run.id, "success", visit);
+    if (auto it = counts.find("success"); it != counts.end()) left_out["success"] += it->second;
+  } else {
+    read = store.for_each_task(run.id, visit);
+  }
   if (!read) return read;
-  text = std::move(hook_rows);
+  text.clear();
+  if (!left_out.empty()) {
+    int n = 0;
+    for (const auto& [status, count] : left_out) n += count;
+    text += fmt::format("  ... {} {} not listed ({}); every task: baton status {} --all\n", n,
+                        n == 1 ? "task" : "tasks", state_counts(left_out), run.id);
+  }
+  text += hook_rows;
   if (all.in || all.out || all.has_cost) {
     text += fmt::format("  tokens: {} in, {} out, {} cached", all.in, all.out, all.cached);
     if (all.has_cost) text += fmt::format("; cost: ${:.4f}", all.cost);
@@ -193,6 +221,10 @@ Result<void> write_summary(store::Store& store, const store::RunRecord& run, std
                                   [&](const store::AttemptRecord& a) { log = a.log_path; });
     if (!read) return read;
     if (!log.empty()) text += fmt::format("    log: {}\n", log);
+  }
+  if (failed_left_out > 0) {
+    text += fmt::format("  ... {} failed {} not listed; every task: baton status {} --all\n",
+                        failed_left_out, failed_left_out == 1 ? "task" : "tasks", run.id);
   }
   std::fputs(text.c_str(), out);
   return {};

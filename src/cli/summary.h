@@ -14,15 +14,25 @@ namespace baton::cli {
 /// A duration for people: "0.35s", "12.4s", "3m07s", "1h02m".
 std::string format_duration(double seconds);
 
+/// At most this many task rows, and as many failures, in a summary that does not list
+/// every task (write_summary()).
+inline constexpr size_t kSummaryRows = 40;
+
 /// The run's summary, written to OUT: a header (id, workflow, status, wall time), tasks
 /// by state, one row per task (status, attempts, agent, time, tokens, cost) followed,
 /// when there is one, by its task_note() on a line of its own, token and cost totals
-/// where known, and for each failed task its reason and log path. Read from STORE as
-/// counts (Store::run_totals), then one record at a time: the tasks once, the attempts
-/// once when some name an agent or report usage. So a run of any size costs about the
-/// memory of its hooks' rows and its failed tasks' ids. Errors: a read failed (the
-/// summary may be partly written).
-Result<void> write_summary(store::Store& store, const store::RunRecord& run, std::FILE* out);
+/// where known, and for each failed task its reason and log path. A run of more than
+/// kSummaryRows tasks (hooks not counted) lists, unless EVERY_TASK, only the rows of
+/// the tasks that did not succeed, the first kSummaryRows of them in declaration order,
+/// then one line that counts the tasks left out by state and names the command that
+/// lists them all (`baton status RUN --all`); its failures likewise stop after
+/// kSummaryRows with a count of the rest. The hooks' rows are always listed. Read from
+/// STORE as counts (Store::run_totals), then one record at a time: the tasks once, the
+/// attempts once when some name an agent or report usage. So a run of any size costs
+/// about the memory of its hooks' rows and its listed failed tasks' ids. Errors: a read
+/// failed (the summary may be partly written).
+Result<void> write_summary(store::Store& store, const store::RunRecord& run, std::FILE* out,
+                           bool every_task = false);
 
 /// One line about task T for the summary, "" when there is nothing to say: for an
 /// agent task that succeeded, "answer: " and the first line of its answer; for any

@@ -239,6 +239,11 @@ constexpr const char* kGetTask =
     "SELECT " BATON_TASK_COLUMNS " FROM tasks WHERE run_id = ?1 AND task_id = ?2";
 constexpr const char* kListTasks =
     "SELECT " BATON_TASK_COLUMNS " FROM tasks WHERE run_id = ?1 ORDER BY position, task_id";
+// for_each_task_except(): the run's tasks not in status ?2, and its hooks.
+constexpr const char* kListTasksExcept =
+    "SELECT " BATON_TASK_COLUMNS
+    " FROM tasks WHERE run_id = ?1 AND (status <> ?2 OR substr(task_id, 1, 5) = 'hook:')"
+    " ORDER BY position, task_id";
 // The row counts list_tasks() and list_attempts() reserve before they read.
 constexpr const char* kCountTasks = "SELECT count(*) FROM tasks WHERE run_id = ?1";
 constexpr const char* kCountAttempts =
@@ -414,6 +419,8 @@ class SqliteStore final : public Store {
                               const std::function<void(const Event&)>& visit) override;
   Result<void> for_each_task(const std::string& run_id,
                              const std::function<void(const TaskRecord&)>& visit) override;
+  Result<void> for_each_task_except(const std::string& run_id, const std::string& except_status,
+                                    const std::function<void(const TaskRecord&)>& visit) override;
   Result<void> for_each_attempt(const std::string& run_id, const std::string& task_id,
                                 const std::function<void(const AttemptRecord&)>& visit) override;
   Result<std::vector<AttemptRecord>> list_attempts(const std::string& run_id,
@@ -434,6 +441,11 @@ class SqliteStore final : public Store {
   Result<std::vector<TaskRecord>> list_waiting_tasks(int limit) override;
 
  private:
+  // Steps SQL (kListTasks, kListTasksExcept) with ?1 = RUN_ID and, when EXCEPT_STATUS is
+  // not null, ?2 = it, calling VISIT with each row's task.
+  Result<void> visit_tasks(const char* sql, const std::string& run_id,
+                           const std::string* except_status,
+                           const std::function<void(const TaskRecord&)>& visit);
   // Writes every part of BATCH; called inside BEGIN IMMEDIATE. Seqs and hashes given
   // to events go into HEADS (run id → chain head) and reach heads_ only after COMMIT.
   Result<void> write_batch(const Batch& batch, std::map<std::string, ChainHead>& heads);
@@ -701,11 +713,26 @@ Result<std::vector<TaskRecord>> SqliteStore::list_tasks(const std::string& run_i
 
 Result<void> SqliteStore::for_each_task(const std::string& run_id,
                                         const std::function<void(const TaskRecord&)>& visit) {
+  return visit_tasks(kListTasks, run_id, nullptr, visit);
+}
+
+Result<void> SqliteStore::for_each_task_except(
+    const std::string& run_id, const std::string& except_status,
+    const std::function<void(const TaskRecord&)>& visit) {
+  return visit_tasks(kListTasksExcept, run_id, &except_status, visit);
+}
+
+Result<void> SqliteStore::visit_tasks(const char* sql, const std::string& run_id,
+                                      const std::string* except_status,
+                                      const std::function<void(const TaskRecord&)>& visit) {
   const std::string what = "cannot list tasks of run " + run_id;
-  auto s = statement(kListTasks);
+  auto s = statement(sql);
   if (!s) return tl::unexpected(error(what, s.error()));
   ResetOnExit done(**s);
   if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(error(what, r.error()));
+  if (except_status) {
+    if (auto r = (*s)->bind(2, *except_status); !r) return tl::unexpected(error(what, r.error()));
+  }
   for (;;) {
     auto row = (*s)->step();
     if (!row) return tl::unexpected(error(what, row.error()));

@@ -216,6 +216,17 @@ class Store {
     for (const TaskRecord& t : *tasks) visit(t);
     return {};
   }
+  /// As for_each_task(), but only the tasks whose status is not EXCEPT_STATUS, and the
+  /// run's hooks (task ids "hook:NAME") whatever theirs: the rows a long run's summary
+  /// lists (cli::write_summary), without reading the others. This default filters
+  /// for_each_task(); SQLite filters in its query.
+  virtual Result<void> for_each_task_except(const std::string& run_id,
+                                            const std::string& except_status,
+                                            const std::function<void(const TaskRecord&)>& visit) {
+    return for_each_task(run_id, [&](const TaskRecord& t) {
+      if (t.status != except_status || t.task_id.rfind("hook:", 0) == 0) visit(t);
+    });
+  }
   /// As list_attempts(RUN_ID, TASK_ID), one attempt at a time, as for_each_task().
   /// VISIT must not read attempts from this store itself.
   virtual Result<void> for_each_attempt(const std::string& run_id, const std::string& task_id,

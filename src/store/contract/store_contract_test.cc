@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -511,6 +512,45 @@ TYPED_TEST(StoreContractTest, ForEachVisitsWhatListGivesInTheSameOrder) {
   ASSERT_TRUE(
       store->for_each_task("nope", [&](const TaskRecord& t) { tasks.push_back(t.task_id); }));
   EXPECT_TRUE(tasks.empty());
+}
+
+// The summary of a long run reads only the tasks that did not succeed, and every hook.
+TYPED_TEST(StoreContractTest, ForEachTaskExceptLeavesOutOneStatusButNotTheHooks) {
+  auto store = this->open();
+  Batch batch;
+  batch.run = make_run("r1", 1);
+  const std::vector<std::pair<std::string, std::string>> rows = {
+      {"a", "success"},
+      {"b", "failed"},
+      {"c", "success"},
+      {"d", "cancelled"},
+      {"e", "success"},
+      {"f", "skipped"},
+      {"hook:on_failure:notify", "success"}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    TaskRecord t = make_task("r1", rows[i].first, static_cast<int>(i));
+    t.status = rows[i].second;
+    batch.tasks.push_back(t);
+  }
+  Batch other;
+  other.run = make_run("r2", 2);
+  other.tasks = {make_task("r2", "b", 0)};
+  other.tasks[0].status = "failed";
+  apply_ok(*store, batch);
+  apply_ok(*store, other);
+
+  std::vector<std::string> seen;
+  auto each = [&](const TaskRecord& t) { seen.push_back(t.task_id + ":" + t.status); };
+  ASSERT_TRUE(store->for_each_task_except("r1", "success", each));
+  EXPECT_EQ(seen, (std::vector<std::string>{"b:failed", "d:cancelled", "f:skipped",
+                                            "hook:on_failure:notify:success"}));
+  seen.clear();
+  ASSERT_TRUE(store->for_each_task_except("r1", "failed", each));
+  EXPECT_EQ(seen.size(), 6u);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), "b:failed"), 0);
+  seen.clear();
+  ASSERT_TRUE(store->for_each_task_except("nope", "success", each));
+  EXPECT_TRUE(seen.empty());
 }
 
 TYPED_TEST(StoreContractTest, FailedBatchLeavesNothingAndDoesNotConsumeSeqs) {
