@@ -45,6 +45,14 @@ AttemptRecord attempt(const std::string& task_id, int number, const std::string&
   return a;
 }
 
+// Run "r", created at 100 s, ended with STATUS at ENDED_AT (seconds).
+store::RunRecord ended_run(const std::string& status, double ended_at) {
+  store::RunRecord run = make_run("r", 100);
+  run.status = status;
+  run.ended_at = ended_at;
+  return run;
+}
+
 std::string summary_of(store::Store& store, const store::RunRecord& run, bool every_task = false) {
   char* text = nullptr;
   size_t size = 0;
@@ -64,9 +72,7 @@ std::string summary_of(store::Store& store, const store::RunRecord& run, bool ev
 TEST(SummaryTest, CountsLeaveHooksOutAndRowsShowEveryTasksAgentsAndUsage) {
   TempDir dir;
   auto store = open_or_die(dir.file("state.db"));
-  store::RunRecord run = make_run("r", 100);
-  run.status = "failed";
-  run.ended_at = 103;
+  const store::RunRecord run = ended_run("failed", 103);
   Batch b;
   b.run = run;
   b.tasks = {task("build", 0, "success"), task("review", 1, "failed", "exited 3"),
@@ -105,9 +111,7 @@ TEST(SummaryTest, CountsLeaveHooksOutAndRowsShowEveryTasksAgentsAndUsage) {
 TEST(SummaryTest, PlainCommandsHaveNoUsage) {
   TempDir dir;
   auto store = open_or_die(dir.file("state.db"));
-  store::RunRecord run = make_run("r", 100);
-  run.status = "success";
-  run.ended_at = 101.5;
+  const store::RunRecord run = ended_run("success", 101.5);
   Batch b;
   b.run = run;
   b.tasks = {task("a", 0, "success"), task("b", 1, "success")};
@@ -161,9 +165,7 @@ std::vector<std::string> write_run(store::Store& store, const store::RunRecord& 
 TEST(SummaryTest, ALongRunListsOnlyTheTasksThatDidNotSucceed) {
   TempDir dir;
   auto store = open_or_die(dir.file("state.db"));
-  store::RunRecord run = make_run("r", 100);
-  run.status = "failed";
-  run.ended_at = 110;
+  const store::RunRecord run = ended_run("failed", 110);
   const int n = static_cast<int>(kSummaryRows) + 5;
   auto ids = write_run(*store, run, n, [](int i) -> std::string {
     if (i == 30 || i == 5) return "failed";
@@ -197,9 +199,7 @@ TEST(SummaryTest, ALongRunListsOnlyTheTasksThatDidNotSucceed) {
 TEST(SummaryTest, RowsAreLeftOutOnlyAboveTheLimit) {
   TempDir dir;
   auto store = open_or_die(dir.file("state.db"));
-  store::RunRecord run = make_run("r", 100);
-  run.status = "success";
-  run.ended_at = 110;
+  const store::RunRecord run = ended_run("success", 110);
   const int n = static_cast<int>(kSummaryRows);
   auto ids = write_run(*store, run, n, [](int) { return std::string("success"); });
   const std::string full = summary_of(*store, run);
@@ -223,9 +223,7 @@ TEST(SummaryTest, RowsAreLeftOutOnlyAboveTheLimit) {
 TEST(SummaryTest, ALongFailedRunStopsItsRowsAndFailuresAtTheLimit) {
   TempDir dir;
   auto store = open_or_die(dir.file("state.db"));
-  store::RunRecord run = make_run("r", 100);
-  run.status = "failed";
-  run.ended_at = 110;
+  const store::RunRecord run = ended_run("failed", 110);
   const int n = 100;
   auto ids = write_run(*store, run, n,
                        [](int i) -> std::string { return i % 10 == 9 ? "cancelled" : "failed"; });
