@@ -102,10 +102,12 @@ constexpr const char* kListRuns =
     "SELECT " BATON_RUN_COLUMNS " FROM runs ORDER BY created_at DESC, id DESC LIMIT $1";
 constexpr const char* kGetTask =
     "SELECT " BATON_TASK_COLUMNS " FROM tasks WHERE run_id = $1 AND task_id = $2";
-// Pages of kPageSize in (position, task_id) order after the cursor ($2, $3).
+// Pages of kPageSize in (position, task_id) order after the cursor ($2, $3); when $5
+// is not '', without the tasks in status $5 that are not hooks (for_each_task_except).
 constexpr const char* kListTasksPage =
     "SELECT " BATON_TASK_COLUMNS
     " FROM tasks WHERE run_id = $1 AND (position, task_id) > ($2::bigint, $3::text)"
+    " AND ($5::text = '' OR status <> $5::text OR left(task_id, 5) = 'hook:')"
     " ORDER BY position, task_id LIMIT $4";
 constexpr const char* kListAttempts =
     "SELECT " BATON_ATTEMPT_COLUMNS
@@ -320,6 +322,8 @@ class PgStore final : public Store {
   Result<std::vector<TaskRecord>> list_tasks(const std::string& run_id) override;
   Result<void> for_each_task(const std::string& run_id,
                              const std::function<void(const TaskRecord&)>& visit) override;
+  Result<void> for_each_task_except(const std::string& run_id, const std::string& except_status,
+                                    const std::function<void(const TaskRecord&)>& visit) override;
   Result<std::vector<AttemptRecord>> list_attempts(const std::string& run_id,
                                                    const std::string& task_id) override;
   Result<std::vector<Event>> list_events(const std::string& run_id, int64_t after_seq) override;
@@ -340,6 +344,10 @@ class PgStore final : public Store {
   Result<MetricsSnapshot> metrics_snapshot() override;
 
  private:
+  // The run's tasks page by page (kListTasksPage), without those in EXCEPT_STATUS that
+  // are not hooks when it is not "".
+  Result<void> visit_tasks(const std::string& run_id, const std::string& except_status,
+                           const std::function<void(const TaskRecord&)>& visit);
   // Runs BODY (a PgResult<T>); when the connection broke, reconnects and runs it once
   // more. Errors: "WHERE: WHAT: message".
   template <typename T, typename F>
@@ -695,13 +703,24 @@ Result<std::vector<TaskRecord>> PgStore::list_tasks(const std::string& run_id) {
 
 Result<void> PgStore::for_each_task(const std::string& run_id,
                                     const std::function<void(const TaskRecord&)>& visit) {
+  return visit_tasks(run_id, "", visit);
+}
+
+Result<void> PgStore::for_each_task_except(const std::string& run_id,
+                                           const std::string& except_status,
+                                           const std::function<void(const TaskRecord&)>& visit) {
+  return visit_tasks(run_id, except_status, visit);
+}
+
+Result<void> PgStore::visit_tasks(const std::string& run_id, const std::string& except_status,
+                                  const std::function<void(const TaskRecord&)>& visit) {
   const std::string what = "cannot list tasks of run " + run_id;
   int64_t after_position = INT64_MIN;
   std::string after_task;
   for (;;) {
     auto page = retrying<std::vector<TaskRecord>>(what, [&]() -> PgResult<std::vector<TaskRecord>> {
-      auto rows = conn_.query(kListTasksPage,
-                              {txt(run_id), num(after_position), after_task, num(kPageSize)});
+      auto rows = conn_.query(kListTasksPage, {txt(run_id), num(after_position), after_task,
+                                               num(kPageSize), txt(except_status)});
       if (!rows) return tl::unexpected(rows.error());
       std::vector<TaskRecord> out;
       out.reserve(static_cast<size_t>(rows->size()));

@@ -218,8 +218,8 @@ class Store {
   }
   /// As for_each_task(), but only the tasks whose status is not EXCEPT_STATUS, and the
   /// run's hooks (task ids "hook:NAME") whatever theirs: the rows a long run's summary
-  /// lists (cli::write_summary), without reading the others. This default filters
-  /// for_each_task(); SQLite filters in its query.
+  /// lists (cli::write_summary), without reading the others ("" leaves out none). This
+  /// default filters for_each_task(); SQLite and PostgreSQL filter in their queries.
   virtual Result<void> for_each_task_except(const std::string& run_id,
                                             const std::string& except_status,
                                             const std::function<void(const TaskRecord&)>& visit) {

@@ -549,6 +549,9 @@ TYPED_TEST(StoreContractTest, ForEachTaskExceptLeavesOutOneStatusButNotTheHooks)
   EXPECT_EQ(seen.size(), 6u);
   EXPECT_EQ(std::count(seen.begin(), seen.end(), "b:failed"), 0);
   seen.clear();
+  ASSERT_TRUE(store->for_each_task_except("r1", "", each));
+  EXPECT_EQ(seen.size(), rows.size());
+  seen.clear();
   ASSERT_TRUE(store->for_each_task_except("nope", "success", each));
   EXPECT_TRUE(seen.empty());
 }
