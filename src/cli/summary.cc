@@ -46,9 +46,6 @@ std::string state_counts(const std::map<std::string, int>& counts) {
   return out;
 }
 
-// A hook's task id is "hook:NAME" (the store counts them so too: Store::run_totals).
-bool is_hook(const store::TaskRecord& t) { return t.task_id.rfind("hook:", 0) == 0; }
-
 // TEXT's first non-blank line, trimmed, cut at MAX bytes with "..." (never inside a
 // UTF-8 character).
 std::string first_line(std::string_view text, size_t max) {
@@ -177,9 +174,9 @@ Result<void> write_summary(store::Store& store, const store::RunRecord& run, std
   size_t listed = 0, failed_left_out = 0;
   std::map<std::string, int> left_out;  // tasks without a row, by status
   auto visit = [&](const store::TaskRecord& t) {
-    if (is_hook(t)) {
+    if (store::is_hook(t)) {
       hook_rows += row(t);
-    } else if (!compact || (t.status != "success" && listed < kSummaryRows)) {
+    } else if (!compact || listed < kSummaryRows) {
       std::fputs(row(t).c_str(), out);
       ++listed;
     } else {

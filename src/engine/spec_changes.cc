@@ -9,7 +9,7 @@ std::vector<std::string> spec_changes(const workflow::Workflow& workflow,
                                       const std::vector<store::TaskRecord>& recorded) {
   std::map<std::string, const store::TaskRecord*> rows;
   for (const auto& r : recorded) {
-    if (r.task_id.rfind("hook:", 0) != 0) rows[r.task_id] = &r;
+    if (!store::is_hook(r)) rows[r.task_id] = &r;
   }
   std::vector<std::string> out;
   std::set<std::string> current;
@@ -23,7 +23,7 @@ std::vector<std::string> spec_changes(const workflow::Workflow& workflow,
     }
   }
   for (const auto& r : recorded) {
-    if (r.task_id.rfind("hook:", 0) != 0 && !current.count(r.task_id)) {
+    if (!store::is_hook(r) && !current.count(r.task_id)) {
       out.push_back(r.task_id + " (removed)");
     }
   }

@@ -441,10 +441,9 @@ class SqliteStore final : public Store {
   Result<std::vector<TaskRecord>> list_waiting_tasks(int limit) override;
 
  private:
-  // Steps SQL (kListTasks, kListTasksExcept) with ?1 = RUN_ID and, when EXCEPT_STATUS is
-  // not null, ?2 = it, calling VISIT with each row's task.
-  Result<void> visit_tasks(const char* sql, const std::string& run_id,
-                           const std::string* except_status,
+  // The run's tasks (kListTasks), or without those in EXCEPT_STATUS that are not hooks
+  // when it is not "" (kListTasksExcept), calling VISIT with each.
+  Result<void> visit_tasks(const std::string& run_id, const std::string& except_status,
                            const std::function<void(const TaskRecord&)>& visit);
   // Writes every part of BATCH; called inside BEGIN IMMEDIATE. Seqs and hashes given
   // to events go into HEADS (run id → chain head) and reach heads_ only after COMMIT.
@@ -713,25 +712,24 @@ Result<std::vector<TaskRecord>> SqliteStore::list_tasks(const std::string& run_i
 
 Result<void> SqliteStore::for_each_task(const std::string& run_id,
                                         const std::function<void(const TaskRecord&)>& visit) {
-  return visit_tasks(kListTasks, run_id, nullptr, visit);
+  return visit_tasks(run_id, "", visit);
 }
 
 Result<void> SqliteStore::for_each_task_except(
     const std::string& run_id, const std::string& except_status,
     const std::function<void(const TaskRecord&)>& visit) {
-  return visit_tasks(kListTasksExcept, run_id, &except_status, visit);
+  return visit_tasks(run_id, except_status, visit);
 }
 
-Result<void> SqliteStore::visit_tasks(const char* sql, const std::string& run_id,
-                                      const std::string* except_status,
+Result<void> SqliteStore::visit_tasks(const std::string& run_id, const std::string& except_status,
                                       const std::function<void(const TaskRecord&)>& visit) {
   const std::string what = "cannot list tasks of run " + run_id;
-  auto s = statement(sql);
+  auto s = statement(except_status.empty() ? kListTasks : kListTasksExcept);
   if (!s) return tl::unexpected(error(what, s.error()));
   ResetOnExit done(**s);
   if (auto r = (*s)->bind(1, run_id); !r) return tl::unexpected(error(what, r.error()));
-  if (except_status) {
-    if (auto r = (*s)->bind(2, *except_status); !r) return tl::unexpected(error(what, r.error()));
+  if (!except_status.empty()) {
+    if (auto r = (*s)->bind(2, except_status); !r) return tl::unexpected(error(what, r.error()));
   }
   for (;;) {
     auto row = (*s)->step();

@@ -72,6 +72,10 @@ struct TaskRecord {
   std::optional<std::vector<std::string>> dependencies;
 };
 
+/// Whether T is one of its run's hooks: their task ids are "hook:GROUP:NAME"
+/// (engine/run.cc), and the back ends' queries count and filter them by that prefix too.
+inline bool is_hook(const TaskRecord& t) { return t.task_id.rfind("hook:", 0) == 0; }
+
 /// One attempt of a task.
 struct AttemptRecord {
   std::string run_id;
@@ -224,7 +228,7 @@ class Store {
                                             const std::string& except_status,
                                             const std::function<void(const TaskRecord&)>& visit) {
     return for_each_task(run_id, [&](const TaskRecord& t) {
-      if (t.status != except_status || t.task_id.rfind("hook:", 0) == 0) visit(t);
+      if (t.status != except_status || is_hook(t)) visit(t);
     });
   }
   /// As list_attempts(RUN_ID, TASK_ID), one attempt at a time, as for_each_task().
